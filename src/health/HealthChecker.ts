@@ -1,0 +1,271 @@
+import { EventEmitter } from 'eventemitter3';
+import pLimit from 'p-limit';
+import type { Clock, TimerHandle } from '../Clock.js';
+import { SteadyRpcError, describeError } from '../errors.js';
+import type { NodeInfo } from '../pool/NodeConfig.js';
+import type { NodePool } from '../pool/NodePool.js';
+import type { SocketTransport } from '../transport/SocketTransport.js';
+import { WsSocketTransport } from '../transport/WsSocketTransport.js';
+import { applyOutcome } from './hysteresis.js';
+import { nodeCaller } from './nodeCall.js';
+import type { Probe, ProbeResult } from './probes.js';
+import { ethBlockNumberProbe } from './probes.js';
+
+export interface HealthCheckerOptions {
+  /** How often every node is probed, in ms. @default 1_000 */
+  intervalMs?: number;
+  /** Deadline for one probe of one node, in ms. @default 5_000 */
+  timeoutMs?: number;
+  /** A node more than this many blocks behind the best head is unhealthy. @default 5 */
+  maxLagBlocks?: number;
+  /** Consecutive failed probes that mark a node down. @default 3 */
+  failuresToDown?: number;
+  /** Consecutive good probes that bring a node (back) up. @default 2 */
+  successesToUp?: number;
+  /** Most probes in flight at once. @default 16 */
+  concurrency?: number;
+  /** The chain every node must be on. @default the chain most nodes report (ties: preference order) */
+  chainId?: number;
+  /** How a node is checked. @default ethBlockNumberProbe (eth_blockNumber, eth_chainId once) */
+  probe?: Probe;
+  /** For probing nodes that have only a `ws` endpoint. @default new WsSocketTransport() */
+  socketTransport?: SocketTransport;
+  /** @default the pool's clock */
+  clock?: Clock;
+}
+
+export interface ProbeEvent {
+  name: string;
+  ok: boolean;
+  head: number | undefined;
+  latencyMs: number;
+  /** Why the probe counted as a failure (timeout, error, lag, wrong chain). */
+  error: SteadyRpcError | undefined;
+}
+
+export interface HealthCheckerEvents {
+  /** One probe finished; the pool has been updated. */
+  probe: [event: ProbeEvent];
+}
+
+const DEFAULTS = Object.freeze({
+  intervalMs: 1_000,
+  timeoutMs: 5_000,
+  maxLagBlocks: 5,
+  failuresToDown: 3,
+  successesToUp: 2,
+  concurrency: 16,
+});
+
+function positiveInteger(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected ${name} to be an integer >= ${min}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Probes every node on an interval, all at once (bounded by p-limit), each probe with its own
+ * timeout, and writes the results into the pool with hysteresis. A probe that hangs delays nobody:
+ * rounds start on the clock, and a node whose previous probe is still running sits that round out.
+ */
+export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
+  readonly #pool: NodePool;
+  readonly #clock: Clock;
+  readonly #options: Required<Omit<HealthCheckerOptions, 'chainId' | 'probe' | 'socketTransport' | 'clock'>>;
+  readonly #chainId: number | undefined;
+  readonly #probe: Probe;
+  readonly #sockets: SocketTransport;
+  readonly #limit: ReturnType<typeof pLimit>;
+  readonly #inFlight = new Map<string, { controller: AbortController; timer: TimerHandle | undefined }>();
+  /** Chain ids read per node; cleared when a node goes down so it is read again when it returns. */
+  readonly #chains = new Map<string, number>();
+  #timer: TimerHandle | undefined;
+  #closed = false;
+
+  constructor(pool: NodePool, options: HealthCheckerOptions = {}) {
+    super();
+    const merged = { ...DEFAULTS, ...options };
+    this.#options = {
+      intervalMs: positiveInteger('intervalMs', merged.intervalMs, 1),
+      timeoutMs: positiveInteger('timeoutMs', merged.timeoutMs, 1),
+      maxLagBlocks: positiveInteger('maxLagBlocks', merged.maxLagBlocks, 0),
+      failuresToDown: positiveInteger('failuresToDown', merged.failuresToDown, 1),
+      successesToUp: positiveInteger('successesToUp', merged.successesToUp, 1),
+      concurrency: positiveInteger('concurrency', merged.concurrency, 1),
+    };
+    if (options.chainId !== undefined) positiveInteger('chainId', options.chainId, 0);
+    this.#pool = pool;
+    this.#clock = options.clock ?? pool.clock;
+    this.#chainId = options.chainId;
+    this.#probe = options.probe ?? ethBlockNumberProbe;
+    this.#sockets = options.socketTransport ?? new WsSocketTransport();
+    this.#limit = pLimit(this.#options.concurrency);
+  }
+
+  get running(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Starts probing: a first round at once, then one every `intervalMs`. Idempotent. */
+  start(): void {
+    this.#assertOpen();
+    if (this.#timer !== undefined) return;
+    this.#timer = this.#clock.setTimeout(() => this.#round(), 0);
+  }
+
+  /** Stops starting rounds; probes in flight are aborted. `start()` may be called again. */
+  stop(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const probe of this.#inFlight.values()) {
+      if (probe.timer !== undefined) this.#clock.clearTimeout(probe.timer);
+      probe.controller.abort(new SteadyRpcError('ERR_ABORTED', 'Health checker stopped'));
+    }
+    this.#inFlight.clear();
+  }
+
+  /** Runs one round now and resolves when every probe of it has finished. */
+  async checkNow(): Promise<void> {
+    this.#assertOpen();
+    await Promise.all(this.#launchRound());
+  }
+
+  /** Stops for good; no timer or probe is left behind. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.stop();
+    this.#closed = true;
+    this.removeAllListeners();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  #round(): void {
+    // Schedule the next round first: however long this one's probes take, the next starts on time.
+    this.#timer = this.#clock.setTimeout(() => this.#round(), this.#options.intervalMs);
+    void this.#launchRound();
+  }
+
+  #launchRound(): Promise<void>[] {
+    return this.#pool.nodes
+      .filter((node) => !this.#inFlight.has(node.name))
+      .map((node) => {
+        const probe = { controller: new AbortController(), timer: undefined as TimerHandle | undefined };
+        this.#inFlight.set(node.name, probe);
+        return this.#limit(() => this.#check(node, probe));
+      });
+  }
+
+  async #check(node: NodeInfo, probe: { controller: AbortController; timer: TimerHandle | undefined }): Promise<void> {
+    const { controller } = probe;
+    if (controller.signal.aborted) return; // stopped while waiting for a concurrency slot
+    const { timeoutMs } = this.#options;
+    const started = this.#clock.now();
+    probe.timer = this.#clock.setTimeout(
+      () => controller.abort(new SteadyRpcError('ERR_TIMEOUT', `Probe of "${node.name}" timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    let result: ProbeResult | undefined;
+    let failure: unknown;
+    try {
+      controller.signal.throwIfAborted();
+      const aborted = new Promise<never>((_, reject) =>
+        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
+      );
+      const context = {
+        node,
+        signal: controller.signal,
+        wantChainId: !this.#chains.has(node.name),
+        call: nodeCaller(this.#pool.httpTransport, this.#sockets, node, controller.signal),
+      };
+      // A probe that ignores its signal must still not outlive its timeout.
+      result = await Promise.race([this.#probe(context), aborted]);
+    } catch (error) {
+      failure = error;
+    } finally {
+      this.#clock.clearTimeout(probe.timer);
+      probe.timer = undefined;
+    }
+    if (this.#inFlight.get(node.name) !== probe || this.#closed || this.#pool.closed) return;
+    this.#inFlight.delete(node.name);
+    this.#record(node.name, result, failure, this.#clock.now() - started);
+  }
+
+  #record(name: string, result: ProbeResult | undefined, failure: unknown, latencyMs: number): void {
+    let error: SteadyRpcError | undefined =
+      failure === undefined
+        ? undefined
+        : failure instanceof SteadyRpcError
+          ? failure
+          : new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" failed: ${describeError(failure)}`, { cause: failure });
+    let head: number | undefined;
+    let lag: number | undefined;
+    let chainId = this.#chains.get(name);
+    if (result) {
+      head = result.head;
+      if (result.chainId !== undefined) {
+        chainId = result.chainId;
+        this.#chains.set(name, chainId);
+      }
+      const expected = this.#expectedChain();
+      if (chainId !== undefined && expected !== undefined && chainId !== expected) {
+        // Read it again next time: the node may be redeployed on the right chain.
+        this.#chains.delete(name);
+        error = new SteadyRpcError('ERR_CHAIN_MISMATCH', `Node "${name}" is on chain ${chainId}, expected ${expected}`);
+      } else {
+        lag = Math.max(0, this.#bestHead(name, head) - head);
+        if (lag > this.#options.maxLagBlocks) {
+          error = new SteadyRpcError('ERR_LAGGING', `Node "${name}" is ${lag} blocks behind (max ${this.#options.maxLagBlocks})`);
+        }
+      }
+    }
+    const ok = error === undefined;
+    const current = this.#pool.health(name);
+    let next = applyOutcome(current, ok, this.#options);
+    if (error?.code === 'ERR_CHAIN_MISMATCH') next = { ...next, status: 'unhealthy' };
+    if (next.status === 'unhealthy' && current.status !== 'unhealthy') this.#chains.delete(name);
+    this.#pool.update(name, {
+      ...next,
+      ...(head === undefined ? {} : { head }),
+      lag,
+      latencyMs: ok ? latencyMs : current.latencyMs,
+      lastError: error ? describeError(error) : current.lastError,
+      chainId,
+      checkedAt: this.#clock.now(),
+    });
+    this.emit('probe', { name, ok, head, latencyMs, error });
+  }
+
+  /** The chain nodes must be on: configured, else the one most nodes report (ties: preference). */
+  #expectedChain(): number | undefined {
+    if (this.#chainId !== undefined) return this.#chainId;
+    const counts = new Map<number, number>();
+    for (const node of this.#pool.nodes) {
+      const chain = this.#chains.get(node.name);
+      if (chain !== undefined) counts.set(chain, (counts.get(chain) ?? 0) + 1);
+    }
+    let best: number | undefined;
+    for (const [chain, count] of counts) if (best === undefined || count > counts.get(best)!) best = chain;
+    return best;
+  }
+
+  /** The highest head among nodes on the expected chain, including this probe's own. */
+  #bestHead(name: string, head: number): number {
+    const expected = this.#expectedChain();
+    let best = head;
+    for (const node of this.#pool.nodes) {
+      if (node.name === name) continue;
+      const other = this.#pool.health(node.name);
+      const chain = this.#chains.get(node.name) ?? other.chainId;
+      if (other.head !== undefined && (expected === undefined || chain === expected)) best = Math.max(best, other.head);
+    }
+    return best;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SteadyRpcError('ERR_CLOSED', 'HealthChecker is closed');
+  }
+}

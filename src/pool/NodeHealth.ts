@@ -1,0 +1,36 @@
+export type NodeStatus = 'unknown' | 'healthy' | 'unhealthy';
+
+/** What the pool knows about one node's health. Written by the HealthChecker (and sessions). */
+export interface NodeHealth {
+  /** `unknown` until the hysteresis decides; `unknown` never counts as healthy. */
+  status: NodeStatus;
+  /** Latest head block number (or slot, for custom probes), if ever read. */
+  head: number | undefined;
+  /** Blocks behind the best head seen among nodes when last probed. */
+  lag: number | undefined;
+  /** Round-trip time of the last successful probe, in ms. */
+  latencyMs: number | undefined;
+  /** Why the last probe failed, without credentials. */
+  lastError: string | undefined;
+  consecutiveSuccesses: number;
+  consecutiveFailures: number;
+  /** The node's chain id, read once per healthy stretch. */
+  chainId: number | undefined;
+  /** Clock time of the last probe result. */
+  checkedAt: number | undefined;
+  /** Clock time until which the node is excluded (auth/policy refusal), if any. */
+  quarantinedUntil: number | undefined;
+}
+
+export const initialHealth = (): NodeHealth => ({
+  status: 'unknown',
+  head: undefined,
+  lag: undefined,
+  latencyMs: undefined,
+  lastError: undefined,
+  consecutiveSuccesses: 0,
+  consecutiveFailures: 0,
+  chainId: undefined,
+  checkedAt: undefined,
+  quarantinedUntil: undefined,
+});

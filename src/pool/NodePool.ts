@@ -1,0 +1,287 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Clock, TimerHandle } from '../Clock.js';
+import { systemClock } from '../Clock.js';
+import { SteadyRpcError, describeError } from '../errors.js';
+import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
+import type { HttpTransport } from '../transport/HttpTransport.js';
+import { FetchHttpTransport } from '../transport/HttpTransport.js';
+import { HttpDispatcher, type HttpRequestOptions, type HttpDispatcherOptions } from './HttpDispatcher.js';
+import type { NodeConfig, NodeInfo, NodeTier } from './NodeConfig.js';
+import { validateNodes } from './NodeConfig.js';
+import type { NodeHealth, NodeStatus } from './NodeHealth.js';
+import { initialHealth } from './NodeHealth.js';
+import type { NodeSelector } from './selection.js';
+import { isUsable, preferFirstHealthy } from './selection.js';
+
+export type SwitchReason =
+  /** The first choice after start. */
+  | 'initial'
+  /** The node in use stopped being healthy (or was quarantined). */
+  | 'unhealthy'
+  /** A better node that had been down is healthy again (failback), or service is back after an outage. */
+  | 'recovered'
+  /** A better node became usable without having been down (e.g. its first health check passed). */
+  | 'better-available';
+
+export interface SwitchEvent {
+  /** The node used until now; `undefined` if none was usable. */
+  from: string | undefined;
+  /** The node to use from now on; `undefined` if none is usable. */
+  to: string | undefined;
+  reason: SwitchReason;
+}
+
+export interface HealthEvent {
+  name: string;
+  previous: NodeStatus;
+  health: Readonly<NodeHealth>;
+}
+
+export interface NodePoolEvents {
+  /** The preferred node changed. Emitted after the pool's state is consistent. */
+  switch: [event: SwitchEvent];
+  /** A node's health record was updated. */
+  health: [event: HealthEvent];
+  closed: [];
+}
+
+/** A read-only view of one node for status pages, metrics and custom selectors. */
+export interface NodeSnapshot extends Readonly<NodeHealth> {
+  readonly name: string;
+  readonly tier: NodeTier;
+  readonly weight: number;
+  /** Static URLs with credentials removed. */
+  readonly http: string | undefined;
+  readonly ws: string | undefined;
+  readonly quarantined: boolean;
+  readonly preferred: boolean;
+}
+
+export interface PoolSnapshot {
+  readonly preferred: string | undefined;
+  /** Highest head among nodes that have reported one. */
+  readonly bestHead: number | undefined;
+  readonly nodes: readonly NodeSnapshot[];
+}
+
+export interface NodePoolOptions {
+  /** The nodes; primaries are preferred in the order given, then backups in the order given. */
+  nodes: readonly NodeConfig[];
+  /** @default systemClock */
+  clock?: Clock;
+  /** Used by `request()` and by HTTP health probes. @default new FetchHttpTransport() */
+  httpTransport?: HttpTransport;
+  /** Chooses the node to use. @default first healthy node in preference order */
+  selector?: NodeSelector;
+  /** Settings for `request()`. */
+  http?: HttpDispatcherOptions;
+}
+
+/**
+ * The configured nodes, their health records and the choice of the node to use now. Does no I/O
+ * itself: health is written in by the HealthChecker (and sessions), and `request()` is carried out
+ * by an {@link HttpDispatcher}.
+ */
+export class NodePool extends EventEmitter<NodePoolEvents> {
+  readonly clock: Clock;
+  readonly httpTransport: HttpTransport;
+  readonly #nodes: readonly NodeInfo[];
+  readonly #byName: Map<string, NodeInfo>;
+  readonly #health = new Map<string, NodeHealth>();
+  readonly #selector: NodeSelector;
+  readonly #dispatcher: HttpDispatcher;
+  #preferred: string | undefined;
+  #everChosen = false;
+  /** Nodes that were unusable because they were down, as of the last selection. */
+  #down = new Set<string>();
+  #quarantineTimer: TimerHandle | undefined;
+  #closed = false;
+
+  constructor(options: NodePoolOptions) {
+    super();
+    if (typeof options !== 'object' || options === null) {
+      throw new SteadyRpcError('ERR_CONFIG', 'Expected NodePool options to be an object');
+    }
+    const {
+      nodes,
+      clock = systemClock,
+      httpTransport = new FetchHttpTransport(),
+      selector = preferFirstHealthy,
+      http = {},
+    } = options;
+    this.#nodes = Object.freeze(validateNodes(nodes));
+    this.#byName = new Map(this.#nodes.map((n) => [n.name, n]));
+    for (const node of this.#nodes) this.#health.set(node.name, initialHealth());
+    this.clock = clock;
+    this.httpTransport = httpTransport;
+    this.#selector = selector;
+    this.#dispatcher = new HttpDispatcher(this, http);
+  }
+
+  /** The nodes in preference order. */
+  get nodes(): readonly NodeInfo[] {
+    return this.#nodes;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  node(name: string): NodeInfo {
+    const node = this.#byName.get(name);
+    if (!node) throw new SteadyRpcError('ERR_CONFIG', `Unknown node "${name}"`);
+    return node;
+  }
+
+  health(name: string): Readonly<NodeHealth> {
+    this.node(name);
+    return { ...this.#health.get(name)! };
+  }
+
+  /** The node to use now, or `undefined` when none is usable. */
+  preferred(): string | undefined {
+    return this.#preferred;
+  }
+
+  /** Usable nodes in preference order, the chosen one first. */
+  usable(): string[] {
+    const usable = this.#snapshots().filter(isUsable).map((n) => n.name);
+    const chosen = this.#preferred;
+    return chosen === undefined ? usable : [chosen, ...usable.filter((n) => n !== chosen)];
+  }
+
+  /**
+   * Nodes worth trying, best first: the usable ones; or, when none is usable (before the first
+   * health round, or when every node is down), every node that is not quarantined — trying beats
+   * failing without a try.
+   */
+  candidates(): string[] {
+    const usable = this.usable();
+    if (usable.length > 0) return usable;
+    const now = this.clock.now();
+    return this.#nodes
+      .filter((n) => !((this.#health.get(n.name)!.quarantinedUntil ?? -Infinity) > now))
+      .map((n) => n.name);
+  }
+
+  /**
+   * Writes into a node's health record and re-evaluates the choice. Events follow once the pool
+   * is consistent: `health`, then `switch` if the choice changed.
+   */
+  update(name: string, patch: Partial<NodeHealth>): void {
+    this.#assertOpen();
+    this.node(name);
+    const record = this.#health.get(name)!;
+    const previous = record.status;
+    Object.assign(record, patch);
+    const change = this.#reselect();
+    this.emit('health', { name, previous, health: { ...record } });
+    if (change) this.emit('switch', change);
+  }
+
+  /**
+   * Keeps a node out of use for `ms` (an auth or policy refusal: retrying it in a loop is
+   * pointless). The HealthChecker's results still update it; it becomes usable again when the time
+   * is up and it is healthy.
+   */
+  quarantine(name: string, ms: number, error?: unknown): void {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected quarantine ms to be a finite number >= 0, got ${ms}`);
+    }
+    this.update(name, {
+      quarantinedUntil: this.clock.now() + ms,
+      ...(error === undefined ? {} : { lastError: describeError(error) }),
+    });
+    this.#scheduleQuarantineEnd();
+  }
+
+  /** Sends a JSON-RPC request (or batch) over HTTP to the best node, failing over on transport errors. */
+  request(payload: JsonRpcRequest, options?: HttpRequestOptions): Promise<JsonRpcResponse>;
+  request(payload: JsonRpcRequest[], options?: HttpRequestOptions): Promise<JsonRpcResponse[]>;
+  request(
+    payload: JsonRpcRequest | JsonRpcRequest[],
+    options?: HttpRequestOptions,
+  ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
+    if (this.#closed) return Promise.reject(new SteadyRpcError('ERR_CLOSED', 'NodePool is closed'));
+    return this.#dispatcher.request(payload, options);
+  }
+
+  snapshot(): PoolSnapshot {
+    const nodes = this.#snapshots();
+    const heads = nodes.map((n) => n.head).filter((h): h is number => h !== undefined);
+    return Object.freeze({
+      preferred: this.#preferred,
+      bestHead: heads.length > 0 ? Math.max(...heads) : undefined,
+      nodes: Object.freeze(nodes),
+    });
+  }
+
+  /** Stops the quarantine timer and rejects further use. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#quarantineTimer !== undefined) this.clock.clearTimeout(this.#quarantineTimer);
+    this.#quarantineTimer = undefined;
+    this.emit('closed');
+    this.removeAllListeners();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  #snapshots(): NodeSnapshot[] {
+    const now = this.clock.now();
+    return this.#nodes.map((node) => {
+      const health = this.#health.get(node.name)!;
+      return Object.freeze({
+        ...health,
+        name: node.name,
+        tier: node.tier,
+        weight: node.weight,
+        http: node.httpDisplay,
+        ws: node.wsDisplay,
+        quarantined: (health.quarantinedUntil ?? -Infinity) > now,
+        preferred: node.name === this.#preferred,
+      });
+    });
+  }
+
+  #reselect(): SwitchEvent | undefined {
+    const nodes = this.#snapshots();
+    const chosen = this.#selector(nodes);
+    const to = chosen !== undefined && this.#byName.has(chosen) ? chosen : undefined;
+    const from = this.#preferred;
+    const wasDown = this.#down;
+    this.#down = new Set(nodes.filter((n) => n.status === 'unhealthy' || n.quarantined).map((n) => n.name));
+    if (to === from) return undefined;
+    this.#preferred = to;
+    let reason: SwitchReason;
+    if (from === undefined) reason = this.#everChosen ? 'recovered' : 'initial';
+    else if (!isUsable(nodes.find((n) => n.name === from)!)) reason = 'unhealthy';
+    else reason = to !== undefined && wasDown.has(to) ? 'recovered' : 'better-available';
+    this.#everChosen = true;
+    return { from, to, reason };
+  }
+
+  #scheduleQuarantineEnd(): void {
+    if (this.#quarantineTimer !== undefined) this.clock.clearTimeout(this.#quarantineTimer);
+    this.#quarantineTimer = undefined;
+    const now = this.clock.now();
+    const ends = [...this.#health.values()]
+      .map((h) => h.quarantinedUntil)
+      .filter((t): t is number => t !== undefined && t > now);
+    if (ends.length === 0) return;
+    this.#quarantineTimer = this.clock.setTimeout(() => {
+      this.#quarantineTimer = undefined;
+      if (this.#closed) return;
+      const change = this.#reselect();
+      if (change) this.emit('switch', change);
+      this.#scheduleQuarantineEnd();
+    }, Math.min(...ends) - now);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SteadyRpcError('ERR_CLOSED', 'NodePool is closed');
+  }
+}

@@ -1,0 +1,27 @@
+const SECRET_PARAM = /(key|token|secret|auth|pass|signature|sig|credential|session)/i;
+const LONG_OPAQUE = /^[A-Za-z0-9_-]{20,}$/;
+
+/**
+ * Strips credentials from a URL before it reaches a message, an event or a log: userinfo is
+ * dropped, query values whose name looks like a key (or whose value looks like one) are replaced,
+ * and path segments that look like an API key (long opaque tokens, as many providers use:
+ * `https://eth.example.com/v2/<key>`) are masked.
+ */
+export function redactUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return '<invalid url>';
+  }
+  url.username = '';
+  url.password = '';
+  for (const [name, value] of [...url.searchParams]) {
+    if (SECRET_PARAM.test(name) || LONG_OPAQUE.test(value)) url.searchParams.set(name, 'redacted');
+  }
+  url.pathname = url.pathname
+    .split('/')
+    .map((segment) => (LONG_OPAQUE.test(segment) ? 'redacted' : segment))
+    .join('/');
+  return url.toString().replaceAll('redacted', '***');
+}

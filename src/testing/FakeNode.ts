@@ -1,0 +1,158 @@
+import type { Clock } from '../Clock.js';
+import { SteadyRpcError } from '../errors.js';
+import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
+import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
+import type { HttpEndpoint, HttpResponse } from '../transport/HttpTransport.js';
+
+/**
+ * How the fake node behaves right now:
+ * - `ok`: answers;
+ * - `down`: refuses connections (HTTP requests reject like a closed port);
+ * - `stall`: accepts and never answers (a zombie);
+ * - `http-error`: answers HTTP 503;
+ * - `rpc-error`: answers every call with a JSON-RPC internal error.
+ */
+export type FakeNodeMode = 'ok' | 'down' | 'stall' | 'http-error' | 'rpc-error';
+
+export interface FakeNodeOptions {
+  /** Used in answers to `web3_clientVersion` and in error messages. @default 'fake' */
+  name?: string;
+  /** @default 1 */
+  chainId?: number;
+  /** Block number of the head at start. @default 0 */
+  head?: number;
+  /** Wei returned by `eth_getBalance` for any address, so tests can tell nodes apart. @default 0n */
+  balance?: bigint;
+  /** Needed only when `latencyMs` > 0: answers are delayed on this clock. */
+  clock?: Clock;
+  /** Delay before each answer, in ms (on `clock`). @default 0 */
+  latencyMs?: number;
+}
+
+const hex = (n: number | bigint) => `0x${n.toString(16)}`;
+
+/** A deterministic block hash for a block number on a given fake chain "fork". */
+export const fakeBlockHash = (number: number, fork = 0) =>
+  `0x${fork.toString(16).padStart(8, '0')}${number.toString(16).padStart(56, '0')}`;
+
+/**
+ * A scriptable Ethereum node for unit tests: head progression, stalls, errors, a wrong chain,
+ * latency. Serve it over HTTP with `fakeHttp.route(url, node.http)`.
+ */
+export class FakeNode {
+  readonly name: string;
+  chainId: number;
+  head: number;
+  balance: bigint;
+  mode: FakeNodeMode = 'ok';
+  latencyMs: number;
+  /** Bumped by `reorg()`, so block hashes differ from before. */
+  fork = 0;
+  /** How many calls each method received. */
+  readonly calls = new Map<string, number>();
+  readonly #clock: Clock | undefined;
+
+  constructor(options: FakeNodeOptions = {}) {
+    const { name = 'fake', chainId = 1, head = 0, balance = 0n, clock, latencyMs = 0 } = options;
+    if (latencyMs > 0 && !clock) throw new SteadyRpcError('ERR_CONFIG', 'FakeNode: latencyMs needs a clock');
+    this.name = name;
+    this.chainId = chainId;
+    this.head = head;
+    this.balance = balance;
+    this.#clock = clock;
+    this.latencyMs = latencyMs;
+  }
+
+  /** Mines `blocks` blocks. */
+  advance(blocks = 1): this {
+    this.head += blocks;
+    return this;
+  }
+
+  /** Replaces the chain from `fromBlock` on (new hashes from there). */
+  reorg(): this {
+    this.fork += 1;
+    return this;
+  }
+
+  setMode(mode: FakeNodeMode): this {
+    this.mode = mode;
+    return this;
+  }
+
+  /** Answers one JSON-RPC call from the node's current state. */
+  answer(request: JsonRpcRequest): JsonRpcResponse {
+    const id = request.id ?? null;
+    this.calls.set(request.method, (this.calls.get(request.method) ?? 0) + 1);
+    if (this.mode === 'rpc-error') return errorResponse(id, RpcErrorCode.INTERNAL_ERROR, `${this.name}: internal error`);
+    const params = Array.isArray(request.params) ? request.params : [];
+    switch (request.method) {
+      case 'eth_blockNumber':
+        return { jsonrpc: '2.0', id, result: hex(this.head) };
+      case 'eth_chainId':
+        return { jsonrpc: '2.0', id, result: hex(this.chainId) };
+      case 'net_version':
+        return { jsonrpc: '2.0', id, result: String(this.chainId) };
+      case 'web3_clientVersion':
+        return { jsonrpc: '2.0', id, result: `FakeNode/${this.name}` };
+      case 'eth_getBalance':
+        return { jsonrpc: '2.0', id, result: hex(this.balance) };
+      case 'eth_getBlockByNumber': {
+        const tag = params[0];
+        const number = tag === 'latest' || tag === undefined ? this.head : Number(tag);
+        if (!Number.isInteger(number) || number > this.head) return { jsonrpc: '2.0', id, result: null };
+        return { jsonrpc: '2.0', id, result: this.block(number) };
+      }
+      default:
+        return errorResponse(id, RpcErrorCode.METHOD_NOT_FOUND, `the method ${request.method} does not exist/is not available`);
+    }
+  }
+
+  /** The header the fake chain has at `number`, as `eth_getBlockByNumber` and `newHeads` give it. */
+  block(number: number): { number: string; hash: string; parentHash: string; timestamp: string } {
+    return {
+      number: hex(number),
+      hash: fakeBlockHash(number, this.fork),
+      parentHash: fakeBlockHash(Math.max(0, number - 1), this.fork),
+      timestamp: hex(number * 12),
+    };
+  }
+
+  /** The node as an HTTP handler for `FakeHttpTransport.route`. */
+  readonly http = async (body: string, signal: AbortSignal, endpoint: HttpEndpoint): Promise<HttpResponse> => {
+    if (this.mode === 'down') {
+      throw SteadyRpcError.forUrl('ERR_TRANSPORT', `HTTP request failed: connection refused`, endpoint.url);
+    }
+    await this.#wait(signal);
+    if (this.mode === 'http-error') return { status: 503, body: 'Service Unavailable' };
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body);
+    } catch {
+      return { status: 200, body: JSON.stringify(errorResponse(null, RpcErrorCode.PARSE_ERROR, 'Parse error')) };
+    }
+    const answer = Array.isArray(payload)
+      ? payload.map((r) => this.answer(r as JsonRpcRequest))
+      : this.answer(payload as JsonRpcRequest);
+    return { status: 200, body: JSON.stringify(answer) };
+  };
+
+  /** Resolves after the configured latency; never, while stalled; rejects when `signal` aborts. */
+  #wait(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    if (this.mode !== 'stall' && this.latencyMs <= 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let timer: unknown;
+      const onAbort = () => {
+        if (timer !== undefined) this.#clock!.clearTimeout(timer);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (this.mode === 'stall') return;
+      timer = this.#clock!.setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, this.latencyMs);
+    });
+  }
+}

@@ -1,0 +1,72 @@
+/** Where to connect a socket, resolved fresh before every connect so credentials can rotate. */
+export interface SocketEndpoint {
+  url: string;
+  headers?: Record<string, string>;
+  protocols?: string[];
+}
+
+/** How a socket ended. `httpStatus` is set when the server refused the WebSocket upgrade. */
+export interface SocketCloseInfo {
+  code: number;
+  reason: string;
+  httpStatus?: number;
+}
+
+/**
+ * What a socket reports. The transport calls these; it never decides anything. After `onClose`
+ * no other callback is made.
+ */
+export interface SocketListener {
+  onOpen(): void;
+  onMessage(text: string): void;
+  onClose(info: SocketCloseInfo): void;
+  onError(error: Error): void;
+  /** A pong arrived for {@link UpstreamSocket.ping}. */
+  onPong?(): void;
+}
+
+/** One open (or opening) socket. */
+export interface UpstreamSocket {
+  send(text: string): void;
+  /** Starts the closing handshake; `onClose` follows. Safe to call more than once. */
+  close(code?: number, reason?: string): void;
+  /** Tears the socket down at once, without a handshake; `onClose` follows. */
+  terminate(): void;
+  /** Sends a protocol-level ping, if the transport can. */
+  ping?(): void;
+  /** Bytes accepted by `send` but not yet written, when the transport knows. */
+  readonly bufferedAmount?: number;
+}
+
+/** Opens sockets. Holds no policy: reconnection, keepalive and timeouts belong to the caller. */
+export interface SocketTransport {
+  open(endpoint: SocketEndpoint, listener: SocketListener): UpstreamSocket;
+}
+
+/** The standard close codes steadyrpc treats specially. */
+export const CloseCode = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  UNSUPPORTED_DATA: 1003,
+  ABNORMAL: 1006,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  SERVICE_RESTART: 1012,
+  TRY_AGAIN_LATER: 1013,
+  UNAUTHORIZED: 4401,
+});
+
+/**
+ * Whether a close means "you are not welcome", so retrying the same node in a loop is pointless:
+ * close codes 4401, 1008 and 1003, or an upgrade refused with HTTP 401/403.
+ */
+export function isAuthOrPolicyClose(info: SocketCloseInfo): boolean {
+  return (
+    info.code === CloseCode.UNAUTHORIZED ||
+    info.code === CloseCode.POLICY_VIOLATION ||
+    info.code === CloseCode.UNSUPPORTED_DATA ||
+    info.httpStatus === 401 ||
+    info.httpStatus === 403
+  );
+}

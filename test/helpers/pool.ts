@@ -1,0 +1,34 @@
+import { NodePool, type NodeConfig, type NodePoolOptions, type SwitchEvent } from '../../src/index.js';
+import { FakeClock, FakeHttpTransport, FakeNode } from '../../src/testing/index.js';
+
+export interface FakeCluster {
+  clock: FakeClock;
+  http: FakeHttpTransport;
+  nodes: Record<string, FakeNode>;
+  pool: NodePool;
+  switches: SwitchEvent[];
+}
+
+/** A pool over fake nodes named after the configs, each served at http://<name>.test/. */
+export function fakeCluster(
+  configs: Array<Omit<NodeConfig, 'http'> & { head?: number; chainId?: number }>,
+  options: Partial<NodePoolOptions> = {},
+): FakeCluster {
+  const clock = new FakeClock();
+  const http = new FakeHttpTransport();
+  const nodes: Record<string, FakeNode> = {};
+  for (const [index, config] of configs.entries()) {
+    const node = new FakeNode({ name: config.name, head: config.head ?? 100, chainId: config.chainId ?? 1, balance: BigInt(index + 1), clock });
+    nodes[config.name] = node;
+    http.route(`http://${config.name}.test/`, node.http);
+  }
+  const pool = new NodePool({
+    nodes: configs.map(({ head: _head, chainId: _chainId, ...c }) => ({ ...c, http: `http://${c.name}.test/` })),
+    clock,
+    httpTransport: http,
+    ...options,
+  });
+  const switches: SwitchEvent[] = [];
+  pool.on('switch', (event) => switches.push(event));
+  return { clock, http, nodes, pool, switches };
+}

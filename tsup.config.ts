@@ -1,0 +1,28 @@
+import { defineConfig } from 'tsup';
+
+const entry = {
+  index: 'src/index.ts',
+  'testing/index': 'src/testing/index.ts',
+};
+
+export default defineConfig([
+  {
+    entry,
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    splitting: true,
+  },
+  {
+    entry,
+    format: ['cjs'],
+    dts: true,
+    sourcemap: true,
+    target: 'node20',
+    // p-limit is ESM-only; bundle it into the CommonJS build so `require('steadyrpc')`
+    // works on every Node 20 release, not only those with require(esm).
+    noExternal: ['p-limit', 'yocto-queue'],
+  },
+]);
