@@ -21,7 +21,9 @@ export type SteadyRpcErrorCode =
   /** A node answered, but the answer was not what the probe needs. */
   | 'ERR_BAD_RESPONSE'
   /** A node's head is further behind the best head than allowed. */
-  | 'ERR_LAGGING';
+  | 'ERR_LAGGING'
+  /** steadyrpc broke one of its own rules: a bug, please report it. */
+  | 'ERR_INTERNAL';
 
 export interface SteadyRpcErrorOptions {
   cause?: unknown;

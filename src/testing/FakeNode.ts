@@ -3,12 +3,19 @@ import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { HttpEndpoint, HttpResponse } from '../transport/HttpTransport.js';
+import type { FakeSocket } from './FakeSocketTransport.js';
+
+interface FakeSubscription {
+  readonly kind: string;
+  readonly params: readonly unknown[];
+}
 
 /**
  * How the fake node behaves right now:
  * - `ok`: answers;
- * - `down`: refuses connections (HTTP requests reject like a closed port);
- * - `stall`: accepts and never answers (a zombie);
+ * - `down`: refuses connections (HTTP requests reject like a closed port, sockets fail to open);
+ * - `stall`: never answers (a blackholed or zombie node): HTTP requests hang, new sockets never
+ *   open, open sockets go silent;
  * - `http-error`: answers HTTP 503;
  * - `rpc-error`: answers every call with a JSON-RPC internal error.
  */
@@ -50,7 +57,12 @@ export class FakeNode {
   fork = 0;
   /** How many calls each method received. */
   readonly calls = new Map<string, number>();
+  /** When set, new sockets are refused with this HTTP status (401/403: an auth failure). */
+  refuseStatus: number | undefined;
   readonly #clock: Clock | undefined;
+  /** Open sockets and their subscriptions; ids count from 0x1 on every socket, as many nodes do. */
+  readonly #sockets = new Map<FakeSocket, Map<string, FakeSubscription>>();
+  readonly #nextSubscription = new Map<FakeSocket, number>();
 
   constructor(options: FakeNodeOptions = {}) {
     const { name = 'fake', chainId = 1, head = 0, balance = 0n, clock, latencyMs = 0 } = options;
@@ -63,10 +75,114 @@ export class FakeNode {
     this.latencyMs = latencyMs;
   }
 
-  /** Mines `blocks` blocks. */
+  /** Mines `blocks` blocks, notifying `newHeads` subscribers of each. */
   advance(blocks = 1): this {
-    this.head += blocks;
+    for (let i = 0; i < blocks; i++) {
+      this.head += 1;
+      this.notify('newHeads', this.block(this.head));
+    }
     return this;
+  }
+
+  /** Sends `result` to every subscription of `kind` (`newHeads`, `logs`, `newPendingTransactions`, …). */
+  notify(kind: string, result: unknown): this {
+    if (this.mode === 'stall') return this;
+    for (const [socket, subscriptions] of this.#openSockets()) {
+      for (const [id, subscription] of subscriptions) {
+        if (subscription.kind !== kind) continue;
+        socket.receiveJson({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: id, result } });
+      }
+    }
+    return this;
+  }
+
+  /** Open sockets to this node. */
+  get openSockets(): number {
+    return this.#openSockets().length;
+  }
+
+  /** Subscriptions open on this node, over all sockets. */
+  get subscriptionCount(): number {
+    let count = 0;
+    for (const [, subscriptions] of this.#openSockets()) count += subscriptions.size;
+    return count;
+  }
+
+  #openSockets(): Array<[FakeSocket, Map<string, FakeSubscription>]> {
+    for (const socket of this.#sockets.keys()) if (socket.state === 'closed') this.#sockets.delete(socket);
+    return [...this.#sockets];
+  }
+
+  /** Drops every open socket (close code `code`) and refuses new ones until `restore()`. */
+  cut(code = 1006): this {
+    this.mode = 'down';
+    for (const [socket] of this.#openSockets()) socket.serverClose(code);
+    return this;
+  }
+
+  /** Keeps sockets open but passes nothing, and new sockets never open, until `restore()`. */
+  blackhole(): this {
+    this.mode = 'stall';
+    return this;
+  }
+
+  /** Answers again. */
+  restore(): this {
+    this.mode = 'ok';
+    return this;
+  }
+
+  /**
+   * The node as a WebSocket server for `FakeSocketTransport.route`: accepts (or refuses, or never
+   * answers, per `mode`), answers calls, keeps `eth_subscribe` subscriptions per socket.
+   */
+  readonly socket = (socket: FakeSocket): void => {
+    if (this.refuseStatus !== undefined) return socket.refuse(this.refuseStatus);
+    if (this.mode === 'down') return socket.fail(new Error(`${this.name}: connection refused`));
+    if (this.mode === 'stall') return; // the upgrade never completes
+    this.#sockets.set(socket, new Map());
+    this.#nextSubscription.set(socket, 1);
+    socket.onSend((text) => this.#onFrame(socket, text));
+    socket.accept();
+  };
+
+  #onFrame(socket: FakeSocket, text: string): void {
+    if (socket.state !== 'open') {
+      this.#sockets.delete(socket);
+      return;
+    }
+    if (this.mode === 'stall') return;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      return socket.receiveJson(errorResponse(null, RpcErrorCode.PARSE_ERROR, 'Parse error'));
+    }
+    const answers = (Array.isArray(payload) ? payload : [payload]).map((r) => this.#answerOnSocket(socket, r as JsonRpcRequest));
+    socket.receiveJson(Array.isArray(payload) ? answers : answers[0]);
+  }
+
+  #answerOnSocket(socket: FakeSocket, request: JsonRpcRequest): JsonRpcResponse {
+    const subscriptions = this.#sockets.get(socket)!;
+    const id = request.id ?? null;
+    const params = Array.isArray(request.params) ? request.params : [];
+    if (this.mode === 'ok' && request.method === 'eth_subscribe') {
+      this.calls.set(request.method, (this.calls.get(request.method) ?? 0) + 1);
+      const kind = params[0];
+      if (typeof kind !== 'string' || !['newHeads', 'logs', 'newPendingTransactions', 'syncing'].includes(kind)) {
+        return errorResponse(id, RpcErrorCode.INVALID_PARAMS, `unknown subscription ${JSON.stringify(kind)}`);
+      }
+      const n = this.#nextSubscription.get(socket)!;
+      this.#nextSubscription.set(socket, n + 1);
+      const subscription = hex(n);
+      subscriptions.set(subscription, { kind, params });
+      return { jsonrpc: '2.0', id, result: subscription };
+    }
+    if (this.mode === 'ok' && request.method === 'eth_unsubscribe') {
+      this.calls.set(request.method, (this.calls.get(request.method) ?? 0) + 1);
+      return { jsonrpc: '2.0', id, result: subscriptions.delete(String(params[0])) };
+    }
+    return this.answer(request);
   }
 
   /** Replaces the chain from `fromBlock` on (new hashes from there). */

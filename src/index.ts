@@ -1,0 +1,64 @@
+export type { Clock, TimerHandle } from './Clock.js';
+export { systemClock } from './Clock.js';
+export type { Random } from './random.js';
+export { defaultRandom } from './random.js';
+export type { SteadyRpcErrorCode, SteadyRpcErrorOptions } from './errors.js';
+export { SteadyRpcError, isSteadyRpcError } from './errors.js';
+export { redactUrl } from './redact.js';
+export type {
+  JsonRpcId,
+  JsonRpcRequest,
+  JsonRpcResponse,
+  JsonRpcSuccess,
+  JsonRpcFailure,
+  JsonRpcErrorObject,
+  JsonRpcNotification,
+  RpcErrorCodeValue,
+} from './jsonrpc.js';
+export { RpcErrorCode } from './jsonrpc.js';
+
+export type { EndpointSource } from './transport/endpoint.js';
+export type { HttpEndpoint, HttpResponse, HttpTransport } from './transport/HttpTransport.js';
+export { FetchHttpTransport } from './transport/HttpTransport.js';
+export type {
+  SocketCloseInfo,
+  SocketEndpoint,
+  SocketListener,
+  SocketTransport,
+  UpstreamSocket,
+} from './transport/SocketTransport.js';
+export { CloseCode, isAuthOrPolicyClose } from './transport/SocketTransport.js';
+export type { WsSocketTransportOptions } from './transport/WsSocketTransport.js';
+export { WsSocketTransport } from './transport/WsSocketTransport.js';
+
+export type { NodeConfig, NodeInfo, NodeTier } from './pool/NodeConfig.js';
+export type { NodeHealth, NodeStatus } from './pool/NodeHealth.js';
+export type {
+  HealthEvent,
+  NodePoolEvents,
+  NodePoolOptions,
+  NodeSnapshot,
+  PoolSnapshot,
+  SwitchEvent,
+  SwitchReason,
+} from './pool/NodePool.js';
+export { NodePool } from './pool/NodePool.js';
+export type { HttpDispatcherOptions, HttpRequestOptions } from './pool/HttpDispatcher.js';
+export type { NodeSelector } from './pool/selection.js';
+export { isUsable, preferFirstHealthy } from './pool/selection.js';
+
+export type { HealthCheckerEvents, HealthCheckerOptions, ProbeEvent } from './health/HealthChecker.js';
+export { HealthChecker } from './health/HealthChecker.js';
+export type { Probe, ProbeContext, ProbeResult } from './health/probes.js';
+export { ethBlockNumberProbe, parseQuantity } from './health/probes.js';
+export type { HysteresisThresholds } from './health/hysteresis.js';
+
+export type { UpstreamSessionOptions } from './session/SessionOptions.js';
+export { SESSION_DEFAULTS } from './session/SessionOptions.js';
+export type { SessionState } from './session/SessionState.js';
+export type { SessionEvents, SessionStats, SessionSwitchEvent, SessionSwitchReason } from './session/SessionEvents.js';
+export { UpstreamSession } from './session/UpstreamSession.js';
+export type { RepeatablePredicate } from './session/repeatable.js';
+export { isRepeatable } from './session/repeatable.js';
+export type { ExponentialBackoffOptions } from './backoff/ExponentialBackoff.js';
+export { ExponentialBackoff } from './backoff/ExponentialBackoff.js';

@@ -1,0 +1,114 @@
+import type { JsonRpcFailure, JsonRpcId, JsonRpcRequest } from '../jsonrpc.js';
+import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
+
+/** One well-formed request from a client. `hasId` is false for a notification (no `id` key). */
+export type ClientCall = { kind: 'call'; request: JsonRpcRequest; hasId: boolean };
+
+/** One element of what a client sent: a call, or the `-32600` answer it gets instead. */
+export type ParsedItem = ClientCall | { kind: 'invalid'; response: JsonRpcFailure };
+
+/**
+ * What a client's text frame turned out to be. `error` is for a frame that cannot be read at all
+ * (too large, not JSON, an empty or oversized batch): its one response goes back as is.
+ */
+export type ParsedFrame =
+  | { kind: 'single'; item: ParsedItem }
+  | { kind: 'batch'; items: ParsedItem[] }
+  | { kind: 'error'; response: JsonRpcFailure };
+
+export interface ClientFrameLimits {
+  /** Largest frame accepted, in UTF-8 bytes. */
+  maxFrameBytes: number;
+  /** Most requests accepted in one batch. */
+  maxBatchSize: number;
+}
+
+/** The frame's size on the wire, in UTF-8 bytes. */
+export function frameByteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * Whether `text` is over `maxBytes` UTF-8 bytes. Each UTF-16 unit takes 1 to 3 bytes, so the
+ * string's length settles most frames without counting.
+ */
+function exceeds(text: string, maxBytes: number): boolean {
+  if (text.length > maxBytes) return true;
+  if (text.length * 3 <= maxBytes) return false;
+  return frameByteLength(text) > maxBytes;
+}
+
+function isValidId(value: unknown): value is JsonRpcId | null {
+  return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function invalid(id: JsonRpcId | null, reason: string): ParsedItem {
+  return { kind: 'invalid', response: errorResponse(id, RpcErrorCode.INVALID_REQUEST, `Invalid request: ${reason}`) };
+}
+
+/** Checks one request object and keeps only the JSON-RPC fields of it. */
+function parseItem(value: unknown): ParsedItem {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return invalid(null, 'expected an object');
+  }
+  const v = value as Record<string, unknown>;
+  const hasId = Object.hasOwn(v, 'id');
+  const idIsValid = !hasId || isValidId(v.id);
+  const replyId = hasId && idIsValid ? (v.id as JsonRpcId | null) : null;
+  if (v.jsonrpc !== '2.0') return invalid(replyId, 'jsonrpc must be "2.0"');
+  if (typeof v.method !== 'string' || v.method === '') return invalid(replyId, 'method must be a non-empty string');
+  if (!idIsValid) return invalid(null, 'id must be a string, a number or null');
+  const hasParams = Object.hasOwn(v, 'params');
+  const params = v.params;
+  if (hasParams && (typeof params !== 'object' || params === null)) {
+    return invalid(replyId, 'params must be an array or an object');
+  }
+  const request: JsonRpcRequest = {
+    jsonrpc: '2.0',
+    ...(hasId ? { id: v.id as JsonRpcId | null } : {}),
+    method: v.method,
+    ...(hasParams ? { params: params as unknown[] | Record<string, unknown> } : {}),
+  };
+  return { kind: 'call', request, hasId };
+}
+
+/**
+ * Reads one text frame from a client: a single request or a batch. Never throws; whatever is
+ * wrong comes back as the JSON-RPC error the client should get. Limits are the session's
+ * already-validated settings.
+ */
+export function parseClientFrame(text: string, limits: ClientFrameLimits): ParsedFrame {
+  if (exceeds(text, limits.maxFrameBytes)) {
+    return {
+      kind: 'error',
+      response: errorResponse(
+        null,
+        RpcErrorCode.FRAME_TOO_LARGE,
+        `Frame too large: the limit is ${limits.maxFrameBytes} bytes`,
+        { maxFrameBytes: limits.maxFrameBytes },
+      ),
+    };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: 'error', response: errorResponse(null, RpcErrorCode.PARSE_ERROR, 'Parse error: invalid JSON') };
+  }
+  if (!Array.isArray(value)) return { kind: 'single', item: parseItem(value) };
+  if (value.length === 0) {
+    return { kind: 'error', response: errorResponse(null, RpcErrorCode.INVALID_REQUEST, 'Invalid request: empty batch') };
+  }
+  if (value.length > limits.maxBatchSize) {
+    return {
+      kind: 'error',
+      response: errorResponse(
+        null,
+        RpcErrorCode.INVALID_REQUEST,
+        `Invalid request: batch of ${value.length} exceeds the limit of ${limits.maxBatchSize}`,
+        { maxBatchSize: limits.maxBatchSize },
+      ),
+    };
+  }
+  return { kind: 'batch', items: value.map(parseItem) };
+}

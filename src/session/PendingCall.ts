@@ -1,0 +1,34 @@
+import type { JsonRpcId, JsonRpcResponse } from '../jsonrpc.js';
+import type { BatchCollector } from './BatchCollector.js';
+
+/** Where a call's answer goes when it came in a batch. */
+export interface BatchSlot {
+  readonly collector: BatchCollector;
+  readonly index: number;
+}
+
+/** A client call the session owes one answer: queued, or in flight on an upstream socket. */
+export interface PendingCall {
+  readonly clientId: JsonRpcId | null;
+  readonly method: string;
+  readonly params: unknown[] | Record<string, unknown> | undefined;
+  /** Set for calls that came in a batch. */
+  readonly slot: BatchSlot | undefined;
+  /** Size of the call as the client sent it, for the queue's byte bound. */
+  readonly bytes: number;
+  /** For a client `eth_unsubscribe`: the subscription it removed (already gone from the registry). */
+  readonly unsubscribed?: string;
+  /** Clock time it was last sent upstream. */
+  sentAt: number;
+  /** Set once the client has its one answer; later answers are dropped. */
+  answered: boolean;
+  /** A JSON-RPC notification (no `id`): forwarded, never answered. */
+  readonly oneWay: boolean;
+}
+
+/** The client's own answer: the upstream's result or error under the client's id. */
+export function clientAnswer(call: PendingCall, upstream: JsonRpcResponse): JsonRpcResponse {
+  return 'error' in upstream && upstream.error !== undefined
+    ? { jsonrpc: '2.0', id: call.clientId, error: upstream.error }
+    : { jsonrpc: '2.0', id: call.clientId, result: (upstream as { result: unknown }).result };
+}

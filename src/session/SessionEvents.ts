@@ -1,0 +1,62 @@
+import type { SteadyRpcError } from '../errors.js';
+import type { SessionState } from './SessionState.js';
+
+/**
+ * Why the session moved to another upstream:
+ * - `connect`: the first upstream;
+ * - `failover`: the upstream in use died (closed, errored, missed its keepalive, refused us);
+ * - `failback`: back to the preferred node after it recovered (make-before-break);
+ * - `unhealthy`: the pool marked the node in use unhealthy (make-before-break);
+ * - `better-available`: the pool prefers another node (make-before-break);
+ * - `forced`: the host called `reconnect()`.
+ */
+export type SessionSwitchReason = 'connect' | 'failover' | 'failback' | 'unhealthy' | 'better-available' | 'forced';
+
+export interface SessionSwitchEvent {
+  from: string | undefined;
+  to: string;
+  reason: SessionSwitchReason;
+}
+
+export interface SessionEvents {
+  /** A frame for the client: an answer, a batch of answers, or a subscription notification. */
+  message: [text: string];
+  state: [event: { from: SessionState; to: SessionState }];
+  /** Client traffic now flows to `to`; subscriptions are replayed there. */
+  switch: [event: SessionSwitchEvent];
+  /** Every node failed this round; the next round starts after `delayMs`. */
+  reconnecting: [event: { attempt: number; delayMs: number }];
+  /** One subscription replay on a new upstream finished (`ok`) or failed (retried, never forwarded). */
+  replay: [event: { subscription: string; node: string; ok: boolean; error?: SteadyRpcError }];
+  /** The queue of client messages waiting for an upstream changed. */
+  queue: [event: { depth: number; bytes: number }];
+  /** An upstream socket closed; `auth` when the code means the node refused us (not retried in a loop). */
+  upstreamClose: [event: { node: string; code: number; reason: string; httpStatus?: number; auth: boolean }];
+  /** Calls in flight on a socket that went away: `resent` on the next one, `failed` (not safe to repeat). */
+  inflight: [event: { node: string; resent: number; failed: number }];
+  /** Something went wrong that the session handled (it stays usable): garbage, timeouts, refusals. */
+  error: [error: SteadyRpcError];
+  closed: [];
+}
+
+/** A read-only snapshot of a session's counters and sizes. */
+export interface SessionStats {
+  readonly state: SessionState;
+  readonly node: string | undefined;
+  readonly subscriptions: number;
+  readonly queued: number;
+  readonly queuedBytes: number;
+  readonly inFlight: number;
+  /** Answers to the session's own requests (replays, keepalives) kept from the client. */
+  readonly swallowed: number;
+  /** Rounds in which every node failed and the session backed off. */
+  readonly reconnects: number;
+  /** Upstreams activated, the first included. */
+  readonly switches: number;
+  readonly resent: number;
+  readonly notResent: number;
+  readonly upstreamGarbage: number;
+  readonly unknownAnswers: number;
+  readonly droppedNotifications: number;
+  readonly queueOverflows: number;
+}

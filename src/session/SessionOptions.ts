@@ -1,0 +1,115 @@
+import type { ExponentialBackoffOptions } from '../backoff/ExponentialBackoff.js';
+import type { Clock } from '../Clock.js';
+import { SteadyRpcError } from '../errors.js';
+import type { NodePool } from '../pool/NodePool.js';
+import type { Random } from '../random.js';
+import type { SocketTransport } from '../transport/SocketTransport.js';
+import type { RepeatablePredicate } from './repeatable.js';
+
+export interface UpstreamSessionOptions {
+  /** Chooses the node; the session follows its `switch` events. */
+  pool: NodePool;
+  /** Opens upstream sockets. @default new WsSocketTransport() */
+  transport?: SocketTransport;
+  /** @default the pool's clock */
+  clock?: Clock;
+  /** Jitter source for the reconnect backoff. @default Math.random */
+  random?: Random;
+  /** Deadline for a socket to open, in ms; past it the next node is tried. @default 5_000 */
+  connectTimeoutMs?: number;
+  /**
+   * Idle time after which a keepalive call (`keepaliveMethod`) is sent, in ms. Any frame from the
+   * upstream counts as a sign of life.
+   * @default 2_000
+   */
+  keepaliveIntervalMs?: number;
+  /**
+   * Deadline for the keepalive answer, in ms. A silent ("zombie") upstream is detected within
+   * `keepaliveIntervalMs` × 2 + `keepaliveTimeoutMs` at most (8 s with the defaults).
+   * @default 4_000
+   */
+  keepaliveTimeoutMs?: number;
+  /** A cheap JSON-RPC method every node answers. @default 'eth_chainId' */
+  keepaliveMethod?: string;
+  /** Deadline for an answer to a client call in flight, in ms; then the client gets REQUEST_TIMEOUT. @default 30_000 */
+  requestTimeoutMs?: number;
+  /** Deadline for the answer to one subscription replay, in ms. @default 5_000 */
+  replayTimeoutMs?: number;
+  /** How long a socket that was left for a better one may keep delivering answers it owes, in ms. @default 5_000 */
+  drainTimeoutMs?: number;
+  /** Backoff between rounds when every node failed. @default 250 ms doubling to 30 s, ±20 % jitter */
+  backoff?: ExponentialBackoffOptions;
+  /** Uptime after which a socket counts as stable and the backoff starts over, in ms. @default 10_000 */
+  stableAfterMs?: number;
+  /**
+   * How long a node that refused us (close 4401/1008/1003, upgrade 401/403) is kept out of use, in ms.
+   * @default 60_000
+   */
+  authQuarantineMs?: number;
+  /** While on a node the pool does not prefer, how often to try the preferred one again, in ms. @default 5_000 */
+  failbackRetryMs?: number;
+  /** Bounds for client messages that arrive while no upstream is ready. */
+  queue?: {
+    /** @default 1_000 */
+    maxCount?: number;
+    /** Bytes. @default 4 MiB */
+    maxBytes?: number;
+    /** How long a queued call may wait before the client gets REQUEST_TIMEOUT, in ms. @default 10_000 */
+    maxWaitMs?: number;
+  };
+  /** Largest client frame accepted, in bytes. @default 5 MiB */
+  maxFrameBytes?: number;
+  /** Most calls in one client batch. @default 1_000 */
+  maxBatchSize?: number;
+  /** Which methods are safe to send again after the upstream died with them in flight. @default isRepeatable */
+  isRepeatable?: RepeatablePredicate;
+}
+
+export const SESSION_DEFAULTS: Readonly<{
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveTimeoutMs: number;
+  keepaliveMethod: string;
+  requestTimeoutMs: number;
+  replayTimeoutMs: number;
+  drainTimeoutMs: number;
+  stableAfterMs: number;
+  authQuarantineMs: number;
+  failbackRetryMs: number;
+  maxFrameBytes: number;
+  maxBatchSize: number;
+}> = Object.freeze({
+  connectTimeoutMs: 5_000,
+  keepaliveIntervalMs: 2_000,
+  keepaliveTimeoutMs: 4_000,
+  keepaliveMethod: 'eth_chainId',
+  requestTimeoutMs: 30_000,
+  replayTimeoutMs: 5_000,
+  drainTimeoutMs: 5_000,
+  stableAfterMs: 10_000,
+  authQuarantineMs: 60_000,
+  failbackRetryMs: 5_000,
+  maxFrameBytes: 5 * 1024 * 1024,
+  maxBatchSize: 1_000,
+});
+
+export type SessionSettings = typeof SESSION_DEFAULTS;
+
+/** Applies defaults and validates the numeric settings, with precise messages. */
+export function sessionSettings(options: UpstreamSessionOptions): SessionSettings {
+  const settings = { ...SESSION_DEFAULTS };
+  for (const key of Object.keys(SESSION_DEFAULTS) as Array<keyof SessionSettings>) {
+    const value = options[key];
+    if (value !== undefined) (settings as Record<string, unknown>)[key] = value;
+  }
+  for (const [key, value] of Object.entries(settings)) {
+    if (key === 'keepaliveMethod') {
+      if (typeof value !== 'string' || value === '') {
+        throw new SteadyRpcError('ERR_CONFIG', `Expected keepaliveMethod to be a non-empty string, got ${JSON.stringify(value)}`);
+      }
+    } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected ${key} to be a finite number > 0, got ${String(value)}`);
+    }
+  }
+  return Object.freeze(settings);
+}

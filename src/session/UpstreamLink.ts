@@ -1,0 +1,89 @@
+import { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
+import type { Clock, TimerHandle } from '../Clock.js';
+import type { UpstreamSocket } from '../transport/SocketTransport.js';
+import type { PendingCall } from './PendingCall.js';
+
+/**
+ * - `connecting`: the socket is opening;
+ * - `replaying`: open, the session's subscriptions are being replayed on it;
+ * - `active`: the one socket client traffic and notifications flow through;
+ * - `draining`: left for a better one; only delivers the answers it still owes;
+ * - `dead`: closed; nothing from it is looked at again.
+ */
+export type LinkPhase = 'connecting' | 'replaying' | 'active' | 'draining' | 'dead';
+
+/**
+ * One upstream socket as the session sees it: the node, the calls in flight on it, the
+ * subscriptions replayed on it, and its timers. A session has at most one active link, at most one
+ * link being prepared, and any number of draining ones; events from any other link are ignored.
+ */
+export class UpstreamLink {
+  readonly node: string;
+  readonly generation: number;
+  phase: LinkPhase = 'connecting';
+  socket: UpstreamSocket | undefined;
+  /** When it became active. */
+  activatedAt: number | undefined;
+  /** When a frame last arrived on it. */
+  lastSeenAt = 0;
+  /** Client calls in flight, by upstream id, in the order they were sent. */
+  readonly calls = new Map<number, PendingCall>();
+  /** Client subscription id → upstream id on this socket, filled by replays before activation. */
+  readonly replayed = new Map<string, string>();
+  /** Client subscription ids whose replay is in flight on this socket. */
+  readonly replaying = new Set<string>();
+  /** Replays that failed and are being retried on this socket. */
+  readonly replayRetries = new Map<string, TimerHandle>();
+  /** Spaces out retries of failed replays on this socket. */
+  replayBackoff = new ExponentialBackoff({ initialDelayMs: 500, maxDelayMs: 10_000 });
+  keepaliveInFlight = false;
+  readonly #clock: Clock;
+  readonly #timers = new Map<string, TimerHandle>();
+
+  constructor(node: string, generation: number, clock: Clock) {
+    this.node = node;
+    this.generation = generation;
+    this.#clock = clock;
+  }
+
+  get alive(): boolean {
+    return this.phase !== 'dead';
+  }
+
+  /** Sets the named timer, replacing one of the same name. */
+  setTimer(name: 'connect' | 'keepalive' | 'drain' | 'calls', ms: number, callback: () => void): void {
+    this.clearTimer(name);
+    this.#timers.set(
+      name,
+      this.#clock.setTimeout(() => {
+        this.#timers.delete(name);
+        callback();
+      }, ms),
+    );
+  }
+
+  clearTimer(name: 'connect' | 'keepalive' | 'drain' | 'calls'): void {
+    const timer = this.#timers.get(name);
+    if (timer === undefined) return;
+    this.#clock.clearTimeout(timer);
+    this.#timers.delete(name);
+  }
+
+  hasTimer(name: 'connect' | 'keepalive' | 'drain' | 'calls'): boolean {
+    return this.#timers.has(name);
+  }
+
+  /** Marks it dead, clears every timer and closes the socket. Idempotent. */
+  kill(code = 1000, reason = 'steadyrpc: done with this upstream', terminate = false): void {
+    if (this.phase === 'dead') return;
+    this.phase = 'dead';
+    for (const timer of this.#timers.values()) this.#clock.clearTimeout(timer);
+    this.#timers.clear();
+    for (const timer of this.replayRetries.values()) this.#clock.clearTimeout(timer);
+    this.replayRetries.clear();
+    const socket = this.socket;
+    if (!socket) return;
+    if (terminate) socket.terminate();
+    else socket.close(code, reason);
+  }
+}

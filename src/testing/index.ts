@@ -1,0 +1,11 @@
+/**
+ * The test kit: the same fakes steadyrpc's own tests use, for testing failover logic built on it
+ * without sockets, servers or sleeping.
+ */
+export { FakeClock } from './FakeClock.js';
+export type { FakeHttpHandler, RecordedHttpRequest } from './FakeHttpTransport.js';
+export { FakeHttpTransport } from './FakeHttpTransport.js';
+export type { FakeNodeMode, FakeNodeOptions } from './FakeNode.js';
+export { FakeNode, fakeBlockHash } from './FakeNode.js';
+export type { FakeConnectHandler, FakeSendHandler, FakeSocketState, FakeSocketTransportOptions } from './FakeSocketTransport.js';
+export { FakeSocket, FakeSocketTransport } from './FakeSocketTransport.js';

@@ -1,0 +1,235 @@
+import WebSocket from 'ws';
+import type { RawData } from 'ws';
+import { SteadyRpcError } from '../errors.js';
+import { redactUrl } from '../redact.js';
+import { CloseCode } from './SocketTransport.js';
+import type {
+  SocketCloseInfo,
+  SocketEndpoint,
+  SocketListener,
+  SocketTransport,
+  UpstreamSocket,
+} from './SocketTransport.js';
+
+export interface WsSocketTransportOptions {
+  /**
+   * The largest message accepted from the server, in bytes. A bigger one fails the socket
+   * (`onError`, then `onClose` with 1009).
+   * @default 67_108_864 (64 MiB)
+   */
+  maxPayload?: number;
+  /**
+   * Whether to negotiate permessage-deflate. Off by default: it costs memory and CPU on every
+   * socket, and nodes rarely support it well.
+   * @default false
+   */
+  perMessageDeflate?: boolean;
+}
+
+const DEFAULTS = Object.freeze({ maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
+
+type Settings = Readonly<Required<WsSocketTransportOptions>>;
+
+function validate(options: WsSocketTransportOptions): Settings {
+  if (typeof options !== 'object' || options === null) {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected WsSocketTransport options to be an object, got ${String(options)}`);
+  }
+  const { maxPayload = DEFAULTS.maxPayload, perMessageDeflate = DEFAULTS.perMessageDeflate } = options;
+  if (typeof maxPayload !== 'number' || !Number.isSafeInteger(maxPayload) || maxPayload < 1) {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected maxPayload to be an integer >= 1 (bytes), got ${String(maxPayload)}`);
+  }
+  if (typeof perMessageDeflate !== 'boolean') {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected perMessageDeflate to be a boolean, got ${String(perMessageDeflate)}`);
+  }
+  return Object.freeze({ maxPayload, perMessageDeflate });
+}
+
+/** The default {@link SocketTransport}, over the `ws` package. */
+export class WsSocketTransport implements SocketTransport {
+  readonly #settings: Settings;
+
+  constructor(options: WsSocketTransportOptions = {}) {
+    this.#settings = validate(options);
+  }
+
+  open(endpoint: SocketEndpoint, listener: SocketListener): UpstreamSocket {
+    return new WsUpstreamSocket(endpoint, listener, this.#settings);
+  }
+}
+
+/**
+ * One `ws` socket behind the {@link UpstreamSocket} contract: one failure path (even a URL that `ws`
+ * rejects synchronously is reported through the listener), exactly one `onClose`, nothing after it.
+ */
+class WsUpstreamSocket implements UpstreamSocket {
+  readonly #url: string;
+  readonly #listener: SocketListener;
+  readonly #ws: WebSocket | undefined;
+  /** `close()` or `terminate()` was called: errors from here on are ours, not news. */
+  #closeRequested = false;
+  /** `onClose` was delivered: the listener hears nothing more. */
+  #closed = false;
+
+  constructor(endpoint: SocketEndpoint, listener: SocketListener, settings: Settings) {
+    this.#url = endpoint.url;
+    this.#listener = listener;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(endpoint.url, endpoint.protocols ?? [], {
+        headers: { ...endpoint.headers },
+        maxPayload: settings.maxPayload,
+        perMessageDeflate: settings.perMessageDeflate,
+      });
+    } catch (error) {
+      // A bad URL, header or subprotocol: report it like any other failure, after open() returns.
+      queueMicrotask(() => {
+        this.#error(error);
+        this.#close({ code: CloseCode.ABNORMAL, reason: '' });
+      });
+      return;
+    }
+    this.#ws = ws;
+    ws.on('open', () => {
+      if (!this.#closed) this.#listener.onOpen();
+    });
+    ws.on('message', (data: RawData) => {
+      if (!this.#closed) this.#listener.onMessage(toText(data));
+    });
+    ws.on('pong', () => {
+      if (!this.#closed) this.#listener.onPong?.();
+    });
+    ws.on('unexpected-response', (_request, response) => {
+      // With this listener attached, ws leaves the request hanging. terminate() aborts it (while
+      // connecting it destroys the request and its socket); ws then emits 'error' and 'close' on
+      // the next tick, which find this socket closed and are dropped.
+      const status = response.statusCode ?? 0;
+      ws.terminate();
+      this.#close({ code: CloseCode.ABNORMAL, reason: `HTTP ${status}`, httpStatus: status });
+    });
+    // Stays attached for the socket's whole life, so ws never emits an unhandled 'error'.
+    ws.on('error', (error) => this.#error(error));
+    ws.on('close', (code: number, reason: Buffer) => this.#close({ code, reason: reason.toString('utf8') }));
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws?.bufferedAmount ?? 0;
+  }
+
+  /** Throws an `ERR_TRANSPORT` error unless the socket is open; the caller decides what then. */
+  send(text: string): void {
+    const ws = this.#ws;
+    if (this.#closed || ws === undefined || ws.readyState !== WebSocket.OPEN) {
+      throw SteadyRpcError.forUrl('ERR_TRANSPORT', 'Cannot send: socket is not open', this.#url);
+    }
+    ws.send(text);
+  }
+
+  /**
+   * Starts the closing handshake, or aborts the connect if the socket is still connecting (then
+   * `onClose` reports 1006). Reasons longer than the protocol's 123 bytes are shortened. Throws
+   * `ERR_CONFIG` for a code that may not be sent (1004–1006, 1015, outside 1000–4999).
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined && !isSendableCloseCode(code)) {
+      throw new SteadyRpcError(
+        'ERR_CONFIG',
+        `Expected close code to be 1000-1003, 1007-1014 or 3000-4999, got ${String(code)}`,
+      );
+    }
+    if (this.#closed || this.#closeRequested) return;
+    this.#closeRequested = true;
+    const ws = this.#ws;
+    if (ws === undefined) return; // the failed constructor delivers onClose itself
+    // ws.close() while connecting aborts the handshake, as terminate() does; say so plainly.
+    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    else ws.close(code, reason === undefined ? undefined : truncateReason(reason));
+  }
+
+  terminate(): void {
+    if (this.#closed) return;
+    this.#closeRequested = true;
+    this.#ws?.terminate();
+  }
+
+  /** Sends a ping if the socket is open; otherwise does nothing (a keepalive may race a close). */
+  ping(): void {
+    const ws = this.#ws;
+    if (!this.#closed && ws !== undefined && ws.readyState === WebSocket.OPEN) ws.ping();
+  }
+
+  #error(error: unknown): void {
+    if (this.#closed || this.#closeRequested) return;
+    this.#listener.onError(
+      SteadyRpcError.forUrl('ERR_TRANSPORT', 'WebSocket error', this.#url, {
+        cause: error,
+        details: safeDetails(error, this.#url),
+      }),
+    );
+  }
+
+  #close(info: SocketCloseInfo): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listener.onClose(info);
+  }
+}
+
+function toText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+/** The codes ws (and RFC 6455) allow in a close frame. */
+function isSendableCloseCode(code: number): boolean {
+  return (
+    Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+      (code >= 3000 && code <= 4999))
+  );
+}
+
+const MAX_REASON_BYTES = 123;
+
+/** Shortens a close reason to what fits in a close frame, without splitting a character. */
+function truncateReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_REASON_BYTES) return reason;
+  const chars = [...reason];
+  while (Buffer.byteLength(chars.join('')) > MAX_REASON_BYTES) chars.pop();
+  return chars.join('');
+}
+
+/**
+ * The error's own message for the `details` of a transport error, with the URL redacted (ws puts
+ * the whole URL in some messages), or nothing if a credential of the URL would still show.
+ */
+function safeDetails(error: unknown, url: string): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const message = error.message.split(url).join(redactUrl(url));
+  return secretsOf(url).some((secret) => message.includes(secret)) ? undefined : message;
+}
+
+/** What in a URL may be a credential: userinfo, query values, long path segments (API keys). */
+function secretsOf(raw: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return [];
+  }
+  const candidates = [
+    url.username,
+    url.password,
+    ...[...url.searchParams.values()].filter((value) => value.length >= 3),
+    ...url.pathname.split('/').filter((segment) => segment.length >= 20),
+  ].filter((s) => s.length > 0);
+  return [...candidates, ...candidates.map(safeDecode)];
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

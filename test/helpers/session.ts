@@ -1,0 +1,66 @@
+import type { NodeHealth, UpstreamSessionOptions } from '../../src/index.js';
+import { NodePool, UpstreamSession } from '../../src/index.js';
+import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+
+export interface SessionHarness {
+  clock: FakeClock;
+  sockets: FakeSocketTransport;
+  nodes: Record<string, FakeNode>;
+  pool: NodePool;
+  session: UpstreamSession;
+  /** Every frame the session emitted to the client, parsed. */
+  received: any[];
+  /** Sends a JSON value as a client frame. */
+  send(value: unknown): void;
+  /** Answers (not notifications) the client received for `id`. */
+  answers(id: unknown): any[];
+  notifications(subscription?: string): any[];
+  /** Lets every pending microtask and immediate run, without moving the clock. */
+  settle(): Promise<void>;
+  mark(name: string, status: NodeHealth['status']): void;
+}
+
+/**
+ * A session over fake nodes `a` (primary) and `b` (backup) unless others are named, served at
+ * ws://<name>.test/. Nodes are healthy in the pool unless `healthy: false`.
+ */
+export async function sessionHarness(
+  options: Partial<UpstreamSessionOptions> & { names?: Array<[string, 'primary' | 'backup']>; healthy?: boolean; random?: () => number } = {},
+): Promise<SessionHarness> {
+  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, ...sessionOptions } = options;
+  const clock = new FakeClock();
+  const sockets = new FakeSocketTransport();
+  const nodes: Record<string, FakeNode> = {};
+  names.forEach(([name], index) => {
+    const node = new FakeNode({ name, head: 100, balance: BigInt(index + 1) });
+    nodes[name] = node;
+    sockets.route(`ws://${name}.test/`, node.socket);
+  });
+  const pool = new NodePool({
+    nodes: names.map(([name, tier]) => ({ name, tier, ws: `ws://${name}.test/` })),
+    clock,
+    httpTransport: new FakeHttpTransport(),
+  });
+  if (healthy) for (const [name] of names) pool.update(name, { status: 'healthy', head: 100 });
+  const session = new UpstreamSession({ pool, transport: sockets, clock, random: () => 0.5, ...sessionOptions });
+  const received: any[] = [];
+  session.on('message', (text) => received.push(JSON.parse(text)));
+  const settle = () => clock.flush();
+  await settle();
+  return {
+    clock,
+    sockets,
+    nodes,
+    pool,
+    session,
+    received,
+    send: (value) => session.send(JSON.stringify(value)),
+    answers: (id) => received.filter((m) => !Array.isArray(m) && 'id' in m && m.id === id),
+    notifications: (subscription) =>
+      received.filter((m) => m.method === 'eth_subscription' && (subscription === undefined || m.params.subscription === subscription)),
+    settle,
+    mark: (name, status) => pool.update(name, { status }),
+  };
+}
+
+export const rpc = (id: unknown, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0', id, method, params });

@@ -1,0 +1,154 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isSteadyRpcError } from '../../src/errors.js';
+import { FetchHttpTransport } from '../../src/transport/HttpTransport.js';
+
+interface Received {
+  method: string | undefined;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+interface TestServer {
+  url: string;
+  /** Requests as the server saw them, body included. */
+  received: Received[];
+  /** Resolves with the next request's raw socket as soon as its headers arrive. */
+  nextSocket(): Promise<Socket>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** `respond` answers a request, or returns `'hang'` to never answer. */
+async function startServer(respond: (req: Received) => { status: number; body: string } | 'hang'): Promise<TestServer> {
+  const received: Received[] = [];
+  let socketWaiters: ((socket: Socket) => void)[] = [];
+  const server = http.createServer((req, res) => {
+    for (const waiter of socketWaiters) waiter(req.socket);
+    socketWaiters = [];
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const request = { method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      received.push(request);
+      const answer = respond(request);
+      if (answer === 'hang') return;
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/rpc`,
+    received,
+    nextSocket: () => new Promise((resolve) => socketWaiters.push(resolve)),
+  };
+}
+
+/** A port that was just listened on and closed, so connecting to it is refused. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const BODY = '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}';
+
+describe('FetchHttpTransport', () => {
+  it('POSTs the body as application/json, with the custom headers', async () => {
+    const server = await startServer(() => ({ status: 200, body: '{"jsonrpc":"2.0","id":1,"result":"0x10"}' }));
+    const transport = new FetchHttpTransport();
+    await transport.post(
+      { url: server.url, headers: { 'x-api-key': 'k-123', authorization: 'Bearer t' } },
+      BODY,
+      new AbortController().signal,
+    );
+    expect(server.received).toHaveLength(1);
+    const [request] = server.received;
+    expect(request?.method).toBe('POST');
+    expect(request?.body).toBe(BODY);
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.headers['x-api-key']).toBe('k-123');
+    expect(request?.headers.authorization).toBe('Bearer t');
+  });
+
+  it('returns the status and the body as they are', async () => {
+    const server = await startServer(() => ({ status: 200, body: '{"jsonrpc":"2.0","id":1,"result":"0x10"}' }));
+    const response = await new FetchHttpTransport().post({ url: server.url }, BODY, new AbortController().signal);
+    expect(response).toEqual({ status: 200, body: '{"jsonrpc":"2.0","id":1,"result":"0x10"}' });
+  });
+
+  it('returns a 500 as a response, not an error', async () => {
+    const server = await startServer(() => ({ status: 500, body: 'upstream exploded' }));
+    const response = await new FetchHttpTransport().post({ url: server.url }, BODY, new AbortController().signal);
+    expect(response).toEqual({ status: 500, body: 'upstream exploded' });
+  });
+
+  it('an abort ends an in-flight request with the signal reason and frees the server socket', async () => {
+    const server = await startServer(() => 'hang');
+    const controller = new AbortController();
+    const serverSocket = server.nextSocket();
+    const pending = new FetchHttpTransport().post({ url: server.url }, BODY, controller.signal);
+    const socket = await serverSocket;
+    const socketClosed = once(socket, 'close');
+    const reason = new Error('attempt timed out');
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    await socketClosed;
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('an abort without a reason rejects with an AbortError', async () => {
+    const server = await startServer(() => 'hang');
+    const controller = new AbortController();
+    const serverSocket = server.nextSocket();
+    const pending = new FetchHttpTransport().post({ url: server.url }, BODY, controller.signal);
+    await serverSocket;
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('connection refused is ERR_TRANSPORT, and secret query values stay out of the message', async () => {
+    const port = await closedPort();
+    const error: unknown = await new FetchHttpTransport()
+      .post({ url: `http://127.0.0.1:${port}/rpc?apikey=abc` }, BODY, new AbortController().signal)
+      .then(() => undefined, (e: unknown) => e);
+    expect(isSteadyRpcError(error, 'ERR_TRANSPORT')).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toContain(`127.0.0.1:${port}`);
+    expect(message).toMatch(/ECONNREFUSED/);
+    expect(message).not.toContain('abc');
+  });
+
+  // Node's fetch refuses a URL with userinfo before it connects; the message must still be clean.
+  it('a URL with credentials fails as ERR_TRANSPORT without the credentials in the message', async () => {
+    const port = await closedPort();
+    const error: unknown = await new FetchHttpTransport()
+      .post({ url: `http://user:secret@127.0.0.1:${port}/?apikey=abc` }, BODY, new AbortController().signal)
+      .then(() => undefined, (e: unknown) => e);
+    expect(isSteadyRpcError(error, 'ERR_TRANSPORT')).toBe(true);
+    const message = (error as Error).message;
+    expect(message).not.toContain('user:secret');
+    expect(message).not.toContain('secret');
+    expect(message).not.toContain('abc');
+  });
+
+  it('defaults to the global fetch, and rejects a value that is not a function', () => {
+    expect(() => new FetchHttpTransport(undefined as unknown as typeof fetch)).not.toThrow();
+    expect(() => new FetchHttpTransport(null as unknown as typeof fetch)).toThrow(/No fetch implementation/);
+  });
+});
