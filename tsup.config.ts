@@ -21,6 +21,9 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     target: 'node20',
+    // Shared chunks, so both entries see the same classes (`instanceof SteadyRpcError` holds
+    // across `steadyrpc` and `steadyrpc/testing`).
+    splitting: true,
     // p-limit is ESM-only; bundle it into the CommonJS build so `require('steadyrpc')`
     // works on every Node 20 release, not only those with require(esm).
     noExternal: ['p-limit', 'yocto-queue'],

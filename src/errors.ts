@@ -1,4 +1,4 @@
-import { redactUrl } from './redact.js';
+import { redactText, redactUrl, secretsOf } from './redact.js';
 
 /** Stable codes for every error steadyrpc throws or emits. */
 export type SteadyRpcErrorCode =
@@ -49,14 +49,20 @@ export class SteadyRpcError extends Error {
     this.details = options.details;
   }
 
-  /** An error about a URL, with its credentials stripped. */
+  /**
+   * An error about a URL, with its credentials stripped — from the message, the details, and the
+   * `cause` chain (a cause whose message would show a secret is replaced by a redacted copy).
+   */
   static forUrl(
     code: SteadyRpcErrorCode,
     shortMessage: string,
     url: string,
     options: SteadyRpcErrorOptions = {},
   ): SteadyRpcError {
-    return new SteadyRpcError(code, `${shortMessage} (${redactUrl(url)})`, options);
+    return new SteadyRpcError(code, `${shortMessage} (${redactUrl(url)})`, {
+      cause: scrubCause(options.cause, url),
+      details: options.details === undefined ? undefined : redactText(options.details, url),
+    });
   }
 }
 
@@ -69,4 +75,20 @@ export function isSteadyRpcError(error: unknown, code?: SteadyRpcErrorCode): err
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
   return String(error);
+}
+
+function leaks(error: unknown, secrets: string[], depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 5) return false;
+  return secrets.some((secret) => error.message.includes(secret)) || leaks(error.cause, secrets, depth + 1);
+}
+
+/** `cause` as is, unless its message chain shows a secret of `url`: then a redacted copy. */
+function scrubCause(cause: unknown, url: string): unknown {
+  const secrets = [url, ...secretsOf(url)];
+  if (!leaks(cause, secrets)) return cause;
+  const messages: string[] = [];
+  for (let e: unknown = cause; e instanceof Error && messages.length < 5; e = e.cause) messages.push(redactText(e.message, url));
+  const copy = new Error(messages.join(' <- '));
+  copy.name = (cause as Error).name;
+  return copy;
 }

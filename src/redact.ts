@@ -25,3 +25,26 @@ export function redactUrl(raw: string): string {
     .join('/');
   return url.toString().replaceAll('redacted', '***');
 }
+
+/** The parts of a URL that must never be shown: userinfo, key-like query values and path segments. */
+export function secretsOf(raw: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return raw.length > 0 ? [raw] : [];
+  }
+  const secrets = [url.username, url.password, decodeURIComponent(url.username), decodeURIComponent(url.password)];
+  for (const [name, value] of url.searchParams) {
+    if (SECRET_PARAM.test(name) || LONG_OPAQUE.test(value)) secrets.push(value);
+  }
+  for (const segment of url.pathname.split('/')) if (LONG_OPAQUE.test(segment)) secrets.push(segment);
+  return [...new Set(secrets.filter((s) => s.length >= 3))].sort((a, b) => b.length - a.length);
+}
+
+/** Replaces every secret of `url` that appears in `text` with `***`. */
+export function redactText(text: string, url: string): string {
+  let out = text.split(url).join(redactUrl(url));
+  for (const secret of secretsOf(url)) out = out.split(secret).join('***');
+  return out;
+}

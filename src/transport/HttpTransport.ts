@@ -33,9 +33,10 @@ export class FetchHttpTransport implements HttpTransport {
   async post(endpoint: HttpEndpoint, body: string, signal: AbortSignal): Promise<HttpResponse> {
     let response: Response;
     try {
-      response = await this.#fetch(endpoint.url, {
+      const { url, authorization } = splitUserinfo(endpoint.url);
+      response = await this.#fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...endpoint.headers },
+        headers: { 'content-type': 'application/json', ...authorization, ...endpoint.headers },
         body,
         signal,
       });
@@ -49,4 +50,22 @@ export class FetchHttpTransport implements HttpTransport {
       });
     }
   }
+}
+
+/**
+ * fetch refuses URLs with userinfo; send it as Basic auth instead (as ws does for socket URLs),
+ * unless the endpoint's own headers set an authorization.
+ */
+function splitUserinfo(raw: string): { url: string; authorization: Record<string, string> | undefined } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { url: raw, authorization: undefined };
+  }
+  if (url.username === '' && url.password === '') return { url: raw, authorization: undefined };
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { url: url.toString(), authorization: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
 }
