@@ -62,3 +62,8 @@ export type { RepeatablePredicate } from './session/repeatable.js';
 export { isRepeatable } from './session/repeatable.js';
 export type { ExponentialBackoffOptions } from './backoff/ExponentialBackoff.js';
 export { ExponentialBackoff } from './backoff/ExponentialBackoff.js';
+
+export type { GaugeReader, MetricsOptions } from './metrics/Metrics.js';
+export { Metrics } from './metrics/Metrics.js';
+export type { Labels, MetricFamily, MetricType } from './metrics/prometheus.js';
+export { renderPrometheus } from './metrics/prometheus.js';

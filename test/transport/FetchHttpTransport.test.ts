@@ -134,7 +134,7 @@ describe('FetchHttpTransport', () => {
     expect(message).not.toContain('abc');
   });
 
-  it('sends a URL's userinfo as Basic auth (fetch refuses it in the URL)', async () => {
+  it('sends the userinfo of a URL as Basic auth (fetch refuses it in the URL)', async () => {
     const server = await startServer(() => ({ status: 200, body: '{}' }));
     const url = server.url.replace('http://', 'http://us%40er:s3cret@');
     await new FetchHttpTransport().post({ url }, BODY, new AbortController().signal);

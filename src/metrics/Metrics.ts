@@ -1,0 +1,159 @@
+import type { HealthChecker } from '../health/HealthChecker.js';
+import type { NodePool } from '../pool/NodePool.js';
+import type { UpstreamSession } from '../session/UpstreamSession.js';
+import type { Labels, MetricFamily } from './prometheus.js';
+import { CounterFamily, renderPrometheus } from './prometheus.js';
+
+/** Reads a gauge's samples at render time. */
+export type GaugeReader = () => number | ReadonlyArray<readonly [labels: Labels, value: number]>;
+
+export interface MetricsOptions {
+  /** Prefix for every metric name. @default 'steadyrpc_' */
+  prefix?: string;
+}
+
+type Dispose = () => void;
+
+const STATUS_VALUE = { unknown: -1, unhealthy: 0, healthy: 1 } as const;
+
+/**
+ * Counters and gauges from the events of pools, health checkers and sessions, rendered as
+ * Prometheus text. Needs no metrics library; `families()` gives the same data structured, to feed
+ * prom-client or another registry (see docs/metrics.md).
+ */
+export class Metrics {
+  readonly #prefix: string;
+  readonly #counters = new Map<string, CounterFamily>();
+  readonly #gauges = new Map<string, { help: string; read: GaugeReader }>();
+  readonly #pools = new Set<NodePool>();
+  readonly #sessions = new Set<UpstreamSession>();
+
+  constructor(options: MetricsOptions = {}) {
+    this.#prefix = options.prefix ?? 'steadyrpc_';
+    this.addGauge('node_up', 'Node health: 1 healthy, 0 unhealthy, -1 unknown.', () => this.#perNode((n) => STATUS_VALUE[n.status]));
+    this.addGauge('node_head_block', 'Latest head block reported by the node.', () => this.#perNode((n) => n.head));
+    this.addGauge('node_lag_blocks', 'Blocks behind the best head among nodes.', () => this.#perNode((n) => n.lag));
+    this.addGauge('node_latency_ms', 'Round-trip time of the last good probe, in ms.', () => this.#perNode((n) => n.latencyMs));
+    this.addGauge('node_preferred', '1 for the node the pool prefers now.', () => this.#perNode((n) => (n.preferred ? 1 : 0)));
+    this.addGauge('node_quarantined', '1 while the node is kept out after refusing us.', () => this.#perNode((n) => (n.quarantined ? 1 : 0)));
+    this.addGauge('sessions', 'Open sessions by upstream node and state.', () => this.#sessionGauge());
+    this.addGauge('session_subscriptions', 'Client subscriptions held by open sessions.', () => this.#sum((s) => s.subscriptions));
+    this.addGauge('session_queue_depth', 'Client messages queued while reconnecting, over all sessions.', () => this.#sum((s) => s.queued));
+    this.addGauge('session_inflight_requests', 'Client requests in flight upstream, over all sessions.', () => this.#sum((s) => s.inFlight));
+  }
+
+  /** Registers a gauge read at render time (e.g. the host's client connection count). */
+  addGauge(name: string, help: string, read: GaugeReader): void {
+    this.#gauges.set(this.#prefix + name, { help, read });
+  }
+
+  /** A counter, created on first use. */
+  counter(name: string, help: string): CounterFamily {
+    const full = this.#prefix + name;
+    let counter = this.#counters.get(full);
+    if (!counter) this.#counters.set(full, (counter = new CounterFamily(full, help)));
+    return counter;
+  }
+
+  trackPool(pool: NodePool): Dispose {
+    const switches = this.counter('pool_switches_total', 'Changes of the preferred node, by reason.');
+    const onSwitch = ({ from, to, reason }: { from?: string; to?: string; reason: string }) =>
+      switches.inc({ from: from ?? '', to: to ?? '', reason });
+    this.#pools.add(pool);
+    pool.on('switch', onSwitch);
+    return () => {
+      this.#pools.delete(pool);
+      pool.off('switch', onSwitch);
+    };
+  }
+
+  trackHealth(checker: HealthChecker): Dispose {
+    const probes = this.counter('probes_total', 'Health probes, by node and result.');
+    const onProbe = ({ name, ok, error }: { name: string; ok: boolean; error?: { code: string } }) =>
+      probes.inc({ node: name, result: ok ? 'ok' : (error?.code ?? 'error') });
+    checker.on('probe', onProbe);
+    return () => checker.off('probe', onProbe);
+  }
+
+  /** Counts a session's events until it closes (or the returned function is called). */
+  trackSession(session: UpstreamSession): Dispose {
+    const c = {
+      switches: this.counter('session_switches_total', 'Sessions moving to another upstream, by reason.'),
+      reconnects: this.counter('session_reconnect_rounds_total', 'Times a session found every node failing and backed off.'),
+      replays: this.counter('session_replays_total', 'Subscription replays on a new upstream, by node and result.'),
+      closes: this.counter('upstream_closes_total', 'Upstream sockets closed, by node and close code.'),
+      inflight: this.counter('session_inflight_rehomed_total', 'Calls in flight on a socket that went away: resent or failed.'),
+      errors: this.counter('session_errors_total', 'Problems a session handled, by error code.'),
+      overflows: this.counter('session_queue_overflows_total', 'Client calls answered QUEUE_FULL.'),
+      opened: this.counter('sessions_opened_total', 'Sessions opened.'),
+    };
+    c.opened.inc();
+    let overflows = 0;
+    const handlers = {
+      switch: ({ to, reason }: { to: string; reason: string }) => c.switches.inc({ to, reason }),
+      reconnecting: () => c.reconnects.inc(),
+      replay: ({ node, ok }: { node: string; ok: boolean }) => c.replays.inc({ node, result: ok ? 'ok' : 'failed' }),
+      upstreamClose: ({ node, code }: { node: string; code: number }) => c.closes.inc({ node, code: String(code) }),
+      inflight: ({ node, resent, failed }: { node: string; resent: number; failed: number }) => {
+        if (resent > 0) c.inflight.inc({ node, outcome: 'resent' }, resent);
+        if (failed > 0) c.inflight.inc({ node, outcome: 'failed' }, failed);
+      },
+      error: ({ code }: { code: string }) => c.errors.inc({ code }),
+      queue: () => {
+        const now = session.stats().queueOverflows;
+        if (now > overflows) c.overflows.inc({}, now - overflows);
+        overflows = now;
+      },
+    };
+    this.#sessions.add(session);
+    for (const [event, handler] of Object.entries(handlers)) session.on(event as 'switch', handler as never);
+    const dispose = () => {
+      this.#sessions.delete(session);
+      for (const [event, handler] of Object.entries(handlers)) session.off(event as 'switch', handler as never);
+    };
+    session.once('closed', dispose);
+    return dispose;
+  }
+
+  families(): MetricFamily[] {
+    const gauges = [...this.#gauges].map(([name, { help, read }]): MetricFamily => {
+      const value = read();
+      return { name, help, type: 'gauge', samples: typeof value === 'number' ? [[{}, value]] : value };
+    });
+    return [...gauges, ...[...this.#counters.values()].map((c) => c.family())];
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  render(): string {
+    return renderPrometheus(this.families());
+  }
+
+  #perNode(read: (node: ReturnType<NodePool['snapshot']>['nodes'][number]) => number | undefined) {
+    const samples: Array<readonly [Labels, number]> = [];
+    for (const pool of this.#pools) {
+      for (const node of pool.snapshot().nodes) {
+        const value = read(node);
+        if (value !== undefined) samples.push([{ node: node.name, tier: node.tier }, value]);
+      }
+    }
+    return samples;
+  }
+
+  #sessionGauge() {
+    const counts = new Map<string, number>();
+    for (const session of this.#sessions) {
+      const key = JSON.stringify([session.node ?? '', session.state]);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return [...counts].map(([key, value]) => {
+      const [node, state] = JSON.parse(key) as [string, string];
+      return [{ node, state }, value] as const;
+    });
+  }
+
+  #sum(read: (stats: ReturnType<UpstreamSession['stats']>) => number): number {
+    let total = 0;
+    for (const session of this.#sessions) total += read(session.stats());
+    return total;
+  }
+}

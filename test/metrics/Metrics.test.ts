@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { HealthChecker, Metrics } from '../../src/index.js';
+import { renderPrometheus } from '../../src/metrics/prometheus.js';
+import { fakeCluster } from '../helpers/pool.js';
+import { rpc, sessionHarness } from '../helpers/session.js';
+
+describe('Prometheus text', () => {
+  it('renders HELP, TYPE and escaped labels', () => {
+    const text = renderPrometheus([
+      { name: 'x_total', help: 'A "quoted"\nhelp', type: 'counter', samples: [[{ node: 'a"b\\c' }, 3]] },
+      { name: 'y', help: 'plain', type: 'gauge', samples: [[{}, Number.NaN]] },
+    ]);
+    expect(text).toBe('# HELP x_total A "quoted"\\nhelp\n# TYPE x_total counter\nx_total{node="a\\"b\\\\c"} 3\n# HELP y plain\n# TYPE y gauge\ny NaN\n');
+  });
+});
+
+describe('Metrics', () => {
+  it('exposes per-node health, head, lag and switches from the pool and health checker', async () => {
+    const cluster = fakeCluster([{ name: 'a', head: 110 }, { name: 'b', head: 100, tier: 'backup' }]);
+    const metrics = new Metrics();
+    metrics.trackPool(cluster.pool);
+    const checker = new HealthChecker(cluster.pool, { successesToUp: 1, failuresToDown: 1 });
+    metrics.trackHealth(checker);
+    await checker.checkNow();
+    await checker.checkNow();
+    const text = metrics.render();
+    expect(text).toContain('steadyrpc_node_up{node="a",tier="primary"} 1');
+    expect(text).toContain('steadyrpc_node_up{node="b",tier="backup"} 0');
+    expect(text).toContain('steadyrpc_node_head_block{node="a",tier="primary"} 110');
+    expect(text).toContain('steadyrpc_node_lag_blocks{node="b",tier="backup"} 10');
+    expect(text).toContain('steadyrpc_pool_switches_total{from="",to="a",reason="initial"} 1');
+    expect(text).toContain('steadyrpc_probes_total{node="b",result="ERR_LAGGING"} 2');
+    expect(text).toContain('steadyrpc_node_preferred{node="a",tier="primary"} 1');
+  });
+
+  it('counts session switches, replays, closes and re-sent calls, and gauges sessions per node', async () => {
+    const h = await sessionHarness();
+    const metrics = new Metrics();
+    metrics.trackSession(h.session);
+    metrics.addGauge('client_connections', 'Client sockets open.', () => 7);
+    h.send(rpc(1, 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    h.nodes.a!.blackhole();
+    h.send(rpc(2, 'eth_blockNumber'));
+    await h.settle();
+    h.sockets.sockets[0]!.serverClose(1006);
+    await h.settle();
+    const text = metrics.render();
+    expect(text).toContain('steadyrpc_sessions{node="b",state="ready"} 1');
+    expect(text).toContain('steadyrpc_session_switches_total{to="b",reason="failover"} 1');
+    expect(text).toContain('steadyrpc_session_replays_total{node="b",result="ok"} 1');
+    expect(text).toContain('steadyrpc_upstream_closes_total{node="a",code="1006"} 1');
+    expect(text).toContain('steadyrpc_session_inflight_rehomed_total{node="a",outcome="resent"} 1');
+    expect(text).toContain('steadyrpc_session_subscriptions 1');
+    expect(text).toContain('steadyrpc_client_connections 7');
+    h.session.close();
+    expect(metrics.render()).not.toContain('steadyrpc_sessions{');
+    expect(metrics.render()).toContain('steadyrpc_sessions_opened_total 1');
+  });
+});
