@@ -8,12 +8,26 @@ export default defineConfig({
     // Examples and docs import the package by name; tests run them against the source.
     alias: [
       { find: /^steadyrpc\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^steadyrpc\/viem$/, replacement: src('viem.ts') },
+      { find: /^steadyrpc\/ethers$/, replacement: src('ethers.ts') },
       { find: /^steadyrpc$/, replacement: src('index.ts') },
     ],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 10_000,
+    projects: [
+      {
+        // Fake clock and fake sockets: fast, in parallel.
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/integration/**'], sequence: { groupOrder: 0 } },
+      },
+      {
+        // Real anvil nodes and real time: one file at a time, after the unit tests, so timings
+        // (failback < 2 s) are not measured on a machine busy with other test files.
+        extends: true,
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });
