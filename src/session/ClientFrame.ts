@@ -38,6 +38,27 @@ function exceeds(text: string, maxBytes: number): boolean {
   return frameByteLength(text) > maxBytes;
 }
 
+/**
+ * Deepest nesting accepted in `params`. Real calls nest a few levels (eth_call with state
+ * overrides: about 6); a frame nested thousands deep parses fine but overflows the stack when it is
+ * serialised again for the upstream, so it is refused here, answered, and never forwarded.
+ */
+export const MAX_PARAMS_DEPTH = 64;
+
+/** Whether `value` nests deeper than `limit` levels (iterative: deep input cannot overflow it). */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 function isValidId(value: unknown): value is JsonRpcId | null {
   return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 }
@@ -62,6 +83,9 @@ function parseItem(value: unknown): ParsedItem {
   const params = v.params;
   if (hasParams && (typeof params !== 'object' || params === null)) {
     return invalid(replyId, 'params must be an array or an object');
+  }
+  if (hasParams && nestsDeeperThan(params, MAX_PARAMS_DEPTH)) {
+    return invalid(replyId, `params nest deeper than ${MAX_PARAMS_DEPTH} levels`);
   }
   const request: JsonRpcRequest = {
     jsonrpc: '2.0',

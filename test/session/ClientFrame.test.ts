@@ -233,3 +233,19 @@ describe('frameByteLength', () => {
     expect(frameByteLength('\ud800')).toBe(3);
   });
 });
+
+describe('deeply nested params', () => {
+  const limits = { maxFrameBytes: 5 * 1024 * 1024, maxBatchSize: 1_000 };
+  it('are refused with -32600 under the request id, before they can overflow a serialiser', () => {
+    const depth = 10_000;
+    const text = `{"jsonrpc":"2.0","id":7,"method":"eth_call","params":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const parsed = parseClientFrame(text, limits);
+    expect(parsed).toMatchObject({ kind: 'single', item: { kind: 'invalid', response: { id: 7, error: { code: -32600, message: expect.stringMatching(/deeper than 64/) } } } });
+  });
+
+  it('are accepted up to the limit', () => {
+    const params = `[${'{"a":'.repeat(62)}1${'}'.repeat(62)}]`; // 63 levels
+    const parsed = parseClientFrame(`{"jsonrpc":"2.0","id":1,"method":"eth_call","params":${params}}`, limits);
+    expect(parsed).toMatchObject({ kind: 'single', item: { kind: 'call' } });
+  });
+});
