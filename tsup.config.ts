@@ -3,6 +3,10 @@ import { defineConfig } from 'tsup';
 const entry = {
   index: 'src/index.ts',
   'testing/index': 'src/testing/index.ts',
+  // viem and ethers are optional peer dependencies: tsup keeps them external, and only these
+  // entries import them.
+  'viem/index': 'src/viem.ts',
+  'ethers/index': 'src/ethers.ts',
 };
 
 export default defineConfig([

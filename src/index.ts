@@ -67,3 +67,16 @@ export type { GaugeReader, MetricsOptions } from './metrics/Metrics.js';
 export { Metrics } from './metrics/Metrics.js';
 export type { Labels, MetricFamily, MetricType } from './metrics/prometheus.js';
 export { renderPrometheus } from './metrics/prometheus.js';
+
+export type { AdapterSessionOptions, ResilientNodesOptions, ResilientOptions, ResilientPoolOptions } from './adapters/options.js';
+export type {
+  Eip1193EventName,
+  Eip1193Events,
+  Eip1193Listener,
+  Eip1193Provider,
+  Eip1193RequestArguments,
+  Eip1193SubscriptionMessage,
+} from './adapters/eip1193.js';
+export { createEip1193Provider } from './adapters/eip1193.js';
+export { ProviderErrorCode, ProviderRpcError } from './adapters/ProviderRpcError.js';
+export type { SubscriptionNotification } from './adapters/SessionClient.js';

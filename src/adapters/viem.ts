@@ -1,0 +1,158 @@
+import { createTransport, RpcRequestError } from 'viem';
+import type { Transport, TransportConfig } from 'viem';
+import { SteadyRpcError } from '../errors.js';
+import type { NodePool } from '../pool/NodePool.js';
+import { SESSION_DEFAULTS } from '../session/SessionOptions.js';
+import type { UpstreamSession } from '../session/UpstreamSession.js';
+import type { ResilientOptions, Upstream } from './options.js';
+import { openUpstream } from './options.js';
+import { ProviderRpcError } from './ProviderRpcError.js';
+import type { RequestBatcherOptions } from './RequestBatcher.js';
+import { RequestBatcher } from './RequestBatcher.js';
+import type { SubscriptionNotification } from './SessionClient.js';
+import { SessionClient } from './SessionClient.js';
+
+export interface ResilientTransportConfig {
+  /** @default 'steadyrpc' */
+  key?: string;
+  /** @default 'steadyrpc' */
+  name?: string;
+  /** Methods to include or exclude, as with viem's own transports. */
+  methods?: TransportConfig['methods'];
+  /**
+   * Retries by viem on top of steadyrpc's own. steadyrpc already moves calls to another node
+   * (re-sending in-flight calls that are safe to repeat), so viem's retries would only multiply
+   * the wait. @default 0 (a `fallback` transport's `retryCount`, if it passes one, else 0)
+   */
+  retryCount?: number;
+  /** Base delay between viem's retries, in ms. @default 150 */
+  retryDelay?: number;
+  /**
+   * Send calls made together as one JSON-RPC batch frame (answered answer for answer).
+   * @default false
+   */
+  batch?: boolean | RequestBatcherOptions;
+}
+
+export type ResilientTransportOptions = ResilientOptions & ResilientTransportConfig;
+
+export interface ResilientSubscribeArgs {
+  params: readonly unknown[];
+  onData: (data: SubscriptionNotification) => void;
+  /** Never called for a failure steadyrpc recovers from (failover, failback, replay). */
+  onError?: ((error: unknown) => void) | undefined;
+}
+
+export interface ResilientUnsubscribeResponse {
+  jsonrpc: '2.0';
+  id: number;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+/** What viem spreads onto `client.transport`. */
+export interface ResilientTransportValue {
+  /** `eth_subscribe` over the session; the subscription id never changes, whatever node serves it. */
+  subscribe(args: ResilientSubscribeArgs): Promise<{ subscriptionId: string; unsubscribe(): Promise<ResilientUnsubscribeResponse> }>;
+  readonly pool: NodePool;
+  readonly session: UpstreamSession;
+  /** Rejects calls still owed (code 4900), closes the session and what was created for it. Idempotent. */
+  close(): void;
+}
+
+/** A viem transport of type `'webSocket'`, so watch actions subscribe instead of polling. */
+export type ResilientTransport = Transport<'webSocket', ResilientTransportValue>;
+
+interface Shared {
+  upstream: Upstream;
+  client: SessionClient;
+  batcher: RequestBatcher | undefined;
+  value: ResilientTransportValue;
+}
+
+/**
+ * A viem transport over one resilient session: requests, batches and `eth_subscribe` go to the
+ * best node and survive failover and failback; subscription ids never change.
+ *
+ * The pool, health checker and session are created when the first client uses the transport and
+ * are shared by every client using it; `client.transport.close()` releases them.
+ */
+export function resilientTransport(options: ResilientTransportOptions): ResilientTransport {
+  const { key = 'steadyrpc', name = 'steadyrpc', methods, retryCount, retryDelay, batch = false, ...rest } = options;
+  const resilientOptions = rest as ResilientOptions;
+  const batchOptions = batch === true ? {} : batch === false ? undefined : batch;
+  let shared: Shared | undefined;
+  return ({ retryCount: parentRetryCount } = {}) => {
+    shared ??= open(resilientOptions, batchOptions);
+    if (shared.client.closed) throw new SteadyRpcError('ERR_CLOSED', 'This resilientTransport was closed');
+    const { client, batcher, upstream, value } = shared;
+    const timeout = resilientOptions.session?.requestTimeoutMs ?? SESSION_DEFAULTS.requestTimeoutMs;
+    return createTransport(
+      {
+        key,
+        name,
+        type: 'webSocket',
+        methods,
+        retryCount: retryCount ?? parentRetryCount ?? 0,
+        retryDelay,
+        timeout,
+        async request({ method, params }) {
+          const call = { method, params };
+          try {
+            // The result is whatever the node answered; viem's actions type it per method.
+            return (await (batcher ? batcher.schedule(call) : client.request(method, params))) as never;
+          } catch (error) {
+            throw toViemError(error, call, upstream);
+          }
+        },
+      },
+      value,
+    );
+  };
+}
+
+function open(options: ResilientOptions, batchOptions: RequestBatcherOptions | undefined): Shared {
+  const upstream = openUpstream(options);
+  const client = new SessionClient(upstream.session);
+  let batcher: RequestBatcher | undefined;
+  try {
+    batcher = batchOptions && new RequestBatcher(client, upstream.pool.clock, batchOptions);
+  } catch (error) {
+    client.close();
+    upstream.close();
+    throw error;
+  }
+  const value: ResilientTransportValue = {
+    pool: upstream.pool,
+    session: upstream.session,
+    async subscribe({ params, onData }) {
+      let subscriptionId: string;
+      try {
+        subscriptionId = await client.subscribe(params, onData);
+      } catch (error) {
+        throw toViemError(error, { method: 'eth_subscribe', params }, upstream);
+      }
+      // viem's watchers call unsubscribe() without handling its promise: it never rejects.
+      const unsubscribe = () =>
+        client.unsubscribe(subscriptionId).then(
+          (result): ResilientUnsubscribeResponse => ({ jsonrpc: '2.0', id: 0, result }),
+          (error: ProviderRpcError): ResilientUnsubscribeResponse => ({ jsonrpc: '2.0', id: 0, error: { code: error.code, message: error.message } }),
+        );
+      return { subscriptionId, unsubscribe };
+    },
+    close() {
+      client.close();
+      batcher?.close();
+      upstream.close();
+    },
+  };
+  return { upstream, client, batcher, value };
+}
+
+/** viem's request layer branches on the numeric `code` of an RpcRequestError (4900: disconnected). */
+function toViemError(error: unknown, body: { method: string; params?: unknown }, upstream: Upstream): unknown {
+  if (!(error instanceof ProviderRpcError)) return error;
+  const node = upstream.session.node;
+  const url = (node === undefined ? undefined : upstream.pool.node(node).wsDisplay) ?? 'steadyrpc';
+  return new RpcRequestError({ body, error: { code: error.code, message: error.message, data: error.data }, url });
+}
