@@ -1,0 +1,139 @@
+/**
+ * Keeps one `newHeads` or `logs` subscription free of duplicates and gaps across upstream switches.
+ *
+ * What the client has seen is remembered (recent block hashes, or `blockHash:logIndex` of recent
+ * logs, and the last block number). After a switch the session asks the new node for what the
+ * client missed — `eth_getBlockByNumber` for each missing head, `eth_getLogs` for the missing
+ * range — while live notifications wait in a buffer; then the backfilled results go out in order,
+ * the buffer after them, and anything the client already has is dropped. A lower or reorged head is
+ * delivered as the chain says: only an exact repeat (same hash, or same log not `removed`) is
+ * suppressed.
+ */
+export type ContinuityKind = 'newHeads' | 'logs';
+
+export interface ContinuityOptions {
+  /** Longest range fetched after a switch, in blocks; a longer gap is skipped and reported. */
+  maxBackfillBlocks: number;
+  /** How many recent keys are remembered to suppress duplicates. */
+  dedupeWindow: number;
+}
+
+/** What the session must fetch from the new node for the client to have seen everything. */
+export type BackfillPlan =
+  | { kind: 'none' }
+  | { kind: 'skip'; from: number; to: number }
+  | { kind: 'blocks'; from: number; to: number }
+  | { kind: 'logs'; from: number; to: number };
+
+const quantity = (value: unknown): number | undefined => {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]+$/.test(value)) return undefined;
+  const n = Number.parseInt(value, 16);
+  return Number.isSafeInteger(n) ? n : undefined;
+};
+
+/** Which kind of subscription `params` open, if continuity applies to it. */
+export function continuityKind(params: readonly unknown[]): ContinuityKind | undefined {
+  return params[0] === 'newHeads' || params[0] === 'logs' ? params[0] : undefined;
+}
+
+export class Continuity {
+  readonly kind: ContinuityKind;
+  readonly #options: ContinuityOptions;
+  /** Highest block the client is known to have seen everything up to (for logs: since). */
+  #lastBlock: number | undefined;
+  readonly #recent = new Set<string>();
+  #buffer: unknown[] | undefined;
+  #duplicates = 0;
+
+  constructor(kind: ContinuityKind, options: ContinuityOptions) {
+    this.kind = kind;
+    this.#options = options;
+  }
+
+  get lastBlock(): number | undefined {
+    return this.#lastBlock;
+  }
+
+  /** Duplicates suppressed so far. */
+  get duplicates(): number {
+    return this.#duplicates;
+  }
+
+  get backfilling(): boolean {
+    return this.#buffer !== undefined;
+  }
+
+  /**
+   * For logs: the block from which the client has seen every log (the head when it subscribed),
+   * until a log tells more.
+   */
+  noteSince(block: number): void {
+    if (this.#lastBlock === undefined) this.#lastBlock = block;
+  }
+
+  /** A live notification: what to deliver now (nothing while a backfill runs, or for a duplicate). */
+  accept(result: unknown): unknown[] {
+    if (this.#buffer !== undefined) {
+      this.#buffer.push(result);
+      return [];
+    }
+    return this.#admit(result) ? [result] : [];
+  }
+
+  /** Starts buffering live notifications; returns what to fetch once the new node's head is known. */
+  plan(head: number): BackfillPlan {
+    this.#buffer ??= [];
+    const last = this.#lastBlock;
+    if (last === undefined || head <= last) return { kind: 'none' };
+    const from = this.kind === 'newHeads' ? last + 1 : last;
+    if (head - from + 1 > this.#options.maxBackfillBlocks) return { kind: 'skip', from, to: head };
+    return this.kind === 'newHeads' ? { kind: 'blocks', from, to: head } : { kind: 'logs', from, to: head };
+  }
+
+  /** Starts buffering before the head is known (the switch has happened, the query is in flight). */
+  hold(): void {
+    this.#buffer ??= [];
+  }
+
+  /**
+   * Ends the backfill: the fetched results (in chain order) and then the buffered live ones, each
+   * once, without what the client already has.
+   */
+  finish(fetched: readonly unknown[]): unknown[] {
+    const buffered = this.#buffer ?? [];
+    this.#buffer = undefined;
+    return [...fetched, ...buffered].filter((result) => this.#admit(result));
+  }
+
+  #admit(result: unknown): boolean {
+    const key = this.#key(result);
+    if (key !== undefined) {
+      if (this.#recent.has(key)) {
+        this.#duplicates += 1;
+        return false;
+      }
+      this.#recent.add(key);
+      if (this.#recent.size > this.#options.dedupeWindow) this.#recent.delete(this.#recent.values().next().value!);
+    }
+    const block = this.#block(result);
+    if (block !== undefined) {
+      // A lower head (reorg, or a node behind) is delivered as the chain says and moves the mark back.
+      this.#lastBlock = this.kind === 'newHeads' || this.#lastBlock === undefined ? block : Math.max(this.#lastBlock, block);
+    }
+    return true;
+  }
+
+  #key(result: unknown): string | undefined {
+    if (typeof result !== 'object' || result === null) return undefined;
+    const r = result as Record<string, unknown>;
+    if (this.kind === 'newHeads') return typeof r.hash === 'string' ? r.hash : undefined;
+    if (typeof r.blockHash !== 'string' || typeof r.logIndex !== 'string') return undefined;
+    return `${r.blockHash}:${r.logIndex}:${r.removed === true ? 'removed' : ''}`;
+  }
+
+  #block(result: unknown): number | undefined {
+    if (typeof result !== 'object' || result === null) return undefined;
+    const r = result as Record<string, unknown>;
+    return quantity(this.kind === 'newHeads' ? r.number : r.blockNumber);
+  }
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { Continuity, continuityKind } from '../../src/session/Continuity.js';
+import { fakeBlockHash } from '../../src/testing/index.js';
+
+const options = { maxBackfillBlocks: 10, dedupeWindow: 4 };
+const head = (n: number, fork = 0) => ({ number: `0x${n.toString(16)}`, hash: fakeBlockHash(n, fork) });
+const log = (block: number, index: number, removed = false) => ({
+  blockNumber: `0x${block.toString(16)}`,
+  blockHash: fakeBlockHash(block),
+  logIndex: `0x${index.toString(16)}`,
+  removed,
+});
+
+describe('which subscriptions get continuity', () => {
+  it.each([
+    [['newHeads'], 'newHeads'],
+    [['logs', {}], 'logs'],
+    [['newPendingTransactions'], undefined],
+    [['syncing'], undefined],
+  ])('%j → %s', (params, kind) => expect(continuityKind(params)).toBe(kind));
+});
+
+describe('newHeads continuity', () => {
+  it('never delivers a block hash twice', () => {
+    const c = new Continuity('newHeads', options);
+    expect(c.accept(head(5))).toEqual([head(5)]);
+    expect(c.accept(head(5))).toEqual([]);
+    expect(c.duplicates).toBe(1);
+  });
+
+  it('delivers a lower or reorged head as the chain says', () => {
+    const c = new Continuity('newHeads', options);
+    c.accept(head(5));
+    c.accept(head(6));
+    expect(c.accept(head(6, 1))).toEqual([head(6, 1)]); // same number, other hash: a reorg
+    expect(c.accept(head(4, 1))).toEqual([head(4, 1)]); // lower: delivered, and the mark moves back
+    expect(c.lastBlock).toBe(4);
+  });
+
+  it('plans the missing blocks after a switch, and delivers them before the buffered live heads', () => {
+    const c = new Continuity('newHeads', options);
+    c.accept(head(10));
+    c.hold();
+    expect(c.accept(head(14))).toEqual([]); // the new node's live head waits
+    expect(c.plan(14)).toEqual({ kind: 'blocks', from: 11, to: 14 });
+    expect(c.finish([head(11), head(12), head(13), head(14)])).toEqual([head(11), head(12), head(13), head(14)]);
+    expect(c.backfilling).toBe(false);
+  });
+
+  it('skips a gap longer than maxBackfillBlocks, and says so', () => {
+    const c = new Continuity('newHeads', options);
+    c.accept(head(10));
+    expect(c.plan(21)).toEqual({ kind: 'skip', from: 11, to: 21 });
+    expect(c.plan(20)).toEqual({ kind: 'blocks', from: 11, to: 20 });
+  });
+
+  it('plans nothing when the new node is not ahead, or nothing was seen yet', () => {
+    const c = new Continuity('newHeads', options);
+    expect(c.plan(50)).toEqual({ kind: 'none' });
+    c.finish([]);
+    c.accept(head(10));
+    expect(c.plan(9)).toEqual({ kind: 'none' });
+  });
+
+  it('forgets old hashes beyond the dedupe window', () => {
+    const c = new Continuity('newHeads', options);
+    for (let n = 1; n <= 6; n++) c.accept(head(n));
+    expect(c.accept(head(1))).toEqual([head(1)]); // fell out of the window of 4
+    expect(c.accept(head(6))).toEqual([]);
+  });
+});
+
+describe('logs continuity', () => {
+  it('suppresses a repeated log (same blockHash and logIndex) but not its removal', () => {
+    const c = new Continuity('logs', options);
+    expect(c.accept(log(7, 0))).toHaveLength(1);
+    expect(c.accept(log(7, 0))).toEqual([]);
+    expect(c.accept(log(7, 0, true))).toHaveLength(1);
+  });
+
+  it('plans eth_getLogs from the block of the last log (inclusive: repeats are dropped)', () => {
+    const c = new Continuity('logs', options);
+    c.noteSince(3);
+    c.accept(log(7, 0));
+    expect(c.plan(12)).toEqual({ kind: 'logs', from: 7, to: 12 });
+    expect(c.finish([log(7, 0), log(7, 1), log(9, 0)])).toEqual([log(7, 1), log(9, 0)]);
+  });
+
+  it('without any log yet, plans from the head when it subscribed', () => {
+    const c = new Continuity('logs', options);
+    c.noteSince(3);
+    expect(c.plan(5)).toEqual({ kind: 'logs', from: 3, to: 5 });
+  });
+});
