@@ -32,6 +32,11 @@ export class UpstreamLink {
   readonly replayed = new Map<string, string>();
   /** Client subscription ids whose replay is in flight on this socket. */
   readonly replaying = new Set<string>();
+  /**
+   * Ids of `eth_subscribe` calls on this socket given up on (timed out): a late answer's
+   * subscription is unsubscribed, as nobody holds it.
+   */
+  readonly abandonedSubscribes = new Set<number>();
   /** Replays that failed and are being retried on this socket. */
   readonly replayRetries = new Map<string, TimerHandle>();
   /** Spaces out retries of failed replays on this socket. */

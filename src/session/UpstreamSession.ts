@@ -30,6 +30,9 @@ import { UpstreamLink } from './UpstreamLink.js';
 
 type Upstream = Record<string, unknown>;
 
+/** How many recent subscription ids a session refuses to hand out again. */
+const ISSUED_IDS_REMEMBERED = 4_096;
+
 /**
  * One client's logical JSON-RPC WebSocket connection to "the best node". It stays valid while the
  * upstream under it dies, stalls, is replaced or is left for a better one: the host feeds it client
@@ -57,6 +60,18 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   #next: UpstreamLink | undefined;
   #nextReason: SessionSwitchReason = 'connect';
   readonly #draining = new Set<UpstreamLink>();
+  /**
+   * Subscriptions whose subscribe answer waits in an unfinished client batch, with their
+   * notifications held back until the client has that answer (it cannot know the id before).
+   */
+  readonly #unannounced = new Map<string, string[]>();
+  readonly #batchSubscriptions = new WeakMap<BatchCollector, string[]>();
+  /**
+   * Subscription ids given to the client, most recent last; none of them is given again. Bounded,
+   * so a session that subscribes and unsubscribes for days does not grow: a late unsubscribe of an
+   * id thousands of subscriptions old is not a risk worth unbounded memory.
+   */
+  readonly #issuedSubscriptionIds = new Set<string>();
   #generation = 0;
   #nextId = 1;
   #backoff: ExponentialBackoff;
@@ -133,8 +148,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const parsed = parseClientFrame(text, this.#settings);
     if (parsed.kind === 'error') return this.#emitText(JSON.stringify(parsed.response));
     if (parsed.kind === 'single') return this.#take(parsed.item, undefined, text.length);
-    const collector = new BatchCollector(parsed.items.length, (responses) => {
+    const collector: BatchCollector = new BatchCollector(parsed.items.length, (responses) => {
       if (responses.length > 0) this.#emitText(JSON.stringify(responses));
+      this.#announce(collector);
     });
     const share = Math.ceil(text.length / parsed.items.length);
     parsed.items.forEach((item, index) => this.#take(item, { collector, index }, share));
@@ -177,6 +193,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       link.kill(1000, 'steadyrpc: session closed');
     }
     for (const call of owed) this.#fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
+    this.#unannounced.clear();
     this.#link = this.#next = undefined;
     this.#draining.clear();
     this.#filter.clear();
@@ -270,10 +287,11 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   }
 
   /** Sends a request of the session's own; its answer goes to `onAnswer`, never to the client. */
-  #sendOwn(link: UpstreamLink, purpose: OwnPurpose, method: string, params: unknown[], timeoutMs: number, onAnswer: (response: JsonRpcResponse) => void, onFail: (error: SteadyRpcError) => void): void {
+  #sendOwn(link: UpstreamLink, purpose: OwnPurpose, method: string, params: unknown[], timeoutMs: number, onAnswer: (response: JsonRpcResponse) => void, onFail: (error: SteadyRpcError) => void): number {
     const id = this.#nextId++;
     this.#filter.own(id, purpose, link, timeoutMs, { onAnswer, onFail });
     this.#write(link, { jsonrpc: '2.0', id, method, params });
+    return id;
   }
 
   #write(link: UpstreamLink, payload: Upstream): void {
@@ -294,9 +312,15 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
         return;
       }
       link.calls.delete(id);
+      if (call.method === 'eth_subscribe') this.#undoLateSubscribe(link, id);
       this.#fail(call, RpcErrorCode.REQUEST_TIMEOUT, `No answer from node "${link.node}" within ${this.#settings.requestTimeoutMs} ms`);
     }
     if (link.phase === 'draining') this.#retire(link);
+  }
+
+  /** A subscribe given up on (timed out): if the node sets it up after all, it is undone there. */
+  #undoLateSubscribe(link: UpstreamLink, id: number): void {
+    link.abandonedSubscribes.add(id);
   }
 
   // ---- choosing and opening upstreams -------------------------------------------------------
@@ -361,7 +385,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (!entry || link.replaying.has(clientId)) return;
     link.replaying.add(clientId);
     const settle = () => link.replaying.delete(clientId);
-    this.#sendOwn(link, 'replay', 'eth_subscribe', [...entry.params], this.#settings.replayTimeoutMs,
+    const id = this.#sendOwn(link, 'replay', 'eth_subscribe', [...entry.params], this.#settings.replayTimeoutMs,
       (response) => {
         settle();
         const result = (response as { result?: unknown }).result;
@@ -370,7 +394,10 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       },
       (error) => {
         settle();
-        if (link.alive) this.#replayFailed(link, clientId, error);
+        if (!link.alive) return;
+        // A slow node may still set it up; it is retried, so that one would be an orphan.
+        if (error.code === 'ERR_TIMEOUT') this.#undoLateSubscribe(link, id);
+        this.#replayFailed(link, clientId, error);
       },
     );
   }
@@ -433,7 +460,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     link.activatedAt = this.#clock.now();
     this.#link = link;
     this.#failedThisRound.clear();
-    if (old) this.#drain(old);
+    if (old) this.#drain(old, this.#nextReason === 'unhealthy');
     const from = this.#lastNode;
     this.#lastNode = link.node;
     this.#stats.switches += 1;
@@ -446,11 +473,25 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
 
   // ---- leaving upstreams ---------------------------------------------------------------------
 
-  #drain(old: UpstreamLink): void {
+  /**
+   * Lets a socket that was left deliver the answers it owes, up to the drain deadline. When it was
+   * left because its node is unhealthy, waiting for it is pointless: calls that are safe to repeat
+   * move to the new socket at once, and only the others wait.
+   */
+  #drain(old: UpstreamLink, sick: boolean): void {
     old.phase = 'draining';
     old.clearTimer('keepalive');
     this.#filter.failOwner(old, new SteadyRpcError('ERR_ABORTED', 'Left for a better node'));
     this.#draining.add(old);
+    if (sick) {
+      const moved: PendingCall[] = [];
+      for (const [id, call] of old.calls) {
+        if (call.unsubscribed !== undefined || !this.#isRepeatable(call.method)) continue;
+        old.calls.delete(id);
+        moved.push(call);
+      }
+      this.#rehome(moved, old.node);
+    }
     if (old.calls.size === 0) this.#retire(old);
     else old.setTimer('drain', this.#settings.drainTimeoutMs, () => this.#retire(old));
   }
@@ -569,6 +610,11 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const response = frame as unknown as JsonRpcResponse;
     if (typeof response.id !== 'number') return void (this.#stats.unknownAnswers += 1);
     if (this.#filter.settle(response.id, response)) return;
+    if (link.abandonedSubscribes.delete(response.id)) {
+      const result = (response as { result?: unknown }).result;
+      if (typeof result === 'string') this.#unsubscribeOrphan(link, result);
+      return;
+    }
     const call = link.calls.get(response.id);
     if (!call) return void (this.#stats.unknownAnswers += 1);
     link.calls.delete(response.id);
@@ -582,7 +628,22 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const params = frame.params as { subscription?: unknown; result?: unknown } | undefined;
     const entry = typeof params?.subscription === 'string' ? this.#registry.byUpstreamId(params.subscription) : undefined;
     if (!entry) return void (this.#stats.droppedNotifications += 1);
-    this.#emitText(JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: entry.clientId, result: params!.result } }));
+    const text = JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: entry.clientId, result: params!.result } });
+    const held = this.#unannounced.get(entry.clientId);
+    if (held) return void held.push(text);
+    this.#emitText(text);
+  }
+
+  /** The client has the batch answer that gives it these subscription ids: what was held back follows. */
+  #announce(collector: BatchCollector): void {
+    const ids = this.#batchSubscriptions.get(collector);
+    if (!ids) return;
+    this.#batchSubscriptions.delete(collector);
+    for (const id of ids) {
+      const held = this.#unannounced.get(id) ?? [];
+      this.#unannounced.delete(id);
+      if (this.#registry.byClientId(id)) for (const text of held) this.#emitText(text);
+    }
   }
 
   #complete(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse): void {
@@ -597,16 +658,29 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
         if (this.#link) this.#replay(this.#link, clientId);
       }
       if (this.#next?.phase === 'replaying') this.#maybeActivate(this.#next);
+      if (call.slot) {
+        this.#unannounced.set(clientId, []);
+        const ids = this.#batchSubscriptions.get(call.slot.collector) ?? [];
+        ids.push(clientId);
+        this.#batchSubscriptions.set(call.slot.collector, ids);
+      }
       return this.#answer(call, { jsonrpc: '2.0', id: call.clientId, result: clientId });
     }
     this.#answer(call, clientAnswer(call, response));
   }
 
-  /** The upstream's id, unless the client already holds it (a new node may reuse an old number). */
+  /**
+   * The upstream's id, unless this session has handed it out before (a new node may reuse an old
+   * number): a late or repeated unsubscribe of an old id must never hit a newer subscription.
+   */
   #freshSubscriptionId(upstreamId: string): string {
     let id = upstreamId;
-    while (this.#registry.byClientId(id) || this.#registry.byUpstreamId(id)) {
+    while (this.#issuedSubscriptionIds.has(id) || this.#registry.byUpstreamId(id)) {
       id = `0x${Array.from({ length: 4 }, () => Math.floor(this.#random() * 2 ** 32).toString(16).padStart(8, '0')).join('')}`;
+    }
+    this.#issuedSubscriptionIds.add(id);
+    if (this.#issuedSubscriptionIds.size > ISSUED_IDS_REMEMBERED) {
+      this.#issuedSubscriptionIds.delete(this.#issuedSubscriptionIds.values().next().value!);
     }
     return id;
   }
@@ -633,7 +707,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       () => (link.keepaliveInFlight = false), // any answer, even an error, is a sign of life
       (error) => {
         link.keepaliveInFlight = false;
-        if (link.alive) this.#linkFailed(link, 'keepalive-timeout', new SteadyRpcError('ERR_TIMEOUT', `Node "${link.node}" missed its keepalive deadline`, { cause: error }));
+        // Only the active socket is kept alive: a socket being left just drains what it owes.
+        if (link === this.#link) this.#linkFailed(link, 'keepalive-timeout', new SteadyRpcError('ERR_TIMEOUT', `Node "${link.node}" missed its keepalive deadline`, { cause: error }));
       },
     );
   }

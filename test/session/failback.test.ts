@@ -168,3 +168,20 @@ describe('continuous traffic over many reconnects (seed gap #6)', () => {
     expect(h.notifications()).toHaveLength(20);
   });
 });
+
+describe('leaving a node the pool marked unhealthy', () => {
+  it('re-sends the calls it owes on the new node at once instead of waiting for the drain deadline', async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.blackhole(); // a takes the calls and never answers
+    h.send(rpc(1, 'eth_getBalance', ['0x0', 'latest']));
+    h.send(rpc(2, 'eth_sendTransaction', [{}]));
+    await h.settle();
+    h.mark('a', 'unhealthy'); // the pool moves to b: make-before-break
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: '0x2' }]);
+    expect(h.answers(2)).toEqual([]); // not safe to repeat: it may still be answered by a
+    await h.clock.advance(5_000); // the drain deadline
+    expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, error: expect.objectContaining({ code: -32053 }) }]);
+  });
+});

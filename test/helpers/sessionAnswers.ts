@@ -1,0 +1,114 @@
+import type { JsonRpcId } from '../../src/index.js';
+import { RpcErrorCode } from '../../src/index.js';
+import { FIRST_HEAD, type World } from './sessionWorld.js';
+
+// What a client sends and what the answers it gets say about the requests they are for.
+
+export type SubKind = 'newHeads' | 'logs' | 'newPendingTransactions';
+export const SUB_KINDS: readonly SubKind[] = ['newHeads', 'logs', 'newPendingTransactions'];
+/** Client ids repeat and collide on purpose: numbers, and strings that look like them. */
+export const CLIENT_IDS: readonly JsonRpcId[] = [0, 1, 2, '1', 'a'];
+
+export type InvalidVariant = 'number' | 'empty-object' | 'wrong-version' | 'empty-method' | 'bad-params' | 'object-id';
+
+/** One thing a client puts in a frame (alone, or as a batch item). */
+export type ItemSpec =
+  | { type: 'blockNumber' | 'getBalance' | 'sendTransaction'; id: JsonRpcId }
+  | { type: 'subscribe'; id: JsonRpcId; kind: SubKind }
+  /** A subscription the node does not offer: its error passes through. */
+  | { type: 'badSubscribe'; id: JsonRpcId }
+  /** `pick` chooses among the subscriptions the client holds when it is sent; `bogus`: one it does not. */
+  | { type: 'unsubscribe'; id: JsonRpcId; pick: number | 'bogus' }
+  /** A JSON-RPC notification from the client (no id): forwarded, never answered. */
+  | { type: 'notification' }
+  | { type: 'invalid'; id: JsonRpcId; variant: InvalidVariant };
+
+export type ReqType = Exclude<ItemSpec['type'], 'notification'> | 'parse' | 'tooLarge';
+
+/** A request the client made that is owed exactly one answer. */
+export interface Req {
+  readonly seq: number;
+  readonly type: ReqType;
+  /** The id the answer must carry (null for items that are invalid without a usable id). */
+  readonly replyId: JsonRpcId | null;
+  readonly tag?: bigint;
+  readonly kind?: SubKind;
+  readonly target?: string;
+  readonly expectUnsub?: boolean;
+  /** Sent alone while no upstream was ready. */
+  readonly queued: boolean;
+  readonly episode: number;
+}
+
+export type Category =
+  | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint }
+  | { type: 'generic' }
+  | { type: 'notResent' }
+  | { type: 'unexpected'; what: string };
+
+const GENERIC_CODES: ReadonlySet<number> = new Set([RpcErrorCode.UPSTREAM_UNAVAILABLE, RpcErrorCode.QUEUE_FULL, RpcErrorCode.REQUEST_TIMEOUT]);
+const HEX = /^0x[0-9a-f]+$/;
+/** Whether a request is a call, which may get any of the session's own errors (not a frame it refused). */
+export const isCall = (req: Req) => req.type !== 'parse' && req.type !== 'invalid' && req.type !== 'tooLarge';
+export const show = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+
+/** What an answer's result says about the request it is for. */
+export function categorize(answer: Record<string, unknown>): Category {
+  if ('error' in answer) {
+    const code = (answer.error as { code?: unknown } | undefined)?.code;
+    if (code === RpcErrorCode.PARSE_ERROR) return { type: 'specific', matches: (r) => r.type === 'parse', what: 'a parse error' };
+    if (code === RpcErrorCode.INVALID_REQUEST) return { type: 'specific', matches: (r) => r.type === 'invalid', what: 'an invalid-request error' };
+    if (code === RpcErrorCode.FRAME_TOO_LARGE) return { type: 'specific', matches: (r) => r.type === 'tooLarge', what: 'a frame-too-large error' };
+    if (code === RpcErrorCode.INVALID_PARAMS) return { type: 'specific', matches: (r) => r.type === 'badSubscribe', what: 'an invalid-params error' };
+    if (code === RpcErrorCode.NOT_RESENT) return { type: 'notResent' };
+    if (typeof code === 'number' && GENERIC_CODES.has(code)) return { type: 'generic' };
+    return { type: 'unexpected', what: `error ${show(answer.error)}` };
+  }
+  const result = answer.result;
+  if (typeof result === 'boolean') {
+    return { type: 'specific', matches: (r) => r.type === 'unsubscribe' && r.expectUnsub === result, what: `unsubscribe result ${result}` };
+  }
+  if (typeof result !== 'string' || !HEX.test(result)) return { type: 'unexpected', what: `result ${show(result)}` };
+  const digits = result.length - 2;
+  if (digits === 64) {
+    const tag = BigInt(`0x${result.slice(4)}`);
+    return { type: 'specific', matches: (r) => r.type === 'sendTransaction' && r.tag === tag, what: `the transaction hash of request #${tag}`, tag };
+  }
+  if (digits === 17) {
+    const tag = BigInt(result) & ((1n << 64n) - 1n);
+    return { type: 'specific', matches: (r) => r.type === 'getBalance' && r.tag === tag, what: `the balance answer of request #${tag}`, tag };
+  }
+  if (digits !== 32 && Number.parseInt(result, 16) >= FIRST_HEAD) {
+    return { type: 'specific', matches: (r) => r.type === 'blockNumber', what: `block number ${result}` };
+  }
+  return { type: 'specific', matches: (r) => r.type === 'subscribe', what: `subscription id ${result}`, subscription: result };
+}
+
+/** Whether a batch answer has an entry of the right id and kind for each request of `items`, in order. */
+export function batchFits(answer: { responses: Array<Record<string, unknown>>; categories: Category[] }, items: readonly Req[]): boolean {
+  return (
+    items.length === answer.responses.length &&
+    items.every((req, i) => {
+      const category = answer.categories[i]!;
+      if (show(answer.responses[i]!.id) !== show(req.replyId)) return false;
+      if (category.type === 'specific') return category.matches(req);
+      if (category.type === 'generic') return isCall(req);
+      if (category.type === 'notResent') return req.type === 'sendTransaction';
+      return false;
+    })
+  );
+}
+
+/** Decodes which node produced a notification payload, and of which kind it is. */
+export function notificationSource(world: World, result: unknown): { kind: SubKind; node: string } | undefined {
+  if (typeof result === 'string' && result.length === 66) {
+    return { kind: 'newPendingTransactions', node: world.nodes[Number.parseInt(result.slice(2, 4), 16) - 1]?.name ?? '?' };
+  }
+  if (typeof result !== 'object' || result === null) return undefined;
+  const r = result as Record<string, unknown>;
+  if (typeof r.node === 'string' && 'logIndex' in r) return { kind: 'logs', node: r.node };
+  if (typeof r.hash === 'string' && typeof r.number === 'string') {
+    return { kind: 'newHeads', node: world.nodes[Number.parseInt(r.hash.slice(2, 10), 16) - 1]?.name ?? '?' };
+  }
+  return undefined;
+}

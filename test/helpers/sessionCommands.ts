@@ -1,0 +1,291 @@
+import type fc from 'fast-check';
+import type { JsonRpcId } from '../../src/index.js';
+import { RpcErrorCode } from '../../src/index.js';
+import { fakeBlockHash } from '../../src/testing/index.js';
+import type { ItemSpec } from './sessionAnswers.js';
+import type { ClientModel } from './sessionModel.js';
+import type { World } from './sessionWorld.js';
+
+/** The system under test and the client model watching it. */
+export interface Env {
+  world: World;
+  model: ClientModel;
+  /** Counts node events, so every payload is unique. */
+  events: number;
+  /** Rejections nobody handled while the run was going on. */
+  unhandled: unknown[];
+  /**
+   * Whether a node was blackholed: FakeNode then drops the frames it gets, so an unsubscribe may be
+   * lost on a socket that lives on and its subscription stays on the node (the client has its
+   * REQUEST_TIMEOUT answer). Only runs without it must end with no extra subscription upstream.
+   */
+  lossy: boolean;
+}
+
+export type Command = fc.AsyncCommand<object, Env>;
+
+/** Runs `act`, then checks every rule that can be checked at any moment. */
+abstract class Step implements Command {
+  check(): boolean {
+    return true;
+  }
+
+  async run(_model: object, env: Env): Promise<void> {
+    await this.act(env);
+    const { session } = env.world;
+    if (env.unhandled.length > 0) env.model.violations.push(`unhandled rejection: ${String(env.unhandled[0])}`);
+    const accepts = session.state === 'ready' || session.state === 'switching';
+    if (accepts !== (session.node !== undefined)) env.model.violations.push(`state ${session.state} with node ${session.node}`);
+    env.model.assertNoViolation(`after ${this.toString()}`);
+  }
+
+  abstract act(env: Env): void | Promise<void>;
+  abstract toString(): string;
+}
+
+const showId = (id: JsonRpcId) => JSON.stringify(id);
+const showItem = (spec: ItemSpec): string => {
+  switch (spec.type) {
+    case 'notification':
+      return 'notification';
+    case 'subscribe':
+      return `subscribe(${showId(spec.id)}, ${spec.kind})`;
+    case 'badSubscribe':
+      return `subscribe(${showId(spec.id)}, nonsense)`;
+    case 'unsubscribe':
+      return `unsubscribe(${showId(spec.id)}, ${spec.pick === 'bogus' ? 'bogus' : `held#${spec.pick}`})`;
+    case 'invalid':
+      return `invalid(${showId(spec.id)}, ${spec.variant})`;
+    default:
+      return `${spec.type}(${showId(spec.id)})`;
+  }
+};
+
+export class Send extends Step {
+  #sent = '';
+  constructor(readonly spec: ItemSpec) {
+    super();
+  }
+  act(env: Env) {
+    this.#sent = env.model.sendSingle(this.spec);
+  }
+  toString() {
+    return `send ${showItem(this.spec)}${this.#sent && this.spec.type === 'unsubscribe' ? ` ${this.#sent}` : ''}`;
+  }
+}
+
+/** Several requests in one go, each a frame of its own, with no chance for anything to happen between them. */
+export class Burst extends Step {
+  constructor(readonly specs: ItemSpec[]) {
+    super();
+  }
+  act(env: Env) {
+    for (const spec of this.specs) env.model.sendSingle(spec);
+  }
+  toString() {
+    return `burst ${this.specs.map(showItem).join(', ')}`;
+  }
+}
+
+export class SendBatch extends Step {
+  constructor(readonly items: ItemSpec[]) {
+    super();
+  }
+  act(env: Env) {
+    env.model.sendBatch(this.items);
+  }
+  toString() {
+    return `batch [${this.items.map(showItem).join(', ')}]`;
+  }
+}
+
+export const MALFORMED: ReadonlyArray<[string, typeof RpcErrorCode.PARSE_ERROR | typeof RpcErrorCode.INVALID_REQUEST]> = [
+  ['{"jsonrpc":"2.0",', RpcErrorCode.PARSE_ERROR],
+  ['', RpcErrorCode.PARSE_ERROR],
+  ['[]', RpcErrorCode.INVALID_REQUEST],
+  ['null', RpcErrorCode.INVALID_REQUEST],
+  ['"eth_blockNumber"', RpcErrorCode.INVALID_REQUEST],
+];
+
+export class SendMalformed extends Step {
+  constructor(readonly which: number) {
+    super();
+  }
+  act(env: Env) {
+    const [text, code] = MALFORMED[this.which % MALFORMED.length]!;
+    env.model.sendRaw(text, code);
+  }
+  toString() {
+    return `send malformed ${JSON.stringify(MALFORMED[this.which % MALFORMED.length]![0])}`;
+  }
+}
+
+export type NodeEvent = 'mine' | 'log' | 'pendingTx';
+
+/** What a node does to its subscribers; payloads name the node they come from. */
+export function nodeEvent(env: Env, name: string, event: NodeEvent): void {
+  const node = env.world.nodeByName(name);
+  env.events += 1;
+  if (event === 'mine') node.advance(1);
+  else if (event === 'log') node.notify('logs', { logIndex: `0x${env.events.toString(16)}`, blockHash: fakeBlockHash(node.head, node.fork), node: node.name });
+  else node.notify('newPendingTransactions', `0x${node.fork.toString(16).padStart(2, '0')}${env.events.toString(16).padStart(62, '0')}`);
+}
+
+export class NodeNotifies extends Step {
+  constructor(readonly node: string, readonly event: NodeEvent) {
+    super();
+  }
+  act(env: Env) {
+    nodeEvent(env, this.node, this.event);
+  }
+  toString() {
+    return `${this.event}(${this.node})`;
+  }
+}
+
+export type Fault = 'blackhole' | 'cut 1006' | 'cut 4401' | 'cut 1012' | 'refuse 401' | 'restore';
+
+export class NodeFault extends Step {
+  constructor(readonly node: string, readonly fault: Fault) {
+    super();
+  }
+  act(env: Env) {
+    const node = env.world.nodeByName(this.node);
+    if (this.fault === 'blackhole') {
+      node.blackhole();
+      env.lossy = true;
+    }
+    else if (this.fault === 'refuse 401') node.refuseStatus = 401;
+    else if (this.fault === 'restore') {
+      node.refuseStatus = undefined;
+      node.restore();
+    } else node.cut(Number(this.fault.slice(4)));
+  }
+  toString() {
+    return `${this.fault}(${this.node})`;
+  }
+}
+
+export const GARBAGE = [
+  'not json',
+  '42',
+  '[]',
+  '[1,2]',
+  '{"jsonrpc":"2.0","id":1000000000,"result":"0x0"}',
+  '{"jsonrpc":"2.0","id":"1","result":"0x1"}',
+  '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}',
+  '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xfeedface","result":{}}}',
+  '{"jsonrpc":"2.0","result":true}',
+];
+
+export class UpstreamGarbage extends Step {
+  constructor(readonly socket: number, readonly which: number) {
+    super();
+  }
+  act(env: Env) {
+    const open = env.world.transport.fake.openSockets;
+    if (open.length === 0) return;
+    open[this.socket % open.length]!.receive(GARBAGE[this.which % GARBAGE.length]!);
+  }
+  toString() {
+    return `garbage(open socket #${this.socket}, ${JSON.stringify(GARBAGE[this.which % GARBAGE.length])})`;
+  }
+}
+
+/** The network from a node to the session gets slow: its frames wait, in order, until released. */
+export class Hold extends Step {
+  constructor(readonly node: string) {
+    super();
+  }
+  act(env: Env) {
+    env.world.transport.hold(this.node);
+  }
+  toString() {
+    return `hold(${this.node})`;
+  }
+}
+
+export class Release extends Step {
+  constructor(readonly node: string, readonly count: number | undefined) {
+    super();
+  }
+  act(env: Env) {
+    env.world.transport.release(this.node, this.count);
+  }
+  toString() {
+    return `release(${this.node}${this.count === undefined ? '' : `, ${this.count} frames`})`;
+  }
+}
+
+export class SetLatency extends Step {
+  constructor(readonly node: string, readonly ms: number) {
+    super();
+  }
+  act(env: Env) {
+    env.world.transport.setLatency(this.node, this.ms);
+  }
+  toString() {
+    return `latency(${this.node}, ${this.ms})`;
+  }
+}
+
+/** The node gets slow at reads: its `eth_getBalance` answers come `ms` later, after what follows them. */
+export class SlowReads extends Step {
+  constructor(readonly node: string, readonly ms: number) {
+    super();
+  }
+  act(env: Env) {
+    env.world.transport.setSlowReads(this.node, this.ms);
+    if (this.ms > 0) env.model.upstreamKeepsOrder = false;
+  }
+  toString() {
+    return `slowReads(${this.node}, ${this.ms})`;
+  }
+}
+
+export class MarkNode extends Step {
+  constructor(readonly node: string, readonly status: 'healthy' | 'unhealthy' | 'unknown') {
+    super();
+  }
+  act(env: Env) {
+    env.world.pool.update(this.node, { status: this.status });
+  }
+  toString() {
+    return `mark(${this.node}, ${this.status})`;
+  }
+}
+
+export class Advance extends Step {
+  constructor(readonly ms: number) {
+    super();
+  }
+  async act(env: Env) {
+    await env.world.clock.advance(this.ms);
+  }
+  toString() {
+    return `advance(${this.ms})`;
+  }
+}
+
+/** Lets pending callbacks run (answers already on the wire arrive) without moving the clock. */
+export class Tick extends Step {
+  async act(env: Env) {
+    await env.world.clock.flush();
+  }
+  toString() {
+    return 'tick';
+  }
+}
+
+export class Reconnect extends Step {
+  act(env: Env) {
+    try {
+      env.world.session.reconnect();
+    } catch (error) {
+      env.model.violations.push(`reconnect() threw ${String(error)}`);
+    }
+  }
+  toString() {
+    return 'reconnect()';
+  }
+}

@@ -1,0 +1,428 @@
+import type { JsonRpcId } from '../../src/index.js';
+import { RpcErrorCode } from '../../src/index.js';
+import type { FakeSocket } from '../../src/testing/index.js';
+import type { Category, InvalidVariant, ItemSpec, Req, ReqType, SubKind } from './sessionAnswers.js';
+import { batchFits, categorize, isCall, notificationSource, show } from './sessionAnswers.js';
+import { tagHex, type World } from './sessionWorld.js';
+
+interface Held {
+  /** Kinds the subscribe it answered may have asked for (one, unless client ids collided). */
+  candidates: Set<SubKind>;
+  /** The kind its notifications have shown. */
+  kind: SubKind | undefined;
+  seen: Set<string>;
+}
+
+/**
+ * The client's side of the contract: records what the client sent, reads everything the session
+ * emits, and notes every broken rule (never throwing from inside the session's call stack).
+ */
+export class ClientModel {
+  readonly violations: string[] = [];
+  /**
+   * Whether every node answers in the order it was asked. Only then must queued requests be
+   * answered in the order they were sent: the session sends them in order, it does not reorder
+   * the node's answers.
+   */
+  upstreamKeepsOrder = true;
+  readonly #world: World;
+  #seq = 0;
+  #episode = 0;
+  /** Unanswered single requests by answer id (JSON). */
+  readonly #outstanding = new Map<string, Req[]>();
+  /** Error answers that could belong to any outstanding request of that id, not yet tied to one. */
+  readonly #generic = new Map<string, number>();
+  readonly #notResent = new Map<string, number>();
+  /** Every batch sent that is owed an answer, and every batch answer received. */
+  readonly #batches: Array<{ seq: number; items: Req[] }> = [];
+  readonly #batchAnswers: Array<{ responses: Array<Record<string, unknown>>; categories: Category[] }> = [];
+  /** Subscribe kinds sent per id, and the ids whose subscribe answers could not be told apart. */
+  readonly #subscribeKinds = new Map<string, Set<SubKind>>();
+  readonly #ambiguousSubscribes = new Set<string>();
+  readonly #held = new Map<string, Held>();
+  /** Every subscription id the client was ever given. */
+  readonly #given = new Set<string>();
+  readonly #released: string[] = [];
+  readonly #tagged = new Map<bigint, Req>();
+  readonly #sentUpstream = new Set<bigint>();
+  #lastSentUpstream = 0n;
+  readonly #tagAnswered = new Set<bigint>();
+  readonly #lastQueuedResult = new Map<number, number>();
+  /** The socket the session made active last. */
+  #active: FakeSocket | undefined;
+  /** Notification payloads that reached the session on the socket it was using at that moment. */
+  readonly #fromActive = new Set<string>();
+  #window: Map<string, number> | undefined;
+
+  readonly #maxFrameBytes: number;
+
+  constructor(world: World, maxFrameBytes = Infinity) {
+    this.#world = world;
+    this.#maxFrameBytes = maxFrameBytes;
+    const { session, transport } = world;
+    session.on('message', (text) => this.#onMessage(text));
+    session.on('state', ({ from, to }) => {
+      if ((from === 'ready' || from === 'switching') && to === 'reconnecting') this.#episode++;
+    });
+    session.on('switch', ({ to }) => {
+      this.#active = transport.fake.sockets.at(-1);
+      if (!this.#active || world.nodeOfSocket(this.#active).name !== to || this.#active.state !== 'open') {
+        this.#violate(`switch to ${to}, but the newest socket is ${this.#active?.endpoint.url} (${this.#active?.state})`);
+      }
+    });
+    session.on('error', (error) => {
+      if (error.code === 'ERR_INTERNAL') this.#violate(`internal error: ${error.message}`);
+    });
+    transport.onUpstreamSend = (text) => this.#onUpstreamSend(text);
+    transport.onDeliver = (text, socket) => {
+      if (socket !== this.#active || !text.includes('"eth_subscription"')) return;
+      const frame = JSON.parse(text) as { params?: { result?: unknown } };
+      const source = notificationSource(world, frame.params?.result);
+      // A socket speaks for its own node only; anything else is garbage and must be dropped.
+      if (source?.node === world.nodeOfSocket(socket).name) this.#fromActive.add(JSON.stringify(frame.params!.result));
+    };
+  }
+
+  /** Subscriptions the client holds now. */
+  get held(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  get activeSocket(): FakeSocket | undefined {
+    return this.#active;
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  /** Sends one item alone; returns what was sent, for the counterexample. */
+  sendSingle(spec: ItemSpec): string {
+    const { value, req } = this.#build(spec, false, new Set());
+    return this.#sendFrame(JSON.stringify(value), req ? [req] : [], () => {
+      if (req) this.#push(req);
+    });
+  }
+
+  sendBatch(specs: readonly ItemSpec[]): string {
+    const removing = new Set<string>();
+    const built = specs.map((spec) => this.#build(spec, true, removing));
+    const items = built.flatMap((b) => (b.req ? [b.req] : []));
+    return this.#sendFrame(JSON.stringify(built.map((b) => b.value)), items, () => {
+      if (items.length > 0) this.#batches.push({ seq: ++this.#seq, items });
+    });
+  }
+
+  /** Sends a frame whose requests are `reqs`; a frame over the size limit gets one error instead. */
+  #sendFrame(text: string, reqs: readonly Req[], owe: () => void): string {
+    if (Buffer.byteLength(text) > this.#maxFrameBytes) {
+      this.#push(this.#req('tooLarge', null, false));
+      return this.#send(text);
+    }
+    for (const req of reqs) {
+      // The client stops holding what it unsubscribes the moment it sends the frame.
+      if (req.type === 'unsubscribe' && req.expectUnsub && this.#held.delete(req.target!)) this.#released.unshift(req.target!);
+    }
+    owe();
+    return this.#send(text);
+  }
+
+  /** A frame that is not JSON-RPC at all; `code` is the error it must get, under id null. */
+  sendRaw(text: string, code: typeof RpcErrorCode.PARSE_ERROR | typeof RpcErrorCode.INVALID_REQUEST): string {
+    this.#push(this.#req(code === RpcErrorCode.PARSE_ERROR ? 'parse' : 'invalid', null, false));
+    return this.#send(text);
+  }
+
+  #send(text: string): string {
+    try {
+      this.#world.session.send(text);
+    } catch (error) {
+      this.#violate(`send(${text}) threw ${String(error)}`);
+    }
+    return text;
+  }
+
+  #req(type: ReqType, replyId: JsonRpcId | null, inBatch: boolean, extra: Partial<Req> = {}): Req {
+    const state = this.#world.session.state;
+    const queued = !inBatch && state !== 'ready' && state !== 'switching';
+    return { seq: ++this.#seq, type, replyId, queued, episode: this.#episode, ...extra };
+  }
+
+  #push(req: Req): void {
+    const key = show(req.replyId);
+    const list = this.#outstanding.get(key) ?? [];
+    list.push(req);
+    this.#outstanding.set(key, list);
+  }
+
+  /** The JSON of one item and the request it makes; `removing`: what earlier items of its frame unsubscribe. */
+  #build(spec: ItemSpec, inBatch: boolean, removing: Set<string>): { value: unknown; req: Req | undefined } {
+    const call = (id: JsonRpcId, method: string, params: unknown[]) => ({ jsonrpc: '2.0', id, method, params });
+    switch (spec.type) {
+      case 'notification':
+        return { value: { jsonrpc: '2.0', method: 'eth_blockNumber', params: [] }, req: undefined };
+      case 'blockNumber': {
+        return { value: call(spec.id, 'eth_blockNumber', []), req: this.#req('blockNumber', spec.id, inBatch) };
+      }
+      case 'getBalance':
+      case 'sendTransaction': {
+        const req = this.#req(spec.type, spec.id, inBatch);
+        const tag = BigInt(req.seq);
+        const tagged = { ...req, tag };
+        this.#tagged.set(tag, tagged);
+        const params = spec.type === 'getBalance' ? [tagHex(tag), 'latest'] : [{ from: tagHex(1n), data: tagHex(tag) }];
+        return { value: call(spec.id, spec.type === 'getBalance' ? 'eth_getBalance' : 'eth_sendTransaction', params), req: tagged };
+      }
+      case 'subscribe': {
+        const key = show(spec.id);
+        const kinds = this.#subscribeKinds.get(key) ?? new Set();
+        kinds.add(spec.kind);
+        this.#subscribeKinds.set(key, kinds);
+        const params = spec.kind === 'logs' ? ['logs', {}] : [spec.kind];
+        return { value: call(spec.id, 'eth_subscribe', params), req: this.#req('subscribe', spec.id, inBatch, { kind: spec.kind }) };
+      }
+      case 'badSubscribe':
+        return { value: call(spec.id, 'eth_subscribe', ['nonsense']), req: this.#req('badSubscribe', spec.id, inBatch) };
+      case 'unsubscribe': {
+        const held = this.held;
+        const target = spec.pick !== 'bogus' && held.length > 0 ? held[spec.pick % held.length]! : (this.#released[0] ?? '0xdead');
+        const expectUnsub = this.#held.has(target) && !removing.has(target);
+        removing.add(target);
+        return { value: call(spec.id, 'eth_unsubscribe', [target]), req: this.#req('unsubscribe', spec.id, inBatch, { target, expectUnsub }) };
+      }
+      case 'invalid': {
+        const { id } = spec;
+        const values: Record<InvalidVariant, [unknown, JsonRpcId | null]> = {
+          number: [7, null],
+          'empty-object': [{}, null],
+          'wrong-version': [{ jsonrpc: '1.0', id, method: 'eth_blockNumber' }, id],
+          'empty-method': [{ jsonrpc: '2.0', id, method: '' }, id],
+          'bad-params': [{ jsonrpc: '2.0', id, method: 'eth_blockNumber', params: 5 }, id],
+          'object-id': [{ jsonrpc: '2.0', id: { x: 1 }, method: 'eth_blockNumber' }, null],
+        };
+        const [value, replyId] = values[spec.variant];
+        return { value, req: this.#req('invalid', replyId, inBatch) };
+      }
+    }
+  }
+
+  // ---- what the session emits ------------------------------------------------------------------
+
+  #onMessage(text: string): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return this.#violate(`the client got a frame that is not JSON: ${text}`);
+    }
+    if (Array.isArray(message)) return this.#onBatchAnswer(message, text);
+    if (typeof message !== 'object' || message === null) return this.#violate(`the client got ${text}`);
+    const m = message as Record<string, unknown>;
+    if (m.method === 'eth_subscription') return this.#onNotification(m, text);
+    this.#onSingleAnswer(m, text);
+  }
+
+  #isResponse(m: Record<string, unknown>, text: string): boolean {
+    const ok = m.jsonrpc === '2.0' && 'id' in m && ('result' in m) !== ('error' in m);
+    if (!ok) this.#violate(`not a JSON-RPC response: ${text}`);
+    return ok;
+  }
+
+  #onSingleAnswer(m: Record<string, unknown>, text: string): void {
+    if (!this.#isResponse(m, text)) return;
+    const key = show(m.id);
+    const list = this.#outstanding.get(key) ?? [];
+    const category = categorize(m);
+    if (list.length === 0) return this.#violate(`an answer for id ${key}, which has no request outstanding: ${text}`);
+    switch (category.type) {
+      case 'unexpected':
+        return this.#violate(`unexpected answer (${category.what}) for id ${key}: ${text}`);
+      case 'generic':
+        this.#generic.set(key, (this.#generic.get(key) ?? 0) + 1);
+        break;
+      case 'notResent':
+        this.#notResent.set(key, (this.#notResent.get(key) ?? 0) + 1);
+        break;
+      case 'specific': {
+        const index = list.findIndex(category.matches);
+        if (index < 0) {
+          const owner = category.tag === undefined ? undefined : this.#tagged.get(category.tag);
+          const hint = owner ? ` (that request has id ${show(owner.replyId)}${this.#tagAnswered.has(category.tag!) ? ' and was answered already' : ''})` : '';
+          return this.#violate(`${category.what} came for id ${key}, which has no such request outstanding${hint}: ${text}`);
+        }
+        const [req] = list.splice(index, 1);
+        let candidates: Set<SubKind> | undefined;
+        if (category.subscription !== undefined) {
+          candidates = new Set(list.filter((r) => r.type === 'subscribe').map((r) => r.kind!));
+          candidates.add(req!.kind!);
+          if (candidates.size > 1) this.#ambiguousSubscribes.add(key);
+          if (this.#ambiguousSubscribes.has(key)) for (const kind of this.#subscribeKinds.get(key) ?? []) candidates.add(kind);
+        }
+        this.#answered(req!, category, candidates ?? new Set());
+      }
+    }
+    this.#checkFeasible(key);
+  }
+
+  /** Answers not yet tied to a request must still fit the requests left: never two for one. */
+  #checkFeasible(key: string): void {
+    const list = this.#outstanding.get(key) ?? [];
+    const generic = this.#generic.get(key) ?? 0;
+    const notResent = this.#notResent.get(key) ?? 0;
+    const eligible = list.filter(isCall).length;
+    const sends = list.filter((r) => r.type === 'sendTransaction').length;
+    if (notResent > sends || generic + notResent > eligible) {
+      this.#violate(`id ${key} got more answers than requests: ${generic} generic and ${notResent} NOT_RESENT errors for ${eligible} requests (${sends} eth_sendTransaction) left`);
+    }
+  }
+
+  #answered(req: Req, category: Extract<Category, { type: 'specific' }>, candidates: Set<SubKind>): void {
+    if (category.subscription !== undefined) {
+      // Never the same id twice: a late or repeated unsubscribe of the old one would end the new one.
+      if (this.#given.has(category.subscription)) {
+        this.#violate(`subscribe answered with ${category.subscription}, an id the client was given before`);
+      }
+      this.#given.add(category.subscription);
+      this.#held.set(category.subscription, { candidates, kind: undefined, seen: new Set() });
+      const released = this.#released.indexOf(category.subscription);
+      if (released >= 0) this.#released.splice(released, 1);
+    }
+    if (category.tag !== undefined) {
+      this.#tagAnswered.add(category.tag);
+      if (req.queued && this.upstreamKeepsOrder) {
+        const last = this.#lastQueuedResult.get(req.episode) ?? 0;
+        if (req.seq < last) this.#violate(`request #${req.seq}, queued while reconnecting, was answered after request #${last}, queued after it`);
+        else this.#lastQueuedResult.set(req.episode, req.seq);
+      }
+    }
+  }
+
+  #onBatchAnswer(answers: unknown[], text: string): void {
+    if (answers.length === 0) return this.#violate('the client got an empty batch answer');
+    if (!answers.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a) && this.#isResponse(a as Record<string, unknown>, text))) return;
+    const responses = answers as Array<Record<string, unknown>>;
+    const answer = { responses, categories: responses.map(categorize) };
+    // Batches of the same shape cannot be told apart by a generic error: any of them may be its batch.
+    const fitting = this.#batches.filter((batch) => batchFits(answer, batch.items));
+    if (fitting.length === 0) return this.#violate(`a batch answer that fits no batch the client sent: ${text}`);
+    this.#batchAnswers.push(answer);
+    if (!this.#batchesMatch()) return this.#violate(`one batch answer too many (no batch is left for it): ${text}`);
+    answer.categories.forEach((category, i) => {
+      if (category.type !== 'specific') return;
+      const candidates = new Set(fitting.map((batch) => batch.items[i]!.kind!));
+      this.#answered(fitting[0]!.items[i]!, category, candidates);
+    });
+  }
+
+  /** Whether every batch answer can be the answer of a batch of its own (bipartite matching). */
+  #batchesMatch(): boolean {
+    const owner = new Map<number, number>(); // batch index → answer index
+    const tryAssign = (a: number, seen: Set<number>): boolean => {
+      for (const [b, batch] of this.#batches.entries()) {
+        if (seen.has(b) || !batchFits(this.#batchAnswers[a]!, batch.items)) continue;
+        seen.add(b);
+        const current = owner.get(b);
+        if (current === undefined || tryAssign(current, seen)) {
+          owner.set(b, a);
+          return true;
+        }
+      }
+      return false;
+    };
+    return this.#batchAnswers.every((_, a) => tryAssign(a, new Set()));
+  }
+
+  #onNotification(m: Record<string, unknown>, text: string): void {
+    const params = m.params as { subscription?: unknown; result?: unknown } | undefined;
+    const subscription = params?.subscription;
+    const held = typeof subscription === 'string' ? this.#held.get(subscription) : undefined;
+    if (m.jsonrpc !== '2.0' || 'id' in m || !held) {
+      return this.#violate(`a notification for a subscription the client does not hold (${this.held.join(', ') || 'none'}): ${text}`);
+    }
+    const source = notificationSource(this.#world, params!.result);
+    if (!source) return this.#violate(`a notification with a payload no node sent: ${text}`);
+    const key = JSON.stringify(params!.result);
+    // Single writer: it reached the session on the socket it used then (the client may get it
+    // later, e.g. after the batch answer that tells it the subscription id).
+    if (!this.#fromActive.has(key)) {
+      const via = this.#world.transport.delivering;
+      this.#violate(`a notification from node ${source.node} that never reached the session on its active socket (now ${this.#active?.endpoint.url}, delivered while reading ${via?.endpoint.url ?? 'nothing'}): ${text}`);
+    }
+    if (held.kind === undefined) {
+      if (!held.candidates.has(source.kind)) this.#violate(`${source.kind} notification for ${subscription}, a subscription to ${[...held.candidates].join('/')}`);
+      held.kind = source.kind;
+    } else if (held.kind !== source.kind) {
+      this.#violate(`${source.kind} notification for ${subscription}, which carried ${held.kind} so far`);
+    }
+    if (held.seen.has(key)) this.#violate(`the same notification twice for ${subscription}: ${text}`);
+    held.seen.add(key);
+    if (this.#window) this.#window.set(subscription as string, (this.#window.get(subscription as string) ?? 0) + 1);
+  }
+
+  #onUpstreamSend(text: string): void {
+    let frame: { method?: unknown; params?: unknown };
+    try {
+      frame = JSON.parse(text) as typeof frame;
+    } catch {
+      return this.#violate(`the session sent upstream a frame that is not JSON: ${text}`);
+    }
+    const params = Array.isArray(frame.params) ? frame.params : [];
+    let tagText: unknown;
+    if (frame.method === 'eth_getBalance') tagText = params[0];
+    else if (frame.method === 'eth_sendTransaction') tagText = (params[0] as { data?: unknown } | undefined)?.data;
+    else return;
+    if (typeof tagText !== 'string') return;
+    const tag = BigInt(tagText);
+    const req = this.#tagged.get(tag);
+    if (!req) return this.#violate(`the session sent upstream a request the client never made: ${text}`);
+    if (this.#tagAnswered.has(tag)) this.#violate(`request #${tag} was sent upstream again after its answer was delivered`);
+    if (this.#sentUpstream.has(tag)) {
+      if (req.type === 'sendTransaction') this.#violate(`eth_sendTransaction #${tag} was sent upstream twice`);
+      return;
+    }
+    if (tag < this.#lastSentUpstream) this.#violate(`request #${tag} went upstream after request #${this.#lastSentUpstream}, which the client sent later`);
+    this.#sentUpstream.add(tag);
+    if (tag > this.#lastSentUpstream) this.#lastSentUpstream = tag;
+  }
+
+  #violate(message: string): void {
+    this.violations.push(message);
+  }
+
+  // ---- checks --------------------------------------------------------------------------------
+
+  /** Throws with every rule broken so far. */
+  assertNoViolation(when: string): void {
+    if (this.violations.length > 0) throw new Error(`${when}:\n  - ${this.violations.join('\n  - ')}`);
+  }
+
+  /** Every request has had its one answer; none is owed any more. */
+  assertAllAnswered(): void {
+    const owed: string[] = [];
+    for (const [key, list] of this.#outstanding) {
+      const generic = this.#generic.get(key) ?? 0;
+      const notResent = this.#notResent.get(key) ?? 0;
+      if (list.length !== generic + notResent || list.some((r) => !isCall(r))) {
+        owed.push(`id ${key}: ${list.length} requests (${list.map((r) => `#${r.seq} ${r.type}`).join(', ')}) for ${generic + notResent} unattributed errors`);
+      }
+    }
+    if (this.#batchAnswers.length !== this.#batches.length) owed.push(`${this.#batches.length} batches sent, ${this.#batchAnswers.length} batch answers`);
+    if (owed.length > 0) throw new Error(`requests never answered:\n  - ${owed.join('\n  - ')}`);
+  }
+
+  /** Counts notifications per subscription from now on. */
+  openWindow(): void {
+    this.#window = new Map();
+  }
+
+  /** Each held subscription got exactly one notification in the window, of its kind. */
+  assertWindow(expected: ReadonlySet<SubKind>): void {
+    const window = this.#window ?? new Map<string, number>();
+    this.#window = undefined;
+    const wrong: string[] = [];
+    for (const [subscription, held] of this.#held) {
+      const count = window.get(subscription) ?? 0;
+      const kinds = held.kind ? [held.kind] : [...held.candidates];
+      if (kinds.some((k) => expected.has(k)) && count !== 1) wrong.push(`${subscription} (${kinds.join('/')}) got ${count} notifications`);
+    }
+    if (wrong.length > 0) throw new Error(`after the final events, subscriptions did not deliver exactly once:\n  - ${wrong.join('\n  - ')}`);
+  }
+}

@@ -1,0 +1,176 @@
+import fc from 'fast-check';
+import type { NodeTier } from '../../src/index.js';
+import type { ItemSpec, SubKind } from './sessionAnswers.js';
+import { CLIENT_IDS, SUB_KINDS } from './sessionAnswers.js';
+import type { Command, Env, Fault, NodeEvent } from './sessionCommands.js';
+import {
+  Advance,
+  Burst,
+  GARBAGE,
+  Hold,
+  MALFORMED,
+  MarkNode,
+  NodeFault,
+  NodeNotifies,
+  Reconnect,
+  Release,
+  Send,
+  SendBatch,
+  SendMalformed,
+  SetLatency,
+  SlowReads,
+  Tick,
+  UpstreamGarbage,
+  nodeEvent,
+} from './sessionCommands.js';
+import { ClientModel } from './sessionModel.js';
+import { NODE_NAMES, createWorld, type WorldSettings } from './sessionWorld.js';
+
+export interface RunSettings extends WorldSettings {
+  /** Extra time every node takes over reads from the start, in ms (see {@link SlowReads}). */
+  slowReads: number;
+  /** Heal and settle before `close()` (and check the final state), or close in the middle of it all. */
+  settleFirst: boolean;
+}
+
+const clientId = fc.constantFrom(...CLIENT_IDS);
+const subKind = fc.constantFrom<SubKind>(...SUB_KINDS);
+
+const callSpec: fc.Arbitrary<ItemSpec> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ type: fc.constantFrom('blockNumber' as const, 'getBalance' as const), id: clientId }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('sendTransaction' as const), id: clientId }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('subscribe' as const), id: clientId, kind: subKind }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('badSubscribe' as const), id: clientId }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('unsubscribe' as const),
+      id: clientId,
+      pick: fc.oneof({ weight: 2, arbitrary: fc.nat(7) }, { weight: 1, arbitrary: fc.constant('bogus' as const) }),
+    }),
+  },
+);
+
+const oddSpec: fc.Arbitrary<ItemSpec> = fc.oneof(
+  fc.constant({ type: 'notification' as const }),
+  fc.record({
+    type: fc.constant('invalid' as const),
+    id: clientId,
+    variant: fc.constantFrom('number' as const, 'empty-object' as const, 'wrong-version' as const, 'empty-method' as const, 'bad-params' as const, 'object-id' as const),
+  }),
+);
+
+const itemSpec = fc.oneof({ weight: 4, arbitrary: callSpec }, { weight: 1, arbitrary: oddSpec });
+
+/** Node names to use in a run of `count` nodes. */
+const nodeName = (count: number) => fc.constantFrom(...NODE_NAMES.slice(0, count));
+
+/** `count` copies of `arbitrary` among the commands, to weigh how often it is picked. */
+const times = (count: number, arbitrary: fc.Arbitrary<Command>): Array<fc.Arbitrary<Command>> => Array.from({ length: count }, () => arbitrary);
+
+export function commandsFor(nodeCount: number, maxCommands: number): fc.Arbitrary<Iterable<Command>> {
+  const node = nodeName(nodeCount);
+  const fault = fc.constantFrom<Fault>('blackhole', 'cut 1006', 'cut 1006', 'cut 4401', 'cut 1012', 'refuse 401', 'restore', 'restore', 'restore');
+  const commands: Array<fc.Arbitrary<Command>> = [
+    ...times(4, callSpec.map((spec) => new Send(spec))),
+    oddSpec.map((spec) => new Send(spec)),
+    fc.array(callSpec, { minLength: 2, maxLength: 8 }).map((specs) => new Burst(specs)),
+    ...times(2, fc.array(itemSpec, { minLength: 1, maxLength: 4 }).map((items) => new SendBatch(items))),
+    fc.nat(MALFORMED.length - 1).map((which) => new SendMalformed(which)),
+    ...times(3, fc.tuple(node, fc.constantFrom<NodeEvent>('mine', 'mine', 'log', 'pendingTx')).map(([n, e]) => new NodeNotifies(n, e))),
+    ...times(3, fc.tuple(node, fault).map(([n, f]) => new NodeFault(n, f))),
+    fc.tuple(fc.nat(3), fc.nat(GARBAGE.length - 1)).map(([s, w]) => new UpstreamGarbage(s, w)),
+    ...times(2, fc.tuple(node, fc.constantFrom(0, 0, 100, 1_500, 4_500)).map(([n, ms]) => new SetLatency(n, ms))),
+    ...times(2, fc.tuple(node, fc.constantFrom(0, 300, 3_000, 7_000)).map(([n, ms]) => new SlowReads(n, ms))),
+    ...times(2, node.map((n) => new Hold(n))),
+    ...times(2, fc.tuple(node, fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined })).map(([n, c]) => new Release(n, c))),
+    ...times(2, fc.tuple(node, fc.constantFrom('healthy' as const, 'healthy' as const, 'unhealthy' as const, 'unknown' as const)).map(([n, s]) => new MarkNode(n, s))),
+    ...times(2, fc.oneof(fc.integer({ min: 0, max: 12_000 }), fc.constantFrom(2_000, 4_000, 5_000, 10_000, 12_000)).map((ms) => new Advance(ms))),
+    ...times(2, fc.constant(new Tick())),
+    fc.constant(new Reconnect()),
+  ];
+  return fc.commands(commands, { maxCommands, size: 'max' });
+}
+
+export const runSettings: fc.Arbitrary<RunSettings> = fc.record({
+  tiers: fc.oneof(
+    fc.constant<NodeTier[]>(['primary', 'backup']),
+    fc.constant<NodeTier[]>(['primary', 'primary']),
+    fc.constant<NodeTier[]>(['primary', 'backup', 'backup']),
+    fc.constant<NodeTier[]>(['primary', 'primary', 'backup']),
+  ),
+  seed: fc.integer(),
+  queueMaxCount: fc.constantFrom(undefined, 5),
+  queueMaxWaitMs: fc.constantFrom(undefined, 4_000),
+  requestTimeoutMs: fc.constantFrom(undefined, 3_000),
+  maxFrameBytes: fc.constantFrom(undefined, undefined, 400),
+  slowReads: fc.constantFrom(0, 0, 3_000),
+  settleFirst: fc.constantFrom(true, true, true, false),
+});
+
+export function createEnv(settings: RunSettings): Env {
+  const world = createWorld(settings);
+  const env: Env = { world, model: new ClientModel(world, settings.maxFrameBytes), events: 0, unhandled: [], lossy: false };
+  for (const node of world.nodes) world.transport.setSlowReads(node.name, settings.slowReads);
+  if (settings.slowReads > 0) env.model.upstreamKeepsOrder = false;
+  return env;
+}
+
+/**
+ * Heals everything and lets the session settle, then checks what must hold at the end: every
+ * request answered, the session on the preferred node with one socket carrying exactly the
+ * client's subscriptions, each delivering under its original id.
+ */
+export async function settle(env: Env): Promise<void> {
+  const { world, model } = env;
+  const { clock, pool, session, transport } = world;
+  for (const node of world.nodes) {
+    transport.setLatency(node.name, 0);
+    transport.setSlowReads(node.name, 0);
+    transport.release(node.name);
+    node.refuseStatus = undefined;
+    node.restore();
+    pool.update(node.name, { status: 'healthy' });
+  }
+  for (let elapsed = 0; elapsed < 120_000; elapsed += 5_000) await clock.advance(5_000);
+  model.assertNoViolation('while settling');
+  model.assertAllAnswered();
+  const problems: string[] = [];
+  if (session.state !== 'ready' || session.node !== pool.preferred()) problems.push(`session ${session.state} on ${session.node}, pool prefers ${pool.preferred()}`);
+  const stats = session.stats();
+  if (stats.queued !== 0 || stats.inFlight !== 0) problems.push(`${stats.queued} queued, ${stats.inFlight} in flight`);
+  const open = transport.fake.openSockets;
+  if (open.length !== 1 || open[0] !== model.activeSocket) problems.push(`open sockets: ${open.map((s) => s.endpoint.url).join(', ')}`);
+  const current = session.node === undefined ? undefined : world.nodeByName(session.node);
+  if (current && !env.lossy && current.subscriptionCount !== model.held.length) {
+    problems.push(`node ${current.name} carries ${current.subscriptionCount} subscriptions, the client holds ${model.held.length}`);
+  }
+  if (problems.length > 0) throw new Error(`after settling:\n  - ${problems.join('\n  - ')}`);
+  if (current) {
+    model.openWindow();
+    for (const event of ['mine', 'log', 'pendingTx'] as const) nodeEvent(env, current.name, event);
+    await clock.flush();
+    model.assertNoViolation('final notifications');
+    model.assertWindow(new Set(SUB_KINDS));
+  }
+}
+
+/**
+ * Closes the session wherever it is (settled or in the middle of the chaos): whatever it still
+ * owed is answered, and it leaves no timer, socket or pool listener behind.
+ */
+export async function closeAndCheck(env: Env): Promise<void> {
+  const { world, model } = env;
+  const { clock, pool, session, transport } = world;
+  session.close();
+  transport.shutdown();
+  model.assertNoViolation('on close');
+  model.assertAllAnswered();
+  const problems: string[] = [];
+  if (pool.listenerCount('switch') !== 0) problems.push(`${pool.listenerCount('switch')} pool listeners left`);
+  pool.close();
+  if (clock.pendingTimers !== 0) problems.push(`${clock.pendingTimers} timers left`);
+  const notClosed = transport.fake.sockets.filter((s) => s.state !== 'closed');
+  if (notClosed.length > 0) problems.push(`sockets not closed: ${notClosed.map((s) => `${s.endpoint.url} ${s.state}`).join(', ')}`);
+  if (problems.length > 0) throw new Error(`after close():\n  - ${problems.join('\n  - ')}`);
+}

@@ -1,0 +1,270 @@
+import type {
+  JsonRpcRequest,
+  TimerHandle,
+  JsonRpcResponse,
+  NodeTier,
+  SocketEndpoint,
+  SocketListener,
+  SocketTransport,
+  UpstreamSessionOptions,
+  UpstreamSocket,
+} from '../../src/index.js';
+import { NodePool, UpstreamSession } from '../../src/index.js';
+import type { FakeSocket } from '../../src/testing/index.js';
+import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+
+/** Every fake chain starts here, so a block number can never be mistaken for a small subscription id. */
+export const FIRST_HEAD = 1_000_000;
+
+const hex = (n: number | bigint) => `0x${n.toString(16)}`;
+
+/** `eth_getBalance` answer of node `index` for a request tagged `tag`: the node in bits 64.., the tag below. */
+export const taggedBalance = (index: number, tag: bigint) => hex((BigInt(index + 1) << 64n) | tag);
+/** `eth_sendTransaction` answer of node `index` for a request tagged `tag`: a 32-byte hash. */
+export const taggedTxHash = (index: number, tag: bigint) => `0x${index.toString(16).padStart(2, '0')}${tag.toString(16).padStart(62, '0')}`;
+/** The address a tagged `eth_getBalance` asks about, and the `data` of a tagged transaction. */
+export const tagHex = (tag: bigint) => `0x${tag.toString(16).padStart(40, '0')}`;
+
+/**
+ * A FakeNode that echoes a per-request tag in its answers to `eth_getBalance` and
+ * `eth_sendTransaction` (which it carries out), so a test can tell which request an answer is for
+ * even when client ids repeat. Its fork is its index + 1, so its block hashes are its own.
+ */
+export class TaggedNode extends FakeNode {
+  readonly index: number;
+
+  constructor(name: string, index: number) {
+    super({ name, head: FIRST_HEAD, balance: BigInt(index + 1) });
+    this.index = index;
+    this.fork = index + 1;
+  }
+
+  override answer(request: JsonRpcRequest): JsonRpcResponse {
+    const params = Array.isArray(request.params) ? request.params : [];
+    const id = request.id ?? null;
+    if (this.mode === 'ok' && request.method === 'eth_getBalance' && typeof params[0] === 'string') {
+      return { jsonrpc: '2.0', id, result: taggedBalance(this.index, BigInt(params[0])) };
+    }
+    const tx = params[0] as { data?: unknown } | undefined;
+    if (this.mode === 'ok' && request.method === 'eth_sendTransaction' && typeof tx?.data === 'string') {
+      return { jsonrpc: '2.0', id, result: taggedTxHash(this.index, BigInt(tx.data)) };
+    }
+    return super.answer(request);
+  }
+}
+
+const TAGGED_BALANCE_ANSWER = /"result":"0x[0-9a-f]{17}"/;
+
+interface InFlight {
+  readonly socket: FakeSocket;
+  readonly deliver: () => void;
+  /** Clock time it arrives, unless held. */
+  readonly at: number;
+}
+
+/**
+ * Wraps a FakeSocketTransport to see, synchronously, every frame the session writes upstream and
+ * which socket delivered the frame the session is handling right now; and plays the network from
+ * each node to the session: frames arrive in order, after the node's latency (on the clock), or
+ * are held back until released.
+ */
+export class TracingTransport implements SocketTransport {
+  readonly fake = new FakeSocketTransport();
+  /** The socket whose frame the session is reading at this moment. */
+  delivering: FakeSocket | undefined;
+  onUpstreamSend: ((text: string, socket: FakeSocket) => void) | undefined;
+  /** Sees every frame as it reaches the session, before the session reads it. */
+  onDeliver: ((text: string, socket: FakeSocket) => void) | undefined;
+  readonly #clock: FakeClock;
+  readonly #latency = new Map<string, number>();
+  readonly #holding = new Set<string>();
+  /** Frames on the wire from each host, in order. */
+  readonly #wire = new Map<string, InFlight[]>();
+  readonly #timers = new Map<string, TimerHandle>();
+  /** Extra time each host takes over `eth_getBalance`, answered meanwhile out of order, as real nodes do. */
+  readonly #slowReads = new Map<string, number>();
+  readonly #slowTimers = new Set<TimerHandle>();
+
+  constructor(clock: FakeClock) {
+    this.#clock = clock;
+  }
+
+  /** Frames from `host` take `ms` to arrive from now on (those on the wire keep their order). */
+  setLatency(host: string, ms: number): void {
+    this.#latency.set(host, ms);
+  }
+
+  /** `host` takes `ms` more over each `eth_getBalance`; other frames overtake its answers. */
+  setSlowReads(host: string, ms: number): void {
+    this.#slowReads.set(host, ms);
+  }
+
+  /** Holds back every frame from `host` until {@link release}; they stay in order. */
+  hold(host: string): void {
+    this.#holding.add(host);
+  }
+
+  /** Delivers up to `count` frames from `host` now; without a count, all, and it stops holding. */
+  release(host: string, count = Infinity): void {
+    if (count === Infinity) this.#holding.delete(host);
+    const wire = this.#wire.get(host) ?? [];
+    for (let i = 0; i < count && wire.length > 0; i++) this.#deliver(wire.shift()!);
+    this.#pump(host);
+  }
+
+  /** The network goes away: frames on the wire are dropped and no timer is left. */
+  shutdown(): void {
+    for (const timer of [...this.#timers.values(), ...this.#slowTimers]) this.#clock.clearTimeout(timer);
+    this.#timers.clear();
+    this.#slowTimers.clear();
+    this.#wire.clear();
+  }
+
+  open(endpoint: SocketEndpoint, listener: SocketListener): UpstreamSocket {
+    let socket: FakeSocket | undefined;
+    const host = new URL(endpoint.url).hostname.split('.')[0]!;
+    const deliver = (text: string) => {
+      const previous = this.delivering;
+      this.delivering = socket;
+      this.onDeliver?.(text, socket!);
+      try {
+        listener.onMessage(text);
+      } finally {
+        this.delivering = previous;
+      }
+    };
+    const traced: SocketListener = {
+      onOpen: () => listener.onOpen(),
+      onMessage: (text) => {
+        const slow = this.#slowReads.get(host) ?? 0;
+        if (slow > 0 && TAGGED_BALANCE_ANSWER.test(text)) {
+          const timer = this.#clock.setTimeout(() => {
+            this.#slowTimers.delete(timer);
+            this.#send(host, socket!, () => deliver(text));
+          }, slow);
+          this.#slowTimers.add(timer);
+          return;
+        }
+        this.#send(host, socket!, () => deliver(text));
+      },
+      onClose: (info) => listener.onClose(info),
+      onError: (error) => listener.onError(error),
+      onPong: () => listener.onPong?.(),
+    };
+    const fake = this.fake.open(endpoint, traced);
+    socket = fake;
+    return {
+      send: (text) => {
+        fake.send(text);
+        this.onUpstreamSend?.(text, fake);
+      },
+      close: (code, reason) => fake.close(code, reason),
+      terminate: () => fake.terminate(),
+      ping: () => fake.ping(),
+      get bufferedAmount() {
+        return fake.bufferedAmount;
+      },
+    };
+  }
+
+  /** Puts a frame from `host` on the wire to the session. */
+  #send(host: string, socket: FakeSocket, deliver: () => void): void {
+    const wire = this.#wire.get(host) ?? [];
+    this.#wire.set(host, wire);
+    const at = Math.max(this.#clock.now() + (this.#latency.get(host) ?? 0), wire.at(-1)?.at ?? -Infinity);
+    wire.push({ socket, deliver, at });
+    this.#pump(host);
+  }
+
+  #deliver(frame: InFlight): void {
+    // A frame still on the wire when its socket closed is gone with it.
+    if (frame.socket.state === 'open') frame.deliver();
+  }
+
+  /** Delivers what has arrived from `host`, and waits for the next frame on the wire. */
+  #pump(host: string): void {
+    const timer = this.#timers.get(host);
+    if (timer !== undefined) this.#clock.clearTimeout(timer);
+    this.#timers.delete(host);
+    const wire = this.#wire.get(host) ?? [];
+    if (this.#holding.has(host)) return;
+    while (wire.length > 0 && wire[0]!.at <= this.#clock.now()) this.#deliver(wire.shift()!);
+    if (wire.length > 0) this.#timers.set(host, this.#clock.setTimeout(() => this.#pump(host), wire[0]!.at - this.#clock.now()));
+  }
+}
+
+export interface WorldSettings {
+  /** Tiers of nodes a, b (and c). */
+  tiers: NodeTier[];
+  seed: number;
+  queueMaxCount: number | undefined;
+  queueMaxWaitMs: number | undefined;
+  requestTimeoutMs: number | undefined;
+  maxFrameBytes: number | undefined;
+}
+
+export interface World {
+  clock: FakeClock;
+  transport: TracingTransport;
+  nodes: TaggedNode[];
+  pool: NodePool;
+  session: UpstreamSession;
+  nodeByName(name: string): TaggedNode;
+  nodeOfSocket(socket: FakeSocket): TaggedNode;
+}
+
+/** A deterministic random source (mulberry32), for jitter and fresh subscription ids. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const NODE_NAMES = ['a', 'b', 'c'] as const;
+const url = (name: string) => `ws://${name}.test/`;
+
+/** Two or three tagged fake nodes behind a pool (all healthy), and a session over them. */
+export function createWorld(settings: WorldSettings): World {
+  const clock = new FakeClock();
+  const transport = new TracingTransport(clock);
+  const names = NODE_NAMES.slice(0, settings.tiers.length);
+  const nodes = names.map((name, index) => new TaggedNode(name, index));
+  for (const node of nodes) transport.fake.route(url(node.name), node.socket);
+  const pool = new NodePool({
+    nodes: names.map((name, index) => ({ name, tier: settings.tiers[index]!, ws: url(name) })),
+    clock,
+    httpTransport: new FakeHttpTransport(),
+  });
+  for (const name of names) pool.update(name, { status: 'healthy', head: FIRST_HEAD });
+  const queue: NonNullable<UpstreamSessionOptions['queue']> = {};
+  if (settings.queueMaxCount !== undefined) queue.maxCount = settings.queueMaxCount;
+  if (settings.queueMaxWaitMs !== undefined) queue.maxWaitMs = settings.queueMaxWaitMs;
+  const session = new UpstreamSession({
+    pool,
+    transport,
+    clock,
+    random: seededRandom(settings.seed),
+    queue,
+    ...(settings.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: settings.requestTimeoutMs }),
+    ...(settings.maxFrameBytes === undefined ? {} : { maxFrameBytes: settings.maxFrameBytes }),
+  });
+  const nodeByName = (name: string) => {
+    const node = nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`no node ${name}`);
+    return node;
+  };
+  return {
+    clock,
+    transport,
+    nodes,
+    pool,
+    session,
+    nodeByName,
+    nodeOfSocket: (socket) => nodeByName(new URL(socket.endpoint.url).hostname.split('.')[0]!),
+  };
+}

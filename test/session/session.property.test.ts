@@ -1,0 +1,42 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { Env } from '../helpers/sessionCommands.js';
+import { closeAndCheck, commandsFor, createEnv, runSettings, settle } from '../helpers/sessionRun.js';
+
+/** Runs of the property; `PROPS_RUNS=10000` (see `npm run test:props:long`) for a long search. */
+const RUNS = Number(process.env.PROPS_RUNS ?? 1_000);
+const MAX_COMMANDS = 40;
+
+let current: Env | undefined;
+const onUnhandled = (reason: unknown) => current?.unhandled.push(reason);
+beforeAll(() => void process.on('unhandledRejection', onUnhandled));
+afterAll(() => void process.off('unhandledRejection', onUnhandled));
+
+describe('UpstreamSession under any interleaving of client traffic, node faults, pool changes and time', () => {
+  it(
+    'answers every request exactly once under its own id, shows the client only what it asked for, keeps subscription ids, and leaves nothing behind',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          runSettings.chain((settings) => fc.tuple(fc.constant(settings), commandsFor(settings.tiers.length, MAX_COMMANDS))),
+          async ([settings, commands]) => {
+            const env = createEnv(settings);
+            current = env;
+            try {
+              await env.world.clock.flush();
+              await fc.asyncModelRun(() => ({ model: {}, real: env }), commands);
+              if (settings.settleFirst) await settle(env);
+              await closeAndCheck(env);
+            } finally {
+              current = undefined;
+              env.world.session.close();
+              env.world.pool.close();
+            }
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    Math.max(60_000, RUNS * 30),
+  );
+});
