@@ -96,13 +96,14 @@ export class Continuity {
   }
 
   /**
-   * Ends the backfill: the fetched results (in chain order) and then the buffered live ones, each
-   * once, without what the client already has.
+   * Ends the backfill: the fetched results (in chain order), then the buffered live ones, each once,
+   * without what the client already has. Deliver `backfilled` first, then `live`.
    */
-  finish(fetched: readonly unknown[]): unknown[] {
+  finish(fetched: readonly unknown[]): { backfilled: unknown[]; live: unknown[] } {
     const buffered = this.#buffer ?? [];
     this.#buffer = undefined;
-    return [...fetched, ...buffered].filter((result) => this.#admit(result));
+    const backfilled = fetched.filter((result) => this.#admit(result));
+    return { backfilled, live: buffered.filter((result) => this.#admit(result)) };
   }
 
   #admit(result: unknown): boolean {

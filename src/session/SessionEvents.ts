@@ -1,4 +1,5 @@
 import type { SteadyRpcError } from '../errors.js';
+import type { BackfillEvent } from './ContinuityKeeper.js';
 import type { SessionState } from './SessionState.js';
 
 /**
@@ -34,6 +35,11 @@ export interface SessionEvents {
   upstreamClose: [event: { node: string; code: number; reason: string; httpStatus?: number; auth: boolean }];
   /** Calls in flight on a socket that went away: `resent` on the next one, `failed` (not safe to repeat). */
   inflight: [event: { node: string; resent: number; failed: number }];
+  /**
+   * After a switch, what a `newHeads`/`logs` subscription missed was fetched from the new node
+   * (`delivered`), skipped (gap over `maxBackfillBlocks`), or could not be fetched (`error`).
+   */
+  backfill: [event: BackfillEvent & { node: string }];
   /** Something went wrong that the session handled (it stays usable): garbage, timeouts, refusals. */
   error: [error: SteadyRpcError];
   closed: [];
@@ -59,4 +65,8 @@ export interface SessionStats {
   readonly unknownAnswers: number;
   readonly droppedNotifications: number;
   readonly queueOverflows: number;
+  /** Duplicate heads and logs dropped (continuity). */
+  readonly duplicatesSuppressed: number;
+  /** Heads and logs fetched after switches and delivered (continuity). */
+  readonly backfilled: number;
 }

@@ -4,6 +4,8 @@ import { SteadyRpcError } from '../errors.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { Random } from '../random.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
+import type { ContinuitySettings } from './ContinuityKeeper.js';
+import { CONTINUITY_DEFAULTS } from './ContinuityKeeper.js';
 import type { RepeatablePredicate } from './repeatable.js';
 
 export interface UpstreamSessionOptions {
@@ -63,6 +65,29 @@ export interface UpstreamSessionOptions {
   maxBatchSize?: number;
   /** Which methods are safe to send again after the upstream died with them in flight. @default isRepeatable */
   isRepeatable?: RepeatablePredicate;
+  /**
+   * Gap-free, duplicate-free `newHeads` and `logs` across switches: duplicates (same block hash;
+   * same blockHash + logIndex) are dropped, and after a switch what the client missed is fetched
+   * from the new node (`eth_getBlockByNumber` / `eth_getLogs`) and delivered first, in order.
+   * @default { newHeads: true, logs: true, maxBackfillBlocks: 128, dedupeWindow: 256 }
+   */
+  continuity?: Partial<ContinuitySettings>;
+}
+
+/** Applies the continuity defaults and validates them. */
+export function continuitySettings(options: Partial<ContinuitySettings> = {}): ContinuitySettings {
+  const settings = { ...CONTINUITY_DEFAULTS, ...options };
+  for (const key of ['newHeads', 'logs'] as const) {
+    if (typeof settings[key] !== 'boolean') {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected continuity.${key} to be a boolean, got ${String(settings[key])}`);
+    }
+  }
+  for (const key of ['maxBackfillBlocks', 'dedupeWindow'] as const) {
+    if (!Number.isInteger(settings[key]) || settings[key] < 1) {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected continuity.${key} to be an integer >= 1, got ${String(settings[key])}`);
+    }
+  }
+  return Object.freeze(settings);
 }
 
 export const SESSION_DEFAULTS: Readonly<{

@@ -12,6 +12,7 @@ import type { SocketCloseInfo, SocketTransport } from '../transport/SocketTransp
 import { isAuthOrPolicyClose } from '../transport/SocketTransport.js';
 import { WsSocketTransport } from '../transport/WsSocketTransport.js';
 import { BatchCollector } from './BatchCollector.js';
+import { ContinuityKeeper, type OwnCall } from './ContinuityKeeper.js';
 import type { ParsedItem } from './ClientFrame.js';
 import { parseClientFrame } from './ClientFrame.js';
 import { MessageQueue } from './MessageQueue.js';
@@ -21,7 +22,7 @@ import type { OwnPurpose } from './ReplayFilter.js';
 import { ReplayFilter } from './ReplayFilter.js';
 import { isRepeatable, type RepeatablePredicate } from './repeatable.js';
 import type { SessionSettings, UpstreamSessionOptions } from './SessionOptions.js';
-import { sessionSettings } from './SessionOptions.js';
+import { continuitySettings, sessionSettings } from './SessionOptions.js';
 import type { SessionState } from './SessionState.js';
 import { acceptsTraffic, assertTransition } from './SessionState.js';
 import type { SessionEvents, SessionStats, SessionSwitchReason } from './SessionEvents.js';
@@ -53,6 +54,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   readonly #filter: ReplayFilter;
   readonly #queue: MessageQueue<PendingCall>;
   readonly #onPoolSwitch = (event: SwitchEvent) => this.#followPool(event);
+  readonly #continuity: ContinuityKeeper;
   #state: SessionState = 'connecting';
   /** The socket client traffic flows through. */
   #link: UpstreamLink | undefined;
@@ -113,6 +115,11 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       for (const call of expired) this.#fail(call, RpcErrorCode.REQUEST_TIMEOUT, 'Request timed out waiting for an upstream node');
       this.#emitQueue();
     });
+    this.#continuity = new ContinuityKeeper(
+      continuitySettings(options.continuity),
+      (subscription, result) => this.#emitNotification(subscription, result),
+      (event) => this.emit('backfill', { ...event, node: this.#link?.node ?? '' }),
+    );
     pool.on('switch', this.#onPoolSwitch);
     this.#reconnect();
   }
@@ -139,6 +146,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       queuedBytes: this.#queue.bytes,
       inFlight,
       swallowed: this.#filter.swallowed,
+      duplicatesSuppressed: this.#continuity.duplicates,
+      backfilled: this.#continuity.backfilled,
     });
   }
 
@@ -197,6 +206,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     this.#link = this.#next = undefined;
     this.#draining.clear();
     this.#filter.clear();
+    this.#continuity.clear();
     this.#queue.close();
     if (this.#backoffTimer !== undefined) this.#clock.clearTimeout(this.#backoffTimer);
     this.#backoffTimer = undefined;
@@ -232,6 +242,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   #unsubscribe(call: PendingCall): void {
     const id = Array.isArray(call.params) ? call.params[0] : undefined;
     const entry = typeof id === 'string' ? this.#registry.remove(id) : undefined;
+    if (entry) this.#continuity.forget(entry.clientId);
     // An id the client does not have: answer as a node would, without bothering one.
     if (!entry) return this.#answer(call, { jsonrpc: '2.0', id: call.clientId, result: false });
     if (entry.upstreamId === undefined || !this.#link || !acceptsTraffic(this.#state)) {
@@ -468,6 +479,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     this.#setState('ready');
     for (const call of this.#queue.drain()) if (!call.answered) this.#sendCall(link, call);
     this.#emitQueue();
+    // What the client missed while switching comes from the new node, before newer notifications.
+    if (from !== undefined) this.#continuity.afterSwitch(this.#ownCall(link));
     this.emit('switch', { from, to: link.node, reason: this.#nextReason });
   }
 
@@ -628,10 +641,26 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const params = frame.params as { subscription?: unknown; result?: unknown } | undefined;
     const entry = typeof params?.subscription === 'string' ? this.#registry.byUpstreamId(params.subscription) : undefined;
     if (!entry) return void (this.#stats.droppedNotifications += 1);
-    const text = JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: entry.clientId, result: params!.result } });
-    const held = this.#unannounced.get(entry.clientId);
+    this.#continuity.accept(entry.clientId, params!.result);
+  }
+
+  #emitNotification(subscription: string, result: unknown): void {
+    const text = JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } });
+    const held = this.#unannounced.get(subscription);
     if (held) return void held.push(text);
     this.#emitText(text);
+  }
+
+  /** A call of the session's own on `link`, as a promise of its result (for backfills). */
+  #ownCall(link: UpstreamLink): OwnCall {
+    return (method, params) =>
+      new Promise((resolve, reject) => {
+        if (!link.alive) return reject(new SteadyRpcError('ERR_ABORTED', `Node "${link.node}" was left`));
+        this.#sendOwn(link, 'backfill', method, params, this.#settings.replayTimeoutMs,
+          (response) => ('error' in response ? reject(new SteadyRpcError('ERR_BAD_RESPONSE', `${method} failed on node "${link.node}": ${response.error.message}`)) : resolve((response as { result?: unknown }).result)),
+          reject,
+        );
+      });
   }
 
   /** The client has the batch answer that gives it these subscription ids: what was held back follows. */
@@ -651,7 +680,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (call.method === 'eth_subscribe' && !('error' in response) && typeof result === 'string') {
       const clientId = this.#freshSubscriptionId(result);
       const onActive = link === this.#link;
-      this.#registry.add(clientId, Array.isArray(call.params) ? call.params : [], onActive ? result : null);
+      const params = Array.isArray(call.params) ? call.params : [];
+      this.#registry.add(clientId, params, onActive ? result : null);
+      this.#continuity.track(clientId, params, onActive ? this.#ownCall(link) : undefined);
       if (!onActive) {
         // Answered by a socket being left: the subscription lives on the active one from now on.
         this.#unsubscribeOrphan(link, result);

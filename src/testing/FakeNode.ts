@@ -60,6 +60,8 @@ export class FakeNode {
   /** When set, new sockets are refused with this HTTP status (401/403: an auth failure). */
   refuseStatus: number | undefined;
   readonly #clock: Clock | undefined;
+  /** Logs emitted with `emitLog`, for `eth_getLogs` and `logs` subscriptions. */
+  readonly logs: Array<{ address: string; blockNumber: string; blockHash: string; logIndex: string; data: string; removed: boolean }> = [];
   /** Open sockets and their subscriptions; ids count from 0x1 on every socket, as many nodes do. */
   readonly #sockets = new Map<FakeSocket, Map<string, FakeSubscription>>();
   readonly #nextSubscription = new Map<FakeSocket, number>();
@@ -90,10 +92,24 @@ export class FakeNode {
     for (const [socket, subscriptions] of this.#openSockets()) {
       for (const [id, subscription] of subscriptions) {
         if (subscription.kind !== kind) continue;
+        const filter = subscription.params[1] as { address?: string } | undefined;
+        if (kind === 'logs' && filter?.address !== undefined && filter.address !== (result as { address?: string }).address) continue;
         socket.receiveJson({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: id, result } });
       }
     }
     return this;
+  }
+
+  /**
+   * Emits a log in the current head block (logIndex counts within the block) to `logs`
+   * subscribers, and keeps it for `eth_getLogs`. Two nodes that emit the same logs at the same heads
+   * hold the same chain, as two real nodes would.
+   */
+  emitLog(address = '0x0000000000000000000000000000000000000001', data = '0x'): this {
+    const inBlock = this.logs.filter((l) => l.blockNumber === hex(this.head)).length;
+    const log = { address, blockNumber: hex(this.head), blockHash: fakeBlockHash(this.head, this.fork), logIndex: hex(inBlock), data, removed: false };
+    this.logs.push(log);
+    return this.notify('logs', log);
   }
 
   /** Open sockets to this node. */
@@ -213,6 +229,16 @@ export class FakeNode {
         return { jsonrpc: '2.0', id, result: `FakeNode/${this.name}` };
       case 'eth_getBalance':
         return { jsonrpc: '2.0', id, result: hex(this.balance) };
+      case 'eth_getLogs': {
+        const filter = (params[0] ?? {}) as { fromBlock?: string; toBlock?: string; address?: string };
+        const from = filter.fromBlock === undefined ? 0 : Number(filter.fromBlock);
+        const to = filter.toBlock === undefined || filter.toBlock === 'latest' ? this.head : Number(filter.toBlock);
+        const result = this.logs.filter((l) => {
+          const n = Number(l.blockNumber);
+          return n >= from && n <= to && (filter.address === undefined || filter.address === l.address);
+        });
+        return { jsonrpc: '2.0', id, result };
+      }
       case 'eth_getBlockByNumber': {
         const tag = params[0];
         const number = tag === 'latest' || tag === undefined ? this.head : Number(tag);

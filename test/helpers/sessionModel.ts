@@ -75,11 +75,25 @@ export class ClientModel {
     });
     transport.onUpstreamSend = (text) => this.#onUpstreamSend(text);
     transport.onDeliver = (text, socket) => {
-      if (socket !== this.#active || !text.includes('"eth_subscription"')) return;
-      const frame = JSON.parse(text) as { params?: { result?: unknown } };
-      const source = notificationSource(world, frame.params?.result);
+      if (socket !== this.#active) return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return;
+      }
+      const node = world.nodeOfSocket(socket).name;
       // A socket speaks for its own node only; anything else is garbage and must be dropped.
-      if (source?.node === world.nodeOfSocket(socket).name) this.#fromActive.add(JSON.stringify(frame.params!.result));
+      const admit = (payload: unknown) => {
+        if (notificationSource(world, payload)?.node === node) this.#fromActive.add(JSON.stringify(payload));
+      };
+      for (const frame of (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ method?: string; params?: { result?: unknown }; result?: unknown }>) {
+        if (frame?.method === 'eth_subscription') admit(frame.params?.result);
+        // Backfill after a switch: heads (eth_getBlockByNumber) and logs (eth_getLogs) the session
+        // fetched from the active node reach the client as notifications of that node.
+        else if (Array.isArray(frame?.result)) frame.result.forEach(admit);
+        else if (frame?.result !== null && typeof frame?.result === 'object') admit(frame.result);
+      }
     };
   }
 

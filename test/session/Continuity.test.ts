@@ -43,7 +43,7 @@ describe('newHeads continuity', () => {
     c.hold();
     expect(c.accept(head(14))).toEqual([]); // the new node's live head waits
     expect(c.plan(14)).toEqual({ kind: 'blocks', from: 11, to: 14 });
-    expect(c.finish([head(11), head(12), head(13), head(14)])).toEqual([head(11), head(12), head(13), head(14)]);
+    expect(c.finish([head(11), head(12), head(13)])).toEqual({ backfilled: [head(11), head(12), head(13)], live: [head(14)] });
     expect(c.backfilling).toBe(false);
   });
 
@@ -83,7 +83,7 @@ describe('logs continuity', () => {
     c.noteSince(3);
     c.accept(log(7, 0));
     expect(c.plan(12)).toEqual({ kind: 'logs', from: 7, to: 12 });
-    expect(c.finish([log(7, 0), log(7, 1), log(9, 0)])).toEqual([log(7, 1), log(9, 0)]);
+    expect(c.finish([log(7, 0), log(7, 1), log(9, 0)])).toEqual({ backfilled: [log(7, 1), log(9, 0)], live: [] });
   });
 
   it('without any log yet, plans from the head when it subscribed', () => {

@@ -158,7 +158,9 @@ describe('continuous traffic over many reconnects (seed gap #6)', () => {
       live.cut();
       for (let i = 0; i < 5; i++) h.send(rpc(id++ % 7, 'eth_blockNumber'));
       await h.clock.advance(1_000);
-      other.advance(1);
+      // Both nodes follow one chain, as real nodes do: each round adds one block to it.
+      h.nodes.a!.advance(1);
+      h.nodes.b!.advance(1);
     }
     await h.clock.advance(1_000);
     const answers = h.received.filter((m) => !Array.isArray(m) && 'id' in m && m.id !== 'sub');

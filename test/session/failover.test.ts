@@ -39,7 +39,7 @@ describe('failover when the upstream closes', () => {
     expect(h.session.node).toBe('b');
     expect(h.nodes.b!.subscriptionCount).toBe(5);
     h.nodes.b!.advance(1);
-    h.nodes.b!.notify('logs', { logIndex: '0x0' });
+    h.nodes.b!.emitLog('0x0000000000000000000000000000000000000001');
     h.nodes.b!.notify('newPendingTransactions', '0xabc');
     expect(h.notifications(ids[0]).map((n) => n.params.result.number)).toEqual(['0x65']);
     expect(h.notifications(ids[1])).toHaveLength(1);
@@ -52,10 +52,14 @@ describe('failover when the upstream closes', () => {
     const h = await sessionHarness();
     await subscribeFive(h);
     const before = h.received.length;
+    let replays = 0;
+    h.session.on('replay', ({ ok }) => (replays += ok ? 1 : 0));
     h.nodes.a!.cut();
     await h.settle();
     expect(h.received.length).toBe(before);
-    expect(h.session.stats().swallowed).toBe(5);
+    expect(replays).toBe(5);
+    // Replays, and the session's own backfill checks after the switch, all swallowed.
+    expect(h.session.stats().swallowed).toBeGreaterThanOrEqual(5);
   });
 
   it('a replay id equal to a client id does not mix up subscriptions', async () => {
@@ -102,7 +106,8 @@ describe('failover when the upstream closes', () => {
     h.send(rpc(2, 'eth_chainId'));
     await h.settle();
     const b = h.sockets.sockets.at(-1)!;
-    expect(b.sentJson().map((f: any) => f.method)).toEqual(['eth_subscribe', 'eth_chainId']);
+    // (after them, the session's own backfill check: eth_blockNumber)
+    expect(b.sentJson().map((f: any) => f.method).slice(0, 2)).toEqual(['eth_subscribe', 'eth_chainId']);
   });
 
   it('unsubscribe after a reconnect reaches the upstream under the upstream id', async () => {

@@ -77,34 +77,22 @@ let resolvedCommand: AnvilCommand | undefined;
  */
 export function resolveAnvilCommand(): AnvilCommand {
   if (resolvedCommand) return resolvedCommand;
-  const require = createRequire(import.meta.url);
-  const wrapperPackageJson = require.resolve('@foundry-rs/anvil/package.json');
-  const wrapperDir = dirname(wrapperPackageJson);
-  const binaryName = process.platform === 'win32' ? 'anvil.exe' : 'anvil';
-  const os = process.platform === 'win32' ? 'win32' : process.platform;
+  // ANVIL_BIN: an anvil of your own (e.g. on a machine other than linux-x64).
+  if (process.env.ANVIL_BIN) return (resolvedCommand = { command: process.env.ANVIL_BIN, prefixArgs: [] });
+  // The platform package of @foundry-rs/anvil ships the binary. The project depends on the
+  // linux-x64 one directly: the registry these machines use has no other platform's package, so the
+  // wrapper @foundry-rs/anvil (which lists them all as optional) cannot pass `npm ci` there.
+  const os = process.platform;
   const arch = process.arch === 'x64' ? 'amd64' : process.arch;
-  const candidates: string[] = [];
+  const name = `@foundry-rs/anvil-${os}-${arch}`;
   try {
-    // Resolve from the wrapper's location: the optional dependency may be nested under it.
-    const fromWrapper = createRequire(wrapperPackageJson);
-    candidates.push(fromWrapper.resolve(`@foundry-rs/anvil-${os}-${arch}/bin/${binaryName}`));
+    const packageJson = createRequire(import.meta.url).resolve(`${name}/package.json`);
+    const binary = join(dirname(packageJson), 'bin', os === 'win32' ? 'anvil.exe' : 'anvil');
+    if (existsSync(binary)) return (resolvedCommand = { command: binary, prefixArgs: [] });
   } catch {
-    // platform package not installed
+    // not installed for this platform
   }
-  // Where the wrapper's postinstall download fallback puts it (bin.mjs looks in ../dist).
-  candidates.push(join(wrapperDir, binaryName), join(wrapperDir, '..', 'dist', binaryName));
-  for (const candidate of candidates) {
-    if (existsSync(candidate)) {
-      resolvedCommand = { command: candidate, prefixArgs: [] };
-      return resolvedCommand;
-    }
-  }
-  resolvedCommand = {
-    command: process.execPath,
-    prefixArgs: [join(wrapperDir, 'bin.mjs')],
-    env: { ...process.env, TARGET_TOOL: 'anvil' },
-  };
-  return resolvedCommand;
+  throw new Error(`No anvil binary: ${name} is not installed (npm ci installs @foundry-rs/anvil-linux-amd64). Set ANVIL_BIN to an anvil executable.`);
 }
 
 export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode> {
