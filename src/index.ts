@@ -80,3 +80,4 @@ export type {
 export { createEip1193Provider } from './adapters/eip1193.js';
 export { ProviderErrorCode, ProviderRpcError } from './adapters/ProviderRpcError.js';
 export type { SubscriptionNotification } from './adapters/SessionClient.js';
+export type { BackfillEvent, ContinuitySettings } from './session/ContinuityKeeper.js';

@@ -40,6 +40,7 @@ export class Metrics {
     this.addGauge('session_subscriptions', 'Client subscriptions held by open sessions.', () => this.#sum((s) => s.subscriptions));
     this.addGauge('session_queue_depth', 'Client messages queued while reconnecting, over all sessions.', () => this.#sum((s) => s.queued));
     this.addGauge('session_inflight_requests', 'Client requests in flight upstream, over all sessions.', () => this.#sum((s) => s.inFlight));
+    this.addGauge('session_duplicates_suppressed', 'Duplicate heads and logs dropped by open sessions.', () => this.#sum((s) => s.duplicatesSuppressed));
   }
 
   /** Registers a gauge read at render time (e.g. the host's client connection count). */
@@ -86,6 +87,7 @@ export class Metrics {
       errors: this.counter('session_errors_total', 'Problems a session handled, by error code.'),
       overflows: this.counter('session_queue_overflows_total', 'Client calls answered QUEUE_FULL.'),
       opened: this.counter('sessions_opened_total', 'Sessions opened.'),
+      backfill: this.counter('session_backfill_total', 'Heads and logs fetched after a switch and delivered; gaps skipped; backfills failed.'),
     };
     c.opened.inc();
     let overflows = 0;
@@ -99,6 +101,11 @@ export class Metrics {
         if (failed > 0) c.inflight.inc({ node, outcome: 'failed' }, failed);
       },
       error: ({ code }: { code: string }) => c.errors.inc({ code }),
+      backfill: ({ node, delivered, skipped, error }: { node: string; delivered: number; skipped: boolean; error?: unknown }) => {
+        if (delivered > 0) c.backfill.inc({ node, outcome: 'delivered' }, delivered);
+        if (skipped) c.backfill.inc({ node, outcome: 'skipped' });
+        if (error) c.backfill.inc({ node, outcome: 'failed' });
+      },
       queue: () => {
         const now = session.stats().queueOverflows;
         if (now > overflows) c.overflows.inc({}, now - overflows);

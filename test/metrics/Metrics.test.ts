@@ -58,3 +58,18 @@ describe('Metrics', () => {
     expect(metrics.render()).toContain('steadyrpc_sessions_opened_total 1');
   });
 });
+
+describe('continuity metrics', () => {
+  it('counts backfilled heads after a switch', async () => {
+    const h = await sessionHarness();
+    const metrics = new Metrics();
+    metrics.trackSession(h.session);
+    h.send(rpc(1, 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    h.nodes.a!.advance(1);
+    h.nodes.b!.advance(3);
+    h.nodes.a!.cut();
+    await h.settle();
+    expect(metrics.render()).toContain('steadyrpc_session_backfill_total{node="b",outcome="delivered"} 2');
+  });
+});
