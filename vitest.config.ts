@@ -20,7 +20,7 @@ export default defineConfig({
       {
         // Fake clock and fake sockets: fast, in parallel.
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/integration/**'], sequence: { groupOrder: 0 } },
+        test: { name: 'unit', include: ['test/**/*.test.ts', 'examples/**/*.test.ts'], exclude: ['test/integration/**'], sequence: { groupOrder: 0 } },
       },
       {
         // Real anvil nodes and real time: one file at a time, after the unit tests, so timings
