@@ -4,8 +4,8 @@
  * that cuts, blackholes, slows, flaps and restores nodes — one node at a time, so service is always
  * possible. Returns exact counts; the caller asserts them.
  */
-import { startProxyServer } from '../../examples/proxy-server.js';
-import { DEV_ACCOUNT, startCluster } from './helpers/cluster.js';
+import { seededRandom } from '../helpers/sessionWorld.js';
+import { DEV_ACCOUNT, startCluster, startProxyOver } from './helpers/cluster.js';
 import type { FaultProxy } from './helpers/FaultProxy.js';
 import { WsClient, poll, sleep } from './helpers/wsClient.js';
 
@@ -34,31 +34,13 @@ export interface ChaosCounts {
   switches: number;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ID_POOL = [0, 1, 2, 'x', 'y']; // small on purpose: ids repeat and collide
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
   const { seconds, clients: clientCount, seed, rate, log = () => {} } = options;
-  const random = prng(seed);
+  const random = seededRandom(seed); // so a failing schedule can be replayed with its seed
   const cluster = await startCluster();
-  const proxy = await startProxyServer({
-    listen: { port: 0 },
-    upstreams: [
-      { name: 'a', http: cluster.a.proxy.httpUrl, ws: cluster.a.proxy.wsUrl },
-      { name: 'b', http: cluster.b.proxy.httpUrl, ws: cluster.b.proxy.wsUrl },
-    ],
-  });
+  const proxy = await startProxyOver(cluster);
   const clients: WsClient[] = [];
   const faults: string[] = [];
   const timers: NodeJS.Timeout[] = [];

@@ -5,8 +5,8 @@
  * Real time, every wait bounded.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startProxyServer, type ProxyServer } from '../../examples/proxy-server.js';
-import { CLUSTER_BALANCES_ETH, DEV_ACCOUNT, startCluster, type Cluster } from './helpers/cluster.js';
+import type { ProxyServer } from '../../examples/proxy-server.js';
+import { CLUSTER_BALANCES_ETH, DEV_ACCOUNT, startCluster, startProxyOver, type Cluster } from './helpers/cluster.js';
 import { WsClient, poll, sleep, type Frame } from './helpers/wsClient.js';
 
 const WEI = 10n ** 18n;
@@ -57,13 +57,7 @@ beforeAll(async () => {
   cluster = await startCluster();
   logger = await deployLogger(cluster.a.anvil.httpUrl);
   expect(await deployLogger(cluster.b.anvil.httpUrl)).toBe(logger);
-  proxy = await startProxyServer({
-    listen: { port: 0 },
-    upstreams: [
-      { name: 'a', http: cluster.a.proxy.httpUrl, ws: cluster.a.proxy.wsUrl },
-      { name: 'b', http: cluster.b.proxy.httpUrl, ws: cluster.b.proxy.wsUrl },
-    ],
-  });
+  proxy = await startProxyOver(cluster);
   await backOnPrimary();
 }, 60_000);
 

@@ -7,8 +7,7 @@
  *   SOAK_MINUTES=2 npm run test:soak  # shorter
  */
 import assert from 'node:assert/strict';
-import { startProxyServer } from '../../examples/proxy-server.js';
-import { DEV_ACCOUNT, startCluster } from '../integration/helpers/cluster.js';
+import { DEV_ACCOUNT, startCluster, startProxyOver } from '../integration/helpers/cluster.js';
 import { WsClient, sleep } from '../integration/helpers/wsClient.js';
 
 const minutes = Number(process.env.SOAK_MINUTES ?? 10);
@@ -24,13 +23,7 @@ const heapMb = () => {
 
 const baselineHandles = handles();
 const cluster = await startCluster();
-const proxy = await startProxyServer({
-  listen: { port: 0 },
-  upstreams: [
-    { name: 'a', http: cluster.a.proxy.httpUrl, ws: cluster.a.proxy.wsUrl },
-    { name: 'b', http: cluster.b.proxy.httpUrl, ws: cluster.b.proxy.wsUrl },
-  ],
-});
+const proxy = await startProxyOver(cluster);
 const clients = await Promise.all(Array.from({ length: 10 }, () => WsClient.connect(proxy.wsUrl)));
 for (const client of clients) await client.call('eth_subscribe', ['newHeads'], 'sub');
 let sent = 0;

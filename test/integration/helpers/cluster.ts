@@ -3,6 +3,7 @@
  * same chainId but different dev-account balances, so `eth_getBalance(DEV_ACCOUNT)` tells which node
  * answered (compare with `member.anvil.balanceWei`).
  */
+import { startProxyServer, type ProxyServer } from '../../../examples/proxy-server.js';
 import { startAnvil, type AnvilNode } from './anvil.js';
 import { FaultProxy } from './FaultProxy.js';
 
@@ -49,4 +50,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
   let stopping: Promise<void> | undefined;
   return { a: a.value, b: b.value, stop: () => (stopping ??= stopAll()) };
+}
+
+/** The reference proxy (its default settings) on a free port, with `a` preferred over `b`. */
+export function startProxyOver(cluster: Cluster): Promise<ProxyServer> {
+  return startProxyServer({
+    listen: { port: 0 },
+    upstreams: [
+      { name: 'a', http: cluster.a.proxy.httpUrl, ws: cluster.a.proxy.wsUrl },
+      { name: 'b', http: cluster.b.proxy.httpUrl, ws: cluster.b.proxy.wsUrl },
+    ],
+  });
 }
