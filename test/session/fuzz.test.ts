@@ -141,7 +141,7 @@ async function stillAnswers(): Promise<void> {
 }
 
 describe('fuzzing client frames', () => {
-  it(`answers every bad frame with the right error and stays usable (${RUNS} inputs)`, async () => {
+  it(`answers every bad frame with the right error and stays usable (${RUNS} inputs)`, { timeout: 10_000 + RUNS * 3 }, async () => {
     await fc.assert(
       fc.asyncProperty(clientFrame, async (text) => {
         const from = h.received.length;
@@ -178,7 +178,7 @@ describe('fuzzing client frames', () => {
 });
 
 describe('fuzzing upstream frames', () => {
-  it(`counts and drops garbage, unknown answers and unknown notifications, and stays usable (${RUNS} inputs)`, async () => {
+  it(`counts and drops garbage, unknown answers and unknown notifications, and stays usable (${RUNS} inputs)`, { timeout: 10_000 + RUNS * 3 }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(upstreamFrame, { minLength: 1, maxLength: 5 }), async (frames) => {
         const socket = h.sockets.sockets.find((s) => s.state === 'open')!;

@@ -1,0 +1,224 @@
+/**
+ * The clients the request cases compare, each opened against one upstream and ready to call
+ * `eth_blockNumber`. viem, ethers and steadyrpc's adapters are imported dynamically: a client
+ * whose module is missing is reported as not available instead of failing the run.
+ */
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { NodePool, UpstreamSession, type NodeConfig, type SocketTransport, type UpstreamSessionOptions } from 'steadyrpc';
+import { CorkedTransport } from './CorkedTransport.js';
+import { RpcPeer } from './rpc.js';
+
+export type ClientKind = 'raw-ws' | 'session' | 'session-corked' | 'viem' | 'viem-resilient' | 'viem-resilient-batch' | 'ethers' | 'ethers-resilient' | 'ethers-resilient-corked' | 'ethers-resilient-direct';
+
+export const CLIENT_LABELS: Record<ClientKind, string> = {
+  'raw-ws': 'raw ws',
+  session: 'UpstreamSession (in process)',
+  'session-corked': 'UpstreamSession + corked writes (bench prototype)',
+  viem: 'viem webSocket',
+  'viem-resilient': 'viem + resilientTransport',
+  'viem-resilient-batch': 'viem + resilientTransport {batch:true}',
+  ethers: 'ethers WebSocketProvider',
+  'ethers-resilient': 'ethers + ResilientProvider',
+  'ethers-resilient-corked': 'ethers + ResilientProvider + corked writes (bench prototype)',
+  'ethers-resilient-direct': 'ethers + ResilientProvider, send() straight to the session (bench prototype)',
+};
+
+/** Bench-side prototypes of a change to src/ (see CorkedTransport.ts): not in `--quick` runs. */
+export const PROTOTYPES: ReadonlySet<string> = new Set(['session-corked', 'ethers-resilient-corked', 'ethers-resilient-direct', 'proxy-corked']);
+
+export interface BenchClient {
+  call(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface Unavailable {
+  unavailable: string;
+}
+
+export interface UpstreamUrls {
+  name: string;
+  wsUrl: string;
+  httpUrl: string;
+}
+
+/** A plain `ws` socket speaking JSON-RPC through an {@link RpcPeer}. */
+export async function openRawWs(url: string): Promise<{ peer: RpcPeer; ws: WebSocket; close(): Promise<void> }> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  const peer = new RpcPeer((text) => ws.send(text));
+  ws.on('message', (data) => peer.receive(String(data)));
+  ws.on('close', () => peer.failAll(new Error('socket closed')));
+  ws.on('error', () => {});
+  await once(ws, 'open');
+  return {
+    peer,
+    ws,
+    async close() {
+      if (ws.readyState === ws.CLOSED) return;
+      const closed = once(ws, 'close');
+      ws.close();
+      await closed;
+    },
+  };
+}
+
+/** An UpstreamSession fed with text frames through an {@link RpcPeer}; resolves once it is ready. */
+export async function openSession(
+  nodes: NodeConfig[],
+  options: Omit<UpstreamSessionOptions, 'pool'> & { pool?: NodePool } = {},
+): Promise<{ peer: RpcPeer; session: UpstreamSession; pool: NodePool; close(): void }> {
+  const ownPool = options.pool === undefined;
+  const pool = options.pool ?? new NodePool({ nodes });
+  const session = new UpstreamSession({ ...options, pool });
+  const peer = new RpcPeer((text) => session.send(text));
+  session.on('message', (text) => peer.receive(text));
+  session.on('error', () => {}); // transport errors during cuts are expected; the cases watch events
+  if (session.state !== 'ready') await nextEvent(session, 'switch');
+  return {
+    peer,
+    session,
+    pool,
+    close() {
+      session.close();
+      if (ownPool) pool.close();
+    },
+  };
+}
+
+/**
+ * The next `name` event. Unlike `events.once`, an `error` event does not reject it: sessions
+ * report errors they recover from.
+ */
+export function nextEvent(emitter: { once(name: string, listener: (...args: any[]) => void): unknown }, name: string): Promise<unknown> {
+  return new Promise((resolve) => emitter.once(name, resolve));
+}
+
+type ViemModule = typeof import('viem');
+type EthersModule = typeof import('ethers');
+
+/** What bench needs of `steadyrpc/viem` (imported from src/, see {@link importAdapter}). */
+interface ResilientViemModule {
+  resilientTransport(options: { nodes: NodeConfig[]; batch?: boolean }): Parameters<ViemModule['createPublicClient']>[0]['transport'];
+}
+
+/** What bench needs of `steadyrpc/ethers`. */
+interface ResilientEthersModule {
+  ResilientProvider: new (
+    options: { nodes: NodeConfig[]; session?: { transport?: SocketTransport } },
+    network?: number,
+    providerOptions?: { staticNetwork?: boolean },
+  ) => {
+    send(method: string, params: unknown[]): Promise<unknown>;
+    destroy(): void;
+    readonly session: UpstreamSession;
+    _processMessage(text: string): Promise<void>;
+  };
+}
+
+async function importOptional<T>(specifier: string, exportName: string): Promise<T | Unavailable> {
+  try {
+    const module = (await import(specifier)) as Record<string, unknown>;
+    if (module[exportName] === undefined) return { unavailable: `${specifier} has no export ${exportName}` };
+    return module as T;
+  } catch (error) {
+    return { unavailable: `cannot import ${specifier}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+  }
+}
+
+/**
+ * steadyrpc's adapter entries, from src/ like the `steadyrpc` import (tsconfig maps only
+ * `steadyrpc` and `steadyrpc/testing`; `steadyrpc/viem` by name would resolve to a possibly
+ * stale dist/ build).
+ */
+function importAdapter<T>(entry: 'viem' | 'ethers', exportName: string): Promise<T | Unavailable> {
+  return importOptional<T>(new URL(`../src/${entry}.ts`, import.meta.url).href, exportName);
+}
+
+const isUnavailable = (value: unknown): value is Unavailable => typeof value === 'object' && value !== null && 'unavailable' in value;
+
+export async function openClient(kind: ClientKind, upstream: UpstreamUrls): Promise<BenchClient | Unavailable> {
+  const nodes: NodeConfig[] = [{ name: upstream.name, ws: upstream.wsUrl, http: upstream.httpUrl }];
+  switch (kind) {
+    case 'raw-ws': {
+      const { peer, close } = await openRawWs(upstream.wsUrl);
+      return { call: () => peer.call('eth_blockNumber'), close };
+    }
+    case 'session': {
+      const { peer, close } = await openSession(nodes);
+      return { call: () => peer.call('eth_blockNumber'), close: async () => close() };
+    }
+    case 'session-corked': {
+      const { peer, close } = await openSession(nodes, { transport: new CorkedTransport() });
+      return { call: () => peer.call('eth_blockNumber'), close: async () => close() };
+    }
+    case 'viem': {
+      const viem = await importOptional<ViemModule>('viem', 'webSocket');
+      if (isUnavailable(viem)) return viem;
+      const transport = viem.webSocket(upstream.wsUrl);
+      const client = viem.createPublicClient({ transport });
+      await client.request({ method: 'eth_blockNumber' });
+      return {
+        call: () => client.request({ method: 'eth_blockNumber' }),
+        async close() {
+          (await client.transport.getRpcClient()).close();
+        },
+      };
+    }
+    case 'viem-resilient':
+    case 'viem-resilient-batch': {
+      const viem = await importOptional<ViemModule>('viem', 'createPublicClient');
+      if (isUnavailable(viem)) return viem;
+      const adapter = await importAdapter<ResilientViemModule>('viem', 'resilientTransport');
+      if (isUnavailable(adapter)) return adapter;
+      const transport = adapter.resilientTransport({ nodes, ...(kind === 'viem-resilient-batch' ? { batch: true } : {}) });
+      const client = viem.createPublicClient({ transport });
+      await client.request({ method: 'eth_blockNumber' });
+      return {
+        call: () => client.request({ method: 'eth_blockNumber' }),
+        async close() {
+          (client.transport as unknown as { close(): void }).close();
+        },
+      };
+    }
+    case 'ethers': {
+      const ethers = await importOptional<EthersModule>('ethers', 'WebSocketProvider');
+      if (isUnavailable(ethers)) return ethers;
+      const provider = new ethers.WebSocketProvider(upstream.wsUrl, 1, { staticNetwork: true });
+      await provider.send('eth_blockNumber', []);
+      return {
+        call: () => provider.send('eth_blockNumber', []),
+        async close() {
+          await provider.destroy();
+        },
+      };
+    }
+    case 'ethers-resilient':
+    case 'ethers-resilient-corked':
+    case 'ethers-resilient-direct': {
+      const adapter = await importAdapter<ResilientEthersModule>('ethers', 'ResilientProvider');
+      if (isUnavailable(adapter)) return adapter;
+      const session = kind === 'ethers-resilient-corked' ? { transport: new CorkedTransport() } : {};
+      const provider = new adapter.ResilientProvider({ nodes, session }, 1, { staticNetwork: true });
+      await provider.send('eth_blockNumber', []);
+      if (kind === 'ethers-resilient-direct') {
+        // The prototype: send() skips ethers' request queue (a setTimeout per drain) and callback
+        // bookkeeping, and goes straight to the session; ethers still gets every other frame.
+        const peer = new RpcPeer((text) => provider.session.send(text), 'direct-');
+        provider.session.removeAllListeners('message');
+        provider.session.on('message', (text) => {
+          if (text.includes('"id":"direct-')) peer.receive(text);
+          else void provider._processMessage(text);
+        });
+        provider.send = (method, params) => peer.call(method, JSON.stringify(params));
+      }
+      return {
+        call: () => provider.send('eth_blockNumber', []),
+        async close() {
+          provider.destroy();
+        },
+      };
+    }
+  }
+}
+
+export { isUnavailable };
