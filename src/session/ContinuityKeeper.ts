@@ -49,14 +49,15 @@ const hex = (n: number) => `0x${n.toString(16)}`;
  */
 export class ContinuityKeeper {
   readonly #settings: ContinuitySettings;
-  readonly #deliver: (subscription: string, result: unknown) => void;
+  readonly #deliver: (subscription: string, result: unknown, resultText?: string) => void;
   readonly #report: (event: BackfillEvent) => void;
   readonly #tracked = new Map<string, Tracked>();
   #epoch = 0;
   #backfilled = 0;
   #duplicatesOfForgotten = 0;
 
-  constructor(settings: ContinuitySettings, deliver: (subscription: string, result: unknown) => void, report: (event: BackfillEvent) => void) {
+  /** `deliver` gets the result, and its text as the node wrote it when that is at hand. */
+  constructor(settings: ContinuitySettings, deliver: (subscription: string, result: unknown, resultText?: string) => void, report: (event: BackfillEvent) => void) {
     this.#settings = settings;
     this.#deliver = deliver;
     this.#report = report;
@@ -102,6 +103,28 @@ export class ContinuityKeeper {
     const tracked = this.#tracked.get(subscription);
     if (!tracked) return this.#deliver(subscription, result);
     for (const item of tracked.continuity.accept(result)) this.#deliver(subscription, item);
+  }
+
+  /**
+   * A live notification whose result is still text, as the node wrote it. Untracked subscriptions
+   * pass it on without parsing; tracked ones parse it (continuity needs the hash and number) but
+   * still pass the original text on. Returns false when the text is not JSON (the caller treats the
+   * frame as garbage).
+   */
+  acceptText(subscription: string, resultText: string): boolean {
+    const tracked = this.#tracked.get(subscription);
+    if (!tracked) {
+      this.#deliver(subscription, undefined, resultText);
+      return true;
+    }
+    let result: unknown;
+    try {
+      result = JSON.parse(resultText);
+    } catch {
+      return false;
+    }
+    for (const item of tracked.continuity.accept(result)) this.#deliver(subscription, item, item === result ? resultText : undefined);
+    return true;
   }
 
   /** The session moved to another upstream: backfill every kept subscription through `call`. */

@@ -31,6 +31,14 @@ import { UpstreamLink } from './UpstreamLink.js';
 
 type Upstream = Record<string, unknown>;
 
+/**
+ * The two frame shapes nodes send most, as geth, reth, erigon, nethermind and anvil write them. A
+ * frame that matches is re-addressed by splicing the client's id (or subscription id) into the text,
+ * instead of parsing and serialising it again; anything else takes the general path.
+ */
+const ANSWER_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"(?:result|error)":/;
+const NOTIFICATION_HEAD = /^\{"jsonrpc":"2\.0","method":"eth_subscription","params":\{"subscription":"([0-9A-Za-z_-]{1,100})","result":/;
+
 /** How many recent subscription ids a session refuses to hand out again. */
 const ISSUED_IDS_REMEMBERED = 4_096;
 
@@ -117,7 +125,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     });
     this.#continuity = new ContinuityKeeper(
       continuitySettings(options.continuity),
-      (subscription, result) => this.#emitNotification(subscription, result),
+      (subscription, result, resultText) => this.#emitNotification(subscription, result, resultText),
       (event) => this.emit('backfill', { ...event, node: this.#link?.node ?? '' }),
     );
     pool.on('switch', this.#onPoolSwitch);
@@ -605,6 +613,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   #onMessage(link: UpstreamLink, text: string): void {
     if (!link.alive) return;
     link.lastSeenAt = this.#clock.now();
+    if (this.#fastAnswer(link, text) || this.#fastNotification(link, text)) return;
     let message: unknown;
     try {
       message = JSON.parse(text);
@@ -613,6 +622,37 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     }
     if (Array.isArray(message)) for (const item of message) this.#onUpstreamItem(link, item);
     else this.#onUpstreamItem(link, message);
+  }
+
+  /** An answer to a plain client call, re-addressed without parsing its result. */
+  #fastAnswer(link: UpstreamLink, text: string): boolean {
+    const head = ANSWER_HEAD.exec(text);
+    if (!head || text.charCodeAt(text.length - 1) !== 125 /* } */) return false;
+    const id = Number(head[1]);
+    const call = link.calls.get(id);
+    // Own requests, batches, subscribes and unsubscribes need the parsed answer.
+    if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe' || this.#filter.owns(id)) return false;
+    link.calls.delete(id);
+    call.answered = true;
+    // `{"jsonrpc":"2.0","id":` is 22 characters; the upstream id's digits follow.
+    this.#emitText(`{"jsonrpc":"2.0","id":${JSON.stringify(call.clientId)}${text.slice(22 + head[1]!.length)}`);
+    if (link.phase === 'draining' && link.calls.size === 0) this.#retire(link);
+    return true;
+  }
+
+  /** A notification, re-addressed to the client's subscription id without serialising it again. */
+  #fastNotification(link: UpstreamLink, text: string): boolean {
+    const head = NOTIFICATION_HEAD.exec(text);
+    if (!head || !text.endsWith('}}')) return false;
+    // Single writer: only the active socket speaks for subscriptions.
+    if (link !== this.#link) return true;
+    const entry = this.#registry.byUpstreamId(head[1]!);
+    if (!entry) {
+      this.#stats.droppedNotifications += 1;
+      return true;
+    }
+    // The result's text, between `"result":` and the closing `}}`.
+    return this.#continuity.acceptText(entry.clientId, text.slice(head[0].length, -2));
   }
 
   #onUpstreamItem(link: UpstreamLink, message: unknown): void {
@@ -644,8 +684,12 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     this.#continuity.accept(entry.clientId, params!.result);
   }
 
-  #emitNotification(subscription: string, result: unknown): void {
-    const text = JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } });
+  /** Emits a notification; `resultText` is the result as the node wrote it, when the session has it. */
+  #emitNotification(subscription: string, result: unknown, resultText?: string): void {
+    const text =
+      resultText === undefined
+        ? JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } })
+        : `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":${JSON.stringify(subscription)},"result":${resultText}}}`;
     const held = this.#unannounced.get(subscription);
     if (held) return void held.push(text);
     this.#emitText(text);
