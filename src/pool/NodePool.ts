@@ -5,6 +5,7 @@ import { SteadyRpcError, describeError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import type { HttpTransport } from '../transport/HttpTransport.js';
 import { FetchHttpTransport } from '../transport/HttpTransport.js';
+import { ConnectLimiter, type ConnectLimitOptions } from './ConnectLimiter.js';
 import { HttpDispatcher, type HttpRequestOptions, type HttpDispatcherOptions } from './HttpDispatcher.js';
 import type { NodeConfig, NodeInfo, NodeTier } from './NodeConfig.js';
 import { validateNodes } from './NodeConfig.js';
@@ -75,6 +76,12 @@ export interface NodePoolOptions {
   selector?: NodeSelector;
   /** Settings for `request()`. */
   http?: HttpDispatcherOptions;
+  /**
+   * Pace of new upstream sockets per node, shared by every session on this pool, so a failover of
+   * thousands of sessions does not hit the next node all in the same instant.
+   * @default { burst: 100, perSecond: 1_000 }
+   */
+  connectLimit?: ConnectLimitOptions;
 }
 
 /**
@@ -90,6 +97,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   readonly #health = new Map<string, NodeHealth>();
   readonly #selector: NodeSelector;
   readonly #dispatcher: HttpDispatcher;
+  readonly #connects: ConnectLimiter;
   #preferred: string | undefined;
   #everChosen = false;
   /** Nodes that were unusable because they were down, as of the last selection. */
@@ -116,6 +124,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     this.httpTransport = httpTransport;
     this.#selector = selector;
     this.#dispatcher = new HttpDispatcher(this, http);
+    this.#connects = new ConnectLimiter(clock, options.connectLimit);
   }
 
   /** The nodes in preference order. */
@@ -195,6 +204,12 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     this.#scheduleQuarantineEnd();
   }
 
+  /** Resolves when a new socket to `name` may be opened (see `connectLimit`). */
+  connectPermit(name: string): Promise<void> {
+    this.node(name);
+    return this.#connects.acquire(name);
+  }
+
   /** Sends a JSON-RPC request (or batch) over HTTP to the best node, failing over on transport errors. */
   request(payload: JsonRpcRequest, options?: HttpRequestOptions): Promise<JsonRpcResponse>;
   request(payload: JsonRpcRequest[], options?: HttpRequestOptions): Promise<JsonRpcResponse[]>;
@@ -222,6 +237,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     this.#closed = true;
     if (this.#quarantineTimer !== undefined) this.clock.clearTimeout(this.#quarantineTimer);
     this.#quarantineTimer = undefined;
+    this.#connects.close();
     this.emit('closed');
     this.removeAllListeners();
   }
