@@ -27,7 +27,7 @@ export interface UpstreamSessionOptions {
   keepaliveIntervalMs?: number;
   /**
    * Deadline for the keepalive answer, in ms. A silent ("zombie") upstream is detected within
-   * `keepaliveIntervalMs` × 2 + `keepaliveTimeoutMs` at most (8 s with the defaults).
+   * `keepaliveIntervalMs` + `keepaliveTimeoutMs` of its last frame (6 s with the defaults).
    * @default 4_000
    */
   keepaliveTimeoutMs?: number;

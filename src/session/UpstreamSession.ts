@@ -371,6 +371,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const link = new UpstreamLink(node, ++this.#generation, this.#clock);
     this.#next = link;
     this.#nextReason = reason;
+    // Shared by every session on the pool: a failover of thousands of sessions is paced.
+    await this.#pool.connectPermit(node);
+    if (!link.alive || link !== this.#next) return;
     link.setTimer('connect', this.#settings.connectTimeoutMs, () =>
       this.#linkFailed(link, 'connect-timeout', new SteadyRpcError('ERR_TIMEOUT', `Node "${node}" did not open a socket within ${this.#settings.connectTimeoutMs} ms`)),
     );
@@ -773,10 +776,16 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
 
   #keepalive(link: UpstreamLink): void {
     if (link !== this.#link) return;
-    this.#armKeepalive(link);
     this.#maybeFailback(link);
     const { keepaliveIntervalMs, keepaliveTimeoutMs, keepaliveMethod } = this.#settings;
-    if (link.keepaliveInFlight || this.#clock.now() - link.lastSeenAt < keepaliveIntervalMs) return;
+    const idle = this.#clock.now() - link.lastSeenAt;
+    if (link.keepaliveInFlight || idle < keepaliveIntervalMs) {
+      // Wake up when the socket will have been idle for a whole interval, not a tick later: a
+      // silent upstream is then noticed within keepaliveIntervalMs + keepaliveTimeoutMs.
+      link.setTimer('keepalive', link.keepaliveInFlight ? keepaliveIntervalMs : keepaliveIntervalMs - idle, () => this.#keepalive(link));
+      return;
+    }
+    this.#armKeepalive(link);
     link.keepaliveInFlight = true;
     this.#sendOwn(link, 'keepalive', keepaliveMethod, [], keepaliveTimeoutMs,
       () => (link.keepaliveInFlight = false), // any answer, even an error, is a sign of life

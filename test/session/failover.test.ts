@@ -280,3 +280,17 @@ describe('backoff when every node fails', () => {
     expect(h.session.node).toBe('b');
   });
 });
+
+describe('keepalive deadline', () => {
+  it('a silent upstream is left within keepaliveIntervalMs + keepaliveTimeoutMs of its last frame', async () => {
+    const h = await sessionHarness({ keepaliveIntervalMs: 2_000, keepaliveTimeoutMs: 4_000 });
+    await h.clock.advance(1_500); // whatever the phase of the timer
+    h.send(rpc(1, 'eth_blockNumber'));
+    await h.settle(); // the last frame from a arrives now
+    h.nodes.a!.blackhole();
+    await h.clock.advance(5_999);
+    expect(h.session.node).toBe('a');
+    await h.clock.advance(1);
+    expect(h.session.node).toBe('b');
+  });
+});
