@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RpcErrorCode } from '../../src/index.js';
+import { NodePool, RpcErrorCode, UpstreamSession } from '../../src/index.js';
+import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
 import { rpc, sessionHarness } from '../helpers/session.js';
 
 // Rules the model-based property (session.property.test.ts) found broken, each pinned down by the
@@ -137,5 +138,26 @@ describe('a subscription id is never given to the client twice in a session (inv
     second.receiveJson({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: '0x2', result: { logIndex: '0x0' } } });
     second.receiveJson({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: '0x1', result: { number: '0x65' } } });
     expect(h.notifications()).toEqual([{ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: fresh, result: { number: '0x65' } } }]);
+  });
+});
+
+describe('switch reasons', () => {
+  it('the first upstream is a connect, even when it comes after every node failed and the pool recovered', async () => {
+    const clock = new FakeClock();
+    const sockets = new FakeSocketTransport();
+    const a = new FakeNode({ name: 'a' }).setMode('down');
+    sockets.route('ws://a.test/', a.socket);
+    const pool = new NodePool({ nodes: [{ name: 'a', ws: 'ws://a.test/' }], clock, httpTransport: new FakeHttpTransport() });
+    const session = new UpstreamSession({ pool, transport: sockets, clock, random: () => 0.5, backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const switches: unknown[] = [];
+    session.on('switch', (event) => switches.push(event));
+    await clock.advance(1_000); // a refused: the session backs off for a minute
+    expect(session.state).toBe('connecting');
+    a.restore();
+    pool.update('a', { status: 'healthy' }); // the pool's first choice: the session goes at once
+    await clock.flush();
+    expect(switches).toEqual([{ from: undefined, to: 'a', reason: 'connect' }]);
+    session.close();
+    pool.close();
   });
 });

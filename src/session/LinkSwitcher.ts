@@ -1,0 +1,276 @@
+import type { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
+import type { TimerHandle } from '../Clock.js';
+import { SteadyRpcError, describeError } from '../errors.js';
+import type { SwitchEvent } from '../pool/NodePool.js';
+import { resolveEndpoint } from '../transport/endpoint.js';
+import type { SocketCloseInfo } from '../transport/SocketTransport.js';
+import { isAuthOrPolicyClose } from '../transport/SocketTransport.js';
+import type { PendingCall } from './PendingCall.js';
+import type { SessionContext } from './SessionContext.js';
+import type { SessionSwitchReason } from './SessionEvents.js';
+import { UpstreamLink } from './UpstreamLink.js';
+
+/**
+ * Which upstream socket a session uses, and every move between them: choosing and opening a node,
+ * backing off when every node failed, make-before-break switches (prepare, activate, drain,
+ * retire), a socket's failure, failback to the preferred node and following the pool's choice.
+ */
+export class LinkSwitcher {
+  readonly #ctx: SessionContext;
+  #generation = 0;
+  #backoff: ExponentialBackoff;
+  #backoffTimer: TimerHandle | undefined;
+  /** Nodes that failed since the last round started; the next is tried at once until none is left. */
+  readonly #failedThisRound = new Set<string>();
+  /** Consecutive short-lived connections per node, to space out attempts to go back to it. */
+  readonly #nodeFailures = new Map<string, { count: number; at: number }>();
+  #lastNode: string | undefined;
+
+  constructor(ctx: SessionContext, backoff: ExponentialBackoff) {
+    this.#ctx = ctx;
+    this.#backoff = backoff;
+  }
+
+  /**
+   * The host's `reconnect()`: a fresh backoff, and with an upstream in use, a make-before-break
+   * move to the best node.
+   */
+  restart(): void {
+    const ctx = this.#ctx;
+    this.#backoff = this.#backoff.reset();
+    this.#failedThisRound.clear();
+    this.#nodeFailures.clear();
+    this.stopBackoff();
+    if (ctx.link && !ctx.next) {
+      const best = this.#pickNode() ?? ctx.link.node;
+      ctx.setState('switching');
+      void this.#prepare(best, 'forced');
+    } else if (!ctx.next) {
+      this.reconnect();
+    }
+  }
+
+  stopBackoff(): void {
+    if (this.#backoffTimer !== undefined) this.#ctx.clock.clearTimeout(this.#backoffTimer);
+    this.#backoffTimer = undefined;
+  }
+
+  /** Opens the next node now, or backs off when every node failed this round. */
+  reconnect(): void {
+    const ctx = this.#ctx;
+    if (ctx.state === 'closed' || ctx.next || this.#backoffTimer !== undefined) return;
+    const node = this.#pickNode();
+    if (node !== undefined) {
+      void this.#prepare(node, this.#lastNode === undefined ? 'connect' : 'failover');
+      return;
+    }
+    const delayMs = this.#backoff.delay(ctx.random);
+    this.#backoff = this.#backoff.next();
+    ctx.stats.reconnects += 1;
+    ctx.events.emit('reconnecting', { attempt: this.#backoff.attempt, delayMs });
+    this.#backoffTimer = ctx.clock.setTimeout(() => {
+      this.#backoffTimer = undefined;
+      this.#failedThisRound.clear();
+      this.reconnect();
+    }, delayMs);
+  }
+
+  activate(link: UpstreamLink): void {
+    const ctx = this.#ctx;
+    const old = ctx.link;
+    ctx.next = undefined;
+    ctx.registry.detachAll();
+    for (const [clientId, upstreamId] of link.replayed) {
+      if (ctx.registry.byClientId(clientId)) ctx.registry.setUpstream(clientId, upstreamId);
+      else ctx.outbox.unsubscribeOrphan(link, upstreamId);
+    }
+    link.replayed.clear();
+    link.phase = 'active';
+    link.activatedAt = ctx.clock.now();
+    ctx.link = link;
+    this.#failedThisRound.clear();
+    if (old) this.#drain(old, ctx.nextReason === 'unhealthy');
+    const from = this.#lastNode;
+    this.#lastNode = link.node;
+    ctx.stats.switches += 1;
+    ctx.keepalive.arm(link);
+    ctx.setState('ready');
+    for (const call of ctx.queue.drain()) if (!call.answered) ctx.outbox.sendCall(link, call);
+    ctx.emitQueue();
+    // What the client missed while switching comes from the new node, before newer notifications.
+    if (from !== undefined) ctx.continuity.afterSwitch(ctx.outbox.ownCall(link));
+    ctx.events.emit('switch', { from, to: link.node, reason: ctx.nextReason });
+  }
+
+  /** Closes a draining socket; calls it still owes are re-sent or failed. */
+  retire(old: UpstreamLink): void {
+    if (!this.#ctx.draining.delete(old)) return;
+    const owed = [...old.calls.values()];
+    old.calls.clear();
+    old.kill(1000, 'steadyrpc: switched to a better node');
+    this.#ctx.outbox.rehome(owed, old.node);
+  }
+
+  linkFailed(link: UpstreamLink, cause: string, error: unknown): void {
+    const ctx = this.#ctx;
+    if (!link.alive) return;
+    const wasActive = link === ctx.link;
+    const now = ctx.clock.now();
+    link.kill(1000, `steadyrpc: ${cause}`, cause === 'connect-timeout' || cause === 'keepalive-timeout');
+    const failure = error instanceof SteadyRpcError ? error : new SteadyRpcError('ERR_TRANSPORT', describeError(error), { cause: error });
+    ctx.filter.failOwner(link, failure);
+    const owed = [...link.calls.values()];
+    link.calls.clear();
+    this.#noteNodeFailure(link, now);
+    if (cause !== 'closed') ctx.events.emit('error', failure);
+
+    if (ctx.draining.delete(link)) return ctx.outbox.rehome(owed, link.node);
+    if (link === ctx.next) {
+      ctx.next = undefined;
+      if (ctx.link) {
+        // A switch that did not work out: stay on the current node.
+        ctx.setState('ready');
+        return;
+      }
+      this.#failedThisRound.add(link.node);
+      return this.reconnect();
+    }
+    if (!wasActive) return;
+    ctx.link = undefined;
+    ctx.registry.detachAll();
+    if (link.activatedAt !== undefined && now - link.activatedAt >= ctx.settings.stableAfterMs) {
+      this.#backoff = this.#backoff.reset();
+    }
+    this.#failedThisRound.add(link.node);
+    ctx.setState('reconnecting');
+    ctx.outbox.rehome(owed, link.node);
+    if (ctx.next) {
+      ctx.nextReason = 'failover'; // the switch in progress becomes the way out
+      return;
+    }
+    this.reconnect();
+  }
+
+  /** While on a node the pool does not prefer, tries the preferred one again now and then. */
+  maybeFailback(link: UpstreamLink): void {
+    const ctx = this.#ctx;
+    if (ctx.next || ctx.state !== 'ready') return;
+    const preferred = ctx.pool.preferred();
+    if (preferred === undefined || preferred === link.node || ctx.pool.node(preferred).ws === undefined) return;
+    const failures = this.#nodeFailures.get(preferred);
+    const wait = failures ? Math.min(ctx.settings.failbackRetryMs * 2 ** (failures.count - 1), 60_000) : 0;
+    if (failures && ctx.clock.now() - failures.at < wait) return;
+    ctx.setState('switching');
+    void this.#prepare(preferred, 'failback');
+  }
+
+  followPool({ to, reason }: SwitchEvent): void {
+    const ctx = this.#ctx;
+    if (ctx.state === 'closed' || to === undefined || ctx.pool.node(to).ws === undefined) return;
+    if (ctx.link?.node === to) {
+      if (ctx.next) this.#abandonNext();
+      return;
+    }
+    if (ctx.next?.node === to) return;
+    if (!ctx.link) {
+      // Reconnecting: don't wait for the backoff, the pool says `to` is good now.
+      if (ctx.next) return;
+      this.stopBackoff();
+      this.#failedThisRound.delete(to);
+      void this.#prepare(to, this.#lastNode === undefined ? 'connect' : 'failover');
+      return;
+    }
+    if (ctx.next) this.#abandonNext();
+    ctx.setState('switching');
+    void this.#prepare(to, reason === 'recovered' ? 'failback' : reason === 'unhealthy' ? 'unhealthy' : 'better-available');
+  }
+
+  #pickNode(): string | undefined {
+    const { pool } = this.#ctx;
+    return pool.candidates().find((name) => pool.node(name).ws !== undefined && !this.#failedThisRound.has(name));
+  }
+
+  async #prepare(node: string, reason: SessionSwitchReason): Promise<void> {
+    const ctx = this.#ctx;
+    const link = new UpstreamLink(node, ++this.#generation, ctx.clock);
+    ctx.next = link;
+    ctx.nextReason = reason;
+    // Shared by every session on the pool: a failover of thousands of sessions is paced.
+    await ctx.pool.connectPermit(node);
+    if (!link.alive || link !== ctx.next) return;
+    link.setTimer('connect', ctx.settings.connectTimeoutMs, () =>
+      this.linkFailed(link, 'connect-timeout', new SteadyRpcError('ERR_TIMEOUT', `Node "${node}" did not open a socket within ${ctx.settings.connectTimeoutMs} ms`)),
+    );
+    let endpoint;
+    try {
+      endpoint = await resolveEndpoint(ctx.pool.node(node).ws!);
+    } catch (error) {
+      return this.linkFailed(link, 'error', error);
+    }
+    if (!link.alive) return;
+    link.socket = ctx.transport.open(endpoint, {
+      onOpen: () => this.#onOpen(link),
+      onMessage: (text) => ctx.frames.onMessage(link, text),
+      onClose: (info) => this.#onClose(link, info),
+      onError: (error) => ctx.events.emit('error', new SteadyRpcError('ERR_TRANSPORT', `Socket error on node "${node}"`, { cause: error })),
+    });
+  }
+
+  #onOpen(link: UpstreamLink): void {
+    if (link !== this.#ctx.next || link.phase !== 'connecting') return;
+    link.clearTimer('connect');
+    link.phase = 'replaying';
+    link.lastSeenAt = this.#ctx.clock.now();
+    this.#ctx.replayer.maybeActivate(link);
+  }
+
+  /**
+   * Lets a socket that was left deliver the answers it owes, up to the drain deadline. When it was
+   * left because its node is unhealthy, waiting for it is pointless: calls that are safe to repeat
+   * move to the new socket at once, and only the others wait.
+   */
+  #drain(old: UpstreamLink, sick: boolean): void {
+    const ctx = this.#ctx;
+    old.phase = 'draining';
+    old.clearTimer('keepalive');
+    ctx.filter.failOwner(old, new SteadyRpcError('ERR_ABORTED', 'Left for a better node'));
+    ctx.draining.add(old);
+    if (sick) {
+      const moved: PendingCall[] = [];
+      for (const [id, call] of old.calls) {
+        if (call.unsubscribed !== undefined || !ctx.isRepeatable(call.method)) continue;
+        old.calls.delete(id);
+        moved.push(call);
+      }
+      ctx.outbox.rehome(moved, old.node);
+    }
+    if (old.calls.size === 0) this.retire(old);
+    else old.setTimer('drain', ctx.settings.drainTimeoutMs, () => this.retire(old));
+  }
+
+  #onClose(link: UpstreamLink, info: SocketCloseInfo): void {
+    const ctx = this.#ctx;
+    if (!link.alive) return;
+    const auth = isAuthOrPolicyClose(info);
+    ctx.events.emit('upstreamClose', { node: link.node, ...info, auth });
+    const error = new SteadyRpcError(auth ? 'ERR_UPSTREAM_AUTH' : 'ERR_TRANSPORT', `Node "${link.node}" closed the socket (${info.code}${info.httpStatus ? `, HTTP ${info.httpStatus}` : ''}${info.reason ? `: ${info.reason}` : ''})`);
+    if (auth) ctx.pool.quarantine(link.node, ctx.settings.authQuarantineMs, error);
+    this.linkFailed(link, auth ? 'auth' : 'closed', error);
+  }
+
+  #noteNodeFailure(link: UpstreamLink, now: number): void {
+    const stable = link.activatedAt !== undefined && now - link.activatedAt >= this.#ctx.settings.stableAfterMs;
+    if (stable) return void this.#nodeFailures.delete(link.node);
+    const count = (this.#nodeFailures.get(link.node)?.count ?? 0) + 1;
+    this.#nodeFailures.set(link.node, { count, at: now });
+  }
+
+  #abandonNext(): void {
+    const ctx = this.#ctx;
+    const next = ctx.next!;
+    ctx.next = undefined;
+    ctx.filter.failOwner(next, new SteadyRpcError('ERR_ABORTED', 'Switch abandoned'));
+    next.kill(1000, 'steadyrpc: switch abandoned');
+    if (ctx.state === 'switching') ctx.setState('ready');
+  }
+}

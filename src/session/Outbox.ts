@@ -1,0 +1,115 @@
+import { SteadyRpcError } from '../errors.js';
+import type { JsonRpcResponse } from '../jsonrpc.js';
+import { RpcErrorCode } from '../jsonrpc.js';
+import type { OwnCall } from './ContinuityKeeper.js';
+import type { PendingCall } from './PendingCall.js';
+import type { OwnPurpose } from './ReplayFilter.js';
+import type { SessionContext } from './SessionContext.js';
+import { acceptsTraffic } from './SessionState.js';
+import type { UpstreamLink } from './UpstreamLink.js';
+
+type Upstream = Record<string, unknown>;
+
+/**
+ * What a session writes upstream: client calls under ids it owns (with their deadlines), requests
+ * of its own whose answers the {@link ReplayFilter} swallows, and the re-homing of calls a socket
+ * owed when it went away.
+ */
+export class Outbox {
+  readonly #ctx: SessionContext;
+
+  constructor(ctx: SessionContext) {
+    this.#ctx = ctx;
+  }
+
+  sendCall(link: UpstreamLink, call: PendingCall): void {
+    if (call.oneWay) return this.#write(link, { jsonrpc: '2.0', method: call.method, params: call.params });
+    const id = this.#ctx.nextId++;
+    call.sentAt = this.#ctx.clock.now();
+    link.calls.set(id, call);
+    if (!link.hasTimer('calls')) link.setTimer('calls', this.#ctx.settings.requestTimeoutMs, () => this.#expireCalls(link));
+    this.#write(link, { jsonrpc: '2.0', id, method: call.method, params: call.params });
+  }
+
+  /** Sends a request of the session's own; its answer goes to `onAnswer`, never to the client. */
+  sendOwn(link: UpstreamLink, purpose: OwnPurpose, method: string, params: unknown[], timeoutMs: number, onAnswer: (response: JsonRpcResponse) => void, onFail: (error: SteadyRpcError) => void): number {
+    const id = this.#ctx.nextId++;
+    this.#ctx.filter.own(id, purpose, link, timeoutMs, { onAnswer, onFail });
+    this.#write(link, { jsonrpc: '2.0', id, method, params });
+    return id;
+  }
+
+  /** A call of the session's own on `link`, as a promise of its result (for backfills). */
+  ownCall(link: UpstreamLink): OwnCall {
+    return (method, params) =>
+      new Promise((resolve, reject) => {
+        if (!link.alive) return reject(new SteadyRpcError('ERR_ABORTED', `Node "${link.node}" was left`));
+        this.sendOwn(link, 'backfill', method, params, this.#ctx.settings.replayTimeoutMs,
+          (response) => ('error' in response ? reject(new SteadyRpcError('ERR_BAD_RESPONSE', `${method} failed on node "${link.node}": ${response.error.message}`)) : resolve((response as { result?: unknown }).result)),
+          reject,
+        );
+      });
+  }
+
+  /** Closes an upstream subscription nobody holds any more; its answer does not matter. */
+  unsubscribeOrphan(link: UpstreamLink, upstreamId: string): void {
+    this.sendOwn(link, 'unsubscribe', 'eth_unsubscribe', [upstreamId], this.#ctx.settings.replayTimeoutMs, () => {}, () => {});
+  }
+
+  /** A subscribe given up on (timed out): if the node sets it up after all, it is undone there. */
+  undoLateSubscribe(link: UpstreamLink, id: number): void {
+    link.abandonedSubscribes.add(id);
+  }
+
+  /** Calls a dead socket owed: re-sent (in their order, ahead of the queue) when safe, else failed. */
+  rehome(owed: PendingCall[], node: string): void {
+    const ctx = this.#ctx;
+    const resend: PendingCall[] = [];
+    let failed = 0;
+    for (const call of owed) {
+      if (call.answered) continue;
+      if (call.unsubscribed !== undefined) {
+        ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: true });
+      } else if (ctx.isRepeatable(call.method)) {
+        resend.push(call);
+      } else {
+        failed += 1;
+        ctx.fail(call, RpcErrorCode.NOT_RESENT, `Node "${node}" went away before answering; ${call.method} is not safe to send twice`);
+      }
+    }
+    ctx.stats.resent += resend.length;
+    ctx.stats.notResent += failed;
+    if (resend.length > 0 || failed > 0) ctx.events.emit('inflight', { node, resent: resend.length, failed });
+    if (resend.length === 0) return;
+    if (ctx.link && acceptsTraffic(ctx.state)) {
+      for (const call of resend) this.sendCall(ctx.link, call);
+    } else {
+      ctx.queue.unshift(resend.map((call) => ({ value: call, bytes: call.bytes })));
+      ctx.emitQueue();
+    }
+  }
+
+  #write(link: UpstreamLink, payload: Upstream): void {
+    if (payload.params === undefined) delete payload.params;
+    try {
+      link.socket!.send(JSON.stringify(payload));
+    } catch (error) {
+      // The socket is going away; its close handler (or this) re-homes what it owes, in order.
+      queueMicrotask(() => this.#ctx.switcher.linkFailed(link, 'error', error));
+    }
+  }
+
+  #expireCalls(link: UpstreamLink): void {
+    const deadline = this.#ctx.clock.now() - this.#ctx.settings.requestTimeoutMs;
+    for (const [id, call] of link.calls) {
+      if (call.sentAt > deadline) {
+        link.setTimer('calls', call.sentAt - deadline, () => this.#expireCalls(link));
+        return;
+      }
+      link.calls.delete(id);
+      if (call.method === 'eth_subscribe') this.undoLateSubscribe(link, id);
+      this.#ctx.fail(call, RpcErrorCode.REQUEST_TIMEOUT, `No answer from node "${link.node}" within ${this.#ctx.settings.requestTimeoutMs} ms`);
+    }
+    if (link.phase === 'draining') this.#ctx.switcher.retire(link);
+  }
+}

@@ -1,0 +1,129 @@
+import type { EventEmitter } from 'eventemitter3';
+import type { Clock } from '../Clock.js';
+import type { JsonRpcResponse } from '../jsonrpc.js';
+import { errorResponse } from '../jsonrpc.js';
+import type { NodePool } from '../pool/NodePool.js';
+import type { Random } from '../random.js';
+import type { SocketTransport } from '../transport/SocketTransport.js';
+import type { ContinuityKeeper } from './ContinuityKeeper.js';
+import type { Keepalive } from './Keepalive.js';
+import type { LinkSwitcher } from './LinkSwitcher.js';
+import type { MessageQueue } from './MessageQueue.js';
+import type { Outbox } from './Outbox.js';
+import type { BatchSlot, PendingCall } from './PendingCall.js';
+import type { RepeatablePredicate } from './repeatable.js';
+import type { ReplayFilter } from './ReplayFilter.js';
+import type { Replayer } from './Replayer.js';
+import type { SessionEvents, SessionSwitchReason } from './SessionEvents.js';
+import type { SessionSettings } from './SessionOptions.js';
+import type { SessionState } from './SessionState.js';
+import { assertTransition } from './SessionState.js';
+import type { SubscriptionRegistry } from './SubscriptionRegistry.js';
+import type { UpstreamFrames } from './UpstreamFrames.js';
+import type { UpstreamLink } from './UpstreamLink.js';
+
+/** What a session is built from: its collaborators and the parts of its state they all use. */
+export interface SessionContextParts {
+  readonly events: EventEmitter<SessionEvents>;
+  readonly pool: NodePool;
+  readonly transport: SocketTransport;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly settings: SessionSettings;
+  readonly isRepeatable: RepeatablePredicate;
+  readonly registry: SubscriptionRegistry;
+  readonly filter: ReplayFilter;
+  readonly queue: MessageQueue<PendingCall>;
+  readonly continuity: ContinuityKeeper;
+}
+
+/**
+ * The state one {@link UpstreamSession} shares between the units it is made of (client side,
+ * {@link Outbox}, {@link LinkSwitcher}, {@link Replayer}, {@link UpstreamFrames}, {@link Keepalive}),
+ * and the few primitives they all use: answering a client call, emitting, changing state. Internal:
+ * never exported from the package.
+ */
+export class SessionContext implements SessionContextParts {
+  readonly events: EventEmitter<SessionEvents>;
+  readonly pool: NodePool;
+  readonly transport: SocketTransport;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly settings: SessionSettings;
+  readonly isRepeatable: RepeatablePredicate;
+  readonly registry: SubscriptionRegistry;
+  readonly filter: ReplayFilter;
+  readonly queue: MessageQueue<PendingCall>;
+  readonly continuity: ContinuityKeeper;
+  state: SessionState = 'connecting';
+  /** The socket client traffic flows through. */
+  link: UpstreamLink | undefined;
+  /** The socket being opened and replayed, to take over from `link` (or to be the first). */
+  next: UpstreamLink | undefined;
+  nextReason: SessionSwitchReason = 'connect';
+  readonly draining = new Set<UpstreamLink>();
+  /** The next upstream id: every id sent upstream is the session's own. */
+  nextId = 1;
+  readonly stats = {
+    reconnects: 0,
+    switches: 0,
+    resent: 0,
+    notResent: 0,
+    upstreamGarbage: 0,
+    unknownAnswers: 0,
+    droppedNotifications: 0,
+    queueOverflows: 0,
+  };
+  // The units, wired once by the session's constructor; they reach each other through here.
+  outbox!: Outbox;
+  switcher!: LinkSwitcher;
+  replayer!: Replayer;
+  frames!: UpstreamFrames;
+  keepalive!: Keepalive;
+
+  constructor(parts: SessionContextParts) {
+    this.events = parts.events;
+    this.pool = parts.pool;
+    this.transport = parts.transport;
+    this.clock = parts.clock;
+    this.random = parts.random;
+    this.settings = parts.settings;
+    this.isRepeatable = parts.isRepeatable;
+    this.registry = parts.registry;
+    this.filter = parts.filter;
+    this.queue = parts.queue;
+    this.continuity = parts.continuity;
+  }
+
+  /** Gives the client its one answer to `call`; any later one is dropped. */
+  answer(call: PendingCall, response: JsonRpcResponse): void {
+    if (call.answered || call.oneWay) return;
+    call.answered = true;
+    this.deliver(call.slot, response);
+  }
+
+  fail(call: PendingCall, code: number, message: string): void {
+    this.answer(call, errorResponse(call.clientId, code, message));
+  }
+
+  deliver(slot: BatchSlot | undefined, response: JsonRpcResponse): void {
+    if (slot) slot.collector.set(slot.index, response);
+    else this.emitText(JSON.stringify(response));
+  }
+
+  emitText(text: string): void {
+    this.events.emit('message', text);
+  }
+
+  emitQueue(): void {
+    this.events.emit('queue', { depth: this.queue.length, bytes: this.queue.bytes });
+  }
+
+  setState(to: SessionState): void {
+    const from = this.state;
+    if (from === to) return;
+    assertTransition(from, to);
+    this.state = to;
+    this.events.emit('state', { from, to });
+  }
+}

@@ -1,0 +1,195 @@
+import { SteadyRpcError } from '../errors.js';
+import type { JsonRpcResponse } from '../jsonrpc.js';
+import type { BatchCollector } from './BatchCollector.js';
+import type { PendingCall } from './PendingCall.js';
+import { clientAnswer } from './PendingCall.js';
+import type { SessionContext } from './SessionContext.js';
+import type { UpstreamLink } from './UpstreamLink.js';
+
+type Upstream = Record<string, unknown>;
+
+/**
+ * The two frame shapes nodes send most, as geth, reth, erigon, nethermind and anvil write them. A
+ * frame that matches is re-addressed by splicing the client's id (or subscription id) into the text,
+ * instead of parsing and serialising it again; anything else takes the general path.
+ */
+const ANSWER_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"(?:result|error)":/;
+const NOTIFICATION_HEAD = /^\{"jsonrpc":"2\.0","method":"eth_subscription","params":\{"subscription":"([0-9A-Za-z_-]{1,100})","result":/;
+
+/** How many recent subscription ids a session refuses to hand out again. */
+const ISSUED_IDS_REMEMBERED = 4_096;
+
+/**
+ * Frames from upstream sockets, on their way to the client: answers are re-addressed to the
+ * client's id (or swallowed when the session owns them), notifications to the client's
+ * subscription id, and nothing from a socket the session has left speaks for subscriptions.
+ */
+export class UpstreamFrames {
+  readonly #ctx: SessionContext;
+  /**
+   * Subscriptions whose subscribe answer waits in an unfinished client batch, with their
+   * notifications held back until the client has that answer (it cannot know the id before).
+   */
+  readonly #unannounced = new Map<string, string[]>();
+  readonly #batchSubscriptions = new WeakMap<BatchCollector, string[]>();
+  /**
+   * Subscription ids given to the client, most recent last; none of them is given again. Bounded,
+   * so a session that subscribes and unsubscribes for days does not grow: a late unsubscribe of an
+   * id thousands of subscriptions old is not a risk worth unbounded memory.
+   */
+  readonly #issuedSubscriptionIds = new Set<string>();
+
+  constructor(ctx: SessionContext) {
+    this.#ctx = ctx;
+  }
+
+  onMessage(link: UpstreamLink, text: string): void {
+    if (!link.alive) return;
+    link.lastSeenAt = this.#ctx.clock.now();
+    if (this.#fastAnswer(link, text) || this.#fastNotification(link, text)) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return this.#garbage(link, 'invalid JSON');
+    }
+    if (Array.isArray(message)) for (const item of message) this.#onUpstreamItem(link, item);
+    else this.#onUpstreamItem(link, message);
+  }
+
+  /** Emits a notification; `resultText` is the result as the node wrote it, when the session has it. */
+  emitNotification(subscription: string, result: unknown, resultText?: string): void {
+    const text =
+      resultText === undefined
+        ? JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } })
+        : `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":${JSON.stringify(subscription)},"result":${resultText}}}`;
+    const held = this.#unannounced.get(subscription);
+    if (held) return void held.push(text);
+    this.#ctx.emitText(text);
+  }
+
+  /** The client has the batch answer that gives it these subscription ids: what was held back follows. */
+  announce(collector: BatchCollector): void {
+    const ids = this.#batchSubscriptions.get(collector);
+    if (!ids) return;
+    this.#batchSubscriptions.delete(collector);
+    for (const id of ids) {
+      const held = this.#unannounced.get(id) ?? [];
+      this.#unannounced.delete(id);
+      if (this.#ctx.registry.byClientId(id)) for (const text of held) this.#ctx.emitText(text);
+    }
+  }
+
+  /** Drops the notifications held back for unfinished batches (the session is closing). */
+  clear(): void {
+    this.#unannounced.clear();
+  }
+
+  /** An answer to a plain client call, re-addressed without parsing its result. */
+  #fastAnswer(link: UpstreamLink, text: string): boolean {
+    const head = ANSWER_HEAD.exec(text);
+    if (!head || text.charCodeAt(text.length - 1) !== 125 /* } */) return false;
+    const id = Number(head[1]);
+    const call = link.calls.get(id);
+    // Own requests, batches, subscribes and unsubscribes need the parsed answer.
+    if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe' || this.#ctx.filter.owns(id)) return false;
+    link.calls.delete(id);
+    call.answered = true;
+    // `{"jsonrpc":"2.0","id":` is 22 characters; the upstream id's digits follow.
+    this.#ctx.emitText(`{"jsonrpc":"2.0","id":${JSON.stringify(call.clientId)}${text.slice(22 + head[1]!.length)}`);
+    if (link.phase === 'draining' && link.calls.size === 0) this.#ctx.switcher.retire(link);
+    return true;
+  }
+
+  /** A notification, re-addressed to the client's subscription id without serialising it again. */
+  #fastNotification(link: UpstreamLink, text: string): boolean {
+    const head = NOTIFICATION_HEAD.exec(text);
+    if (!head || !text.endsWith('}}')) return false;
+    // Single writer: only the active socket speaks for subscriptions.
+    if (link !== this.#ctx.link) return true;
+    const entry = this.#ctx.registry.byUpstreamId(head[1]!);
+    if (!entry) {
+      this.#ctx.stats.droppedNotifications += 1;
+      return true;
+    }
+    // The result's text, between `"result":` and the closing `}}`.
+    return this.#ctx.continuity.acceptText(entry.clientId, text.slice(head[0].length, -2));
+  }
+
+  #onUpstreamItem(link: UpstreamLink, message: unknown): void {
+    const ctx = this.#ctx;
+    if (typeof message !== 'object' || message === null) return this.#garbage(link, 'not an object');
+    const frame = message as Upstream;
+    if (frame.method === 'eth_subscription') return this.#onNotification(link, frame);
+    if (!('id' in frame) || !('result' in frame || 'error' in frame)) return this.#garbage(link, 'neither an answer nor a notification');
+    const response = frame as unknown as JsonRpcResponse;
+    if (typeof response.id !== 'number') return void (ctx.stats.unknownAnswers += 1);
+    if (ctx.filter.settle(response.id, response)) return;
+    if (link.abandonedSubscribes.delete(response.id)) {
+      const result = (response as { result?: unknown }).result;
+      if (typeof result === 'string') ctx.outbox.unsubscribeOrphan(link, result);
+      return;
+    }
+    const call = link.calls.get(response.id);
+    if (!call) return void (ctx.stats.unknownAnswers += 1);
+    link.calls.delete(response.id);
+    this.#complete(link, call, response);
+    if (link.phase === 'draining' && link.calls.size === 0) ctx.switcher.retire(link);
+  }
+
+  #onNotification(link: UpstreamLink, frame: Upstream): void {
+    // Single writer: only the active socket speaks for subscriptions.
+    if (link !== this.#ctx.link) return;
+    const params = frame.params as { subscription?: unknown; result?: unknown } | undefined;
+    const entry = typeof params?.subscription === 'string' ? this.#ctx.registry.byUpstreamId(params.subscription) : undefined;
+    if (!entry) return void (this.#ctx.stats.droppedNotifications += 1);
+    this.#ctx.continuity.accept(entry.clientId, params!.result);
+  }
+
+  #complete(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse): void {
+    const ctx = this.#ctx;
+    const result = (response as { result?: unknown }).result;
+    if (call.method === 'eth_subscribe' && !('error' in response) && typeof result === 'string') {
+      const clientId = this.#freshSubscriptionId(result);
+      const onActive = link === ctx.link;
+      const params = Array.isArray(call.params) ? call.params : [];
+      ctx.registry.add(clientId, params, onActive ? result : null);
+      ctx.continuity.track(clientId, params, onActive ? ctx.outbox.ownCall(link) : undefined);
+      if (!onActive) {
+        // Answered by a socket being left: the subscription lives on the active one from now on.
+        ctx.outbox.unsubscribeOrphan(link, result);
+        if (ctx.link) ctx.replayer.replay(ctx.link, clientId);
+      }
+      if (ctx.next?.phase === 'replaying') ctx.replayer.maybeActivate(ctx.next);
+      if (call.slot) {
+        this.#unannounced.set(clientId, []);
+        const ids = this.#batchSubscriptions.get(call.slot.collector) ?? [];
+        ids.push(clientId);
+        this.#batchSubscriptions.set(call.slot.collector, ids);
+      }
+      return ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: clientId });
+    }
+    ctx.answer(call, clientAnswer(call, response));
+  }
+
+  /**
+   * The upstream's id, unless this session has handed it out before (a new node may reuse an old
+   * number): a late or repeated unsubscribe of an old id must never hit a newer subscription.
+   */
+  #freshSubscriptionId(upstreamId: string): string {
+    let id = upstreamId;
+    while (this.#issuedSubscriptionIds.has(id) || this.#ctx.registry.byUpstreamId(id)) {
+      id = `0x${Array.from({ length: 4 }, () => Math.floor(this.#ctx.random() * 2 ** 32).toString(16).padStart(8, '0')).join('')}`;
+    }
+    this.#issuedSubscriptionIds.add(id);
+    if (this.#issuedSubscriptionIds.size > ISSUED_IDS_REMEMBERED) {
+      this.#issuedSubscriptionIds.delete(this.#issuedSubscriptionIds.values().next().value!);
+    }
+    return id;
+  }
+
+  #garbage(link: UpstreamLink, what: string): void {
+    this.#ctx.stats.upstreamGarbage += 1;
+    this.#ctx.events.emit('error', new SteadyRpcError('ERR_BAD_RESPONSE', `Dropped a frame from node "${link.node}": ${what}`));
+  }
+}
