@@ -28,7 +28,7 @@ export interface DemoNode {
 
 export interface DemoNodes {
   kind: 'anvil' | 'fake';
-  /** Why anvil was not used, when `kind` is `fake`. */
+  /** Why anvil was not used, when `kind` is `fake` and anvil was tried. */
   fallbackReason?: string;
   a: DemoNode;
   b: DemoNode;
@@ -44,7 +44,7 @@ const WEI_PER_ETH = 10n ** 18n;
 const CHAIN_ID = 31337;
 
 export async function startDemoNodes(options: { backend: NodeBackend; blockTimeMs: number }): Promise<DemoNodes> {
-  if (options.backend === 'fake') return startFakeNodes(options.blockTimeMs, 'asked for with --fake');
+  if (options.backend === 'fake') return startFakeNodes(options.blockTimeMs, undefined);
   try {
     resolveAnvilCommand();
     return await startAnvilNodes(options.blockTimeMs);
@@ -64,7 +64,7 @@ async function startAnvilNodes(blockTimeMs: number): Promise<DemoNodes> {
   return withLookup({ kind: 'anvil', a: node('a'), b: node('b'), stop: () => cluster.stop() });
 }
 
-async function startFakeNodes(blockTimeMs: number, fallbackReason: string): Promise<DemoNodes> {
+async function startFakeNodes(blockTimeMs: number, fallbackReason: string | undefined): Promise<DemoNodes> {
   const started: Array<{ close(): Promise<void> }> = [];
   const stop = async () => {
     await Promise.allSettled(started.map((s) => s.close()));
@@ -82,7 +82,7 @@ async function startFakeNodes(blockTimeMs: number, fallbackReason: string): Prom
     const a = await node('a');
     const b = await node('b');
     let stopping: Promise<void> | undefined;
-    return withLookup({ kind: 'fake', fallbackReason, a, b, stop: () => (stopping ??= stop()) });
+    return withLookup({ kind: 'fake', ...(fallbackReason === undefined ? {} : { fallbackReason }), a, b, stop: () => (stopping ??= stop()) });
   } catch (error) {
     await stop();
     throw error;
