@@ -48,7 +48,12 @@ export interface UpstreamSessionOptions {
    * @default 60_000
    */
   authQuarantineMs?: number;
-  /** While on a node the pool does not prefer, how often to try the preferred one again, in ms. @default 5_000 */
+  /**
+   * While on a node the pool does not prefer (it failed before the pool noticed), how soon to try
+   * the preferred one again, in ms; doubled after each attempt that does not last, at most 60 s.
+   * Attempts are make-before-break: traffic keeps flowing meanwhile.
+   * @default 1_000
+   */
   failbackRetryMs?: number;
   /** Bounds for client messages that arrive while no upstream is ready. */
   queue?: {
@@ -113,7 +118,7 @@ export const SESSION_DEFAULTS: Readonly<{
   drainTimeoutMs: 5_000,
   stableAfterMs: 10_000,
   authQuarantineMs: 60_000,
-  failbackRetryMs: 5_000,
+  failbackRetryMs: 1_000,
   maxFrameBytes: 5 * 1024 * 1024,
   maxBatchSize: 1_000,
 });

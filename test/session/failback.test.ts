@@ -187,3 +187,16 @@ describe('leaving a node the pool marked unhealthy', () => {
     expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, error: expect.objectContaining({ code: -32053 }) }]);
   });
 });
+
+describe('a cut too short for the pool to notice', () => {
+  it('is followed by a failback within a few seconds of the restore, from the session itself', async () => {
+    const h = await sessionHarness(); // no health checker: the pool keeps preferring a
+    h.nodes.a!.cut();
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    await h.clock.advance(1_500);
+    h.nodes.a!.restore();
+    await h.clock.advance(4_000);
+    expect(h.session.node).toBe('a');
+  });
+});
