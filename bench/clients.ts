@@ -5,27 +5,20 @@
  */
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { NodePool, UpstreamSession, type NodeConfig, type SocketTransport, type UpstreamSessionOptions } from 'steadyrpc';
-import { CorkedTransport } from './CorkedTransport.js';
+import { NodePool, UpstreamSession, type NodeConfig, type UpstreamSessionOptions } from 'steadyrpc';
 import { RpcPeer } from './rpc.js';
 
-export type ClientKind = 'raw-ws' | 'session' | 'session-corked' | 'viem' | 'viem-resilient' | 'viem-resilient-batch' | 'ethers' | 'ethers-resilient' | 'ethers-resilient-corked' | 'ethers-resilient-direct';
+export type ClientKind = 'raw-ws' | 'session' | 'viem' | 'viem-resilient' | 'viem-resilient-batch' | 'ethers' | 'ethers-resilient';
 
 export const CLIENT_LABELS: Record<ClientKind, string> = {
   'raw-ws': 'raw ws',
   session: 'UpstreamSession (in process)',
-  'session-corked': 'UpstreamSession + corked writes (bench prototype)',
   viem: 'viem webSocket',
   'viem-resilient': 'viem + resilientTransport',
   'viem-resilient-batch': 'viem + resilientTransport {batch:true}',
   ethers: 'ethers WebSocketProvider',
   'ethers-resilient': 'ethers + ResilientProvider',
-  'ethers-resilient-corked': 'ethers + ResilientProvider + corked writes (bench prototype)',
-  'ethers-resilient-direct': 'ethers + ResilientProvider, send() straight to the session (bench prototype)',
 };
-
-/** Bench-side prototypes of a change to src/ (see CorkedTransport.ts): not in `--quick` runs. */
-export const PROTOTYPES: ReadonlySet<string> = new Set(['session-corked', 'ethers-resilient-corked', 'ethers-resilient-direct', 'proxy-corked']);
 
 export interface BenchClient {
   call(): Promise<unknown>;
@@ -104,14 +97,12 @@ interface ResilientViemModule {
 /** What bench needs of `steadyrpc/ethers`. */
 interface ResilientEthersModule {
   ResilientProvider: new (
-    options: { nodes: NodeConfig[]; session?: { transport?: SocketTransport } },
+    options: { nodes: NodeConfig[] },
     network?: number,
     providerOptions?: { staticNetwork?: boolean },
   ) => {
     send(method: string, params: unknown[]): Promise<unknown>;
     destroy(): void;
-    readonly session: UpstreamSession;
-    _processMessage(text: string): Promise<void>;
   };
 }
 
@@ -145,10 +136,6 @@ export async function openClient(kind: ClientKind, upstream: UpstreamUrls): Prom
     }
     case 'session': {
       const { peer, close } = await openSession(nodes);
-      return { call: () => peer.call('eth_blockNumber'), close: async () => close() };
-    }
-    case 'session-corked': {
-      const { peer, close } = await openSession(nodes, { transport: new CorkedTransport() });
       return { call: () => peer.call('eth_blockNumber'), close: async () => close() };
     }
     case 'viem': {
@@ -192,25 +179,11 @@ export async function openClient(kind: ClientKind, upstream: UpstreamUrls): Prom
         },
       };
     }
-    case 'ethers-resilient':
-    case 'ethers-resilient-corked':
-    case 'ethers-resilient-direct': {
+    case 'ethers-resilient': {
       const adapter = await importAdapter<ResilientEthersModule>('ethers', 'ResilientProvider');
       if (isUnavailable(adapter)) return adapter;
-      const session = kind === 'ethers-resilient-corked' ? { transport: new CorkedTransport() } : {};
-      const provider = new adapter.ResilientProvider({ nodes, session }, 1, { staticNetwork: true });
+      const provider = new adapter.ResilientProvider({ nodes }, 1, { staticNetwork: true });
       await provider.send('eth_blockNumber', []);
-      if (kind === 'ethers-resilient-direct') {
-        // The prototype: send() skips ethers' request queue (a setTimeout per drain) and callback
-        // bookkeeping, and goes straight to the session; ethers still gets every other frame.
-        const peer = new RpcPeer((text) => provider.session.send(text), 'direct-');
-        provider.session.removeAllListeners('message');
-        provider.session.on('message', (text) => {
-          if (text.includes('"id":"direct-')) peer.receive(text);
-          else void provider._processMessage(text);
-        });
-        provider.send = (method, params) => peer.call(method, JSON.stringify(params));
-      }
       return {
         call: () => provider.send('eth_blockNumber', []),
         async close() {

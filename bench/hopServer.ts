@@ -1,14 +1,12 @@
 /**
  * The middle hop of the proxy case, in its own process (as a proxy would be): either the
- * byte-forwarding pipe or the reference proxy (examples/proxy-server.ts) in front of one mock
- * (`proxy-corked`: the same with the bench prototype transport, see CorkedTransport.ts).
+ * byte-forwarding pipe or the reference proxy (examples/proxy-server.ts) in front of one mock.
  */
 import { startProxyServer } from '../examples/proxy-server.js';
-import { CorkedTransport } from './CorkedTransport.js';
 import { serve } from './ipc.js';
 import { startPipe } from './pipe.js';
 
-export type HopKind = 'pipe' | 'proxy' | 'proxy-corked';
+export type HopKind = 'pipe' | 'proxy';
 
 let close: (() => Promise<void>) | undefined;
 
@@ -23,8 +21,6 @@ serve(
       const proxy = await startProxyServer({
         listen: { host: '127.0.0.1', port: 0 },
         upstreams: [{ name, ws: wsUrl, http: httpUrl }],
-        // The prototype: upstream writes coalesced per turn (client-side writes are the example's own).
-        ...(kind === 'proxy-corked' ? { session: { transport: new CorkedTransport() } } : {}),
       });
       close = () => proxy.close();
       return { url: proxy.wsUrl };

@@ -94,14 +94,9 @@ export function buildRows(m: Measurements): Row[] {
       baseline = 'viem webSocket';
       goal = '≥ 1.15× viem webSocket';
       met = ratio === null ? null : ratio >= 1.15;
-    } else if (kind === 'session-corked') {
-      baseline = 'raw ws';
     } else if (kind === 'viem-resilient-batch') {
       ratio = pairedRatio(m, id, 'requests:viem', 'reqPerSec');
       baseline = 'viem webSocket';
-    } else if (kind === 'ethers-resilient-corked' || kind === 'ethers-resilient-direct') {
-      ratio = pairedRatio(m, id, 'requests:ethers', 'reqPerSec');
-      baseline = 'ethers WebSocketProvider';
     } else if (kind === 'ethers-resilient') {
       ratio = pairedRatio(m, id, 'requests:ethers', 'reqPerSec');
       baseline = 'ethers WebSocketProvider';
@@ -128,7 +123,6 @@ export function buildRows(m: Measurements): Row[] {
   const HOPS: Record<HopKind, string> = {
     pipe: 'ws → byte pipe → upstream',
     proxy: 'ws → reference proxy → upstream',
-    'proxy-corked': 'ws → reference proxy + corked upstream writes (bench prototype) → upstream',
   };
   for (const hop of Object.keys(HOPS) as HopKind[]) {
     const r = m.proxy[hop];

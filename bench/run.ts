@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PROXY_HEALTH_DEFAULTS } from '../examples/proxy-server.js';
-import { CLIENT_LABELS, PROTOTYPES, type ClientKind } from './clients.js';
+import { CLIENT_LABELS, type ClientKind } from './clients.js';
 import { Child, REPO_ROOT } from './ipc.js';
 import { buildRows, renderTable, type Measurements } from './report.js';
 import type { HopKind } from './hopServer.js';
@@ -57,11 +57,11 @@ interface Planned {
   repeat: boolean;
 }
 
-const CLIENTS: ClientKind[] = ['raw-ws', 'session', 'session-corked', 'viem', 'viem-resilient', 'viem-resilient-batch', 'ethers', 'ethers-resilient', 'ethers-resilient-corked', 'ethers-resilient-direct'];
+const CLIENTS: ClientKind[] = ['raw-ws', 'session', 'viem', 'viem-resilient', 'viem-resilient-batch', 'ethers', 'ethers-resilient'];
 const loadTimeout = settings.warmupMs + settings.durationMs + 60_000;
 const planned: Planned[] = [
   ...CLIENTS.map((kind): Planned => ({ id: `requests:${kind}`, title: `requests · ${CLIENT_LABELS[kind]}`, job: { case: 'requests', args: { kind, load } }, timeoutMs: loadTimeout, repeat: true })),
-  ...(['pipe', 'proxy', 'proxy-corked'] as const).map((hop): Planned => ({ id: `proxy:${hop}`, title: `proxy hop · ${hop}`, job: { case: 'proxy', args: { hop, load } }, timeoutMs: loadTimeout, repeat: true })),
+  ...(['pipe', 'proxy'] as const).map((hop): Planned => ({ id: `proxy:${hop}`, title: `proxy hop · ${hop}`, job: { case: 'proxy', args: { hop, load } }, timeoutMs: loadTimeout, repeat: true })),
   ...(['raw-ws', 'session'] as const).map((consumer): Planned => ({
     id: `notifications:${consumer}`,
     title: `notifications · ${consumer}`,
@@ -97,7 +97,7 @@ const planned: Planned[] = [
     repeat: false,
   },
 ];
-const plan = planned.filter((p) => (only ? only.some((o) => p.id.includes(o)) : !(quick && PROTOTYPES.has(p.id.split(':')[1] ?? ''))));
+const plan = only ? planned.filter((p) => only.some((o) => p.id.includes(o))) : planned;
 
 const queue: Planned[] = [];
 for (let round = 0; round < settings.rounds; round++) queue.push(...plan.filter((p) => p.repeat));

@@ -1,5 +1,5 @@
-import { SocketProvider } from 'ethers';
-import type { JsonRpcApiProviderOptions, Networkish } from 'ethers';
+import { makeError, SocketProvider } from 'ethers';
+import type { JsonRpcApiProviderOptions, JsonRpcError, JsonRpcPayload, JsonRpcResult, Networkish } from 'ethers';
 import type { NodePool } from '../pool/NodePool.js';
 import type { UpstreamSession } from '../session/UpstreamSession.js';
 import type { ResilientOptions, Upstream } from './options.js';
@@ -18,6 +18,7 @@ import { openUpstream } from './options.js';
  */
 export class ResilientProvider extends SocketProvider {
   readonly #upstream: Upstream;
+  #nextId = 1;
 
   constructor(options: ResilientOptions, network?: Networkish, providerOptions?: JsonRpcApiProviderOptions) {
     super(network, providerOptions);
@@ -34,6 +35,37 @@ export class ResilientProvider extends SocketProvider {
 
   get session(): UpstreamSession {
     return this.#upstream.session;
+  }
+
+  /**
+   * Sends the call at once. ethers' own `send()` queues every call and drains the queue on a
+   * `setTimeout`, a timer turn per call that only matters for batching, which socket providers
+   * never do (and the session has its own bounded queue). Callers see what they would from
+   * ethers: the same payload and `debug` events, the node's error mapped by `getRpcError`, and
+   * "provider destroyed; cancelled request" for a call made or still unanswered at `destroy()`.
+   */
+  override send(method: string, params: unknown[] | Record<string, unknown>): Promise<any> {
+    if (this.destroyed) return Promise.reject(destroyedError(method));
+    const payload: JsonRpcPayload = { method, params, id: this.#nextId++, jsonrpc: '2.0' };
+    return this.#call(payload);
+  }
+
+  async #call(payload: JsonRpcPayload): Promise<unknown> {
+    void this.emit('debug', { action: 'sendRpcPayload', payload });
+    let response: JsonRpcResult | JsonRpcError;
+    try {
+      // ethers' SocketProvider registers the call under its id, writes it, and resolves with the
+      // response `_processMessage` routes back to it.
+      [response] = (await this._send(payload)) as [JsonRpcResult | JsonRpcError];
+    } catch (error) {
+      void this.emit('debug', { action: 'receiveRpcError', error });
+      // Written after destroy() closed the session: ethers would have rejected it from its queue.
+      throw this.destroyed ? destroyedError(payload.method) : error;
+    }
+    void this.emit('debug', { action: 'receiveRpcResult', result: [response] });
+    if (this.destroyed) throw destroyedError(payload.method);
+    if ('error' in response) throw this.getRpcError(payload, response);
+    return response.result;
   }
 
   /** Hands a frame to the session; throws once it is closed (ethers then rejects the call). */
@@ -55,4 +87,8 @@ export class ResilientProvider extends SocketProvider {
   async [Symbol.asyncDispose](): Promise<void> {
     this.destroy();
   }
+}
+
+function destroyedError(method: string): Error {
+  return makeError('provider destroyed; cancelled request', 'UNSUPPORTED_OPERATION', { operation: method });
 }

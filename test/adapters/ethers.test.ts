@@ -1,7 +1,7 @@
 import { AbstractProvider, Network, SocketProvider } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { ResilientProvider } from '../../src/ethers.js';
-import { adapterWorld, type AdapterWorld } from './world.js';
+import { adapterWorld, sentTo, type AdapterWorld } from './world.js';
 
 const ADDRESS = '0x0000000000000000000000000000000000000001';
 
@@ -117,5 +117,58 @@ describe('ResilientProvider', () => {
     expect(p.destroyed).toBe(true);
     expect(p.session.state).toBe('closed');
     expect(world.clock.pendingTimers).toBe(0);
+  });
+});
+
+/** Lets promise callbacks run, but no timer or I/O turn. */
+async function microtasks(count = 20): Promise<void> {
+  for (let i = 0; i < count; i++) await Promise.resolve();
+}
+
+describe('ResilientProvider.send()', () => {
+  it('writes the call to the session at once, not on a timer turn as ethers\' queue would', async () => {
+    const { world, provider: p } = provider();
+    await until(world, p.getBalance(ADDRESS));
+    const before = sentTo(world, 'a').length;
+    const call = p.send('eth_blockNumber', []);
+    await microtasks();
+    const sent = sentTo(world, 'a').slice(before);
+    expect(sent).toEqual([{ method: 'eth_blockNumber', params: [], id: expect.any(Number), jsonrpc: '2.0' }]);
+    expect(await until(world, call)).toBe('0x64');
+    p.destroy();
+  });
+
+  it('emits ethers\' debug events for the payload and its result', async () => {
+    const { world, provider: p } = provider();
+    await until(world, p.getBalance(ADDRESS));
+    const debug: any[] = [];
+    await p.on('debug', (event: unknown) => debug.push(event));
+    await until(world, p.send('eth_blockNumber', []));
+    await turns(world);
+    const payload = { method: 'eth_blockNumber', params: [], id: expect.any(Number), jsonrpc: '2.0' };
+    expect(debug).toEqual([
+      { action: 'sendRpcPayload', payload },
+      { action: 'receiveRpcResult', result: [{ jsonrpc: '2.0', id: expect.any(Number), result: '0x64' }] },
+    ]);
+    p.destroy();
+  });
+
+  it('a call made just before destroy() in the same turn is rejected as cancelled, and nothing is left pending', async () => {
+    const { world, provider: p } = provider();
+    await until(world, p.getBalance(ADDRESS));
+    const call = p.send('eth_blockNumber', []).catch((e: unknown) => e);
+    p.destroy();
+    expect(await call).toMatchObject({ code: 'UNSUPPORTED_OPERATION', shortMessage: 'provider destroyed; cancelled request' });
+    expect(p.session.stats().inFlight).toBe(0);
+    expect(world.clock.pendingTimers).toBe(0);
+  });
+
+  it('a call the session cannot take (closed under the provider) is rejected with its error, not left pending', async () => {
+    const { world, provider: p } = provider();
+    await until(world, p.getBalance(ADDRESS));
+    p.session.close();
+    const error = await until(world, p.send('eth_blockNumber', []).catch((e: unknown) => e));
+    expect(error).toMatchObject({ code: 'ERR_CLOSED' });
+    p.destroy();
   });
 });

@@ -418,3 +418,99 @@ describe('WsSocketTransport closed while connecting', () => {
     expect(events.types()).toEqual(['close']);
   });
 });
+
+/** Resolves after the ticks queued so far have run: the end of the current turn, for the transport. */
+const endOfTurn = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+
+/** Opens a socket to a fresh server; resolves once both ends are open, with what the server receives. */
+async function openPair(transport?: WsSocketTransport) {
+  const server = await startWsServer();
+  const connection = server.nextConnection();
+  const { socket, events } = openSocket(server.url, transport);
+  const [serverSocket] = await connection;
+  await events.next('open');
+  const received: string[] = [];
+  serverSocket.on('message', (data) => received.push(String(data)));
+  const serverClosed = once(serverSocket, 'close') as Promise<[number, Buffer]>;
+  return { socket, events, serverSocket, received, serverClosed };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await settle(1);
+}
+
+const frames = (count: number, tag = '') =>
+  Array.from({ length: count }, (_, i) => `{"jsonrpc":"2.0","id":${i},"method":"eth_blockNumber${tag}"}`);
+
+describe('WsSocketTransport coalescing the frames of one turn (coalesceWrites)', () => {
+  it('rejects a coalesceWrites that is not a boolean', () => {
+    expect(() => new WsSocketTransport({ coalesceWrites: 1 as unknown as boolean })).toThrow(
+      /Expected coalesceWrites to be a boolean, got 1/,
+    );
+  });
+
+  it.each([true, false])('with coalesceWrites %s, many frames sent in one turn all arrive, in order', async (coalesceWrites) => {
+    const { socket, received } = await openPair(new WsSocketTransport({ coalesceWrites }));
+    const sent = frames(2_000);
+    for (const frame of sent) socket.send(frame);
+    await until(() => received.length === sent.length);
+    expect(received).toEqual(sent);
+  });
+
+  it('holds the frames of a turn until it ends, counting them in bufferedAmount, then writes them', async () => {
+    const { socket, received } = await openPair();
+    const sent = frames(50);
+    for (const frame of sent) socket.send(frame);
+    const payloadBytes = sent.reduce((sum, frame) => sum + Buffer.byteLength(frame), 0);
+    expect(socket.bufferedAmount).toBeGreaterThanOrEqual(payloadBytes);
+    await endOfTurn();
+    await until(() => received.length === sent.length);
+    expect(received).toEqual(sent);
+    await until(() => socket.bufferedAmount === 0);
+  });
+
+  it('keeps the order across turns: each turn is corked and flushed on its own', async () => {
+    const { socket, received } = await openPair();
+    const first = frames(100, '-first');
+    const second = frames(100, '-second');
+    for (const frame of first) socket.send(frame);
+    await endOfTurn();
+    for (const frame of second) socket.send(frame);
+    socket.ping?.();
+    await until(() => received.length === 200);
+    expect(received).toEqual([...first, ...second]);
+  });
+
+  it('close() right after sends in the same turn delivers the frames, then the close frame', async () => {
+    const { socket, events, received, serverClosed } = await openPair();
+    const sent = frames(100);
+    for (const frame of sent) socket.send(frame);
+    socket.close(1000, 'bye');
+    const [code, reason] = await serverClosed;
+    expect(received).toEqual(sent);
+    expect([code, String(reason)]).toEqual([1000, 'bye']);
+    expect((await events.next('close')).info).toEqual({ code: 1000, reason: 'bye' });
+  });
+
+  it('terminate() right after sends in the same turn drops them: it aborts, like any write still buffered', async () => {
+    const { socket, events, received, serverClosed } = await openPair();
+    for (const frame of frames(100)) socket.send(frame);
+    socket.terminate();
+    expect((await events.next('close')).info.code).toBe(1006);
+    const [code] = await serverClosed;
+    expect(code).toBe(1006);
+    await settle();
+    expect(received).toEqual([]);
+    expect(events.types()).toEqual(['open', 'close']);
+  });
+
+  it('with coalesceWrites false, each frame is written when it is sent', async () => {
+    const { socket, received } = await openPair(new WsSocketTransport({ coalesceWrites: false }));
+    const sent = frames(10);
+    for (const frame of sent) socket.send(frame);
+    // Written at once (a loopback socket with room takes small writes synchronously): nothing held.
+    expect(socket.bufferedAmount).toBe(0);
+    await until(() => received.length === sent.length);
+    expect(received).toEqual(sent);
+  });
+});
