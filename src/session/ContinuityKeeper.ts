@@ -43,6 +43,56 @@ interface Tracked {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
+/** Where a result identified from its text keeps that text (it may wait in a backfill buffer). */
+const TEXT = Symbol('text');
+
+/** The fields continuity reads, taken from a result's text, with the text itself. */
+interface Identified {
+  hash?: string;
+  number?: string;
+  blockHash?: string;
+  blockNumber?: string;
+  logIndex?: string;
+  removed?: boolean;
+  [TEXT]: string;
+}
+
+// Top-level keys of a header or a log as nodes write them; the leading quote keeps `"hash"` from
+// matching `"parentHash"`. A field that is not found sends the result to JSON.parse instead.
+const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
+
+/** The string value of `"name":"…"` in `text`, if it is a hex quantity or hash. */
+function hexField(text: string, marker: string): string | undefined {
+  const at = text.indexOf(marker);
+  if (at < 0) return undefined;
+  const start = at + marker.length;
+  const end = text.indexOf('"', start);
+  if (end < 0 || end - start > 66) return undefined;
+  const value = text.slice(start, end);
+  return QUANTITY.test(value) ? value : undefined;
+}
+
+const HASH = '"hash":"';
+const NUMBER = '"number":"';
+const BLOCK_HASH = '"blockHash":"';
+const BLOCK_NUMBER = '"blockNumber":"';
+const LOG_INDEX = '"logIndex":"';
+
+/** Reads the fields continuity needs from a result's text; `undefined` when one is missing. */
+function identify(kind: 'newHeads' | 'logs', text: string): Identified | undefined {
+  if (text.charCodeAt(0) !== 123 /* { */) return undefined;
+  if (kind === 'newHeads') {
+    const hash = hexField(text, HASH);
+    const number = hexField(text, NUMBER);
+    return hash !== undefined && number !== undefined ? { hash, number, [TEXT]: text } : undefined;
+  }
+  const blockHash = hexField(text, BLOCK_HASH);
+  const blockNumber = hexField(text, BLOCK_NUMBER);
+  const logIndex = hexField(text, LOG_INDEX);
+  if (blockHash === undefined || blockNumber === undefined || logIndex === undefined) return undefined;
+  return { blockHash, blockNumber, logIndex, removed: text.includes('"removed":true'), [TEXT]: text };
+}
+
 /**
  * Gives every `newHeads` and `logs` subscription of a session a {@link Continuity}: notifications
  * pass through it, and after each switch it backfills what the client missed from the new node.
@@ -102,7 +152,13 @@ export class ContinuityKeeper {
   accept(subscription: string, result: unknown): void {
     const tracked = this.#tracked.get(subscription);
     if (!tracked) return this.#deliver(subscription, result);
-    for (const item of tracked.continuity.accept(result)) this.#deliver(subscription, item);
+    for (const item of tracked.continuity.accept(result)) this.#emit(subscription, item);
+  }
+
+  /** Delivers a result, as the node's own text when it was identified from it (see {@link identify}). */
+  #emit(subscription: string, item: unknown): void {
+    const text = typeof item === 'object' && item !== null ? (item as Partial<Identified>)[TEXT] : undefined;
+    this.#deliver(subscription, item, text);
   }
 
   /**
@@ -117,13 +173,16 @@ export class ContinuityKeeper {
       this.#deliver(subscription, undefined, resultText);
       return true;
     }
-    let result: unknown;
-    try {
-      result = JSON.parse(resultText);
-    } catch {
-      return false;
+    // Continuity needs only a few top-level fields: read them from the text when they are there.
+    let result: unknown = identify(tracked.continuity.kind, resultText);
+    if (result === undefined) {
+      try {
+        result = JSON.parse(resultText);
+      } catch {
+        return false;
+      }
     }
-    for (const item of tracked.continuity.accept(result)) this.#deliver(subscription, item, item === result ? resultText : undefined);
+    for (const item of tracked.continuity.accept(result)) this.#emit(subscription, item);
     return true;
   }
 
@@ -169,8 +228,8 @@ export class ContinuityKeeper {
     if (this.#tracked.get(subscription) !== tracked || tracked.epoch !== epoch) return;
     const { backfilled, live } = continuity.finish(fetched);
     this.#backfilled += backfilled.length;
-    for (const item of backfilled) this.#deliver(subscription, item);
-    for (const item of live) this.#deliver(subscription, item);
+    for (const item of backfilled) this.#emit(subscription, item);
+    for (const item of live) this.#emit(subscription, item);
     if (from !== undefined || error) this.#report({ subscription, from, to, delivered: backfilled.length, skipped, ...(error ? { error } : {}) });
   }
 }

@@ -47,6 +47,8 @@ describe('newHeads across a switch', () => {
     await h.settle();
     expect(numbers(h.notifications(sub))).toEqual([101, 102, 103, 104, 105, 106, 107]);
     expect(h.session.stats().duplicatesSuppressed).toBe(5);
+    // Delivered as the node wrote them: every field, not just the ones continuity reads.
+    expect(h.notifications(sub).map((n) => n.params.result)).toEqual([101, 102, 103, 104, 105, 106, 107].map((n) => h.nodes.b!.block(n)));
   });
 
   it('delivers a lower or reorged head on the new node as the chain says', async () => {
