@@ -212,7 +212,7 @@ export async function blackholeCase({ iterations }: { iterations: number }): Pro
     iterations,
     keepaliveIntervalMs,
     keepaliveTimeoutMs,
-    deadlineMs: keepaliveIntervalMs * 2 + keepaliveTimeoutMs,
+    deadlineMs: keepaliveIntervalMs + keepaliveTimeoutMs, // from the last frame: the keepalive wakes when the socket has been idle a whole interval
     detectMs: [],
     firstAnswerMs: [],
     errors: 0,
