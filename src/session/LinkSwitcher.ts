@@ -102,6 +102,11 @@ export class LinkSwitcher {
     ctx.events.emit('switch', { from, to: link.node, reason: ctx.nextReason });
   }
 
+  /** Closes a draining socket once it owes nothing more. */
+  retireIfDone(link: UpstreamLink): void {
+    if (link.phase === 'draining' && link.calls.size === 0) this.retire(link);
+  }
+
   /** Closes a draining socket; calls it still owes are re-sent or failed. */
   retire(old: UpstreamLink): void {
     if (!this.#ctx.draining.delete(old)) return;

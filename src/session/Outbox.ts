@@ -8,8 +8,6 @@ import type { SessionContext } from './SessionContext.js';
 import { acceptsTraffic } from './SessionState.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 
-type Upstream = Record<string, unknown>;
-
 /**
  * What a session writes upstream: client calls under ids it owns (with their deadlines), requests
  * of its own whose answers the {@link ReplayFilter} swallows, and the re-homing of calls a socket
@@ -23,19 +21,19 @@ export class Outbox {
   }
 
   sendCall(link: UpstreamLink, call: PendingCall): void {
-    if (call.oneWay) return this.#write(link, { jsonrpc: '2.0', method: call.method, params: call.params });
+    if (call.oneWay) return this.#write(link, undefined, call.method, call.params);
     const id = this.#ctx.nextId++;
     call.sentAt = this.#ctx.clock.now();
     link.calls.set(id, call);
     if (!link.hasTimer('calls')) link.setTimer('calls', this.#ctx.settings.requestTimeoutMs, () => this.#expireCalls(link));
-    this.#write(link, { jsonrpc: '2.0', id, method: call.method, params: call.params });
+    this.#write(link, id, call.method, call.params);
   }
 
   /** Sends a request of the session's own; its answer goes to `onAnswer`, never to the client. */
   sendOwn(link: UpstreamLink, purpose: OwnPurpose, method: string, params: unknown[], timeoutMs: number, onAnswer: (response: JsonRpcResponse) => void, onFail: (error: SteadyRpcError) => void): number {
     const id = this.#ctx.nextId++;
     this.#ctx.filter.own(id, purpose, link, timeoutMs, { onAnswer, onFail });
-    this.#write(link, { jsonrpc: '2.0', id, method, params });
+    this.#write(link, id, method, params);
     return id;
   }
 
@@ -89,8 +87,12 @@ export class Outbox {
     }
   }
 
-  #write(link: UpstreamLink, payload: Upstream): void {
-    if (payload.params === undefined) delete payload.params;
+  /** Writes one request (a notification when `id` is undefined), without keys that are absent. */
+  #write(link: UpstreamLink, id: number | undefined, method: string, params: unknown): void {
+    const payload =
+      id === undefined
+        ? params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }
+        : params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
     try {
       link.socket!.send(JSON.stringify(payload));
     } catch (error) {
@@ -110,6 +112,6 @@ export class Outbox {
       if (call.method === 'eth_subscribe') this.undoLateSubscribe(link, id);
       this.#ctx.fail(call, RpcErrorCode.REQUEST_TIMEOUT, `No answer from node "${link.node}" within ${this.#ctx.settings.requestTimeoutMs} ms`);
     }
-    if (link.phase === 'draining') this.#ctx.switcher.retire(link);
+    this.#ctx.switcher.retireIfDone(link);
   }
 }

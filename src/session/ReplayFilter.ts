@@ -57,11 +57,6 @@ export class ReplayFilter {
     this.#requests.set(id, request);
   }
 
-  /** Whether `id` is one of the session's own requests, still waiting for its answer. */
-  owns(id: number): boolean {
-    return this.#requests.has(id);
-  }
-
   /**
    * If `id` is one of the session's own requests, hands the answer to its owner and returns true:
    * the caller must not forward it.

@@ -43,18 +43,12 @@ export interface SessionContextParts {
  * and the few primitives they all use: answering a client call, emitting, changing state. Internal:
  * never exported from the package.
  */
-export class SessionContext implements SessionContextParts {
-  readonly events: EventEmitter<SessionEvents>;
-  readonly pool: NodePool;
-  readonly transport: SocketTransport;
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly settings: SessionSettings;
-  readonly isRepeatable: RepeatablePredicate;
-  readonly registry: SubscriptionRegistry;
-  readonly filter: ReplayFilter;
-  readonly queue: MessageQueue<PendingCall>;
-  readonly continuity: ContinuityKeeper;
+// The collaborators are typed once, in SessionContextParts; merging it into the class makes them
+// its (readonly) fields, assigned from `parts` in the constructor.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface SessionContext extends SessionContextParts {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class SessionContext {
   state: SessionState = 'connecting';
   /** The socket client traffic flows through. */
   link: UpstreamLink | undefined;
@@ -82,17 +76,7 @@ export class SessionContext implements SessionContextParts {
   keepalive!: Keepalive;
 
   constructor(parts: SessionContextParts) {
-    this.events = parts.events;
-    this.pool = parts.pool;
-    this.transport = parts.transport;
-    this.clock = parts.clock;
-    this.random = parts.random;
-    this.settings = parts.settings;
-    this.isRepeatable = parts.isRepeatable;
-    this.registry = parts.registry;
-    this.filter = parts.filter;
-    this.queue = parts.queue;
-    this.continuity = parts.continuity;
+    Object.assign(this, parts);
   }
 
   /** Gives the client its one answer to `call`; any later one is dropped. */

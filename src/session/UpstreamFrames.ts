@@ -92,12 +92,13 @@ export class UpstreamFrames {
     const id = Number(head[1]);
     const call = link.calls.get(id);
     // Own requests, batches, subscribes and unsubscribes need the parsed answer.
-    if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe' || this.#ctx.filter.owns(id)) return false;
+    // (The session's own requests are never in `calls`: they live in the ReplayFilter.)
+    if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe') return false;
     link.calls.delete(id);
     call.answered = true;
     // `{"jsonrpc":"2.0","id":` is 22 characters; the upstream id's digits follow.
     this.#ctx.emitText(`{"jsonrpc":"2.0","id":${JSON.stringify(call.clientId)}${text.slice(22 + head[1]!.length)}`);
-    if (link.phase === 'draining' && link.calls.size === 0) this.#ctx.switcher.retire(link);
+    this.#ctx.switcher.retireIfDone(link);
     return true;
   }
 
@@ -134,7 +135,7 @@ export class UpstreamFrames {
     if (!call) return void (ctx.stats.unknownAnswers += 1);
     link.calls.delete(response.id);
     this.#complete(link, call, response);
-    if (link.phase === 'draining' && link.calls.size === 0) ctx.switcher.retire(link);
+    ctx.switcher.retireIfDone(link);
   }
 
   #onNotification(link: UpstreamLink, frame: Upstream): void {
