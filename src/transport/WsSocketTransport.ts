@@ -33,9 +33,18 @@ export interface WsSocketTransportOptions {
    * @default true
    */
   coalesceWrites?: boolean;
+  /**
+   * With `coalesceWrites`, the most frames held for one write: a turn that sends more writes them
+   * in groups of this many as it goes. Writing early lets the node start on the first requests while
+   * the rest are still being produced; holding a whole turn's burst would make the two sides take
+   * turns instead of working at once (measured: 64 calls in flight, one write per turn ran at 0.8×
+   * the throughput of a plain ws client, groups of 16 at 1.1–1.3×; see `npm run bench`).
+   * @default 16
+   */
+  maxFramesPerWrite?: number;
 }
 
-const DEFAULTS = Object.freeze({ maxPayload: 64 * 1024 * 1024, perMessageDeflate: false, coalesceWrites: true });
+const DEFAULTS = Object.freeze({ maxPayload: 64 * 1024 * 1024, perMessageDeflate: false, coalesceWrites: true, maxFramesPerWrite: 16 });
 
 type Settings = Readonly<Required<WsSocketTransportOptions>>;
 
@@ -47,6 +56,7 @@ function validate(options: WsSocketTransportOptions): Settings {
     maxPayload = DEFAULTS.maxPayload,
     perMessageDeflate = DEFAULTS.perMessageDeflate,
     coalesceWrites = DEFAULTS.coalesceWrites,
+    maxFramesPerWrite = DEFAULTS.maxFramesPerWrite,
   } = options;
   if (typeof maxPayload !== 'number' || !Number.isSafeInteger(maxPayload) || maxPayload < 1) {
     throw new SteadyRpcError('ERR_CONFIG', `Expected maxPayload to be an integer >= 1 (bytes), got ${String(maxPayload)}`);
@@ -57,7 +67,10 @@ function validate(options: WsSocketTransportOptions): Settings {
   if (typeof coalesceWrites !== 'boolean') {
     throw new SteadyRpcError('ERR_CONFIG', `Expected coalesceWrites to be a boolean, got ${String(coalesceWrites)}`);
   }
-  return Object.freeze({ maxPayload, perMessageDeflate, coalesceWrites });
+  if (typeof maxFramesPerWrite !== 'number' || !Number.isSafeInteger(maxFramesPerWrite) || maxFramesPerWrite < 1) {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected maxFramesPerWrite to be an integer >= 1, got ${String(maxFramesPerWrite)}`);
+  }
+  return Object.freeze({ maxPayload, perMessageDeflate, coalesceWrites, maxFramesPerWrite });
 }
 
 /** The default {@link SocketTransport}, over the `ws` package. */
@@ -89,14 +102,19 @@ class WsUpstreamSocket implements UpstreamSocket {
   #wire: Corkable | undefined;
   /** The wire is corked until the end of this turn. */
   #corked = false;
+  /** Frames held by the cork now. */
+  #held = 0;
+  readonly #maxHeld: number;
   readonly #uncork = (): void => {
     this.#corked = false;
+    this.#held = 0;
     this.#wire?.uncork();
   };
 
   constructor(endpoint: SocketEndpoint, listener: SocketListener, settings: Settings) {
     this.#url = endpoint.url;
     this.#listener = listener;
+    this.#maxHeld = settings.maxFramesPerWrite;
     let ws: WebSocket;
     try {
       ws = new WebSocket(endpoint.url, endpoint.protocols ?? [], {
@@ -153,6 +171,12 @@ class WsUpstreamSocket implements UpstreamSocket {
       process.nextTick(this.#uncork);
     }
     ws.send(text);
+    if (this.#corked && ++this.#held >= this.#maxHeld) {
+      // A full group goes out now; the rest of the turn is held again.
+      this.#held = 0;
+      this.#wire!.uncork();
+      this.#wire!.cork();
+    }
   }
 
   /**

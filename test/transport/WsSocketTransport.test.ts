@@ -457,15 +457,45 @@ describe('WsSocketTransport coalescing the frames of one turn (coalesceWrites)',
     expect(received).toEqual(sent);
   });
 
+  it('rejects a maxFramesPerWrite that is not an integer >= 1', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, '16' as unknown as number]) {
+      expect(() => new WsSocketTransport({ maxFramesPerWrite: bad })).toThrow(/Expected maxFramesPerWrite to be an integer >= 1/);
+    }
+  });
+
   it('holds the frames of a turn until it ends, counting them in bufferedAmount, then writes them', async () => {
     const { socket, received } = await openPair();
-    const sent = frames(50);
+    const sent = frames(15);
     for (const frame of sent) socket.send(frame);
     const payloadBytes = sent.reduce((sum, frame) => sum + Buffer.byteLength(frame), 0);
     expect(socket.bufferedAmount).toBeGreaterThanOrEqual(payloadBytes);
     await endOfTurn();
     await until(() => received.length === sent.length);
     expect(received).toEqual(sent);
+    await until(() => socket.bufferedAmount === 0);
+  });
+
+  it('writes a long turn in groups of maxFramesPerWrite as it goes, holding only the last partial group', async () => {
+    const { socket, received } = await openPair(new WsSocketTransport({ maxFramesPerWrite: 16 }));
+    const sent = frames(40);
+    for (const frame of sent) socket.send(frame);
+    // Two groups of 16 went out at once (a loopback socket with room takes them synchronously).
+    const heldBytes = sent.slice(32).reduce((sum, frame) => sum + Buffer.byteLength(frame), 0);
+    const header = 6; // a masked client frame under 126 bytes: 2 bytes of header, 4 of mask
+    expect(socket.bufferedAmount).toBe(heldBytes + 8 * header);
+    await endOfTurn();
+    await until(() => received.length === sent.length);
+    expect(received).toEqual(sent);
+    await until(() => socket.bufferedAmount === 0);
+  });
+
+  it('holds a whole turn when maxFramesPerWrite allows it', async () => {
+    const { socket } = await openPair(new WsSocketTransport({ maxFramesPerWrite: 1_000 }));
+    const sent = frames(40);
+    for (const frame of sent) socket.send(frame);
+    const payloadBytes = sent.reduce((sum, frame) => sum + Buffer.byteLength(frame), 0);
+    expect(socket.bufferedAmount).toBe(payloadBytes + 40 * 6);
+    await endOfTurn();
     await until(() => socket.bufferedAmount === 0);
   });
 
@@ -492,15 +522,17 @@ describe('WsSocketTransport coalescing the frames of one turn (coalesceWrites)',
     expect((await events.next('close')).info).toEqual({ code: 1000, reason: 'bye' });
   });
 
-  it('terminate() right after sends in the same turn drops them: it aborts, like any write still buffered', async () => {
-    const { socket, events, received, serverClosed } = await openPair();
-    for (const frame of frames(100)) socket.send(frame);
+  it('terminate() right after sends in the same turn drops the frames still held: it aborts, like any write still buffered', async () => {
+    const { socket, events, received, serverClosed } = await openPair(new WsSocketTransport({ maxFramesPerWrite: 16 }));
+    const sent = frames(100);
+    for (const frame of sent) socket.send(frame);
     socket.terminate();
     expect((await events.next('close')).info.code).toBe(1006);
     const [code] = await serverClosed;
     expect(code).toBe(1006);
     await settle();
-    expect(received).toEqual([]);
+    // Six full groups were written as the turn went; the last four frames were still held.
+    expect(received).toEqual(sent.slice(0, 96));
     expect(events.types()).toEqual(['open', 'close']);
   });
 
