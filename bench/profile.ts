@@ -9,7 +9,8 @@
  *
  * Cases: every request client of run.ts (raw-ws, session, viem, viem-resilient, ethers,
  * ethers-resilient, …), `proxy` (raw ws → reference proxy in this process → mock),
- * `notifications` (pushed newHeads through a session) and `scale` (`--sessions` idle sessions,
+ * `notifications` (pushed newHeads through a session; `notifications-raw`: to a raw ws client, for
+ * comparison) and `scale` (`--sessions` idle sessions,
  * then the cut and the replay storm; needs `--expose-gc` when run by hand). The mock upstreams are
  * other processes and are not profiled.
  */
@@ -35,7 +36,7 @@ const { values } = parseArgs({
 const name = values.case;
 const durationMs = Number(values.duration);
 const concurrency = Number(values.concurrency);
-const CASES = [...Object.keys(CLIENT_LABELS), 'proxy', 'notifications', 'scale'];
+const CASES = [...Object.keys(CLIENT_LABELS), 'proxy', 'notifications', 'notifications-raw', 'scale'];
 if (!CASES.includes(name)) throw new Error(`--case must be one of ${CASES.join(', ')}; got ${name}`);
 
 const profiling = process.execArgv.some((arg) => arg.startsWith('--cpu-prof'));
@@ -59,15 +60,15 @@ async function runLoad(): Promise<unknown> {
         await proxy.close();
       }
     }
-    if (name === 'notifications') {
-      const { peer, close } = await openSession([mock!.node()]);
+    if (name === 'notifications' || name === 'notifications-raw') {
+      const { peer, close } = name === 'notifications' ? await openSession([mock!.node()]) : await openRawWs(mock!.wsUrl);
       let delivered = 0;
       peer.onNotification = () => void (delivered += 1);
       await peer.call('eth_subscribe', '["newHeads"]');
       const started = performance.now();
       const { sent } = await mock!.push(durationMs);
       while (delivered < sent && performance.now() - started < durationMs + 10_000) await sleep(50);
-      close();
+      await close();
       return { sent, delivered, perSec: delivered / ((performance.now() - started) / 1000) };
     }
     const client = await openClient(name as ClientKind, { name: 'a', wsUrl: mock!.wsUrl, httpUrl: mock!.httpUrl });

@@ -13,6 +13,7 @@ import { CLIENT_LABELS, type ClientKind } from './clients.js';
 import { Child, REPO_ROOT } from './ipc.js';
 import { buildRows, renderTable, type Measurements } from './report.js';
 import type { HopKind } from './hopServer.js';
+import type { NotificationConsumer } from './cases/notifications.js';
 import type { Job } from './worker.js';
 
 const { values: flags } = parseArgs({
@@ -62,7 +63,7 @@ const loadTimeout = settings.warmupMs + settings.durationMs + 60_000;
 const planned: Planned[] = [
   ...CLIENTS.map((kind): Planned => ({ id: `requests:${kind}`, title: `requests · ${CLIENT_LABELS[kind]}`, job: { case: 'requests', args: { kind, load } }, timeoutMs: loadTimeout, repeat: true })),
   ...(['pipe', 'proxy'] as const).map((hop): Planned => ({ id: `proxy:${hop}`, title: `proxy hop · ${hop}`, job: { case: 'proxy', args: { hop, load } }, timeoutMs: loadTimeout, repeat: true })),
-  ...(['raw-ws', 'session'] as const).map((consumer): Planned => ({
+  ...(['raw-ws', 'session', 'session-plain'] as const).map((consumer): Planned => ({
     id: `notifications:${consumer}`,
     title: `notifications · ${consumer}`,
     job: { case: 'notifications', args: { consumer, durationMs: settings.durationMs, warmupMs: settings.warmupMs } },
@@ -228,7 +229,7 @@ function collect(outcomes: JobOutcome[]): Measurements {
     if (group === 'requests' || group === 'proxy' || group === 'notifications') m.rounds[id] = runs;
     if (group === 'requests') m.requests[name as ClientKind] = pick(runs, 'reqPerSec');
     else if (group === 'proxy') m.proxy[name as HopKind] = pick(runs, 'reqPerSec');
-    else if (group === 'notifications') m.notifications[name as 'raw-ws' | 'session'] = pick(runs, 'perSec');
+    else if (group === 'notifications') m.notifications[name as NotificationConsumer] = pick(runs, 'perSec');
     else if (id === 'failover:cut') m.cut = first;
     else if (id === 'failover:failback-proxy') m.failback['proxy defaults'] = first;
     else if (id === 'failover:failback-checker') m.failback['HealthChecker defaults'] = first;

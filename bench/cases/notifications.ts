@@ -8,17 +8,26 @@ import { sleep } from '../ipc.js';
 import type { RpcPeer } from '../rpc.js';
 import { startMocks, type MockUpstream } from '../upstreams.js';
 
+/**
+ * `session`: a session with its defaults, continuity on (every head read for its hash and number,
+ * duplicates dropped); `session-plain`: continuity off, the bare re-addressing cost.
+ */
+export type NotificationConsumer = 'raw-ws' | 'session' | 'session-plain';
+
 export interface NotificationsMeasurement {
-  consumer: 'raw-ws' | 'session';
+  consumer: NotificationConsumer;
   sent: number;
   delivered: number;
   seconds: number;
   perSec: number;
 }
 
-export async function notificationsCase({ consumer, durationMs, warmupMs }: { consumer: 'raw-ws' | 'session'; durationMs: number; warmupMs: number }): Promise<NotificationsMeasurement> {
+export async function notificationsCase({ consumer, durationMs, warmupMs }: { consumer: NotificationConsumer; durationMs: number; warmupMs: number }): Promise<NotificationsMeasurement> {
   const [mock] = await startMocks(1);
-  const opened = consumer === 'raw-ws' ? await openRawWs(mock!.wsUrl) : await openSession([mock!.node()]);
+  const opened =
+    consumer === 'raw-ws'
+      ? await openRawWs(mock!.wsUrl)
+      : await openSession([mock!.node()], consumer === 'session-plain' ? { continuity: { newHeads: false, logs: false } } : {});
   try {
     const { peer } = opened;
     await peer.call('eth_subscribe', '["newHeads"]');

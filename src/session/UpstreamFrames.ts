@@ -14,7 +14,12 @@ type Upstream = Record<string, unknown>;
  * instead of parsing and serialising it again; anything else takes the general path.
  */
 const ANSWER_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"(?:result|error)":/;
-const NOTIFICATION_HEAD = /^\{"jsonrpc":"2\.0","method":"eth_subscription","params":\{"subscription":"([0-9A-Za-z_-]{1,100})","result":/;
+const NOTIFICATION_PREFIX = '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"';
+/** Where the subscription id starts in a frame that matches {@link NOTIFICATION_HEAD}. */
+const ID_START = NOTIFICATION_PREFIX.length;
+// Tested with a regular expression: V8's startsWith compares a pattern this long ten times slower.
+const NOTIFICATION_HEAD = new RegExp(`^${NOTIFICATION_PREFIX.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+const NOTIFICATION_RESULT = '","result":';
 
 /** How many recent subscription ids a session refuses to hand out again. */
 const ISSUED_IDS_REMEMBERED = 4_096;
@@ -57,12 +62,17 @@ export class UpstreamFrames {
     else this.#onUpstreamItem(link, message);
   }
 
-  /** Emits a notification; `resultText` is the result as the node wrote it, when the session has it. */
-  emitNotification(subscription: string, result: unknown, resultText?: string): void {
+  /**
+   * Emits a notification: `frameText` when the node's frame reads exactly as the client's would
+   * (same subscription id), else built around `resultText` (the result as the node wrote it), else
+   * serialised.
+   */
+  emitNotification(subscription: string, result: unknown, resultText?: string, frameText?: string): void {
     const text =
-      resultText === undefined
+      frameText ??
+      (resultText === undefined
         ? JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } })
-        : `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":${JSON.stringify(subscription)},"result":${resultText}}}`;
+        : `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":${JSON.stringify(subscription)},"result":${resultText}}}`);
     const held = this.#unannounced.get(subscription);
     if (held) return void held.push(text);
     this.#ctx.emitText(text);
@@ -104,17 +114,22 @@ export class UpstreamFrames {
 
   /** A notification, re-addressed to the client's subscription id without serialising it again. */
   #fastNotification(link: UpstreamLink, text: string): boolean {
-    const head = NOTIFICATION_HEAD.exec(text);
-    if (!head || !text.endsWith('}}')) return false;
+    if (!NOTIFICATION_HEAD.test(text) || !text.endsWith('}}')) return false;
+    const idEnd = text.indexOf('"', ID_START);
+    if (idEnd < 0 || !text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
+    const upstreamId = text.slice(ID_START, idEnd);
+    // An id with escapes reads differently once parsed: the general path handles it.
+    if (upstreamId.length === 0 || upstreamId.includes('\\')) return false;
     // Single writer: only the active socket speaks for subscriptions.
     if (link !== this.#ctx.link) return true;
-    const entry = this.#ctx.registry.byUpstreamId(head[1]!);
+    const entry = this.#ctx.registry.byUpstreamId(upstreamId);
     if (!entry) {
       this.#ctx.stats.droppedNotifications += 1;
       return true;
     }
-    // The result's text, between `"result":` and the closing `}}`.
-    return this.#ctx.continuity.acceptText(entry.clientId, text.slice(head[0].length, -2));
+    // The result's text runs from after `"result":` to before the closing `}}`. When the client
+    // knows the subscription by the node's own id, the node's frame is already its notification.
+    return this.#ctx.continuity.acceptText(entry.clientId, text, idEnd + NOTIFICATION_RESULT.length, 2, entry.clientId === upstreamId);
   }
 
   #onUpstreamItem(link: UpstreamLink, message: unknown): void {

@@ -64,7 +64,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     });
     const continuity = new ContinuityKeeper(
       continuitySettings(options.continuity),
-      (subscription, result, resultText) => this.#ctx.frames.emitNotification(subscription, result, resultText),
+      (subscription, result, resultText, frameText) => this.#ctx.frames.emitNotification(subscription, result, resultText, frameText),
       (event) => this.emit('backfill', { ...event, node: this.#ctx.link?.node ?? '' }),
     );
     const ctx = new SessionContext({

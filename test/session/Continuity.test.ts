@@ -68,6 +68,18 @@ describe('newHeads continuity', () => {
     expect(c.accept(head(1))).toEqual([head(1)]); // fell out of the window of 4
     expect(c.accept(head(6))).toEqual([]);
   });
+
+  it('remembers exactly the last dedupeWindow hashes however often the window wraps', () => {
+    const c = new Continuity('newHeads', options);
+    for (let n = 1; n <= 23; n++) c.accept(head(n));
+    for (const n of [20, 21, 22, 23]) expect(c.accept(head(n))).toEqual([]);
+    expect(c.duplicates).toBe(4);
+    expect(c.accept(head(19))).toEqual([head(19)]); // forgotten; now the newest, and 20 the oldest is out
+    expect(c.accept(head(20))).toEqual([head(20)]);
+    expect(c.accept(head(21))).toEqual([head(21)]);
+    for (const n of [23, 19, 20, 21]) expect(c.accept(head(n))).toEqual([]);
+    expect(c.duplicates).toBe(8);
+  });
 });
 
 describe('logs continuity', () => {
