@@ -62,6 +62,21 @@ describe('newHeads continuity', () => {
     expect(c.plan(9)).toEqual({ kind: 'none' });
   });
 
+  it('moves the mark only for a number that is a safe hex quantity', () => {
+    const c = new Continuity('newHeads', options);
+    c.accept(head(0x10));
+    for (const [fork, number] of ['0x', '0x1g', '10', '0X11', '0x20000000000000', 12, null].entries()) {
+      expect(c.accept({ number, hash: fakeBlockHash(99, fork) })).toHaveLength(1);
+      expect(c.lastBlock).toBe(0x10);
+    }
+    c.accept(head(0x1fffffffffffff));
+    expect(c.lastBlock).toBe(Number.MAX_SAFE_INTEGER);
+    c.accept(head(0xabcdef));
+    expect(c.lastBlock).toBe(0xabcdef);
+    c.accept({ number: '0xABCDEF0', hash: fakeBlockHash(7) });
+    expect(c.lastBlock).toBe(0xabcdef0);
+  });
+
   it('forgets old hashes beyond the dedupe window', () => {
     const c = new Continuity('newHeads', options);
     for (let n = 1; n <= 6; n++) c.accept(head(n));
