@@ -30,6 +30,8 @@ export type {
 export { CloseCode, isAuthOrPolicyClose } from './transport/SocketTransport.js';
 export type { WsSocketTransportOptions } from './transport/WsSocketTransport.js';
 export { WsSocketTransport } from './transport/WsSocketTransport.js';
+export type { SharedSocketStats, SharedSocketTransportOptions } from './transport/SharedSocketTransport.js';
+export { SharedSocketTransport } from './transport/SharedSocketTransport.js';
 
 export type { NodeConfig, NodeInfo, NodeTier } from './pool/NodeConfig.js';
 export type { NodeHealth, NodeStatus } from './pool/NodeHealth.js';

@@ -200,9 +200,12 @@ export class LinkSwitcher {
     const link = new UpstreamLink(node, ++this.#generation, ctx.clock);
     ctx.next = link;
     ctx.nextReason = reason;
-    // Shared by every session on the pool: a failover of thousands of sessions is paced.
-    await ctx.pool.connectPermit(node);
-    if (!link.alive || link !== ctx.next) return;
+    // Shared by every session on the pool: a failover of thousands of sessions is paced. A
+    // multiplexed transport connects once for them all and paces that itself.
+    if (!ctx.transport.multiplexed) {
+      await ctx.pool.connectPermit(node);
+      if (!link.alive || link !== ctx.next) return;
+    }
     link.setTimer('connect', ctx.settings.connectTimeoutMs, () =>
       this.linkFailed(link, 'connect-timeout', new SteadyRpcError('ERR_TIMEOUT', `Node "${node}" did not open a socket within ${ctx.settings.connectTimeoutMs} ms`)),
     );

@@ -41,6 +41,11 @@ export interface UpstreamSocket {
 /** Opens sockets. Holds no policy: reconnection, keepalive and timeouts belong to the caller. */
 export interface SocketTransport {
   open(endpoint: SocketEndpoint, listener: SocketListener): UpstreamSocket;
+  /**
+   * True when opens share connections (see `SharedSocketTransport`): an open is not a connect,
+   * so sessions do not pace opens per node; the transport paces its own connects.
+   */
+  readonly multiplexed?: boolean;
 }
 
 /** The standard close codes steadyrpc treats specially. */

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { NodePool, SharedSocketTransport, UpstreamSession } from '../../src/index.js';
+import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+
+/** `count` sessions on nodes a (primary) and b (backup), all over one SharedSocketTransport. */
+async function sharedWorld(count: number, poolOptions: { connectLimit?: { burst: number; perSecond: number } } = {}) {
+  const clock = new FakeClock();
+  const fake = new FakeSocketTransport();
+  const nodes = { a: new FakeNode({ name: 'a', head: 100 }), b: new FakeNode({ name: 'b', head: 100 }) };
+  for (const [name, node] of Object.entries(nodes)) fake.route(`ws://${name}.test/`, node.socket);
+  const pool = new NodePool({
+    nodes: [
+      { name: 'a', tier: 'primary', ws: 'ws://a.test/' },
+      { name: 'b', tier: 'backup', ws: 'ws://b.test/' },
+    ],
+    clock,
+    httpTransport: new FakeHttpTransport(),
+    ...poolOptions,
+  });
+  pool.update('a', { status: 'healthy', head: 100 });
+  pool.update('b', { status: 'healthy', head: 100 });
+  const transport = new SharedSocketTransport({ transport: fake, clock });
+  const clients = Array.from({ length: count }, () => {
+    const session = new UpstreamSession({ pool, transport, clock, random: () => 0.5 });
+    const received: any[] = [];
+    session.on('message', (text) => received.push(JSON.parse(text)));
+    return { session, received, send: (value: unknown) => session.send(JSON.stringify(value)) };
+  });
+  await clock.flush();
+  return { clock, fake, nodes, pool, transport, clients };
+}
+
+const heads = (received: any[], subscription: string) =>
+  received.filter((m) => m.method === 'eth_subscription' && m.params.subscription === subscription).map((m) => Number(m.params.result.number));
+
+describe('sessions over a SharedSocketTransport', () => {
+  it('share one socket and one upstream subscription per params, keep their own ids, and fail over together', async () => {
+    const { clock, fake, nodes, transport, clients } = await sharedWorld(3);
+    expect(clients.map((c) => c.session.node)).toEqual(['a', 'a', 'a']);
+    for (const c of clients) {
+      c.send({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] });
+      c.send({ jsonrpc: '2.0', id: 2, method: 'eth_subscribe', params: ['logs', { address: '0x01' }] });
+    }
+    await clock.flush();
+    const subs = clients.map((c) => c.received.find((m) => m.id === 1).result as string);
+    expect(new Set(subs).size).toBe(3);
+    expect(fake.sockets.filter((s) => s.endpoint.url === 'ws://a.test/')).toHaveLength(1);
+    expect(nodes.a.subscriptionCount).toBe(2);
+
+    nodes.a.advance(1);
+    nodes.b.advance(1); // same chain
+    await clock.flush();
+    clients.forEach((c, i) => expect(heads(c.received, subs[i]!)).toEqual([101]));
+
+    // Colliding client ids across sessions: each gets its own answer.
+    clients.forEach((c) => c.send({ jsonrpc: '2.0', id: 7, method: 'eth_blockNumber' }));
+    await clock.flush();
+    for (const c of clients) expect(c.received.filter((m) => m.id === 7)).toEqual([{ jsonrpc: '2.0', id: 7, result: '0x65' }]);
+
+    nodes.a.cut();
+    await clock.flush();
+    expect(clients.map((c) => c.session.node)).toEqual(['b', 'b', 'b']);
+    expect(fake.sockets.filter((s) => s.endpoint.url === 'ws://b.test/')).toHaveLength(1);
+    expect(nodes.b.subscriptionCount).toBe(2);
+    nodes.b.advance(2);
+    await clock.flush();
+    // Same ids as before, no duplicate, no gap.
+    clients.forEach((c, i) => expect(heads(c.received, subs[i]!)).toEqual([101, 102, 103]));
+    expect(transport.stats()).toMatchObject({ sockets: 1, users: 3, upstreamSubscriptions: 2, subscriptions: 6 });
+
+    // Unsubscribing in one session does not end the others' subscriptions.
+    clients[0]!.send({ jsonrpc: '2.0', id: 3, method: 'eth_unsubscribe', params: [subs[0]] });
+    await clock.flush();
+    expect(clients[0]!.received.find((m) => m.id === 3)).toEqual({ jsonrpc: '2.0', id: 3, result: true });
+    nodes.b.advance(1);
+    await clock.flush();
+    expect(heads(clients[0]!.received, subs[0]!)).toEqual([101, 102, 103]);
+    expect(heads(clients[1]!.received, subs[1]!)).toEqual([101, 102, 103, 104]);
+    expect(nodes.b.subscriptionCount).toBe(2);
+
+    for (const c of clients) c.session.close();
+    await clock.flush();
+    expect(transport.stats()).toMatchObject({ sockets: 0, users: 0 });
+    expect(fake.openSockets).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('are not paced by the pool’s per-node connect limit: the transport connects once for all', async () => {
+    const { clients, fake } = await sharedWorld(5, { connectLimit: { burst: 1, perSecond: 0.001 } });
+    expect(clients.map((c) => c.session.state)).toEqual(Array(5).fill('ready'));
+    expect(fake.sockets).toHaveLength(1);
+  });
+
+  it('without it, the same limit holds all but the first session back (the control)', async () => {
+    const clock = new FakeClock();
+    const fake = new FakeSocketTransport();
+    const node = new FakeNode({ name: 'a', head: 100 });
+    fake.route('ws://a.test/', node.socket);
+    const pool = new NodePool({ nodes: [{ name: 'a', ws: 'ws://a.test/' }], clock, httpTransport: new FakeHttpTransport(), connectLimit: { burst: 1, perSecond: 0.001 } });
+    pool.update('a', { status: 'healthy', head: 100 });
+    const sessions = Array.from({ length: 5 }, () => new UpstreamSession({ pool, transport: fake, clock }));
+    await clock.flush();
+    expect(sessions.filter((s) => s.state === 'ready')).toHaveLength(1);
+    for (const s of sessions) s.close();
+    pool.close();
+  });
+});

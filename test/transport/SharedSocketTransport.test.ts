@@ -1,0 +1,360 @@
+import { describe, expect, it } from 'vitest';
+import type { SocketCloseInfo, SocketListener } from '../../src/index.js';
+import { SharedSocketTransport, SteadyRpcError } from '../../src/index.js';
+import { FakeClock, FakeSocketTransport, type FakeSocket } from '../../src/testing/index.js';
+
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+/** A listener that records what a user socket hears. */
+function user() {
+  const events: Array<{ type: 'open' } | { type: 'message'; text: string } | { type: 'close'; info: SocketCloseInfo } | { type: 'error'; error: Error }> = [];
+  const listener: SocketListener = {
+    onOpen: () => events.push({ type: 'open' }),
+    onMessage: (text) => events.push({ type: 'message', text }),
+    onClose: (info) => events.push({ type: 'close', info }),
+    onError: (error) => events.push({ type: 'error', error }),
+  };
+  return {
+    listener,
+    events,
+    messages: () => events.flatMap((e) => (e.type === 'message' ? [JSON.parse(e.text)] : [])),
+    types: () => events.map((e) => e.type),
+  };
+}
+
+/** A shared transport over fake sockets; the test plays the node on `server()`. */
+function setup(options: { shareSubscriptions?: boolean; retryAfterMs?: number } = {}) {
+  const clock = new FakeClock();
+  const fake = new FakeSocketTransport();
+  const shared = new SharedSocketTransport({ transport: fake, clock, random: () => 0.5, ...options });
+  const endpoint = { url: 'ws://a.test/' };
+  return { clock, fake, shared, endpoint, server: (): FakeSocket => fake.last()! };
+}
+
+const request = (id: unknown, method: string, params: unknown[] = []) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
+
+describe('SharedSocketTransport: one real socket for many users', () => {
+  it('opens one real socket per endpoint, and tells every user when it is open, never inside open()', async () => {
+    const { fake, shared, endpoint, server } = setup();
+    const a = user();
+    const b = user();
+    shared.open(endpoint, a.listener);
+    shared.open(endpoint, b.listener);
+    expect(fake.sockets).toHaveLength(1);
+    await settle();
+    server().accept();
+    expect(a.types()).toEqual(['open']);
+    expect(b.types()).toEqual(['open']);
+    const c = user();
+    shared.open(endpoint, c.listener);
+    expect(c.types()).toEqual([]); // not inside open()
+    await settle();
+    expect(c.types()).toEqual(['open']);
+    expect(fake.sockets).toHaveLength(1);
+    shared.open({ url: 'ws://b.test/' }, user().listener);
+    shared.open({ url: 'ws://a.test/', headers: { authorization: 'other' } }, user().listener);
+    expect(fake.sockets).toHaveLength(3); // other endpoints, other sockets
+    expect(shared.stats()).toMatchObject({ sockets: 3, users: 5 });
+  });
+
+  it('re-addresses ids: colliding ids of two users go up distinct and come back to their own user', async () => {
+    const { shared, endpoint, server } = setup();
+    const a = user();
+    const b = user();
+    const sa = shared.open(endpoint, a.listener);
+    const sb = shared.open(endpoint, b.listener);
+    await settle();
+    server().accept();
+    sa.send(request(1, 'eth_getBalance', ['0xa']));
+    sb.send(request(1, 'eth_getBalance', ['0xb']));
+    sb.send(JSON.stringify({ jsonrpc: '2.0', id: 'x', method: 'eth_chainId' })); // not the common shape: parsed
+    const sent = server().sentJson() as Array<{ id: number; params?: string[] }>;
+    expect(new Set(sent.map((m) => m.id)).size).toBe(3);
+    // The node answers in another order.
+    server().receiveJson({ jsonrpc: '2.0', id: sent[2]!.id, result: '0x1' });
+    server().receive(`{"jsonrpc":"2.0","id":${sent[1]!.id},"result":"0xbb"}`);
+    server().receive(`{"jsonrpc":"2.0","id":${sent[0]!.id},"error":{"code":-32000,"message":"nope"}}`);
+    expect(a.messages()).toEqual([{ jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'nope' } }]);
+    expect(b.messages()).toEqual([
+      { jsonrpc: '2.0', id: 'x', result: '0x1' },
+      { jsonrpc: '2.0', id: 1, result: '0xbb' },
+    ]);
+  });
+
+  it('sends the requests of a batch one by one and answers them one by one', async () => {
+    const { shared, endpoint, server } = setup();
+    const a = user();
+    const sa = shared.open(endpoint, a.listener);
+    await settle();
+    server().accept();
+    sa.send(`[${request(1, 'eth_chainId')},${request(2, 'eth_blockNumber')},{"jsonrpc":"2.0","method":"note"}]`);
+    const sent = server().sentJson() as Array<{ id?: number; method: string }>;
+    expect(sent.map((m) => m.method)).toEqual(['eth_chainId', 'eth_blockNumber', 'note']);
+    expect(sent[2]).not.toHaveProperty('id');
+    server().receiveJson([{ jsonrpc: '2.0', id: sent[1]!.id, result: '0x5' }, { jsonrpc: '2.0', id: sent[0]!.id, result: '0x1' }]);
+    expect(a.messages()).toEqual([
+      { jsonrpc: '2.0', id: 2, result: '0x5' },
+      { jsonrpc: '2.0', id: 1, result: '0x1' },
+    ]);
+  });
+
+  it('counts frames it can give to nobody, and carries on', async () => {
+    const { shared, endpoint, server } = setup();
+    const a = user();
+    const sa = shared.open(endpoint, a.listener);
+    await settle();
+    server().accept();
+    server().receive('not json');
+    server().receive('{"jsonrpc":"2.0","id":999,"result":"0x1"}');
+    server().receive('42');
+    expect(shared.stats().unroutable).toBe(3);
+    sa.send(request(7, 'eth_chainId'));
+    server().receiveJson({ jsonrpc: '2.0', id: (server().sentJson()[0] as { id: number }).id, result: '0x1' });
+    expect(a.messages()).toEqual([{ jsonrpc: '2.0', id: 7, result: '0x1' }]);
+  });
+
+  it('refuses to send on a socket that is not open, like a real one', async () => {
+    const { shared, endpoint, server } = setup();
+    const sa = shared.open(endpoint, user().listener);
+    expect(() => sa.send(request(1, 'eth_chainId'))).toThrow(SteadyRpcError);
+    await settle();
+    server().accept();
+    sa.close();
+    expect(() => sa.send(request(1, 'eth_chainId'))).toThrow(/not open/);
+  });
+});
+
+describe('SharedSocketTransport: shared subscriptions', () => {
+  async function subscribedPair(options: { shareSubscriptions?: boolean } = {}) {
+    const s = setup(options);
+    const a = user();
+    const b = user();
+    const sa = s.shared.open(s.endpoint, a.listener);
+    const sb = s.shared.open(s.endpoint, b.listener);
+    await settle();
+    s.server().accept();
+    return { ...s, a, b, sa, sb };
+  }
+
+  it('subscribes upstream once for the same params, and gives each subscriber an id of its own', async () => {
+    const { a, b, sa, sb, server, shared } = await subscribedPair();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    sb.send(request(1, 'eth_subscribe', ['newHeads'])); // while the first is in flight
+    const subscribes = server().sentJson() as Array<{ id: number; method: string }>;
+    expect(subscribes).toHaveLength(1);
+    server().receiveJson({ jsonrpc: '2.0', id: subscribes[0]!.id, result: '0xup' });
+    const idA = a.messages()[0].result as string;
+    const idB = b.messages()[0].result as string;
+    expect(idA).toMatch(/^0x[0-9a-f]{32}$/);
+    expect(idB).not.toBe(idA);
+    const c = user();
+    const sc = shared.open({ url: 'ws://a.test/' }, c.listener);
+    await settle();
+    sc.send(request(9, 'eth_subscribe', ['newHeads'])); // after: answered without the node
+    expect(c.messages()).toEqual([]);
+    await settle();
+    const idC = c.messages()[0].result as string;
+    expect(new Set([idA, idB, idC]).size).toBe(3);
+    expect(server().sentJson()).toHaveLength(1);
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xup","result":{"number":"0x1"}}}');
+    for (const [u, id] of [[a, idA], [b, idB], [c, idC]] as const) {
+      expect(u.messages().at(-1)).toEqual({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: id, result: { number: '0x1' } } });
+    }
+    expect(shared.stats()).toMatchObject({ upstreamSubscriptions: 1, subscriptions: 3 });
+  });
+
+  it('subscribes upstream once per distinct params', async () => {
+    const { sa, sb, server } = await subscribedPair();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    sb.send(request(1, 'eth_subscribe', ['logs', { address: '0x1' }]));
+    sb.send(request(2, 'eth_subscribe', ['logs', { address: '0x2' }]));
+    expect(server().sentJson()).toHaveLength(3);
+  });
+
+  it('unsubscribes upstream only when the last subscriber leaves, and swallows that answer', async () => {
+    const { a, b, sa, sb, server, shared } = await subscribedPair();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    sb.send(request(1, 'eth_subscribe', ['newHeads']));
+    server().receiveJson({ jsonrpc: '2.0', id: (server().sentJson()[0] as { id: number }).id, result: '0xup' });
+    const idA = a.messages()[0].result as string;
+    const idB = b.messages()[0].result as string;
+    sa.send(request(2, 'eth_unsubscribe', [idA]));
+    sa.send(request(3, 'eth_unsubscribe', [idA])); // again: no longer its own
+    sa.send(request(4, 'eth_unsubscribe', [idB])); // another user's: not its own either
+    await settle();
+    expect(a.messages().slice(1)).toEqual([
+      { jsonrpc: '2.0', id: 2, result: true },
+      { jsonrpc: '2.0', id: 3, result: false },
+      { jsonrpc: '2.0', id: 4, result: false },
+    ]);
+    expect(server().sentJson()).toHaveLength(1);
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xup","result":"0x1"}}');
+    expect(a.messages()).toHaveLength(4); // a hears no more
+    expect(b.messages()).toHaveLength(2);
+    sb.send(request(2, 'eth_unsubscribe', [idB]));
+    const last = server().sentJson().at(-1) as { id: number; method: string; params: string[] };
+    expect(last).toMatchObject({ method: 'eth_unsubscribe', params: ['0xup'] });
+    server().receiveJson({ jsonrpc: '2.0', id: last.id, result: true });
+    await settle();
+    expect(b.messages().at(-1)).toEqual({ jsonrpc: '2.0', id: 2, result: true });
+    expect(b.messages()).toHaveLength(3); // the node's answer to the shared unsubscribe is not b's
+    expect(shared.stats()).toMatchObject({ upstreamSubscriptions: 0, subscriptions: 0, unroutable: 0 });
+  });
+
+  it('gives every waiting subscriber the node’s error under its own id', async () => {
+    const { a, b, sa, sb, server } = await subscribedPair();
+    sa.send(request(1, 'eth_subscribe', ['bogus']));
+    sb.send(request('b', 'eth_subscribe', ['bogus']));
+    server().receiveJson({ jsonrpc: '2.0', id: (server().sentJson()[0] as { id: number }).id, error: { code: -32602, message: 'no such kind' } });
+    expect(a.messages()).toEqual([{ jsonrpc: '2.0', id: 1, error: { code: -32602, message: 'no such kind' } }]);
+    expect(b.messages()).toEqual([{ jsonrpc: '2.0', id: 'b', error: { code: -32602, message: 'no such kind' } }]);
+    sa.send(request(2, 'eth_subscribe', ['bogus'])); // tried again, upstream
+    expect(server().sentJson()).toHaveLength(2);
+  });
+
+  it('undoes a subscription upstream when everyone who asked for it has left before the answer', async () => {
+    const { sa, server, shared } = await subscribedPair();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    sa.close();
+    server().receiveJson({ jsonrpc: '2.0', id: (server().sentJson()[0] as { id: number }).id, result: '0xup' });
+    expect(server().sentJson().at(-1)).toMatchObject({ method: 'eth_unsubscribe', params: ['0xup'] });
+    expect(shared.stats()).toMatchObject({ upstreamSubscriptions: 0 });
+  });
+
+  it('a user that closes leaves its subscriptions; the last one out unsubscribes upstream', async () => {
+    const { a, sa, sb, server } = await subscribedPair();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    sb.send(request(1, 'eth_subscribe', ['newHeads']));
+    server().receiveJson({ jsonrpc: '2.0', id: (server().sentJson()[0] as { id: number }).id, result: '0xup' });
+    sa.close();
+    expect(server().sentJson()).toHaveLength(1);
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xup","result":"0x1"}}');
+    expect(a.messages()).toHaveLength(1);
+    sb.terminate();
+    // The last user left: the real socket is closed (no unsubscribe needed on a socket going away).
+    expect(server().state).toBe('closed');
+  });
+
+  it('with shareSubscriptions off, every subscribe is its own upstream subscription', async () => {
+    const { a, b, sa, sb, server } = await subscribedPair({ shareSubscriptions: false });
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    sb.send(request(1, 'eth_subscribe', ['newHeads']));
+    const sent = server().sentJson() as Array<{ id: number }>;
+    expect(sent).toHaveLength(2);
+    server().receiveJson({ jsonrpc: '2.0', id: sent[0]!.id, result: '0x1' });
+    server().receiveJson({ jsonrpc: '2.0', id: sent[1]!.id, result: '0x2' });
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x2","result":"0xb"}}');
+    expect(a.messages()).toHaveLength(1);
+    expect(b.messages()[1].params.result).toBe('0xb');
+  });
+});
+
+describe('SharedSocketTransport: closing', () => {
+  it('close() and terminate() report onClose after the call, with the code given (1005 without), 1006 for terminate', async () => {
+    const { shared, endpoint, server } = setup();
+    const a = user();
+    const b = user();
+    const c = user();
+    const sa = shared.open(endpoint, a.listener);
+    const sb = shared.open(endpoint, b.listener);
+    const sc = shared.open(endpoint, c.listener);
+    await settle();
+    server().accept();
+    sa.close(4000, 'bye');
+    sb.close();
+    sc.terminate();
+    sa.close();
+    expect(a.types()).toEqual(['open']);
+    await settle();
+    expect(a.events.at(-1)).toEqual({ type: 'close', info: { code: 4000, reason: 'bye' } });
+    expect(b.events.at(-1)).toEqual({ type: 'close', info: { code: 1005, reason: '' } });
+    expect(c.events.at(-1)).toEqual({ type: 'close', info: { code: 1006, reason: '' } });
+    expect(a.types()).toEqual(['open', 'close']);
+    expect(server().closedWith).toEqual({ code: 1000, reason: 'steadyrpc: no sessions left' });
+  });
+
+  it('when the last user leaves, the real socket is closed and the next open connects again', async () => {
+    const { fake, shared, endpoint, server } = setup();
+    const sa = shared.open(endpoint, user().listener);
+    await settle();
+    server().accept();
+    sa.close();
+    expect(server().state).toBe('closed');
+    const b = user();
+    shared.open(endpoint, b.listener);
+    expect(fake.sockets).toHaveLength(2);
+    await settle();
+    fake.last()!.accept();
+    expect(b.types()).toEqual(['open']);
+  });
+
+  it('a user that leaves while the real socket connects does not hold up the next one', async () => {
+    const { fake, shared, endpoint } = setup();
+    const sa = shared.open(endpoint, user().listener);
+    sa.close();
+    const b = user();
+    shared.open(endpoint, b.listener);
+    expect(fake.sockets).toHaveLength(2); // a fresh connect, not the one being given up, and not paced
+    await settle();
+    fake.last()!.accept();
+    expect(b.types()).toEqual(['open']);
+  });
+
+  it('when the real socket closes, every user closes with its code (an auth close stays an auth close)', async () => {
+    const { shared, endpoint, server } = setup();
+    const a = user();
+    const b = user();
+    const sa = shared.open(endpoint, a.listener);
+    shared.open(endpoint, b.listener);
+    await settle();
+    server().accept();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    server().serverClose(4401, 'unauthorized');
+    expect(a.events.at(-1)).toEqual({ type: 'close', info: { code: 4401, reason: 'unauthorized' } });
+    expect(b.events.at(-1)).toEqual({ type: 'close', info: { code: 4401, reason: 'unauthorized' } });
+    expect(shared.stats()).toMatchObject({ sockets: 0, users: 0, upstreamSubscriptions: 0 });
+  });
+
+  it('passes socket errors to every user', async () => {
+    const { shared, endpoint, server } = setup();
+    const a = user();
+    const b = user();
+    shared.open(endpoint, a.listener);
+    shared.open(endpoint, b.listener);
+    await settle();
+    server().accept();
+    server().fail(new Error('boom'));
+    for (const u of [a, b]) expect(u.types()).toEqual(['open', 'error', 'close']);
+  });
+
+  it('after a connect fails, opens to that endpoint fail at once until retryAfterMs has passed: one attempt, not one per user', async () => {
+    const { clock, fake, shared, endpoint, server } = setup({ retryAfterMs: 250 });
+    const a = user();
+    shared.open(endpoint, a.listener);
+    await settle();
+    server().refuse(503);
+    expect(a.events.at(-1)).toMatchObject({ type: 'close', info: { httpStatus: 503 } });
+    const later = Array.from({ length: 100 }, () => user());
+    for (const u of later) shared.open(endpoint, u.listener);
+    expect(fake.sockets).toHaveLength(1);
+    await settle();
+    for (const u of later) expect(u.events).toEqual([{ type: 'close', info: expect.objectContaining({ httpStatus: 503 }) }]);
+    await clock.advance(250);
+    const retry = user();
+    shared.open(endpoint, retry.listener);
+    expect(fake.sockets).toHaveLength(2);
+    await settle();
+    fake.last()!.accept();
+    expect(retry.types()).toEqual(['open']);
+  });
+
+  it('validates its options', () => {
+    expect(() => new SharedSocketTransport({ retryAfterMs: -1 })).toThrow(/retryAfterMs/);
+    expect(() => new SharedSocketTransport({ shareSubscriptions: 'yes' as unknown as boolean })).toThrow(/shareSubscriptions/);
+    expect(() => new SharedSocketTransport({ transport: {} as never })).toThrow(/SocketTransport/);
+    expect(() => new SharedSocketTransport(null as never)).toThrow(/options/);
+    expect(new SharedSocketTransport().multiplexed).toBe(true);
+  });
+});
