@@ -247,10 +247,18 @@ export class ContinuityKeeper {
   /** The session moved to another upstream: backfill every kept subscription through `call`. */
   afterSwitch(call: OwnCall): void {
     const epoch = ++this.#epoch;
+    if (this.#tracked.size === 0) return;
+    // One read of the new node's head serves every subscription.
+    let head: Promise<unknown> | undefined;
+    const sharedCall: OwnCall = (method, params) => {
+      if (method !== 'eth_blockNumber') return call(method, params);
+      head ??= call(method, params);
+      return head;
+    };
     for (const [subscription, tracked] of this.#tracked) {
       tracked.epoch = epoch;
       tracked.continuity.hold();
-      void this.#backfill(subscription, tracked, epoch, call);
+      void this.#backfill(subscription, tracked, epoch, sharedCall);
     }
   }
 

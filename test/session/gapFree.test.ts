@@ -121,3 +121,24 @@ describe('logs across a switch', () => {
     expect(h.notifications(sub).map((n) => n.params.result.data)).toEqual(['0x01', '0x02', '0x03', '0x04']);
   });
 });
+
+describe('backfill after a switch', () => {
+  it('reads the new node’s head once for all of a session’s subscriptions', async () => {
+    const h = await sessionHarness();
+    const address = '0x00000000000000000000000000000000000000aa';
+    h.send(rpc(1, 'eth_subscribe', ['newHeads']));
+    h.send(rpc(2, 'eth_subscribe', ['newHeads']));
+    h.send(rpc(3, 'eth_subscribe', ['logs', { address }]));
+    await h.settle();
+    mineBoth(h, 1);
+    await h.settle();
+    const before = h.nodes.b!.calls.get('eth_blockNumber') ?? 0;
+    h.nodes.a!.cut();
+    h.nodes.b!.advance(2);
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    expect((h.nodes.b!.calls.get('eth_blockNumber') ?? 0) - before).toBe(1);
+    const subs = [1, 2].map((id) => h.answers(id)[0]!.result as string);
+    for (const sub of subs) expect(numbers(h.notifications(sub))).toEqual([101, 102, 103]);
+  });
+});
