@@ -10,7 +10,7 @@
  * Cases: every request client of run.ts (raw-ws, session, viem, viem-resilient, ethers,
  * ethers-resilient, …), `proxy` (raw ws → reference proxy in this process → mock),
  * `notifications` (pushed newHeads through a session; `notifications-raw`: to a raw ws client, for
- * comparison) and `scale` (`--sessions` idle sessions,
+ * comparison) and `scale` (`--sessions` idle sessions, `--shared` on one SharedSocketTransport,
  * then the cut and the replay storm; needs `--expose-gc` when run by hand). The mock upstreams are
  * other processes and are not profiled.
  */
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '64' },
     sessions: { type: 'string', default: '10000' },
+    shared: { type: 'boolean', default: false },
   },
 });
 const name = values.case;
@@ -44,7 +45,7 @@ const profiling = process.execArgv.some((arg) => arg.startsWith('--cpu-prof'));
 async function runLoad(): Promise<unknown> {
   if (name === 'scale') {
     const { scaleCase } = await import('./cases/scale.js');
-    const { connect: _windows, ...result } = await scaleCase({ sessions: Number(values.sessions), timeoutMs: 60_000 });
+    const { connect: _windows, ...result } = await scaleCase({ sessions: Number(values.sessions), timeoutMs: 60_000, transport: values.shared ? 'shared' : 'own' });
     return result;
   }
   const [mock] = await startMocks(1);

@@ -90,13 +90,13 @@ const planned: Planned[] = [
         } satisfies Planned,
       ]),
   { id: 'failover:blackhole', title: 'failover · blackhole', job: { case: 'blackhole', args: { iterations: settings.blackholeRuns } }, timeoutMs: 30_000 + settings.blackholeRuns * 25_000, repeat: false },
-  {
-    id: 'scale',
-    title: `scale · ${settings.scaleSessions.toLocaleString('en-US')} sessions × 5 subscriptions`,
-    job: { case: 'scale', args: { sessions: settings.scaleSessions, timeoutMs: settings.scaleTimeoutMs } },
+  ...(['own', 'shared'] as const).map((transport): Planned => ({
+    id: transport === 'own' ? 'scale' : 'scale:shared',
+    title: `scale · ${settings.scaleSessions.toLocaleString('en-US')} sessions × 5 subscriptions, ${transport === 'own' ? 'a socket each' : 'SharedSocketTransport'}`,
+    job: { case: 'scale', args: { sessions: settings.scaleSessions, timeoutMs: settings.scaleTimeoutMs, transport } },
     timeoutMs: settings.scaleTimeoutMs + 240_000,
     repeat: false,
-  },
+  })),
 ];
 const plan = only ? planned.filter((p) => only.some((o) => p.id.includes(o))) : planned;
 
@@ -235,6 +235,7 @@ function collect(outcomes: JobOutcome[]): Measurements {
     else if (id === 'failover:failback-checker') m.failback['HealthChecker defaults'] = first;
     else if (id === 'failover:blackhole') m.blackhole = first;
     else if (id === 'scale') m.scale = first;
+    else if (id === 'scale:shared') m.scaleShared = first;
   }
   return m;
 }

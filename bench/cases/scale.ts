@@ -7,6 +7,7 @@
  */
 import {
   NodePool,
+  SharedSocketTransport,
   UpstreamSession,
   WsSocketTransport,
   type SocketEndpoint,
@@ -28,10 +29,17 @@ const SUBSCRIBE_FRAMES = [
 const WAVE = 250;
 const WINDOW_MS = 100;
 
-/** Records when each session opens a socket, and to where; the real transport opens it. */
+/**
+ * Records when each session opens a socket, and to where; the real transport opens it: a socket of
+ * its own per session, or a virtual one on a SharedSocketTransport.
+ */
 class ConnectLog {
-  readonly inner = new WsSocketTransport();
+  readonly inner: SocketTransport;
   attempts: Array<{ at: number; url: string; session: number }> = [];
+
+  constructor(shared: boolean) {
+    this.inner = shared ? new SharedSocketTransport() : new WsSocketTransport();
+  }
 }
 
 /** One per session (a few dozen bytes), so every attempt is known by its session. */
@@ -44,6 +52,10 @@ class CountingTransport implements SocketTransport {
     this.#session = session;
   }
 
+  get multiplexed(): boolean | undefined {
+    return this.#log.inner.multiplexed;
+  }
+
   open(endpoint: SocketEndpoint, listener: SocketListener): UpstreamSocket {
     this.#log.attempts.push({ at: performance.now(), url: endpoint.url, session: this.#session });
     return this.#log.inner.open(endpoint, listener);
@@ -51,6 +63,8 @@ class CountingTransport implements SocketTransport {
 }
 
 export interface ScaleMeasurement {
+  /** `own`: a socket per session; `shared`: all sessions on one SharedSocketTransport. */
+  transport: 'own' | 'shared';
   sessions: number;
   subscriptions: number;
   setupSeconds: number;
@@ -109,10 +123,10 @@ function windows(times: number[], from: number): number[] {
   return counts;
 }
 
-export async function scaleCase({ sessions: count, timeoutMs }: { sessions: number; timeoutMs: number }): Promise<ScaleMeasurement> {
+export async function scaleCase({ sessions: count, timeoutMs, transport = 'own' }: { sessions: number; timeoutMs: number; transport?: 'own' | 'shared' }): Promise<ScaleMeasurement> {
   const [a, b] = await startMocks(2);
   const pool = new NodePool({ nodes: [a!.node(), b!.node()] });
-  const log = new ConnectLog();
+  const log = new ConnectLog(transport === 'shared');
   const sessions: UpstreamSession[] = [];
   let answers = 0;
   const onMessage = () => void (answers += 1);
@@ -194,6 +208,7 @@ export async function scaleCase({ sessions: count, timeoutMs }: { sessions: numb
     const acceptedWindows = windows(await b!.connectLog(), cutWall);
     const maxAttemptsPerWindow = Math.max(0, ...attemptWindows);
     return {
+      transport,
       sessions: count,
       subscriptions,
       setupSeconds,
