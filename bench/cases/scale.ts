@@ -78,6 +78,8 @@ export interface ScaleMeasurement {
   /** From the cut to the last session active on b. */
   switchAllMs: number | null;
   switched: number;
+  /** From the cut to the last session told its socket closed, and to the first subscription replayed on b. */
+  phases: { allClosedMs: number; firstReplayMs: number | null };
   timeoutMs: number;
   connect: {
     windowMs: number;
@@ -174,11 +176,13 @@ export async function scaleCase({ sessions: count, timeoutMs, transport = 'own' 
     let replayFailures = 0;
     let switched = 0;
     let replayAllAt: number | undefined;
+    let firstReplayAt: number | undefined;
     let switchAllAt: number | undefined;
     const onReplay = ({ ok, node }: { ok: boolean; node: string }) => {
       if (!ok) return void (replayFailures += 1);
       if (node !== 'b') return;
       replayed += 1;
+      firstReplayAt ??= performance.now();
       if (replayed === subscriptions) replayAllAt = performance.now();
     };
     const onSwitch = ({ to }: { to: string }) => {
@@ -220,6 +224,10 @@ export async function scaleCase({ sessions: count, timeoutMs, transport = 'own' 
       replayFailures,
       switchAllMs: switchAllAt === undefined ? null : switchAllAt - cutAt,
       switched,
+      phases: {
+        allClosedMs: Math.max(...closedAt) - cutAt,
+        firstReplayMs: firstReplayAt === undefined ? null : firstReplayAt - cutAt,
+      },
       timeoutMs,
       connect: {
         windowMs: WINDOW_MS,

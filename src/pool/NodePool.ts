@@ -154,9 +154,17 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
 
   /** Usable nodes in preference order, the chosen one first. */
   usable(): string[] {
-    const usable = this.#snapshots().filter(isUsable).map((n) => n.name);
+    // Read from the health records, not from snapshots: every session asks on every reconnect,
+    // and building frozen snapshots for that cost 40 µs a call (10,000 sessions failing over: 0.4 s).
+    const now = this.clock.now();
     const chosen = this.#preferred;
-    return chosen === undefined ? usable : [chosen, ...usable.filter((n) => n !== chosen)];
+    const names = chosen === undefined ? [] : [chosen];
+    for (const node of this.#nodes) {
+      if (node.name === chosen) continue;
+      const health = this.#health.get(node.name)!;
+      if (health.status === 'healthy' && !((health.quarantinedUntil ?? -Infinity) > now)) names.push(node.name);
+    }
+    return names;
   }
 
   /**

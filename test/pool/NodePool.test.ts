@@ -45,6 +45,19 @@ describe('which node now', () => {
     for (const [name, state] of Object.entries(states)) pool.update(name, state);
     expect(pool.preferred()).toBe(expected);
     expect(pool.snapshot().preferred).toBe(expected);
+    // usable(): the chosen node, then every other healthy one in preference order (what sessions try).
+    const healthyNow = pool.snapshot().nodes.filter((n) => n.status === 'healthy' && !n.quarantined).map((n) => n.name);
+    expect(pool.usable()).toEqual(expected === undefined ? healthyNow : [expected, ...healthyNow.filter((n) => n !== expected)]);
+  });
+
+  it('usable() leaves quarantined nodes out until their time is up', async () => {
+    const { pool, clock } = fakeCluster([{ name: 'p' }, { name: 'q' }, { name: 'b', tier: 'backup' }]);
+    for (const name of ['p', 'q', 'b']) pool.update(name, healthy);
+    pool.quarantine('q', 1_000);
+    expect(pool.usable()).toEqual(['p', 'b']);
+    expect(pool.candidates()).toEqual(['p', 'b']);
+    await clock.advance(1_000);
+    expect(pool.usable()).toEqual(['p', 'q', 'b']);
   });
 });
 
