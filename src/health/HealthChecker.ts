@@ -57,6 +57,14 @@ const DEFAULTS = Object.freeze({
   concurrency: 16,
 });
 
+/** One probe of one node, from launch to result. */
+interface ProbeRun {
+  readonly controller: AbortController;
+  timer: TimerHandle | undefined;
+  /** Launch order, across all nodes: a result older than the newest recorded one is dropped. */
+  readonly sequence: number;
+}
+
 function positiveInteger(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) {
     throw new SteadyRpcError('ERR_CONFIG', `Expected ${name} to be an integer >= ${min}, got ${value}`);
@@ -67,7 +75,11 @@ function positiveInteger(name: string, value: number, min: number): number {
 /**
  * Probes every node on an interval, all at once (bounded by p-limit), each probe with its own
  * timeout, and writes the results into the pool with hysteresis. A probe that hangs delays nobody:
- * rounds start on the clock, and a node whose previous probe is still running sits that round out.
+ * rounds start on the clock, and a node whose previous probe is still running is probed again all
+ * the same, so a node that comes back from a blackhole is seen at the next round, not when the probe
+ * stuck in the blackhole times out. The newest result wins: a probe that ends after a newer one was
+ * recorded is dropped. A node has at most `ceil(timeoutMs / intervalMs)` probes in flight (each
+ * holds one of the `concurrency` slots while it runs).
  */
 export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   readonly #pool: NodePool;
@@ -77,7 +89,10 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   readonly #probe: Probe;
   readonly #sockets: SocketTransport;
   readonly #limit: ReturnType<typeof pLimit>;
-  readonly #inFlight = new Map<string, { controller: AbortController; timer: TimerHandle | undefined }>();
+  readonly #inFlight = new Map<string, Set<ProbeRun>>();
+  /** Per node, the sequence number of the newest probe whose result was recorded. */
+  readonly #recorded = new Map<string, number>();
+  #sequence = 0;
   /** Chain ids read per node; cleared when a node goes down so it is read again when it returns. */
   readonly #chains = new Map<string, number>();
   #timer: TimerHandle | undefined;
@@ -118,9 +133,11 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   stop(): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const probe of this.#inFlight.values()) {
-      if (probe.timer !== undefined) this.#clock.clearTimeout(probe.timer);
-      probe.controller.abort(new SteadyRpcError('ERR_ABORTED', 'Health checker stopped'));
+    for (const probes of this.#inFlight.values()) {
+      for (const probe of probes) {
+        if (probe.timer !== undefined) this.#clock.clearTimeout(probe.timer);
+        probe.controller.abort(new SteadyRpcError('ERR_ABORTED', 'Health checker stopped'));
+      }
     }
     this.#inFlight.clear();
   }
@@ -150,16 +167,21 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   }
 
   #launchRound(): Promise<void>[] {
-    return this.#pool.nodes
-      .filter((node) => !this.#inFlight.has(node.name))
-      .map((node) => {
-        const probe = { controller: new AbortController(), timer: undefined as TimerHandle | undefined };
-        this.#inFlight.set(node.name, probe);
-        return this.#limit(() => this.#check(node, probe));
-      });
+    const { timeoutMs, intervalMs } = this.#options;
+    const maxInFlight = Math.max(1, Math.ceil(timeoutMs / intervalMs));
+    const launched: Promise<void>[] = [];
+    for (const node of this.#pool.nodes) {
+      let probes = this.#inFlight.get(node.name);
+      if (probes === undefined) this.#inFlight.set(node.name, (probes = new Set()));
+      if (probes.size >= maxInFlight) continue;
+      const probe: ProbeRun = { controller: new AbortController(), timer: undefined, sequence: ++this.#sequence };
+      probes.add(probe);
+      launched.push(this.#limit(() => this.#check(node, probe)));
+    }
+    return launched;
   }
 
-  async #check(node: NodeInfo, probe: { controller: AbortController; timer: TimerHandle | undefined }): Promise<void> {
+  async #check(node: NodeInfo, probe: ProbeRun): Promise<void> {
     const { controller } = probe;
     if (controller.signal.aborted) return; // stopped while waiting for a concurrency slot
     const { timeoutMs } = this.#options;
@@ -189,8 +211,11 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
       this.#clock.clearTimeout(probe.timer);
       probe.timer = undefined;
     }
-    if (this.#inFlight.get(node.name) !== probe || this.#closed || this.#pool.closed) return;
-    this.#inFlight.delete(node.name);
+    // Stopped (or closed) meanwhile: the result is nobody's.
+    if (!this.#inFlight.get(node.name)?.delete(probe) || this.#closed || this.#pool.closed) return;
+    // A newer probe's result is already in: this one is out of date.
+    if (probe.sequence < (this.#recorded.get(node.name) ?? 0)) return;
+    this.#recorded.set(node.name, probe.sequence);
     this.#record(node.name, result, failure, this.#clock.now() - started);
   }
 

@@ -52,8 +52,54 @@ describe('HealthChecker rounds', () => {
     expect(a[0]).toMatchObject({ ok: false, at: 3_500 });
     expect(a[0]!.error).toBeInstanceOf(SteadyRpcError);
     expect(a[0]!.error!.code).toBe('ERR_TIMEOUT');
-    // The stalled node sat out the rounds its probe spanned: no probes piled up behind it.
-    expect(cluster.http.requests.filter((r) => r.url === 'http://a.test/')).toHaveLength(2); // blockNumber + chainId
+    // The stalled node was probed every round all the same, each probe with its own timeout.
+    await cluster.clock.advance(3_000);
+    expect(probes.filter((p) => p.name === 'a').map((p) => [p.at, p.ok])).toEqual([
+      [3_500, false],
+      [4_500, false],
+      [5_500, false],
+      [6_500, false],
+    ]);
+    checker.close();
+  });
+
+  it('keeps at most ceil(timeoutMs / intervalMs) probes of a node in flight', async () => {
+    const cluster = fakeCluster([{ name: 'a' }]);
+    cluster.nodes.a!.setMode('stall');
+    const { checker } = checked(cluster, { intervalMs: 1_000, timeoutMs: 3_500 });
+    checker.start();
+    await cluster.clock.advance(3_400);
+    const blockNumberCalls = () => cluster.http.requests.filter((r) => String(r.body).includes('eth_blockNumber')).length;
+    expect(blockNumberCalls()).toBe(4); // rounds at 0, 1, 2 and 3 s: 4 in flight
+    await cluster.clock.advance(5_600); // from now on one ends (times out) per round and one starts
+    expect(blockNumberCalls()).toBe(10); // rounds at 4 to 9 s
+    expect(cluster.clock.now()).toBe(9_000);
+    checker.close();
+    expect(cluster.clock.pendingTimers).toBe(0);
+  });
+
+  it('sees a node back from a blackhole at the next round, not when the probe stuck in it times out', async () => {
+    const cluster = fakeCluster([{ name: 'a' }, { name: 'b', tier: 'backup' }]);
+    const { checker, probes } = checked(cluster, { intervalMs: 1_000, timeoutMs: 5_000, successesToUp: 2, failuresToDown: 3 });
+    checker.start();
+    await cluster.clock.advance(1_000);
+    expect(cluster.pool.preferred()).toBe('a');
+    cluster.nodes.a!.blackhole();
+    await cluster.clock.advance(8_000); // probes from 2 s on hang; the first times out at 7 s
+    expect(cluster.pool.health('a').status).toBe('unhealthy'); // 3 timeouts: 7, 8 and 9 s
+    expect(cluster.pool.preferred()).toBe('b');
+    cluster.nodes.a!.restore(); // at 9 s, with probes of 5, 6, 7, 8 and 9 s still stuck
+    await cluster.clock.advance(1_000); // the 10 s probe answers
+    await cluster.clock.advance(1_000); // and the 11 s probe: two successes
+    expect(cluster.pool.preferred()).toBe('a');
+    expect(cluster.switches.at(-1)).toEqual({ from: 'b', to: 'a', reason: 'recovered' });
+    // The stuck probes time out later; once a newer probe succeeded they are out of date and dropped.
+    await cluster.clock.advance(5_000);
+    expect(cluster.pool.health('a').status).toBe('healthy');
+    const after = probes.filter((p) => p.name === 'a' && p.at > 9_000);
+    const firstOk = after.findIndex((p) => p.ok);
+    expect(after.slice(firstOk).every((p) => p.ok)).toBe(true);
+    expect(after.slice(firstOk).map((p) => p.at)).toEqual([10_000, 11_000, 12_000, 13_000, 14_000, 15_000, 16_000]);
     checker.close();
   });
 
