@@ -17,6 +17,7 @@ import {
   Metrics,
   NodePool,
   RpcErrorCode,
+  SharedSocketTransport,
   UpstreamSession,
   isSteadyRpcError,
   type HealthCheckerOptions,
@@ -36,6 +37,12 @@ export interface ProxyServerOptions {
   session?: Omit<UpstreamSessionOptions, 'pool'>;
   /** Largest client frame or HTTP body, in bytes. @default 5 MiB */
   maxFrameBytes?: number;
+  /**
+   * Every client's session on one SharedSocketTransport: one upstream socket per node, one upstream
+   * subscription per distinct params, however many clients (ignored when `session.transport` is set).
+   * @default false
+   */
+  shareUpstreams?: boolean;
 }
 
 /** Defaults that give failback in under 2 s (2 good probes, 500 ms apart) without flapping. */
@@ -60,14 +67,19 @@ export interface ProxyServer {
 }
 
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
-  const { listen = {}, upstreams, health = {}, session: sessionOptions = {}, maxFrameBytes = 5 * 1024 * 1024 } = options;
+  const { listen = {}, upstreams, health = {}, session: sessionOptions = {}, maxFrameBytes = 5 * 1024 * 1024, shareUpstreams = false } = options;
   const pool = new NodePool({ nodes: upstreams });
+  const shared = shareUpstreams && sessionOptions.transport === undefined ? new SharedSocketTransport() : undefined;
   const checker = new HealthChecker(pool, { ...PROXY_HEALTH_DEFAULTS, ...health });
   const metrics = new Metrics();
   metrics.trackPool(pool);
   metrics.trackHealth(checker);
   const sockets = new Set<WebSocket>();
   metrics.addGauge('client_connections', 'Client WebSockets open on the proxy.', () => sockets.size);
+  if (shared) {
+    metrics.addGauge('shared_upstream_sockets', 'Upstream sockets the client sessions share.', () => shared.stats().sockets);
+    metrics.addGauge('shared_upstream_subscriptions', 'Upstream subscriptions the client sessions share.', () => shared.stats().upstreamSubscriptions);
+  }
   const httpRequests = metrics.counter('proxy_http_requests_total', 'HTTP JSON-RPC requests, by outcome.');
 
   const server = http.createServer((req, res) => {
@@ -124,7 +136,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
 
   server.on('upgrade', (req, socket, head) => {
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new UpstreamSession({ pool, ...sessionOptions, maxFrameBytes });
+      const session = new UpstreamSession({ pool, ...(shared ? { transport: shared } : {}), ...sessionOptions, maxFrameBytes });
       metrics.trackSession(session);
       sockets.add(ws);
       session.on('message', (text) => {
@@ -211,6 +223,8 @@ Options:
   --request-timeout-ms N        deadline for an upstream answer (default 30000)
   --queue-max N                 messages held per client while reconnecting (default 1000)
   --max-frame-bytes N           largest client frame or HTTP body (default 5242880)
+  --share-upstreams             one upstream socket per node for all clients, and one upstream
+                                subscription per distinct params (for many clients)
   --help                        show this help
 
 Endpoints on the one port: WebSocket JSON-RPC (any path), POST / (HTTP JSON-RPC, single and batch),
@@ -245,6 +259,7 @@ export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
       'request-timeout-ms': { type: 'string' },
       'queue-max': { type: 'string' },
       'max-frame-bytes': { type: 'string' },
+      'share-upstreams': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -283,6 +298,7 @@ export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
       queue: values['queue-max'] === undefined ? undefined : { maxCount: int('queue-max') },
     }),
     ...defined({ maxFrameBytes: int('max-frame-bytes') }),
+    ...(values['share-upstreams'] ? { shareUpstreams: true } : {}),
   };
 }
 
