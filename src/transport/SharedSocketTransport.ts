@@ -25,6 +25,15 @@ export interface SharedSocketTransportOptions {
    * @default 250 (ms)
    */
   retryAfterMs?: number;
+  /**
+   * `eth_chainId` (every session's keepalive call) is answered from the value the node last gave
+   * on the socket, without asking it again, while the socket has carried a frame within this many
+   * ms: thousands of idle sessions keeping alive then cost the node one call per socket per window,
+   * not one each. A socket that went silent longer gets the call (so a dead node still misses the
+   * keepalive deadline). 0: always ask the node.
+   * @default 1000 (ms)
+   */
+  livenessWindowMs?: number;
   clock?: Clock;
   /** Draws the random part of the subscription ids handed out. */
   random?: Random;
@@ -43,7 +52,7 @@ export interface SharedSocketStats {
   unroutable: number;
 }
 
-const DEFAULTS = Object.freeze({ shareSubscriptions: true, retryAfterMs: 250 });
+const DEFAULTS = Object.freeze({ shareSubscriptions: true, retryAfterMs: 250, livenessWindowMs: 1_000 });
 
 // The shapes a session writes and nodes answer with: re-addressed by splicing the id, not by parsing.
 const REQUEST_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"method":"([A-Za-z0-9_]+)"/;
@@ -73,7 +82,7 @@ export class SharedSocketTransport implements SocketTransport {
   /** Opens share connections: sessions do not pace them per node. */
   readonly multiplexed = true;
   readonly #inner: SocketTransport;
-  readonly #settings: Readonly<Required<Pick<SharedSocketTransportOptions, 'shareSubscriptions' | 'retryAfterMs'>>>;
+  readonly #settings: Readonly<Required<Pick<SharedSocketTransportOptions, 'shareSubscriptions' | 'retryAfterMs' | 'livenessWindowMs'>>>;
   readonly #clock: Clock;
   readonly #idPrefix: string;
   readonly #connections = new Map<string, Connection>();
@@ -90,6 +99,7 @@ export class SharedSocketTransport implements SocketTransport {
       transport = new WsSocketTransport(),
       shareSubscriptions = DEFAULTS.shareSubscriptions,
       retryAfterMs = DEFAULTS.retryAfterMs,
+      livenessWindowMs = DEFAULTS.livenessWindowMs,
       clock = systemClock,
       random = defaultRandom,
     } = options;
@@ -100,8 +110,11 @@ export class SharedSocketTransport implements SocketTransport {
     if (typeof retryAfterMs !== 'number' || !Number.isFinite(retryAfterMs) || retryAfterMs < 0) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected retryAfterMs to be a number >= 0 (ms), got ${String(retryAfterMs)}`);
     }
+    if (typeof livenessWindowMs !== 'number' || !Number.isFinite(livenessWindowMs) || livenessWindowMs < 0) {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected livenessWindowMs to be a number >= 0 (ms), got ${String(livenessWindowMs)}`);
+    }
     this.#inner = transport;
-    this.#settings = Object.freeze({ shareSubscriptions, retryAfterMs });
+    this.#settings = Object.freeze({ shareSubscriptions, retryAfterMs, livenessWindowMs });
     this.#clock = clock;
     this.#idPrefix = Array.from({ length: 2 }, () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0')).join('');
   }
@@ -117,7 +130,7 @@ export class SharedSocketTransport implements SocketTransport {
         return user;
       }
       this.#failures.delete(key);
-      connection = new Connection(this, key, this.#settings.shareSubscriptions);
+      connection = new Connection(this, key, this.#settings, this.#clock);
       this.#connections.set(key, connection);
       connection.connect(this.#inner, endpoint);
     }
@@ -159,7 +172,7 @@ export class SharedSocketTransport implements SocketTransport {
 
 /** Who sent a request now on the real socket, under which id. */
 type Origin =
-  | { kind: 'call'; user: SharedSocket; id: JsonRpcId }
+  | { kind: 'call'; user: SharedSocket; id: JsonRpcId; chainId?: true }
   | { kind: 'subscribe'; shared: SharedSubscription }
   | { kind: 'own' };
 
@@ -180,6 +193,12 @@ class Connection {
   readonly byUpstream = new Map<string, SharedSubscription>();
   readonly #transport: SharedSocketTransport;
   readonly #share: boolean;
+  readonly #livenessWindowMs: number;
+  readonly #clock: Clock;
+  /** When the real socket last carried a frame from the node. */
+  #heardAt = -Infinity;
+  /** The node's answer to `eth_chainId` on this socket, as JSON text. */
+  #chainId: string | undefined;
   readonly #calls = new Map<number, Origin>();
   readonly #byParams = new Map<string, SharedSubscription>();
   /** User subscription id → the shared subscription it is a member of. */
@@ -189,10 +208,12 @@ class Connection {
   #nextId = 1;
   #unshared = 0;
 
-  constructor(transport: SharedSocketTransport, key: string, share: boolean) {
+  constructor(transport: SharedSocketTransport, key: string, settings: { shareSubscriptions: boolean; livenessWindowMs: number }, clock: Clock) {
     this.#transport = transport;
     this.key = key;
-    this.#share = share;
+    this.#share = settings.shareSubscriptions;
+    this.#livenessWindowMs = settings.livenessWindowMs;
+    this.#clock = clock;
   }
 
   connect(inner: SocketTransport, endpoint: SocketEndpoint): void {
@@ -225,7 +246,9 @@ class Connection {
     if (this.#state !== 'open') throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
     const head = REQUEST_HEAD.exec(text);
     if (head && head[2] !== 'eth_subscribe' && head[2] !== 'eth_unsubscribe') {
-      const id = this.#track({ kind: 'call', user, id: Number(head[1]) });
+      const chainId = head[2] === 'eth_chainId';
+      if (chainId && this.#answerChainId(user, Number(head[1]))) return;
+      const id = this.#track(chainId ? { kind: 'call', user, id: Number(head[1]), chainId } : { kind: 'call', user, id: Number(head[1]) });
       return this.#socket!.send(`{"jsonrpc":"2.0","id":${id}${text.slice(ID_AT + head[1]!.length)}`);
     }
     let message: unknown;
@@ -263,6 +286,14 @@ class Connection {
     this.#byParams.clear();
     this.byUpstream.clear();
     this.#memberships.clear();
+  }
+
+  /** Answers `eth_chainId` from the node's last answer while the socket is known to be alive. */
+  #answerChainId(user: SharedSocket, id: number): boolean {
+    if (this.#chainId === undefined || this.#clock.now() - this.#heardAt >= this.#livenessWindowMs) return false;
+    const answer = `{"jsonrpc":"2.0","id":${id},"result":${this.#chainId}}`;
+    queueMicrotask(() => user.deliver(answer));
+    return true;
   }
 
   #track(origin: Origin): number {
@@ -332,6 +363,7 @@ class Connection {
 
   #onMessage(text: string): void {
     if (this.#state === 'closed') return;
+    this.#heardAt = this.#clock.now();
     if (this.#fastAnswer(text) || this.#fastNotification(text)) return;
     let message: unknown;
     try {
@@ -349,6 +381,9 @@ class Connection {
     const origin = this.#calls.get(id);
     if (origin?.kind !== 'call') return false;
     this.#calls.delete(id);
+    // `…"id":N,"result":VALUE}`: remembered as the node wrote VALUE.
+    const resultAt = ID_AT + head[1]!.length + 1;
+    if (origin.chainId && text.startsWith('"result":', resultAt)) this.#chainId = text.slice(resultAt + 9, -1);
     origin.user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(origin.id)}${text.slice(ID_AT + head[1]!.length)}`);
     return true;
   }

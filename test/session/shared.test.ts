@@ -85,6 +85,21 @@ describe('sessions over a SharedSocketTransport', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('keep alive without a call to the node each, and still leave a node that went silent', async () => {
+    const { clock, nodes, clients } = await sharedWorld(20);
+    const chainIds = () => nodes.a.calls.get('eth_chainId') ?? 0;
+    const before = chainIds();
+    await clock.advance(60_000); // idle: every session keeps alive every 2 s
+    expect(clients.every((c) => c.session.node === 'a')).toBe(true);
+    // 20 sessions × 30 keepalives would be 600 calls. The first keepalive after a silent second goes
+    // to the node; the others in that window are answered from it: about one call per round.
+    expect(chainIds() - before).toBeLessThanOrEqual(31);
+    nodes.a.blackhole();
+    await clock.advance(2_000 + 4_000 + 1_000); // interval + keepalive deadline + the liveness window
+    expect(clients.map((c) => c.session.node)).toEqual(Array(20).fill('b'));
+    for (const c of clients) c.session.close();
+  });
+
   it('are not paced by the pool’s per-node connect limit: the transport connects once for all', async () => {
     const { clients, fake } = await sharedWorld(5, { connectLimit: { burst: 1, perSecond: 0.001 } });
     expect(clients.map((c) => c.session.state)).toEqual(Array(5).fill('ready'));

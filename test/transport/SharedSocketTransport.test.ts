@@ -25,7 +25,7 @@ function user() {
 }
 
 /** A shared transport over fake sockets; the test plays the node on `server()`. */
-function setup(options: { shareSubscriptions?: boolean; retryAfterMs?: number } = {}) {
+function setup(options: { shareSubscriptions?: boolean; retryAfterMs?: number; livenessWindowMs?: number } = {}) {
   const clock = new FakeClock();
   const fake = new FakeSocketTransport();
   const shared = new SharedSocketTransport({ transport: fake, clock, random: () => 0.5, ...options });
@@ -251,6 +251,60 @@ describe('SharedSocketTransport: shared subscriptions', () => {
   });
 });
 
+describe('SharedSocketTransport: eth_chainId while the socket is alive', () => {
+  async function opened(options: { livenessWindowMs?: number } = {}) {
+    const s = setup(options);
+    const a = user();
+    const sa = s.shared.open(s.endpoint, a.listener);
+    await settle();
+    s.server().accept();
+    const chainIdsSent = () => (s.server().sentJson() as Array<{ method: string }>).filter((m) => m.method === 'eth_chainId').length;
+    const answerLast = () => {
+      const last = s.server().sentJson().at(-1) as { id: number };
+      s.server().receive(`{"jsonrpc":"2.0","id":${last.id},"result":"0x7a69"}`);
+    };
+    return { ...s, a, sa, chainIdsSent, answerLast };
+  }
+
+  it('answers eth_chainId from the node’s last answer while the socket carried a frame within livenessWindowMs', async () => {
+    const { clock, a, sa, chainIdsSent, answerLast } = await opened({ livenessWindowMs: 1_000 });
+    sa.send(request(1, 'eth_chainId'));
+    expect(chainIdsSent()).toBe(1);
+    answerLast();
+    await clock.advance(999);
+    sa.send(request(2, 'eth_chainId'));
+    expect(chainIdsSent()).toBe(1);
+    expect(a.messages()).toHaveLength(1); // never inside send()
+    await settle();
+    expect(a.messages()).toEqual([
+      { jsonrpc: '2.0', id: 1, result: '0x7a69' },
+      { jsonrpc: '2.0', id: 2, result: '0x7a69' },
+    ]);
+  });
+
+  it('asks the node again once the socket has been silent for livenessWindowMs, so a dead node still misses keepalives', async () => {
+    const { clock, server, sa, chainIdsSent, answerLast } = await opened({ livenessWindowMs: 1_000 });
+    sa.send(request(1, 'eth_chainId'));
+    answerLast();
+    await clock.advance(1_000);
+    sa.send(request(2, 'eth_chainId'));
+    expect(chainIdsSent()).toBe(2);
+    // Any frame from the node shows it alive again.
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xnone","result":"0x1"}}');
+    await clock.advance(500);
+    sa.send(request(3, 'eth_chainId'));
+    expect(chainIdsSent()).toBe(2);
+  });
+
+  it('with livenessWindowMs 0 always asks the node', async () => {
+    const { sa, chainIdsSent, answerLast } = await opened({ livenessWindowMs: 0 });
+    sa.send(request(1, 'eth_chainId'));
+    answerLast();
+    sa.send(request(2, 'eth_chainId'));
+    expect(chainIdsSent()).toBe(2);
+  });
+});
+
 describe('SharedSocketTransport: closing', () => {
   it('close() and terminate() report onClose after the call, with the code given (1005 without), 1006 for terminate', async () => {
     const { shared, endpoint, server } = setup();
@@ -352,6 +406,7 @@ describe('SharedSocketTransport: closing', () => {
 
   it('validates its options', () => {
     expect(() => new SharedSocketTransport({ retryAfterMs: -1 })).toThrow(/retryAfterMs/);
+    expect(() => new SharedSocketTransport({ livenessWindowMs: Number.NaN })).toThrow(/livenessWindowMs/);
     expect(() => new SharedSocketTransport({ shareSubscriptions: 'yes' as unknown as boolean })).toThrow(/shareSubscriptions/);
     expect(() => new SharedSocketTransport({ transport: {} as never })).toThrow(/SocketTransport/);
     expect(() => new SharedSocketTransport(null as never)).toThrow(/options/);
