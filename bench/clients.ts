@@ -5,14 +5,15 @@
  */
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { NodePool, UpstreamSession, type NodeConfig, type UpstreamSessionOptions } from 'steadyrpc';
+import { NodePool, SharedSocketTransport, UpstreamSession, type NodeConfig, type UpstreamSessionOptions } from 'steadyrpc';
 import { RpcPeer } from './rpc.js';
 
-export type ClientKind = 'raw-ws' | 'session' | 'viem' | 'viem-resilient' | 'viem-resilient-batch' | 'ethers' | 'ethers-resilient';
+export type ClientKind = 'raw-ws' | 'session' | 'session-shared' | 'viem' | 'viem-resilient' | 'viem-resilient-batch' | 'ethers' | 'ethers-resilient';
 
 export const CLIENT_LABELS: Record<ClientKind, string> = {
   'raw-ws': 'raw ws',
   session: 'UpstreamSession (in process)',
+  'session-shared': 'UpstreamSession on SharedSocketTransport',
   viem: 'viem webSocket',
   'viem-resilient': 'viem + resilientTransport',
   'viem-resilient-batch': 'viem + resilientTransport {batch:true}',
@@ -134,8 +135,9 @@ export async function openClient(kind: ClientKind, upstream: UpstreamUrls): Prom
       const { peer, close } = await openRawWs(upstream.wsUrl);
       return { call: () => peer.call('eth_blockNumber'), close };
     }
-    case 'session': {
-      const { peer, close } = await openSession(nodes);
+    case 'session':
+    case 'session-shared': {
+      const { peer, close } = await openSession(nodes, kind === 'session-shared' ? { transport: new SharedSocketTransport() } : {});
       return { call: () => peer.call('eth_blockNumber'), close: async () => close() };
     }
     case 'viem': {

@@ -58,7 +58,7 @@ interface Planned {
   repeat: boolean;
 }
 
-const CLIENTS: ClientKind[] = ['raw-ws', 'session', 'viem', 'viem-resilient', 'viem-resilient-batch', 'ethers', 'ethers-resilient'];
+const CLIENTS: ClientKind[] = ['raw-ws', 'session', 'session-shared', 'viem', 'viem-resilient', 'viem-resilient-batch', 'ethers', 'ethers-resilient'];
 const loadTimeout = settings.warmupMs + settings.durationMs + 60_000;
 const planned: Planned[] = [
   ...CLIENTS.map((kind): Planned => ({ id: `requests:${kind}`, title: `requests · ${CLIENT_LABELS[kind]}`, job: { case: 'requests', args: { kind, load } }, timeoutMs: loadTimeout, repeat: true })),
