@@ -9,7 +9,11 @@ import { CloseCode } from './SocketTransport.js';
 import { WsSocketTransport } from './WsSocketTransport.js';
 
 export interface SharedSocketTransportOptions {
-  /** Opens the real sockets. @default a new WsSocketTransport */
+  /**
+   * Opens the real sockets: one per URL (and subprotocols), with the headers of the session that
+   * opened it first.
+   * @default a new WsSocketTransport
+   */
   transport?: SocketTransport;
   /**
    * Whether subscriptions with the same params share one upstream subscription per socket (its
@@ -19,9 +23,10 @@ export interface SharedSocketTransportOptions {
    */
   shareSubscriptions?: boolean;
   /**
-   * After a real socket failed to open, how long opens to the same endpoint fail at once with the
-   * same close instead of connecting again: thousands of sessions retrying a dead node make one
-   * connect attempt per this interval, not one each.
+   * After a real socket failed to open (or was closed by the node within this time of opening),
+   * how long opens to the same endpoint fail at once with the same close instead of connecting
+   * again: thousands of sessions retrying a dead node make one connect attempt per this interval,
+   * not one each.
    * @default 250 (ms)
    */
   retryAfterMs?: number;
@@ -48,11 +53,25 @@ export interface SharedSocketStats {
   upstreamSubscriptions: number;
   /** Subscriptions handed to users (each shares one upstream subscription). */
   subscriptions: number;
-  /** Frames from upstream that could be given to no user (not JSON, or an answer nobody waits for). */
+  /**
+   * Frames from upstream that could be given to no user: not JSON, or an answer nobody waits for
+   * (its session left before it came).
+   */
   unroutable: number;
 }
 
 const DEFAULTS = Object.freeze({ shareSubscriptions: true, retryAfterMs: 250, livenessWindowMs: 1_000 });
+
+/**
+ * A session that gives up on its socket (`terminate()`: a keepalive or connect deadline missed)
+ * takes the real socket down for every session on it when the node has sent nothing for this long:
+ * a zombie connection is not kept alive by the sessions that have not noticed yet.
+ */
+const SILENT_MS = 1_000;
+/** A subscribe the node has not answered for this long is not waited on by newcomers: they ask again. */
+const PENDING_SUBSCRIBE_MS = 5_000;
+/** Failed endpoints remembered for pacing before expired ones are swept. */
+const FAILURES_KEPT = 1_000;
 
 // The shapes a session writes and nodes answer with: re-addressed by splicing the id, not by parsing.
 const REQUEST_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"method":"([A-Za-z0-9_]+)"/;
@@ -62,6 +81,8 @@ const NOTIFICATION_HEAD = /^\{"jsonrpc":"2\.0","method":"eth_subscription","para
 const ID_START = NOTIFICATION_PREFIX.length;
 /** `{"jsonrpc":"2.0","id":` */
 const ID_AT = 22;
+
+type Settings = Readonly<Required<Pick<SharedSocketTransportOptions, 'shareSubscriptions' | 'retryAfterMs' | 'livenessWindowMs'>>>;
 
 /**
  * A {@link SocketTransport} whose sockets share one real socket per endpoint: thousands of
@@ -73,7 +94,8 @@ const ID_AT = 22;
  * subscriptions (the first subscriber's call goes upstream, later ones are answered at once with
  * an id of their own; the last unsubscribe closes it upstream). When the real socket closes, every
  * user socket on it closes with the same code; when its last user leaves, the real socket is
- * closed. Answers to a batch come back one by one.
+ * closed; when a user gives up on it (`terminate()`) while the node has been silent, it is torn down
+ * for all. Answers to a batch come back one by one; an empty batch gets no answer.
  *
  * Opens do not each connect, so sessions skip the pool's per-node connect pacing for this
  * transport ({@link multiplexed}); real connects are paced here instead (`retryAfterMs`).
@@ -82,11 +104,11 @@ export class SharedSocketTransport implements SocketTransport {
   /** Opens share connections: sessions do not pace them per node. */
   readonly multiplexed = true;
   readonly #inner: SocketTransport;
-  readonly #settings: Readonly<Required<Pick<SharedSocketTransportOptions, 'shareSubscriptions' | 'retryAfterMs' | 'livenessWindowMs'>>>;
+  readonly #settings: Settings;
   readonly #clock: Clock;
   readonly #idPrefix: string;
   readonly #connections = new Map<string, Connection>();
-  /** Endpoints whose last connect failed before opening: when, and how. */
+  /** Endpoints whose last connect failed: when, and how. */
   readonly #failures = new Map<string, { at: number; info: SocketCloseInfo }>();
   #nextSubscription = 1;
   #unroutable = 0;
@@ -120,7 +142,7 @@ export class SharedSocketTransport implements SocketTransport {
   }
 
   open(endpoint: SocketEndpoint, listener: SocketListener): UpstreamSocket {
-    const key = JSON.stringify([endpoint.url, endpoint.protocols ?? [], Object.entries(endpoint.headers ?? {}).sort()]);
+    const key = JSON.stringify([endpoint.url, endpoint.protocols ?? []]);
     const user = new SharedSocket(listener);
     let connection = this.#connections.get(key);
     if (connection === undefined) {
@@ -161,12 +183,17 @@ export class SharedSocketTransport implements SocketTransport {
   }
 
   /**
-   * @internal A real socket is done: forgotten, and when it never opened (`failed`: how it ended),
-   * remembered so that opens to its endpoint are paced.
+   * @internal A real socket is done: forgotten, and when its connect failed (`failed`: how it
+   * ended), remembered so that opens to its endpoint are paced.
    */
   ended(connection: Connection, failed: SocketCloseInfo | undefined): void {
     if (this.#connections.get(connection.key) === connection) this.#connections.delete(connection.key);
-    if (failed !== undefined) this.#failures.set(connection.key, { at: this.#clock.now(), info: failed });
+    if (failed === undefined) return;
+    if (this.#failures.size >= FAILURES_KEPT) {
+      const now = this.#clock.now();
+      for (const [key, { at }] of this.#failures) if (now - at >= this.#settings.retryAfterMs) this.#failures.delete(key);
+    }
+    this.#failures.set(connection.key, { at: this.#clock.now(), info: failed });
   }
 }
 
@@ -176,14 +203,22 @@ type Origin =
   | { kind: 'subscribe'; shared: SharedSubscription }
   | { kind: 'own' };
 
+/** A user's place in a shared subscription; `held`: notifications waiting until it has its subscribe answer. */
+interface Member {
+  readonly user: SharedSocket;
+  held: string[] | undefined;
+}
+
 /** One upstream subscription and the user subscriptions it serves. */
 interface SharedSubscription {
   readonly key: string;
   upstreamId: string | undefined;
+  /** When its subscribe was sent upstream. */
+  readonly sentAt: number;
   /** Subscribes waiting for the upstream answer. */
   readonly waiters: Array<{ user: SharedSocket; id: JsonRpcId }>;
-  /** User subscription id → its user. */
-  readonly members: Map<string, SharedSocket>;
+  /** User subscription id → its member. */
+  readonly members: Map<string, Member>;
 }
 
 /** One real socket and its users. */
@@ -192,43 +227,55 @@ class Connection {
   readonly users = new Set<SharedSocket>();
   readonly byUpstream = new Map<string, SharedSubscription>();
   readonly #transport: SharedSocketTransport;
-  readonly #share: boolean;
-  readonly #livenessWindowMs: number;
+  readonly #settings: Settings;
   readonly #clock: Clock;
-  /** When the real socket last carried a frame from the node. */
-  #heardAt = -Infinity;
-  /** The node's answer to `eth_chainId` on this socket, as JSON text. */
-  #chainId: string | undefined;
   readonly #calls = new Map<number, Origin>();
   readonly #byParams = new Map<string, SharedSubscription>();
   /** User subscription id → the shared subscription it is a member of. */
   readonly #memberships = new Map<string, SharedSubscription>();
   #socket: UpstreamSocket | undefined;
   #state: 'connecting' | 'open' | 'closed' = 'connecting';
+  /** How it closed, for users that arrive after. */
+  #closeInfo: SocketCloseInfo = { code: CloseCode.ABNORMAL, reason: '' };
+  /** Taken down on purpose (no users left, or a zombie): nobody is told twice, nothing is paced. */
+  #dropped = false;
+  #openedAt: number | undefined;
+  /** When the real socket last carried a frame from the node. */
+  #heardAt = -Infinity;
+  /** The node's answer to `eth_chainId` on this socket, as JSON text. */
+  #chainId: string | undefined;
   #nextId = 1;
   #unshared = 0;
 
-  constructor(transport: SharedSocketTransport, key: string, settings: { shareSubscriptions: boolean; livenessWindowMs: number }, clock: Clock) {
+  constructor(transport: SharedSocketTransport, key: string, settings: Settings, clock: Clock) {
     this.#transport = transport;
     this.key = key;
-    this.#share = settings.shareSubscriptions;
-    this.#livenessWindowMs = settings.livenessWindowMs;
+    this.#settings = settings;
     this.#clock = clock;
   }
 
   connect(inner: SocketTransport, endpoint: SocketEndpoint): void {
-    this.#socket = inner.open(endpoint, {
-      onOpen: () => {
-        if (this.#state !== 'connecting') return;
-        this.#state = 'open';
-        for (const user of this.users) user.opened();
-      },
-      onMessage: (text) => this.#onMessage(text),
-      onClose: (info) => this.#onClose(info),
-      onError: (error) => {
-        for (const user of this.users) user.error(error);
-      },
-    });
+    try {
+      this.#socket = inner.open(endpoint, {
+        onOpen: () => {
+          if (this.#state !== 'connecting') return;
+          this.#state = 'open';
+          this.#openedAt = this.#heardAt = this.#clock.now();
+          for (const user of this.users) user.opened();
+        },
+        onMessage: (text) => this.#onMessage(text),
+        onClose: (info) => this.#onClose(info),
+        onError: (error) => {
+          for (const user of this.users) user.error(error);
+        },
+      });
+    } catch (error) {
+      // A transport that throws instead of reporting: the same as a connect that failed at once.
+      queueMicrotask(() => {
+        for (const user of this.users) user.error(error instanceof Error ? error : new Error(String(error)));
+        this.#onClose({ code: CloseCode.ABNORMAL, reason: '' });
+      });
+    }
   }
 
   get bufferedAmount(): number {
@@ -236,20 +283,26 @@ class Connection {
   }
 
   join(user: SharedSocket): void {
-    this.users.add(user);
     user.attach(this);
+    if (this.#state === 'closed') return user.fail(this.#closeInfo);
+    this.users.add(user);
     if (this.#state === 'open') queueMicrotask(() => user.opened());
   }
 
-  /** A user's frame: each request re-addressed, subscriptions served from the shared ones. */
+  /**
+   * A user's frame: each request re-addressed, subscriptions served from the shared ones. Throws,
+   * like a real socket, when the real socket cannot take it.
+   */
   send(user: SharedSocket, text: string): void {
     if (this.#state !== 'open') throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
     const head = REQUEST_HEAD.exec(text);
     if (head && head[2] !== 'eth_subscribe' && head[2] !== 'eth_unsubscribe') {
+      const id = Number(head[1]);
       const chainId = head[2] === 'eth_chainId';
-      if (chainId && this.#answerChainId(user, Number(head[1]))) return;
-      const id = this.#track(chainId ? { kind: 'call', user, id: Number(head[1]), chainId } : { kind: 'call', user, id: Number(head[1]) });
-      return this.#socket!.send(`{"jsonrpc":"2.0","id":${id}${text.slice(ID_AT + head[1]!.length)}`);
+      if (chainId && this.#answerChainId(user, id)) return;
+      const rest = text.slice(ID_AT + head[1]!.length);
+      this.#call(user, chainId ? { kind: 'call', user, id, chainId } : { kind: 'call', user, id }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
+      return;
     }
     let message: unknown;
     try {
@@ -260,85 +313,111 @@ class Connection {
     for (const item of Array.isArray(message) ? message : [message]) this.#sendItem(user, item);
   }
 
-  /** A user is gone: its subscriptions are left, the answers it waits for are dropped when they come. */
-  leave(user: SharedSocket): void {
+  /**
+   * A user is gone: its subscriptions are left and the answers it waited for forgotten. The last
+   * one out closes the real socket; one that gives up on it (`terminated`) while the node has been
+   * silent takes it down for everyone.
+   */
+  leave(user: SharedSocket, terminated: boolean): void {
     if (!this.users.delete(user)) return;
     for (const id of user.subscriptions) this.#leaveSubscription(id);
     user.subscriptions.clear();
+    for (const id of user.calls) this.#calls.delete(id);
+    user.calls.clear();
     for (const shared of this.#byParams.values()) {
-      const kept = shared.waiters.filter((waiter) => waiter.user !== user);
-      shared.waiters.splice(0, shared.waiters.length, ...kept);
+      if (shared.waiters.some((waiter) => waiter.user === user)) {
+        const kept = shared.waiters.filter((waiter) => waiter.user !== user);
+        shared.waiters.splice(0, shared.waiters.length, ...kept);
+      }
     }
-    if (this.users.size === 0) this.#retire();
+    if (this.users.size === 0) return this.#drop(CloseCode.NORMAL, 'steadyrpc: no sessions left');
+    if (terminated && this.#clock.now() - this.#heardAt >= SILENT_MS) this.#drop(undefined, undefined);
   }
 
-  /** No user is left: the real socket is closed, and new opens get a connection of their own. */
-  #retire(): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    this.#transport.ended(this, undefined);
-    this.#clear();
-    this.#socket?.close(CloseCode.NORMAL, 'steadyrpc: no sessions left');
+  /** Sends a user's call under a fresh id; nothing is recorded when the real socket refuses it. */
+  #call(user: SharedSocket, origin: Origin, frame: (id: number) => string): void {
+    const id = this.#nextId++;
+    this.#socket!.send(frame(id));
+    this.#calls.set(id, origin);
+    user.calls.add(id);
   }
 
-  #clear(): void {
-    this.#calls.clear();
-    this.#byParams.clear();
-    this.byUpstream.clear();
-    this.#memberships.clear();
+  /** A request of the connection's own (an unsubscribe): not sent if the socket is going away. */
+  #sendOwn(frame: (id: number) => string): void {
+    if (this.#state !== 'open') return;
+    const id = this.#nextId++;
+    try {
+      this.#socket!.send(frame(id));
+      this.#calls.set(id, { kind: 'own' });
+    } catch {
+      // The socket is closing: its subscriptions go with it.
+    }
   }
 
   /** Answers `eth_chainId` from the node's last answer while the socket is known to be alive. */
   #answerChainId(user: SharedSocket, id: number): boolean {
-    if (this.#chainId === undefined || this.#clock.now() - this.#heardAt >= this.#livenessWindowMs) return false;
+    if (this.#chainId === undefined || this.#clock.now() - this.#heardAt >= this.#settings.livenessWindowMs) return false;
     const answer = `{"jsonrpc":"2.0","id":${id},"result":${this.#chainId}}`;
     queueMicrotask(() => user.deliver(answer));
     return true;
   }
 
-  #track(origin: Origin): number {
-    const id = this.#nextId++;
-    this.#calls.set(id, origin);
-    return id;
-  }
-
   #sendItem(user: SharedSocket, item: unknown): void {
     const request = item as { id?: unknown; method?: unknown; params?: unknown };
     if (typeof item !== 'object' || item === null || !('id' in request) || request.id === undefined) {
-      // A notification to the node: nothing comes back for it.
+      // A notification to the node (or not a request at all): nothing comes back to anyone for it.
       return this.#socket!.send(JSON.stringify(item));
     }
     const id = request.id as JsonRpcId;
     const params = Array.isArray(request.params) ? request.params : [];
-    if (request.method === 'eth_subscribe') return this.#subscribe(user, id, params);
+    if (request.method === 'eth_subscribe') return this.#subscribe(user, id, JSON.stringify(params));
     if (request.method === 'eth_unsubscribe' && typeof params[0] === 'string') return this.#unsubscribe(user, id, params[0]);
-    const upstreamId = this.#track({ kind: 'call', user, id });
-    this.#socket!.send(JSON.stringify({ ...request, id: upstreamId }));
+    this.#call(user, { kind: 'call', user, id }, (upstreamId) => JSON.stringify({ ...request, id: upstreamId }));
   }
 
-  #subscribe(user: SharedSocket, id: JsonRpcId, params: unknown[]): void {
-    const key = this.#share ? JSON.stringify(params) : `unshared:${this.#unshared++}`;
+  /** `params`: the subscribe's params as JSON text, which is also what tells subscriptions apart. */
+  #subscribe(user: SharedSocket, id: JsonRpcId, params: string): void {
+    const key = this.#settings.shareSubscriptions ? params : `unshared:${this.#unshared++}`;
+    const now = this.#clock.now();
     let shared = this.#byParams.get(key);
-    if (shared?.upstreamId !== undefined) return this.#admit(shared, user, id, true);
+    if (shared !== undefined && shared.upstreamId === undefined && now - shared.sentAt >= PENDING_SUBSCRIBE_MS) {
+      // The node never answered that one: ask again (if it answers late, who waited for it still gets it).
+      this.#byParams.delete(key);
+      shared = undefined;
+    }
+    if (shared?.upstreamId !== undefined) return this.#admitNow(shared, user, id);
     if (shared === undefined) {
-      shared = { key, upstreamId: undefined, waiters: [], members: new Map() };
+      const upstreamId = this.#nextId++;
+      this.#socket!.send(`{"jsonrpc":"2.0","id":${upstreamId},"method":"eth_subscribe","params":${params}}`);
+      shared = { key, upstreamId: undefined, sentAt: now, waiters: [], members: new Map() };
       this.#byParams.set(key, shared);
-      const upstreamId = this.#track({ kind: 'subscribe', shared });
-      this.#socket!.send(JSON.stringify({ jsonrpc: '2.0', id: upstreamId, method: 'eth_subscribe', params }));
+      this.#calls.set(upstreamId, { kind: 'subscribe', shared });
     }
     shared.waiters.push({ user, id });
   }
 
-  /** Gives `user` a subscription id of its own on `shared`, and answers its subscribe with it. */
-  #admit(shared: SharedSubscription, user: SharedSocket, id: JsonRpcId, later: boolean): void {
+  /** Makes `user` a member of `shared` under a subscription id of its own. */
+  #member(shared: SharedSubscription, user: SharedSocket, held: string[] | undefined): string {
     const subscription = this.#transport.subscriptionId();
-    shared.members.set(subscription, user);
+    shared.members.set(subscription, { user, held });
     this.#memberships.set(subscription, shared);
     user.subscriptions.add(subscription);
-    const answer = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"${subscription}"}`;
-    // Never inside the user's own send(): a socket answers after the call returns.
-    if (later) queueMicrotask(() => user.deliver(answer));
-    else user.deliver(answer);
+    return subscription;
+  }
+
+  /**
+   * A subscribe to an upstream subscription that exists: answered after the user's send() returns,
+   * with the notifications that come meanwhile held until then.
+   */
+  #admitNow(shared: SharedSubscription, user: SharedSocket, id: JsonRpcId): void {
+    const subscription = this.#member(shared, user, []);
+    const member = shared.members.get(subscription)!;
+    queueMicrotask(() => {
+      const held = member.held ?? [];
+      member.held = undefined;
+      user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"${subscription}"}`);
+      for (const text of held) user.deliver(text);
+    });
   }
 
   #unsubscribe(user: SharedSocket, id: JsonRpcId, subscription: string): void {
@@ -353,12 +432,16 @@ class Connection {
     if (!shared) return;
     this.#memberships.delete(subscription);
     shared.members.delete(subscription);
-    if (shared.members.size > 0 || shared.waiters.length > 0 || shared.upstreamId === undefined) return;
-    this.#byParams.delete(shared.key);
-    this.byUpstream.delete(shared.upstreamId);
-    if (this.#state === 'open') {
-      this.#socket!.send(JSON.stringify({ jsonrpc: '2.0', id: this.#track({ kind: 'own' }), method: 'eth_unsubscribe', params: [shared.upstreamId] }));
-    }
+    if (shared.members.size === 0) this.#close(shared);
+  }
+
+  /** Nobody holds `shared` any more: forgotten, and unsubscribed upstream (once). */
+  #close(shared: SharedSubscription): void {
+    if (this.#byParams.get(shared.key) === shared) this.#byParams.delete(shared.key);
+    const upstreamId = shared.upstreamId;
+    if (upstreamId === undefined || this.byUpstream.get(upstreamId) !== shared) return;
+    this.byUpstream.delete(upstreamId);
+    this.#sendOwn((id) => `{"jsonrpc":"2.0","id":${id},"method":"eth_unsubscribe","params":[${JSON.stringify(upstreamId)}]}`);
   }
 
   #onMessage(text: string): void {
@@ -380,10 +463,9 @@ class Connection {
     const id = Number(head[1]);
     const origin = this.#calls.get(id);
     if (origin?.kind !== 'call') return false;
+    if (origin.chainId) return false; // read in full, to remember the value
     this.#calls.delete(id);
-    // `…"id":N,"result":VALUE}`: remembered as the node wrote VALUE.
-    const resultAt = ID_AT + head[1]!.length + 1;
-    if (origin.chainId && text.startsWith('"result":', resultAt)) this.#chainId = text.slice(resultAt + 9, -1);
+    origin.user.calls.delete(id);
     origin.user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(origin.id)}${text.slice(ID_AT + head[1]!.length)}`);
     return true;
   }
@@ -395,27 +477,36 @@ class Connection {
     const upstreamId = text.slice(ID_START, idEnd);
     if (upstreamId.includes('\\')) return false;
     const shared = this.byUpstream.get(upstreamId);
-    if (!shared) return true; // a subscription closed here, still in flight: nobody wants it
+    if (!shared) return true; // a subscription closed here, its notifications still in flight: nobody wants them
     const rest = text.slice(idEnd);
-    for (const [subscription, user] of shared.members) user.deliver(`${NOTIFICATION_PREFIX}${subscription}${rest}`);
+    for (const [subscription, member] of shared.members) this.#notify(member, `${NOTIFICATION_PREFIX}${subscription}${rest}`);
     return true;
+  }
+
+  #notify(member: Member, text: string): void {
+    if (member.held) member.held.push(text);
+    else member.user.deliver(text);
   }
 
   #onItem(item: unknown): void {
     if (typeof item !== 'object' || item === null) return this.#transport.unroutable();
-    const frame = item as { id?: unknown; method?: unknown; params?: { subscription?: unknown; result?: unknown } };
+    const frame = item as { id?: unknown; method?: unknown; result?: unknown; params?: { subscription?: unknown; result?: unknown } };
     if (frame.method === 'eth_subscription') {
       const shared = typeof frame.params?.subscription === 'string' ? this.byUpstream.get(frame.params.subscription) : undefined;
       if (!shared) return;
-      for (const [subscription, user] of shared.members) {
-        user.deliver(JSON.stringify({ ...frame, params: { ...frame.params, subscription } }));
+      for (const [subscription, member] of shared.members) {
+        this.#notify(member, JSON.stringify({ ...frame, params: { ...frame.params, subscription } }));
       }
       return;
     }
     const origin = typeof frame.id === 'number' ? this.#calls.get(frame.id) : undefined;
     if (!origin) return this.#transport.unroutable();
     this.#calls.delete(frame.id as number);
-    if (origin.kind === 'call') return origin.user.deliver(JSON.stringify({ ...frame, id: origin.id }));
+    if (origin.kind === 'call') {
+      origin.user.calls.delete(frame.id as number);
+      if (origin.chainId && typeof frame.result === 'string') this.#chainId = JSON.stringify(frame.result);
+      return origin.user.deliver(JSON.stringify({ ...frame, id: origin.id }));
+    }
     if (origin.kind === 'subscribe') this.#subscribed(origin.shared, item as { result?: unknown; error?: unknown });
   }
 
@@ -423,26 +514,49 @@ class Connection {
   #subscribed(shared: SharedSubscription, answer: { result?: unknown; error?: unknown }): void {
     const waiters = shared.waiters.splice(0);
     if (typeof answer.result !== 'string' || 'error' in answer) {
-      this.#byParams.delete(shared.key);
+      if (this.#byParams.get(shared.key) === shared) this.#byParams.delete(shared.key);
       for (const { user, id } of waiters) user.deliver(JSON.stringify({ ...answer, jsonrpc: '2.0', id }));
       return;
     }
     shared.upstreamId = answer.result;
     this.byUpstream.set(answer.result, shared);
-    for (const { user, id } of waiters) if (user.isOpen) this.#admit(shared, user, id, false);
-    if (shared.members.size === 0) {
-      // Everyone who asked has left meanwhile.
-      this.#byParams.delete(shared.key);
-      this.byUpstream.delete(answer.result);
-      this.#socket!.send(JSON.stringify({ jsonrpc: '2.0', id: this.#track({ kind: 'own' }), method: 'eth_unsubscribe', params: [answer.result] }));
-    }
+    // Every waiter is a member before any answer goes out: one that unsubscribes at once, on
+    // hearing its answer, then leaves the others their subscription.
+    const admitted = waiters.filter(({ user }) => user.isOpen).map(({ user, id }) => ({ user, id, subscription: this.#member(shared, user, undefined) }));
+    if (admitted.length === 0) return this.#close(shared); // everyone who asked has left meanwhile
+    for (const { user, id, subscription } of admitted) user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"${subscription}"}`);
+  }
+
+  /**
+   * Takes the real socket down on purpose: closed with `code` when its last user left; aborted
+   * (`code` undefined) when a user gave up on it while the node was silent, and every user then
+   * hears the close.
+   */
+  #drop(code: number | undefined, reason: string | undefined): void {
+    if (this.#dropped || this.#state === 'closed') return;
+    this.#dropped = true;
+    this.#transport.ended(this, undefined); // new opens get a connection of their own
+    if (code === undefined) return this.#socket?.terminate();
+    this.#state = 'closed';
+    this.#clear();
+    this.#socket?.close(code, reason);
+  }
+
+  #clear(): void {
+    this.#calls.clear();
+    this.#byParams.clear();
+    this.byUpstream.clear();
+    this.#memberships.clear();
   }
 
   #onClose(info: SocketCloseInfo): void {
     if (this.#state === 'closed') return;
-    const opened = this.#state === 'open';
+    const now = this.#clock.now();
+    // A connect that failed, or a socket the node closed right after opening it: paced.
+    const failed = !this.#dropped && (this.#openedAt === undefined || now - this.#openedAt < this.#settings.retryAfterMs);
     this.#state = 'closed';
-    this.#transport.ended(this, opened ? undefined : info);
+    this.#closeInfo = info;
+    this.#transport.ended(this, failed ? info : undefined);
     const users = [...this.users];
     this.users.clear();
     this.#clear();
@@ -454,6 +568,8 @@ class Connection {
 class SharedSocket implements UpstreamSocket {
   /** The subscription ids this socket was given and has not given back. */
   readonly subscriptions = new Set<string>();
+  /** Ids (on the real socket) of its calls not yet answered. */
+  readonly calls = new Set<number>();
   readonly #listener: SocketListener;
   #connection: Connection | undefined;
   #state: 'connecting' | 'open' | 'closed' = 'connecting';
@@ -466,6 +582,7 @@ class SharedSocket implements UpstreamSocket {
     return this.#state === 'open';
   }
 
+  /** What the real socket under it has not written yet (every session on it shares the figure). */
   get bufferedAmount(): number {
     return this.#connection?.bufferedAmount ?? 0;
   }
@@ -476,11 +593,11 @@ class SharedSocket implements UpstreamSocket {
   }
 
   close(code?: number, reason?: string): void {
-    this.#leave({ code: code ?? 1005, reason: reason ?? '' });
+    this.#leave({ code: code ?? 1005, reason: reason ?? '' }, false);
   }
 
   terminate(): void {
-    this.#leave({ code: CloseCode.ABNORMAL, reason: '' });
+    this.#leave({ code: CloseCode.ABNORMAL, reason: '' }, true);
   }
 
   attach(connection: Connection): void {
@@ -508,16 +625,19 @@ class SharedSocket implements UpstreamSocket {
     this.#listener.onClose(info);
   }
 
-  /** Never opened: a recent connect to this endpoint failed. */
+  /** Never opened: a recent connect to this endpoint failed, or the connection closed under it. */
   fail(info: SocketCloseInfo): void {
     queueMicrotask(() => this.closed(info));
   }
 
-  #leave(info: SocketCloseInfo): void {
+  #leave(info: SocketCloseInfo, terminated: boolean): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    this.#connection?.leave(this);
-    // As with a real socket, onClose follows the call, never inside it.
-    queueMicrotask(() => this.#listener.onClose(info));
+    try {
+      this.#connection?.leave(this, terminated);
+    } finally {
+      // As with a real socket, onClose follows the call, never inside it.
+      queueMicrotask(() => this.#listener.onClose(info));
+    }
   }
 }

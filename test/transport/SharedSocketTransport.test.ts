@@ -53,10 +53,11 @@ describe('SharedSocketTransport: one real socket for many users', () => {
     await settle();
     expect(c.types()).toEqual(['open']);
     expect(fake.sockets).toHaveLength(1);
-    shared.open({ url: 'ws://b.test/' }, user().listener);
+    shared.open({ url: 'ws://b.test/' }, user().listener); // another endpoint, another socket
+    // Credentials fresh per connect do not split the socket: the first opener's headers are used.
     shared.open({ url: 'ws://a.test/', headers: { authorization: 'other' } }, user().listener);
-    expect(fake.sockets).toHaveLength(3); // other endpoints, other sockets
-    expect(shared.stats()).toMatchObject({ sockets: 3, users: 5 });
+    expect(fake.sockets).toHaveLength(2);
+    expect(shared.stats()).toMatchObject({ sockets: 2, users: 5 });
   });
 
   it('re-addresses ids: colliding ids of two users go up distinct and come back to their own user', async () => {
@@ -302,6 +303,172 @@ describe('SharedSocketTransport: eth_chainId while the socket is alive', () => {
     answerLast();
     sa.send(request(2, 'eth_chainId'));
     expect(chainIdsSent()).toBe(2);
+  });
+});
+
+describe('SharedSocketTransport: what the review found', () => {
+  it('remembers a chain id answered with a trailing newline (as geth writes) as the value alone', async () => {
+    const { shared, endpoint, server, clock } = setup();
+    const a = user();
+    const sa = shared.open(endpoint, a.listener);
+    await settle();
+    server().accept();
+    sa.send(request(1, 'eth_chainId'));
+    server().receive(`{"jsonrpc":"2.0","id":${(server().sentJson()[0] as { id: number }).id},"result":"0x1"}\n`);
+    await clock.advance(10);
+    sa.send(request(2, 'eth_chainId'));
+    await settle();
+    expect(server().sentJson()).toHaveLength(1);
+    expect(a.events.filter((e) => e.type === 'message').map((e) => (e as { text: string }).text).at(-1)).toBe('{"jsonrpc":"2.0","id":2,"result":"0x1"}');
+  });
+
+  it('a user giving up on a silent socket (terminate) takes it down for every user; on a live one it only leaves', async () => {
+    const { shared, endpoint, server, clock, fake } = setup();
+    const users = [user(), user(), user()];
+    const sockets = users.map((u) => shared.open(endpoint, u.listener));
+    await settle();
+    server().accept();
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xnone","result":"0x1"}}');
+    sockets[0]!.terminate(); // the node spoke just now: only this user goes
+    await settle();
+    expect(users[1]!.types()).toEqual(['open']);
+    await clock.advance(1_000); // a second of silence: a zombie
+    sockets[1]!.terminate();
+    await settle();
+    expect(users[2]!.events.at(-1)).toEqual({ type: 'close', info: { code: 1006, reason: '' } });
+    expect(server().terminated).toBe(true);
+    const next = user();
+    shared.open(endpoint, next.listener);
+    expect(fake.sockets).toHaveLength(2); // a fresh connect, not paced
+  });
+
+  it('a connect that hangs is abandoned by all when one user gives up on it', async () => {
+    const { shared, endpoint, fake } = setup();
+    const a = user();
+    const b = user();
+    const sa = shared.open(endpoint, a.listener);
+    shared.open(endpoint, b.listener);
+    sa.terminate(); // its connect deadline passed
+    await settle();
+    expect(b.events.at(-1)).toEqual({ type: 'close', info: { code: 1006, reason: '' } });
+    expect(fake.sockets[0]!.terminated).toBe(true);
+  });
+
+  it('the first subscriber unsubscribing as soon as it hears its answer leaves the others their subscription', async () => {
+    const { shared, endpoint, server } = setup();
+    const waiters = [user(), user(), user()];
+    const sockets = waiters.map((u) => shared.open(endpoint, u.listener));
+    await settle();
+    server().accept();
+    // The first one gave up waiting (a timed-out replay) and undoes the subscription on its answer.
+    waiters[0]!.listener.onMessage = (text) => {
+      const answer = JSON.parse(text);
+      if (answer.id === 1) sockets[0]!.send(request(2, 'eth_unsubscribe', [answer.result]));
+    };
+    for (const s of sockets) s.send(request(1, 'eth_subscribe', ['newHeads']));
+    server().receiveJson({ jsonrpc: '2.0', id: (server().sentJson()[0] as { id: number }).id, result: '0xup' });
+    await settle();
+    expect(server().sentJson().filter((m: any) => m.method === 'eth_unsubscribe')).toEqual([]);
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xup","result":"0x1"}}');
+    for (const u of waiters.slice(1)) expect(u.messages().at(-1)).toMatchObject({ method: 'eth_subscription' });
+    for (const [i, s] of sockets.slice(1).entries()) s.send(request(3, 'eth_unsubscribe', [waiters[i + 1]!.messages()[0].result]));
+    expect(server().sentJson().filter((m: any) => m.method === 'eth_unsubscribe')).toHaveLength(1);
+  });
+
+  it('close() and terminate() never throw, even when the real socket refuses the unsubscribe they cause', async () => {
+    const fake = new FakeSocketTransport();
+    let refuse = false;
+    const flaky = {
+      open: (endpoint: { url: string }, listener: SocketListener) => {
+        const socket = fake.open(endpoint, listener);
+        return {
+          send: (text: string) => {
+            if (refuse) throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
+            socket.send(text);
+          },
+          close: (code?: number, reason?: string) => socket.close(code, reason),
+          terminate: () => socket.terminate(),
+        };
+      },
+    };
+    const shared = new SharedSocketTransport({ transport: flaky });
+    const a = user();
+    const b = user();
+    const sa = shared.open({ url: 'ws://a.test/' }, a.listener);
+    shared.open({ url: 'ws://a.test/' }, b.listener);
+    await settle();
+    fake.last()!.accept();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    fake.last()!.receiveJson({ jsonrpc: '2.0', id: (fake.last()!.sentJson()[0] as { id: number }).id, result: '0xup' });
+    refuse = true; // the node's close frame is in, ws has not reported the close yet
+    expect(() => sa.close()).not.toThrow();
+    await settle();
+    expect(a.events.at(-1)).toMatchObject({ type: 'close' });
+    expect(() => sa.send(request(2, 'eth_chainId'))).toThrow(/not open/);
+  });
+
+  it('newcomers do not wait on a subscribe the node has not answered for 5 s: they ask again', async () => {
+    const { shared, endpoint, server, clock } = setup();
+    const a = user();
+    const sa = shared.open(endpoint, a.listener);
+    await settle();
+    server().accept();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    await clock.advance(4_999);
+    sa.send(request(2, 'eth_subscribe', ['newHeads']));
+    expect(server().sentJson()).toHaveLength(1);
+    await clock.advance(1);
+    sa.send(request(3, 'eth_subscribe', ['newHeads']));
+    const sent = server().sentJson() as Array<{ id: number }>;
+    expect(sent).toHaveLength(2);
+    server().receiveJson({ jsonrpc: '2.0', id: sent[1]!.id, result: '0xnew' });
+    server().receiveJson({ jsonrpc: '2.0', id: sent[0]!.id, result: '0xold' }); // the late one: its waiters still get it
+    expect(a.messages().map((m) => m.id).sort()).toEqual([1, 2, 3]);
+  });
+
+  it('paces connects to a node that closes sockets right after opening them', async () => {
+    const { clock, shared, endpoint, fake, server } = setup({ retryAfterMs: 250 });
+    const a = user();
+    shared.open(endpoint, a.listener);
+    await settle();
+    server().accept();
+    server().serverClose(1013, 'try again later');
+    const b = user();
+    shared.open(endpoint, b.listener);
+    await settle();
+    expect(fake.sockets).toHaveLength(1);
+    expect(b.events).toEqual([{ type: 'close', info: { code: 1013, reason: 'try again later' } }]);
+    await clock.advance(250);
+    shared.open(endpoint, user().listener);
+    expect(fake.sockets).toHaveLength(2);
+  });
+
+  it('holds the notifications that come before a late subscriber has its answer, then delivers them after it', async () => {
+    const { shared, endpoint, server } = setup();
+    const a = user();
+    const b = user();
+    const sa = shared.open(endpoint, a.listener);
+    const sb = shared.open(endpoint, b.listener);
+    await settle();
+    server().accept();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    server().receiveJson({ jsonrpc: '2.0', id: (server().sentJson()[0] as { id: number }).id, result: '0xup' });
+    sb.send(request(1, 'eth_subscribe', ['newHeads']));
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xup","result":"0x1"}}'); // same turn
+    expect(b.messages()).toEqual([]);
+    await settle();
+    const [answer, notification] = b.messages();
+    expect(answer).toMatchObject({ id: 1 });
+    expect(notification).toMatchObject({ method: 'eth_subscription', params: { subscription: answer.result, result: '0x1' } });
+  });
+
+  it('a transport that throws on open is a failed connect', async () => {
+    const shared = new SharedSocketTransport({ transport: { open: () => { throw new Error('bad url'); } } });
+    const a = user();
+    shared.open({ url: 'ws://a.test/' }, a.listener);
+    await settle();
+    expect(a.types()).toEqual(['error', 'close']);
+    expect(shared.stats().sockets).toBe(0);
   });
 });
 
