@@ -247,7 +247,7 @@ function scaleRows(s: ScaleMeasurement): Row[] {
     baseline: null,
     goal: '≤ 16 KB',
     met: s.heapPerSessionBytes <= 16 * 1024,
-    note: `plus external ${(s.externalPerSessionBytes / 1024).toFixed(1)} KB, rss ${(s.rssPerSessionBytes / 1024).toFixed(1)} KB per session; setup ${s.setupSeconds.toFixed(1)} s`,
+    note: `median of ${s.heapPerSessionRangeBytes ? `samples from ${(s.heapPerSessionRangeBytes[0] / 1024).toFixed(1)} to ${(s.heapPerSessionRangeBytes[1] / 1024).toFixed(1)} KB over a keepalive interval; ` : ''}plus external ${(s.externalPerSessionBytes / 1024).toFixed(1)} KB, rss ${(s.rssPerSessionBytes / 1024).toFixed(1)} KB per session; setup ${s.setupSeconds.toFixed(1)} s`,
   });
   rows.push({
     group: 'scale',

@@ -27,6 +27,9 @@ const SUBSCRIBE_FRAMES = [
   ),
 ];
 const WAVE = 250;
+/** Heap samples of the idle sessions (the median is reported), spread over one keepalive interval. */
+const HEAP_SAMPLES = Number(process.env.HS ?? 5);
+const HEAP_SAMPLE_GAP_MS = 500;
 const WINDOW_MS = 100;
 
 /**
@@ -68,7 +71,9 @@ export interface ScaleMeasurement {
   sessions: number;
   subscriptions: number;
   setupSeconds: number;
+  /** Median of the samples taken over a keepalive interval; the lowest and highest are kept too. */
   heapPerSessionBytes: number;
+  heapPerSessionRangeBytes: [number, number];
   externalPerSessionBytes: number;
   rssPerSessionBytes: number;
   /** From sending the cut to the last of all subscriptions replayed on b (null: not all within the timeout). */
@@ -168,7 +173,15 @@ export async function scaleCase({ sessions: count, timeoutMs, transport = 'own' 
       }
     }
     const setupSeconds = (performance.now() - setupStarted) / 1000;
-    const after = await settledHeap();
+    // Idle sessions still keep alive (a call every 2 s each): sampled over a whole keepalive
+    // interval, so a sample taken while thousands of keepalives are in flight counts as one of five.
+    const samples: NodeJS.MemoryUsage[] = [];
+    for (let i = 0; i < HEAP_SAMPLES; i++) {
+      if (i > 0) await sleep(HEAP_SAMPLE_GAP_MS);
+      samples.push(await settledHeap());
+    }
+    samples.sort((x, y) => x.heapUsed - y.heapUsed);
+    const after = samples[Math.floor(HEAP_SAMPLES / 2)]!;
     const subscriptions = count * SUBSCRIBE_FRAMES.length;
 
     // The cut: every session fails over to b and replays its five subscriptions there.
@@ -217,6 +230,7 @@ export async function scaleCase({ sessions: count, timeoutMs, transport = 'own' 
       subscriptions,
       setupSeconds,
       heapPerSessionBytes: (after.heapUsed - before.heapUsed) / count,
+      heapPerSessionRangeBytes: [(samples[0]!.heapUsed - before.heapUsed) / count, (samples.at(-1)!.heapUsed - before.heapUsed) / count],
       externalPerSessionBytes: (after.external - before.external) / count,
       rssPerSessionBytes: (after.rss - before.rss) / count,
       replayAllMs: replayAllAt === undefined ? null : replayAllAt - cutAt,

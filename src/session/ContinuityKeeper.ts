@@ -148,6 +148,10 @@ export function identify(kind: 'newHeads' | 'logs', text: string, from = 0, tail
   return { blockHash, blockNumber, logIndex, removed: isTrue(text, from, REMOVED), [TEXT]: resultText, [FRAME]: frame };
 }
 
+function backfillError(cause: unknown): SteadyRpcError {
+  return cause instanceof SteadyRpcError ? cause : new SteadyRpcError('ERR_BAD_RESPONSE', `Backfill failed: ${describeError(cause)}`, { cause });
+}
+
 /**
  * Gives every `newHeads` and `logs` subscription of a session a {@link Continuity}: notifications
  * pass through it, and after each switch it backfills what the client missed from the new node.
@@ -248,54 +252,62 @@ export class ContinuityKeeper {
   afterSwitch(call: OwnCall): void {
     const epoch = ++this.#epoch;
     if (this.#tracked.size === 0) return;
-    // One read of the new node's head serves every subscription.
-    let head: Promise<unknown> | undefined;
-    const sharedCall: OwnCall = (method, params) => {
-      if (method !== 'eth_blockNumber') return call(method, params);
-      head ??= call(method, params);
-      return head;
-    };
-    for (const [subscription, tracked] of this.#tracked) {
+    const held = [...this.#tracked];
+    for (const [, tracked] of held) {
       tracked.epoch = epoch;
       tracked.continuity.hold();
-      void this.#backfill(subscription, tracked, epoch, sharedCall);
     }
+    // One read of the new node's head serves every subscription; only those with a gap fetch more.
+    call('eth_blockNumber', []).then(
+      (value) => {
+        let head: number;
+        try {
+          head = parseQuantity(value, 'eth_blockNumber');
+        } catch (cause) {
+          for (const [subscription, tracked] of held) this.#finish(subscription, tracked, epoch, [], { error: backfillError(cause) });
+          return;
+        }
+        for (const [subscription, tracked] of held) this.#backfill(subscription, tracked, epoch, call, head);
+      },
+      (cause: unknown) => {
+        for (const [subscription, tracked] of held) this.#finish(subscription, tracked, epoch, [], { error: backfillError(cause) });
+      },
+    );
   }
 
   clear(): void {
     this.#tracked.clear();
   }
 
-  async #backfill(subscription: string, tracked: Tracked, epoch: number, call: OwnCall): Promise<void> {
-    const { continuity } = tracked;
-    let fetched: unknown[] = [];
-    let from: number | undefined;
-    let to: number | undefined;
-    let skipped = false;
-    let error: SteadyRpcError | undefined;
-    try {
-      const plan = continuity.plan(parseQuantity(await call('eth_blockNumber', []), 'eth_blockNumber'));
-      if (plan.kind !== 'none') ({ from, to } = plan);
-      if (plan.kind === 'skip') skipped = true;
-      if (plan.kind === 'blocks') {
-        const numbers = Array.from({ length: plan.to - plan.from + 1 }, (_, i) => plan.from + i);
-        const blocks = await Promise.all(numbers.map((n) => call('eth_getBlockByNumber', [hex(n), false])));
-        fetched = blocks.filter((block) => block !== null && typeof block === 'object');
-      } else if (plan.kind === 'logs') {
-        const filter = typeof tracked.params[1] === 'object' && tracked.params[1] !== null ? tracked.params[1] : {};
-        const logs = await call('eth_getLogs', [{ ...filter, fromBlock: hex(plan.from), toBlock: hex(plan.to) }]);
-        fetched = Array.isArray(logs) ? logs : [];
-      }
-    } catch (cause) {
-      error = cause instanceof SteadyRpcError ? cause : new SteadyRpcError('ERR_BAD_RESPONSE', `Backfill failed: ${describeError(cause)}`, { cause });
-      fetched = [];
-    }
+  /** What one subscription missed up to the new node's `head`: nothing to fetch is settled at once. */
+  #backfill(subscription: string, tracked: Tracked, epoch: number, call: OwnCall, head: number): void {
+    const plan = tracked.continuity.plan(head);
+    if (plan.kind === 'none') return this.#finish(subscription, tracked, epoch, [], {});
+    const { from, to } = plan;
+    if (plan.kind === 'skip') return this.#finish(subscription, tracked, epoch, [], { from, to, skipped: true });
+    const fetching =
+      plan.kind === 'blocks'
+        ? Promise.all(Array.from({ length: to - from + 1 }, (_, i) => call('eth_getBlockByNumber', [hex(from + i), false]))).then((blocks) =>
+            blocks.filter((block) => block !== null && typeof block === 'object'),
+          )
+        : call('eth_getLogs', [{ ...(typeof tracked.params[1] === 'object' && tracked.params[1] !== null ? tracked.params[1] : {}), fromBlock: hex(from), toBlock: hex(to) }]).then((logs) =>
+            Array.isArray(logs) ? logs : [],
+          );
+    fetching.then(
+      (fetched) => this.#finish(subscription, tracked, epoch, fetched, { from, to }),
+      (cause: unknown) => this.#finish(subscription, tracked, epoch, [], { from, to, error: backfillError(cause) }),
+    );
+  }
+
+  /** Delivers what was fetched, then what was held, each once; and says what happened. */
+  #finish(subscription: string, tracked: Tracked, epoch: number, fetched: readonly unknown[], outcome: { from?: number; to?: number; skipped?: boolean; error?: SteadyRpcError }): void {
     // A newer switch (or an unsubscribe) took over: its own backfill releases what is held.
     if (this.#tracked.get(subscription) !== tracked || tracked.epoch !== epoch) return;
-    const { backfilled, live } = continuity.finish(fetched);
+    const { backfilled, live } = tracked.continuity.finish(fetched);
     this.#backfilled += backfilled.length;
     for (const item of backfilled) this.#emit(subscription, item);
     for (const item of live) this.#emit(subscription, item);
+    const { from, to, skipped = false, error } = outcome;
     if (from !== undefined || error) this.#report({ subscription, from, to, delivered: backfilled.length, skipped, ...(error ? { error } : {}) });
   }
 }

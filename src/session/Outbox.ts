@@ -56,7 +56,7 @@ export class Outbox {
 
   /** A subscribe given up on (timed out): if the node sets it up after all, it is undone there. */
   undoLateSubscribe(link: UpstreamLink, id: number): void {
-    link.abandonedSubscribes.add(id);
+    (link.abandonedSubscribes ??= new Set()).add(id);
   }
 
   /** Calls a dead socket owed: re-sent (in their order, ahead of the queue) when safe, else failed. */

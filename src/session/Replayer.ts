@@ -42,7 +42,7 @@ export class Replayer {
   maybeActivate(link: UpstreamLink): void {
     if (link !== this.#ctx.next || link.phase !== 'replaying') return;
     for (const entry of this.#ctx.registry.entries()) {
-      if (!link.replayed.has(entry.clientId) && !link.replayRetries.has(entry.clientId)) this.replay(link, entry.clientId);
+      if (!link.replayed.has(entry.clientId) && !link.replayRetries?.has(entry.clientId)) this.replay(link, entry.clientId);
     }
     if (link.replaying.size === 0) this.#ctx.switcher.activate(link);
   }
@@ -71,8 +71,8 @@ export class Replayer {
     }
     const delay = link.replayBackoff.delay(ctx.random);
     link.replayBackoff = link.replayBackoff.next();
-    link.replayRetries.set(clientId, ctx.clock.setTimeout(() => {
-      link.replayRetries.delete(clientId);
+    (link.replayRetries ??= new Map()).set(clientId, ctx.clock.setTimeout(() => {
+      link.replayRetries?.delete(clientId);
       if (link.alive) {
         this.replay(link, clientId);
         this.maybeActivate(link);

@@ -141,7 +141,7 @@ export class UpstreamFrames {
     const response = frame as unknown as JsonRpcResponse;
     if (typeof response.id !== 'number') return void (ctx.stats.unknownAnswers += 1);
     if (ctx.filter.settle(response.id, response)) return;
-    if (link.abandonedSubscribes.delete(response.id)) {
+    if (link.abandonedSubscribes?.delete(response.id)) {
       const result = (response as { result?: unknown }).result;
       if (typeof result === 'string') ctx.outbox.unsubscribeOrphan(link, result);
       return;

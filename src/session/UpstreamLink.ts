@@ -10,6 +10,9 @@ import type { PendingCall } from './PendingCall.js';
  * - `draining`: left for a better one; only delivers the answers it still owes;
  * - `dead`: closed; nothing from it is looked at again.
  */
+/** The first step of every link's replay-retry backoff (immutable: `next()` makes a new one). */
+const REPLAY_BACKOFF = new ExponentialBackoff({ initialDelayMs: 500, maxDelayMs: 10_000 });
+
 export type LinkPhase = 'connecting' | 'replaying' | 'active' | 'draining' | 'dead';
 
 /**
@@ -34,13 +37,14 @@ export class UpstreamLink {
   readonly replaying = new Set<string>();
   /**
    * Ids of `eth_subscribe` calls on this socket given up on (timed out): a late answer's
-   * subscription is unsubscribed, as nobody holds it.
+   * subscription is unsubscribed, as nobody holds it. Created on the first: a session keeps many
+   * links over its life, most of which never need it.
    */
-  readonly abandonedSubscribes = new Set<number>();
-  /** Replays that failed and are being retried on this socket. */
-  readonly replayRetries = new Map<string, TimerHandle>();
+  abandonedSubscribes: Set<number> | undefined;
+  /** Replays that failed and are being retried on this socket (created on the first). */
+  replayRetries: Map<string, TimerHandle> | undefined;
   /** Spaces out retries of failed replays on this socket. */
-  replayBackoff = new ExponentialBackoff({ initialDelayMs: 500, maxDelayMs: 10_000 });
+  replayBackoff = REPLAY_BACKOFF;
   keepaliveInFlight = false;
   readonly #clock: Clock;
   readonly #timers = new Map<string, TimerHandle>();
@@ -84,8 +88,8 @@ export class UpstreamLink {
     this.phase = 'dead';
     for (const timer of this.#timers.values()) this.#clock.clearTimeout(timer);
     this.#timers.clear();
-    for (const timer of this.replayRetries.values()) this.#clock.clearTimeout(timer);
-    this.replayRetries.clear();
+    for (const timer of this.replayRetries?.values() ?? []) this.#clock.clearTimeout(timer);
+    this.replayRetries = undefined;
     const socket = this.socket;
     if (!socket) return;
     if (terminate) socket.terminate();

@@ -296,7 +296,8 @@ class Connection {
   send(user: SharedSocket, text: string): void {
     if (this.#state !== 'open') throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
     const head = REQUEST_HEAD.exec(text);
-    if (head && head[2] !== 'eth_subscribe' && head[2] !== 'eth_unsubscribe') {
+    if (head && head[2] === 'eth_subscribe') return this.#subscribe(user, Number(head[1]), text.slice(head[0].length));
+    if (head && head[2] !== 'eth_unsubscribe') {
       const id = Number(head[1]);
       const chainId = head[2] === 'eth_chainId';
       if (chainId && this.#answerChainId(user, id)) return;
@@ -370,14 +371,17 @@ class Connection {
     }
     const id = request.id as JsonRpcId;
     const params = Array.isArray(request.params) ? request.params : [];
-    if (request.method === 'eth_subscribe') return this.#subscribe(user, id, JSON.stringify(params));
+    if (request.method === 'eth_subscribe') return this.#subscribe(user, id, `,"params":${JSON.stringify(params)}}`);
     if (request.method === 'eth_unsubscribe' && typeof params[0] === 'string') return this.#unsubscribe(user, id, params[0]);
     this.#call(user, { kind: 'call', user, id }, (upstreamId) => JSON.stringify({ ...request, id: upstreamId }));
   }
 
-  /** `params`: the subscribe's params as JSON text, which is also what tells subscriptions apart. */
-  #subscribe(user: SharedSocket, id: JsonRpcId, params: string): void {
-    const key = this.#settings.shareSubscriptions ? params : `unshared:${this.#unshared++}`;
+  /**
+   * `rest`: the subscribe frame after its method (`,"params":[…]}` as the session wrote it), which is
+   * what tells subscriptions apart and what goes upstream after the connection's own id and method.
+   */
+  #subscribe(user: SharedSocket, id: JsonRpcId, rest: string): void {
+    const key = this.#settings.shareSubscriptions ? rest : `unshared:${this.#unshared++}`;
     const now = this.#clock.now();
     let shared = this.#byParams.get(key);
     if (shared !== undefined && shared.upstreamId === undefined && now - shared.sentAt >= PENDING_SUBSCRIBE_MS) {
@@ -388,7 +392,7 @@ class Connection {
     if (shared?.upstreamId !== undefined) return this.#admitNow(shared, user, id);
     if (shared === undefined) {
       const upstreamId = this.#nextId++;
-      this.#socket!.send(`{"jsonrpc":"2.0","id":${upstreamId},"method":"eth_subscribe","params":${params}}`);
+      this.#socket!.send(`{"jsonrpc":"2.0","id":${upstreamId},"method":"eth_subscribe"${rest}`);
       shared = { key, upstreamId: undefined, sentAt: now, waiters: [], members: new Map() };
       this.#byParams.set(key, shared);
       this.#calls.set(upstreamId, { kind: 'subscribe', shared });

@@ -166,12 +166,14 @@ describe('SharedSocketTransport: shared subscriptions', () => {
     expect(shared.stats()).toMatchObject({ upstreamSubscriptions: 1, subscriptions: 3 });
   });
 
-  it('subscribes upstream once per distinct params', async () => {
+  it('subscribes upstream once per distinct params, whether it read the frame in full or not', async () => {
     const { sa, sb, server } = await subscribedPair();
     sa.send(request(1, 'eth_subscribe', ['newHeads']));
     sb.send(request(1, 'eth_subscribe', ['logs', { address: '0x1' }]));
     sb.send(request(2, 'eth_subscribe', ['logs', { address: '0x2' }]));
-    expect(server().sentJson()).toHaveLength(3);
+    sb.send(request('s', 'eth_subscribe', ['newHeads'])); // a string id: parsed, not spliced; same params
+    sa.send(`[${request(3, 'eth_subscribe', ['logs', { address: '0x1' }])}]`); // in a batch: parsed too
+    expect((server().sentJson() as Array<{ params: unknown }>).map((m) => m.params)).toEqual([['newHeads'], ['logs', { address: '0x1' }], ['logs', { address: '0x2' }]]);
   });
 
   it('unsubscribes upstream only when the last subscriber leaves, and swallows that answer', async () => {
