@@ -28,7 +28,7 @@ const SUBSCRIBE_FRAMES = [
 ];
 const WAVE = 250;
 /** Heap samples of the idle sessions (the median is reported), spread over one keepalive interval. */
-const HEAP_SAMPLES = Number(process.env.HS ?? 5);
+const HEAP_SAMPLES = 5;
 const HEAP_SAMPLE_GAP_MS = 500;
 const WINDOW_MS = 100;
 
