@@ -9,8 +9,8 @@
  *
  * Cases: every request client of run.ts (raw-ws, session, viem, viem-resilient, ethers,
  * ethers-resilient, …), `proxy` (raw ws → reference proxy in this process → mock),
- * `notifications` (pushed newHeads through a session; `notifications-raw`: to a raw ws client, for
- * comparison) and `scale` (`--sessions` idle sessions, `--shared` on one SharedSocketTransport,
+ * `notifications` (pushed newHeads through a session; `notifications-plain`: with continuity off;
+ * `notifications-raw`: to a raw ws client, for comparison) and `scale` (`--sessions` idle sessions, `--shared` on one SharedSocketTransport,
  * then the cut and the replay storm; needs `--expose-gc` when run by hand). The mock upstreams are
  * other processes and are not profiled.
  */
@@ -37,7 +37,7 @@ const { values } = parseArgs({
 const name = values.case;
 const durationMs = Number(values.duration);
 const concurrency = Number(values.concurrency);
-const CASES = [...Object.keys(CLIENT_LABELS), 'proxy', 'notifications', 'notifications-raw', 'scale'];
+const CASES = [...Object.keys(CLIENT_LABELS), 'proxy', 'notifications', 'notifications-plain', 'notifications-raw', 'scale'];
 if (!CASES.includes(name)) throw new Error(`--case must be one of ${CASES.join(', ')}; got ${name}`);
 
 const profiling = process.execArgv.some((arg) => arg.startsWith('--cpu-prof'));
@@ -61,8 +61,11 @@ async function runLoad(): Promise<unknown> {
         await proxy.close();
       }
     }
-    if (name === 'notifications' || name === 'notifications-raw') {
-      const { peer, close } = name === 'notifications' ? await openSession([mock!.node()]) : await openRawWs(mock!.wsUrl);
+    if (name.startsWith('notifications')) {
+      const { peer, close } =
+        name === 'notifications-raw'
+          ? await openRawWs(mock!.wsUrl)
+          : await openSession([mock!.node()], name === 'notifications-plain' ? { continuity: { newHeads: false, logs: false } } : {});
       let delivered = 0;
       peer.onNotification = () => void (delivered += 1);
       await peer.call('eth_subscribe', '["newHeads"]');

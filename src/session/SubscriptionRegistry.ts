@@ -23,6 +23,13 @@ export interface SubscriptionEntry {
 export class SubscriptionRegistry {
   readonly #byClient = new Map<string, SubscriptionEntry>();
   readonly #byUpstream = new Map<string, SubscriptionEntry>();
+  /**
+   * The last entry found by upstream id, and that id (the registry's own copy): a stream of
+   * notifications for one subscription skips hashing a fresh id string for each. Forgotten on any
+   * change to the upstream ids.
+   */
+  #lastUpstreamId: string | undefined;
+  #lastEntry: SubscriptionEntry | undefined;
 
   /**
    * Registers a new subscription under its client-facing id, mapped to `upstreamId` on the current
@@ -54,7 +61,13 @@ export class SubscriptionRegistry {
 
   /** The entry an upstream `eth_subscription` notification belongs to, if it is attached. */
   byUpstreamId(id: string): SubscriptionEntry | undefined {
-    return this.#byUpstream.get(id);
+    if (this.#lastUpstreamId !== undefined && id === this.#lastUpstreamId) return this.#lastEntry;
+    const entry = this.#byUpstream.get(id);
+    if (entry !== undefined) {
+      this.#lastUpstreamId = entry.upstreamId;
+      this.#lastEntry = entry;
+    }
+    return entry;
   }
 
   /** Forgets a subscription (the client unsubscribed); returns it, with its upstream id, if it existed. */
@@ -87,12 +100,14 @@ export class SubscriptionRegistry {
     this.#unmapUpstream(entry);
     entry.upstreamId = upstreamId;
     this.#byUpstream.set(upstreamId, entry);
+    this.#lastUpstreamId = undefined;
   }
 
   /** The upstream died: every entry waits for its replay, and no upstream id finds anything. */
   detachAll(): void {
     for (const entry of this.#byClient.values()) entry.upstreamId = undefined;
     this.#byUpstream.clear();
+    this.#lastUpstreamId = undefined;
   }
 
   /** Every entry, in the order the subscriptions were added. */
@@ -105,6 +120,7 @@ export class SubscriptionRegistry {
   }
 
   #unmapUpstream(entry: SubscriptionEntry): void {
+    this.#lastUpstreamId = undefined;
     if (entry.upstreamId !== undefined && this.#byUpstream.get(entry.upstreamId) === entry) {
       this.#byUpstream.delete(entry.upstreamId);
     }

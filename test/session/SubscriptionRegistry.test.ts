@@ -189,3 +189,38 @@ describe('a subscription answered on a socket the session is leaving', () => {
     expect(registry.byUpstreamId('0x2')).toBe(late);
   });
 });
+
+describe('SubscriptionRegistry.byUpstreamId right after a lookup of the same id', () => {
+  // A stream of notifications looks the same id up again and again; every change must show at once.
+  const fresh = (id: string) => `${id} `.slice(0, -1); // another string with the same text, as a frame would give
+
+  it('sees a removal, a remap and a detach', () => {
+    const registry = new SubscriptionRegistry();
+    const a = registry.add('0xa', ['newHeads'], '0x1');
+    expect(registry.byUpstreamId(fresh('0x1'))).toBe(a);
+    expect(registry.byUpstreamId(fresh('0x1'))).toBe(a);
+    registry.remove('0xa');
+    expect(registry.byUpstreamId(fresh('0x1'))).toBeUndefined();
+
+    const b = registry.add('0xb', ['newHeads'], '0x2');
+    expect(registry.byUpstreamId('0x2')).toBe(b);
+    registry.setUpstream('0xb', '0x3');
+    expect(registry.byUpstreamId('0x2')).toBeUndefined();
+    expect(registry.byUpstreamId('0x3')).toBe(b);
+    registry.detachAll();
+    expect(registry.byUpstreamId('0x3')).toBeUndefined();
+    registry.setUpstream('0xb', '0x3');
+    expect(registry.byUpstreamId('0x3')).toBe(b);
+  });
+
+  it('alternating ids each find their own entry', () => {
+    const registry = new SubscriptionRegistry();
+    const a = registry.add('0xa', ['newHeads'], '0x1');
+    const b = registry.add('0xb', ['logs', {}], '0x2');
+    for (let i = 0; i < 4; i++) {
+      expect(registry.byUpstreamId(fresh('0x1'))).toBe(a);
+      expect(registry.byUpstreamId(fresh('0x2'))).toBe(b);
+    }
+    expect(registry.byUpstreamId('0x3')).toBeUndefined();
+  });
+});
