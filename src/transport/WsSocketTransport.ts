@@ -38,7 +38,7 @@ export interface WsSocketTransportOptions {
    * in groups of this many as it goes. Writing early lets the node start on the first requests while
    * the rest are still being produced; holding a whole turn's burst would make the two sides take
    * turns instead of working at once (measured: 64 calls in flight, one write per turn ran at 0.8×
-   * the throughput of a plain ws client, groups of 16 at 1.1–1.3×; see `npm run bench`).
+   * the throughput of a plain ws client, groups of 16 at 1.1–1.4×; see `npm run bench`).
    * @default 16
    */
   maxFramesPerWrite?: number;
