@@ -30,7 +30,23 @@ function setup(options: { shareSubscriptions?: boolean; retryAfterMs?: number; l
   const fake = new FakeSocketTransport();
   const shared = new SharedSocketTransport({ transport: fake, clock, random: () => 0.5, ...options });
   const endpoint = { url: 'ws://a.test/' };
-  return { clock, fake, shared, endpoint, server: (): FakeSocket => fake.last()! };
+  const server = (): FakeSocket => fake.last()!;
+  /** `count` users on the endpoint, once their real socket is open. */
+  const openUsers = async (count: number) => {
+    const opened = Array.from({ length: count }, () => {
+      const u = user();
+      return { u, socket: shared.open(endpoint, u.listener) };
+    });
+    await settle();
+    if (server().state === 'connecting') server().accept();
+    return opened;
+  };
+  const openUser = async () => (await openUsers(1))[0]!;
+  const openPair = async () => {
+    const [first, second] = await openUsers(2);
+    return { a: first!.u, sa: first!.socket, b: second!.u, sb: second!.socket };
+  };
+  return { clock, fake, shared, endpoint, server, openUser, openPair };
 }
 
 const request = (id: unknown, method: string, params: unknown[] = []) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
@@ -61,13 +77,8 @@ describe('SharedSocketTransport: one real socket for many users', () => {
   });
 
   it('re-addresses ids: colliding ids of two users go up distinct and come back to their own user', async () => {
-    const { shared, endpoint, server } = setup();
-    const a = user();
-    const b = user();
-    const sa = shared.open(endpoint, a.listener);
-    const sb = shared.open(endpoint, b.listener);
-    await settle();
-    server().accept();
+    const { shared, server, openPair } = setup();
+    const { a, sa, b, sb } = await openPair();
     sa.send(request(1, 'eth_getBalance', ['0xa']));
     sb.send(request(1, 'eth_getBalance', ['0xb']));
     sb.send(JSON.stringify({ jsonrpc: '2.0', id: 'x', method: 'eth_chainId' })); // not the common shape: parsed
@@ -85,11 +96,8 @@ describe('SharedSocketTransport: one real socket for many users', () => {
   });
 
   it('sends the requests of a batch one by one and answers them one by one', async () => {
-    const { shared, endpoint, server } = setup();
-    const a = user();
-    const sa = shared.open(endpoint, a.listener);
-    await settle();
-    server().accept();
+    const { server, openUser } = setup();
+    const { u: a, socket: sa } = await openUser();
     sa.send(`[${request(1, 'eth_chainId')},${request(2, 'eth_blockNumber')},{"jsonrpc":"2.0","method":"note"}]`);
     const sent = server().sentJson() as Array<{ id?: number; method: string }>;
     expect(sent.map((m) => m.method)).toEqual(['eth_chainId', 'eth_blockNumber', 'note']);
@@ -102,11 +110,8 @@ describe('SharedSocketTransport: one real socket for many users', () => {
   });
 
   it('counts frames it can give to nobody, and carries on', async () => {
-    const { shared, endpoint, server } = setup();
-    const a = user();
-    const sa = shared.open(endpoint, a.listener);
-    await settle();
-    server().accept();
+    const { shared, server, openUser } = setup();
+    const { u: a, socket: sa } = await openUser();
     server().receive('not json');
     server().receive('{"jsonrpc":"2.0","id":999,"result":"0x1"}');
     server().receive('42');
@@ -310,11 +315,8 @@ describe('SharedSocketTransport: eth_chainId while the socket is alive', () => {
 
 describe('SharedSocketTransport: what the review found', () => {
   it('remembers a chain id answered with a trailing newline (as geth writes) as the value alone', async () => {
-    const { shared, endpoint, server, clock } = setup();
-    const a = user();
-    const sa = shared.open(endpoint, a.listener);
-    await settle();
-    server().accept();
+    const { server, clock, openUser } = setup();
+    const { u: a, socket: sa } = await openUser();
     sa.send(request(1, 'eth_chainId'));
     server().receive(`{"jsonrpc":"2.0","id":${(server().sentJson()[0] as { id: number }).id},"result":"0x1"}\n`);
     await clock.advance(10);
@@ -410,11 +412,8 @@ describe('SharedSocketTransport: what the review found', () => {
   });
 
   it('newcomers do not wait on a subscribe the node has not answered for 5 s: they ask again', async () => {
-    const { shared, endpoint, server, clock } = setup();
-    const a = user();
-    const sa = shared.open(endpoint, a.listener);
-    await settle();
-    server().accept();
+    const { server, clock, openUser } = setup();
+    const { u: a, socket: sa } = await openUser();
     sa.send(request(1, 'eth_subscribe', ['newHeads']));
     await clock.advance(4_999);
     sa.send(request(2, 'eth_subscribe', ['newHeads']));
@@ -446,13 +445,8 @@ describe('SharedSocketTransport: what the review found', () => {
   });
 
   it('holds the notifications that come before a late subscriber has its answer, then delivers them after it', async () => {
-    const { shared, endpoint, server } = setup();
-    const a = user();
-    const b = user();
-    const sa = shared.open(endpoint, a.listener);
-    const sb = shared.open(endpoint, b.listener);
-    await settle();
-    server().accept();
+    const { shared, server, openPair } = setup();
+    const { a, sa, b, sb } = await openPair();
     sa.send(request(1, 'eth_subscribe', ['newHeads']));
     server().receiveJson({ jsonrpc: '2.0', id: (server().sentJson()[0] as { id: number }).id, result: '0xup' });
     sb.send(request(1, 'eth_subscribe', ['newHeads']));
