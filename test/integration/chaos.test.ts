@@ -10,9 +10,12 @@ const clients = Number(process.env.CHAOS_CLIENTS ?? 20);
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 describe('chaos', () => {
-  it(`${clients} clients through the reference proxy survive ${seconds} s of faults (seed ${seed})`, { timeout: (seconds + 120) * 1_000 }, async () => {
-    console.log(`chaos: seed ${seed} (replay with CHAOS_SEED=${seed}), ${clients} clients, ${seconds} s`);
-    const counts = await runChaos({ seconds, clients, seed, rate: 5 });
+  it.each([
+    ['a socket per client session', false],
+    ['the sessions sharing upstream sockets (--share-upstreams)', true],
+  ])(`${clients} clients through the reference proxy, %s, survive ${seconds} s of faults (seed ${seed})`, { timeout: (seconds + 120) * 1_000 }, async (_how, shareUpstreams) => {
+    console.log(`chaos: seed ${seed} (replay with CHAOS_SEED=${seed}), ${clients} clients, ${seconds} s${shareUpstreams ? ', shared upstream sockets' : ''}`);
+    const counts = await runChaos({ seconds, clients, seed, rate: 5, shareUpstreams });
     console.log(`chaos: faults ${counts.faults.join(' | ')}`);
     console.log(
       `chaos: ${counts.requests} requests, ${counts.answers} answers (errors by code ${JSON.stringify(counts.errorAnswers)}), ` +

@@ -10,6 +10,8 @@ import type { FaultProxy } from './helpers/FaultProxy.js';
 import { WsClient, poll, sleep } from './helpers/wsClient.js';
 
 export interface ChaosOptions {
+  /** The proxy puts every client session on one SharedSocketTransport. */
+  shareUpstreams?: boolean;
   seconds: number;
   clients: number;
   seed: number;
@@ -40,7 +42,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
   const { seconds, clients: clientCount, seed, rate, log = () => {} } = options;
   const random = seededRandom(seed); // so a failing schedule can be replayed with its seed
   const cluster = await startCluster();
-  const proxy = await startProxyOver(cluster);
+  const proxy = await startProxyOver(cluster, { shareUpstreams: options.shareUpstreams ?? false });
   const clients: WsClient[] = [];
   const faults: string[] = [];
   const timers: NodeJS.Timeout[] = [];

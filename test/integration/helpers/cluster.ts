@@ -53,8 +53,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 }
 
 /** The reference proxy (its default settings) on a free port, with `a` preferred over `b`. */
-export function startProxyOver(cluster: Cluster): Promise<ProxyServer> {
+export function startProxyOver(cluster: Cluster, options: { shareUpstreams?: boolean } = {}): Promise<ProxyServer> {
   return startProxyServer({
+    ...options,
     listen: { port: 0 },
     upstreams: [
       { name: 'a', http: cluster.a.proxy.httpUrl, ws: cluster.a.proxy.wsUrl },
