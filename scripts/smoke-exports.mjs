@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const expected = {
-  steadyrpc: ['NodePool', 'HealthChecker', 'UpstreamSession', 'SteadyRpcError', 'systemClock', 'WsSocketTransport', 'createEip1193Provider', 'ProviderRpcError'],
+  steadyrpc: ['NodePool', 'HealthChecker', 'UpstreamSession', 'SteadyRpcError', 'systemClock', 'WsSocketTransport', 'SharedSocketTransport', 'createEip1193Provider', 'ProviderRpcError'],
   'steadyrpc/testing': ['FakeClock', 'FakeHttpTransport', 'FakeNode', 'FakeSocketTransport'],
   'steadyrpc/viem': ['resilientTransport'],
   'steadyrpc/ethers': ['ResilientProvider'],
