@@ -5,20 +5,10 @@ import type { PendingCall } from './PendingCall.js';
 import { clientAnswer } from './PendingCall.js';
 import type { SessionContext } from './SessionContext.js';
 import type { UpstreamLink } from './UpstreamLink.js';
+import { ANSWER_HEAD, ID_AT, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
 
 type Upstream = Record<string, unknown>;
 
-/**
- * The two frame shapes nodes send most, as geth, reth, erigon, nethermind and anvil write them. A
- * frame that matches is re-addressed by splicing the client's id (or subscription id) into the text,
- * instead of parsing and serialising it again; anything else takes the general path.
- */
-const ANSWER_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"(?:result|error)":/;
-const NOTIFICATION_PREFIX = '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"';
-/** Where the subscription id starts in a frame that matches {@link NOTIFICATION_HEAD}. */
-const ID_START = NOTIFICATION_PREFIX.length;
-// Tested with a regular expression: V8's startsWith compares a pattern this long ten times slower.
-const NOTIFICATION_HEAD = new RegExp(`^${NOTIFICATION_PREFIX.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
 const NOTIFICATION_RESULT = '","result":';
 
 /** How many recent subscription ids a session refuses to hand out again. */
@@ -106,20 +96,17 @@ export class UpstreamFrames {
     if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe') return false;
     link.calls.delete(id);
     call.answered = true;
-    // `{"jsonrpc":"2.0","id":` is 22 characters; the upstream id's digits follow.
-    this.#ctx.emitText(`{"jsonrpc":"2.0","id":${JSON.stringify(call.clientId)}${text.slice(22 + head[1]!.length)}`);
+    this.#ctx.emitText(`{"jsonrpc":"2.0","id":${JSON.stringify(call.clientId)}${text.slice(ID_AT + head[1]!.length)}`);
     this.#ctx.switcher.retireIfDone(link);
     return true;
   }
 
   /** A notification, re-addressed to the client's subscription id without serialising it again. */
   #fastNotification(link: UpstreamLink, text: string): boolean {
-    if (!NOTIFICATION_HEAD.test(text) || !text.endsWith('}}')) return false;
-    const idEnd = text.indexOf('"', ID_START);
-    if (idEnd < 0 || !text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
-    const upstreamId = text.slice(ID_START, idEnd);
-    // An id with escapes reads differently once parsed: the general path handles it.
-    if (upstreamId.length === 0 || upstreamId.includes('\\')) return false;
+    const upstreamId = plainSubscriptionId(text);
+    if (upstreamId === undefined || !text.endsWith('}}')) return false;
+    const idEnd = SUBSCRIPTION_AT + upstreamId.length;
+    if (!text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
     // Single writer: only the active socket speaks for subscriptions.
     if (link !== this.#ctx.link) return true;
     const entry = this.#ctx.registry.byUpstreamId(upstreamId);

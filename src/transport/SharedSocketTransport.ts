@@ -7,6 +7,7 @@ import { defaultRandom } from '../random.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from './SocketTransport.js';
 import { CloseCode } from './SocketTransport.js';
 import { WsSocketTransport } from './WsSocketTransport.js';
+import { ANSWER_HEAD, ID_AT, NOTIFICATION_PREFIX, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
 
 export interface SharedSocketTransportOptions {
   /**
@@ -75,12 +76,6 @@ const FAILURES_KEPT = 1_000;
 
 // The shapes a session writes and nodes answer with: re-addressed by splicing the id, not by parsing.
 const REQUEST_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"method":"([A-Za-z0-9_]+)"/;
-const ANSWER_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"(?:result|error)":/;
-const NOTIFICATION_PREFIX = '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"';
-const NOTIFICATION_HEAD = /^\{"jsonrpc":"2\.0","method":"eth_subscription","params":\{"subscription":"/;
-const ID_START = NOTIFICATION_PREFIX.length;
-/** `{"jsonrpc":"2.0","id":` */
-const ID_AT = 22;
 
 type Settings = Readonly<Required<Pick<SharedSocketTransportOptions, 'shareSubscriptions' | 'retryAfterMs' | 'livenessWindowMs'>>>;
 
@@ -475,14 +470,11 @@ class Connection {
   }
 
   #fastNotification(text: string): boolean {
-    if (!NOTIFICATION_HEAD.test(text)) return false;
-    const idEnd = text.indexOf('"', ID_START);
-    if (idEnd < 0) return false;
-    const upstreamId = text.slice(ID_START, idEnd);
-    if (upstreamId.includes('\\')) return false;
+    const upstreamId = plainSubscriptionId(text);
+    if (upstreamId === undefined) return false;
     const shared = this.byUpstream.get(upstreamId);
     if (!shared) return true; // a subscription closed here, its notifications still in flight: nobody wants them
-    const rest = text.slice(idEnd);
+    const rest = text.slice(SUBSCRIPTION_AT + upstreamId.length);
     for (const [subscription, member] of shared.members) this.#notify(member, `${NOTIFICATION_PREFIX}${subscription}${rest}`);
     return true;
   }
