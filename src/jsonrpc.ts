@@ -58,6 +58,11 @@ export const RpcErrorCode = Object.freeze({
   NOT_RESENT: -32053,
   /** The frame exceeds the configured size limit. */
   FRAME_TOO_LARGE: -32054,
+  /**
+   * The read concerns blocks the client has already seen, and no node that could answer it has
+   * caught up with them within the wait (see `consistency.waitMs`).
+   */
+  BEHIND: -32055,
 });
 
 export type RpcErrorCodeValue = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];

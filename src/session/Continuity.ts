@@ -9,6 +9,22 @@
  * delivered as the chain says: only an exact repeat (same hash, or same log not `removed`) is
  * suppressed.
  */
+import { quantity } from '../consistency/quantity.js';
+import { RetainedLogs } from './RetainedLogs.js';
+
+/**
+ * Where a result identified from the node's text keeps that text (see ContinuityKeeper's
+ * `identify`), so a retained log keeps the node's own text rather than a re-serialisation.
+ */
+export const TEXT_OF = Symbol('text');
+
+/** A delivered log's text with `removed` set to true: how it is retracted. */
+function asRemoved(text: string): string {
+  const log = JSON.parse(text) as Record<string, unknown>;
+  log.removed = true;
+  return JSON.stringify(log);
+}
+
 export type ContinuityKind = 'newHeads' | 'logs';
 
 export interface ContinuityOptions {
@@ -16,6 +32,15 @@ export interface ContinuityOptions {
   maxBackfillBlocks: number;
   /** How many recent keys are remembered to suppress duplicates. */
   dedupeWindow: number;
+  /** How many recent blocks of delivered heads and logs are kept to find a fork's common ancestor. */
+  reorgDepth: number;
+  /** Bytes of delivered logs kept per `logs` subscription to retract them on a fork. */
+  maxRetainedBytes: number;
+}
+
+/** A log retracted because its block left the chain: re-sent to the client with `removed: true`. */
+export interface Retraction {
+  readonly text: string;
 }
 
 /** What the session must fetch from the new node for the client to have seen everything. */
@@ -24,23 +49,6 @@ export type BackfillPlan =
   | { kind: 'skip'; from: number; to: number }
   | { kind: 'blocks'; from: number; to: number }
   | { kind: 'logs'; from: number; to: number };
-
-/**
- * A hex quantity (`0x` and hex digits) as a safe integer, else `undefined`. A loop over the
- * characters: a regular expression and parseInt cost about 150 ns per notification.
- */
-function quantity(value: unknown): number | undefined {
-  if (typeof value !== 'string' || value.length < 3 || value.charCodeAt(0) !== 48 /* 0 */ || value.charCodeAt(1) !== 120 /* x */) return undefined;
-  let n = 0;
-  for (let i = 2; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    const lower = c | 32;
-    const digit = c >= 48 && c <= 57 ? c - 48 : lower >= 97 && lower <= 102 ? lower - 87 : -1;
-    if (digit < 0) return undefined;
-    n = n * 16 + digit;
-  }
-  return Number.isSafeInteger(n) ? n : undefined;
-}
 
 /**
  * A copy of `text` that keeps nothing else alive. Keys read from a notification's text are slices
@@ -61,6 +69,13 @@ export function continuityKind(params: readonly unknown[]): ContinuityKind | und
 export class Continuity {
   readonly kind: ContinuityKind;
   readonly #options: ContinuityOptions;
+  /** newHeads: the delivered heads (number → hash) of the last `reorgDepth` blocks. */
+  readonly #heads: Map<number, string> | undefined;
+  /** logs: the delivered logs of the last `reorgDepth` blocks. */
+  readonly #retained: RetainedLogs | undefined;
+  /** Reports every block number delivered (the client's view of the chain rises with it). */
+  readonly #onBlock: ((block: number) => void) | undefined;
+  #newestHead = -1;
   /** Highest block the client is known to have seen everything up to (for logs: since). */
   #lastBlock: number | undefined;
   readonly #recent = new Set<string>();
@@ -70,9 +85,37 @@ export class Continuity {
   #buffer: unknown[] | undefined;
   #duplicates = 0;
 
-  constructor(kind: ContinuityKind, options: ContinuityOptions) {
+  constructor(kind: ContinuityKind, options: ContinuityOptions, onBlock?: (block: number) => void) {
     this.kind = kind;
     this.#options = options;
+    this.#onBlock = onBlock;
+    if (kind === 'newHeads') this.#heads = new Map();
+    else this.#retained = new RetainedLogs(options.reorgDepth, options.maxRetainedBytes);
+  }
+
+  /** Bytes of delivered logs kept for retraction. */
+  get retainedBytes(): number {
+    return this.#retained?.bytes ?? 0;
+  }
+
+  /** Adds (block → hash) of what was delivered in the last `reorgDepth` blocks to `into`. */
+  anchors(into: Map<number, string>): void {
+    if (this.#heads) {
+      for (const [number, hash] of this.#heads) if (!into.has(number)) into.set(number, hash);
+    } else this.#retained!.anchors(into);
+  }
+
+  /**
+   * Whether what this subscription delivered above `ancestor` is all still known (so a fork there
+   * can be announced in full).
+   */
+  wholeAbove(ancestor: number): boolean {
+    if (this.#retained) return this.#retained.wholeAbove(ancestor);
+    const last = this.#lastBlock;
+    if (last === undefined || last <= ancestor) return true;
+    let lowest = Infinity;
+    for (const number of this.#heads!.keys()) lowest = Math.min(lowest, number);
+    return lowest <= ancestor + 1;
   }
 
   get lastBlock(): number | undefined {
@@ -114,9 +157,9 @@ export class Continuity {
   }
 
   /** Starts buffering live notifications; returns what to fetch once the new node's head is known. */
-  plan(head: number): BackfillPlan {
+  plan(head: number, ancestor?: number): BackfillPlan {
     this.#buffer ??= [];
-    const last = this.#lastBlock;
+    const last = ancestor !== undefined && (this.#lastBlock === undefined || ancestor < this.#lastBlock) ? ancestor : this.#lastBlock;
     if (last === undefined || head <= last) return { kind: 'none' };
     const from = this.kind === 'newHeads' ? last + 1 : last;
     if (head - from + 1 > this.#options.maxBackfillBlocks) return { kind: 'skip', from, to: head };
@@ -132,18 +175,42 @@ export class Continuity {
    * Ends the backfill: the fetched results (in chain order), then the buffered live ones, each once,
    * without what the client already has. Deliver `backfilled` first, then `live`.
    */
-  finish(fetched: readonly unknown[]): { backfilled: unknown[]; live: unknown[] } {
+  finish(fetched: readonly unknown[], ancestor?: number): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
     const buffered = this.#buffer ?? [];
     this.#buffer = undefined;
+    const retracted = ancestor === undefined ? [] : this.#rewind(ancestor);
     const backfilled = fetched.filter((result) => this.#admit(result));
-    return { backfilled, live: buffered.filter((result) => this.#admit(result)) };
+    return { retracted, backfilled, live: buffered.filter((result) => this.#admit(result)) };
+  }
+
+  /**
+   * The chain this subscription delivered is left above `ancestor`: forgets what was delivered
+   * there (so it is delivered again if the chain comes back to it) and, for logs, returns each
+   * delivered log above it as its retraction, in delivery order.
+   */
+  #rewind(ancestor: number): Retraction[] {
+    if (this.#lastBlock !== undefined && this.#lastBlock > ancestor) this.#lastBlock = ancestor;
+    if (this.#heads) {
+      for (const [number, hash] of this.#heads) {
+        if (number <= ancestor) continue;
+        this.#heads.delete(number);
+        this.#forget(hash);
+      }
+      this.#newestHead = Math.min(this.#newestHead, ancestor);
+      return [];
+    }
+    return this.#retained!.takeAbove(ancestor).map((log) => {
+      this.#forget(log.key);
+      return { text: asRemoved(log.text) };
+    });
   }
 
   #admit(result: unknown): boolean {
     const found = this.#key(result);
+    let key: string | undefined;
     if (found !== undefined) {
       // Copied first, so the set hashes one flat string once.
-      const key = detached(found);
+      key = detached(found);
       if (this.#recent.has(key)) {
         this.#duplicates += 1;
         return false;
@@ -154,8 +221,45 @@ export class Continuity {
     if (block !== undefined) {
       // A lower head (reorg, or a node behind) is delivered as the chain says and moves the mark back.
       this.#lastBlock = this.kind === 'newHeads' || this.#lastBlock === undefined ? block : Math.max(this.#lastBlock, block);
+      if (key !== undefined) this.#retain(result as Record<string, unknown>, block, key);
+      this.#onBlock?.(block);
     }
     return true;
+  }
+
+  /** Keeps what a fork after a switch would need: the head's hash, or the log itself. */
+  #retain(r: Record<string, unknown>, block: number, key: string): void {
+    const heads = this.#heads;
+    if (heads) {
+      // A head at or below the newest is the node's own reorg: what was above it is gone.
+      if (block <= this.#newestHead) for (const number of heads.keys()) if (number >= block) heads.delete(number);
+      heads.set(block, key);
+      this.#newestHead = block;
+      // Insertion order is block order, so the first key is the oldest.
+      while (heads.size > this.#options.reorgDepth) heads.delete(heads.keys().next().value!);
+      return;
+    }
+    const blockHash = r.blockHash as string;
+    if (r.removed === true) {
+      // The node retracted it itself: no longer the client's, and free to come back.
+      const original = key.slice(0, -'removed'.length);
+      this.#retained!.drop(original);
+      this.#forget(original);
+      return;
+    }
+    const text = (r as { [k: symbol]: unknown })[TEXT_OF] as string | undefined;
+    this.#retained!.add(block, detached(blockHash), key, text === undefined ? JSON.stringify(r) : detached(text));
+  }
+
+  /** Forgets a key, so the same head or log is delivered again when it comes back. */
+  #forget(key: string): void {
+    if (!this.#recent.delete(key)) return;
+    const at = this.#ring.indexOf(key);
+    if (at < 0) return;
+    // Keep the ring's order: close the gap by moving the entries after it (a rare path).
+    this.#ring.splice(at, 1);
+    if (at < this.#oldest) this.#oldest -= 1;
+    if (this.#oldest >= this.#ring.length) this.#oldest = 0;
   }
 
   #remember(key: string): void {

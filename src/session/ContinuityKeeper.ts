@@ -1,6 +1,6 @@
 import { SteadyRpcError, describeError } from '../errors.js';
 import { parseQuantity } from '../health/probes.js';
-import { Continuity, continuityKind } from './Continuity.js';
+import { Continuity, TEXT_OF, continuityKind } from './Continuity.js';
 
 export interface ContinuitySettings {
   /** Suppress duplicate heads and backfill missed ones after a switch. @default true */
@@ -11,6 +11,18 @@ export interface ContinuitySettings {
   maxBackfillBlocks: number;
   /** Recent hashes (or logs) remembered per subscription to drop duplicates. @default 256 */
   dedupeWindow: number;
+  /**
+   * Blocks of delivered heads and logs kept per subscription to check a new node's chain after a
+   * switch and announce a fork as a reorg; a fork deeper than this is reported as `deep`.
+   * @default 64
+   */
+  reorgDepth: number;
+  /**
+   * Bytes of delivered logs kept per `logs` subscription to re-send them with `removed: true` on a
+   * fork; a fork reaching logs pushed out by this bound is reported as `deep`.
+   * @default 2 MiB
+   */
+  maxRetainedBytes: number;
 }
 
 export const CONTINUITY_DEFAULTS: Readonly<ContinuitySettings> = Object.freeze({
@@ -18,7 +30,22 @@ export const CONTINUITY_DEFAULTS: Readonly<ContinuitySettings> = Object.freeze({
   logs: true,
   maxBackfillBlocks: 128,
   dedupeWindow: 256,
+  reorgDepth: 64,
+  maxRetainedBytes: 2 * 1024 * 1024,
 });
+
+/**
+ * After a switch, the new node's chain left what the session had delivered: the delivered heads
+ * and logs above `ancestor` are on a branch the new node does not have.
+ */
+export interface ReorgEvent {
+  /** The highest block both chains share, as far as the kept history tells. */
+  ancestor: number;
+  /** Delivered blocks above the ancestor (the highest delivered block minus the ancestor). */
+  depth: number;
+  /** The fork reaches below what was kept (`reorgDepth`, `maxRetainedBytes`): not all of it could be retracted. */
+  deep: boolean;
+}
 
 /** A JSON-RPC call the session makes on its own behalf on the upstream now in use. */
 export type OwnCall = (method: string, params: unknown[]) => Promise<unknown>;
@@ -50,7 +77,7 @@ interface Tracked {
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** Where a result identified from its text keeps that text (it may wait in a backfill buffer). */
-const TEXT = Symbol('text');
+const TEXT = TEXT_OF;
 /** Where it keeps the node's whole frame, when that frame can go to the client as it is. */
 const FRAME = Symbol('frame');
 
@@ -160,16 +187,34 @@ export class ContinuityKeeper {
   readonly #settings: ContinuitySettings;
   readonly #deliver: Deliver;
   readonly #report: (event: BackfillEvent) => void;
+  readonly #onReorg: (event: ReorgEvent) => void;
+  readonly #onBlock: (block: number) => void;
   readonly #tracked = new Map<string, Tracked>();
   #epoch = 0;
   #backfilled = 0;
+  #retracted = 0;
   #duplicatesOfForgotten = 0;
 
   /** `deliver` gets the result, and its text as the node wrote it when that is at hand. */
-  constructor(settings: ContinuitySettings, deliver: Deliver, report: (event: BackfillEvent) => void) {
+  constructor(
+    settings: ContinuitySettings,
+    deliver: Deliver,
+    report: (event: BackfillEvent) => void,
+    onReorg: (event: ReorgEvent) => void = () => {},
+    onBlock: (block: number) => void = () => {},
+  ) {
     this.#settings = settings;
     this.#deliver = deliver;
     this.#report = report;
+    this.#onReorg = onReorg;
+    this.#onBlock = onBlock;
+  }
+
+  /** Bytes of delivered logs kept for retraction, over every subscription. */
+  get retainedBytes(): number {
+    let total = 0;
+    for (const { continuity } of this.#tracked.values()) total += continuity.retainedBytes;
+    return total;
   }
 
   /** Duplicates suppressed so far, over every subscription the session had. */
@@ -177,6 +222,11 @@ export class ContinuityKeeper {
     let total = this.#duplicatesOfForgotten;
     for (const { continuity } of this.#tracked.values()) total += continuity.duplicates;
     return total;
+  }
+
+  /** Logs re-sent with `removed: true` because a switch left their block's branch. */
+  get retracted(): number {
+    return this.#retracted;
   }
 
   /** Blocks and logs fetched after switches and delivered. */
@@ -191,7 +241,7 @@ export class ContinuityKeeper {
   track(subscription: string, params: readonly unknown[], call: OwnCall | undefined): void {
     const kind = continuityKind(params);
     if (kind === undefined || !this.#settings[kind]) return;
-    const continuity = new Continuity(kind, this.#settings);
+    const continuity = new Continuity(kind, this.#settings, this.#onBlock);
     this.#tracked.set(subscription, { continuity, params, epoch: this.#epoch });
     if (kind === 'logs' && call) {
       call('eth_blockNumber', []).then(
@@ -248,7 +298,11 @@ export class ContinuityKeeper {
     return true;
   }
 
-  /** The session moved to another upstream: backfill every kept subscription through `call`. */
+  /**
+   * The session moved to another upstream: checks the new node's chain against what was delivered,
+   * then backfills every kept subscription through `call` (from the common ancestor, after
+   * retracting what lies above it, when the chains differ).
+   */
   afterSwitch(call: OwnCall): void {
     const epoch = ++this.#epoch;
     if (this.#tracked.size === 0) return;
@@ -257,17 +311,11 @@ export class ContinuityKeeper {
       tracked.epoch = epoch;
       tracked.continuity.hold();
     }
-    // One read of the new node's head serves every subscription; only those with a gap fetch more.
-    call('eth_blockNumber', []).then(
-      (value) => {
-        let head: number;
-        try {
-          head = parseQuantity(value, 'eth_blockNumber');
-        } catch (cause) {
-          for (const [subscription, tracked] of held) this.#finish(subscription, tracked, epoch, [], { error: backfillError(cause) });
-          return;
-        }
-        for (const [subscription, tracked] of held) this.#backfill(subscription, tracked, epoch, call, head);
+    // One read of the new node's head (and one walk back, on a fork) serves every subscription.
+    this.#locate(call).then(
+      ({ head, fork }) => {
+        if (fork && this.#epoch === epoch) this.#onReorg(fork);
+        for (const [subscription, tracked] of held) this.#backfill(subscription, tracked, epoch, call, head, fork);
       },
       (cause: unknown) => {
         for (const [subscription, tracked] of held) this.#finish(subscription, tracked, epoch, [], { error: backfillError(cause) });
@@ -275,16 +323,41 @@ export class ContinuityKeeper {
     );
   }
 
+  /**
+   * The new node's head, and where its chain leaves the delivered one: the highest delivered
+   * block (by number, at or below its head) whose hash the node has too. Blocks above its head
+   * cannot be compared: a node behind on the same chain is not a fork.
+   */
+  async #locate(call: OwnCall): Promise<{ head: number; fork?: ReorgEvent }> {
+    const head = parseQuantity(await call('eth_blockNumber', []), 'eth_blockNumber');
+    const delivered = new Map<number, string>();
+    for (const { continuity } of this.#tracked.values()) continuity.anchors(delivered);
+    const numbers = [...delivered.keys()].filter((n) => n <= head).sort((x, y) => y - x);
+    if (numbers.length === 0) return { head };
+    const hashAt = async (n: number) => {
+      const block = (await call('eth_getBlockByNumber', [hex(n), false])) as { hash?: unknown } | null;
+      return typeof block?.hash === 'string' ? block.hash : undefined;
+    };
+    if ((await hashAt(numbers[0]!)) === delivered.get(numbers[0]!)) return { head };
+    const below = numbers.slice(1);
+    const hashes = await Promise.all(below.map(hashAt));
+    const at = below.findIndex((n, i) => hashes[i] === delivered.get(n));
+    const highest = Math.max(...delivered.keys());
+    const ancestor = at < 0 ? numbers[numbers.length - 1]! - 1 : below[at]!;
+    return { head, fork: { ancestor, depth: highest - ancestor, deep: at < 0 } };
+  }
+
   clear(): void {
     this.#tracked.clear();
   }
 
   /** What one subscription missed up to the new node's `head`: nothing to fetch is settled at once. */
-  #backfill(subscription: string, tracked: Tracked, epoch: number, call: OwnCall, head: number): void {
-    const plan = tracked.continuity.plan(head);
-    if (plan.kind === 'none') return this.#finish(subscription, tracked, epoch, [], {});
+  #backfill(subscription: string, tracked: Tracked, epoch: number, call: OwnCall, head: number, fork: ReorgEvent | undefined): void {
+    const ancestor = fork?.ancestor;
+    const plan = tracked.continuity.plan(head, ancestor);
+    if (plan.kind === 'none') return this.#finish(subscription, tracked, epoch, [], { ancestor });
     const { from, to } = plan;
-    if (plan.kind === 'skip') return this.#finish(subscription, tracked, epoch, [], { from, to, skipped: true });
+    if (plan.kind === 'skip') return this.#finish(subscription, tracked, epoch, [], { from, to, skipped: true, ancestor });
     const fetching =
       plan.kind === 'blocks'
         ? Promise.all(Array.from({ length: to - from + 1 }, (_, i) => call('eth_getBlockByNumber', [hex(from + i), false]))).then((blocks) =>
@@ -294,16 +367,19 @@ export class ContinuityKeeper {
             Array.isArray(logs) ? logs : [],
           );
     fetching.then(
-      (fetched) => this.#finish(subscription, tracked, epoch, fetched, { from, to }),
-      (cause: unknown) => this.#finish(subscription, tracked, epoch, [], { from, to, error: backfillError(cause) }),
+      (fetched) => this.#finish(subscription, tracked, epoch, fetched, { from, to, ancestor }),
+      (cause: unknown) => this.#finish(subscription, tracked, epoch, [], { from, to, ancestor, error: backfillError(cause) }),
     );
   }
 
   /** Delivers what was fetched, then what was held, each once; and says what happened. */
-  #finish(subscription: string, tracked: Tracked, epoch: number, fetched: readonly unknown[], outcome: { from?: number; to?: number; skipped?: boolean; error?: SteadyRpcError }): void {
+  #finish(subscription: string, tracked: Tracked, epoch: number, fetched: readonly unknown[], outcome: { from?: number; to?: number; skipped?: boolean; ancestor?: number; error?: SteadyRpcError }): void {
     // A newer switch (or an unsubscribe) took over: its own backfill releases what is held.
     if (this.#tracked.get(subscription) !== tracked || tracked.epoch !== epoch) return;
-    const { backfilled, live } = tracked.continuity.finish(fetched);
+    // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
+    const { retracted, backfilled, live } = tracked.continuity.finish(fetched, outcome.ancestor);
+    this.#retracted += retracted.length;
+    for (const { text } of retracted) this.#deliver(subscription, undefined, text);
     this.#backfilled += backfilled.length;
     for (const item of backfilled) this.#emit(subscription, item);
     for (const item of live) this.#emit(subscription, item);

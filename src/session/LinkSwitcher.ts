@@ -162,6 +162,8 @@ export class LinkSwitcher {
     if (ctx.next || ctx.state !== 'ready') return;
     const preferred = ctx.pool.preferred();
     if (preferred === undefined || preferred === link.node || ctx.pool.node(preferred).ws === undefined) return;
+    // Not back to a node that has not caught up with what the client has seen: it is asked again next tick.
+    if (this.#behindView(preferred)) return;
     const failures = this.#nodeFailures.get(preferred);
     const wait = failures ? Math.min(ctx.settings.failbackRetryMs * 2 ** (failures.count - 1), 60_000) : 0;
     if (failures && ctx.clock.now() - failures.at < wait) return;
@@ -185,14 +187,28 @@ export class LinkSwitcher {
       void this.#prepare(to, this.#lastNode === undefined ? 'connect' : 'failover');
       return;
     }
+    // Leaving a usable node for one behind the client's view would take the chain back: stay, and
+    // let the keepalive's failback check move once `to` has caught up.
+    if (reason !== 'unhealthy' && this.#behindView(to) && ctx.pool.usable().includes(ctx.link.node)) return;
     if (ctx.next) this.#abandonNext();
     ctx.setState('switching');
     void this.#prepare(to, reason === 'recovered' ? 'failback' : reason === 'unhealthy' ? 'unhealthy' : 'better-available');
   }
 
+  /** The best node to open: the first candidate that has caught up with the client's view, else the first. */
   #pickNode(): string | undefined {
     const { pool } = this.#ctx;
-    return pool.candidates().find((name) => pool.node(name).ws !== undefined && !this.#failedThisRound.has(name));
+    const open = pool.candidates().filter((name) => pool.node(name).ws !== undefined && !this.#failedThisRound.has(name));
+    return open.find((name) => !this.#behindView(name)) ?? open[0];
+  }
+
+  /** Whether the pool knows `node`'s head to be below the highest block the client has seen. */
+  #behindView(node: string): boolean {
+    const { gate, pool } = this.#ctx;
+    const highest = gate.view.highest;
+    if (!gate.enabled || highest === undefined) return false;
+    const head = pool.health(node).head;
+    return head !== undefined && head < highest;
   }
 
   async #prepare(node: string, reason: SessionSwitchReason): Promise<void> {

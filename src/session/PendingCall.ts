@@ -18,6 +18,8 @@ export interface PendingCall {
   readonly bytes: number;
   /** For a client `eth_unsubscribe`: the subscription it removed (already gone from the registry). */
   readonly unsubscribed?: string;
+  /** The highest block the client had been given when it sent the call (see ChainView). */
+  readonly viewAt?: number;
   /** Clock time it was last sent upstream. */
   sentAt: number;
   /** Set once the client has its one answer; later answers are dropped. */

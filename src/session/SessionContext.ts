@@ -21,6 +21,7 @@ import { assertTransition } from './SessionState.js';
 import type { SubscriptionRegistry } from './SubscriptionRegistry.js';
 import type { UpstreamFrames } from './UpstreamFrames.js';
 import type { UpstreamLink } from './UpstreamLink.js';
+import type { ViewGate } from './ViewGate.js';
 
 /** What a session is built from: its collaborators and the parts of its state they all use. */
 export interface SessionContextParts {
@@ -74,6 +75,7 @@ export class SessionContext {
   replayer!: Replayer;
   frames!: UpstreamFrames;
   keepalive!: Keepalive;
+  gate!: ViewGate;
 
   constructor(parts: SessionContextParts) {
     Object.assign(this, parts);

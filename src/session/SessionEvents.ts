@@ -1,5 +1,5 @@
 import type { SteadyRpcError } from '../errors.js';
-import type { BackfillEvent } from './ContinuityKeeper.js';
+import type { BackfillEvent, ReorgEvent } from './ContinuityKeeper.js';
 import type { SessionState } from './SessionState.js';
 
 /**
@@ -40,6 +40,18 @@ export interface SessionEvents {
    * (`delivered`), skipped (gap over `maxBackfillBlocks`), or could not be fetched (`error`).
    */
   backfill: [event: BackfillEvent & { node: string }];
+  /**
+   * A switch found the new node's chain different from what the client was given: heads are
+   * re-emitted from `ancestor` + 1 and logs above it re-sent with `removed: true`, as one node
+   * announces a reorg. `deep`: the fork reaches below what the session keeps.
+   */
+  reorg: [event: ReorgEvent & { from: string | undefined; to: string }];
+  /**
+   * A read was answered by a node behind what the client has seen (a lower block number, `null`
+   * for a block it was given, state or logs short of its view): it waits for a node that has
+   * caught up with block `need`, or gets `BEHIND`.
+   */
+  behind: [event: { node: string; method: string; need: number }];
   /** Something went wrong that the session handled (it stays usable): garbage, timeouts, refusals. */
   error: [error: SteadyRpcError];
   closed: [];
@@ -69,4 +81,17 @@ export interface SessionStats {
   readonly duplicatesSuppressed: number;
   /** Heads and logs fetched after switches and delivered (continuity). */
   readonly backfilled: number;
+  /** Switches that found the new node on another branch (announced as reorgs). */
+  readonly reorgs: number;
+  /** Of those, forks deeper than what the session keeps. */
+  readonly deepReorgs: number;
+  /** Logs re-sent with `removed: true` because a switch left their branch. */
+  readonly retracted: number;
+  /** Bytes of delivered logs kept for retraction. */
+  readonly retainedBytes: number;
+  /** Highest block number the client has been given (its view of the chain). */
+  readonly highestBlock: number | undefined;
+  /** Reads held because their node was behind the client's view, and how many of them got `BEHIND`. */
+  readonly heldBehind: number;
+  readonly failedBehind: number;
 }

@@ -7,6 +7,7 @@ import type { SocketTransport } from '../transport/SocketTransport.js';
 import type { ContinuitySettings } from './ContinuityKeeper.js';
 import { CONTINUITY_DEFAULTS } from './ContinuityKeeper.js';
 import type { RepeatablePredicate } from './repeatable.js';
+import type { ConsistencySettings } from '../consistency/settings.js';
 
 export interface UpstreamSessionOptions {
   /** Chooses the node; the session follows its `switch` events. */
@@ -77,6 +78,13 @@ export interface UpstreamSessionOptions {
    * @default { newHeads: true, logs: true, maxBackfillBlocks: 128, dedupeWindow: 256 }
    */
   continuity?: Partial<ContinuitySettings>;
+  /**
+   * The client's view of the chain only moves forward: `eth_blockNumber` never decreases, and a
+   * block, transaction, receipt or log it was given is never answered as missing because the node
+   * is behind; such a read waits for the node to catch up, or gets `BEHIND` (-32055).
+   * @default { monotonic: true, waitMs: 5_000, pollMs: 250 }
+   */
+  consistency?: Partial<ConsistencySettings>;
 }
 
 /** Applies the continuity defaults and validates them. */
@@ -87,7 +95,7 @@ export function continuitySettings(options: Partial<ContinuitySettings> = {}): C
       throw new SteadyRpcError('ERR_CONFIG', `Expected continuity.${key} to be a boolean, got ${String(settings[key])}`);
     }
   }
-  for (const key of ['maxBackfillBlocks', 'dedupeWindow'] as const) {
+  for (const key of ['maxBackfillBlocks', 'dedupeWindow', 'reorgDepth', 'maxRetainedBytes'] as const) {
     if (!Number.isInteger(settings[key]) || settings[key] < 1) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected continuity.${key} to be an integer >= 1, got ${String(settings[key])}`);
     }

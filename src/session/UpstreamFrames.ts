@@ -5,11 +5,14 @@ import type { PendingCall } from './PendingCall.js';
 import { clientAnswer } from './PendingCall.js';
 import type { SessionContext } from './SessionContext.js';
 import type { UpstreamLink } from './UpstreamLink.js';
+import { quantity } from '../consistency/quantity.js';
 import { ANSWER_HEAD, ID_AT, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
 
 type Upstream = Record<string, unknown>;
 
 const NOTIFICATION_RESULT = '","result":';
+/** An answer's tail when its result is a quantity, up to the digits. */
+const RESULT_QUANTITY = ',"result":"0x';
 
 /** How many recent subscription ids a session refuses to hand out again. */
 const ISSUED_IDS_REMEMBERED = 4_096;
@@ -94,10 +97,25 @@ export class UpstreamFrames {
     // Own requests, batches, subscribes and unsubscribes need the parsed answer.
     // (The session's own requests are never in `calls`: they live in the ReplayFilter.)
     if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe') return false;
+    // Reads the client's view of the chain cares about are judged, so parsed; but a head read
+    // (the commonest call of all) is read in place when it keeps the view.
+    if (this.#ctx.gate.reads(call) && !this.#headInView(link, call, text, ID_AT + head[1]!.length)) return false;
     link.calls.delete(id);
     call.answered = true;
     this.#ctx.emitText(`{"jsonrpc":"2.0","id":${JSON.stringify(call.clientId)}${text.slice(ID_AT + head[1]!.length)}`);
     this.#ctx.switcher.retireIfDone(link);
+    return true;
+  }
+
+  /** An `eth_blockNumber` answer at or above the client's view: noted, and then passed on as it is. */
+  #headInView(link: UpstreamLink, call: PendingCall, text: string, at: number): boolean {
+    if (call.method !== 'eth_blockNumber' || !text.startsWith(RESULT_QUANTITY, at)) return false;
+    const end = text.indexOf('"', at + RESULT_QUANTITY.length);
+    const head = end < 0 ? undefined : quantity(text.slice(at + RESULT_QUANTITY.length - 2, end));
+    const { gate } = this.#ctx;
+    if (head === undefined || head < (call.viewAt ?? 0)) return false;
+    gate.view.raise(head);
+    gate.noteHead(link, head);
     return true;
   }
 
@@ -172,7 +190,8 @@ export class UpstreamFrames {
       }
       return ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: clientId });
     }
-    ctx.answer(call, clientAnswer(call, response));
+    if (call.unsubscribed !== undefined) return ctx.answer(call, clientAnswer(call, response));
+    ctx.gate.deliver(link, call, response);
   }
 
   /**

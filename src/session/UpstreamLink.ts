@@ -46,6 +46,8 @@ export class UpstreamLink {
   /** Spaces out retries of failed replays on this socket. */
   replayBackoff = REPLAY_BACKOFF;
   keepaliveInFlight = false;
+  /** The highest head this node is known to have reached (probes, heads, answers). */
+  head: number | undefined;
   readonly #clock: Clock;
   readonly #timers = new Map<string, TimerHandle>();
 

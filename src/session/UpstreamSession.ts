@@ -25,6 +25,8 @@ import { acceptsTraffic } from './SessionState.js';
 import type { SessionEvents, SessionStats } from './SessionEvents.js';
 import { SubscriptionRegistry } from './SubscriptionRegistry.js';
 import { UpstreamFrames } from './UpstreamFrames.js';
+import { ViewGate } from './ViewGate.js';
+import { consistencySettings } from '../consistency/settings.js';
 
 /**
  * One client's logical JSON-RPC WebSocket connection to "the best node". It stays valid while the
@@ -44,6 +46,10 @@ import { UpstreamFrames } from './UpstreamFrames.js';
 export class UpstreamSession extends EventEmitter<SessionEvents> {
   readonly #ctx: SessionContext;
   readonly #onPoolSwitch = (event: SwitchEvent) => this.#ctx.switcher.followPool(event);
+  #reorgs = 0;
+  #deepReorgs = 0;
+  /** The node the last switch left (a reorg event names it). */
+  #previousNode: string | undefined;
 
   constructor(options: UpstreamSessionOptions) {
     super();
@@ -66,6 +72,16 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       continuitySettings(options.continuity),
       (subscription, result, resultText, frameText) => this.#ctx.frames.emitNotification(subscription, result, resultText, frameText),
       (event) => this.emit('backfill', { ...event, node: this.#ctx.link?.node ?? '' }),
+      (event) => {
+        this.#reorgs += 1;
+        if (event.deep) this.#deepReorgs += 1;
+        this.emit('reorg', { ...event, from: this.#previousNode, to: this.#ctx.link?.node ?? '' });
+      },
+      (block) => {
+        const ctx = this.#ctx;
+        ctx.gate.view.raise(block);
+        if (ctx.link) ctx.gate.noteHead(ctx.link, block);
+      },
     );
     const ctx = new SessionContext({
       events: this,
@@ -85,7 +101,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.replayer = new Replayer(ctx);
     ctx.frames = new UpstreamFrames(ctx);
     ctx.keepalive = new Keepalive(ctx);
+    ctx.gate = new ViewGate(ctx, consistencySettings(options.consistency));
     this.#ctx = ctx;
+    this.on('switch', ({ from }) => (this.#previousNode = from));
     pool.on('switch', this.#onPoolSwitch);
     ctx.switcher.reconnect();
   }
@@ -115,6 +133,13 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       swallowed: ctx.filter.swallowed,
       duplicatesSuppressed: ctx.continuity.duplicates,
       backfilled: ctx.continuity.backfilled,
+      reorgs: this.#reorgs,
+      deepReorgs: this.#deepReorgs,
+      retracted: ctx.continuity.retracted,
+      retainedBytes: ctx.continuity.retainedBytes,
+      highestBlock: ctx.gate.view.highest,
+      heldBehind: ctx.gate.stats.held,
+      failedBehind: ctx.gate.stats.behind,
     });
   }
 
@@ -161,6 +186,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.link = ctx.next = undefined;
     ctx.draining.clear();
     ctx.filter.clear();
+    ctx.gate.clear();
     ctx.continuity.clear();
     ctx.queue.close();
     ctx.switcher.stopBackoff();
@@ -185,6 +211,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       sentAt: 0,
       answered: false,
       oneWay: !hasId,
+      viewAt: this.#ctx.gate.view.highest,
     };
     if (!hasId) slot?.collector.skip(slot.index);
     if (request.method === 'eth_unsubscribe' && hasId) return this.#unsubscribe(call);

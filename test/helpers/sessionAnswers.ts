@@ -38,10 +38,12 @@ export interface Req {
   /** Sent alone while no upstream was ready. */
   readonly queued: boolean;
   readonly episode: number;
+  /** The highest block the client had been given when it sent the request (invariant 10). */
+  readonly viewAt: number;
 }
 
 export type Category =
-  | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint }
+  | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint; block?: number }
   | { type: 'generic' }
   | { type: 'notResent' }
   | { type: 'unexpected'; what: string };
@@ -61,6 +63,8 @@ export function categorize(answer: Record<string, unknown>): Category {
     if (code === RpcErrorCode.FRAME_TOO_LARGE) return { type: 'specific', matches: (r) => r.type === 'tooLarge', what: 'a frame-too-large error' };
     if (code === RpcErrorCode.INVALID_PARAMS) return { type: 'specific', matches: (r) => r.type === 'badSubscribe', what: 'an invalid-params error' };
     if (code === RpcErrorCode.NOT_RESENT) return { type: 'notResent' };
+    // A read of blocks the client has seen, which no node caught up with in time (invariant 10).
+    if (code === RpcErrorCode.BEHIND) return { type: 'specific', matches: (r) => r.type === 'blockNumber' || r.type === 'getBalance', what: 'a BEHIND error' };
     if (typeof code === 'number' && GENERIC_CODES.has(code)) return { type: 'generic' };
     return { type: 'unexpected', what: `error ${show(answer.error)}` };
   }
@@ -79,7 +83,9 @@ export function categorize(answer: Record<string, unknown>): Category {
     return { type: 'specific', matches: (r) => r.type === 'getBalance' && r.tag === tag, what: `the balance answer of request #${tag}`, tag };
   }
   if (digits !== 32 && Number.parseInt(result, 16) >= FIRST_HEAD) {
-    return { type: 'specific', matches: (r) => r.type === 'blockNumber', what: `block number ${result}` };
+    // Never below what the client had seen when it asked (invariant 10).
+    const n = Number.parseInt(result, 16);
+    return { type: 'specific', matches: (r) => r.type === 'blockNumber' && n >= r.viewAt, what: `block number ${result}`, block: n };
   }
   return { type: 'specific', matches: (r) => r.type === 'subscribe', what: `subscription id ${result}`, subscription: result };
 }

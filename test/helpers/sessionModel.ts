@@ -11,6 +11,8 @@ interface Held {
   /** The kind its notifications have shown. */
   kind: SubKind | undefined;
   seen: Set<string>;
+  /** newHeads: the key of the head delivered at each number; a different head at or below it is a reorg. */
+  heads?: Map<number, string>;
 }
 
 /**
@@ -27,6 +29,8 @@ export class ClientModel {
   upstreamKeepsOrder = true;
   readonly #world: World;
   #seq = 0;
+  /** The highest block the client has been given (block numbers, heads): invariant 10 is judged against it. */
+  #view = 0;
   #episode = 0;
   /** Unanswered single requests by answer id (JSON). */
   readonly #outstanding = new Map<string, Req[]>();
@@ -157,7 +161,7 @@ export class ClientModel {
   #req(type: ReqType, replyId: JsonRpcId | null, inBatch: boolean, extra: Partial<Req> = {}): Req {
     const state = this.#world.session.state;
     const queued = !inBatch && state !== 'ready' && state !== 'switching';
-    return { seq: ++this.#seq, type, replyId, queued, episode: this.#episode, ...extra };
+    return { seq: ++this.#seq, type, replyId, queued, episode: this.#episode, viewAt: this.#view, ...extra };
   }
 
   #push(req: Req): void {
@@ -289,6 +293,7 @@ export class ClientModel {
   }
 
   #answered(req: Req, category: Extract<Category, { type: 'specific' }>, candidates: Set<SubKind>): void {
+    if (category.block !== undefined) this.#view = Math.max(this.#view, category.block);
     if (category.subscription !== undefined) {
       // Never the same id twice: a late or repeated unsubscribe of the old one would end the new one.
       if (this.#given.has(category.subscription)) {
@@ -365,6 +370,20 @@ export class ClientModel {
       held.kind = source.kind;
     } else if (held.kind !== source.kind) {
       this.#violate(`${source.kind} notification for ${subscription}, which carried ${held.kind} so far`);
+    }
+    const number = (params!.result as { number?: unknown } | null)?.number;
+    if (source.kind === 'newHeads' && typeof number === 'string') {
+      const n = Number.parseInt(number, 16);
+      this.#view = Math.max(this.#view, n);
+      // A head at or below others delivered is a reorg (the node's own, or one a switch announces):
+      // the heads it replaces may come back later, when the chain goes back to them.
+      const heads = (held.heads ??= new Map());
+      for (const [m, k] of heads) {
+        if (m < n || k === key) continue;
+        heads.delete(m);
+        held.seen.delete(k);
+      }
+      heads.set(n, key);
     }
     if (held.seen.has(key)) this.#violate(`the same notification twice for ${subscription}: ${text}`);
     held.seen.add(key);

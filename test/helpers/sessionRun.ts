@@ -124,13 +124,17 @@ export function createEnv(settings: RunSettings): Env {
 export async function settle(env: Env): Promise<void> {
   const { world, model } = env;
   const { clock, pool, session, transport } = world;
+  // Every node healthy and caught up with the highest head (as its probes would then report): a
+  // node behind what the client has seen is not failed back to until it has caught up.
+  const top = Math.max(...world.nodes.map((node) => node.head));
   for (const node of world.nodes) {
     transport.setLatency(node.name, 0);
     transport.setSlowReads(node.name, 0);
     transport.release(node.name);
     node.refuseStatus = undefined;
     node.restore();
-    pool.update(node.name, { status: 'healthy' });
+    node.advance(top - node.head);
+    pool.update(node.name, { status: 'healthy', head: node.head });
   }
   for (let elapsed = 0; elapsed < 120_000; elapsed += 5_000) await clock.advance(5_000);
   model.assertNoViolation('while settling');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Continuity, continuityKind } from '../../src/session/Continuity.js';
 import { fakeBlockHash } from '../../src/testing/index.js';
 
-const options = { maxBackfillBlocks: 10, dedupeWindow: 4 };
+const options = { maxBackfillBlocks: 10, dedupeWindow: 4, reorgDepth: 64, maxRetainedBytes: 1 << 20 };
 const head = (n: number, fork = 0) => ({ number: `0x${n.toString(16)}`, hash: fakeBlockHash(n, fork) });
 const log = (block: number, index: number, removed = false) => ({
   blockNumber: `0x${block.toString(16)}`,
@@ -43,7 +43,7 @@ describe('newHeads continuity', () => {
     c.hold();
     expect(c.accept(head(14))).toEqual([]); // the new node's live head waits
     expect(c.plan(14)).toEqual({ kind: 'blocks', from: 11, to: 14 });
-    expect(c.finish([head(11), head(12), head(13)])).toEqual({ backfilled: [head(11), head(12), head(13)], live: [head(14)] });
+    expect(c.finish([head(11), head(12), head(13)])).toEqual({ retracted: [], backfilled: [head(11), head(12), head(13)], live: [head(14)] });
     expect(c.backfilling).toBe(false);
   });
 
@@ -110,7 +110,7 @@ describe('logs continuity', () => {
     c.noteSince(3);
     c.accept(log(7, 0));
     expect(c.plan(12)).toEqual({ kind: 'logs', from: 7, to: 12 });
-    expect(c.finish([log(7, 0), log(7, 1), log(9, 0)])).toEqual({ backfilled: [log(7, 1), log(9, 0)], live: [] });
+    expect(c.finish([log(7, 0), log(7, 1), log(9, 0)])).toEqual({ retracted: [], backfilled: [log(7, 1), log(9, 0)], live: [] });
   });
 
   it('without any log yet, plans from the head when it subscribed', () => {

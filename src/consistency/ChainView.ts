@@ -1,0 +1,194 @@
+import { quantity } from './quantity.js';
+
+/**
+ * What a read demands of the node that serves it, given what the client has already seen:
+ * - `answer`: the answer itself tells (`eth_blockNumber`, the `latest` block): it must not be
+ *   below the highest block the client has;
+ * - `head`: the node's head must be at least `need` for the answer to be trusted. With
+ *   `onlyIfMissing`, a real answer is trusted whatever the head, and only a missing one (`null`, an
+ *   error) is checked: a node that has a block answers for it correctly, one that lacks it cannot.
+ */
+export interface ViewDemand {
+  readonly kind: 'answer' | 'head';
+  /** The block the answer (`answer`) or the node's head (`head`) must reach. */
+  readonly need: number;
+  readonly onlyIfMissing: boolean;
+}
+
+/** `ok`: the answer may go to the client. `behind`: the node is behind the view. `head?`: it depends on the node's head, which is not known. */
+export type ViewVerdict = 'ok' | 'behind' | 'head?';
+
+
+/** Methods whose block argument (number, tag, or EIP-1898 object) is at this index, and which read state at it. */
+const STATE_AT: ReadonlyMap<string, number> = new Map([
+  ['eth_getBalance', 1],
+  ['eth_getCode', 1],
+  ['eth_getTransactionCount', 1],
+  ['eth_getStorageAt', 2],
+  ['eth_call', 1],
+  ['eth_estimateGas', 1],
+  ['eth_createAccessList', 1],
+  ['eth_getProof', 2],
+]);
+
+/** Methods whose first argument names a block by number or tag. */
+const BY_NUMBER: ReadonlySet<string> = new Set([
+  'eth_getBlockByNumber',
+  'eth_getBlockTransactionCountByNumber',
+  'eth_getUncleCountByBlockNumber',
+  'eth_getTransactionByBlockNumberAndIndex',
+  'eth_getUncleByBlockNumberAndIndex',
+  'eth_getBlockReceipts',
+]);
+
+/** Methods that look something up by hash: `null` from a node behind the view may only mean it lacks it yet. */
+const BY_HASH: ReadonlySet<string> = new Set([
+  'eth_getBlockByHash',
+  'eth_getBlockTransactionCountByHash',
+  'eth_getUncleCountByBlockHash',
+  'eth_getTransactionByBlockHashAndIndex',
+  'eth_getUncleByBlockHashAndIndex',
+  'eth_getTransactionByHash',
+  'eth_getTransactionReceipt',
+]);
+
+/** Tags that name a block below any head the client sees, whatever node answers. */
+const SETTLED_TAGS: ReadonlySet<string> = new Set(['earliest', 'safe', 'finalized']);
+
+/**
+ * The block a block argument names: a number, `'head'` for `latest`/`pending`/absent, `'hash'` for
+ * a block hash, `undefined` for tags every node can answer (`earliest`, `safe`, `finalized`).
+ */
+function blockArg(value: unknown): number | 'head' | 'hash' | undefined {
+  if (value === undefined || value === null || value === 'latest' || value === 'pending') return 'head';
+  if (typeof value === 'string') {
+    if (SETTLED_TAGS.has(value)) return undefined;
+    if (value.length === 66) return 'hash';
+    return quantity(value) ?? undefined;
+  }
+  if (typeof value === 'object') {
+    const o = value as { blockHash?: unknown; blockNumber?: unknown };
+    if (typeof o.blockHash === 'string') return 'hash';
+    return blockArg(o.blockNumber);
+  }
+  return undefined;
+}
+
+const isMissing = (response: object): boolean => 'error' in response || (response as { result?: unknown }).result == null;
+
+/** The block number of an object answer (`number` of a block, `blockNumber` of a receipt, transaction or log). */
+function numberIn(result: unknown, key: 'number' | 'blockNumber'): number | undefined {
+  return typeof result === 'object' && result !== null ? quantity((result as Record<string, unknown>)[key]) : undefined;
+}
+
+/**
+ * The chain as one client has seen it: the highest block number it has been given (heads,
+ * `eth_blockNumber`, blocks, receipts, logs). Reads are judged against it, so that a client never
+ * sees the chain go back because the node serving it is behind: a block number never decreases,
+ * and a block, transaction, receipt or log it was given is never answered as missing by a node
+ * that has not got there yet. Pure: it does no I/O and keeps one number.
+ */
+export class ChainView {
+  #highest: number | undefined;
+
+  /** The highest block number the client has been given, if any. */
+  get highest(): number | undefined {
+    return this.#highest;
+  }
+
+  /** The client was given block `n` (or something in it). */
+  raise(n: number): void {
+    if (this.#highest === undefined || n > this.#highest) this.#highest = n;
+  }
+
+  /** Whether the answer to `method` can raise the view (so it must be read, not passed through). */
+  static observes(method: string): boolean {
+    return method === 'eth_blockNumber' || method === 'eth_getLogs' || method === 'eth_getBlockByNumber' || method === 'eth_getBlockByHash' || method === 'eth_getTransactionReceipt' || method === 'eth_getTransactionByHash';
+  }
+
+  /**
+   * What `method(params)` demands of the node that answers it, for a client whose view was
+   * `highest` when it asked (a read sent before the client saw a block races with it, as on one
+   * node); `undefined` when any node's answer will do.
+   */
+  demand(method: string, params: unknown, highest: number | undefined): ViewDemand | undefined {
+    if (highest === undefined) return undefined;
+    const args = Array.isArray(params) ? params : [];
+    if (method === 'eth_blockNumber') return { kind: 'answer', need: highest, onlyIfMissing: false };
+    if (BY_HASH.has(method)) return { kind: 'head', need: highest, onlyIfMissing: true };
+    const stateAt = STATE_AT.get(method);
+    if (stateAt !== undefined) return this.#at(blockArg(args[stateAt]), highest);
+    if (BY_NUMBER.has(method)) {
+      const at = blockArg(args[0]);
+      if (at === 'head' && method === 'eth_getBlockByNumber') return { kind: 'answer', need: highest, onlyIfMissing: false };
+      return this.#at(at, highest);
+    }
+    if (method === 'eth_getLogs') {
+      const filter = (args[0] ?? {}) as { blockHash?: unknown; toBlock?: unknown };
+      if (typeof filter !== 'object' || filter === null) return undefined;
+      if (typeof filter.blockHash === 'string') return { kind: 'head', need: highest, onlyIfMissing: true };
+      const to = blockArg(filter.toBlock);
+      // The range must be whole: a node behind its end answers part of it, or an error.
+      if (to === 'head') return { kind: 'head', need: highest, onlyIfMissing: false };
+      return typeof to === 'number' ? { kind: 'head', need: Math.min(to, highest), onlyIfMissing: false } : undefined;
+    }
+    return undefined;
+  }
+
+  #at(at: number | 'head' | 'hash' | undefined, highest: number): ViewDemand | undefined {
+    if (at === undefined) return undefined;
+    // State at `latest` on a node behind is silently old state: its head must be there.
+    if (at === 'head') return { kind: 'head', need: highest, onlyIfMissing: false };
+    if (at === 'hash') return { kind: 'head', need: highest, onlyIfMissing: true };
+    // A block above what the client has seen is not in its view: `null` for it is news, not a lapse.
+    return at <= highest ? { kind: 'head', need: at, onlyIfMissing: true } : undefined;
+  }
+
+  /** Judges an answer to a read with `demand`, served by a node whose head is `nodeHead` (if known). */
+  judge(method: string, demand: ViewDemand, response: object, nodeHead: number | undefined): ViewVerdict {
+    const highest = demand.need;
+    if (demand.kind === 'answer') {
+      if ('error' in response) return 'ok';
+      const result = (response as { result?: unknown }).result;
+      const n = method === 'eth_blockNumber' ? quantity(result) : numberIn(result, 'number');
+      return n === undefined ? (result === null ? 'behind' : 'ok') : n < highest ? 'behind' : 'ok';
+    }
+    if (demand.onlyIfMissing && !isMissing(response)) return 'ok';
+    if (nodeHead === undefined) return 'head?';
+    return nodeHead >= demand.need ? 'ok' : 'behind';
+  }
+
+  /** Raises the view by what an answer the client is about to get shows. */
+  observe(method: string, params: unknown, response: object): void {
+    if ('error' in response) return;
+    const result = (response as { result?: unknown }).result;
+    let n: number | undefined;
+    switch (method) {
+      case 'eth_blockNumber':
+        n = quantity(result);
+        break;
+      case 'eth_getBlockByNumber':
+        // A pending block is not on the chain yet.
+        if (Array.isArray(params) && params[0] === 'pending') return;
+        n = numberIn(result, 'number');
+        break;
+      case 'eth_getBlockByHash':
+        n = numberIn(result, 'number');
+        break;
+      case 'eth_getTransactionReceipt':
+      case 'eth_getTransactionByHash':
+        n = numberIn(result, 'blockNumber');
+        break;
+      case 'eth_getLogs':
+        if (Array.isArray(result)) for (const log of result) if ((log as { removed?: unknown })?.removed !== true) this.#raiseMaybe(numberIn(log, 'blockNumber'));
+        return;
+      default:
+        return;
+    }
+    this.#raiseMaybe(n);
+  }
+
+  #raiseMaybe(n: number | undefined): void {
+    if (n !== undefined) this.raise(n);
+  }
+}

@@ -1,0 +1,105 @@
+/** One log a client was given, kept so it can be retracted if its block leaves the chain. */
+interface RetainedLog {
+  readonly block: number;
+  readonly blockHash: string;
+  /** Its dedupe key (see Continuity). */
+  readonly key: string;
+  /** The log as the node wrote it (a flat copy: it must not keep its notification frame alive). */
+  readonly text: string;
+}
+
+/**
+ * The logs a `logs` subscription delivered in its most recent blocks, in delivery order, so that a
+ * fork found after a switch can be announced as a node announces a reorg: each log above the common
+ * ancestor re-sent with `removed: true`. Bounded by depth (blocks below the newest minus `depth` are
+ * forgotten) and by bytes; what bytes force out is remembered as the height below which the
+ * retention is no longer whole, so a fork that reaches there is reported as too deep.
+ */
+export class RetainedLogs {
+  readonly #depth: number;
+  readonly #maxBytes: number;
+  #logs: RetainedLog[] = [];
+  /** Index of the oldest kept entry in `#logs` (entries before it are forgotten; compacted now and then). */
+  #start = 0;
+  #bytes = 0;
+  #newest = -1;
+  /** Logs at or below this block may have been forgotten for lack of room. */
+  #truncatedAt = -1;
+
+  constructor(depth: number, maxBytes: number) {
+    this.#depth = depth;
+    this.#maxBytes = maxBytes;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get size(): number {
+    return this.#logs.length - this.#start;
+  }
+
+  /** Whether every log delivered above `ancestor` is still kept. */
+  wholeAbove(ancestor: number): boolean {
+    return this.#truncatedAt <= ancestor;
+  }
+
+  add(block: number, blockHash: string, key: string, text: string): void {
+    this.#logs.push({ block, blockHash, key, text });
+    this.#bytes += text.length * 2 + blockHash.length * 2 + 64;
+    if (block > this.#newest) this.#newest = block;
+    this.#prune();
+  }
+
+  /** Forgets a log the node itself has retracted (`removed: true` received live). */
+  drop(key: string): void {
+    const at = this.#logs.findIndex((log, i) => i >= this.#start && log.key === key);
+    if (at < 0) return;
+    this.#bytes -= this.#cost(this.#logs[at]!);
+    this.#logs.splice(at, 1);
+  }
+
+  /** (block → blockHash) of the kept logs: where the delivered chain can be compared with a node's. */
+  anchors(into: Map<number, string>): void {
+    for (let i = this.#start; i < this.#logs.length; i++) {
+      const log = this.#logs[i]!;
+      if (!into.has(log.block)) into.set(log.block, log.blockHash);
+    }
+  }
+
+  /** Takes out every kept log above `ancestor`, in the order they were delivered. */
+  takeAbove(ancestor: number): RetainedLog[] {
+    const kept: RetainedLog[] = [];
+    const taken: RetainedLog[] = [];
+    for (let i = this.#start; i < this.#logs.length; i++) {
+      const log = this.#logs[i]!;
+      (log.block > ancestor ? taken : kept).push(log);
+    }
+    this.#logs = kept;
+    this.#start = 0;
+    this.#bytes = kept.reduce((sum, log) => sum + this.#cost(log), 0);
+    this.#newest = kept.reduce((max, log) => Math.max(max, log.block), -1);
+    return taken;
+  }
+
+  #cost(log: RetainedLog): number {
+    return log.text.length * 2 + log.blockHash.length * 2 + 64;
+  }
+
+  #prune(): void {
+    const floor = this.#newest - this.#depth;
+    while (this.#start < this.#logs.length) {
+      const oldest = this.#logs[this.#start]!;
+      const tooDeep = oldest.block <= floor;
+      if (!tooDeep && this.#bytes <= this.#maxBytes) break;
+      if (!tooDeep) this.#truncatedAt = Math.max(this.#truncatedAt, oldest.block);
+      this.#bytes -= this.#cost(oldest);
+      this.#start += 1;
+    }
+    // Compact once the forgotten head of the array outweighs what is kept.
+    if (this.#start > 64 && this.#start * 2 > this.#logs.length) {
+      this.#logs = this.#logs.slice(this.#start);
+      this.#start = 0;
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import type { TimerHandle } from '../Clock.js';
+import { ChainView } from '../consistency/ChainView.js';
+import type { ViewDemand } from '../consistency/ChainView.js';
+import type { ConsistencySettings } from '../consistency/settings.js';
+import { parseQuantity } from '../health/probes.js';
+import type { JsonRpcResponse } from '../jsonrpc.js';
+import { RpcErrorCode } from '../jsonrpc.js';
+import type { PendingCall } from './PendingCall.js';
+import { clientAnswer } from './PendingCall.js';
+import type { SessionContext } from './SessionContext.js';
+import type { UpstreamLink } from './UpstreamLink.js';
+
+interface Waiting {
+  readonly call: PendingCall;
+  readonly need: number;
+  readonly deadline: number;
+}
+
+/**
+ * Holds a session's answers to the client's view of the chain ({@link ChainView}). An answer from a
+ * node behind that view (a lower `eth_blockNumber`, `null` for a block or receipt the client was
+ * given, state or logs cut short at the node's older head) is not delivered: the call waits until
+ * the node in use (whichever it is by then) has caught up and is then asked again, or gets `BEHIND`
+ * when `waitMs` passes. One poll timer serves every waiting call.
+ */
+export class ViewGate {
+  readonly view = new ChainView();
+  readonly #ctx: SessionContext;
+  readonly #settings: ConsistencySettings;
+  readonly #waiting: Waiting[] = [];
+  #timer: TimerHandle | undefined;
+  #polling = false;
+  /** Calls held because their node was behind, and how many of them were failed with `BEHIND`. */
+  readonly stats = { held: 0, behind: 0 };
+
+  constructor(ctx: SessionContext, settings: ConsistencySettings) {
+    this.#ctx = ctx;
+    this.#settings = settings;
+  }
+
+  get enabled(): boolean {
+    return this.#settings.monotonic;
+  }
+
+  /** Whether `method`'s answer must be read before it goes out (it may raise or be judged by the view). */
+  reads(call: PendingCall): boolean {
+    return this.#settings.monotonic && (ChainView.observes(call.method) || this.view.demand(call.method, call.params, call.viewAt) !== undefined);
+  }
+
+  /** What the session learned of `link`'s head (answers, heads, own reads). */
+  noteHead(link: UpstreamLink, head: number): void {
+    if (link.head === undefined || head > link.head) link.head = head;
+  }
+
+  /**
+   * Delivers the answer to `call` from `link`, or holds the call when `link` is behind what the
+   * client has seen (asking the node's head first when that decides it).
+   */
+  deliver(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse): void {
+    const ctx = this.#ctx;
+    if (!this.#settings.monotonic) return ctx.answer(call, clientAnswer(call, response));
+    if (call.method === 'eth_blockNumber' && !('error' in response)) {
+      try {
+        this.noteHead(link, parseQuantity(response.result, 'eth_blockNumber'));
+      } catch {
+        // not a quantity: the client gets it as the node wrote it
+      }
+    }
+    const demand = this.view.demand(call.method, call.params, call.viewAt);
+    if (demand === undefined) return this.#answer(call, response);
+    const verdict = this.view.judge(call.method, demand, response, this.#knownHead(link, demand));
+    if (verdict === 'ok') return this.#answer(call, response);
+    if (verdict === 'behind') return this.#hold(call, demand);
+    // Whether the node's answer can be trusted depends on its head: ask it.
+    ctx.outbox.ownCall(link)('eth_blockNumber', []).then(
+      (value) => {
+        this.noteHead(link, parseQuantity(value, 'eth_blockNumber'));
+        if (this.view.judge(call.method, demand, response, link.head) === 'ok') this.#answer(call, response);
+        else this.#hold(call, demand);
+      },
+      () => this.#hold(call, demand),
+    );
+  }
+
+  /** Fails every waiting call (the session is closing) and stops the timer. */
+  clear(): void {
+    if (this.#timer !== undefined) this.#ctx.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const { call } of this.#waiting.splice(0)) this.#ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
+  }
+
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  #answer(call: PendingCall, response: JsonRpcResponse): void {
+    if (!call.answered) this.view.observe(call.method, call.params, response);
+    this.#ctx.answer(call, clientAnswer(call, response));
+  }
+
+  /** The node's head if it is known to be high enough; else what is known (maybe nothing). */
+  #knownHead(link: UpstreamLink, demand: ViewDemand): number | undefined {
+    const probed = this.#ctx.pool.health(link.node).head;
+    if (probed !== undefined) this.noteHead(link, probed);
+    return demand.kind === 'head' && link.head !== undefined && link.head < demand.need ? undefined : link.head;
+  }
+
+  #hold(call: PendingCall, demand: ViewDemand): void {
+    if (call.answered) return;
+    const ctx = this.#ctx;
+    const { need } = demand;
+    this.stats.held += 1;
+    this.#waiting.push({ call, need, deadline: ctx.clock.now() + this.#settings.waitMs });
+    ctx.events.emit('behind', { node: ctx.link?.node ?? '', method: call.method, need });
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#polling || this.#waiting.length === 0) return;
+    const ctx = this.#ctx;
+    const soonest = Math.min(...this.#waiting.map((w) => w.deadline));
+    const delay = Math.max(0, Math.min(this.#settings.pollMs, soonest - ctx.clock.now()));
+    this.#timer = ctx.clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#poll();
+    }, delay);
+  }
+
+  /** Asks the node in use for its head; re-sends the calls it can now serve, fails the overdue ones. */
+  #poll(): void {
+    const ctx = this.#ctx;
+    this.#expire();
+    const link = ctx.link;
+    if (this.#waiting.length === 0) return;
+    if (!link || (ctx.state !== 'ready' && ctx.state !== 'switching')) return this.#schedule();
+    this.#polling = true;
+    ctx.outbox.ownCall(link)('eth_blockNumber', []).then(
+      (value) => {
+        this.#polling = false;
+        try {
+          this.noteHead(link, parseQuantity(value, 'eth_blockNumber'));
+        } catch {
+          return this.#schedule();
+        }
+        this.#release(link);
+        this.#schedule();
+      },
+      () => {
+        this.#polling = false;
+        this.#expire();
+        this.#schedule();
+      },
+    );
+  }
+
+  /** Sends again, on `link`, every waiting call it can serve now. */
+  #release(link: UpstreamLink): void {
+    const ctx = this.#ctx;
+    if (link !== ctx.link || link.head === undefined) return;
+    const head = link.head;
+    const ready = this.#waiting.filter((w) => w.need <= head);
+    if (ready.length === 0) return this.#expire();
+    this.#waiting.splice(0, this.#waiting.length, ...this.#waiting.filter((w) => w.need > head));
+    for (const { call } of ready) if (!call.answered) ctx.outbox.sendCall(link, call);
+    this.#expire();
+  }
+
+  #expire(): void {
+    const now = this.#ctx.clock.now();
+    const overdue = this.#waiting.filter((w) => w.deadline <= now);
+    if (overdue.length === 0) return;
+    this.#waiting.splice(0, this.#waiting.length, ...this.#waiting.filter((w) => w.deadline > now));
+    for (const { call, need } of overdue) {
+      this.stats.behind += 1;
+      this.#ctx.fail(call, RpcErrorCode.BEHIND, `No node caught up with block ${need}, which the client has already seen, within ${this.#settings.waitMs} ms`);
+    }
+  }
+}
