@@ -18,6 +18,14 @@ export interface HealthCheckerOptions {
   timeoutMs?: number;
   /** A node more than this many blocks behind the best head is unhealthy. @default 5 */
   maxLagBlocks?: number;
+  /**
+   * How long a node's last head still counts towards the best head after its probes start to
+   * fail, in ms. Without it, the death of the node ahead would make a lagging node "lag 0" and
+   * healthy at the moment it matters; with it, the lagging node stays known to lag until it has
+   * caught up or the grace is over.
+   * @default 60_000
+   */
+  headGraceMs?: number;
   /** Consecutive failed probes that mark a node down. @default 3 */
   failuresToDown?: number;
   /** Consecutive good probes that bring a node (back) up. @default 2 */
@@ -52,6 +60,7 @@ const DEFAULTS = Object.freeze({
   intervalMs: 1_000,
   timeoutMs: 5_000,
   maxLagBlocks: 5,
+  headGraceMs: 60_000,
   failuresToDown: 3,
   successesToUp: 2,
   concurrency: 16,
@@ -105,6 +114,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
       intervalMs: positiveInteger('intervalMs', merged.intervalMs, 1),
       timeoutMs: positiveInteger('timeoutMs', merged.timeoutMs, 1),
       maxLagBlocks: positiveInteger('maxLagBlocks', merged.maxLagBlocks, 0),
+      headGraceMs: positiveInteger('headGraceMs', merged.headGraceMs, 0),
       failuresToDown: positiveInteger('failuresToDown', merged.failuresToDown, 1),
       successesToUp: positiveInteger('successesToUp', merged.successesToUp, 1),
       concurrency: positiveInteger('concurrency', merged.concurrency, 1),
@@ -254,11 +264,12 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     if (next.status === 'unhealthy' && current.status !== 'unhealthy') this.#chains.delete(name);
     this.#pool.update(name, {
       ...next,
-      ...(head === undefined ? {} : { head }),
+      ...(head === undefined ? {} : { head, headAt: this.#clock.now() }),
       lag,
       latencyMs: ok ? latencyMs : current.latencyMs,
       lastError: error ? describeError(error) : current.lastError,
-      chainId,
+      // Kept while the node is down, so its last head still counts on the right chain.
+      chainId: chainId ?? current.chainId,
       checkedAt: this.#clock.now(),
     });
     this.emit('probe', { name, ok, head, latencyMs, error });
@@ -277,15 +288,20 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     return best;
   }
 
-  /** The highest head among nodes on the expected chain, including this probe's own. */
+  /**
+   * The highest head among nodes on the expected chain, including this probe's own. A node whose
+   * probes fail keeps counting with its last head for `headGraceMs`.
+   */
   #bestHead(name: string, head: number): number {
     const expected = this.#expectedChain();
+    const oldest = this.#clock.now() - this.#options.headGraceMs;
     let best = head;
     for (const node of this.#pool.nodes) {
       if (node.name === name) continue;
       const other = this.#pool.health(node.name);
       const chain = this.#chains.get(node.name) ?? other.chainId;
-      if (other.head !== undefined && (expected === undefined || chain === expected)) best = Math.max(best, other.head);
+      if (other.head === undefined || (other.headAt ?? -Infinity) < oldest) continue;
+      if (expected === undefined || chain === expected) best = Math.max(best, other.head);
     }
     return best;
   }

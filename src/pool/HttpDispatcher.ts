@@ -1,5 +1,11 @@
+import { ChainView } from '../consistency/ChainView.js';
+import type { ConsistencySettings } from '../consistency/settings.js';
+import { CONSISTENCY_DEFAULTS } from '../consistency/settings.js';
 import { SteadyRpcError, describeError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
+import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
+import { parseQuantity } from '../health/probes.js';
+import { isRepeatable } from '../session/repeatable.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
 import type { NodePool } from './NodePool.js';
 
@@ -23,17 +29,30 @@ export interface HttpRequestOptions {
 
 const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3 });
 
+/** One request (or batch item) as sent, with the pool's view of the chain when it came in. */
+interface Sent {
+  readonly request: JsonRpcRequest;
+  readonly viewAt: number | undefined;
+}
+
 /**
  * Carries out `NodePool.request()`: POSTs to the best node and, on a transport failure, a bad
  * status or a timeout, tries the next candidate. A JSON-RPC error from a node is an answer, not a
  * failure: it is returned as is.
+ *
+ * Answers are held to the chain the pool has served ({@link ChainView}): a read answered by a node
+ * behind it (a lower block number, `null` for a block already served, state or logs short of it)
+ * is asked of the next node, and when none has caught up, again every `pollMs` until `waitMs`;
+ * then it is answered with `BEHIND` (-32055).
  */
 export class HttpDispatcher {
   readonly #pool: NodePool;
   readonly #attemptTimeoutMs: number;
   readonly #maxAttempts: number;
+  readonly #consistency: ConsistencySettings;
+  readonly view = new ChainView();
 
-  constructor(pool: NodePool, options: HttpDispatcherOptions = {}) {
+  constructor(pool: NodePool, options: HttpDispatcherOptions = {}, consistency: ConsistencySettings = CONSISTENCY_DEFAULTS) {
     const { attemptTimeoutMs, maxAttempts } = { ...DEFAULTS, ...options };
     if (!Number.isFinite(attemptTimeoutMs) || attemptTimeoutMs <= 0) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected http.attemptTimeoutMs to be a finite number > 0, got ${attemptTimeoutMs}`);
@@ -44,14 +63,101 @@ export class HttpDispatcher {
     this.#pool = pool;
     this.#attemptTimeoutMs = attemptTimeoutMs;
     this.#maxAttempts = maxAttempts;
+    this.#consistency = consistency;
   }
 
   async request(
     payload: JsonRpcRequest | JsonRpcRequest[],
     options: HttpRequestOptions = {},
   ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
+    if (!this.#consistency.monotonic) return (await this.#send(payload, options)).response;
+    const items = (Array.isArray(payload) ? payload : [payload]).map((request): Sent => ({ request, viewAt: this.view.highest }));
+    const { clock } = this.#pool;
+    const deadline = clock.now() + this.#consistency.waitMs;
+    // Writes are never sent twice: a batch holding one is judged once, and what is behind in it fails.
+    const repeatable = items.every(({ request }) => typeof request.method === 'string' && isRepeatable(request.method));
+    const tried = new Set<string>();
+    for (;;) {
+      const answer = await this.#send(payload, options, tried);
+      const behind = await this.#behind(items, answer, tried, options.signal);
+      if (behind.length === 0) return this.#observe(items, answer);
+      const waited = clock.now() >= deadline || !repeatable;
+      if (waited) return this.#observe(items, this.#failBehind(answer, behind));
+      // Another node may have it now; once every node was asked, wait for one to catch up.
+      if (this.#pool.candidates().every((name) => tried.has(name) || this.#pool.node(name).http === undefined)) {
+        tried.clear();
+        await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
+      }
+    }
+  }
+
+  /** Indexes of the answers (in `answer`'s order) that come from a node behind the view. */
+  async #behind(items: readonly Sent[], answer: { node: string; response: JsonRpcResponse | JsonRpcResponse[] }, tried: Set<string>, signal: AbortSignal | undefined): Promise<number[]> {
+    const { node, response } = answer;
+    const responses = Array.isArray(response) ? response : [response];
+    let head: number | undefined = this.#pool.health(node).head;
+    const behind: number[] = [];
+    for (let i = 0; i < responses.length; i++) {
+      const r = responses[i]!;
+      const sent = Array.isArray(response) ? items.find((item) => item.request.id === r.id && item.request.id !== undefined) : items[0];
+      if (!sent || typeof r !== 'object' || r === null) continue;
+      const demand = this.view.demand(sent.request.method, sent.request.params, sent.viewAt);
+      if (!demand) continue;
+      let verdict = this.view.judge(sent.request.method, demand, r, demand.kind === 'head' && (head ?? -1) < demand.need ? undefined : head);
+      if (verdict === 'head?') {
+        head = await this.#headOf(node, signal).catch(() => undefined);
+        verdict = head === undefined ? 'behind' : this.view.judge(sent.request.method, demand, r, head);
+      }
+      if (verdict !== 'ok') behind.push(i);
+    }
+    if (behind.length > 0) tried.add(node);
+    return behind;
+  }
+
+  /** The node's head now, asked over HTTP (for an answer that is only right if the node has got far enough). */
+  async #headOf(node: string, signal: AbortSignal | undefined): Promise<number> {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
+    const answer = (await this.#attempt(node, body, signal)) as JsonRpcResponse;
+    return parseQuantity((answer as { result?: unknown }).result, 'eth_blockNumber');
+  }
+
+  #failBehind(answer: { response: JsonRpcResponse | JsonRpcResponse[] }, behind: readonly number[]): { response: JsonRpcResponse | JsonRpcResponse[] } {
+    const fail = (r: JsonRpcResponse) =>
+      errorResponse(r.id, RpcErrorCode.BEHIND, `No node caught up with the blocks already served within ${this.#consistency.waitMs} ms`);
+    const { response } = answer;
+    if (!Array.isArray(response)) return { response: fail(response) };
+    return { response: response.map((r, i) => (behind.includes(i) ? fail(r) : r)) };
+  }
+
+  #observe(items: readonly Sent[], answer: { response: JsonRpcResponse | JsonRpcResponse[] }): JsonRpcResponse | JsonRpcResponse[] {
+    const { response } = answer;
+    for (const r of Array.isArray(response) ? response : [response]) {
+      const sent = Array.isArray(response) ? items.find((item) => item.request.id === r.id) : items[0];
+      if (sent && typeof r === 'object' && r !== null) this.view.observe(sent.request.method, sent.request.params, r);
+    }
+    return response;
+  }
+
+  #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    signal?.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const { clock } = this.#pool;
+      const onAbort = () => {
+        clock.clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      const timer = clock.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Sends to the best candidate not in `skip`, failing over on transport errors. */
+  async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, skip?: ReadonlySet<string>): Promise<{ node: string; response: JsonRpcResponse | JsonRpcResponse[] }> {
     const body = JSON.stringify(payload);
-    const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined);
+    const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined && !skip?.has(name));
     const failures: string[] = [];
     let lastError: unknown;
     for (const name of nodes.slice(0, this.#maxAttempts)) {
@@ -61,7 +167,7 @@ export class HttpDispatcher {
         if (Array.isArray(payload) !== Array.isArray(answer)) {
           throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered a ${Array.isArray(payload) ? 'batch' : 'request'} with the wrong shape`);
         }
-        return answer;
+        return { node: name, response: answer };
       } catch (error) {
         if (options.signal?.aborted) throw error;
         lastError = error;

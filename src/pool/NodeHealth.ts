@@ -4,8 +4,10 @@ export type NodeStatus = 'unknown' | 'healthy' | 'unhealthy';
 export interface NodeHealth {
   /** `unknown` until the hysteresis decides; `unknown` never counts as healthy. */
   status: NodeStatus;
-  /** Latest head block number (or slot, for custom probes), if ever read. */
+  /** Latest head block number (or slot, for custom probes), if ever read. Kept when probes fail. */
   head: number | undefined;
+  /** Clock time `head` was read. */
+  headAt: number | undefined;
   /** Blocks behind the best head seen among nodes when last probed. */
   lag: number | undefined;
   /** Round-trip time of the last successful probe, in ms. */
@@ -25,6 +27,7 @@ export interface NodeHealth {
 export const initialHealth = (): NodeHealth => ({
   status: 'unknown',
   head: undefined,
+  headAt: undefined,
   lag: undefined,
   latencyMs: undefined,
   lastError: undefined,

@@ -13,6 +13,8 @@ import type { NodeHealth, NodeStatus } from './NodeHealth.js';
 import { initialHealth } from './NodeHealth.js';
 import type { NodeSelector } from './selection.js';
 import { isUsable, preferFirstHealthy } from './selection.js';
+import type { ConsistencySettings } from '../consistency/settings.js';
+import { consistencySettings } from '../consistency/settings.js';
 
 export type SwitchReason =
   /** The first choice after start. */
@@ -82,6 +84,19 @@ export interface NodePoolOptions {
    * @default { burst: 100, perSecond: 1_000 }
    */
   connectLimit?: ConnectLimitOptions;
+  /**
+   * Moving back to a better node waits until that node's head has caught up with the node in use
+   * (as the health probes report them), so neither `request()` nor the sessions following the pool
+   * see the chain go back on failback. Off: the better node is chosen as soon as it is usable.
+   * @default true
+   */
+  failbackCatchUp?: boolean;
+  /**
+   * `request()` holds its answers to the chain it has already served (see docs/guides/consistency.md):
+   * a read a node behind that cannot serve goes to another node, or waits, or gets `BEHIND` (-32055).
+   * @default { monotonic: true, waitMs: 5_000, pollMs: 250 }
+   */
+  consistency?: Partial<ConsistencySettings>;
 }
 
 /**
@@ -104,6 +119,9 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   #down = new Set<string>();
   #quarantineTimer: TimerHandle | undefined;
   #closed = false;
+  readonly #failbackCatchUp: boolean;
+  /** A node that came back from down and is waiting to catch up: its switch is still a recovery. */
+  #recovering: string | undefined;
 
   constructor(options: NodePoolOptions) {
     super();
@@ -116,14 +134,19 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       httpTransport = new FetchHttpTransport(),
       selector = preferFirstHealthy,
       http = {},
+      failbackCatchUp = true,
     } = options;
+    if (typeof failbackCatchUp !== 'boolean') {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected failbackCatchUp to be a boolean, got ${String(failbackCatchUp)}`);
+    }
+    this.#failbackCatchUp = failbackCatchUp;
     this.#nodes = Object.freeze(validateNodes(nodes));
     this.#byName = new Map(this.#nodes.map((n) => [n.name, n]));
     for (const node of this.#nodes) this.#health.set(node.name, initialHealth());
     this.clock = clock;
     this.httpTransport = httpTransport;
     this.#selector = selector;
-    this.#dispatcher = new HttpDispatcher(this, http);
+    this.#dispatcher = new HttpDispatcher(this, http, consistencySettings(options.consistency));
     this.#connects = new ConnectLimiter(clock, options.connectLimit);
   }
 
@@ -274,18 +297,29 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   #reselect(): SwitchEvent | undefined {
     const nodes = this.#snapshots();
     const chosen = this.#selector(nodes);
-    const to = chosen !== undefined && this.#byName.has(chosen) ? chosen : undefined;
+    let to = chosen !== undefined && this.#byName.has(chosen) ? chosen : undefined;
     const from = this.#preferred;
     const wasDown = this.#down;
     this.#down = new Set(nodes.filter((n) => n.status === 'unhealthy' || n.quarantined).map((n) => n.name));
+    if (to !== undefined && wasDown.has(to)) this.#recovering = to;
+    if (to !== from && this.#behindCurrent(nodes, from, to)) to = from;
     if (to === from) return undefined;
     this.#preferred = to;
     let reason: SwitchReason;
     if (from === undefined) reason = this.#everChosen ? 'recovered' : 'initial';
     else if (!isUsable(nodes.find((n) => n.name === from)!)) reason = 'unhealthy';
-    else reason = to !== undefined && wasDown.has(to) ? 'recovered' : 'better-available';
+    else reason = to !== undefined && (wasDown.has(to) || this.#recovering === to) ? 'recovered' : 'better-available';
+    this.#recovering = undefined;
     this.#everChosen = true;
     return { from, to, reason };
+  }
+
+  /** Whether leaving `from` (still usable) for `to` would go to a node whose head is behind it. */
+  #behindCurrent(nodes: readonly NodeSnapshot[], from: string | undefined, to: string | undefined): boolean {
+    if (!this.#failbackCatchUp || from === undefined || to === undefined) return false;
+    const current = nodes.find((n) => n.name === from)!;
+    const next = nodes.find((n) => n.name === to)!;
+    return isUsable(current) && current.head !== undefined && next.head !== undefined && next.head < current.head;
   }
 
   #scheduleQuarantineEnd(): void {

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { ChainView } from '../../src/consistency/ChainView.js';
+
+const ok = (result: unknown) => ({ jsonrpc: '2.0', id: 1, result });
+const err = { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'header not found' } };
+
+function seen(n: number): ChainView {
+  const view = new ChainView();
+  view.raise(n);
+  return view;
+}
+
+describe('ChainView: what a read demands of the node that answers it', () => {
+  it('demands nothing before the client has seen a block', () => {
+    expect(new ChainView().demand('eth_blockNumber', [], undefined)).toBeUndefined();
+  });
+
+  it('judges eth_blockNumber and the latest block by the answer: never below what the client had seen', () => {
+    const view = seen(11);
+    const demand = view.demand('eth_blockNumber', [], view.highest)!;
+    expect(view.judge('eth_blockNumber', demand, ok('0x8'), undefined)).toBe('behind');
+    expect(view.judge('eth_blockNumber', demand, ok('0xb'), undefined)).toBe('ok');
+    const latest = view.demand('eth_getBlockByNumber', ['latest', false], 11)!;
+    expect(view.judge('eth_getBlockByNumber', latest, ok({ number: '0xa' }), undefined)).toBe('behind');
+    expect(view.judge('eth_getBlockByNumber', latest, ok({ number: '0xc' }), undefined)).toBe('ok');
+  });
+
+  it('a null block the client has seen is behind only when the node has not got there; a real block is always fine', () => {
+    const view = seen(11);
+    const demand = view.demand('eth_getBlockByNumber', ['0xb', false], 11)!;
+    expect(demand).toEqual({ kind: 'head', need: 11, onlyIfMissing: true });
+    expect(view.judge('eth_getBlockByNumber', demand, ok({ number: '0xb' }), undefined)).toBe('ok');
+    expect(view.judge('eth_getBlockByNumber', demand, ok(null), 8)).toBe('behind');
+    expect(view.judge('eth_getBlockByNumber', demand, ok(null), undefined)).toBe('head?');
+    expect(view.judge('eth_getBlockByNumber', demand, ok(null), 11)).toBe('ok');
+  });
+
+  it('a block above the view is news: null for it is a real answer', () => {
+    expect(seen(11).demand('eth_getBlockByNumber', ['0xc', false], 11)).toBeUndefined();
+  });
+
+  it('lookups by hash: null from a node behind the view may only mean it lacks it yet', () => {
+    const view = seen(11);
+    for (const method of ['eth_getBlockByHash', 'eth_getTransactionByHash', 'eth_getTransactionReceipt']) {
+      const demand = view.demand(method, ['0x' + 'ab'.repeat(32)], 11)!;
+      expect(view.judge(method, demand, ok(null), 8)).toBe('behind');
+      expect(view.judge(method, demand, ok({ blockNumber: '0x9' }), 8)).toBe('ok');
+    }
+  });
+
+  it('state at latest needs the node at the view, whatever it answers; settled tags need nothing', () => {
+    const view = seen(11);
+    const demand = view.demand('eth_call', [{ to: '0x0' }, 'latest'], 11)!;
+    expect(demand).toEqual({ kind: 'head', need: 11, onlyIfMissing: false });
+    expect(view.judge('eth_call', demand, ok('0x'), 10)).toBe('behind');
+    expect(view.demand('eth_getBalance', ['0x0'], 11)).toEqual(demand); // no block argument: latest
+    expect(view.demand('eth_getBalance', ['0x0', 'finalized'], 11)).toBeUndefined();
+    expect(view.demand('eth_getBalance', ['0x0', { blockHash: '0x' + '1'.repeat(64) }], 11)).toEqual({ kind: 'head', need: 11, onlyIfMissing: true });
+    expect(view.demand('eth_getStorageAt', ['0x0', '0x0', '0x5'], 11)).toEqual({ kind: 'head', need: 5, onlyIfMissing: true });
+  });
+
+  it('eth_getLogs needs the node at the end of the range, up to the view, even when it answers', () => {
+    const view = seen(11);
+    const toLatest = view.demand('eth_getLogs', [{ fromBlock: '0x1' }], 11)!;
+    expect(view.judge('eth_getLogs', toLatest, ok([]), 8)).toBe('behind');
+    expect(view.judge('eth_getLogs', toLatest, err, 8)).toBe('behind');
+    expect(view.judge('eth_getLogs', toLatest, ok([]), 11)).toBe('ok');
+    expect(view.demand('eth_getLogs', [{ fromBlock: '0x1', toBlock: '0x9' }], 11)).toEqual({ kind: 'head', need: 9, onlyIfMissing: false });
+    expect(view.demand('eth_getLogs', [{ fromBlock: '0x1', toBlock: '0x20' }], 11)).toEqual({ kind: 'head', need: 11, onlyIfMissing: false });
+  });
+
+  it('rises with what the client is given: block numbers, blocks, receipts, logs; never with a pending block or a removed log', () => {
+    const view = new ChainView();
+    view.observe('eth_blockNumber', [], ok('0x5'));
+    expect(view.highest).toBe(5);
+    view.observe('eth_getBlockByNumber', ['pending', false], ok({ number: '0x9' }));
+    expect(view.highest).toBe(5);
+    view.observe('eth_getTransactionReceipt', ['0x1'], ok({ blockNumber: '0x7' }));
+    expect(view.highest).toBe(7);
+    view.observe('eth_getLogs', [{}], ok([{ blockNumber: '0x8' }, { blockNumber: '0xf', removed: true }]));
+    expect(view.highest).toBe(8);
+    view.observe('eth_blockNumber', [], ok('0x3'));
+    expect(view.highest).toBe(8);
+    view.observe('eth_blockNumber', [], err);
+    expect(view.highest).toBe(8);
+  });
+});

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { HealthChecker, RpcErrorCode } from '../../src/index.js';
+import { fakeCluster } from '../helpers/pool.js';
+
+const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
+
+/** a (primary) at 103 served the client; a dies; b (backup) is 3 blocks behind. */
+async function poolAfterCut(options: Parameters<typeof fakeCluster>[1] = {}) {
+  const cluster = fakeCluster([{ name: 'a', head: 103 }, { name: 'b' }], options);
+  const { pool, nodes } = cluster;
+  pool.update('a', { status: 'healthy', head: 103 });
+  pool.update('b', { status: 'healthy', head: 100 });
+  expect(await pool.request(rpc(1, 'eth_blockNumber'))).toEqual({ jsonrpc: '2.0', id: 1, result: '0x67' });
+  nodes.a!.setMode('down');
+  pool.update('a', { status: 'unhealthy' });
+  return cluster;
+}
+
+describe('pool.request() never shows the chain going back (invariant 10)', () => {
+  it('a lower block number waits for the node to catch up', async () => {
+    const { pool, nodes, clock } = await poolAfterCut();
+    let answer: unknown;
+    void pool.request(rpc(2, 'eth_blockNumber')).then((a) => (answer = a));
+    await clock.advance(1_000);
+    expect(answer).toBeUndefined();
+    nodes.b!.advance(3);
+    await clock.advance(250);
+    expect(answer).toEqual({ jsonrpc: '2.0', id: 2, result: '0x67' });
+  });
+
+  it('null for a block already served is asked of the next node that has it, not returned', async () => {
+    // Without the failback gate, so that the pool prefers a node behind what it has served.
+    const cluster = fakeCluster([{ name: 'a' }, { name: 'b', head: 103 }], { failbackCatchUp: false });
+    const { pool, nodes } = cluster;
+    pool.update('a', { status: 'healthy', head: 100 });
+    pool.update('b', { status: 'healthy', head: 103 });
+    pool.update('a', { status: 'unhealthy' });
+    expect((await pool.request(rpc(1, 'eth_getBlockByNumber', ['0x67', false]))) as unknown).toMatchObject({ result: { number: '0x67' } });
+    pool.update('a', { status: 'healthy' }); // a is preferred again but has only 100
+    nodes.b!.calls.clear();
+    const block = await pool.request(rpc(2, 'eth_getBlockByNumber', ['0x67', false]));
+    expect(block).toMatchObject({ id: 2, result: { number: '0x67' } });
+    expect(nodes.a!.calls.get('eth_getBlockByNumber')).toBe(1); // asked first, answered null
+    expect(nodes.b!.calls.get('eth_getBlockByNumber')).toBe(1);
+  });
+
+  it('answers BEHIND (-32055) when no node catches up within waitMs', async () => {
+    const { pool, clock } = await poolAfterCut({ consistency: { waitMs: 1_000 } });
+    let answer: unknown;
+    void pool.request([rpc(2, 'eth_blockNumber'), rpc(3, 'eth_chainId')]).then((a) => (answer = a));
+    await clock.advance(1_000);
+    expect(answer).toEqual([
+      { jsonrpc: '2.0', id: 2, error: { code: RpcErrorCode.BEHIND, message: expect.any(String) } },
+      { jsonrpc: '2.0', id: 3, result: '0x1' },
+    ]);
+  });
+
+  it('eth_getLogs up to latest waits for a node at the served head', async () => {
+    const { pool, nodes, clock } = await poolAfterCut();
+    let answer: unknown;
+    void pool.request(rpc(2, 'eth_getLogs', [{ fromBlock: '0x1' }])).then((a) => (answer = a));
+    await clock.advance(500);
+    expect(answer).toBeUndefined();
+    nodes.b!.advance(3);
+    await clock.advance(250);
+    expect(answer).toEqual({ jsonrpc: '2.0', id: 2, result: [] });
+  });
+
+  it('a write is never sent again because its answer looked behind', async () => {
+    const { pool, nodes, clock } = await poolAfterCut({ consistency: { waitMs: 1_000 } });
+    let answer: unknown;
+    void pool.request([rpc(2, 'eth_blockNumber'), rpc(3, 'eth_sendTransaction', [{}])]).then((a) => (answer = a));
+    await clock.advance(0);
+    expect(answer).toMatchObject([{ id: 2, error: { code: RpcErrorCode.BEHIND } }, { id: 3 }]);
+    expect(nodes.b!.calls.get('eth_sendTransaction')).toBe(1);
+  });
+
+  it('with consistency.monotonic off, answers pass as the node gives them', async () => {
+    const { pool } = await poolAfterCut({ consistency: { monotonic: false } });
+    expect(await pool.request(rpc(2, 'eth_blockNumber'))).toEqual({ jsonrpc: '2.0', id: 2, result: '0x64' });
+  });
+});
+
+describe('failback waits until the better node has caught up (invariant 10)', () => {
+  it('the pool keeps the node in use while the recovered one is behind it, then fails back as a recovery', async () => {
+    const { pool, switches } = fakeCluster([{ name: 'a' }, { name: 'b' }]);
+    pool.update('a', { status: 'healthy', head: 100 });
+    pool.update('b', { status: 'healthy', head: 100 });
+    pool.update('a', { status: 'unhealthy' });
+    pool.update('b', { head: 103 });
+    pool.update('a', { status: 'healthy', head: 100 });
+    expect(pool.preferred()).toBe('b');
+    pool.update('a', { head: 102 });
+    expect(pool.preferred()).toBe('b');
+    pool.update('a', { head: 103 });
+    expect(pool.preferred()).toBe('a');
+    expect(switches.at(-1)).toEqual({ from: 'b', to: 'a', reason: 'recovered' });
+  });
+
+  it('failbackCatchUp: false fails back at once', () => {
+    const { pool } = fakeCluster([{ name: 'a' }, { name: 'b' }], { failbackCatchUp: false });
+    pool.update('b', { status: 'healthy', head: 103 });
+    pool.update('a', { status: 'healthy', head: 100 });
+    expect(pool.preferred()).toBe('a');
+  });
+});
+
+describe('a dead node keeps its head in the lag computation for headGraceMs (invariant 10)', () => {
+  it('a backup 8 blocks behind stays lagging when the primary dies, until the grace is over', async () => {
+    const { pool, nodes, clock } = fakeCluster([{ name: 'a', head: 108 }, { name: 'b' }]);
+    const checker = new HealthChecker(pool, { intervalMs: 1_000, headGraceMs: 30_000 });
+    checker.start();
+    await clock.advance(2_000);
+    expect(pool.health('b')).toMatchObject({ status: 'unhealthy', lag: 8 });
+    expect(pool.preferred()).toBe('a');
+    nodes.a!.setMode('down');
+    await clock.advance(10_000);
+    expect(pool.health('a').status).toBe('unhealthy');
+    expect(pool.health('b')).toMatchObject({ status: 'unhealthy', lag: 8 });
+    expect(pool.preferred()).toBeUndefined();
+    await clock.advance(25_000); // past the grace: a's head no longer counts
+    expect(pool.health('b')).toMatchObject({ status: 'healthy', lag: 0 });
+    checker.close();
+  });
+});
