@@ -41,6 +41,7 @@ export class Metrics {
     this.addGauge('session_queue_depth', 'Client messages queued while reconnecting, over all sessions.', () => this.#sum((s) => s.queued));
     this.addGauge('session_inflight_requests', 'Client requests in flight upstream, over all sessions.', () => this.#sum((s) => s.inFlight));
     this.addGauge('session_duplicates_suppressed', 'Duplicate heads and logs dropped by open sessions.', () => this.#sum((s) => s.duplicatesSuppressed));
+    this.addGauge('session_retained_log_bytes', 'Bytes of delivered logs open sessions keep to retract them on a fork.', () => this.#sum((s) => s.retainedBytes));
   }
 
   /** Registers a gauge read at render time (e.g. the host's client connection count). */
@@ -88,6 +89,8 @@ export class Metrics {
       overflows: this.counter('session_queue_overflows_total', 'Client calls answered QUEUE_FULL.'),
       opened: this.counter('sessions_opened_total', 'Sessions opened.'),
       backfill: this.counter('session_backfill_total', 'Heads and logs fetched after a switch and delivered; gaps skipped; backfills failed.'),
+      reorgs: this.counter('session_reorgs_total', 'Switches that found the new node on another branch, announced as reorgs; deep: the fork reached below the kept history.'),
+      behind: this.counter('session_behind_reads_total', 'Client reads answered by a node behind what the client had seen: held for a node that caught up, or failed with BEHIND.'),
     };
     c.opened.inc();
     let overflows = 0;
@@ -106,6 +109,8 @@ export class Metrics {
         if (skipped) c.backfill.inc({ node, outcome: 'skipped' });
         if (error) c.backfill.inc({ node, outcome: 'failed' });
       },
+      reorg: ({ from, to, deep }: { from?: string; to: string; deep: boolean }) => c.reorgs.inc({ from: from ?? '', to, deep: String(deep) }),
+      behind: ({ node, outcome }: { node: string; outcome: string }) => c.behind.inc({ node, outcome }),
       queue: () => {
         const now = session.stats().queueOverflows;
         if (now > overflows) c.overflows.inc({}, now - overflows);

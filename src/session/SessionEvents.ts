@@ -49,9 +49,9 @@ export interface SessionEvents {
   /**
    * A read was answered by a node behind what the client has seen (a lower block number, `null`
    * for a block it was given, state or logs short of its view): it waits for a node that has
-   * caught up with block `need`, or gets `BEHIND`.
+   * caught up with block `need` (`held`), and gets `BEHIND` if none has in time (`failed`).
    */
-  behind: [event: { node: string; method: string; need: number }];
+  behind: [event: { node: string; method: string; need: number; outcome: 'held' | 'failed' }];
   /** Something went wrong that the session handled (it stays usable): garbage, timeouts, refusals. */
   error: [error: SteadyRpcError];
   closed: [];

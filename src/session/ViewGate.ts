@@ -111,7 +111,7 @@ export class ViewGate {
     const { need } = demand;
     this.stats.held += 1;
     this.#waiting.push({ call, need, deadline: ctx.clock.now() + this.#settings.waitMs });
-    ctx.events.emit('behind', { node: ctx.link?.node ?? '', method: call.method, need });
+    ctx.events.emit('behind', { node: ctx.link?.node ?? '', method: call.method, need, outcome: 'held' });
     this.#schedule();
   }
 
@@ -172,6 +172,7 @@ export class ViewGate {
     this.#waiting.splice(0, this.#waiting.length, ...this.#waiting.filter((w) => w.deadline > now));
     for (const { call, need } of overdue) {
       this.stats.behind += 1;
+      this.#ctx.events.emit('behind', { node: this.#ctx.link?.node ?? '', method: call.method, need, outcome: 'failed' });
       this.#ctx.fail(call, RpcErrorCode.BEHIND, `No node caught up with block ${need}, which the client has already seen, within ${this.#settings.waitMs} ms`);
     }
   }
