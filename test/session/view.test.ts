@@ -23,7 +23,7 @@ describe('a session never shows the client the chain going back (invariant 10)',
     h.send(rpc(1, 'eth_blockNumber'));
     await h.settle();
     expect(h.answers(1)).toEqual([]);
-    expect(behind).toEqual([{ node: 'b', method: 'eth_blockNumber', need: 103 }]);
+    expect(behind).toEqual([{ node: 'b', method: 'eth_blockNumber', need: 103, outcome: 'held' }]);
     await h.clock.advance(1_000);
     expect(h.answers(1)).toEqual([]); // b is still at 100
     h.nodes.b!.advance(3);
