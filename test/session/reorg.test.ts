@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import type { ReorgEvent } from '../../src/session/ContinuityKeeper.js';
+import { CONTINUITY_DEFAULTS, ContinuityKeeper } from '../../src/session/ContinuityKeeper.js';
+import { Continuity } from '../../src/session/Continuity.js';
+import { RetainedLogs } from '../../src/session/RetainedLogs.js';
+import { fakeBlockHash } from '../../src/testing/index.js';
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** A chain as one node has it: blocks up to `head`, on fork 0 up to `forkedAbove`, on `fork` above it. */
+function chain(head: number, forkedAbove = Infinity, fork = 1) {
+  const hashAt = (n: number) => fakeBlockHash(n, n > forkedAbove ? fork : 0);
+  const block = (n: number) => ({ number: hex(n), hash: hashAt(n), parentHash: hashAt(n - 1) });
+  const log = (n: number, index = 0) => ({ address: '0x1', blockNumber: hex(n), blockHash: hashAt(n), logIndex: hex(index), removed: false });
+  const calls: string[] = [];
+  const call = async (method: string, params: unknown[]) => {
+    calls.push(method);
+    if (method === 'eth_blockNumber') return hex(head);
+    if (method === 'eth_getBlockByNumber') {
+      const n = Number(params[0]);
+      return n <= head ? block(n) : null;
+    }
+    if (method === 'eth_getLogs') {
+      const { fromBlock, toBlock } = params[0] as { fromBlock: string; toBlock: string };
+      const logs = [];
+      for (let n = Number(fromBlock); n <= Math.min(Number(toBlock), head); n++) logs.push(log(n));
+      return logs;
+    }
+    throw new Error(`unexpected ${method}`);
+  };
+  return { block, log, call, calls };
+}
+
+function keeper(settings = {}) {
+  const delivered: Array<{ subscription: string; item: any }> = [];
+  const reorgs: ReorgEvent[] = [];
+  const keeper = new ContinuityKeeper(
+    { ...CONTINUITY_DEFAULTS, ...settings },
+    (subscription, result, resultText) => delivered.push({ subscription, item: result ?? JSON.parse(resultText!) }),
+    () => {},
+    (event) => reorgs.push(event),
+  );
+  return { keeper, delivered, reorgs };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('a switch to a node on another branch looks like one node announcing a reorg (invariant 11)', () => {
+  it('newHeads: re-emitted from the common ancestor, each linked to the head before it', async () => {
+    const a = chain(10);
+    const { keeper: k, delivered, reorgs } = keeper();
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 5; n <= 10; n++) k.accept('h', a.block(n));
+    const b = chain(11, 8); // b left a's chain above 8 and is one block longer
+    k.afterSwitch(b.call);
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 8, depth: 2, deep: false }]);
+    const after = delivered.slice(6).map(({ item }) => item);
+    expect(after).toEqual([b.block(9), b.block(10), b.block(11)]);
+    expect(after[0].parentHash).toBe(a.block(8).hash);
+  });
+
+  it('logs: every delivered log above the ancestor is re-sent with removed: true (in delivery order), then the new branch', async () => {
+    const a = chain(10);
+    const { keeper: k, delivered, reorgs } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 6; n <= 10; n++) k.accept('l', a.log(n));
+    const b = chain(10, 7);
+    k.afterSwitch(b.call);
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 7, depth: 3, deep: false }]);
+    expect(delivered.slice(5).map(({ item }) => item)).toEqual([
+      { ...a.log(8), removed: true },
+      { ...a.log(9), removed: true },
+      { ...a.log(10), removed: true },
+      b.log(8),
+      b.log(9),
+      b.log(10),
+    ]);
+    expect(k.retracted).toBe(3);
+  });
+
+  it('a switch back to the first branch retracts the second and delivers the first again', async () => {
+    const a = chain(10);
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 8; n <= 10; n++) {
+      k.accept('h', a.block(n));
+      k.accept('l', a.log(n));
+    }
+    const b = chain(10, 8);
+    k.afterSwitch(b.call);
+    await flush();
+    const mark = delivered.length;
+    k.afterSwitch(a.call);
+    await flush();
+    const back = delivered.slice(mark);
+    expect(back.filter((d) => d.subscription === 'l').map(({ item }) => item)).toEqual([
+      { ...b.log(9), removed: true },
+      { ...b.log(10), removed: true },
+      a.log(9),
+      a.log(10),
+    ]);
+    expect(back.filter((d) => d.subscription === 'h').map(({ item }) => item.hash)).toEqual([a.block(9).hash, a.block(10).hash]);
+  });
+
+  it('a node behind on the same chain is no fork: nothing is retracted and nothing re-emitted', async () => {
+    const a = chain(10);
+    const { keeper: k, delivered, reorgs } = keeper();
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 5; n <= 10; n++) k.accept('h', a.block(n));
+    const b = chain(7);
+    k.afterSwitch(b.call);
+    await flush();
+    expect(reorgs).toEqual([]);
+    expect(delivered).toHaveLength(6);
+    expect(b.calls).toEqual(['eth_blockNumber', 'eth_getBlockByNumber']); // one comparison, at b's head
+  });
+
+  it('the same chain costs one comparison per switch, whatever the number of subscriptions', async () => {
+    const a = chain(10);
+    const { keeper: k, reorgs } = keeper();
+    for (const id of ['h1', 'h2', 'l1']) k.track(id, id === 'l1' ? ['logs', {}] : ['newHeads'], undefined);
+    for (let n = 5; n <= 10; n++) {
+      k.accept('h1', a.block(n));
+      k.accept('h2', a.block(n));
+      k.accept('l1', a.log(n));
+    }
+    const same = chain(10);
+    k.afterSwitch(same.call);
+    await flush();
+    expect(reorgs).toEqual([]);
+    expect(same.calls).toEqual(['eth_blockNumber', 'eth_getBlockByNumber']);
+  });
+
+  it('a fork deeper than the kept history is reported as deep, and what is kept is still retracted', async () => {
+    const a = chain(20);
+    const { keeper: k, delivered, reorgs } = keeper({ reorgDepth: 4 });
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 10; n <= 20; n++) k.accept('l', a.log(n));
+    const b = chain(20, 5); // b differs from 6 on: deeper than the 4 blocks kept
+    k.afterSwitch(b.call);
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 16, depth: 4, deep: true }]);
+    const retracted = delivered.slice(11).filter(({ item }) => item.removed === true);
+    expect(retracted.map(({ item }) => item.blockNumber)).toEqual([hex(17), hex(18), hex(19), hex(20)]);
+  });
+});
+
+describe('what is kept to announce a fork is bounded (invariant 11)', () => {
+  it('heads: the last reorgDepth blocks', () => {
+    const c = new Continuity('newHeads', { ...CONTINUITY_DEFAULTS, reorgDepth: 3 });
+    const a = chain(100);
+    for (let n = 1; n <= 100; n++) c.accept(a.block(n));
+    const anchors = new Map<number, string>();
+    c.anchors(anchors);
+    expect([...anchors.keys()]).toEqual([98, 99, 100]);
+  });
+
+  it('logs: the last reorgDepth blocks and at most maxRetainedBytes; what bytes pushed out makes a fork there deep', () => {
+    const logs = new RetainedLogs(64, 2_000);
+    for (let n = 1; n <= 100; n++) logs.add(n, fakeBlockHash(n), `k${n}`, JSON.stringify(chain(100).log(n)));
+    expect(logs.bytes).toBeLessThanOrEqual(2_000);
+    expect(logs.size).toBeGreaterThan(0);
+    expect(logs.wholeAbove(99)).toBe(true);
+    expect(logs.wholeAbove(50)).toBe(false);
+    const byDepth = new RetainedLogs(3, 1 << 20);
+    for (let n = 1; n <= 100; n++) byDepth.add(n, fakeBlockHash(n), `k${n}`, '{}');
+    expect(byDepth.size).toBe(3);
+    expect(byDepth.wholeAbove(97)).toBe(true);
+  });
+
+  it('a log the node itself retracted is forgotten, and may come back', () => {
+    const c = new Continuity('logs', CONTINUITY_DEFAULTS);
+    const a = chain(10);
+    expect(c.accept(a.log(9))).toHaveLength(1);
+    expect(c.accept({ ...a.log(9), removed: true })).toHaveLength(1);
+    expect(c.retainedBytes).toBe(0);
+    expect(c.accept(a.log(9))).toHaveLength(1); // back on the chain: delivered again
+  });
+});
