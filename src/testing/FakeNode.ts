@@ -26,7 +26,7 @@ export interface FakeNodeOptions {
   name?: string;
   /** @default 1 */
   chainId?: number;
-  /** Block number of the head at start. @default 0 */
+  /** Block number of the head at start. @default 0 (on a chain: its genesis) */
   head?: number;
   /** Wei returned by `eth_getBalance` for any address, so tests can tell nodes apart. @default 0n */
   balance?: bigint;
@@ -34,56 +34,359 @@ export interface FakeNodeOptions {
   clock?: Clock;
   /** Delay before each answer, in ms (on `clock`). @default 0 */
   latencyMs?: number;
+  /**
+   * The network's block tree this node shares with others (see {@link FakeChain}): it starts at
+   * `head` on the chain's first branch. Without one, the node has a chain of its own whose hashes
+   * are `fakeBlockHash(number, node.fork)` at every height.
+   */
+  chain?: FakeChain;
+  /**
+   * On a reorg of its chain (`forkAt`, `follow`), tell `logs` subscribers of the logs of the
+   * blocks it left with `removed: true`, as geth does; anvil does not. @default true
+   */
+  announceRemovedLogs?: boolean;
+}
+
+/** A block header as `eth_getBlockByNumber` and `newHeads` give it. */
+export interface FakeBlockHeader {
+  readonly number: string;
+  readonly hash: string;
+  readonly parentHash: string;
+  readonly timestamp: string;
+}
+
+/** A log as `eth_getLogs` and `logs` subscriptions give it. */
+export interface FakeLog {
+  readonly address: string;
+  readonly blockNumber: string;
+  readonly blockHash: string;
+  readonly logIndex: string;
+  readonly data: string;
+  readonly removed: boolean;
 }
 
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
+
+interface LogFilter {
+  fromBlock?: string;
+  toBlock?: string;
+  address?: string;
+  blockHash?: string;
+}
 
 /** A deterministic block hash for a block number on a given fake chain "fork". */
 export const fakeBlockHash = (number: number, fork = 0) =>
   `0x${fork.toString(16).padStart(8, '0')}${number.toString(16).padStart(56, '0')}`;
 
+const ZERO_HASH = `0x${'0'.repeat(64)}`;
+
+interface ChainBlock {
+  readonly number: number;
+  readonly header: FakeBlockHeader;
+  /** Logs emitted in it, in order. */
+  readonly logs: FakeLog[];
+}
+
+/** One branch of a chain tree: its own blocks above `base`, and its parent's at and below it. */
+class Branch {
+  readonly own: ChainBlock[] = [];
+
+  constructor(
+    /** The fork field of its blocks' hashes (see {@link fakeBlockHash}). */
+    readonly fork: number,
+    readonly parent: Branch | undefined,
+    readonly base: number,
+  ) {}
+
+  get tip(): number {
+    return this.base + this.own.length;
+  }
+
+  /** The block at `number` on the path from the first block up to this branch's tip. */
+  at(number: number): ChainBlock | undefined {
+    let branch: Branch | undefined = this;
+    while (branch !== undefined && number <= branch.base) branch = branch.parent;
+    return branch?.own[number - branch.base - 1];
+  }
+}
+
+/** What FakeNode reads of a chain; kept off its public API. */
+const TREE = Symbol('FakeChain tree');
+
+interface Tree {
+  readonly root: Branch;
+  readonly nodes: Set<FakeNode>;
+  /** A new branch leaving `parent`'s path above `base`. */
+  branch(parent: Branch, base: number): Branch;
+  /** Mines a block on top of `branch`'s tip. */
+  extend(branch: Branch): ChainBlock;
+}
+
+export interface FakeChainOptions {
+  /** Number of the first block every branch shares. @default 0 */
+  genesis?: number;
+  /** Kept in the top bits of each hash's fork field, so the blocks of two chains never share a hash (0–65535). @default 0 */
+  id?: number;
+}
+
+/**
+ * The block tree of one fake network. FakeNodes given the same chain share its history (the same
+ * block has the same hash on every node) and each sits at some height on one branch: a node mining
+ * at its branch's tip adds a block, a node behind it follows the blocks already there, a node that
+ * forks starts a branch of its own (`FakeNode.forkAt`), and can come back (`FakeNode.follow`).
+ * Logs belong to the block they were emitted in.
+ */
+export class FakeChain {
+  readonly id: number;
+  /** Number of the first block. */
+  readonly genesis: number;
+  readonly #byHash = new Map<string, ChainBlock>();
+  #branches = 0;
+  /** @internal */
+  readonly [TREE]: Tree;
+
+  constructor(options: FakeChainOptions = {}) {
+    const { genesis = 0, id = 0 } = options;
+    if (!Number.isSafeInteger(genesis) || genesis < 0) throw new SteadyRpcError('ERR_CONFIG', `FakeChain: expected genesis to be an integer >= 0, got ${genesis}`);
+    if (!Number.isInteger(id) || id < 0 || id > 0xffff) throw new SteadyRpcError('ERR_CONFIG', `FakeChain: expected id to be an integer in 0..65535, got ${id}`);
+    this.id = id;
+    this.genesis = genesis;
+    const tree: Tree = {
+      root: this.#newBranch(undefined, genesis - 1),
+      nodes: new Set(),
+      branch: (parent, base) => this.#newBranch(parent, base),
+      extend: (branch) => this.#extend(branch),
+    };
+    this[TREE] = tree;
+    this.#extend(tree.root);
+  }
+
+  /** How many branches the tree has: 1 until a node forks. */
+  get branches(): number {
+    return this.#branches;
+  }
+
+  /** The header of the block with `hash`, on any branch. */
+  block(hash: string): FakeBlockHeader | undefined {
+    return this.#byHash.get(hash)?.header;
+  }
+
+  /** The logs emitted in the block with `hash` (none for a block the chain does not have). */
+  logsOf(hash: string): readonly FakeLog[] {
+    return this.#byHash.get(hash)?.logs ?? [];
+  }
+
+  #newBranch(parent: Branch | undefined, base: number): Branch {
+    return new Branch(this.id * 0x10000 + this.#branches++, parent, base);
+  }
+
+  #extend(branch: Branch): ChainBlock {
+    const number = branch.tip + 1;
+    const hash = fakeBlockHash(number, branch.fork);
+    const parentHash = number === this.genesis ? (number === 0 ? ZERO_HASH : fakeBlockHash(number - 1, branch.fork)) : branch.at(number - 1)!.header.hash;
+    const block: ChainBlock = { number, header: Object.freeze({ number: hex(number), hash, parentHash, timestamp: hex(number * 12) }), logs: [] };
+    branch.own.push(block);
+    this.#byHash.set(hash, block);
+    return block;
+  }
+}
+
 /**
  * A scriptable Ethereum node for unit tests: head progression, stalls, errors, a wrong chain,
- * latency. Serve it over HTTP with `fakeHttp.route(url, node.http)`.
+ * latency, and (on a shared {@link FakeChain}) lagging, forking and rejoining. Serve it over HTTP
+ * with `fakeHttp.route(url, node.http)`.
  */
 export class FakeNode {
   readonly name: string;
   chainId: number;
-  head: number;
   balance: bigint;
   mode: FakeNodeMode = 'ok';
   latencyMs: number;
-  /** Bumped by `reorg()`, so block hashes differ from before. */
-  fork = 0;
+  /** See {@link FakeNodeOptions.announceRemovedLogs}. */
+  announceRemovedLogs: boolean;
   /** How many calls each method received. */
   readonly calls = new Map<string, number>();
   /** When set, new sockets are refused with this HTTP status (401/403: an auth failure). */
   refuseStatus: number | undefined;
   readonly #clock: Clock | undefined;
-  /** Logs emitted with `emitLog`, for `eth_getLogs` and `logs` subscriptions. */
-  readonly logs: Array<{ address: string; blockNumber: string; blockHash: string; logIndex: string; data: string; removed: boolean }> = [];
+  /** The shared chain, and where on it this node is: its branch and its head's height there. */
+  readonly #chain: FakeChain | undefined;
+  #branch: Branch | undefined;
+  #head: number;
+  /** Without a chain: bumped by `reorg()`, so block hashes differ from before. */
+  #fork = 0;
+  /** Without a chain: logs emitted with `emitLog`. */
+  readonly #ownLogs: FakeLog[] = [];
   /** Open sockets and their subscriptions; ids count from 0x1 on every socket, as many nodes do. */
   readonly #sockets = new Map<FakeSocket, Map<string, FakeSubscription>>();
   readonly #nextSubscription = new Map<FakeSocket, number>();
 
   constructor(options: FakeNodeOptions = {}) {
-    const { name = 'fake', chainId = 1, head = 0, balance = 0n, clock, latencyMs = 0 } = options;
+    const { name = 'fake', chainId = 1, chain, head = chain?.genesis ?? 0, balance = 0n, clock, latencyMs = 0, announceRemovedLogs = true } = options;
     if (latencyMs > 0 && !clock) throw new SteadyRpcError('ERR_CONFIG', 'FakeNode: latencyMs needs a clock');
+    if (chain && (!Number.isSafeInteger(head) || head < chain.genesis)) {
+      throw new SteadyRpcError('ERR_CONFIG', `FakeNode: expected head to be an integer >= the chain's genesis ${chain.genesis}, got ${head}`);
+    }
     this.name = name;
     this.chainId = chainId;
-    this.head = head;
     this.balance = balance;
     this.#clock = clock;
     this.latencyMs = latencyMs;
+    this.announceRemovedLogs = announceRemovedLogs;
+    this.#chain = chain;
+    this.#head = head;
+    if (chain) {
+      const tree = chain[TREE];
+      this.#branch = tree.root;
+      while (tree.root.tip < head) tree.extend(tree.root);
+      tree.nodes.add(this);
+    }
   }
 
-  /** Mines `blocks` blocks, notifying `newHeads` subscribers of each. */
+  /** Block number of the node's head. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** Moves the head without telling subscribers (only without a chain: on one, use `advance`, `forkAt`, `follow`). */
+  set head(number: number) {
+    if (this.#branch) throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: on a shared chain, move the head with advance(), forkAt() or follow()`);
+    this.#head = number;
+  }
+
+  /** The fork field of the head's hash: on a chain, its branch's (equal for nodes on one branch). */
+  get fork(): number {
+    return this.#branch ? this.#branch.fork : this.#fork;
+  }
+
+  /** Without a chain: gives the node's whole chain other hashes. */
+  set fork(fork: number) {
+    if (this.#branch) throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: on a shared chain, fork with forkAt()`);
+    this.#fork = fork;
+  }
+
+  /** The chain this node shares, if any. */
+  get chain(): FakeChain | undefined {
+    return this.#chain;
+  }
+
+  /** On a chain: the height of its branch's tip (above `head` while the node lags); else `head`. */
+  get tip(): number {
+    return this.#branch ? this.#branch.tip : this.#head;
+  }
+
+  /**
+   * Logs on the node's chain up to its head, in chain order: without a chain, every log emitted
+   * with `emitLog` (this very array); on one, those of the blocks of its branch.
+   */
+  get logs(): FakeLog[] {
+    if (!this.#branch) return this.#ownLogs;
+    return this.#blocks(this.#chain!.genesis, this.#head).flatMap((block) => block.logs);
+  }
+
+  /**
+   * Mines `blocks` blocks, notifying `newHeads` subscribers of each. On a chain, a node behind its
+   * branch's tip first follows the blocks already there (same hashes, and their logs go to `logs`
+   * subscribers), then adds new ones.
+   */
   advance(blocks = 1): this {
     for (let i = 0; i < blocks; i++) {
-      this.head += 1;
-      this.notify('newHeads', this.block(this.head));
+      if (!this.#branch) {
+        this.#head += 1;
+        this.notify('newHeads', this.block(this.#head));
+        continue;
+      }
+      const block = this.#branch.at(this.#head + 1) ?? this.#chain![TREE].extend(this.#branch);
+      this.#head = block.number;
+      this.#announce(block);
     }
     return this;
+  }
+
+  /**
+   * A reorg of this node, on a chain: it leaves its branch `depth` blocks below its head and mines
+   * `blocks` new blocks on a branch of its own (new hashes above the common ancestor, the same at
+   * and below it). Like geth, it tells `logs` subscribers of the left blocks' logs with
+   * `removed: true` (unless `announceRemovedLogs` is off) and `newHeads` subscribers of each new
+   * head from the fork point up, each linked to its parent.
+   */
+  forkAt(depth: number, blocks = depth): this {
+    const branch = this.#chainBranch('forkAt');
+    const chain = this.#chain!;
+    if (!Number.isSafeInteger(depth) || depth < 0 || this.#head - depth < chain.genesis) {
+      throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: expected a fork depth in 0..${this.#head - chain.genesis}, got ${depth}`);
+    }
+    if (!Number.isSafeInteger(blocks) || blocks < 0) throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: expected blocks to be an integer >= 0, got ${blocks}`);
+    const ancestor = this.#head - depth;
+    const left = this.#blocks(ancestor + 1, this.#head);
+    this.#branch = chain[TREE].branch(branch, ancestor);
+    this.#head = ancestor;
+    this.#retract(left);
+    for (let i = 0; i < blocks; i++) {
+      const block = chain[TREE].extend(this.#branch);
+      this.#head = block.number;
+      this.#announce(block);
+    }
+    return this;
+  }
+
+  /**
+   * Moves this node onto `other`'s branch, up to `head` (`other`'s head unless given): a forked
+   * node rejoining, or a lagging one catching up with another. It tells its subscribers as on a
+   * reorg: the left blocks' logs with `removed: true` (unless `announceRemovedLogs` is off), then
+   * each head from the common ancestor up, with its logs. Moving to a lower height of its own
+   * path drops blocks without a new head, as `anvil_rollback` does.
+   */
+  follow(other: FakeNode, head = other.head): this {
+    this.#chainBranch('follow');
+    const target = other.#chainBranch('follow');
+    if (other.#chain !== this.#chain) throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: ${other.name} is on another chain`);
+    if (!Number.isSafeInteger(head) || head < this.#chain!.genesis || head > target.tip) {
+      throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: expected a head in ${this.#chain!.genesis}..${target.tip} on ${other.name}'s branch, got ${head}`);
+    }
+    let ancestor = Math.min(this.#head, head);
+    while (this.#branch!.at(ancestor) !== target.at(ancestor)) ancestor -= 1;
+    const left = this.#blocks(ancestor + 1, this.#head);
+    this.#branch = target;
+    this.#head = ancestor;
+    this.#retract(left);
+    for (const block of this.#blocks(ancestor + 1, head)) {
+      this.#head = block.number;
+      this.#announce(block);
+    }
+    return this;
+  }
+
+  #chainBranch(method: string): Branch {
+    if (!this.#branch) throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: ${method}() needs a chain (FakeNodeOptions.chain)`);
+    return this.#branch;
+  }
+
+  /** The blocks `from`..`to` of this node's branch (as far as it goes). */
+  #blocks(from: number, to: number): ChainBlock[] {
+    const blocks: ChainBlock[] = [];
+    for (let n = Math.max(from, this.#chain!.genesis); n <= to; n++) {
+      const block = this.#branch!.at(n);
+      if (block) blocks.push(block);
+    }
+    return blocks;
+  }
+
+  /** Whether `block` is on this node's chain, at or below its head. */
+  #has(block: ChainBlock): boolean {
+    return this.#branch !== undefined && block.number <= this.#head && this.#branch.at(block.number) === block;
+  }
+
+  /** A new head on the node: to `newHeads` subscribers, then its logs to `logs` subscribers. */
+  #announce(block: ChainBlock): void {
+    this.notify('newHeads', { ...block.header });
+    for (const log of block.logs) this.notify('logs', { ...log });
+  }
+
+  /** The node left `blocks`: their logs go out again with `removed: true`, in chain order. */
+  #retract(blocks: readonly ChainBlock[]): void {
+    if (!this.announceRemovedLogs) return;
+    for (const block of blocks) for (const log of block.logs) this.notify('logs', { ...log, removed: true });
   }
 
   /** Sends `result` to every subscription of `kind` (`newHeads`, `logs`, `newPendingTransactions`, …). */
@@ -102,13 +405,22 @@ export class FakeNode {
 
   /**
    * Emits a log in the current head block (logIndex counts within the block) to `logs`
-   * subscribers, and keeps it for `eth_getLogs`. Two nodes that emit the same logs at the same heads
-   * hold the same chain, as two real nodes would.
+   * subscribers, and keeps it for `eth_getLogs`. Without a chain, two nodes that emit the same logs
+   * at the same heads hold the same chain, as two real nodes would. On a chain, the log belongs to
+   * the head block, so every node whose chain has that block has it: each of them tells its `logs`
+   * subscribers now, and a node that reaches the block later tells them then.
    */
   emitLog(address = '0x0000000000000000000000000000000000000001', data = '0x'): this {
-    const inBlock = this.logs.filter((l) => l.blockNumber === hex(this.head)).length;
-    const log = { address, blockNumber: hex(this.head), blockHash: fakeBlockHash(this.head, this.fork), logIndex: hex(inBlock), data, removed: false };
-    this.logs.push(log);
+    if (this.#branch) {
+      const block = this.#branch.at(this.#head)!;
+      const log: FakeLog = Object.freeze({ address, blockNumber: block.header.number, blockHash: block.header.hash, logIndex: hex(block.logs.length), data, removed: false });
+      block.logs.push(log);
+      for (const node of this.#chain![TREE].nodes) if (node.#has(block)) node.notify('logs', { ...log });
+      return this;
+    }
+    const inBlock = this.#ownLogs.filter((l) => l.blockNumber === hex(this.#head)).length;
+    const log = { address, blockNumber: hex(this.#head), blockHash: fakeBlockHash(this.#head, this.#fork), logIndex: hex(inBlock), data, removed: false };
+    this.#ownLogs.push(log);
     return this.notify('logs', log);
   }
 
@@ -201,9 +513,10 @@ export class FakeNode {
     return this.answer(request);
   }
 
-  /** Replaces the chain from `fromBlock` on (new hashes from there). */
+  /** Without a chain: replaces the node's whole chain (new hashes at every height), telling no one. */
   reorg(): this {
-    this.fork += 1;
+    if (this.#branch) throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: on a shared chain, reorg with forkAt()`);
+    this.#fork += 1;
     return this;
   }
 
@@ -229,35 +542,75 @@ export class FakeNode {
         return { jsonrpc: '2.0', id, result: `FakeNode/${this.name}` };
       case 'eth_getBalance':
         return { jsonrpc: '2.0', id, result: hex(this.balance) };
-      case 'eth_getLogs': {
-        const filter = (params[0] ?? {}) as { fromBlock?: string; toBlock?: string; address?: string };
-        const from = filter.fromBlock === undefined ? 0 : Number(filter.fromBlock);
-        const to = filter.toBlock === undefined || filter.toBlock === 'latest' ? this.head : Number(filter.toBlock);
-        const result = this.logs.filter((l) => {
-          const n = Number(l.blockNumber);
-          return n >= from && n <= to && (filter.address === undefined || filter.address === l.address);
-        });
-        return { jsonrpc: '2.0', id, result };
-      }
+      case 'eth_getLogs':
+        return this.#getLogs(id, (params[0] ?? {}) as LogFilter);
       case 'eth_getBlockByNumber': {
         const tag = params[0];
-        const number = tag === 'latest' || tag === undefined ? this.head : Number(tag);
-        if (!Number.isInteger(number) || number > this.head) return { jsonrpc: '2.0', id, result: null };
+        const number = tag === 'latest' || tag === 'pending' || tag === undefined ? this.#head : tag === 'earliest' ? (this.#chain?.genesis ?? 0) : Number(tag);
+        if (!Number.isInteger(number) || number > this.#head || number < (this.#chain?.genesis ?? 0)) return { jsonrpc: '2.0', id, result: null };
         return { jsonrpc: '2.0', id, result: this.block(number) };
+      }
+      case 'eth_getBlockByHash': {
+        const number = this.#numberOf(params[0]);
+        return { jsonrpc: '2.0', id, result: number === undefined ? null : this.block(number) };
       }
       default:
         return errorResponse(id, RpcErrorCode.METHOD_NOT_FOUND, `the method ${request.method} does not exist/is not available`);
     }
   }
 
-  /** The header the fake chain has at `number`, as `eth_getBlockByNumber` and `newHeads` give it. */
-  block(number: number): { number: string; hash: string; parentHash: string; timestamp: string } {
+  /**
+   * The header the node's chain has at `number`, as `eth_getBlockByNumber` and `newHeads` give it
+   * (on a chain: its branch's block, which must exist).
+   */
+  block(number: number): FakeBlockHeader {
+    if (this.#branch) {
+      const block = this.#branch.at(number);
+      if (!block) throw new RangeError(`FakeNode ${this.name}: no block ${number} on its branch (tip ${this.#branch.tip})`);
+      return { ...block.header };
+    }
     return {
       number: hex(number),
-      hash: fakeBlockHash(number, this.fork),
-      parentHash: fakeBlockHash(Math.max(0, number - 1), this.fork),
+      hash: fakeBlockHash(number, this.#fork),
+      parentHash: fakeBlockHash(Math.max(0, number - 1), this.#fork),
       timestamp: hex(number * 12),
     };
+  }
+
+  /** The number of the block with `hash` if the node has it (on its chain, at or below its head). */
+  #numberOf(hash: unknown): number | undefined {
+    if (typeof hash !== 'string') return undefined;
+    if (!this.#branch) {
+      const number = Number.parseInt(hash.slice(10), 16);
+      return hash.length === 66 && Number.isSafeInteger(number) && number <= this.#head && hash === fakeBlockHash(number, this.#fork) ? number : undefined;
+    }
+    const header = this.#chain!.block(hash);
+    if (!header) return undefined;
+    const number = Number(header.number);
+    return number <= this.#head && this.#branch.at(number)?.header === header ? number : undefined;
+  }
+
+  /** `eth_getLogs` over the node's chain up to its head: a range (clamped to it) or one block by hash. */
+  #getLogs(id: JsonRpcResponse['id'], filter: LogFilter): JsonRpcResponse {
+    const matches = (log: FakeLog) => filter.address === undefined || filter.address === log.address;
+    if (filter.blockHash !== undefined) {
+      const number = this.#numberOf(filter.blockHash);
+      if (number === undefined) return errorResponse(id, -32000, 'unknown block');
+      return { jsonrpc: '2.0', id, result: this.logs.filter((log) => Number(log.blockNumber) === number && matches(log)) };
+    }
+    const genesis = this.#chain?.genesis ?? 0;
+    const at = (tag: string | undefined, fallback: number) => (tag === undefined ? fallback : tag === 'latest' || tag === 'pending' ? this.#head : tag === 'earliest' ? genesis : Number(tag));
+    const from = at(filter.fromBlock, genesis);
+    const to = at(filter.toBlock, this.#head);
+    if (this.#branch) {
+      const blocks = this.#blocks(from, Math.min(to, this.#head));
+      return { jsonrpc: '2.0', id, result: blocks.flatMap((block) => block.logs.filter(matches).map((log) => ({ ...log }))) };
+    }
+    const result = this.#ownLogs.filter((l) => {
+      const n = Number(l.blockNumber);
+      return n >= from && n <= to && matches(l);
+    });
+    return { jsonrpc: '2.0', id, result };
   }
 
   /** The node as an HTTP handler for `FakeHttpTransport.route`. */

@@ -1,0 +1,269 @@
+import { describe, expect, it } from 'vitest';
+import { isSteadyRpcError } from '../../src/errors.js';
+import type { FakeBlockHeader, FakeLog } from '../../src/testing/index.js';
+import { FakeChain, FakeClock, FakeNode, FakeSocketTransport, fakeBlockHash } from '../../src/testing/index.js';
+
+const clock = new FakeClock();
+const hex = (n: number) => `0x${n.toString(16)}`;
+const ADDRESS = '0x00000000000000000000000000000000000000aa';
+const OTHER = '0x00000000000000000000000000000000000000bb';
+
+/** Calls `method` on `node` and returns the result (throws on an error answer). */
+function call(node: FakeNode, method: string, params: unknown[] = []): any {
+  const answer = node.answer({ jsonrpc: '2.0', id: 1, method, params });
+  if ('error' in answer) throw new Error(`${method}: ${answer.error!.message}`);
+  return answer.result;
+}
+
+/** A socket to `node` subscribed to `newHeads` and to `logs`: what each subscription got, in order. */
+async function watch(node: FakeNode, logFilter: object = {}): Promise<{ heads: FakeBlockHeader[]; logs: FakeLog[]; all: Array<FakeBlockHeader | FakeLog> }> {
+  const transport = new FakeSocketTransport();
+  transport.route('ws://node/', node.socket);
+  const got = { heads: [] as FakeBlockHeader[], logs: [] as FakeLog[], all: [] as Array<FakeBlockHeader | FakeLog> };
+  const ids = new Map<number, string>();
+  const kinds = new Map<string, 'heads' | 'logs'>();
+  const socket = transport.open(
+    { url: 'ws://node/' },
+    {
+      onOpen: () => {},
+      onMessage: (text) => {
+        const frame = JSON.parse(text);
+        if (frame.method !== 'eth_subscription') return void ids.set(frame.id, frame.result);
+        const kind = kinds.get(frame.params.subscription)!;
+        got[kind].push(frame.params.result);
+        got.all.push(frame.params.result);
+      },
+      onClose: () => {},
+      onError: () => {},
+    },
+  );
+  await clock.flush();
+  socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] }));
+  socket.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'eth_subscribe', params: ['logs', logFilter] }));
+  await clock.flush();
+  kinds.set(ids.get(1)!, 'heads');
+  kinds.set(ids.get(2)!, 'logs');
+  return got;
+}
+
+const numbers = (items: ReadonlyArray<{ number: string } | { blockNumber: string }>) => items.map((i) => Number('number' in i ? i.number : i.blockNumber));
+
+/** Every head links to the one before it. */
+function expectLinked(heads: readonly FakeBlockHeader[]): void {
+  for (let i = 1; i < heads.length; i++) expect(heads[i]!.parentHash).toBe(heads[i - 1]!.hash);
+}
+
+describe('FakeNode without a chain (as before)', () => {
+  it('hashes every height with its fork, and reorg() gives the whole chain new hashes', () => {
+    const node = new FakeNode({ head: 10 });
+    expect(node.block(10)).toEqual({ number: '0xa', hash: fakeBlockHash(10, 0), parentHash: fakeBlockHash(9, 0), timestamp: hex(120) });
+    node.reorg();
+    expect(node.fork).toBe(1);
+    expect(node.block(5).hash).toBe(fakeBlockHash(5, 1));
+    node.head = 3;
+    expect(call(node, 'eth_blockNumber')).toBe('0x3');
+    expect(node.chain).toBeUndefined();
+  });
+
+  it('keeps emitted logs in `logs` and answers eth_getLogs and eth_getBlockByHash from them', () => {
+    const node = new FakeNode({ head: 10 });
+    node.emitLog(ADDRESS, '0x01').advance(1).emitLog(OTHER, '0x02');
+    expect(node.logs.map((l) => [l.blockNumber, l.logIndex, l.data])).toEqual([['0xa', '0x0', '0x01'], ['0xb', '0x0', '0x02']]);
+    expect(call(node, 'eth_getLogs', [{ fromBlock: '0xb', address: OTHER }])).toEqual([node.logs[1]]);
+    expect(call(node, 'eth_getBlockByHash', [fakeBlockHash(11)])).toEqual(node.block(11));
+    expect(call(node, 'eth_getBlockByHash', [fakeBlockHash(12)])).toBeNull();
+  });
+});
+
+describe('FakeNodes on one FakeChain share its history', () => {
+  it('a node behind follows the blocks already mined (identical hashes); one at the tip mines new ones', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ name: 'a', chain, head: 102 });
+    const b = new FakeNode({ name: 'b', chain });
+    expect([a.head, b.head, b.tip]).toEqual([102, 100, 102]);
+    const seen = await watch(b);
+    a.advance(2); // 103, 104: new
+    b.advance(3); // 101..103: a's
+    expect(seen.heads).toEqual([101, 102, 103].map((n) => a.block(n)));
+    b.advance(2); // 104 (a's), 105 (new)
+    expect(b.block(104)).toEqual(a.block(104));
+    a.advance(1); // 105: b's
+    expect(a.block(105)).toEqual(b.block(105));
+    expect(numbers(seen.heads)).toEqual([101, 102, 103, 104, 105]);
+    expectLinked([b.block(100), ...seen.heads]);
+    expect(chain.branches).toBe(1);
+  });
+
+  it('links every block to its parent and answers blocks from the node’s own height only', () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ chain, head: 104 });
+    const b = new FakeNode({ chain, head: 102 });
+    const blocks = [100, 101, 102, 103, 104].map((n) => a.block(n));
+    expectLinked(blocks);
+    expect(blocks[0]!.parentHash).toBe(fakeBlockHash(99, 0));
+    expect(chain.block(blocks[3]!.hash)).toEqual(blocks[3]);
+    expect(call(b, 'eth_blockNumber')).toBe(hex(102));
+    expect(call(b, 'eth_getBlockByNumber', ['latest', false])).toEqual(blocks[2]);
+    expect(call(b, 'eth_getBlockByNumber', [hex(103), false])).toBeNull();
+    expect(call(b, 'eth_getBlockByNumber', [hex(99), false])).toBeNull();
+    expect(call(b, 'eth_getBlockByNumber', ['earliest', false])).toEqual(blocks[0]);
+    expect(call(b, 'eth_getBlockByHash', [blocks[1]!.hash, false])).toEqual(blocks[1]);
+    expect(call(b, 'eth_getBlockByHash', [blocks[3]!.hash, false])).toBeNull(); // above its head
+    expect(new FakeNode({ chain: new FakeChain() }).block(0).parentHash).toBe(`0x${'0'.repeat(64)}`);
+  });
+
+  it('two chains never share a hash', () => {
+    const one = new FakeNode({ chain: new FakeChain({ genesis: 5 }), head: 5 });
+    const two = new FakeNode({ chain: new FakeChain({ genesis: 5, id: 1 }), head: 5 });
+    expect(one.block(5).hash).not.toBe(two.block(5).hash);
+  });
+});
+
+describe('logs belong to the block they were emitted in', () => {
+  it('every node that has the block tells its subscribers; one that gets there later tells them then', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ name: 'a', chain, head: 101 });
+    const b = new FakeNode({ name: 'b', chain, head: 101 });
+    const c = new FakeNode({ name: 'c', chain, head: 100 });
+    const [seenA, seenB, seenC] = [await watch(a), await watch(b, { address: ADDRESS }), await watch(c)];
+    a.emitLog(ADDRESS, '0x01').emitLog(OTHER, '0x02');
+    const logs = a.logs;
+    expect(logs.map((l) => [l.blockNumber, l.logIndex, l.blockHash])).toEqual([
+      [hex(101), '0x0', a.block(101).hash],
+      [hex(101), '0x1', a.block(101).hash],
+    ]);
+    expect(seenA.logs).toEqual(logs);
+    expect(seenB.logs).toEqual([logs[0]]); // its filter
+    expect(seenC.logs).toEqual([]); // c has not got block 101 yet
+    c.advance(1);
+    expect(seenC.all).toEqual([a.block(101), ...logs]);
+    expect(chain.logsOf(a.block(101).hash)).toEqual(logs);
+  });
+
+  it('eth_getLogs answers from the node’s branch up to its head; by hash only for a block it has', () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ chain, head: 100 });
+    const b = new FakeNode({ chain, head: 100 });
+    a.advance(1).emitLog(ADDRESS, '0x01').advance(1).emitLog(OTHER, '0x02');
+    expect(call(a, 'eth_getLogs', [{ fromBlock: hex(100), toBlock: 'latest' }]).map((l: FakeLog) => l.data)).toEqual(['0x01', '0x02']);
+    expect(call(a, 'eth_getLogs', [{ fromBlock: hex(102), toBlock: hex(200) }]).map((l: FakeLog) => l.data)).toEqual(['0x02']);
+    expect(call(a, 'eth_getLogs', [{ address: ADDRESS }]).map((l: FakeLog) => l.data)).toEqual(['0x01']);
+    expect(call(a, 'eth_getLogs', [{ blockHash: a.block(102).hash }]).map((l: FakeLog) => l.data)).toEqual(['0x02']);
+    expect(call(b, 'eth_getLogs', [{ fromBlock: hex(100) }])).toEqual([]); // b is still at 100
+    expect(() => call(b, 'eth_getLogs', [{ blockHash: a.block(102).hash }])).toThrow(/unknown block/);
+    a.forkAt(2);
+    expect(call(a, 'eth_getLogs', [{ fromBlock: hex(100) }])).toEqual([]);
+    expect(a.logs).toEqual([]);
+  });
+});
+
+describe('forkAt: a node’s own reorg', () => {
+  it('new hashes above the common ancestor, the same at and below; other nodes stay on the old branch', () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ chain, head: 105 });
+    const b = new FakeNode({ chain, head: 105 });
+    const before = [103, 104, 105].map((n) => a.block(n));
+    b.forkAt(2, 3); // leaves 104, 105; mines 104', 105', 106'
+    expect(b.head).toBe(106);
+    expect(b.block(103)).toEqual(before[0]);
+    expect(b.block(104).hash).not.toBe(before[1]!.hash);
+    expect(b.block(104).parentHash).toBe(before[0]!.hash);
+    expectLinked([103, 104, 105, 106].map((n) => b.block(n)));
+    expect(a.block(105)).toEqual(before[2]);
+    expect(b.fork).not.toBe(a.fork);
+    expect(chain.branches).toBe(2);
+    expect(chain.block(before[1]!.hash)).toEqual(before[1]); // the left block is still in the tree
+    a.advance(1); // mines on the old branch
+    expect(a.block(106).hash).not.toBe(b.block(106).hash);
+    expect(() => a.block(107)).toThrow(RangeError);
+  });
+
+  it('like geth: the left blocks’ logs with removed: true (in chain order), then the new heads from the fork point', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const node = new FakeNode({ chain, head: 101 });
+    node.advance(1).emitLog(ADDRESS, '0x01').advance(1).emitLog(ADDRESS, '0x02').emitLog(ADDRESS, '0x03');
+    const seen = await watch(node);
+    const dropped = node.logs;
+    node.forkAt(2, 3);
+    expect(seen.all).toEqual([...dropped.map((log) => ({ ...log, removed: true })), node.block(102), node.block(103), node.block(104)]);
+    expect(seen.heads[0]!.parentHash).toBe(node.block(101).hash);
+    expectLinked(seen.heads);
+  });
+
+  it('sends no removed logs when announceRemovedLogs is off (as anvil)', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const node = new FakeNode({ chain, head: 101, announceRemovedLogs: false });
+    node.emitLog(ADDRESS, '0x01');
+    const seen = await watch(node);
+    node.forkAt(1);
+    expect(seen.all).toEqual([node.block(101)]);
+  });
+
+  it('rejects a fork below the genesis, and every chain move on a node without a chain', () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const node = new FakeNode({ chain, head: 102 });
+    const config = (f: () => unknown) => {
+      try {
+        f();
+        expect.unreachable();
+      } catch (error) {
+        expect(isSteadyRpcError(error, 'ERR_CONFIG')).toBe(true);
+      }
+    };
+    config(() => node.forkAt(3));
+    config(() => node.forkAt(1, -1));
+    config(() => (node.head = 5));
+    config(() => (node.fork = 5));
+    config(() => node.reorg());
+    config(() => new FakeNode({ chain, head: 99 }));
+    config(() => new FakeNode().forkAt(1));
+    config(() => new FakeNode().follow(node));
+    config(() => node.follow(new FakeNode({ chain: new FakeChain({ genesis: 100 }) })));
+    config(() => node.follow(new FakeNode({ chain, head: 100 }), 103));
+  });
+});
+
+describe('follow: a node moves to another node’s branch', () => {
+  it('a forked node rejoins: its fork’s logs removed, then the other branch’s heads from the ancestor, with their logs', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ name: 'a', chain, head: 102 });
+    const b = new FakeNode({ name: 'b', chain, head: 102 });
+    b.forkAt(1).emitLog(ADDRESS, '0xf0'); // b's 102'
+    a.advance(1).emitLog(ADDRESS, '0xa0'); // a's 103
+    const seen = await watch(b);
+    const forkLogs = b.logs;
+    b.follow(a);
+    expect(b.head).toBe(103);
+    expect([102, 103].map((n) => b.block(n))).toEqual([102, 103].map((n) => a.block(n)));
+    expect(seen.all).toEqual([{ ...forkLogs[0]!, removed: true }, a.block(102), a.block(103), ...a.logs.filter((l) => l.data === '0xa0')]);
+    expect(seen.heads[0]!.parentHash).toBe(a.block(101).hash);
+    expectLinked(seen.heads);
+    b.advance(1);
+    a.advance(1);
+    expect(a.block(104)).toEqual(b.block(104)); // one branch again
+  });
+
+  it('following a node ahead on the same branch is catching up; up to a given head', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ chain, head: 105 });
+    const b = new FakeNode({ chain, head: 101 });
+    const seen = await watch(b);
+    b.follow(a, 103);
+    expect(numbers(seen.heads)).toEqual([102, 103]);
+    b.follow(a);
+    expect(numbers(seen.heads)).toEqual([102, 103, 104, 105]);
+    expect(b.tip).toBe(105);
+  });
+
+  it('following a node behind on the same path rolls back, with no new head', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ chain, head: 101 });
+    const b = new FakeNode({ chain, head: 101 });
+    b.advance(1).emitLog(ADDRESS, '0x01');
+    const seen = await watch(b);
+    const log = b.logs[0]!;
+    b.follow(a);
+    expect(b.head).toBe(101);
+    expect(seen.all).toEqual([{ ...log, removed: true }]);
+  });
+});
