@@ -14,3 +14,30 @@ export function quantity(value: unknown): number | undefined {
   }
   return Number.isSafeInteger(n) ? n : undefined;
 }
+
+/**
+ * Up to 13 hex digits of `text` from `from` (or `undefined` if a character is not hex): a number
+ * that stands for a hash in comparisons, without keeping the string.
+ */
+export function hexDigits(text: string, from: number): number | undefined {
+  let n = 0;
+  for (let i = from; i < from + 13 && i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const lower = c | 32;
+    const digit = c >= 48 && c <= 57 ? c - 48 : lower >= 97 && lower <= 102 ? lower - 87 : -1;
+    if (digit < 0) return undefined;
+    n = n * 16 + digit;
+  }
+  return n;
+}
+
+/**
+ * A 32-byte hash (`0x` and 64 hex digits) as two numbers, its first and last 52 bits. Two hashes of
+ * one block height that share both are taken as the same block (a chance of 2⁻¹⁰⁴ for real hashes).
+ */
+export function hashDigest(hash: unknown): [hi: number, lo: number] | undefined {
+  if (typeof hash !== 'string' || hash.length !== 66) return undefined;
+  const hi = hexDigits(hash, 2);
+  const lo = hexDigits(hash, 53);
+  return hi === undefined || lo === undefined ? undefined : [hi, lo];
+}

@@ -9,7 +9,8 @@
  * delivered as the chain says: only an exact repeat (same hash, or same log not `removed`) is
  * suppressed.
  */
-import { quantity } from '../consistency/quantity.js';
+import { hashDigest, quantity } from '../consistency/quantity.js';
+import { RecentHeads } from './RecentHeads.js';
 import { RetainedLogs } from './RetainedLogs.js';
 
 /**
@@ -69,15 +70,15 @@ export function continuityKind(params: readonly unknown[]): ContinuityKind | und
 export class Continuity {
   readonly kind: ContinuityKind;
   readonly #options: ContinuityOptions;
-  /** newHeads: the delivered heads (number → hash) of the last `reorgDepth` blocks. */
-  readonly #heads: Map<number, string> | undefined;
-  /** logs: the delivered logs of the last `reorgDepth` blocks. */
+  /** newHeads: the delivered heads, one per height (duplicates, and the chain compared on a switch). */
+  readonly #heads: RecentHeads | undefined;
+  /** logs: the delivered logs of the last `reorgDepth` blocks, to retract them on a fork. */
   readonly #retained: RetainedLogs | undefined;
   /** Reports every block number delivered (the client's view of the chain rises with it). */
   readonly #onBlock: ((block: number) => void) | undefined;
-  #newestHead = -1;
   /** Highest block the client is known to have seen everything up to (for logs: since). */
   #lastBlock: number | undefined;
+  /** logs: keys of recent logs (`blockHash:logIndex:removed?`), to drop duplicates. */
   readonly #recent = new Set<string>();
   /** The keys in {@link #recent}, oldest at `#oldest`: a ring, so forgetting one allocates nothing. */
   readonly #ring: string[] = [];
@@ -89,7 +90,7 @@ export class Continuity {
     this.kind = kind;
     this.#options = options;
     this.#onBlock = onBlock;
-    if (kind === 'newHeads') this.#heads = new Map();
+    if (kind === 'newHeads') this.#heads = new RecentHeads(Math.max(options.dedupeWindow, options.reorgDepth));
     else this.#retained = new RetainedLogs(options.reorgDepth, options.maxRetainedBytes);
   }
 
@@ -98,11 +99,10 @@ export class Continuity {
     return this.#retained?.bytes ?? 0;
   }
 
-  /** Adds (block → hash) of what was delivered in the last `reorgDepth` blocks to `into`. */
-  anchors(into: Map<number, string>): void {
-    if (this.#heads) {
-      for (const [number, hash] of this.#heads) if (!into.has(number)) into.set(number, hash);
-    } else this.#retained!.anchors(into);
+  /** Adds (block → hash digest) of what was delivered in the last `reorgDepth` blocks to `into`. */
+  anchors(into: Map<number, readonly [number, number]>): void {
+    if (this.#heads) this.#heads.anchors(this.#options.reorgDepth, into);
+    else this.#retained!.anchors(into);
   }
 
   /**
@@ -112,10 +112,7 @@ export class Continuity {
   wholeAbove(ancestor: number): boolean {
     if (this.#retained) return this.#retained.wholeAbove(ancestor);
     const last = this.#lastBlock;
-    if (last === undefined || last <= ancestor) return true;
-    let lowest = Infinity;
-    for (const number of this.#heads!.keys()) lowest = Math.min(lowest, number);
-    return lowest <= ancestor + 1;
+    return last === undefined || last <= ancestor || Math.max(this.#heads!.lowest(), this.#heads!.tip - this.#options.reorgDepth + 1) <= ancestor + 1;
   }
 
   get lastBlock(): number | undefined {
@@ -156,6 +153,14 @@ export class Continuity {
     return this.#admit(result);
   }
 
+  /**
+   * A live head read from its text (number and hash digest), with no backfill running: whether to
+   * deliver it. The hot path of a `newHeads` stream: no object, no string kept.
+   */
+  offerHead(number: number, hi: number, lo: number): boolean {
+    return this.#admitHead(number, hi, lo);
+  }
+
   /** Starts buffering live notifications; returns what to fetch once the new node's head is known. */
   plan(head: number, ancestor?: number): BackfillPlan {
     this.#buffer ??= [];
@@ -172,8 +177,9 @@ export class Continuity {
   }
 
   /**
-   * Ends the backfill: the fetched results (in chain order), then the buffered live ones, each once,
-   * without what the client already has. Deliver `backfilled` first, then `live`.
+   * Ends the backfill: on a fork, the retractions of what was delivered above `ancestor`; then the
+   * fetched results (in chain order), then the buffered live ones, each once, without what the
+   * client already has. Deliver them in that order.
    */
   finish(fetched: readonly unknown[], ancestor?: number): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
     const buffered = this.#buffer ?? [];
@@ -186,17 +192,13 @@ export class Continuity {
   /**
    * The chain this subscription delivered is left above `ancestor`: forgets what was delivered
    * there (so it is delivered again if the chain comes back to it) and, for logs, returns each
-   * delivered log above it as its retraction, in delivery order.
+   * delivered log above it as its retraction, in delivery order (as geth sends removed logs:
+   * oldest block first).
    */
   #rewind(ancestor: number): Retraction[] {
     if (this.#lastBlock !== undefined && this.#lastBlock > ancestor) this.#lastBlock = ancestor;
     if (this.#heads) {
-      for (const [number, hash] of this.#heads) {
-        if (number <= ancestor) continue;
-        this.#heads.delete(number);
-        this.#forget(hash);
-      }
-      this.#newestHead = Math.min(this.#newestHead, ancestor);
+      this.#heads.forgetAbove(ancestor);
       return [];
     }
     return this.#retained!.takeAbove(ancestor).map((log) => {
@@ -206,52 +208,56 @@ export class Continuity {
   }
 
   #admit(result: unknown): boolean {
-    const found = this.#key(result);
-    let key: string | undefined;
-    if (found !== undefined) {
-      // Copied first, so the set hashes one flat string once.
-      key = detached(found);
-      if (this.#recent.has(key)) {
-        this.#duplicates += 1;
-        return false;
-      }
-      this.#remember(key);
+    if (typeof result !== 'object' || result === null) return true;
+    const r = result as Record<string, unknown>;
+    if (this.#heads) {
+      const number = quantity(r.number);
+      const digest = hashDigest(r.hash);
+      return number === undefined || digest === undefined ? true : this.#admitHead(number, digest[0], digest[1]);
     }
-    const block = this.#block(result);
-    if (block !== undefined) {
-      // A lower head (reorg, or a node behind) is delivered as the chain says and moves the mark back.
-      this.#lastBlock = this.kind === 'newHeads' || this.#lastBlock === undefined ? block : Math.max(this.#lastBlock, block);
-      if (key !== undefined) this.#retain(result as Record<string, unknown>, block, key);
-      this.#onBlock?.(block);
+    return this.#admitLog(r);
+  }
+
+  #admitHead(number: number, hi: number, lo: number): boolean {
+    const heads = this.#heads!;
+    if (heads.has(number, hi, lo)) {
+      this.#duplicates += 1;
+      return false;
     }
+    // A lower head (the node's reorg, or a node behind) is delivered as the chain says and moves the mark back.
+    heads.add(number, hi, lo);
+    this.#lastBlock = number;
+    this.#onBlock?.(number);
     return true;
   }
 
-  /** Keeps what a fork after a switch would need: the head's hash, or the log itself. */
-  #retain(r: Record<string, unknown>, block: number, key: string): void {
-    const heads = this.#heads;
-    if (heads) {
-      // A head at or below the newest is the node's own reorg: what was above it is gone.
-      if (block <= this.#newestHead) for (const number of heads.keys()) if (number >= block) heads.delete(number);
-      heads.set(block, key);
-      this.#newestHead = block;
-      // Insertion order is block order, so the first key is the oldest.
-      while (heads.size > this.#options.reorgDepth) heads.delete(heads.keys().next().value!);
-      return;
+  #admitLog(r: Record<string, unknown>): boolean {
+    if (typeof r.blockHash !== 'string' || typeof r.logIndex !== 'string') return true;
+    const removed = r.removed === true;
+    // Copied first, so the set hashes one flat string once (and keeps no frame alive).
+    const key = detached(`${r.blockHash}:${r.logIndex}:${removed ? 'removed' : ''}`);
+    if (this.#recent.has(key)) {
+      this.#duplicates += 1;
+      return false;
     }
-    const blockHash = r.blockHash as string;
-    if (r.removed === true) {
+    this.#remember(key);
+    const block = quantity(r.blockNumber);
+    if (block === undefined) return true;
+    this.#lastBlock = this.#lastBlock === undefined ? block : Math.max(this.#lastBlock, block);
+    if (removed) {
       // The node retracted it itself: no longer the client's, and free to come back.
       const original = key.slice(0, -'removed'.length);
       this.#retained!.drop(original);
       this.#forget(original);
-      return;
+      return true;
     }
     const text = (r as { [k: symbol]: unknown })[TEXT_OF] as string | undefined;
-    this.#retained!.add(block, detached(blockHash), key, text === undefined ? JSON.stringify(r) : detached(text));
+    this.#retained!.add(block, detached(r.blockHash), key, text === undefined ? JSON.stringify(r) : detached(text));
+    this.#onBlock?.(block);
+    return true;
   }
 
-  /** Forgets a key, so the same head or log is delivered again when it comes back. */
+  /** Forgets a key, so the same log is delivered again when it comes back. */
   #forget(key: string): void {
     if (!this.#recent.delete(key)) return;
     const at = this.#ring.indexOf(key);
@@ -269,20 +275,5 @@ export class Continuity {
     this.#recent.delete(ring[this.#oldest]!);
     ring[this.#oldest] = key;
     this.#oldest = (this.#oldest + 1) % ring.length;
-  }
-
-  /** What tells a result apart: for a head its hash, for a log its place and state. */
-  #key(result: unknown): string | undefined {
-    if (typeof result !== 'object' || result === null) return undefined;
-    const r = result as Record<string, unknown>;
-    if (this.kind === 'newHeads') return typeof r.hash === 'string' ? r.hash : undefined;
-    if (typeof r.blockHash !== 'string' || typeof r.logIndex !== 'string') return undefined;
-    return `${r.blockHash}:${r.logIndex}:${r.removed === true ? 'removed' : ''}`;
-  }
-
-  #block(result: unknown): number | undefined {
-    if (typeof result !== 'object' || result === null) return undefined;
-    const r = result as Record<string, unknown>;
-    return quantity(this.kind === 'newHeads' ? r.number : r.blockNumber);
   }
 }

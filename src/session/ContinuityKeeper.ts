@@ -1,5 +1,6 @@
 import { SteadyRpcError, describeError } from '../errors.js';
 import { parseQuantity } from '../health/probes.js';
+import { hashDigest, hexDigits, quantity } from '../consistency/quantity.js';
 import { Continuity, TEXT_OF, continuityKind } from './Continuity.js';
 
 export interface ContinuitySettings {
@@ -175,6 +176,24 @@ export function identify(kind: 'newHeads' | 'logs', text: string, from = 0, tail
   return { blockHash, blockNumber, logIndex, removed: isTrue(text, from, REMOVED), [TEXT]: resultText, [FRAME]: frame };
 }
 
+/** What {@link readHead} read last (one head at a time, on one thread: no object per notification). */
+const head = { number: 0, hi: 0, lo: 0 };
+
+/** Reads a head's number and hash digest from its text at `from` into {@link head}; false when it cannot. */
+function readHead(text: string, from: number): boolean {
+  if (text.charCodeAt(from) !== 123 /* { */) return false;
+  const hashAt = valueAt(text, from, HASH) + 1;
+  if (hashAt === 0 || text.charCodeAt(hashAt - 1) !== 34 /* " */ || text.charCodeAt(hashAt + 66) !== 34 || !text.startsWith('0x', hashAt)) return false;
+  const hi = hexDigits(text, hashAt + 2);
+  const lo = hexDigits(text, hashAt + 53);
+  const number = quantity(stringField(text, from, NUMBER));
+  if (hi === undefined || lo === undefined || number === undefined) return false;
+  head.number = number;
+  head.hi = hi;
+  head.lo = lo;
+  return true;
+}
+
 function backfillError(cause: unknown): SteadyRpcError {
   return cause instanceof SteadyRpcError ? cause : new SteadyRpcError('ERR_BAD_RESPONSE', `Backfill failed: ${describeError(cause)}`, { cause });
 }
@@ -286,7 +305,13 @@ export class ContinuityKeeper {
       this.#deliver(subscription, undefined, text.slice(resultStart, text.length - tail), frame);
       return true;
     }
-    let result: unknown = identify(tracked.continuity.kind, text, resultStart, tail, frame);
+    const { continuity } = tracked;
+    if (continuity.kind === 'newHeads' && !continuity.backfilling && readHead(text, resultStart)) {
+      // The hot path: the head is checked by number and hash digest; only its text goes on.
+      if (continuity.offerHead(head.number, head.hi, head.lo)) this.#deliver(subscription, undefined, frame === undefined ? text.slice(resultStart, text.length - tail) : undefined, frame);
+      return true;
+    }
+    let result: unknown = identify(continuity.kind, text, resultStart, tail, frame);
     if (result === undefined) {
       try {
         result = JSON.parse(text.slice(resultStart, text.length - tail));
@@ -330,21 +355,25 @@ export class ContinuityKeeper {
    */
   async #locate(call: OwnCall): Promise<{ head: number; fork?: ReorgEvent }> {
     const head = parseQuantity(await call('eth_blockNumber', []), 'eth_blockNumber');
-    const delivered = new Map<number, string>();
+    const delivered = new Map<number, readonly [number, number]>();
     for (const { continuity } of this.#tracked.values()) continuity.anchors(delivered);
     const numbers = [...delivered.keys()].filter((n) => n <= head).sort((x, y) => y - x);
     if (numbers.length === 0) return { head };
-    const hashAt = async (n: number) => {
+    const sameAt = async (n: number) => {
       const block = (await call('eth_getBlockByNumber', [hex(n), false])) as { hash?: unknown } | null;
-      return typeof block?.hash === 'string' ? block.hash : undefined;
+      const digest = hashDigest(block?.hash);
+      const mine = delivered.get(n)!;
+      return digest !== undefined && digest[0] === mine[0] && digest[1] === mine[1];
     };
-    if ((await hashAt(numbers[0]!)) === delivered.get(numbers[0]!)) return { head };
+    if (await sameAt(numbers[0]!)) return { head };
+    // A fork: every delivered height below is compared at once (they are few: `reorgDepth` at most).
     const below = numbers.slice(1);
-    const hashes = await Promise.all(below.map(hashAt));
-    const at = below.findIndex((n, i) => hashes[i] === delivered.get(n));
+    const same = await Promise.all(below.map(sameAt));
+    const at = same.indexOf(true);
     const highest = Math.max(...delivered.keys());
     const ancestor = at < 0 ? numbers[numbers.length - 1]! - 1 : below[at]!;
-    return { head, fork: { ancestor, depth: highest - ancestor, deep: at < 0 } };
+    const whole = at >= 0 && [...this.#tracked.values()].every(({ continuity }) => continuity.wholeAbove(ancestor));
+    return { head, fork: { ancestor, depth: highest - ancestor, deep: !whole } };
   }
 
   clear(): void {

@@ -1,3 +1,5 @@
+import { hashDigest } from '../consistency/quantity.js';
+
 /** One log a client was given, kept so it can be retracted if its block leaves the chain. */
 interface RetainedLog {
   readonly block: number;
@@ -59,11 +61,13 @@ export class RetainedLogs {
     this.#logs.splice(at, 1);
   }
 
-  /** (block → blockHash) of the kept logs: where the delivered chain can be compared with a node's. */
-  anchors(into: Map<number, string>): void {
+  /** (block → blockHash digest) of the kept logs: where the delivered chain can be compared with a node's. */
+  anchors(into: Map<number, readonly [number, number]>): void {
     for (let i = this.#start; i < this.#logs.length; i++) {
       const log = this.#logs[i]!;
-      if (!into.has(log.block)) into.set(log.block, log.blockHash);
+      if (into.has(log.block)) continue;
+      const digest = hashDigest(log.blockHash);
+      if (digest) into.set(log.block, digest);
     }
   }
 

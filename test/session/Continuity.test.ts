@@ -77,23 +77,31 @@ describe('newHeads continuity', () => {
     expect(c.lastBlock).toBe(0xabcdef0);
   });
 
-  it('forgets old hashes beyond the dedupe window', () => {
-    const c = new Continuity('newHeads', options);
+  it('remembers one head per height, for the last max(dedupeWindow, reorgDepth) heights', () => {
+    const c = new Continuity('newHeads', { ...options, reorgDepth: 4 });
     for (let n = 1; n <= 6; n++) c.accept(head(n));
-    expect(c.accept(head(1))).toEqual([head(1)]); // fell out of the window of 4
-    expect(c.accept(head(6))).toEqual([]);
+    for (const n of [3, 4, 5, 6]) expect(c.accept(head(n))).toEqual([]);
+    expect(c.duplicates).toBe(4);
+    expect(c.accept(head(2))).toEqual([head(2)]); // forgotten: delivered as the chain says...
+    expect(c.accept(head(3))).toEqual([head(3)]); // ...and a lower head is a reorg: what was above comes again
+    expect(c.accept(head(3))).toEqual([]);
   });
 
-  it('remembers exactly the last dedupeWindow hashes however often the window wraps', () => {
+  it("a lower or equal head with another hash is the node's reorg: the heads above it may come back", () => {
     const c = new Continuity('newHeads', options);
-    for (let n = 1; n <= 23; n++) c.accept(head(n));
-    for (const n of [20, 21, 22, 23]) expect(c.accept(head(n))).toEqual([]);
-    expect(c.duplicates).toBe(4);
-    expect(c.accept(head(19))).toEqual([head(19)]); // forgotten; now the newest, and 20 the oldest is out
-    expect(c.accept(head(20))).toEqual([head(20)]);
-    expect(c.accept(head(21))).toEqual([head(21)]);
-    for (const n of [23, 19, 20, 21]) expect(c.accept(head(n))).toEqual([]);
-    expect(c.duplicates).toBe(8);
+    for (const n of [5, 6, 7]) c.accept(head(n));
+    expect(c.accept(head(6, 1))).toEqual([head(6, 1)]);
+    expect(c.accept(head(6))).toEqual([head(6)]); // back to the first branch
+    expect(c.accept(head(7))).toEqual([head(7)]);
+    expect(c.accept(head(7))).toEqual([]);
+    expect(c.accept(head(5))).toEqual([]); // the common ancestor never left
+  });
+
+  it('keeps nothing of the notification it read: heads are kept as numbers', () => {
+    const c = new Continuity('newHeads', options);
+    const hash = fakeBlockHash(9);
+    expect(c.offerHead(9, Number.parseInt(hash.slice(2, 15), 16), Number.parseInt(hash.slice(53), 16))).toBe(true);
+    expect(c.accept(head(9))).toEqual([]);
   });
 });
 

@@ -153,7 +153,7 @@ describe('what is kept to announce a fork is bounded (invariant 11)', () => {
     const c = new Continuity('newHeads', { ...CONTINUITY_DEFAULTS, reorgDepth: 3 });
     const a = chain(100);
     for (let n = 1; n <= 100; n++) c.accept(a.block(n));
-    const anchors = new Map<number, string>();
+    const anchors = new Map<number, readonly [number, number]>();
     c.anchors(anchors);
     expect([...anchors.keys()]).toEqual([98, 99, 100]);
   });
