@@ -39,10 +39,18 @@ export interface ContinuityOptions {
   maxRetainedBytes: number;
 }
 
+/** Marks a {@link Retraction} among the results a continuity hands out. */
+export const RETRACTION = Symbol('retraction');
+
 /** A log retracted because its block left the chain: re-sent to the client with `removed: true`. */
 export interface Retraction {
+  readonly [RETRACTION]: true;
   readonly text: string;
 }
+
+export const isRetraction = (item: unknown): item is Retraction => typeof item === 'object' && item !== null && RETRACTION in item;
+
+const NONE: readonly Retraction[] = Object.freeze([]);
 
 /** What the session must fetch from the new node for the client to have seen everything. */
 export type BackfillPlan =
@@ -85,6 +93,8 @@ export class Continuity {
   #oldest = 0;
   #buffer: unknown[] | undefined;
   #duplicates = 0;
+  /** Retractions found while admitting a log, to be delivered before it. */
+  #orphaned: Retraction[] | undefined;
 
   constructor(kind: ContinuityKind, options: ContinuityOptions, onBlock?: (block: number) => void) {
     this.kind = kind;
@@ -154,6 +164,16 @@ export class Continuity {
   }
 
   /**
+   * Retractions the last admitted log showed to be due (its node reorged without announcing it):
+   * deliver them before that log.
+   */
+  takeRetractions(): readonly Retraction[] {
+    const orphaned = this.#orphaned;
+    this.#orphaned = undefined;
+    return orphaned ?? NONE;
+  }
+
+  /**
    * A live head read from its text (number and hash digest), with no backfill running: whether to
    * deliver it. The hot path of a `newHeads` stream: no object, no string kept.
    */
@@ -185,8 +205,17 @@ export class Continuity {
     const buffered = this.#buffer ?? [];
     this.#buffer = undefined;
     const retracted = ancestor === undefined ? [] : this.#rewind(ancestor);
-    const backfilled = fetched.filter((result) => this.#admit(result));
-    return { retracted, backfilled, live: buffered.filter((result) => this.#admit(result)) };
+    return { retracted, backfilled: this.#admitAll(fetched), live: this.#admitAll(buffered) };
+  }
+
+  /** What of `results` is to be delivered, in order, each preceded by the retractions it caused. */
+  #admitAll(results: readonly unknown[]): unknown[] {
+    const out: unknown[] = [];
+    for (const result of results) {
+      if (!this.#admit(result)) continue;
+      out.push(...this.takeRetractions(), result);
+    }
+    return out;
   }
 
   /**
@@ -201,9 +230,13 @@ export class Continuity {
       this.#heads.forgetAbove(ancestor);
       return [];
     }
-    return this.#retained!.takeAbove(ancestor).map((log) => {
+    return this.#retract(this.#retained!.takeAbove(ancestor));
+  }
+
+  #retract(logs: ReadonlyArray<{ key: string; text: string }>): Retraction[] {
+    return logs.map((log) => {
       this.#forget(log.key);
-      return { text: asRemoved(log.text) };
+      return { [RETRACTION]: true, text: asRemoved(log.text) };
     });
   }
 
@@ -251,6 +284,8 @@ export class Continuity {
       this.#forget(original);
       return true;
     }
+    const orphaned = this.#retained!.takeOrphanedBy(block, r.blockHash);
+    if (orphaned.length > 0) this.#orphaned = this.#retract(orphaned);
     const text = (r as { [k: symbol]: unknown })[TEXT_OF] as string | undefined;
     this.#retained!.add(block, detached(r.blockHash), key, text === undefined ? JSON.stringify(r) : detached(text));
     this.#onBlock?.(block);

@@ -1,7 +1,7 @@
 import { SteadyRpcError, describeError } from '../errors.js';
 import { parseQuantity } from '../health/probes.js';
 import { hashDigest, hexDigits, quantity } from '../consistency/quantity.js';
-import { Continuity, TEXT_OF, continuityKind } from './Continuity.js';
+import { Continuity, TEXT_OF, continuityKind, isRetraction } from './Continuity.js';
 
 export interface ContinuitySettings {
   /** Suppress duplicate heads and backfill missed ones after a switch. @default true */
@@ -280,11 +280,21 @@ export class ContinuityKeeper {
   accept(subscription: string, result: unknown): void {
     const tracked = this.#tracked.get(subscription);
     if (!tracked) return this.#deliver(subscription, result);
-    if (tracked.continuity.offer(result)) this.#emit(subscription, result);
+    if (tracked.continuity.offer(result)) this.#emitAfterRetractions(subscription, tracked.continuity, result);
+  }
+
+  /** Delivers a live result, after the retractions it showed to be due. */
+  #emitAfterRetractions(subscription: string, continuity: Continuity, result: unknown): void {
+    for (const retraction of continuity.takeRetractions()) this.#emit(subscription, retraction);
+    this.#emit(subscription, result);
   }
 
   /** Delivers a result, as the node's own text when it was identified from it (see {@link identify}). */
   #emit(subscription: string, item: unknown): void {
+    if (isRetraction(item)) {
+      this.#retracted += 1;
+      return this.#deliver(subscription, undefined, item.text);
+    }
     if (typeof item !== 'object' || item === null || !(TEXT in item)) return this.#deliver(subscription, item);
     const identified = item as Identified;
     this.#deliver(subscription, item, identified[TEXT], identified[FRAME]);
@@ -319,7 +329,7 @@ export class ContinuityKeeper {
         return false;
       }
     }
-    if (tracked.continuity.offer(result)) this.#emit(subscription, result);
+    if (continuity.offer(result)) this.#emitAfterRetractions(subscription, continuity, result);
     return true;
   }
 
@@ -407,12 +417,10 @@ export class ContinuityKeeper {
     if (this.#tracked.get(subscription) !== tracked || tracked.epoch !== epoch) return;
     // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
     const { retracted, backfilled, live } = tracked.continuity.finish(fetched, outcome.ancestor);
-    this.#retracted += retracted.length;
-    for (const { text } of retracted) this.#deliver(subscription, undefined, text);
-    this.#backfilled += backfilled.length;
-    for (const item of backfilled) this.#emit(subscription, item);
-    for (const item of live) this.#emit(subscription, item);
+    const fetchedCount = backfilled.filter((item) => !isRetraction(item)).length;
+    this.#backfilled += fetchedCount;
+    for (const item of [...retracted, ...backfilled, ...live]) this.#emit(subscription, item);
     const { from, to, skipped = false, error } = outcome;
-    if (from !== undefined || error) this.#report({ subscription, from, to, delivered: backfilled.length, skipped, ...(error ? { error } : {}) });
+    if (from !== undefined || error) this.#report({ subscription, from, to, delivered: fetchedCount, skipped, ...(error ? { error } : {}) });
   }
 }

@@ -73,11 +73,26 @@ export class RetainedLogs {
 
   /** Takes out every kept log above `ancestor`, in the order they were delivered. */
   takeAbove(ancestor: number): RetainedLog[] {
+    return this.#take((log) => log.block > ancestor);
+  }
+
+  /**
+   * A log of block `block` (hash `blockHash`) is arriving: the kept logs it shows to be off the
+   * chain, taken out in delivery order — those of a higher block, or of the same height in another
+   * block. Logs come in block order, so anything else means the node reorged without saying so
+   * (geth first sends the old logs with `removed: true`; anvil does not).
+   */
+  takeOrphanedBy(block: number, blockHash: string): RetainedLog[] {
+    if (block > this.#newest || this.size === 0) return [];
+    return this.#take((log) => log.block > block || (log.block === block && log.blockHash !== blockHash));
+  }
+
+  #take(taking: (log: RetainedLog) => boolean): RetainedLog[] {
     const kept: RetainedLog[] = [];
     const taken: RetainedLog[] = [];
     for (let i = this.#start; i < this.#logs.length; i++) {
       const log = this.#logs[i]!;
-      (log.block > ancestor ? taken : kept).push(log);
+      (taking(log) ? taken : kept).push(log);
     }
     this.#logs = kept;
     this.#start = 0;

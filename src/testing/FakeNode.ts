@@ -142,6 +142,7 @@ export class FakeChain {
   readonly genesis: number;
   readonly #byHash = new Map<string, ChainBlock>();
   #branches = 0;
+  #height = -1;
   /** @internal */
   readonly [TREE]: Tree;
 
@@ -166,6 +167,11 @@ export class FakeChain {
     return this.#branches;
   }
 
+  /** The highest block number on any branch. */
+  get height(): number {
+    return this.#height;
+  }
+
   /** The header of the block with `hash`, on any branch. */
   block(hash: string): FakeBlockHeader | undefined {
     return this.#byHash.get(hash)?.header;
@@ -187,6 +193,7 @@ export class FakeChain {
     const block: ChainBlock = { number, header: Object.freeze({ number: hex(number), hash, parentHash, timestamp: hex(number * 12) }), logs: [] };
     branch.own.push(block);
     this.#byHash.set(hash, block);
+    this.#height = Math.max(this.#height, number);
     return block;
   }
 }

@@ -180,3 +180,34 @@ describe('what is kept to announce a fork is bounded (invariant 11)', () => {
     expect(c.accept(a.log(9))).toHaveLength(1); // back on the chain: delivered again
   });
 });
+
+describe('a node that reorgs without announcing it (anvil sends no removed logs) still never mixes two branches at one height', () => {
+  it('a log at a height below (or at) logs already delivered from another block retracts those first', () => {
+    const a = chain(10);
+    const b = chain(10, 8);
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 8; n <= 10; n++) k.accept('l', a.log(n));
+    k.accept('l', b.log(9)); // the node moved to b's branch and said nothing
+    expect(delivered.slice(3).map(({ item }) => item)).toEqual([{ ...a.log(9), removed: true }, { ...a.log(10), removed: true }, b.log(9)]);
+    k.accept('l', b.log(10));
+    expect(delivered.slice(6).map(({ item }) => item)).toEqual([b.log(10)]);
+    expect(k.retracted).toBe(2);
+  });
+
+  it('when the node announces it (geth), nothing is retracted twice', () => {
+    const a = chain(10);
+    const b = chain(10, 8);
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 8; n <= 10; n++) k.accept('l', a.log(n));
+    for (const n of [9, 10]) k.accept('l', { ...a.log(n), removed: true });
+    for (const n of [9, 10]) k.accept('l', b.log(n));
+    expect(delivered.slice(3).map(({ item }) => item)).toEqual([
+      { ...a.log(9), removed: true },
+      { ...a.log(10), removed: true },
+      b.log(9),
+      b.log(10),
+    ]);
+  });
+});
