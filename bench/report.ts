@@ -10,6 +10,7 @@ import type { ProxyMeasurement } from './cases/proxyHop.js';
 import type { RequestsMeasurement } from './cases/requests.js';
 import type { BlackholeMeasurement, CutMeasurement, FailbackMeasurement } from './cases/failover.js';
 import type { ScaleMeasurement } from './cases/scale.js';
+import type { RetentionMeasurement, RetentionVariant } from './cases/retention.js';
 import { median, quantile } from './load.js';
 
 export interface Measurements {
@@ -21,6 +22,7 @@ export interface Measurements {
   blackhole?: BlackholeMeasurement;
   scale?: ScaleMeasurement;
   scaleShared?: ScaleMeasurement;
+  retention: Partial<Record<RetentionVariant, RetentionMeasurement>>;
   /** Every run of each repeated job, by job id, in round order (undefined: that run failed). */
   rounds: Record<string, Array<Record<string, unknown> | undefined>>;
 }
@@ -168,6 +170,29 @@ export function buildRows(m: Measurements): Row[] {
       goal: consumer !== 'raw-ws' ? '≥ 0.90× raw ws' : null,
       met: consumer !== 'raw-ws' && ratio !== null ? ratio >= 0.9 : null,
       note: `${fmtInt(r.delivered)} of ${fmtInt(r.sent)} sent, in ${r.seconds.toFixed(2)} s`,
+    });
+  }
+
+  // 3b. memory a busy logs subscription keeps (to retract its logs on a fork)
+  for (const variant of ['defaults', 'logs-off'] as const) {
+    const r = m.retention[variant];
+    if (!r) continue;
+    const isDefault = variant === 'defaults';
+    // The bound on what is kept for retraction, plus what the dedupe window and the frames' last
+    // turn keep (well under 1 MiB).
+    const goal = r.maxRetainedBytes + 1024 * 1024;
+    rows.push({
+      group: 'memory',
+      case: `busy logs subscription (${fmtInt(r.logs)} logs of ~600 B), ${isDefault ? 'defaults (logs kept for retraction)' : '{continuity: {logs: off}}'}`,
+      metric: 'heap retained',
+      value: r.retainedBytes,
+      display: `${(r.retainedBytes / 1024 / 1024).toFixed(2)} MB`,
+      unit: 'bytes',
+      ratio: null,
+      baseline: null,
+      goal: isDefault ? `≤ maxRetainedBytes (${(r.maxRetainedBytes / 1024 / 1024).toFixed(0)} MiB) + 1 MiB` : null,
+      met: isDefault ? r.retainedBytes <= goal : null,
+      note: `${fmtInt(r.delivered)} of ${fmtInt(r.logs)} delivered; the session accounts ${(r.accountedBytes / 1024 / 1024).toFixed(2)} MB of logs kept`,
     });
   }
 

@@ -14,6 +14,7 @@ import { Child, REPO_ROOT } from './ipc.js';
 import { buildRows, renderTable, type Measurements } from './report.js';
 import type { HopKind } from './hopServer.js';
 import type { NotificationConsumer } from './cases/notifications.js';
+import type { RetentionVariant } from './cases/retention.js';
 import type { Job } from './worker.js';
 
 const { values: flags } = parseArgs({
@@ -90,6 +91,13 @@ const planned: Planned[] = [
         } satisfies Planned,
       ]),
   { id: 'failover:blackhole', title: 'failover · blackhole', job: { case: 'blackhole', args: { iterations: settings.blackholeRuns } }, timeoutMs: 30_000 + settings.blackholeRuns * 25_000, repeat: false },
+  ...(['defaults', 'logs-off'] as const).map((variant): Planned => ({
+    id: `retention:${variant}`,
+    title: `retention · busy logs subscription, ${variant}`,
+    job: { case: 'retention', args: { variant, blocks: quick ? 32 : 200, logsPerBlock: 200 } },
+    timeoutMs: 120_000,
+    repeat: false,
+  })),
   ...(['own', 'shared'] as const).map((transport): Planned => ({
     id: transport === 'own' ? 'scale' : 'scale:shared',
     title: `scale · ${settings.scaleSessions.toLocaleString('en-US')} sessions × 5 subscriptions, ${transport === 'own' ? 'a socket each' : 'SharedSocketTransport'}`,
@@ -210,7 +218,7 @@ async function main(): Promise<void> {
 
 /** Gathers the measurements; with several rounds, keeps the median run of each throughput case. */
 function collect(outcomes: JobOutcome[]): Measurements {
-  const m: Measurements = { requests: {}, proxy: {}, notifications: {}, failback: {}, rounds: {} };
+  const m: Measurements = { requests: {}, proxy: {}, notifications: {}, failback: {}, retention: {}, rounds: {} };
   const byId = new Map<string, any[]>();
   for (const o of outcomes) {
     byId.set(o.id, [...(byId.get(o.id) ?? []), o.measurement]);
@@ -236,6 +244,7 @@ function collect(outcomes: JobOutcome[]): Measurements {
     else if (id === 'failover:blackhole') m.blackhole = first;
     else if (id === 'scale') m.scale = first;
     else if (id === 'scale:shared') m.scaleShared = first;
+    else if (group === 'retention') m.retention[name as RetentionVariant] = first;
   }
   return m;
 }

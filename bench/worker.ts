@@ -12,7 +12,8 @@ export type Job =
   | { case: 'cut'; args: Parameters<typeof import('./cases/failover.js').cutCase>[0] }
   | { case: 'failback'; args: Parameters<typeof import('./cases/failover.js').failbackCase>[0] }
   | { case: 'blackhole'; args: Parameters<typeof import('./cases/failover.js').blackholeCase>[0] }
-  | { case: 'scale'; args: Parameters<typeof import('./cases/scale.js').scaleCase>[0] };
+  | { case: 'scale'; args: Parameters<typeof import('./cases/scale.js').scaleCase>[0] }
+  | { case: 'retention'; args: Parameters<typeof import('./cases/retention.js').retentionCase>[0] };
 
 async function runJob(job: Job): Promise<unknown> {
   switch (job.case) {
@@ -30,6 +31,8 @@ async function runJob(job: Job): Promise<unknown> {
       return (await import('./cases/failover.js')).blackholeCase(job.args);
     case 'scale':
       return (await import('./cases/scale.js')).scaleCase(job.args);
+    case 'retention':
+      return (await import('./cases/retention.js')).retentionCase(job.args);
   }
 }
 
