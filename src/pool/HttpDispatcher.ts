@@ -29,6 +29,14 @@ export interface HttpRequestOptions {
 
 const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3 });
 
+/** For a batch answer, the requests by id (answers may come in any order); `undefined` for a single one. */
+function sentById(items: readonly Sent[], response: JsonRpcResponse | JsonRpcResponse[]): Map<unknown, Sent> | undefined {
+  if (!Array.isArray(response)) return undefined;
+  const byId = new Map<unknown, Sent>();
+  for (const item of items) if (item.request.id !== undefined && !byId.has(item.request.id)) byId.set(item.request.id, item);
+  return byId;
+}
+
 /** One request (or batch item) as sent, with the pool's view of the chain when it came in. */
 interface Sent {
   readonly request: JsonRpcRequest;
@@ -97,9 +105,10 @@ export class HttpDispatcher {
     const responses = Array.isArray(response) ? response : [response];
     let head: number | undefined = this.#pool.health(node).head;
     const behind: number[] = [];
+    const byId = sentById(items, response);
     for (let i = 0; i < responses.length; i++) {
       const r = responses[i]!;
-      const sent = Array.isArray(response) ? items.find((item) => item.request.id === r.id && item.request.id !== undefined) : items[0];
+      const sent = byId ? byId.get(r?.id) : items[0];
       if (!sent || typeof r !== 'object' || r === null) continue;
       const demand = this.view.demand(sent.request.method, sent.request.params, sent.viewAt);
       if (!demand) continue;
@@ -131,8 +140,9 @@ export class HttpDispatcher {
 
   #observe(items: readonly Sent[], answer: { response: JsonRpcResponse | JsonRpcResponse[] }): JsonRpcResponse | JsonRpcResponse[] {
     const { response } = answer;
+    const byId = sentById(items, response);
     for (const r of Array.isArray(response) ? response : [response]) {
-      const sent = Array.isArray(response) ? items.find((item) => item.request.id === r.id) : items[0];
+      const sent = byId ? byId.get(r?.id) : items[0];
       if (sent && typeof r === 'object' && r !== null) this.view.observe(sent.request.method, sent.request.params, r);
     }
     return response;
