@@ -392,7 +392,10 @@ export class ContinuityKeeper {
 
   /** What one subscription missed up to the new node's `head`: nothing to fetch is settled at once. */
   #backfill(subscription: string, tracked: Tracked, epoch: number, call: OwnCall, head: number, fork: ReorgEvent | undefined): void {
-    const ancestor = fork?.ancestor;
+    // A deep fork: the ancestor is not known, only that everything kept differs. Logs kept are
+    // retracted (and the new branch's fetched over their range); heads are not re-emitted from a
+    // guess: the stream goes on from the new node, and the `reorg` event says it is deep.
+    const ancestor = fork?.deep && tracked.continuity.kind === 'newHeads' ? undefined : fork?.ancestor;
     const plan = tracked.continuity.plan(head, ancestor);
     if (plan.kind === 'none') return this.#finish(subscription, tracked, epoch, [], { ancestor });
     const { from, to } = plan;

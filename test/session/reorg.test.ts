@@ -145,6 +145,20 @@ describe('a switch to a node on another branch looks like one node announcing a 
     expect(reorgs).toEqual([{ ancestor: 16, depth: 4, deep: true }]);
     const retracted = delivered.slice(11).filter(({ item }) => item.removed === true);
     expect(retracted.map(({ item }) => item.blockNumber)).toEqual([hex(17), hex(18), hex(19), hex(20)]);
+    // ...and the new branch's logs over the same range follow.
+    expect(delivered.slice(15).map(({ item }) => item)).toEqual([b.log(16), b.log(17), b.log(18), b.log(19), b.log(20)]);
+  });
+
+  it('on a deep fork, heads are not re-emitted from a guessed ancestor: the stream goes on from the new node', async () => {
+    const a = chain(20);
+    const { keeper: k, delivered, reorgs } = keeper({ reorgDepth: 4 });
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 10; n <= 20; n++) k.accept('h', a.block(n));
+    const b = chain(22, 5);
+    k.afterSwitch(b.call);
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 16, depth: 4, deep: true }]);
+    expect(delivered.slice(11).map(({ item }) => item)).toEqual([b.block(21), b.block(22)]); // the gap only
   });
 });
 
