@@ -20,13 +20,16 @@ interface Frame {
 export class FrameAudit {
   /** Answers the client did not ask for (or got twice). */
   leaked = 0;
-  /** The same `newHeads` block (same hash) delivered twice on one subscription. */
+  /**
+   * The same `newHeads` block (same hash) delivered twice on one subscription with no reorg in
+   * between (a reorg back to a branch re-emits its heads, as one node would).
+   */
   duplicateHeads = 0;
   /** Up to 3 leaked frames, to show. */
   readonly leakedExamples: string[] = [];
   readonly #owed = new Map<string, Sent>();
-  /** Subscription id → hashes seen (`undefined` for kinds other than newHeads). */
-  readonly #subscriptions = new Map<string, Set<string> | undefined>();
+  /** Subscription id → the hash delivered at each height (`undefined` for kinds other than newHeads). */
+  readonly #subscriptions = new Map<string, Map<number, string> | undefined>();
 
   /** Requests sent and not answered yet. */
   get owed(): number {
@@ -55,20 +58,23 @@ export class FrameAudit {
     if (!sent) return this.#leak(text);
     this.#owed.delete(key);
     if (sent.method === 'eth_subscribe' && typeof item.result === 'string') {
-      this.#subscriptions.set(item.result, sent.params[0] === 'newHeads' ? new Set() : undefined);
+      this.#subscriptions.set(item.result, sent.params[0] === 'newHeads' ? new Map() : undefined);
     }
     if (sent.method === 'eth_unsubscribe' && item.result === true) this.#subscriptions.delete(String(sent.params[0]));
   }
 
   #notification(item: Frame, text: string): void {
-    const params = item.params as { subscription?: unknown; result?: { hash?: unknown } } | undefined;
+    const params = item.params as { subscription?: unknown; result?: { hash?: unknown; number?: unknown } } | undefined;
     const subscription = String(params?.subscription);
     if (!this.#subscriptions.has(subscription)) return this.#leak(text);
-    const hashes = this.#subscriptions.get(subscription);
+    const heads = this.#subscriptions.get(subscription);
     const hash = params?.result?.hash;
-    if (!hashes || typeof hash !== 'string') return;
-    if (hashes.has(hash)) this.duplicateHeads += 1;
-    hashes.add(hash);
+    const number = Number(params?.result?.number);
+    if (!heads || typeof hash !== 'string' || !Number.isSafeInteger(number)) return;
+    if (heads.get(number) === hash) this.duplicateHeads += 1;
+    // A head at or below others is a reorg: those above it are off the chain (and may come back).
+    for (const height of heads.keys()) if (height > number) heads.delete(height);
+    heads.set(number, hash);
   }
 
   #leak(text: string): void {

@@ -84,6 +84,8 @@ export class Continuity {
   readonly #retained: RetainedLogs | undefined;
   /** Reports every block number delivered (the client's view of the chain rises with it). */
   readonly #onBlock: ((block: number) => void) | undefined;
+  /** newHeads: told of the node's own reorg, a head delivered at a height that had another. */
+  readonly #onReorg: ((block: number) => void) | undefined;
   /** Highest block the client is known to have seen everything up to (for logs: since). */
   #lastBlock: number | undefined;
   /** logs: keys of recent logs (`blockHash:logIndex:removed?`), to drop duplicates. */
@@ -96,10 +98,11 @@ export class Continuity {
   /** Retractions found while admitting a log, to be delivered before it. */
   #orphaned: Retraction[] | undefined;
 
-  constructor(kind: ContinuityKind, options: ContinuityOptions, onBlock?: (block: number) => void) {
+  constructor(kind: ContinuityKind, options: ContinuityOptions, onBlock?: (block: number) => void, onReorg?: (block: number) => void) {
     this.kind = kind;
     this.#options = options;
     this.#onBlock = onBlock;
+    this.#onReorg = onReorg;
     if (kind === 'newHeads') this.#heads = new RecentHeads(Math.max(options.dedupeWindow, options.reorgDepth));
     else this.#retained = new RetainedLogs(options.reorgDepth, options.maxRetainedBytes);
   }
@@ -121,8 +124,20 @@ export class Continuity {
    */
   wholeAbove(ancestor: number): boolean {
     if (this.#retained) return this.#retained.wholeAbove(ancestor);
+    const heads = this.#heads!;
     const last = this.#lastBlock;
-    return last === undefined || last <= ancestor || Math.max(this.#heads!.lowest(), this.#heads!.tip - this.#options.reorgDepth + 1) <= ancestor + 1;
+    if (last === undefined || last <= ancestor) return true;
+    return this.keptAll() || Math.max(heads.lowest(), heads.tip - this.#options.reorgDepth + 1) <= ancestor + 1;
+  }
+
+  /**
+   * Whether everything this subscription delivered (and still holds) is among what it compares
+   * after a switch: then a fork below all of it is below anything its client has seen.
+   */
+  keptAll(): boolean {
+    if (this.#retained) return this.#retained.complete;
+    const heads = this.#heads!;
+    return heads.complete && heads.tip - heads.lowest() < this.#options.reorgDepth;
   }
 
   get lastBlock(): number | undefined {
@@ -236,6 +251,8 @@ export class Continuity {
   #retract(logs: ReadonlyArray<{ key: string; text: string }>): Retraction[] {
     return logs.map((log) => {
       this.#forget(log.key);
+      // The node may announce it too (geth sends removed logs): the client gets it once.
+      this.#remember(`${log.key}removed`);
       return { [RETRACTION]: true, text: asRemoved(log.text) };
     });
   }
@@ -258,10 +275,21 @@ export class Continuity {
       return false;
     }
     // A lower head (the node's reorg, or a node behind) is delivered as the chain says and moves the mark back.
+    const replaces = heads.holds(number);
     heads.add(number, hi, lo);
     this.#lastBlock = number;
     this.#onBlock?.(number);
+    // Another head at a height the client had one for: the node reorged (it says so only here).
+    if (replaces && this.#buffer === undefined) this.#onReorg?.(number);
     return true;
+  }
+
+  /**
+   * logs: the node's chain changed from `block` on (its newHeads said so): every kept log from that
+   * height up is off the chain, retracted now, in delivery order.
+   */
+  retractFrom(block: number): Retraction[] {
+    return this.#retained && this.#buffer === undefined ? this.#retract(this.#retained.takeAbove(block - 1)) : [];
   }
 
   #admitLog(r: Record<string, unknown>): boolean {

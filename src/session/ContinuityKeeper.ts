@@ -260,13 +260,25 @@ export class ContinuityKeeper {
   track(subscription: string, params: readonly unknown[], call: OwnCall | undefined): void {
     const kind = continuityKind(params);
     if (kind === undefined || !this.#settings[kind]) return;
-    const continuity = new Continuity(kind, this.#settings, this.#onBlock);
+    const continuity = new Continuity(kind, this.#settings, this.#onBlock, (block) => this.#nodeReorged(block));
     this.#tracked.set(subscription, { continuity, params, epoch: this.#epoch });
     if (kind === 'logs' && call) {
       call('eth_blockNumber', []).then(
         (head) => continuity.noteSince(parseQuantity(head, 'eth_blockNumber')),
         () => {}, // without it, the first log delivered sets the mark
       );
+    }
+  }
+
+  /**
+   * A `newHeads` subscription got a head at a height it had another for: the node in use reorged.
+   * The `logs` subscriptions' logs from that height up are off its chain: retracted now (a node that
+   * announces it with `removed` logs too is not repeated; anvil does not announce it).
+   */
+  #nodeReorged(block: number): void {
+    for (const [subscription, { continuity }] of this.#tracked) {
+      if (continuity.kind !== 'logs') continue;
+      for (const retraction of continuity.retractFrom(block)) this.#emit(subscription, retraction);
     }
   }
 
@@ -381,8 +393,12 @@ export class ContinuityKeeper {
     const same = await Promise.all(below.map(sameAt));
     const at = same.indexOf(true);
     const highest = Math.max(...delivered.keys());
+    // No height in common: the fork is below everything kept. When that is everything the client
+    // was given (a young subscription), the fork is below what it has ever seen, and the new branch
+    // from there is all it needs; otherwise it is deeper than the kept history.
     const ancestor = at < 0 ? numbers[numbers.length - 1]! - 1 : below[at]!;
-    const whole = at >= 0 && [...this.#tracked.values()].every(({ continuity }) => continuity.wholeAbove(ancestor));
+    const tracked = [...this.#tracked.values()];
+    const whole = at < 0 ? tracked.every(({ continuity }) => continuity.keptAll()) : tracked.every(({ continuity }) => continuity.wholeAbove(ancestor));
     return { head, fork: { ancestor, depth: highest - ancestor, deep: !whole } };
   }
 

@@ -13,6 +13,8 @@ export class RecentHeads {
   readonly #lo: Float64Array;
   /** The head the chain ends at, as delivered (a lower head is the node's reorg: its new tip). */
   #tip = -1;
+  /** Whether a delivered head was pushed out for room: the kept heads are then not all there were. */
+  #evicted = false;
 
   constructor(size: number) {
     this.#size = size;
@@ -25,16 +27,27 @@ export class RecentHeads {
     return this.#tip;
   }
 
+  /** Whether every head delivered (and not reorged away) is still kept. */
+  get complete(): boolean {
+    return !this.#evicted;
+  }
+
   /** Whether the head at `number` with this digest was delivered (and not reorged away since). */
   has(number: number, hi: number, lo: number): boolean {
     const slot = number % this.#size;
     return this.#numbers[slot] === number && this.#hi[slot] === hi && this.#lo[slot] === lo;
   }
 
+  /** Whether a head was delivered at `number` (and is still kept). */
+  holds(number: number): boolean {
+    return this.#numbers[number % this.#size] === number;
+  }
+
   /** A head delivered at `number`. At or below the tip, it replaces what was delivered from there on. */
   add(number: number, hi: number, lo: number): void {
     if (number <= this.#tip) this.forgetAbove(number);
     const slot = number % this.#size;
+    if (this.#numbers[slot]! >= 0 && this.#numbers[slot] !== number) this.#evicted = true;
     this.#numbers[slot] = number;
     this.#hi[slot] = hi;
     this.#lo[slot] = lo;

@@ -25,7 +25,7 @@ export class RetainedLogs {
   #start = 0;
   #bytes = 0;
   #newest = -1;
-  /** Logs at or below this block may have been forgotten for lack of room. */
+  /** Logs at or below this block may have been forgotten, for lack of room or for being too deep. */
   #truncatedAt = -1;
 
   constructor(depth: number, maxBytes: number) {
@@ -39,6 +39,11 @@ export class RetainedLogs {
 
   get size(): number {
     return this.#logs.length - this.#start;
+  }
+
+  /** Whether every log delivered (and not retracted) is still kept. */
+  get complete(): boolean {
+    return this.#truncatedAt < 0;
   }
 
   /** Whether every log delivered above `ancestor` is still kept. */
@@ -111,7 +116,7 @@ export class RetainedLogs {
       const oldest = this.#logs[this.#start]!;
       const tooDeep = oldest.block <= floor;
       if (!tooDeep && this.#bytes <= this.#maxBytes) break;
-      if (!tooDeep) this.#truncatedAt = Math.max(this.#truncatedAt, oldest.block);
+      this.#truncatedAt = Math.max(this.#truncatedAt, oldest.block);
       this.#bytes -= this.#cost(oldest);
       this.#start += 1;
     }

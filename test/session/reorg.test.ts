@@ -149,6 +149,18 @@ describe('a switch to a node on another branch looks like one node announcing a 
     expect(delivered.slice(15).map(({ item }) => item)).toEqual([b.log(16), b.log(17), b.log(18), b.log(19), b.log(20)]);
   });
 
+  it('a fork below everything a young subscription was given is no deep fork: the new branch from there is all it needs', async () => {
+    const a = chain(10);
+    const { keeper: k, delivered, reorgs } = keeper();
+    k.track('h', ['newHeads'], undefined);
+    k.accept('h', a.block(10)); // one head so far
+    const b = chain(11, 9);
+    k.afterSwitch(b.call);
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 9, depth: 1, deep: false }]);
+    expect(delivered.slice(1).map(({ item }) => item)).toEqual([b.block(10), b.block(11)]);
+  });
+
   it('on a deep fork, heads are not re-emitted from a guessed ancestor: the stream goes on from the new node', async () => {
     const a = chain(20);
     const { keeper: k, delivered, reorgs } = keeper({ reorgDepth: 4 });
