@@ -28,6 +28,8 @@ export class ViewGate {
   readonly #ctx: SessionContext;
   readonly #settings: ConsistencySettings;
   readonly #waiting: Waiting[] = [];
+  /** When each call held so far must be answered by: a call held again keeps its first deadline. */
+  readonly #deadlines = new WeakMap<PendingCall, number>();
   #timer: TimerHandle | undefined;
   #polling = false;
   /** Calls held because their node was behind, and how many of them were failed with `BEHIND`. */
@@ -109,8 +111,13 @@ export class ViewGate {
     if (call.answered) return;
     const ctx = this.#ctx;
     const { need } = demand;
-    this.stats.held += 1;
-    this.#waiting.push({ call, need, deadline: ctx.clock.now() + this.#settings.waitMs });
+    let deadline = this.#deadlines.get(call);
+    if (deadline === undefined) {
+      deadline = ctx.clock.now() + this.#settings.waitMs;
+      this.#deadlines.set(call, deadline);
+      this.stats.held += 1;
+    }
+    this.#waiting.push({ call, need, deadline });
     ctx.events.emit('behind', { node: ctx.link?.node ?? '', method: call.method, need, outcome: 'held' });
     this.#schedule();
   }

@@ -142,3 +142,28 @@ describe('switches respect the client view (invariant 10)', () => {
     expect(h.session.node).toBe('c');
   });
 });
+
+describe('a held read is bounded by its first deadline (invariant 10)', () => {
+  it('a node that reports a head it then answers below does not keep a read waiting past waitMs', async () => {
+    const h = await sessionHarness({ consistency: { waitMs: 2_000 } });
+    h.nodes.a!.advance(3);
+    h.send(rpc('seen', 'eth_blockNumber'));
+    await h.settle();
+    h.nodes.a!.cut();
+    await h.settle();
+    // b's answers to eth_blockNumber flip between 100 and 103: each time the session sees 103 and
+    // sends the read again, the read is answered 100.
+    const b = h.sockets.last()!;
+    let answers = 0;
+    b.onSend((text) => {
+      const { id, method } = JSON.parse(text) as { id: number; method: string };
+      const result = method === 'eth_blockNumber' ? (answers++ % 2 === 0 ? '0x64' : '0x67') : '0x1';
+      b.receiveJson({ jsonrpc: '2.0', id, result });
+    });
+    h.send(rpc(1, 'eth_blockNumber'));
+    await h.clock.advance(1_999);
+    expect(h.answers(1)).toEqual([]);
+    await h.clock.advance(1);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, error: { code: RpcErrorCode.BEHIND, message: expect.any(String) } }]);
+  });
+});
