@@ -176,6 +176,7 @@ describe('forkAt: a node’s own reorg', () => {
     a.advance(1); // mines on the old branch
     expect(a.block(106).hash).not.toBe(b.block(106).hash);
     expect(() => a.block(107)).toThrow(RangeError);
+    expect(chain.height).toBe(106);
   });
 
   it('like geth: the left blocks’ logs with removed: true (in chain order), then the new heads from the fork point', async () => {
