@@ -40,18 +40,27 @@ export interface Req {
   readonly episode: number;
   /** The highest block the client had been given when it sent the request (invariant 10). */
   readonly viewAt: number;
+  /**
+   * The session had a view of the chain when the request came: a read may then wait for its
+   * node's head to be checked (or for a node to catch up), and be answered after later requests.
+   */
+  readonly gated: boolean;
 }
 
 export type Category =
   | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint; block?: number }
   | { type: 'generic' }
   | { type: 'notResent' }
+  /** A read of blocks the client has seen, which no node caught up with in time (invariant 10). */
+  | { type: 'behind' }
   | { type: 'unexpected'; what: string };
 
 const GENERIC_CODES: ReadonlySet<number> = new Set([RpcErrorCode.UPSTREAM_UNAVAILABLE, RpcErrorCode.QUEUE_FULL, RpcErrorCode.REQUEST_TIMEOUT]);
 const HEX = /^0x[0-9a-f]+$/;
 /** Whether a request is a call, which may get any of the session's own errors (not a frame it refused). */
 export const isCall = (req: Req) => req.type !== 'parse' && req.type !== 'invalid' && req.type !== 'tooLarge';
+/** Whether a request reads the chain, so that it may get `BEHIND`. */
+export const isRead = (req: Req) => req.type === 'blockNumber' || req.type === 'getBalance';
 export const show = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 
 /** What an answer's result says about the request it is for. */
@@ -63,8 +72,7 @@ export function categorize(answer: Record<string, unknown>): Category {
     if (code === RpcErrorCode.FRAME_TOO_LARGE) return { type: 'specific', matches: (r) => r.type === 'tooLarge', what: 'a frame-too-large error' };
     if (code === RpcErrorCode.INVALID_PARAMS) return { type: 'specific', matches: (r) => r.type === 'badSubscribe', what: 'an invalid-params error' };
     if (code === RpcErrorCode.NOT_RESENT) return { type: 'notResent' };
-    // A read of blocks the client has seen, which no node caught up with in time (invariant 10).
-    if (code === RpcErrorCode.BEHIND) return { type: 'specific', matches: (r) => r.type === 'blockNumber' || r.type === 'getBalance', what: 'a BEHIND error' };
+    if (code === RpcErrorCode.BEHIND) return { type: 'behind' };
     if (typeof code === 'number' && GENERIC_CODES.has(code)) return { type: 'generic' };
     return { type: 'unexpected', what: `error ${show(answer.error)}` };
   }
@@ -100,21 +108,37 @@ export function batchFits(answer: { responses: Array<Record<string, unknown>>; c
       if (category.type === 'specific') return category.matches(req);
       if (category.type === 'generic') return isCall(req);
       if (category.type === 'notResent') return req.type === 'sendTransaction';
+      if (category.type === 'behind') return isRead(req);
       return false;
     })
   );
 }
 
-/** Decodes which node produced a notification payload, and of which kind it is. */
-export function notificationSource(world: World, result: unknown): { kind: SubKind; node: string } | undefined {
+/**
+ * What a notification payload is, and where it comes from: a pending transaction names its node
+ * (the byte after `0x` is the node's index + 1); a head or a log is the chain's, so it must be
+ * exactly what the chain holds (a log may come retracted, `removed: true`).
+ */
+export function notificationSource(world: World, result: unknown): { kind: SubKind; node?: string } | undefined {
   if (typeof result === 'string' && result.length === 66) {
     return { kind: 'newPendingTransactions', node: world.nodes[Number.parseInt(result.slice(2, 4), 16) - 1]?.name ?? '?' };
   }
   if (typeof result !== 'object' || result === null) return undefined;
   const r = result as Record<string, unknown>;
-  if (typeof r.node === 'string' && 'logIndex' in r) return { kind: 'logs', node: r.node };
+  if (typeof r.blockHash === 'string' && typeof r.logIndex === 'string') {
+    const log = world.chain.logsOf(r.blockHash)[Number.parseInt(r.logIndex, 16)];
+    if (!log || typeof r.removed !== 'boolean' || !sameFields(r, { ...log, removed: r.removed })) return undefined;
+    return { kind: 'logs' };
+  }
   if (typeof r.hash === 'string' && typeof r.number === 'string') {
-    return { kind: 'newHeads', node: world.nodes[Number.parseInt(r.hash.slice(2, 10), 16) - 1]?.name ?? '?' };
+    const block = world.chain.block(r.hash);
+    return block && sameFields(r, block) ? { kind: 'newHeads' } : undefined;
   }
   return undefined;
+}
+
+/** Whether `a` has exactly the fields of `b`, with the same values. */
+function sameFields(a: Record<string, unknown>, b: object): boolean {
+  const entries = Object.entries(b);
+  return Object.keys(a).length === entries.length && entries.every(([key, value]) => a[key] === value);
 }

@@ -1,7 +1,6 @@
 import type fc from 'fast-check';
 import type { JsonRpcId } from '../../src/index.js';
 import { RpcErrorCode } from '../../src/index.js';
-import { fakeBlockHash } from '../../src/testing/index.js';
 import type { ItemSpec } from './sessionAnswers.js';
 import type { ClientModel } from './sessionModel.js';
 import type { World } from './sessionWorld.js';
@@ -20,6 +19,8 @@ export interface Env {
    * REQUEST_TIMEOUT answer). Only runs without it must end with no extra subscription upstream.
    */
   lossy: boolean;
+  /** Debugging: sees each command as it runs. */
+  trace?: (line: string) => void;
 }
 
 export type Command = fc.AsyncCommand<object, Env>;
@@ -32,6 +33,7 @@ abstract class Step implements Command {
 
   async run(_model: object, env: Env): Promise<void> {
     await this.act(env);
+    env.trace?.(`>> ${this.toString()}`);
     const { session } = env.world;
     if (env.unhandled.length > 0) env.model.violations.push(`unhandled rejection: ${String(env.unhandled[0])}`);
     const accepts = session.state === 'ready' || session.state === 'switching';
@@ -122,13 +124,20 @@ export class SendMalformed extends Step {
 
 export type NodeEvent = 'mine' | 'log' | 'pendingTx';
 
-/** What a node does to its subscribers; payloads name the node they come from. */
+/** The address every log of a run comes from. */
+export const LOG_ADDRESS = '0x00000000000000000000000000000000000000aa';
+
+/**
+ * What a node does: mines a block (or follows its branch's next one), emits a log in its head block
+ * (every node that has the block tells its subscribers), or announces a pending transaction (which
+ * names the node). Payloads are unique.
+ */
 export function nodeEvent(env: Env, name: string, event: NodeEvent): void {
   const node = env.world.nodeByName(name);
   env.events += 1;
   if (event === 'mine') node.advance(1);
-  else if (event === 'log') node.notify('logs', { logIndex: `0x${env.events.toString(16)}`, blockHash: fakeBlockHash(node.head, node.fork), node: node.name });
-  else node.notify('newPendingTransactions', `0x${node.fork.toString(16).padStart(2, '0')}${env.events.toString(16).padStart(62, '0')}`);
+  else if (event === 'log') node.emitLog(LOG_ADDRESS, `0x${env.events.toString(16).padStart(8, '0')}`);
+  else node.notify('newPendingTransactions', `0x${(node.index + 1).toString(16).padStart(2, '0')}${env.events.toString(16).padStart(62, '0')}`);
 }
 
 export class NodeNotifies extends Step {
@@ -217,6 +226,56 @@ export class Release extends Step {
   }
 }
 
+/**
+ * A blackholed node's open sockets drop what it sends: a reorg there would reach its subscribers
+ * with a piece missing, the node's fault and not the session's. Chain moves wait for a node that
+ * passes its frames (a cut one has no socket to lose them on).
+ */
+const dropsFrames = (env: Env, name: string) => env.world.nodeByName(name).mode === 'stall';
+
+/** A node's own reorg: it leaves its branch `depth` blocks below its head and mines `blocks` on a new one. */
+export class Fork extends Step {
+  constructor(readonly node: string, readonly depth: number, readonly blocks: number) {
+    super();
+  }
+  act(env: Env) {
+    if (!dropsFrames(env, this.node)) env.world.nodeByName(this.node).forkAt(this.depth, this.blocks);
+  }
+  toString() {
+    return `fork(${this.node}, depth ${this.depth}, ${this.blocks} blocks)`;
+  }
+}
+
+/** A lagging node catches up with its branch's tip (the blocks others mined there). */
+export class CatchUp extends Step {
+  constructor(readonly node: string) {
+    super();
+  }
+  act(env: Env) {
+    const node = env.world.nodeByName(this.node);
+    node.advance(node.tip - node.head);
+  }
+  toString() {
+    return `catchUp(${this.node})`;
+  }
+}
+
+/** `node` moves to `other`'s branch and head (a forked node rejoining), unless `other` is behind it on its own path. */
+export class Rejoin extends Step {
+  constructor(readonly node: string, readonly other: string) {
+    super();
+  }
+  act(env: Env) {
+    const node = env.world.nodeByName(this.node);
+    const other = env.world.nodeByName(this.other);
+    const onPath = other.head <= node.head && node.block(other.head).hash === other.block(other.head).hash;
+    if (node !== other && !onPath && !dropsFrames(env, this.node)) node.follow(other);
+  }
+  toString() {
+    return `rejoin(${this.node} → ${this.other})`;
+  }
+}
+
 export class SetLatency extends Step {
   constructor(readonly node: string, readonly ms: number) {
     super();
@@ -243,12 +302,14 @@ export class SlowReads extends Step {
   }
 }
 
+/** The health checker's verdict on a node; a healthy probe reports the node's head too. */
 export class MarkNode extends Step {
   constructor(readonly node: string, readonly status: 'healthy' | 'unhealthy' | 'unknown') {
     super();
   }
   act(env: Env) {
-    env.world.pool.update(this.node, { status: this.status });
+    const head = this.status === 'healthy' ? { head: env.world.nodeByName(this.node).head } : {};
+    env.world.pool.update(this.node, { status: this.status, ...head });
   }
   toString() {
     return `mark(${this.node}, ${this.status})`;

@@ -2,7 +2,8 @@ import type { JsonRpcId } from '../../src/index.js';
 import { RpcErrorCode } from '../../src/index.js';
 import type { FakeSocket } from '../../src/testing/index.js';
 import type { Category, InvalidVariant, ItemSpec, Req, ReqType, SubKind } from './sessionAnswers.js';
-import { batchFits, categorize, isCall, notificationSource, show } from './sessionAnswers.js';
+import { batchFits, categorize, isCall, isRead, notificationSource, show } from './sessionAnswers.js';
+import { DeliveredChain } from './sessionChain.js';
 import { tagHex, type World } from './sessionWorld.js';
 
 interface Held {
@@ -10,9 +11,23 @@ interface Held {
   candidates: Set<SubKind>;
   /** The kind its notifications have shown. */
   kind: SubKind | undefined;
+  /** Notifications delivered (heads and pending transactions: logs are judged by `chain`). */
   seen: Set<string>;
-  /** newHeads: the key of the head delivered at each number; a different head at or below it is a reorg. */
-  heads?: Map<number, string>;
+  /** newHeads and logs: what the client was shown of the chain (invariant 11). */
+  chain?: DeliveredChain;
+}
+
+/**
+ * Which of the outstanding requests of one id an answer is for: of those it fits, the one that
+ * had seen the most (the highest `viewAt`), so the others stay free for answers that fit them
+ * only (an older block number fits a request sent earlier, never one sent after a newer block).
+ */
+function bestMatch(list: readonly Req[], matches: (req: Req) => boolean): number {
+  let best = -1;
+  list.forEach((req, i) => {
+    if (matches(req) && (best < 0 || req.viewAt > list[best]!.viewAt)) best = i;
+  });
+  return best;
 }
 
 /**
@@ -37,6 +52,8 @@ export class ClientModel {
   /** Error answers that could belong to any outstanding request of that id, not yet tied to one. */
   readonly #generic = new Map<string, number>();
   readonly #notResent = new Map<string, number>();
+  /** `BEHIND` errors, which could belong to any outstanding read of that id. */
+  readonly #behind = new Map<string, number>();
   /** Every batch sent that is owed an answer, and every batch answer received. */
   readonly #batches: Array<{ seq: number; items: Req[] }> = [];
   readonly #batchAnswers: Array<{ responses: Array<Record<string, unknown>>; categories: Category[] }> = [];
@@ -77,6 +94,9 @@ export class ClientModel {
     session.on('error', (error) => {
       if (error.code === 'ERR_INTERNAL') this.#violate(`internal error: ${error.message}`);
     });
+    session.on('reorg', ({ ancestor, deep }) => {
+      if (deep) for (const held of this.#held.values()) held.chain?.deep(ancestor);
+    });
     transport.onUpstreamSend = (text) => this.#onUpstreamSend(text);
     transport.onDeliver = (text, socket) => {
       if (socket !== this.#active) return;
@@ -87,9 +107,10 @@ export class ClientModel {
         return;
       }
       const node = world.nodeOfSocket(socket).name;
-      // A socket speaks for its own node only; anything else is garbage and must be dropped.
+      // A socket speaks for its own node (and the chain) only; anything else is garbage and must be dropped.
       const admit = (payload: unknown) => {
-        if (notificationSource(world, payload)?.node === node) this.#fromActive.add(JSON.stringify(payload));
+        const source = notificationSource(world, payload);
+        if (source && (source.node === undefined || source.node === node)) this.#fromActive.add(JSON.stringify(payload));
       };
       for (const frame of (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ method?: string; params?: { result?: unknown }; result?: unknown }>) {
         if (frame?.method === 'eth_subscription') admit(frame.params?.result);
@@ -161,7 +182,8 @@ export class ClientModel {
   #req(type: ReqType, replyId: JsonRpcId | null, inBatch: boolean, extra: Partial<Req> = {}): Req {
     const state = this.#world.session.state;
     const queued = !inBatch && state !== 'ready' && state !== 'switching';
-    return { seq: ++this.#seq, type, replyId, queued, episode: this.#episode, viewAt: this.#view, ...extra };
+    const gated = (type === 'blockNumber' || type === 'getBalance') && this.#world.session.stats().highestBlock !== undefined;
+    return { seq: ++this.#seq, type, replyId, queued, episode: this.#episode, viewAt: this.#view, gated, ...extra };
   }
 
   #push(req: Req): void {
@@ -259,8 +281,11 @@ export class ClientModel {
       case 'notResent':
         this.#notResent.set(key, (this.#notResent.get(key) ?? 0) + 1);
         break;
+      case 'behind':
+        this.#behind.set(key, (this.#behind.get(key) ?? 0) + 1);
+        break;
       case 'specific': {
-        const index = list.findIndex(category.matches);
+        const index = bestMatch(list, category.matches);
         if (index < 0) {
           const owner = category.tag === undefined ? undefined : this.#tagged.get(category.tag);
           const hint = owner ? ` (that request has id ${show(owner.replyId)}${this.#tagAnswered.has(category.tag!) ? ' and was answered already' : ''})` : '';
@@ -285,10 +310,12 @@ export class ClientModel {
     const list = this.#outstanding.get(key) ?? [];
     const generic = this.#generic.get(key) ?? 0;
     const notResent = this.#notResent.get(key) ?? 0;
+    const behind = this.#behind.get(key) ?? 0;
     const eligible = list.filter(isCall).length;
     const sends = list.filter((r) => r.type === 'sendTransaction').length;
-    if (notResent > sends || generic + notResent > eligible) {
-      this.#violate(`id ${key} got more answers than requests: ${generic} generic and ${notResent} NOT_RESENT errors for ${eligible} requests (${sends} eth_sendTransaction) left`);
+    const reads = list.filter(isRead).length;
+    if (notResent > sends || behind > reads || generic + notResent + behind > eligible) {
+      this.#violate(`id ${key} got more answers than requests: ${generic} generic, ${notResent} NOT_RESENT and ${behind} BEHIND errors for ${eligible} requests (${sends} eth_sendTransaction, ${reads} reads) left`);
     }
   }
 
@@ -306,7 +333,8 @@ export class ClientModel {
     }
     if (category.tag !== undefined) {
       this.#tagAnswered.add(category.tag);
-      if (req.queued && this.upstreamKeepsOrder) {
+      // A read the view gate may hold is answered when its node proves to be caught up, not in turn.
+      if (req.queued && this.upstreamKeepsOrder && !req.gated) {
         const last = this.#lastQueuedResult.get(req.episode) ?? 0;
         if (req.seq < last) this.#violate(`request #${req.seq}, queued while reconnecting, was answered after request #${last}, queued after it`);
         else this.#lastQueuedResult.set(req.episode, req.seq);
@@ -358,12 +386,16 @@ export class ClientModel {
     }
     const source = notificationSource(this.#world, params!.result);
     if (!source) return this.#violate(`a notification with a payload no node sent: ${text}`);
-    const key = JSON.stringify(params!.result);
+    const result = params!.result as Record<string, unknown>;
+    const key = JSON.stringify(result);
+    const retraction = source.kind === 'logs' && result.removed === true;
+    const passedOn = this.#fromActive.has(key);
     // Single writer: it reached the session on the socket it used then (the client may get it
-    // later, e.g. after the batch answer that tells it the subscription id).
-    if (!this.#fromActive.has(key)) {
+    // later, e.g. after the batch answer that tells it the subscription id). The session's own
+    // retractions after a switch are the exception: the model judges them below.
+    if (!passedOn && !retraction) {
       const via = this.#world.transport.delivering;
-      this.#violate(`a notification from node ${source.node} that never reached the session on its active socket (now ${this.#active?.endpoint.url}, delivered while reading ${via?.endpoint.url ?? 'nothing'}): ${text}`);
+      this.#violate(`a notification from ${source.node ?? 'the chain'} that never reached the session on its active socket (now ${this.#active?.endpoint.url}, delivered while reading ${via?.endpoint.url ?? 'nothing'}): ${text}`);
     }
     if (held.kind === undefined) {
       if (!held.candidates.has(source.kind)) this.#violate(`${source.kind} notification for ${subscription}, a subscription to ${[...held.candidates].join('/')}`);
@@ -371,22 +403,23 @@ export class ClientModel {
     } else if (held.kind !== source.kind) {
       this.#violate(`${source.kind} notification for ${subscription}, which carried ${held.kind} so far`);
     }
-    const number = (params!.result as { number?: unknown } | null)?.number;
-    if (source.kind === 'newHeads' && typeof number === 'string') {
-      const n = Number.parseInt(number, 16);
-      this.#view = Math.max(this.#view, n);
-      // A head at or below others delivered is a reorg (the node's own, or one a switch announces):
-      // the heads it replaces may come back later, when the chain goes back to them.
-      const heads = (held.heads ??= new Map());
-      for (const [m, k] of heads) {
-        if (m < n || k === key) continue;
-        heads.delete(m);
-        held.seen.delete(k);
+    if (source.kind === 'logs') {
+      const n = Number.parseInt(result.blockNumber as string, 16);
+      if (!retraction) this.#view = Math.max(this.#view, n);
+      const problem = (held.chain ??= new DeliveredChain()).log(n, result.blockHash as string, result.logIndex as string, retraction, passedOn);
+      if (problem) this.#violate(`${problem}, for ${subscription}: ${text}`);
+    } else {
+      if (source.kind === 'newHeads') {
+        const n = Number.parseInt(result.number as string, 16);
+        this.#view = Math.max(this.#view, n);
+        // A head at or below others delivered is a reorg (the node's own, or one a switch
+        // announces): the heads it replaces may come back later, when the chain goes back to them.
+        const problem = (held.chain ??= new DeliveredChain()).head(n, result.hash as string, result.parentHash as string, key, (k) => held.seen.delete(k));
+        if (problem) this.#violate(`${problem}, for ${subscription}: ${text}`);
       }
-      heads.set(n, key);
+      if (held.seen.has(key)) this.#violate(`the same notification twice for ${subscription}: ${text}`);
+      held.seen.add(key);
     }
-    if (held.seen.has(key)) this.#violate(`the same notification twice for ${subscription}: ${text}`);
-    held.seen.add(key);
     if (this.#window) this.#window.set(subscription as string, (this.#window.get(subscription as string) ?? 0) + 1);
   }
 
@@ -432,9 +465,9 @@ export class ClientModel {
     const owed: string[] = [];
     for (const [key, list] of this.#outstanding) {
       const generic = this.#generic.get(key) ?? 0;
-      const notResent = this.#notResent.get(key) ?? 0;
-      if (list.length !== generic + notResent || list.some((r) => !isCall(r))) {
-        owed.push(`id ${key}: ${list.length} requests (${list.map((r) => `#${r.seq} ${r.type}`).join(', ')}) for ${generic + notResent} unattributed errors`);
+      const unattributed = generic + (this.#notResent.get(key) ?? 0) + (this.#behind.get(key) ?? 0);
+      if (list.length !== unattributed || list.some((r) => !isCall(r))) {
+        owed.push(`id ${key}: ${list.length} requests (${list.map((r) => `#${r.seq} ${r.type}`).join(', ')}) for ${unattributed} unattributed errors`);
       }
     }
     if (this.#batchAnswers.length !== this.#batches.length) owed.push(`${this.#batches.length} batches sent, ${this.#batchAnswers.length} batch answers`);

@@ -6,6 +6,8 @@ import type { Command, Env, Fault, NodeEvent } from './sessionCommands.js';
 import {
   Advance,
   Burst,
+  CatchUp,
+  Fork,
   GARBAGE,
   Hold,
   MALFORMED,
@@ -13,6 +15,7 @@ import {
   NodeFault,
   NodeNotifies,
   Reconnect,
+  Rejoin,
   Release,
   Send,
   SendBatch,
@@ -31,9 +34,13 @@ export interface RunSettings extends WorldSettings {
   slowReads: number;
   /** Heal and settle before `close()` (and check the final state), or close in the middle of it all. */
   settleFirst: boolean;
+  /** What the client subscribes to before anything else happens, so that chain events have watchers. */
+  initialSubscriptions: SubKind[];
 }
 
 const clientId = fc.constantFrom(...CLIENT_IDS);
+/** Blocks every node has when the commands start (see {@link start}). */
+const START_BLOCKS = 3;
 const subKind = fc.constantFrom<SubKind>(...SUB_KINDS);
 
 const callSpec: fc.Arbitrary<ItemSpec> = fc.oneof(
@@ -77,7 +84,12 @@ export function commandsFor(nodeCount: number, maxCommands: number): fc.Arbitrar
     fc.array(callSpec, { minLength: 2, maxLength: 8 }).map((specs) => new Burst(specs)),
     ...times(2, fc.array(itemSpec, { minLength: 1, maxLength: 4 }).map((items) => new SendBatch(items))),
     fc.nat(MALFORMED.length - 1).map((which) => new SendMalformed(which)),
-    ...times(3, fc.tuple(node, fc.constantFrom<NodeEvent>('mine', 'mine', 'log', 'pendingTx')).map(([n, e]) => new NodeNotifies(n, e))),
+    ...times(4, fc.tuple(node, fc.constantFrom<NodeEvent>('mine', 'mine', 'log', 'pendingTx')).map(([n, e]) => new NodeNotifies(n, e))),
+    // One network: nodes lag (mine on some only), fork 1–3 blocks deep (to the same height or one
+    // above), catch up with their branch, and rejoin another node's branch.
+    ...times(2, fc.tuple(node, fc.integer({ min: 1, max: 3 }), fc.nat(1)).map(([n, depth, extra]) => new Fork(n, depth, depth + extra))),
+    node.map((n) => new CatchUp(n)),
+    ...times(2, fc.tuple(node, node).map(([n, other]) => new Rejoin(n, other))),
     ...times(3, fc.tuple(node, fault).map(([n, f]) => new NodeFault(n, f))),
     fc.tuple(fc.nat(3), fc.nat(GARBAGE.length - 1)).map(([s, w]) => new UpstreamGarbage(s, w)),
     ...times(2, fc.tuple(node, fc.constantFrom(0, 0, 100, 1_500, 4_500)).map(([n, ms]) => new SetLatency(n, ms))),
@@ -106,7 +118,28 @@ export const runSettings: fc.Arbitrary<RunSettings> = fc.record({
   maxFrameBytes: fc.constantFrom(undefined, undefined, 400),
   slowReads: fc.constantFrom(0, 0, 3_000),
   settleFirst: fc.constantFrom(true, true, true, false),
+  initialSubscriptions: fc.constantFrom<SubKind[]>([], ['newHeads'], ['logs'], ['newHeads', 'logs'], ['newHeads', 'logs']),
 });
+
+/**
+ * Lets the session connect, makes the client's first subscriptions, and lets it watch the chain
+ * grow a few blocks (with a log each) on every node, so a fork later has history below it.
+ */
+export async function start(env: Env, settings: RunSettings): Promise<void> {
+  const { world } = env;
+  await world.clock.flush();
+  settings.initialSubscriptions.forEach((kind, i) => env.model.sendSingle({ type: 'subscribe', id: 100 + i, kind }));
+  await world.clock.flush();
+  const [first, ...others] = world.nodes;
+  for (let i = 0; i < START_BLOCKS; i++) {
+    nodeEvent(env, first!.name, 'mine');
+    nodeEvent(env, first!.name, 'log');
+  }
+  for (const node of others) node.follow(first!);
+  for (const node of world.nodes) world.pool.update(node.name, { head: node.head });
+  await world.clock.flush();
+  env.model.assertNoViolation('at the start');
+}
 
 export function createEnv(settings: RunSettings): Env {
   const world = createWorld(settings);
@@ -124,16 +157,20 @@ export function createEnv(settings: RunSettings): Env {
 export async function settle(env: Env): Promise<void> {
   const { world, model } = env;
   const { clock, pool, session, transport } = world;
-  // Every node healthy and caught up with the highest head (as its probes would then report): a
-  // node behind what the client has seen is not failed back to until it has caught up.
-  const top = Math.max(...world.nodes.map((node) => node.head));
+  // Every node healthy and on one chain again, at least as high as any block there ever was (so as
+  // what the client has seen: a node behind that is not failed back to), with its probes reporting
+  // so; the final block is then a new one. Forked nodes rejoin.
   for (const node of world.nodes) {
     transport.setLatency(node.name, 0);
     transport.setSlowReads(node.name, 0);
     transport.release(node.name);
     node.refuseStatus = undefined;
     node.restore();
-    node.advance(top - node.head);
+  }
+  const leader = world.nodes.reduce((best, node) => (node.tip > best.tip ? node : best));
+  leader.advance(Math.max(leader.tip, world.chain.height) - leader.head);
+  for (const node of world.nodes) {
+    if (node !== leader) node.follow(leader);
     pool.update(node.name, { status: 'healthy', head: node.head });
   }
   for (let elapsed = 0; elapsed < 120_000; elapsed += 5_000) await clock.advance(5_000);

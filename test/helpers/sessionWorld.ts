@@ -11,10 +11,12 @@ import type {
 } from '../../src/index.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
 import type { FakeSocket } from '../../src/testing/index.js';
-import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+import { FakeChain, FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
 
-/** Every fake chain starts here, so a block number can never be mistaken for a small subscription id. */
+/** Every node's head starts here, so a block number can never be mistaken for a small subscription id. */
 export const FIRST_HEAD = 1_000_000;
+/** The chain's history starts a few blocks below, so a node can fork as soon as the run starts. */
+export const GENESIS = FIRST_HEAD - 8;
 
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 
@@ -28,15 +30,14 @@ export const tagHex = (tag: bigint) => `0x${tag.toString(16).padStart(40, '0')}`
 /**
  * A FakeNode that echoes a per-request tag in its answers to `eth_getBalance` and
  * `eth_sendTransaction` (which it carries out), so a test can tell which request an answer is for
- * even when client ids repeat. Its fork is its index + 1, so its block hashes are its own.
+ * even when client ids repeat. Every node of a world is on one shared chain.
  */
 export class TaggedNode extends FakeNode {
   readonly index: number;
 
-  constructor(name: string, index: number) {
-    super({ name, head: FIRST_HEAD, balance: BigInt(index + 1) });
+  constructor(name: string, index: number, chain: FakeChain) {
+    super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1) });
     this.index = index;
-    this.fork = index + 1;
   }
 
   override answer(request: JsonRpcRequest): JsonRpcResponse {
@@ -205,6 +206,8 @@ export interface WorldSettings {
 
 export interface World {
   clock: FakeClock;
+  /** The network's block tree, which every node shares. */
+  chain: FakeChain;
   transport: TracingTransport;
   nodes: TaggedNode[];
   pool: NodePool;
@@ -228,12 +231,13 @@ export function seededRandom(seed: number): () => number {
 export const NODE_NAMES = ['a', 'b', 'c'] as const;
 const url = (name: string) => `ws://${name}.test/`;
 
-/** Two or three tagged fake nodes behind a pool (all healthy), and a session over them. */
+/** Two or three tagged fake nodes of one chain behind a pool (all healthy), and a session over them. */
 export function createWorld(settings: WorldSettings): World {
   const clock = new FakeClock();
   const transport = new TracingTransport(clock);
+  const chain = new FakeChain({ genesis: GENESIS });
   const names = NODE_NAMES.slice(0, settings.tiers.length);
-  const nodes = names.map((name, index) => new TaggedNode(name, index));
+  const nodes = names.map((name, index) => new TaggedNode(name, index, chain));
   for (const node of nodes) transport.fake.route(url(node.name), node.socket);
   const pool = new NodePool({
     nodes: names.map((name, index) => ({ name, tier: settings.tiers[index]!, ws: url(name) })),
@@ -260,6 +264,7 @@ export function createWorld(settings: WorldSettings): World {
   };
   return {
     clock,
+    chain,
     transport,
     nodes,
     pool,

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Env } from '../helpers/sessionCommands.js';
-import { closeAndCheck, commandsFor, createEnv, runSettings, settle } from '../helpers/sessionRun.js';
+import { closeAndCheck, commandsFor, createEnv, runSettings, settle, start } from '../helpers/sessionRun.js';
 
 /** Runs of the property; `PROPS_RUNS=10000` (see `npm run test:props:long`) for a long search. */
 const RUNS = Number(process.env.PROPS_RUNS ?? 1_000);
 const MAX_COMMANDS = 40;
+/** `PROPS_SEED=<n>` replays the runs of a seed fast-check reported. */
+const SEED = process.env.PROPS_SEED === undefined ? undefined : Number(process.env.PROPS_SEED);
 
 let current: Env | undefined;
 const onUnhandled = (reason: unknown) => current?.unhandled.push(reason);
@@ -23,7 +25,7 @@ describe('UpstreamSession under any interleaving of client traffic, node faults,
             const env = createEnv(settings);
             current = env;
             try {
-              await env.world.clock.flush();
+              await start(env, settings);
               await fc.asyncModelRun(() => ({ model: {}, real: env }), commands);
               if (settings.settleFirst) await settle(env);
               await closeAndCheck(env);
@@ -34,7 +36,7 @@ describe('UpstreamSession under any interleaving of client traffic, node faults,
             }
           },
         ),
-        { numRuns: RUNS },
+        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
       );
     },
     Math.max(60_000, RUNS * 30),
