@@ -85,10 +85,24 @@ export class HttpDispatcher {
     // Writes are never sent twice: a batch holding one is judged once, and what is behind in it fails.
     const repeatable = items.every(({ request }) => typeof request.method === 'string' && isRepeatable(request.method));
     const tried = new Set<string>();
+    /** The last answer that was behind, and which of its items were. */
+    let last: { answer: { node: string; response: JsonRpcResponse | JsonRpcResponse[] }; behind: number[] } | undefined;
     for (;;) {
-      const answer = await this.#send(payload, options, tried);
+      let answer;
+      try {
+        answer = await this.#send(payload, options, tried);
+      } catch (error) {
+        // No node answered this pass. Before any answer that is a failure; after one from a node
+        // behind, the others may just be down: wait for that one to catch up.
+        if (last === undefined || options.signal?.aborted) throw error;
+        if (clock.now() >= deadline) return this.#observe(items, this.#failBehind(last.answer, last.behind));
+        tried.clear();
+        await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
+        continue;
+      }
       const behind = await this.#behind(items, answer, tried, options.signal);
       if (behind.length === 0) return this.#observe(items, answer);
+      last = { answer, behind };
       const waited = clock.now() >= deadline || !repeatable;
       if (waited) return this.#observe(items, this.#failBehind(answer, behind));
       // Another node may have it now; once every node was asked, wait for one to catch up.

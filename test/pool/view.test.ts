@@ -123,3 +123,21 @@ describe('a dead node keeps its head in the lag computation for headGraceMs (inv
     checker.close();
   });
 });
+
+describe('pool.request() waits on the node behind when the others are down (invariant 10)', () => {
+  it('right after a cut the pool has not noticed: the dead node fails, the lagging one is waited for', async () => {
+    const cluster = fakeCluster([{ name: 'a', head: 103 }, { name: 'b' }]);
+    const { pool, nodes, clock } = cluster;
+    pool.update('a', { status: 'healthy', head: 103 });
+    pool.update('b', { status: 'healthy', head: 100 });
+    expect(await pool.request(rpc(1, 'eth_blockNumber'))).toMatchObject({ result: '0x67' });
+    nodes.a!.setMode('down'); // still healthy in the pool
+    let answer: unknown;
+    void pool.request(rpc(2, 'eth_blockNumber')).then((a) => (answer = a), (e) => (answer = e));
+    await clock.advance(1_000);
+    expect(answer).toBeUndefined();
+    nodes.b!.advance(3);
+    await clock.advance(250);
+    expect(answer).toEqual({ jsonrpc: '2.0', id: 2, result: '0x67' });
+  });
+});
