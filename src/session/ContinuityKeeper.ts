@@ -1,7 +1,9 @@
 import { SteadyRpcError, describeError } from '../errors.js';
 import { parseQuantity } from '../health/probes.js';
-import { hashDigest, hexDigits, quantity } from '../consistency/quantity.js';
-import { Continuity, TEXT_OF, continuityKind, isRetraction } from './Continuity.js';
+import { hashDigest } from '../consistency/quantity.js';
+import type { Identified } from './resultFields.js';
+import { FRAME, TEXT, head, identify, readHead } from './resultFields.js';
+import { Continuity, continuityKind, isRetraction } from './Continuity.js';
 
 export interface ContinuitySettings {
   /** Suppress duplicate heads and backfill missed ones after a switch. @default true */
@@ -76,123 +78,6 @@ interface Tracked {
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-
-/** Where a result identified from its text keeps that text (it may wait in a backfill buffer). */
-const TEXT = TEXT_OF;
-/** Where it keeps the node's whole frame, when that frame can go to the client as it is. */
-const FRAME = Symbol('frame');
-
-/** The fields continuity reads, taken from a result's text, with the text itself. */
-interface Identified {
-  hash?: string;
-  number?: string;
-  blockHash?: string;
-  blockNumber?: string;
-  logIndex?: string;
-  removed?: boolean;
-  [TEXT]: string;
-  [FRAME]: string | undefined;
-}
-
-/**
- * A top-level key of a header or a log as nodes write it, and how to find it fast. The marker's
- * leading quote keeps `"hash"` from matching `"parentHash"`. The probe is the end of the key and its
- * closing quote, short (V8 searches patterns under 7 characters with memchr on their first
- * character) and starting with a character hex values never contain: searching for the whole marker
- * (which starts and ends with `"`, the commonest character in JSON) was 4–5× slower.
- */
-interface Field {
-  readonly marker: string;
-  readonly probe: string;
-}
-
-const field = (key: string, probe: string): Field => {
-  if (!`${key}"`.endsWith(probe) || probe.length > 6) throw new Error(`bad probe ${probe} for ${key}`);
-  return { marker: `"${key}":`, probe };
-};
-
-const HASH = field('hash', 'hash"');
-const NUMBER = field('number', 'mber"');
-const BLOCK_HASH = field('blockHash', 'kHash"');
-const BLOCK_NUMBER = field('blockNumber', 'mber"');
-const LOG_INDEX = field('logIndex', 'Index"');
-const REMOVED = field('removed', 'oved"');
-
-/**
- * Where the value of `"key":` starts in `text` at or after `start` (nodes write no space after the
- * colon), or -1.
- */
-function valueAt(text: string, start: number, { marker, probe }: Field): number {
-  // The marker is `"` + key + `":`; the probe ends at the key's closing quote.
-  const back = marker.length - 1 - probe.length;
-  let from = start + back;
-  for (;;) {
-    const at = text.indexOf(probe, from);
-    if (at < 0) return -1;
-    const markerAt = at - back;
-    if (text.startsWith(marker, markerAt)) return markerAt + marker.length;
-    from = at + 1;
-  }
-}
-
-/**
- * The string value of `"key":"…"` in `text`, when it is short (hashes and quantities are) and has no
- * escapes. A field that is not found sends the result to JSON.parse instead.
- */
-function stringField(text: string, from: number, key: Field): string | undefined {
-  const start = valueAt(text, from, key) + 1;
-  if (start === 0 || text.charCodeAt(start - 1) !== 34 /* " */) return undefined;
-  const end = text.indexOf('"', start);
-  if (end < 0 || end - start > 66) return undefined;
-  const value = text.slice(start, end);
-  // Without escapes, the text between the quotes is the value JSON.parse would give.
-  return value.includes('\\') ? undefined : value;
-}
-
-/** Whether `"key":true` is in `text`. */
-function isTrue(text: string, from: number, key: Field): boolean {
-  const at = valueAt(text, from, key);
-  return at >= 0 && text.startsWith('true', at);
-}
-
-/**
- * Reads the fields continuity needs from a result's text, which starts at `from` in `text` and runs
- * to its end but for `tail` characters (the frame around it); `undefined` when one is missing.
- * Reading it in place matters: V8 reads a slice of a string several times slower than the string.
- * `frame` is the node's whole frame when it already reads exactly as the client's notification.
- */
-export function identify(kind: 'newHeads' | 'logs', text: string, from = 0, tail = 0, frame?: string): Identified | undefined {
-  if (text.charCodeAt(from) !== 123 /* { */) return undefined;
-  const resultText = tail === 0 && from === 0 ? text : text.slice(from, text.length - tail);
-  if (kind === 'newHeads') {
-    const hash = stringField(text, from, HASH);
-    const number = stringField(text, from, NUMBER);
-    return hash !== undefined && number !== undefined ? { hash, number, [TEXT]: resultText, [FRAME]: frame } : undefined;
-  }
-  const blockHash = stringField(text, from, BLOCK_HASH);
-  const blockNumber = stringField(text, from, BLOCK_NUMBER);
-  const logIndex = stringField(text, from, LOG_INDEX);
-  if (blockHash === undefined || blockNumber === undefined || logIndex === undefined) return undefined;
-  return { blockHash, blockNumber, logIndex, removed: isTrue(text, from, REMOVED), [TEXT]: resultText, [FRAME]: frame };
-}
-
-/** What {@link readHead} read last (one head at a time, on one thread: no object per notification). */
-const head = { number: 0, hi: 0, lo: 0 };
-
-/** Reads a head's number and hash digest from its text at `from` into {@link head}; false when it cannot. */
-function readHead(text: string, from: number): boolean {
-  if (text.charCodeAt(from) !== 123 /* { */) return false;
-  const hashAt = valueAt(text, from, HASH) + 1;
-  if (hashAt === 0 || text.charCodeAt(hashAt - 1) !== 34 /* " */ || text.charCodeAt(hashAt + 66) !== 34 || !text.startsWith('0x', hashAt)) return false;
-  const hi = hexDigits(text, hashAt + 2);
-  const lo = hexDigits(text, hashAt + 53);
-  const number = quantity(stringField(text, from, NUMBER));
-  if (hi === undefined || lo === undefined || number === undefined) return false;
-  head.number = number;
-  head.hi = hi;
-  head.lo = lo;
-  return true;
-}
 
 function backfillError(cause: unknown): SteadyRpcError {
   return cause instanceof SteadyRpcError ? cause : new SteadyRpcError('ERR_BAD_RESPONSE', `Backfill failed: ${describeError(cause)}`, { cause });

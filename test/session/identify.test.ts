@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { identify } from '../../src/session/ContinuityKeeper.js';
+import { identify } from '../../src/session/resultFields.js';
 
 const hash = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
 
