@@ -116,6 +116,7 @@ export const runSettings: fc.Arbitrary<RunSettings> = fc.record({
   queueMaxWaitMs: fc.constantFrom(undefined, 4_000),
   requestTimeoutMs: fc.constantFrom(undefined, 3_000),
   maxFrameBytes: fc.constantFrom(undefined, undefined, 400),
+  removedLogs: fc.constantFrom(true, true, false),
   slowReads: fc.constantFrom(0, 0, 3_000),
   settleFirst: fc.constantFrom(true, true, true, false),
   initialSubscriptions: fc.constantFrom<SubKind[]>([], ['newHeads'], ['logs'], ['newHeads', 'logs'], ['newHeads', 'logs']),

@@ -35,8 +35,8 @@ export const tagHex = (tag: bigint) => `0x${tag.toString(16).padStart(40, '0')}`
 export class TaggedNode extends FakeNode {
   readonly index: number;
 
-  constructor(name: string, index: number, chain: FakeChain) {
-    super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1) });
+  constructor(name: string, index: number, chain: FakeChain, announceRemovedLogs: boolean) {
+    super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1), announceRemovedLogs });
     this.index = index;
   }
 
@@ -202,6 +202,8 @@ export interface WorldSettings {
   queueMaxWaitMs: number | undefined;
   requestTimeoutMs: number | undefined;
   maxFrameBytes: number | undefined;
+  /** Whether nodes announce a reorg's dropped logs with `removed: true` (geth) or not (anvil). */
+  removedLogs: boolean;
 }
 
 export interface World {
@@ -237,7 +239,7 @@ export function createWorld(settings: WorldSettings): World {
   const transport = new TracingTransport(clock);
   const chain = new FakeChain({ genesis: GENESIS });
   const names = NODE_NAMES.slice(0, settings.tiers.length);
-  const nodes = names.map((name, index) => new TaggedNode(name, index, chain));
+  const nodes = names.map((name, index) => new TaggedNode(name, index, chain, settings.removedLogs));
   for (const node of nodes) transport.fake.route(url(node.name), node.socket);
   const pool = new NodePool({
     nodes: names.map((name, index) => ({ name, tier: settings.tiers[index]!, ws: url(name) })),
