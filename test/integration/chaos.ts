@@ -1,12 +1,41 @@
 /**
- * The chaos run: real anvil nodes behind fault proxies, the reference proxy, many `ws` clients
- * with subscriptions and a steady request stream (with repeated ids), and a seeded fault schedule
- * that cuts, blackholes, slows, flaps and restores nodes — one node at a time, so service is always
- * possible. Returns exact counts; the caller asserts them.
+ * The chaos run: two real anvil nodes of ONE network (SharedChain: byte-identical history, each behind
+ * a FaultProxy), a miner that mines a block with a log or two every 0.5–1 s, the reference proxy, many
+ * `ws` clients and a seeded fault schedule. Each client subscribes to `newHeads` and to the logger's
+ * `logs`, and sends a steady stream of requests with colliding ids (half of them `eth_blockNumber`).
+ * Returns exact counts; the caller asserts them.
+ *
+ * The schedule runs in rounds of four steps, shuffled: a fork, a lag and two transport faults (cut,
+ * blackhole, slow, flap or restore), so even the short run has each kind. Transport faults hit one
+ * node at a time (the other is always restored first); chain faults too, one node at a time: `lag`
+ * (the node gets no blocks for 1.5–4.5 s, then catches up; often the node serving is cut meanwhile,
+ * so the sessions fail over to the lagging one while it is a block or two behind) and `fork` (the
+ * node leaves the canonical chain 1–3 blocks down with 1–4 blocks of its own, keeps mining its own
+ * branch, and rejoins 3–8 s later; the sessions fail back or over onto it). A lagging or forked node
+ * still serves (a forked one is a valid chain, just another branch), so service is always possible;
+ * a lagging node may make reads wait or fail with BEHIND (-32055), an allowed answer.
+ *
+ * Where forks happen, and why. anvil announces its own reorgs unlike geth: it re-emits the new
+ * branch's heads but never sends `removed: true` for the dropped blocks' logs (see sharedChain.ts).
+ * So most forks (and their rejoins, which are reorgs of the node too) are made while the node is CUT,
+ * so that no session is on it: a fork "on the node serving" is a node that drops out and comes back
+ * on another branch (cut, its sessions fail over; fork; restore 1.6–2.6 s later, 70%: they fail back
+ * onto the new branch, else it stays cut until the next step), and a fork on the other node is met when
+ * the sessions fail over to it (often made to at once: the other is cut). Every branch change a
+ * client sees then crosses a switch, where the library must announce it (invariant 11) whatever
+ * anvil does, so every violation counted is the library's.
+ * The rest (`liveForks`, default a quarter; `fork a live` in the fault list) are made under the
+ * sessions on the node, like a real node's reorg. With no switch the library sees such a reorg only
+ * on the client's `newHeads` subscription (a head again at a height it had given), and since it
+ * retracts the logs subscriptions' logs from there itself (anvil does not), every client here
+ * (subscribed to both) must still read one node's reorg: those are counted the same. Replay a
+ * failing seed with CHAOS_LIVE_FORKS=0 to tell whether only the live forks break it (a client with
+ * only a `logs` subscription could not be helped: the library has nothing to see the reorg by).
  */
-import { seededRandom } from '../helpers/sessionWorld.js';
-import { DEV_ACCOUNT, startCluster, startProxyOver } from './helpers/cluster.js';
-import type { FaultProxy } from './helpers/FaultProxy.js';
+import { DEV_ACCOUNT } from './helpers/anvil.js';
+import { metricSum, startProxyOverChain } from './helpers/chaosProxy.js';
+import { ChaosWatch, chaosRandom, emptyWatchCounts, type WatchCounts } from './helpers/chaosWatch.js';
+import { LOG_TOPIC, SharedChain } from './helpers/sharedChain.js';
 import { WsClient, poll, sleep } from './helpers/wsClient.js';
 
 export interface ChaosOptions {
@@ -17,157 +46,368 @@ export interface ChaosOptions {
   seed: number;
   /** Requests per second per client. */
   rate: number;
+  /** Share of forks (and their rejoins) made under the sessions on the node, not while it is cut. @default 0.25 */
+  liveForks?: number;
   log?: (line: string) => void;
 }
 
-export interface ChaosCounts {
+export interface ChaosCounts extends WatchCounts {
   seed: number;
   faults: string[];
+  /** Faults (and heals: catch-up, rejoin) by kind. */
+  faultsByKind: Record<string, number>;
+  /** Canonical blocks mined, and blocks mined on a forked node's own branch. */
+  blocks: number;
+  forkBlocks: number;
   requests: number;
   answers: number;
   errorAnswers: Record<string, number>;
+  /** When error answers of each code arrived, first and last (seconds into the run). */
+  errorTimes: Record<string, [number, number]>;
+  /** Answers with error BEHIND (-32055). */
+  behindErrors: number;
   lostAnswers: number;
   duplicatedAnswers: number;
   wrongIdAnswers: number;
   leakedReplayAnswers: number;
+  /** Two per client: newHeads and logs. */
   subscriptions: number;
   subscriptionsDeliveringWithOriginalId: number;
-  newHeadsDuplicates: number;
   switches: number;
+  /** From the proxy's /metrics: steadyrpc_session_reorgs_total, and those marked deep. */
+  reorgsAnnounced: number;
+  deepReorgs: number;
+  /** From /metrics: steadyrpc_session_behind_reads_total by outcome. */
+  behindReads: { held: number; failed: number };
+  /** The first violations seen, with the client and the time. */
+  examples: string[];
 }
 
 const ID_POOL = [0, 1, 2, 'x', 'y']; // small on purpose: ids repeat and collide
+const SUBSCRIBE_IDS = new Set<unknown>(['sub', 'logs']);
+type Name = 'a' | 'b';
+const otherOf = (name: Name): Name => (name === 'a' ? 'b' : 'a');
+
+interface Client {
+  ws: WsClient;
+  watch: ChaosWatch;
+  /** id -> methods sent, in order */
+  sent: Map<unknown, string[]>;
+  /** Frames of `ws.frames` already fed to the watch. */
+  absorbed: number;
+}
+
+/** Feeds the watch every frame the client received since the last call (they are in arrival order). */
+function absorb(client: Client): void {
+  const frames = client.ws.frames;
+  for (let i = client.absorbed; i < frames.length; i++) client.watch.receive(frames[i]!.frame);
+  client.absorbed = frames.length;
+}
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
-  const { seconds, clients: clientCount, seed, rate, log = () => {} } = options;
-  const random = seededRandom(seed); // so a failing schedule can be replayed with its seed
-  const cluster = await startCluster();
-  const proxy = await startProxyOver(cluster, { shareUpstreams: options.shareUpstreams ?? false });
-  const clients: WsClient[] = [];
+  const { seconds, clients: clientCount, seed, rate, liveForks = 0.25, log = () => {} } = options;
+  // Separate streams, so the schedule replays from the seed whatever the miner and clients draw.
+  const random = chaosRandom(seed);
+  const minerRandom = chaosRandom(seed ^ 0x5bd1e995);
+  const clientRandom = chaosRandom(seed ^ 0x27d4eb2f);
+  const chain = await SharedChain.start({ names: ['a', 'b'] });
+  const clients: Client[] = [];
   const faults: string[] = [];
+  const faultsByKind: Record<string, number> = {};
   const timers: NodeJS.Timeout[] = [];
+  let started = Date.now();
+  let mining = true;
+  let miner: Promise<void> = Promise.resolve();
+  let minerError: unknown;
+  let blocks = 0;
+  let forkBlocks = 0;
+  /** The one node under a chain fault, if any; a fork's `until` is when it is due to rejoin. */
+  let chainFault: { kind: 'lag' | 'fork'; node: Name; until: number; live?: boolean } | undefined;
+  const transport = (name: Name) => chain.nodes[name]!.proxy;
+  const note = (kind: string, text: string) => {
+    const line = `${((Date.now() - started) / 1_000).toFixed(1)}s ${kind} ${text}`;
+    faults.push(line);
+    faultsByKind[kind] = (faultsByKind[kind] ?? 0) + 1;
+    log(line);
+  };
+  let proxy: Awaited<ReturnType<typeof startProxyOverChain>> | undefined;
   try {
-    await poll('proxy prefers a', async () => proxy.pool.preferred() === 'a', 15_000);
-    for (let i = 0; i < clientCount; i++) clients.push(await WsClient.connect(proxy.wsUrl));
+    // A few blocks at once, so a fork of depth 3 is possible from the start.
+    for (let i = 0; i < 4; i++) await chain.mine({ logs: 1 });
+    proxy = await startProxyOverChain(chain, { shareUpstreams: options.shareUpstreams ?? false });
+    const px = proxy;
+    const sessionsOn = (name: Name) => metricSum(px.metrics.render(), 'steadyrpc_sessions', { node: name });
 
-    // Every client subscribes to newHeads; the subscribe uses an id from the pool too.
-    const subscriptions = new Map<WsClient, string>();
-    for (const client of clients) subscriptions.set(client, (await client.call('eth_subscribe', ['newHeads'], 'sub')).result as string);
-    const sent = new Map<WsClient, Map<unknown, string[]>>(); // id -> methods sent, in order
-    for (const client of clients) sent.set(client, new Map([['sub', ['eth_subscribe']]]));
+    // The miner: a canonical block (one or two logs) on the nodes in sync, and one on a forked node's
+    // own branch, every 0.5–1 s. A forked node keeps pace, so it stays a live, healthy branch.
+    miner = (async () => {
+      while (mining) {
+        try {
+          const logs = minerRandom() < 0.5 ? 1 : 2;
+          await chain.mine({ logs });
+          blocks += 1;
+          const fault = chainFault;
+          if (fault?.kind === 'fork') {
+            await chain.fork(fault.node, 0, { blocks: 1, logs });
+            forkBlocks += 1;
+          }
+        } catch (error) {
+          minerError ??= error;
+        }
+        await sleep(500 + minerRandom() * 500);
+      }
+    })();
+
+    await poll('proxy prefers a', async () => px.pool.preferred() === 'a', 15_000);
+    for (let i = 0; i < clientCount; i++) {
+      const ws = await WsClient.connect(px.wsUrl);
+      clients.push({ ws, watch: new ChaosWatch(() => Date.now() - started), sent: new Map(), absorbed: 0 });
+    }
+    // Every client subscribes to newHeads and to the logger's logs (their ids outside the pool).
+    for (const client of clients) {
+      const heads = await client.ws.call('eth_subscribe', ['newHeads'], 'sub');
+      const logs = await client.ws.call('eth_subscribe', ['logs', { address: chain.logger, topics: [LOG_TOPIC] }], 'logs');
+      client.watch.heads = typeof heads.result === 'string' ? heads.result : undefined;
+      client.watch.logs = typeof logs.result === 'string' ? logs.result : undefined;
+      client.sent.set('sub', ['eth_subscribe']);
+      client.sent.set('logs', ['eth_subscribe']);
+    }
     let requests = 0;
+    started = Date.now();
 
     // A steady stream of requests with repeated ids.
-    const send = (client: WsClient) => {
-      const id = ID_POOL[Math.floor(random() * ID_POOL.length)]!;
-      const method = random() < 0.5 ? 'eth_blockNumber' : 'eth_getBalance';
-      client.send({ jsonrpc: '2.0', id, method, params: method === 'eth_getBalance' ? [DEV_ACCOUNT, 'latest'] : [] });
-      const methods = sent.get(client)!;
-      methods.set(id, [...(methods.get(id) ?? []), method]);
+    const send = (client: Client) => {
+      absorb(client); // the client's view when it sends
+      const next = client.watch.next(clientRandom, ID_POOL);
+      if (!next) return;
+      const { id, method } = next;
+      client.ws.send({ jsonrpc: '2.0', id, method, params: method === 'eth_getBalance' ? [DEV_ACCOUNT, 'latest'] : [] });
+      client.watch.sent(id, method);
+      client.sent.set(id, [...(client.sent.get(id) ?? []), method]);
       requests += 1;
     };
     for (const client of clients) {
-      timers.push(setInterval(() => {
-        if (!client.closed) send(client);
-      }, 1_000 / rate));
+      timers.push(
+        setInterval(() => {
+          if (!client.ws.closed) send(client);
+        }, 1_000 / rate),
+      );
     }
 
-    // The fault schedule: one node at a time; the other is always restored first.
-    const nodes: Record<'a' | 'b', FaultProxy> = { a: cluster.a.proxy, b: cluster.b.proxy };
+    /** Ends the chain fault: a lagging node catches up; a forked one rejoins while cut (see the top). */
+    const healChain = async () => {
+      const fault = chainFault;
+      if (!fault) return;
+      if (fault.kind === 'lag') {
+        chainFault = undefined;
+        await chain.catchUp(fault.node);
+        return note('catch-up', fault.node);
+      }
+      if (fault.live) {
+        const serving = sessionsOn(fault.node);
+        const rejoined = chain.rejoin(fault.node);
+        chainFault = undefined; // no more blocks on its branch
+        await rejoined;
+        return note('rejoin', `${fault.node} live (${serving} sessions on it)`);
+      }
+      await transport(otherOf(fault.node)).restore();
+      await transport(fault.node).cut();
+      const rejoined = chain.rejoin(fault.node);
+      chainFault = undefined; // no more blocks on its branch
+      await rejoined;
+      await transport(fault.node).restore();
+      note('rejoin', fault.node);
+    };
+    /** Sleeps `ms`, ending a lag when it is due. */
+    const pause = async (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        await sleep(Math.min(200, until - Date.now()));
+        if (chainFault?.kind === 'lag' && Date.now() >= chainFault.until) await healChain();
+      }
+    };
+
+    // The fault schedule: one node at a time under a transport fault (the other is restored first),
+    // one node at a time under a chain fault.
     const end = Date.now() + seconds * 1_000;
+    /** Steps left in this round: each round of four has a fork, a lag and two transport faults, shuffled. */
+    const round: Array<'fork' | 'lag' | 'transport'> = [];
     while (Date.now() < end) {
-      const victim = random() < 0.65 ? 'a' : 'b';
-      const other = victim === 'a' ? 'b' : 'a';
-      await nodes[other].restore();
-      const roll = random();
-      const t = ((Date.now() - (end - seconds * 1_000)) / 1_000).toFixed(1);
-      if (roll < 0.3) {
-        faults.push(`${t}s cut ${victim}`);
-        await nodes[victim].cut();
-      } else if (roll < 0.5) {
-        faults.push(`${t}s blackhole ${victim}`);
-        await nodes[victim].blackhole({ discard: true });
-      } else if (roll < 0.65) {
-        const ms = 300 + Math.floor(random() * 2_700);
-        faults.push(`${t}s slow ${victim} ${ms}ms`);
-        await nodes[victim].slow(ms);
-      } else if (roll < 0.8) {
-        faults.push(`${t}s flap ${victim}`);
-        for (let i = 0; i < 3; i++) {
-          await nodes[victim].cut();
-          await sleep(150 + random() * 300);
-          await nodes[victim].restore();
-          await sleep(150 + random() * 300);
+      if (chainFault?.kind === 'fork' && Date.now() >= chainFault.until) await healChain();
+      if (round.length === 0) {
+        round.push('fork', 'lag', 'transport', 'transport');
+        for (let i = round.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [round[i], round[j]] = [round[j]!, round[i]!];
+        }
+      }
+      const step = round.shift()!;
+      const victim: Name = random() < 0.6 ? 'a' : 'b';
+      const other = otherOf(victim);
+      await transport(other).restore();
+      if (step === 'transport') {
+        const roll = random();
+        if (roll < 0.3) {
+          note('cut', victim);
+          await transport(victim).cut();
+        } else if (roll < 0.5) {
+          note('blackhole', victim);
+          await transport(victim).blackhole({ discard: true });
+        } else if (roll < 0.7) {
+          const ms = 300 + Math.floor(random() * 2_700);
+          note('slow', `${victim} ${ms}ms`);
+          await transport(victim).slow(ms);
+        } else if (roll < 0.85) {
+          note('flap', victim);
+          for (let i = 0; i < 3; i++) {
+            await transport(victim).cut();
+            await sleep(150 + random() * 300);
+            await transport(victim).restore();
+            await sleep(150 + random() * 300);
+          }
+        } else {
+          note('restore', victim);
+          await transport(victim).restore();
+        }
+      } else if (step === 'lag') {
+        const ms = 1_500 + Math.floor(random() * 3_000);
+        const failover = random() < 0.6;
+        const after = 600 + Math.floor(random() * 900);
+        await healChain();
+        chain.lag(victim);
+        chainFault = { kind: 'lag', node: victim, until: Date.now() + ms };
+        note('lag', `${victim} ${ms}ms`);
+        // Often the sessions are then made to fail over to the lagging node while it is a block or
+        // two behind what they were given (within maxLagBlocks): reads must wait or get BEHIND.
+        if (failover && px.pool.preferred() === other) {
+          await sleep(after);
+          await transport(victim).restore();
+          note('cut', `${other} (failover to lagging ${victim})`);
+          await transport(other).cut();
         }
       } else {
-        faults.push(`${t}s restore ${victim}`);
-        await nodes[victim].restore();
+        const depth = 1 + Math.floor(random() * 3);
+        const forkBlocksNow = Math.max(1, depth - 1 + Math.floor(random() * 3));
+        const back = random() < 0.7;
+        const failover = random() < 0.7;
+        const after = 300 + Math.floor(random() * 500);
+        const rejoinIn = 3_000 + Math.floor(random() * 5_000);
+        const live = random() < liveForks;
+        const downMs = 1_600 + Math.floor(random() * 1_000);
+        await healChain();
+        const serving = sessionsOn(victim);
+        if (live) {
+          await chain.fork(victim, depth, { blocks: forkBlocksNow, logs: 1 });
+          chainFault = { kind: 'fork', node: victim, until: Date.now() + rejoinIn, live };
+          note('fork', `${victim} live depth ${depth} blocks ${forkBlocksNow} (${serving} sessions on it)`);
+        } else {
+          await transport(victim).cut();
+          await chain.fork(victim, depth, { blocks: forkBlocksNow, logs: 1 });
+          chainFault = { kind: 'fork', node: victim, until: Date.now() + rejoinIn };
+          note('fork', `${victim} depth ${depth} blocks ${forkBlocksNow} (${serving} sessions were on it; ${back ? `down ${downMs}ms` : 'stays cut'})`);
+          // Down long enough for the pool to mark it down, so the sessions fail back once it is up.
+          if (back) {
+            await sleep(downMs);
+            await transport(victim).restore();
+          }
+        }
+        // The preferred node fails back onto its new branch by itself; for the other one, the
+        // sessions are often made to fail over to it.
+        if ((back || live) && failover && px.pool.preferred() === other) {
+          await sleep(after);
+          note('cut', `${other} (failover to forked ${victim})`);
+          await transport(other).cut();
+        }
       }
-      log(faults.at(-1)!);
-      await sleep(1_000 + random() * 3_000);
+      await pause(800 + random() * 2_700);
     }
 
-    // Heal, stop sending, let every answer arrive.
-    await nodes.a.restore();
-    await nodes.b.restore();
+    // Heal, stop sending, let every answer arrive (the miner goes on: subscriptions must still deliver).
+    await transport('a').restore();
+    await transport('b').restore();
+    await healChain();
     for (const timer of timers) clearInterval(timer);
-    await poll('proxy back on a', async () => proxy.pool.preferred() === 'a', 20_000);
-    const sentCount = (client: WsClient, id: unknown) => sent.get(client)!.get(id)?.length ?? 0;
-    await poll('every answer', async () => clients.every((c) => [...sent.get(c)!.keys()].every((id) => c.answers(id).length >= sentCount(c, id))), 30_000, 200).catch(() => undefined);
+    await poll('proxy back on a', async () => px.pool.preferred() === 'a', 20_000);
+    const sentCount = (client: Client, id: unknown) => client.sent.get(id)?.length ?? 0;
+    await poll('every answer', async () => clients.every((c) => [...c.sent.keys()].every((id) => c.ws.answers(id).length >= sentCount(c, id))), 30_000, 200).catch(() => undefined);
     await sleep(1_000); // room for a duplicate to show up
 
     // Every subscription still delivers, under its original id.
     const settledAt = Date.now();
     await sleep(2_500);
+    mining = false;
+    await miner;
+    if (minerError) throw minerError;
+    const metrics = await (await fetch(`${px.url}/metrics`)).text();
 
     const counts: ChaosCounts = {
+      ...emptyWatchCounts(),
       seed,
       faults,
+      faultsByKind,
+      blocks,
+      forkBlocks,
       requests,
       answers: 0,
       errorAnswers: {},
+      errorTimes: {},
+      behindErrors: 0,
       lostAnswers: 0,
       duplicatedAnswers: 0,
       wrongIdAnswers: 0,
       leakedReplayAnswers: 0,
-      subscriptions: subscriptions.size,
+      subscriptions: clients.length * 2,
       subscriptionsDeliveringWithOriginalId: 0,
-      newHeadsDuplicates: 0,
-      switches: 0,
+      switches: metricSum(metrics, 'steadyrpc_session_switches_total'),
+      reorgsAnnounced: metricSum(metrics, 'steadyrpc_session_reorgs_total'),
+      deepReorgs: metricSum(metrics, 'steadyrpc_session_reorgs_total', { deep: 'true' }),
+      behindReads: { held: metricSum(metrics, 'steadyrpc_session_behind_reads_total', { outcome: 'held' }), failed: metricSum(metrics, 'steadyrpc_session_behind_reads_total', { outcome: 'failed' }) },
+      examples: [],
     };
-    for (const client of clients) {
-      const methods = sent.get(client)!;
-      const subscription = subscriptions.get(client)!;
-      for (const { frame } of client.frames) {
+    clients.forEach((client, index) => {
+      absorb(client);
+      const { ws, watch, sent } = client;
+      for (const key of Object.keys(watch.counts) as Array<keyof WatchCounts>) counts[key] += watch.counts[key];
+      for (const example of watch.examples) if (counts.examples.length < 12) counts.examples.push(`client ${index}: ${example}`);
+      for (const { frame, at } of ws.frames) {
         if (frame.method === 'eth_subscription') continue;
-        if (Array.isArray(frame) || !methods.has(frame.id)) {
+        if (Array.isArray(frame) || !sent.has(frame.id)) {
           counts.wrongIdAnswers += 1;
           continue;
         }
         counts.answers += 1;
-        if (frame.error) counts.errorAnswers[frame.error.code] = (counts.errorAnswers[frame.error.code] ?? 0) + 1;
-        // A subscription id as the answer to anything but the client's own subscribe is a leaked replay.
-        if (frame.id !== 'sub' && typeof frame.result === 'string' && frame.result.length === 34) counts.leakedReplayAnswers += 1;
+        if (frame.error) {
+          const code = frame.error.code;
+          counts.errorAnswers[code] = (counts.errorAnswers[code] ?? 0) + 1;
+          const t = Math.round((at - started) / 100) / 10;
+          const [first, last] = counts.errorTimes[code] ?? [t, t];
+          counts.errorTimes[code] = [Math.min(first, t), Math.max(last, t)];
+        }
+        // A subscription id as the answer to anything but the client's own subscribes is a leaked replay.
+        if (!SUBSCRIBE_IDS.has(frame.id) && typeof frame.result === 'string' && frame.result.length === 34) counts.leakedReplayAnswers += 1;
       }
-      for (const [id, list] of methods) {
-        const got = client.answers(id).length;
+      for (const [id, list] of sent) {
+        const got = ws.answers(id).length;
         if (got < list.length) counts.lostAnswers += list.length - got;
         if (got > list.length) counts.duplicatedAnswers += got - list.length;
       }
-      const notifications = client.notifications();
-      if (notifications.some((n) => n.at > settledAt && n.frame.params!.subscription === subscription) && notifications.every((n) => n.frame.params!.subscription === subscription)) {
-        counts.subscriptionsDeliveringWithOriginalId += 1;
+      const notifications = ws.notifications();
+      const own = [watch.heads, watch.logs];
+      const allOwn = notifications.every((n) => own.includes(n.frame.params!.subscription));
+      for (const subscription of own) {
+        if (subscription !== undefined && allOwn && notifications.some((n) => n.at > settledAt && n.frame.params!.subscription === subscription)) {
+          counts.subscriptionsDeliveringWithOriginalId += 1;
+        }
       }
-      const hashes = notifications.map((n) => n.frame.params!.result.hash as string);
-      counts.newHeadsDuplicates += hashes.length - new Set(hashes).size;
-    }
-    const switchesLine = proxy.metrics.render().split('\n').filter((l) => l.startsWith('steadyrpc_session_switches_total{'));
-    counts.switches = switchesLine.reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    });
+    counts.behindErrors = counts.errorAnswers['-32055'] ?? 0;
     return counts;
   } finally {
+    mining = false;
     for (const timer of timers) clearInterval(timer);
-    for (const client of clients) client.close();
-    await proxy.close();
-    await cluster.stop();
+    for (const client of clients) client.ws.close();
+    await miner.catch(() => undefined);
+    await proxy?.close();
+    await chain.stop();
   }
 }

@@ -1,0 +1,26 @@
+/**
+ * The reference proxy (its default settings, like `startProxyOver` in cluster.ts) over the nodes
+ * of a SharedChain, through their FaultProxies: the first name is preferred.
+ */
+import { startProxyServer, type ProxyServer } from '../../../examples/proxy-server.js';
+import type { SharedChain } from './sharedChain.js';
+
+export function startProxyOverChain(chain: SharedChain, options: { shareUpstreams?: boolean; names?: string[] } = {}): Promise<ProxyServer> {
+  const { names = Object.keys(chain.nodes), ...rest } = options;
+  return startProxyServer({
+    ...rest,
+    listen: { port: 0 },
+    upstreams: names.map((name) => ({ name, http: chain.nodes[name]!.proxy.httpUrl, ws: chain.nodes[name]!.proxy.wsUrl })),
+  });
+}
+
+/** Sums the samples of a Prometheus counter in `text` whose labels match `labels` (all of them). */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.split(' ').at(-1));
+  }
+  return sum;
+}

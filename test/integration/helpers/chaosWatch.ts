@@ -1,0 +1,237 @@
+/**
+ * What one chaos client is given, read the way a client of ONE node reads it (invariants 10 and 11):
+ * fed every frame the client receives, in arrival order, and told of every request it sends. Counts
+ * what a single node would never show:
+ *
+ * - `blockNumberWentBack`: an `eth_blockNumber` result below the highest block number the client had
+ *   been given (newHeads heads, `eth_blockNumber` results) when it SENT the request. Errors (e.g.
+ *   `BEHIND`, -32055) are answers, not violations.
+ * - `unlinkedHeads`: a head whose `parentHash` is not the hash of the head the client holds at
+ *   number - 1 (when it holds one: the first head, or one after a gap, has nothing to link to).
+ * - `newHeadsDuplicates`: a head delivered again while the client still holds it at its height (a
+ *   head at or below a height replaces what the client held from there up, as a node's reorg does:
+ *   re-delivery after a reorg back to its branch is not a duplicate).
+ * - `mixedBranchLogs`: a log at a height where the client holds a log of another block hash that was
+ *   never retracted (`removed: true`). `badRetractions`: a retraction of a log the client does not hold.
+ * - `logDuplicates`: a log delivered again while the client still holds it.
+ *
+ * Requests use colliding ids, so answers are matched to requests by id alone: the sender keeps at
+ * most ONE request in flight per id whenever that request is an `eth_blockNumber` (see {@link next}),
+ * which makes the answer to an id with an `eth_blockNumber` in flight that call's answer.
+ */
+
+export type Method = 'eth_blockNumber' | 'eth_getBalance';
+
+export interface WatchFrame {
+  id?: unknown;
+  method?: string;
+  result?: any;
+  error?: { code: number; message: string };
+  params?: { subscription: string; result: any };
+}
+
+export interface WatchCounts {
+  heads: number;
+  logs: number;
+  /** `eth_blockNumber` results checked against the client's view. */
+  blockNumberChecked: number;
+  blockNumberWentBack: number;
+  unlinkedHeads: number;
+  newHeadsDuplicates: number;
+  /** A head more than one above the previous one (informational: a backfill can fail under faults). */
+  newHeadsGaps: number;
+  /** Heads at or below the previous head with another hash: the client was shown a reorg. */
+  headReorgs: number;
+  mixedBranchLogs: number;
+  badRetractions: number;
+  removedLogs: number;
+  logDuplicates: number;
+}
+
+export const emptyWatchCounts = (): WatchCounts => ({
+  heads: 0,
+  logs: 0,
+  blockNumberChecked: 0,
+  blockNumberWentBack: 0,
+  unlinkedHeads: 0,
+  newHeadsDuplicates: 0,
+  newHeadsGaps: 0,
+  headReorgs: 0,
+  mixedBranchLogs: 0,
+  badRetractions: 0,
+  removedLogs: 0,
+  logDuplicates: 0,
+});
+
+/** Heights kept below the newest (far more than any fork the chaos run makes). */
+const KEEP_HEIGHTS = 256;
+const MAX_EXAMPLES = 5;
+
+export class ChaosWatch {
+  readonly counts: WatchCounts = emptyWatchCounts();
+  /** The first few violations, described (for the report). */
+  readonly examples: string[] = [];
+  heads: string | undefined;
+  logs: string | undefined;
+  /** Highest block number given to the client (heads and `eth_blockNumber` results). */
+  #high = -1;
+  /** Requests sent and not answered yet, by id. */
+  readonly #outstanding = new Map<unknown, number>();
+  /** id → the client's high when it sent the (only) `eth_blockNumber` in flight with that id. */
+  readonly #blockNumberAt = new Map<unknown, number>();
+  /** height → hash of the head the client holds there. */
+  readonly #headAt = new Map<number, string>();
+  #top: number | undefined;
+  /** height → block hash → keys of the logs the client holds there. */
+  readonly #logsAt = new Map<number, Map<string, Set<string>>>();
+  #logTop = -1;
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => 0) {
+    this.#now = now;
+  }
+
+  /** Highest block number the client has been given. */
+  get high(): number {
+    return this.#high;
+  }
+
+  /**
+   * The next request: a random id of `ids` and method, or `undefined` when none may go now. An
+   * `eth_blockNumber` goes only on an id with nothing in flight, and nothing goes on an id with an
+   * `eth_blockNumber` in flight (so its answer is known to be its own); ids still collide with the
+   * client's other requests, with other clients' and with the session's own.
+   */
+  next(random: () => number, ids: readonly unknown[]): { id: unknown; method: Method } | undefined {
+    const wanted: Method = random() < 0.5 ? 'eth_blockNumber' : 'eth_getBalance';
+    const start = Math.floor(random() * ids.length);
+    const order = ids.map((_, i) => ids[(start + i) % ids.length]);
+    const free = (id: unknown) => (this.#outstanding.get(id) ?? 0) === 0;
+    if (wanted === 'eth_blockNumber') {
+      const id = order.find(free);
+      if (id !== undefined) return { id, method: wanted };
+    }
+    const id = order.find((i) => !this.#blockNumberAt.has(i));
+    return id === undefined ? undefined : { id, method: 'eth_getBalance' };
+  }
+
+  /** The client sent a request with `id`. */
+  sent(id: unknown, method: string): void {
+    this.#outstanding.set(id, (this.#outstanding.get(id) ?? 0) + 1);
+    if (method === 'eth_blockNumber') {
+      if (this.#blockNumberAt.has(id)) throw new Error(`ChaosWatch: a second eth_blockNumber in flight with id ${String(id)}`);
+      this.#blockNumberAt.set(id, this.#high);
+    }
+  }
+
+  /** The client received `frame`. */
+  receive(frame: WatchFrame | WatchFrame[]): void {
+    if (Array.isArray(frame)) return; // no batch is ever sent: counted as a wrong answer by the caller
+    if (frame.method === 'eth_subscription') {
+      const subscription = frame.params?.subscription;
+      if (subscription !== undefined && subscription === this.heads) this.#head(frame.params!.result);
+      else if (subscription !== undefined && subscription === this.logs) this.#log(frame.params!.result);
+      return;
+    }
+    if (frame.method !== undefined) return;
+    const left = this.#outstanding.get(frame.id);
+    if (left !== undefined) {
+      if (left <= 1) this.#outstanding.delete(frame.id);
+      else this.#outstanding.set(frame.id, left - 1);
+    }
+    const highAtSend = this.#blockNumberAt.get(frame.id);
+    if (highAtSend === undefined) return;
+    this.#blockNumberAt.delete(frame.id);
+    if (typeof frame.result !== 'string') return; // an error: counted by code by the caller
+    const n = Number(frame.result);
+    if (!Number.isSafeInteger(n)) return;
+    this.counts.blockNumberChecked += 1;
+    if (n < highAtSend) {
+      this.counts.blockNumberWentBack += 1;
+      this.#example(`eth_blockNumber #${String(frame.id)} answered ${n}, the client had been given ${highAtSend} when it asked`);
+    }
+    this.#raise(n);
+  }
+
+  #raise(n: number): void {
+    if (n > this.#high) this.#high = n;
+  }
+
+  #example(text: string): void {
+    if (this.examples.length < MAX_EXAMPLES) this.examples.push(`${(this.#now() / 1_000).toFixed(1)}s ${text}`);
+  }
+
+  #head(head: { number?: string; hash?: string; parentHash?: string }): void {
+    const n = Number(head?.number);
+    if (!Number.isSafeInteger(n) || typeof head.hash !== 'string') return;
+    this.counts.heads += 1;
+    if (this.#headAt.get(n) === head.hash) {
+      this.counts.newHeadsDuplicates += 1;
+      this.#example(`head ${n} ${head.hash.slice(0, 10)} delivered again while held`);
+      return;
+    }
+    const top = this.#top;
+    if (top !== undefined && n <= top) this.counts.headReorgs += 1;
+    if (top !== undefined && n > top + 1) this.counts.newHeadsGaps += 1;
+    const parent = this.#headAt.get(n - 1);
+    if (parent !== undefined && parent !== head.parentHash) {
+      this.counts.unlinkedHeads += 1;
+      this.#example(`head ${n} ${head.hash.slice(0, 10)} names parent ${String(head.parentHash).slice(0, 10)}, the client holds ${parent.slice(0, 10)} at ${n - 1}`);
+    }
+    // A head at or below the top replaces what the client held from there up (a reorg).
+    if (top !== undefined && n <= top) for (const k of [...this.#headAt.keys()]) if (k > n) this.#headAt.delete(k);
+    this.#headAt.set(n, head.hash);
+    this.#top = n;
+    this.#raise(n);
+    if (this.#headAt.size > KEEP_HEIGHTS * 2) for (const k of [...this.#headAt.keys()]) if (k < n - KEEP_HEIGHTS) this.#headAt.delete(k);
+  }
+
+  #log(log: { blockNumber?: string; blockHash?: string; logIndex?: string; removed?: boolean }): void {
+    const n = Number(log?.blockNumber);
+    if (!Number.isSafeInteger(n) || typeof log.blockHash !== 'string') return;
+    const key = `${log.blockHash}:${Number(log.logIndex)}`;
+    this.counts.logs += 1;
+    let byHash = this.#logsAt.get(n);
+    if (log.removed === true) {
+      this.counts.removedLogs += 1;
+      const held = byHash?.get(log.blockHash);
+      if (!held?.delete(key)) {
+        this.counts.badRetractions += 1;
+        this.#example(`retraction of log ${key.slice(0, 10)}…:${Number(log.logIndex)} at ${n}, which the client does not hold`);
+      }
+      if (held?.size === 0) byHash!.delete(log.blockHash);
+      return;
+    }
+    if (!byHash) this.#logsAt.set(n, (byHash = new Map()));
+    for (const [hash, keys] of byHash) {
+      if (hash !== log.blockHash && keys.size > 0) {
+        this.counts.mixedBranchLogs += 1;
+        this.#example(`log at ${n} of block ${log.blockHash.slice(0, 10)} while the client holds ${keys.size} unretracted log(s) of block ${hash.slice(0, 10)} there`);
+        break;
+      }
+    }
+    let keys = byHash.get(log.blockHash);
+    if (!keys) byHash.set(log.blockHash, (keys = new Set()));
+    if (keys.has(key)) {
+      this.counts.logDuplicates += 1;
+      this.#example(`log ${key.slice(0, 10)}…:${Number(log.logIndex)} at ${n} delivered again while held`);
+    }
+    keys.add(key);
+    if (n > this.#logTop) {
+      this.#logTop = n;
+      if (this.#logsAt.size > KEEP_HEIGHTS * 2) for (const k of [...this.#logsAt.keys()]) if (k < n - KEEP_HEIGHTS) this.#logsAt.delete(k);
+    }
+  }
+}
+
+/** A small seeded PRNG (mulberry32), so a schedule replays from its seed. */
+export function chaosRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
