@@ -52,6 +52,12 @@ export const isRetraction = (item: unknown): item is Retraction => typeof item =
 
 const NONE: readonly Retraction[] = Object.freeze([]);
 
+/** What became of a head offered: dropped as a duplicate, delivered, or held because it does not link. */
+export type HeadOutcome = typeof HEAD_DUPLICATE | typeof HEAD_DELIVERED | typeof HEAD_UNLINKED;
+export const HEAD_DUPLICATE = 0;
+export const HEAD_DELIVERED = 1;
+export const HEAD_UNLINKED = 2;
+
 /** What the session must fetch from the new node for the client to have seen everything. */
 export type BackfillPlan =
   | { kind: 'none' }
@@ -73,6 +79,52 @@ function detached(text: string): string {
 /** Which kind of subscription `params` open, if continuity applies to it. */
 export function continuityKind(params: readonly unknown[]): ContinuityKind | undefined {
   return params[0] === 'newHeads' || params[0] === 'logs' ? params[0] : undefined;
+}
+
+/** A head's number, hash and parent digests, when it has them all. */
+function headOf(result: unknown): { number: number; digest: readonly [number, number]; parent: readonly [number, number] } | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const r = result as Record<string, unknown>;
+  const number = quantity(r.number);
+  const digest = hashDigest(r.hash);
+  const parent = hashDigest(r.parentHash);
+  return number === undefined || digest === undefined || parent === undefined ? undefined : { number, digest, parent };
+}
+
+const same = (x: readonly [number, number], y: readonly [number, number]) => x[0] === y[0] && x[1] === y[1];
+
+/**
+ * Whether the heads delivered at the end of a switch's check link up: each to a head accepted just
+ * before it, or to a delivered head still on the chain (at or below the fork's ancestor; any, with
+ * no fork). A head whose parent is another, or was itself dropped, does not.
+ */
+class HeadLinks {
+  readonly #heads: RecentHeads;
+  readonly #ancestor: number | undefined;
+  readonly #accepted = new Map<number, readonly [number, number]>();
+  readonly #dropped: Array<readonly [number, number]> = [];
+
+  constructor(heads: RecentHeads, ancestor: number | undefined) {
+    this.#heads = heads;
+    this.#ancestor = ancestor;
+  }
+
+  fits(result: unknown): boolean {
+    const head = headOf(result);
+    if (!head) return true;
+    const { number, digest, parent } = head;
+    const below = this.#accepted.get(number - 1) ?? (this.#ancestor === undefined || number - 1 <= this.#ancestor ? this.#heads.digestAt(number - 1) : undefined);
+    const fits = (below === undefined || same(below, parent)) && !this.#dropped.some((d) => same(d, parent));
+    if (!fits) this.#dropped.push(digest);
+    return fits;
+  }
+
+  accept(result: unknown): void {
+    const head = headOf(result);
+    if (!head) return;
+    for (const n of this.#accepted.keys()) if (n >= head.number) this.#accepted.delete(n);
+    this.#accepted.set(head.number, head.digest);
+  }
 }
 
 export class Continuity {
@@ -97,6 +149,8 @@ export class Continuity {
   #duplicates = 0;
   /** Retractions found while admitting a log, to be delivered before it. */
   #orphaned: Retraction[] | undefined;
+  /** The last live head offered did not link to what was delivered (see {@link takeUnlinked}). */
+  #unlinked = false;
 
   constructor(kind: ContinuityKind, options: ContinuityOptions, onBlock?: (block: number) => void, onReorg?: (block: number) => void) {
     this.kind = kind;
@@ -175,7 +229,7 @@ export class Continuity {
       this.#buffer.push(result);
       return false;
     }
-    return this.#admit(result);
+    return this.#admit(result, true);
   }
 
   /**
@@ -192,8 +246,18 @@ export class Continuity {
    * A live head read from its text (number and hash digest), with no backfill running: whether to
    * deliver it. The hot path of a `newHeads` stream: no object, no string kept.
    */
-  offerHead(number: number, hi: number, lo: number): boolean {
-    return this.#admitHead(number, hi, lo);
+  offerHead(number: number, hi: number, lo: number, parentHi: number, parentLo: number): HeadOutcome {
+    return this.#admitHead(number, hi, lo, true, parentHi, parentLo);
+  }
+
+  /**
+   * Whether the last live result offered was a head that does not link to what was delivered (it
+   * is held: the caller is to check the node's chain). Reading it clears it.
+   */
+  takeUnlinked(): boolean {
+    const unlinked = this.#unlinked;
+    this.#unlinked = false;
+    return unlinked;
   }
 
   /** Starts buffering live notifications; returns what to fetch once the new node's head is known. */
@@ -216,18 +280,30 @@ export class Continuity {
    * fetched results (in chain order), then the buffered live ones, each once, without what the
    * client already has. Deliver them in that order.
    */
-  finish(fetched: readonly unknown[], ancestor?: number): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
+  finish(fetched: readonly unknown[], ancestor?: number, deep = false): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
     const buffered = this.#buffer ?? [];
     this.#buffer = undefined;
+    // After a deep fork the delivered heads tell nothing about the new chain: heads from here on
+    // are judged against what follows.
+    if (deep) this.#heads?.forgetAbove(-1);
     const retracted = ancestor === undefined ? [] : this.#rewind(ancestor);
-    return { retracted, backfilled: this.#admitAll(fetched), live: this.#admitAll(buffered) };
+    const links = this.#heads ? new HeadLinks(this.#heads, ancestor) : undefined;
+    return { retracted, backfilled: this.#admitAll(fetched, links), live: this.#admitAll(buffered, links) };
   }
 
-  /** What of `results` is to be delivered, in order, each preceded by the retractions it caused. */
-  #admitAll(results: readonly unknown[]): unknown[] {
+  /**
+   * What of `results` is to be delivered, in order, each preceded by the retractions it caused.
+   * Heads must link up (see {@link HeadLinks}): one that does not is off the chain the check
+   * found (the node moved while it was checked, or it was held from a branch the node has left)
+   * and is dropped; a later live head that does not link then calls for a new check.
+   */
+  #admitAll(results: readonly unknown[], links: HeadLinks | undefined): unknown[] {
     const out: unknown[] = [];
     for (const result of results) {
-      if (!this.#admit(result)) continue;
+      if (links && !links.fits(result)) continue;
+      // On the chain the check found, even when the client has it already (a duplicate).
+      links?.accept(result);
+      if (!this.#admit(result, false)) continue;
       out.push(...this.takeRetractions(), result);
     }
     return out;
@@ -241,10 +317,9 @@ export class Continuity {
    */
   #rewind(ancestor: number): Retraction[] {
     if (this.#lastBlock !== undefined && this.#lastBlock > ancestor) this.#lastBlock = ancestor;
-    if (this.#heads) {
-      this.#heads.forgetAbove(ancestor);
-      return [];
-    }
+    // Heads are not forgotten here: each head of the new branch replaces the one at its height as
+    // it is delivered, so a node that went back to the first branch meanwhile repeats nothing.
+    if (this.#heads) return [];
     return this.#retract(this.#retained!.takeAbove(ancestor));
   }
 
@@ -257,22 +332,37 @@ export class Continuity {
     });
   }
 
-  #admit(result: unknown): boolean {
+  /** `live`: a notification as it came (not fetched or held during a switch's check). */
+  #admit(result: unknown, live: boolean): boolean {
     if (typeof result !== 'object' || result === null) return true;
     const r = result as Record<string, unknown>;
     if (this.#heads) {
       const number = quantity(r.number);
       const digest = hashDigest(r.hash);
-      return number === undefined || digest === undefined ? true : this.#admitHead(number, digest[0], digest[1]);
+      if (number === undefined || digest === undefined) return true;
+      const parent = hashDigest(r.parentHash);
+      const outcome = this.#admitHead(number, digest[0], digest[1], live, parent?.[0], parent?.[1]);
+      if (outcome === HEAD_UNLINKED) {
+        this.#buffer = [result];
+        this.#unlinked = true;
+      }
+      return outcome === HEAD_DELIVERED;
     }
     return this.#admitLog(r);
   }
 
-  #admitHead(number: number, hi: number, lo: number): boolean {
+  #admitHead(number: number, hi: number, lo: number, live: boolean, parentHi = Number.NaN, parentLo = Number.NaN): HeadOutcome {
     const heads = this.#heads!;
     if (heads.has(number, hi, lo)) {
       this.#duplicates += 1;
-      return false;
+      return HEAD_DUPLICATE;
+    }
+    // A live head whose parent is not the head delivered below it: the chain changed under the
+    // client without the node saying so (or a switch's check could not be made). Not delivered: the
+    // caller checks the node's chain first.
+    if (live && !Number.isNaN(parentHi)) {
+      const below = heads.digestAt(number - 1);
+      if (below !== undefined && (below[0] !== parentHi || below[1] !== parentLo)) return HEAD_UNLINKED;
     }
     // A lower head (the node's reorg, or a node behind) is delivered as the chain says and moves the mark back.
     const replaces = heads.holds(number);
@@ -280,8 +370,8 @@ export class Continuity {
     this.#lastBlock = number;
     this.#onBlock?.(number);
     // Another head at a height the client had one for: the node reorged (it says so only here).
-    if (replaces && this.#buffer === undefined) this.#onReorg?.(number);
-    return true;
+    if (replaces && live) this.#onReorg?.(number);
+    return HEAD_DELIVERED;
   }
 
   /**

@@ -3,7 +3,7 @@ import { parseQuantity } from '../health/probes.js';
 import { hashDigest } from '../consistency/quantity.js';
 import type { Identified } from './resultFields.js';
 import { FRAME, TEXT, head, identify, readHead } from './resultFields.js';
-import { Continuity, continuityKind, isRetraction } from './Continuity.js';
+import { Continuity, HEAD_DELIVERED, HEAD_UNLINKED, continuityKind, isRetraction } from './Continuity.js';
 
 export interface ContinuitySettings {
   /** Suppress duplicate heads and backfill missed ones after a switch. @default true */
@@ -79,6 +79,28 @@ interface Tracked {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
+/** One event for the forks a check found (they may differ by subscription): the deepest. */
+function summary(forks: ReadonlyMap<string, ReorgEvent>): ReorgEvent | undefined {
+  let event: ReorgEvent | undefined;
+  for (const fork of forks.values()) {
+    event = event === undefined ? fork : { ancestor: Math.min(event.ancestor, fork.ancestor), depth: Math.max(event.depth, fork.depth), deep: event.deep || fork.deep };
+  }
+  return event;
+}
+
+/** Attempts at the check after a switch before what is held goes out unchecked. */
+const CHECK_ATTEMPTS = 3;
+
+/** One attempt at the check after a switch: its own calls, its number, and the epoch it holds for. */
+interface CheckRun {
+  readonly call: OwnCall;
+  readonly attempt: number;
+  readonly epoch: number;
+  /** The fork it found, announced (once) when the first subscription delivers it. */
+  fork?: ReorgEvent;
+  reported?: boolean;
+}
+
 function backfillError(cause: unknown): SteadyRpcError {
   return cause instanceof SteadyRpcError ? cause : new SteadyRpcError('ERR_BAD_RESPONSE', `Backfill failed: ${describeError(cause)}`, { cause });
 }
@@ -94,6 +116,8 @@ export class ContinuityKeeper {
   readonly #onReorg: (event: ReorgEvent) => void;
   readonly #onBlock: (block: number) => void;
   readonly #tracked = new Map<string, Tracked>();
+  /** Own calls on the upstream in use, for checks its heads call for. */
+  #current: OwnCall | undefined;
   #epoch = 0;
   #backfilled = 0;
   #retracted = 0;
@@ -178,6 +202,7 @@ export class ContinuityKeeper {
     const tracked = this.#tracked.get(subscription);
     if (!tracked) return this.#deliver(subscription, result);
     if (tracked.continuity.offer(result)) this.#emitAfterRetractions(subscription, tracked.continuity, result);
+    else if (tracked.continuity.takeUnlinked()) this.#recheck();
   }
 
   /** Delivers a live result, after the retractions it showed to be due. */
@@ -214,8 +239,15 @@ export class ContinuityKeeper {
     }
     const { continuity } = tracked;
     if (continuity.kind === 'newHeads' && !continuity.backfilling && readHead(text, resultStart)) {
-      // The hot path: the head is checked by number and hash digest; only its text goes on.
-      if (continuity.offerHead(head.number, head.hi, head.lo)) this.#deliver(subscription, undefined, frame === undefined ? text.slice(resultStart, text.length - tail) : undefined, frame);
+      // The hot path: the head is checked by number and hash digests; only its text goes on.
+      const outcome = continuity.offerHead(head.number, head.hi, head.lo, head.parentHi, head.parentLo);
+      if (outcome === HEAD_DELIVERED) this.#deliver(subscription, undefined, frame === undefined ? text.slice(resultStart, text.length - tail) : undefined, frame);
+      else if (outcome === HEAD_UNLINKED) {
+        // Held (as an object: it waits) while the node's chain is checked against what was delivered.
+        continuity.hold();
+        continuity.offer(identify('newHeads', text, resultStart, tail, frame) ?? JSON.parse(text.slice(resultStart, text.length - tail)));
+        this.#recheck();
+      }
       return true;
     }
     let result: unknown = identify(continuity.kind, text, resultStart, tail, frame);
@@ -227,6 +259,7 @@ export class ContinuityKeeper {
       }
     }
     if (continuity.offer(result)) this.#emitAfterRetractions(subscription, continuity, result);
+    else if (continuity.takeUnlinked()) this.#recheck();
     return true;
   }
 
@@ -236,6 +269,35 @@ export class ContinuityKeeper {
    * retracting what lies above it, when the chains differ).
    */
   afterSwitch(call: OwnCall): void {
+    this.#current = call;
+    this.#check(call, 1);
+  }
+
+  /** The session's upstream is now reached through `call` (the first one, or after a switch). */
+  attach(call: OwnCall): void {
+    this.#current = call;
+  }
+
+  /**
+   * A live head did not link to the one delivered below it: the node's chain is checked against
+   * what was delivered, as after a switch, and what it shows is announced as a reorg.
+   */
+  #recheck(): void {
+    if (this.#current) return this.#check(this.#current, 1);
+    // No upstream to ask (it cannot happen: heads come from the upstream in use): nothing is held back.
+    for (const [subscription, { continuity }] of this.#tracked) {
+      if (!continuity.backfilling) continue;
+      for (const item of continuity.finish([]).live) this.#emit(subscription, item);
+    }
+  }
+
+  /**
+   * One attempt at the check after a switch. A check that fails (a call timed out, an answer was
+   * not what it should be) or that the node's chain changed under (what was fetched does not link
+   * up) is made again, up to {@link CHECK_ATTEMPTS} times; then what is held goes out as it is,
+   * with the error reported.
+   */
+  #check(call: OwnCall, attempt: number): void {
     const epoch = ++this.#epoch;
     if (this.#tracked.size === 0) return;
     const held = [...this.#tracked];
@@ -243,64 +305,85 @@ export class ContinuityKeeper {
       tracked.epoch = epoch;
       tracked.continuity.hold();
     }
+    const run: CheckRun = { call, attempt, epoch };
     // One read of the new node's head (and one walk back, on a fork) serves every subscription.
     this.#locate(call).then(
-      ({ head, fork }) => {
-        if (fork && this.#epoch === epoch) this.#onReorg(fork);
-        for (const [subscription, tracked] of held) this.#backfill(subscription, tracked, epoch, call, head, fork);
+      ({ head, forks }) => {
+        run.fork = summary(forks);
+        for (const [subscription, tracked] of held) this.#backfill(subscription, tracked, run, head, forks.get(subscription));
       },
-      (cause: unknown) => {
-        for (const [subscription, tracked] of held) this.#finish(subscription, tracked, epoch, [], { error: backfillError(cause) });
-      },
+      (cause: unknown) => this.#failed(run, held, backfillError(cause)),
     );
   }
 
+  /** An attempt failed: the next one, or (after the last) what is held goes out unchecked. */
+  #failed(run: CheckRun, held: ReadonlyArray<[string, Tracked]>, error: SteadyRpcError): void {
+    if (run.epoch !== this.#epoch) return; // a newer switch (or attempt) took over
+    if (run.attempt < CHECK_ATTEMPTS && error.code !== 'ERR_ABORTED') return this.#check(run.call, run.attempt + 1);
+    for (const [subscription, tracked] of held) this.#finish(subscription, tracked, run, [], { error });
+  }
+
   /**
-   * The new node's head, and where its chain leaves the delivered one: the highest delivered
-   * block (by number, at or below its head) whose hash the node has too. Blocks above its head
-   * cannot be compared: a node behind on the same chain is not a fork.
+   * The new node's head, and for each subscription where the node's chain leaves what it delivered:
+   * the highest delivered height (at or below the node's head) whose hash the node has too.
+   * Subscriptions are judged one by one (each may have been shown another branch: one that began
+   * during a node's reorg saw only its new branch), from one set of reads: the node's block at each
+   * subscription's highest delivered height first, and only on a fork at every other one. Heights
+   * above the node's head cannot be compared: a node behind on the same chain is not a fork.
    */
-  async #locate(call: OwnCall): Promise<{ head: number; fork?: ReorgEvent }> {
+  async #locate(call: OwnCall): Promise<{ head: number; forks: Map<string, ReorgEvent> }> {
     const head = parseQuantity(await call('eth_blockNumber', []), 'eth_blockNumber');
-    const delivered = new Map<number, readonly [number, number]>();
-    for (const { continuity } of this.#tracked.values()) continuity.anchors(delivered);
-    const numbers = [...delivered.keys()].filter((n) => n <= head).sort((x, y) => y - x);
-    if (numbers.length === 0) return { head };
-    const sameAt = async (n: number) => {
-      const block = (await call('eth_getBlockByNumber', [hex(n), false])) as { hash?: unknown } | null;
-      const digest = hashDigest(block?.hash);
-      const mine = delivered.get(n)!;
-      return digest !== undefined && digest[0] === mine[0] && digest[1] === mine[1];
+    const reads = new Map<number, Promise<readonly [number, number] | undefined>>();
+    const nodeAt = (n: number) => {
+      let read = reads.get(n);
+      if (!read) {
+        read = call('eth_getBlockByNumber', [hex(n), false]).then((block) => hashDigest((block as { hash?: unknown } | null)?.hash));
+        reads.set(n, read);
+      }
+      return read;
     };
-    if (await sameAt(numbers[0]!)) return { head };
-    // A fork: every delivered height below is compared at once (they are few: `reorgDepth` at most).
-    const below = numbers.slice(1);
-    const same = await Promise.all(below.map(sameAt));
-    const at = same.indexOf(true);
-    const highest = Math.max(...delivered.keys());
-    // No height in common: the fork is below everything kept. When that is everything the client
-    // was given (a young subscription), the fork is below what it has ever seen, and the new branch
-    // from there is all it needs; otherwise it is deeper than the kept history.
-    const ancestor = at < 0 ? numbers[numbers.length - 1]! - 1 : below[at]!;
-    const tracked = [...this.#tracked.values()];
-    const whole = at < 0 ? tracked.every(({ continuity }) => continuity.keptAll()) : tracked.every(({ continuity }) => continuity.wholeAbove(ancestor));
-    return { head, fork: { ancestor, depth: highest - ancestor, deep: !whole } };
+    const same = async (n: number, mine: readonly [number, number]) => {
+      const theirs = await nodeAt(n);
+      return theirs !== undefined && theirs[0] === mine[0] && theirs[1] === mine[1];
+    };
+    const forks = new Map<string, ReorgEvent>();
+    await Promise.all(
+      [...this.#tracked].map(async ([subscription, { continuity }]) => {
+        const delivered = new Map<number, readonly [number, number]>();
+        continuity.anchors(delivered);
+        const numbers = [...delivered.keys()].filter((n) => n <= head).sort((x, y) => y - x);
+        if (numbers.length === 0 || (await same(numbers[0]!, delivered.get(numbers[0]!)!))) return;
+        // A fork: every delivered height below is compared at once (`reorgDepth` at most).
+        const below = numbers.slice(1);
+        const at = (await Promise.all(below.map((n) => same(n, delivered.get(n)!)))).indexOf(true);
+        // No height in common: the fork is below everything kept. When that is everything the client
+        // was given (a young subscription), it is below anything it has seen, and the new branch from
+        // there is all it needs; otherwise it is deeper than the kept history.
+        const ancestor = at < 0 ? numbers[numbers.length - 1]! - 1 : below[at]!;
+        const deep = at < 0 ? !continuity.keptAll() : !continuity.wholeAbove(ancestor);
+        forks.set(subscription, { ancestor, depth: Math.max(...delivered.keys()) - ancestor, deep });
+      }),
+    );
+    return { head, forks };
   }
 
   clear(): void {
+    this.#current = undefined;
     this.#tracked.clear();
   }
 
   /** What one subscription missed up to the new node's `head`: nothing to fetch is settled at once. */
-  #backfill(subscription: string, tracked: Tracked, epoch: number, call: OwnCall, head: number, fork: ReorgEvent | undefined): void {
+  #backfill(subscription: string, tracked: Tracked, run: CheckRun, head: number, fork: ReorgEvent | undefined): void {
+    const { call } = run;
     // A deep fork: the ancestor is not known, only that everything kept differs. Logs kept are
     // retracted (and the new branch's fetched over their range); heads are not re-emitted from a
     // guess: the stream goes on from the new node, and the `reorg` event says it is deep.
     const ancestor = fork?.deep && tracked.continuity.kind === 'newHeads' ? undefined : fork?.ancestor;
     const plan = tracked.continuity.plan(head, ancestor);
-    if (plan.kind === 'none') return this.#finish(subscription, tracked, epoch, [], { ancestor });
+    const deep = fork?.deep === true;
+    if (plan.kind === 'none') return this.#finish(subscription, tracked, run, [], { ancestor, deep });
     const { from, to } = plan;
-    if (plan.kind === 'skip') return this.#finish(subscription, tracked, epoch, [], { from, to, skipped: true, ancestor });
+    if (plan.kind === 'skip') return this.#finish(subscription, tracked, run, [], { from, to, skipped: true, ancestor, deep });
     const fetching =
       plan.kind === 'blocks'
         ? Promise.all(Array.from({ length: to - from + 1 }, (_, i) => call('eth_getBlockByNumber', [hex(from + i), false]))).then((blocks) =>
@@ -310,17 +393,21 @@ export class ContinuityKeeper {
             Array.isArray(logs) ? logs : [],
           );
     fetching.then(
-      (fetched) => this.#finish(subscription, tracked, epoch, fetched, { from, to, ancestor }),
-      (cause: unknown) => this.#finish(subscription, tracked, epoch, [], { from, to, ancestor, error: backfillError(cause) }),
+      (fetched) => this.#finish(subscription, tracked, run, fetched, { from, to, ancestor, deep }),
+      (cause: unknown) => this.#failed(run, [[subscription, tracked]], backfillError(cause)),
     );
   }
 
   /** Delivers what was fetched, then what was held, each once; and says what happened. */
-  #finish(subscription: string, tracked: Tracked, epoch: number, fetched: readonly unknown[], outcome: { from?: number; to?: number; skipped?: boolean; ancestor?: number; error?: SteadyRpcError }): void {
+  #finish(subscription: string, tracked: Tracked, run: CheckRun, fetched: readonly unknown[], outcome: { from?: number; to?: number; skipped?: boolean; ancestor?: number; deep?: boolean; error?: SteadyRpcError }): void {
     // A newer switch (or an unsubscribe) took over: its own backfill releases what is held.
-    if (this.#tracked.get(subscription) !== tracked || tracked.epoch !== epoch) return;
+    if (this.#tracked.get(subscription) !== tracked || tracked.epoch !== run.epoch) return;
+    if (run.fork && !run.reported) {
+      run.reported = true;
+      this.#onReorg(run.fork);
+    }
     // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
-    const { retracted, backfilled, live } = tracked.continuity.finish(fetched, outcome.ancestor);
+    const { retracted, backfilled, live } = tracked.continuity.finish(fetched, outcome.ancestor, outcome.deep);
     const fetchedCount = backfilled.filter((item) => !isRetraction(item)).length;
     this.#backfilled += fetchedCount;
     for (const item of [...retracted, ...backfilled, ...live]) this.#emit(subscription, item);

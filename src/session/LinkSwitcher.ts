@@ -99,6 +99,7 @@ export class LinkSwitcher {
     ctx.emitQueue();
     // What the client missed while switching comes from the new node, before newer notifications.
     if (from !== undefined) ctx.continuity.afterSwitch(ctx.outbox.ownCall(link));
+    else ctx.continuity.attach(ctx.outbox.ownCall(link));
     ctx.events.emit('switch', { from, to: link.node, reason: ctx.nextReason });
   }
 

@@ -38,6 +38,12 @@ export class RecentHeads {
     return this.#numbers[slot] === number && this.#hi[slot] === hi && this.#lo[slot] === lo;
   }
 
+  /** The digest of the head kept at `number`, if one is. */
+  digestAt(number: number): readonly [number, number] | undefined {
+    const slot = number % this.#size;
+    return this.#numbers[slot] === number ? [this.#hi[slot]!, this.#lo[slot]!] : undefined;
+  }
+
   /** Whether a head was delivered at `number` (and is still kept). */
   holds(number: number): boolean {
     return this.#numbers[number % this.#size] === number;

@@ -1,5 +1,6 @@
 import type { TimerHandle } from '../Clock.js';
 import { ChainView } from '../consistency/ChainView.js';
+import { quantity } from '../consistency/quantity.js';
 import type { ViewDemand } from '../consistency/ChainView.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { parseQuantity } from '../health/probes.js';
@@ -30,6 +31,8 @@ export class ViewGate {
   readonly #waiting: Waiting[] = [];
   /** When each call held so far must be answered by: a call held again keeps its first deadline. */
   readonly #deadlines = new WeakMap<PendingCall, number>();
+  /** Calls whose answer waits for the node's head to be read (they are owed an answer too). */
+  readonly #checking = new Set<PendingCall>();
   #timer: TimerHandle | undefined;
   #polling = false;
   /** Calls held because their node was behind, and how many of them were failed with `BEHIND`. */
@@ -74,13 +77,18 @@ export class ViewGate {
     if (verdict === 'ok') return this.#answer(call, response);
     if (verdict === 'behind') return this.#hold(call, demand);
     // Whether the node's answer can be trusted depends on its head: ask it.
+    this.#checking.add(call);
     ctx.outbox.ownCall(link)('eth_blockNumber', []).then(
       (value) => {
-        this.noteHead(link, parseQuantity(value, 'eth_blockNumber'));
-        if (this.view.judge(call.method, demand, response, link.head) === 'ok') this.#answer(call, response);
+        if (!this.#checking.delete(call)) return; // the session closed meanwhile
+        const head = quantity(value);
+        if (head !== undefined) this.noteHead(link, head);
+        if (head !== undefined && this.view.judge(call.method, demand, response, link.head) === 'ok') this.#answer(call, response);
         else this.#hold(call, demand);
       },
-      () => this.#hold(call, demand),
+      () => {
+        if (this.#checking.delete(call)) this.#hold(call, demand);
+      },
     );
   }
 
@@ -88,7 +96,9 @@ export class ViewGate {
   clear(): void {
     if (this.#timer !== undefined) this.#ctx.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const { call } of this.#waiting.splice(0)) this.#ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
+    const owed = [...this.#waiting.splice(0).map(({ call }) => call), ...this.#checking];
+    this.#checking.clear();
+    for (const call of owed) this.#ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
   }
 
   get waiting(): number {

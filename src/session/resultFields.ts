@@ -16,6 +16,7 @@ export const FRAME = Symbol('frame');
 export interface Identified {
   hash?: string;
   number?: string;
+  parentHash?: string;
   blockHash?: string;
   blockNumber?: string;
   logIndex?: string;
@@ -43,6 +44,7 @@ const field = (key: string, probe: string): Field => {
 
 const HASH = field('hash', 'hash"');
 const NUMBER = field('number', 'mber"');
+const PARENT_HASH = field('parentHash', 'tHash"');
 const BLOCK_HASH = field('blockHash', 'kHash"');
 const BLOCK_NUMBER = field('blockNumber', 'mber"');
 const LOG_INDEX = field('logIndex', 'Index"');
@@ -97,7 +99,10 @@ export function identify(kind: 'newHeads' | 'logs', text: string, from = 0, tail
   if (kind === 'newHeads') {
     const hash = stringField(text, from, HASH);
     const number = stringField(text, from, NUMBER);
-    return hash !== undefined && number !== undefined ? { hash, number, [TEXT]: resultText, [FRAME]: frame } : undefined;
+    // Only held heads take this path (live ones are read by readHead): the parent is read too, to
+    // check that what is delivered after a switch links up.
+    const parentHash = stringField(text, from, PARENT_HASH);
+    return hash !== undefined && number !== undefined ? { hash, number, ...(parentHash === undefined ? {} : { parentHash }), [TEXT]: resultText, [FRAME]: frame } : undefined;
   }
   const blockHash = stringField(text, from, BLOCK_HASH);
   const blockNumber = stringField(text, from, BLOCK_NUMBER);
@@ -107,7 +112,7 @@ export function identify(kind: 'newHeads' | 'logs', text: string, from = 0, tail
 }
 
 /** What {@link readHead} read last (one head at a time, on one thread: no object per notification). */
-export const head = { number: 0, hi: 0, lo: 0 };
+export const head = { number: 0, hi: 0, lo: 0, parentHi: Number.NaN, parentLo: Number.NaN };
 
 /** Reads a head's number and hash digest from its text at `from` into {@link head}; false when it cannot. */
 export function readHead(text: string, from: number): boolean {
@@ -121,5 +126,10 @@ export function readHead(text: string, from: number): boolean {
   head.number = number;
   head.hi = hi;
   head.lo = lo;
+  // The parent, to tell whether the head links to the one delivered below it (NaN: not given).
+  const parentAt = valueAt(text, from, PARENT_HASH) + 1;
+  const hashed = parentAt > 0 && text.charCodeAt(parentAt - 1) === 34 && text.charCodeAt(parentAt + 66) === 34;
+  head.parentHi = (hashed ? hexDigits(text, parentAt + 2) : undefined) ?? Number.NaN;
+  head.parentLo = (hashed ? hexDigits(text, parentAt + 53) : undefined) ?? Number.NaN;
   return true;
 }
