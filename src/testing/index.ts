@@ -5,7 +5,9 @@
 export { FakeClock } from './FakeClock.js';
 export type { FakeHttpHandler, RecordedHttpRequest } from './FakeHttpTransport.js';
 export { FakeHttpTransport } from './FakeHttpTransport.js';
-export type { FakeBlockHeader, FakeChainOptions, FakeLog, FakeNodeMode, FakeNodeOptions } from './FakeNode.js';
-export { FakeChain, FakeNode, fakeBlockHash } from './FakeNode.js';
+export type { FakeBlockHeader, FakeChainOptions, FakeLog } from './FakeChain.js';
+export { FakeChain, fakeBlockHash } from './FakeChain.js';
+export type { FakeNodeMode, FakeNodeOptions } from './FakeNode.js';
+export { FakeNode } from './FakeNode.js';
 export type { FakeConnectHandler, FakeSendHandler, FakeSocketState, FakeSocketTransportOptions } from './FakeSocketTransport.js';
 export { FakeSocket, FakeSocketTransport } from './FakeSocketTransport.js';
