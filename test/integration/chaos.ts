@@ -124,6 +124,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
   /** The one node under a chain fault, if any; a fork's `until` is when it is due to rejoin. */
   let chainFault: { kind: 'lag' | 'fork'; node: Name; until: number; live?: boolean } | undefined;
   const transport = (name: Name) => chain.nodes[name]!.proxy;
+  /**
+   * Ends a node's transport fault. A blackhole here discards the bytes it holds (a zombie), which TCP
+   * never does on a connection that lives on: its connections are reset first, as when a partition
+   * that lost data ends (passing bytes again on them would leave calls whose bytes were dropped to
+   * wait out their 30 s timeout, and heads missing with no switch to backfill them).
+   */
+  const heal = async (name: Name) => {
+    if (transport(name).mode === 'blackhole') await transport(name).cut();
+    await transport(name).restore();
+  };
   const note = (kind: string, text: string) => {
     const line = `${((Date.now() - started) / 1_000).toFixed(1)}s ${kind} ${text}`;
     faults.push(line);
@@ -210,12 +220,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
         await rejoined;
         return note('rejoin', `${fault.node} live (${serving} sessions on it)`);
       }
-      await transport(otherOf(fault.node)).restore();
+      await heal(otherOf(fault.node));
       await transport(fault.node).cut();
       const rejoined = chain.rejoin(fault.node);
       chainFault = undefined; // no more blocks on its branch
       await rejoined;
-      await transport(fault.node).restore();
+      await heal(fault.node);
       note('rejoin', fault.node);
     };
     /** Sleeps `ms`, ending a lag when it is due. */
@@ -244,7 +254,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       const step = round.shift()!;
       const victim: Name = random() < 0.6 ? 'a' : 'b';
       const other = otherOf(victim);
-      await transport(other).restore();
+      await heal(other);
       if (step === 'transport') {
         const roll = random();
         if (roll < 0.3) {
@@ -256,18 +266,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
         } else if (roll < 0.7) {
           const ms = 300 + Math.floor(random() * 2_700);
           note('slow', `${victim} ${ms}ms`);
+          if (transport(victim).mode === 'blackhole') await transport(victim).cut(); // see heal()
           await transport(victim).slow(ms);
         } else if (roll < 0.85) {
           note('flap', victim);
           for (let i = 0; i < 3; i++) {
             await transport(victim).cut();
             await sleep(150 + random() * 300);
-            await transport(victim).restore();
+            await heal(victim);
             await sleep(150 + random() * 300);
           }
         } else {
           note('restore', victim);
-          await transport(victim).restore();
+          await heal(victim);
         }
       } else if (step === 'lag') {
         const ms = 1_500 + Math.floor(random() * 3_000);
@@ -281,7 +292,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
         // two behind what they were given (within maxLagBlocks): reads must wait or get BEHIND.
         if (failover && px.pool.preferred() === other) {
           await sleep(after);
-          await transport(victim).restore();
+          await heal(victim);
           note('cut', `${other} (failover to lagging ${victim})`);
           await transport(other).cut();
         }
@@ -308,7 +319,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
           // Down long enough for the pool to mark it down, so the sessions fail back once it is up.
           if (back) {
             await sleep(downMs);
-            await transport(victim).restore();
+            await heal(victim);
           }
         }
         // The preferred node fails back onto its new branch by itself; for the other one, the
@@ -323,8 +334,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     }
 
     // Heal, stop sending, let every answer arrive (the miner goes on: subscriptions must still deliver).
-    await transport('a').restore();
-    await transport('b').restore();
+    await heal('a');
+    await heal('b');
     await healChain();
     for (const timer of timers) clearInterval(timer);
     await poll('proxy back on a', async () => px.pool.preferred() === 'a', 20_000);
