@@ -1,4 +1,4 @@
-import { hexDigits, quantity } from '../consistency/quantity.js';
+import { DIGEST_LO_AT, hexDigits, quantityAt } from '../consistency/quantity.js';
 import { TEXT_OF } from './Continuity.js';
 
 /**
@@ -117,19 +117,33 @@ export const head = { number: 0, hi: 0, lo: 0, parentHi: Number.NaN, parentLo: N
 /** Reads a head's number and hash digest from its text at `from` into {@link head}; false when it cannot. */
 export function readHead(text: string, from: number): boolean {
   if (text.charCodeAt(from) !== 123 /* { */) return false;
-  const hashAt = valueAt(text, from, HASH) + 1;
-  if (hashAt === 0 || text.charCodeAt(hashAt - 1) !== 34 /* " */ || text.charCodeAt(hashAt + 66) !== 34 || !text.startsWith('0x', hashAt)) return false;
-  const hi = hexDigits(text, hashAt + 2);
-  const lo = hexDigits(text, hashAt + 53);
-  const number = quantity(stringField(text, from, NUMBER));
+  // Nodes write the three keys in one order or another (geth: hash, number, parentHash; others:
+  // parentHash, number, hash): each is looked for after the one before, then from the start.
+  const parentAt = hashValueAt(text, from, PARENT_HASH);
+  const numberAt = valueAfter(text, from, parentAt, NUMBER);
+  const hashAt = hashValueAt(text, numberAt < 0 ? from : numberAt, HASH, from);
+  if (hashAt < 0 || numberAt < 0) return false;
+  const hi = hexDigits(text, hashAt + 3);
+  const lo = hexDigits(text, hashAt + 1 + DIGEST_LO_AT);
+  const number = quantityAt(text, numberAt);
   if (hi === undefined || lo === undefined || number === undefined) return false;
   head.number = number;
   head.hi = hi;
   head.lo = lo;
   // The parent, to tell whether the head links to the one delivered below it (NaN: not given).
-  const parentAt = valueAt(text, from, PARENT_HASH) + 1;
-  const hashed = parentAt > 0 && text.charCodeAt(parentAt - 1) === 34 && text.charCodeAt(parentAt + 66) === 34;
-  head.parentHi = (hashed ? hexDigits(text, parentAt + 2) : undefined) ?? Number.NaN;
-  head.parentLo = (hashed ? hexDigits(text, parentAt + 53) : undefined) ?? Number.NaN;
+  head.parentHi = (parentAt < 0 ? undefined : hexDigits(text, parentAt + 3)) ?? Number.NaN;
+  head.parentLo = (parentAt < 0 ? undefined : hexDigits(text, parentAt + 1 + DIGEST_LO_AT)) ?? Number.NaN;
   return true;
+}
+
+/** Where the value of `key` is, looked for after `after` (when found) and else from `from`. */
+function valueAfter(text: string, from: number, after: number, key: Field): number {
+  const at = after < 0 ? -1 : valueAt(text, after, key);
+  return at >= 0 ? at : valueAt(text, from, key);
+}
+
+/** Where the quoted 32-byte hash value of `key` opens (its `"`), or -1. */
+function hashValueAt(text: string, start: number, key: Field, from = start): number {
+  const at = valueAfter(text, from, start === from ? -1 : start, key);
+  return at >= 0 && text.charCodeAt(at) === 34 && text.charCodeAt(at + 1) === 48 && text.charCodeAt(at + 2) === 120 && text.charCodeAt(at + 67) === 34 ? at : -1;
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { identify } from '../../src/session/resultFields.js';
+import { head, identify, readHead } from '../../src/session/resultFields.js';
+import { hashDigest } from '../../src/consistency/quantity.js';
 
 const hash = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
 
@@ -66,5 +67,27 @@ describe('reading continuity fields from a result’s text', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('readHead: number and hash digests of a head, read in place, whatever the key order', () => {
+  const h = (n: number, fork: number) => `0x${fork.toString(16).padStart(8, '0')}${n.toString(16).padStart(56, '0')}`;
+  const orders = {
+    'geth (sorted keys)': `{"baseFeePerGas":"0x7","hash":"${h(10, 1)}","logsBloom":"0x00","number":"0xa","parentHash":"${h(9, 0)}","timestamp":"0x1"}`,
+    'parent first, hash last': `{"parentHash":"${h(9, 0)}","logsBloom":"0x00","number":"0xa","timestamp":"0x1","hash":"${h(10, 1)}"}`,
+  };
+  it.each(Object.entries(orders))('%s', (_order, text) => {
+    expect(readHead(text, 0)).toBe(true);
+    const [hi, lo] = hashDigest(h(10, 1))!;
+    const [parentHi, parentLo] = hashDigest(h(9, 0))!;
+    expect({ ...head }).toEqual({ number: 10, hi, lo, parentHi, parentLo });
+  });
+
+  it('a head without a parent hash is read, with no parent to check; one without a hash or number is not', () => {
+    expect(readHead(`{"number":"0xa","hash":"${h(10, 1)}"}`, 0)).toBe(true);
+    expect(head.parentHi).toBeNaN();
+    expect(readHead(`{"number":"0xa"}`, 0)).toBe(false);
+    expect(readHead(`{"hash":"${h(10, 1)}"}`, 0)).toBe(false);
+    expect(readHead(`{"number":"10","hash":"${h(10, 1)}"}`, 0)).toBe(false);
   });
 });
