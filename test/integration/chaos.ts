@@ -34,7 +34,8 @@
  */
 import { DEV_ACCOUNT } from './helpers/anvil.js';
 import { metricSum, startProxyOverChain } from './helpers/chaosProxy.js';
-import { ChaosWatch, chaosRandom, emptyWatchCounts, type WatchCounts } from './helpers/chaosWatch.js';
+import { seededRandom as chaosRandom } from '../helpers/sessionWorld.js';
+import { ChaosWatch, emptyWatchCounts, type WatchCounts } from './helpers/chaosWatch.js';
 import { LOG_TOPIC, SharedChain } from './helpers/sharedChain.js';
 import { WsClient, poll, sleep } from './helpers/wsClient.js';
 

@@ -49,6 +49,14 @@ const MAX_PORT_ATTEMPTS = 5;
 const live = new Map<ChildProcess, NodeJS.Signals>();
 let exitHookInstalled = false;
 
+/** Tracks an anvil child until it exits; `signal` is what the exit hook sends it. */
+export function trackAnvil(child: ChildProcess, signal: NodeJS.Signals): void {
+  installExitHook();
+  live.set(child, signal);
+  child.once('exit', () => live.delete(child));
+  child.once('error', () => live.delete(child));
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;

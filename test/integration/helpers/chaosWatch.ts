@@ -223,15 +223,3 @@ export class ChaosWatch {
     }
   }
 }
-
-/** A small seeded PRNG (mulberry32), so a schedule replays from its seed. */
-export function chaosRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}

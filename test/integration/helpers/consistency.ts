@@ -11,6 +11,7 @@
 import { HealthChecker, NodePool, UpstreamSession } from '../../../src/index.js';
 import type { HealthCheckerOptions, NodeConfig, NodePoolOptions, UpstreamSessionOptions } from '../../../src/index.js';
 import { rpc, SharedChain } from './sharedChain.js';
+import type { Frame } from './wsClient.js';
 
 export { rpc };
 
@@ -34,14 +35,7 @@ export interface Log {
   removed?: boolean;
 }
 
-export interface Frame {
-  jsonrpc: '2.0';
-  id?: unknown;
-  method?: string;
-  result?: any;
-  error?: { code: number; message: string };
-  params?: { subscription: string; result: any };
-}
+export type { Frame };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 export const hex = (n: number) => `0x${n.toString(16)}`;

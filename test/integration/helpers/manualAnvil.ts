@@ -9,8 +9,8 @@
  * option. This launcher reuses its binary lookup and port probe, and tracks its own children the same
  * way (SIGKILL on process exit for any node still running).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, resolveAnvilCommand, type AnvilNode } from './anvil.js';
+import { spawn } from 'node:child_process';
+import { freePort, resolveAnvilCommand, trackAnvil, type AnvilNode } from './anvil.js';
 
 export interface ManualAnvilOptions {
   chainId: number;
@@ -22,24 +22,10 @@ export interface ManualAnvilOptions {
 
 /** anvil's default dev-account balance (we pass no `--balance`). */
 const BALANCE_WEI = 10_000n * 10n ** 18n;
-const live = new Map<ChildProcess, NodeJS.Signals>();
-let exitHookInstalled = false;
 
 class PortTaken extends Error {}
 
 export async function startManualAnvil(options: ManualAnvilOptions): Promise<AnvilNode> {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const [child, signal] of live) {
-        try {
-          child.kill(signal);
-        } catch {
-          // already gone
-        }
-      }
-    });
-  }
   const deadline = Date.now() + (options.startTimeoutMs ?? 15_000);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -64,7 +50,7 @@ async function launch(port: number, options: ManualAnvilOptions, deadline: numbe
   ];
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   // The bin.mjs wrapper forwards SIGTERM to anvil; a SIGKILL would orphan it.
-  live.set(child, prefixArgs.length === 0 ? 'SIGKILL' : 'SIGTERM');
+  trackAnvil(child, prefixArgs.length === 0 ? 'SIGKILL' : 'SIGTERM');
   let output = '';
   const keep = (chunk: Buffer) => void (output = (output + chunk.toString('utf8')).slice(-4_000));
   child.stdout?.on('data', keep);
@@ -74,7 +60,6 @@ async function launch(port: number, options: ManualAnvilOptions, deadline: numbe
   const exited = new Promise<void>((resolve) => {
     const done = (why: string) => {
       ended ??= why;
-      live.delete(child);
       resolve();
     };
     child.once('exit', (code, signal) => done(`exited with ${signal ?? `code ${code}`}`));
