@@ -1,6 +1,6 @@
 import { SteadyRpcError, describeError } from '../errors.js';
 import { parseQuantity } from '../health/probes.js';
-import { hashDigest } from '../consistency/quantity.js';
+import { hashDigest, quantity } from '../consistency/quantity.js';
 import type { Identified } from './resultFields.js';
 import { FRAME, TEXT, head, identify, readHead } from './resultFields.js';
 import { Continuity, HEAD_DELIVERED, HEAD_UNLINKED, continuityKind, isRetraction } from './Continuity.js';
@@ -152,7 +152,7 @@ export class ContinuityKeeper {
     return total;
   }
 
-  /** Logs re-sent with `removed: true` because a switch left their block's branch. */
+  /** Logs re-sent with `removed: true` because the chain left their block (found at a switch, or live). */
   get retracted(): number {
     return this.#retracted;
   }
@@ -172,9 +172,13 @@ export class ContinuityKeeper {
     const continuity = new Continuity(kind, this.#settings, this.#onBlock, (block) => this.#nodeReorged(block));
     this.#tracked.set(subscription, { continuity, params, epoch: this.#epoch });
     if (kind === 'logs' && call) {
+      // Without it (no answer, or not a quantity), the first log delivered sets the mark.
       call('eth_blockNumber', []).then(
-        (head) => continuity.noteSince(parseQuantity(head, 'eth_blockNumber')),
-        () => {}, // without it, the first log delivered sets the mark
+        (head) => {
+          const since = quantity(head);
+          if (since !== undefined) continuity.noteSince(since);
+        },
+        () => {},
       );
     }
   }
