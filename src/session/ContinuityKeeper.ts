@@ -330,10 +330,11 @@ export class ContinuityKeeper {
   /**
    * The new node's head, and for each subscription where the node's chain leaves what it delivered:
    * the highest delivered height (at or below the node's head) whose hash the node has too.
-   * Subscriptions are judged one by one (each may have been shown another branch: one that began
+   * Subscriptions are judged one by one, each by what it was given and, where they do not
+   * contradict it, by the others' heights (one may have been shown another branch: one that began
    * during a node's reorg saw only its new branch), from one set of reads: the node's block at each
-   * subscription's highest delivered height first, and only on a fork at every other one. Heights
-   * above the node's head cannot be compared: a node behind on the same chain is not a fork.
+   * subscription's highest such height first, and only on a fork at every other one. Heights above
+   * the node's head cannot be compared: a node behind on the same chain is not a fork.
    */
   async #locate(call: OwnCall): Promise<{ head: number; forks: Map<string, ReorgEvent> }> {
     const head = parseQuantity(await call('eth_blockNumber', []), 'eth_blockNumber');
@@ -350,11 +351,16 @@ export class ContinuityKeeper {
       const theirs = await nodeAt(n);
       return theirs !== undefined && theirs[0] === mine[0] && theirs[1] === mine[1];
     };
+    // What every subscription was given, so that one with few heights of its own (logs of a rare
+    // event) is judged by the others' too where they agree with it.
+    const union = new Map<number, readonly [number, number]>();
+    for (const { continuity } of this.#tracked.values()) continuity.anchors(union);
     const forks = new Map<string, ReorgEvent>();
     await Promise.all(
       [...this.#tracked].map(async ([subscription, { continuity }]) => {
-        const delivered = new Map<number, readonly [number, number]>();
-        continuity.anchors(delivered);
+        const own = new Map<number, readonly [number, number]>();
+        continuity.anchors(own);
+        const delivered = new Map([...union, ...own]);
         const numbers = [...delivered.keys()].filter((n) => n <= head).sort((x, y) => y - x);
         if (numbers.length === 0 || (await same(numbers[0]!, delivered.get(numbers[0]!)!))) return;
         // A fork: every delivered height below is compared at once (`reorgDepth` at most).

@@ -161,6 +161,20 @@ describe('a switch to a node on another branch looks like one node announcing a 
     expect(delivered.slice(1).map(({ item }) => item)).toEqual([b.block(10), b.block(11)]);
   });
 
+  it('a logs subscription with a log above the new node\'s head is judged by the heads the session delivered too', async () => {
+    const a = chain(10);
+    const { keeper: k, delivered, reorgs } = keeper();
+    k.track('h', ['newHeads'], undefined);
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 5; n <= 10; n++) k.accept('h', a.block(n));
+    k.accept('l', a.log(10)); // its only log, above b's head
+    const b = chain(8, 6); // b left a's chain above 6 and is behind
+    k.afterSwitch(b.call);
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 6, depth: 4, deep: false }]);
+    expect(delivered.filter((d) => d.subscription === 'l').map(({ item }) => item)).toEqual([a.log(10), { ...a.log(10), removed: true }, b.log(6), b.log(7), b.log(8)]);
+  });
+
   it('on a deep fork, heads are not re-emitted from a guessed ancestor: the stream goes on from the new node', async () => {
     const a = chain(20);
     const { keeper: k, delivered, reorgs } = keeper({ reorgDepth: 4 });
