@@ -52,6 +52,8 @@ async function lagB(options: Parameters<typeof startRig>[0] = {}) {
 describe('consistency through NodePool.request() on real nodes', { timeout: 30_000 }, () => {
   it('a lagging backup (3 behind, within maxLagBlocks): reads sent right after the cut wait for it to catch up, never answer older, null or partial', async () => {
     const { chain, pool } = await lagB();
+    // b's lag is measured at b's own probe: the one after a's head 8 was recorded says 3.
+    await until('b measured 3 behind', () => pool.health('b').lag === 3);
     expect(pool.health('b')).toMatchObject({ status: 'healthy', lag: 3 });
     // The pool serves block 8 (its view of the chain).
     expect(resultOf(await request(pool, 'eth_blockNumber'))).toBe('0x8');
