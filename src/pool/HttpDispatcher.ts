@@ -59,6 +59,8 @@ export class HttpDispatcher {
   readonly #maxAttempts: number;
   readonly #consistency: ConsistencySettings;
   readonly view = new ChainView();
+  /** The highest head each node answered `eth_blockNumber` with, when the dispatcher had to ask. */
+  readonly #heads = new Map<string, number>();
 
   constructor(pool: NodePool, options: HttpDispatcherOptions = {}, consistency: ConsistencySettings = CONSISTENCY_DEFAULTS) {
     const { attemptTimeoutMs, maxAttempts } = { ...DEFAULTS, ...options };
@@ -117,7 +119,10 @@ export class HttpDispatcher {
   async #behind(items: readonly Sent[], answer: { node: string; response: JsonRpcResponse | JsonRpcResponse[] }, tried: Set<string>, signal: AbortSignal | undefined): Promise<number[]> {
     const { node, response } = answer;
     const responses = Array.isArray(response) ? response : [response];
-    let head: number | undefined = this.#pool.health(node).head;
+    // What was known of the node's head before this answer came (a head read after it cannot vouch for it).
+    let head: number | undefined = Math.max(this.#pool.health(node).head ?? -1, this.#heads.get(node) ?? -1);
+    if (head < 0) head = undefined;
+    let askAgain = false;
     const behind: number[] = [];
     const byId = sentById(items, response);
     for (let i = 0; i < responses.length; i++) {
@@ -128,12 +133,16 @@ export class HttpDispatcher {
       if (!demand) continue;
       let verdict = this.view.judge(sent.request.method, demand, r, demand.kind === 'head' && (head ?? -1) < demand.need ? undefined : head);
       if (verdict === 'head?') {
-        head = await this.#headOf(node, signal).catch(() => undefined);
-        verdict = head === undefined ? 'behind' : this.view.judge(sent.request.method, demand, r, head);
+        // Read the head now: if the node has got there, its answer may still be from before, so it
+        // is asked again at once (and then judged by this head); if not, it is behind.
+        const now = await this.#headOf(node, signal).catch(() => undefined);
+        if (now !== undefined) this.#heads.set(node, Math.max(now, this.#heads.get(node) ?? -1));
+        askAgain ||= now !== undefined && now >= demand.need;
+        verdict = 'behind';
       }
       if (verdict !== 'ok') behind.push(i);
     }
-    if (behind.length > 0) tried.add(node);
+    if (behind.length > 0 && !askAgain) tried.add(node);
     return behind;
   }
 

@@ -83,8 +83,10 @@ export class ViewGate {
         if (!this.#checking.delete(call)) return; // the session closed meanwhile
         const head = quantity(value);
         if (head !== undefined) this.noteHead(link, head);
-        if (head !== undefined && this.view.judge(call.method, demand, response, link.head) === 'ok') this.#answer(call, response);
-        else this.#hold(call, demand);
+        // Even when the node has got there now, its answer may be from before: it is asked again
+        // (at once when it has; its next answer is then judged by a head known beforehand).
+        this.#hold(call, demand);
+        this.#release(link);
       },
       () => {
         if (this.#checking.delete(call)) this.#hold(call, demand);

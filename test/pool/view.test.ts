@@ -141,3 +141,22 @@ describe('pool.request() waits on the node behind when the others are down (inva
     expect(answer).toEqual({ jsonrpc: '2.0', id: 2, result: '0x67' });
   });
 });
+
+describe('an answer from before the node caught up is not vouched for by a head read after it (invariant 10)', () => {
+  it('null for a block the pool served, from a node that catches up in the meantime, is asked again', async () => {
+    const { pool, nodes, http } = await poolAfterCut();
+    const hash103 = (nodes.a!.answer(rpc(0, 'eth_getBlockByNumber', ['0x67', false])) as { result: { hash: string } }).result.hash;
+    // b answers the lookup of block 103 with null (it is at 100), and reaches 103 right after.
+    let first = true;
+    http.route('http://b.test/', async (body, signal, endpoint) => {
+      const answer = await nodes.b!.http(body, signal, endpoint);
+      if (first && body.includes('eth_getBlockByHash')) {
+        first = false;
+        nodes.b!.advance(3);
+      }
+      return answer;
+    });
+    const answer = await pool.request(rpc(2, 'eth_getBlockByHash', [hash103, false]));
+    expect(answer).toMatchObject({ id: 2, result: { number: '0x67', hash: hash103 } });
+  });
+});

@@ -167,3 +167,23 @@ describe('a held read is bounded by its first deadline (invariant 10)', () => {
     expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, error: { code: RpcErrorCode.BEHIND, message: expect.any(String) } }]);
   });
 });
+
+describe('an answer from before the node caught up is not vouched for by a head read after it (invariant 10)', () => {
+  it('null for a block the client has, from a node that catches up in the meantime, is asked again', async () => {
+    const h = await onLaggingBackup();
+    const hash103 = h.nodes.a!.block(103).hash;
+    const b = h.sockets.last()!;
+    let first = true;
+    b.onSend((text) => {
+      const request = JSON.parse(text) as { id: number; method: string; params: unknown[] };
+      b.receiveJson(h.nodes.b!.answer(request as never));
+      if (first && request.method === 'eth_getBlockByHash') {
+        first = false;
+        h.nodes.b!.advance(3); // b answered null at 100, and reaches 103 right after
+      }
+    });
+    h.send(rpc(1, 'eth_getBlockByHash', [hash103, false]));
+    await h.clock.advance(0);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.objectContaining({ number: '0x67', hash: hash103 }) }]);
+  });
+});
