@@ -51,6 +51,9 @@ export interface Retraction {
 export const isRetraction = (item: unknown): item is Retraction => typeof item === 'object' && item !== null && RETRACTION in item;
 
 const NONE: readonly Retraction[] = Object.freeze([]);
+/** What a `newHeads` continuity has for log keys: nothing (never written). */
+const EMPTY_KEYS: Set<string> = new Set();
+const NO_KEYS: string[] = [];
 
 /** What became of a head offered: dropped as a duplicate, delivered, or held because it does not link. */
 export type HeadOutcome = typeof HEAD_DUPLICATE | typeof HEAD_DELIVERED | typeof HEAD_UNLINKED;
@@ -133,7 +136,7 @@ export class Continuity {
   /** newHeads: the delivered heads, one per height (duplicates, and the chain compared on a switch). */
   readonly #heads: RecentHeads | undefined;
   /** logs: the delivered logs of the last `reorgDepth` blocks, to retract them on a fork. */
-  readonly #retained: RetainedLogs | undefined;
+  #retained: RetainedLogs | undefined;
   /** Reports every block number delivered (the client's view of the chain rises with it). */
   readonly #onBlock: ((block: number) => void) | undefined;
   /** newHeads: told of the node's own reorg, a head delivered at a height that had another. */
@@ -141,9 +144,9 @@ export class Continuity {
   /** Highest block the client is known to have seen everything up to (for logs: since). */
   #lastBlock: number | undefined;
   /** logs: keys of recent logs (`blockHash:logIndex:removed?`), to drop duplicates. */
-  readonly #recent = new Set<string>();
+  readonly #recent: Set<string>;
   /** The keys in {@link #recent}, oldest at `#oldest`: a ring, so forgetting one allocates nothing. */
-  readonly #ring: string[] = [];
+  readonly #ring: string[];
   #oldest = 0;
   #buffer: unknown[] | undefined;
   #duplicates = 0;
@@ -158,7 +161,9 @@ export class Continuity {
     this.#onBlock = onBlock;
     this.#onReorg = onReorg;
     if (kind === 'newHeads') this.#heads = new RecentHeads(Math.max(options.dedupeWindow, options.reorgDepth));
-    else this.#retained = new RetainedLogs(options.reorgDepth, options.maxRetainedBytes);
+    // Heads are told apart by their height and hash digests (RecentHeads); logs by key.
+    this.#recent = kind === 'logs' ? new Set() : EMPTY_KEYS;
+    this.#ring = kind === 'logs' ? [] : NO_KEYS;
   }
 
   /** Bytes of delivered logs kept for retraction. */
@@ -169,7 +174,7 @@ export class Continuity {
   /** Adds (block → hash digest) of what was delivered in the last `reorgDepth` blocks to `into`. */
   anchors(into: Map<number, readonly [number, number]>): void {
     if (this.#heads) this.#heads.anchors(this.#options.reorgDepth, into);
-    else this.#retained!.anchors(into);
+    else this.#retained?.anchors(into);
   }
 
   /**
@@ -177,7 +182,7 @@ export class Continuity {
    * can be announced in full).
    */
   wholeAbove(ancestor: number): boolean {
-    if (this.#retained) return this.#retained.wholeAbove(ancestor);
+    if (this.kind === 'logs') return this.#retained?.wholeAbove(ancestor) ?? true;
     const heads = this.#heads!;
     const last = this.#lastBlock;
     if (last === undefined || last <= ancestor) return true;
@@ -189,7 +194,7 @@ export class Continuity {
    * after a switch: then a fork below all of it is below anything its client has seen.
    */
   keptAll(): boolean {
-    if (this.#retained) return this.#retained.complete;
+    if (this.kind === 'logs') return this.#retained?.complete ?? true;
     const heads = this.#heads!;
     return heads.complete && heads.tip - heads.lowest() < this.#options.reorgDepth;
   }
@@ -320,7 +325,7 @@ export class Continuity {
     // Heads are not forgotten here: each head of the new branch replaces the one at its height as
     // it is delivered, so a node that went back to the first branch meanwhile repeats nothing.
     if (this.#heads) return [];
-    return this.#retract(this.#retained!.takeAbove(ancestor));
+    return this.#retract(this.#retained?.takeAbove(ancestor) ?? []);
   }
 
   #retract(logs: ReadonlyArray<{ key: string; text: string }>): Retraction[] {
@@ -379,7 +384,7 @@ export class Continuity {
    * height up is off the chain, retracted now, in delivery order.
    */
   retractFrom(block: number): Retraction[] {
-    return this.#retained && this.#buffer === undefined ? this.#retract(this.#retained.takeAbove(block - 1)) : [];
+    return this.#retained !== undefined && this.#buffer === undefined ? this.#retract(this.#retained.takeAbove(block - 1)) : [];
   }
 
   #admitLog(r: Record<string, unknown>): boolean {
@@ -398,14 +403,15 @@ export class Continuity {
     if (removed) {
       // The node retracted it itself: no longer the client's, and free to come back.
       const original = key.slice(0, -'removed'.length);
-      this.#retained!.drop(original);
+      this.#retained?.drop(original);
       this.#forget(original);
       return true;
     }
-    const orphaned = this.#retained!.takeOrphanedBy(block, r.blockHash);
+    const orphaned = this.#retained?.takeOrphanedBy(block, r.blockHash) ?? [];
     if (orphaned.length > 0) this.#orphaned = this.#retract(orphaned);
     const text = (r as { [k: symbol]: unknown })[TEXT_OF] as string | undefined;
-    this.#retained!.add(block, detached(r.blockHash), key, text === undefined ? JSON.stringify(r) : detached(text));
+    // Created with the first log: a quiet subscription keeps nothing.
+    (this.#retained ??= new RetainedLogs(this.#options.reorgDepth, this.#options.maxRetainedBytes)).add(block, detached(r.blockHash), key, text === undefined ? JSON.stringify(r) : detached(text));
     this.#onBlock?.(block);
     return true;
   }

@@ -169,7 +169,7 @@ export class ContinuityKeeper {
   track(subscription: string, params: readonly unknown[], call: OwnCall | undefined): void {
     const kind = continuityKind(params);
     if (kind === undefined || !this.#settings[kind]) return;
-    const continuity = new Continuity(kind, this.#settings, this.#onBlock, (block) => this.#nodeReorged(block));
+    const continuity = new Continuity(kind, this.#settings, this.#onBlock, this.#nodeReorgedAt);
     this.#tracked.set(subscription, { continuity, params, epoch: this.#epoch });
     if (kind === 'logs' && call) {
       // Without it (no answer, or not a quantity), the first log delivered sets the mark.
@@ -188,6 +188,8 @@ export class ContinuityKeeper {
    * The `logs` subscriptions' logs from that height up are off its chain: retracted now (a node that
    * announces it with `removed` logs too is not repeated; anvil does not announce it).
    */
+  readonly #nodeReorgedAt = (block: number): void => this.#nodeReorged(block);
+
   #nodeReorged(block: number): void {
     for (const [subscription, { continuity }] of this.#tracked) {
       if (continuity.kind !== 'logs') continue;

@@ -92,6 +92,7 @@ export class LinkSwitcher {
     if (old) this.#drain(old, ctx.nextReason === 'unhealthy');
     const from = this.#lastNode;
     this.#lastNode = link.node;
+    ctx.previousNode = from;
     ctx.stats.switches += 1;
     ctx.keepalive.arm(link);
     ctx.setState('ready');

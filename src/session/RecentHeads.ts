@@ -6,11 +6,17 @@ import { hashDigest } from '../consistency/quantity.js';
  * compared with after a switch. Hashes are kept as two numbers each (see {@link hashDigest}):
  * nothing of a notification's text is kept, and checking a head costs two array reads.
  */
+/** What every RecentHeads holds before its first head (never written: its capacity is 0). */
+const NO_ROOM = new Float64Array(0);
+
 export class RecentHeads {
+  /** Heights kept at most. */
   readonly #size: number;
-  readonly #numbers: Float64Array;
-  readonly #hi: Float64Array;
-  readonly #lo: Float64Array;
+  /** Heights the arrays hold now: they start small and double up to `#size` as heads come. */
+  #capacity = 0;
+  #numbers = NO_ROOM;
+  #hi = NO_ROOM;
+  #lo = NO_ROOM;
   /** The head the chain ends at, as delivered (a lower head is the node's reorg: its new tip). */
   #tip = -1;
   /** Whether a delivered head was pushed out for room: the kept heads are then not all there were. */
@@ -18,9 +24,6 @@ export class RecentHeads {
 
   constructor(size: number) {
     this.#size = size;
-    this.#numbers = new Float64Array(size).fill(-1);
-    this.#hi = new Float64Array(size);
-    this.#lo = new Float64Array(size);
   }
 
   get tip(): number {
@@ -32,27 +35,34 @@ export class RecentHeads {
     return !this.#evicted;
   }
 
-  /** Whether the head at `number` with this digest was delivered (and not reorged away since). */
-  has(number: number, hi: number, lo: number): boolean {
-    const slot = number % this.#size;
-    return this.#numbers[slot] === number && this.#hi[slot] === hi && this.#lo[slot] === lo;
-  }
-
   /** The digest of the head kept at `number`, if one is. */
   digestAt(number: number): readonly [number, number] | undefined {
-    const slot = number % this.#size;
-    return this.#numbers[slot] === number ? [this.#hi[slot]!, this.#lo[slot]!] : undefined;
+    const slot = this.#slot(number);
+    return slot >= 0 && this.#numbers[slot] === number ? [this.#hi[slot]!, this.#lo[slot]!] : undefined;
   }
 
   /** Whether a head was delivered at `number` (and is still kept). */
   holds(number: number): boolean {
-    return this.#numbers[number % this.#size] === number;
+    const slot = this.#slot(number);
+    return slot >= 0 && this.#numbers[slot] === number;
+  }
+
+  /** Whether the head at `number` with this digest was delivered (and not reorged away since). */
+  has(number: number, hi: number, lo: number): boolean {
+    const slot = this.#slot(number);
+    return slot >= 0 && this.#numbers[slot] === number && this.#hi[slot] === hi && this.#lo[slot] === lo;
   }
 
   /** A head delivered at `number`. At or below the tip, it replaces what was delivered from there on. */
   add(number: number, hi: number, lo: number): void {
     if (number <= this.#tip) this.forgetAbove(number);
-    const slot = number % this.#size;
+    if (this.#capacity === 0) this.#grow();
+    let slot = number % this.#capacity;
+    // A head still within the window in that slot: room is made for both, up to the window.
+    while (this.#capacity < this.#size && this.#numbers[slot]! >= 0 && this.#numbers[slot] !== number && number - this.#numbers[slot]! < this.#size) {
+      this.#grow();
+      slot = number % this.#capacity;
+    }
     if (this.#numbers[slot]! >= 0 && this.#numbers[slot] !== number) this.#evicted = true;
     this.#numbers[slot] = number;
     this.#hi[slot] = hi;
@@ -62,8 +72,8 @@ export class RecentHeads {
 
   /** Forgets the heads above `number` (they left the chain; they are delivered again if it comes back). */
   forgetAbove(number: number): void {
-    for (let n = Math.max(number + 1, this.#tip - this.#size + 1); n <= this.#tip; n++) {
-      const slot = n % this.#size;
+    for (let n = Math.max(number + 1, this.#tip - this.#capacity + 1); n <= this.#tip; n++) {
+      const slot = n % this.#capacity;
       if (this.#numbers[slot] === n) this.#numbers[slot] = -1;
     }
     if (this.#tip > number) this.#tip = number;
@@ -72,17 +82,36 @@ export class RecentHeads {
   /** (number → digest) of the heads of the last `depth` blocks. */
   anchors(depth: number, into: Map<number, readonly [number, number]>): void {
     for (let n = Math.max(0, this.#tip - depth + 1); n <= this.#tip; n++) {
-      const slot = n % this.#size;
-      if (this.#numbers[slot] === n && !into.has(n)) into.set(n, [this.#hi[slot]!, this.#lo[slot]!]);
+      const slot = this.#slot(n);
+      if (slot >= 0 && this.#numbers[slot] === n && !into.has(n)) into.set(n, [this.#hi[slot]!, this.#lo[slot]!]);
     }
   }
 
   /** The lowest height still kept of those up to the tip. */
   lowest(): number {
     let lowest = this.#tip;
-    for (let n = this.#tip; n > this.#tip - this.#size && n >= 0 && this.#numbers[n % this.#size] === n; n--) lowest = n;
+    for (let n = this.#tip; n > this.#tip - this.#capacity && n >= 0 && this.#numbers[n % this.#capacity] === n; n--) lowest = n;
     return lowest;
   }
-}
 
-export { hashDigest };
+  #slot(number: number): number {
+    return this.#capacity === 0 ? -1 : number % this.#capacity;
+  }
+
+  /** Doubles the arrays (from 8), moving the kept heads to their new slots. */
+  #grow(): void {
+    const capacity = Math.min(this.#size, Math.max(8, this.#capacity * 2));
+    const [numbers, hi, lo] = [new Float64Array(capacity).fill(-1), new Float64Array(capacity), new Float64Array(capacity)];
+    for (let slot = 0; slot < this.#capacity; slot++) {
+      const n = this.#numbers[slot]!;
+      if (n < 0) continue;
+      numbers[n % capacity] = n;
+      hi[n % capacity] = this.#hi[slot]!;
+      lo[n % capacity] = this.#lo[slot]!;
+    }
+    this.#capacity = capacity;
+    this.#numbers = numbers;
+    this.#hi = hi;
+    this.#lo = lo;
+  }
+}

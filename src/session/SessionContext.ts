@@ -56,6 +56,8 @@ export class SessionContext {
   /** The socket being opened and replayed, to take over from `link` (or to be the first). */
   next: UpstreamLink | undefined;
   nextReason: SessionSwitchReason = 'connect';
+  /** The node the last switch left (a `reorg` event names it). */
+  previousNode: string | undefined;
   readonly draining = new Set<UpstreamLink>();
   /** The next upstream id: every id sent upstream is the session's own. */
   nextId = 1;

@@ -48,8 +48,6 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   readonly #onPoolSwitch = (event: SwitchEvent) => this.#ctx.switcher.followPool(event);
   #reorgs = 0;
   #deepReorgs = 0;
-  /** The node the last switch left (a reorg event names it). */
-  #previousNode: string | undefined;
 
   constructor(options: UpstreamSessionOptions) {
     super();
@@ -75,7 +73,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       (event) => {
         this.#reorgs += 1;
         if (event.deep) this.#deepReorgs += 1;
-        this.emit('reorg', { ...event, from: this.#previousNode, to: this.#ctx.link?.node ?? '' });
+        this.emit('reorg', { ...event, from: this.#ctx.previousNode, to: this.#ctx.link?.node ?? '' });
       },
       (block) => {
         const ctx = this.#ctx;
@@ -103,7 +101,6 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.keepalive = new Keepalive(ctx);
     ctx.gate = new ViewGate(ctx, consistencySettings(options.consistency));
     this.#ctx = ctx;
-    this.on('switch', ({ from }) => (this.#previousNode = from));
     pool.on('switch', this.#onPoolSwitch);
     ctx.switcher.reconnect();
   }

@@ -30,9 +30,9 @@ export class ViewGate {
   readonly #settings: ConsistencySettings;
   readonly #waiting: Waiting[] = [];
   /** When each call held so far must be answered by: a call held again keeps its first deadline. */
-  readonly #deadlines = new WeakMap<PendingCall, number>();
+  #deadlines: WeakMap<PendingCall, number> | undefined;
   /** Calls whose answer waits for the node's head to be read (they are owed an answer too). */
-  readonly #checking = new Set<PendingCall>();
+  #checking: Set<PendingCall> | undefined;
   #timer: TimerHandle | undefined;
   #polling = false;
   /** Calls held because their node was behind, and how many of them were failed with `BEHIND`. */
@@ -77,10 +77,10 @@ export class ViewGate {
     if (verdict === 'ok') return this.#answer(call, response);
     if (verdict === 'behind') return this.#hold(call, demand);
     // Whether the node's answer can be trusted depends on its head: ask it.
-    this.#checking.add(call);
+    (this.#checking ??= new Set()).add(call);
     ctx.outbox.ownCall(link)('eth_blockNumber', []).then(
       (value) => {
-        if (!this.#checking.delete(call)) return; // the session closed meanwhile
+        if (!this.#checking?.delete(call)) return; // the session closed meanwhile
         const head = quantity(value);
         if (head !== undefined) this.noteHead(link, head);
         // Even when the node has got there now, its answer may be from before: it is asked again
@@ -89,7 +89,7 @@ export class ViewGate {
         this.#release(link);
       },
       () => {
-        if (this.#checking.delete(call)) this.#hold(call, demand);
+        if (this.#checking?.delete(call)) this.#hold(call, demand);
       },
     );
   }
@@ -98,8 +98,8 @@ export class ViewGate {
   clear(): void {
     if (this.#timer !== undefined) this.#ctx.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    const owed = [...this.#waiting.splice(0).map(({ call }) => call), ...this.#checking];
-    this.#checking.clear();
+    const owed = [...this.#waiting.splice(0).map(({ call }) => call), ...(this.#checking ?? [])];
+    this.#checking?.clear();
     for (const call of owed) this.#ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
   }
 
@@ -123,6 +123,7 @@ export class ViewGate {
     if (call.answered) return;
     const ctx = this.#ctx;
     const { need } = demand;
+    this.#deadlines ??= new WeakMap();
     let deadline = this.#deadlines.get(call);
     if (deadline === undefined) {
       deadline = ctx.clock.now() + this.#settings.waitMs;

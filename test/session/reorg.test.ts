@@ -3,6 +3,7 @@ import type { ReorgEvent } from '../../src/session/ContinuityKeeper.js';
 import { CONTINUITY_DEFAULTS, ContinuityKeeper } from '../../src/session/ContinuityKeeper.js';
 import { Continuity } from '../../src/session/Continuity.js';
 import { RetainedLogs } from '../../src/session/RetainedLogs.js';
+import { RecentHeads } from '../../src/session/RecentHeads.js';
 import { fakeBlockHash } from '../../src/testing/index.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -196,6 +197,23 @@ describe('what is kept to announce a fork is bounded (invariant 11)', () => {
     const anchors = new Map<number, readonly [number, number]>();
     c.anchors(anchors);
     expect([...anchors.keys()]).toEqual([98, 99, 100]);
+  });
+
+  it('heads are kept one per height, in room that grows with them up to the window', () => {
+    const heads = new RecentHeads(256);
+    expect(heads.holds(1)).toBe(false);
+    for (let n = 1; n <= 300; n++) heads.add(n, n, -n);
+    expect(heads.holds(45)).toBe(true);
+    expect(heads.holds(44)).toBe(false);
+    expect(heads.has(300, 300, -300)).toBe(true);
+    expect(heads.complete).toBe(false); // 1–44 were pushed out
+    const young = new RecentHeads(256);
+    for (let n = 1000; n < 1100; n++) young.add(n, n, 0);
+    expect(young.complete).toBe(true);
+    expect(young.lowest()).toBe(1000);
+    young.add(1050, 7, 7); // the node's reorg: 1051–1099 leave
+    expect(young.holds(1051)).toBe(false);
+    expect(young.tip).toBe(1050);
   });
 
   it('logs: the last reorgDepth blocks and at most maxRetainedBytes; what bytes pushed out makes a fork there deep', () => {
