@@ -11,6 +11,12 @@
  */
 import { hashDigest, quantity } from '../consistency/quantity.js';
 import { RecentHeads } from './RecentHeads.js';
+import { HeadLinks } from './HeadLinks.js';
+import type { Retraction } from './Retraction.js';
+import { RETRACTION, asRemoved } from './Retraction.js';
+
+export type { Retraction } from './Retraction.js';
+export { RETRACTION, isRetraction } from './Retraction.js';
 import { RetainedLogs } from './RetainedLogs.js';
 
 /**
@@ -18,13 +24,6 @@ import { RetainedLogs } from './RetainedLogs.js';
  * `identify`), so a retained log keeps the node's own text rather than a re-serialisation.
  */
 export const TEXT_OF = Symbol('text');
-
-/** A delivered log's text with `removed` set to true: how it is retracted. */
-function asRemoved(text: string): string {
-  const log = JSON.parse(text) as Record<string, unknown>;
-  log.removed = true;
-  return JSON.stringify(log);
-}
 
 export type ContinuityKind = 'newHeads' | 'logs';
 
@@ -38,17 +37,6 @@ export interface ContinuityOptions {
   /** Bytes of delivered logs kept per `logs` subscription to retract them on a fork. */
   maxRetainedBytes: number;
 }
-
-/** Marks a {@link Retraction} among the results a continuity hands out. */
-export const RETRACTION = Symbol('retraction');
-
-/** A log retracted because its block left the chain: re-sent to the client with `removed: true`. */
-export interface Retraction {
-  readonly [RETRACTION]: true;
-  readonly text: string;
-}
-
-export const isRetraction = (item: unknown): item is Retraction => typeof item === 'object' && item !== null && RETRACTION in item;
 
 const NONE: readonly Retraction[] = Object.freeze([]);
 /** What a `newHeads` continuity has for log keys: nothing (never written). */
@@ -82,52 +70,6 @@ function detached(text: string): string {
 /** Which kind of subscription `params` open, if continuity applies to it. */
 export function continuityKind(params: readonly unknown[]): ContinuityKind | undefined {
   return params[0] === 'newHeads' || params[0] === 'logs' ? params[0] : undefined;
-}
-
-/** A head's number, hash and parent digests, when it has them all. */
-function headOf(result: unknown): { number: number; digest: readonly [number, number]; parent: readonly [number, number] } | undefined {
-  if (typeof result !== 'object' || result === null) return undefined;
-  const r = result as Record<string, unknown>;
-  const number = quantity(r.number);
-  const digest = hashDigest(r.hash);
-  const parent = hashDigest(r.parentHash);
-  return number === undefined || digest === undefined || parent === undefined ? undefined : { number, digest, parent };
-}
-
-const same = (x: readonly [number, number], y: readonly [number, number]) => x[0] === y[0] && x[1] === y[1];
-
-/**
- * Whether the heads delivered at the end of a switch's check link up: each to a head accepted just
- * before it, or to a delivered head still on the chain (at or below the fork's ancestor; any, with
- * no fork). A head whose parent is another, or was itself dropped, does not.
- */
-class HeadLinks {
-  readonly #heads: RecentHeads;
-  readonly #ancestor: number | undefined;
-  readonly #accepted = new Map<number, readonly [number, number]>();
-  readonly #dropped: Array<readonly [number, number]> = [];
-
-  constructor(heads: RecentHeads, ancestor: number | undefined) {
-    this.#heads = heads;
-    this.#ancestor = ancestor;
-  }
-
-  fits(result: unknown): boolean {
-    const head = headOf(result);
-    if (!head) return true;
-    const { number, digest, parent } = head;
-    const below = this.#accepted.get(number - 1) ?? (this.#ancestor === undefined || number - 1 <= this.#ancestor ? this.#heads.digestAt(number - 1) : undefined);
-    const fits = (below === undefined || same(below, parent)) && !this.#dropped.some((d) => same(d, parent));
-    if (!fits) this.#dropped.push(digest);
-    return fits;
-  }
-
-  accept(result: unknown): void {
-    const head = headOf(result);
-    if (!head) return;
-    for (const n of this.#accepted.keys()) if (n >= head.number) this.#accepted.delete(n);
-    this.#accepted.set(head.number, head.digest);
-  }
 }
 
 export class Continuity {
