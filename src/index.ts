@@ -82,4 +82,5 @@ export type {
 export { createEip1193Provider } from './adapters/eip1193.js';
 export { ProviderErrorCode, ProviderRpcError } from './adapters/ProviderRpcError.js';
 export type { SubscriptionNotification } from './adapters/SessionClient.js';
-export type { BackfillEvent, ContinuitySettings } from './session/ContinuityKeeper.js';
+export type { BackfillEvent, ContinuitySettings, ReorgEvent } from './session/ContinuitySettings.js';
+export type { ConsistencySettings } from './consistency/settings.js';
