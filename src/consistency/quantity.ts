@@ -34,16 +34,21 @@ export function quantity(value: unknown): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** Hex digits of a hash read into each half of its digest: 2 × 52 bits. */
-export const DIGEST_DIGITS = 13;
+/**
+ * Hex digits of a hash read into its digest: the first {@link DIGEST_HI_DIGITS} and the last
+ * {@link DIGEST_LO_DIGITS}, 52 bits in all. Real hashes are random throughout; made-up ones (test
+ * chains, mocks) tend to differ at one end, which the two parts cover.
+ */
+export const DIGEST_HI_DIGITS = 8;
+export const DIGEST_LO_DIGITS = 5;
 
 /**
- * {@link DIGEST_DIGITS} hex digits of `text` from `from` (or `undefined` if a character is not
- * hex): a number that stands for part of a hash in comparisons, without keeping the string.
+ * `count` hex digits of `text` from `from` (or `undefined` if a character is not hex): a number
+ * that stands for part of a hash in comparisons, without keeping the string.
  */
-export function hexDigits(text: string, from: number): number | undefined {
+export function hexDigits(text: string, from: number, count: number): number | undefined {
   let n = 0;
-  for (let i = from; i < from + DIGEST_DIGITS && i < text.length; i++) {
+  for (let i = from; i < from + count && i < text.length; i++) {
     const c = text.charCodeAt(i);
     const lower = c | 32;
     const digit = c >= 48 && c <= 57 ? c - 48 : lower >= 97 && lower <= 102 ? lower - 87 : -1;
@@ -54,16 +59,16 @@ export function hexDigits(text: string, from: number): number | undefined {
 }
 
 /** Where the last digits of a 32-byte hash start, from its opening `0x`. */
-export const DIGEST_LO_AT = 66 - DIGEST_DIGITS;
+export const DIGEST_LO_AT = 66 - DIGEST_LO_DIGITS;
 
 /**
- * A 32-byte hash (`0x` and 64 hex digits) as two numbers, its first and last 52 bits. Two hashes of
- * one block height that share both are taken as the same block (a chance of 2⁻¹⁰⁴ for real hashes;
- * made-up ones tend to differ at one end).
+ * A 32-byte hash (`0x` and 64 hex digits) as two numbers, its first 32 and last 20 bits. Two hashes
+ * of one block height that share both are taken as the same block (a chance of 2⁻⁵² for real
+ * hashes).
  */
 export function hashDigest(hash: unknown): [hi: number, lo: number] | undefined {
   if (typeof hash !== 'string' || hash.length !== 66) return undefined;
-  const hi = hexDigits(hash, 2);
-  const lo = hexDigits(hash, DIGEST_LO_AT);
+  const hi = hexDigits(hash, 2, DIGEST_HI_DIGITS);
+  const lo = hexDigits(hash, DIGEST_LO_AT, DIGEST_LO_DIGITS);
   return hi === undefined || lo === undefined ? undefined : [hi, lo];
 }

@@ -1,4 +1,4 @@
-import { DIGEST_LO_AT, hexDigits, quantityAt } from '../consistency/quantity.js';
+import { DIGEST_HI_DIGITS, DIGEST_LO_AT, DIGEST_LO_DIGITS, hexDigits, quantityAt } from '../consistency/quantity.js';
 import { TEXT_OF } from './Continuity.js';
 
 /**
@@ -123,16 +123,16 @@ export function readHead(text: string, from: number): boolean {
   const numberAt = valueAfter(text, from, parentAt, NUMBER);
   const hashAt = hashValueAt(text, numberAt < 0 ? from : numberAt, HASH, from);
   if (hashAt < 0 || numberAt < 0) return false;
-  const hi = hexDigits(text, hashAt + 3);
-  const lo = hexDigits(text, hashAt + 1 + DIGEST_LO_AT);
+  const hi = hexDigits(text, hashAt + 3, DIGEST_HI_DIGITS);
+  const lo = hexDigits(text, hashAt + 1 + DIGEST_LO_AT, DIGEST_LO_DIGITS);
   const number = quantityAt(text, numberAt);
   if (hi === undefined || lo === undefined || number === undefined) return false;
   head.number = number;
   head.hi = hi;
   head.lo = lo;
   // The parent, to tell whether the head links to the one delivered below it (NaN: not given).
-  head.parentHi = (parentAt < 0 ? undefined : hexDigits(text, parentAt + 3)) ?? Number.NaN;
-  head.parentLo = (parentAt < 0 ? undefined : hexDigits(text, parentAt + 1 + DIGEST_LO_AT)) ?? Number.NaN;
+  head.parentHi = (parentAt < 0 ? undefined : hexDigits(text, parentAt + 3, DIGEST_HI_DIGITS)) ?? Number.NaN;
+  head.parentLo = (parentAt < 0 ? undefined : hexDigits(text, parentAt + 1 + DIGEST_LO_AT, DIGEST_LO_DIGITS)) ?? Number.NaN;
   return true;
 }
 

@@ -100,7 +100,7 @@ describe('newHeads continuity', () => {
   it('keeps nothing of the notification it read: heads are kept as numbers', () => {
     const c = new Continuity('newHeads', options);
     const hash = fakeBlockHash(9);
-    expect(c.offerHead(9, Number.parseInt(hash.slice(2, 15), 16), Number.parseInt(hash.slice(53), 16), Number.NaN, Number.NaN)).toBe(1);
+    expect(c.offerHead(9, Number.parseInt(hash.slice(2, 10), 16), Number.parseInt(hash.slice(61), 16), Number.NaN, Number.NaN)).toBe(1);
     expect(c.accept(head(9))).toEqual([]);
   });
 });
