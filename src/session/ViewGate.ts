@@ -103,10 +103,6 @@ export class ViewGate {
     for (const call of owed) this.#ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
   }
 
-  get waiting(): number {
-    return this.#waiting.length;
-  }
-
   #answer(call: PendingCall, response: JsonRpcResponse): void {
     if (!call.answered) this.view.observe(call.method, call.params, response);
     this.#ctx.answer(call, clientAnswer(call, response));
