@@ -1,7 +1,7 @@
 import type { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
 import type { TimerHandle } from '../Clock.js';
 import { SteadyRpcError, describeError } from '../errors.js';
-import type { SwitchEvent } from '../pool/NodePool.js';
+import type { HealthEvent, SwitchEvent } from '../pool/NodePool.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
 import type { SocketCloseInfo } from '../transport/SocketTransport.js';
 import { isAuthOrPolicyClose } from '../transport/SocketTransport.js';
@@ -53,7 +53,22 @@ export class LinkSwitcher {
   stopBackoff(): void {
     if (this.#backoffTimer !== undefined) this.#ctx.clock.clearTimeout(this.#backoffTimer);
     this.#backoffTimer = undefined;
+    this.#ctx.pool.off('health', this.#onHealth);
   }
+
+  /**
+   * While backing off, a probe that finds a node healthy ends the wait: the pool's choice may not
+   * change (a node that flapped was never marked down), and without this a session that backed off
+   * far would wait out its delay (up to `backoff.maxDelayMs`) after the node answers again. Listened
+   * to only during a backoff.
+   */
+  readonly #onHealth = ({ name, health }: HealthEvent): void => {
+    const { pool } = this.#ctx;
+    if (health.status !== 'healthy' || pool.node(name).ws === undefined || (health.quarantinedUntil ?? -Infinity) > pool.clock.now()) return;
+    this.stopBackoff();
+    this.#failedThisRound.delete(name);
+    this.reconnect();
+  };
 
   /** Opens the next node now, or backs off when every node failed this round. */
   reconnect(): void {
@@ -69,10 +84,11 @@ export class LinkSwitcher {
     ctx.stats.reconnects += 1;
     ctx.events.emit('reconnecting', { attempt: this.#backoff.attempt, delayMs });
     this.#backoffTimer = ctx.clock.setTimeout(() => {
-      this.#backoffTimer = undefined;
+      this.stopBackoff();
       this.#failedThisRound.clear();
       this.reconnect();
     }, delayMs);
+    ctx.pool.on('health', this.#onHealth);
   }
 
   activate(link: UpstreamLink): void {

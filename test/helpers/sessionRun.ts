@@ -210,6 +210,7 @@ export async function closeAndCheck(env: Env): Promise<void> {
   model.assertAllAnswered();
   const problems: string[] = [];
   if (pool.listenerCount('switch') !== 0) problems.push(`${pool.listenerCount('switch')} pool listeners left`);
+  if (pool.listenerCount('health') !== 0) problems.push(`${pool.listenerCount('health')} pool health listeners left`);
   pool.close();
   if (clock.pendingTimers !== 0) problems.push(`${clock.pendingTimers} timers left`);
   const notClosed = transport.fake.sockets.filter((s) => s.state !== 'closed');

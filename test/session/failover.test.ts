@@ -294,3 +294,22 @@ describe('keepalive deadline', () => {
     expect(h.session.node).toBe('b');
   });
 });
+
+describe('a session backing off wakes when a probe finds a node healthy', () => {
+  it('does not wait out a long backoff when the pool never stopped preferring the node that came back', async () => {
+    const h = await sessionHarness({ backoff: { initialDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0 } });
+    h.nodes.a!.cut();
+    h.nodes.b!.cut();
+    await h.clock.advance(1_000 + 2_000 + 4_000 + 8_000); // four rounds: the next wait is 16 s
+    expect(h.session.state).toBe('reconnecting');
+    expect(h.pool.preferred()).toBe('a'); // it flapped faster than the pool marks a node down
+    h.nodes.a!.restore();
+    h.pool.update('a', { status: 'healthy' }); // the next good probe
+    await h.settle();
+    expect(h.session.state).toBe('ready');
+    expect(h.session.node).toBe('a');
+    h.session.close();
+    expect(h.pool.listenerCount('health')).toBe(0);
+    expect(h.clock.pendingTimers).toBe(0);
+  });
+});
