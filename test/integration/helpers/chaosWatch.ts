@@ -1,3 +1,5 @@
+import type { Frame } from './wsClient.js';
+
 /**
  * What one chaos client is given, read the way a client of ONE node reads it (invariants 10 and 11):
  * fed every frame the client receives, in arrival order, and told of every request it sends. Counts
@@ -22,13 +24,8 @@
 
 export type Method = 'eth_blockNumber' | 'eth_getBalance';
 
-export interface WatchFrame {
-  id?: unknown;
-  method?: string;
-  result?: any;
-  error?: { code: number; message: string };
-  params?: { subscription: string; result: any };
-}
+/** A frame as the chaos clients record it (wsClient's, without caring about `jsonrpc`). */
+export type WatchFrame = Omit<Frame, 'jsonrpc'>;
 
 export interface WatchCounts {
   heads: number;
