@@ -5,30 +5,31 @@ import type { JsonRpcResponse } from '../jsonrpc.js';
  * Gathers the answers to one client batch, which may arrive in any order and from different
  * upstreams, and hands them over once: in the batch's order, one per request, none for
  * notifications. An empty result means every item was a notification, and per JSON-RPC the client
- * then gets nothing at all.
+ * then gets nothing at all. `T` is how an answer is held: a session keeps each one as the text it
+ * sends (with the client's exact id), so the batch is joined, not serialised again.
  */
-export class BatchCollector {
-  readonly #slots: (JsonRpcResponse | undefined)[];
+export class BatchCollector<T = JsonRpcResponse> {
+  readonly #slots: (T | undefined)[];
   readonly #settled: boolean[];
-  readonly #onComplete: (responses: JsonRpcResponse[]) => void;
+  readonly #onComplete: (responses: T[]) => void;
   #remaining: number;
   #done = false;
 
-  constructor(size: number, onComplete: (responses: JsonRpcResponse[]) => void) {
+  constructor(size: number, onComplete: (responses: T[]) => void) {
     if (!Number.isInteger(size) || size < 1) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected size to be an integer >= 1, got ${size}`);
     }
     if (typeof onComplete !== 'function') {
       throw new SteadyRpcError('ERR_CONFIG', `Expected onComplete to be a function, got ${typeof onComplete}`);
     }
-    this.#slots = new Array<JsonRpcResponse | undefined>(size).fill(undefined);
+    this.#slots = new Array<T | undefined>(size).fill(undefined);
     this.#settled = new Array<boolean>(size).fill(false);
     this.#onComplete = onComplete;
     this.#remaining = size;
   }
 
   /** Records the answer for the request at `index`. A second answer for the same index is ignored. */
-  set(index: number, response: JsonRpcResponse): void {
+  set(index: number, response: T): void {
     if (this.#settle(index)) this.#slots[index] = response;
     this.#completeIfDone();
   }
@@ -58,6 +59,6 @@ export class BatchCollector {
   #completeIfDone(): void {
     if (this.#remaining !== 0 || this.#done) return;
     this.#done = true;
-    this.#onComplete(this.#slots.filter((r): r is JsonRpcResponse => r !== undefined));
+    this.#onComplete(this.#slots.filter((r): r is T => r !== undefined));
   }
 }

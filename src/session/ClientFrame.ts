@@ -1,11 +1,23 @@
 import type { JsonRpcFailure, JsonRpcId, JsonRpcRequest } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
+import { idTextOf, rawBatchIdTexts, rawIdText } from './idText.js';
 
-/** One well-formed request from a client. `hasId` is false for a notification (no `id` key). */
-export type ClientCall = { kind: 'call'; request: JsonRpcRequest; hasId: boolean };
+export { withIdText } from './idText.js';
 
-/** One element of what a client sent: a call, or the `-32600` answer it gets instead. */
-export type ParsedItem = ClientCall | { kind: 'invalid'; response: JsonRpcFailure };
+/**
+ * One well-formed request from a client. `hasId` is false for a notification (no `id` key).
+ * `idText` is its id's JSON text exactly as the client wrote it: the raw digits of a number that is
+ * not a safe integer (`9007199254740993`, which `request.id` holds as …992), otherwise
+ * `JSON.stringify(request.id)`; `'null'` for a notification. Answers carry it through
+ * {@link withIdText}, so every id comes back as it was sent.
+ */
+export type ClientCall = { kind: 'call'; request: JsonRpcRequest; hasId: boolean; idText: string };
+
+/**
+ * One element of what a client sent: a call, or the `-32600` answer it gets instead (`idText`: the
+ * exact text of the id that answer carries, as for {@link ClientCall}).
+ */
+export type ParsedItem = ClientCall | { kind: 'invalid'; response: JsonRpcFailure; idText: string };
 
 /**
  * What a client's text frame turned out to be. `error` is for a frame that cannot be read at all
@@ -63,29 +75,33 @@ function isValidId(value: unknown): value is JsonRpcId | null {
   return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 }
 
-function invalid(id: JsonRpcId | null, reason: string): ParsedItem {
-  return { kind: 'invalid', response: errorResponse(id, RpcErrorCode.INVALID_REQUEST, `Invalid request: ${reason}`) };
+function invalid(id: JsonRpcId | null, idText: string, reason: string): ParsedItem {
+  return { kind: 'invalid', response: errorResponse(id, RpcErrorCode.INVALID_REQUEST, `Invalid request: ${reason}`), idText };
 }
 
-/** Checks one request object and keeps only the JSON-RPC fields of it. */
-function parseItem(value: unknown): ParsedItem {
+/**
+ * Checks one request object and keeps only the JSON-RPC fields of it. `rawId` finds the id's text
+ * in the frame, for the rare id JSON.parse could not hold exactly.
+ */
+function parseItem(value: unknown, rawId: () => string | undefined): ParsedItem {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return invalid(null, 'expected an object');
+    return invalid(null, 'null', 'expected an object');
   }
   const v = value as Record<string, unknown>;
   const hasId = Object.hasOwn(v, 'id');
   const idIsValid = !hasId || isValidId(v.id);
   const replyId = hasId && idIsValid ? (v.id as JsonRpcId | null) : null;
-  if (v.jsonrpc !== '2.0') return invalid(replyId, 'jsonrpc must be "2.0"');
-  if (typeof v.method !== 'string' || v.method === '') return invalid(replyId, 'method must be a non-empty string');
-  if (!idIsValid) return invalid(null, 'id must be a string, a number or null');
+  const idText = idTextOf(replyId, rawId);
+  if (v.jsonrpc !== '2.0') return invalid(replyId, idText, 'jsonrpc must be "2.0"');
+  if (typeof v.method !== 'string' || v.method === '') return invalid(replyId, idText, 'method must be a non-empty string');
+  if (!idIsValid) return invalid(null, 'null', 'id must be a string, a number or null');
   const hasParams = Object.hasOwn(v, 'params');
   const params = v.params;
   if (hasParams && (typeof params !== 'object' || params === null)) {
-    return invalid(replyId, 'params must be an array or an object');
+    return invalid(replyId, idText, 'params must be an array or an object');
   }
   if (hasParams && nestsDeeperThan(params, MAX_PARAMS_DEPTH)) {
-    return invalid(replyId, `params nest deeper than ${MAX_PARAMS_DEPTH} levels`);
+    return invalid(replyId, idText, `params nest deeper than ${MAX_PARAMS_DEPTH} levels`);
   }
   const request: JsonRpcRequest = {
     jsonrpc: '2.0',
@@ -93,7 +109,7 @@ function parseItem(value: unknown): ParsedItem {
     method: v.method,
     ...(hasParams ? { params: params as unknown[] | Record<string, unknown> } : {}),
   };
-  return { kind: 'call', request, hasId };
+  return { kind: 'call', request, hasId, idText };
 }
 
 /**
@@ -119,7 +135,7 @@ export function parseClientFrame(text: string, limits: ClientFrameLimits): Parse
   } catch {
     return { kind: 'error', response: errorResponse(null, RpcErrorCode.PARSE_ERROR, 'Parse error: invalid JSON') };
   }
-  if (!Array.isArray(value)) return { kind: 'single', item: parseItem(value) };
+  if (!Array.isArray(value)) return { kind: 'single', item: parseItem(value, () => rawIdText(text)) };
   if (value.length === 0) {
     return { kind: 'error', response: errorResponse(null, RpcErrorCode.INVALID_REQUEST, 'Invalid request: empty batch') };
   }
@@ -134,5 +150,6 @@ export function parseClientFrame(text: string, limits: ClientFrameLimits): Parse
       ),
     };
   }
-  return { kind: 'batch', items: value.map(parseItem) };
+  let rawIds: Array<string | undefined> | undefined;
+  return { kind: 'batch', items: value.map((item, index) => parseItem(item, () => (rawIds ??= rawBatchIdTexts(text))[index])) };
 }

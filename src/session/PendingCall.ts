@@ -3,13 +3,15 @@ import type { BatchCollector } from './BatchCollector.js';
 
 /** Where a call's answer goes when it came in a batch. */
 export interface BatchSlot {
-  readonly collector: BatchCollector;
+  readonly collector: BatchCollector<string>;
   readonly index: number;
 }
 
 /** A client call the session owes one answer: queued, or in flight on an upstream socket. */
 export interface PendingCall {
   readonly clientId: JsonRpcId | null;
+  /** The client's id as it wrote it (see `ClientCall.idText`): what every answer carries. */
+  readonly idText: string;
   readonly method: string;
   readonly params: unknown[] | Record<string, unknown> | undefined;
   /** Set for calls that came in a batch. */

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { Clock } from '../Clock.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
 import { errorResponse } from '../jsonrpc.js';
+import { withIdText } from './idText.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { Random } from '../random.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
@@ -83,20 +84,22 @@ export class SessionContext {
     Object.assign(this, parts);
   }
 
-  /** Gives the client its one answer to `call`; any later one is dropped. */
+  /** Gives the client its one answer to `call`, under the id as it wrote it; any later one is dropped. */
   answer(call: PendingCall, response: JsonRpcResponse): void {
     if (call.answered || call.oneWay) return;
     call.answered = true;
-    this.deliver(call.slot, response);
+    this.deliver(call.slot, response, call.idText);
   }
 
   fail(call: PendingCall, code: number, message: string): void {
     this.answer(call, errorResponse(call.clientId, code, message));
   }
 
-  deliver(slot: BatchSlot | undefined, response: JsonRpcResponse): void {
-    if (slot) slot.collector.set(slot.index, response);
-    else this.emitText(JSON.stringify(response));
+  /** Sends `response` (alone, or into its batch) with `idText` as its id: ids JSON.parse changed come back as sent. */
+  deliver(slot: BatchSlot | undefined, response: JsonRpcResponse, idText: string): void {
+    const text = withIdText(JSON.stringify(response), idText);
+    if (slot) slot.collector.set(slot.index, text);
+    else this.emitText(text);
   }
 
   emitText(text: string): void {

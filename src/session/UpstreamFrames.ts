@@ -29,7 +29,7 @@ export class UpstreamFrames {
    * notifications held back until the client has that answer (it cannot know the id before).
    */
   readonly #unannounced = new Map<string, string[]>();
-  readonly #batchSubscriptions = new WeakMap<BatchCollector, string[]>();
+  readonly #batchSubscriptions = new WeakMap<BatchCollector<string>, string[]>();
   /**
    * Subscription ids given to the client, most recent last; none of them is given again. Bounded,
    * so a session that subscribes and unsubscribes for days does not grow: a late unsubscribe of an
@@ -72,7 +72,7 @@ export class UpstreamFrames {
   }
 
   /** The client has the batch answer that gives it these subscription ids: what was held back follows. */
-  announce(collector: BatchCollector): void {
+  announce(collector: BatchCollector<string>): void {
     const ids = this.#batchSubscriptions.get(collector);
     if (!ids) return;
     this.#batchSubscriptions.delete(collector);
@@ -102,7 +102,7 @@ export class UpstreamFrames {
     if (this.#ctx.gate.reads(call) && !this.#headInView(link, call, text, ID_AT + head[1]!.length)) return false;
     link.calls.delete(id);
     call.answered = true;
-    this.#ctx.emitText(`{"jsonrpc":"2.0","id":${JSON.stringify(call.clientId)}${text.slice(ID_AT + head[1]!.length)}`);
+    this.#ctx.emitText(`{"jsonrpc":"2.0","id":${call.idText}${text.slice(ID_AT + head[1]!.length)}`);
     this.#ctx.switcher.retireIfDone(link);
     return true;
   }

@@ -146,8 +146,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const parsed = parseClientFrame(text, this.#ctx.settings);
     if (parsed.kind === 'error') return this.#ctx.emitText(JSON.stringify(parsed.response));
     if (parsed.kind === 'single') return this.#take(parsed.item, undefined, text.length);
-    const collector: BatchCollector = new BatchCollector(parsed.items.length, (responses) => {
-      if (responses.length > 0) this.#ctx.emitText(JSON.stringify(responses));
+    const collector: BatchCollector<string> = new BatchCollector<string>(parsed.items.length, (answers) => {
+      if (answers.length > 0) this.#ctx.emitText(`[${answers.join(',')}]`);
       this.#ctx.frames.announce(collector);
     });
     const share = Math.ceil(text.length / parsed.items.length);
@@ -197,10 +197,11 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   }
 
   #take(item: ParsedItem, slot: BatchSlot | undefined, bytes: number): void {
-    if (item.kind === 'invalid') return this.#ctx.deliver(slot, item.response);
-    const { request, hasId } = item;
+    if (item.kind === 'invalid') return this.#ctx.deliver(slot, item.response, item.idText);
+    const { request, hasId, idText } = item;
     const call: PendingCall = {
       clientId: request.id ?? null,
+      idText,
       method: request.method,
       params: request.params,
       slot,

@@ -44,13 +44,14 @@ describe('parseClientFrame: single requests', () => {
       kind: 'call',
       request: { jsonrpc: '2.0', id: 7, method: 'eth_chainId', params: [] },
       hasId: true,
+      idText: '7',
     });
     expect(Object.keys(item.kind === 'call' ? item.request : {})).toEqual(['jsonrpc', 'id', 'method', 'params']);
   });
 
   it('a request without an id key is a notification, and its request has no id key', () => {
     const item = single(parse('{"jsonrpc":"2.0","method":"eth_subscribe","params":["newHeads"]}'));
-    expect(item).toEqual({ kind: 'call', request: { jsonrpc: '2.0', method: 'eth_subscribe', params: ['newHeads'] }, hasId: false });
+    expect(item).toEqual({ kind: 'call', request: { jsonrpc: '2.0', method: 'eth_subscribe', params: ['newHeads'] }, hasId: false, idText: 'null' });
     expect(item.kind === 'call' && 'id' in item.request).toBe(false);
   });
 
@@ -59,6 +60,7 @@ describe('parseClientFrame: single requests', () => {
       kind: 'call',
       request: { jsonrpc: '2.0', id: null, method: 'm' },
       hasId: true,
+      idText: 'null',
     });
   });
 
@@ -67,6 +69,7 @@ describe('parseClientFrame: single requests', () => {
       kind: 'call',
       request: { jsonrpc: '2.0', id: 'a', method: 'm', params: { x: 1 } },
       hasId: true,
+      idText: '"a"',
     });
     const item = single(parse('{"method":"m","id":1,"jsonrpc":"2.0"}'));
     expect(item.kind === 'call' && 'params' in item.request).toBe(false);
@@ -163,16 +166,16 @@ describe('parseClientFrame: batches', () => {
     expect(frame.kind).toBe('batch');
     if (frame.kind !== 'batch') return;
     expect(frame.items).toEqual([
-      { kind: 'call', request: { jsonrpc: '2.0', id: 1, method: 'a' }, hasId: true },
-      { kind: 'invalid', response: { jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.any(String) } } },
-      { kind: 'invalid', response: { jsonrpc: '2.0', id: 'x', error: { code: -32600, message: expect.any(String) } } },
+      { kind: 'call', request: { jsonrpc: '2.0', id: 1, method: 'a' }, hasId: true, idText: '1' },
+      { kind: 'invalid', response: { jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.any(String) } }, idText: 'null' },
+      { kind: 'invalid', response: { jsonrpc: '2.0', id: 'x', error: { code: -32600, message: expect.any(String) } }, idText: '"x"' },
     ]);
   });
 
   it('a nested array inside a batch is an invalid item with id null', () => {
     const frame = parse('[[{"jsonrpc":"2.0","id":1,"method":"a"}]]');
     expect(frame.kind === 'batch' && frame.items).toEqual([
-      { kind: 'invalid', response: { jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.any(String) } } },
+      { kind: 'invalid', response: { jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.any(String) } }, idText: 'null' },
     ]);
   });
 
