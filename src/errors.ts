@@ -1,4 +1,5 @@
-import { redactText, redactUrl, secretsOf } from './redact.js';
+import type { SecretBearer } from './redact.js';
+import { redactText, redactUrl } from './redact.js';
 
 /** Stable codes for every error steadyrpc throws or emits. */
 export type SteadyRpcErrorCode =
@@ -25,6 +26,8 @@ export type SteadyRpcErrorCode =
   /** steadyrpc broke one of its own rules: a bug, please report it. */
   | 'ERR_INTERNAL';
 
+const DETAILS = '\n\nDetails: ';
+
 export interface SteadyRpcErrorOptions {
   cause?: unknown;
   /** Extra facts for logs; must not contain credentials. */
@@ -42,26 +45,30 @@ export class SteadyRpcError extends Error {
   readonly details: string | undefined;
 
   constructor(code: SteadyRpcErrorCode, shortMessage: string, options: SteadyRpcErrorOptions = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, {
-      cause: options.cause,
-    });
+    // No own `cause` property when there is none: inspect() would print `[cause]: undefined`.
+    super(options.details ? `${shortMessage}${DETAILS}${options.details}` : shortMessage, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details;
   }
 
   /**
-   * An error about a URL, with its credentials stripped — from the message, the details, and the
-   * `cause` chain (a cause whose message would show a secret is replaced by a redacted copy).
+   * An error about an endpoint, with its credentials kept out: the URL shows in its display form
+   * (see {@link redactUrl}), and the details and the whole `cause` chain are copies with every
+   * secret of the endpoint (userinfo, path, query, fragment, header values) replaced by `***` —
+   * `util.inspect` and loggers print causes, and the messages of fetch and ws can quote the URL.
+   * The copies keep each cause's name, stack (scrubbed) and `code`/`errno`/`syscall`/`address`/`port`.
    */
   static forUrl(
     code: SteadyRpcErrorCode,
     shortMessage: string,
-    url: string,
+    endpoint: string | SecretBearer,
     options: SteadyRpcErrorOptions = {},
   ): SteadyRpcError {
+    const scrub = (text: string) => redactText(text, endpoint);
+    const url = typeof endpoint === 'string' ? endpoint : endpoint.url;
     return new SteadyRpcError(code, `${shortMessage} (${redactUrl(url)})`, {
-      cause: scrubCause(options.cause, url),
-      details: options.details === undefined ? undefined : redactText(options.details, url),
+      cause: scrubbedCopy(options.cause, scrub, 0),
+      details: options.details === undefined ? undefined : scrub(options.details),
     });
   }
 }
@@ -77,18 +84,47 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
-function leaks(error: unknown, secrets: string[], depth = 0): boolean {
-  if (!(error instanceof Error) || depth > 5) return false;
-  return secrets.some((secret) => error.message.includes(secret)) || leaks(error.cause, secrets, depth + 1);
+/** How deep a cause chain is copied; a deeper cause is left out. */
+const MAX_CAUSE_DEPTH = 5;
+const COPIED_FIELDS = ['code', 'errno', 'syscall', 'address', 'port'] as const;
+const BUILTIN_ERRORS: readonly ErrorConstructor[] = [Error, TypeError, RangeError, SyntaxError];
+
+/**
+ * A copy of a thrown value that shows nothing `scrub` would hide: Errors keep their class (for
+ * built-in ones), code and fields, messages and stacks scrubbed; other values become Errors.
+ */
+function scrubbedCopy(value: unknown, scrub: (text: string) => string, depth: number): unknown {
+  if (value === undefined || depth > MAX_CAUSE_DEPTH) return undefined;
+  if (!(value instanceof Error)) return new Error(scrub(typeof value === 'string' ? value : describeValue(value)));
+  const cause = scrubbedCopy(value.cause, scrub, depth + 1);
+  const options = cause === undefined ? undefined : { cause };
+  const message = scrub(value.message);
+  let copy: Error;
+  if (value instanceof SteadyRpcError) {
+    const { details } = value;
+    const short = !details ? value.message : value.message.slice(0, value.message.length - details.length - DETAILS.length);
+    copy = new SteadyRpcError(value.code, scrub(short), { cause, details: details === undefined ? undefined : scrub(details) });
+  } else if (value instanceof AggregateError) {
+    copy = new AggregateError(value.errors.map((e: unknown) => scrubbedCopy(e, scrub, depth + 1)), message, options);
+  } else {
+    const Builtin = BUILTIN_ERRORS.find((type) => Object.getPrototypeOf(value) === type.prototype) ?? Error;
+    copy = new Builtin(message, options);
+  }
+  if (copy.name !== value.name) Object.defineProperty(copy, 'name', { value: scrub(String(value.name)), configurable: true, writable: true });
+  if (value.stack !== undefined) copy.stack = scrub(value.stack);
+  const fields = value as unknown as Record<string, unknown>;
+  for (const field of COPIED_FIELDS) {
+    const v = fields[field];
+    if (typeof v === 'number') (copy as unknown as Record<string, unknown>)[field] = v;
+    else if (typeof v === 'string') (copy as unknown as Record<string, unknown>)[field] = scrub(v);
+  }
+  return copy;
 }
 
-/** `cause` as is, unless its message chain shows a secret of `url`: then a redacted copy. */
-function scrubCause(cause: unknown, url: string): unknown {
-  const secrets = [url, ...secretsOf(url)];
-  if (!leaks(cause, secrets)) return cause;
-  const messages: string[] = [];
-  for (let e: unknown = cause; e instanceof Error && messages.length < 5; e = e.cause) messages.push(redactText(e.message, url));
-  const copy = new Error(messages.join(' <- '));
-  copy.name = (cause as Error).name;
-  return copy;
+function describeValue(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }

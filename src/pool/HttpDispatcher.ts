@@ -5,8 +5,12 @@ import { SteadyRpcError, describeError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import { parseQuantity } from '../health/probes.js';
-import { isRepeatable } from '../session/repeatable.js';
+import type { RepeatablePredicate } from '../session/repeatable.js';
+import { isRepeatable as defaultIsRepeatable } from '../session/repeatable.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
+import type { HttpResponse } from '../transport/HttpTransport.js';
+import { isNotDelivered, markNotDelivered } from '../transport/HttpTransport.js';
+import { failedAfterSend, nodeErrorAnswer, notResentAnswer } from './httpAnswers.js';
 import type { NodePool } from './NodePool.js';
 
 export interface HttpDispatcherOptions {
@@ -44,9 +48,28 @@ interface Sent {
 }
 
 /**
+ * What a pass over the nodes came back with. `final`: an answer no other node can improve on (a
+ * `NOT_RESENT`, or a node's own error sent with a non-2xx status after every try), which is not
+ * held to the chain view.
+ */
+interface Answer {
+  readonly node: string;
+  readonly response: JsonRpcResponse | JsonRpcResponse[];
+  readonly final?: boolean;
+}
+
+const isOk = (status: number) => status >= 200 && status < 300;
+
+/**
  * Carries out `NodePool.request()`: POSTs to the best node and, on a transport failure, a bad
  * status or a timeout, tries the next candidate. A JSON-RPC error from a node is an answer, not a
- * failure: it is returned as is.
+ * failure: it is returned as is. A non-2xx reply is a failure, but when its body is the node's own
+ * JSON-RPC error and no other node does better, that error is the answer.
+ *
+ * A request that is not safe to send twice (see {@link RepeatablePredicate}; a batch holding one)
+ * goes to another node only when the failure proves the first never got it (refused, name not
+ * found, endpoint function failed: see `isNotDelivered`). After a timeout, a bad status or a broken
+ * connection it is answered with `NOT_RESENT` (-32053) instead, naming the node and what happened.
  *
  * Answers are held to the chain the pool has served ({@link ChainView}): a read answered by a node
  * behind it (a lower block number, `null` for a block already served, state or logs short of it)
@@ -58,11 +81,17 @@ export class HttpDispatcher {
   readonly #attemptTimeoutMs: number;
   readonly #maxAttempts: number;
   readonly #consistency: ConsistencySettings;
+  readonly #isRepeatable: RepeatablePredicate;
   readonly view = new ChainView();
   /** The highest head each node answered `eth_blockNumber` with, when the dispatcher had to ask. */
   readonly #heads = new Map<string, number>();
 
-  constructor(pool: NodePool, options: HttpDispatcherOptions = {}, consistency: ConsistencySettings = CONSISTENCY_DEFAULTS) {
+  constructor(
+    pool: NodePool,
+    options: HttpDispatcherOptions = {},
+    consistency: ConsistencySettings = CONSISTENCY_DEFAULTS,
+    isRepeatable: RepeatablePredicate = defaultIsRepeatable,
+  ) {
     const { attemptTimeoutMs, maxAttempts } = { ...DEFAULTS, ...options };
     if (!Number.isFinite(attemptTimeoutMs) || attemptTimeoutMs <= 0) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected http.attemptTimeoutMs to be a finite number > 0, got ${attemptTimeoutMs}`);
@@ -74,6 +103,7 @@ export class HttpDispatcher {
     this.#attemptTimeoutMs = attemptTimeoutMs;
     this.#maxAttempts = maxAttempts;
     this.#consistency = consistency;
+    this.#isRepeatable = isRepeatable;
   }
 
   async request(
@@ -85,10 +115,10 @@ export class HttpDispatcher {
     const { clock } = this.#pool;
     const deadline = clock.now() + this.#consistency.waitMs;
     // Writes are never sent twice: a batch holding one is judged once, and what is behind in it fails.
-    const repeatable = items.every(({ request }) => typeof request.method === 'string' && isRepeatable(request.method));
+    const repeatable = this.#unrepeatable(payload) === undefined;
     const tried = new Set<string>();
     /** The last answer that was behind, and which of its items were. */
-    let last: { answer: { node: string; response: JsonRpcResponse | JsonRpcResponse[] }; behind: number[] } | undefined;
+    let last: { answer: Answer; behind: number[] } | undefined;
     for (;;) {
       let answer;
       try {
@@ -102,6 +132,7 @@ export class HttpDispatcher {
         await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
         continue;
       }
+      if (answer.final) return this.#observe(items, answer);
       const behind = await this.#behind(items, answer, tried, options.signal);
       if (behind.length === 0) return this.#observe(items, answer);
       last = { answer, behind };
@@ -116,7 +147,7 @@ export class HttpDispatcher {
   }
 
   /** Indexes of the answers (in `answer`'s order) that come from a node behind the view. */
-  async #behind(items: readonly Sent[], answer: { node: string; response: JsonRpcResponse | JsonRpcResponse[] }, tried: Set<string>, signal: AbortSignal | undefined): Promise<number[]> {
+  async #behind(items: readonly Sent[], answer: Answer, tried: Set<string>, signal: AbortSignal | undefined): Promise<number[]> {
     const { node, response } = answer;
     const responses = Array.isArray(response) ? response : [response];
     // What was known of the node's head before this answer came (a head read after it cannot vouch for it).
@@ -149,7 +180,9 @@ export class HttpDispatcher {
   /** The node's head now, asked over HTTP (for an answer that is only right if the node has got far enough). */
   async #headOf(node: string, signal: AbortSignal | undefined): Promise<number> {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
-    const answer = (await this.#attempt(node, body, signal)) as JsonRpcResponse;
+    const { status, body: text } = await this.#post(node, body, signal);
+    if (!isOk(status)) throw new SteadyRpcError('ERR_TRANSPORT', `Node "${node}" answered HTTP ${status}`);
+    const answer = this.#parse(node, false, text) as JsonRpcResponse;
     return parseQuantity((answer as { result?: unknown }).result, 'eth_blockNumber');
   }
 
@@ -187,26 +220,47 @@ export class HttpDispatcher {
     });
   }
 
-  /** Sends to the best candidate not in `skip`, failing over on transport errors. */
-  async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, skip?: ReadonlySet<string>): Promise<{ node: string; response: JsonRpcResponse | JsonRpcResponse[] }> {
+  /** The first method of `payload` that is not safe to send twice; `undefined` when all are. */
+  #unrepeatable(payload: JsonRpcRequest | JsonRpcRequest[]): string | undefined {
+    for (const { method } of Array.isArray(payload) ? payload : [payload]) {
+      if (typeof method !== 'string' || !this.#isRepeatable(method)) return String(method);
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends to the best candidate not in `skip`, failing over on failures: any, for a request safe to
+   * repeat; only those that prove the node never got it, for one that is not.
+   */
+  async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, skip?: ReadonlySet<string>): Promise<Answer> {
     const body = JSON.stringify(payload);
+    const unrepeatable = this.#unrepeatable(payload);
     const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined && !skip?.has(name));
     const failures: string[] = [];
     let lastError: unknown;
+    /** The last node's own JSON-RPC error that came with a non-2xx status. */
+    let nodeError: Answer | undefined;
     for (const name of nodes.slice(0, this.#maxAttempts)) {
       options.signal?.throwIfAborted();
+      let reply: HttpResponse | undefined;
       try {
-        const answer = await this.#attempt(name, body, options.signal);
-        if (Array.isArray(payload) !== Array.isArray(answer)) {
-          throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered a ${Array.isArray(payload) ? 'batch' : 'request'} with the wrong shape`);
-        }
-        return { node: name, response: answer };
+        reply = await this.#post(name, body, options.signal);
+        if (isOk(reply.status)) return { node: name, response: this.#parse(name, Array.isArray(payload), reply.body) };
+        throw new SteadyRpcError('ERR_TRANSPORT', `Node "${name}" answered HTTP ${reply.status}`);
       } catch (error) {
         if (options.signal?.aborted) throw error;
+        const own = reply && !isOk(reply.status) ? nodeErrorAnswer(payload, reply.body) : undefined;
+        if (own) nodeError = { node: name, response: own, final: true };
+        if (unrepeatable !== undefined && !isNotDelivered(error)) {
+          return own
+            ? nodeError!
+            : { node: name, response: notResentAnswer(payload, name, failedAfterSend(error, reply?.status, this.#attemptTimeoutMs), unrepeatable), final: true };
+        }
         lastError = error;
         failures.push(`${name}: ${describeError(error)}`);
       }
     }
+    if (nodeError) return nodeError;
     throw new SteadyRpcError(
       'ERR_UPSTREAM_UNAVAILABLE',
       nodes.length === 0 ? 'No node with an HTTP endpoint can take the request' : `All ${failures.length} attempts failed`,
@@ -214,8 +268,28 @@ export class HttpDispatcher {
     );
   }
 
-  /** One POST to one node, bounded by the attempt timeout and the caller's signal. */
-  async #attempt(name: string, body: string, outer: AbortSignal | undefined): Promise<JsonRpcResponse | JsonRpcResponse[]> {
+  /** A 2xx body read as the answer to a request (`batch`: to a batch); throws `ERR_BAD_RESPONSE` when it cannot be. */
+  #parse(name: string, batch: boolean, text: string): JsonRpcResponse | JsonRpcResponse[] {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered with invalid JSON`, { cause: error });
+    }
+    if (typeof parsed !== 'object' || parsed === null) {
+      throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered with a non-object`);
+    }
+    if (batch !== Array.isArray(parsed)) {
+      throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered a ${batch ? 'batch' : 'request'} with the wrong shape`);
+    }
+    return parsed as JsonRpcResponse | JsonRpcResponse[];
+  }
+
+  /**
+   * One POST to one node, bounded by the attempt timeout and the caller's signal. An endpoint
+   * function that fails is marked not delivered: nothing was sent.
+   */
+  async #post(name: string, body: string, outer: AbortSignal | undefined): Promise<HttpResponse> {
     const { clock, httpTransport } = this.#pool;
     const node = this.#pool.node(name);
     const controller = new AbortController();
@@ -229,24 +303,11 @@ export class HttpDispatcher {
       const aborted = new Promise<never>((_, reject) => {
         controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
       });
+      const endpoint = resolveEndpoint(node.http!).catch((error: unknown) => {
+        throw markNotDelivered(new SteadyRpcError('ERR_TRANSPORT', `Node "${name}": its endpoint function failed`, { cause: error }));
+      });
       // A transport that ignores the signal must still not hold the request past its deadline.
-      const response = await Promise.race([
-        resolveEndpoint(node.http!).then((endpoint) => httpTransport.post(endpoint, body, controller.signal)),
-        aborted,
-      ]);
-      if (response.status < 200 || response.status >= 300) {
-        throw new SteadyRpcError('ERR_TRANSPORT', `Node "${name}" answered HTTP ${response.status}`);
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(response.body);
-      } catch (error) {
-        throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered with invalid JSON`, { cause: error });
-      }
-      if (typeof parsed !== 'object' || parsed === null) {
-        throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered with a non-object`);
-      }
-      return parsed as JsonRpcResponse | JsonRpcResponse[];
+      return await Promise.race([endpoint.then((e) => httpTransport.post(e, body, controller.signal)), aborted]);
     } finally {
       clock.clearTimeout(timer);
       outer?.removeEventListener('abort', onOuterAbort);

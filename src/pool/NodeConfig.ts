@@ -1,5 +1,5 @@
 import { SteadyRpcError } from '../errors.js';
-import { redactUrl } from '../redact.js';
+import { redactText, redactUrl } from '../redact.js';
 import type { EndpointSource } from '../transport/endpoint.js';
 import { staticUrl } from '../transport/endpoint.js';
 import type { HttpEndpoint } from '../transport/HttpTransport.js';
@@ -26,6 +26,15 @@ export interface NodeConfig {
    * @default 1
    */
   weight?: number;
+  /**
+   * Show the path of this node's static URLs in its display form (`NodeInfo.httpDisplay`/`wsDisplay`,
+   * and so in pool snapshots and status pages), e.g. `https://eth.example.com/v2/mainnet`: for a
+   * path that names a network or a route rather than carrying a key. Userinfo, query and fragment
+   * stay masked (`?***`, `#***`) whatever this says. Off: scheme, host and port only, with `/***`
+   * when anything else was there. Error messages of the transports always use the short form.
+   * @default false
+   */
+  revealPath?: boolean;
 }
 
 /** A validated node: defaults applied, URLs checked, display URLs redacted. */
@@ -35,9 +44,10 @@ export interface NodeInfo {
   readonly weight: number;
   readonly http: EndpointSource<HttpEndpoint> | undefined;
   readonly ws: EndpointSource<SocketEndpoint> | undefined;
-  /** The HTTP URL without credentials, when it is static. */
+  readonly revealPath: boolean;
+  /** The display form of the HTTP URL (see {@link redactUrl}), when it is static. */
   readonly httpDisplay: string | undefined;
-  /** The WebSocket URL without credentials, when it is static. */
+  /** The display form of the WebSocket URL (see {@link redactUrl}), when it is static. */
   readonly wsDisplay: string | undefined;
 }
 
@@ -74,7 +84,7 @@ export function validateNodes(nodes: readonly NodeConfig[]): NodeInfo[] {
     if (typeof node !== 'object' || node === null) {
       throw new SteadyRpcError('ERR_CONFIG', `nodes[${index}] must be an object`);
     }
-    const { name, http, ws, tier = 'primary', weight = 1 } = node;
+    const { name, http, ws, tier = 'primary', weight = 1, revealPath = false } = node;
     if (typeof name !== 'string' || name.trim() === '') {
       throw new SteadyRpcError('ERR_CONFIG', `nodes[${index}].name must be a non-empty string`);
     }
@@ -91,6 +101,9 @@ export function validateNodes(nodes: readonly NodeConfig[]): NodeInfo[] {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
       throw new SteadyRpcError('ERR_CONFIG', `Node "${name}": expected weight to be a finite number > 0, got ${weight}`);
     }
+    if (typeof revealPath !== 'boolean') {
+      throw new SteadyRpcError('ERR_CONFIG', `Node "${name}": expected revealPath to be a boolean, got ${typeof revealPath}`);
+    }
     const httpUrl = http === undefined ? undefined : staticUrl(http);
     const wsUrl = ws === undefined ? undefined : staticUrl(ws);
     return Object.freeze({
@@ -99,9 +112,24 @@ export function validateNodes(nodes: readonly NodeConfig[]): NodeInfo[] {
       weight,
       http,
       ws,
-      httpDisplay: httpUrl === undefined ? undefined : redactUrl(httpUrl),
-      wsDisplay: wsUrl === undefined ? undefined : redactUrl(wsUrl),
+      revealPath,
+      httpDisplay: httpUrl === undefined ? undefined : redactUrl(httpUrl, { revealPath }),
+      wsDisplay: wsUrl === undefined ? undefined : redactUrl(wsUrl, { revealPath }),
     });
   });
   return [...infos.filter((n) => n.tier === 'primary'), ...infos.filter((n) => n.tier === 'backup')];
+}
+
+/**
+ * `text` with every secret of the node's static endpoints (URL parts, header values) scrubbed and
+ * its URLs in their display form: a last line of defence for texts the pool shows (a health
+ * record's `lastError`) that may come from a custom transport or probe which quoted a URL.
+ */
+export function redactNodeText(node: NodeInfo, text: string): string {
+  let out = text;
+  for (const source of [node.http, node.ws]) {
+    if (source === undefined || typeof source === 'function') continue;
+    out = redactText(out, typeof source === 'string' ? { url: source } : source, { revealPath: node.revealPath });
+  }
+  return out;
 }

@@ -8,13 +8,15 @@ import { FetchHttpTransport } from '../transport/HttpTransport.js';
 import { ConnectLimiter, type ConnectLimitOptions } from './ConnectLimiter.js';
 import { HttpDispatcher, type HttpRequestOptions, type HttpDispatcherOptions } from './HttpDispatcher.js';
 import type { NodeConfig, NodeInfo, NodeTier } from './NodeConfig.js';
-import { validateNodes } from './NodeConfig.js';
+import { redactNodeText, validateNodes } from './NodeConfig.js';
 import type { NodeHealth, NodeStatus } from './NodeHealth.js';
 import { initialHealth } from './NodeHealth.js';
 import type { NodeSelector } from './selection.js';
 import { isUsable, preferFirstHealthy } from './selection.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { consistencySettings } from '../consistency/settings.js';
+import type { RepeatablePredicate } from '../session/repeatable.js';
+import { isRepeatable as defaultIsRepeatable } from '../session/repeatable.js';
 
 export type SwitchReason =
   /** The first choice after start. */
@@ -97,6 +99,14 @@ export interface NodePoolOptions {
    * @default { monotonic: true, waitMs: 5_000, pollMs: 250 }
    */
   consistency?: Partial<ConsistencySettings>;
+  /**
+   * Which methods `request()` may send to another node after an attempt that may have reached the
+   * first one (a timeout, a 5xx, a connection broken after sending). A request (or a batch holding
+   * one) that is not is answered with `NOT_RESENT` (-32053) instead, unless the failure proves the
+   * node never got it (connection refused, name not found). The same rule as the sessions'.
+   * @default isRepeatable
+   */
+  isRepeatable?: RepeatablePredicate;
 }
 
 /**
@@ -135,7 +145,11 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       selector = preferFirstHealthy,
       http = {},
       failbackCatchUp = true,
+      isRepeatable = defaultIsRepeatable,
     } = options;
+    if (typeof isRepeatable !== 'function') {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected isRepeatable to be a function, got ${typeof isRepeatable}`);
+    }
     if (typeof failbackCatchUp !== 'boolean') {
       throw new SteadyRpcError('ERR_CONFIG', `Expected failbackCatchUp to be a boolean, got ${String(failbackCatchUp)}`);
     }
@@ -146,7 +160,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     this.clock = clock;
     this.httpTransport = httpTransport;
     this.#selector = selector;
-    this.#dispatcher = new HttpDispatcher(this, http, consistencySettings(options.consistency));
+    this.#dispatcher = new HttpDispatcher(this, http, consistencySettings(options.consistency), isRepeatable);
     this.#connects = new ConnectLimiter(clock, options.connectLimit);
   }
 
@@ -210,10 +224,12 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
    */
   update(name: string, patch: Partial<NodeHealth>): void {
     this.#assertOpen();
-    this.node(name);
+    const node = this.node(name);
     const record = this.#health.get(name)!;
     const previous = record.status;
-    Object.assign(record, patch);
+    const { lastError } = patch;
+    const scrubbed = lastError === undefined || lastError === record.lastError ? lastError : redactNodeText(node, lastError);
+    Object.assign(record, patch, lastError === undefined ? {} : { lastError: scrubbed });
     const change = this.#reselect();
     this.emit('health', { name, previous, health: { ...record } });
     if (change) this.emit('switch', change);
@@ -241,7 +257,10 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     return this.#connects.acquire(name);
   }
 
-  /** Sends a JSON-RPC request (or batch) over HTTP to the best node, failing over on transport errors. */
+  /**
+   * Sends a JSON-RPC request (or batch) over HTTP to the best node, failing over on transport
+   * errors; one not safe to send twice only when the node provably never got it (else `NOT_RESENT`).
+   */
   request(payload: JsonRpcRequest, options?: HttpRequestOptions): Promise<JsonRpcResponse>;
   request(payload: JsonRpcRequest[], options?: HttpRequestOptions): Promise<JsonRpcResponse[]>;
   request(

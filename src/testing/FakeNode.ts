@@ -3,6 +3,7 @@ import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { HttpEndpoint, HttpResponse } from '../transport/HttpTransport.js';
+import { markNotDelivered } from '../transport/HttpTransport.js';
 import type { FakeSocket } from './FakeSocketTransport.js';
 import type { ChainBlock, FakeBlockHeader, FakeLog, Branch } from './FakeChain.js';
 import { FakeChain, TREE, fakeBlockHash } from './FakeChain.js';
@@ -483,7 +484,7 @@ export class FakeNode {
   /** The node as an HTTP handler for `FakeHttpTransport.route`. */
   readonly http = async (body: string, signal: AbortSignal, endpoint: HttpEndpoint): Promise<HttpResponse> => {
     if (this.mode === 'down') {
-      throw SteadyRpcError.forUrl('ERR_TRANSPORT', `HTTP request failed: connection refused`, endpoint.url);
+      throw markNotDelivered(SteadyRpcError.forUrl('ERR_TRANSPORT', 'HTTP request failed before it was sent: connection refused', endpoint.url));
     }
     await this.#wait(signal);
     if (this.mode === 'http-error') return { status: 503, body: 'Service Unavailable' };

@@ -156,7 +156,7 @@ export class FakeSocket implements UpstreamSocket {
   /** Records the frame; throws `ERR_TRANSPORT` unless the socket is open, as the ws transport does. */
   send(text: string): void {
     if (this.#state !== 'open') {
-      throw SteadyRpcError.forUrl('ERR_TRANSPORT', 'Cannot send: socket is not open', this.endpoint.url);
+      throw SteadyRpcError.forUrl('ERR_TRANSPORT', 'Cannot send: socket is not open', this.endpoint);
     }
     this.sent.push(text);
     if (this.#onSend !== undefined || this.#onSent !== undefined) {

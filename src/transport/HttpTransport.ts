@@ -19,6 +19,58 @@ export interface HttpTransport {
   post(endpoint: HttpEndpoint, body: string, signal: AbortSignal): Promise<HttpResponse>;
 }
 
+const NOT_DELIVERED: unique symbol = Symbol.for('steadyrpc.notDelivered');
+
+/**
+ * Error codes, on an error or its causes, of a request that never left: the connection was never
+ * made (refused, no route, connect timeout) or the name never resolved. Anything later (a reset,
+ * "other side closed", a timeout, a bad status) may come after the node read the request.
+ */
+const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EAI_NODATA',
+  'EAI_FAIL',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_INVALID_URL',
+]);
+
+/** System calls that fail before any byte of the request is written. */
+const NEVER_SENT_SYSCALLS: ReadonlySet<string> = new Set(['connect', 'getaddrinfo']);
+
+/**
+ * Marks `error` as proof that the request never reached the node, so a request that is not safe
+ * to send twice may still go to another node. For {@link HttpTransport} implementations: mark
+ * only what certainly happened before the request was written (a refused connection, a failed
+ * name lookup, an invalid URL); a reset or a timeout after the request went out must stay
+ * unmarked. Returns `error`.
+ */
+export function markNotDelivered<E extends Error>(error: E): E {
+  Object.defineProperty(error, NOT_DELIVERED, { value: true, enumerable: false });
+  return error;
+}
+
+/**
+ * Whether a failed POST proves the node never received the request: the error was marked with
+ * {@link markNotDelivered}, or it (or one of its causes) carries the code of a connection that was
+ * never made (`ECONNREFUSED`, `ENOTFOUND`, `EAI_AGAIN`, a failed `connect` …), as Node's `fetch`
+ * reports them. A timeout, a reset or an HTTP status never proves it.
+ */
+export function isNotDelivered(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as Error).cause, depth++) {
+    if ((e as { [NOT_DELIVERED]?: unknown })[NOT_DELIVERED] === true) return true;
+    const { code, syscall } = e as { code?: unknown; syscall?: unknown };
+    if (typeof code === 'string' && NEVER_SENT_CODES.has(code)) return true;
+    if (typeof syscall === 'string' && NEVER_SENT_SYSCALLS.has(syscall)) return true;
+  }
+  return false;
+}
+
 /** The default {@link HttpTransport}, over the global `fetch` (or one passed in). */
 export class FetchHttpTransport implements HttpTransport {
   readonly #fetch: typeof fetch;
@@ -32,8 +84,11 @@ export class FetchHttpTransport implements HttpTransport {
 
   async post(endpoint: HttpEndpoint, body: string, signal: AbortSignal): Promise<HttpResponse> {
     let response: Response;
+    const { url, authorization } = splitUserinfo(endpoint.url);
+    if (!isHttpUrl(url)) {
+      throw markNotDelivered(SteadyRpcError.forUrl('ERR_TRANSPORT', 'HTTP request failed before it was sent: not an http(s) URL', endpoint.url));
+    }
     try {
-      const { url, authorization } = splitUserinfo(endpoint.url);
       response = await this.#fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...authorization, ...endpoint.headers },
@@ -43,12 +98,24 @@ export class FetchHttpTransport implements HttpTransport {
       return { status: response.status, body: await response.text() };
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
-      // fetch's own messages can carry the URL; never pass them on unredacted.
-      throw SteadyRpcError.forUrl('ERR_TRANSPORT', 'HTTP request failed', endpoint.url, {
+      // fetch's own messages can carry the URL; never pass them on unredacted. The verdict on
+      // delivery is taken first: redaction may replace the cause by a copy without its codes.
+      const neverSent = isNotDelivered(error);
+      const failure = SteadyRpcError.forUrl('ERR_TRANSPORT', neverSent ? 'HTTP request failed before it was sent' : 'HTTP request failed', endpoint.url, {
         cause: error,
         details: error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined,
       });
+      throw neverSent ? markNotDelivered(failure) : failure;
     }
+  }
+}
+
+function isHttpUrl(raw: string): boolean {
+  try {
+    const { protocol } = new URL(raw);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,6 @@
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import { SteadyRpcError } from '../errors.js';
-import { redactUrl } from '../redact.js';
 import { CloseCode } from './SocketTransport.js';
 import type {
   SocketCloseInfo,
@@ -91,7 +90,8 @@ export class WsSocketTransport implements SocketTransport {
  * rejects synchronously is reported through the listener), exactly one `onClose`, nothing after it.
  */
 class WsUpstreamSocket implements UpstreamSocket {
-  readonly #url: string;
+  /** For error messages only: every secret of it is scrubbed from what ws says. */
+  readonly #endpoint: SocketEndpoint;
   readonly #listener: SocketListener;
   readonly #ws: WebSocket | undefined;
   /** `close()` or `terminate()` was called: errors from here on are ours, not news. */
@@ -112,7 +112,7 @@ class WsUpstreamSocket implements UpstreamSocket {
   };
 
   constructor(endpoint: SocketEndpoint, listener: SocketListener, settings: Settings) {
-    this.#url = endpoint.url;
+    this.#endpoint = endpoint;
     this.#listener = listener;
     this.#maxHeld = settings.maxFramesPerWrite;
     let ws: WebSocket;
@@ -162,7 +162,7 @@ class WsUpstreamSocket implements UpstreamSocket {
   send(text: string): void {
     const ws = this.#ws;
     if (this.#closed || ws === undefined || ws.readyState !== WebSocket.OPEN) {
-      throw SteadyRpcError.forUrl('ERR_TRANSPORT', 'Cannot send: socket is not open', this.#url);
+      throw SteadyRpcError.forUrl('ERR_TRANSPORT', 'Cannot send: socket is not open', this.#endpoint);
     }
     if (!this.#corked && this.#wire !== undefined) {
       // ws corks around each frame on its own; an outer cork holds them all until the turn ends.
@@ -216,9 +216,10 @@ class WsUpstreamSocket implements UpstreamSocket {
   #error(error: unknown): void {
     if (this.#closed || this.#closeRequested) return;
     this.#listener.onError(
-      SteadyRpcError.forUrl('ERR_TRANSPORT', 'WebSocket error', this.#url, {
+      SteadyRpcError.forUrl('ERR_TRANSPORT', 'WebSocket error', this.#endpoint, {
         cause: error,
-        details: safeDetails(error, this.#url),
+        // forUrl scrubs it: ws puts the whole URL in some of its messages.
+        details: error instanceof Error ? error.message : undefined,
       }),
     );
   }
@@ -267,39 +268,4 @@ function truncateReason(reason: string): string {
   const chars = [...reason];
   while (Buffer.byteLength(chars.join('')) > MAX_REASON_BYTES) chars.pop();
   return chars.join('');
-}
-
-/**
- * The error's own message for the `details` of a transport error, with the URL redacted (ws puts
- * the whole URL in some messages), or nothing if a credential of the URL would still show.
- */
-function safeDetails(error: unknown, url: string): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const message = error.message.split(url).join(redactUrl(url));
-  return secretsOf(url).some((secret) => message.includes(secret)) ? undefined : message;
-}
-
-/** What in a URL may be a credential: userinfo, query values, long path segments (API keys). */
-function secretsOf(raw: string): string[] {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return [];
-  }
-  const candidates = [
-    url.username,
-    url.password,
-    ...[...url.searchParams.values()].filter((value) => value.length >= 3),
-    ...url.pathname.split('/').filter((segment) => segment.length >= 20),
-  ].filter((s) => s.length > 0);
-  return [...candidates, ...candidates.map(safeDecode)];
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

@@ -14,6 +14,7 @@ describe('node configuration', () => {
     ['an http URL in the ws slot', [{ name: 'a', ws: 'http://a' }], /ws URL must start with ws:\/\/ or wss:\/\//],
     ['an unknown tier', [{ name: 'a', http: 'http://a', tier: 'gold' }], /tier must be 'primary' or 'backup'/],
     ['a zero weight', [{ name: 'a', http: 'http://a', weight: 0 }], /expected weight to be a finite number > 0, got 0/],
+    ['a revealPath that is not a boolean', [{ name: 'a', http: 'http://a', revealPath: 'yes' }], /expected revealPath to be a boolean, got string/],
   ])('rejects %s with a clear ERR_CONFIG', (_case, nodes, message) => {
     let error: unknown;
     try {
@@ -42,7 +43,7 @@ describe('node configuration', () => {
     expect(pool.nodes.map((n) => n.name)).toEqual(['p1', 'p2', 'b1', 'b2']);
   });
 
-  it('accepts endpoint objects and functions, and shows static URLs only redacted', () => {
+  it('accepts endpoint objects and functions, and shows static URLs only in their display form', () => {
     const pool = new NodePool({
       nodes: [
         { name: 'a', http: 'https://user:pw@rpc.example.com/v2/abcdefghijklmnopqrstuvwxyz123456?apikey=k' },
@@ -51,8 +52,23 @@ describe('node configuration', () => {
       ],
     });
     const [a, b, c] = pool.snapshot().nodes;
-    expect(a!.http).toBe('https://rpc.example.com/v2/***?apikey=***');
+    expect(a!.http).toBe('https://rpc.example.com/***');
     expect(b!.ws).toBe('wss://b.example.com/');
     expect(c!.http).toBeUndefined();
+  });
+
+  it('revealPath shows the path of that node only, never its userinfo, query or fragment', () => {
+    const pool = new NodePool({
+      nodes: [
+        { name: 'a', http: 'https://user:pw@rpc.example.com/v2/mainnet?key=k3y#f', ws: 'wss://rpc.example.com/ws/mainnet', revealPath: true },
+        { name: 'b', http: 'https://rpc.example.com/v2/mainnet' },
+      ],
+    });
+    const [a, b] = pool.snapshot().nodes;
+    expect(a!.http).toBe('https://***@rpc.example.com/v2/mainnet?***#***');
+    expect(a!.ws).toBe('wss://rpc.example.com/ws/mainnet');
+    expect(b!.http).toBe('https://rpc.example.com/***');
+    expect(pool.node('a').revealPath).toBe(true);
+    expect(pool.node('b').revealPath).toBe(false);
   });
 });

@@ -1,0 +1,75 @@
+import { isSteadyRpcError } from '../errors.js';
+import type { JsonRpcFailure, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
+import { RpcErrorCode, errorResponse, isJsonRpcResponse } from '../jsonrpc.js';
+
+/** Why an attempt failed after the request may have reached the node, for `NOT_RESENT`'s `data.reason`. */
+export type FailedAfterSend = 'timeout' | 'http-status' | 'connection' | 'bad-answer';
+
+function isErrorObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { code, message } = value as { code?: unknown; message?: unknown };
+  return Number.isInteger(code) && typeof message === 'string';
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The node's own JSON-RPC answer in the body of a non-2xx reply (a 500 or 400 with
+ * `{"error":{…}}`, a 429 from a rate limit), shaped like `payload`: for a single request, its error
+ * under the request's id (nodes often say `id: null` there); for a batch, the node's batch answer,
+ * or its one error given to every request of the batch that has an id. `undefined` when the body is
+ * not such an answer.
+ */
+export function nodeErrorAnswer(payload: JsonRpcRequest | JsonRpcRequest[], body: string): JsonRpcResponse | JsonRpcResponse[] | undefined {
+  const value = parseJson(body);
+  if (Array.isArray(payload) && Array.isArray(value)) {
+    return value.length > 0 && value.every(isJsonRpcResponse) ? (value as JsonRpcResponse[]) : undefined;
+  }
+  if (!isJsonRpcResponse(value) || !('error' in value) || !isErrorObject(value.error)) return undefined;
+  const { error } = value as JsonRpcFailure;
+  if (!Array.isArray(payload)) return { jsonrpc: '2.0', id: payload.id ?? null, error };
+  return payload.filter((r) => r.id !== undefined).map((r): JsonRpcFailure => ({ jsonrpc: '2.0', id: r.id ?? null, error }));
+}
+
+/** The first string `code` below the error's own (`ECONNRESET`, `UND_ERR_SOCKET` …), for a message. */
+function causeCode(error: unknown): string | undefined {
+  let e: unknown = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as Error).cause, depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** What happened to an attempt that failed after sending, in words and as a `data.reason`. */
+export function failedAfterSend(error: unknown, status: number | undefined, timeoutMs: number): { reason: FailedAfterSend; text: string } {
+  if (status !== undefined && (status < 200 || status >= 300)) return { reason: 'http-status', text: `answered HTTP ${status}` };
+  if (isSteadyRpcError(error, 'ERR_TIMEOUT')) return { reason: 'timeout', text: `did not answer within ${timeoutMs} ms` };
+  if (status !== undefined || isSteadyRpcError(error, 'ERR_BAD_RESPONSE')) return { reason: 'bad-answer', text: 'answered with something that is not a JSON-RPC answer' };
+  const code = causeCode(error);
+  return { reason: 'connection', text: `dropped the connection after the request was sent${code ? ` (${code})` : ''}` };
+}
+
+/**
+ * The answer to a request that is not safe to send twice, after an attempt that may have reached
+ * `node` failed: `NOT_RESENT` for it (for a batch, for each request of it that has an id), saying
+ * which node, what happened and which method forbade a second try. No URL: only the node's name.
+ */
+export function notResentAnswer(
+  payload: JsonRpcRequest | JsonRpcRequest[],
+  node: string,
+  failure: { reason: FailedAfterSend; text: string },
+  unrepeatable: string,
+): JsonRpcResponse | JsonRpcResponse[] {
+  const what = Array.isArray(payload) ? `the batch holds ${unrepeatable}, which` : unrepeatable;
+  const message = `Node "${node}" ${failure.text}; ${what} is not safe to send twice, so it was not sent to another node`;
+  const data = { node, reason: failure.reason };
+  const fail = (request: JsonRpcRequest) => errorResponse(request.id ?? null, RpcErrorCode.NOT_RESENT, message, data);
+  return Array.isArray(payload) ? payload.filter((r) => r.id !== undefined).map(fail) : fail(payload);
+}

@@ -1,0 +1,103 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FetchHttpTransport, NodePool, RpcErrorCode, isNotDelivered, markNotDelivered } from '../../src/index.js';
+
+/**
+ * What Node's fetch (undici) reports, checked against real loopback sockets: a refused connection
+ * or a failed name lookup proves the request never left; a connection that breaks after the node
+ * read the request proves nothing.
+ */
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function listen(server: net.Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
+
+async function closedPortUrl(): Promise<string> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}/`;
+}
+
+/** A server that reads the whole request, then destroys the socket without answering. */
+async function resetAfterRead(bodies: string[]): Promise<string> {
+  const server = http.createServer((req) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString('utf8'));
+      req.socket.destroy();
+    });
+  });
+  return listen(server);
+}
+
+const post = (url: string) => new FetchHttpTransport().post({ url }, '{}', new AbortController().signal).catch((e: unknown) => e);
+
+describe('FetchHttpTransport tells "never sent" from "failed after sending"', () => {
+  it('a refused connection is not delivered', async () => {
+    const error = await post(await closedPortUrl());
+    expect(error).toMatchObject({ code: 'ERR_TRANSPORT' });
+    expect(isNotDelivered(error)).toBe(true);
+    expect((error as Error).message).toMatch(/before it was sent/);
+  });
+
+  it('a name that does not resolve is not delivered', async () => {
+    expect(isNotDelivered(await post('http://no-such-node.invalid/'))).toBe(true);
+  });
+
+  it('a URL that is not http(s) is not delivered', async () => {
+    expect(isNotDelivered(await post('ftp://node.example/'))).toBe(true);
+    expect(isNotDelivered(await post('not a url'))).toBe(true);
+  });
+
+  it('a connection reset after the node read the request is not proof of anything', async () => {
+    const bodies: string[] = [];
+    const error = await post(await resetAfterRead(bodies));
+    expect(bodies).toEqual(['{}']);
+    expect(error).toMatchObject({ code: 'ERR_TRANSPORT' });
+    expect(isNotDelivered(error)).toBe(false);
+  });
+
+  it('a transport may mark its own errors; raw connect errors are recognised down the cause chain', () => {
+    expect(isNotDelivered(markNotDelivered(new Error('refused')))).toBe(true);
+    expect(isNotDelivered(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }))).toBe(true);
+    expect(isNotDelivered(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET', syscall: 'read' }) }))).toBe(false);
+    expect(isNotDelivered(new Error('timeout'))).toBe(false);
+    expect(isNotDelivered('refused')).toBe(false);
+  });
+});
+
+describe('pool.request over real sockets', () => {
+  it('sends a write to the next node after a refusal, and not after a reset', async () => {
+    const bodies: string[] = [];
+    const second = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end('{"jsonrpc":"2.0","id":1,"result":"0xabc"}'));
+    });
+    const secondUrl = await listen(second);
+    const refused = new NodePool({ nodes: [{ name: 'a', http: await closedPortUrl() }, { name: 'b', http: secondUrl }] });
+    await expect(refused.request({ jsonrpc: '2.0', id: 1, method: 'eth_sendTransaction', params: [{}] })).resolves.toMatchObject({ result: '0xabc' });
+
+    const reset = new NodePool({ nodes: [{ name: 'a', http: await resetAfterRead(bodies) }, { name: 'b', http: secondUrl }] });
+    const answer = await reset.request({ jsonrpc: '2.0', id: 1, method: 'eth_sendTransaction', params: [{}] });
+    expect(answer).toMatchObject({ id: 1, error: { code: RpcErrorCode.NOT_RESENT, data: { node: 'a', reason: 'connection' } } });
+    expect((answer as { error: { message: string } }).error.message).toMatch(/^Node "a" dropped the connection after the request was sent \(UND_ERR_SOCKET\)/);
+    expect(bodies).toHaveLength(1);
+    refused.close();
+    reset.close();
+  });
+});
