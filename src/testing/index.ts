@@ -3,7 +3,7 @@
  * without sockets, servers or sleeping.
  */
 export { FakeClock } from './FakeClock.js';
-export type { FakeHttpHandler, RecordedHttpRequest } from './FakeHttpTransport.js';
+export type { FakeHttpFailure, FakeHttpHandler, RecordedHttpRequest } from './FakeHttpTransport.js';
 export { FakeHttpTransport } from './FakeHttpTransport.js';
 export type { FakeBlockHeader, FakeChainOptions, FakeLog } from './FakeChain.js';
 export { FakeChain, fakeBlockHash } from './FakeChain.js';
