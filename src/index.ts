@@ -84,3 +84,5 @@ export { ProviderErrorCode, ProviderRpcError } from './adapters/ProviderRpcError
 export type { SubscriptionNotification } from './adapters/SessionClient.js';
 export type { BackfillEvent, ContinuitySettings, ReorgEvent } from './session/ContinuitySettings.js';
 export type { ConsistencySettings } from './consistency/settings.js';
+export type { ServeSocketOptions, ServedSocket, ServedSocketClose, ServedSocketCloseCause } from './server/serveSocket.js';
+export { SERVE_SOCKET_DEFAULTS, serveSocket } from './server/serveSocket.js';

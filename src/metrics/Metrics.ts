@@ -1,5 +1,6 @@
 import type { HealthChecker } from '../health/HealthChecker.js';
 import type { NodePool } from '../pool/NodePool.js';
+import type { ServedSocket } from '../server/serveSocket.js';
 import type { UpstreamSession } from '../session/UpstreamSession.js';
 import type { Labels, MetricFamily } from './prometheus.js';
 import { CounterFamily, renderPrometheus } from './prometheus.js';
@@ -27,6 +28,7 @@ export class Metrics {
   readonly #gauges = new Map<string, { help: string; read: GaugeReader }>();
   readonly #pools = new Set<NodePool>();
   readonly #sessions = new Set<UpstreamSession>();
+  readonly #served = new Set<ServedSocket>();
 
   constructor(options: MetricsOptions = {}) {
     this.#prefix = options.prefix ?? 'steadyrpc_';
@@ -124,6 +126,44 @@ export class Metrics {
       for (const [event, handler] of Object.entries(handlers)) session.off(event as 'switch', handler as never);
     };
     session.once('closed', dispose);
+    return dispose;
+  }
+
+  /**
+   * Counts how a client socket served by `serveSocket` ends (slow readers closed with 1013, ping
+   * timeouts, drains) and gauges the bytes queued for open ones, until it closes (or the returned
+   * function is called). Its session is tracked separately, with {@link trackSession}.
+   */
+  trackServedSocket(served: ServedSocket): Dispose {
+    const c = {
+      closes: this.counter('client_closes_total', 'Served client sockets closed, by cause.'),
+      slowReaders: this.counter('client_slow_reader_closes_total', 'Client sockets closed with 1013 because more than maxBufferedBytes was queued for them.'),
+      pingTimeouts: this.counter('client_ping_timeouts_total', 'Client sockets terminated after answering no ping for a whole interval.'),
+      drains: this.counter('client_drains_total', 'Client sockets closed with 1012 by drain(), by outcome (answered: nothing owed; deadline).'),
+    };
+    // From zero, so rate() and increase() see the first one.
+    c.slowReaders.inc({}, 0);
+    c.pingTimeouts.inc({}, 0);
+    this.addGauge('client_buffered_bytes', 'Bytes queued for served client sockets, not yet taken by the kernel.', () => {
+      let total = 0;
+      for (const socket of this.#served) total += socket.bufferedAmount;
+      return total;
+    });
+    this.#served.add(served);
+    let tracking = true;
+    const dispose = () => {
+      tracking = false;
+      this.#served.delete(served);
+    };
+    void served.closed.then(({ cause }) => {
+      if (!tracking) return;
+      dispose();
+      c.closes.inc({ cause });
+      if (cause === 'slow-reader') c.slowReaders.inc();
+      if (cause === 'ping-timeout') c.pingTimeouts.inc();
+      if (cause === 'drained') c.drains.inc({ outcome: 'answered' });
+      if (cause === 'drain-deadline') c.drains.inc({ outcome: 'deadline' });
+    });
     return dispose;
   }
 
