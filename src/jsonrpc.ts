@@ -43,6 +43,13 @@ export interface JsonRpcNotification {
 export const RpcErrorCode = Object.freeze({
   /** Invalid JSON was received. */
   PARSE_ERROR: -32700,
+  /**
+   * EIP-1474 "Limit exceeded": the call would take the client's connection past one of its caps
+   * (`maxInFlight` calls awaiting an answer, `maxSubscriptions`); `data` is
+   * `{ limit: 'maxInFlight' | 'maxSubscriptions', max }`. The connection stays open: the call can be
+   * sent again once earlier ones are answered (or subscriptions given back).
+   */
+  LIMIT_EXCEEDED: -32005,
   /** The JSON is not a valid JSON-RPC request. */
   INVALID_REQUEST: -32600,
   METHOD_NOT_FOUND: -32601,

@@ -11,6 +11,7 @@ import type { Keepalive } from './Keepalive.js';
 import type { LinkSwitcher } from './LinkSwitcher.js';
 import type { MessageQueue } from './MessageQueue.js';
 import type { Outbox } from './Outbox.js';
+import type { CallLimits } from './CallLimits.js';
 import type { BatchSlot, PendingCall } from './PendingCall.js';
 import type { RepeatablePredicate } from './repeatable.js';
 import type { ReplayFilter } from './ReplayFilter.js';
@@ -71,6 +72,7 @@ export class SessionContext {
     unknownAnswers: 0,
     droppedNotifications: 0,
     queueOverflows: 0,
+    limitRejections: 0,
   };
   // The units, wired once by the session's constructor; they reach each other through here.
   outbox!: Outbox;
@@ -79,15 +81,20 @@ export class SessionContext {
   frames!: UpstreamFrames;
   keepalive!: Keepalive;
   gate!: ViewGate;
+  limits!: CallLimits;
 
   constructor(parts: SessionContextParts) {
     Object.assign(this, parts);
   }
 
-  /** Gives the client its one answer to `call`, under the id as it wrote it; any later one is dropped. */
-  answer(call: PendingCall, response: JsonRpcResponse): void {
+  /**
+   * Gives the client its one answer to `call`, under the id as it wrote it; any later one is
+   * dropped. `registered`: a subscribe whose subscription is in the registry now.
+   */
+  answer(call: PendingCall, response: JsonRpcResponse, registered = false): void {
     if (call.answered || call.oneWay) return;
     call.answered = true;
+    this.limits.answered(call, registered);
     this.deliver(call.slot, response, call.idText);
   }
 

@@ -52,6 +52,11 @@ export interface SessionEvents {
    * caught up with block `need` (`held`), and gets `BEHIND` if none has in time (`failed`).
    */
   behind: [event: { node: string; method: string; need: number; outcome: 'held' | 'failed' }];
+  /**
+   * A client call was refused with `LIMIT_EXCEEDED` because it would take the session past
+   * `limit` (whose value is `max`).
+   */
+  limit: [event: { limit: 'maxInFlight' | 'maxSubscriptions'; max: number; method: string }];
   /** Something went wrong that the session handled (it stays usable): garbage, timeouts, refusals. */
   error: [error: SteadyRpcError];
   closed: [];
@@ -77,6 +82,8 @@ export interface SessionStats {
   readonly unknownAnswers: number;
   readonly droppedNotifications: number;
   readonly queueOverflows: number;
+  /** Client calls refused with `LIMIT_EXCEEDED` (`maxInFlight`, `maxSubscriptions`). */
+  readonly limitRejections: number;
   /** Duplicate heads and logs dropped (continuity). */
   readonly duplicatesSuppressed: number;
   /** Heads and logs fetched after switches and delivered (continuity). */

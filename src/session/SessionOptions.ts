@@ -69,6 +69,21 @@ export interface UpstreamSessionOptions {
   maxFrameBytes?: number;
   /** Most calls in one client batch. @default 1_000 */
   maxBatchSize?: number;
+  /**
+   * Most calls the client may have sent and not yet had the answer to (queued, sent upstream,
+   * waiting for a node to catch up, or answered inside a batch not yet complete; notifications
+   * without an id do not count). A call past it is answered at once with `LIMIT_EXCEEDED`
+   * (-32005, `data: { limit: 'maxInFlight', max }`), per item in a batch; the connection stays.
+   * @default 4_096
+   */
+  maxInFlight?: number;
+  /**
+   * Most subscriptions the client may hold, counting the `eth_subscribe` calls it is waiting on
+   * (nodes allow about as many per connection). A subscribe past it is answered with
+   * `LIMIT_EXCEEDED` (`data: { limit: 'maxSubscriptions', max }`).
+   * @default 1_024
+   */
+  maxSubscriptions?: number;
   /** Which methods are safe to send again after the upstream died with them in flight. @default isRepeatable */
   isRepeatable?: RepeatablePredicate;
   /**
@@ -116,6 +131,8 @@ export const SESSION_DEFAULTS: Readonly<{
   failbackRetryMs: number;
   maxFrameBytes: number;
   maxBatchSize: number;
+  maxInFlight: number;
+  maxSubscriptions: number;
 }> = Object.freeze({
   connectTimeoutMs: 5_000,
   keepaliveIntervalMs: 2_000,
@@ -129,7 +146,12 @@ export const SESSION_DEFAULTS: Readonly<{
   failbackRetryMs: 1_000,
   maxFrameBytes: 5 * 1024 * 1024,
   maxBatchSize: 1_000,
+  maxInFlight: 4_096,
+  maxSubscriptions: 1_024,
 });
+
+/** Settings that count things, validated as integers. */
+const COUNTS: ReadonlySet<string> = new Set(['maxInFlight', 'maxSubscriptions']);
 
 export type SessionSettings = typeof SESSION_DEFAULTS;
 
@@ -144,6 +166,10 @@ export function sessionSettings(options: UpstreamSessionOptions): SessionSetting
     if (key === 'keepaliveMethod') {
       if (typeof value !== 'string' || value === '') {
         throw new SteadyRpcError('ERR_CONFIG', `Expected keepaliveMethod to be a non-empty string, got ${JSON.stringify(value)}`);
+      }
+    } else if (COUNTS.has(key)) {
+      if (!Number.isSafeInteger(value) || (value as number) < 1) {
+        throw new SteadyRpcError('ERR_CONFIG', `Expected ${key} to be an integer >= 1, got ${String(value)}`);
       }
     } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected ${key} to be a finite number > 0, got ${String(value)}`);

@@ -102,6 +102,7 @@ export class UpstreamFrames {
     if (this.#ctx.gate.reads(call) && !this.#headInView(link, call, text, ID_AT + head[1]!.length)) return false;
     link.calls.delete(id);
     call.answered = true;
+    this.#ctx.limits.answered(call, false);
     this.#ctx.emitText(`{"jsonrpc":"2.0","id":${call.idText}${text.slice(ID_AT + head[1]!.length)}`);
     this.#ctx.switcher.retireIfDone(link);
     return true;
@@ -188,7 +189,7 @@ export class UpstreamFrames {
         ids.push(clientId);
         this.#batchSubscriptions.set(call.slot.collector, ids);
       }
-      return ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: clientId });
+      return ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: clientId }, true);
     }
     if (call.unsubscribed !== undefined) return ctx.answer(call, clientAnswer(call, response));
     ctx.gate.deliver(link, call, response);

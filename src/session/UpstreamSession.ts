@@ -1,11 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
 import { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
 import { SteadyRpcError } from '../errors.js';
-import { RpcErrorCode } from '../jsonrpc.js';
+import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { NodePool, SwitchEvent } from '../pool/NodePool.js';
 import { defaultRandom } from '../random.js';
 import { WsSocketTransport } from '../transport/WsSocketTransport.js';
 import { BatchCollector } from './BatchCollector.js';
+import type { LimitName } from './CallLimits.js';
+import { CallLimits } from './CallLimits.js';
 import { ContinuityKeeper } from './ContinuityKeeper.js';
 import type { ParsedItem } from './ClientFrame.js';
 import { parseClientFrame } from './ClientFrame.js';
@@ -100,6 +102,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.frames = new UpstreamFrames(ctx);
     ctx.keepalive = new Keepalive(ctx);
     ctx.gate = new ViewGate(ctx, consistencySettings(options.consistency));
+    ctx.limits = new CallLimits(settings, () => ctx.registry.size);
     this.#ctx = ctx;
     pool.on('switch', this.#onPoolSwitch);
     ctx.switcher.reconnect();
@@ -147,6 +150,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (parsed.kind === 'error') return this.#ctx.emitText(JSON.stringify(parsed.response));
     if (parsed.kind === 'single') return this.#take(parsed.item, undefined, text.length);
     const collector: BatchCollector<string> = new BatchCollector<string>(parsed.items.length, (answers) => {
+      this.#ctx.limits.batchSent(collector);
       if (answers.length > 0) this.#ctx.emitText(`[${answers.join(',')}]`);
       this.#ctx.frames.announce(collector);
     });
@@ -212,8 +216,26 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       viewAt: this.#ctx.gate.view.highest,
     };
     if (!hasId) slot?.collector.skip(slot.index);
+    if (!hasId && request.method === 'eth_subscribe') {
+      // The client could never learn its id, so never end it: a node would hold it for good.
+      this.emit('error', new SteadyRpcError('ERR_ABORTED', 'Dropped a client eth_subscribe without an id: its subscription could never be ended'));
+      return;
+    }
+    const over = this.#ctx.limits.admit(call);
+    if (over !== undefined) return this.#refuse(call, over);
     if (request.method === 'eth_unsubscribe' && hasId) return this.#unsubscribe(call);
     this.#dispatch(call);
+  }
+
+  /** Answers a call past a cap with LIMIT_EXCEEDED; it was never counted, so it is not uncounted. */
+  #refuse(call: PendingCall, limit: LimitName): void {
+    const ctx = this.#ctx;
+    const max = ctx.settings[limit];
+    call.answered = true;
+    ctx.stats.limitRejections += 1;
+    const what = limit === 'maxInFlight' ? `${max} calls awaiting an answer` : `${max} subscriptions`;
+    ctx.deliver(call.slot, errorResponse(call.clientId, RpcErrorCode.LIMIT_EXCEEDED, `Limit exceeded: this connection already has ${what}`, { limit, max }), call.idText);
+    this.emit('limit', { limit, max, method: call.method });
   }
 
   #unsubscribe(call: PendingCall): void {
