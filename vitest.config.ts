@@ -20,13 +20,19 @@ export default defineConfig({
       {
         // Fake clock and fake sockets: fast, in parallel.
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts', 'examples/**/*.test.ts'], exclude: ['test/integration/**'], sequence: { groupOrder: 0 } },
+        test: { name: 'unit', include: ['test/**/*.test.ts', 'examples/**/*.test.ts'], exclude: ['test/integration/**', 'test/adversarial/**'], sequence: { groupOrder: 0 } },
       },
       {
         // Real anvil nodes and real time: one file at a time, after the unit tests, so timings
         // (failback < 2 s) are not measured on a machine busy with other test files.
         extends: true,
         test: { name: 'integration', include: ['test/integration/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+      {
+        // The adversarial suite (issue 13): each probe against the real proxy over real anvil nodes
+        // and misbehaving relays. Short inside `npm test`; `npm run test:adversarial` runs it long.
+        extends: true,
+        test: { name: 'adversarial', include: ['test/adversarial/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 2 } },
       },
     ],
   },

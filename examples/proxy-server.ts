@@ -1,7 +1,10 @@
 /**
- * The reference proxy: one port serves WebSocket JSON-RPC (any path, one UpstreamSession per
- * client), HTTP JSON-RPC (POST, single and batch, through the pool with failover), GET /metrics
- * (Prometheus text) and GET /status (JSON). Built only from steadyrpc's public API.
+ * The reference proxy: the client port serves WebSocket JSON-RPC (any path, one UpstreamSession per
+ * client, served by `serveSocket`), HTTP JSON-RPC (POST, single and batch, through the pool with
+ * failover), GET /readyz and /livez, and GET /metrics (Prometheus text) and /status (JSON) unless
+ * an admin listener takes those two. Hardened: a cap on clients (HTTP 503 + Retry-After past it),
+ * deadlines for slow or silent connections, per-client limits, and a drain on SIGTERM (readiness
+ * 503 first, owed answers delivered, then close code 1012). Built only from steadyrpc's public API.
  *
  *   npm run proxy -- --upstream a=http://127.0.0.1:8545 --upstream b=http://127.0.0.1:8546
  *   npm run proxy -- --help
@@ -10,7 +13,6 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   HealthChecker,
@@ -20,20 +22,38 @@ import {
   SharedSocketTransport,
   UpstreamSession,
   isSteadyRpcError,
+  serveSocket,
+  type ServedSocket,
   type HealthCheckerOptions,
+  type HttpDispatcherOptions,
   type JsonRpcRequest,
   type NodeConfig,
   type UpstreamSessionOptions,
 } from 'steadyrpc';
+import { HELP, parseCommandLine } from './proxy/commandLine.js';
+import { PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS, proxyDeadlines, type ProxyDeadlines } from './proxy/defaults.js';
+import { ActiveRequests, answerProbe, pathOf, refuseUpgrade, serverOptions, type Readiness } from './proxy/listeners.js';
+import { Shutdown } from './proxy/shutdown.js';
+
+export { HELP, parseCommandLine, parseHostPort, parseNode } from './proxy/commandLine.js';
+export { PROXY_DEADLINE_DEFAULTS, PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS, worstCaseCloseMs, type ProxyDeadlines } from './proxy/defaults.js';
 
 export interface ProxyServerOptions {
   /** @default { host: '127.0.0.1', port: 8080 } (port 0 picks a free one) */
   listen?: { host?: string; port?: number };
+  /**
+   * A second listener for monitoring: /status, /metrics, /readyz and /livez. When set, the client
+   * port no longer serves /status and /metrics (readiness and liveness stay on both), so node
+   * names, heads and counters are not shown to every client. @default none
+   */
+  adminListen?: { host?: string; port?: number };
   /** Nodes in order of preference; `tier: 'backup'` for backups. */
   upstreams: NodeConfig[];
   /** Health checking. The proxy's defaults aim at failback within 2 s of the primary answering again. */
   health?: HealthCheckerOptions;
-  /** Settings for every client's session. */
+  /** How POST / reaches the nodes: per-attempt deadline and attempts (NodePool's `http`). */
+  upstreamHttp?: HttpDispatcherOptions;
+  /** Settings for every client's session (`maxInFlight` and `maxSubscriptions` cap each client). */
   session?: Omit<UpstreamSessionOptions, 'pool'>;
   /** Largest client frame or HTTP body, in bytes. @default 5 MiB */
   maxFrameBytes?: number;
@@ -43,65 +63,105 @@ export interface ProxyServerOptions {
    * @default false
    */
   shareUpstreams?: boolean;
+  /** Client WebSockets open at once; past it an upgrade is refused with HTTP 503 + Retry-After. @default 10_000 */
+  maxClients?: number;
+  /** Deadlines of client HTTP connections (both listeners). @default PROXY_DEADLINE_DEFAULTS */
+  deadlines?: Partial<ProxyDeadlines>;
+  /** Bytes queued for a client that does not read, past which it is closed with 1013. @default 16 MiB */
+  maxBufferedBytes?: number;
+  /** Ping every client this often (ms); one silent for a whole interval is dropped. @default 20_000 */
+  pingIntervalMs?: number;
+  /** The drain deadline `main()` gives `close()` on SIGTERM/SIGINT, in ms. @default 10_000 */
+  drainMs?: number;
 }
-
-/** Defaults that give failback in under 2 s (2 good probes, 500 ms apart) without flapping. */
-export const PROXY_HEALTH_DEFAULTS = Object.freeze({
-  intervalMs: 500,
-  timeoutMs: 2_000,
-  maxLagBlocks: 5,
-  failuresToDown: 3,
-  successesToUp: 2,
-});
 
 export interface ProxyServer {
   readonly url: string;
   readonly wsUrl: string;
+  /** `http://host:port` of the admin listener, when there is one. */
+  readonly adminUrl: string | undefined;
   readonly pool: NodePool;
   readonly health: HealthChecker;
   readonly metrics: Metrics;
   /** Client WebSockets open now. */
   readonly clients: number;
-  /** Stops accepting, closes client sockets (1001) and sessions, then the pool. Idempotent. */
-  close(): Promise<void>;
+  /** What GET /readyz answers now. */
+  readiness(): Readiness;
+  /**
+   * Without `drainMs`: stops accepting, closes client sockets (1001) and sessions, then the pool.
+   * With `drainMs`: a drain: /readyz turns 503, no new connection is accepted, HTTP requests in
+   * progress are answered, each client stops being read, gets every answer owed and is closed with
+   * 1012 (service restart) so it reconnects elsewhere at once; past `drainMs` what remains is
+   * closed anyway. Idempotent; a call without `drainMs` during a drain cuts it short (1001).
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
-  const { listen = {}, upstreams, health = {}, session: sessionOptions = {}, maxFrameBytes = 5 * 1024 * 1024, shareUpstreams = false } = options;
-  const pool = new NodePool({ nodes: upstreams });
+  const { listen = {}, adminListen, upstreams, health = {}, session: sessionOptions = {}, maxFrameBytes = 5 * 1024 * 1024, shareUpstreams = false } = options;
+  const { maxClients = PROXY_LIMIT_DEFAULTS.maxClients, maxBufferedBytes, pingIntervalMs, upstreamHttp } = options;
+  if (!Number.isSafeInteger(maxClients) || maxClients < 0) throw new Error(`Expected maxClients to be an integer >= 0, got ${String(maxClients)}`);
+  const deadlines = proxyDeadlines(options.deadlines);
+  const pool = new NodePool({ nodes: upstreams, ...(upstreamHttp === undefined ? {} : { http: upstreamHttp }) });
   const shared = shareUpstreams && sessionOptions.transport === undefined ? new SharedSocketTransport() : undefined;
   const checker = new HealthChecker(pool, { ...PROXY_HEALTH_DEFAULTS, ...health });
   const metrics = new Metrics();
   metrics.trackPool(pool);
   metrics.trackHealth(checker);
-  const sockets = new Set<WebSocket>();
-  metrics.addGauge('client_connections', 'Client WebSockets open on the proxy.', () => sockets.size);
+  const clients = new Map<ServedSocket, WebSocket>();
+  metrics.addGauge('client_connections', 'Client WebSockets open on the proxy.', () => clients.size);
   if (shared) {
     metrics.addGauge('shared_upstream_sockets', 'Upstream sockets the client sessions share.', () => shared.stats().sockets);
     metrics.addGauge('shared_upstream_subscriptions', 'Upstream subscriptions the client sessions share.', () => shared.stats().upstreamSubscriptions);
   }
   const httpRequests = metrics.counter('proxy_http_requests_total', 'HTTP JSON-RPC requests, by outcome.');
+  const refusals = metrics.counter('proxy_upgrades_refused_total', 'Client WebSocket upgrades refused with HTTP 503, by reason.');
+  refusals.inc({ reason: 'max-clients' }, 0);
+  let draining = false;
+  metrics.addGauge('proxy_draining', '1 from the start of a drain.', () => (draining ? 1 : 0));
+  const readiness = (): Readiness => (draining ? { ready: false, reason: 'draining' } : pool.usable().length > 0 ? { ready: true } : { ready: false, reason: 'no usable node' });
+  const active = new ActiveRequests();
 
-  const server = http.createServer((req, res) => {
+  /** GET /metrics and GET /status: on the admin listener when there is one, else on the client port. */
+  function answerMonitoring(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    if (req.method === 'GET' && pathOf(req) === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(metrics.render());
+      return true;
+    }
+    if (req.method === 'GET' && req.url === '/status') {
+      const snapshot = pool.snapshot();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ preferred: snapshot.preferred, bestHead: snapshot.bestHead, nodes: snapshot.nodes, clients: clients.size }, null, 2));
+      return true;
+    }
+    return false;
+  }
+
+  const server = http.createServer(serverOptions(deadlines), (req, res) => {
+    active.track(res);
+    // During a drain, each connection closes once its answer is out.
+    if (draining) res.setHeader('connection', 'close');
+    if (answerProbe(req, res, readiness)) return;
+    if (adminListen === undefined && answerMonitoring(req, res)) return;
     void handleHttp(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`internal error: ${error instanceof Error ? error.message : String(error)}`);
     });
   });
+  const admin =
+    adminListen === undefined
+      ? undefined
+      : http.createServer(serverOptions(deadlines), (req, res) => {
+          if (answerProbe(req, res, readiness) || answerMonitoring(req, res)) return;
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'not found: /status, /metrics, /readyz, /livez' }));
+        });
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes * 2 });
 
   async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (req.method === 'GET' && req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      return void res.end(metrics.render());
-    }
-    if (req.method === 'GET' && req.url === '/status') {
-      const snapshot = pool.snapshot();
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ preferred: snapshot.preferred, bestHead: snapshot.bestHead, nodes: snapshot.nodes, clients: sockets.size }, null, 2));
-    }
     if (req.method !== 'POST') {
-      res.writeHead(405, { allow: 'POST, GET' });
+      res.writeHead(req.method === 'GET' ? 404 : 405, { allow: 'POST, GET' });
       return void res.end();
     }
     const body = await readBody(req, maxFrameBytes);
@@ -135,52 +195,66 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   }
 
   server.on('upgrade', (req, socket, head) => {
+    const refused = draining ? 'draining' : clients.size >= maxClients ? 'max-clients' : undefined;
+    if (refused !== undefined) {
+      refusals.inc({ reason: refused });
+      return refuseUpgrade(socket, refused === 'draining' ? 'proxy draining' : `proxy full (${maxClients} clients)`, PROXY_LIMIT_DEFAULTS.retryAfterSec);
+    }
+    // ws completes (or refuses) a valid handshake synchronously: no upgrade is half counted.
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new UpstreamSession({ pool, ...(shared ? { transport: shared } : {}), ...sessionOptions, maxFrameBytes });
       metrics.trackSession(session);
-      sockets.add(ws);
-      session.on('message', (text) => {
-        if (ws.readyState === ws.OPEN) ws.send(text);
-      });
-      ws.on('message', (data) => {
-        if (session.state === 'closed') return;
-        const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
-        session.send(text);
-      });
-      ws.on('close', () => {
-        sockets.delete(ws);
-        session.close();
-      });
-      ws.on('error', () => ws.terminate());
+      const served = serveSocket(ws, session, { ...(maxBufferedBytes === undefined ? {} : { maxBufferedBytes }), ...(pingIntervalMs === undefined ? {} : { pingIntervalMs }) });
+      metrics.trackServedSocket(served);
+      clients.set(served, ws);
+      void served.closed.then(() => clients.delete(served));
     });
   });
 
-  server.listen(listen.port ?? 8080, listen.host ?? '127.0.0.1');
-  await once(server, 'listening');
+  const listening = async (target: http.Server, where: { host?: string; port?: number }, port: number) => {
+    target.listen(where.port ?? port, where.host ?? '127.0.0.1');
+    await once(target, 'listening');
+    const { address, port: bound } = target.address() as AddressInfo;
+    return `${address.includes(':') ? `[${address}]` : address}:${bound}`;
+  };
+  let hostPort: string;
+  let adminHostPort: string | undefined;
+  try {
+    hostPort = await listening(server, listen, 8080);
+    if (admin && adminListen) adminHostPort = await listening(admin, adminListen, 8081);
+  } catch (error) {
+    server.close();
+    checker.close();
+    pool.close();
+    throw error;
+  }
   checker.start();
-  const { address, port } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
 
+  const shutdown = new Shutdown({ server, last: admin ? [admin] : [], clients, active });
   let closing: Promise<void> | undefined;
+  const close = async (drainMs: number | undefined) => {
+    draining = true;
+    await shutdown.run(drainMs);
+    wss.close();
+    checker.close();
+    pool.close();
+  };
+
   return {
-    url: `http://${host}:${port}`,
-    wsUrl: `ws://${host}:${port}`,
+    url: `http://${hostPort}`,
+    wsUrl: `ws://${hostPort}`,
+    adminUrl: adminHostPort && `http://${adminHostPort}`,
     pool,
     health: checker,
     metrics,
     get clients() {
-      return sockets.size;
+      return clients.size;
     },
-    close: () =>
-      (closing ??= (async () => {
-        const stopped = new Promise((resolve) => server.close(resolve));
-        for (const ws of sockets) ws.close(1001, 'proxy shutting down');
-        server.closeAllConnections();
-        await stopped;
-        wss.close();
-        checker.close();
-        pool.close();
-      })()),
+    readiness,
+    close: ({ drainMs } = {}) => {
+      if (closing !== undefined && drainMs === undefined) shutdown.hurry();
+      return (closing ??= close(drainMs));
+    },
   };
 }
 
@@ -200,108 +274,6 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
   return Buffer.concat(chunks).toString('utf8');
 }
 
-// ---- command line ---------------------------------------------------------------------------
-
-const HELP = `Usage: npm run proxy -- [options]
-
-Fronts Ethereum nodes for WebSocket and HTTP JSON-RPC clients, with failover and failback.
-
-Options:
-  --listen HOST:PORT            where to listen (default 127.0.0.1:8080)
-  --upstream NAME=HTTP[,WS]     a node, repeatable; the order given is the order of preference.
-                                WS defaults to HTTP with http->ws, https->wss
-  --backup NAME=HTTP[,WS]       a backup-tier node (used only while no --upstream is healthy)
-  --health-interval-ms N        probe every node every N ms (default ${PROXY_HEALTH_DEFAULTS.intervalMs})
-  --health-timeout-ms N         deadline of one probe (default ${PROXY_HEALTH_DEFAULTS.timeoutMs})
-  --max-lag-blocks N            a node further behind the best head is unhealthy (default ${PROXY_HEALTH_DEFAULTS.maxLagBlocks})
-  --failures-to-down N          failed probes in a row to mark a node down (default ${PROXY_HEALTH_DEFAULTS.failuresToDown})
-  --successes-to-up N           good probes in a row to bring it back (default ${PROXY_HEALTH_DEFAULTS.successesToUp})
-  --chain-id N                  refuse nodes on another chain (default: the chain most nodes report)
-  --connect-timeout-ms N        deadline for an upstream socket to open (default 5000)
-  --keepalive-interval-ms N     idle time before a keepalive call (default 2000)
-  --keepalive-timeout-ms N      deadline for its answer (default 4000)
-  --request-timeout-ms N        deadline for an upstream answer (default 30000)
-  --queue-max N                 messages held per client while reconnecting (default 1000)
-  --max-frame-bytes N           largest client frame or HTTP body (default 5242880)
-  --share-upstreams             one upstream socket per node for all clients, and one upstream
-                                subscription per distinct params (for many clients)
-  --help                        show this help
-
-Endpoints on the one port: WebSocket JSON-RPC (any path), POST / (HTTP JSON-RPC, single and batch),
-GET /metrics (Prometheus text), GET /status (JSON).`;
-
-export function parseNode(spec: string, tier: 'primary' | 'backup'): NodeConfig {
-  const eq = spec.indexOf('=');
-  if (eq <= 0) throw new Error(`Expected NAME=HTTP_URL[,WS_URL], got ${JSON.stringify(spec)}`);
-  const name = spec.slice(0, eq);
-  const [httpUrl, wsUrl] = spec.slice(eq + 1).split(',');
-  if (!httpUrl) throw new Error(`Node ${name}: missing HTTP URL`);
-  return { name, tier, http: httpUrl, ws: wsUrl ?? httpUrl.replace(/^http(s?):/, 'ws$1:') };
-}
-
-export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      listen: { type: 'string', default: '127.0.0.1:8080' },
-      upstream: { type: 'string', multiple: true, default: [] },
-      backup: { type: 'string', multiple: true, default: [] },
-      'health-interval-ms': { type: 'string' },
-      'health-timeout-ms': { type: 'string' },
-      'max-lag-blocks': { type: 'string' },
-      'failures-to-down': { type: 'string' },
-      'successes-to-up': { type: 'string' },
-      'chain-id': { type: 'string' },
-      'connect-timeout-ms': { type: 'string' },
-      'keepalive-interval-ms': { type: 'string' },
-      'keepalive-timeout-ms': { type: 'string' },
-      'request-timeout-ms': { type: 'string' },
-      'queue-max': { type: 'string' },
-      'max-frame-bytes': { type: 'string' },
-      'share-upstreams': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) return 'help';
-  const upstreams = [...values.upstream.map((s) => parseNode(s, 'primary')), ...values.backup.map((s) => parseNode(s, 'backup'))];
-  if (upstreams.length === 0) throw new Error('At least one --upstream is required (see --help)');
-  const int = (flag: keyof typeof values) => {
-    const raw = values[flag];
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-    return n;
-  };
-  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-  const colon = values.listen.lastIndexOf(':');
-  const port = Number(values.listen.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--listen must be HOST:PORT, got ${JSON.stringify(values.listen)}`);
-  }
-  return {
-    listen: { host: values.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port },
-    upstreams,
-    health: defined({
-      intervalMs: int('health-interval-ms'),
-      timeoutMs: int('health-timeout-ms'),
-      maxLagBlocks: int('max-lag-blocks'),
-      failuresToDown: int('failures-to-down'),
-      successesToUp: int('successes-to-up'),
-      chainId: int('chain-id'),
-    }),
-    session: defined({
-      connectTimeoutMs: int('connect-timeout-ms'),
-      keepaliveIntervalMs: int('keepalive-interval-ms'),
-      keepaliveTimeoutMs: int('keepalive-timeout-ms'),
-      requestTimeoutMs: int('request-timeout-ms'),
-      queue: values['queue-max'] === undefined ? undefined : { maxCount: int('queue-max') },
-    }),
-    ...defined({ maxFrameBytes: int('max-frame-bytes') }),
-    ...(values['share-upstreams'] ? { shareUpstreams: true } : {}),
-  };
-}
-
 async function main(): Promise<void> {
   let options: ProxyServerOptions | 'help';
   try {
@@ -317,13 +289,27 @@ async function main(): Promise<void> {
   const proxy = await startProxyServer(options);
   console.log(`steadyrpc proxy listening on ${proxy.url} (ws: ${proxy.wsUrl})`);
   for (const node of proxy.pool.snapshot().nodes) console.log(`  ${node.tier} ${node.name}: ${node.http ?? '-'} ${node.ws ?? '-'}`);
+  if (proxy.adminUrl !== undefined) console.log(`admin listener (/status, /metrics, /readyz, /livez) on ${proxy.adminUrl}`);
   proxy.pool.on('switch', ({ from, to, reason }) => console.log(`${new Date().toISOString()} preferred node ${from ?? '-'} -> ${to ?? '-'} (${reason})`));
+  // The first signal drains (readiness 503, owed answers delivered, clients closed with 1012); a
+  // second one closes at once.
+  const drainMs = options.drainMs ?? PROXY_LIMIT_DEFAULTS.drainMs;
+  let signalled = false;
   const stop = (signal: string) => {
-    console.log(`${signal}: closing`);
-    void proxy.close().then(() => process.exit(0));
+    if (signalled) {
+      console.log(`${signal}: closing now`);
+      void proxy.close();
+      return;
+    }
+    signalled = true;
+    console.log(`${signal}: draining (up to ${drainMs} ms)`);
+    void proxy.close({ drainMs }).then(() => {
+      console.log('drained, exiting');
+      process.exit(0);
+    });
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

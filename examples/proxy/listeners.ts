@@ -1,0 +1,85 @@
+/**
+ * What the proxy's HTTP listeners share: Node's deadline options, the refusal of an upgrade past a
+ * limit, the readiness and liveness endpoints, and the count of HTTP requests being answered (so a
+ * drain knows when they are done).
+ */
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ProxyDeadlines } from './defaults.js';
+
+/**
+ * Node's server options for the deadlines. Node applies the headers and request deadlines on its
+ * own sweep, to every connection still reading a request: one that connects and sends nothing
+ * (verified on Node 20: it gets 408 at the headers deadline), drips its headers, or never completes
+ * a WebSocket upgrade request. An upgraded socket leaves that sweep; client pings cover it.
+ */
+export function serverOptions(deadlines: ProxyDeadlines): ServerOptions {
+  return {
+    headersTimeout: deadlines.headersTimeoutMs,
+    requestTimeout: deadlines.requestTimeoutMs,
+    keepAliveTimeout: deadlines.keepAliveTimeoutMs,
+    connectionsCheckingInterval: deadlines.checkIntervalMs,
+  };
+}
+
+/**
+ * Answers an upgrade request with HTTP 503 and `Retry-After`, then closes the connection: a client
+ * refused never sees an accepted socket that is then dropped, and knows when to come back.
+ */
+export function refuseUpgrade(socket: Duplex, reason: string, retryAfterSec: number): void {
+  const body = JSON.stringify({ error: reason });
+  socket.on('error', () => socket.destroy());
+  socket.end(
+    'HTTP/1.1 503 Service Unavailable\r\n' +
+      `Retry-After: ${retryAfterSec}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+    () => socket.destroy(),
+  );
+}
+
+/** Whether the proxy should get new clients now, and if not, why. */
+export type Readiness = { ready: true } | { ready: false; reason: 'draining' | 'no usable node' };
+
+/** The path of a request, without its query. */
+export const pathOf = (req: IncomingMessage): string => (req.url ?? '/').replace(/\?.*$/s, '');
+
+/**
+ * Answers `GET /readyz` (200 when ready, else 503 with the reason) and `GET /livez` (200 while the
+ * process serves); HEAD too. Returns whether it answered.
+ */
+export function answerProbe(req: IncomingMessage, res: ServerResponse, readiness: () => Readiness): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const path = pathOf(req);
+  if (path !== '/readyz' && path !== '/livez') return false;
+  const body = path === '/livez' ? { live: true } : readiness();
+  const status = 'ready' in body && !body.ready ? 503 : 200;
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : JSON.stringify(body));
+  return true;
+}
+
+/** Counts the HTTP requests being answered, and tells when none is left. */
+export class ActiveRequests {
+  #active = 0;
+  #waiters: Array<() => void> = [];
+
+  get size(): number {
+    return this.#active;
+  }
+
+  /** Counts `res` until it has been answered or its connection has gone. */
+  track(res: ServerResponse): void {
+    this.#active++;
+    res.once('close', () => {
+      if (--this.#active === 0) for (const wake of this.#waiters.splice(0)) wake();
+    });
+  }
+
+  /** Resolves once no request is being answered. */
+  idle(): Promise<void> {
+    return this.#active === 0 ? Promise.resolve() : new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}

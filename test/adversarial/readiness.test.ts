@@ -1,0 +1,134 @@
+/**
+ * Readiness, liveness, the admin listener (issue 13 point 2, issue 16 point 1) and the drain of
+ * `close({ drainMs })` (issue 13 point 9), against the real proxy over anvil.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommandLine, startProxyServer } from '../../examples/proxy-server.js';
+import { DEV_ACCOUNT, freePort } from '../integration/helpers/anvil.js';
+import { TextClient, postText } from './helpers/raw.js';
+import { startStack, type Stack } from './helpers/stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack(1);
+}, 60_000);
+afterAll(() => stack?.stop(), 30_000);
+
+const get = async (url: string) => {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  return { status: response.status, text: await response.text() };
+};
+const balance = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'eth_getBalance', params: [DEV_ACCOUNT, 'latest'] });
+
+describe('readiness and liveness', { timeout: 30_000 }, () => {
+  it('/readyz is 503 while no node is usable, /livez 200', async () => {
+    const proxy = await startProxyServer({ listen: { port: 0 }, upstreams: [{ name: 'gone', http: `http://127.0.0.1:${await freePort()}` }] });
+    try {
+      expect(await get(`${proxy.url}/readyz`)).toEqual({ status: 503, text: '{"ready":false,"reason":"no usable node"}' });
+      expect(await get(`${proxy.url}/livez`)).toEqual({ status: 200, text: '{"live":true}' });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('/readyz is 200 once a node is usable', async () => {
+    const proxy = await stack.proxy();
+    expect(await get(`${proxy.url}/readyz`)).toEqual({ status: 200, text: '{"ready":true}' });
+    await proxy.close();
+  });
+});
+
+describe('the admin listener', { timeout: 30_000 }, () => {
+  it('serves /status, /metrics, /readyz and /livez; the client port keeps only /readyz and /livez', async () => {
+    const proxy = await stack.proxy({ adminListen: { host: '127.0.0.1', port: 0 } });
+    const admin = proxy.adminUrl!;
+    expect(admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await get(`${admin}/status`)).status).toBe(200);
+    expect((await get(`${admin}/metrics`)).text).toContain('steadyrpc_node_up');
+    for (const base of [admin, proxy.url]) {
+      expect(await get(`${base}/readyz`)).toEqual({ status: 200, text: '{"ready":true}' });
+      expect(await get(`${base}/livez`)).toEqual({ status: 200, text: '{"live":true}' });
+    }
+    expect((await get(`${proxy.url}/status`)).status).toBe(404);
+    expect((await get(`${proxy.url}/metrics`)).status).toBe(404);
+    expect((await get(`${admin}/anything`)).status).toBe(404);
+    // The client port still serves clients.
+    expect(JSON.parse((await postText(proxy.url, balance(1))).text)).toMatchObject({ id: 1 });
+    await proxy.close();
+  });
+
+  it('is set by --admin-listen HOST:PORT', () => {
+    expect(parseCommandLine(['--upstream', 'a=http://127.0.0.1:1', '--admin-listen', '127.0.0.1:9090'])).toMatchObject({ adminListen: { host: '127.0.0.1', port: 9090 } });
+    expect(() => parseCommandLine(['--upstream', 'a=http://127.0.0.1:1', '--admin-listen', 'nowhere'])).toThrow(/--admin-listen must be HOST:PORT/);
+  });
+});
+
+describe('close({ drainMs })', { timeout: 30_000 }, () => {
+  it('turns /readyz 503 first, stops accepting, answers what is owed (HTTP and WebSocket), then closes clients with 1012', async () => {
+    const proxy = await stack.proxy({ adminListen: { port: 0 } });
+    stack.node('a').relay.misbehave('eth_getBalance', { kind: 'slow', ms: 1_500 });
+    try {
+      const clients = await Promise.all([1, 2, 3].map(() => TextClient.connect(proxy.wsUrl)));
+      clients.forEach((client, i) => client.send(balance(i)));
+      const http = postText(proxy.url, balance(10));
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the calls are on their way upstream
+      const startedAt = Date.now();
+      const closing = proxy.close({ drainMs: 5_000 });
+      expect(await get(`${proxy.adminUrl}/readyz`)).toEqual({ status: 503, text: '{"ready":false,"reason":"draining"}' });
+      expect(proxy.readiness()).toEqual({ ready: false, reason: 'draining' });
+      await expect(TextClient.connect(proxy.wsUrl)).rejects.toThrow();
+
+      const closes = await Promise.all(clients.map((c) => c.closed));
+      for (const [i, client] of clients.entries()) {
+        expect(client.texts.map((t) => JSON.parse(t))).toEqual([expect.objectContaining({ id: i, result: expect.stringMatching(/^0x/) })]);
+        expect(closes[i]!.code).toBe(1012);
+      }
+      const answer = await http;
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.text)).toMatchObject({ id: 10, result: expect.stringMatching(/^0x/) });
+      await closing;
+      const tookMs = Date.now() - startedAt;
+      console.log(`drain with 1.5 s answers owed: ${tookMs} ms`);
+      expect(tookMs).toBeLessThan(4_000);
+    } finally {
+      stack.node('a').relay.misbehave('eth_getBalance', undefined);
+    }
+  });
+
+  it('past the deadline, what remains is answered with an error and closed with 1012', async () => {
+    const proxy = await stack.proxy();
+    stack.node('a').relay.misbehave('eth_getBalance', { kind: 'slow', ms: 8_000 });
+    try {
+      const client = await TextClient.connect(proxy.wsUrl);
+      client.send(balance(1));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const startedAt = Date.now();
+      await proxy.close({ drainMs: 1_000 });
+      const tookMs = Date.now() - startedAt;
+      expect(tookMs).toBeGreaterThanOrEqual(950);
+      expect(tookMs).toBeLessThan(3_000);
+      expect((await client.closed).code).toBe(1012);
+      expect(client.texts.map((t) => JSON.parse(t))).toEqual([expect.objectContaining({ id: 1, error: expect.objectContaining({ code: expect.any(Number) }) })]);
+    } finally {
+      stack.node('a').relay.misbehave('eth_getBalance', undefined);
+    }
+  });
+
+  it('a close() without drainMs during a drain cuts it short: 1001', async () => {
+    const proxy = await stack.proxy();
+    stack.node('a').relay.misbehave('eth_getBalance', { kind: 'slow', ms: 8_000 });
+    try {
+      const client = await TextClient.connect(proxy.wsUrl);
+      client.send(balance(1));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const draining = proxy.close({ drainMs: 20_000 });
+      const startedAt = Date.now();
+      await proxy.close();
+      await draining;
+      expect(Date.now() - startedAt).toBeLessThan(2_000);
+      expect((await client.closed).code).toBe(1001);
+    } finally {
+      stack.node('a').relay.misbehave('eth_getBalance', undefined);
+    }
+  });
+});
