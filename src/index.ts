@@ -86,3 +86,6 @@ export type { BackfillEvent, ContinuitySettings, ReorgEvent } from './session/Co
 export type { ConsistencySettings } from './consistency/settings.js';
 export type { ServeSocketOptions, ServedSocket, ServedSocketClose, ServedSocketCloseCause } from './server/serveSocket.js';
 export { SERVE_SOCKET_DEFAULTS, serveSocket } from './server/serveSocket.js';
+export type { HttpAnswer, HttpOutcome, ServeHttpOptions } from './server/serveHttp.js';
+export { SERVE_HTTP_DEFAULTS, serveHttp } from './server/serveHttp.js';
+export { readHttpBody } from './server/readHttpBody.js';
