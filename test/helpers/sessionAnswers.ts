@@ -45,7 +45,11 @@ export interface Req {
    * node's head to be checked (or for a node to catch up), and be answered after later requests.
    */
   readonly gated: boolean;
+  /** The session must refuse it with `LIMIT_EXCEEDED`: it would take the client past this cap. */
+  readonly limited?: LimitName;
 }
+
+export type LimitName = 'maxInFlight' | 'maxSubscriptions';
 
 export type Category =
   | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint; block?: number }
@@ -58,13 +62,31 @@ export type Category =
 const GENERIC_CODES: ReadonlySet<number> = new Set([RpcErrorCode.UPSTREAM_UNAVAILABLE, RpcErrorCode.QUEUE_FULL, RpcErrorCode.REQUEST_TIMEOUT]);
 const HEX = /^0x[0-9a-f]+$/;
 /** Whether a request is a call, which may get any of the session's own errors (not a frame it refused). */
-export const isCall = (req: Req) => req.type !== 'parse' && req.type !== 'invalid' && req.type !== 'tooLarge';
+export const isCall = (req: Req) => req.type !== 'parse' && req.type !== 'invalid' && req.type !== 'tooLarge' && req.limited === undefined;
+/** Whether a request is an `eth_subscribe`, which counts against `maxSubscriptions` until answered. */
+export const isSubscribe = (req: Req) => req.type === 'subscribe' || req.type === 'badSubscribe';
 /** Whether a request reads the chain, so that it may get `BEHIND`. */
 export const isRead = (req: Req) => req.type === 'blockNumber' || req.type === 'getBalance';
 export const show = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 
-/** What an answer's result says about the request it is for. */
+/**
+ * What an answer's result says about the request it is for. A request over a cap fits only its
+ * `LIMIT_EXCEEDED` answer, and that answer fits nothing else.
+ */
 export function categorize(answer: Record<string, unknown>): Category {
+  const error = answer.error as { code?: unknown; data?: { limit?: unknown } } | undefined;
+  if (error?.code === RpcErrorCode.LIMIT_EXCEEDED) {
+    const limit = error.data?.limit;
+    if (limit !== 'maxInFlight' && limit !== 'maxSubscriptions') return { type: 'unexpected', what: `error ${show(error)}` };
+    return { type: 'specific', matches: (r) => r.limited === limit, what: `LIMIT_EXCEEDED (${limit})` };
+  }
+  const category = categorizeWithin(answer);
+  if (category.type !== 'specific') return category;
+  const { matches } = category;
+  return { ...category, matches: (r) => r.limited === undefined && matches(r) };
+}
+
+function categorizeWithin(answer: Record<string, unknown>): Category {
   if ('error' in answer) {
     const code = (answer.error as { code?: unknown } | undefined)?.code;
     if (code === RpcErrorCode.PARSE_ERROR) return { type: 'specific', matches: (r) => r.type === 'parse', what: 'a parse error' };
@@ -107,8 +129,8 @@ export function batchFits(answer: { responses: Array<Record<string, unknown>>; c
       if (show(answer.responses[i]!.id) !== show(req.replyId)) return false;
       if (category.type === 'specific') return category.matches(req);
       if (category.type === 'generic') return isCall(req);
-      if (category.type === 'notResent') return req.type === 'sendTransaction';
-      if (category.type === 'behind') return isRead(req);
+      if (category.type === 'notResent') return isCall(req) && req.type === 'sendTransaction';
+      if (category.type === 'behind') return isCall(req) && isRead(req);
       return false;
     })
   );

@@ -1,8 +1,8 @@
 import type { JsonRpcId } from '../../src/index.js';
 import { RpcErrorCode } from '../../src/index.js';
 import type { FakeSocket } from '../../src/testing/index.js';
-import type { Category, InvalidVariant, ItemSpec, Req, ReqType, SubKind } from './sessionAnswers.js';
-import { batchFits, categorize, isCall, isRead, notificationSource, show } from './sessionAnswers.js';
+import type { Category, InvalidVariant, ItemSpec, LimitName, Req, ReqType, SubKind } from './sessionAnswers.js';
+import { batchFits, categorize, isCall, isRead, isSubscribe, notificationSource, show } from './sessionAnswers.js';
 import { DeliveredChain } from './sessionChain.js';
 import { tagHex, type World } from './sessionWorld.js';
 
@@ -16,6 +16,22 @@ interface Held {
   /** newHeads and logs: what the client was shown of the chain (invariant 11). */
   chain?: DeliveredChain;
 }
+
+/** The session's caps on what one client holds (see `UpstreamSessionOptions`). */
+export interface ClientLimits {
+  readonly maxInFlight: number;
+  readonly maxSubscriptions: number;
+}
+
+/** What the items of a frame built so far add to the counts the caps judge (they are judged in order). */
+interface FrameCounts {
+  calls: number;
+  subscriptions: number;
+  /** Subscriptions unsubscribed by earlier items. */
+  readonly removing: Set<string>;
+}
+
+const newFrame = (): FrameCounts => ({ calls: 0, subscriptions: 0, removing: new Set() });
 
 /**
  * Which of the outstanding requests of one id an answer is for: of those it fits, the one that
@@ -57,6 +73,8 @@ export class ClientModel {
   /** Every batch sent that is owed an answer, and every batch answer received. */
   readonly #batches: Array<{ seq: number; items: Req[] }> = [];
   readonly #batchAnswers: Array<{ responses: Array<Record<string, unknown>>; categories: Category[] }> = [];
+  /** Indexes (in `#batches`) of the batches answered, as the last matching of answers to batches has it. */
+  #answeredBatches = new Set<number>();
   /** Subscribe kinds sent per id, and the ids whose subscribe answers could not be told apart. */
   readonly #subscribeKinds = new Map<string, Set<SubKind>>();
   readonly #ambiguousSubscribes = new Set<string>();
@@ -76,10 +94,21 @@ export class ClientModel {
   #window: Map<string, number> | undefined;
 
   readonly #maxFrameBytes: number;
+  readonly #limits: ClientLimits;
+  /** Whether every request gets an id of its own (see {@link constructor}). */
+  readonly #uniqueIds: boolean;
+  #nextUnique = 0;
 
-  constructor(world: World, maxFrameBytes = Infinity) {
+  /**
+   * `uniqueIds`: every request gets an id no other has, instead of the colliding ids it was built
+   * with. Whether a call is over a cap depends on which calls are answered; with colliding ids an
+   * error answer (a timeout) does not tell which one it was for, so runs with small caps need them.
+   */
+  constructor(world: World, maxFrameBytes = Infinity, limits: ClientLimits = { maxInFlight: Infinity, maxSubscriptions: Infinity }, uniqueIds = false) {
     this.#world = world;
     this.#maxFrameBytes = maxFrameBytes;
+    this.#limits = limits;
+    this.#uniqueIds = uniqueIds;
     const { session, transport } = world;
     session.on('message', (text) => this.#onMessage(text));
     session.on('state', ({ from, to }) => {
@@ -135,15 +164,15 @@ export class ClientModel {
 
   /** Sends one item alone; returns what was sent, for the counterexample. */
   sendSingle(spec: ItemSpec): string {
-    const { value, req } = this.#build(spec, false, new Set());
+    const { value, req } = this.#build(spec, false, newFrame());
     return this.#sendFrame(JSON.stringify(value), req ? [req] : [], () => {
       if (req) this.#push(req);
     });
   }
 
   sendBatch(specs: readonly ItemSpec[]): string {
-    const removing = new Set<string>();
-    const built = specs.map((spec) => this.#build(spec, true, removing));
+    const frame = newFrame();
+    const built = specs.map((spec) => this.#build(spec, true, frame));
     const items = built.flatMap((b) => (b.req ? [b.req] : []));
     return this.#sendFrame(JSON.stringify(built.map((b) => b.value)), items, () => {
       if (items.length > 0) this.#batches.push({ seq: ++this.#seq, items });
@@ -158,7 +187,7 @@ export class ClientModel {
     }
     for (const req of reqs) {
       // The client stops holding what it unsubscribes the moment it sends the frame.
-      if (req.type === 'unsubscribe' && req.expectUnsub && this.#held.delete(req.target!)) this.#released.unshift(req.target!);
+      if (req.type === 'unsubscribe' && req.expectUnsub && !req.limited && this.#held.delete(req.target!)) this.#released.unshift(req.target!);
     }
     owe();
     return this.#send(text);
@@ -193,18 +222,64 @@ export class ClientModel {
     this.#outstanding.set(key, list);
   }
 
-  /** The JSON of one item and the request it makes; `removing`: what earlier items of its frame unsubscribe. */
-  #build(spec: ItemSpec, inBatch: boolean, removing: Set<string>): { value: unknown; req: Req | undefined } {
+  /**
+   * Counts a call of `type` into `frame`, or says which cap it is over: the calls the client awaits
+   * answers to first, then (for a subscribe) the subscriptions it holds or awaits.
+   */
+  #limit(type: ReqType | 'notification', frame: FrameCounts): LimitName | undefined {
+    if (type === 'notification' || type === 'invalid' || type === 'parse' || type === 'tooLarge') return undefined;
+    const now = this.#counts();
+    const subscribe = type === 'subscribe' || type === 'badSubscribe';
+    if (now.calls + frame.calls >= this.#limits.maxInFlight) return 'maxInFlight';
+    if (subscribe && now.subscriptions + frame.subscriptions >= this.#limits.maxSubscriptions) return 'maxSubscriptions';
+    frame.calls += 1;
+    if (subscribe) frame.subscriptions += 1;
+    return undefined;
+  }
+
+  /**
+   * What the caps judge now: calls sent and not yet answered (a batch's until its answer), and
+   * subscriptions held plus subscribes not yet answered. Exact when ids are unique.
+   */
+  #counts(): { calls: number; subscriptions: number } {
+    let calls = 0;
+    let subscriptions = this.#held.size;
+    for (const [key, list] of this.#outstanding) {
+      const owed = list.filter(isCall);
+      const generic = this.#generic.get(key) ?? 0;
+      calls += owed.length - generic - (this.#notResent.get(key) ?? 0) - (this.#behind.get(key) ?? 0);
+      subscriptions += Math.max(0, owed.filter(isSubscribe).length - generic);
+    }
+    this.#batches.forEach((batch, index) => {
+      if (this.#answeredBatches.has(index)) return;
+      const owed = batch.items.filter(isCall);
+      calls += owed.length;
+      subscriptions += owed.filter(isSubscribe).length;
+    });
+    return { calls, subscriptions };
+  }
+
+  #uniqueId(): JsonRpcId {
+    const n = this.#nextUnique++;
+    return n % 2 === 0 ? 1_000 + n : `u${n}`;
+  }
+
+  /** The JSON of one item and the request it makes; `frame`: what earlier items of its frame did. */
+  #build(original: ItemSpec, inBatch: boolean, frame: FrameCounts): { value: unknown; req: Req | undefined } {
+    const spec = this.#uniqueIds && 'id' in original ? { ...original, id: this.#uniqueId() } : original;
     const call = (id: JsonRpcId, method: string, params: unknown[]) => ({ jsonrpc: '2.0', id, method, params });
+    const limited = this.#limit(spec.type, frame);
+    const extra = limited === undefined ? {} : { limited };
+    const removing = frame.removing;
     switch (spec.type) {
       case 'notification':
         return { value: { jsonrpc: '2.0', method: 'eth_blockNumber', params: [] }, req: undefined };
       case 'blockNumber': {
-        return { value: call(spec.id, 'eth_blockNumber', []), req: this.#req('blockNumber', spec.id, inBatch) };
+        return { value: call(spec.id, 'eth_blockNumber', []), req: this.#req('blockNumber', spec.id, inBatch, extra) };
       }
       case 'getBalance':
       case 'sendTransaction': {
-        const req = this.#req(spec.type, spec.id, inBatch);
+        const req = this.#req(spec.type, spec.id, inBatch, extra);
         const tag = BigInt(req.seq);
         const tagged = { ...req, tag };
         this.#tagged.set(tag, tagged);
@@ -217,16 +292,18 @@ export class ClientModel {
         kinds.add(spec.kind);
         this.#subscribeKinds.set(key, kinds);
         const params = spec.kind === 'logs' ? ['logs', {}] : [spec.kind];
-        return { value: call(spec.id, 'eth_subscribe', params), req: this.#req('subscribe', spec.id, inBatch, { kind: spec.kind }) };
+        return { value: call(spec.id, 'eth_subscribe', params), req: this.#req('subscribe', spec.id, inBatch, { kind: spec.kind, ...extra }) };
       }
       case 'badSubscribe':
-        return { value: call(spec.id, 'eth_subscribe', ['nonsense']), req: this.#req('badSubscribe', spec.id, inBatch) };
+        return { value: call(spec.id, 'eth_subscribe', ['nonsense']), req: this.#req('badSubscribe', spec.id, inBatch, extra) };
       case 'unsubscribe': {
         const held = this.held;
         const target = spec.pick !== 'bogus' && held.length > 0 ? held[spec.pick % held.length]! : (this.#released[0] ?? '0xdead');
         const expectUnsub = this.#held.has(target) && !removing.has(target);
-        removing.add(target);
-        return { value: call(spec.id, 'eth_unsubscribe', [target]), req: this.#req('unsubscribe', spec.id, inBatch, { target, expectUnsub }) };
+        // A refused unsubscribe leaves the subscription where it was.
+        if (!limited) removing.add(target);
+        if (!limited && expectUnsub) frame.subscriptions -= 1;
+        return { value: call(spec.id, 'eth_unsubscribe', [target]), req: this.#req('unsubscribe', spec.id, inBatch, { target, expectUnsub, ...extra }) };
       }
       case 'invalid': {
         const { id } = spec;
@@ -263,6 +340,10 @@ export class ClientModel {
   #isResponse(m: Record<string, unknown>, text: string): boolean {
     const ok = m.jsonrpc === '2.0' && 'id' in m && ('result' in m) !== ('error' in m);
     if (!ok) this.#violate(`not a JSON-RPC response: ${text}`);
+    const error = m.error as { code?: unknown; data?: { limit?: LimitName; max?: unknown } } | undefined;
+    if (ok && error?.code === RpcErrorCode.LIMIT_EXCEEDED && error.data?.max !== this.#limits[error.data?.limit ?? 'maxInFlight']) {
+      this.#violate(`LIMIT_EXCEEDED with the wrong data (the caps are ${show(this.#limits)}): ${text}`);
+    }
     return ok;
   }
 
@@ -374,7 +455,9 @@ export class ClientModel {
       }
       return false;
     };
-    return this.#batchAnswers.every((_, a) => tryAssign(a, new Set()));
+    const matched = this.#batchAnswers.every((_, a) => tryAssign(a, new Set()));
+    if (matched) this.#answeredBatches = new Set(owner.keys());
+    return matched;
   }
 
   #onNotification(m: Record<string, unknown>, text: string): void {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { NodeTier } from '../../src/index.js';
+import { SESSION_DEFAULTS } from '../../src/index.js';
 import type { ItemSpec, SubKind } from './sessionAnswers.js';
 import { CLIENT_IDS, SUB_KINDS } from './sessionAnswers.js';
 import type { Command, Env, Fault, NodeEvent } from './sessionCommands.js';
@@ -116,6 +117,9 @@ export const runSettings: fc.Arbitrary<RunSettings> = fc.record({
   queueMaxWaitMs: fc.constantFrom(undefined, 4_000),
   requestTimeoutMs: fc.constantFrom(undefined, 3_000),
   maxFrameBytes: fc.constantFrom(undefined, undefined, 400),
+  // Small caps in about half the runs, so that the client runs into them (it never reaches the defaults).
+  maxInFlight: fc.constantFrom(undefined, undefined, undefined, 2, 5),
+  maxSubscriptions: fc.constantFrom(undefined, undefined, undefined, 1, 3),
   removedLogs: fc.constantFrom(true, true, false),
   slowReads: fc.constantFrom(0, 0, 3_000),
   settleFirst: fc.constantFrom(true, true, true, false),
@@ -144,7 +148,11 @@ export async function start(env: Env, settings: RunSettings): Promise<void> {
 
 export function createEnv(settings: RunSettings): Env {
   const world = createWorld(settings);
-  const env: Env = { world, model: new ClientModel(world, settings.maxFrameBytes), events: 0, unhandled: [], lossy: false };
+  const limits = { maxInFlight: settings.maxInFlight ?? SESSION_DEFAULTS.maxInFlight, maxSubscriptions: settings.maxSubscriptions ?? SESSION_DEFAULTS.maxSubscriptions };
+  // With a small cap, whether a call is over it depends on which call each answer was for: ids are
+  // then unique, so that the model always knows (other runs keep colliding ids).
+  const uniqueIds = settings.maxInFlight !== undefined || settings.maxSubscriptions !== undefined;
+  const env: Env = { world, model: new ClientModel(world, settings.maxFrameBytes, limits, uniqueIds), events: 0, unhandled: [], lossy: false };
   for (const node of world.nodes) world.transport.setSlowReads(node.name, settings.slowReads);
   if (settings.slowReads > 0) env.model.upstreamKeepsOrder = false;
   return env;

@@ -202,6 +202,9 @@ export interface WorldSettings {
   queueMaxWaitMs: number | undefined;
   requestTimeoutMs: number | undefined;
   maxFrameBytes: number | undefined;
+  /** Per-session caps; small ones make the client hit them (see the model's `limits`). */
+  maxInFlight: number | undefined;
+  maxSubscriptions: number | undefined;
   /** Whether nodes announce a reorg's dropped logs with `removed: true` (geth) or not (anvil). */
   removedLogs: boolean;
 }
@@ -258,6 +261,8 @@ export function createWorld(settings: WorldSettings): World {
     queue,
     ...(settings.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: settings.requestTimeoutMs }),
     ...(settings.maxFrameBytes === undefined ? {} : { maxFrameBytes: settings.maxFrameBytes }),
+    ...(settings.maxInFlight === undefined ? {} : { maxInFlight: settings.maxInFlight }),
+    ...(settings.maxSubscriptions === undefined ? {} : { maxSubscriptions: settings.maxSubscriptions }),
   });
   const nodeByName = (name: string) => {
     const node = nodes.find((n) => n.name === name);
