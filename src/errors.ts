@@ -90,6 +90,27 @@ const COPIED_FIELDS = ['code', 'errno', 'syscall', 'address', 'port'] as const;
 const BUILTIN_ERRORS: readonly ErrorConstructor[] = [Error, TypeError, RangeError, SyntaxError];
 
 /**
+ * `error` as a SteadyRpcError that shows nothing `scrub` would hide: itself when it already shows
+ * nothing (checked on its message, details and cause chain), else a scrubbed copy; a thrown value
+ * that is not a SteadyRpcError is wrapped, with `shortMessage` before its first line. For errors
+ * from code steadyrpc does not own (custom probes and transports) about a known node.
+ */
+export function scrubbedError(
+  error: unknown,
+  scrub: (text: string) => string,
+  code: SteadyRpcErrorCode,
+  shortMessage: string,
+): SteadyRpcError {
+  if (!(error instanceof SteadyRpcError)) {
+    return new SteadyRpcError(code, scrub(`${shortMessage}: ${describeError(error)}`), { cause: scrubbedCopy(error, scrub, 0) });
+  }
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth <= MAX_CAUSE_DEPTH; e = e.cause, depth++) {
+    if (scrub(e.message) !== e.message || scrub(e.stack ?? '') !== (e.stack ?? '')) return scrubbedCopy(error, scrub, 0) as SteadyRpcError;
+  }
+  return error;
+}
+
+/**
  * A copy of a thrown value that shows nothing `scrub` would hide: Errors keep their class (for
  * built-in ones), code and fields, messages and stacks scrubbed; other values become Errors.
  */

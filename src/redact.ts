@@ -56,7 +56,11 @@ export function redactUrl(raw: string, options: RedactOptions = {}): string {
 export function secretsOf(endpoint: string | SecretBearer, options: RedactOptions = {}): string[] {
   const { url: raw, headers = {}, protocols = [] } = typeof endpoint === 'string' ? { url: endpoint } : endpoint;
   const parts: string[] = [];
-  for (const value of Object.values(headers)) parts.push(String(value), ...String(value).split(/[\s,;=]+/));
+  for (const value of Object.values(headers).map(String)) {
+    // fetch quotes an invalid header value with its control characters turned to spaces.
+    const printable = value.replace(/[\x00-\x1f\x7f]/g, ' ');
+    parts.push(value, printable, ...printable.split(/[\s,;=]+/));
+  }
   parts.push(...protocols);
   const url = parse(raw);
   if (url === undefined) {

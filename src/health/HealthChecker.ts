@@ -1,8 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import pLimit from 'p-limit';
 import type { Clock, TimerHandle } from '../Clock.js';
-import { SteadyRpcError, describeError } from '../errors.js';
+import { SteadyRpcError, describeError, scrubbedError } from '../errors.js';
 import type { NodeInfo } from '../pool/NodeConfig.js';
+import { redactNodeText } from '../pool/NodeConfig.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
 import { WsSocketTransport } from '../transport/WsSocketTransport.js';
@@ -230,12 +231,12 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   }
 
   #record(name: string, result: ProbeResult | undefined, failure: unknown, latencyMs: number): void {
+    // A custom probe or transport may quote the node's URL: its credentials stay out all the same.
+    const node = this.#pool.node(name);
     let error: SteadyRpcError | undefined =
       failure === undefined
         ? undefined
-        : failure instanceof SteadyRpcError
-          ? failure
-          : new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" failed: ${describeError(failure)}`, { cause: failure });
+        : scrubbedError(failure, (text) => redactNodeText(node, text), 'ERR_BAD_RESPONSE', `Probe of "${name}" failed`);
     let head: number | undefined;
     let lag: number | undefined;
     let chainId = this.#chains.get(name);

@@ -86,7 +86,7 @@ export class FetchHttpTransport implements HttpTransport {
     let response: Response;
     const { url, authorization } = splitUserinfo(endpoint.url);
     if (!isHttpUrl(url)) {
-      throw markNotDelivered(SteadyRpcError.forUrl('ERR_TRANSPORT', 'HTTP request failed before it was sent: not an http(s) URL', endpoint.url));
+      throw markNotDelivered(SteadyRpcError.forUrl('ERR_TRANSPORT', 'HTTP request failed before it was sent: not an http(s) URL', endpoint));
     }
     try {
       response = await this.#fetch(url, {
@@ -101,7 +101,7 @@ export class FetchHttpTransport implements HttpTransport {
       // fetch's own messages can carry the URL; never pass them on unredacted. The verdict on
       // delivery is taken first: redaction may replace the cause by a copy without its codes.
       const neverSent = isNotDelivered(error);
-      const failure = SteadyRpcError.forUrl('ERR_TRANSPORT', neverSent ? 'HTTP request failed before it was sent' : 'HTTP request failed', endpoint.url, {
+      const failure = SteadyRpcError.forUrl('ERR_TRANSPORT', neverSent ? 'HTTP request failed before it was sent' : 'HTTP request failed', endpoint, {
         cause: error,
         details: error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined,
       });
