@@ -76,6 +76,11 @@ export class RelayNode {
     else this.#rules.set(method, behaviour);
   }
 
+  /** WebSocket connections open from the proxy now. */
+  get openSockets(): number {
+    return this.#wss.clients.size;
+  }
+
   /** How many times `method` was received (over both ways). */
   count(method: string): number {
     return this.seen.filter((s) => s.method === method).length;
