@@ -93,14 +93,20 @@ async function ask(pool: NodePool, calls: readonly ClientCall[], batch: boolean,
   }
 }
 
+function isErrorObject(value: unknown): value is JsonRpcFailure['error'] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { code, message } = value as { code?: unknown; message?: unknown };
+  return Number.isInteger(code) && typeof message === 'string';
+}
+
 /** A node's answer as the client gets it: only `result` or `error`, under the client's exact id. */
 function answerText(answer: JsonRpcResponse | undefined, idText: string): string {
   let response: JsonRpcResponse;
   if (answer === undefined) {
     response = errorResponse(null, RpcErrorCode.INTERNAL_ERROR, "The node's answer to the batch left this request out");
-  } else if (typeof answer === 'object' && answer !== null && 'error' in answer && typeof answer.error === 'object' && answer.error !== null) {
+  } else if (typeof answer === 'object' && answer !== null && 'error' in answer && isErrorObject(answer.error)) {
     response = { jsonrpc: '2.0', id: null, error: answer.error };
-  } else if (typeof answer === 'object' && answer !== null && 'result' in answer) {
+  } else if (typeof answer === 'object' && answer !== null && 'result' in answer && (answer as { error?: unknown }).error == null) {
     response = { jsonrpc: '2.0', id: null, result: answer.result };
   } else {
     response = errorResponse(null, RpcErrorCode.INTERNAL_ERROR, "The node's answer to this request is not a JSON-RPC answer");
