@@ -1,6 +1,6 @@
 import type { HealthChecker } from '../health/HealthChecker.js';
 import type { NodePool } from '../pool/NodePool.js';
-import type { ServedSocket } from '../server/serveSocket.js';
+import type { ServedSocket } from '../server/ServedSocket.js';
 import type { UpstreamSession } from '../session/UpstreamSession.js';
 import type { Labels, MetricFamily } from './prometheus.js';
 import { CounterFamily, renderPrometheus } from './prometheus.js';
