@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import type { JsonRpcRequest, ServeSocketOptions, UpstreamSessionOptions } from '../../src/index.js';
 import { CloseCode, Metrics, NodePool, RpcErrorCode, UpstreamSession, isSteadyRpcError, serveSocket } from '../../src/index.js';
@@ -375,5 +376,16 @@ describe('Metrics.trackServedSocket', () => {
     expect(text).toContain('steadyrpc_client_closes_total{cause="slow-reader"} 1');
     expect(text).toContain('steadyrpc_client_closes_total{cause="ping-timeout"} 1');
     expect(text).toContain('steadyrpc_client_buffered_bytes 0');
+  });
+});
+
+describe('serveSocket and ws', () => {
+  it('imports only types from ws, so a bundle of it carries no ws', () => {
+    for (const file of ['serveSocket.ts', 'ServedSocket.ts']) {
+      const source = readFileSync(new URL(`../../src/server/${file}`, import.meta.url), 'utf8');
+      const fromWs = [...source.matchAll(/^import\s+(type\s+)?[^;]*from\s+'ws';/gm)];
+      expect(fromWs.every((m) => m[1] !== undefined), file).toBe(true);
+      expect(source).not.toMatch(/import\(\s*'ws'\s*\)|require\(\s*'ws'\s*\)/);
+    }
   });
 });
