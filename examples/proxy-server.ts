@@ -18,15 +18,13 @@ import {
   HealthChecker,
   Metrics,
   NodePool,
-  RpcErrorCode,
   SharedSocketTransport,
   UpstreamSession,
-  isSteadyRpcError,
+  serveHttp,
   serveSocket,
   type ServedSocket,
   type HealthCheckerOptions,
   type HttpDispatcherOptions,
-  type JsonRpcRequest,
   type NodeConfig,
   type UpstreamSessionOptions,
 } from 'steadyrpc';
@@ -159,39 +157,22 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         });
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes * 2 });
 
+  /** POST /: the same checks and answers as a WebSocket frame (serveHttp), exact ids, writes sent once. */
   async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (req.method !== 'POST') {
       res.writeHead(req.method === 'GET' ? 404 : 405, { allow: 'POST, GET' });
       return void res.end();
     }
-    const body = await readBody(req, maxFrameBytes);
-    const reply = (status: number, value: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(value));
-    };
-    if (body === undefined) return reply(413, rpcError(null, RpcErrorCode.FRAME_TOO_LARGE, `Body larger than ${maxFrameBytes} bytes`));
-    let payload: unknown;
-    try {
-      payload = JSON.parse(body);
-    } catch {
-      httpRequests.inc({ outcome: 'parse-error' });
-      return reply(200, rpcError(null, RpcErrorCode.PARSE_ERROR, 'Parse error'));
-    }
-    const requests = (Array.isArray(payload) ? payload : [payload]) as JsonRpcRequest[];
-    if (requests.length === 0 || requests.some((r) => typeof r !== 'object' || r === null || typeof r.method !== 'string')) {
-      httpRequests.inc({ outcome: 'invalid' });
-      return reply(200, rpcError(null, RpcErrorCode.INVALID_REQUEST, 'Invalid request'));
-    }
-    try {
-      const answer = Array.isArray(payload) ? await pool.request(requests) : await pool.request(requests[0]!);
-      httpRequests.inc({ outcome: 'answered' });
-      reply(200, answer);
-    } catch (error) {
-      if (!isSteadyRpcError(error, 'ERR_UPSTREAM_UNAVAILABLE')) throw error;
-      httpRequests.inc({ outcome: 'unavailable' });
-      const failures = requests.map((r) => rpcError(r.id ?? null, RpcErrorCode.UPSTREAM_UNAVAILABLE, error.message.split('\n')[0]!));
-      reply(200, Array.isArray(payload) ? failures : failures[0]);
-    }
+    // A client gone before its answer: stop asking the nodes for it.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    const { maxBatchSize } = sessionOptions;
+    const answer = await serveHttp(pool, req, { maxBodyBytes: maxFrameBytes, ...(maxBatchSize === undefined ? {} : { maxBatchSize }), signal: gone.signal });
+    httpRequests.inc({ outcome: answer.outcome });
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
   }
 
   server.on('upgrade', (req, socket, head) => {
@@ -256,22 +237,6 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       return (closing ??= close(drainMs));
     },
   };
-}
-
-function rpcError(id: unknown, code: number, message: string) {
-  return { jsonrpc: '2.0', id: id ?? null, error: { code, message } };
-}
-
-/** The request body, or `undefined` when it exceeds `limit` bytes. */
-async function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function main(): Promise<void> {

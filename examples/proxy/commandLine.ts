@@ -4,7 +4,7 @@
  * the proxy's defaults apply in one place each.
  */
 import { parseArgs } from 'node:util';
-import type { NodeConfig } from 'steadyrpc';
+import { SERVE_SOCKET_DEFAULTS, SESSION_DEFAULTS, type NodeConfig } from 'steadyrpc';
 import type { ProxyServerOptions } from '../proxy-server.js';
 import { PROXY_DEADLINE_DEFAULTS, PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS } from './defaults.js';
 
@@ -38,12 +38,12 @@ Limits (every one has a safe default):
   --max-clients N               client WebSockets open at once; past it an upgrade gets HTTP 503
                                 with Retry-After (default ${PROXY_LIMIT_DEFAULTS.maxClients})
   --max-buffered-bytes N        bytes queued for a client that does not read; past it the client
-                                is closed with 1013 (default 16777216)
+                                is closed with 1013 (default ${SERVE_SOCKET_DEFAULTS.maxBufferedBytes})
   --max-in-flight N             calls one client may have unanswered; past it a call gets error
-                                -32005 (default 4096)
-  --max-subscriptions N         subscriptions per client; past it error -32005 (default 1024)
+                                -32005 (default ${SESSION_DEFAULTS.maxInFlight})
+  --max-subscriptions N         subscriptions per client; past it error -32005 (default ${SESSION_DEFAULTS.maxSubscriptions})
   --ping-interval-ms N          ping every client this often; one silent until the next ping is
-                                dropped (default 20000)
+                                dropped (default ${SERVE_SOCKET_DEFAULTS.pingIntervalMs})
   --headers-timeout-ms N        a client connection must complete its request headers (or its
                                 WebSocket upgrade request) within N ms, else 408 and closed
                                 (default ${PROXY_DEADLINE_DEFAULTS.headersTimeoutMs})

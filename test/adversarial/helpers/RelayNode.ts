@@ -101,7 +101,8 @@ export class RelayNode {
     const value = parse(body);
     const requests = requestsOf(value);
     for (const r of requests) this.seen.push({ via: 'http', method: String(r.method) });
-    const rule = Array.isArray(value) ? undefined : this.#rules.get(String(requests[0]?.method));
+    // A batch misbehaves as its first item with a rule (garbage: single requests only).
+    const rule = requests.map((r) => this.#rules.get(String(r.method))).find((r) => r !== undefined && !(Array.isArray(value) && r.kind === 'garbage'));
     const reply = (status: number, text: string, type = 'application/json') => {
       if (res.destroyed) return;
       res.writeHead(status, { 'content-type': type });
