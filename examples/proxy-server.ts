@@ -32,8 +32,10 @@ import { HELP, parseCommandLine } from './proxy/commandLine.js';
 import { PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS, proxyDeadlines, type ProxyDeadlines } from './proxy/defaults.js';
 import { ActiveRequests, answerProbe, pathOf, refuseUpgrade, serverOptions, type Readiness } from './proxy/listeners.js';
 import { Shutdown } from './proxy/shutdown.js';
+import { describeStartup, statusBody } from './proxy/status.js';
 
 export { HELP, parseCommandLine, parseHostPort, parseNode } from './proxy/commandLine.js';
+export { describeStartup, statusBody, type StatusBody, type StatusNode } from './proxy/status.js';
 export { PROXY_DEADLINE_DEFAULTS, PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS, worstCaseCloseMs, type ProxyDeadlines } from './proxy/defaults.js';
 
 export interface ProxyServerOptions {
@@ -71,6 +73,12 @@ export interface ProxyServerOptions {
   pingIntervalMs?: number;
   /** The drain deadline `main()` gives `close()` on SIGTERM/SIGINT, in ms. @default 10_000 */
   drainMs?: number;
+  /**
+   * GET /status shows each node's `http` and `ws` URLs, in their display forms only (scheme, host
+   * and port; see `NodeConfig.revealPath`). Off, /status names no node URL at all.
+   * @default false
+   */
+  statusShowsUrls?: boolean;
 }
 
 export interface ProxyServer {
@@ -128,9 +136,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       return true;
     }
     if (req.method === 'GET' && req.url === '/status') {
-      const snapshot = pool.snapshot();
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ preferred: snapshot.preferred, bestHead: snapshot.bestHead, nodes: snapshot.nodes, clients: clients.size }, null, 2));
+      res.end(JSON.stringify(statusBody(pool, clients.size, options.statusShowsUrls === true), null, 2));
       return true;
     }
     return false;
@@ -252,9 +259,7 @@ async function main(): Promise<void> {
     return;
   }
   const proxy = await startProxyServer(options);
-  console.log(`steadyrpc proxy listening on ${proxy.url} (ws: ${proxy.wsUrl})`);
-  for (const node of proxy.pool.snapshot().nodes) console.log(`  ${node.tier} ${node.name}: ${node.http ?? '-'} ${node.ws ?? '-'}`);
-  if (proxy.adminUrl !== undefined) console.log(`admin listener (/status, /metrics, /readyz, /livez) on ${proxy.adminUrl}`);
+  for (const line of describeStartup(proxy)) console.log(line);
   proxy.pool.on('switch', ({ from, to, reason }) => console.log(`${new Date().toISOString()} preferred node ${from ?? '-'} -> ${to ?? '-'} (${reason})`));
   // The first signal drains (readiness 503, owed answers delivered, clients closed with 1012); a
   // second one closes at once.

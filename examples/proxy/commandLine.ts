@@ -33,6 +33,8 @@ Options:
   --max-frame-bytes N           largest client frame or HTTP body (default 5242880)
   --share-upstreams             one upstream socket per node for all clients, and one upstream
                                 subscription per distinct params (for many clients)
+  --status-urls                 show each node's URLs in /status, in display form only (scheme,
+                                host and port); default: /status names no node URL
 
 Limits (every one has a safe default):
   --max-clients N               client WebSockets open at once; past it an upgrade gets HTTP 503
@@ -100,6 +102,7 @@ export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
       upstream: { type: 'string', multiple: true, default: [] },
       backup: { type: 'string', multiple: true, default: [] },
       'share-upstreams': { type: 'boolean', default: false },
+      'status-urls': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
       ...(Object.fromEntries(INTEGER_FLAGS.map((flag) => [flag, { type: 'string' }])) as Record<IntegerFlag, { type: 'string' }>),
     },
@@ -151,5 +154,6 @@ export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
       drainMs: int('drain-ms'),
     }),
     ...(values['share-upstreams'] ? { shareUpstreams: true } : {}),
+    ...(values['status-urls'] ? { statusShowsUrls: true } : {}),
   };
 }
