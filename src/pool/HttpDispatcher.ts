@@ -1,7 +1,7 @@
 import { ChainView } from '../consistency/ChainView.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { CONSISTENCY_DEFAULTS } from '../consistency/settings.js';
-import { SteadyRpcError, describeError } from '../errors.js';
+import { SteadyRpcError, describeError, isSteadyRpcError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import { parseQuantity } from '../health/probes.js';
@@ -10,7 +10,7 @@ import { isRepeatable as defaultIsRepeatable } from '../session/repeatable.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
 import type { HttpResponse } from '../transport/HttpTransport.js';
 import { isNotDelivered, markNotDelivered } from '../transport/HttpTransport.js';
-import { failedAfterSend, nodeErrorAnswer, notResentAnswer } from './httpAnswers.js';
+import { failedAfterSend, firstUnrepeatable, nodeErrorAnswer, notResentAnswer, parseNodeAnswer } from './httpAnswers.js';
 import type { NodePool } from './NodePool.js';
 
 export interface HttpDispatcherOptions {
@@ -115,7 +115,7 @@ export class HttpDispatcher {
     const { clock } = this.#pool;
     const deadline = clock.now() + this.#consistency.waitMs;
     // Writes are never sent twice: a batch holding one is judged once, and what is behind in it fails.
-    const repeatable = this.#unrepeatable(payload) === undefined;
+    const repeatable = firstUnrepeatable(payload, this.#isRepeatable) === undefined;
     const tried = new Set<string>();
     /** The last answer that was behind, and which of its items were. */
     let last: { answer: Answer; behind: number[] } | undefined;
@@ -182,7 +182,7 @@ export class HttpDispatcher {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
     const { status, body: text } = await this.#post(node, body, signal);
     if (!isOk(status)) throw new SteadyRpcError('ERR_TRANSPORT', `Node "${node}" answered HTTP ${status}`);
-    const answer = this.#parse(node, false, text) as JsonRpcResponse;
+    const answer = parseNodeAnswer(node, false, text) as JsonRpcResponse;
     return parseQuantity((answer as { result?: unknown }).result, 'eth_blockNumber');
   }
 
@@ -220,21 +220,13 @@ export class HttpDispatcher {
     });
   }
 
-  /** The first method of `payload` that is not safe to send twice; `undefined` when all are. */
-  #unrepeatable(payload: JsonRpcRequest | JsonRpcRequest[]): string | undefined {
-    for (const { method } of Array.isArray(payload) ? payload : [payload]) {
-      if (typeof method !== 'string' || !this.#isRepeatable(method)) return String(method);
-    }
-    return undefined;
-  }
-
   /**
    * Sends to the best candidate not in `skip`, failing over on failures: any, for a request safe to
    * repeat; only those that prove the node never got it, for one that is not.
    */
   async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, skip?: ReadonlySet<string>): Promise<Answer> {
     const body = JSON.stringify(payload);
-    const unrepeatable = this.#unrepeatable(payload);
+    const unrepeatable = firstUnrepeatable(payload, this.#isRepeatable);
     const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined && !skip?.has(name));
     const failures: string[] = [];
     let lastError: unknown;
@@ -245,7 +237,7 @@ export class HttpDispatcher {
       let reply: HttpResponse | undefined;
       try {
         reply = await this.#post(name, body, options.signal);
-        if (isOk(reply.status)) return { node: name, response: this.#parse(name, Array.isArray(payload), reply.body) };
+        if (isOk(reply.status)) return { node: name, response: parseNodeAnswer(name, Array.isArray(payload), reply.body) };
         throw new SteadyRpcError('ERR_TRANSPORT', `Node "${name}" answered HTTP ${reply.status}`);
       } catch (error) {
         if (options.signal?.aborted) throw error;
@@ -268,26 +260,10 @@ export class HttpDispatcher {
     );
   }
 
-  /** A 2xx body read as the answer to a request (`batch`: to a batch); throws `ERR_BAD_RESPONSE` when it cannot be. */
-  #parse(name: string, batch: boolean, text: string): JsonRpcResponse | JsonRpcResponse[] {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered with invalid JSON`, { cause: error });
-    }
-    if (typeof parsed !== 'object' || parsed === null) {
-      throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered with a non-object`);
-    }
-    if (batch !== Array.isArray(parsed)) {
-      throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${name}" answered a ${batch ? 'batch' : 'request'} with the wrong shape`);
-    }
-    return parsed as JsonRpcResponse | JsonRpcResponse[];
-  }
-
   /**
    * One POST to one node, bounded by the attempt timeout and the caller's signal. An endpoint
-   * function that fails is marked not delivered: nothing was sent.
+   * function that fails, or is still running at the deadline, is marked not delivered: nothing was
+   * handed to the transport.
    */
   async #post(name: string, body: string, outer: AbortSignal | undefined): Promise<HttpResponse> {
     const { clock, httpTransport } = this.#pool;
@@ -303,11 +279,23 @@ export class HttpDispatcher {
       const aborted = new Promise<never>((_, reject) => {
         controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
       });
-      const endpoint = resolveEndpoint(node.http!).catch((error: unknown) => {
-        throw markNotDelivered(new SteadyRpcError('ERR_TRANSPORT', `Node "${name}": its endpoint function failed`, { cause: error }));
-      });
+      let posted = false;
+      const posting = resolveEndpoint(node.http!).then(
+        (endpoint) => {
+          // Too late: the attempt is over, and a request never handed over was never sent.
+          controller.signal.throwIfAborted();
+          posted = true;
+          return httpTransport.post(endpoint, body, controller.signal);
+        },
+        (error: unknown) => {
+          throw markNotDelivered(new SteadyRpcError('ERR_TRANSPORT', `Node "${name}": its endpoint function failed`, { cause: error }));
+        },
+      );
       // A transport that ignores the signal must still not hold the request past its deadline.
-      return await Promise.race([endpoint.then((e) => httpTransport.post(e, body, controller.signal)), aborted]);
+      return await Promise.race([posting, aborted]).catch((error: unknown) => {
+        // The deadline passed while the endpoint function still ran: nothing went out.
+        throw !posted && isSteadyRpcError(error, 'ERR_TIMEOUT') ? markNotDelivered(error) : error;
+      });
     } finally {
       clock.clearTimeout(timer);
       outer?.removeEventListener('abort', onOuterAbort);

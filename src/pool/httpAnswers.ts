@@ -1,9 +1,35 @@
-import { isSteadyRpcError } from '../errors.js';
+import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
 import type { JsonRpcFailure, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse, isJsonRpcResponse } from '../jsonrpc.js';
+import type { RepeatablePredicate } from '../session/repeatable.js';
 
 /** Why an attempt failed after the request may have reached the node, for `NOT_RESENT`'s `data.reason`. */
 export type FailedAfterSend = 'timeout' | 'http-status' | 'connection' | 'bad-answer';
+
+/** The first method of `payload` that is not safe to send twice; `undefined` when all are. */
+export function firstUnrepeatable(payload: JsonRpcRequest | JsonRpcRequest[], isRepeatable: RepeatablePredicate): string | undefined {
+  for (const { method } of Array.isArray(payload) ? payload : [payload]) {
+    if (typeof method !== 'string' || !isRepeatable(method)) return String(method);
+  }
+  return undefined;
+}
+
+/** A 2xx body read as the answer to a request (`batch`: to a batch); throws `ERR_BAD_RESPONSE` when it cannot be. */
+export function parseNodeAnswer(node: string, batch: boolean, text: string): JsonRpcResponse | JsonRpcResponse[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}" answered with invalid JSON`, { cause: error });
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}" answered with a non-object`);
+  }
+  if (batch !== Array.isArray(parsed)) {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}" answered a ${batch ? 'batch' : 'request'} with the wrong shape`);
+  }
+  return parsed as JsonRpcResponse | JsonRpcResponse[];
+}
 
 function isErrorObject(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;

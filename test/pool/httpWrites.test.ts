@@ -108,6 +108,32 @@ describe('pool.request never sends a write twice', () => {
     expect(b.calls.get('eth_sendTransaction')).toBe(1);
   });
 
+  it("a write goes to the next node when the first node's endpoint function was still running at the deadline", async () => {
+    const clock = new FakeClock();
+    const a = new FakeNode({ name: 'a', head: 100 });
+    const b = new FakeNode({ name: 'b', head: 100 });
+    const http = new FakeHttpTransport().route('http://a.test/', a.http).route('http://b.test/', b.http);
+    const pool = new NodePool({
+      nodes: [
+        { name: 'a', http: () => new Promise((resolve) => clock.setTimeout(() => resolve({ url: 'http://a.test/' }), 5_000)) },
+        { name: 'b', http: 'http://b.test/' },
+      ],
+      clock,
+      httpTransport: http,
+      http: { attemptTimeoutMs: 1_000 },
+    });
+    allHealthy(pool);
+    let answer: unknown;
+    void pool.request(send(2)).then((x) => (answer = x));
+    await clock.advance(1_000);
+    expect(answer).toMatchObject({ id: 2, error: { code: RpcErrorCode.METHOD_NOT_FOUND } });
+    await clock.advance(5_000);
+    // The endpoint resolved after the attempt was over: nothing is sent to a then.
+    expect(http.requests.map((r) => r.url)).toEqual(['http://b.test/']);
+    expect(a.calls.size).toBe(0);
+    expect(b.calls.get('eth_sendTransaction')).toBe(1);
+  });
+
   it('a batch holding one write is judged as a write: every request of it gets NOT_RESENT', async () => {
     const received: string[] = [];
     const { clock, pool, b } = twoNodes(hanging(received));
