@@ -89,3 +89,4 @@ export { SERVE_SOCKET_DEFAULTS, serveSocket } from './server/serveSocket.js';
 export type { HttpAnswer, HttpOutcome, ServeHttpOptions } from './server/serveHttp.js';
 export { SERVE_HTTP_DEFAULTS, serveHttp } from './server/serveHttp.js';
 export { readHttpBody } from './server/readHttpBody.js';
+export type { RedactOptions, SecretBearer } from './redact.js';
