@@ -29,12 +29,11 @@ export interface SecretBearer {
  * port only, and `/***` when anything else was there (path, query, fragment, userinfo), so a
  * provider key in any of them never shows — `https://eth.example.com/v2/KEY?x=1` becomes
  * `https://eth.example.com/***`. With `revealPath`, the path is shown and only the query and
- * fragment are masked (`https://eth.example.com/v2/main?***`); userinfo is never shown.
+ * fragment are masked (`https://eth.example.com/v2/main?***`); userinfo shows only as `***@`.
  */
 export function redactUrl(raw: string, options: RedactOptions = {}): string {
   const url = parse(raw);
   if (url === undefined) return '<invalid url>';
-  const origin = `${url.protocol}//${url.host}`;
   if (options.revealPath === true) {
     const masked = url.username !== '' || url.password !== '' ? `${MASK}@` : '';
     const query = url.search === '' ? '' : `?${MASK}`;
@@ -42,7 +41,7 @@ export function redactUrl(raw: string, options: RedactOptions = {}): string {
     return `${url.protocol}//${masked}${url.host}${url.pathname}${query}${fragment}`;
   }
   const extra = url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || !['', '/'].includes(url.pathname);
-  return `${origin}/${extra ? MASK : ''}`;
+  return `${url.protocol}//${url.host}/${extra ? MASK : ''}`;
 }
 
 /**
@@ -50,8 +49,8 @@ export function redactUrl(raw: string, options: RedactOptions = {}): string {
  * percent-decoded and re-encoded (a message may carry either): userinfo (and its Basic-auth form),
  * every path segment (unless `revealPath`), query names and values, the fragment, header values
  * (and each word of them: the token of `Bearer <token>`) and subprotocols. Parts shorter than 3
- * characters are left: they cannot be told from ordinary words. Parts that are also in the scheme, host
- * or port are left too: the display form shows those anyway.
+ * characters are left: they cannot be told from ordinary words. Parts that are also in the scheme,
+ * host or port are left too: the display form shows those anyway.
  */
 export function secretsOf(endpoint: string | SecretBearer, options: RedactOptions = {}): string[] {
   const { url: raw, headers = {}, protocols = [] } = typeof endpoint === 'string' ? { url: endpoint } : endpoint;
@@ -88,7 +87,7 @@ export function secretsOf(endpoint: string | SecretBearer, options: RedactOption
 export function redactText(text: string, endpoint: string | SecretBearer, options: RedactOptions = {}): string {
   const raw = typeof endpoint === 'string' ? endpoint : endpoint.url;
   // The URL goes out as a placeholder first, so scrubbing the secrets cannot garble its display form.
-  const placeholder = '\u0000';
+  const placeholder = '\u0000steadyrpc:url\u0000';
   let out = text;
   for (const form of urlForms(raw)) out = out.split(form).join(placeholder);
   for (const secret of secretsOf(endpoint, options)) out = out.split(secret).join(MASK);
