@@ -108,11 +108,11 @@ export class TextClient {
     }
   }
 
-  /** Sends `text` and resolves with the next frame after it. */
-  async ask(text: string, timeoutMs = 10_000): Promise<string> {
+  /** Sends `text` and resolves with the next frame after it (that `match` accepts: e.g. not a notification). */
+  async ask(text: string, timeoutMs = 10_000, match: (text: string) => boolean = () => true): Promise<string> {
     const from = this.texts.length;
     this.send(text);
-    return this.next(() => true, timeoutMs, from);
+    return this.next(match, timeoutMs, from);
   }
 
   close(): void {
