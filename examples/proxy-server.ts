@@ -149,9 +149,10 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     if (draining) res.setHeader('connection', 'close');
     if (answerProbe(req, res, readiness)) return;
     if (adminListen === undefined && answerMonitoring(req, res)) return;
-    void handleHttp(req, res).catch((error: unknown) => {
+    // serveHttp never rejects; should anything else fail, no error text (which could quote a node URL) reaches the client.
+    void handleHttp(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+      res.end('internal error');
     });
   });
   const admin =
