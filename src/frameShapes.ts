@@ -1,7 +1,8 @@
 /**
  * The frame shapes nodes send most, as geth, reth, erigon, nethermind and anvil write them. A frame
- * that matches is re-addressed by splicing an id (or subscription id) into its text instead of
- * parsing and serialising it again; anything else takes the general path. Shared by the session and
+ * that matches, and whose result or error checks as one JSON value (`jsonScan.ts`), is
+ * re-addressed by splicing an id (or subscription id) into its text instead of parsing and
+ * serialising it again; anything else takes the general path. Shared by the session and
  * SharedSocketTransport, which both re-address frames.
  */
 
@@ -16,6 +17,9 @@ export const NOTIFICATION_PREFIX = '{"jsonrpc":"2.0","method":"eth_subscription"
 
 /** Where the subscription id starts in a notification frame. */
 export const SUBSCRIPTION_AT = NOTIFICATION_PREFIX.length;
+
+/** What follows the subscription id's closing quote in a notification frame, up to its result. */
+export const NOTIFICATION_RESULT = '","result":';
 
 // Tested with a regular expression: V8's startsWith compares a pattern this long ten times slower.
 const NOTIFICATION_HEAD = new RegExp(`^${NOTIFICATION_PREFIX.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);

@@ -1,4 +1,5 @@
-import type { JsonRpcId, JsonRpcResponse } from '../jsonrpc.js';
+import type { JsonRpcErrorObject, JsonRpcId, JsonRpcResponse } from '../jsonrpc.js';
+import { RpcErrorCode } from '../jsonrpc.js';
 import type { BatchCollector } from './BatchCollector.js';
 
 /** Where a call's answer goes when it came in a batch. */
@@ -30,9 +31,21 @@ export interface PendingCall {
   readonly oneWay: boolean;
 }
 
-/** The client's own answer: the upstream's result or error under the client's id. */
+/**
+ * The client's own answer: the upstream's result or error under the client's id. An error that is
+ * not a JSON-RPC error object (an integer `code`, a string `message`) becomes INTERNAL_ERROR: the
+ * client gets a well-formed answer whatever the node sent.
+ */
 export function clientAnswer(call: PendingCall, upstream: JsonRpcResponse): JsonRpcResponse {
   return 'error' in upstream && upstream.error !== undefined
-    ? { jsonrpc: '2.0', id: call.clientId, error: upstream.error }
+    ? { jsonrpc: '2.0', id: call.clientId, error: isErrorObject(upstream.error) ? upstream.error : MALFORMED_ERROR }
     : { jsonrpc: '2.0', id: call.clientId, result: (upstream as { result: unknown }).result };
+}
+
+const MALFORMED_ERROR: JsonRpcErrorObject = Object.freeze({ code: RpcErrorCode.INTERNAL_ERROR, message: 'Internal error: the node sent a malformed error' });
+
+function isErrorObject(error: unknown): error is JsonRpcErrorObject {
+  if (typeof error !== 'object' || error === null || Array.isArray(error)) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return Number.isInteger(code) && typeof message === 'string';
 }

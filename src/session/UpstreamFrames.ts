@@ -6,11 +6,12 @@ import { clientAnswer } from './PendingCall.js';
 import type { SessionContext } from './SessionContext.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 import { quantity } from '../consistency/quantity.js';
-import { ANSWER_HEAD, ID_AT, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
+import { ANSWER_HEAD, ID_AT, NOTIFICATION_RESULT, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
+import { isCompactValue, isPlainText } from '../jsonScan.js';
+import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 
 type Upstream = Record<string, unknown>;
 
-const NOTIFICATION_RESULT = '","result":';
 /** An answer's tail when its result is a quantity, up to the digits. */
 const RESULT_QUANTITY = ',"result":"0x';
 
@@ -49,7 +50,8 @@ export class UpstreamFrames {
     try {
       message = JSON.parse(text);
     } catch {
-      return this.#garbage(link, 'invalid JSON');
+      this.#garbage(link, 'invalid JSON');
+      return this.#failMalformed(link, text);
     }
     if (Array.isArray(message)) for (const item of message) this.#onUpstreamItem(link, item);
     else this.#onUpstreamItem(link, message);
@@ -88,15 +90,21 @@ export class UpstreamFrames {
     this.#unannounced.clear();
   }
 
-  /** An answer to a plain client call, re-addressed without parsing its result. */
+  /**
+   * A result for a plain client call, re-addressed without parsing it: only when the frame is
+   * exactly `{"jsonrpc":"2.0","id":N,"result":R}` with R one JSON value (checked in place), so
+   * nothing else a node adds to a frame ever reaches the client. Errors take the general path,
+   * which checks their shape.
+   */
   #fastAnswer(link: UpstreamLink, text: string): boolean {
     const head = ANSWER_HEAD.exec(text);
-    if (!head || text.charCodeAt(text.length - 1) !== 125 /* } */) return false;
+    if (!head || text.charCodeAt(text.length - 1) !== 125 /* } */ || text.charCodeAt(head[0].length - 3) !== 116 /* t of "result" */) return false;
     const id = Number(head[1]);
     const call = link.calls.get(id);
     // Own requests, batches, subscribes and unsubscribes need the parsed answer.
     // (The session's own requests are never in `calls`: they live in the ReplayFilter.)
     if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe') return false;
+    if (!isPlainText(text) || !isCompactValue(text, head[0].length, text.length - 1)) return false;
     // Reads the client's view of the chain cares about are judged, so parsed; but a head read
     // (the commonest call of all) is read in place when it keeps the view.
     if (this.#ctx.gate.reads(call) && !this.#headInView(link, call, text, ID_AT + head[1]!.length)) return false;
@@ -120,12 +128,18 @@ export class UpstreamFrames {
     return true;
   }
 
-  /** A notification, re-addressed to the client's subscription id without serialising it again. */
+  /**
+   * A notification, re-addressed to the client's subscription id without serialising it again:
+   * only when the frame is exactly the common shape with its result one JSON value (checked in
+   * place, which also notes where a head's fields are for continuity).
+   */
   #fastNotification(link: UpstreamLink, text: string): boolean {
     const upstreamId = plainSubscriptionId(text);
     if (upstreamId === undefined || !text.endsWith('}}')) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
     if (!text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
+    const resultAt = idEnd + NOTIFICATION_RESULT.length;
+    if (!isPlainText(text) || !isCompactValue(text, resultAt, text.length - 2, resultAt)) return false;
     // Single writer: only the active socket speaks for subscriptions.
     if (link !== this.#ctx.link) return true;
     const entry = this.#ctx.registry.byUpstreamId(upstreamId);
@@ -135,7 +149,7 @@ export class UpstreamFrames {
     }
     // The result's text runs from after `"result":` to before the closing `}}`. When the client
     // knows the subscription by the node's own id, the node's frame is already its notification.
-    return this.#ctx.continuity.acceptText(entry.clientId, text, idEnd + NOTIFICATION_RESULT.length, 2, entry.clientId === upstreamId);
+    return this.#ctx.continuity.acceptText(entry.clientId, text, resultAt, 2, entry.clientId === upstreamId);
   }
 
   #onUpstreamItem(link: UpstreamLink, message: unknown): void {
@@ -209,6 +223,21 @@ export class UpstreamFrames {
       this.#issuedSubscriptionIds.delete(this.#issuedSubscriptionIds.values().next().value!);
     }
     return id;
+  }
+
+  /**
+   * A frame that is not JSON but starts as an answer to a call the session is waiting for (say, an
+   * answer with something stuck after it): the call is failed now rather than left to time out.
+   */
+  #failMalformed(link: UpstreamLink, text: string): void {
+    const head = ANSWER_HEAD.exec(text);
+    const id = head ? Number(head[1]) : undefined;
+    const call = id === undefined ? undefined : link.calls.get(id);
+    // A subscribe is left to its deadline, which unsubscribes what the node may have set up.
+    if (!call || call.method === 'eth_subscribe') return;
+    link.calls.delete(id!);
+    this.#ctx.answer(call, errorResponse(call.clientId, RpcErrorCode.INTERNAL_ERROR, `Internal error: node "${link.node}" sent a malformed answer`));
+    this.#ctx.switcher.retireIfDone(link);
   }
 
   #garbage(link: UpstreamLink, what: string): void {

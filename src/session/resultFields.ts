@@ -1,4 +1,5 @@
 import { DIGEST_HI_DIGITS, DIGEST_LO_AT, DIGEST_LO_DIGITS, hexDigits, quantityAt } from '../consistency/quantity.js';
+import { headKeys } from '../jsonScan.js';
 import { TEXT_OF } from './Continuity.js';
 
 /**
@@ -114,14 +115,27 @@ export function identify(kind: 'newHeads' | 'logs', text: string, from = 0, tail
 /** What {@link readHead} read last (one head at a time, on one thread: no object per notification). */
 export const head = { number: 0, hi: 0, lo: 0, parentHi: Number.NaN, parentLo: Number.NaN };
 
-/** Reads a head's number and hash digest from its text at `from` into {@link head}; false when it cannot. */
+/**
+ * Reads a head's number and hash digest from its text at `from` into {@link head}; false when it
+ * cannot. Where the frame was just checked (`isCompactValue` noting the keys of this object),
+ * the values are where it found them; otherwise they are searched for.
+ */
 export function readHead(text: string, from: number): boolean {
   if (text.charCodeAt(from) !== 123 /* { */) return false;
-  // Nodes write the three keys in one order or another (geth: hash, number, parentHash; others:
-  // parentHash, number, hash): each is looked for after the one before, then from the start.
-  const parentAt = hashValueAt(text, from, PARENT_HASH);
-  const numberAt = valueAfter(text, from, parentAt, NUMBER);
-  const hashAt = hashValueAt(text, numberAt < 0 ? from : numberAt, HASH, from);
+  let parentAt: number;
+  let numberAt: number;
+  let hashAt: number;
+  if (headKeys.objectAt === from && headKeys.text === text) {
+    parentAt = isHashAt(text, headKeys.parentHash) ? headKeys.parentHash : -1;
+    numberAt = headKeys.number;
+    hashAt = isHashAt(text, headKeys.hash) ? headKeys.hash : -1;
+  } else {
+    // Nodes write the three keys in one order or another (geth: hash, number, parentHash; others:
+    // parentHash, number, hash): each is looked for after the one before, then from the start.
+    parentAt = hashValueAt(text, from, PARENT_HASH);
+    numberAt = valueAfter(text, from, parentAt, NUMBER);
+    hashAt = hashValueAt(text, numberAt < 0 ? from : numberAt, HASH, from);
+  }
   if (hashAt < 0 || numberAt < 0) return false;
   const hi = hexDigits(text, hashAt + 3, DIGEST_HI_DIGITS);
   const lo = hexDigits(text, hashAt + 1 + DIGEST_LO_AT, DIGEST_LO_DIGITS);
@@ -145,5 +159,10 @@ function valueAfter(text: string, from: number, after: number, key: Field): numb
 /** Where the quoted 32-byte hash value of `key` opens (its `"`), or -1. */
 function hashValueAt(text: string, start: number, key: Field, from = start): number {
   const at = valueAfter(text, from, start === from ? -1 : start, key);
-  return at >= 0 && text.charCodeAt(at) === 34 && text.charCodeAt(at + 1) === 48 && text.charCodeAt(at + 2) === 120 && text.charCodeAt(at + 67) === 34 ? at : -1;
+  return isHashAt(text, at) ? at : -1;
+}
+
+/** Whether a quoted `0x` and 64 characters open at `at`. */
+function isHashAt(text: string, at: number): boolean {
+  return at >= 0 && text.charCodeAt(at) === 34 && text.charCodeAt(at + 1) === 48 && text.charCodeAt(at + 2) === 120 && text.charCodeAt(at + 67) === 34;
 }

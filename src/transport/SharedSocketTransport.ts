@@ -7,7 +7,9 @@ import { defaultRandom } from '../random.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from './SocketTransport.js';
 import { CloseCode } from './SocketTransport.js';
 import { WsSocketTransport } from './WsSocketTransport.js';
-import { ANSWER_HEAD, ID_AT, NOTIFICATION_PREFIX, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
+import { ANSWER_HEAD, ID_AT, NOTIFICATION_PREFIX, NOTIFICATION_RESULT, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
+import { isCompactValue, isPlainText } from '../jsonScan.js';
+import { RpcErrorCode } from '../jsonrpc.js';
 
 export interface SharedSocketTransportOptions {
   /**
@@ -451,32 +453,59 @@ class Connection {
     try {
       message = JSON.parse(text);
     } catch {
-      return this.#transport.unroutable();
+      this.#transport.unroutable();
+      return this.#failMalformed(text);
     }
     for (const item of Array.isArray(message) ? message : [message]) this.#onItem(item);
   }
 
+  /**
+   * An answer re-addressed in place: only when the frame is exactly
+   * `{"jsonrpc":"2.0","id":N,"result":R}` (or `"error"`) with R one JSON value, checked without
+   * parsing, so that nothing a node adds to a frame reaches a session.
+   */
   #fastAnswer(text: string): boolean {
     const head = ANSWER_HEAD.exec(text);
-    if (!head) return false;
+    if (!head || text.charCodeAt(text.length - 1) !== 125 /* } */) return false;
     const id = Number(head[1]);
     const origin = this.#calls.get(id);
     if (origin?.kind !== 'call') return false;
     if (origin.chainId) return false; // read in full, to remember the value
+    if (!isPlainText(text) || !isCompactValue(text, head[0].length, text.length - 1)) return false;
     this.#calls.delete(id);
     origin.user.calls.delete(id);
     origin.user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(origin.id)}${text.slice(ID_AT + head[1]!.length)}`);
     return true;
   }
 
+  /** A notification in the common shape, its result one JSON value (checked in place), fanned out as text. */
   #fastNotification(text: string): boolean {
     const upstreamId = plainSubscriptionId(text);
-    if (upstreamId === undefined) return false;
+    if (upstreamId === undefined || !text.endsWith('}}')) return false;
+    const idEnd = SUBSCRIPTION_AT + upstreamId.length;
+    if (!text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
+    if (!isPlainText(text) || !isCompactValue(text, idEnd + NOTIFICATION_RESULT.length, text.length - 2)) return false;
     const shared = this.byUpstream.get(upstreamId);
     if (!shared) return true; // a subscription closed here, its notifications still in flight: nobody wants them
     const rest = text.slice(SUBSCRIPTION_AT + upstreamId.length);
     for (const [subscription, member] of shared.members) this.#notify(member, `${NOTIFICATION_PREFIX}${subscription}${rest}`);
     return true;
+  }
+
+  /**
+   * A frame that is not JSON but starts as the answer to a user's call (say, an answer with
+   * something stuck after it): the user gets an error answer now rather than waiting for its
+   * deadline.
+   */
+  #failMalformed(text: string): void {
+    const head = ANSWER_HEAD.exec(text);
+    const id = head ? Number(head[1]) : undefined;
+    const origin = id === undefined ? undefined : this.#calls.get(id);
+    if (origin?.kind !== 'call') return;
+    this.#calls.delete(id!);
+    origin.user.calls.delete(id!);
+    const error = { code: RpcErrorCode.INTERNAL_ERROR, message: 'Internal error: the node sent a malformed answer' };
+    origin.user.deliver(JSON.stringify({ jsonrpc: '2.0', id: origin.id, error }));
   }
 
   #notify(member: Member, text: string): void {

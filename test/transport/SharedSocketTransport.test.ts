@@ -576,3 +576,55 @@ describe('SharedSocketTransport: closing', () => {
     expect(new SharedSocketTransport().multiplexed).toBe(true);
   });
 });
+
+describe('SharedSocketTransport: frames that are not one JSON-RPC message', () => {
+  const GARBAGE_TAILS = ['{"leak":"x"}', '}', ',"leak":1}', ' x'];
+
+  it.each(GARBAGE_TAILS)('an answer followed by %j never reaches the user; its call gets an error at once', async (tail) => {
+    const { shared, server, openUser } = setup();
+    const { u, socket } = await openUser();
+    socket.send(request(7, 'eth_getBalance', ['0x0', 'latest']));
+    const id = (server().sentJson()[0] as { id: number }).id;
+    server().receive(`{"jsonrpc":"2.0","id":${id},"result":"0x1"}${tail}`);
+    expect(u.events.filter((e) => e.type === 'message').map((e) => (e as { text: string }).text)).toEqual([
+      '{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"Internal error: the node sent a malformed answer"}}',
+    ]);
+    expect(shared.stats().unroutable).toBe(1);
+  });
+
+  it('reads valid but unusual answers (whitespace, escapes, extra members) in full', async () => {
+    const { server, openUser } = setup();
+    const { u, socket } = await openUser();
+    for (let i = 1; i <= 3; i++) socket.send(request(i, 'eth_call'));
+    const [a, b, c] = (server().sentJson() as Array<{ id: number }>).map((m) => m.id);
+    server().receive(`{"jsonrpc":"2.0","id":${a},"result": "0x1" }`);
+    server().receive(`{"jsonrpc":"2.0","id":${b},"result":"a\\"b"}`);
+    server().receive(`{"jsonrpc":"2.0","id":${c},"result":"0x3","x":1}`);
+    expect(u.messages()).toEqual([
+      { jsonrpc: '2.0', id: 1, result: '0x1' },
+      { jsonrpc: '2.0', id: 2, result: 'a"b' },
+      { jsonrpc: '2.0', id: 3, result: '0x3', x: 1 },
+    ]);
+  });
+
+  it('drops a notification with something stuck after it, or broken inside, and passes the next one on', async () => {
+    const { server, openUser, shared } = setup();
+    const { u, socket } = await openUser();
+    socket.send(request(1, 'eth_subscribe', ['newHeads']));
+    server().receiveJson({ jsonrpc: '2.0', id: (server().sentJson()[0] as { id: number }).id, result: '0xup' });
+    const notification = (result: string) => `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xup","result":${result}}}`;
+    for (const bad of [
+      `${notification('{"number":"0x1"}')}{"leak":{"x":1}}`,
+      notification('{"number":"0x1"}]'),
+      notification('{"number":"0x\u0001"}'),
+      notification('{"number":"0x1",}'),
+    ]) {
+      server().receive(bad);
+    }
+    server().receive(notification('{"number":"0x2"}'));
+    const texts = u.events.flatMap((e) => (e.type === 'message' ? [e.text] : []));
+    expect(texts.every((text) => !text.includes('leak'))).toBe(true);
+    expect(u.messages().slice(1).map((m) => m.params.result)).toEqual([{ number: '0x2' }]);
+    expect(shared.stats().unroutable).toBe(4);
+  });
+});

@@ -1,0 +1,186 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MAX_DEPTH, hasControlCharacter, headKeys, isCompactJson, isCompactValue, isPlainText } from '../src/jsonScan.js';
+
+const parses = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Nesting depth of a JSON value, level by level. */
+function depth(value: unknown): number {
+  let level: unknown[] = [value];
+  let levels = 0;
+  for (;;) {
+    const containers = level.filter((v): v is object => typeof v === 'object' && v !== null);
+    if (containers.length === 0) return levels;
+    levels += 1;
+    level = containers.flatMap((c) => (Array.isArray(c) ? c : Object.values(c)));
+  }
+}
+
+/** Text this check must accept: JSON exactly as JSON.stringify writes it, with no escape, not too deep. */
+function inSubset(text: string): boolean {
+  if (text.includes('\\') || !parses(text)) return false;
+  const value: unknown = JSON.parse(text);
+  return JSON.stringify(value) === text && depth(value) <= MAX_DEPTH;
+}
+
+// ---- arbitraries -----------------------------------------------------------------------------
+
+const hexString = (constraints: { minLength?: number; maxLength?: number } = {}) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), ...constraints });
+const NASTY = ['"', '\\', '{', '}', '[', ']', ',', ':', ' ', '\n', '\t', '\u0000', '\u0001', '\u001f', '\u007f', '0', '-', '.', 'e', 'E', '+', 't', 'f', 'n', 'x', 'é', '\u2028', '\ud800', '😀'];
+const nasty = fc.constantFrom(...NASTY);
+const nodeLike = fc.record({
+  jsonrpc: fc.constant('2.0'),
+  id: fc.nat(),
+  result: fc.oneof(
+    hexString().map((h) => `0x${h}`),
+    fc.dictionary(fc.constantFrom('hash', 'number', 'parentHash', 'logsBloom', 'topics', 'removed', 'x'), fc.oneof(hexString().map((h) => `0x${h}`), fc.boolean(), fc.constant(null), fc.array(hexString()))),
+  ),
+});
+const validJson = fc.oneof(
+  fc.json(),
+  fc.jsonValue().map((v) => JSON.stringify(v)),
+  fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v, null, 1)), // whitespace between tokens
+  fc.string({ unit: 'binary' }).map((s) => JSON.stringify(s)), // escapes, control characters, lone surrogates
+  fc.double().map((d) => JSON.stringify(d)),
+  fc.integer({ min: 1, max: MAX_DEPTH + 8 }).map((d) => `${'['.repeat(d)}${']'.repeat(d)}`),
+  fc.integer({ min: 1, max: MAX_DEPTH + 8 }).map((d) => `${'{"a":'.repeat(d)}1${'}'.repeat(d)}`),
+  nodeLike.map((v) => JSON.stringify(v)),
+);
+type Mutation = { kind: 'insert' | 'replace'; at: number; text: string } | { kind: 'delete'; at: number } | { kind: 'cut'; at: number };
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(nasty, fc.string({ unit: 'binary', maxLength: 3 })) }),
+  fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), text: nasty }),
+  fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+);
+function mutate(text: string, mutations: Mutation[]): string {
+  for (const m of mutations) {
+    const at = text.length === 0 ? 0 : m.at % (text.length + 1);
+    if (m.kind === 'insert') text = text.slice(0, at) + m.text + text.slice(at);
+    else if (m.kind === 'replace') text = text.slice(0, at) + m.text + text.slice(at + 1);
+    else if (m.kind === 'delete') text = text.slice(0, at) + text.slice(at + 1);
+    else text = text.slice(0, at);
+  }
+  return text;
+}
+const jsonish = fc.oneof(
+  { weight: 3, arbitrary: validJson },
+  { weight: 4, arbitrary: fc.tuple(validJson, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([t, ms]) => mutate(t, ms)) },
+  { weight: 2, arbitrary: fc.tuple(validJson, validJson).map(([a, b]) => a + b) }, // two values: trailing garbage
+  { weight: 1, arbitrary: fc.tuple(validJson, fc.string({ unit: 'binary', maxLength: 4 })).map(([a, b]) => a + b) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
+  { weight: 1, arbitrary: fc.array(nasty, { maxLength: 12 }).map((cs) => cs.join('')) },
+);
+
+// ---- properties ------------------------------------------------------------------------------
+
+describe('isCompactJson agrees with JSON.parse', () => {
+  it('never vouches for a text JSON.parse rejects, and accepts every compact one without escapes', () => {
+    fc.assert(
+      fc.property(jsonish, (text) => {
+        const ok = isCompactJson(text);
+        if (ok) expect(parses(text)).toBe(true);
+        if (inSubset(text)) expect(ok).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('checks a slice of a larger text as one value, never reading past its end', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 6 }), jsonish, fc.oneof(jsonish, fc.string({ maxLength: 6 })), (before, value, after) => {
+        const text = before + value + after;
+        const ok = isPlainText(text) && isCompactValue(text, before.length, before.length + value.length);
+        if (ok) expect(parses(value)).toBe(true);
+        // A number or literal that runs on into what follows is refused: no frame has one there.
+        if (inSubset(value) && isPlainText(text) && !/^[\w.+-]/.test(after)) expect(ok).toBe(true);
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it('notes the head keys of the object it is pointed at, and only of that one', () => {
+    const hex = hexString({ minLength: 1, maxLength: 70 }).map((h) => `0x${h}`);
+    const head = fc.record(
+      { hash: hex, number: hex, parentHash: hex, nested: fc.record({ hash: hex, number: hex, parentHash: hex }, { requiredKeys: [] }), other: fc.jsonValue({ maxDepth: 2 }) },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(head, fc.string({ maxLength: 5 }).filter((s) => !s.includes('\\') && !hasControlCharacter(s)), (value, prefix) => {
+        const body = JSON.stringify(value);
+        fc.pre(!body.includes('\\'));
+        const text = `${prefix}${body}`;
+        expect(isCompactValue(text, prefix.length, text.length, prefix.length)).toBe(true);
+        for (const key of ['hash', 'number', 'parentHash'] as const) {
+          const at = headKeys[key];
+          if (value[key] === undefined) expect(at).toBe(-1);
+          else expect(text.startsWith(`${JSON.stringify(value[key])}`, at) && text.slice(0, at).endsWith(`"${key}":`)).toBe(true);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
+describe('isCompactJson on the frames that matter', () => {
+  it.each([
+    ['trailing garbage after an answer', '{"jsonrpc":"2.0","id":1,"result":"0x1"}{"leak":"x"}'],
+    ['a second value', '{"a":1} {"b":2}'],
+    ['an unclosed string', '{"a":"x}'],
+    ['an unclosed object', '{"a":1'],
+    ['a close too many', '{"a":1}}'],
+    ['mismatched closes', '{"a":[1}]'],
+    ['a raw control character in a string', '{"a":"x\u0001y"}'],
+    ['a raw newline in a string', '{"a":"x\ny"}'],
+    ['a trailing comma', '{"a":1,}'],
+    ['an array trailing comma', '[1,]'],
+    ['a leading zero', '[01]'],
+    ['a bare minus', '[-]'],
+    ['a dangling fraction', '[1.]'],
+    ['a dangling exponent', '[1e]'],
+    ['a truncated literal', '[tru]'],
+    ['a literal run on', '[truex]'],
+    ['a key without a value', '{"a"}'],
+    ['a non-string key', '{1:2}'],
+    ['a lone comma', ','],
+    ['nothing', ''],
+  ])('rejects %s', (_name, text) => {
+    expect(isCompactJson(text)).toBe(false);
+    expect(isPlainText(text) && isCompactValue(text, 0, text.length)).toBe(false);
+  });
+
+  it.each([
+    ['a notification', '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":{"number":"0x1","hash":"0xab"}}}'],
+    ['scalars', '[0,-0,1.5,-2e-3,1E+9,true,false,null,"",{},[]]'],
+    ['unicode', '{"é":"😀\u2028"}'],
+    ['a top-level string', '"x"'],
+  ])('accepts %s', (_name, text) => {
+    expect(isCompactJson(text)).toBe(true);
+  });
+
+  it('leaves whitespace, escapes and deep nesting to JSON.parse', () => {
+    expect(isCompactJson('{"a": 1}')).toBe(false);
+    expect(isCompactJson('{"a":"\\"quoted\\""}')).toBe(false);
+    expect(isCompactJson(`${'['.repeat(MAX_DEPTH)}${']'.repeat(MAX_DEPTH)}`)).toBe(true);
+    expect(isCompactJson(`${'['.repeat(MAX_DEPTH + 1)}${']'.repeat(MAX_DEPTH + 1)}`)).toBe(false);
+  });
+
+  it('takes the last of repeated head keys, as JSON.parse does', () => {
+    const text = '{"hash":"0x1","hash":"0x2"}';
+    expect(isCompactValue(text, 0, text.length, 0)).toBe(true);
+    expect(text.slice(headKeys.hash, headKeys.hash + 5)).toBe('"0x2"');
+  });
+
+  it('finds control characters anywhere', () => {
+    for (let code = 0; code < 0x20; code++) expect(hasControlCharacter(`${'a'.repeat(code)}${String.fromCharCode(code)}b`)).toBe(true);
+    expect(hasControlCharacter('plain \u007f\u0080\u2028 text😀')).toBe(false);
+    expect(hasControlCharacter(`${'a'.repeat(100_000)}\u0000`)).toBe(true);
+  });
+});
