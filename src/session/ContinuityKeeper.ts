@@ -178,7 +178,7 @@ export class ContinuityKeeper {
     const tracked = this.#tracked.get(subscription);
     const frame = asIs ? text : undefined;
     if (!tracked) {
-      this.#deliver(subscription, undefined, text.slice(resultStart, text.length - tail), frame);
+      this.#deliver(subscription, undefined, frame === undefined ? text.slice(resultStart, text.length - tail) : undefined, frame);
       return true;
     }
     const { continuity } = tracked;

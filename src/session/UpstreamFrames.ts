@@ -104,7 +104,7 @@ export class UpstreamFrames {
     // Own requests, batches, subscribes and unsubscribes need the parsed answer.
     // (The session's own requests are never in `calls`: they live in the ReplayFilter.)
     if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe') return false;
-    if (!isPlainText(text) || !isCompactValue(text, head[0].length, text.length - 1)) return false;
+    if (!this.#ctx.transport.framesChecked && !(isPlainText(text) && isCompactValue(text, head[0].length, text.length - 1))) return false;
     // Reads the client's view of the chain cares about are judged, so parsed; but a head read
     // (the commonest call of all) is read in place when it keeps the view.
     if (this.#ctx.gate.reads(call) && !this.#headInView(link, call, text, ID_AT + head[1]!.length)) return false;
@@ -138,8 +138,6 @@ export class UpstreamFrames {
     if (upstreamId === undefined || !text.endsWith('}}')) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
     if (!text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
-    const resultAt = idEnd + NOTIFICATION_RESULT.length;
-    if (!isPlainText(text) || !isCompactValue(text, resultAt, text.length - 2, resultAt)) return false;
     // Single writer: only the active socket speaks for subscriptions.
     if (link !== this.#ctx.link) return true;
     const entry = this.#ctx.registry.byUpstreamId(upstreamId);
@@ -147,6 +145,10 @@ export class UpstreamFrames {
       this.#ctx.stats.droppedNotifications += 1;
       return true;
     }
+    // Checked only now, as only what is passed on needs to be: a frame that fails is parsed (and
+    // dropped as garbage if it is not JSON).
+    const resultAt = idEnd + NOTIFICATION_RESULT.length;
+    if (!this.#ctx.transport.framesChecked && !(isPlainText(text) && isCompactValue(text, resultAt, text.length - 2, resultAt))) return false;
     // The result's text runs from after `"result":` to before the closing `}}`. When the client
     // knows the subscription by the node's own id, the node's frame is already its notification.
     return this.#ctx.continuity.acceptText(entry.clientId, text, resultAt, 2, entry.clientId === upstreamId);

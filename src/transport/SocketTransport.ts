@@ -46,6 +46,12 @@ export interface SocketTransport {
    * so sessions do not pace opens per node; the transport paces its own connects.
    */
   readonly multiplexed?: boolean;
+  /**
+   * True when every frame its sockets deliver is exactly one JSON value, because the transport has
+   * checked (or written) it itself, as `SharedSocketTransport` does: sessions then do not check
+   * each frame again before passing its text on to their client.
+   */
+  readonly framesChecked?: boolean;
 }
 
 /** The standard close codes steadyrpc treats specially. */

@@ -120,3 +120,33 @@ describe('sessions over a SharedSocketTransport', () => {
     pool.close();
   });
 });
+
+describe('sessions over a SharedSocketTransport, and frames that are not one JSON-RPC message', () => {
+  it('nothing a node sticks to a frame reaches any client: the transport checks once for all sessions', async () => {
+    const { clock, fake, nodes, clients } = await sharedWorld(2);
+    for (const c of clients) c.send({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] });
+    await clock.flush();
+    const subs = clients.map((c) => c.received.find((m) => m.id === 1).result as string);
+    const socket = fake.sockets.find((s) => s.endpoint.url === 'ws://a.test/')!;
+    const frames: string[] = [];
+    const receive = socket.receive.bind(socket);
+    socket.receive = (text: string) => {
+      frames.push(text);
+      receive(text);
+    };
+    nodes.a.advance(1);
+    await clock.flush();
+    socket.receive(`${frames.at(-1)!}{"leak":{"x":1}}`);
+    nodes.a.blackhole();
+    clients[0]!.send({ jsonrpc: '2.0', id: 2, method: 'eth_chainId' });
+    await clock.flush();
+    const sent = socket.sentJson() as Array<{ id: number; method: string }>;
+    socket.receive(`{"jsonrpc":"2.0","id":${sent.at(-1)!.id},"result":"0x1"}{"leak":"x"}`);
+    await clock.flush();
+    for (const [i, c] of clients.entries()) {
+      expect(heads(c.received, subs[i]!)).toEqual([101]);
+      expect(JSON.stringify(c.received)).not.toContain('leak');
+    }
+    expect(clients[0]!.received.find((m) => m.id === 2)).toMatchObject({ error: { code: -32603 } });
+  });
+});
