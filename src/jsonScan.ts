@@ -58,7 +58,8 @@ export function isCompactJson(text: string): boolean {
  * {@link headKeys}.
  */
 export function isCompactValue(text: string, start: number, end: number, objectAt = -1): boolean {
-  headKeys.text = text;
+  // Holds the text only when it notes keys: a large answer checked in passing is not kept alive.
+  headKeys.text = objectAt < 0 ? '' : text;
   headKeys.objectAt = objectAt;
   headKeys.hash = headKeys.number = headKeys.parentHash = -1;
   let at = start;

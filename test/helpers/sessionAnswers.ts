@@ -59,7 +59,8 @@ export type Category =
   | { type: 'behind' }
   | { type: 'unexpected'; what: string };
 
-const GENERIC_CODES: ReadonlySet<number> = new Set([RpcErrorCode.UPSTREAM_UNAVAILABLE, RpcErrorCode.QUEUE_FULL, RpcErrorCode.REQUEST_TIMEOUT]);
+/** Errors any call may get; INTERNAL_ERROR when a node's answer to it was not one JSON value (see GARBAGE). */
+const GENERIC_CODES: ReadonlySet<number> = new Set([RpcErrorCode.UPSTREAM_UNAVAILABLE, RpcErrorCode.QUEUE_FULL, RpcErrorCode.REQUEST_TIMEOUT, RpcErrorCode.INTERNAL_ERROR]);
 const HEX = /^0x[0-9a-f]+$/;
 /** Whether a request is a call, which may get any of the session's own errors (not a frame it refused). */
 export const isCall = (req: Req) => req.type !== 'parse' && req.type !== 'invalid' && req.type !== 'tooLarge' && req.limited === undefined;

@@ -185,6 +185,12 @@ export const GARBAGE = [
   '{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}',
   '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xfeedface","result":{}}}',
   '{"jsonrpc":"2.0","result":true}',
+  // Not one JSON value: never passed on; an answer to a call waiting for it fails it (INTERNAL_ERROR).
+  '{"jsonrpc":"2.0","id":1,"result":"0x1"}{"leak":"x"}',
+  '{"jsonrpc":"2.0","id":2,"result":"0x1"}}',
+  '{"jsonrpc":"2.0","id":3,"result":"0x\u0001"}', // a raw control character
+  '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":"0x1"}}{"leak":{"x":1}}',
+  '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x2","result":{"number":"0x1"]}}',
 ];
 
 export class UpstreamGarbage extends Step {
