@@ -93,6 +93,7 @@ export class Metrics {
       backfill: this.counter('session_backfill_total', 'Heads and logs fetched after a switch and delivered; gaps skipped; backfills failed.'),
       reorgs: this.counter('session_reorgs_total', 'Switches that found the new node on another branch, announced as reorgs; deep: the fork reached below the kept history.'),
       behind: this.counter('session_behind_reads_total', 'Client reads answered by a node behind what the client had seen: held for a node that caught up, or failed with BEHIND.'),
+      limits: this.counter('session_limit_rejections_total', 'Client calls refused with LIMIT_EXCEEDED, by cap (maxInFlight, maxSubscriptions).'),
     };
     c.opened.inc();
     let overflows = 0;
@@ -113,6 +114,7 @@ export class Metrics {
       },
       reorg: ({ from, to, deep }: { from?: string; to: string; deep: boolean }) => c.reorgs.inc({ from: from ?? '', to, deep: String(deep) }),
       behind: ({ node, outcome }: { node: string; outcome: string }) => c.behind.inc({ node, outcome }),
+      limit: ({ limit }: { limit: string }) => c.limits.inc({ limit }),
       queue: () => {
         const now = session.stats().queueOverflows;
         if (now > overflows) c.overflows.inc({}, now - overflows);

@@ -59,6 +59,23 @@ describe('Metrics', () => {
   });
 });
 
+describe('limit metrics', () => {
+  it('counts calls refused with LIMIT_EXCEEDED, by cap', async () => {
+    const h = await sessionHarness({ maxInFlight: 1, maxSubscriptions: 1 });
+    const metrics = new Metrics();
+    metrics.trackSession(h.session);
+    h.send(rpc(1, 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    h.send(rpc(2, 'eth_subscribe', ['newHeads']));
+    h.nodes.a!.blackhole();
+    h.send(rpc(3, 'eth_chainId'));
+    h.send(rpc(4, 'eth_chainId'));
+    const text = metrics.render();
+    expect(text).toContain('steadyrpc_session_limit_rejections_total{limit="maxSubscriptions"} 1');
+    expect(text).toContain('steadyrpc_session_limit_rejections_total{limit="maxInFlight"} 1');
+  });
+});
+
 describe('continuity metrics', () => {
   it('counts backfilled heads after a switch', async () => {
     const h = await sessionHarness();
