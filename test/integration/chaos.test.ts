@@ -1,6 +1,7 @@
 /**
  * Chaos: many clients, a seeded schedule of transport, lag and fork faults on two nodes of one
- * network, exact counts (invariants 1–4, 10 and 11 for every client). `npm test` runs a short
+ * network, exact counts (invariants 1–4, 10 and 11 for every client; the per-client limits with a
+ * bursting and a stalled client). `npm test` runs a short
  * version; `npm run test:chaos` runs 90 s with 50 clients. Replay a failure with CHAOS_SEED=<printed seed>.
  */
 import { describe, expect, it } from 'vitest';
@@ -34,6 +35,7 @@ describe('chaos', () => {
         `eth_blockNumber checked ${c.blockNumberChecked} (went back ${c.blockNumberWentBack}), ` +
         `reorgs announced ${c.reorgsAnnounced} (deep ${c.deepReorgs}), behind reads held ${c.behindReads.held} / failed ${c.behindReads.failed}`,
     );
+    if (c.burst) console.log(`chaos: burst client ${JSON.stringify(c.burst)}; slow readers closed ${c.slowReaderCloses}`);
     if (c.examples.length > 0) console.log(`chaos: first violations:\n  ${c.examples.join('\n  ')}`);
     expect(c.lostAnswers).toBe(0);
     expect(c.duplicatedAnswers).toBe(0);
@@ -46,6 +48,11 @@ describe('chaos', () => {
     expect(c.mixedBranchLogs).toBe(0);
     expect(c.badRetractions).toBe(0);
     expect(c.logDuplicates).toBe(0);
+    // The per-client limits hold under faults: every burst call answered once, LIMIT_EXCEEDED only
+    // past the cap (and met), and the client that stopped reading closed as a slow reader.
+    expect(c.burst).toMatchObject({ lost: 0, duplicated: 0, unjustifiedLimitErrors: 0 });
+    expect(c.burst!.limitErrors).toBeGreaterThan(0);
+    expect(c.slowReaderCloses).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -31,8 +31,15 @@
  * (subscribed to both) must still read one node's reorg: those are counted the same. Replay a
  * failing seed with CHAOS_LIVE_FORKS=0 to tell whether only the live forks break it (a client with
  * only a `logs` subscription could not be helped: the library has nothing to see the reorg by).
+ *
+ * Two abusers run along (`abusers`, on by default; the proxy then has small per-client limits,
+ * CHAOS_LIMITS): a client that sends bursts past `maxInFlight` (every call answered exactly once,
+ * LIMIT_EXCEEDED only past the cap) and one that stops reading while asking for every log (closed
+ * as a slow reader, counted in /metrics), so the limits are held under faults, not only in the
+ * adversarial probes.
  */
 import { DEV_ACCOUNT } from './helpers/anvil.js';
+import { BurstClient, SlowReader, type BurstCounts } from './helpers/chaosAbusers.js';
 import { metricSum, startProxyOverChain } from './helpers/chaosProxy.js';
 import { seededRandom as chaosRandom } from '../helpers/sessionWorld.js';
 import { ChaosWatch, emptyWatchCounts, type WatchCounts } from './helpers/chaosWatch.js';
@@ -49,6 +56,11 @@ export interface ChaosOptions {
   rate: number;
   /** Share of forks (and their rejoins) made under the sessions on the node, not while it is cut. @default 0.25 */
   liveForks?: number;
+  /**
+   * Also run a client that bursts past the proxy's per-client cap on calls in flight, and one that
+   * stops reading (see chaosAbusers.ts); the proxy runs with small limits for them. @default true
+   */
+  abusers?: boolean;
   log?: (line: string) => void;
 }
 
@@ -82,7 +94,14 @@ export interface ChaosCounts extends WatchCounts {
   behindReads: { held: number; failed: number };
   /** The first violations seen, with the client and the time. */
   examples: string[];
+  /** The client bursting past `maxInFlight` (undefined without abusers). */
+  burst?: BurstCounts;
+  /** From /metrics: clients closed as slow readers, and closes by cause. */
+  slowReaderCloses: number;
 }
+
+/** The per-client limits the proxy gets in a run with abusers: small, so they are met. */
+export const CHAOS_LIMITS = Object.freeze({ maxInFlight: 64, maxBufferedBytes: 256 * 1024, burst: 80 });
 
 const ID_POOL = [0, 1, 2, 'x', 'y']; // small on purpose: ids repeat and collide
 const SUBSCRIBE_IDS = new Set<unknown>(['sub', 'logs']);
@@ -106,7 +125,7 @@ function absorb(client: Client): void {
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
-  const { seconds, clients: clientCount, seed, rate, liveForks = 0.25, log = () => {} } = options;
+  const { seconds, clients: clientCount, seed, rate, liveForks = 0.25, abusers = true, log = () => {} } = options;
   // Separate streams, so the schedule replays from the seed whatever the miner and clients draw.
   const random = chaosRandom(seed);
   const minerRandom = chaosRandom(seed ^ 0x5bd1e995);
@@ -142,10 +161,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     log(line);
   };
   let proxy: Awaited<ReturnType<typeof startProxyOverChain>> | undefined;
+  let burster: BurstClient | undefined;
+  let slowReader: SlowReader | undefined;
   try {
     // A few blocks at once, so a fork of depth 3 is possible from the start.
     for (let i = 0; i < 4; i++) await chain.mine({ logs: 1 });
-    proxy = await startProxyOverChain(chain, { shareUpstreams: options.shareUpstreams ?? false });
+    proxy = await startProxyOverChain(chain, {
+      shareUpstreams: options.shareUpstreams ?? false,
+      ...(abusers ? { maxBufferedBytes: CHAOS_LIMITS.maxBufferedBytes, session: { maxInFlight: CHAOS_LIMITS.maxInFlight } } : {}),
+    });
     const px = proxy;
     const sessionsOn = (name: Name) => metricSum(px.metrics.render(), 'steadyrpc_sessions', { node: name });
 
@@ -185,6 +209,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     }
     let requests = 0;
     started = Date.now();
+    if (abusers) {
+      burster = await BurstClient.connect(px.wsUrl, CHAOS_LIMITS.maxInFlight);
+      const b = burster;
+      timers.push(setInterval(() => b.burst(CHAOS_LIMITS.burst), 1_500));
+      slowReader = await SlowReader.connect(px.wsUrl);
+      slowReader.start(100, 10);
+    }
 
     // A steady stream of requests with repeated ids.
     const send = (client: Client) => {
@@ -341,7 +372,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     for (const timer of timers) clearInterval(timer);
     await poll('proxy back on a', async () => px.pool.preferred() === 'a', 20_000);
     const sentCount = (client: Client, id: unknown) => client.sent.get(id)?.length ?? 0;
-    await poll('every answer', async () => clients.every((c) => [...c.sent.keys()].every((id) => c.ws.answers(id).length >= sentCount(c, id))), 30_000, 200).catch(() => undefined);
+    slowReader?.close();
+    await poll('every answer', async () => (burster?.settled ?? true) && clients.every((c) => [...c.sent.keys()].every((id) => c.ws.answers(id).length >= sentCount(c, id))), 30_000, 200).catch(() => undefined);
     await sleep(1_000); // room for a duplicate to show up
 
     // Every subscription still delivers, under its original id.
@@ -375,6 +407,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       deepReorgs: metricSum(metrics, 'steadyrpc_session_reorgs_total', { deep: 'true' }),
       behindReads: { held: metricSum(metrics, 'steadyrpc_session_behind_reads_total', { outcome: 'held' }), failed: metricSum(metrics, 'steadyrpc_session_behind_reads_total', { outcome: 'failed' }) },
       examples: [],
+      ...(burster ? { burst: burster.counts() } : {}),
+      slowReaderCloses: metricSum(metrics, 'steadyrpc_client_slow_reader_closes_total'),
     };
     clients.forEach((client, index) => {
       absorb(client);
@@ -418,6 +452,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     mining = false;
     for (const timer of timers) clearInterval(timer);
     for (const client of clients) client.ws.close();
+    burster?.close();
+    slowReader?.close();
     await miner.catch(() => undefined);
     await proxy?.close();
     await chain.stop();

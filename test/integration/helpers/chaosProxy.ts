@@ -2,10 +2,10 @@
  * The reference proxy (its default settings, like `startProxyOver` in cluster.ts) over the nodes
  * of a SharedChain, through their FaultProxies: the first name is preferred.
  */
-import { startProxyServer, type ProxyServer } from '../../../examples/proxy-server.js';
+import { startProxyServer, type ProxyServer, type ProxyServerOptions } from '../../../examples/proxy-server.js';
 import type { SharedChain } from './sharedChain.js';
 
-export function startProxyOverChain(chain: SharedChain, options: { shareUpstreams?: boolean; names?: string[] } = {}): Promise<ProxyServer> {
+export function startProxyOverChain(chain: SharedChain, options: Omit<ProxyServerOptions, 'upstreams' | 'listen'> & { names?: string[] } = {}): Promise<ProxyServer> {
   const { names = Object.keys(chain.nodes), ...rest } = options;
   return startProxyServer({
     ...rest,
