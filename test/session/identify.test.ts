@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { head, identify, readHead } from '../../src/session/resultFields.js';
 import { hashDigest } from '../../src/consistency/quantity.js';
+import { isCompactValue } from '../../src/jsonScan.js';
 
 const hash = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
 
@@ -77,6 +78,25 @@ describe('readHead: number and hash digests of a head, read in place, whatever t
     'parent first, hash last': `{"parentHash":"${h(9, 0)}","logsBloom":"0x00","number":"0xa","timestamp":"0x1","hash":"${h(10, 1)}"}`,
   };
   it.each(Object.entries(orders))('%s', (_order, text) => {
+    expect(readHead(text, 0)).toBe(true);
+    const [hi, lo] = hashDigest(h(10, 1))!;
+    const [parentHi, parentLo] = hashDigest(h(9, 0))!;
+    expect({ ...head }).toEqual({ number: 10, hi, lo, parentHi, parentLo });
+  });
+
+  it('after the frame check, reads the keys it noted: the head object’s own, not a nested object’s', () => {
+    const text = `{"x":{"hash":"${h(99, 9)}","number":"0x63"},"number":"0xa","parentHash":"${h(9, 0)}","hash":"${h(10, 1)}"}`;
+    expect(isCompactValue(text, 0, text.length, 0)).toBe(true);
+    expect(readHead(text, 0)).toBe(true);
+    const [hi, lo] = hashDigest(h(10, 1))!;
+    expect({ ...head }).toMatchObject({ number: 10, hi, lo });
+    // The same text checked for another object (or not at all): searched as before.
+    isCompactValue(text, 0, text.length);
+    expect(readHead(text, 0)).toBe(true);
+  });
+
+  it.each(Object.entries(orders))('%s, after the frame check', (_order, text) => {
+    expect(isCompactValue(text, 0, text.length, 0)).toBe(true);
     expect(readHead(text, 0)).toBe(true);
     const [hi, lo] = hashDigest(h(10, 1))!;
     const [parentHi, parentLo] = hashDigest(h(9, 0))!;
