@@ -1,3 +1,5 @@
+import { utf8Base64 } from './base64.js';
+
 /** The mask that stands for whatever a display form or a scrubbed text leaves out. */
 export const MASK = '***';
 
@@ -69,7 +71,7 @@ export function secretsOf(endpoint: string | SecretBearer, options: RedactOption
   }
   const { username, password } = url;
   if (username !== '' || password !== '') {
-    parts.push(username, password, `${username}:${password}`, base64(`${decode(username)}:${decode(password)}`));
+    parts.push(username, password, `${username}:${password}`, utf8Base64(`${decode(username)}:${decode(password)}`));
   }
   if (options.revealPath !== true) parts.push(...url.pathname.split('/'));
   const search = url.search.slice(1);
@@ -134,11 +136,4 @@ function decode(text: string): string {
   } catch {
     return text;
   }
-}
-
-/** As `Authorization: Basic` carries userinfo (UTF-8, then base64). */
-function base64(text: string): string {
-  let binary = '';
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }

@@ -1,3 +1,4 @@
+import { utf8Base64 } from '../base64.js';
 import { SteadyRpcError } from '../errors.js';
 
 /** Where to POST, resolved fresh before every request so credentials can rotate. */
@@ -134,5 +135,5 @@ function splitUserinfo(raw: string): { url: string; authorization: Record<string
   const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
   url.username = '';
   url.password = '';
-  return { url: url.toString(), authorization: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
+  return { url: url.toString(), authorization: { authorization: `Basic ${utf8Base64(credentials)}` } };
 }
