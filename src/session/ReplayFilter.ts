@@ -2,9 +2,14 @@ import type { Clock, TimerHandle } from '../Clock.js';
 import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
 
-/** Why the session sent a request of its own. */
+/**
+ * Why a request of one's own was sent: a subscription `replay`, a `keepalive` probe, the
+ * `unsubscribe` of an upstream subscription nobody holds, or a `backfill` read. Named in the
+ * timeout error.
+ */
 export type OwnPurpose = 'replay' | 'keepalive' | 'unsubscribe' | 'backfill';
 
+/** Where the outcome of one request of one's own goes: exactly one of the two is called, once. */
 export interface OwnRequestHandlers {
   /** The upstream answered (a result or a JSON-RPC error). */
   onAnswer(response: JsonRpcResponse): void;
@@ -19,6 +24,11 @@ interface OwnRequest extends OwnRequestHandlers {
   readonly deadline: number;
 }
 
+export interface ReplayFilterOptions {
+  /** Source of time for the deadlines (`FakeClock` in tests). */
+  clock: Clock;
+}
+
 /** The requests with one timeout, in the order they were sent (so, by deadline), and one timer for them. */
 interface Deadlines {
   readonly requests: Map<number, OwnRequest>;
@@ -31,6 +41,12 @@ interface Deadlines {
  * Whatever it claims never reaches the client: that is the fix for the seeds' incident, where
  * replayed `eth_subscribe` answers leaked to clients and broke their JSON-RPC state.
  *
+ * Use: send a request upstream under an id nothing else uses, {@link own} that id; pass every
+ * answer from upstream to {@link settle} first and forward it to the client only when that returns
+ * false; when a socket goes away, {@link failOwner} it. It owns the claimed ids, their handlers and
+ * their deadlines (each request is answered or failed exactly once); it does not send anything,
+ * choose ids, parse frames, or forward what it does not own (that stays the caller's).
+ *
  * Deadlines cost one timer per distinct timeout, not one per request: a session replaying its
  * subscriptions, times thousands of sessions failing over together, would otherwise create and
  * clear a timer for every replay.
@@ -41,7 +57,11 @@ export class ReplayFilter {
   readonly #deadlines = new Map<number, Deadlines>();
   #swallowed = 0;
 
-  constructor(clock: Clock) {
+  constructor(options: ReplayFilterOptions) {
+    const clock = (options as ReplayFilterOptions | null | undefined)?.clock;
+    if (typeof clock?.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+      throw new SteadyRpcError('ERR_CONFIG', 'Expected clock to be a Clock (now, setTimeout, clearTimeout)');
+    }
     this.#clock = clock;
   }
 
@@ -50,15 +70,25 @@ export class ReplayFilter {
     return this.#swallowed;
   }
 
+  /** Requests owned now, waiting for an answer. */
   get size(): number {
     return this.#requests.size;
   }
 
   /**
-   * Claims upstream id `id` for a request the session sends itself. `owner` is the socket it was
-   * sent on, so all of a socket's requests can be failed when it goes away.
+   * Claims upstream id `id` for a request sent on one's own behalf: its answer goes to `onAnswer`
+   * (through {@link settle}), or, if none comes within `timeoutMs` ms, `onFail` gets `ERR_TIMEOUT`.
+   * `owner` is any object standing for the socket it was sent on, so that all of a socket's
+   * requests can be failed at once when it goes away ({@link failOwner}).
+   *
+   * Throws a `RangeError` if `id` is already owned (the caller must not reuse an id before it is
+   * settled or failed) or `timeoutMs` is not a finite number >= 0.
    */
   own(id: number, purpose: OwnPurpose, owner: object, timeoutMs: number, { onAnswer, onFail }: OwnRequestHandlers): void {
+    if (this.#requests.has(id)) throw new RangeError(`Request id ${id} is already owned`);
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new RangeError(`Expected timeoutMs to be a finite number >= 0, got ${String(timeoutMs)}`);
+    }
     const request: OwnRequest = { onAnswer, onFail, purpose, owner, timeoutMs, deadline: this.#clock.now() + timeoutMs };
     this.#requests.set(id, request);
     let deadlines = this.#deadlines.get(timeoutMs);
@@ -71,8 +101,8 @@ export class ReplayFilter {
   }
 
   /**
-   * If `id` is one of the session's own requests, hands the answer to its owner and returns true:
-   * the caller must not forward it.
+   * If `id` is one of the owned requests, hands `response` to its `onAnswer` and returns true: the
+   * caller must not forward it. Returns false for any other id (forward it as usual).
    */
   settle(id: number, response: JsonRpcResponse): boolean {
     const request = this.#requests.get(id);
@@ -83,7 +113,7 @@ export class ReplayFilter {
     return true;
   }
 
-  /** Fails every request sent on `owner` (its socket went away). */
+  /** Fails every request sent on `owner` with `error` (its socket went away); others are kept. */
   failOwner(owner: object, error: SteadyRpcError): void {
     for (const [id, request] of [...this.#requests]) {
       if (request.owner !== owner) continue;
@@ -92,7 +122,10 @@ export class ReplayFilter {
     }
   }
 
-  /** Forgets every request and clears their timers, without calling anyone. */
+  /**
+   * Forgets every request and clears their timers, without calling anyone (the session is closing).
+   * The filter stays usable.
+   */
   clear(): void {
     for (const { timer } of this.#deadlines.values()) if (timer !== undefined) this.#clock.clearTimeout(timer);
     this.#deadlines.clear();

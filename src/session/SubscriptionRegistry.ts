@@ -1,41 +1,59 @@
 import { SteadyRpcError } from '../errors.js';
 
-/** One client subscription and where it lives upstream now. */
+/**
+ * One client subscription and where it lives upstream now. The registry's own record, read-only
+ * to everyone else: its upstream id changes through {@link SubscriptionRegistry.setUpstream} and
+ * {@link SubscriptionRegistry.detachAll} only, so an entry held across those calls shows the
+ * current id.
+ */
 export interface SubscriptionEntry {
-  /** The id the client knows; it never changes while the session lives. */
+  /** The id the client knows; it never changes while the entry lives. */
   readonly clientId: string;
   /**
    * The id on the current upstream socket; `undefined` while detached (the upstream died and the
-   * replay has not answered yet). Change it only through the registry.
+   * replay has not answered yet).
    */
-  upstreamId: string | undefined;
-  /** The `eth_subscribe` params, replayed as they are on a new upstream. */
+  readonly upstreamId: string | undefined;
+  /** The `eth_subscribe` params, replayed as they are on a new upstream (a frozen copy). */
   readonly params: readonly unknown[];
 }
 
+/** The same record as the registry writes it. */
+interface Entry extends Omit<SubscriptionEntry, 'upstreamId'> {
+  upstreamId: string | undefined;
+}
+
 /**
- * Client subscription id ↔ upstream subscription id, with the params to replay.
+ * Client subscription id ↔ upstream subscription id, with the params to replay: what a proxy or
+ * session needs to give a client one subscription id for life while the upstream under it changes.
+ * On a new upstream, {@link detachAll}, re-send each entry's `params` as `eth_subscribe`, and
+ * {@link setUpstream} each answer; notifications are looked up with {@link byUpstreamId} and sent
+ * to the client under the entry's `clientId`.
+ *
+ * It owns the two mappings and the params, nothing else: it sends nothing, holds no socket or
+ * timer, chooses no ids (the caller gives both), and sets no bound on how many entries it holds
+ * (cap them before {@link add}, as `UpstreamSession` does with `maxSubscriptions`).
  *
  * The two ids live in two independent maps: upstream ids are only unique per upstream socket, and a
  * new upstream may hand out an id that equals some other entry's client id (anvil counts from
  * `0x1` on every socket), so a lookup by one kind of id must never find an entry by the other.
  */
 export class SubscriptionRegistry {
-  readonly #byClient = new Map<string, SubscriptionEntry>();
-  readonly #byUpstream = new Map<string, SubscriptionEntry>();
+  readonly #byClient = new Map<string, Entry>();
+  readonly #byUpstream = new Map<string, Entry>();
   /**
    * The last entry found by upstream id, and that id (the registry's own copy): a stream of
    * notifications for one subscription skips hashing a fresh id string for each. Forgotten on any
    * change to the upstream ids.
    */
   #lastUpstreamId: string | undefined;
-  #lastEntry: SubscriptionEntry | undefined;
+  #lastEntry: Entry | undefined;
 
   /**
    * Registers a new subscription under its client-facing id, mapped to `upstreamId` on the current
    * upstream socket (by default the same id: the client id is the id of the first upstream answer),
-   * or to none (`null`) when it was answered on a socket the session is leaving and still has
-   * to be replayed on the current one.
+   * or to none (`null`: detached, to be mapped by {@link setUpstream} once it is replayed; a session
+   * does this when the subscribe was answered on a socket it is leaving).
    *
    * Throws `ERR_BAD_RESPONSE` if `clientId` is already a client id, or if `upstreamId` is still the
    * upstream id of another entry: an upstream id that repeats one the registry holds cannot be told
@@ -49,12 +67,13 @@ export class SubscriptionRegistry {
     if (upstreamId !== null && this.#byUpstream.has(upstreamId)) {
       throw new SteadyRpcError('ERR_BAD_RESPONSE', `Upstream subscription id "${upstreamId}" is already in use`);
     }
-    const entry: SubscriptionEntry = { clientId, upstreamId: upstreamId ?? undefined, params: Object.freeze([...params]) };
+    const entry: Entry = { clientId, upstreamId: upstreamId ?? undefined, params: Object.freeze([...params]) };
     this.#byClient.set(clientId, entry);
     if (upstreamId !== null) this.#byUpstream.set(upstreamId, entry);
     return entry;
   }
 
+  /** The entry under client id `id` (attached or not), if there is one. */
   byClientId(id: string): SubscriptionEntry | undefined {
     return this.#byClient.get(id);
   }
@@ -110,16 +129,20 @@ export class SubscriptionRegistry {
     this.#lastUpstreamId = undefined;
   }
 
-  /** Every entry, in the order the subscriptions were added. */
+  /**
+   * Every entry, in the order the subscriptions were added: a live view (entries removed while it
+   * is read are skipped, entries added are included), so copy it first to add while iterating.
+   */
   entries(): IterableIterator<SubscriptionEntry> {
     return this.#byClient.values();
   }
 
+  /** Subscriptions registered now, attached or not. */
   get size(): number {
     return this.#byClient.size;
   }
 
-  #unmapUpstream(entry: SubscriptionEntry): void {
+  #unmapUpstream(entry: Entry): void {
     this.#lastUpstreamId = undefined;
     if (entry.upstreamId !== undefined && this.#byUpstream.get(entry.upstreamId) === entry) {
       this.#byUpstream.delete(entry.upstreamId);

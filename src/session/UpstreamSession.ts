@@ -63,7 +63,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     // Built in this order so that bad options are reported in the order they always were.
     const settings = sessionSettings(options);
     const backoff = new ExponentialBackoff(options.backoff);
-    const filter = new ReplayFilter(clock);
+    const filter = new ReplayFilter({ clock });
     const queue = new MessageQueue<PendingCall>({ ...options.queue, clock }, (expired) => {
       for (const call of expired) this.#ctx.fail(call, RpcErrorCode.REQUEST_TIMEOUT, 'Request timed out waiting for an upstream node');
       this.#ctx.emitQueue();

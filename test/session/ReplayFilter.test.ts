@@ -5,7 +5,7 @@ import { FakeClock } from '../../src/testing/index.js';
 
 function world() {
   const clock = new FakeClock();
-  const filter = new ReplayFilter(clock);
+  const filter = new ReplayFilter({ clock });
   const log: string[] = [];
   const handlers = (name: string) => ({
     onAnswer: () => log.push(`${name} answered`),
