@@ -90,3 +90,11 @@ export type { HttpAnswer, HttpOutcome, ServeHttpOptions } from './server/serveHt
 export { SERVE_HTTP_DEFAULTS, serveHttp } from './server/serveHttp.js';
 export { readHttpBody } from './server/readHttpBody.js';
 export type { RedactOptions, SecretBearer } from './redact.js';
+export type {
+  StandardWebSocket,
+  StandardWebSocketConstructor,
+  StandardWebSocketTransportOptions,
+} from './transport/StandardWebSocketTransport.js';
+export { StandardWebSocketTransport } from './transport/StandardWebSocketTransport.js';
+export type { SocketPlatform } from './transport/defaultSocketTransport.js';
+export { defaultSocketTransport } from './transport/defaultSocketTransport.js';

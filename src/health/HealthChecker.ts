@@ -6,7 +6,7 @@ import type { NodeInfo } from '../pool/NodeConfig.js';
 import { redactNodeText } from '../pool/NodeConfig.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
-import { WsSocketTransport } from '../transport/WsSocketTransport.js';
+import { defaultSocketTransport } from '../transport/defaultSocketTransport.js';
 import { applyOutcome } from './hysteresis.js';
 import { nodeCaller } from './nodeCall.js';
 import type { Probe, ProbeResult } from './probes.js';
@@ -37,7 +37,7 @@ export interface HealthCheckerOptions {
   chainId?: number;
   /** How a node is checked. @default ethBlockNumberProbe (eth_blockNumber, eth_chainId once) */
   probe?: Probe;
-  /** For probing nodes that have only a `ws` endpoint. @default new WsSocketTransport() */
+  /** For probing nodes that have only a `ws` endpoint. @default defaultSocketTransport(): ws on Node, the platform's WebSocket elsewhere */
   socketTransport?: SocketTransport;
   /** @default the pool's clock */
   clock?: Clock;
@@ -125,7 +125,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     this.#clock = options.clock ?? pool.clock;
     this.#chainId = options.chainId;
     this.#probe = options.probe ?? ethBlockNumberProbe;
-    this.#sockets = options.socketTransport ?? new WsSocketTransport();
+    this.#sockets = options.socketTransport ?? defaultSocketTransport();
     this.#limit = pLimit(this.#options.concurrency);
   }
 

@@ -12,7 +12,7 @@ import type { ConsistencySettings } from '../consistency/settings.js';
 export interface UpstreamSessionOptions {
   /** Chooses the node; the session follows its `switch` events. */
   pool: NodePool;
-  /** Opens upstream sockets. @default new WsSocketTransport() */
+  /** Opens upstream sockets. @default defaultSocketTransport(): ws on Node, the platform's WebSocket elsewhere */
   transport?: SocketTransport;
   /** @default the pool's clock */
   clock?: Clock;

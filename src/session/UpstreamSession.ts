@@ -4,7 +4,7 @@ import { SteadyRpcError } from '../errors.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { NodePool, SwitchEvent } from '../pool/NodePool.js';
 import { defaultRandom } from '../random.js';
-import { WsSocketTransport } from '../transport/WsSocketTransport.js';
+import { defaultSocketTransport } from '../transport/defaultSocketTransport.js';
 import { BatchCollector } from './BatchCollector.js';
 import type { LimitName } from './CallLimits.js';
 import { CallLimits } from './CallLimits.js';
@@ -56,7 +56,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (typeof options !== 'object' || options === null || typeof options.pool !== 'object') {
       throw new SteadyRpcError('ERR_CONFIG', 'Expected UpstreamSession options with a `pool`');
     }
-    const { pool, transport = new WsSocketTransport(), clock = pool.clock, random = defaultRandom } = options;
+    const { pool, transport = defaultSocketTransport(), clock = pool.clock, random = defaultRandom } = options;
     if (!pool.nodes.some((node) => node.ws !== undefined)) {
       throw new SteadyRpcError('ERR_CONFIG', 'UpstreamSession needs at least one node with a `ws` endpoint');
     }
