@@ -62,6 +62,13 @@ export type { SessionEvents, SessionStats, SessionSwitchEvent, SessionSwitchReas
 export { UpstreamSession } from './session/UpstreamSession.js';
 export type { RepeatablePredicate } from './session/repeatable.js';
 export { isRepeatable } from './session/repeatable.js';
+// The session's pure building blocks, usable on their own (a proxy or session of your own).
+export type { SubscriptionEntry } from './session/SubscriptionRegistry.js';
+export { SubscriptionRegistry } from './session/SubscriptionRegistry.js';
+export type { OwnPurpose, OwnRequestHandlers, ReplayFilterOptions } from './session/ReplayFilter.js';
+export { ReplayFilter } from './session/ReplayFilter.js';
+export type { MessageQueueOptions } from './session/MessageQueue.js';
+export { MessageQueue } from './session/MessageQueue.js';
 export type { ExponentialBackoffOptions } from './backoff/ExponentialBackoff.js';
 export { ExponentialBackoff } from './backoff/ExponentialBackoff.js';
 

@@ -17,11 +17,12 @@ export interface MessageQueueOptions {
    * @default 10_000
    */
   maxWaitMs?: number;
-  /** Source of time for the expiry timer. */
+  /** Source of time for the expiry timer (`FakeClock` in tests). Required. */
   clock: Clock;
 }
 
-export interface QueuedItem<T> {
+/** An item as the queue holds it (not handed out: `drain` and `onExpire` give the values). */
+interface QueuedItem<T> {
   readonly value: T;
   /** Its size as given by the caller, in bytes. */
   readonly bytes: number;
@@ -42,6 +43,10 @@ function checkBytes(bytes: number): void {
  * each with a deadline. Nothing leaves it in silence: `push` says when it is full (the caller
  * answers `QUEUE_FULL`), and expired items go to `onExpire` (the caller answers `REQUEST_TIMEOUT`).
  *
+ * It owns the order, the bounds, the byte count and the deadlines of what it holds; it does not
+ * measure items (the caller gives each one's size), send them, or answer anyone: the caller
+ * answers what `push` refuses and what `onExpire` hands back, and sends what `drain` gives.
+ *
  * One clock timer runs, for the oldest item; there is none while the queue is empty or closed.
  */
 export class MessageQueue<T> {
@@ -55,6 +60,10 @@ export class MessageQueue<T> {
   #timer: TimerHandle | undefined;
   #closed = false;
 
+  /**
+   * `onExpire` gets, in order, the items that waited `maxWaitMs` (several at once when they were due
+   * together), after they left the queue. Throws `ERR_CONFIG` on a bad option or a missing clock.
+   */
   constructor(options: MessageQueueOptions, onExpire: (items: T[]) => void) {
     if (typeof options !== 'object' || options === null) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected MessageQueue options to be an object, got ${String(options)}`);
