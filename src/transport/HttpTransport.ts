@@ -74,13 +74,16 @@ export function isNotDelivered(error: unknown): boolean {
 
 /** The default {@link HttpTransport}, over the global `fetch` (or one passed in). */
 export class FetchHttpTransport implements HttpTransport {
-  readonly #fetch: typeof fetch;
+  readonly #fetch: (url: string, init: RequestInit) => Promise<Response>;
 
   constructor(fetchImpl: typeof fetch = globalThis.fetch) {
     if (typeof fetchImpl !== 'function') {
       throw new SteadyRpcError('ERR_CONFIG', 'No fetch implementation: pass one to FetchHttpTransport');
     }
-    this.#fetch = fetchImpl;
+    // Called on globalThis, never detached: a platform's fetch is a method of the global, and a
+    // detached call of it is "Illegal invocation" in Chromium. A plain or bound function passed in
+    // does not mind.
+    this.#fetch = (input, init) => fetchImpl.call(globalThis, input, init);
   }
 
   async post(endpoint: HttpEndpoint, body: string, signal: AbortSignal): Promise<HttpResponse> {
