@@ -100,6 +100,14 @@ describe('readHttpBody', () => {
     await expect(readHttpBody(Readable.from([Buffer.from('éé')]), 4)).resolves.toBe('éé');
   });
 
+  it('decodes as Buffer did: a byte-order mark kept, invalid bytes as U+FFFD, string chunks counted in UTF-8 bytes', async () => {
+    const bytes = [Buffer.from([0xef, 0xbb, 0xbf, 0x7b]), Buffer.from([0xff, 0xc3]), Buffer.from([0xa9, 0xe2, 0x82])];
+    await expect(readHttpBody(Readable.from(bytes), 100)).resolves.toBe(Buffer.concat(bytes).toString('utf8'));
+    await expect(readHttpBody(Readable.from([bytes[0]!]), 100)).resolves.toBe('\ufeff{');
+    await expect(readHttpBody(Readable.from(['é', 'é']), 3)).resolves.toBeUndefined();
+    await expect(readHttpBody(Readable.from(['é', 'é']), 4)).resolves.toBe('éé');
+  });
+
   it('rejects a stream that fails, and bad limits', async () => {
     const failing = new Readable({ read() { this.destroy(new Error('boom')); } });
     await expect(readHttpBody(failing, 10)).rejects.toMatchObject({ code: 'ERR_ABORTED' });
