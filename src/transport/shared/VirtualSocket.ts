@@ -1,0 +1,88 @@
+import { SteadyRpcError } from '../../errors.js';
+import type { SocketCloseInfo, SocketListener, UpstreamSocket } from '../SocketTransport.js';
+import { CloseCode } from '../SocketTransport.js';
+import type { SharedConnection } from './SharedConnection.js';
+
+/**
+ * What a session holds from a `SharedSocketTransport`: a socket of its own in every respect
+ * but the connection under it. It keeps its own state (so a session sees `open` once, `close` once,
+ * and nothing after it left), and the two sets the connection needs to forget it when it leaves:
+ * its subscription ids and its calls in flight. Frames go to the {@link SharedConnection}, which
+ * re-addresses them; what comes back is handed to the session's listener.
+ */
+export class VirtualSocket implements UpstreamSocket {
+  /** The subscription ids this socket was given and has not given back. */
+  readonly subscriptions = new Set<string>();
+  /** Ids (on the real socket) of its calls not yet answered. */
+  readonly calls = new Set<number>();
+  readonly #listener: SocketListener;
+  #connection: SharedConnection | undefined;
+  #state: 'connecting' | 'open' | 'closed' = 'connecting';
+
+  constructor(listener: SocketListener) {
+    this.#listener = listener;
+  }
+
+  get isOpen(): boolean {
+    return this.#state === 'open';
+  }
+
+  /** What the real socket under it has not written yet (every session on it shares the figure). */
+  get bufferedAmount(): number {
+    return this.#connection?.bufferedAmount ?? 0;
+  }
+
+  send(text: string): void {
+    if (this.#state !== 'open') throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
+    this.#connection!.send(this, text);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.#leave({ code: code ?? 1005, reason: reason ?? '' }, false);
+  }
+
+  terminate(): void {
+    this.#leave({ code: CloseCode.ABNORMAL, reason: '' }, true);
+  }
+
+  attach(connection: SharedConnection): void {
+    this.#connection = connection;
+  }
+
+  opened(): void {
+    if (this.#state !== 'connecting') return;
+    this.#state = 'open';
+    this.#listener.onOpen();
+  }
+
+  deliver(text: string): void {
+    if (this.#state === 'open') this.#listener.onMessage(text);
+  }
+
+  error(error: Error): void {
+    if (this.#state !== 'closed') this.#listener.onError(error);
+  }
+
+  /** The real socket closed. */
+  closed(info: SocketCloseInfo): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#listener.onClose(info);
+  }
+
+  /** Never opened: a recent connect to this endpoint failed, or the connection closed under it. */
+  fail(info: SocketCloseInfo): void {
+    queueMicrotask(() => this.closed(info));
+  }
+
+  #leave(info: SocketCloseInfo, terminated: boolean): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    try {
+      this.#connection?.leave(this, terminated);
+    } finally {
+      // As with a real socket, onClose follows the call, never inside it.
+      queueMicrotask(() => this.#listener.onClose(info));
+    }
+  }
+}
