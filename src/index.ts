@@ -105,3 +105,7 @@ export type {
 export { StandardWebSocketTransport } from './transport/StandardWebSocketTransport.js';
 export type { SocketPlatform } from './transport/defaultSocketTransport.js';
 export { defaultSocketTransport } from './transport/defaultSocketTransport.js';
+export type { Environment, Unsubscribe } from './environment/Environment.js';
+export { staticEnvironment } from './environment/Environment.js';
+export type { BrowserGlobals } from './environment/browserEnvironment.js';
+export { browserEnvironment } from './environment/browserEnvironment.js';

@@ -18,11 +18,22 @@ export class Keepalive {
     link.setTimer('keepalive', this.#ctx.settings.keepaliveIntervalMs, () => this.#tick(link));
   }
 
+  /**
+   * Checks the active socket now, unless a keepalive is already on its way: for when the page
+   * becomes visible again, after its timers may have been held back for minutes and the network
+   * may have changed under it.
+   */
+  checkNow(): void {
+    const link = this.#ctx.link;
+    if (link === undefined || link.phase !== 'active' || link.keepaliveInFlight) return;
+    this.#probe(link);
+  }
+
   #tick(link: UpstreamLink): void {
     const ctx = this.#ctx;
     if (link !== ctx.link) return;
     ctx.switcher.maybeFailback(link);
-    const { keepaliveIntervalMs, keepaliveTimeoutMs, keepaliveMethod } = ctx.settings;
+    const { keepaliveIntervalMs } = ctx.settings;
     const idle = ctx.clock.now() - link.lastSeenAt;
     if (link.keepaliveInFlight || idle < keepaliveIntervalMs) {
       // Wake up when the socket will have been idle for a whole interval, not a tick later: a
@@ -30,6 +41,13 @@ export class Keepalive {
       link.setTimer('keepalive', link.keepaliveInFlight ? keepaliveIntervalMs : keepaliveIntervalMs - idle, () => this.#tick(link));
       return;
     }
+    this.#probe(link);
+  }
+
+  /** Sends a keepalive call now; a missed deadline fails the link. */
+  #probe(link: UpstreamLink): void {
+    const ctx = this.#ctx;
+    const { keepaliveTimeoutMs, keepaliveMethod } = ctx.settings;
     this.arm(link);
     link.keepaliveInFlight = true;
     ctx.outbox.sendOwn(link, 'keepalive', keepaliveMethod, [], keepaliveTimeoutMs,

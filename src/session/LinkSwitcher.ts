@@ -25,6 +25,8 @@ export class LinkSwitcher {
   /** Consecutive short-lived connections per node, to space out attempts to go back to it. */
   readonly #nodeFailures = new Map<string, { count: number; at: number }>();
   #lastNode: string | undefined;
+  /** Offline: the session's own attempts wait for the network (see {@link reconnect}). */
+  #awaitingNetwork = false;
 
   constructor(ctx: SessionContext, backoff: ExponentialBackoff) {
     this.#ctx = ctx;
@@ -32,10 +34,11 @@ export class LinkSwitcher {
   }
 
   /**
-   * The host's `reconnect()`: a fresh backoff, and with an upstream in use, a make-before-break
-   * move to the best node.
+   * The host's `reconnect()`, or the device coming back online: a fresh backoff, and with an
+   * upstream in use, a make-before-break move to the best node. It connects even when the
+   * environment says offline: the host asked for it.
    */
-  restart(): void {
+  restart(reason: 'forced' | 'online' = 'forced'): void {
     const ctx = this.#ctx;
     this.#backoff = this.#backoff.reset();
     this.#failedThisRound.clear();
@@ -44,36 +47,68 @@ export class LinkSwitcher {
     if (ctx.link && !ctx.next) {
       const best = this.#pickNode() ?? ctx.link.node;
       ctx.setState('switching');
-      void this.#prepare(best, 'forced');
+      void this.#prepare(best, reason);
     } else if (!ctx.next) {
-      this.reconnect();
+      this.#connectOrBackOff();
     }
   }
 
+  /**
+   * The device went offline: a backoff in progress is dropped, and the next round waits for the
+   * network instead. A socket in use or opening is left to its own deadlines: the device may be
+   * wrong, and a socket that still works keeps working.
+   */
+  offline(): void {
+    if (this.#backoffTimer === undefined) return;
+    this.stopBackoff();
+    this.#awaitNetwork();
+  }
+
+  /** Ends a backoff or a wait for the network, and stops listening to the pool's probes. */
   stopBackoff(): void {
     if (this.#backoffTimer !== undefined) this.#ctx.clock.clearTimeout(this.#backoffTimer);
     this.#backoffTimer = undefined;
+    this.#awaitingNetwork = false;
     this.#ctx.pool.off('health', this.#onHealth);
   }
 
   /**
    * While backing off, a probe that finds a node healthy ends the wait: the pool's choice may not
    * change (a node that flapped was never marked down), and without this a session that backed off
-   * far would wait out its delay (up to `backoff.maxDelayMs`) after the node answers again. Listened
-   * to only during a backoff.
+   * far would wait out its delay (up to `backoff.maxDelayMs`) after the node answers again. The
+   * same while waiting for the network: a node a probe reaches is reachable, whatever the device
+   * says (a node on localhost with no other network). Listened to only while waiting.
    */
   readonly #onHealth = ({ name, health }: HealthEvent): void => {
     const { pool } = this.#ctx;
     if (health.status !== 'healthy' || pool.node(name).ws === undefined || (health.quarantinedUntil ?? -Infinity) > pool.clock.now()) return;
     this.stopBackoff();
     this.#failedThisRound.delete(name);
-    this.reconnect();
+    this.#connectOrBackOff();
   };
 
-  /** Opens the next node now, or backs off when every node failed this round. */
+  /**
+   * Opens the next node now, or backs off when every node failed this round. While the environment
+   * says the device is offline, it waits for the network instead: no attempt, no backoff growth.
+   */
   reconnect(): void {
     const ctx = this.#ctx;
     if (ctx.state === 'closed' || ctx.next || this.#backoffTimer !== undefined) return;
+    if (!ctx.environment.online()) return this.#awaitNetwork();
+    this.#connectOrBackOff();
+  }
+
+  /** Waits for `online` (the session's listener calls {@link restart}) or a probe that reaches a node. */
+  #awaitNetwork(): void {
+    if (this.#awaitingNetwork) return;
+    this.#awaitingNetwork = true;
+    this.#ctx.pool.on('health', this.#onHealth);
+  }
+
+  #connectOrBackOff(): void {
+    const ctx = this.#ctx;
+    if (ctx.state === 'closed' || ctx.next || this.#backoffTimer !== undefined) return;
+    if (this.#awaitingNetwork) this.stopBackoff();
     const node = this.#pickNode();
     if (node !== undefined) {
       void this.#prepare(node, this.#lastNode === undefined ? 'connect' : 'failover');

@@ -21,7 +21,9 @@ interface OwnRequest extends OwnRequestHandlers {
   readonly purpose: OwnPurpose;
   readonly owner: object;
   readonly timeoutMs: number;
-  readonly deadline: number;
+  deadline: number;
+  /** Given one more deadline because the timer ran late (see {@link LATE_TIMER_MS}). */
+  extended?: true;
 }
 
 export interface ReplayFilterOptions {
@@ -33,7 +35,17 @@ export interface ReplayFilterOptions {
 interface Deadlines {
   readonly requests: Map<number, OwnRequest>;
   timer: TimerHandle | undefined;
+  /** When the timer should run, to tell how late it did. */
+  due: number;
 }
+
+/**
+ * A deadline timer that runs more than this long after it was due was held back: a hidden tab's
+ * throttled timers (up to a minute late), a page frozen in the background, a machine that slept,
+ * a blocked event loop. The answers it would give up on may be waiting behind it in the event
+ * queue, so its requests get one more deadline instead of failing at once.
+ */
+const LATE_TIMER_MS = 1_000;
 
 /**
  * The requests a session sends on its own behalf — subscription replays, keepalive probes,
@@ -49,7 +61,9 @@ interface Deadlines {
  *
  * Deadlines cost one timer per distinct timeout, not one per request: a session replaying its
  * subscriptions, times thousands of sessions failing over together, would otherwise create and
- * clear a timer for every replay.
+ * clear a timer for every replay. A deadline timer that runs more than a second late (a hidden
+ * tab's throttled timers, a frozen page, a machine that slept) gives the requests it would fail one
+ * more deadline of their own length: their answers may be queued behind it.
  */
 export class ReplayFilter {
   readonly #clock: Clock;
@@ -93,11 +107,11 @@ export class ReplayFilter {
     this.#requests.set(id, request);
     let deadlines = this.#deadlines.get(timeoutMs);
     if (deadlines === undefined) {
-      deadlines = { requests: new Map(), timer: undefined };
+      deadlines = { requests: new Map(), timer: undefined, due: 0 };
       this.#deadlines.set(timeoutMs, deadlines);
     }
     deadlines.requests.set(id, request);
-    deadlines.timer ??= this.#clock.setTimeout(() => this.#expire(timeoutMs), timeoutMs);
+    if (deadlines.timer === undefined) this.#arm(timeoutMs, deadlines, timeoutMs);
   }
 
   /**
@@ -141,18 +155,37 @@ export class ReplayFilter {
     this.#deadlines.delete(request.timeoutMs);
   }
 
-  /** The timer for `timeoutMs` fired: fails what is due, and waits for the next deadline. */
+  #arm(timeoutMs: number, deadlines: Deadlines, ms: number): void {
+    deadlines.due = this.#clock.now() + ms;
+    deadlines.timer = this.#clock.setTimeout(() => this.#expire(timeoutMs), ms);
+  }
+
+  /**
+   * The timer for `timeoutMs` fired: fails what is due, and waits for the next deadline. When it
+   * fired late (see {@link LATE_TIMER_MS}), each request it would fail first gets one more deadline
+   * of its own length from now, so a healthy socket is not given up on because the page slept.
+   */
   #expire(timeoutMs: number): void {
     const deadlines = this.#deadlines.get(timeoutMs);
     if (!deadlines) return;
     deadlines.timer = undefined;
     const now = this.#clock.now();
+    const late = now - deadlines.due > LATE_TIMER_MS;
     for (const [id, request] of deadlines.requests) {
       if (request.deadline > now) {
         // A failure handler may have sent another request meanwhile, and armed a later timer.
         if (deadlines.timer !== undefined) this.#clock.clearTimeout(deadlines.timer);
-        deadlines.timer = this.#clock.setTimeout(() => this.#expire(timeoutMs), request.deadline - now);
+        this.#arm(timeoutMs, deadlines, request.deadline - now);
         return;
+      }
+      if (late && request.extended === undefined) {
+        request.extended = true;
+        request.deadline = now + timeoutMs;
+        // To the end: no request sent before now has a later deadline, so the order holds, and
+        // this loop comes back to it (not due) to arm the timer.
+        deadlines.requests.delete(id);
+        deadlines.requests.set(id, request);
+        continue;
       }
       this.#forget(id, request);
       request.onFail(new SteadyRpcError('ERR_TIMEOUT', `${request.purpose} request got no answer within ${timeoutMs} ms`));

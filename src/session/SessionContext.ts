@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { Clock } from '../Clock.js';
+import type { Environment } from '../environment/Environment.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
 import { errorResponse } from '../jsonrpc.js';
 import { withIdText } from './idText.js';
@@ -32,6 +33,8 @@ export interface SessionContextParts {
   readonly transport: SocketTransport;
   readonly clock: Clock;
   readonly random: Random;
+  /** Network and visibility events (see {@link Environment}). */
+  readonly environment: Environment;
   readonly settings: SessionSettings;
   readonly isRepeatable: RepeatablePredicate;
   readonly registry: SubscriptionRegistry;

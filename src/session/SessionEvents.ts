@@ -9,9 +9,11 @@ import type { SessionState } from './SessionState.js';
  * - `failback`: back to the preferred node after it recovered (make-before-break);
  * - `unhealthy`: the pool marked the node in use unhealthy (make-before-break);
  * - `better-available`: the pool prefers another node (make-before-break);
- * - `forced`: the host called `reconnect()`.
+ * - `forced`: the host called `reconnect()`;
+ * - `online`: the device came back online (see `environment`): a fresh socket, make-before-break,
+ *   as the old one may have died with the old network.
  */
-export type SessionSwitchReason = 'connect' | 'failover' | 'failback' | 'unhealthy' | 'better-available' | 'forced';
+export type SessionSwitchReason = 'connect' | 'failover' | 'failback' | 'unhealthy' | 'better-available' | 'forced' | 'online';
 
 export interface SessionSwitchEvent {
   from: string | undefined;
@@ -27,6 +29,11 @@ export interface SessionEvents {
   switch: [event: SessionSwitchEvent];
   /** Every node failed this round; the next round starts after `delayMs`. */
   reconnecting: [event: { attempt: number; delayMs: number }];
+  /**
+   * The environment said the device went offline (`online: false`: reconnect attempts wait for the
+   * network, without backoff) or online (`true`: the backoff starts over, the session reconnects at once).
+   */
+  network: [event: { online: boolean }];
   /** One subscription replay on a new upstream finished (`ok`) or failed (retried, never forwarded). */
   replay: [event: { subscription: string; node: string; ok: boolean; error?: SteadyRpcError }];
   /** The queue of client messages waiting for an upstream changed. */

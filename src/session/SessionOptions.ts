@@ -1,5 +1,6 @@
 import type { ExponentialBackoffOptions } from '../backoff/ExponentialBackoff.js';
 import type { Clock } from '../Clock.js';
+import type { Environment } from '../environment/Environment.js';
 import { SteadyRpcError } from '../errors.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { Random } from '../random.js';
@@ -18,6 +19,14 @@ export interface UpstreamSessionOptions {
   clock?: Clock;
   /** Jitter source for the reconnect backoff. @default Math.random */
   random?: Random;
+  /**
+   * Network and visibility events. Offline: the session's own reconnect attempts wait, and the
+   * backoff stops growing, until the device is online again. Online: the backoff starts over and
+   * it reconnects at once. Page visible again: the upstream is checked at once with a keepalive
+   * call. Pass `staticEnvironment` to opt out in a page; `FakeEnvironment` in tests.
+   * @default browserEnvironment(): the page's events in browsers and workers, none elsewhere
+   */
+  environment?: Environment;
   /** Deadline for a socket to open, in ms; past it the next node is tried. @default 5_000 */
   connectTimeoutMs?: number;
   /**

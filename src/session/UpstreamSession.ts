@@ -5,6 +5,9 @@ import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { NodePool, SwitchEvent } from '../pool/NodePool.js';
 import { defaultRandom } from '../random.js';
 import { defaultSocketTransport } from '../transport/defaultSocketTransport.js';
+import type { Unsubscribe } from '../environment/Environment.js';
+import { isEnvironment } from '../environment/Environment.js';
+import { browserEnvironment } from '../environment/browserEnvironment.js';
 import { BatchCollector } from './BatchCollector.js';
 import type { LimitName } from './CallLimits.js';
 import { CallLimits } from './CallLimits.js';
@@ -48,6 +51,8 @@ import { consistencySettings } from '../consistency/settings.js';
 export class UpstreamSession extends EventEmitter<SessionEvents> {
   readonly #ctx: SessionContext;
   readonly #onPoolSwitch = (event: SwitchEvent) => this.#ctx.switcher.followPool(event);
+  /** Lets go of the environment's events. */
+  readonly #unlisten: Unsubscribe[];
   #reorgs = 0;
   #deepReorgs = 0;
 
@@ -56,7 +61,10 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (typeof options !== 'object' || options === null || typeof options.pool !== 'object') {
       throw new SteadyRpcError('ERR_CONFIG', 'Expected UpstreamSession options with a `pool`');
     }
-    const { pool, transport = defaultSocketTransport(), clock = pool.clock, random = defaultRandom } = options;
+    const { pool, transport = defaultSocketTransport(), clock = pool.clock, random = defaultRandom, environment = browserEnvironment() } = options;
+    if (!isEnvironment(environment)) {
+      throw new SteadyRpcError('ERR_CONFIG', 'Expected environment to be an Environment (online, onOnline, onOffline, onVisible)');
+    }
     if (!pool.nodes.some((node) => node.ws !== undefined)) {
       throw new SteadyRpcError('ERR_CONFIG', 'UpstreamSession needs at least one node with a `ws` endpoint');
     }
@@ -89,6 +97,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       transport,
       clock,
       random,
+      environment,
       settings,
       isRepeatable: options.isRepeatable ?? isRepeatable,
       registry: new SubscriptionRegistry(),
@@ -105,6 +114,21 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.limits = new CallLimits(settings, () => ctx.registry.size);
     this.#ctx = ctx;
     pool.on('switch', this.#onPoolSwitch);
+    this.#unlisten = [
+      environment.onOffline(() => {
+        if (ctx.state === 'closed') return;
+        ctx.switcher.offline();
+        this.emit('network', { online: false });
+      }),
+      environment.onOnline(() => {
+        if (ctx.state === 'closed') return;
+        ctx.switcher.restart('online');
+        this.emit('network', { online: true });
+      }),
+      environment.onVisible(() => {
+        if (ctx.state !== 'closed') ctx.keepalive.checkNow();
+      }),
+    ];
     ctx.switcher.reconnect();
   }
 
@@ -159,8 +183,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Reconnects now with a fresh backoff (for when the host learns the network is back). With an
-   * upstream in use, moves to the best node make-before-break.
+   * Reconnects now with a fresh backoff (for when the host learns the network is back; a session
+   * does it by itself on its environment's `online`). With an upstream in use, moves to the best
+   * node make-before-break.
    */
   reconnect(): void {
     if (this.#ctx.state === 'closed') throw new SteadyRpcError('ERR_CLOSED', 'UpstreamSession is closed');
@@ -175,6 +200,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const ctx = this.#ctx;
     if (ctx.state === 'closed') return;
     ctx.pool.off('switch', this.#onPoolSwitch);
+    for (const unlisten of this.#unlisten) unlisten();
     const owed = [...ctx.queue.clear()];
     for (const link of [ctx.link, ctx.next, ...ctx.draining]) {
       if (!link) continue;

@@ -3,6 +3,8 @@
  * without sockets, servers or sleeping.
  */
 export { FakeClock } from './FakeClock.js';
+export type { FakeEnvironmentOptions } from './FakeEnvironment.js';
+export { FakeEnvironment } from './FakeEnvironment.js';
 export type { FakeHttpFailure, FakeHttpHandler, RecordedHttpRequest } from './FakeHttpTransport.js';
 export { FakeHttpTransport } from './FakeHttpTransport.js';
 export type { FakeBlockHeader, FakeChainOptions, FakeLog } from './FakeChain.js';

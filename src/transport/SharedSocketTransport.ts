@@ -4,7 +4,7 @@ import { SteadyRpcError } from '../errors.js';
 import type { Random } from '../random.js';
 import { defaultRandom } from '../random.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from './SocketTransport.js';
-import { WsSocketTransport } from './WsSocketTransport.js';
+import { defaultSocketTransport } from './defaultSocketTransport.js';
 import { SharedConnection, type ConnectionOwner, type ConnectionSettings } from './shared/SharedConnection.js';
 import { VirtualSocket } from './shared/VirtualSocket.js';
 
@@ -12,7 +12,7 @@ export interface SharedSocketTransportOptions {
   /**
    * Opens the real sockets: one per URL (and subprotocols), with the headers of the session that
    * opened it first.
-   * @default a new WsSocketTransport
+   * @default defaultSocketTransport(): ws on Node, the platform's WebSocket elsewhere
    */
   transport?: SocketTransport;
   /**
@@ -127,7 +127,7 @@ export class SharedSocketTransport implements SocketTransport {
       throw new SteadyRpcError('ERR_CONFIG', `Expected SharedSocketTransport options to be an object, got ${String(options)}`);
     }
     const {
-      transport = new WsSocketTransport(),
+      transport = defaultSocketTransport(),
       shareSubscriptions = DEFAULTS.shareSubscriptions,
       retryAfterMs = DEFAULTS.retryAfterMs,
       livenessWindowMs = DEFAULTS.livenessWindowMs,

@@ -1,4 +1,4 @@
-import type { NodeHealth, UpstreamSessionOptions } from '../../src/index.js';
+import type { Clock, NodeHealth, SocketTransport, UpstreamSessionOptions } from '../../src/index.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
 
@@ -25,9 +25,17 @@ export interface SessionHarness {
  * ws://<name>.test/. Nodes are healthy in the pool unless `healthy: false`.
  */
 export async function sessionHarness(
-  options: Partial<UpstreamSessionOptions> & { names?: Array<[string, 'primary' | 'backup']>; healthy?: boolean; random?: () => number } = {},
+  options: Partial<UpstreamSessionOptions> & {
+    names?: Array<[string, 'primary' | 'backup']>;
+    healthy?: boolean;
+    random?: () => number;
+    /** The session's transport, built over the fake sockets the nodes serve (another transport's contract run on them). */
+    transportOver?: (sockets: FakeSocketTransport) => SocketTransport;
+    /** The session's clock, built over the harness's FakeClock (the pool keeps the FakeClock). */
+    wrapClock?: (clock: FakeClock) => Clock;
+  } = {},
 ): Promise<SessionHarness> {
-  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, ...sessionOptions } = options;
+  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, transportOver, wrapClock, ...sessionOptions } = options;
   const clock = new FakeClock();
   const sockets = new FakeSocketTransport();
   const nodes: Record<string, FakeNode> = {};
@@ -42,7 +50,8 @@ export async function sessionHarness(
     httpTransport: new FakeHttpTransport(),
   });
   if (healthy) for (const [name] of names) pool.update(name, { status: 'healthy', head: 100 });
-  const session = new UpstreamSession({ pool, transport: sockets, clock, random: () => 0.5, ...sessionOptions });
+  const transport = transportOver ? transportOver(sockets) : sockets;
+  const session = new UpstreamSession({ pool, transport, clock: wrapClock ? wrapClock(clock) : clock, random: () => 0.5, ...sessionOptions });
   const received: any[] = [];
   session.on('message', (text) => received.push(JSON.parse(text)));
   const settle = () => clock.flush();
