@@ -1,5 +1,6 @@
 import type { JsonRpcFailure, JsonRpcId, JsonRpcRequest } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
+import { utf8ByteLength } from '../utf8Length.js';
 import { idTextOf, rawBatchIdTexts, rawIdText } from './idText.js';
 
 export { withIdText } from './idText.js';
@@ -35,29 +36,9 @@ export interface ClientFrameLimits {
   maxBatchSize: number;
 }
 
-/**
- * The frame's size on the wire, in UTF-8 bytes, counted from its UTF-16 units as an encoder writes
- * them: a surrogate pair takes 4 bytes, a lone surrogate 3 (it goes out as U+FFFD). Counted here
- * rather than with `Buffer.byteLength`, which browsers lack, or `TextEncoder`, which would copy
- * the frame to count it.
- */
+/** The frame's size on the wire, in UTF-8 bytes. */
 export function frameByteLength(text: string): number {
-  const length = text.length;
-  let bytes = length;
-  for (let i = 0; i < length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) continue;
-    if (unit < 0x800) {
-      bytes += 1;
-    } else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      // A pair: two units, four bytes.
-      bytes += 2;
-      i++;
-    } else {
-      bytes += 2;
-    }
-  }
-  return bytes;
+  return utf8ByteLength(text);
 }
 
 /**
