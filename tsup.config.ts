@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { browserVariants } from './scripts/browserVariants.mjs';
 
 const entry = {
   index: 'src/index.ts',
@@ -9,13 +10,18 @@ const entry = {
   'ethers/index': 'src/ethers.ts',
 };
 
+// p-limit is ESM-only; bundle it into the CommonJS builds so `require('steadyrpc')` works on every
+// Node 20 release, not only those with require(esm).
+const esmOnly = ['p-limit', 'yocto-queue'];
+
 export default defineConfig([
   {
     entry,
     format: ['esm'],
     dts: true,
     sourcemap: true,
-    clean: true,
+    // dist/browser is the browser configs' to clean: the configs build at the same time.
+    clean: ['!browser/**'],
     target: 'node20',
     splitting: true,
   },
@@ -28,8 +34,22 @@ export default defineConfig([
     // Shared chunks, so both entries see the same classes (`instanceof SteadyRpcError` holds
     // across `steadyrpc` and `steadyrpc/testing`).
     splitting: true,
-    // p-limit is ESM-only; bundle it into the CommonJS build so `require('steadyrpc')`
-    // works on every Node 20 release, not only those with require(esm).
-    noExternal: ['p-limit', 'yocto-queue'],
+    noExternal: esmOnly,
+  },
+  {
+    // The `browser` condition of every entry: the same sources with each module that has an
+    // `X.browser.ts` variant swapped for it (no `ws`, no Node global), for bundlers targeting
+    // browsers. Types are the Node build's: the API is the same.
+    entry,
+    outDir: 'dist/browser',
+    format: ['esm', 'cjs'],
+    platform: 'browser',
+    target: 'es2022',
+    dts: false,
+    sourcemap: true,
+    clean: true,
+    splitting: true,
+    esbuildPlugins: [browserVariants],
+    noExternal: esmOnly,
   },
 ]);

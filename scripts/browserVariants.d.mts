@@ -1,0 +1,4 @@
+import type { Plugin } from 'esbuild';
+
+/** Resolves a relative `X.js` import to a sibling `X.browser.ts` when there is one. */
+export declare const browserVariants: Plugin;
