@@ -11,6 +11,7 @@ import type { RequestsMeasurement } from './cases/requests.js';
 import type { BlackholeMeasurement, CutMeasurement, FailbackMeasurement } from './cases/failover.js';
 import type { ScaleMeasurement } from './cases/scale.js';
 import type { RetentionMeasurement, RetentionVariant } from './cases/retention.js';
+import type { SizeMeasurement } from './cases/size.js';
 import { median, quantile } from './load.js';
 
 export interface Measurements {
@@ -23,6 +24,7 @@ export interface Measurements {
   scale?: ScaleMeasurement;
   scaleShared?: ScaleMeasurement;
   retention: Partial<Record<RetentionVariant, RetentionMeasurement>>;
+  size?: SizeMeasurement;
   /** Every run of each repeated job, by job id, in round order (undefined: that run failed). */
   rounds: Record<string, Array<Record<string, unknown> | undefined>>;
 }
@@ -253,7 +255,35 @@ export function buildRows(m: Measurements): Row[] {
 
   // 5. scale
   for (const s of [m.scale, m.scaleShared]) if (s) rows.push(...scaleRows(s));
+
+  // 6. what a web app downloads
+  if (m.size) rows.push(...sizeRows(m.size));
   return rows;
+}
+
+/** One row per public entry: its browser bundle, gzipped (issue 14: the viem entry ≤ 20 KB). */
+function sizeRows(s: SizeMeasurement): Row[] {
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  if (!s.entries) {
+    return [{ group: 'size', case: 'browser bundles', metric: 'gzip', value: null, display: 'n/a (not available)', unit: 'bytes', ratio: null, baseline: null, goal: null, met: null, note: s.unavailable ?? 'no measurement' }];
+  }
+  return s.entries.map((e, index): Row => {
+    const stale = s.stale && index === 0 ? ['src/ is newer than dist/browser: these are the sizes of the last build'] : [];
+    const notes = [...e.problems.filter((p) => !p.includes('budget')), ...stale];
+    return {
+      group: 'size',
+      case: `browser bundle of ${e.entry} (minified, viem and ethers external)`,
+      metric: 'gzip (raw)',
+      value: e.gzipBytes,
+      display: `${kb(e.gzipBytes)} (${kb(e.rawBytes)})`,
+      unit: 'bytes',
+      ratio: null,
+      baseline: null,
+      goal: e.budget === null ? null : `≤ ${kb(e.budget)} gzip`,
+      met: e.budget === null ? null : e.gzipBytes <= e.budget,
+      ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+    };
+  });
 }
 
 /** The scale rows of one run: with a socket per session, or all on one SharedSocketTransport. */

@@ -105,6 +105,7 @@ const planned: Planned[] = [
     timeoutMs: settings.scaleTimeoutMs + 240_000,
     repeat: false,
   })),
+  { id: 'size', title: 'size · browser bundles (npm run size)', job: { case: 'size', args: {} }, timeoutMs: 60_000, repeat: false },
 ];
 const plan = only ? planned.filter((p) => only.some((o) => p.id.includes(o))) : planned;
 
@@ -148,6 +149,7 @@ function summary(outcome: JobOutcome): string {
   if (Array.isArray(m.closeToFirstAnswerMs)) return `close → first answer: ${m.closeToFirstAnswerMs.map((x: number) => x.toFixed(1)).join(' ')} ms`;
   if (Array.isArray(m.restoreToTrafficMs)) return `restore → traffic: ${m.restoreToTrafficMs.map((x: number) => x.toFixed(0)).join(' ')} ms`;
   if (Array.isArray(m.detectMs)) return `detected after ${m.detectMs.map((x: number) => x.toFixed(0)).join(' ')} ms`;
+  if (Array.isArray(m.entries)) return m.entries.map((e: { entry: string; gzipBytes: number }) => `${e.entry} ${(e.gzipBytes / 1024).toFixed(1)} KB`).join(', ') + ' gzipped';
   if (typeof m.heapPerSessionBytes === 'number') return `${(m.heapPerSessionBytes / 1024).toFixed(1)} KB heap/session, replay all ${m.replayAllMs === null ? 'timed out' : `${Math.round(m.replayAllMs)} ms`}, max ${m.connect.maxAttemptsPerWindow} connects/100 ms`;
   return 'done';
 }
@@ -245,6 +247,7 @@ function collect(outcomes: JobOutcome[]): Measurements {
     else if (id === 'scale') m.scale = first;
     else if (id === 'scale:shared') m.scaleShared = first;
     else if (group === 'retention') m.retention[name as RetentionVariant] = first;
+    else if (id === 'size') m.size = first;
   }
   return m;
 }

@@ -13,7 +13,8 @@ export type Job =
   | { case: 'failback'; args: Parameters<typeof import('./cases/failover.js').failbackCase>[0] }
   | { case: 'blackhole'; args: Parameters<typeof import('./cases/failover.js').blackholeCase>[0] }
   | { case: 'scale'; args: Parameters<typeof import('./cases/scale.js').scaleCase>[0] }
-  | { case: 'retention'; args: Parameters<typeof import('./cases/retention.js').retentionCase>[0] };
+  | { case: 'retention'; args: Parameters<typeof import('./cases/retention.js').retentionCase>[0] }
+  | { case: 'size'; args: Record<string, never> };
 
 async function runJob(job: Job): Promise<unknown> {
   switch (job.case) {
@@ -33,6 +34,8 @@ async function runJob(job: Job): Promise<unknown> {
       return (await import('./cases/scale.js')).scaleCase(job.args);
     case 'retention':
       return (await import('./cases/retention.js')).retentionCase(job.args);
+    case 'size':
+      return (await import('./cases/size.js')).sizeCase();
   }
 }
 
