@@ -1,5 +1,7 @@
 // The package as users get it: `npm pack`, install the tarball (with viem and ethers, its optional
-// peers) into a fresh project, and run the export checks there under both module systems.
+// peers) into a fresh project, and run the export checks there under both module systems and the
+// `browser` condition; then bundle every entry from there for the browser, as a web app's bundler
+// would (scripts/size.mjs: no ws, no node: import, no bare Node global).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ try {
   mkdirSync(join(project, 'scripts'));
   copyFileSync(join(root, 'scripts', 'smoke-exports.mjs'), join(project, 'scripts', 'smoke-exports.mjs'));
   process.stdout.write(run(process.execPath, [join(project, 'scripts', 'smoke-exports.mjs')], project));
+  process.stdout.write(run(process.execPath, [join(root, 'scripts', 'size.mjs'), '--root', project, '--no-budget'], root));
   console.log(`packed ${filename} (${files.length} files) installs and loads in a fresh project`);
 } finally {
   rmSync(project, { recursive: true, force: true });
