@@ -8,8 +8,9 @@ export type Unsubscribe = () => void;
  * `steadyrpc/testing` lets a test fire them.
  *
  * What a session does with them:
- * - `offline`: it stops its own reconnect attempts and the backoff stops growing; it waits for
- *   `online` (a node a health probe reaches is still connected to: the device may be wrong);
+ * - `offline`: it stops its own reconnect and failback attempts and the backoff stops growing; it
+ *   waits for `online` (a node a health probe reaches is still connected to: the device may be
+ *   wrong, and a socket in use is kept);
  * - `online`: the backoff starts over and it reconnects at once (make-before-break when it still
  *   has an upstream: the old socket may have died with the old network);
  * - visible again: it checks its upstream at once with a keepalive call, as the timers of a

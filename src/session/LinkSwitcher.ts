@@ -114,6 +114,9 @@ export class LinkSwitcher {
       void this.#prepare(node, this.#lastNode === undefined ? 'connect' : 'failover');
       return;
     }
+    // Nothing left to try (after the host's reconnect() or a probe, while offline): wait for the
+    // network rather than back off, so the backoff never grows while the device is offline.
+    if (!ctx.environment.online()) return this.#awaitNetwork();
     const delayMs = this.#backoff.delay(ctx.random);
     this.#backoff = this.#backoff.next();
     ctx.stats.reconnects += 1;
@@ -209,10 +212,13 @@ export class LinkSwitcher {
     this.reconnect();
   }
 
-  /** While on a node the pool does not prefer, tries the preferred one again now and then. */
+  /**
+   * While on a node the pool does not prefer, tries the preferred one again now and then; not while
+   * the device is offline (the attempt would fail, and going `online` moves to the best node anyway).
+   */
   maybeFailback(link: UpstreamLink): void {
     const ctx = this.#ctx;
-    if (ctx.next || ctx.state !== 'ready') return;
+    if (ctx.next || ctx.state !== 'ready' || !ctx.environment.online()) return;
     const preferred = ctx.pool.preferred();
     if (preferred === undefined || preferred === link.node || ctx.pool.node(preferred).ws === undefined) return;
     // Not back to a node that has not caught up with what the client has seen: it is asked again next tick.
@@ -235,6 +241,8 @@ export class LinkSwitcher {
     if (!ctx.link) {
       // Reconnecting: don't wait for the backoff, the pool says `to` is good now.
       if (ctx.next) return;
+      // Offline, a probe that reaches a node is what counts (see #onHealth), not the pool's choice.
+      if (!ctx.environment.online()) return this.#awaitNetwork();
       this.stopBackoff();
       this.#failedThisRound.delete(to);
       void this.#prepare(to, this.#lastNode === undefined ? 'connect' : 'failover');

@@ -20,8 +20,8 @@ export interface UpstreamSessionOptions {
   /** Jitter source for the reconnect backoff. @default Math.random */
   random?: Random;
   /**
-   * Network and visibility events. Offline: the session's own reconnect attempts wait, and the
-   * backoff stops growing, until the device is online again. Online: the backoff starts over and
+   * Network and visibility events. Offline: the session's own reconnect and failback attempts wait,
+   * and the backoff stops growing, until the device is online again (a socket in use is kept). Online: the backoff starts over and
    * it reconnects at once. Page visible again: the upstream is checked at once with a keepalive
    * call. Pass `staticEnvironment` to opt out in a page; `FakeEnvironment` in tests.
    * @default browserEnvironment(): the page's events in browsers and workers, none elsewhere

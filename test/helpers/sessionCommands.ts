@@ -327,7 +327,15 @@ export class Advance extends Step {
     super();
   }
   async act(env: Env) {
-    await env.world.clock.advance(this.ms);
+    const { clock, environment, session, transport } = env.world;
+    await clock.flush(); // what advance() does first: a connect already under way gets its socket
+    // Offline, time alone opens no socket: no retry, no failback attempt.
+    const idle = !environment.online() && session.state !== 'closed';
+    const opened = transport.fake.sockets.length;
+    await clock.advance(this.ms);
+    if (idle && transport.fake.sockets.length !== opened) {
+      env.model.violations.push(`offline, ${transport.fake.sockets.length - opened} socket(s) opened as ${this.ms} ms passed`);
+    }
   }
   toString() {
     return `advance(${this.ms})`;
@@ -354,5 +362,36 @@ export class Reconnect extends Step {
   }
   toString() {
     return 'reconnect()';
+  }
+}
+
+/** The device loses its network (the session hears `offline`). */
+export class GoOffline extends Step {
+  act(env: Env) {
+    env.world.environment.goOffline();
+  }
+  toString() {
+    return 'offline';
+  }
+}
+
+/** The network is back (the session hears `online`). */
+export class GoOnline extends Step {
+  act(env: Env) {
+    env.world.environment.goOnline();
+  }
+  toString() {
+    return 'online';
+  }
+}
+
+/** The page goes to the background and comes back (the session hears it become visible). */
+export class HideAndShow extends Step {
+  act(env: Env) {
+    env.world.environment.hide();
+    env.world.environment.show();
+  }
+  toString() {
+    return 'hide+show';
   }
 }

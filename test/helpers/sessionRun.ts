@@ -10,6 +10,9 @@ import {
   CatchUp,
   Fork,
   GARBAGE,
+  GoOffline,
+  GoOnline,
+  HideAndShow,
   Hold,
   MALFORMED,
   MarkNode,
@@ -101,6 +104,10 @@ export function commandsFor(nodeCount: number, maxCommands: number): fc.Arbitrar
     ...times(2, fc.oneof(fc.integer({ min: 0, max: 12_000 }), fc.constantFrom(2_000, 4_000, 5_000, 10_000, 12_000)).map((ms) => new Advance(ms))),
     ...times(2, fc.constant(new Tick())),
     fc.constant(new Reconnect()),
+    // The device's network comes and goes; the page is hidden and shown again.
+    fc.constant(new GoOffline()),
+    fc.constant(new GoOnline()),
+    fc.constant(new HideAndShow()),
   ];
   return fc.commands(commands, { maxCommands, size: 'max' });
 }
@@ -154,6 +161,10 @@ export function createEnv(settings: RunSettings): Env {
   const uniqueIds = settings.maxInFlight !== undefined || settings.maxSubscriptions !== undefined;
   const env: Env = { world, model: new ClientModel(world, settings.maxFrameBytes, limits, uniqueIds), events: 0, unhandled: [], lossy: false };
   for (const node of world.nodes) world.transport.setSlowReads(node.name, settings.slowReads);
+  // No backoff growth while the device is offline: a round of backoff then is a violation.
+  world.session.on('reconnecting', ({ attempt }) => {
+    if (!world.environment.online()) env.model.violations.push(`backoff round ${attempt} while offline`);
+  });
   if (settings.slowReads > 0) env.model.upstreamKeepsOrder = false;
   return env;
 }
@@ -166,6 +177,7 @@ export function createEnv(settings: RunSettings): Env {
 export async function settle(env: Env): Promise<void> {
   const { world, model } = env;
   const { clock, pool, session, transport } = world;
+  world.environment.goOnline();
   // Every node healthy and on one chain again, at least as high as any block there ever was (so as
   // what the client has seen: a node behind that is not failed back to), with its probes reporting
   // so; the final block is then a new one. Forked nodes rejoin.
@@ -219,6 +231,7 @@ export async function closeAndCheck(env: Env): Promise<void> {
   const problems: string[] = [];
   if (pool.listenerCount('switch') !== 0) problems.push(`${pool.listenerCount('switch')} pool listeners left`);
   if (pool.listenerCount('health') !== 0) problems.push(`${pool.listenerCount('health')} pool health listeners left`);
+  if (world.environment.listenerCount() !== 0) problems.push(`${world.environment.listenerCount()} environment listeners left`);
   pool.close();
   if (clock.pendingTimers !== 0) problems.push(`${clock.pendingTimers} timers left`);
   const notClosed = transport.fake.sockets.filter((s) => s.state !== 'closed');

@@ -11,7 +11,7 @@ import type {
 } from '../../src/index.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
 import type { FakeSocket } from '../../src/testing/index.js';
-import { FakeChain, FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+import { FakeChain, FakeClock, FakeEnvironment, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
 
 /** Every node's head starts here, so a block number can never be mistaken for a small subscription id. */
 export const FIRST_HEAD = 1_000_000;
@@ -217,6 +217,8 @@ export interface World {
   nodes: TaggedNode[];
   pool: NodePool;
   session: UpstreamSession;
+  /** The device's network and the page's visibility, as the session hears of them. */
+  environment: FakeEnvironment;
   nodeByName(name: string): TaggedNode;
   nodeOfSocket(socket: FakeSocket): TaggedNode;
 }
@@ -253,10 +255,12 @@ export function createWorld(settings: WorldSettings): World {
   const queue: NonNullable<UpstreamSessionOptions['queue']> = {};
   if (settings.queueMaxCount !== undefined) queue.maxCount = settings.queueMaxCount;
   if (settings.queueMaxWaitMs !== undefined) queue.maxWaitMs = settings.queueMaxWaitMs;
+  const environment = new FakeEnvironment();
   const session = new UpstreamSession({
     pool,
     transport,
     clock,
+    environment,
     random: seededRandom(settings.seed),
     queue,
     ...(settings.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: settings.requestTimeoutMs }),
@@ -276,6 +280,7 @@ export function createWorld(settings: WorldSettings): World {
     nodes,
     pool,
     session,
+    environment,
     nodeByName,
     nodeOfSocket: (socket) => nodeByName(new URL(socket.endpoint.url).hostname.split('.')[0]!),
   };

@@ -53,6 +53,23 @@ describe('offline: the session stops burning reconnect attempts', () => {
     expect(rounds).toEqual([]);
   });
 
+  it('on a backup while offline, no failback attempt is made; online moves to the preferred node at once', async () => {
+    const env = new FakeEnvironment();
+    const h = await sessionHarness({ environment: env, failbackRetryMs: 1_000 });
+    const { switches } = watch(h);
+    h.nodes.a!.cut();
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    env.goOffline();
+    h.nodes.a!.restore();
+    await h.clock.advance(60_000); // the pool prefers a all along; the keepalive ticks leave it be
+    expect(h.sockets.sockets.filter((s) => s.endpoint.url === 'ws://a.test/')).toHaveLength(1);
+    env.goOnline();
+    await h.settle();
+    expect(h.session.node).toBe('a');
+    expect(switches.map((s) => s.reason)).toEqual(['failover', 'online']);
+  });
+
   it('a session that starts offline waits to connect; what the client sends meanwhile is queued and answered once online', async () => {
     const env = new FakeEnvironment({ online: false });
     const h = await sessionHarness({ environment: env });
