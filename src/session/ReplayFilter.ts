@@ -91,7 +91,8 @@ export class ReplayFilter {
 
   /**
    * Claims upstream id `id` for a request sent on one's own behalf: its answer goes to `onAnswer`
-   * (through {@link settle}), or, if none comes within `timeoutMs` ms, `onFail` gets `ERR_TIMEOUT`.
+   * (through {@link settle}), or, if none comes within `timeoutMs` ms, `onFail` gets `ERR_TIMEOUT`
+   * (once more `timeoutMs` from then if the deadline timer ran late, see {@link LATE_TIMER_MS}).
    * `owner` is any object standing for the socket it was sent on, so that all of a socket's
    * requests can be failed at once when it goes away ({@link failOwner}).
    *
