@@ -20,7 +20,7 @@ export default defineConfig({
       {
         // Fake clock and fake sockets: fast, in parallel.
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts', 'examples/**/*.test.ts'], exclude: ['test/integration/**', 'test/adversarial/**'], sequence: { groupOrder: 0 } },
+        test: { name: 'unit', include: ['test/**/*.test.ts', 'examples/**/*.test.ts'], exclude: ['test/integration/**', 'test/adversarial/**', 'test/browser/**'], sequence: { groupOrder: 0 } },
       },
       {
         // Real anvil nodes and real time: one file at a time, after the unit tests, so timings
@@ -33,6 +33,13 @@ export default defineConfig({
         // and misbehaving relays. Short inside `npm test`; `npm run test:adversarial` runs it long.
         extends: true,
         test: { name: 'adversarial', include: ['test/adversarial/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 2 } },
+      },
+      {
+        // Headless Chromium (issue 14): the viem and ethers pages bundled for the browser, against
+        // real anvil nodes behind fault proxies. One file at a time, after everything else, so a
+        // browser and its nodes never share the machine with another real-time suite.
+        extends: true,
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 3 } },
       },
     ],
   },

@@ -1,0 +1,7 @@
+/**
+ * viem with steadyrpc's `resilientTransport` in a real browser (headless Chromium), against two
+ * anvil nodes behind fault proxies. See helpers/adapterSuite.ts.
+ */
+import { adapterSuite } from './helpers/adapterSuite.js';
+
+adapterSuite('viem', 'viem resilientTransport');
