@@ -1,36 +1,37 @@
 import type { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
-import type { TimerHandle } from '../Clock.js';
 import { SteadyRpcError, describeError } from '../errors.js';
-import type { HealthEvent, SwitchEvent } from '../pool/NodePool.js';
+import type { SwitchEvent } from '../pool/NodePool.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
 import type { SocketCloseInfo } from '../transport/SocketTransport.js';
 import { isAuthOrPolicyClose } from '../transport/SocketTransport.js';
 import type { PendingCall } from './PendingCall.js';
+import { ReconnectWait } from './ReconnectWait.js';
 import type { SessionContext } from './SessionContext.js';
 import type { SessionSwitchReason } from './SessionEvents.js';
 import { UpstreamLink } from './UpstreamLink.js';
 
 /**
  * Which upstream socket a session uses, and every move between them: choosing and opening a node,
- * backing off when every node failed, make-before-break switches (prepare, activate, drain,
- * retire), a socket's failure, failback to the preferred node and following the pool's choice.
+ * waiting when every node failed or the device is offline ({@link ReconnectWait}), make-before-break
+ * switches (prepare, activate, drain, retire), a socket's failure, failback to the preferred node
+ * and following the pool's choice.
  */
 export class LinkSwitcher {
   readonly #ctx: SessionContext;
+  readonly #wait: ReconnectWait;
   #generation = 0;
-  #backoff: ExponentialBackoff;
-  #backoffTimer: TimerHandle | undefined;
   /** Nodes that failed since the last round started; the next is tried at once until none is left. */
   readonly #failedThisRound = new Set<string>();
   /** Consecutive short-lived connections per node, to space out attempts to go back to it. */
   readonly #nodeFailures = new Map<string, { count: number; at: number }>();
   #lastNode: string | undefined;
-  /** Offline: the session's own attempts wait for the network (see {@link reconnect}). */
-  #awaitingNetwork = false;
 
   constructor(ctx: SessionContext, backoff: ExponentialBackoff) {
     this.#ctx = ctx;
-    this.#backoff = backoff;
+    this.#wait = new ReconnectWait(ctx, backoff, (name) => {
+      this.#failedThisRound.delete(name);
+      this.#connectOrWait();
+    });
   }
 
   /**
@@ -40,75 +41,48 @@ export class LinkSwitcher {
    */
   restart(reason: 'forced' | 'online' = 'forced'): void {
     const ctx = this.#ctx;
-    this.#backoff = this.#backoff.reset();
+    this.#wait.reset();
     this.#failedThisRound.clear();
     this.#nodeFailures.clear();
-    this.stopBackoff();
+    this.#wait.stop();
     if (ctx.link && !ctx.next) {
       const best = this.#pickNode() ?? ctx.link.node;
       ctx.setState('switching');
       void this.#prepare(best, reason);
     } else if (!ctx.next) {
-      this.#connectOrBackOff();
+      this.#connectOrWait();
     }
   }
 
   /**
-   * The device went offline: a backoff in progress is dropped, and the next round waits for the
-   * network instead. A socket in use or opening is left to its own deadlines: the device may be
-   * wrong, and a socket that still works keeps working.
+   * The device went offline: a backoff in progress becomes a wait for the network. A socket in use
+   * or opening is left to its own deadlines: the device may be wrong, and a socket that works keeps
+   * working.
    */
   offline(): void {
-    if (this.#backoffTimer === undefined) return;
-    this.stopBackoff();
-    this.#awaitNetwork();
+    this.#wait.offline();
   }
 
-  /** Ends a backoff or a wait for the network, and stops listening to the pool's probes. */
+  /** Ends a backoff or a wait for the network (the session is closing). */
   stopBackoff(): void {
-    if (this.#backoffTimer !== undefined) this.#ctx.clock.clearTimeout(this.#backoffTimer);
-    this.#backoffTimer = undefined;
-    this.#awaitingNetwork = false;
-    this.#ctx.pool.off('health', this.#onHealth);
+    this.#wait.stop();
   }
 
   /**
-   * While backing off, a probe that finds a node healthy ends the wait: the pool's choice may not
-   * change (a node that flapped was never marked down), and without this a session that backed off
-   * far would wait out its delay (up to `backoff.maxDelayMs`) after the node answers again. The
-   * same while waiting for the network: a node a probe reaches is reachable, whatever the device
-   * says (a node on localhost with no other network). Listened to only while waiting.
-   */
-  readonly #onHealth = ({ name, health }: HealthEvent): void => {
-    const { pool } = this.#ctx;
-    if (health.status !== 'healthy' || pool.node(name).ws === undefined || (health.quarantinedUntil ?? -Infinity) > pool.clock.now()) return;
-    this.stopBackoff();
-    this.#failedThisRound.delete(name);
-    this.#connectOrBackOff();
-  };
-
-  /**
-   * Opens the next node now, or backs off when every node failed this round. While the environment
+   * Opens the next node now, or waits when every node failed this round. While the environment
    * says the device is offline, it waits for the network instead: no attempt, no backoff growth.
    */
   reconnect(): void {
     const ctx = this.#ctx;
-    if (ctx.state === 'closed' || ctx.next || this.#backoffTimer !== undefined) return;
-    if (!ctx.environment.online()) return this.#awaitNetwork();
-    this.#connectOrBackOff();
+    if (ctx.state === 'closed' || ctx.next || this.#wait.backingOff) return;
+    if (!ctx.environment.online()) return this.#wait.awaitNetwork();
+    this.#connectOrWait();
   }
 
-  /** Waits for `online` (the session's listener calls {@link restart}) or a probe that reaches a node. */
-  #awaitNetwork(): void {
-    if (this.#awaitingNetwork) return;
-    this.#awaitingNetwork = true;
-    this.#ctx.pool.on('health', this.#onHealth);
-  }
-
-  #connectOrBackOff(): void {
+  #connectOrWait(): void {
     const ctx = this.#ctx;
-    if (ctx.state === 'closed' || ctx.next || this.#backoffTimer !== undefined) return;
-    if (this.#awaitingNetwork) this.stopBackoff();
+    if (ctx.state === 'closed' || ctx.next || this.#wait.backingOff) return;
+    this.#wait.stop();
     const node = this.#pickNode();
     if (node !== undefined) {
       void this.#prepare(node, this.#lastNode === undefined ? 'connect' : 'failover');
@@ -116,17 +90,11 @@ export class LinkSwitcher {
     }
     // Nothing left to try (after the host's reconnect() or a probe, while offline): wait for the
     // network rather than back off, so the backoff never grows while the device is offline.
-    if (!ctx.environment.online()) return this.#awaitNetwork();
-    const delayMs = this.#backoff.delay(ctx.random);
-    this.#backoff = this.#backoff.next();
-    ctx.stats.reconnects += 1;
-    ctx.events.emit('reconnecting', { attempt: this.#backoff.attempt, delayMs });
-    this.#backoffTimer = ctx.clock.setTimeout(() => {
-      this.stopBackoff();
+    if (!ctx.environment.online()) return this.#wait.awaitNetwork();
+    this.#wait.backOff(() => {
       this.#failedThisRound.clear();
       this.reconnect();
-    }, delayMs);
-    ctx.pool.on('health', this.#onHealth);
+    });
   }
 
   activate(link: UpstreamLink): void {
@@ -200,7 +168,7 @@ export class LinkSwitcher {
     ctx.link = undefined;
     ctx.registry.detachAll();
     if (link.activatedAt !== undefined && now - link.activatedAt >= ctx.settings.stableAfterMs) {
-      this.#backoff = this.#backoff.reset();
+      this.#wait.reset();
     }
     this.#failedThisRound.add(link.node);
     ctx.setState('reconnecting');
@@ -241,9 +209,9 @@ export class LinkSwitcher {
     if (!ctx.link) {
       // Reconnecting: don't wait for the backoff, the pool says `to` is good now.
       if (ctx.next) return;
-      // Offline, a probe that reaches a node is what counts (see #onHealth), not the pool's choice.
-      if (!ctx.environment.online()) return this.#awaitNetwork();
-      this.stopBackoff();
+      // Offline, a probe that reaches a node is what counts (see ReconnectWait), not the pool's choice.
+      if (!ctx.environment.online()) return this.#wait.awaitNetwork();
+      this.#wait.stop();
       this.#failedThisRound.delete(to);
       void this.#prepare(to, this.#lastNode === undefined ? 'connect' : 'failover');
       return;
