@@ -95,6 +95,7 @@ export async function describePage(page: TestPage, since: number): Promise<strin
     `a plain fetch from the page now: ${reach.join('; ')}; from node: ${await fromNode(page.config.nodes[0]!.http as string)}`,
     `pool prefers ${s.pool.preferred}: ${s.pool.nodes.map((n) => `${n.name} ${n.status} head ${n.head}${n.lastError ? ` (${n.lastError})` : ''}`).join(', ')}`,
     `probes of a: ${s.probes.filter((e) => e.at >= since && e.name === 'a').map((e) => `${rel(e.at)} ${e.status} ${e.ok ? `ok ${e.head}` : e.error}`).join('; ')}`,
+    `pool switches: ${s.poolSwitches.filter((e) => e.at >= since).map((e) => `${rel(e.at)} ${e.from}→${e.to} (${e.reason})`).join('; ')}`,
     `switches: ${s.switches.filter((e) => e.at >= since).map((e) => `${rel(e.at)} ${e.from}→${e.to} (${e.reason})`).join('; ')}`,
     `reconnecting: ${s.reconnecting.filter((e) => e.at >= since).map((e) => `${rel(e.at)} #${e.attempt} ${e.delayMs}ms`).join('; ')}`,
     `upstream closes: ${s.upstreamCloses.filter((e) => e.at >= since).map((e) => `${rel(e.at)} ${e.node} ${e.code}`).join('; ')}`,

@@ -21,7 +21,7 @@ export interface Rig {
   server: PageServer;
   launchMs: number;
   /** Opens the page on the two nodes (`a` preferred), with fast health rounds. */
-  open(session?: Record<string, unknown>): Promise<TestPage>;
+  open(session?: Record<string, unknown>, options?: Pick<PageConfig, 'environment'>): Promise<TestPage>;
   stop(): Promise<void>;
 }
 
@@ -50,8 +50,8 @@ export async function startRig(name: PageName): Promise<Rig> {
     browser: ok(chromium).browser,
     server: ok(server),
     launchMs: ok(chromium).launchMs,
-    async open(session) {
-      const config: PageConfig = { nodes: clusterNodes(ok(cluster)), health: { intervalMs: FAST_HEALTH.intervalMs, timeoutMs: FAST_HEALTH.timeoutMs }, session, account: DEV_ACCOUNT };
+    async open(session, options = {}) {
+      const config: PageConfig = { ...options, nodes: clusterNodes(ok(cluster)), health: { intervalMs: FAST_HEALTH.intervalMs, timeoutMs: FAST_HEALTH.timeoutMs }, session, account: DEV_ACCOUNT };
       const page = await openPage(ok(chromium).browser, ok(server).url(name, config), config);
       pages.push(page);
       return page;

@@ -17,6 +17,8 @@ export interface PageConfig {
   session?: Record<string, unknown>;
   /** The account whose balance each call reads (it tells which node answered). */
   account: string;
+  /** `static`: the session gets `staticEnvironment` (no network or visibility hooks), for contrast. */
+  environment?: 'static';
 }
 
 export interface Timed {
@@ -43,8 +45,12 @@ export interface PageSnapshot {
   sessionErrors: Array<Timed & { code: string; message: string }>;
   /** The pool's health records as the checker wrote them (status, head, the last failure). */
   probes: Array<Timed & { name: string; status: string; head: number | undefined; ok: boolean; error: string | undefined }>;
+  /** The pool's `switch` events: the node it prefers changed. */
+  poolSwitches: Array<Timed & { from: string | undefined; to: string | undefined; reason: string }>;
   /** Every `new WebSocket(…)` the page made. */
   sockets: Array<Timed & { url: string }>;
+  /** The session's `network` events: what it made of the page's `online` / `offline`. */
+  sessionNetwork: Array<Timed & { online: boolean }>;
   /** `online` / `offline` events on window, with `navigator.onLine` at that moment. */
   network: Array<Timed & { event: 'online' | 'offline'; onLine: boolean }>;
   /** Errors the page saw: uncaught, unhandled rejections, CSP violations, watcher errors. */
@@ -84,7 +90,9 @@ const report = {
   sessionErrors: [] as PageSnapshot['sessionErrors'],
   sockets: [] as PageSnapshot['sockets'],
   probes: [] as PageSnapshot['probes'],
+  poolSwitches: [] as PageSnapshot['poolSwitches'],
   network: [] as PageSnapshot['network'],
+  sessionNetwork: [] as PageSnapshot['sessionNetwork'],
   errors: [] as string[],
 };
 
@@ -122,6 +130,7 @@ export function watchSession(session: UpstreamSession): void {
   session.on('switch', (event) => report.switches.push({ at: Date.now(), ...event }));
   session.on('reconnecting', (event) => report.reconnecting.push({ at: Date.now(), ...event }));
   session.on('upstreamClose', ({ node, code, reason }) => report.upstreamCloses.push({ at: Date.now(), node, code, reason }));
+  session.on('network', ({ online }) => report.sessionNetwork.push({ at: Date.now(), online }));
   session.on('error', (error) => report.sessionErrors.push({ at: Date.now(), code: error.code, message: error.message }));
 }
 
@@ -135,6 +144,7 @@ export function recordBlock(number: number | bigint): void {
  */
 export function publish(options: { session: UpstreamSession; pool: NodePool; balance: () => Promise<bigint>; close: () => void }): void {
   const { session, pool, balance, close } = options;
+  pool.on('switch', ({ from, to, reason }) => report.poolSwitches.push({ at: Date.now(), from, to, reason }));
   pool.on('health', ({ name, health }) => {
     const ok = health.consecutiveFailures === 0;
     report.probes.push({ at: Date.now(), name, status: health.status, head: health.head, ok, error: ok ? undefined : health.lastError });

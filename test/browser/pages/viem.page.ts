@@ -5,12 +5,17 @@
 import { pageError, publish, readConfig, recordBlock, start, watchSession } from './pageKit.js';
 import { createPublicClient, type Address } from 'viem';
 import { watchBlockNumber } from 'viem/actions';
+import { staticEnvironment } from 'steadyrpc';
 import { resilientTransport } from 'steadyrpc/viem';
 
 start(() => {
   const config = readConfig();
   const client = createPublicClient({
-    transport: resilientTransport({ nodes: config.nodes, health: config.health, session: config.session }),
+    transport: resilientTransport({
+      nodes: config.nodes,
+      health: config.health,
+      session: config.environment === 'static' ? { ...config.session, environment: staticEnvironment } : config.session,
+    }),
   });
   const { session } = client.transport;
   watchSession(session);
