@@ -35,8 +35,9 @@ export async function driveScenario(runtime: Runtime, command: string, cluster: 
     transport: runtime.transport,
     deadlineMs: timeoutMs - 3_000,
   };
+  const args = runtime.args(entry);
   const started = Date.now();
-  const child = spawn(command, [entry], {
+  const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config) },
   });
@@ -80,7 +81,7 @@ export async function driveScenario(runtime: Runtime, command: string, cluster: 
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
   const outcome = await Promise.race([Promise.all([exited, driving]), timedOut]);
   clearTimeout(timer);
-  const describe = () => `${runtime.name} (${command} ${entry})\nstdout noise: ${noise.join('\n')}\nstderr: ${stderr}`;
+  const describe = () => `${runtime.name} (${[command, ...args].join(' ')})\nstdout noise: ${noise.join('\n')}\nstderr: ${stderr}`;
   if (outcome === 'timeout') {
     child.kill('SIGKILL');
     await exited;

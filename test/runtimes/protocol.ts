@@ -1,5 +1,6 @@
 /**
- * What the runtimes test (Node 20, vitest) and the scenario child (Bun, Node 22) say to each other.
+ * What the runtimes test (Node 20, vitest) and the scenario child (Bun, Deno, Node 22) say to each
+ * other.
  * The child reads its {@link ScenarioConfig} from the `STEADYRPC_SCENARIO` environment variable and
  * prints one JSON {@link ChildLine} per stdout line; the parent applies each fault itself (the fault
  * proxies live in its process) and then tells the child on stdin, one {@link ParentCommand} a line.
@@ -69,7 +70,7 @@ export interface ScenarioReport {
   ok: boolean;
   /** Why the scenario stopped early, when it did. */
   failure?: string;
-  runtime: { name: 'bun' | 'node' | 'other'; version: string };
+  runtime: { name: 'bun' | 'deno' | 'node' | 'other'; version: string };
   /** `typeof globalThis.WebSocket` and how many were constructed (the session's upstream sockets). */
   webSocket: { global: string; opened: number };
   transport: ScenarioConfig['transport'];

@@ -1,13 +1,14 @@
 /**
  * The session scenario under other runtimes (issue 14): an UpstreamSession on a NodePool of two
- * real anvil nodes behind fault proxies, run in a child process by Bun and by Node 22 with its
- * global WebSocket. The nodes and proxies live here (Node 20, vitest); the child subscribes to
+ * real anvil nodes behind fault proxies, run in a child process by Bun, by Deno and by Node 22 with
+ * its global WebSocket. The nodes and proxies live here (Node 20, vitest); the child subscribes to
  * newHeads and calls eth_getBalance every 200 ms while this test cuts the preferred node and
  * restores it (driveChild.ts), then reports everything it saw as JSON.
  *
- * Which runtimes: STEADYRPC_RUNTIMES (runtimes.ts). `npm test` runs Bun only (a few seconds);
- * Node 22 runs only in `npm run test:runtimes` (`.ci/run` fetches it first with
- * scripts/fetch-node22.sh), which runs both and fails if either binary is missing.
+ * Which runtimes: STEADYRPC_RUNTIMES (runtimes.ts). `npm test` runs Bun and Deno (a few seconds
+ * each; both binaries are devDependencies); Node 22 runs only in `npm run test:runtimes` (`.ci/run`
+ * fetches it first with scripts/fetch-node22.sh), which runs all three and fails if a binary is
+ * missing.
  *
  * Real time, every wait bounded; timings are printed (console.log) for quoting.
  */
@@ -56,7 +57,7 @@ describe.each(selectedRuntimes())('the session scenario under $name', { timeout:
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.exitAfterReportMs, 'the child exits by itself once the session, checker and pool are closed').toBeLessThan(EXIT_GRACE_MS);
 
-    // The runtime asked for, on the standard WebSocket (Bun: by default; Node 22: passed in).
+    // The runtime asked for, on the standard WebSocket (Bun, Deno: by default; Node 22: passed in).
     expect(report.runtime.name).toBe(runtime.reports);
     expect(Number(report.runtime.version.split('.')[0])).toBe(runtime.major);
     expect(report.defaultTransport).toBe(runtime.defaultTransport);

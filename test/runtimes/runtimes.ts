@@ -8,9 +8,12 @@
  *   shadow Node 20 in npm scripts), or NODE22_BIN; it runs an esbuild bundle of the same scenario
  *   (Node 22 cannot load the TypeScript source) and passes `new StandardWebSocketTransport()`
  *   explicitly, because Node keeps `ws` by default.
+ * - `deno`: node_modules/.bin/deno (the `deno` devDependency) runs the same bundle as Node 22 with
+ *   the session's default socket transport, which must be the standard-WebSocket one there, under
+ *   the narrowest permissions that work ({@link DENO_PERMISSIONS}).
  *
- * STEADYRPC_RUNTIMES picks them (comma-separated, default `bun`); a picked runtime that is missing
- * fails the test with how to get it, never skips it.
+ * STEADYRPC_RUNTIMES picks them (comma-separated, default `bun,deno`); a picked runtime that is
+ * missing fails the test with how to get it, never skips it.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { ScenarioConfig, ScenarioReport } from './protocol.js';
 
-export type RuntimeName = 'bun' | 'node22';
+export type RuntimeName = 'bun' | 'deno' | 'node22';
 
 export interface Runtime {
   name: RuntimeName;
@@ -33,6 +36,8 @@ export interface Runtime {
   locate(): { command: string } | { missing: string };
   /** The file the binary runs (built first if it must be). */
   entry(): Promise<string>;
+  /** The binary's arguments to run `entry`. */
+  args(entry: string): string[];
 }
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,6 +46,18 @@ const bundleFile = `${root}node_modules/.cache/steadyrpc-runtimes/scenario.mjs`;
 
 /** The Node 22 binary scripts/fetch-node22.sh puts in place. */
 export const NODE22_DEFAULT = `${root}node_modules/.cache/node22/node`;
+
+/**
+ * What Deno is allowed, and nothing more: connecting to the fault proxies (all on 127.0.0.1), and
+ * reading three environment variables: the scenario's config, and the two that `ws` reads when it
+ * is loaded (WS_NO_BUFFER_UTIL, WS_NO_UTF_8_VALIDATE). steadyrpc's Node entry imports `ws` (Deno
+ * resolves the `node` condition, not `browser`), and under Deno an env read that is not allowed
+ * throws NotCapable at load, so without those two names the import fails before the scenario
+ * starts, even though the session never uses `ws` there. Loading the bundle and node_modules needs
+ * no read permission; no write, run, ffi or sys access is given; `--no-prompt` turns any other
+ * request into an error instead of a wait for a terminal that is not there.
+ */
+export const DENO_PERMISSIONS = ['--allow-net=127.0.0.1', '--allow-env=STEADYRPC_SCENARIO,WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE', '--no-prompt'];
 
 const RUNTIMES: Record<RuntimeName, Runtime> = {
   bun: {
@@ -51,6 +68,17 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     defaultTransport: 'StandardWebSocketTransport',
     locate: () => executable(process.env.BUN_BIN ?? `${root}node_modules/.bin/bun`, 'bun', 'npm ci installs it (the `bun` devDependency), or set BUN_BIN'),
     entry: async () => scenarioSource,
+    args: (entry) => [entry],
+  },
+  deno: {
+    name: 'deno',
+    reports: 'deno',
+    major: 2,
+    transport: 'default',
+    defaultTransport: 'StandardWebSocketTransport',
+    locate: () => executable(process.env.DENO_BIN ?? `${root}node_modules/.bin/deno`, 'Deno', 'npm ci installs it (the `deno` devDependency), or set DENO_BIN'),
+    entry: bundleScenario,
+    args: (entry) => ['run', ...DENO_PERMISSIONS, entry],
   },
   node22: {
     name: 'node22',
@@ -60,12 +88,13 @@ const RUNTIMES: Record<RuntimeName, Runtime> = {
     defaultTransport: 'WsSocketTransport',
     locate: () => executable(process.env.NODE22_BIN ?? NODE22_DEFAULT, 'Node 22', 'run scripts/fetch-node22.sh, or set NODE22_BIN'),
     entry: bundleScenario,
+    args: (entry) => [entry],
   },
 };
 
-/** The runtimes STEADYRPC_RUNTIMES names (default: `bun`); an unknown name throws. */
+/** The runtimes STEADYRPC_RUNTIMES names (default: `bun,deno`); an unknown name throws. */
 export function selectedRuntimes(): Runtime[] {
-  const names = (process.env.STEADYRPC_RUNTIMES ?? 'bun').split(',').map((name) => name.trim()).filter(Boolean);
+  const names = (process.env.STEADYRPC_RUNTIMES ?? 'bun,deno').split(',').map((name) => name.trim()).filter(Boolean);
   return names.map((name) => {
     if (!(name in RUNTIMES)) throw new Error(`STEADYRPC_RUNTIMES: unknown runtime '${name}' (known: ${Object.keys(RUNTIMES).join(', ')})`);
     return RUNTIMES[name as RuntimeName];
@@ -85,8 +114,9 @@ function executable(command: string, what: string, hint: string): { command: str
 let bundled: Promise<string> | undefined;
 
 /**
- * scenario.ts and the steadyrpc source it imports, as one ES module for Node (~50 ms). Dependencies
- * stay imports: the file lives under node_modules/.cache so that they resolve from the project.
+ * scenario.ts and the steadyrpc source it imports, as one ES module for Node 22 and Deno (~50 ms,
+ * once for both). Dependencies stay imports: the file lives under node_modules/.cache so that they
+ * resolve from the project (Deno finds them there too, through the project's package.json).
  */
 function bundleScenario(): Promise<string> {
   bundled ??= build({

@@ -1,7 +1,8 @@
 /**
  * The child process of the runtimes test: runs the session scenario (sessionScenario.ts) in
- * whatever runtime started it — Bun runs this file as TypeScript, Node 22 an esbuild bundle of it —
- * and prints the report as the last stdout line.
+ * whatever runtime started it — Bun runs this file as TypeScript, Deno and Node 22 an esbuild bundle
+ * of it — and prints the report as the last stdout line. Deno runs it through its Node
+ * compatibility (`process`, stdin and stdout as streams), with the permissions runtimes.ts gives.
  *
  * The global `WebSocket` is wrapped (before steadyrpc is loaded) to count the sockets built through
  * it: that is how the report shows which transport the session really used. `ws`, and Bun's own
@@ -32,12 +33,15 @@ if (typeof Native === 'function') {
   };
 }
 
-const versions = process.versions as NodeJS.ProcessVersions & { bun?: string };
+// Deno reports a `node` version too (the Node API it emulates): its own key comes first.
+const versions = process.versions as NodeJS.ProcessVersions & { bun?: string; deno?: string };
 const runtime: ScenarioReport['runtime'] = versions.bun
   ? { name: 'bun', version: versions.bun }
-  : versions.node
-    ? { name: 'node', version: versions.node }
-    : { name: 'other', version: 'unknown' };
+  : versions.deno
+    ? { name: 'deno', version: versions.deno }
+    : versions.node
+      ? { name: 'node', version: versions.node }
+      : { name: 'other', version: 'unknown' };
 
 const say = (line: ChildLine) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
