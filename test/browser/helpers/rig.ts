@@ -21,7 +21,7 @@ export interface Rig {
   server: PageServer;
   launchMs: number;
   /** Opens the page on the two nodes (`a` preferred), with fast health rounds. */
-  open(session?: Record<string, unknown>, options?: Pick<PageConfig, 'environment'>): Promise<TestPage>;
+  open(session?: Record<string, unknown>, options?: Partial<Pick<PageConfig, 'environment' | 'health'>>): Promise<TestPage>;
   stop(): Promise<void>;
 }
 
@@ -51,7 +51,8 @@ export async function startRig(name: PageName): Promise<Rig> {
     server: ok(server),
     launchMs: ok(chromium).launchMs,
     async open(session, options = {}) {
-      const config: PageConfig = { ...options, nodes: clusterNodes(ok(cluster)), health: { intervalMs: FAST_HEALTH.intervalMs, timeoutMs: FAST_HEALTH.timeoutMs }, session, account: DEV_ACCOUNT };
+      const health = options.health ?? { intervalMs: FAST_HEALTH.intervalMs, timeoutMs: FAST_HEALTH.timeoutMs };
+      const config: PageConfig = { ...options, nodes: clusterNodes(ok(cluster)), health, session, account: DEV_ACCOUNT };
       const page = await openPage(ok(chromium).browser, ok(server).url(name, config), config);
       pages.push(page);
       return page;

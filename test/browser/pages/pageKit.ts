@@ -51,6 +51,8 @@ export interface PageSnapshot {
   sockets: Array<Timed & { url: string }>;
   /** The session's `network` events: what it made of the page's `online` / `offline`. */
   sessionNetwork: Array<Timed & { online: boolean }>;
+  /** `visibilitychange` events, with `document.visibilityState` after each. */
+  visibility: Array<Timed & { state: string }>;
   /** `online` / `offline` events on window, with `navigator.onLine` at that moment. */
   network: Array<Timed & { event: 'online' | 'offline'; onLine: boolean }>;
   /** Errors the page saw: uncaught, unhandled rejections, CSP violations, watcher errors. */
@@ -69,6 +71,12 @@ export interface PageApi {
   stopCalls(): void;
   /** One `getBalance(account)`; resolves with the decimal string. */
   balance(): Promise<string>;
+  /**
+   * Holds the main thread for `ms` right after the page next sends a frame calling `method` on the
+   * socket to `url` (once the task that sent it is over); resolves with the time the hold began,
+   * or `undefined` if no such frame was sent within `waitMs`.
+   */
+  holdAfterSend(options: { method: string; url: string; ms: number; waitMs: number }): Promise<number | undefined>;
   /** Closes the adapter (its session, health checker and pool). */
   close(): void;
 }
@@ -93,6 +101,7 @@ const report = {
   poolSwitches: [] as PageSnapshot['poolSwitches'],
   network: [] as PageSnapshot['network'],
   sessionNetwork: [] as PageSnapshot['sessionNetwork'],
+  visibility: [] as PageSnapshot['visibility'],
   errors: [] as string[],
 };
 
@@ -103,18 +112,40 @@ export function pageError(what: string, error: unknown): void {
   report.errors.push(`${what}: ${describe(error)}`);
 }
 
-// Count sockets: a transparent subclass in place of the global, installed before steadyrpc loads.
+/** Set by `holdAfterSend`: the next frame naming `method` on `url` is followed by a held main thread. */
+let holdAfter: { method: string; url: string; ms: number; done: (at: number) => void } | undefined;
+
+/**
+ * Count sockets: a transparent subclass in place of the global, installed before steadyrpc loads.
+ * Its `send` only looks for the frame `holdAfterSend` waits for.
+ */
 const NativeWebSocket = globalThis.WebSocket;
 globalThis.WebSocket = class CountingWebSocket extends NativeWebSocket {
   constructor(url: string | URL, protocols?: string | string[]) {
     super(url, protocols);
     report.sockets.push({ at: Date.now(), url: String(url) });
   }
+
+  override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+    super.send(data);
+    const hold = holdAfter;
+    if (hold === undefined || this.url !== hold.url || typeof data !== 'string' || !data.includes(`"method":"${hold.method}"`)) return;
+    holdAfter = undefined;
+    // After the task that sent it has finished (and armed its deadline), hold the thread.
+    queueMicrotask(() => {
+      const at = Date.now();
+      while (Date.now() < at + hold.ms) {
+        // held: no timer and no socket event runs
+      }
+      hold.done(at);
+    });
+  }
 };
 
 addEventListener('error', (event) => pageError('uncaught', event.error ?? event.message));
 addEventListener('unhandledrejection', (event) => pageError('unhandled rejection', event.reason));
 addEventListener('securitypolicyviolation', (event) => pageError('CSP violation', `${event.violatedDirective} ${event.blockedURI}`));
+document.addEventListener('visibilitychange', () => report.visibility.push({ at: Date.now(), state: document.visibilityState }));
 for (const name of ['online', 'offline'] as const) {
   addEventListener(name, () => report.network.push({ at: Date.now(), event: name, onLine: navigator.onLine }));
 }
@@ -182,6 +213,14 @@ export function publish(options: { session: UpstreamSession; pool: NodePool; bal
       timer = undefined;
     },
     balance: async () => (await balance()).toString(),
+    holdAfterSend: ({ method, url, ms, waitMs }) =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          holdAfter = undefined;
+          resolve(undefined);
+        }, waitMs);
+        holdAfter = { method, url: new URL(url).href, ms, done: (at) => (clearTimeout(timer), resolve(at)) };
+      }),
     close() {
       clearInterval(timer);
       close();
