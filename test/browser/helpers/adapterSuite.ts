@@ -19,10 +19,13 @@ export function adapterSuite(name: PageName, library: string): void {
       await rig?.stop();
     });
 
-    it('bundles for the browser with no ws, no node: import and nothing left out', () => {
+    it('bundles for the browser with its variants, no ws, no node: import and nothing left out', () => {
       expect(rig.bundle.inputs.filter((input) => /(^|\/)node_modules\/ws\//.test(input))).toEqual([]);
       expect(rig.bundle.inputs.filter((input) => input.startsWith('node:'))).toEqual([]);
       expect(rig.bundle.external).toEqual([]);
+      // The browser build's variants: the standard WebSocket by default, no ws to reach for.
+      expect(rig.bundle.inputs).toContain('src/transport/defaultSocketTransport.browser.ts');
+      expect(rig.bundle.inputs).toContain('src/transport/StandardWebSocketTransport.ts');
     });
 
     it('keeps blocks flowing and every call answered through a cut and a blackhole of the primary, fails back, and reports no error', async () => {

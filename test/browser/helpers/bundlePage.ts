@@ -4,13 +4,13 @@
  *
  * `steadyrpc`, `steadyrpc/viem`, `steadyrpc/ethers` and `steadyrpc/testing` resolve to the source
  * (as vitest's aliases do for the other tests), so the page runs the code under test without a
- * build. Inside src/, a module with a `.browser.ts` sibling is replaced by it, which is what the
- * browser build does (src/transport/defaultSocketTransport.browser.ts: no `ws`).
+ * build; and each module with an `X.browser.ts` variant gets it, by the same esbuild plugin the
+ * browser build uses (scripts/browserVariants.mjs), so the page holds what `dist/browser` holds.
  */
-import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { browserVariants } from '../../../scripts/browserVariants.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SRC = join(ROOT, 'src');
@@ -49,7 +49,7 @@ export async function bundlePage(entry: string): Promise<PageBundle> {
     target: 'chrome120',
     metafile: true,
     logLevel: 'silent',
-    plugins: [steadyrpcFromSource()],
+    plugins: [steadyrpcFromSource(), browserVariants],
   });
   const output = result.outputFiles[0];
   if (!output) throw new Error(`esbuild produced no output for ${entry}`);
@@ -70,22 +70,12 @@ function externals(metafile: Metafile): string[] {
   return [...found];
 }
 
-/** `steadyrpc[/…]` → src entry; `./x.js` inside src → `./x.browser.ts` when that file exists. */
+/** `steadyrpc[/…]` → its entry in src/, as vitest's aliases resolve it. */
 function steadyrpcFromSource(): Plugin {
   return {
     name: 'steadyrpc-from-source',
     setup(esbuild) {
-      esbuild.onResolve({ filter: /^steadyrpc(\/(viem|ethers|testing))?$/ }, ({ path }) => ({ path: sourceFile(ENTRIES[path]!) }));
-      esbuild.onResolve({ filter: /^\.\.?\// }, ({ path, resolveDir }) => {
-        if (!resolveDir.startsWith(SRC)) return undefined;
-        const browser = join(resolveDir, path.replace(/\.js$/, '.browser.ts'));
-        return existsSync(browser) ? { path: browser } : undefined;
-      });
+      esbuild.onResolve({ filter: /^steadyrpc(\/(viem|ethers|testing))?$/ }, ({ path }) => ({ path: join(SRC, `${ENTRIES[path]!}.ts`) }));
     },
   };
-}
-
-function sourceFile(name: string): string {
-  const browser = join(SRC, `${name}.browser.ts`);
-  return existsSync(browser) ? browser : join(SRC, `${name}.ts`);
 }
