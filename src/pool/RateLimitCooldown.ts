@@ -1,0 +1,90 @@
+import { SteadyRpcError } from '../errors.js';
+
+export interface RateLimitOptions {
+  /**
+   * Cool-down after a node's first rate limit that names no wait (no `Retry-After`, no Infura
+   * `backoff_seconds`), in ms. Doubled with each further one that names none, up to
+   * `maxCooldownMs`; it starts over once the node answers without one.
+   * @default 1_000
+   */
+  cooldownMs?: number;
+  /** Longest cool-down, named by the node or not, in ms. @default 60_000 */
+  maxCooldownMs?: number;
+}
+
+export const RATE_LIMIT_DEFAULTS: Readonly<Required<RateLimitOptions>> = Object.freeze({ cooldownMs: 1_000, maxCooldownMs: 60_000 });
+
+/** Validated rate-limit settings. */
+export function rateLimitSettings(options: RateLimitOptions | undefined): Readonly<Required<RateLimitOptions>> {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected rateLimit to be an object, got ${String(options)}`);
+  }
+  const { cooldownMs, maxCooldownMs } = { ...RATE_LIMIT_DEFAULTS, ...options };
+  if (typeof cooldownMs !== 'number' || !Number.isFinite(cooldownMs) || cooldownMs <= 0) {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected rateLimit.cooldownMs to be a finite number > 0, got ${cooldownMs}`);
+  }
+  if (typeof maxCooldownMs !== 'number' || !Number.isFinite(maxCooldownMs) || maxCooldownMs < cooldownMs) {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected rateLimit.maxCooldownMs to be a finite number >= rateLimit.cooldownMs (${cooldownMs}), got ${maxCooldownMs}`);
+  }
+  return Object.freeze({ cooldownMs, maxCooldownMs });
+}
+
+/**
+ * A `Retry-After` value as a wait from `now`, in ms: delay-seconds, or an HTTP date (RFC 9110
+ * §10.2.3), read against `now` (wall-clock time with the default clock). `undefined` when absent
+ * or unreadable; a date in the past is 0.
+ */
+export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1_000;
+  if (!/^[a-z]{3}/i.test(text)) return undefined; // an HTTP date starts with the day name
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * The cool-downs of the nodes that answered with a rate limit: how long each is kept away from new
+ * requests. The node's own wait (`Retry-After`, `backoff_seconds`) is taken as it is, capped;
+ * without one, an exponential backoff. Rate limits that arrive while a node is already cooling
+ * down (requests sent before it began) only lengthen it to what they name: they are not new strikes.
+ */
+export class RateLimitCooldown {
+  readonly #settings: Readonly<Required<RateLimitOptions>>;
+  /** Per node: rate limits in a row that named no wait, and when its cool-down ends. */
+  readonly #nodes = new Map<string, { strikes: number; until: number }>();
+
+  constructor(settings: Readonly<Required<RateLimitOptions>>) {
+    this.#settings = settings;
+  }
+
+  /** When `name`'s cool-down ends, if it is cooling down at `now`. */
+  until(name: string, now: number): number | undefined {
+    const until = this.#nodes.get(name)?.until;
+    return until !== undefined && until > now ? until : undefined;
+  }
+
+  /**
+   * A rate limit from `name` at `now`, naming a wait of `namedMs` or none. Returns the new end of
+   * its cool-down and the wait it stands for, or `undefined` when the cool-down under way already
+   * lasts as long.
+   */
+  hit(name: string, now: number, namedMs: number | undefined): { until: number; ms: number } | undefined {
+    const { cooldownMs, maxCooldownMs } = this.#settings;
+    const node = this.#nodes.get(name) ?? { strikes: 0, until: -Infinity };
+    const cooling = node.until > now;
+    if (cooling && namedMs === undefined) return undefined;
+    if (namedMs === undefined) node.strikes += 1;
+    const ms = Math.min(namedMs ?? cooldownMs * 2 ** (node.strikes - 1), maxCooldownMs);
+    this.#nodes.set(name, node);
+    if (cooling && now + ms <= node.until) return undefined;
+    node.until = now + ms;
+    return { until: node.until, ms };
+  }
+
+  /** `name` answered without a rate limit: its backoff starts over. */
+  answered(name: string, now: number): void {
+    const node = this.#nodes.get(name);
+    if (node !== undefined && node.until <= now) this.#nodes.delete(name);
+  }
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { RATE_LIMIT_DEFAULTS, RateLimitCooldown, rateLimitSettings, retryAfterMs } from '../../src/pool/RateLimitCooldown.js';
+
+describe('retryAfterMs', () => {
+  it('reads delay-seconds and HTTP dates (RFC 9110 §10.2.3) against the clock', () => {
+    const now = Date.parse('Tue, 01 Dec 2026 12:00:00 GMT');
+    expect(retryAfterMs('2', now)).toBe(2_000);
+    expect(retryAfterMs(' 0 ', now)).toBe(0);
+    expect(retryAfterMs('Tue, 01 Dec 2026 12:00:07 GMT', now)).toBe(7_000);
+    expect(retryAfterMs('Tue, 01 Dec 2026 11:59:00 GMT', now)).toBe(0);
+    expect(retryAfterMs(undefined, now)).toBeUndefined();
+    expect(retryAfterMs('soon', now)).toBeUndefined();
+    expect(retryAfterMs('-3', now)).toBeUndefined();
+  });
+});
+
+describe('RateLimitCooldown', () => {
+  const cooldown = () => new RateLimitCooldown(rateLimitSettings({ cooldownMs: 1_000, maxCooldownMs: 5_000 }));
+
+  it("takes the node's own wait as it is, capped", () => {
+    const c = cooldown();
+    expect(c.hit('a', 0, 2_500)).toEqual({ until: 2_500, ms: 2_500 });
+    expect(c.until('a', 2_499)).toBe(2_500);
+    expect(c.until('a', 2_500)).toBeUndefined();
+    expect(c.hit('b', 0, 3_600_000)).toEqual({ until: 5_000, ms: 5_000 });
+  });
+
+  it('without one, backs off from cooldownMs, doubling, until the node answers without a rate limit', () => {
+    const c = cooldown();
+    expect(c.hit('a', 0, undefined)).toEqual({ until: 1_000, ms: 1_000 });
+    expect(c.hit('a', 1_000, undefined)).toEqual({ until: 3_000, ms: 2_000 });
+    expect(c.hit('a', 3_000, undefined)).toEqual({ until: 7_000, ms: 4_000 });
+    expect(c.hit('a', 7_000, undefined)).toEqual({ until: 12_000, ms: 5_000 });
+    c.answered('a', 12_000);
+    expect(c.hit('a', 12_000, undefined)).toEqual({ until: 13_000, ms: 1_000 });
+  });
+
+  it('rate limits that arrive while it cools down are not new strikes; a longer named wait lengthens it', () => {
+    const c = cooldown();
+    c.hit('a', 0, undefined);
+    expect(c.hit('a', 10, undefined)).toBeUndefined();
+    expect(c.hit('a', 20, undefined)).toBeUndefined();
+    expect(c.hit('a', 30, 3_000)).toEqual({ until: 3_030, ms: 3_000 });
+    // An answer to a request sent before the cool-down does not end the backoff.
+    c.answered('a', 40);
+    expect(c.hit('a', 3_030, undefined)).toEqual({ until: 5_030, ms: 2_000 });
+  });
+
+  it('validates its options with clear messages', () => {
+    expect(rateLimitSettings(undefined)).toEqual(RATE_LIMIT_DEFAULTS);
+    expect(() => rateLimitSettings({ cooldownMs: 0 })).toThrow('Expected rateLimit.cooldownMs to be a finite number > 0, got 0');
+    expect(() => rateLimitSettings({ maxCooldownMs: 10 })).toThrow('Expected rateLimit.maxCooldownMs to be a finite number >= rateLimit.cooldownMs (1000), got 10');
+    expect(() => rateLimitSettings(null as never)).toThrow('Expected rateLimit to be an object, got null');
+  });
+});
