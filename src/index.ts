@@ -48,6 +48,13 @@ export { NodePool } from './pool/NodePool.js';
 export type { HttpDispatcherOptions, HttpRequestOptions } from './pool/HttpDispatcher.js';
 export type { NodeSelector } from './pool/selection.js';
 export { isUsable, preferFirstHealthy } from './pool/selection.js';
+export type { NodeErrorClassifier, NodeErrorVerdict } from './pool/nodeErrors.js';
+export { classifyNodeError } from './pool/nodeErrors.js';
+export type { CircuitBreakerOptions, CircuitState } from './pool/CircuitBreaker.js';
+export { CIRCUIT_BREAKER_DEFAULTS } from './pool/CircuitBreaker.js';
+export type { RateLimitOptions } from './pool/RateLimitCooldown.js';
+export { RATE_LIMIT_DEFAULTS } from './pool/RateLimitCooldown.js';
+export type { CircuitEvent, RateLimitEvent } from './pool/PassiveHealth.js';
 
 export type { HealthCheckerEvents, HealthCheckerOptions, ProbeEvent } from './health/HealthChecker.js';
 export { HealthChecker } from './health/HealthChecker.js';

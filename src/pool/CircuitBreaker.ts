@@ -16,15 +16,17 @@ export interface CircuitBreakerOptions {
   failures?: number;
   /**
    * How long an open circuit keeps requests away before it lets one through (half-open), in ms.
-   * Doubled each time that trial fails, up to `maxOpenMs`.
-   * @default 5_000
+   * Doubled each time that trial fails, up to `maxOpenMs`. Long enough that the health probes
+   * usually mark a dead node down first (then the node is out of `usable()` anyway, and its circuit
+   * closes when the probes bring it back).
+   * @default 30_000
    */
   openMs?: number;
-  /** Cap on the open time, in ms. @default 60_000 */
+  /** Cap on the open time, in ms. @default 300_000 */
   maxOpenMs?: number;
 }
 
-export const CIRCUIT_BREAKER_DEFAULTS: Readonly<Required<CircuitBreakerOptions>> = Object.freeze({ failures: 3, openMs: 5_000, maxOpenMs: 60_000 });
+export const CIRCUIT_BREAKER_DEFAULTS: Readonly<Required<CircuitBreakerOptions>> = Object.freeze({ failures: 3, openMs: 30_000, maxOpenMs: 300_000 });
 
 /** Validated breaker settings; `false` turns the breaker off. */
 export function circuitBreakerSettings(options: CircuitBreakerOptions | false | undefined): Readonly<Required<CircuitBreakerOptions>> | false {

@@ -1,17 +1,20 @@
 import { ChainView } from '../consistency/ChainView.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { CONSISTENCY_DEFAULTS } from '../consistency/settings.js';
-import { SteadyRpcError, describeError, isSteadyRpcError } from '../errors.js';
+import { SteadyRpcError, describeError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import { parseQuantity } from '../health/probes.js';
 import type { RepeatablePredicate } from '../session/repeatable.js';
 import { isRepeatable as defaultIsRepeatable } from '../session/repeatable.js';
-import { resolveEndpoint } from '../transport/endpoint.js';
-import type { HttpResponse } from '../transport/HttpTransport.js';
-import { isNotDelivered, markNotDelivered } from '../transport/HttpTransport.js';
-import { failedAfterSend, firstUnrepeatable, nodeErrorAnswer, notResentAnswer, parseNodeAnswer } from './httpAnswers.js';
+import { isNotDelivered } from '../transport/HttpTransport.js';
+import { failedAfterSend, firstUnrepeatable, notResentAnswer, parseNodeAnswer } from './httpAnswers.js';
+import type { Answer } from './NodeAttempts.js';
+import { NodeAttempts } from './NodeAttempts.js';
+import type { NodeErrorClassifier } from './nodeErrors.js';
+import { classifyNodeError } from './nodeErrors.js';
 import type { NodePool } from './NodePool.js';
+import type { PassiveHealth } from './PassiveHealth.js';
 
 export interface HttpDispatcherOptions {
   /**
@@ -31,6 +34,13 @@ export interface HttpRequestOptions {
   signal?: AbortSignal;
 }
 
+/** The pool's rules the dispatcher follows. */
+export interface DispatchPolicy {
+  readonly consistency?: ConsistencySettings;
+  readonly isRepeatable?: RepeatablePredicate;
+  readonly classify?: NodeErrorClassifier;
+}
+
 const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3 });
 
 /** For a batch answer, the requests by id (answers may come in any order); `undefined` for a single one. */
@@ -47,24 +57,17 @@ interface Sent {
   readonly viewAt: number | undefined;
 }
 
-/**
- * What a pass over the nodes came back with. `final`: an answer no other node can improve on (a
- * `NOT_RESENT`, or a node's own error sent with a non-2xx status after every try), which is not
- * held to the chain view.
- */
-interface Answer {
-  readonly node: string;
-  readonly response: JsonRpcResponse | JsonRpcResponse[];
-  readonly final?: boolean;
-}
-
 const isOk = (status: number) => status >= 200 && status < 300;
 
 /**
  * Carries out `NodePool.request()`: POSTs to the best node and, on a transport failure, a bad
- * status or a timeout, tries the next candidate. A JSON-RPC error from a node is an answer, not a
- * failure: it is returned as is. A non-2xx reply is a failure, but when its body is the node's own
- * JSON-RPC error and no other node does better, that error is the answer.
+ * status or a timeout, tries the next candidate. A JSON-RPC error from a node is an answer, unless
+ * the pool's classifier says it means "not this node" (a missing block, state or method) or a rate
+ * limit: then a request safe to repeat is asked of the next node, and the error is the answer only
+ * when no node does better. A non-2xx reply is a failure, but when its body is the node's own
+ * JSON-RPC error and no other node does better, that error is the answer. Nodes cooling down after
+ * a rate limit or with their circuit open are passed over ({@link PassiveHealth}), and every
+ * attempt's outcome is reported to it.
  *
  * A request that is not safe to send twice (see {@link RepeatablePredicate}; a batch holding one)
  * goes to another node only when the failure proves the first never got it (refused, name not
@@ -78,20 +81,17 @@ const isOk = (status: number) => status >= 200 && status < 300;
  */
 export class HttpDispatcher {
   readonly #pool: NodePool;
-  readonly #attemptTimeoutMs: number;
   readonly #maxAttempts: number;
   readonly #consistency: ConsistencySettings;
   readonly #isRepeatable: RepeatablePredicate;
+  readonly #passive: PassiveHealth;
+  readonly #attempts: NodeAttempts;
   readonly view = new ChainView();
   /** The highest head each node answered `eth_blockNumber` with, when the dispatcher had to ask. */
   readonly #heads = new Map<string, number>();
 
-  constructor(
-    pool: NodePool,
-    options: HttpDispatcherOptions = {},
-    consistency: ConsistencySettings = CONSISTENCY_DEFAULTS,
-    isRepeatable: RepeatablePredicate = defaultIsRepeatable,
-  ) {
+  constructor(pool: NodePool, passive: PassiveHealth, options: HttpDispatcherOptions = {}, policy: DispatchPolicy = {}) {
+    const { consistency = CONSISTENCY_DEFAULTS, isRepeatable = defaultIsRepeatable, classify = classifyNodeError } = policy;
     const { attemptTimeoutMs, maxAttempts } = { ...DEFAULTS, ...options };
     if (!Number.isFinite(attemptTimeoutMs) || attemptTimeoutMs <= 0) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected http.attemptTimeoutMs to be a finite number > 0, got ${attemptTimeoutMs}`);
@@ -100,10 +100,11 @@ export class HttpDispatcher {
       throw new SteadyRpcError('ERR_CONFIG', `Expected http.maxAttempts to be an integer >= 1, got ${maxAttempts}`);
     }
     this.#pool = pool;
-    this.#attemptTimeoutMs = attemptTimeoutMs;
     this.#maxAttempts = maxAttempts;
     this.#consistency = consistency;
     this.#isRepeatable = isRepeatable;
+    this.#passive = passive;
+    this.#attempts = new NodeAttempts(pool, passive, classify, attemptTimeoutMs);
   }
 
   async request(
@@ -180,7 +181,7 @@ export class HttpDispatcher {
   /** The node's head now, asked over HTTP (for an answer that is only right if the node has got far enough). */
   async #headOf(node: string, signal: AbortSignal | undefined): Promise<number> {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
-    const { status, body: text } = await this.#post(node, body, signal);
+    const { status, body: text } = await this.#attempts.post(node, body, signal);
     if (!isOk(status)) throw new SteadyRpcError('ERR_TRANSPORT', `Node "${node}" answered HTTP ${status}`);
     const answer = parseNodeAnswer(node, false, text) as JsonRpcResponse;
     return parseQuantity((answer as { result?: unknown }).result, 'eth_blockNumber');
@@ -221,84 +222,65 @@ export class HttpDispatcher {
   }
 
   /**
-   * Sends to the best candidate not in `skip`, failing over on failures: any, for a request safe to
-   * repeat; only those that prove the node never got it, for one that is not.
+   * Sends to the best candidate not in `skip` that takes requests now (not cooling down after a
+   * rate limit, circuit not open), failing over: on any failure, and on an answer made only of
+   * errors that say "not this node", for a request safe to repeat; only on a failure that proves the
+   * node never got it, for one that is not.
    */
   async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, skip?: ReadonlySet<string>): Promise<Answer> {
     const body = JSON.stringify(payload);
     const unrepeatable = firstUnrepeatable(payload, this.#isRepeatable);
     const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined && !skip?.has(name));
     const failures: string[] = [];
+    const held: string[] = [];
     let lastError: unknown;
-    /** The last node's own JSON-RPC error that came with a non-2xx status. */
-    let nodeError: Answer | undefined;
-    for (const name of nodes.slice(0, this.#maxAttempts)) {
+    /** The last node's own answer that another node may better: its error with a non-2xx status, or "not this node". */
+    let fallback: Answer | undefined;
+    let attempts = 0;
+    const queue = [...nodes];
+    while (attempts < this.#maxAttempts) {
       options.signal?.throwIfAborted();
-      let reply: HttpResponse | undefined;
-      try {
-        reply = await this.#post(name, body, options.signal);
-        if (isOk(reply.status)) return { node: name, response: parseNodeAnswer(name, Array.isArray(payload), reply.body) };
-        throw new SteadyRpcError('ERR_TRANSPORT', `Node "${name}" answered HTTP ${reply.status}`);
-      } catch (error) {
-        if (options.signal?.aborted) throw error;
-        const own = reply && !isOk(reply.status) ? nodeErrorAnswer(payload, reply.body) : undefined;
-        if (own) nodeError = { node: name, response: own, final: true };
-        if (unrepeatable !== undefined && !isNotDelivered(error)) {
-          return own
-            ? nodeError!
-            : { node: name, response: notResentAnswer(payload, name, failedAfterSend(error, reply?.status, this.#attemptTimeoutMs), unrepeatable), final: true };
-        }
-        lastError = error;
-        failures.push(`${name}: ${describeError(error)}`);
+      let name = queue.shift();
+      if (name === undefined) {
+        // A breaker moves traffic; it does not turn it away: when every node is held back, the
+        // first held only by its open circuit is tried all the same. (Rate limits are kept.)
+        name = attempts === 0 ? held.find((n) => this.#passive.heldByCircuitOnly(n)) : undefined;
+        if (name === undefined) break;
+        held.splice(held.indexOf(name), 1);
+      } else if (!this.#passive.admit(name)) {
+        held.push(name);
+        continue;
       }
+      attempts += 1;
+      const outcome = await this.#attempts.attempt(name, payload, body, options.signal);
+      if (outcome.kind === 'answer') return outcome.answer;
+      if (outcome.kind === 'not-here') {
+        // A write gets its answer: it is never sent twice.
+        if (unrepeatable !== undefined) return outcome.answer;
+        fallback = outcome.answer;
+        failures.push(`${name}: answered that it cannot serve the request now`);
+        continue;
+      }
+      if (outcome.own) fallback = outcome.own;
+      if (unrepeatable !== undefined && !isNotDelivered(outcome.error)) {
+        const failure = failedAfterSend(outcome.error, outcome.status, this.#attempts.timeoutMs);
+        return outcome.own ?? { node: name, response: notResentAnswer(payload, name, failure, unrepeatable), final: true };
+      }
+      lastError = outcome.error;
+      failures.push(`${name}: ${describeError(outcome.error)}`);
     }
-    if (nodeError) return nodeError;
-    throw new SteadyRpcError(
-      'ERR_UPSTREAM_UNAVAILABLE',
-      nodes.length === 0 ? 'No node with an HTTP endpoint can take the request' : `All ${failures.length} attempts failed`,
-      { cause: lastError, details: failures.join('; ') || undefined },
-    );
+    if (fallback) return fallback;
+    throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', this.#unavailable(nodes.length, attempts, held), {
+      cause: lastError,
+      details: [...failures, ...held.map((name) => `${name}: ${this.#passive.why(name)}`)].join('; ') || undefined,
+    });
   }
 
-  /**
-   * One POST to one node, bounded by the attempt timeout and the caller's signal. An endpoint
-   * function that fails, or is still running at the deadline, is marked not delivered: nothing was
-   * handed to the transport.
-   */
-  async #post(name: string, body: string, outer: AbortSignal | undefined): Promise<HttpResponse> {
-    const { clock, httpTransport } = this.#pool;
-    const node = this.#pool.node(name);
-    const controller = new AbortController();
-    const onOuterAbort = () => controller.abort(outer?.reason);
-    outer?.addEventListener('abort', onOuterAbort, { once: true });
-    const timer = clock.setTimeout(
-      () => controller.abort(new SteadyRpcError('ERR_TIMEOUT', `Node "${name}" did not answer within ${this.#attemptTimeoutMs} ms`)),
-      this.#attemptTimeoutMs,
-    );
-    try {
-      const aborted = new Promise<never>((_, reject) => {
-        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-      });
-      let posted = false;
-      const posting = resolveEndpoint(node.http!).then(
-        (endpoint) => {
-          // Too late: the attempt is over, and a request never handed over was never sent.
-          controller.signal.throwIfAborted();
-          posted = true;
-          return httpTransport.post(endpoint, body, controller.signal);
-        },
-        (error: unknown) => {
-          throw markNotDelivered(new SteadyRpcError('ERR_TRANSPORT', `Node "${name}": its endpoint function failed`, { cause: error }));
-        },
-      );
-      // A transport that ignores the signal must still not hold the request past its deadline.
-      return await Promise.race([posting, aborted]).catch((error: unknown) => {
-        // The deadline passed while the endpoint function still ran: nothing went out.
-        throw !posted && isSteadyRpcError(error, 'ERR_TIMEOUT') ? markNotDelivered(error) : error;
-      });
-    } finally {
-      clock.clearTimeout(timer);
-      outer?.removeEventListener('abort', onOuterAbort);
-    }
+  #unavailable(candidates: number, attempts: number, held: readonly string[]): string {
+    if (candidates === 0) return 'No node with an HTTP endpoint can take the request';
+    if (attempts > 0) return `All ${attempts} attempts failed`;
+    const back = Math.min(...held.map((name) => this.#passive.backAt(name) ?? Infinity)) - this.#pool.clock.now();
+    const when = Number.isFinite(back) ? ` (the first is back in ${Math.max(0, Math.ceil(back))} ms)` : '';
+    return `Every node that could take the request is cooling down after a rate limit${when}`;
   }
 }

@@ -1,3 +1,5 @@
+import type { CircuitState } from './CircuitBreaker.js';
+
 export type NodeStatus = 'unknown' | 'healthy' | 'unhealthy';
 
 /** What the pool knows about one node's health. Written by the HealthChecker (and sessions). */
@@ -22,6 +24,15 @@ export interface NodeHealth {
   checkedAt: number | undefined;
   /** Clock time until which the node is excluded (auth/policy refusal), if any. */
   quarantinedUntil: number | undefined;
+  /**
+   * Clock time until which the node takes no new request after answering with a rate limit (HTTP
+   * 429, or a JSON-RPC rate-limit error), if it ever did. Written by the pool's requests and sessions.
+   */
+  rateLimitedUntil: number | undefined;
+  /** The node's circuit breaker, fed by the outcome of `request()` attempts (see `breaker`). */
+  circuit: CircuitState;
+  /** While the circuit is `open`: when it lets a trial request through. */
+  circuitOpenUntil: number | undefined;
 }
 
 export const initialHealth = (): NodeHealth => ({
@@ -36,4 +47,7 @@ export const initialHealth = (): NodeHealth => ({
   chainId: undefined,
   checkedAt: undefined,
   quarantinedUntil: undefined,
+  rateLimitedUntil: undefined,
+  circuit: 'closed',
+  circuitOpenUntil: undefined,
 });

@@ -6,11 +6,17 @@ import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import type { HttpTransport } from '../transport/HttpTransport.js';
 import { FetchHttpTransport } from '../transport/HttpTransport.js';
 import { ConnectLimiter, type ConnectLimitOptions } from './ConnectLimiter.js';
+import type { CircuitBreakerOptions, CircuitState } from './CircuitBreaker.js';
 import { HttpDispatcher, type HttpRequestOptions, type HttpDispatcherOptions } from './HttpDispatcher.js';
 import type { NodeConfig, NodeInfo, NodeTier } from './NodeConfig.js';
 import { redactNodeText, validateNodes } from './NodeConfig.js';
 import type { NodeHealth, NodeStatus } from './NodeHealth.js';
 import { initialHealth } from './NodeHealth.js';
+import type { NodeErrorClassifier } from './nodeErrors.js';
+import { classifyNodeError } from './nodeErrors.js';
+import type { CircuitEvent, RateLimitEvent } from './PassiveHealth.js';
+import { PassiveHealth } from './PassiveHealth.js';
+import type { RateLimitOptions } from './RateLimitCooldown.js';
 import type { NodeSelector } from './selection.js';
 import { isUsable, preferFirstHealthy } from './selection.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
@@ -47,6 +53,10 @@ export interface NodePoolEvents {
   switch: [event: SwitchEvent];
   /** A node's health record was updated. */
   health: [event: HealthEvent];
+  /** A node answered with a rate limit and cools down (after its `health` event). */
+  rateLimited: [event: RateLimitEvent];
+  /** A node's circuit breaker changed state (after its `health` event). */
+  circuit: [event: CircuitEvent];
   closed: [];
 }
 
@@ -59,6 +69,10 @@ export interface NodeSnapshot extends Readonly<NodeHealth> {
   readonly http: string | undefined;
   readonly ws: string | undefined;
   readonly quarantined: boolean;
+  /** Cooling down after a rate limit: new requests go to other nodes. */
+  readonly rateLimited: boolean;
+  /** The circuit as of now: an `open` one whose time is up reads `half-open`. */
+  readonly circuit: CircuitState;
   readonly preferred: boolean;
 }
 
@@ -107,6 +121,29 @@ export interface NodePoolOptions {
    * @default isRepeatable
    */
   isRepeatable?: RepeatablePredicate;
+  /**
+   * What a node's JSON-RPC error means for `request()`: `answer` (returned as is), `retry` (this node
+   * cannot serve it: a read safe to repeat goes to the next node) or `rate-limited` (the node also
+   * cools down). Sessions use it to notice rate limits too. Extend the default rather than replace it.
+   * @default classifyNodeError
+   */
+  classifyError?: NodeErrorClassifier;
+  /**
+   * How long a node that answered with a rate limit (HTTP 429, or an error `classifyError` calls
+   * `rate-limited`) takes no new request: its `Retry-After` (or Infura's `backoff_seconds`), else a
+   * backoff from `cooldownMs`, doubling, up to `maxCooldownMs`.
+   * @default { cooldownMs: 1_000, maxCooldownMs: 60_000 }
+   */
+  rateLimit?: RateLimitOptions;
+  /**
+   * The circuit breaker each node has between health probes: after `failures` failed `request()`
+   * attempts in a row (no answer in time, connection refused or broken, HTTP 5xx, garbage), the
+   * node takes no request for `openMs` (doubling while trials fail, up to `maxOpenMs`) while
+   * another node can take it, then one trial request; an answer closes it, and so does the health
+   * probes bringing the node back (down, then healthy). `false`: no breaker.
+   * @default { failures: 3, openMs: 30_000, maxOpenMs: 300_000 }
+   */
+  breaker?: CircuitBreakerOptions | false;
 }
 
 /**
@@ -122,7 +159,10 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   readonly #health = new Map<string, NodeHealth>();
   readonly #selector: NodeSelector;
   readonly #dispatcher: HttpDispatcher;
+  readonly #passive: PassiveHealth;
   readonly #connects: ConnectLimiter;
+  /** What a node's JSON-RPC error means (see `NodePoolOptions.classifyError`). */
+  readonly classifyError: NodeErrorClassifier;
   #preferred: string | undefined;
   #everChosen = false;
   /** Nodes that were unusable because they were down, as of the last selection. */
@@ -146,10 +186,15 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       http = {},
       failbackCatchUp = true,
       isRepeatable = defaultIsRepeatable,
+      classifyError = classifyNodeError,
     } = options;
     if (typeof isRepeatable !== 'function') {
       throw new SteadyRpcError('ERR_CONFIG', `Expected isRepeatable to be a function, got ${typeof isRepeatable}`);
     }
+    if (typeof classifyError !== 'function') {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected classifyError to be a function, got ${typeof classifyError}`);
+    }
+    this.classifyError = classifyError;
     if (typeof failbackCatchUp !== 'boolean') {
       throw new SteadyRpcError('ERR_CONFIG', `Expected failbackCatchUp to be a boolean, got ${String(failbackCatchUp)}`);
     }
@@ -160,7 +205,19 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     this.clock = clock;
     this.httpTransport = httpTransport;
     this.#selector = selector;
-    this.#dispatcher = new HttpDispatcher(this, http, consistencySettings(options.consistency), isRepeatable);
+    this.#passive = new PassiveHealth(this.#nodes.map((n) => n.name), { breaker: options.breaker, rateLimit: options.rateLimit }, {
+      now: () => this.clock.now(),
+      write: (name, patch) => {
+        if (!this.#closed) this.update(name, patch);
+      },
+      rateLimited: (event) => this.emit('rateLimited', event),
+      circuit: (event) => this.emit('circuit', event),
+    });
+    this.#dispatcher = new HttpDispatcher(this, this.#passive, http, {
+      consistency: consistencySettings(options.consistency),
+      isRepeatable,
+      classify: classifyError,
+    });
     this.#connects = new ConnectLimiter(clock, options.connectLimit);
   }
 
@@ -207,15 +264,24 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   /**
    * Nodes worth trying, best first: the usable ones; or, when none is usable (before the first
    * health round, or when every node is down), every node that is not quarantined — trying beats
-   * failing without a try.
+   * failing without a try. Nodes cooling down after a rate limit or with their circuit open come
+   * last (`request()` passes them over; a session opens one only when nothing else is left).
    */
   candidates(): string[] {
     const usable = this.usable();
-    if (usable.length > 0) return usable;
     const now = this.clock.now();
-    return this.#nodes
-      .filter((n) => !((this.#health.get(n.name)!.quarantinedUntil ?? -Infinity) > now))
-      .map((n) => n.name);
+    const names =
+      usable.length > 0
+        ? usable
+        : this.#nodes.filter((n) => !((this.#health.get(n.name)!.quarantinedUntil ?? -Infinity) > now)).map((n) => n.name);
+    const later = names.filter((name) => !this.#passive.available(name));
+    return later.length === 0 ? names : [...names.filter((name) => !later.includes(name)), ...later];
+  }
+
+  /** Whether `name` takes new requests now: not cooling down after a rate limit, circuit not open. */
+  available(name: string): boolean {
+    this.node(name);
+    return this.#passive.available(name);
   }
 
   /**
@@ -233,6 +299,23 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     const change = this.#reselect();
     this.emit('health', { name, previous, health: { ...record } });
     if (change) this.emit('switch', change);
+    // The probes brought it back: what the requests held against it before is over.
+    if (previous !== 'healthy' && record.status === 'healthy') this.#passive.recovered(name);
+  }
+
+  /**
+   * Keeps a node away from new requests after it answered with a rate limit: for `retryAfterMs`
+   * (capped by `rateLimit.maxCooldownMs`), or the backoff's next step when it named no wait.
+   * `request()` does it by itself; sessions do it for rate-limit errors on their sockets. Neither
+   * the node's status nor the preferred node changes: it only goes last in `candidates()`.
+   */
+  coolDown(name: string, retryAfterMs?: number, source: RateLimitEvent['source'] = 'rpc-error'): void {
+    this.#assertOpen();
+    this.node(name);
+    if (retryAfterMs !== undefined && (!Number.isFinite(retryAfterMs) || retryAfterMs < 0)) {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected retryAfterMs to be a finite number >= 0, got ${retryAfterMs}`);
+    }
+    this.#passive.rateLimited(name, retryAfterMs, source);
   }
 
   /**
@@ -308,6 +391,8 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
         http: node.httpDisplay,
         ws: node.wsDisplay,
         quarantined: (health.quarantinedUntil ?? -Infinity) > now,
+        rateLimited: (health.rateLimitedUntil ?? -Infinity) > now,
+        circuit: health.circuit === 'open' && now >= (health.circuitOpenUntil ?? Infinity) ? 'half-open' : health.circuit,
         preferred: node.name === this.#preferred,
       });
     });

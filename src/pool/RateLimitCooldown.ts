@@ -48,11 +48,16 @@ export function retryAfterMs(value: string | undefined, now: number): number | u
  * requests. The node's own wait (`Retry-After`, `backoff_seconds`) is taken as it is, capped;
  * without one, an exponential backoff. Rate limits that arrive while a node is already cooling
  * down (requests sent before it began) only lengthen it to what they name: they are not new strikes.
+ * When a cool-down ends, one request goes first (the trial): the others follow once the node has
+ * answered it without a rate limit, so a node just out of its limit is not hit by a whole burst.
  */
 export class RateLimitCooldown {
   readonly #settings: Readonly<Required<RateLimitOptions>>;
-  /** Per node: rate limits in a row that named no wait, and when its cool-down ends. */
-  readonly #nodes = new Map<string, { strikes: number; until: number }>();
+  /**
+   * Per node, from its first rate limit until it answers without one: rate limits in a row that
+   * named no wait, when its cool-down ends, and whether the trial request after it is under way.
+   */
+  readonly #nodes = new Map<string, { strikes: number; until: number; trial: boolean }>();
 
   constructor(settings: Readonly<Required<RateLimitOptions>>) {
     this.#settings = settings;
@@ -64,6 +69,20 @@ export class RateLimitCooldown {
     return until !== undefined && until > now ? until : undefined;
   }
 
+  /** Whether a request may go to `name` at `now`: not cooling down, and no trial under way. */
+  admits(name: string, now: number): boolean {
+    const node = this.#nodes.get(name);
+    return node === undefined || (node.until <= now && !node.trial);
+  }
+
+  /** Lets a request go to `name` if it may; after a cool-down, it becomes the trial. */
+  admit(name: string, now: number): boolean {
+    if (!this.admits(name, now)) return false;
+    const node = this.#nodes.get(name);
+    if (node) node.trial = true;
+    return true;
+  }
+
   /**
    * A rate limit from `name` at `now`, naming a wait of `namedMs` or none. Returns the new end of
    * its cool-down and the wait it stands for, or `undefined` when the cool-down under way already
@@ -71,10 +90,11 @@ export class RateLimitCooldown {
    */
   hit(name: string, now: number, namedMs: number | undefined): { until: number; ms: number } | undefined {
     const { cooldownMs, maxCooldownMs } = this.#settings;
-    const node = this.#nodes.get(name) ?? { strikes: 0, until: -Infinity };
+    const node = this.#nodes.get(name) ?? { strikes: 0, until: -Infinity, trial: false };
     const cooling = node.until > now;
     if (cooling && namedMs === undefined) return undefined;
     if (namedMs === undefined) node.strikes += 1;
+    node.trial = false;
     const ms = Math.min(namedMs ?? cooldownMs * 2 ** (node.strikes - 1), maxCooldownMs);
     this.#nodes.set(name, node);
     if (cooling && now + ms <= node.until) return undefined;
@@ -82,9 +102,15 @@ export class RateLimitCooldown {
     return { until: node.until, ms };
   }
 
-  /** `name` answered without a rate limit: its backoff starts over. */
+  /** `name` answered without a rate limit: once its cool-down is over, its backoff starts over. */
   answered(name: string, now: number): void {
     const node = this.#nodes.get(name);
     if (node !== undefined && node.until <= now) this.#nodes.delete(name);
+  }
+
+  /** A request to `name` ended with no word on the rate limit (it failed, or its caller gave up). */
+  released(name: string): void {
+    const node = this.#nodes.get(name);
+    if (node) node.trial = false;
   }
 }

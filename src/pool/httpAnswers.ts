@@ -1,7 +1,11 @@
 import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
-import type { JsonRpcFailure, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
+import type { JsonRpcErrorObject, JsonRpcFailure, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse, isJsonRpcResponse } from '../jsonrpc.js';
 import type { RepeatablePredicate } from '../session/repeatable.js';
+import type { HttpResponse } from '../transport/HttpTransport.js';
+import type { NodeErrorClassifier } from './nodeErrors.js';
+import { suggestedBackoffMs, verdictOf } from './nodeErrors.js';
+import { retryAfterMs } from './RateLimitCooldown.js';
 
 /** Why an attempt failed after the request may have reached the node, for `NOT_RESENT`'s `data.reason`. */
 export type FailedAfterSend = 'timeout' | 'http-status' | 'connection' | 'bad-answer';
@@ -31,7 +35,7 @@ export function parseNodeAnswer(node: string, batch: boolean, text: string): Jso
   return parsed as JsonRpcResponse | JsonRpcResponse[];
 }
 
-function isErrorObject(value: unknown): boolean {
+function isErrorObject(value: unknown): value is JsonRpcErrorObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const { code, message } = value as { code?: unknown; message?: unknown };
   return Number.isInteger(code) && typeof message === 'string';
@@ -98,4 +102,73 @@ export function notResentAnswer(
   const data = { node, reason: failure.reason };
   const fail = (request: JsonRpcRequest) => errorResponse(request.id ?? null, RpcErrorCode.NOT_RESENT, message, data);
   return Array.isArray(payload) ? payload.filter((r) => r.id !== undefined).map(fail) : fail(payload);
+}
+
+/** A rate limit a reply showed, with the wait the node named (`Retry-After`, `backoff_seconds`), if any. */
+export interface RateLimitSign {
+  readonly ms: number | undefined;
+}
+
+/**
+ * What one node's reply to `payload` says:
+ * - `answer`: a JSON-RPC answer to return (held to the chain view);
+ * - `not-here`: a JSON-RPC answer made only of errors the classifier says this node cannot help
+ *   with (`retry`, `rate-limited`): a read safe to repeat is asked of the next node;
+ * - `failed`: a non-2xx status, with `own` the node's JSON-RPC error if its body holds one.
+ * `rateLimited` when the node said so (HTTP 429, or an error classified `rate-limited`, even in
+ * part of a batch). Throws `ERR_BAD_RESPONSE` for a 2xx body that is not an answer.
+ */
+export type ReplyVerdict =
+  | { readonly kind: 'answer'; readonly response: JsonRpcResponse | JsonRpcResponse[]; readonly rateLimited?: RateLimitSign }
+  | { readonly kind: 'not-here'; readonly response: JsonRpcResponse | JsonRpcResponse[]; readonly rateLimited?: RateLimitSign }
+  | { readonly kind: 'failed'; readonly error: SteadyRpcError; readonly own?: JsonRpcResponse | JsonRpcResponse[]; readonly rateLimited?: RateLimitSign };
+
+export function judgeReply(
+  node: string,
+  payload: JsonRpcRequest | JsonRpcRequest[],
+  reply: HttpResponse,
+  classify: NodeErrorClassifier,
+  now: number,
+): ReplyVerdict {
+  const ok = reply.status >= 200 && reply.status < 300;
+  const response = ok ? parseNodeAnswer(node, Array.isArray(payload), reply.body) : nodeErrorAnswer(payload, reply.body);
+  const errors = response === undefined ? { all: false, rateLimited: undefined } : judgeErrors(payload, response, classify);
+  let rateLimited = errors.rateLimited;
+  const named = retryAfterMs(reply.retryAfter, now);
+  // A 503 that names its wait says when to come back, as a 429 does (RFC 9110 §10.2.3).
+  if (reply.status === 429 || (reply.status === 503 && named !== undefined)) rateLimited = { ms: named ?? rateLimited?.ms };
+  const withSign = rateLimited ? { rateLimited } : {};
+  if (ok) return errors.all ? { kind: 'not-here', response: response!, ...withSign } : { kind: 'answer', response: response!, ...withSign };
+  const error = new SteadyRpcError('ERR_TRANSPORT', `Node "${node}" answered HTTP ${reply.status}`);
+  return { kind: 'failed', error, ...(response === undefined ? {} : { own: response }), ...withSign };
+}
+
+/**
+ * Classifies the errors of an answer: `all` when every item is an error that is not an answer
+ * (the node served none of it), `rateLimited` when one says so.
+ */
+function judgeErrors(
+  payload: JsonRpcRequest | JsonRpcRequest[],
+  response: JsonRpcResponse | JsonRpcResponse[],
+  classify: NodeErrorClassifier,
+): { all: boolean; rateLimited: RateLimitSign | undefined } {
+  const items = Array.isArray(response) ? response : [response];
+  const methods = Array.isArray(payload) ? new Map(payload.map((r) => [r.id, r.method])) : undefined;
+  let all = items.length > 0;
+  let rateLimited: RateLimitSign | undefined;
+  for (const item of items) {
+    const error: unknown = typeof item === 'object' && item !== null && 'error' in item ? item.error : undefined;
+    if (!isErrorObject(error)) {
+      all = false;
+      continue;
+    }
+    const method = methods ? methods.get(item.id) : (payload as JsonRpcRequest).method;
+    const verdict = verdictOf(classify, error, typeof method === 'string' ? method : '');
+    if (verdict === 'answer') all = false;
+    if (verdict === 'rate-limited') {
+      const named = suggestedBackoffMs(error);
+      rateLimited = { ms: named === undefined ? rateLimited?.ms : Math.max(named, rateLimited?.ms ?? 0) };
+    }
+  }
+  return { all, rateLimited };
 }

@@ -10,6 +10,11 @@ export interface HttpEndpoint {
 export interface HttpResponse {
   status: number;
   body: string;
+  /**
+   * The `Retry-After` header as sent (delay-seconds or an HTTP date), when there was one: the wait
+   * a node names with a 429 (or a 503). The pool cools the node down for that long.
+   */
+  retryAfter?: string;
 }
 
 /**
@@ -99,7 +104,9 @@ export class FetchHttpTransport implements HttpTransport {
         body,
         signal,
       });
-      return { status: response.status, body: await response.text() };
+      const text = await response.text();
+      const retryAfter = response.headers.get('retry-after');
+      return retryAfter === null ? { status: response.status, body: text } : { status: response.status, body: text, retryAfter };
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
       // fetch's own messages can carry the URL; never pass them on unredacted. The verdict on

@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 /** `respond` answers a request, or returns `'hang'` to never answer. */
-async function startServer(respond: (req: Received) => { status: number; body: string } | 'hang'): Promise<TestServer> {
+async function startServer(respond: (req: Received) => { status: number; body: string; headers?: Record<string, string> } | 'hang'): Promise<TestServer> {
   const received: Received[] = [];
   let socketWaiters: ((socket: Socket) => void)[] = [];
   const server = http.createServer((req, res) => {
@@ -39,7 +39,7 @@ async function startServer(respond: (req: Received) => { status: number; body: s
       received.push(request);
       const answer = respond(request);
       if (answer === 'hang') return;
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
     });
   });
   server.listen(0, '127.0.0.1');
@@ -90,6 +90,12 @@ describe('FetchHttpTransport', () => {
     const server = await startServer(() => ({ status: 200, body: '{"jsonrpc":"2.0","id":1,"result":"0x10"}' }));
     const response = await new FetchHttpTransport().post({ url: server.url }, BODY, new AbortController().signal);
     expect(response).toEqual({ status: 200, body: '{"jsonrpc":"2.0","id":1,"result":"0x10"}' });
+  });
+
+  it("passes a 429's Retry-After on, as sent", async () => {
+    const server = await startServer(() => ({ status: 429, body: 'Too Many Requests', headers: { 'retry-after': '3' } }));
+    const response = await new FetchHttpTransport().post({ url: server.url }, BODY, new AbortController().signal);
+    expect(response).toEqual({ status: 429, body: 'Too Many Requests', retryAfter: '3' });
   });
 
   it('returns a 500 as a response, not an error', async () => {

@@ -1,0 +1,122 @@
+import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
+import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
+import { resolveEndpoint } from '../transport/endpoint.js';
+import type { HttpResponse } from '../transport/HttpTransport.js';
+import { markNotDelivered } from '../transport/HttpTransport.js';
+import { judgeReply } from './httpAnswers.js';
+import type { NodeErrorClassifier } from './nodeErrors.js';
+import type { NodePool } from './NodePool.js';
+import type { PassiveHealth } from './PassiveHealth.js';
+
+/**
+ * An answer from one node. `final`: one no other node can improve on (a `NOT_RESENT`, or a node's
+ * own error sent with a non-2xx status after every try), which is not held to the chain view.
+ */
+export interface Answer {
+  readonly node: string;
+  readonly response: JsonRpcResponse | JsonRpcResponse[];
+  readonly final?: boolean;
+}
+
+/**
+ * How one attempt went: an `answer` to return; `not-here`, an answer made of "not this node" (or
+ * rate-limit) errors that another node may better; `failed`, with the node's `own` JSON-RPC error
+ * when the body of its error status held one.
+ */
+export type Attempt =
+  | { readonly kind: 'answer'; readonly answer: Answer }
+  | { readonly kind: 'not-here'; readonly answer: Answer }
+  | { readonly kind: 'failed'; readonly error: unknown; readonly status: number | undefined; readonly own?: Answer };
+
+/**
+ * Single attempts on single nodes for the {@link HttpDispatcher}: one POST bounded by the attempt
+ * timeout and the caller's signal, its reply judged, and what it tells of the node reported to the
+ * {@link PassiveHealth}: an answer (or a JSON-RPC error with a 4xx status) shows the node alive; no
+ * answer, a 5xx or garbage counts against it; a rate limit cools it down.
+ */
+export class NodeAttempts {
+  readonly #pool: NodePool;
+  readonly #passive: PassiveHealth;
+  readonly #classify: NodeErrorClassifier;
+  readonly timeoutMs: number;
+
+  constructor(pool: NodePool, passive: PassiveHealth, classify: NodeErrorClassifier, timeoutMs: number) {
+    this.#pool = pool;
+    this.#passive = passive;
+    this.#classify = classify;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** One attempt of `payload` (serialised as `body`) on `name`, which the passive health admitted. */
+  async attempt(name: string, payload: JsonRpcRequest | JsonRpcRequest[], body: string, signal: AbortSignal | undefined): Promise<Attempt> {
+    const passive = this.#passive;
+    let reply: HttpResponse;
+    try {
+      reply = await this.post(name, body, signal);
+    } catch (error) {
+      if (signal?.aborted) {
+        passive.abandoned(name);
+        throw error;
+      }
+      passive.failed(name);
+      return { kind: 'failed', error, status: undefined };
+    }
+    let verdict;
+    try {
+      verdict = judgeReply(name, payload, reply, this.#classify, this.#pool.clock.now());
+    } catch (error) {
+      passive.failed(name);
+      return { kind: 'failed', error, status: reply.status };
+    }
+    const { rateLimited } = verdict;
+    if (rateLimited) passive.rateLimited(name, rateLimited.ms, verdict.kind === 'failed' ? 'http-status' : 'rpc-error');
+    else if (verdict.kind !== 'failed' || (reply.status < 500 && verdict.own)) passive.answered(name);
+    else passive.failed(name);
+    if (verdict.kind === 'answer') return { kind: 'answer', answer: { node: name, response: verdict.response } };
+    if (verdict.kind === 'not-here') return { kind: 'not-here', answer: { node: name, response: verdict.response } };
+    const own: Answer | undefined = verdict.own ? { node: name, response: verdict.own, final: true } : undefined;
+    return { kind: 'failed', error: verdict.error, status: reply.status, ...(own ? { own } : {}) };
+  }
+
+  /**
+   * One POST to one node, bounded by the attempt timeout and the caller's signal. An endpoint
+   * function that fails, or is still running at the deadline, is marked not delivered: nothing was
+   * handed to the transport.
+   */
+  async post(name: string, body: string, outer: AbortSignal | undefined): Promise<HttpResponse> {
+    const { clock, httpTransport } = this.#pool;
+    const node = this.#pool.node(name);
+    const controller = new AbortController();
+    const onOuterAbort = () => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    const timer = clock.setTimeout(
+      () => controller.abort(new SteadyRpcError('ERR_TIMEOUT', `Node "${name}" did not answer within ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    );
+    try {
+      const aborted = new Promise<never>((_, reject) => {
+        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      });
+      let posted = false;
+      const posting = resolveEndpoint(node.http!).then(
+        (endpoint) => {
+          // Too late: the attempt is over, and a request never handed over was never sent.
+          controller.signal.throwIfAborted();
+          posted = true;
+          return httpTransport.post(endpoint, body, controller.signal);
+        },
+        (error: unknown) => {
+          throw markNotDelivered(new SteadyRpcError('ERR_TRANSPORT', `Node "${name}": its endpoint function failed`, { cause: error }));
+        },
+      );
+      // A transport that ignores the signal must still not hold the request past its deadline.
+      return await Promise.race([posting, aborted]).catch((error: unknown) => {
+        // The deadline passed while the endpoint function still ran: nothing went out.
+        throw !posted && isSteadyRpcError(error, 'ERR_TIMEOUT') ? markNotDelivered(error) : error;
+      });
+    } finally {
+      clock.clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+}
