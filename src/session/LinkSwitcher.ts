@@ -216,6 +216,10 @@ export class LinkSwitcher {
       void this.#prepare(to, this.#lastNode === undefined ? 'connect' : 'failover');
       return;
     }
+    // Offline, the probes fail for every node alike: a socket to the next one could not open
+    // either. The socket in use stays (the device may be wrong; the keepalive judges it), and
+    // going online again reconnects to the pool's choice at once.
+    if (reason === 'unhealthy' && !ctx.environment.online()) return;
     // Leaving a usable node for one behind the client's view would take the chain back: stay, and
     // let the keepalive's failback check move once `to` has caught up.
     if (reason !== 'unhealthy' && this.#behindView(to) && ctx.pool.usable().includes(ctx.link.node)) return;

@@ -53,6 +53,21 @@ describe('offline: the session stops burning reconnect attempts', () => {
     expect(rounds).toEqual([]);
   });
 
+  it('the pool marking the node in use down while offline (every probe fails offline) opens no socket; online moves at once', async () => {
+    const env = new FakeEnvironment();
+    const h = await sessionHarness({ environment: env });
+    const { switches } = watch(h);
+    env.goOffline();
+    h.mark('a', 'down'); // the pool now prefers b, as it does when the probes of a fail
+    await h.clock.advance(10_000);
+    expect(h.sockets.sockets).toHaveLength(1); // b could not be reached either: no attempt
+    expect(h.session.node).toBe('a');
+    env.goOnline();
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    expect(switches.at(-1)?.to).toBe('b');
+  });
+
   it('on a backup while offline, no failback attempt is made; online moves to the preferred node at once', async () => {
     const env = new FakeEnvironment();
     const h = await sessionHarness({ environment: env, failbackRetryMs: 1_000 });
