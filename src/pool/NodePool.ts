@@ -296,11 +296,13 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     const { lastError } = patch;
     const scrubbed = lastError === undefined || lastError === record.lastError ? lastError : redactNodeText(node, lastError);
     Object.assign(record, patch, lastError === undefined ? {} : { lastError: scrubbed });
+    // The probes brought it back: what the requests held against it before is over.
+    const closed = previous !== 'healthy' && record.status === 'healthy' ? this.#passive.recovered(name) : undefined;
+    if (closed) Object.assign(record, { circuit: closed.to, circuitOpenUntil: closed.openUntil });
     const change = this.#reselect();
     this.emit('health', { name, previous, health: { ...record } });
+    if (closed) this.emit('circuit', closed);
     if (change) this.emit('switch', change);
-    // The probes brought it back: what the requests held against it before is over.
-    if (previous !== 'healthy' && record.status === 'healthy') this.#passive.recovered(name);
   }
 
   /**

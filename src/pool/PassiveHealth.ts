@@ -133,9 +133,13 @@ export class PassiveHealth {
     this.#hooks.rateLimited({ name, until: cooled.until, ms: cooled.ms, source });
   }
 
-  /** The health probes brought `name` back (down, then healthy): its circuit closes. */
-  recovered(name: string): void {
-    this.#publish(name, this.#breakers?.get(name)!.reset());
+  /**
+   * The health probes brought `name` back (down, then healthy): its circuit closes. Returns the
+   * change for the pool to write with the status and publish, or `undefined`.
+   */
+  recovered(name: string): CircuitEvent | undefined {
+    const change = this.#breakers?.get(name)!.reset();
+    return change && { name, ...change };
   }
 
   #publish(name: string, change: CircuitChange | undefined): void {

@@ -189,6 +189,8 @@ export class LinkSwitcher {
     if (ctx.next || ctx.state !== 'ready' || !ctx.environment.online()) return;
     const preferred = ctx.pool.preferred();
     if (preferred === undefined || preferred === link.node || ctx.pool.node(preferred).ws === undefined) return;
+    // Not back to a node cooling down after a rate limit: it is asked again next tick.
+    if (!ctx.pool.available(preferred)) return;
     // Not back to a node that has not caught up with what the client has seen: it is asked again next tick.
     if (this.#behindView(preferred)) return;
     const failures = this.#nodeFailures.get(preferred);
@@ -223,12 +225,17 @@ export class LinkSwitcher {
     // Leaving a usable node for one behind the client's view would take the chain back: stay, and
     // let the keepalive's failback check move once `to` has caught up.
     if (reason !== 'unhealthy' && this.#behindView(to) && ctx.pool.usable().includes(ctx.link.node)) return;
+    // Nor for one cooling down after a rate limit (or with its circuit open): the same check moves it later.
+    if (reason !== 'unhealthy' && !ctx.pool.available(to) && ctx.pool.usable().includes(ctx.link.node)) return;
     if (ctx.next) this.#abandonNext();
     ctx.setState('switching');
     void this.#prepare(to, reason === 'recovered' ? 'failback' : reason === 'unhealthy' ? 'unhealthy' : 'better-available');
   }
 
-  /** The best node to open: the first candidate that has caught up with the client's view, else the first. */
+  /**
+   * The best node to open: the first candidate that has caught up with the client's view, else the
+   * first. Candidates cooling down after a rate limit come last (see `NodePool.candidates()`).
+   */
   #pickNode(): string | undefined {
     const { pool } = this.#ctx;
     const open = pool.candidates().filter((name) => pool.node(name).ws !== undefined && !this.#failedThisRound.has(name));

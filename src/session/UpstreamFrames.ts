@@ -9,6 +9,7 @@ import { quantity } from '../consistency/quantity.js';
 import { ANSWER_HEAD, ID_AT, NOTIFICATION_RESULT, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
 import { isCompactValue, isPlainText } from '../jsonScan.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
+import { suggestedBackoffMs, verdictOf } from '../pool/nodeErrors.js';
 
 type Upstream = Record<string, unknown>;
 
@@ -186,6 +187,7 @@ export class UpstreamFrames {
 
   #complete(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse): void {
     const ctx = this.#ctx;
+    if ('error' in response) this.#noteRateLimit(link, call, response.error);
     const result = (response as { result?: unknown }).result;
     if (call.method === 'eth_subscribe' && !('error' in response) && typeof result === 'string') {
       const clientId = this.#freshSubscriptionId(result);
@@ -209,6 +211,20 @@ export class UpstreamFrames {
     }
     if (call.unsubscribed !== undefined) return ctx.answer(call, clientAnswer(call, response));
     ctx.gate.deliver(link, call, response);
+  }
+
+  /**
+   * A node that answers a call with a rate limit cools down in the pool, so new sessions (and
+   * `request()`) go elsewhere while it lasts. This session stays: the answer reaches the client as
+   * the node sent it.
+   */
+  #noteRateLimit(link: UpstreamLink, call: PendingCall, error: unknown): void {
+    const { pool } = this.#ctx;
+    if (pool.closed || typeof error !== 'object' || error === null) return;
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (typeof code !== 'number' || typeof message !== 'string') return;
+    const rpcError = error as { code: number; message: string; data?: unknown };
+    if (verdictOf(pool.classifyError, rpcError, call.method) === 'rate-limited') pool.coolDown(link.node, suggestedBackoffMs(rpcError));
   }
 
   /**
