@@ -16,6 +16,7 @@ export interface MetricsOptions {
 type Dispose = () => void;
 
 const STATUS_VALUE = { unknown: -1, unhealthy: 0, healthy: 1 } as const;
+const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /**
  * Counters and gauges from the events of pools, health checkers and sessions, rendered as
@@ -38,6 +39,8 @@ export class Metrics {
     this.addGauge('node_latency_ms', 'Round-trip time of the last good probe, in ms.', () => this.#perNode((n) => n.latencyMs));
     this.addGauge('node_preferred', '1 for the node the pool prefers now.', () => this.#perNode((n) => (n.preferred ? 1 : 0)));
     this.addGauge('node_quarantined', '1 while the node is kept out after refusing us.', () => this.#perNode((n) => (n.quarantined ? 1 : 0)));
+    this.addGauge('node_rate_limited', '1 while the node cools down after a rate limit: new requests go elsewhere.', () => this.#perNode((n) => (n.rateLimited ? 1 : 0)));
+    this.addGauge('node_circuit_state', "The node's circuit breaker: 0 closed, 1 half-open, 2 open.", () => this.#perNode((n) => CIRCUIT_VALUE[n.circuit]));
     this.addGauge('sessions', 'Open sessions by upstream node and state.', () => this.#sessionGauge());
     this.addGauge('session_subscriptions', 'Client subscriptions held by open sessions.', () => this.#sum((s) => s.subscriptions));
     this.addGauge('session_queue_depth', 'Client messages queued while reconnecting, over all sessions.', () => this.#sum((s) => s.queued));
@@ -61,13 +64,23 @@ export class Metrics {
 
   trackPool(pool: NodePool): Dispose {
     const switches = this.counter('pool_switches_total', 'Changes of the preferred node, by reason.');
+    const rateLimits = this.counter('node_rate_limits_total', 'Rate limits that started or lengthened a cool-down, by node and source (http-status, rpc-error).');
+    const opens = this.counter('node_circuit_opens_total', 'Circuit breakers opened (failed attempts in a row, or a failed trial), by node.');
     const onSwitch = ({ from, to, reason }: { from?: string; to?: string; reason: string }) =>
       switches.inc({ from: from ?? '', to: to ?? '', reason });
+    const onRateLimited = ({ name, source }: { name: string; source: string }) => rateLimits.inc({ node: name, source });
+    const onCircuit = ({ name, to }: { name: string; to: string }) => {
+      if (to === 'open') opens.inc({ node: name });
+    };
     this.#pools.add(pool);
     pool.on('switch', onSwitch);
+    pool.on('rateLimited', onRateLimited);
+    pool.on('circuit', onCircuit);
     return () => {
       this.#pools.delete(pool);
       pool.off('switch', onSwitch);
+      pool.off('rateLimited', onRateLimited);
+      pool.off('circuit', onCircuit);
     };
   }
 

@@ -33,6 +33,28 @@ describe('Metrics', () => {
     expect(text).toContain('steadyrpc_node_preferred{node="a",tier="primary"} 1');
   });
 
+  it('gauges rate-limited nodes and circuit states, and counts rate limits and circuits opened', async () => {
+    const cluster = fakeCluster([{ name: 'a' }, { name: 'b' }], { breaker: { failures: 1 }, http: { attemptTimeoutMs: 1_000 } });
+    const { pool, nodes, clock } = cluster;
+    pool.nodes.forEach((n) => pool.update(n.name, { status: 'healthy', head: 100 }));
+    const metrics = new Metrics();
+    metrics.trackPool(pool);
+    pool.coolDown('b', 5_000);
+    nodes.a!.setMode('stall');
+    const answer = pool.request({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }).catch(() => undefined);
+    await clock.advance(1_000);
+    await answer;
+    const text = metrics.render();
+    expect(text).toContain('steadyrpc_node_rate_limited{node="a",tier="primary"} 0');
+    expect(text).toContain('steadyrpc_node_rate_limited{node="b",tier="primary"} 1');
+    expect(text).toContain('steadyrpc_node_circuit_state{node="a",tier="primary"} 2');
+    expect(text).toContain('steadyrpc_node_circuit_state{node="b",tier="primary"} 0');
+    expect(text).toContain('steadyrpc_node_rate_limits_total{node="b",source="rpc-error"} 1');
+    expect(text).toContain('steadyrpc_node_circuit_opens_total{node="a"} 1');
+    await clock.advance(30_000);
+    expect(metrics.render()).toContain('steadyrpc_node_circuit_state{node="a",tier="primary"} 1');
+  });
+
   it('counts session switches, replays, closes and re-sent calls, and gauges sessions per node', async () => {
     const h = await sessionHarness();
     const metrics = new Metrics();
