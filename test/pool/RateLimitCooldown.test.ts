@@ -46,6 +46,20 @@ describe('RateLimitCooldown', () => {
     expect(c.hit('a', 3_030, undefined)).toEqual({ until: 5_030, ms: 2_000 });
   });
 
+  it('when a cool-down ends, one request goes first; the rest follow once the node answered it without a rate limit', () => {
+    const c = cooldown();
+    expect(c.admits('a', 0)).toBe(true);
+    c.hit('a', 0, 1_000);
+    expect(c.admit('a', 999)).toBe(false);
+    expect(c.admit('a', 1_000)).toBe(true);
+    expect(c.admit('a', 1_000)).toBe(false);
+    c.released('a'); // the trial failed otherwise (or its caller gave up): the next one may try
+    expect(c.admit('a', 1_001)).toBe(true);
+    c.answered('a', 1_002);
+    expect(c.admit('a', 1_002)).toBe(true);
+    expect(c.admit('a', 1_002)).toBe(true);
+  });
+
   it('validates its options with clear messages', () => {
     expect(rateLimitSettings(undefined)).toEqual(RATE_LIMIT_DEFAULTS);
     expect(() => rateLimitSettings({ cooldownMs: 0 })).toThrow('Expected rateLimit.cooldownMs to be a finite number > 0, got 0');
