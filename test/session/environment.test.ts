@@ -58,7 +58,7 @@ describe('offline: the session stops burning reconnect attempts', () => {
     const h = await sessionHarness({ environment: env });
     const { switches } = watch(h);
     env.goOffline();
-    h.mark('a', 'down'); // the pool now prefers b, as it does when the probes of a fail
+    h.mark('a', 'unhealthy'); // the pool now prefers b, as it does when the probes of a fail
     await h.clock.advance(10_000);
     expect(h.sockets.sockets).toHaveLength(1); // b could not be reached either: no attempt
     expect(h.session.node).toBe('a');
