@@ -80,7 +80,10 @@ let pool: NodePool;
 beforeAll(async () => {
   [a, b] = await Promise.all([startAnvil({ blockTimeSec: 3_600 }), startAnvil({ blockTimeSec: 3_600 })]);
   front = await frontProxy(a.httpUrl);
-  pool = new NodePool({ nodes: [{ name: 'a', http: front.url }, { name: 'b', http: b.httpUrl }], http: { attemptTimeoutMs: 1_000 } });
+  // No circuit breaker: each test sends to a failing `a` on purpose, and after three failures an
+  // open circuit would send the next request straight to b (never to a: still sent once, but not
+  // the case these tests are about; test/pool/httpBreaker.test.ts covers the breaker).
+  pool = new NodePool({ nodes: [{ name: 'a', http: front.url }, { name: 'b', http: b.httpUrl }], http: { attemptTimeoutMs: 1_000 }, breaker: false });
 }, 60_000);
 
 afterAll(async () => {
