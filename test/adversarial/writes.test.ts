@@ -3,7 +3,7 @@
  * node, even when that node answers HTTP 500 or too slowly; the client gets NOT_RESENT (-32053).
  * A read still fails over. Each relay counts what its node received.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProxyServer } from '../../examples/proxy-server.js';
 import { DEV_ACCOUNT } from '../integration/helpers/anvil.js';
 import { postText } from './helpers/raw.js';
@@ -14,10 +14,16 @@ let stack: Stack;
 let proxy: ProxyServer;
 beforeAll(async () => {
   stack = await startStack(2);
-  // One attempt may take 1 s, so a node slower than that is a timeout.
-  proxy = await stack.proxy({ upstreamHttp: { attemptTimeoutMs: 1_000 } });
 }, 60_000);
 afterAll(() => stack?.stop(), 30_000);
+// A proxy of its own for each probe, with the defaults: each probe fails `a` once on purpose, and
+// after three failures in a row a's circuit would open and send the next write to b alone (still
+// once, but not the case a probe is about; test/pool/httpBreaker.test.ts covers the breaker).
+beforeEach(async () => {
+  // One attempt may take 1 s, so a node slower than that is a timeout.
+  proxy = await stack.proxy({ upstreamHttp: { attemptTimeoutMs: 1_000 } });
+}, 30_000);
+afterEach(() => proxy?.close(), 30_000);
 
 const NOT_RESENT = -32053;
 const a = () => stack.node('a').relay;
