@@ -50,16 +50,19 @@ async function loop(stop: () => boolean, t: Tally, call: () => Promise<unknown>)
 class PlainClient {
   answered = 0;
   sent = 0;
+  /** Calls sent before the drain began that had no answer when the socket closed: lost. */
   owedAtClose = 0;
+  /** Calls sent after a SIGTERM (the draining replica no longer reads) with no answer at the close: resent by a real client. */
+  unreadAtClose = 0;
   heads = 0;
   closes: number[] = [];
   #socket: WebSocket | undefined;
-  #pending = new Set<number>();
+  #pending = new Map<number, number>();
   #next = 0;
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly url: string) {}
+  constructor(private readonly url: string, private readonly lastSignalAt: () => number) {}
 
   async start(): Promise<void> {
     await this.#connect();
@@ -82,7 +85,11 @@ class PlainClient {
       socket.on('error', () => undefined);
       socket.on('close', (code) => {
         this.closes.push(code);
-        this.owedAtClose += this.#pending.size;
+        const signalledAt = this.lastSignalAt();
+        for (const sentAt of this.#pending.values()) {
+          if (sentAt < signalledAt) this.owedAtClose++;
+          else this.unreadAtClose++;
+        }
         this.#pending.clear();
         this.#socket = undefined;
         if (!this.#stopped) void sleep(20).then(() => this.#connect()).then(resolve);
@@ -94,7 +101,7 @@ class PlainClient {
     const socket = this.#socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return;
     const id = this.#next++;
-    this.#pending.add(id);
+    this.#pending.set(id, Date.now());
     this.sent++;
     socket.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'eth_getBalance', params: [DEV_ACCOUNT, 'latest'] }));
   }
@@ -118,6 +125,7 @@ function checkStream(name: string, blocks: number[], errors: unknown[]): { name:
 describe('a fleet of 3 proxy replicas behind HAProxy', () => {
   it('a rolling restart (SIGTERM, drain, start again, one replica at a time) loses nothing', async () => {
     let stopped = false;
+    let signalledAt = Infinity;
     const stop = () => stopped;
     const node = { name: 'lb', http: fleet.httpUrl, ws: fleet.wsUrl };
 
@@ -129,7 +137,7 @@ describe('a fleet of 3 proxy replicas behind HAProxy', () => {
     const ethersBlocks: number[] = [];
     await ethers.on('block', (n: number) => ethersBlocks.push(n));
 
-    const plain = Array.from({ length: PLAIN_WS_CLIENTS }, () => new PlainClient(fleet.wsUrl));
+    const plain = Array.from({ length: PLAIN_WS_CLIENTS }, () => new PlainClient(fleet.wsUrl, () => signalledAt));
     await Promise.all(plain.map((c) => c.start()));
     const viemCalls = tally();
     const ethersCalls = tally();
@@ -150,6 +158,7 @@ describe('a fleet of 3 proxy replicas behind HAProxy', () => {
     await sleep(SETTLE_MS);
     const restarts: Array<{ replica: string; exit: string; drainMs: number; downMs: number; upMs: number }> = [];
     for (let i = 0; i < 3; i++) {
+      signalledAt = Date.now();
       const stopping = fleet.stopReplica(i, 'SIGTERM');
       const downMs = await fleet.waitState(i, 'DOWN');
       const exit = await stopping;
@@ -175,7 +184,7 @@ describe('a fleet of 3 proxy replicas behind HAProxy', () => {
       { client: 'viem resilientTransport', ok: viemCalls.ok, failed: viemCalls.failed.length },
       { client: 'ethers ResilientProvider', ok: ethersCalls.ok, failed: ethersCalls.failed.length },
       ...httpCalls.map((t, i) => ({ client: `HTTP ${i + 1}`, ok: t.ok, failed: t.failed.length })),
-      ...plain.map((c, i) => ({ client: `plain ws ${i + 1}`, ok: c.answered, failed: c.owedAtClose, closes: c.closes.join(' '), heads: c.heads })),
+      ...plain.map((c, i) => ({ client: `plain ws ${i + 1}`, ok: c.answered, failed: c.owedAtClose, unread: c.unreadAtClose, closes: c.closes.join(' '), heads: c.heads })),
     ];
     console.table(calls);
 
