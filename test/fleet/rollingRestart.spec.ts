@@ -202,4 +202,97 @@ describe('a fleet of 3 proxy replicas behind HAProxy', () => {
     expect(viemBlocks.length).toBeGreaterThan(5);
     expect(ethersBlocks.length).toBeGreaterThan(5);
   });
+
+  it('a crash (SIGKILL) of each replica in turn: steadyrpc clients lose no repeatable call and keep their block streams', async () => {
+    let stopped = false;
+    const stop = () => stopped;
+    const node = { name: 'lb', http: fleet.httpUrl, ws: fleet.wsUrl };
+    const viem: PublicClient<ResilientTransport> = createPublicClient({ transport: resilientTransport({ nodes: [node] }) });
+    const viemBlocks: number[] = [];
+    const viemErrors: unknown[] = [];
+    const unwatch = watchBlockNumber(viem, { poll: false, onBlockNumber: (n) => viemBlocks.push(Number(n)), onError: (e) => viemErrors.push(e) });
+    const ethers = new ResilientProvider({ nodes: [node] }, Network.from(31337), { cacheTimeout: -1 });
+    const ethersBlocks: number[] = [];
+    await ethers.on('block', (n: number) => ethersBlocks.push(n));
+    const viemCalls = tally();
+    const ethersCalls = tally();
+    const httpCalls = tally();
+    const okAt: Record<string, number[]> = { viem: [], ethers: [], http: [] };
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getBalance', params: [DEV_ACCOUNT, 'latest'] });
+    const timed = (name: string, call: () => Promise<unknown>) => async () => {
+      await call();
+      okAt[name]!.push(Date.now());
+    };
+    const loops = [
+      loop(stop, viemCalls, timed('viem', () => viem.getBalance({ address: DEV_ACCOUNT }))),
+      loop(stop, ethersCalls, timed('ethers', () => ethers.getBalance(DEV_ACCOUNT))),
+      loop(stop, httpCalls, timed('http', async () => {
+        const res = await fetch(fleet.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const text = await res.text();
+        if (res.status !== 200 || !/"result":"0x/.test(text)) throw new Error(`HTTP ${res.status}: ${text.slice(0, 120)}`);
+      })),
+    ];
+    await sleep(SETTLE_MS);
+
+    const crashes: Array<{ replica: string; exit: string; downMs: number; maxGapViemMs: number; maxGapEthersMs: number; maxGapHttpMs: number }> = [];
+    for (let i = 0; i < 3; i++) {
+      const killedAt = Date.now();
+      const exit = await fleet.stopReplica(i, 'SIGKILL');
+      const downMs = await fleet.waitState(i, 'DOWN');
+      await sleep(2_000);
+      const gap = (name: string) => {
+        const times = [killedAt, ...okAt[name]!.filter((t) => t > killedAt)];
+        let max = 0;
+        for (let k = 1; k < times.length; k++) max = Math.max(max, times[k]! - times[k - 1]!);
+        return max;
+      };
+      crashes.push({ replica: fleet.replicas[i]!.name, exit: exit.signal ?? `code ${exit.code}`, downMs, maxGapViemMs: gap('viem'), maxGapEthersMs: gap('ethers'), maxGapHttpMs: gap('http') });
+      await fleet.startReplica(i);
+      await fleet.waitState(i, 'UP');
+      await sleep(1_000);
+    }
+    await sleep(SETTLE_MS);
+    stopped = true;
+    await Promise.all(loops);
+    unwatch();
+    viem.transport.close();
+    ethers.destroy();
+
+    console.table(crashes);
+    const streams = [checkStream('viem watchBlockNumber', viemBlocks, viemErrors), checkStream("ethers on('block')", ethersBlocks, [])];
+    console.table(streams);
+    console.table([
+      { client: 'viem resilientTransport', ok: viemCalls.ok, failed: viemCalls.failed.length, first: viemCalls.failed[0] ?? '' },
+      { client: 'ethers ResilientProvider', ok: ethersCalls.ok, failed: ethersCalls.failed.length, first: ethersCalls.failed[0] ?? '' },
+      { client: 'HTTP (not asserted: a request on the killed replica may fail)', ok: httpCalls.ok, failed: httpCalls.failed.length, first: httpCalls.failed[0] ?? '' },
+    ]);
+    expect(viemCalls.failed).toEqual([]);
+    expect(ethersCalls.failed).toEqual([]);
+    for (const s of streams) expect(s.duplicates, s.name).toBe(0);
+    expect(viemBlocks.length).toBeGreaterThan(5);
+    expect(ethersBlocks.length).toBeGreaterThan(5);
+  });
+
+  it('probe cost: each node sees every replica probe it (measured from steadyrpc_probes_total)', async () => {
+    const read = async () => {
+      const perNode: Record<string, number> = {};
+      for (const replica of fleet.replicas) {
+        const text = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`)).text();
+        for (const m of text.matchAll(/^steadyrpc_probes_total\{([^}]*)\} (\d+)/gm)) {
+          const nodeName = /node="([^"]+)"/.exec(m[1]!)![1]!;
+          perNode[nodeName] = (perNode[nodeName] ?? 0) + Number(m[2]);
+        }
+      }
+      return perNode;
+    };
+    const before = await read();
+    const from = Date.now();
+    await sleep(10_000);
+    const after = await read();
+    const minutes = (Date.now() - from) / 60_000;
+    const rows = Object.keys(after).map((n) => ({ node: n, replicas: 3, probesPerMinute: Math.round((after[n]! - (before[n] ?? 0)) / minutes) }));
+    console.table(rows);
+    expect(rows.length).toBe(2);
+    for (const r of rows) expect(r.probesPerMinute).toBeGreaterThan(0);
+  });
 });
