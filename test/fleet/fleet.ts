@@ -4,6 +4,7 @@
  * examples/deploy/haproxy.cfg in front of them. Every process is killed if the test process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, startAnvil, type AnvilNode } from '../integration/helpers/anvil.js';
 import { poll } from '../integration/helpers/wsClient.js';
@@ -73,6 +74,7 @@ export interface FleetOptions {
 }
 
 export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
+  if (!existsSync(HAPROXY)) throw new Error(`No HAProxy at ${HAPROXY}: apt-get install haproxy (Debian's package), or set HAPROXY_BIN`);
   const anvils = await Promise.all([startAnvil({ blockTimeSec: options.blockTimeSec ?? 1 }), startAnvil({ blockTimeSec: options.blockTimeSec ?? 1 })]);
   const replicas: Replica[] = [];
   for (let i = 0; i < 3; i++) replicas.push({ name: `r${i + 1}`, port: await freePort(), child: undefined });
