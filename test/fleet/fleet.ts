@@ -121,24 +121,33 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     return Date.now() - from;
   };
 
-  await Promise.all(replicas.map((_, i) => startReplica(i)));
-  const haproxy = start(HAPROXY, ['-f', 'examples/deploy/haproxy.cfg', '-db'], {
-    ...process.env,
-    LISTEN: `127.0.0.1:${listen}`,
-    STATS: `127.0.0.1:${stats}`,
-    REPLICA1: `127.0.0.1:${replicas[0]!.port}`,
-    REPLICA2: `127.0.0.1:${replicas[1]!.port}`,
-    REPLICA3: `127.0.0.1:${replicas[2]!.port}`,
-  });
+  // The vitest worker may end without an 'exit' event: a fleet that fails to start stops itself.
+  let haproxy: Child | undefined;
+  const stopAll = async () => {
+    for (const child of [haproxy, ...replicas.map((r) => r.child)]) child?.process.kill('SIGKILL');
+    await Promise.all([haproxy?.exited, ...replicas.map((r) => r.child?.exited)]);
+    await Promise.all(anvils.map((a) => a.stop()));
+  };
   try {
+    await Promise.all(replicas.map((_, i) => startReplica(i)));
+    haproxy = start(HAPROXY, ['-f', 'examples/deploy/haproxy.cfg', '-db'], {
+      ...process.env,
+      LISTEN: `127.0.0.1:${listen}`,
+      STATS: `127.0.0.1:${stats}`,
+      REPLICA1: `127.0.0.1:${replicas[0]!.port}`,
+      REPLICA2: `127.0.0.1:${replicas[1]!.port}`,
+      REPLICA3: `127.0.0.1:${replicas[2]!.port}`,
+    });
+    const lb = haproxy;
     let gone = false;
-    void haproxy.exited.then(() => (gone = true));
+    void lb.exited.then(() => (gone = true));
     await poll('HAProxy sees every replica UP', async () => {
-      if (gone) throw new Error('HAProxy exited');
+      if (gone) throw new Error(`HAProxy exited:\n${lb.output()}`);
       return Object.values(await states().catch(() => ({}))).filter((s) => s === 'UP').length === 3;
     }, 15_000, 50);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n${haproxy.output()}`);
+    await stopAll();
+    throw new Error(`${(error as Error).message}${haproxy ? `\n${haproxy.output()}` : ''}`);
   }
 
   return {
@@ -156,10 +165,6 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       return { ...exit, ms: Date.now() - from };
     },
     waitState,
-    stop: async () => {
-      for (const child of [haproxy, ...replicas.map((r) => r.child)]) child?.process.kill('SIGKILL');
-      await Promise.all([haproxy.exited, ...replicas.map((r) => r.child?.exited)]);
-      await Promise.all(anvils.map((a) => a.stop()));
-    },
+    stop: stopAll,
   };
 }
