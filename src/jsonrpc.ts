@@ -90,6 +90,13 @@ export function isJsonRpcResponse(value: unknown): value is JsonRpcResponse {
   return 'id' in v && ('result' in v || 'error' in v) && !('method' in v);
 }
 
+/** Whether `value` is a JSON-RPC error object: an integer `code` and a string `message`. */
+export function isJsonRpcErrorObject(value: unknown): value is JsonRpcErrorObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { code, message } = value as { code?: unknown; message?: unknown };
+  return Number.isInteger(code) && typeof message === 'string';
+}
+
 export function isJsonRpcFailure(value: JsonRpcResponse): value is JsonRpcFailure {
   return 'error' in value && value.error !== undefined;
 }

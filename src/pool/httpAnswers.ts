@@ -1,6 +1,6 @@
 import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
 import type { JsonRpcErrorObject, JsonRpcFailure, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
-import { RpcErrorCode, errorResponse, isJsonRpcResponse } from '../jsonrpc.js';
+import { RpcErrorCode, errorResponse, isJsonRpcErrorObject as isErrorObject, isJsonRpcResponse } from '../jsonrpc.js';
 import type { RepeatablePredicate } from '../session/repeatable.js';
 import type { HttpResponse } from '../transport/HttpTransport.js';
 import type { NodeErrorClassifier } from './nodeErrors.js';
@@ -35,11 +35,6 @@ export function parseNodeAnswer(node: string, batch: boolean, text: string): Jso
   return parsed as JsonRpcResponse | JsonRpcResponse[];
 }
 
-function isErrorObject(value: unknown): value is JsonRpcErrorObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const { code, message } = value as { code?: unknown; message?: unknown };
-  return Number.isInteger(code) && typeof message === 'string';
-}
 
 function parseJson(text: string): unknown {
   try {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { SteadyRpcError, describeError, isSteadyRpcError } from '../errors.js';
 import type { JsonRpcFailure, JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
-import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
+import { RpcErrorCode, errorResponse, isJsonRpcErrorObject as isErrorObject } from '../jsonrpc.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { ClientCall, ParsedFrame, ParsedItem } from '../session/ClientFrame.js';
 import { parseClientFrame, withIdText } from '../session/ClientFrame.js';
@@ -93,11 +93,6 @@ async function ask(pool: NodePool, calls: readonly ClientCall[], batch: boolean,
   }
 }
 
-function isErrorObject(value: unknown): value is JsonRpcFailure['error'] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const { code, message } = value as { code?: unknown; message?: unknown };
-  return Number.isInteger(code) && typeof message === 'string';
-}
 
 /** A node's answer as the client gets it: only `result` or `error`, under the client's exact id. */
 function answerText(answer: JsonRpcResponse | undefined, idText: string): string {

@@ -1,5 +1,5 @@
 import type { JsonRpcErrorObject, JsonRpcId, JsonRpcResponse } from '../jsonrpc.js';
-import { RpcErrorCode } from '../jsonrpc.js';
+import { RpcErrorCode, isJsonRpcErrorObject as isErrorObject } from '../jsonrpc.js';
 import type { BatchCollector } from './BatchCollector.js';
 
 /** Where a call's answer goes when it came in a batch. */
@@ -44,8 +44,3 @@ export function clientAnswer(call: PendingCall, upstream: JsonRpcResponse): Json
 
 const MALFORMED_ERROR: JsonRpcErrorObject = Object.freeze({ code: RpcErrorCode.INTERNAL_ERROR, message: 'Internal error: the node sent a malformed error' });
 
-function isErrorObject(error: unknown): error is JsonRpcErrorObject {
-  if (typeof error !== 'object' || error === null || Array.isArray(error)) return false;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return Number.isInteger(code) && typeof message === 'string';
-}
