@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { depth } from './helpers/jsonRpcOracle.js';
 import { MAX_DEPTH, hasControlCharacter, headKeys, isCompactJson, isCompactValue, isPlainText } from '../src/jsonScan.js';
 
 const parses = (text: string): boolean => {
@@ -11,17 +12,6 @@ const parses = (text: string): boolean => {
   }
 };
 
-/** Nesting depth of a JSON value, level by level. */
-function depth(value: unknown): number {
-  let level: unknown[] = [value];
-  let levels = 0;
-  for (;;) {
-    const containers = level.filter((v): v is object => typeof v === 'object' && v !== null);
-    if (containers.length === 0) return levels;
-    levels += 1;
-    level = containers.flatMap((c) => (Array.isArray(c) ? c : Object.values(c)));
-  }
-}
 
 /** Text this check must accept: JSON exactly as JSON.stringify writes it, with no escape, not too deep. */
 function inSubset(text: string): boolean {
