@@ -8,7 +8,7 @@ import type { NodePool } from '../pool/NodePool.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
 import { defaultSocketTransport } from '../transport/defaultSocketTransport.js';
 import { applyOutcome } from './hysteresis.js';
-import { nodeCaller } from './nodeCall.js';
+import { nodeCaller, probeRateLimit } from './nodeCall.js';
 import type { Probe, ProbeResult } from './probes.js';
 import { ethBlockNumberProbe } from './probes.js';
 
@@ -48,8 +48,14 @@ export interface ProbeEvent {
   ok: boolean;
   head: number | undefined;
   latencyMs: number;
-  /** Why the probe counted as a failure (timeout, error, lag, wrong chain). */
+  /** Why the probe counted as a failure (timeout, error, lag, wrong chain), or was rate-limited. */
   error: SteadyRpcError | undefined;
+  /**
+   * The node answered the probe with a rate limit (HTTP 429, a 503 with `Retry-After`, or an error
+   * the pool's `classifyError` calls `rate-limited`): it cools down in the pool, and the probe
+   * counts neither for nor against its health (`ok` is false).
+   */
+  rateLimited?: true;
 }
 
 export interface HealthCheckerEvents {
@@ -212,7 +218,10 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
         node,
         signal: controller.signal,
         wantChainId: !this.#chains.has(node.name),
-        call: nodeCaller(this.#pool.httpTransport, this.#sockets, node, controller.signal),
+        call: nodeCaller(this.#pool.httpTransport, this.#sockets, node, controller.signal, {
+          classify: this.#pool.classifyError,
+          now: () => this.#clock.now(),
+        }),
       };
       // A probe that ignores its signal must still not outlive its timeout.
       result = await Promise.race([this.#probe(context), aborted]);
@@ -237,6 +246,15 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
       failure === undefined
         ? undefined
         : scrubbedError(failure, (text) => redactNodeText(node, text), 'ERR_BAD_RESPONSE', `Probe of "${name}" failed`);
+    const limited = probeRateLimit(failure);
+    if (limited) {
+      // A node that says "not now" is alive: it cools down like after a request's rate limit, and
+      // keeps its status, so no session moves for a one-second limit.
+      this.#pool.coolDown(name, limited.ms, limited.source);
+      this.#pool.update(name, { lastError: describeError(error!), checkedAt: this.#clock.now() });
+      this.emit('probe', { name, ok: false, head: undefined, latencyMs, error, rateLimited: true });
+      return;
+    }
     let head: number | undefined;
     let lag: number | undefined;
     let chainId = this.#chains.get(name);

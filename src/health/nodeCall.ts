@@ -2,22 +2,55 @@ import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
 import { isJsonRpcFailure } from '../jsonrpc.js';
 import type { NodeInfo } from '../pool/NodeConfig.js';
+import type { NodeErrorClassifier } from '../pool/nodeErrors.js';
+import { suggestedBackoffMs, verdictOf } from '../pool/nodeErrors.js';
+import { retryAfterMs } from '../pool/RateLimitCooldown.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
 import type { HttpTransport } from '../transport/HttpTransport.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
 
-function unwrap(node: NodeInfo, method: string, response: JsonRpcResponse): unknown {
+/** A probe answered with a rate limit, and the wait the node named (ms), if any. */
+export interface ProbeRateLimit {
+  readonly ms: number | undefined;
+  readonly source: 'http-status' | 'rpc-error';
+}
+
+const RATE_LIMITED: unique symbol = Symbol('steadyrpc.probeRateLimited');
+
+/** The rate limit a probe's failure carries: the node did answer, only not now. */
+export function probeRateLimit(error: unknown): ProbeRateLimit | undefined {
+  return typeof error === 'object' && error !== null ? (error as { [RATE_LIMITED]?: ProbeRateLimit })[RATE_LIMITED] : undefined;
+}
+
+function rateLimitedError(error: SteadyRpcError, sign: ProbeRateLimit): SteadyRpcError {
+  Object.defineProperty(error, RATE_LIMITED, { value: sign, enumerable: false });
+  return error;
+}
+
+/** How a probe call reads what it gets: the pool's classifier (rate-limit errors) and clock (`Retry-After` dates). */
+export interface CallPolicy {
+  readonly classify: NodeErrorClassifier;
+  now(): number;
+}
+
+function unwrap(node: NodeInfo, method: string, response: JsonRpcResponse, policy: CallPolicy): unknown {
   if (isJsonRpcFailure(response)) {
-    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node.name}" answered ${method} with error ${response.error.code}: ${response.error.message}`);
+    const error = new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node.name}" answered ${method} with error ${response.error.code}: ${response.error.message}`);
+    const limited = typeof response.error.code === 'number' && verdictOf(policy.classify, response.error, method) === 'rate-limited';
+    throw limited ? rateLimitedError(error, { ms: suggestedBackoffMs(response.error), source: 'rpc-error' }) : error;
   }
   return response.result;
 }
 
-async function httpCall(http: HttpTransport, node: NodeInfo, method: string, params: unknown[], signal: AbortSignal) {
+async function httpCall(http: HttpTransport, node: NodeInfo, method: string, params: unknown[], signal: AbortSignal, policy: CallPolicy) {
   const endpoint = await resolveEndpoint(node.http!);
   const response = await http.post(endpoint, JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), signal);
   if (response.status < 200 || response.status >= 300) {
-    throw new SteadyRpcError('ERR_TRANSPORT', `Node "${node.name}" answered HTTP ${response.status}`);
+    const error = new SteadyRpcError('ERR_TRANSPORT', `Node "${node.name}" answered HTTP ${response.status}`);
+    // As for requests: a 429, or a 503 naming its wait, is a rate limit, not a dead node.
+    const named = retryAfterMs(response.retryAfter, policy.now());
+    if (response.status === 429 || (response.status === 503 && named !== undefined)) throw rateLimitedError(error, { ms: named, source: 'http-status' });
+    throw error;
   }
   let parsed: JsonRpcResponse;
   try {
@@ -25,11 +58,11 @@ async function httpCall(http: HttpTransport, node: NodeInfo, method: string, par
   } catch (error) {
     throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node.name}" answered with invalid JSON`, { cause: error });
   }
-  return unwrap(node, method, parsed);
+  return unwrap(node, method, parsed, policy);
 }
 
 /** One call over a socket opened for it and closed after it (for nodes that have only `ws`). */
-async function socketCall(sockets: SocketTransport, node: NodeInfo, method: string, params: unknown[], signal: AbortSignal) {
+async function socketCall(sockets: SocketTransport, node: NodeInfo, method: string, params: unknown[], signal: AbortSignal, policy: CallPolicy) {
   signal.throwIfAborted();
   const endpoint = await resolveEndpoint(node.ws!);
   return new Promise<unknown>((resolve, reject) => {
@@ -45,7 +78,7 @@ async function socketCall(sockets: SocketTransport, node: NodeInfo, method: stri
         try {
           const response = JSON.parse(text) as JsonRpcResponse;
           if (response.id !== 1) return;
-          finish(() => resolve(unwrap(node, method, response)));
+          finish(() => resolve(unwrap(node, method, response, policy)));
         } catch (error) {
           finish(() => reject(error));
         }
@@ -59,9 +92,9 @@ async function socketCall(sockets: SocketTransport, node: NodeInfo, method: stri
 }
 
 /** Makes the `call` function a probe uses: HTTP when the node has it, else a short-lived socket. */
-export function nodeCaller(http: HttpTransport, sockets: SocketTransport, node: NodeInfo, signal: AbortSignal) {
+export function nodeCaller(http: HttpTransport, sockets: SocketTransport, node: NodeInfo, signal: AbortSignal, policy: CallPolicy) {
   return (method: string, params: unknown[] = []): Promise<unknown> =>
     node.http !== undefined
-      ? httpCall(http, node, method, params, signal)
-      : socketCall(sockets, node, method, params, signal);
+      ? httpCall(http, node, method, params, signal, policy)
+      : socketCall(sockets, node, method, params, signal, policy);
 }

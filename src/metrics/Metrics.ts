@@ -86,8 +86,8 @@ export class Metrics {
 
   trackHealth(checker: HealthChecker): Dispose {
     const probes = this.counter('probes_total', 'Health probes, by node and result.');
-    const onProbe = ({ name, ok, error }: { name: string; ok: boolean; error?: { code: string } }) =>
-      probes.inc({ node: name, result: ok ? 'ok' : (error?.code ?? 'error') });
+    const onProbe = ({ name, ok, error, rateLimited }: { name: string; ok: boolean; error?: { code: string }; rateLimited?: true }) =>
+      probes.inc({ node: name, result: ok ? 'ok' : rateLimited ? 'rate-limited' : (error?.code ?? 'error') });
     checker.on('probe', onProbe);
     return () => checker.off('probe', onProbe);
   }
