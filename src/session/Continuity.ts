@@ -234,8 +234,18 @@ export class Continuity {
     // are judged against what follows.
     if (deep) this.#heads?.forgetAbove(-1);
     const retracted = ancestor === undefined ? [] : this.#rewind(ancestor);
-    const links = this.#heads ? new HeadLinks(this.#heads, ancestor) : undefined;
+    const links = this.#heads ? new HeadLinks(this.#heads) : undefined;
     return { retracted, backfilled: this.#admitAll(fetched, links), live: this.#admitAll(buffered, links) };
+  }
+
+  /**
+   * Whether heads fetched after a switch link up, each to the one before it and the first to what
+   * the client has below it: not when the node moved to another branch while it was checked.
+   */
+  linksUp(fetched: readonly unknown[]): boolean {
+    if (!this.#heads) return true;
+    const links = new HeadLinks(this.#heads);
+    return fetched.every((result) => links.fits(result) && (links.accept(result), true));
   }
 
   /**

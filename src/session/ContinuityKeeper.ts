@@ -352,6 +352,8 @@ export class ContinuityKeeper {
   #finish(subscription: string, tracked: Tracked, run: CheckRun, fetched: readonly unknown[], outcome: { from?: number; to?: number; skipped?: boolean; ancestor?: number; deep?: boolean; error?: SteadyRpcError }): void {
     // A newer switch (or an unsubscribe) took over: its own backfill releases what is held.
     if (this.#tracked.get(subscription) !== tracked || tracked.epoch !== run.epoch) return;
+    // The node moved to another branch while it was checked: what it showed is stale, so look again.
+    if (!outcome.deep && run.attempt < CHECK_ATTEMPTS && !tracked.continuity.linksUp(fetched)) return this.#check(run.call, run.attempt + 1);
     if (run.fork && !run.reported) {
       run.reported = true;
       this.#onReorg(run.fork);

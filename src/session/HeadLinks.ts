@@ -14,26 +14,26 @@ function headOf(result: unknown): { number: number; digest: readonly [number, nu
 const same = (x: readonly [number, number], y: readonly [number, number]) => x[0] === y[0] && x[1] === y[1];
 
 /**
- * Whether the heads delivered at the end of a switch's check link up: each to a head accepted just
- * before it, or to a delivered head still on the chain (at or below the fork's ancestor; any, with
- * no fork). A head whose parent is another, or was itself dropped, does not.
+ * Whether the heads delivered at the end of a switch's check link up: each to the head accepted
+ * just before it, else to the head the client has below it (at or below the fork's ancestor, one
+ * still on the chain; above it, one of the branch left, which a node back on that branch continues).
+ * A head whose parent is another, or was itself dropped, does not: above the ancestor, a head of
+ * the new branch whose parent the client was not given would leave a gap in what it sees.
  */
 export class HeadLinks {
   readonly #heads: RecentHeads;
-  readonly #ancestor: number | undefined;
   readonly #accepted = new Map<number, readonly [number, number]>();
   readonly #dropped: Array<readonly [number, number]> = [];
 
-  constructor(heads: RecentHeads, ancestor: number | undefined) {
+  constructor(heads: RecentHeads) {
     this.#heads = heads;
-    this.#ancestor = ancestor;
   }
 
   fits(result: unknown): boolean {
     const head = headOf(result);
     if (!head) return true;
     const { number, digest, parent } = head;
-    const below = this.#accepted.get(number - 1) ?? (this.#ancestor === undefined || number - 1 <= this.#ancestor ? this.#heads.digestAt(number - 1) : undefined);
+    const below = this.#accepted.get(number - 1) ?? this.#heads.digestAt(number - 1);
     const fits = (below === undefined || same(below, parent)) && !this.#dropped.some((d) => same(d, parent));
     if (!fits) this.#dropped.push(digest);
     return fits;

@@ -238,3 +238,31 @@ export async function closeAndCheck(env: Env): Promise<void> {
   if (notClosed.length > 0) problems.push(`sockets not closed: ${notClosed.map((s) => `${s.endpoint.url} ${s.state}`).join(', ')}`);
   if (problems.length > 0) throw new Error(`after close():\n  - ${problems.join('\n  - ')}`);
 }
+
+/**
+ * Debugging (`PROPS_TRACE=1` with `PROPS_SEED` and `PROPS_PATH`): writes the run as it happens,
+ * each command, what the session sends to and gets from each node, what reaches the client, and
+ * the session's events, each with the fake clock's time.
+ */
+export function traceTo(env: Env, write: (line: string) => void): void {
+  const { world } = env;
+  const at = () => `${String(world.clock.now()).padStart(7)}`;
+  env.trace = (line) => {
+    const nodes = world.nodes.map((node) => `${node.name}:${node.head}/${node.fork}${node.mode === 'ok' ? '' : ` ${node.mode}`}`);
+    write(`${at()} ${line}   [${nodes.join(' ')}]`);
+  };
+  const previousSend = world.transport.onUpstreamSend;
+  world.transport.onUpstreamSend = (text, socket) => {
+    write(`${at()}   → ${world.nodeOfSocket(socket).name}#${world.transport.fake.sockets.indexOf(socket)} ${text}`);
+    previousSend?.(text, socket);
+  };
+  const previousDeliver = world.transport.onDeliver;
+  world.transport.onDeliver = (text, socket) => {
+    write(`${at()}   ← ${world.nodeOfSocket(socket).name}#${world.transport.fake.sockets.indexOf(socket)} ${text}`);
+    previousDeliver?.(text, socket);
+  };
+  world.session.on('message', (text) => write(`${at()}   ⇐ client ${text}`));
+  for (const event of ['state', 'switch', 'reorg', 'error'] as const) {
+    world.session.on(event as 'state', (info: unknown) => write(`${at()}   * ${event} ${JSON.stringify(info, (_k, v) => (v instanceof Error ? v.message : v))}`));
+  }
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonRpcRequest } from '../../src/index.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
-import { FakeChain, FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+import { FakeChain, FakeClock, fakeBlockHash, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
 import { rpc, sessionHarness } from '../helpers/session.js';
 
 // Found by the model-based property test (test/session/session.property.test.ts), kept as plain
@@ -69,6 +69,22 @@ describe('a node whose chain moves during the check after a switch (invariant 11
     const heads = await switchWhileTheNodeMoves((_a, b) => b.forkAt(2));
     expectLinked(heads);
     expect(heads.length).toBeGreaterThan(3);
+  });
+
+  it('it mines on the branch the check found, then leaves it: neither what it mined there nor a gap reaches the client', async () => {
+    // The check finds the fork at 102 (b has 103'); b then mines 104' on 103' (held), and reorgs
+    // from 101, so the 103 it is asked for is already of the new branch. 104' links to a 103' the
+    // client never got: it must not be delivered; the new branch from 102 must.
+    let moved = false;
+    const heads = await switchWhileTheNodeMoves((_a, b) => {
+      if (moved) return;
+      moved = true;
+      b.advance(1);
+      b.forkAt(3);
+    });
+    expectLinked(heads);
+    expect(heads.map((h) => Number(h.number)).slice(-3)).toEqual([102, 103, 104]);
+    expect(heads.some((h) => h.parentHash === fakeBlockHash(103, 1))).toBe(false);
   });
 });
 

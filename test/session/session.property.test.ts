@@ -1,13 +1,15 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Env } from '../helpers/sessionCommands.js';
-import { closeAndCheck, commandsFor, createEnv, runSettings, settle, start } from '../helpers/sessionRun.js';
+import { closeAndCheck, traceTo, commandsFor, createEnv, runSettings, settle, start } from '../helpers/sessionRun.js';
 
 /** Runs of the property; `PROPS_RUNS=10000` (see `npm run test:props:long`) for a long search. */
 const RUNS = Number(process.env.PROPS_RUNS ?? 1_000);
 const MAX_COMMANDS = 40;
 /** `PROPS_SEED=<n>` replays the runs of a seed fast-check reported. */
 const SEED = process.env.PROPS_SEED === undefined ? undefined : Number(process.env.PROPS_SEED);
+/** With `PROPS_SEED`, `PROPS_PATH=<path>` runs only the case at that path fast-check reported (`8864`, or a shrunk `8864:3:1`). */
+const PATH = process.env.PROPS_PATH;
 
 let current: Env | undefined;
 const onUnhandled = (reason: unknown) => current?.unhandled.push(reason);
@@ -24,6 +26,7 @@ describe('UpstreamSession under any interleaving of client traffic, node faults,
           async ([settings, commands]) => {
             const env = createEnv(settings);
             current = env;
+            if (process.env.PROPS_TRACE) traceTo(env, console.log);
             try {
               await start(env, settings);
               await fc.asyncModelRun(() => ({ model: {}, real: env }), commands);
@@ -36,7 +39,7 @@ describe('UpstreamSession under any interleaving of client traffic, node faults,
             }
           },
         ),
-        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), ...(PATH === undefined ? {} : { path: PATH }) },
       );
     },
     Math.max(60_000, RUNS * 30),
