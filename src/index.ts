@@ -55,6 +55,9 @@ export { CIRCUIT_BREAKER_DEFAULTS } from './pool/CircuitBreaker.js';
 export type { RateLimitOptions } from './pool/RateLimitCooldown.js';
 export { RATE_LIMIT_DEFAULTS } from './pool/RateLimitCooldown.js';
 export type { CircuitEvent, RateLimitEvent } from './pool/PassiveHealth.js';
+export type { HedgeOptions } from './pool/HedgePolicy.js';
+export { HEDGE_DEFAULTS } from './pool/HedgePolicy.js';
+export type { HedgeEvent } from './pool/HedgedSend.js';
 
 export type { HealthCheckerEvents, HealthCheckerOptions, ProbeEvent } from './health/HealthChecker.js';
 export { HealthChecker } from './health/HealthChecker.js';

@@ -66,21 +66,25 @@ export class Metrics {
     const switches = this.counter('pool_switches_total', 'Changes of the preferred node, by reason.');
     const rateLimits = this.counter('node_rate_limits_total', 'Rate limits that started or lengthened a cool-down, by node and source (http-status, rpc-error).');
     const opens = this.counter('node_circuit_opens_total', 'Circuit breakers opened (failed attempts in a row, or a failed trial), by node.');
+    const hedges = this.counter('http_hedges_total', 'Extra copies of slow reads sent to another node (hedge), by that node and outcome: won (its answer was used) or lost (aborted or failed).');
     const onSwitch = ({ from, to, reason }: { from?: string; to?: string; reason: string }) =>
       switches.inc({ from: from ?? '', to: to ?? '', reason });
     const onRateLimited = ({ name, source }: { name: string; source: string }) => rateLimits.inc({ node: name, source });
     const onCircuit = ({ name, to }: { name: string; to: string }) => {
       if (to === 'open') opens.inc({ node: name });
     };
+    const onHedged = ({ name, won }: { name: string; won: boolean }) => hedges.inc({ node: name, outcome: won ? 'won' : 'lost' });
     this.#pools.add(pool);
     pool.on('switch', onSwitch);
     pool.on('rateLimited', onRateLimited);
     pool.on('circuit', onCircuit);
+    pool.on('hedged', onHedged);
     return () => {
       this.#pools.delete(pool);
       pool.off('switch', onSwitch);
       pool.off('rateLimited', onRateLimited);
       pool.off('circuit', onCircuit);
+      pool.off('hedged', onHedged);
     };
   }
 

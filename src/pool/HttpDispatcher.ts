@@ -9,6 +9,9 @@ import type { RepeatablePredicate } from '../session/repeatable.js';
 import { isRepeatable as defaultIsRepeatable } from '../session/repeatable.js';
 import { isNotDelivered } from '../transport/HttpTransport.js';
 import { failedAfterSend, firstUnrepeatable, notResentAnswer, parseNodeAnswer } from './httpAnswers.js';
+import { HedgedSend } from './HedgedSend.js';
+import type { HedgeSettings } from './HedgePolicy.js';
+import { isHedgeable } from './HedgePolicy.js';
 import type { Answer } from './NodeAttempts.js';
 import { NodeAttempts } from './NodeAttempts.js';
 import type { NodeErrorClassifier } from './nodeErrors.js';
@@ -39,6 +42,8 @@ export interface DispatchPolicy {
   readonly consistency?: ConsistencySettings;
   readonly isRepeatable?: RepeatablePredicate;
   readonly classify?: NodeErrorClassifier;
+  /** Hedged reads (see `NodePoolOptions.hedge`); `undefined`: off. */
+  readonly hedge?: HedgeSettings;
 }
 
 const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3 });
@@ -86,12 +91,13 @@ export class HttpDispatcher {
   readonly #isRepeatable: RepeatablePredicate;
   readonly #passive: PassiveHealth;
   readonly #attempts: NodeAttempts;
+  readonly #hedged: HedgedSend | undefined;
   readonly view = new ChainView();
   /** The highest head each node answered `eth_blockNumber` with, when the dispatcher had to ask. */
   readonly #heads = new Map<string, number>();
 
   constructor(pool: NodePool, passive: PassiveHealth, options: HttpDispatcherOptions = {}, policy: DispatchPolicy = {}) {
-    const { consistency = CONSISTENCY_DEFAULTS, isRepeatable = defaultIsRepeatable, classify = classifyNodeError } = policy;
+    const { consistency = CONSISTENCY_DEFAULTS, isRepeatable = defaultIsRepeatable, classify = classifyNodeError, hedge } = policy;
     const { attemptTimeoutMs, maxAttempts } = { ...DEFAULTS, ...options };
     if (!Number.isFinite(attemptTimeoutMs) || attemptTimeoutMs <= 0) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected http.attemptTimeoutMs to be a finite number > 0, got ${attemptTimeoutMs}`);
@@ -105,6 +111,7 @@ export class HttpDispatcher {
     this.#isRepeatable = isRepeatable;
     this.#passive = passive;
     this.#attempts = new NodeAttempts(pool, passive, classify, attemptTimeoutMs);
+    this.#hedged = hedge && new HedgedSend(pool, passive, this.#attempts, hedge, maxAttempts);
   }
 
   async request(
@@ -231,6 +238,16 @@ export class HttpDispatcher {
     const body = JSON.stringify(payload);
     const unrepeatable = firstUnrepeatable(payload, this.#isRepeatable);
     const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined && !skip?.has(name));
+    const unavailable = (attempts: number, held: readonly string[], failures: readonly string[], lastError: unknown): never => {
+      throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', this.#unavailable(nodes.length, attempts, held), {
+        cause: lastError,
+        details: [...failures, ...held.map((name) => `${name}: ${this.#passive.why(name)}`)].join('; ') || undefined,
+      });
+    };
+    // Reads may go to a second node while the first is slow; writes never.
+    if (this.#hedged && unrepeatable === undefined && isHedgeable(payload, this.#isRepeatable)) {
+      return this.#hedged.send(payload, body, nodes, options.signal, unavailable);
+    }
     const failures: string[] = [];
     const held: string[] = [];
     let lastError: unknown;
@@ -270,10 +287,7 @@ export class HttpDispatcher {
       failures.push(`${name}: ${describeError(outcome.error)}`);
     }
     if (fallback) return fallback;
-    throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', this.#unavailable(nodes.length, attempts, held), {
-      cause: lastError,
-      details: [...failures, ...held.map((name) => `${name}: ${this.#passive.why(name)}`)].join('; ') || undefined,
-    });
+    return unavailable(attempts, held, failures, lastError);
   }
 
   #unavailable(candidates: number, attempts: number, held: readonly string[]): string {

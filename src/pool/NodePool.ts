@@ -13,6 +13,7 @@ import type { NodeHealth } from './NodeHealth.js';
 import { initialHealth } from './NodeHealth.js';
 import type { NodeErrorClassifier } from './nodeErrors.js';
 import { classifyNodeError } from './nodeErrors.js';
+import { hedgeSettings } from './HedgePolicy.js';
 import type { RateLimitEvent } from './PassiveHealth.js';
 import { PassiveHealth } from './PassiveHealth.js';
 import type { NodeSelector } from './selection.js';
@@ -94,6 +95,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       consistency: consistencySettings(options.consistency),
       isRepeatable,
       classify: classifyError,
+      hedge: hedgeSettings(options.hedge),
     });
     this.#connects = new ConnectLimiter(clock, options.connectLimit);
   }

@@ -7,6 +7,8 @@ import type { RepeatablePredicate } from '../session/repeatable.js';
 import type { HttpTransport } from '../transport/HttpTransport.js';
 import type { CircuitBreakerOptions, CircuitState } from './CircuitBreaker.js';
 import type { ConnectLimitOptions } from './ConnectLimiter.js';
+import type { HedgeEvent } from './HedgedSend.js';
+import type { HedgeOptions } from './HedgePolicy.js';
 import type { HttpDispatcherOptions } from './HttpDispatcher.js';
 import type { NodeConfig, NodeTier } from './NodeConfig.js';
 import type { NodeHealth, NodeStatus } from './NodeHealth.js';
@@ -48,6 +50,8 @@ export interface NodePoolEvents {
   rateLimited: [event: RateLimitEvent];
   /** A node's circuit breaker changed state (after its `health` event). */
   circuit: [event: CircuitEvent];
+  /** A hedged read is over: an extra copy of it went to `name` (see `hedge`); `won` if its answer was used. */
+  hedged: [event: HedgeEvent];
   closed: [];
 }
 
@@ -135,4 +139,14 @@ export interface NodePoolOptions {
    * @default { failures: 3, openMs: 30_000, maxOpenMs: 300_000 }
    */
   breaker?: CircuitBreakerOptions | false;
+  /**
+   * Hedged reads for `request()`: when the node a read went to has not answered after `delayMs`
+   * (or, with `percentile`, that node's own latency percentile), the same read also goes to the
+   * next node that takes requests; the first answer wins and the other attempt is aborted. At most
+   * `maxExtra` copies, within `http.maxAttempts`. Only reads that may run on two nodes at once
+   * (`isRepeatable`, and not a transaction, filter or subscription): a write is never hedged.
+   * `false` or absent: off (each hedge costs the second node a request).
+   * @default false
+   */
+  hedge?: HedgeOptions | false;
 }

@@ -1,0 +1,168 @@
+import type { TimerHandle } from '../Clock.js';
+import { SteadyRpcError, describeError } from '../errors.js';
+import type { JsonRpcRequest } from '../jsonrpc.js';
+import type { HedgeSettings } from './HedgePolicy.js';
+import { NodeLatencies } from './HedgePolicy.js';
+import type { Answer, Attempt, NodeAttempts } from './NodeAttempts.js';
+import type { NodePool } from './NodePool.js';
+import type { PassiveHealth } from './PassiveHealth.js';
+
+/** An extra copy of a request went to `name` after `primary` was slow; `won`: its answer was used. */
+export interface HedgeEvent {
+  readonly name: string;
+  readonly primary: string;
+  readonly won: boolean;
+}
+
+/** What the dispatcher reports when no node answered: how far it got. */
+export type Unavailable = (attempts: number, held: readonly string[], failures: readonly string[], lastError: unknown) => never;
+
+interface Settled {
+  readonly name: string;
+  readonly outcome?: Attempt;
+  readonly error?: unknown;
+}
+
+/**
+ * Sends a read to the best node and, when it has not answered after the hedge delay (fixed, or
+ * that node's latency percentile), the same read to the next node that takes requests; up to
+ * `maxExtra` copies, all within `maxAttempts`. The first answer wins and the other attempts are
+ * aborted (their transports get the abort through their `AbortSignal`). A failure or a "not this
+ * node" answer with nothing else running fails over at once, as without hedging. Only for
+ * requests {@link isHedgeable} says may run on two nodes at once: never a write.
+ */
+export class HedgedSend {
+  readonly #pool: NodePool;
+  readonly #passive: PassiveHealth;
+  readonly #attempts: NodeAttempts;
+  readonly #settings: HedgeSettings;
+  readonly #maxAttempts: number;
+  readonly #latencies: NodeLatencies | undefined;
+
+  constructor(pool: NodePool, passive: PassiveHealth, attempts: NodeAttempts, settings: HedgeSettings, maxAttempts: number) {
+    this.#pool = pool;
+    this.#passive = passive;
+    this.#attempts = attempts;
+    this.#settings = settings;
+    this.#maxAttempts = maxAttempts;
+    this.#latencies = settings.percentile === undefined ? undefined : new NodeLatencies(settings.percentile);
+  }
+
+  async send(payload: JsonRpcRequest | JsonRpcRequest[], body: string, nodes: readonly string[], signal: AbortSignal | undefined, unavailable: Unavailable): Promise<Answer> {
+    const { clock } = this.#pool;
+    const passive = this.#passive;
+    const queue = [...nodes];
+    const held: string[] = [];
+    const failures: string[] = [];
+    const running = new Map<string, AbortController>();
+    const settled: Settled[] = [];
+    const extras: string[] = [];
+    let primary: string | undefined;
+    let winner: string | undefined;
+    let attempts = 0;
+    let fallback: Answer | undefined;
+    let lastError: unknown;
+    let timer: TimerHandle | undefined;
+    let hedgeDue = false;
+    let wake: (() => void) | undefined;
+    const notify = () => wake?.();
+
+    /** The next candidate that takes a request now; with `anyHeld`, else the first held only by its circuit. */
+    const next = (anyHeld: boolean): string | undefined => {
+      for (;;) {
+        const name = queue.shift();
+        if (name === undefined) {
+          const circuitOnly = anyHeld ? held.find((n) => passive.heldByCircuitOnly(n)) : undefined;
+          if (circuitOnly !== undefined) held.splice(held.indexOf(circuitOnly), 1);
+          return circuitOnly;
+        }
+        if (passive.admit(name)) return name;
+        held.push(name);
+      }
+    };
+    const arm = (name: string) => {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      if (extras.length >= this.#settings.maxExtra || attempts >= this.#maxAttempts) return;
+      const delay = this.#latencies?.of(name) ?? this.#settings.delayMs;
+      timer = clock.setTimeout(() => {
+        timer = undefined;
+        hedgeDue = true;
+        notify();
+      }, delay);
+    };
+    const start = (name: string) => {
+      attempts += 1;
+      primary ??= name;
+      const controller = new AbortController();
+      running.set(name, controller);
+      const started = clock.now();
+      this.#attempts.attempt(name, payload, body, controller.signal).then(
+        (outcome) => {
+          if (outcome.kind === 'answer') this.#latencies?.record(name, clock.now() - started);
+          settled.push({ name, outcome });
+          notify();
+        },
+        (error: unknown) => {
+          settled.push({ name, error });
+          notify();
+        },
+      );
+      arm(name);
+    };
+    const onAbort = () => {
+      for (const controller of running.values()) controller.abort(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      signal?.throwIfAborted();
+      const first = next(true);
+      if (first === undefined) unavailable(0, held, failures, lastError);
+      start(first!);
+      while (running.size > 0) {
+        if (settled.length === 0 && !hedgeDue) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        signal?.throwIfAborted();
+        if (settled.length === 0) {
+          hedgeDue = false;
+          const extra = next(false);
+          if (extra !== undefined) {
+            extras.push(extra);
+            start(extra);
+          }
+          continue;
+        }
+        const { name, outcome, error } = settled.shift()!;
+        running.delete(name);
+        // An attempt only throws when its signal was aborted: the caller gave up.
+        if (outcome === undefined) throw error;
+        if (outcome.kind === 'answer') {
+          winner = name;
+          return outcome.answer;
+        }
+        if (outcome.kind === 'not-here') {
+          fallback = outcome.answer;
+          failures.push(`${name}: answered that it cannot serve the request now`);
+        } else {
+          if (outcome.own) fallback = outcome.own;
+          lastError = outcome.error;
+          failures.push(`${name}: ${describeError(outcome.error)}`);
+        }
+        // With another attempt still running, that one is the failover; else the next node now.
+        if (running.size === 0 && attempts < this.#maxAttempts) {
+          const failover = next(false);
+          if (failover !== undefined) start(failover);
+        }
+      }
+      if (fallback) return fallback;
+      return unavailable(attempts, held, failures, lastError);
+    } finally {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      const lost = new SteadyRpcError('ERR_ABORTED', `Hedged request answered by node "${winner ?? '?'}" first`);
+      for (const controller of running.values()) controller.abort(lost);
+      for (const name of extras) this.#pool.emit('hedged', { name, primary: primary!, won: name === winner });
+    }
+  }
+}
