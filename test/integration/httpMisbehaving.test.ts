@@ -134,7 +134,7 @@ const LIMITS: Array<[string, LimitOptions, RateLimitEvent['source']]> = [
 describe('rate limits: after the limit, at most 3 further requests reach the node before its cool-down ends', { timeout: 30_000 }, () => {
   it.each(LIMITS)('pool.request(), %s', async (what, limit, source) => {
     const pool = openPool();
-    const result = await throughLimit(pool, limit, async (tag) => (await pool.request(request(1, 'web3_sha3', [tag]))).result as string);
+    const result = await throughLimit(pool, limit, async (tag) => ((await pool.request(request(1, 'web3_sha3', [tag]))) as { result: string }).result);
     console.log(`pool.request(), ${what}: ${result.sent} reads; inside a's window ${result.further} sent after the rate limit was known, ${result.onTheirWay} already on their way; b served ${result.byB}`);
     expect(result.wrong).toBe(0);
     expect(result.events[0]).toMatchObject({ name: 'a', source });

@@ -192,7 +192,7 @@ export class MisbehavingNode {
           if (answer === 'forwarded') return send(200, text);
           const seconds = Math.max(1, Math.ceil((limit!.window.until - now) / 1_000));
           if (limit!.as === 'rpc') return send(200, JSON.stringify({ jsonrpc: '2.0', id: parsed?.id ?? null, error: RATE_LIMIT_ERROR(seconds) }));
-          const retryAfter =
+          const retryAfter: Record<string, string> =
             limit!.retryAfter === 'none' ? {} : { 'retry-after': limit!.retryAfter === 'date' ? new Date(limit!.window.until).toUTCString() : String(seconds) };
           send(429, JSON.stringify({ jsonrpc: '2.0', id: parsed?.id ?? null, error: { code: 429, message: 'Too Many Requests' } }), retryAfter);
         })
