@@ -50,6 +50,7 @@ export default defineConfig([
     clean: true,
     splitting: true,
     esbuildPlugins: [browserVariants],
-    noExternal: esmOnly,
+    // eventemitter3 too: the variants swap it for src/EventEmitter.browser.ts, which must be bundled.
+    noExternal: [...esmOnly, 'eventemitter3'],
   },
 ]);

@@ -3,11 +3,13 @@
 // esbuild, minified, viem and ethers left out (the app has them anyway); prints the raw and gzipped
 // sizes; fails when a bundle pulls in `ws` or a `node:` module, or when an entry is over its budget.
 //
-//   node scripts/size.mjs [--json] [--root <dir>] [--no-budget]
+//   node scripts/size.mjs [--json] [--root <dir>] [--no-budget] [--modules <entry>]
 //
 // --json prints the measurements as JSON (for `npm run bench`); --root resolves `steadyrpc` from
 // another project (a fresh install of the packed tarball, say) instead of this repository;
-// --no-budget checks what the bundles hold but not their sizes (scripts/smoke-pack.mjs).
+// --no-budget checks what the bundles hold but not their sizes (scripts/smoke-pack.mjs);
+// --modules steadyrpc/viem prints what that bundle is made of: each source module's minified
+// bytes and what it adds to the gzipped size (the bundle gzipped without its bytes, subtracted).
 import { build } from 'esbuild';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -37,7 +39,24 @@ const FORBIDDEN = [
  * budget, problems }`, problems being what it must not contain and an exceeded budget.
  */
 export async function measureEntry(entry, root = REPO) {
-  const result = await build({
+  const result = await bundleEntry(entry, root);
+  const text = result.outputFiles[0].text;
+  const inputs = Object.keys(result.metafile.inputs);
+  const problems = [];
+  for (const rule of FORBIDDEN) {
+    const hit = rule.inputs ? inputs.find((path) => rule.inputs.test(path)) : rule.text.exec(text)?.[0];
+    if (hit !== undefined) problems.push(`contains ${rule.what} (${rule.inputs ? hit : `…${excerpt(text, rule.text)}…`})`);
+  }
+  const rawBytes = Buffer.byteLength(text);
+  const gzipBytes = gzipSync(text).length;
+  const budget = BUDGETS[entry] ?? null;
+  if (budget !== null && gzipBytes > budget) problems.push(`${kb(gzipBytes)} gzipped is over its budget of ${kb(budget)}`);
+  return { entry, rawBytes, gzipBytes, budget, problems };
+}
+
+/** The browser bundle of `entry` as an app's bundler makes it (with a source map back to src/ when asked). */
+function bundleEntry(entry, root, sourcemap = false) {
+  return build({
     stdin: { contents: `export * from '${entry}';`, resolveDir: root, loader: 'js', sourcefile: `${entry}.browser-size.js` },
     bundle: true,
     minify: true,
@@ -51,19 +70,73 @@ export async function measureEntry(entry, root = REPO) {
     // This repository's tsconfig maps `steadyrpc` to src/ (for its tests): resolve as a user does.
     tsconfigRaw: {},
     logLevel: 'silent',
+    ...(sourcemap ? { sourcemap: 'external', outfile: join(root, 'size.js') } : {}),
   });
-  const text = result.outputFiles[0].text;
-  const inputs = Object.keys(result.metafile.inputs);
-  const problems = [];
-  for (const rule of FORBIDDEN) {
-    const hit = rule.inputs ? inputs.find((path) => rule.inputs.test(path)) : rule.text.exec(text)?.[0];
-    if (hit !== undefined) problems.push(`contains ${rule.what} (${rule.inputs ? hit : `…${excerpt(text, rule.text)}…`})`);
-  }
-  const rawBytes = Buffer.byteLength(text);
+}
+
+/**
+ * What the browser bundle of `entry` is made of, by source module (dist's source maps lead back
+ * to src/): `{ gzipBytes, modules: [{ module, bytes, gzipBytes }] }`, largest gzip share first.
+ * A module's gzip share is what the bundle loses, gzipped, without its minified bytes; the shares
+ * add up to a little less than the whole (gzip finds repeats across modules).
+ */
+export async function measureModules(entry, root = REPO) {
+  const result = await bundleEntry(entry, root, true);
+  const text = result.outputFiles.find((f) => f.path.endsWith('.js')).text;
+  const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map')).text);
+  // Which source each byte of the bundle came from (-1: esbuild's own helpers).
+  const owner = new Int32Array(text.length).fill(-1);
+  let lineStart = 0;
+  const lines = text.split('\n');
+  decodeMappings(map.mappings).forEach((segments, index) => {
+    segments.forEach(([column, source], i) => {
+      if (source === undefined) return;
+      const end = i + 1 < segments.length ? segments[i + 1][0] : lines[index].length;
+      owner.fill(source, lineStart + column, lineStart + end);
+    });
+    lineStart += lines[index].length + 1;
+  });
   const gzipBytes = gzipSync(text).length;
-  const budget = BUDGETS[entry] ?? null;
-  if (budget !== null && gzipBytes > budget) problems.push(`${kb(gzipBytes)} gzipped is over its budget of ${kb(budget)}`);
-  return { entry, rawBytes, gzipBytes, budget, problems };
+  const modules = map.sources.map((source, index) => {
+    let bytes = 0;
+    let without = '';
+    for (let i = 0; i < text.length; ) {
+      let j = i;
+      while (j < text.length && (owner[j] === index) === (owner[i] === index)) j++;
+      if (owner[i] === index) bytes += j - i;
+      else without += text.slice(i, j);
+      i = j;
+    }
+    return { module: source.replace(/^(\.\.\/)+/, '').replace(/^.*node_modules\//, 'node_modules/'), bytes, gzipBytes: bytes === 0 ? 0 : gzipBytes - gzipSync(without).length };
+  });
+  return { entry, rawBytes: text.length, gzipBytes, modules: modules.filter((m) => m.bytes > 0).sort((a, b) => b.gzipBytes - a.gzipBytes) };
+}
+
+/** A source map's mappings: for each line of the output, `[column, source]` per segment, both absolute. */
+function decodeMappings(mappings) {
+  const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let source = 0; // relative across lines; the column starts over on each
+  return mappings.split(';').map((line) => {
+    let column = 0;
+    return (line === '' ? [] : line.split(',')).map((segment) => {
+      const fields = [];
+      for (let i = 0, value = 0, shift = 0; i < segment.length; i++) {
+        const digit = BASE64.indexOf(segment[i]);
+        value += (digit & 31) << shift;
+        if (digit & 32) {
+          shift += 5;
+          continue;
+        }
+        fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+        value = 0;
+        shift = 0;
+      }
+      column += fields[0];
+      if (fields.length < 2) return [column, undefined];
+      source += fields[1];
+      return [column, source];
+    });
+  });
 }
 
 /** Every entry, plus whether the build looks older than the sources. */
@@ -93,7 +166,15 @@ function isStale() {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, root: { type: 'string' }, 'no-budget': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, root: { type: 'string' }, 'no-budget': { type: 'boolean', default: false }, modules: { type: 'string' } } });
+  if (values.modules !== undefined) {
+    const report = await measureModules(values.modules, values.root ?? REPO);
+    if (values.json) return void process.stdout.write(`${JSON.stringify(report)}\n`);
+    console.log(`${report.entry}, browser bundle: ${kb(report.rawBytes)} minified, ${kb(report.gzipBytes)} gzipped; by source module:`);
+    console.log(`${'minified'.padStart(9)}${'gzip share'.padStart(12)}  module`);
+    for (const m of report.modules) console.log(`${String(m.bytes).padStart(9)}${String(m.gzipBytes).padStart(12)}  ${m.module}`);
+    return;
+  }
   let report;
   try {
     report = await measureAll(values.root ?? REPO);

@@ -134,6 +134,8 @@ describe.each(Object.keys(ENTRIES) as Entry[])('the browser bundle of %s', (entr
     expect(inputs.filter((path) => path.startsWith('node:'))).toEqual([]);
     // The Node-only modules are replaced by their browser variants, never bundled next to them.
     expect(inputs.filter((path) => /WsSocketTransport\.ts$|defaultSocketTransport\.ts$/.test(path))).toEqual([]);
+    // eventemitter3 (ES5, CommonJS) is swapped for src/EventEmitter.browser.ts, the same class in a third of the bytes.
+    expect(inputs.filter((path) => /(^|\/)node_modules\/eventemitter3\//.test(path))).toEqual([]);
     expect(text).not.toMatch(/\brequire\(["']node:|\bfrom\s*["']node:|\bimport\(["']node:/);
     // Node's globals appear only looked up on globalThis, where their absence is handled.
     for (const name of ['Buffer', 'process', 'setImmediate']) {
