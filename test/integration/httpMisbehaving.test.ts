@@ -296,6 +296,27 @@ describe('writes are never sent twice', { timeout: 30_000 }, () => {
   });
 });
 
+describe('hedged reads over real fetch', { timeout: 30_000 }, () => {
+  it("a read a's slow tail holds is answered by b, and a's request is aborted (its connection closed unanswered)", async () => {
+    const pool = openPool({ hedge: { delayMs: 500 } });
+    const hedges: Array<{ name: string; won: boolean }> = [];
+    pool.on('hedged', (event) => hedges.push(event));
+    a.slowTail({ every: 2, delayMs: 3_000 });
+    const answers: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const tag = `0xfe${i.toString(16).padStart(2, '0')}` as const;
+      answers.push(((await pool.request(request(i, 'web3_sha3', [tag]))) as { result: string }).result === keccak256(tag) ? 'ok' : 'wrong');
+    }
+    await until('a saw the slow requests go', () => a.abandoned.length >= 3, 5_000);
+    console.log(`hedged reads: 6 reads, a's every 2nd held 3 s: hedges ${JSON.stringify(hedges)}; abandoned at a: ${JSON.stringify(a.abandoned)}`);
+    expect(answers).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    // The 2nd, 4th and 6th requests to a were held: each hedged to b, which won; a's copy aborted.
+    expect(hedges).toEqual([{ name: 'b', primary: 'a', won: true }, { name: 'b', primary: 'a', won: true }, { name: 'b', primary: 'a', won: true }]);
+    expect(a.abandoned).toEqual(['0xfe01', '0xfe03', '0xfe05']);
+    expect(b.tagged('0xfe').map((r) => r.tag)).toEqual(['0xfe01', '0xfe03', '0xfe05']);
+  });
+});
+
 /** The default fetch transport, counting the attempts it gave up on at the pool's deadline, per URL. */
 class CountingTransport implements HttpTransport {
   readonly #inner = new FetchHttpTransport();

@@ -51,6 +51,8 @@ export class MisbehavingNode {
   readonly url: string;
   readonly wsUrl: string;
   readonly received: Received[] = [];
+  /** HTTP requests whose client went away before they were answered (an aborted fetch), by first param. */
+  readonly abandoned: Array<string | undefined> = [];
   /** Every window a limiter answered in, in order. */
   readonly windows: LimitWindow[] = [];
   readonly #target: { http: string; ws: string };
@@ -92,8 +94,10 @@ export class MisbehavingNode {
     this.#notFound = new Set(methods);
   }
 
+  /** Counts requests from now on: the `every`-th, 2×`every`-th … are held. */
   slowTail(options: { every: number; delayMs: number } | undefined): void {
     this.#tail = options;
+    this.#count = 0;
   }
 
   /** Back to forwarding everything. */
@@ -108,6 +112,7 @@ export class MisbehavingNode {
     this.pass();
     this.received.length = 0;
     this.windows.length = 0;
+    this.abandoned.length = 0;
   }
 
   /** Requests tagged `tag…` (their first param starts with it). */
@@ -182,6 +187,10 @@ export class MisbehavingNode {
       const method = typeof parsed?.method === 'string' ? parsed.method : '';
       const { answer, limit } = this.#decide(method, now);
       this.#record('http', method, parsed?.params, answer, now);
+      const tag = this.received.at(-1)!.tag;
+      res.on('close', () => {
+        if (!res.writableFinished) this.abandoned.push(tag);
+      });
       const send = (status: number, text: string, headers: Record<string, string> = {}) => {
         if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
       };
