@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { depth } from './helpers/jsonRpcOracle.js';
-import { MAX_DEPTH, hasControlCharacter, headKeys, isCompactJson, isCompactValue, isPlainText } from '../src/jsonScan.js';
+import { MAX_DEPTH, checkFrame, hasControlCharacter, headKeys, isCompactJson, isCompactValue, isPlainText } from '../src/jsonScan.js';
+import { simdFrameCheck } from '../src/jsonScanSimd.js';
+import { JSON_SCAN_WASM } from '../src/jsonScanSimdBytes.js';
+import { fileURLToPath } from 'node:url';
 
 const parses = (text: string): boolean => {
   try {
@@ -172,5 +175,129 @@ describe('isCompactJson on the frames that matter', () => {
     for (let code = 0; code < 0x20; code++) expect(hasControlCharacter(`${'a'.repeat(code)}${String.fromCharCode(code)}b`)).toBe(true);
     expect(hasControlCharacter('plain \u007f\u0080\u2028 text😀')).toBe(false);
     expect(hasControlCharacter(`${'a'.repeat(100_000)}\u0000`)).toBe(true);
+  });
+});
+
+describe('the check on WebAssembly SIMD', () => {
+  const simd = simdFrameCheck();
+  const keysOf = (keys: { hash: number; number: number; parentHash: number }) => ({ hash: keys.hash, number: keys.number, parentHash: keys.parentHash });
+  /** The JavaScript check's answer and the head keys it noted. */
+  const inJs = (text: string, start: number, end: number, objectAt: number) => {
+    const ok = isPlainText(text) && isCompactValue(text, start, end, objectAt);
+    return { ok, keys: keysOf(headKeys) };
+  };
+  const ascii = (text: string) => /^[\x00-\x7f]*$/.test(text);
+
+  it('is there on Node (WebAssembly with SIMD)', () => {
+    expect(simd).toBeTypeOf('function');
+  });
+
+  it('answers as the JavaScript check, with the same head keys, or leaves a text beyond ASCII to it', () => {
+    const keys = { hash: 0, number: 0, parentHash: 0 };
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 6 }), fc.constant('')), jsonish, fc.oneof(jsonish, fc.string({ maxLength: 6 })), fc.boolean(), (before, value, after, noteKeys) => {
+        const text = before + value + after;
+        const start = before.length;
+        const end = start + value.length;
+        const objectAt = noteKeys ? start : -1;
+        const answer = simd!(text, start, end, objectAt, keys);
+        if (!ascii(text)) {
+          expect(answer).toBeUndefined();
+        } else {
+          const js = inJs(text, start, end, objectAt);
+          expect(answer).toBe(js.ok);
+          // The keys matter only where the check passes (a frame that fails is parsed instead).
+          if (js.ok) expect(keysOf(keys)).toEqual(js.keys);
+        }
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('notes the head keys of the object it is pointed at, as the JavaScript check does', () => {
+    const hex = hexString({ minLength: 1, maxLength: 70 }).map((h) => `0x${h}`);
+    const head = fc.record(
+      { hash: hex, number: hex, parentHash: hex, nested: fc.record({ hash: hex, number: hex, parentHash: hex }, { requiredKeys: [] }), logsBloom: hexString({ maxLength: 600 }), other: fc.jsonValue({ maxDepth: 2 }) },
+      { requiredKeys: [] },
+    );
+    const keys = { hash: 0, number: 0, parentHash: 0 };
+    fc.assert(
+      fc.property(head, fc.string({ unit: fc.constantFrom(...'{"abc:,'), maxLength: 8 }), (value, prefix) => {
+        const body = JSON.stringify(value);
+        const text = `${prefix}${body}}}`;
+        fc.pre(ascii(text));
+        const answer = simd!(text, prefix.length, prefix.length + body.length, prefix.length, keys);
+        const js = inJs(text, prefix.length, prefix.length + body.length, prefix.length);
+        expect(answer).toBe(js.ok);
+        if (js.ok) expect(keysOf(keys)).toEqual(js.keys);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('rejects a control character or backslash anywhere in the text, in or out of the part it checks', () => {
+    const keys = { hash: 0, number: 0, parentHash: 0 };
+    const value = `{"a":"${'x'.repeat(40)}"}`;
+    for (const bad of ['\u0000', '\u0001', '\n', '\u001f', '\\']) {
+      for (let at = 0; at <= 60; at++) {
+        const text = `${'p'.repeat(20)}${value}${'s'.repeat(20)}`;
+        const spoiled = text.slice(0, at) + bad + text.slice(at + 1);
+        expect(simd!(spoiled, 20, 20 + value.length, -1, keys)).toBe(false);
+      }
+    }
+    expect(simd!(`${'p'.repeat(20)}${value}${'s'.repeat(20)}`, 20, 20 + value.length, -1, keys)).toBe(true);
+  });
+
+  it('checks large texts (its memory grows) and leaves the largest to the JavaScript check', () => {
+    const keys = { hash: 0, number: 0, parentHash: 0 };
+    const big = JSON.stringify({ result: Array.from({ length: 5_000 }, (_, i) => ({ hash: `0x${i.toString(16).padStart(64, '0')}`, n: i })) });
+    expect(simd!(big, 0, big.length, -1, keys)).toBe(true);
+    expect(simd!(`${big.slice(0, -1)}\n}`, 0, big.length + 1, -1, keys)).toBe(false);
+    const huge = `["${'a'.repeat(2 * 1024 * 1024)}"]`;
+    expect(simd!(huge, 0, huge.length, -1, keys)).toBeUndefined();
+    expect(checkFrame(huge, 0, huge.length)).toBe(true);
+    expect(checkFrame(`${huge.slice(0, -1)}x`, 0, huge.length)).toBe(false);
+  });
+
+  it('does not exist where WebAssembly is missing or refuses the module, as under a CSP without wasm-unsafe-eval', () => {
+    expect(simdFrameCheck(null)).toBeUndefined();
+    const refusing = {
+      ...WebAssembly,
+      Module: function Module() {
+        throw new WebAssembly.CompileError("WebAssembly.Module(): Refused to compile or instantiate WebAssembly module because 'unsafe-eval' is not an allowed source of script");
+      },
+    } as unknown as typeof WebAssembly;
+    expect(simdFrameCheck(refusing)).toBeUndefined();
+    expect(simdFrameCheck(WebAssembly, null)).toBeUndefined();
+  });
+
+  it('checkFrame answers texts beyond ASCII in JavaScript, with the head keys at their character positions', () => {
+    const text = `{"x":"é😀","hash":"0x${'ab'.repeat(32)}","number":"0x1"}`;
+    expect(checkFrame(text, 0, text.length, 0)).toBe(true);
+    expect(text.startsWith('"0x1"', headKeys.number)).toBe(true);
+    expect(text.startsWith('"0xab', headKeys.hash)).toBe(true);
+    expect(checkFrame(`{"x":"é\u0001"}`, 0, 11)).toBe(false);
+  });
+});
+
+describe('the browser build', () => {
+  it('carries no WebAssembly and checks in JavaScript', async () => {
+    const { build } = await import('esbuild');
+    const { browserVariants } = await import('../scripts/browserVariants.mjs');
+    const result = await build({
+      entryPoints: [fileURLToPath(new URL('../src/jsonScan.ts', import.meta.url))],
+      bundle: true,
+      write: false,
+      platform: 'browser',
+      format: 'cjs',
+      plugins: [browserVariants],
+      logLevel: 'silent',
+    });
+    const text = result.outputFiles[0]!.text;
+    expect(text).not.toContain(JSON_SCAN_WASM.slice(0, 40));
+    const module = { exports: {} as { checkFrame: typeof checkFrame } };
+    new Function('module', 'exports', text)(module, module.exports);
+    expect(module.exports.checkFrame('{"a":[1,"x"]}', 0, 13)).toBe(true);
+    expect(module.exports.checkFrame('{"a":[1,"x\u0001"]}', 0, 14)).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import type { SessionContext } from './SessionContext.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 import { quantity } from '../consistency/quantity.js';
 import { ANSWER_HEAD, ID_AT, NOTIFICATION_RESULT, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
-import { isCompactValue, isPlainText } from '../jsonScan.js';
+import { checkFrame } from '../jsonScan.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import { suggestedBackoffMs, verdictOf } from '../pool/nodeErrors.js';
 
@@ -105,7 +105,7 @@ export class UpstreamFrames {
     // Own requests, batches, subscribes and unsubscribes need the parsed answer.
     // (The session's own requests are never in `calls`: they live in the ReplayFilter.)
     if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe') return false;
-    if (!this.#ctx.transport.framesChecked && !(isPlainText(text) && isCompactValue(text, head[0].length, text.length - 1))) return false;
+    if (!this.#ctx.transport.framesChecked && !checkFrame(text, head[0].length, text.length - 1)) return false;
     // Reads the client's view of the chain cares about are judged, so parsed; but a head read
     // (the commonest call of all) is read in place when it keeps the view.
     if (this.#ctx.gate.reads(call) && !this.#headInView(link, call, text, ID_AT + head[1]!.length)) return false;
@@ -149,7 +149,7 @@ export class UpstreamFrames {
     // Checked only now, as only what is passed on needs to be: a frame that fails is parsed (and
     // dropped as garbage if it is not JSON).
     const resultAt = idEnd + NOTIFICATION_RESULT.length;
-    if (!this.#ctx.transport.framesChecked && !(isPlainText(text) && isCompactValue(text, resultAt, text.length - 2, resultAt))) return false;
+    if (!this.#ctx.transport.framesChecked && !checkFrame(text, resultAt, text.length - 2, resultAt)) return false;
     // The result's text runs from after `"result":` to before the closing `}}`. When the client
     // knows the subscription by the node's own id, the node's frame is already its notification.
     return this.#ctx.continuity.acceptText(entry.clientId, text, resultAt, 2, entry.clientId === upstreamId);

@@ -1,7 +1,7 @@
 import type { JsonRpcId } from '../../jsonrpc.js';
 import { RpcErrorCode } from '../../jsonrpc.js';
 import { ANSWER_HEAD, ID_AT } from '../../frameShapes.js';
-import { isCompactValue, isPlainText } from '../../jsonScan.js';
+import { checkFrame } from '../../jsonScan.js';
 import type { SharedSubscription } from './SharedSubscriptions.js';
 import type { VirtualSocket } from './VirtualSocket.js';
 
@@ -84,7 +84,7 @@ export class IdAddressing {
     const origin = this.#calls.get(id);
     if (origin?.kind !== 'call') return false;
     if (origin.chainId) return false; // read in full, to remember the value
-    if (!isPlainText(text) || !isCompactValue(text, head[0].length, text.length - 1)) return false;
+    if (!checkFrame(text, head[0].length, text.length - 1)) return false;
     this.#calls.delete(id);
     origin.user.calls.delete(id);
     origin.user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(origin.id)}${text.slice(ID_AT + head[1]!.length)}`);

@@ -1,7 +1,7 @@
 import type { Clock } from '../../Clock.js';
 import type { JsonRpcId } from '../../jsonrpc.js';
 import { NOTIFICATION_PREFIX, NOTIFICATION_RESULT, SUBSCRIPTION_AT, plainSubscriptionId } from '../../frameShapes.js';
-import { isCompactValue, isPlainText } from '../../jsonScan.js';
+import { checkFrame } from '../../jsonScan.js';
 import type { IdAddressing } from './IdAddressing.js';
 import type { VirtualSocket } from './VirtualSocket.js';
 
@@ -140,7 +140,7 @@ export class SharedSubscriptions {
     if (upstreamId === undefined || !text.endsWith('}}')) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
     if (!text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
-    if (!isPlainText(text) || !isCompactValue(text, idEnd + NOTIFICATION_RESULT.length, text.length - 2)) return false;
+    if (!checkFrame(text, idEnd + NOTIFICATION_RESULT.length, text.length - 2)) return false;
     const shared = this.#byUpstream.get(upstreamId);
     if (!shared) return true; // a subscription closed here, its notifications still in flight: nobody wants them
     const rest = text.slice(SUBSCRIPTION_AT + upstreamId.length);

@@ -1,0 +1,87 @@
+/**
+ * The frame check of `jsonScan.ts` on WebAssembly SIMD (src/jsonScan.wat): the text is written
+ * into the module's memory as UTF-8 (`TextEncoder.encodeInto`, a copy for ASCII text) and checked
+ * 16 bytes at a time, several times faster than the regular expression and the scan in JavaScript.
+ * Where WebAssembly is missing or refused (a page whose Content-Security-Policy does not allow
+ * 'wasm-unsafe-eval', an engine without SIMD), there is none and the JavaScript check is used.
+ */
+import { JSON_SCAN_WASM } from './jsonScanSimdBytes.js';
+
+/** Where the text starts in the module's memory (bytes 0–11 receive the head keys). */
+const TEXT_AT = 16;
+/** Room after the text: a zero byte, and the 16-byte loads that run past its end. */
+const SLACK = 32;
+/** The most memory the check takes; a larger text is left to the JavaScript check. */
+const MAX_BYTES = 1024 * 1024;
+const PAGE = 65_536;
+
+/** Where the check notes the head keys it found (see `headKeys` in jsonScan.ts). */
+export interface HeadKeySlots {
+  hash: number;
+  number: number;
+  parentHash: number;
+}
+
+/**
+ * `isPlainText(text) && isCompactValue(text, start, end, objectAt)`, answered on the text's bytes:
+ * true or false as that would, with the head keys written to `keys` in the same way; `undefined`
+ * when it cannot answer (a text with characters beyond ASCII, whose byte and character positions
+ * differ, or larger than it takes).
+ */
+export type SimdFrameCheck = (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots) => boolean | undefined;
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  check(length: number, start: number, end: number, objectAt: number): number;
+}
+
+/**
+ * The check on WebAssembly SIMD, or `undefined` when `wasm` is missing (`null`) or refuses the module.
+ * Compiled synchronously: the module is far below the size browsers compile on the main thread.
+ */
+export function simdFrameCheck(
+  wasm: typeof WebAssembly | null = typeof WebAssembly === 'object' ? WebAssembly : null,
+  encoder: TextEncoder | null = typeof TextEncoder === 'function' ? new TextEncoder() : null,
+): SimdFrameCheck | undefined {
+  if (wasm === null || encoder === null) return undefined;
+  let exports: Exports;
+  try {
+    exports = new wasm.Instance(new wasm.Module(bytesOf(JSON_SCAN_WASM))).exports as unknown as Exports;
+  } catch {
+    return undefined;
+  }
+  const { memory, check } = exports;
+  let slots = new Int32Array(memory.buffer, 0, 3);
+  let textBytes = new Uint8Array(memory.buffer, TEXT_AT);
+  return (text, start, end, objectAt, keys) => {
+    const length = text.length;
+    if (length + TEXT_AT + SLACK > MAX_BYTES) return undefined;
+    // Room for the text in UTF-8 at most (3 bytes a character), capped: a text that still does not fit is not checked here.
+    const room = Math.min(MAX_BYTES, length * 3 + TEXT_AT + SLACK);
+    if (room > memory.buffer.byteLength) {
+      try {
+        memory.grow(Math.ceil((room - memory.buffer.byteLength) / PAGE));
+      } catch {
+        return undefined; // no memory to be had: checked in JavaScript
+      }
+      slots = new Int32Array(memory.buffer, 0, 3);
+      textBytes = new Uint8Array(memory.buffer, TEXT_AT);
+    }
+    const { read, written } = encoder.encodeInto(text, textBytes);
+    // Beyond ASCII a character is several bytes: the positions would not match.
+    if (read !== length || written !== length || textBytes.length - written < SLACK) return undefined;
+    textBytes[written] = 0;
+    const ok = check(length, start, end, objectAt) === 1;
+    keys.hash = slots[0]!;
+    keys.number = slots[1]!;
+    keys.parentHash = slots[2]!;
+    return ok;
+  };
+}
+
+function bytesOf(base64: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
