@@ -1,7 +1,8 @@
 // `npm run size` (after `npm run build`): what each public entry costs a web app. Bundles every
 // entry as a browser bundler resolves it (the package's exports map, `browser` condition), with
 // esbuild, minified, viem and ethers left out (the app has them anyway); prints the raw and gzipped
-// sizes; fails when a bundle pulls in `ws` or a `node:` module, or when an entry is over its budget.
+// sizes; fails when a bundle pulls in `ws` or a `node:` module, when an entry is over its budget,
+// or when one small import from the root entry brings the rest along (tree-shaking broken).
 //
 //   node scripts/size.mjs [--json] [--root <dir>] [--no-budget] [--modules <entry>]
 //
@@ -25,6 +26,12 @@ export const ENTRIES = ['steadyrpc', 'steadyrpc/viem', 'steadyrpc/ethers', 'stea
 export const BUDGETS = { 'steadyrpc/viem': 20 * 1024 };
 
 const PEERS = ['viem', 'viem/*', 'ethers', 'ethers/*'];
+
+/**
+ * One small import from the root entry, and what it may cost minified: more means an app's bundler
+ * cannot leave the rest out (issue 14: `sideEffects: false` keeps tree-shaking working).
+ */
+export const SHAKEN = { name: 'redactUrl', from: 'steadyrpc', maxBytes: 2 * 1024 };
 
 /** What a browser bundle must not hold: each a test on the bundle's inputs or its text. */
 const FORBIDDEN = [
@@ -54,10 +61,18 @@ export async function measureEntry(entry, root = REPO) {
   return { entry, rawBytes, gzipBytes, budget, problems };
 }
 
+/** `import { redactUrl } from 'steadyrpc'` bundled for the browser: `{ import, rawBytes, maxBytes, problems }`. */
+export async function measureTreeShaking(root = REPO) {
+  const result = await bundleEntry(SHAKEN.from, root, false, `export { ${SHAKEN.name} } from '${SHAKEN.from}';`);
+  const rawBytes = Buffer.byteLength(result.outputFiles[0].text);
+  const problems = rawBytes > SHAKEN.maxBytes ? [`import { ${SHAKEN.name} } from '${SHAKEN.from}' bundles to ${kb(rawBytes)}, over ${kb(SHAKEN.maxBytes)}: the rest of the entry is not shaken out`] : [];
+  return { import: `{ ${SHAKEN.name} } from '${SHAKEN.from}'`, rawBytes, maxBytes: SHAKEN.maxBytes, problems };
+}
+
 /** The browser bundle of `entry` as an app's bundler makes it (with a source map back to src/ when asked). */
-function bundleEntry(entry, root, sourcemap = false) {
+function bundleEntry(entry, root, sourcemap = false, contents = `export * from '${entry}';`) {
   return build({
-    stdin: { contents: `export * from '${entry}';`, resolveDir: root, loader: 'js', sourcefile: `${entry}.browser-size.js` },
+    stdin: { contents, resolveDir: root, loader: 'js', sourcefile: `${entry}.browser-size.js` },
     bundle: true,
     minify: true,
     write: false,
@@ -143,7 +158,7 @@ function decodeMappings(mappings) {
 export async function measureAll(root = REPO) {
   const entries = [];
   for (const entry of ENTRIES) entries.push(await measureEntry(entry, root));
-  return { entries, stale: root === REPO && isStale() };
+  return { entries, treeShaking: await measureTreeShaking(root), stale: root === REPO && isStale() };
 }
 
 function excerpt(text, pattern) {
@@ -193,9 +208,12 @@ async function main() {
       const budget = e.budget === null ? '' : `≤ ${kb(e.budget)} gzip ${verdict}`;
       console.log(`${e.entry.padEnd(20)}${kb(e.rawBytes).padStart(10)}${kb(e.gzipBytes).padStart(10)}  ${budget}`);
     }
+    const shaken = report.treeShaking;
+    console.log(`tree-shaking: import ${shaken.import} bundles to ${kb(shaken.rawBytes)} minified (≤ ${kb(shaken.maxBytes)} ${shaken.problems.length > 0 ? 'OVER' : 'ok'})`);
     if (report.stale) console.log('note: src/ is newer than dist/browser: these are the sizes of the last build');
   }
   const problems = report.entries.flatMap((e) => e.problems.filter((p) => !(values['no-budget'] && p.includes('over its budget'))).map((p) => `${e.entry}: ${p}`));
+  problems.push(...report.treeShaking.problems);
   for (const p of problems) console.error(`size: ${p}`);
   if (problems.length > 0) process.exit(1);
 }
