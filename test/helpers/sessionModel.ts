@@ -86,7 +86,8 @@ export class ClientModel {
   readonly #sentUpstream = new Set<bigint>();
   #lastSentUpstream = 0n;
   readonly #tagAnswered = new Set<bigint>();
-  readonly #lastQueuedResult = new Map<number, number>();
+  /** The last request queued while reconnecting answered, per episode and upstream socket. */
+  readonly #lastQueuedResult = new Map<string, number>();
   /** The socket the session made active last. */
   #active: FakeSocket | undefined;
   /** Notification payloads that reached the session on the socket it was using at that moment. */
@@ -415,10 +416,14 @@ export class ClientModel {
     if (category.tag !== undefined) {
       this.#tagAnswered.add(category.tag);
       // A read the view gate may hold is answered when its node proves to be caught up, not in turn.
+      // Queue order holds per socket: a call not safe to repeat stays on the socket a switch leaves
+      // (invariant 12) and may be answered there after the reads that moved on were answered.
       if (req.queued && this.upstreamKeepsOrder && !req.gated) {
-        const last = this.#lastQueuedResult.get(req.episode) ?? 0;
-        if (req.seq < last) this.#violate(`request #${req.seq}, queued while reconnecting, was answered after request #${last}, queued after it`);
-        else this.#lastQueuedResult.set(req.episode, req.seq);
+        const via = this.#world.transport.delivering;
+        const key = `${req.episode}:${via === undefined ? '-' : this.#world.transport.fake.sockets.indexOf(via)}`;
+        const last = this.#lastQueuedResult.get(key) ?? 0;
+        if (req.seq < last) this.#violate(`request #${req.seq}, queued while reconnecting, was answered after request #${last}, queued after it, on the same socket`);
+        else this.#lastQueuedResult.set(key, req.seq);
       }
     }
   }
