@@ -39,7 +39,25 @@ export const MAX_DEPTH = 31;
  * {@link isCompactValue}) found them; -1 for a key it does not have (the last one counts when a
  * key repeats, as for JSON.parse). One frame at a time, on one thread: no object per frame.
  */
-export const headKeys = { text: '', objectAt: -1, hash: -1, number: -1, parentHash: -1 };
+export const headKeys = {
+  text: '',
+  objectAt: -1,
+  hash: -1,
+  number: -1,
+  parentHash: -1,
+  /**
+   * Whether the check also read the head's values there, as readHead (resultFields.ts) would: the
+   * SIMD check does, as it checks. `parts` says which it could read (1: `hi` and `lo`, the hash's
+   * digests; 2: `numberValue`; 4: `parentHi`; 8: `parentLo`).
+   */
+  read: false,
+  parts: 0,
+  numberValue: 0,
+  hi: 0,
+  lo: 0,
+  parentHi: 0,
+  parentLo: 0,
+};
 
 /**
  * Whether `text` has neither a backslash nor a character below U+0020. Then every JSON string in
@@ -90,6 +108,7 @@ export function isCompactValue(text: string, start: number, end: number, objectA
   headKeys.text = objectAt < 0 ? '' : text;
   headKeys.objectAt = objectAt;
   headKeys.hash = headKeys.number = headKeys.parentHash = -1;
+  headKeys.read = false;
   let at = start;
   let depth = 0;
   /** Bit d is set when the container at depth d + 1 is an object. */

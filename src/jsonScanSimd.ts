@@ -7,26 +7,36 @@
  */
 import { JSON_SCAN_WASM } from './jsonScanSimdBytes.js';
 
-/** Where the text starts in the module's memory (bytes 0–11 receive the head keys). */
-const TEXT_AT = 16;
+/** Where the text starts in the module's memory (bytes 0–39 receive the head keys and values). */
+const TEXT_AT = 48;
 /** Room after the text: a zero byte, and the 16-byte loads that run past its end. */
 const SLACK = 32;
 /** The most memory the check takes; a larger text is left to the JavaScript check. */
 const MAX_BYTES = 1024 * 1024;
 const PAGE = 65_536;
 
-/** Where the check notes the head keys it found (see `headKeys` in jsonScan.ts). */
+/** Where the check notes the head keys it found, and what it read there (see `headKeys` in jsonScan.ts). */
 export interface HeadKeySlots {
   hash: number;
   number: number;
   parentHash: number;
+  read: boolean;
+  parts: number;
+  numberValue: number;
+  hi: number;
+  lo: number;
+  parentHi: number;
+  parentLo: number;
 }
 
 /**
  * `isPlainText(text) && isCompactValue(text, start, end, objectAt)`, answered on the text's bytes:
  * true or false as that would, with the head keys written to `keys` in the same way; `undefined`
  * when it cannot answer (a text with characters beyond ASCII, whose byte and character positions
- * differ, or larger than it takes).
+ * differ, or larger than it takes). When it passes a text with `objectAt`, it also reads what
+ * readHead (resultFields.ts) reads there, in the same way: `keys.read`, and `keys.parts` says
+ * which values it could read (1: `hi` and `lo`, the hash's digests; 2: `numberValue`; 4:
+ * `parentHi`; 8: `parentLo`).
  */
 export type SimdFrameCheck = (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots) => boolean | undefined;
 
@@ -51,21 +61,27 @@ export function simdFrameCheck(
     return undefined;
   }
   const { memory, check } = exports;
-  let slots = new Int32Array(memory.buffer, 0, 3);
+  let slots = new Int32Array(memory.buffer, 0, 10);
+  let digits = new Uint32Array(memory.buffer, 0, 10);
+  let number = new Float64Array(memory.buffer, 16, 1);
   let textBytes = new Uint8Array(memory.buffer, TEXT_AT);
+  let capacity = memory.buffer.byteLength;
   return (text, start, end, objectAt, keys) => {
     const length = text.length;
     if (length + TEXT_AT + SLACK > MAX_BYTES) return undefined;
     // Room for the text in UTF-8 at most (3 bytes a character), capped: a text that still does not fit is not checked here.
     const room = Math.min(MAX_BYTES, length * 3 + TEXT_AT + SLACK);
-    if (room > memory.buffer.byteLength) {
+    if (room > capacity) {
       try {
-        memory.grow(Math.ceil((room - memory.buffer.byteLength) / PAGE));
+        memory.grow(Math.ceil((room - capacity) / PAGE));
       } catch {
         return undefined; // no memory to be had: checked in JavaScript
       }
-      slots = new Int32Array(memory.buffer, 0, 3);
+      slots = new Int32Array(memory.buffer, 0, 10);
+      digits = new Uint32Array(memory.buffer, 0, 10);
+      number = new Float64Array(memory.buffer, 16, 1);
       textBytes = new Uint8Array(memory.buffer, TEXT_AT);
+      capacity = memory.buffer.byteLength;
     }
     const { read, written } = encoder.encodeInto(text, textBytes);
     // Beyond ASCII a character is several bytes: the positions would not match.
@@ -75,6 +91,15 @@ export function simdFrameCheck(
     keys.hash = slots[0]!;
     keys.number = slots[1]!;
     keys.parentHash = slots[2]!;
+    keys.read = ok && objectAt >= 0;
+    if (keys.read) {
+      keys.parts = slots[3]!;
+      keys.numberValue = number[0]!;
+      keys.hi = digits[6]!;
+      keys.lo = digits[7]!;
+      keys.parentHi = digits[8]!;
+      keys.parentLo = digits[9]!;
+    }
     return ok;
   };
 }

@@ -4,6 +4,7 @@ import { depth } from './helpers/jsonRpcOracle.js';
 import { MAX_DEPTH, checkFrame, hasControlCharacter, headKeys, isCompactJson, isCompactValue, isPlainText } from '../src/jsonScan.js';
 import { simdFrameCheck } from '../src/jsonScanSimd.js';
 import { JSON_SCAN_WASM } from '../src/jsonScanSimdBytes.js';
+import { head, readHead } from '../src/session/resultFields.js';
 import { fileURLToPath } from 'node:url';
 
 const parses = (text: string): boolean => {
@@ -299,5 +300,48 @@ describe('the browser build', () => {
     new Function('module', 'exports', text)(module, module.exports);
     expect(module.exports.checkFrame('{"a":[1,"x"]}', 0, 13)).toBe(true);
     expect(module.exports.checkFrame('{"a":[1,"x\u0001"]}', 0, 14)).toBe(false);
+  });
+});
+
+describe('the head the SIMD check reads as it checks', () => {
+  const hexChars = (constraints: { minLength?: number; maxLength?: number }) => fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), ...constraints });
+  const spoiled = (text: string, at: number, by: string) => text.slice(0, at % (text.length + 1)) + by + text.slice((at % (text.length + 1)) + 1);
+  const hash = hexChars({ minLength: 64, maxLength: 64 }).map((h) => `0x${h}`);
+  const hashLike = fc.oneof(
+    { weight: 4, arbitrary: hash },
+    { weight: 2, arbitrary: fc.tuple(hash, fc.nat(), fc.constantFrom('x', 'g', 'G', '/', ':', '@', '`', ' ')).map(([h, at, by]) => spoiled(h, at, by)) },
+    { weight: 1, arbitrary: hexChars({ minLength: 60, maxLength: 68 }).map((h) => `0x${h}`) },
+    { weight: 1, arbitrary: hexChars({ maxLength: 3 }) },
+  );
+  const numberLike = fc.oneof(
+    fc.nat().map((n) => `0x${n.toString(16)}`),
+    fc.bigInt({ min: 0n, max: 2n ** 70n }).map((n) => `0x${n.toString(16)}`),
+    fc.constantFrom('0x', '0x1fffffffffffff', '0x20000000000000', '0X1', '1', '0x-1'),
+    hexChars({ maxLength: 12 }).map((h) => `0x${h}`),
+    fc.tuple(hexChars({ minLength: 1, maxLength: 12 }), fc.nat(), fc.constantFrom('x', 'g', '/', ':', '"')).map(([h, at, by]) => `0x${spoiled(h, at, by)}`),
+  );
+  const headLike = fc.record({ parentHash: hashLike, number: fc.oneof(numberLike, fc.constant(7)), hash: hashLike, logsBloom: hexChars({ maxLength: 40 }) }, { requiredKeys: [] });
+
+  it('is what readHead reads from the text', () => {
+    let read = 0;
+    fc.assert(
+      fc.property(headLike, fc.constantFrom('', '{"result":'), (value, prefix) => {
+        const body = JSON.stringify(value);
+        const text = `${prefix}${body}${prefix ? '}' : ''}`;
+        const at = prefix.length;
+        // In JavaScript: the keys noted, the values read from the text.
+        const ok = isPlainText(text) && isCompactValue(text, at, at + body.length, at);
+        const fromText = ok && readHead(text, at) ? { ...head } : undefined;
+        head.number = -1;
+        expect(checkFrame(text, at, at + body.length, at)).toBe(ok);
+        if (!ok) return;
+        expect(headKeys.read).toBe(true);
+        expect(readHead(text, at) ? { ...head } : undefined).toEqual(fromText);
+        if (fromText) read += 1;
+      }),
+      { numRuns: 5_000 },
+    );
+    // Enough of them are heads it can read (about one in ten).
+    expect(read).toBeGreaterThan(250);
   });
 });

@@ -98,6 +98,8 @@ export class UpstreamFrames {
    * which checks their shape.
    */
   #fastAnswer(link: UpstreamLink, text: string): boolean {
+    // Notifications, the commonest frames, have `"method"` where answers have `"id"`.
+    if (text.charCodeAt(ID_AT - 4) !== 105 /* i */) return false;
     const head = ANSWER_HEAD.exec(text);
     if (!head || text.charCodeAt(text.length - 1) !== 125 /* } */ || text.charCodeAt(head[0].length - 3) !== 116 /* t of "result" */) return false;
     const id = Number(head[1]);

@@ -126,6 +126,7 @@ export function readHead(text: string, from: number): boolean {
   let numberAt: number;
   let hashAt: number;
   if (headKeys.objectAt === from && headKeys.text === text) {
+    if (headKeys.read) return readByCheck();
     parentAt = isHashAt(text, headKeys.parentHash) ? headKeys.parentHash : -1;
     numberAt = headKeys.number;
     hashAt = isHashAt(text, headKeys.hash) ? headKeys.hash : -1;
@@ -147,6 +148,18 @@ export function readHead(text: string, from: number): boolean {
   // The parent, to tell whether the head links to the one delivered below it (NaN: not given).
   head.parentHi = (parentAt < 0 ? undefined : hexDigits(text, parentAt + 3, DIGEST_HI_DIGITS)) ?? Number.NaN;
   head.parentLo = (parentAt < 0 ? undefined : hexDigits(text, parentAt + 1 + DIGEST_LO_AT, DIGEST_LO_DIGITS)) ?? Number.NaN;
+  return true;
+}
+
+/** The head as the frame check read it while checking (see `headKeys.read`): the same reading as readHead's. */
+function readByCheck(): boolean {
+  const { parts } = headKeys;
+  if ((parts & 3) !== 3) return false;
+  head.number = headKeys.numberValue;
+  head.hi = headKeys.hi;
+  head.lo = headKeys.lo;
+  head.parentHi = parts & 4 ? headKeys.parentHi : Number.NaN;
+  head.parentLo = parts & 8 ? headKeys.parentLo : Number.NaN;
   return true;
 }
 
