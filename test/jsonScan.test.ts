@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { depth } from './helpers/jsonRpcOracle.js';
 import { MAX_DEPTH, checkFrame, hasControlCharacter, headKeys, isCompactJson, isCompactValue, isPlainText } from '../src/jsonScan.js';
-import { simdFrameCheck } from '../src/jsonScanSimd.js';
+import { simdFrameCheck, type HeadKeySlots } from '../src/jsonScanSimd.js';
 import { JSON_SCAN_WASM } from '../src/jsonScanSimdBytes.js';
 import { head, readHead } from '../src/session/resultFields.js';
 import { fileURLToPath } from 'node:url';
@@ -181,6 +181,7 @@ describe('isCompactJson on the frames that matter', () => {
 
 describe('the check on WebAssembly SIMD', () => {
   const simd = simdFrameCheck();
+  const slots = (): HeadKeySlots => ({ hash: 0, number: 0, parentHash: 0, read: false, parts: 0, numberValue: 0, hi: 0, lo: 0, parentHi: 0, parentLo: 0 });
   const keysOf = (keys: { hash: number; number: number; parentHash: number }) => ({ hash: keys.hash, number: keys.number, parentHash: keys.parentHash });
   /** The JavaScript check's answer and the head keys it noted. */
   const inJs = (text: string, start: number, end: number, objectAt: number) => {
@@ -194,7 +195,7 @@ describe('the check on WebAssembly SIMD', () => {
   });
 
   it('answers as the JavaScript check, with the same head keys, or leaves a text beyond ASCII to it', () => {
-    const keys = { hash: 0, number: 0, parentHash: 0 };
+    const keys = slots();
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 6 }), fc.constant('')), jsonish, fc.oneof(jsonish, fc.string({ maxLength: 6 })), fc.boolean(), (before, value, after, noteKeys) => {
         const text = before + value + after;
@@ -221,7 +222,7 @@ describe('the check on WebAssembly SIMD', () => {
       { hash: hex, number: hex, parentHash: hex, nested: fc.record({ hash: hex, number: hex, parentHash: hex }, { requiredKeys: [] }), logsBloom: hexString({ maxLength: 600 }), other: fc.jsonValue({ maxDepth: 2 }) },
       { requiredKeys: [] },
     );
-    const keys = { hash: 0, number: 0, parentHash: 0 };
+    const keys = slots();
     fc.assert(
       fc.property(head, fc.string({ unit: fc.constantFrom(...'{"abc:,'), maxLength: 8 }), (value, prefix) => {
         const body = JSON.stringify(value);
@@ -237,7 +238,7 @@ describe('the check on WebAssembly SIMD', () => {
   });
 
   it('rejects a control character or backslash anywhere in the text, in or out of the part it checks', () => {
-    const keys = { hash: 0, number: 0, parentHash: 0 };
+    const keys = slots();
     const value = `{"a":"${'x'.repeat(40)}"}`;
     for (const bad of ['\u0000', '\u0001', '\n', '\u001f', '\\']) {
       for (let at = 0; at <= 60; at++) {
@@ -250,7 +251,7 @@ describe('the check on WebAssembly SIMD', () => {
   });
 
   it('checks large texts (its memory grows) and leaves the largest to the JavaScript check', () => {
-    const keys = { hash: 0, number: 0, parentHash: 0 };
+    const keys = slots();
     const big = JSON.stringify({ result: Array.from({ length: 5_000 }, (_, i) => ({ hash: `0x${i.toString(16).padStart(64, '0')}`, n: i })) });
     expect(simd!(big, 0, big.length, -1, keys)).toBe(true);
     expect(simd!(`${big.slice(0, -1)}\n}`, 0, big.length + 1, -1, keys)).toBe(false);
