@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { existsSync, readdirSync } from 'node:fs';
+import { build } from 'esbuild';
 import { browserVariants } from './scripts/browserVariants.mjs';
 
 const entry = {
@@ -16,27 +16,37 @@ const entry = {
 const esmOnly = ['p-limit', 'yocto-queue'];
 
 /**
- * Every module of src/ as an entry of its own (`pool/NodePool` → src/pool/NodePool.ts), for the
- * browser's ESM build: esbuild then puts each module's code in a file of its own, so an app's
- * bundler drops the modules it does not use whole (`sideEffects: false`), even one holding a
- * statement it must keep at load (a frozen defaults object, a prototype alias). Merged into shared
- * chunks, such statements kept most of the package in a page that imported one function.
- * Variants are reached through the module they replace; a module with a variant is not an entry
- * (it may need Node).
+ * Every module the browser build of the four entries reaches, as an entry of its own
+ * (`pool/NodePool` → src/pool/NodePool.ts), for the browser's ESM build: esbuild then puts each
+ * module's code in a file of its own, so an app's bundler drops the modules it does not use whole
+ * (`sideEffects: false`), even one holding a statement it must keep at load (a frozen defaults
+ * object, a prototype alias). Merged into shared chunks, such statements kept most of the package
+ * in a page that imported one function. Reached as the browser build resolves imports (variants
+ * swapped in), so no module only a Node build uses is emitted.
  */
-function moduleEntries(): Record<string, string> {
+async function moduleEntries(): Promise<Record<string, string>> {
+  const { metafile } = await build({
+    entryPoints: Object.values(entry),
+    bundle: true,
+    write: false,
+    metafile: true,
+    outdir: 'node_modules/.cache/browser-modules',
+    platform: 'browser',
+    format: 'esm',
+    packages: 'external',
+    plugins: [browserVariants],
+    logLevel: 'silent',
+  });
   const modules: Record<string, string> = { ...entry };
-  for (const file of readdirSync('src', { recursive: true, encoding: 'utf8' })) {
-    const path = file.replaceAll('\\', '/');
-    if (!path.endsWith('.ts') || path.endsWith('.browser.ts') || path.endsWith('.d.ts')) continue;
-    if (existsSync(`src/${path.replace(/\.ts$/, '.browser.ts')}`)) continue;
-    if (Object.values(entry).includes(`src/${path}`)) continue;
-    modules[path.replace(/\.ts$/, '')] = `src/${path}`;
+  for (const path of Object.keys(metafile.inputs)) {
+    const module = /^src\/(.+)\.ts$/.exec(path)?.[1];
+    if (module === undefined || module.endsWith('.browser') || Object.values(entry).includes(path)) continue;
+    modules[module] = path;
   }
   return modules;
 }
 
-export default defineConfig([
+export default defineConfig(async () => [
   {
     entry,
     format: ['esm'],
@@ -62,7 +72,7 @@ export default defineConfig([
     // The `browser` condition of every entry: the same sources with each module that has an
     // `X.browser.ts` variant swapped for it (no `ws`, no Node global), for bundlers targeting
     // browsers. Types are the Node build's: the API is the same. ESM: one file per module.
-    entry: moduleEntries(),
+    entry: await moduleEntries(),
     outDir: 'dist/browser',
     format: ['esm'],
     platform: 'browser',
