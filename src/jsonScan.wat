@@ -35,13 +35,10 @@
         (br $chunks)))
     (i32.const 1))
 
-  (func $isDigit (param $code i32) (result i32)
-    (i32.lt_u (i32.sub (local.get $code) (i32.const 48)) (i32.const 10)))
-
   ;; Past the digits that start at `at`.
   (func $digitsEnd (param $at i32) (result i32)
     (loop $digits
-      (if (call $isDigit (i32.load8_u offset=48 (local.get $at)))
+      (if (i32.lt_u (i32.sub (i32.load8_u offset=48 (local.get $at)) (i32.const 48)) (i32.const 10))
         (then
           (local.set $at (i32.add (local.get $at) (i32.const 1)))
           (br $digits))))
@@ -67,13 +64,13 @@
     (if (i32.eq (local.get $code) (i32.const 48))
       (then (local.set $at (i32.add (local.get $at) (i32.const 1))))
       (else
-        (if (call $isDigit (local.get $code))
+        (if (i32.lt_u (i32.sub (local.get $code) (i32.const 48)) (i32.const 10))
           (then (local.set $at (call $digitsEnd (i32.add (local.get $at) (i32.const 1)))))
           (else (return (i32.const -1))))))
     (if (i32.eq (i32.load8_u offset=48 (local.get $at)) (i32.const 46))
       (then
         (local.set $at (i32.add (local.get $at) (i32.const 1)))
-        (if (i32.eqz (call $isDigit (i32.load8_u offset=48 (local.get $at)))) (then (return (i32.const -1))))
+        (if (i32.eqz (i32.lt_u (i32.sub (i32.load8_u offset=48 (local.get $at)) (i32.const 48)) (i32.const 10))) (then (return (i32.const -1))))
         (local.set $at (call $digitsEnd (i32.add (local.get $at) (i32.const 1))))))
     (local.set $code (i32.load8_u offset=48 (local.get $at)))
     (if (i32.eq (i32.or (local.get $code) (i32.const 32)) (i32.const 101))
@@ -84,7 +81,7 @@
           (then
             (local.set $at (i32.add (local.get $at) (i32.const 1)))
             (local.set $code (i32.load8_u offset=48 (local.get $at)))))
-        (if (i32.eqz (call $isDigit (local.get $code))) (then (return (i32.const -1))))
+        (if (i32.eqz (i32.lt_u (i32.sub (local.get $code) (i32.const 48)) (i32.const 10))) (then (return (i32.const -1))))
         (local.set $at (call $digitsEnd (i32.add (local.get $at) (i32.const 1))))))
     (local.get $at))
 
