@@ -12,6 +12,15 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * A deadline timer that runs more than this long after it was due was held back: a hidden tab's
+ * throttled timers (up to a minute late), a page frozen in the background, a machine that slept,
+ * a blocked event loop. The answers it would give up on may be waiting behind it in the event
+ * queue, so what it guards gets one more deadline instead of failing at once (the session's own
+ * requests, health probes).
+ */
+export const LATE_TIMER_MS = 1_000;
+
 /** The real clock: `Date.now` and the global timers. */
 export const systemClock: Clock = Object.freeze({
   now: () => Date.now(),

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import pLimit from 'p-limit';
 import type { Clock, TimerHandle } from '../Clock.js';
+import { LATE_TIMER_MS } from '../Clock.js';
 import { SteadyRpcError, describeError, scrubbedError } from '../errors.js';
 import type { NodeInfo } from '../pool/NodeConfig.js';
 import { redactNodeText } from '../pool/NodeConfig.js';
@@ -203,10 +204,19 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     if (controller.signal.aborted) return; // stopped while waiting for a concurrency slot
     const { timeoutMs } = this.#options;
     const started = this.#clock.now();
-    probe.timer = this.#clock.setTimeout(
-      () => controller.abort(new SteadyRpcError('ERR_TIMEOUT', `Probe of "${node.name}" timed out after ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+    let due = started + timeoutMs;
+    const expire = () => {
+      const now = this.#clock.now();
+      // Held back (a hidden tab, a machine that slept): the answer may be queued behind this timer,
+      // so the probe gets one more timeout rather than marking a live node down.
+      if (now - due > LATE_TIMER_MS && due === started + timeoutMs) {
+        due = now + timeoutMs;
+        probe.timer = this.#clock.setTimeout(expire, timeoutMs);
+        return;
+      }
+      controller.abort(new SteadyRpcError('ERR_TIMEOUT', `Probe of "${node.name}" timed out after ${timeoutMs} ms`));
+    };
+    probe.timer = this.#clock.setTimeout(expire, timeoutMs);
     let result: ProbeResult | undefined;
     let failure: unknown;
     try {

@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../Clock.js';
+import { LATE_TIMER_MS } from '../Clock.js';
 import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
 
@@ -38,14 +39,6 @@ interface Deadlines {
   /** When the timer should run, to tell how late it did. */
   due: number;
 }
-
-/**
- * A deadline timer that runs more than this long after it was due was held back: a hidden tab's
- * throttled timers (up to a minute late), a page frozen in the background, a machine that slept,
- * a blocked event loop. The answers it would give up on may be waiting behind it in the event
- * queue, so its requests get one more deadline instead of failing at once.
- */
-const LATE_TIMER_MS = 1_000;
 
 /**
  * The requests a session sends on its own behalf — subscription replays, keepalive probes,
