@@ -103,9 +103,10 @@ describe('background tabs and late timers in headless Chromium', { timeout: 60_0
   });
 
   it('woken from sleep with a keepalive deadline armed: the deadline that runs 7 s late does not tear down the healthy socket', async () => {
-    // Probe deadlines longer than the hold: this is about the session. (The health checker has no
-    // late-timer allowance: with a 2 s probe deadline, the probes of `a` caught by the hold time out
-    // at the release, often three of them, which marks `a` down for a second.)
+    // Probe deadlines longer than the hold and the blackhole: this is about the session. (The
+    // health checker's own late-timer allowance is shown in test/health/lateTimers.test.ts; here
+    // `a`'s probes get no answer while it is blackholed, so with a short deadline they would rightly
+    // fail once their extra deadline ran out.)
     const page = await onPrimary({ health: { intervalMs: 1_000, timeoutMs: 20_000 } });
     // The keepalive must be sent once the bytes are held: one in flight as the blackhole begins
     // misses its deadline before the hold (and the session rightly leaves a). Then a is restored
