@@ -27,10 +27,14 @@ const NOTIFICATION_HEAD = new RegExp(`^${NOTIFICATION_PREFIX.replace(/[.*+?^${}(
 /**
  * The subscription id of a notification frame in the common shape, when it has no escapes (an id
  * with escapes reads differently once parsed); `undefined` for any other frame. It ends at
- * `SUBSCRIPTION_AT + id.length`, on its closing quote.
+ * `SUBSCRIPTION_AT + id.length`, on its closing quote. When the frame's id is `known` (an id this
+ * returned before, so with no quote or backslash, held elsewhere as a map's key, say), that string
+ * is returned: no slice of the frame is made, and comparing or looking up the same string object is
+ * cheap.
  */
-export function plainSubscriptionId(text: string): string | undefined {
+export function plainSubscriptionId(text: string, known?: string): string | undefined {
   if (!NOTIFICATION_HEAD.test(text)) return undefined;
+  if (known !== undefined && text.charCodeAt(SUBSCRIPTION_AT + known.length) === 34 /* " */ && text.startsWith(known, SUBSCRIPTION_AT)) return known;
   const end = text.indexOf('"', SUBSCRIPTION_AT);
   if (end <= SUBSCRIPTION_AT) return undefined;
   const id = text.slice(SUBSCRIPTION_AT, end);

@@ -20,6 +20,12 @@ export interface NotificationsMeasurement {
   delivered: number;
   seconds: number;
   perSec: number;
+  /**
+   * This process's CPU time (user + system) per notification delivered, in µs: what a consumer
+   * costs, steadier than the rate on a machine shared with other work (the rate also depends on
+   * how much CPU the mock and the consumer each get).
+   */
+  cpuUsPerNotification: number;
 }
 
 export async function notificationsCase({ consumer, durationMs, warmupMs }: { consumer: NotificationConsumer; durationMs: number; warmupMs: number }): Promise<NotificationsMeasurement> {
@@ -49,6 +55,7 @@ async function measure(peer: RpcPeer, mock: MockUpstream, ms: number): Promise<O
     last = now;
     delivered += 1;
   };
+  const cpuBefore = process.cpuUsage();
   const { sent } = await mock.push(ms);
   // Let what is buffered arrive: until all is in, or nothing arrived for 500 ms.
   const deadline = performance.now() + 20_000;
@@ -62,6 +69,7 @@ async function measure(peer: RpcPeer, mock: MockUpstream, ms: number): Promise<O
     }
   }
   peer.onNotification = undefined;
+  const cpu = process.cpuUsage(cpuBefore);
   const seconds = (last - first) / 1000;
-  return { sent, delivered, seconds, perSec: seconds > 0 ? delivered / seconds : 0 };
+  return { sent, delivered, seconds, perSec: seconds > 0 ? delivered / seconds : 0, cpuUsPerNotification: delivered > 0 ? (cpu.user + cpu.system) / delivered : 0 };
 }

@@ -38,6 +38,11 @@ export class UpstreamFrames {
    * id thousands of subscriptions old is not a risk worth unbounded memory.
    */
   readonly #issuedSubscriptionIds = new Set<string>();
+  /**
+   * The registry's own string for the upstream id of the last notification passed on: the next
+   * one for it is matched against it in place, and looked up and compared by that same string.
+   */
+  #lastUpstreamId: string | undefined;
 
   constructor(ctx: SessionContext) {
     this.#ctx = ctx;
@@ -137,7 +142,7 @@ export class UpstreamFrames {
    * place, which also notes where a head's fields are for continuity).
    */
   #fastNotification(link: UpstreamLink, text: string): boolean {
-    const upstreamId = plainSubscriptionId(text);
+    const upstreamId = plainSubscriptionId(text, this.#lastUpstreamId);
     if (upstreamId === undefined || !text.endsWith('}}')) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
     if (!text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
@@ -148,6 +153,7 @@ export class UpstreamFrames {
       this.#ctx.stats.droppedNotifications += 1;
       return true;
     }
+    this.#lastUpstreamId = entry.upstreamId;
     // Checked only now, as only what is passed on needs to be: a frame that fails is parsed (and
     // dropped as garbage if it is not JSON).
     const resultAt = idEnd + NOTIFICATION_RESULT.length;
