@@ -4,9 +4,10 @@ import type { BatchCollector } from './BatchCollector.js';
 import type { PendingCall } from './PendingCall.js';
 import { clientAnswer } from './PendingCall.js';
 import type { SessionContext } from './SessionContext.js';
+import type { SubscriptionEntry } from './SubscriptionRegistry.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 import { quantity } from '../consistency/quantity.js';
-import { ANSWER_HEAD, ID_AT, NOTIFICATION_RESULT, SUBSCRIPTION_AT, plainSubscriptionId } from '../frameShapes.js';
+import { ANSWER_HEAD, ID_AT, NOTIFICATION_RESULT, SUBSCRIPTION_AT, knownSubscription, notificationId, type KnownSubscription } from '../frameShapes.js';
 import { checkFrame } from '../jsonScan.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import { suggestedBackoffMs, verdictOf } from '../pool/nodeErrors.js';
@@ -39,10 +40,12 @@ export class UpstreamFrames {
    */
   readonly #issuedSubscriptionIds = new Set<string>();
   /**
-   * The registry's own string for the upstream id of the last notification passed on: the next
-   * one for it is matched against it in place, and looked up and compared by that same string.
+   * The subscription of the last notification passed on, by the registry's own id string: the next
+   * one for it is known by one test, and looked up and compared by that same string.
    */
-  #lastUpstreamId: string | undefined;
+  #known: KnownSubscription | undefined;
+  /** Each entry's {@link KnownSubscription}, made once (a session may have several streams interleaved). */
+  readonly #knownOf = new WeakMap<SubscriptionEntry, KnownSubscription>();
 
   constructor(ctx: SessionContext) {
     this.#ctx = ctx;
@@ -142,10 +145,9 @@ export class UpstreamFrames {
    * place, which also notes where a head's fields are for continuity).
    */
   #fastNotification(link: UpstreamLink, text: string): boolean {
-    const upstreamId = plainSubscriptionId(text, this.#lastUpstreamId);
-    if (upstreamId === undefined || !text.endsWith('}}')) return false;
+    const upstreamId = notificationId(text, this.#known);
+    if (upstreamId === undefined || text.charCodeAt(text.length - 1) !== 125 /* } */ || text.charCodeAt(text.length - 2) !== 125) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
-    if (!text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
     // Single writer: only the active socket speaks for subscriptions.
     if (link !== this.#ctx.link) return true;
     const entry = this.#ctx.registry.byUpstreamId(upstreamId);
@@ -153,7 +155,7 @@ export class UpstreamFrames {
       this.#ctx.stats.droppedNotifications += 1;
       return true;
     }
-    this.#lastUpstreamId = entry.upstreamId;
+    if (this.#known?.id !== entry.upstreamId) this.#known = this.#knownSubscription(entry);
     // Checked only now, as only what is passed on needs to be: a frame that fails is parsed (and
     // dropped as garbage if it is not JSON).
     const resultAt = idEnd + NOTIFICATION_RESULT.length;
@@ -161,6 +163,13 @@ export class UpstreamFrames {
     // The result's text runs from after `"result":` to before the closing `}}`. When the client
     // knows the subscription by the node's own id, the node's frame is already its notification.
     return this.#ctx.continuity.acceptText(entry.clientId, text, resultAt, 2, entry.clientId === upstreamId);
+  }
+
+  #knownSubscription(entry: SubscriptionEntry): KnownSubscription {
+    let known = this.#knownOf.get(entry);
+    // Made again when a replay gave the entry another upstream id.
+    if (known?.id !== entry.upstreamId) this.#knownOf.set(entry, (known = knownSubscription(entry.upstreamId!)));
+    return known!;
   }
 
   #onUpstreamItem(link: UpstreamLink, message: unknown): void {
