@@ -64,6 +64,21 @@ interface Sent {
 
 const isOk = (status: number) => status >= 200 && status < 300;
 
+/** The default predicate with its answers kept per method name (asked twice per request). */
+function remembered(isRepeatable: RepeatablePredicate): RepeatablePredicate {
+  const known = new Map<string, boolean>();
+  return (method) => {
+    let answer = known.get(method);
+    if (answer === undefined) {
+      answer = isRepeatable(method);
+      // Method names come from clients: keep the memory bounded.
+      if (known.size >= 1_024) known.clear();
+      known.set(method, answer);
+    }
+    return answer;
+  };
+}
+
 /**
  * Carries out `NodePool.request()`: POSTs to the best node and, on a transport failure, a bad
  * status or a timeout, tries the next candidate. A JSON-RPC error from a node is an answer, unless
@@ -108,7 +123,7 @@ export class HttpDispatcher {
     this.#pool = pool;
     this.#maxAttempts = maxAttempts;
     this.#consistency = consistency;
-    this.#isRepeatable = isRepeatable;
+    this.#isRepeatable = isRepeatable === defaultIsRepeatable ? remembered(isRepeatable) : isRepeatable;
     this.#passive = passive;
     this.#attempts = new NodeAttempts(pool, passive, classify, attemptTimeoutMs);
     this.#hedged = hedge && new HedgedSend(pool, passive, this.#attempts, hedge, maxAttempts);

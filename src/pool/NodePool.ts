@@ -153,8 +153,10 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       usable.length > 0
         ? usable
         : this.#nodes.filter((n) => !((this.#health.get(n.name)!.quarantinedUntil ?? -Infinity) > now)).map((n) => n.name);
-    const later = names.filter((name) => !this.#passive.available(name));
-    return later.length === 0 ? names : [...names.filter((name) => !later.includes(name)), ...later];
+    // Every request asks: allocate only when some node is held back.
+    let later: string[] | undefined;
+    for (const name of names) if (!this.#passive.available(name)) (later ??= []).push(name);
+    return later === undefined ? names : [...names.filter((name) => !later.includes(name)), ...later];
   }
 
   /** Whether `name` takes new requests now: not cooling down after a rate limit, circuit not open. */

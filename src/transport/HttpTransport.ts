@@ -77,9 +77,21 @@ export function isNotDelivered(error: unknown): boolean {
   return false;
 }
 
+/** What a URL becomes for fetch: userinfo moved to a Basic authorization header, or `undefined` for a URL fetch must not be given. */
+interface PreparedUrl {
+  readonly url: string;
+  /** The request headers when the endpoint brings none of its own (shared: fetch does not change them). */
+  readonly headers: Record<string, string>;
+  readonly authorization: Record<string, string> | undefined;
+}
+
+/** URLs remembered per transport (parsing two URLs per request cost more than the rest of `post`). */
+const PREPARED_URLS = 256;
+
 /** The default {@link HttpTransport}, over the global `fetch` (or one passed in). */
 export class FetchHttpTransport implements HttpTransport {
   readonly #fetch: (url: string, init: RequestInit) => Promise<Response>;
+  readonly #prepared = new Map<string, PreparedUrl | undefined>();
 
   constructor(fetchImpl: typeof fetch = globalThis.fetch) {
     if (typeof fetchImpl !== 'function') {
@@ -93,17 +105,13 @@ export class FetchHttpTransport implements HttpTransport {
 
   async post(endpoint: HttpEndpoint, body: string, signal: AbortSignal): Promise<HttpResponse> {
     let response: Response;
-    const { url, authorization } = splitUserinfo(endpoint.url);
-    if (!isHttpUrl(url)) {
+    const prepared = this.#prepare(endpoint.url);
+    if (prepared === undefined) {
       throw markNotDelivered(SteadyRpcError.forUrl('ERR_TRANSPORT', 'HTTP request failed before it was sent: not an http(s) URL', endpoint));
     }
+    const headers = endpoint.headers === undefined ? prepared.headers : { 'content-type': 'application/json', ...prepared.authorization, ...endpoint.headers };
     try {
-      response = await this.#fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...authorization, ...endpoint.headers },
-        body,
-        signal,
-      });
+      response = await this.#fetch(prepared.url, { method: 'POST', headers, body, signal });
       const text = await response.text();
       const retryAfter = response.headers.get('retry-after');
       return retryAfter === null ? { status: response.status, body: text } : { status: response.status, body: text, retryAfter };
@@ -118,6 +126,19 @@ export class FetchHttpTransport implements HttpTransport {
       });
       throw neverSent ? markNotDelivered(failure) : failure;
     }
+  }
+
+  #prepare(raw: string): PreparedUrl | undefined {
+    if (this.#prepared.has(raw)) return this.#prepared.get(raw);
+    let prepared: PreparedUrl | undefined;
+    if (isHttpUrl(raw)) {
+      const { url, authorization } = splitUserinfo(raw);
+      prepared = { url, authorization, headers: { 'content-type': 'application/json', ...authorization } };
+    }
+    // Endpoint functions may put fresh credentials in every URL: keep the memory bounded.
+    if (this.#prepared.size >= PREPARED_URLS) this.#prepared.clear();
+    this.#prepared.set(raw, prepared);
+    return prepared;
   }
 }
 
