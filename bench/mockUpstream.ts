@@ -28,6 +28,8 @@ export interface MockOptions {
   balance: string;
   /** Listen backlog. @default 511 (Node's default) */
   backlog?: number;
+  /** A slow tail over HTTP: every `every`-th POST is answered `delayMs` late. @default none */
+  slowTail?: { every: number; delayMs: number };
 }
 
 export interface MockStats {
@@ -52,6 +54,8 @@ const HIGH_WATER = 1024 * 1024;
 const options = JSON.parse(process.argv[2] ?? '{}') as MockOptions;
 const balance = JSON.stringify(options.balance ?? '0x0');
 const backlog = options.backlog ?? 511;
+const { slowTail } = options;
+let posts = 0;
 
 interface Peer {
   readonly ws: WebSocket;
@@ -199,6 +203,7 @@ const server = http.createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
     };
     if (state === 'blackhole') held.push(reply);
+    else if (slowTail && (++posts % slowTail.every === 0)) setTimeout(reply, slowTail.delayMs);
     else reply();
   });
 });

@@ -16,6 +16,7 @@ import type { HopKind } from './hopServer.js';
 import type { NotificationConsumer } from './cases/notifications.js';
 import type { RetentionVariant } from './cases/retention.js';
 import type { Job } from './worker.js';
+import { httpRows, type HttpMeasurement } from './cases/http.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -63,6 +64,7 @@ const CLIENTS: ClientKind[] = ['raw-ws', 'session', 'session-shared', 'viem', 'v
 const loadTimeout = settings.warmupMs + settings.durationMs + 60_000;
 const planned: Planned[] = [
   ...CLIENTS.map((kind): Planned => ({ id: `requests:${kind}`, title: `requests · ${CLIENT_LABELS[kind]}`, job: { case: 'requests', args: { kind, load } }, timeoutMs: loadTimeout, repeat: true })),
+  ...(['pool-vs-fetch', 'proxy-vs-direct', 'tail-plain', 'tail-hedged'] as const).map((variant): Planned => ({ id: `http:${variant}`, title: `http · ${variant}`, job: { case: 'http', args: { variant, load } }, timeoutMs: loadTimeout, repeat: true })),
   ...(['pipe', 'proxy'] as const).map((hop): Planned => ({ id: `proxy:${hop}`, title: `proxy hop · ${hop}`, job: { case: 'proxy', args: { hop, load } }, timeoutMs: loadTimeout, repeat: true })),
   ...(['raw-ws', 'session', 'session-plain'] as const).map((consumer): Planned => ({
     id: `notifications:${consumer}`,
@@ -188,7 +190,7 @@ async function main(): Promise<void> {
   }
 
   const measurements = collect(outcomes);
-  const rows = buildRows(measurements);
+  const rows = [...buildRows(measurements), ...httpRows(runsOf(outcomes, 'http:'))];
   const finishedAt = new Date();
   const problems = outcomes.filter((o) => o.error || o.leftovers || o.exitedCleanly === false);
   const table = renderTable(rows);
@@ -212,10 +214,18 @@ async function main(): Promise<void> {
     versions,
     rows,
     measurements,
+    http: Object.fromEntries(runsOf(outcomes, 'http:')),
     jobs: outcomes.map(({ measurement: _m, ...rest }) => rest),
   };
   await writeFile(new URL(file, dir), `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nwrote bench/results/${file} (${report.seconds.toFixed(0)} s)\n`);
+}
+
+/** Every run of the jobs whose id starts with `prefix`, by id, in round order. */
+function runsOf(outcomes: JobOutcome[], prefix: string): Map<string, Array<HttpMeasurement | undefined>> {
+  const runs = new Map<string, Array<HttpMeasurement | undefined>>();
+  for (const o of outcomes) if (o.id.startsWith(prefix)) runs.set(o.id, [...(runs.get(o.id) ?? []), o.measurement as HttpMeasurement | undefined]);
+  return runs;
 }
 
 /** Gathers the measurements; with several rounds, keeps the median run of each throughput case. */

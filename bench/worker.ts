@@ -14,7 +14,8 @@ export type Job =
   | { case: 'blackhole'; args: Parameters<typeof import('./cases/failover.js').blackholeCase>[0] }
   | { case: 'scale'; args: Parameters<typeof import('./cases/scale.js').scaleCase>[0] }
   | { case: 'retention'; args: Parameters<typeof import('./cases/retention.js').retentionCase>[0] }
-  | { case: 'size'; args: Record<string, never> };
+  | { case: 'size'; args: Record<string, never> }
+  | { case: 'http'; args: Parameters<typeof import('./cases/http.js').httpCase>[0] };
 
 async function runJob(job: Job): Promise<unknown> {
   switch (job.case) {
@@ -36,6 +37,8 @@ async function runJob(job: Job): Promise<unknown> {
       return (await import('./cases/retention.js')).retentionCase(job.args);
     case 'size':
       return (await import('./cases/size.js')).sizeCase();
+    case 'http':
+      return (await import('./cases/http.js')).httpCase(job.args);
   }
 }
 
