@@ -155,17 +155,65 @@
             (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34)) (then (return (i32.const 0))))
             (if (local.get $isKey)
               (then
-                ;; A key: its colon, and the value after it.
                 (local.set $isKey (i32.const 0))
-                (if (i32.ge_s (i32.add (local.get $at) (i32.const 1)) (local.get $end)) (then (return (i32.const 0))))
-                (if (i32.ne (i32.load8_u offset=49 (local.get $at)) (i32.const 58)) (then (return (i32.const 0))))
-                ;; Only keys 4, 6 or 10 bytes long can be head keys (bits 4, 6 and 10 of 0x450).
-                (if (i32.and
-                      (i32.eq (local.get $depth) (local.get $keysDepth))
-                      (i32.and (i32.shr_u (i32.const 0x450) (i32.sub (local.get $at) (local.get $open))) (i32.const 1)))
-                  (then (call $noteKey (local.get $open) (local.get $at))))
-                (local.set $at (i32.add (local.get $at) (i32.const 2)))
-                (br $value)))
+                ;; Members of an object, from a key whose closing quote is at `at` (its contents
+                ;; start at $open). The common run, `"key":"value","key":…`, is taken here, string
+                ;; after string; anything else goes back to the general loop.
+                (loop $members
+                  ;; The key's colon, and the value after it.
+                  (if (i32.ge_s (i32.add (local.get $at) (i32.const 1)) (local.get $end)) (then (return (i32.const 0))))
+                  (if (i32.ne (i32.load8_u offset=49 (local.get $at)) (i32.const 58)) (then (return (i32.const 0))))
+                  ;; Only keys 4, 6 or 10 bytes long can be head keys (bits 4, 6 and 10 of 0x450).
+                  (if (i32.and
+                        (i32.eq (local.get $depth) (local.get $keysDepth))
+                        (i32.and (i32.shr_u (i32.const 0x450) (i32.sub (local.get $at) (local.get $open))) (i32.const 1)))
+                    (then (call $noteKey (local.get $open) (local.get $at))))
+                  (local.set $at (i32.add (local.get $at) (i32.const 2)))
+                  ;; A value other than a string: the general loop.
+                  (br_if $value (i32.ge_s (local.get $at) (local.get $end)))
+                  (br_if $value (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34)))
+                  (local.set $at (i32.add (local.get $at) (i32.const 1)))
+                    (loop $chunksat
+                      (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
+                      (local.set $v (v128.load offset=48 align=1 (local.get $at)))
+                      (local.set $bits
+                        (i8x16.bitmask
+                          (v128.or
+                            (v128.or
+                              (i8x16.eq (local.get $v) (i8x16.splat (i32.const 34)))
+                              (i8x16.eq (local.get $v) (i8x16.splat (i32.const 92))))
+                            (i8x16.lt_u (local.get $v) (i8x16.splat (i32.const 32))))))
+                      (if (i32.eqz (local.get $bits))
+                        (then
+                          (local.set $at (i32.add (local.get $at) (i32.const 16)))
+                          (br $chunksat))))
+                    (local.set $at (i32.add (local.get $at) (i32.ctz (local.get $bits))))
+                    (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
+                    (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34)) (then (return (i32.const 0))))
+                  ;; After the value: a comma and the next key's quote, or the general loop.
+                  (local.set $at (i32.add (local.get $at) (i32.const 1)))
+                  (br_if $afterValue (i32.ge_s (i32.add (local.get $at) (i32.const 1)) (local.get $end)))
+                  (br_if $afterValue (i32.ne (i32.load16_u offset=48 align=1 (local.get $at)) (i32.const 0x222c)))
+                  (local.set $open (i32.add (local.get $at) (i32.const 2)))
+                  (local.set $at (local.get $open))
+                    (loop $chunksat
+                      (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
+                      (local.set $v (v128.load offset=48 align=1 (local.get $at)))
+                      (local.set $bits
+                        (i8x16.bitmask
+                          (v128.or
+                            (v128.or
+                              (i8x16.eq (local.get $v) (i8x16.splat (i32.const 34)))
+                              (i8x16.eq (local.get $v) (i8x16.splat (i32.const 92))))
+                            (i8x16.lt_u (local.get $v) (i8x16.splat (i32.const 32))))))
+                      (if (i32.eqz (local.get $bits))
+                        (then
+                          (local.set $at (i32.add (local.get $at) (i32.const 16)))
+                          (br $chunksat))))
+                    (local.set $at (i32.add (local.get $at) (i32.ctz (local.get $bits))))
+                    (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
+                    (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34)) (then (return (i32.const 0))))
+                  (br $members))))
             (local.set $at (i32.add (local.get $at) (i32.const 1)))
             (br $afterValue)))
         (if (i32.eq (local.get $code) (i32.const 123))
