@@ -24,6 +24,7 @@ import {
   serveSocket,
   type ServedSocket,
   type HealthCheckerOptions,
+  type HedgeOptions,
   type HttpDispatcherOptions,
   type NodeConfig,
   type UpstreamSessionOptions,
@@ -53,6 +54,11 @@ export interface ProxyServerOptions {
   health?: HealthCheckerOptions;
   /** How POST / reaches the nodes: per-attempt deadline and attempts (NodePool's `http`). */
   upstreamHttp?: HttpDispatcherOptions;
+  /**
+   * Hedged reads for POST / (NodePool's `hedge`): a read safe to repeat that its node has not
+   * answered after the wait also goes to the next node; the first good answer is used. @default off
+   */
+  hedge?: HedgeOptions | false;
   /** Settings for every client's session (`maxInFlight` and `maxSubscriptions` cap each client). */
   session?: Omit<UpstreamSessionOptions, 'pool'>;
   /** Largest client frame or HTTP body, in bytes. @default 5 MiB */
@@ -105,10 +111,10 @@ export interface ProxyServer {
 
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
   const { listen = {}, adminListen, upstreams, health = {}, session: sessionOptions = {}, maxFrameBytes = 5 * 1024 * 1024, shareUpstreams = false } = options;
-  const { maxClients = PROXY_LIMIT_DEFAULTS.maxClients, maxBufferedBytes, pingIntervalMs, upstreamHttp } = options;
+  const { maxClients = PROXY_LIMIT_DEFAULTS.maxClients, maxBufferedBytes, pingIntervalMs, upstreamHttp, hedge } = options;
   if (!Number.isSafeInteger(maxClients) || maxClients < 0) throw new Error(`Expected maxClients to be an integer >= 0, got ${String(maxClients)}`);
   const deadlines = proxyDeadlines(options.deadlines);
-  const pool = new NodePool({ nodes: upstreams, ...(upstreamHttp === undefined ? {} : { http: upstreamHttp }) });
+  const pool = new NodePool({ nodes: upstreams, ...(upstreamHttp === undefined ? {} : { http: upstreamHttp }), ...(hedge === undefined ? {} : { hedge }) });
   const shared = shareUpstreams && sessionOptions.transport === undefined ? new SharedSocketTransport() : undefined;
   const checker = new HealthChecker(pool, { ...PROXY_HEALTH_DEFAULTS, ...health });
   const metrics = new Metrics();

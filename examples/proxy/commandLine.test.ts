@@ -42,6 +42,13 @@ describe('the proxy command line', () => {
     });
   });
 
+  it('turns hedged reads on with either hedging flag', () => {
+    expect(parseCommandLine([...UPSTREAM, '--hedge-delay-ms', '250'])).toMatchObject({ hedge: { delayMs: 250 } });
+    expect(parseCommandLine([...UPSTREAM, '--hedge-percentile', '95'])).toMatchObject({ hedge: { percentile: 95 } });
+    expect(parseCommandLine([...UPSTREAM, '--hedge-percentile', '95', '--hedge-delay-ms', '50'])).toMatchObject({ hedge: { delayMs: 50, percentile: 95 } });
+    expect(parseCommandLine(UPSTREAM)).not.toHaveProperty('hedge');
+  });
+
   it('refuses a value that is not a non-negative integer, naming the flag', () => {
     for (const flag of ['--max-clients', '--drain-ms', '--max-in-flight', '--headers-timeout-ms']) {
       for (const value of ['-1', '1.5', 'ten', '']) {
@@ -51,7 +58,7 @@ describe('the proxy command line', () => {
   });
 
   it('documents every flag in the help', () => {
-    for (const flag of ['--admin-listen', '--max-clients', '--max-buffered-bytes', '--max-in-flight', '--max-subscriptions', '--drain-ms', '--headers-timeout-ms', '--http-request-timeout-ms', '--http-keepalive-timeout-ms', '--deadline-check-interval-ms', '--ping-interval-ms']) {
+    for (const flag of ['--admin-listen', '--max-clients', '--max-buffered-bytes', '--max-in-flight', '--max-subscriptions', '--drain-ms', '--headers-timeout-ms', '--http-request-timeout-ms', '--http-keepalive-timeout-ms', '--deadline-check-interval-ms', '--ping-interval-ms', '--hedge-delay-ms', '--hedge-percentile']) {
       expect(HELP).toContain(flag);
     }
     expect(HELP).toContain('(default 10000)'); // --max-clients, --drain-ms

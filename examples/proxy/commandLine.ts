@@ -31,6 +31,11 @@ Options:
   --request-timeout-ms N        deadline for an upstream answer (default 30000)
   --queue-max N                 messages held per client while reconnecting (default 1000)
   --max-frame-bytes N           largest client frame or HTTP body (default 5242880)
+  --hedge-delay-ms N            hedged reads for POST /: a read safe to repeat that its node has
+                                not answered after N ms also goes to the next node; the first
+                                good answer is used (default: no hedging)
+  --hedge-percentile P          hedge instead after that node's P-th percentile latency (1-100,
+                                over its last 128 answers; N ms until it has 20)
   --share-upstreams             one upstream socket per node for all clients, and one upstream
                                 subscription per distinct params (for many clients)
   --status-urls                 show each node's URLs in /status, in display form only (scheme,
@@ -87,7 +92,7 @@ const INTEGER_FLAGS = [
   'health-interval-ms', 'health-timeout-ms', 'max-lag-blocks', 'failures-to-down', 'successes-to-up', 'chain-id',
   'connect-timeout-ms', 'keepalive-interval-ms', 'keepalive-timeout-ms', 'request-timeout-ms', 'queue-max', 'max-frame-bytes',
   'max-clients', 'max-buffered-bytes', 'max-in-flight', 'max-subscriptions', 'ping-interval-ms', 'headers-timeout-ms',
-  'http-request-timeout-ms', 'http-keepalive-timeout-ms', 'deadline-check-interval-ms', 'drain-ms',
+  'http-request-timeout-ms', 'http-keepalive-timeout-ms', 'deadline-check-interval-ms', 'drain-ms', 'hedge-delay-ms', 'hedge-percentile',
 ] as const;
 
 type IntegerFlag = (typeof INTEGER_FLAGS)[number];
@@ -119,6 +124,10 @@ export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
   };
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   const adminListen = values['admin-listen'];
+  // Either hedging flag turns hedging on; the pool checks the values.
+  const hedgeDelayMs = int('hedge-delay-ms');
+  const hedgePercentile = int('hedge-percentile');
+  const hedge = hedgeDelayMs === undefined && hedgePercentile === undefined ? undefined : defined({ delayMs: hedgeDelayMs, percentile: hedgePercentile });
   return {
     listen: parseHostPort('listen', values.listen),
     ...(adminListen === undefined ? {} : { adminListen: parseHostPort('admin-listen', adminListen) }),
@@ -153,6 +162,7 @@ export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
       pingIntervalMs: int('ping-interval-ms'),
       drainMs: int('drain-ms'),
     }),
+    ...(hedge === undefined ? {} : { hedge }),
     ...(values['share-upstreams'] ? { shareUpstreams: true } : {}),
     ...(values['status-urls'] ? { statusShowsUrls: true } : {}),
   };

@@ -317,6 +317,30 @@ describe('hedged reads over real fetch', { timeout: 30_000 }, () => {
   });
 });
 
+describe('hedged reads through the proxy', { timeout: 30_000 }, () => {
+  it("POST / with --hedge-delay-ms: a read a's slow tail holds is answered by b, a's copy aborted", async () => {
+    const proxy = await openProxy({ hedge: { delayMs: 500 } });
+    const hedges: Array<{ name: string; won: boolean }> = [];
+    proxy.pool.on('hedged', (event) => hedges.push(event));
+    a.slowTail({ every: 2, delayMs: 3_000 });
+    const answers: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const tag = `0xfd${i.toString(16).padStart(2, '0')}` as const;
+      answers.push((await rpc(proxy.url, 'web3_sha3', [tag])) === keccak256(tag) ? 'ok' : 'wrong');
+    }
+    // Every 2nd request a gets is held, the proxy's probes among them: which reads are held
+    // depends on when the probes land, but every held read is hedged to b, and b's answer is used.
+    const held = () => a.abandoned.filter((tag) => tag?.startsWith('0xfd'));
+    await until('a saw the held reads go', () => held().length >= 1 && held().length === hedges.length, 5_000);
+    expect(answers).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(hedges.length).toBeGreaterThanOrEqual(1);
+    expect(hedges.every((h) => h.name === 'b' && h.won)).toBe(true);
+    expect(b.tagged('0xfd').map((r) => r.tag)).toEqual(held());
+    const metrics = await fetch(`${proxy.url}/metrics`).then((r) => r.text());
+    expect(metrics).toContain(`steadyrpc_http_hedges_total{node="b",outcome="won"} ${hedges.length}`);
+  });
+});
+
 /** The default fetch transport, counting the attempts it gave up on at the pool's deadline, per URL. */
 class CountingTransport implements HttpTransport {
   readonly #inner = new FetchHttpTransport();
