@@ -35,6 +35,11 @@ export interface HttpDispatcherOptions {
 export interface HttpRequestOptions {
   /** Aborts the request, whichever attempt is running. */
   signal?: AbortSignal;
+  /**
+   * Nodes not to ask: a session asks the other nodes for a read its own node said it cannot serve
+   * ("header not found", "missing trie node" …).
+   */
+  avoid?: readonly string[];
 }
 
 /** The pool's rules the dispatcher follows. */
@@ -252,7 +257,8 @@ export class HttpDispatcher {
   async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, skip?: ReadonlySet<string>): Promise<Answer> {
     const body = JSON.stringify(payload);
     const unrepeatable = firstUnrepeatable(payload, this.#isRepeatable);
-    const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined && !skip?.has(name));
+    const { avoid } = options;
+    const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined && !skip?.has(name) && !avoid?.includes(name));
     const unavailable = (attempts: number, held: readonly string[], failures: readonly string[], lastError: unknown): never => {
       throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', this.#unavailable(nodes.length, attempts, held), {
         cause: lastError,

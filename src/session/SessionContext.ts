@@ -7,6 +7,7 @@ import { withIdText } from './idText.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { Random } from '../random.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
+import type { AskElsewhere } from './AskElsewhere.js';
 import type { ContinuityKeeper } from './ContinuityKeeper.js';
 import type { Keepalive } from './Keepalive.js';
 import type { LinkSwitcher } from './LinkSwitcher.js';
@@ -85,6 +86,7 @@ export class SessionContext {
   keepalive!: Keepalive;
   gate!: ViewGate;
   limits!: CallLimits;
+  elsewhere!: AskElsewhere;
 
   constructor(parts: SessionContextParts) {
     Object.assign(this, parts);

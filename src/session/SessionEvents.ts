@@ -76,6 +76,7 @@ export interface SessionStats {
   readonly subscriptions: number;
   readonly queued: number;
   readonly queuedBytes: number;
+  /** Client calls sent and not yet answered (on a socket, or asked of another node). */
   readonly inFlight: number;
   /** Answers to the session's own requests (replays, keepalives) kept from the client. */
   readonly swallowed: number;
@@ -108,4 +109,6 @@ export interface SessionStats {
   /** Reads held because their node was behind the client's view, and how many of them got `BEHIND`. */
   readonly heldBehind: number;
   readonly failedBehind: number;
+  /** Reads the session's node said it cannot serve ("header not found" …) that another node answered. */
+  readonly answeredElsewhere: number;
 }

@@ -227,6 +227,8 @@ export class UpstreamFrames {
       return ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: clientId }, true);
     }
     if (call.unsubscribed !== undefined) return ctx.answer(call, clientAnswer(call, response));
+    // "Not this node" for a read: the other nodes are asked.
+    if (ctx.elsewhere.take(link, call, response)) return;
     ctx.gate.deliver(link, call, response);
   }
 

@@ -31,6 +31,7 @@ import type { SessionEvents, SessionStats } from './SessionEvents.js';
 import { SubscriptionRegistry } from './SubscriptionRegistry.js';
 import { UpstreamFrames } from './UpstreamFrames.js';
 import { ViewGate } from './ViewGate.js';
+import { AskElsewhere } from './AskElsewhere.js';
 import { consistencySettings } from '../consistency/settings.js';
 
 /**
@@ -111,6 +112,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.frames = new UpstreamFrames(ctx);
     ctx.keepalive = new Keepalive(ctx);
     ctx.gate = new ViewGate(ctx, consistencySettings(options.consistency));
+    ctx.elsewhere = new AskElsewhere(ctx);
     ctx.limits = new CallLimits(settings, () => ctx.registry.size);
     this.#ctx = ctx;
     pool.on('switch', this.#onPoolSwitch);
@@ -144,7 +146,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   /** A read-only snapshot of counters and sizes, for status pages and metrics. */
   stats(): SessionStats {
     const ctx = this.#ctx;
-    let inFlight = 0;
+    let inFlight = ctx.elsewhere.size;
     for (const link of [ctx.link, ...ctx.draining]) inFlight += link?.calls.size ?? 0;
     return Object.freeze({
       ...ctx.stats,
@@ -164,6 +166,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       highestBlock: ctx.gate.view.highest,
       heldBehind: ctx.gate.stats.held,
       failedBehind: ctx.gate.stats.behind,
+      answeredElsewhere: ctx.elsewhere.answered,
     });
   }
 
@@ -209,6 +212,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       link.kill(1000, 'steadyrpc: session closed');
     }
     for (const call of owed) ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
+    ctx.elsewhere.clear();
     ctx.frames.clear();
     ctx.link = ctx.next = undefined;
     ctx.draining.clear();

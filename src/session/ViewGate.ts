@@ -103,6 +103,14 @@ export class ViewGate {
     for (const call of owed) this.#ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
   }
 
+  /**
+   * An answer to `call` that another node gave (see AskElsewhere): the pool held it to its own view
+   * of the chain; the session's view learns from it, and the client gets it.
+   */
+  answerFrom(call: PendingCall, response: JsonRpcResponse): void {
+    this.#answer(call, response);
+  }
+
   #answer(call: PendingCall, response: JsonRpcResponse): void {
     if (!call.answered) this.view.observe(call.method, call.params, response);
     this.#ctx.answer(call, clientAnswer(call, response));

@@ -243,6 +243,35 @@ describe('"not this node" errors go to the next node; real answers are returned 
     expect(b.received.filter((r) => r.method === 'eth_getBalance')).toHaveLength(2);
   });
 
+  it('over WebSocket sessions (UpstreamSession, viem resilientTransport, ethers ResilientProvider): b answers over HTTP, the socket stays on a, a write is not resent', async () => {
+    const pool = openPool();
+    a.headerNotFound(['eth_getBalance', 'eth_sendTransaction']);
+    const session = new UpstreamSession({ pool });
+    closers.push(() => session.close());
+    const client = new Recorder((text) => session.send(text));
+    session.on('message', (text) => client.receive(text));
+    session.on('error', () => {});
+    expect(BigInt(await client.result('eth_getBalance', [DEV_ACCOUNT, 'latest']))).toBe(BALANCE.b);
+    expect(session.node).toBe('a');
+    expect(session.stats()).toMatchObject({ answeredElsewhere: 1, inFlight: 0 });
+    const viem = createPublicClient({ transport: resilientTransport({ pool }) });
+    closers.push(() => viem.transport.close());
+    expect(await viem.getBalance({ address: DEV_ACCOUNT })).toBe(BALANCE.b);
+    const ethers = new ResilientProvider({ pool }, Network.from(31337), { cacheTimeout: -1 });
+    closers.push(() => ethers.destroy());
+    expect(await ethers.getBalance(DEV_ACCOUNT)).toBe(BALANCE.b);
+    const asked = (node: MisbehavingNode, via: 'http' | 'ws') => node.received.filter((r) => r.via === via && r.method === 'eth_getBalance');
+    expect(asked(a, 'ws').map((r) => r.answer)).toEqual(['header-not-found', 'header-not-found', 'header-not-found']);
+    expect(asked(a, 'http')).toEqual([]);
+    expect(asked(b, 'http')).toHaveLength(3);
+    // A write gets its node's answer: never sent to b.
+    const before = { a: await nonceOf(anvilA), b: await nonceOf(anvilB) };
+    const write = await client.call('eth_sendTransaction', transfer(9).params);
+    expect(write.frame.error).toEqual({ code: -32000, message: 'header not found' });
+    expect({ a: await nonceOf(anvilA), b: await nonceOf(anvilB) }).toEqual(before);
+    expect(b.received.filter((r) => r.method === 'eth_sendTransaction')).toEqual([]);
+  });
+
   it('a revert and an invalid-params answer are returned as is, by a alone (pool.request() and POST /)', async () => {
     const pool = openPool();
     const proxy = await openProxy();

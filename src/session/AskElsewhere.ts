@@ -1,0 +1,65 @@
+import type { JsonRpcResponse } from '../jsonrpc.js';
+import { RpcErrorCode } from '../jsonrpc.js';
+import { verdictOf } from '../pool/nodeErrors.js';
+import type { PendingCall } from './PendingCall.js';
+import type { SessionContext } from './SessionContext.js';
+import type { UpstreamLink } from './UpstreamLink.js';
+
+/**
+ * Reads the session's node answered with an error that means "not this node" (the pool's
+ * `classifyError` says `retry`: header not found, missing trie node, pruned history, method not
+ * supported …), asked of the other nodes over HTTP, as `pool.request()` asks them: the client gets
+ * the first real answer, or its own node's error when no node does better. Only reads safe to
+ * repeat (`isRepeatable`) go: a write gets its node's error as it is, never a second send. The
+ * socket stays where it is; the pool's rules (rate limits, breakers, its monotonic view) apply.
+ */
+export class AskElsewhere {
+  readonly #ctx: SessionContext;
+  /** Calls asked elsewhere, each with the abort of its request (a session closing owes them an answer). */
+  readonly #asked = new Map<PendingCall, AbortController>();
+  /** Reads answered by another node after their own could not serve them. */
+  answered = 0;
+
+  constructor(ctx: SessionContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Whether `call`'s error answer from `link` is taken over: its answer then comes from another node. */
+  take(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse): boolean {
+    const { pool, isRepeatable } = this.#ctx;
+    if (!('error' in response) || call.answered || call.oneWay || pool.closed || this.#asked.has(call)) return false;
+    if (call.method === 'eth_subscribe' || call.unsubscribed !== undefined || !isRepeatable(call.method)) return false;
+    if (verdictOf(pool.classifyError, response.error, call.method) !== 'retry') return false;
+    if (!pool.candidates().some((name) => name !== link.node && pool.node(name).http !== undefined)) return false;
+    const controller = new AbortController();
+    this.#asked.set(call, controller);
+    const request = { jsonrpc: '2.0' as const, id: 1, method: call.method, ...(call.params === undefined ? {} : { params: call.params }) };
+    pool.request(request, { signal: controller.signal, avoid: [link.node] }).then(
+      (answer) => {
+        if (!this.#asked.delete(call)) return; // the session closed meanwhile
+        const better = !('error' in answer) || verdictOf(pool.classifyError, answer.error, call.method) !== 'retry';
+        if (better) this.answered += 1;
+        this.#ctx.gate.answerFrom(call, better ? answer : response);
+      },
+      () => {
+        if (this.#asked.delete(call)) this.#ctx.gate.answerFrom(call, response);
+      },
+    );
+    return true;
+  }
+
+  /** Calls still waiting for another node. */
+  get size(): number {
+    return this.#asked.size;
+  }
+
+  /** The session is closing: every call asked elsewhere is answered now, and its request aborted. */
+  clear(): void {
+    const asked = [...this.#asked];
+    this.#asked.clear();
+    for (const [call, controller] of asked) {
+      controller.abort();
+      this.#ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
+    }
+  }
+}
