@@ -317,10 +317,7 @@ export class Continuity {
     // A live head whose parent is not the head delivered below it: the chain changed under the
     // client without the node saying so (or a switch's check could not be made). Not delivered: the
     // caller checks the node's chain first.
-    if (live && !Number.isNaN(parentHi)) {
-      const below = heads.digestAt(number - 1);
-      if (below !== undefined && (below[0] !== parentHi || below[1] !== parentLo)) return HEAD_UNLINKED;
-    }
+    if (live && !Number.isNaN(parentHi) && heads.differsAt(number - 1, parentHi, parentLo)) return HEAD_UNLINKED;
     // A lower head (the node's reorg, or a node behind) is delivered as the chain says and moves the mark back.
     const replaces = heads.holds(number);
     heads.add(number, hi, lo);

@@ -41,6 +41,12 @@ export class RecentHeads {
     return slot >= 0 && this.#numbers[slot] === number ? [this.#hi[slot]!, this.#lo[slot]!] : undefined;
   }
 
+  /** Whether a head is kept at `number` with another digest (the allocation-free form of a {@link digestAt} comparison). */
+  differsAt(number: number, hi: number, lo: number): boolean {
+    const slot = this.#slot(number);
+    return slot >= 0 && this.#numbers[slot] === number && (this.#hi[slot] !== hi || this.#lo[slot] !== lo);
+  }
+
   /** Whether a head was delivered at `number` (and is still kept). */
   holds(number: number): boolean {
     const slot = this.#slot(number);
