@@ -1,7 +1,7 @@
 // `node scripts/build-wasm.mjs [--check]`: assembles src/jsonScan.wat (the frame check on
-// WebAssembly SIMD) with wabt's wat2wasm, fetched by npx at a pinned version (it is needed only
-// here, so it is not a dependency), and writes its bytes as base64 into src/jsonScanSimdBytes.ts.
-// --check fails when that file is not what the .wat assembles to.
+// WebAssembly SIMD) with wabt's wat2wasm (the `wabt` devDependency, pinned), and writes its bytes
+// as base64 into src/jsonScanSimdBytes.ts. --check (in .ci/run) fails when that file is not what
+// the .wat assembles to.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'steadyrpc-wasm-'));
 let bytes;
 try {
   const out = join(dir, 'jsonScan.wasm');
-  execFileSync('npx', ['--yes', `--package=${WABT}`, 'wat2wasm', SOURCE, '-o', out], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(process.execPath, [join(REPO, 'node_modules/wabt/bin/wat2wasm'), SOURCE, '-o', out], { stdio: ['ignore', 'inherit', 'inherit'] });
   bytes = readFileSync(out);
 } finally {
   rmSync(dir, { recursive: true, force: true });
