@@ -39,18 +39,26 @@ function frozenPage() {
   };
 }
 
+/**
+ * `a` healthy; a probe is on its way when the page is frozen for a minute, its answer held behind
+ * the timers; then the page thaws: the overdue timers run first (the probe timeout 57 s late).
+ */
+async function frozenAMinute() {
+  const page = frozenPage();
+  page.checker.start();
+  await page.advance(1_000);
+  expect(page.cluster.pool.health('a').status).toBe('healthy');
+  page.hold();
+  await page.advance(1_000);
+  page.clock.freeze();
+  await page.advance(60_000);
+  page.clock.thaw();
+  return page;
+}
+
 describe('background tabs: a probe timeout that fires late does not mark a live node down', () => {
   it('a page frozen for a minute: the probes waiting on it get one more timeout, their answers come, the node stays healthy', async () => {
-    const page = frozenPage();
-    page.checker.start();
-    await page.advance(1_000);
-    expect(page.cluster.pool.health('a').status).toBe('healthy');
-    // A probe is on its way when the page is frozen; its answer waits behind the timers.
-    page.hold();
-    await page.advance(1_000);
-    page.clock.freeze();
-    await page.advance(60_000);
-    page.clock.thaw(); // the overdue timers run first: the probe timeout is 57 s late
+    const page = await frozenAMinute();
     page.release();
     await page.advance(0);
     expect(page.probes.filter((p) => !p.ok)).toEqual([]);
@@ -60,14 +68,7 @@ describe('background tabs: a probe timeout that fires late does not mark a live 
   });
 
   it('the extra timeout is bounded: a node that stays silent is still found down, one timeout later', async () => {
-    const page = frozenPage();
-    page.checker.start();
-    await page.advance(1_000);
-    page.hold(); // never released: the node is gone
-    await page.advance(1_000);
-    page.clock.freeze();
-    await page.advance(60_000);
-    page.clock.thaw();
+    const page = await frozenAMinute(); // a's answers never released: the node is gone
     await page.advance(0);
     expect(page.cluster.pool.health('a').status).toBe('healthy');
     await page.advance(3_000);

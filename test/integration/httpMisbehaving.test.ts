@@ -65,6 +65,25 @@ async function openProxy(options: Partial<Parameters<typeof startProxyServer>[0]
   return proxy;
 }
 
+/** A session on `pool` and a client recording what it gets (closed after the test). */
+function openSession(pool: NodePool) {
+  const session = new UpstreamSession({ pool });
+  closers.push(() => session.close());
+  const client = new Recorder((text) => session.send(text));
+  session.on('message', (text) => client.receive(text));
+  session.on('error', () => {});
+  return { session, client };
+}
+
+/** The dev account's balance as viem's `resilientTransport` and an ethers `ResilientProvider` on `pool` read it. */
+async function adapterBalances(pool: NodePool): Promise<{ viem: bigint; ethers: bigint }> {
+  const viem = createPublicClient({ transport: resilientTransport({ pool }) });
+  closers.push(() => viem.transport.close());
+  const ethers = new ResilientProvider({ pool }, Network.from(31337), { cacheTimeout: -1 });
+  closers.push(() => ethers.destroy());
+  return { viem: await viem.getBalance({ address: DEV_ACCOUNT }), ethers: await ethers.getBalance(DEV_ACCOUNT) };
+}
+
 const request = (id: number | string, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
 
 async function postJson(url: string, body: unknown): Promise<any> {
@@ -178,14 +197,7 @@ describe('WebSocket sessions and the adapters move new traffic off a node that a
     const pool = openPool();
     const events: RateLimitEvent[] = [];
     pool.on('rateLimited', (event) => events.push(event));
-    const open = () => {
-      const session = new UpstreamSession({ pool });
-      closers.push(() => session.close());
-      const client = new Recorder((text) => session.send(text));
-      session.on('message', (text) => client.receive(text));
-      session.on('error', () => {});
-      return { session, client };
-    };
+    const open = () => openSession(pool);
     const first = open();
     expect(BigInt(await first.client.result('eth_getBalance', [DEV_ACCOUNT, 'latest']))).toBe(BALANCE.a);
     expect(first.session.node).toBe('a');
@@ -200,12 +212,7 @@ describe('WebSocket sessions and the adapters move new traffic off a node that a
     const second = open();
     expect(BigInt(await second.client.result('eth_getBalance', [DEV_ACCOUNT, 'latest']))).toBe(BALANCE.b);
     expect(second.session.node).toBe('b');
-    const viem = createPublicClient({ transport: resilientTransport({ pool }) });
-    closers.push(() => viem.transport.close());
-    expect(await viem.getBalance({ address: DEV_ACCOUNT })).toBe(BALANCE.b);
-    const ethers = new ResilientProvider({ pool }, Network.from(31337), { cacheTimeout: -1 });
-    closers.push(() => ethers.destroy());
-    expect(await ethers.getBalance(DEV_ACCOUNT)).toBe(BALANCE.b);
+    expect(await adapterBalances(pool)).toEqual({ viem: BALANCE.b, ethers: BALANCE.b });
     await expect(pool.request(request(1, 'eth_getBalance', [DEV_ACCOUNT, 'latest']))).resolves.toMatchObject({ result: `0x${BALANCE.b.toString(16)}` });
     // The first session stays where it is (a one-second limit moves no session).
     expect(first.session.node).toBe('a');
@@ -246,20 +253,11 @@ describe('"not this node" errors go to the next node; real answers are returned 
   it('over WebSocket sessions (UpstreamSession, viem resilientTransport, ethers ResilientProvider): b answers over HTTP, the socket stays on a, a write is not resent', async () => {
     const pool = openPool();
     a.headerNotFound(['eth_getBalance', 'eth_sendTransaction']);
-    const session = new UpstreamSession({ pool });
-    closers.push(() => session.close());
-    const client = new Recorder((text) => session.send(text));
-    session.on('message', (text) => client.receive(text));
-    session.on('error', () => {});
+    const { session, client } = openSession(pool);
     expect(BigInt(await client.result('eth_getBalance', [DEV_ACCOUNT, 'latest']))).toBe(BALANCE.b);
     expect(session.node).toBe('a');
     expect(session.stats()).toMatchObject({ answeredElsewhere: 1, inFlight: 0 });
-    const viem = createPublicClient({ transport: resilientTransport({ pool }) });
-    closers.push(() => viem.transport.close());
-    expect(await viem.getBalance({ address: DEV_ACCOUNT })).toBe(BALANCE.b);
-    const ethers = new ResilientProvider({ pool }, Network.from(31337), { cacheTimeout: -1 });
-    closers.push(() => ethers.destroy());
-    expect(await ethers.getBalance(DEV_ACCOUNT)).toBe(BALANCE.b);
+    expect(await adapterBalances(pool)).toEqual({ viem: BALANCE.b, ethers: BALANCE.b });
     const asked = (node: MisbehavingNode, via: 'http' | 'ws') => node.received.filter((r) => r.via === via && r.method === 'eth_getBalance');
     expect(asked(a, 'ws').map((r) => r.answer)).toEqual(['header-not-found', 'header-not-found', 'header-not-found']);
     expect(asked(a, 'http')).toEqual([]);
