@@ -4,7 +4,7 @@ import { systemClock } from '../Clock.js';
 import { SteadyRpcError, describeError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import type { HttpTransport } from '../transport/HttpTransport.js';
-import { FetchHttpTransport } from '../transport/HttpTransport.js';
+import { defaultHttpTransport } from '../transport/defaultHttpTransport.js';
 import { ConnectLimiter } from './ConnectLimiter.js';
 import { HttpDispatcher, type HttpRequestOptions } from './HttpDispatcher.js';
 import type { NodeInfo } from './NodeConfig.js';
@@ -59,7 +59,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     const {
       nodes,
       clock = systemClock,
-      httpTransport = new FetchHttpTransport(),
+      httpTransport = defaultHttpTransport(),
       selector = preferFirstHealthy,
       http = {},
       failbackCatchUp = true,

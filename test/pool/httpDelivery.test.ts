@@ -3,12 +3,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FetchHttpTransport, NodePool, RpcErrorCode, isNotDelivered, markNotDelivered } from '../../src/index.js';
+import type { HttpTransport } from '../../src/index.js';
+import { FetchHttpTransport, NodeHttpTransport, NodePool, RpcErrorCode, isNotDelivered, markNotDelivered } from '../../src/index.js';
 
 /**
- * What Node's fetch (undici) reports, checked against real loopback sockets: a refused connection
+ * What each Node transport reports, checked against real loopback sockets: a refused connection
  * or a failed name lookup proves the request never left; a connection that breaks after the node
- * read the request proves nothing.
+ * read the request proves nothing. Node's fetch (undici) and node:http word the same failures
+ * differently (a reset is `UND_ERR_SOCKET` under fetch's `TypeError`, `ECONNRESET` from node:http);
+ * the verdicts must not differ.
  */
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -45,9 +48,21 @@ async function resetAfterRead(bodies: string[]): Promise<string> {
   return listen(server);
 }
 
-const post = (url: string) => new FetchHttpTransport().post({ url }, '{}', new AbortController().signal).catch((e: unknown) => e);
+const transports: readonly { name: string; make: () => HttpTransport & { close?(): void }; resetCode: string }[] = [
+  { name: 'FetchHttpTransport', make: () => new FetchHttpTransport(), resetCode: 'UND_ERR_SOCKET' },
+  { name: 'NodeHttpTransport', make: () => new NodeHttpTransport(), resetCode: 'ECONNRESET' },
+];
 
-describe('FetchHttpTransport tells "never sent" from "failed after sending"', () => {
+/** A transport that is closed (its keep-alive connections ended) after the test. */
+function transportOf(make: () => HttpTransport & { close?(): void }): HttpTransport {
+  const transport = make();
+  cleanups.push(async () => transport.close?.());
+  return transport;
+}
+
+describe.each(transports)('$name tells "never sent" from "failed after sending"', ({ make }) => {
+  const post = (url: string) => transportOf(make).post({ url }, '{}', new AbortController().signal).catch((e: unknown) => e);
+
   it('a refused connection is not delivered', async () => {
     const error = await post(await closedPortUrl());
     expect(error).toMatchObject({ code: 'ERR_TRANSPORT' });
@@ -71,7 +86,9 @@ describe('FetchHttpTransport tells "never sent" from "failed after sending"', ()
     expect(error).toMatchObject({ code: 'ERR_TRANSPORT' });
     expect(isNotDelivered(error)).toBe(false);
   });
+});
 
+describe('markNotDelivered and isNotDelivered', () => {
   it('a transport may mark its own errors; raw connect errors are recognised down the cause chain', () => {
     expect(isNotDelivered(markNotDelivered(new Error('refused')))).toBe(true);
     expect(isNotDelivered(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }))).toBe(true);
@@ -81,21 +98,22 @@ describe('FetchHttpTransport tells "never sent" from "failed after sending"', ()
   });
 });
 
-describe('pool.request over real sockets', () => {
+describe.each(transports)('pool.request over real sockets, with $name', ({ make, resetCode }) => {
   it('sends a write to the next node after a refusal, and not after a reset', async () => {
+    const httpTransport = transportOf(make);
     const bodies: string[] = [];
     const second = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => res.writeHead(200).end('{"jsonrpc":"2.0","id":1,"result":"0xabc"}'));
     });
     const secondUrl = await listen(second);
-    const refused = new NodePool({ nodes: [{ name: 'a', http: await closedPortUrl() }, { name: 'b', http: secondUrl }] });
+    const refused = new NodePool({ nodes: [{ name: 'a', http: await closedPortUrl() }, { name: 'b', http: secondUrl }], httpTransport });
     await expect(refused.request({ jsonrpc: '2.0', id: 1, method: 'eth_sendTransaction', params: [{}] })).resolves.toMatchObject({ result: '0xabc' });
 
-    const reset = new NodePool({ nodes: [{ name: 'a', http: await resetAfterRead(bodies) }, { name: 'b', http: secondUrl }] });
+    const reset = new NodePool({ nodes: [{ name: 'a', http: await resetAfterRead(bodies) }, { name: 'b', http: secondUrl }], httpTransport });
     const answer = await reset.request({ jsonrpc: '2.0', id: 1, method: 'eth_sendTransaction', params: [{}] });
     expect(answer).toMatchObject({ id: 1, error: { code: RpcErrorCode.NOT_RESENT, data: { node: 'a', reason: 'connection' } } });
-    expect((answer as { error: { message: string } }).error.message).toMatch(/^Node "a" dropped the connection after the request was sent \(UND_ERR_SOCKET\)/);
+    expect((answer as { error: { message: string } }).error.message).toMatch(new RegExp(`^Node "a" dropped the connection after the request was sent \\(${resetCode}\\)`));
     expect(bodies).toHaveLength(1);
     refused.close();
     reset.close();
