@@ -59,7 +59,8 @@ const DECODERS: Record<string, typeof gunzip> = { gzip: gunzip, 'x-gzip': gunzip
  * request: fetch's per-request signal handling and streams cost ~10% of the pool's throughput
  * (see `npm run bench`). Only failures before any byte of the request was written (a refused
  * connection, a failed name lookup, the connect timeout, an invalid URL or header) are marked
- * not delivered; a reset or a timeout after writing is not.
+ * not delivered; a reset or a timeout after writing is not. Unlike fetch, it follows no redirect:
+ * a 3xx is returned as it is (to the pool, an HTTP error status).
  */
 export class NodeHttpTransport implements HttpTransport {
   readonly #clock: Clock;
@@ -200,7 +201,14 @@ function parseTarget(raw: string, http: HttpAgent, https: HttpsAgent): Target | 
   const secure = url.protocol === 'https:';
   // As FetchHttpTransport: userinfo goes as Basic auth, unless the endpoint's headers set one.
   const authorization = url.username === '' && url.password === '' ? undefined : { authorization: `Basic ${utf8Base64(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}` };
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': secure ? 'br, gzip, deflate' : 'gzip, deflate', ...authorization };
+  // The headers fetch sends (a firewall in front of a node may refuse a request without a user-agent).
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: '*/*',
+    'user-agent': 'node',
+    'accept-encoding': secure ? 'br, gzip, deflate' : 'gzip, deflate',
+    ...authorization,
+  };
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const options: RequestOptions = { agent: secure ? https : http, method: 'POST', hostname, port: url.port === '' ? (secure ? 443 : 80) : Number(url.port), path: `${url.pathname}${url.search}`, headers };
   return { secure, options, authorization };

@@ -122,6 +122,8 @@ describe.each(transports)('$name answers what the pool reads', ({ make }) => {
     expect(request?.headers['content-length']).toBe(String(Buffer.byteLength(BODY)));
     expect(request?.headers['x-api-key']).toBe('k-123');
     expect(request?.headers.authorization).toBe('Bearer t');
+    expect(request?.headers['user-agent']).toBe('node');
+    expect(request?.headers['accept-encoding']).toBe('gzip, deflate');
   });
 
   it('returns the status and the body, as UTF-8 text', async () => {
