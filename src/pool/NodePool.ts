@@ -50,6 +50,8 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   readonly #failbackCatchUp: boolean;
   /** A node that came back from down and is waiting to catch up: its switch is still a recovery. */
   #recovering: string | undefined;
+  /** The default transport, made here: closed with the pool (a transport given is the caller's). */
+  readonly #ownsTransport: boolean;
 
   constructor(options: NodePoolOptions) {
     super();
@@ -82,6 +84,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     for (const node of this.#nodes) this.#health.set(node.name, initialHealth());
     this.clock = clock;
     this.httpTransport = httpTransport;
+    this.#ownsTransport = options.httpTransport === undefined;
     this.#selector = selector;
     this.#passive = new PassiveHealth(this.#nodes.map((n) => n.name), { breaker: options.breaker, rateLimit: options.rateLimit }, {
       now: () => this.clock.now(),
@@ -254,6 +257,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     if (this.#quarantineTimer !== undefined) this.clock.clearTimeout(this.#quarantineTimer);
     this.#quarantineTimer = undefined;
     this.#connects.close();
+    if (this.#ownsTransport) this.httpTransport.close?.();
     this.emit('closed');
     this.removeAllListeners();
   }

@@ -83,7 +83,10 @@ export interface NodePoolOptions {
   nodes: readonly NodeConfig[];
   /** @default systemClock */
   clock?: Clock;
-  /** Used by `request()` and by HTTP health probes. @default new FetchHttpTransport() */
+  /**
+   * Used by `request()` and by HTTP health probes; one made by the pool is closed with it.
+   * @default defaultHttpTransport(): `NodeHttpTransport` in Node, `FetchHttpTransport` in Bun, Deno and browsers
+   */
   httpTransport?: HttpTransport;
   /** Chooses the node to use. @default first healthy node in preference order */
   selector?: NodeSelector;

@@ -23,6 +23,8 @@ export interface HttpResponse {
  */
 export interface HttpTransport {
   post(endpoint: HttpEndpoint, body: string, signal: AbortSignal): Promise<HttpResponse>;
+  /** Releases what it holds (kept-alive connections). A pool calls it only on the transport it made itself. */
+  close?(): void;
 }
 
 const NOT_DELIVERED: unique symbol = Symbol.for('steadyrpc.notDelivered');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeHealth } from '../../src/index.js';
-import { NodePool, SteadyRpcError } from '../../src/index.js';
+import { NodeHttpTransport, NodePool, SteadyRpcError } from '../../src/index.js';
 import { FakeClock } from '../../src/testing/index.js';
 import { fakeCluster } from '../helpers/pool.js';
 
@@ -142,6 +142,18 @@ describe('lifecycle', () => {
     expect(clock.pendingTimers).toBe(0);
     expect(() => pool.update('p', healthy)).toThrow(SteadyRpcError);
     await expect(pool.request({ jsonrpc: '2.0', id: 1, method: 'eth_chainId' })).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('close() closes the HTTP transport it made itself (NodeHttpTransport in Node), never one it was given', async () => {
+    const own = new NodePool({ nodes: [{ name: 'a', http: 'http://127.0.0.1:1/' }], clock: new FakeClock() });
+    expect(own.httpTransport).toBeInstanceOf(NodeHttpTransport);
+    own.close();
+    await expect(own.httpTransport.post({ url: 'http://127.0.0.1:1/' }, '{}', new AbortController().signal)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    const given = new NodeHttpTransport();
+    const pool = new NodePool({ nodes: [{ name: 'a', http: 'http://127.0.0.1:1/' }], clock: new FakeClock(), httpTransport: given });
+    pool.close();
+    await expect(given.post({ url: 'http://127.0.0.1:1/' }, '{}', new AbortController().signal)).rejects.not.toMatchObject({ code: 'ERR_CLOSED' });
+    given.close();
   });
 
   it('supports await using', async () => {
