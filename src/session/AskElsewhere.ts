@@ -16,7 +16,7 @@ import type { UpstreamLink } from './UpstreamLink.js';
 export class AskElsewhere {
   readonly #ctx: SessionContext;
   /** Calls asked elsewhere, each with the abort of its request (a session closing owes them an answer). */
-  readonly #asked = new Map<PendingCall, AbortController>();
+  #asked: Map<PendingCall, AbortController> | undefined;
   /** Reads answered by another node after their own could not serve them. */
   answered = 0;
 
@@ -27,22 +27,24 @@ export class AskElsewhere {
   /** Whether `call`'s error answer from `link` is taken over: its answer then comes from another node. */
   take(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse): boolean {
     const { pool, isRepeatable } = this.#ctx;
-    if (!('error' in response) || call.answered || call.oneWay || pool.closed || this.#asked.has(call)) return false;
+    if (!('error' in response) || call.answered || call.oneWay || pool.closed || this.#asked?.has(call)) return false;
     if (call.method === 'eth_subscribe' || call.unsubscribed !== undefined || !isRepeatable(call.method)) return false;
     if (verdictOf(pool.classifyError, response.error, call.method) !== 'retry') return false;
     if (!pool.candidates().some((name) => name !== link.node && pool.node(name).http !== undefined)) return false;
     const controller = new AbortController();
-    this.#asked.set(call, controller);
+    // Made with the first such read: a session that never needs it keeps none.
+    const asked = (this.#asked ??= new Map());
+    asked.set(call, controller);
     const request = { jsonrpc: '2.0' as const, id: 1, method: call.method, ...(call.params === undefined ? {} : { params: call.params }) };
     pool.request(request, { signal: controller.signal, avoid: [link.node] }).then(
       (answer) => {
-        if (!this.#asked.delete(call)) return; // the session closed meanwhile
+        if (!asked.delete(call)) return; // the session closed meanwhile
         const better = !('error' in answer) || verdictOf(pool.classifyError, answer.error, call.method) !== 'retry';
         if (better) this.answered += 1;
         this.#ctx.gate.answerFrom(call, better ? answer : response);
       },
       () => {
-        if (this.#asked.delete(call)) this.#ctx.gate.answerFrom(call, response);
+        if (asked.delete(call)) this.#ctx.gate.answerFrom(call, response);
       },
     );
     return true;
@@ -50,13 +52,13 @@ export class AskElsewhere {
 
   /** Calls still waiting for another node. */
   get size(): number {
-    return this.#asked.size;
+    return this.#asked?.size ?? 0;
   }
 
   /** The session is closing: every call asked elsewhere is answered now, and its request aborted. */
   clear(): void {
-    const asked = [...this.#asked];
-    this.#asked.clear();
+    const asked = [...(this.#asked ?? [])];
+    this.#asked?.clear();
     for (const [call, controller] of asked) {
       controller.abort();
       this.#ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');

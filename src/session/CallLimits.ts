@@ -30,7 +30,8 @@ export class CallLimits {
   #inFlight = 0;
   /** Subscribes counted and not yet in the registry: waiting for their answer, or failed in a batch still open. */
   #subscribing = 0;
-  readonly #batches = new WeakMap<BatchCollector<string>, BatchTally>();
+  /** Made with the first batch: a session that sends none keeps none. */
+  #batches: WeakMap<BatchCollector<string>, BatchTally> | undefined;
 
   /** `subscriptions()`: how many subscriptions the session holds for the client (its registry). */
   constructor(settings: CallLimitSettings, subscriptions: () => number) {
@@ -55,10 +56,11 @@ export class CallLimits {
     this.#inFlight += 1;
     if (subscribe) this.#subscribing += 1;
     if (call.slot) {
-      const tally = this.#batches.get(call.slot.collector) ?? { calls: 0, subscribes: 0 };
+      const batches = (this.#batches ??= new WeakMap());
+      const tally = batches.get(call.slot.collector) ?? { calls: 0, subscribes: 0 };
       tally.calls += 1;
       if (subscribe) tally.subscribes += 1;
-      this.#batches.set(call.slot.collector, tally);
+      batches.set(call.slot.collector, tally);
     }
     return undefined;
   }
@@ -72,7 +74,7 @@ export class CallLimits {
     if (call.slot) {
       if (subscribe && registered) {
         this.#subscribing -= 1;
-        const tally = this.#batches.get(call.slot.collector);
+        const tally = this.#batches?.get(call.slot.collector);
         if (tally) tally.subscribes -= 1;
       }
       return;
@@ -83,9 +85,9 @@ export class CallLimits {
 
   /** The client has the answer to the batch of `collector`: its calls no longer count. */
   batchSent(collector: BatchCollector<string>): void {
-    const tally = this.#batches.get(collector);
+    const tally = this.#batches?.get(collector);
     if (!tally) return;
-    this.#batches.delete(collector);
+    this.#batches?.delete(collector);
     this.#inFlight -= tally.calls;
     this.#subscribing -= tally.subscribes;
   }

@@ -20,16 +20,19 @@ export class LinkSwitcher {
   readonly #ctx: SessionContext;
   readonly #wait: ReconnectWait;
   #generation = 0;
-  /** Nodes that failed since the last round started; the next is tried at once until none is left. */
-  readonly #failedThisRound = new Set<string>();
+  /**
+   * Nodes that failed since the last round started; the next is tried at once until none is left.
+   * Made with the first failure (as is the next): an idle session on a healthy node keeps neither.
+   */
+  #failedThisRound: Set<string> | undefined;
   /** Consecutive short-lived connections per node, to space out attempts to go back to it. */
-  readonly #nodeFailures = new Map<string, { count: number; at: number }>();
+  #nodeFailures: Map<string, { count: number; at: number }> | undefined;
   #lastNode: string | undefined;
 
   constructor(ctx: SessionContext, backoff: ExponentialBackoff) {
     this.#ctx = ctx;
     this.#wait = new ReconnectWait(ctx, backoff, (name) => {
-      this.#failedThisRound.delete(name);
+      this.#failedThisRound?.delete(name);
       this.#connectOrWait();
     });
   }
@@ -42,8 +45,8 @@ export class LinkSwitcher {
   restart(reason: 'forced' | 'online' = 'forced'): void {
     const ctx = this.#ctx;
     this.#wait.reset();
-    this.#failedThisRound.clear();
-    this.#nodeFailures.clear();
+    this.#failedThisRound?.clear();
+    this.#nodeFailures?.clear();
     this.#wait.stop();
     if (ctx.link && !ctx.next) {
       const best = this.#pickNode() ?? ctx.link.node;
@@ -92,7 +95,7 @@ export class LinkSwitcher {
     // network rather than back off, so the backoff never grows while the device is offline.
     if (!ctx.environment.online()) return this.#wait.awaitNetwork();
     this.#wait.backOff(() => {
-      this.#failedThisRound.clear();
+      this.#failedThisRound?.clear();
       this.reconnect();
     });
   }
@@ -102,15 +105,15 @@ export class LinkSwitcher {
     const old = ctx.link;
     ctx.next = undefined;
     ctx.registry.detachAll();
-    for (const [clientId, upstreamId] of link.replayed) {
+    for (const [clientId, upstreamId] of link.replayed ?? []) {
       if (ctx.registry.byClientId(clientId)) ctx.registry.setUpstream(clientId, upstreamId);
       else ctx.outbox.unsubscribeOrphan(link, upstreamId);
     }
-    link.replayed.clear();
+    link.replayed = undefined;
     link.phase = 'active';
     link.activatedAt = ctx.clock.now();
     ctx.link = link;
-    this.#failedThisRound.clear();
+    this.#failedThisRound?.clear();
     if (old) this.#drain(old, ctx.nextReason === 'unhealthy');
     const from = this.#lastNode;
     this.#lastNode = link.node;
@@ -161,7 +164,7 @@ export class LinkSwitcher {
         ctx.setState('ready');
         return;
       }
-      this.#failedThisRound.add(link.node);
+      (this.#failedThisRound ??= new Set()).add(link.node);
       return this.reconnect();
     }
     if (!wasActive) return;
@@ -170,7 +173,7 @@ export class LinkSwitcher {
     if (link.activatedAt !== undefined && now - link.activatedAt >= ctx.settings.stableAfterMs) {
       this.#wait.reset();
     }
-    this.#failedThisRound.add(link.node);
+    (this.#failedThisRound ??= new Set()).add(link.node);
     ctx.setState('reconnecting');
     ctx.outbox.rehome(owed, link.node);
     if (ctx.next) {
@@ -193,7 +196,7 @@ export class LinkSwitcher {
     if (!ctx.pool.available(preferred)) return;
     // Not back to a node that has not caught up with what the client has seen: it is asked again next tick.
     if (this.#behindView(preferred)) return;
-    const failures = this.#nodeFailures.get(preferred);
+    const failures = this.#nodeFailures?.get(preferred);
     const wait = failures ? Math.min(ctx.settings.failbackRetryMs * 2 ** (failures.count - 1), 60_000) : 0;
     if (failures && ctx.clock.now() - failures.at < wait) return;
     ctx.setState('switching');
@@ -214,7 +217,7 @@ export class LinkSwitcher {
       // Offline, a probe that reaches a node is what counts (see ReconnectWait), not the pool's choice.
       if (!ctx.environment.online()) return this.#wait.awaitNetwork();
       this.#wait.stop();
-      this.#failedThisRound.delete(to);
+      this.#failedThisRound?.delete(to);
       void this.#prepare(to, this.#lastNode === undefined ? 'connect' : 'failover');
       return;
     }
@@ -238,7 +241,7 @@ export class LinkSwitcher {
    */
   #pickNode(): string | undefined {
     const { pool } = this.#ctx;
-    const open = pool.candidates().filter((name) => pool.node(name).ws !== undefined && !this.#failedThisRound.has(name));
+    const open = pool.candidates().filter((name) => pool.node(name).ws !== undefined && !this.#failedThisRound?.has(name));
     return open.find((name) => !this.#behindView(name)) ?? open[0];
   }
 
@@ -324,9 +327,10 @@ export class LinkSwitcher {
 
   #noteNodeFailure(link: UpstreamLink, now: number): void {
     const stable = link.activatedAt !== undefined && now - link.activatedAt >= this.#ctx.settings.stableAfterMs;
-    if (stable) return void this.#nodeFailures.delete(link.node);
-    const count = (this.#nodeFailures.get(link.node)?.count ?? 0) + 1;
-    this.#nodeFailures.set(link.node, { count, at: now });
+    if (stable) return void this.#nodeFailures?.delete(link.node);
+    const failures = (this.#nodeFailures ??= new Map());
+    const count = (failures.get(link.node)?.count ?? 0) + 1;
+    failures.set(link.node, { count, at: now });
   }
 
   #abandonNext(): void {

@@ -18,9 +18,10 @@ export class Replayer {
   replay(link: UpstreamLink, clientId: string): void {
     const ctx = this.#ctx;
     const entry = ctx.registry.byClientId(clientId);
-    if (!entry || link.replaying.has(clientId)) return;
-    link.replaying.add(clientId);
-    const settle = () => link.replaying.delete(clientId);
+    if (!entry || link.replaying?.has(clientId)) return;
+    const replaying = (link.replaying ??= new Set());
+    replaying.add(clientId);
+    const settle = () => replaying.delete(clientId);
     const id = ctx.outbox.sendOwn(link, 'replay', 'eth_subscribe', [...entry.params], ctx.settings.replayTimeoutMs,
       (response) => {
         settle();
@@ -42,9 +43,9 @@ export class Replayer {
   maybeActivate(link: UpstreamLink): void {
     if (link !== this.#ctx.next || link.phase !== 'replaying') return;
     for (const entry of this.#ctx.registry.entries()) {
-      if (!link.replayed.has(entry.clientId) && !link.replayRetries?.has(entry.clientId)) this.replay(link, entry.clientId);
+      if (!link.replayed?.has(entry.clientId) && !link.replayRetries?.has(entry.clientId)) this.replay(link, entry.clientId);
     }
-    if (link.replaying.size === 0) this.#ctx.switcher.activate(link);
+    if (!link.replaying?.size) this.#ctx.switcher.activate(link);
   }
 
   #replayed(link: UpstreamLink, clientId: string, upstreamId: string): void {
@@ -56,7 +57,7 @@ export class Replayer {
     } else if (link.phase === 'active') {
       ctx.registry.setUpstream(clientId, upstreamId);
     } else {
-      link.replayed.set(clientId, upstreamId);
+      (link.replayed ??= new Map()).set(clientId, upstreamId);
     }
     ctx.events.emit('replay', { subscription: clientId, node: link.node, ok: true });
     this.maybeActivate(link);

@@ -31,8 +31,9 @@ export class UpstreamFrames {
    * Subscriptions whose subscribe answer waits in an unfinished client batch, with their
    * notifications held back until the client has that answer (it cannot know the id before).
    */
-  readonly #unannounced = new Map<string, string[]>();
-  readonly #batchSubscriptions = new WeakMap<BatchCollector<string>, string[]>();
+  #unannounced: Map<string, string[]> | undefined;
+  /** Made with the first subscribe in a batch (as is the one above): most sessions never need them. */
+  #batchSubscriptions: WeakMap<BatchCollector<string>, string[]> | undefined;
   /**
    * Subscription ids given to the client, most recent last; none of them is given again. Bounded,
    * so a session that subscribes and unsubscribes for days does not grow: a late unsubscribe of an
@@ -45,7 +46,7 @@ export class UpstreamFrames {
    */
   #known: KnownSubscription | undefined;
   /** Each entry's {@link KnownSubscription}, made once (a session may have several streams interleaved). */
-  readonly #knownOf = new WeakMap<SubscriptionEntry, KnownSubscription>();
+  #knownOf: WeakMap<SubscriptionEntry, KnownSubscription> | undefined;
 
   constructor(ctx: SessionContext) {
     this.#ctx = ctx;
@@ -77,26 +78,26 @@ export class UpstreamFrames {
       (resultText === undefined
         ? JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription, result } })
         : `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":${JSON.stringify(subscription)},"result":${resultText}}}`);
-    const held = this.#unannounced.get(subscription);
+    const held = this.#unannounced?.get(subscription);
     if (held) return void held.push(text);
     this.#ctx.emitText(text);
   }
 
   /** The client has the batch answer that gives it these subscription ids: what was held back follows. */
   announce(collector: BatchCollector<string>): void {
-    const ids = this.#batchSubscriptions.get(collector);
+    const ids = this.#batchSubscriptions?.get(collector);
     if (!ids) return;
-    this.#batchSubscriptions.delete(collector);
+    this.#batchSubscriptions!.delete(collector);
     for (const id of ids) {
-      const held = this.#unannounced.get(id) ?? [];
-      this.#unannounced.delete(id);
+      const held = this.#unannounced?.get(id) ?? [];
+      this.#unannounced?.delete(id);
       if (this.#ctx.registry.byClientId(id)) for (const text of held) this.#ctx.emitText(text);
     }
   }
 
   /** Drops the notifications held back for unfinished batches (the session is closing). */
   clear(): void {
-    this.#unannounced.clear();
+    this.#unannounced?.clear();
   }
 
   /**
@@ -166,9 +167,11 @@ export class UpstreamFrames {
   }
 
   #knownSubscription(entry: SubscriptionEntry): KnownSubscription {
-    let known = this.#knownOf.get(entry);
+    // Made with the first notification: an idle session keeps none.
+    const knownOf = (this.#knownOf ??= new WeakMap());
+    let known = knownOf.get(entry);
     // Made again when a replay gave the entry another upstream id.
-    if (known?.id !== entry.upstreamId) this.#knownOf.set(entry, (known = knownSubscription(entry.upstreamId!)));
+    if (known?.id !== entry.upstreamId) knownOf.set(entry, (known = knownSubscription(entry.upstreamId!)));
     return known!;
   }
 
@@ -219,10 +222,11 @@ export class UpstreamFrames {
       }
       if (ctx.next?.phase === 'replaying') ctx.replayer.maybeActivate(ctx.next);
       if (call.slot) {
-        this.#unannounced.set(clientId, []);
-        const ids = this.#batchSubscriptions.get(call.slot.collector) ?? [];
+        (this.#unannounced ??= new Map()).set(clientId, []);
+        const batchSubscriptions = (this.#batchSubscriptions ??= new WeakMap());
+        const ids = batchSubscriptions.get(call.slot.collector) ?? [];
         ids.push(clientId);
-        this.#batchSubscriptions.set(call.slot.collector, ids);
+        batchSubscriptions.set(call.slot.collector, ids);
       }
       return ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: clientId }, true);
     }

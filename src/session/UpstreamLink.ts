@@ -31,10 +31,13 @@ export class UpstreamLink {
   lastSeenAt = 0;
   /** Client calls in flight, by upstream id, in the order they were sent. */
   readonly calls = new Map<number, PendingCall>();
-  /** Client subscription id → upstream id on this socket, filled by replays before activation. */
-  readonly replayed = new Map<string, string>();
+  /**
+   * Client subscription id → upstream id on this socket, filled by replays before activation.
+   * Made by the first replay (as is the next): a socket that replays nothing keeps neither.
+   */
+  replayed: Map<string, string> | undefined;
   /** Client subscription ids whose replay is in flight on this socket. */
-  readonly replaying = new Set<string>();
+  replaying: Set<string> | undefined;
   /**
    * Ids of `eth_subscribe` calls on this socket given up on (timed out): a late answer's
    * subscription is unsubscribed, as nobody holds it. Created on the first: a session keeps many
