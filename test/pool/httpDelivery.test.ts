@@ -5,6 +5,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpTransport } from '../../src/index.js';
 import { FetchHttpTransport, NodeHttpTransport, NodePool, RpcErrorCode, isNotDelivered, markNotDelivered } from '../../src/index.js';
+import { closedPort } from '../helpers/localServers.js';
 
 /**
  * What each Node transport reports, checked against real loopback sockets: a refused connection
@@ -27,12 +28,7 @@ async function listen(server: net.Server): Promise<string> {
 }
 
 async function closedPortUrl(): Promise<string> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/`;
+  return `http://127.0.0.1:${await closedPort()}/`;
 }
 
 /** A server that reads the whole request, then destroys the socket without answering. */

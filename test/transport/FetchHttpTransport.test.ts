@@ -1,70 +1,17 @@
 import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSteadyRpcError } from '../../src/errors.js';
 import { FetchHttpTransport } from '../../src/transport/HttpTransport.js';
-
-interface Received {
-  method: string | undefined;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-interface TestServer {
-  url: string;
-  /** Requests as the server saw them, body included. */
-  received: Received[];
-  /** Resolves with the next request's raw socket as soon as its headers arrive. */
-  nextSocket(): Promise<Socket>;
-}
+import { closedPort, startHttpServer, type ReceivedRequest, type ServerAnswer } from '../helpers/localServers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** `respond` answers a request, or returns `'hang'` to never answer. */
-async function startServer(respond: (req: Received) => { status: number; body: string; headers?: Record<string, string> } | 'hang'): Promise<TestServer> {
-  const received: Received[] = [];
-  let socketWaiters: ((socket: Socket) => void)[] = [];
-  const server = http.createServer((req, res) => {
-    for (const waiter of socketWaiters) waiter(req.socket);
-    socketWaiters = [];
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const request = { method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      received.push(request);
-      const answer = respond(request);
-      if (answer === 'hang') return;
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/rpc`,
-    received,
-    nextSocket: () => new Promise((resolve) => socketWaiters.push(resolve)),
-  };
-}
+/** An HTTP server answering with `respond`, closed after the test. */
+const startServer = (respond: (req: ReceivedRequest) => ServerAnswer) => startHttpServer(respond, cleanups);
 
-/** A port that was just listened on and closed, so connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const BODY = '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}';
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSteadyRpcError } from '../../src/errors.js';
@@ -9,6 +9,7 @@ import type { HttpTransport } from '../../src/transport/HttpTransport.js';
 import { FetchHttpTransport, isNotDelivered } from '../../src/transport/HttpTransport.js';
 import { NodeHttpTransport } from '../../src/transport/NodeHttpTransport.js';
 import { FakeClock } from '../../src/testing/FakeClock.js';
+import { closedPort, startHttpServer, type ReceivedRequest, type ServerAnswer } from '../helpers/localServers.js';
 
 /**
  * NodeHttpTransport against real loopback servers: the same answers as FetchHttpTransport for
@@ -16,71 +17,13 @@ import { FakeClock } from '../../src/testing/FakeClock.js';
  * before and during a request, the connect timeout on a fake clock, keep-alive, close()).
  */
 
-interface Received {
-  method: string | undefined;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-type Answer = { status: number; body: string | Buffer; headers?: Record<string, string> } | 'hang' | 'reset' | 'half';
-
-interface TestServer {
-  url: string;
-  received: Received[];
-  /** Connections the server accepted. */
-  connections: Socket[];
-  /** Resolves with the next request's socket as soon as its headers arrive. */
-  nextSocket(): Promise<Socket>;
-}
-
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** `respond` answers; `'hang'` never answers, `'reset'` destroys the socket, `'half'` sends the headers and half a body, then destroys it. */
-async function startServer(respond: (req: Received) => Answer): Promise<TestServer> {
-  const received: Received[] = [];
-  const connections: Socket[] = [];
-  let socketWaiters: ((socket: Socket) => void)[] = [];
-  const server = http.createServer((req, res) => {
-    for (const waiter of socketWaiters) waiter(req.socket);
-    socketWaiters = [];
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const request = { method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      received.push(request);
-      const answer = respond(request);
-      if (answer === 'hang') return;
-      if (answer === 'reset') return void req.socket.destroy();
-      if (answer === 'half') {
-        res.writeHead(200, { 'content-length': '100' });
-        res.write('{"jsonrpc":"2.0",', () => req.socket.destroy());
-        return;
-      }
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
-    });
-  });
-  server.on('connection', (socket: Socket) => connections.push(socket));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/rpc`, received, connections, nextSocket: () => new Promise((resolve) => socketWaiters.push(resolve)) };
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** An HTTP server answering with `respond`, closed after the test. */
+const startServer = (respond: (req: ReceivedRequest) => ServerAnswer) => startHttpServer(respond, cleanups);
 
 function nodeTransport(options: ConstructorParameters<typeof NodeHttpTransport>[0] = {}): NodeHttpTransport {
   const transport = new NodeHttpTransport(options);

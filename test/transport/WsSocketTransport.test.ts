@@ -1,13 +1,13 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { WebSocket as ServerSocket } from 'ws';
 import { isSteadyRpcError } from '../../src/errors.js';
 import type { SocketCloseInfo, SocketListener, UpstreamSocket } from '../../src/transport/SocketTransport.js';
 import { WsSocketTransport } from '../../src/transport/WsSocketTransport.js';
+import { closedPort } from '../helpers/localServers.js';
 
 type Event =
   | { type: 'open' }
@@ -128,15 +128,6 @@ async function startRefusingServer(status: number): Promise<{ url: string; socke
   return { url: `ws://127.0.0.1:${port}/`, socketClosed };
 }
 
-/** A port that was just listened on and closed, so connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function openSocket(url: string, transport = new WsSocketTransport()): { socket: UpstreamSocket; events: Recorder } {
   const events = new Recorder();
