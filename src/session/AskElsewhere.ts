@@ -10,8 +10,10 @@ import type { UpstreamLink } from './UpstreamLink.js';
  * `classifyError` says `retry`: header not found, missing trie node, pruned history, method not
  * supported …), asked of the other nodes over HTTP, as `pool.request()` asks them: the client gets
  * the first real answer, or its own node's error when no node does better. Only reads safe to
- * repeat (`isRepeatable`) go: a write gets its node's error as it is, never a second send. The
- * socket stays where it is; the pool's rules (rate limits, breakers, its monotonic view) apply.
+ * repeat (`isRepeatable`) go: a write gets its node's error as it is, never a second send. Nor do
+ * reads whose answer is right only from a node at the client's view of the chain (state at
+ * `latest` once the client has seen blocks): the view gate waits for the session's node instead.
+ * The socket stays where it is; the pool's rules (rate limits, breakers, its monotonic view) apply.
  */
 export class AskElsewhere {
   readonly #ctx: SessionContext;
@@ -30,6 +32,11 @@ export class AskElsewhere {
     if (!('error' in response) || call.answered || call.oneWay || pool.closed || this.#asked?.has(call)) return false;
     if (call.method === 'eth_subscribe' || call.unsubscribed !== undefined || !isRepeatable(call.method)) return false;
     if (verdictOf(pool.classifyError, response.error, call.method) !== 'retry') return false;
+    // A read at the head (`latest`, `pending`) after the client has seen blocks is right only from a
+    // node that has got that far: the view gate judges it, on the session's own node.
+    const { gate } = this.#ctx;
+    const demand = gate.enabled ? gate.view.demand(call.method, call.params, call.viewAt) : undefined;
+    if (demand !== undefined && !demand.onlyIfMissing) return false;
     if (!pool.candidates().some((name) => name !== link.node && pool.node(name).http !== undefined)) return false;
     const controller = new AbortController();
     // Made with the first such read: a session that never needs it keeps none.
@@ -39,12 +46,17 @@ export class AskElsewhere {
     pool.request(request, { signal: controller.signal, avoid: [link.node] }).then(
       (answer) => {
         if (!asked.delete(call)) return; // the session closed meanwhile
-        const better = !('error' in answer) || verdictOf(pool.classifyError, answer.error, call.method) !== 'retry';
-        if (better) this.answered += 1;
-        this.#ctx.gate.answerFrom(call, better ? answer : response);
+        // A result (one that is there, for a block the client has seen), or an error that is a real
+        // answer (a revert at a block only an archive node has) is the client's; else the node's own
+        // error goes the way it would have gone (the gate holds it if that node is behind).
+        const better =
+          'error' in answer ? verdictOf(pool.classifyError, answer.error, call.method) !== 'retry' : demand === undefined || (answer as { result?: unknown }).result != null;
+        if (!better) return gate.deliver(link, call, response);
+        this.answered += 1;
+        gate.answerFrom(call, answer);
       },
       () => {
-        if (asked.delete(call)) this.#ctx.gate.answerFrom(call, response);
+        if (asked.delete(call)) gate.deliver(link, call, response);
       },
     );
     return true;

@@ -99,6 +99,28 @@ describe('a read its node cannot serve ("not this node") is asked of the other n
     w.close();
   });
 
+  it('once the client has seen blocks, state at `latest` stays with the view gate (its node, not one maybe behind it)', async () => {
+    const w = await world({ notHere: ['eth_getBalance'] });
+    w.session.send(JSON.stringify(rpc(1, 'eth_blockNumber')));
+    await w.clock.flush(); // the client has seen block 100
+    w.session.send(JSON.stringify(rpc(2, 'eth_getBalance', ['0x0000000000000000000000000000000000000001', 'latest'])));
+    await w.clock.flush();
+    expect(w.received).toEqual([{ jsonrpc: '2.0', id: 1, result: '0x64' }, { jsonrpc: '2.0', id: 2, error: HEADER_NOT_FOUND }]);
+    expect(w.posted('b', 'eth_getBalance')).toBe(0);
+    w.close();
+  });
+
+  it('state at a block the client has seen (by number) is asked elsewhere: any node that has it answers right', async () => {
+    const w = await world({ notHere: ['eth_getBalance'] });
+    w.session.send(JSON.stringify(rpc(1, 'eth_blockNumber')));
+    await w.clock.flush();
+    w.session.send(JSON.stringify(rpc(2, 'eth_getBalance', ['0x0000000000000000000000000000000000000001', '0x60'])));
+    await w.clock.flush();
+    expect(w.received.at(-1)).toEqual({ jsonrpc: '2.0', id: 2, result: '0x2' });
+    expect(w.posted('b', 'eth_getBalance')).toBe(1);
+    w.close();
+  });
+
   it('close() while another node is being asked: the call is answered, its request aborted, no timer left', async () => {
     const w = await world({ notHere: ['eth_getBalance'] });
     w.b.setMode('stall'); // b's HTTP answer never comes
