@@ -18,6 +18,7 @@ import { RETRACTION, asRemoved } from './Retraction.js';
 export type { Retraction } from './Retraction.js';
 export { RETRACTION, isRetraction } from './Retraction.js';
 import { RetainedLogs } from './RetainedLogs.js';
+import { RecentKeys, detached } from './RecentKeys.js';
 
 /**
  * Where a result identified from the node's text keeps that text (see ContinuityKeeper's
@@ -39,9 +40,6 @@ export interface ContinuityOptions {
 }
 
 const NONE: readonly Retraction[] = Object.freeze([]);
-/** What a `newHeads` continuity has for log keys: nothing (never written). */
-const EMPTY_KEYS: Set<string> = new Set();
-const NO_KEYS: string[] = [];
 
 /** What became of a head offered: dropped as a duplicate, delivered, or held because it does not link. */
 export type HeadOutcome = typeof HEAD_DUPLICATE | typeof HEAD_DELIVERED | typeof HEAD_UNLINKED;
@@ -55,17 +53,6 @@ export type BackfillPlan =
   | { kind: 'skip'; from: number; to: number }
   | { kind: 'blocks'; from: number; to: number }
   | { kind: 'logs'; from: number; to: number };
-
-/**
- * A copy of `text` that keeps nothing else alive. Keys read from a notification's text are slices
- * of the whole frame (V8 shares the characters); kept in the dedupe window, each would hold its
- * 1–2 KB frame for `dedupeWindow` more notifications: 400 KB per subscription instead of a few
- * dozen, and promoted to the old generation on the way. Flattening a concatenation copies the
- * characters; the slice then points into that copy only.
- */
-function detached(text: string): string {
-  return `${text} `.slice(0, -1);
-}
 
 /** Which kind of subscription `params` open, if continuity applies to it. */
 export function continuityKind(params: readonly unknown[]): ContinuityKind | undefined {
@@ -86,10 +73,7 @@ export class Continuity {
   /** Highest block the client is known to have seen everything up to (for logs: since). */
   #lastBlock: number | undefined;
   /** logs: keys of recent logs (`blockHash:logIndex:removed?`), to drop duplicates. */
-  readonly #recent: Set<string>;
-  /** The keys in {@link #recent}, oldest at `#oldest`: a ring, so forgetting one allocates nothing. */
-  readonly #ring: string[];
-  #oldest = 0;
+  readonly #keys: RecentKeys | undefined;
   #buffer: unknown[] | undefined;
   #duplicates = 0;
   /** Retractions found while admitting a log, to be delivered before it. */
@@ -104,8 +88,7 @@ export class Continuity {
     this.#onReorg = onReorg;
     if (kind === 'newHeads') this.#heads = new RecentHeads(Math.max(options.dedupeWindow, options.reorgDepth));
     // Heads are told apart by their height and hash digests (RecentHeads); logs by key.
-    this.#recent = kind === 'logs' ? new Set() : EMPTY_KEYS;
-    this.#ring = kind === 'logs' ? [] : NO_KEYS;
+    if (kind === 'logs') this.#keys = new RecentKeys(options.dedupeWindow);
   }
 
   /** Bytes of delivered logs kept for retraction. */
@@ -282,9 +265,9 @@ export class Continuity {
 
   #retract(logs: ReadonlyArray<{ key: string; text: string }>): Retraction[] {
     return logs.map((log) => {
-      this.#forget(log.key);
+      this.#keys?.forget(log.key);
       // The node may announce it too (geth sends removed logs): the client gets it once.
-      this.#remember(`${log.key}removed`);
+      this.#keys?.remember(`${log.key}removed`);
       return { [RETRACTION]: true, text: asRemoved(log.text) };
     });
   }
@@ -341,11 +324,11 @@ export class Continuity {
     const removed = r.removed === true;
     // Copied first, so the set hashes one flat string once (and keeps no frame alive).
     const key = detached(`${r.blockHash}:${r.logIndex}:${removed ? 'removed' : ''}`);
-    if (this.#recent.has(key)) {
+    if (this.#keys!.has(key)) {
       this.#duplicates += 1;
       return false;
     }
-    this.#remember(key);
+    this.#keys!.remember(key);
     const block = quantity(r.blockNumber);
     if (block === undefined) return true;
     this.#lastBlock = this.#lastBlock === undefined ? block : Math.max(this.#lastBlock, block);
@@ -353,7 +336,7 @@ export class Continuity {
       // The node retracted it itself: no longer the client's, and free to come back.
       const original = key.slice(0, -'removed'.length);
       this.#retained?.drop(original);
-      this.#forget(original);
+      this.#keys!.forget(original);
       return true;
     }
     const orphaned = this.#retained?.takeOrphanedBy(block, r.blockHash) ?? [];
@@ -363,25 +346,5 @@ export class Continuity {
     (this.#retained ??= new RetainedLogs(this.#options.reorgDepth, this.#options.maxRetainedBytes)).add(block, detached(r.blockHash), key, text === undefined ? JSON.stringify(r) : detached(text));
     this.#onBlock?.(block);
     return true;
-  }
-
-  /** Forgets a key, so the same log is delivered again when it comes back. */
-  #forget(key: string): void {
-    if (!this.#recent.delete(key)) return;
-    const at = this.#ring.indexOf(key);
-    if (at < 0) return;
-    // Keep the ring's order: close the gap by moving the entries after it (a rare path).
-    this.#ring.splice(at, 1);
-    if (at < this.#oldest) this.#oldest -= 1;
-    if (this.#oldest >= this.#ring.length) this.#oldest = 0;
-  }
-
-  #remember(key: string): void {
-    this.#recent.add(key);
-    const ring = this.#ring;
-    if (ring.length < this.#options.dedupeWindow) return void ring.push(key);
-    this.#recent.delete(ring[this.#oldest]!);
-    ring[this.#oldest] = key;
-    this.#oldest = (this.#oldest + 1) % ring.length;
   }
 }

@@ -1,6 +1,6 @@
 import { SteadyRpcError, describeError } from '../errors.js';
-import { parseQuantity } from '../health/probes.js';
-import { hashDigest, quantity } from '../consistency/quantity.js';
+import { quantity } from '../consistency/quantity.js';
+import { deepestFork, locateForks } from './ChainCheck.js';
 import type { Identified } from './resultFields.js';
 import { FRAME, TEXT, head, identify, readHead } from './resultFields.js';
 import type { BackfillEvent, ContinuitySettings, Deliver, OwnCall, ReorgEvent } from './ContinuitySettings.js';
@@ -16,15 +16,6 @@ interface Tracked {
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-
-/** One event for the forks a check found (they may differ by subscription): the deepest. */
-function summary(forks: ReadonlyMap<string, ReorgEvent>): ReorgEvent | undefined {
-  let event: ReorgEvent | undefined;
-  for (const fork of forks.values()) {
-    event = event === undefined ? fork : { ancestor: Math.min(event.ancestor, fork.ancestor), depth: Math.max(event.depth, fork.depth), deep: event.deep || fork.deep };
-  }
-  return event;
-}
 
 /** Attempts at the check after a switch before what is held goes out unchecked. */
 const CHECK_ATTEMPTS = 3;
@@ -251,9 +242,9 @@ export class ContinuityKeeper {
     }
     const run: CheckRun = { call, attempt, epoch };
     // One read of the new node's head (and one walk back, on a fork) serves every subscription.
-    this.#locate(call).then(
+    locateForks(call, () => [...this.#tracked].map(([subscription, { continuity }]) => [subscription, continuity] as const)).then(
       ({ head, forks }) => {
-        run.fork = summary(forks);
+        run.fork = deepestFork(forks);
         for (const [subscription, tracked] of held) this.#backfill(subscription, tracked, run, head, forks.get(subscription));
       },
       (cause: unknown) => this.#failed(run, held, backfillError(cause)),
@@ -265,56 +256,6 @@ export class ContinuityKeeper {
     if (run.epoch !== this.#epoch) return; // a newer switch (or attempt) took over
     if (run.attempt < CHECK_ATTEMPTS && error.code !== 'ERR_ABORTED') return this.#check(run.call, run.attempt + 1);
     for (const [subscription, tracked] of held) this.#finish(subscription, tracked, run, [], { error });
-  }
-
-  /**
-   * The new node's head, and for each subscription where the node's chain leaves what it delivered:
-   * the highest delivered height (at or below the node's head) whose hash the node has too.
-   * Subscriptions are judged one by one, each by what it was given and, where they do not
-   * contradict it, by the others' heights (one may have been shown another branch: one that began
-   * during a node's reorg saw only its new branch), from one set of reads: the node's block at each
-   * subscription's highest such height first, and only on a fork at every other one. Heights above
-   * the node's head cannot be compared: a node behind on the same chain is not a fork.
-   */
-  async #locate(call: OwnCall): Promise<{ head: number; forks: Map<string, ReorgEvent> }> {
-    const head = parseQuantity(await call('eth_blockNumber', []), 'eth_blockNumber');
-    const reads = new Map<number, Promise<readonly [number, number] | undefined>>();
-    const nodeAt = (n: number) => {
-      let read = reads.get(n);
-      if (!read) {
-        read = call('eth_getBlockByNumber', [hex(n), false]).then((block) => hashDigest((block as { hash?: unknown } | null)?.hash));
-        reads.set(n, read);
-      }
-      return read;
-    };
-    const same = async (n: number, mine: readonly [number, number]) => {
-      const theirs = await nodeAt(n);
-      return theirs !== undefined && theirs[0] === mine[0] && theirs[1] === mine[1];
-    };
-    // What every subscription was given, so that one with few heights of its own (logs of a rare
-    // event) is judged by the others' too where they agree with it.
-    const union = new Map<number, readonly [number, number]>();
-    for (const { continuity } of this.#tracked.values()) continuity.anchors(union);
-    const forks = new Map<string, ReorgEvent>();
-    await Promise.all(
-      [...this.#tracked].map(async ([subscription, { continuity }]) => {
-        const own = new Map<number, readonly [number, number]>();
-        continuity.anchors(own);
-        const delivered = new Map([...union, ...own]);
-        const numbers = [...delivered.keys()].filter((n) => n <= head).sort((x, y) => y - x);
-        if (numbers.length === 0 || (await same(numbers[0]!, delivered.get(numbers[0]!)!))) return;
-        // A fork: every delivered height below is compared at once (`reorgDepth` at most).
-        const below = numbers.slice(1);
-        const at = (await Promise.all(below.map((n) => same(n, delivered.get(n)!)))).indexOf(true);
-        // No height in common: the fork is below everything kept. When that is everything the client
-        // was given (a young subscription), it is below anything it has seen, and the new branch from
-        // there is all it needs; otherwise it is deeper than the kept history.
-        const ancestor = at < 0 ? numbers[numbers.length - 1]! - 1 : below[at]!;
-        const deep = at < 0 ? !continuity.keptAll() : !continuity.wholeAbove(ancestor);
-        forks.set(subscription, { ancestor, depth: Math.max(...delivered.keys()) - ancestor, deep });
-      }),
-    );
-    return { head, forks };
   }
 
   clear(): void {
