@@ -1,6 +1,5 @@
 import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcRequest } from '../jsonrpc.js';
-import type { RepeatablePredicate } from '../session/repeatable.js';
 
 export interface HedgeOptions {
   /**
@@ -71,10 +70,13 @@ const NOT_HEDGED: ReadonlySet<string> = new Set([
   'eth_uninstallfilter',
 ]);
 
-/** Whether every request of `payload` is a read that may go to two nodes at once. */
-export function isHedgeable(payload: JsonRpcRequest | JsonRpcRequest[], isRepeatable: RepeatablePredicate): boolean {
+/**
+ * Whether every request of `payload`, all of them safe to repeat (the caller's `isRepeatable` said
+ * so), may also run on two nodes at once: not transactions, subscriptions or filters.
+ */
+export function isHedgeable(payload: JsonRpcRequest | JsonRpcRequest[]): boolean {
   for (const { method } of Array.isArray(payload) ? payload : [payload]) {
-    if (typeof method !== 'string' || !isRepeatable(method) || NOT_HEDGED.has(method.toLowerCase())) return false;
+    if (typeof method !== 'string' || NOT_HEDGED.has(method.toLowerCase())) return false;
   }
   return true;
 }

@@ -69,21 +69,6 @@ interface Sent {
 
 const isOk = (status: number) => status >= 200 && status < 300;
 
-/** The default predicate with its answers kept per method name (asked twice per request). */
-function remembered(isRepeatable: RepeatablePredicate): RepeatablePredicate {
-  const known = new Map<string, boolean>();
-  return (method) => {
-    let answer = known.get(method);
-    if (answer === undefined) {
-      answer = isRepeatable(method);
-      // Method names come from clients: keep the memory bounded.
-      if (known.size >= 1_024) known.clear();
-      known.set(method, answer);
-    }
-    return answer;
-  };
-}
-
 /**
  * Carries out `NodePool.request()`: POSTs to the best node and, on a transport failure, a bad
  * status or a timeout, tries the next candidate. A JSON-RPC error from a node is an answer, unless
@@ -128,7 +113,7 @@ export class HttpDispatcher {
     this.#pool = pool;
     this.#maxAttempts = maxAttempts;
     this.#consistency = consistency;
-    this.#isRepeatable = isRepeatable === defaultIsRepeatable ? remembered(isRepeatable) : isRepeatable;
+    this.#isRepeatable = isRepeatable;
     this.#passive = passive;
     this.#attempts = new NodeAttempts(pool, passive, classify, attemptTimeoutMs);
     this.#hedged = hedge && new HedgedSend(pool, passive, this.#attempts, hedge, maxAttempts);
@@ -138,19 +123,21 @@ export class HttpDispatcher {
     payload: JsonRpcRequest | JsonRpcRequest[],
     options: HttpRequestOptions = {},
   ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
-    if (!this.#consistency.monotonic) return (await this.#send(payload, options)).response;
+    // Judged once per request: writes are never sent twice.
+    const unrepeatable = firstUnrepeatable(payload, this.#isRepeatable);
+    if (!this.#consistency.monotonic) return (await this.#send(payload, options, unrepeatable)).response;
     const items = (Array.isArray(payload) ? payload : [payload]).map((request): Sent => ({ request, viewAt: this.view.highest }));
     const { clock } = this.#pool;
     const deadline = clock.now() + this.#consistency.waitMs;
-    // Writes are never sent twice: a batch holding one is judged once, and what is behind in it fails.
-    const repeatable = firstUnrepeatable(payload, this.#isRepeatable) === undefined;
+    // A batch holding a write is judged once, and what is behind in it fails.
+    const repeatable = unrepeatable === undefined;
     const tried = new Set<string>();
     /** The last answer that was behind, and which of its items were. */
     let last: { answer: Answer; behind: number[] } | undefined;
     for (;;) {
       let answer;
       try {
-        answer = await this.#send(payload, options, tried);
+        answer = await this.#send(payload, options, unrepeatable, tried);
       } catch (error) {
         // No node answered this pass. Before any answer that is a failure; after one from a node
         // behind, the others may just be down: wait for that one to catch up.
@@ -252,11 +239,10 @@ export class HttpDispatcher {
    * Sends to the best candidate not in `skip` that takes requests now (not cooling down after a
    * rate limit, circuit not open), failing over: on any failure, and on an answer made only of
    * errors that say "not this node", for a request safe to repeat; only on a failure that proves the
-   * node never got it, for one that is not.
+   * node never got it, for one that is not (`unrepeatable`: its first method not safe to repeat).
    */
-  async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, skip?: ReadonlySet<string>): Promise<Answer> {
+  async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, unrepeatable: string | undefined, skip?: ReadonlySet<string>): Promise<Answer> {
     const body = JSON.stringify(payload);
-    const unrepeatable = firstUnrepeatable(payload, this.#isRepeatable);
     const { avoid } = options;
     const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined && !skip?.has(name) && !avoid?.includes(name));
     const unavailable = (attempts: number, held: readonly string[], failures: readonly string[], lastError: unknown): never => {
@@ -266,7 +252,7 @@ export class HttpDispatcher {
       });
     };
     // Reads may go to a second node while the first is slow; writes never.
-    if (this.#hedged && unrepeatable === undefined && isHedgeable(payload, this.#isRepeatable)) {
+    if (this.#hedged && unrepeatable === undefined && isHedgeable(payload)) {
       return this.#hedged.send(payload, body, nodes, options.signal, unavailable);
     }
     const failures: string[] = [];

@@ -148,7 +148,8 @@ function judgeErrors(
   classify: NodeErrorClassifier,
 ): { all: boolean; rateLimited: RateLimitSign | undefined } {
   const items = Array.isArray(response) ? response : [response];
-  const methods = Array.isArray(payload) ? new Map(payload.map((r) => [r.id, r.method])) : undefined;
+  /** A batch's methods by id, made only when an item is an error (most batches have none). */
+  let methods: Map<unknown, unknown> | undefined;
   let all = items.length > 0;
   let rateLimited: RateLimitSign | undefined;
   for (const item of items) {
@@ -157,7 +158,7 @@ function judgeErrors(
       all = false;
       continue;
     }
-    const method = methods ? methods.get(item.id) : (payload as JsonRpcRequest).method;
+    const method = Array.isArray(payload) ? (methods ??= new Map(payload.map((r) => [r.id, r.method]))).get(item.id) : payload.method;
     const verdict = verdictOf(classify, error, typeof method === 'string' ? method : '');
     if (verdict === 'answer') all = false;
     if (verdict === 'rate-limited') {

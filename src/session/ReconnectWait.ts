@@ -31,11 +31,6 @@ export class ReconnectWait {
     return this.#timer !== undefined;
   }
 
-  /** Waiting for the network (the session's `online` listener ends it). */
-  get forNetwork(): boolean {
-    return this.#forNetwork;
-  }
-
   /** The next backoff starts from its first delay again. */
   reset(): void {
     this.#backoff = this.#backoff.reset();

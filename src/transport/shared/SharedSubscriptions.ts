@@ -1,6 +1,6 @@
 import type { Clock } from '../../Clock.js';
 import type { JsonRpcId } from '../../jsonrpc.js';
-import { NOTIFICATION_PREFIX, NOTIFICATION_RESULT, SUBSCRIPTION_AT, plainSubscriptionId } from '../../frameShapes.js';
+import { NOTIFICATION_PREFIX, NOTIFICATION_RESULT, SUBSCRIPTION_AT, notificationId } from '../../frameShapes.js';
 import { checkFrame } from '../../jsonScan.js';
 import type { IdAddressing } from './IdAddressing.js';
 import type { VirtualSocket } from './VirtualSocket.js';
@@ -136,10 +136,9 @@ export class SharedSubscriptions {
 
   /** A notification in the common shape, its result one JSON value (checked in place), fanned out as text. */
   fastNotification(text: string): boolean {
-    const upstreamId = plainSubscriptionId(text);
+    const upstreamId = notificationId(text);
     if (upstreamId === undefined || !text.endsWith('}}')) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
-    if (!text.startsWith(NOTIFICATION_RESULT, idEnd)) return false;
     if (!checkFrame(text, idEnd + NOTIFICATION_RESULT.length, text.length - 2)) return false;
     const shared = this.#byUpstream.get(upstreamId);
     if (!shared) return true; // a subscription closed here, its notifications still in flight: nobody wants them
