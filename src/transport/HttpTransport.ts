@@ -164,9 +164,15 @@ function splitUserinfo(raw: string): { url: string; authorization: Record<string
   } catch {
     return { url: raw, authorization: undefined };
   }
-  if (url.username === '' && url.password === '') return { url: raw, authorization: undefined };
-  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  const authorization = basicAuthorization(url);
+  if (!authorization) return { url: raw, authorization: undefined };
   url.username = '';
   url.password = '';
-  return { url: url.toString(), authorization: { authorization: `Basic ${utf8Base64(credentials)}` } };
+  return { url: url.toString(), authorization };
+}
+
+/** The `authorization` header a URL's userinfo stands for (Basic, UTF-8), if it has any. */
+export function basicAuthorization(url: URL): Record<string, string> | undefined {
+  if (url.username === '' && url.password === '') return undefined;
+  return { authorization: `Basic ${utf8Base64(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}` };
 }

@@ -5,10 +5,9 @@ import type { Socket } from 'node:net';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import type { Clock, TimerHandle } from '../Clock.js';
 import { systemClock } from '../Clock.js';
-import { utf8Base64 } from '../base64.js';
 import { SteadyRpcError } from '../errors.js';
 import type { HttpEndpoint, HttpResponse, HttpTransport } from './HttpTransport.js';
-import { isNotDelivered, markNotDelivered } from './HttpTransport.js';
+import { basicAuthorization, isNotDelivered, markNotDelivered } from './HttpTransport.js';
 
 export interface NodeHttpTransportOptions {
   /**
@@ -200,7 +199,7 @@ function parseTarget(raw: string, http: HttpAgent, https: HttpsAgent): Target | 
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   const secure = url.protocol === 'https:';
   // As FetchHttpTransport: userinfo goes as Basic auth, unless the endpoint's headers set one.
-  const authorization = url.username === '' && url.password === '' ? undefined : { authorization: `Basic ${utf8Base64(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}` };
+  const authorization = basicAuthorization(url);
   // The headers fetch sends (a firewall in front of a node may refuse a request without a user-agent).
   const headers: Record<string, string> = {
     'content-type': 'application/json',
