@@ -1,63 +1,15 @@
 import type { Clock } from '../Clock.js';
 import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
-import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { HttpEndpoint, HttpResponse } from '../transport/HttpTransport.js';
-import { markNotDelivered } from '../transport/HttpTransport.js';
 import type { FakeSocket } from './FakeSocketTransport.js';
 import type { ChainBlock, FakeBlockHeader, FakeLog, Branch } from './FakeChain.js';
 import { FakeChain, TREE, fakeBlockHash } from './FakeChain.js';
-
-interface FakeSubscription {
-  readonly kind: string;
-  readonly params: readonly unknown[];
-}
-
-/**
- * How the fake node behaves right now:
- * - `ok`: answers;
- * - `down`: refuses connections (HTTP requests reject like a closed port, sockets fail to open);
- * - `stall`: never answers (a blackholed or zombie node): HTTP requests hang, new sockets never
- *   open, open sockets go silent;
- * - `http-error`: answers HTTP 503;
- * - `rpc-error`: answers every call with a JSON-RPC internal error.
- */
-export type FakeNodeMode = 'ok' | 'down' | 'stall' | 'http-error' | 'rpc-error';
-
-export interface FakeNodeOptions {
-  /** Used in answers to `web3_clientVersion` and in error messages. @default 'fake' */
-  name?: string;
-  /** @default 1 */
-  chainId?: number;
-  /** Block number of the head at start. @default 0 (on a chain: its genesis) */
-  head?: number;
-  /** Wei returned by `eth_getBalance` for any address, so tests can tell nodes apart. @default 0n */
-  balance?: bigint;
-  /** Needed only when `latencyMs` > 0: answers are delayed on this clock. */
-  clock?: Clock;
-  /** Delay before each answer, in ms (on `clock`). @default 0 */
-  latencyMs?: number;
-  /**
-   * The network's block tree this node shares with others (see {@link FakeChain}): it starts at
-   * `head` on the chain's first branch. Without one, the node has a chain of its own whose hashes
-   * are `fakeBlockHash(number, node.fork)` at every height.
-   */
-  chain?: FakeChain;
-  /**
-   * On a reorg of its chain (`forkAt`, `follow`), tell `logs` subscribers of the logs of the
-   * blocks it left with `removed: true`, as geth does; anvil does not. @default true
-   */
-  announceRemovedLogs?: boolean;
-}
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`;
-
-interface LogFilter {
-  fromBlock?: string;
-  toBlock?: string;
-  address?: string;
-  blockHash?: string;
-}
+import type { FakeNodeState } from './fakeNodeAnswers.js';
+import { answerCall, blockHeader, hex } from './fakeNodeAnswers.js';
+import { answerHttp } from './fakeNodeHttp.js';
+import { FakeNodeSockets } from './FakeNodeSockets.js';
+import type { FakeNodeMode, FakeNodeOptions } from './FakeNodeOptions.js';
 
 /**
  * A scriptable Ethereum node for unit tests: head progression, stalls, errors, a wrong chain,
@@ -85,9 +37,8 @@ export class FakeNode {
   #fork = 0;
   /** Without a chain: logs emitted with `emitLog`. */
   readonly #ownLogs: FakeLog[] = [];
-  /** Open sockets and their subscriptions; ids count from 0x1 on every socket, as many nodes do. */
-  readonly #sockets = new Map<FakeSocket, Map<string, FakeSubscription>>();
-  readonly #nextSubscription = new Map<FakeSocket, number>();
+  /** Open sockets and their subscriptions. */
+  readonly #sockets = new FakeNodeSockets(this);
 
   constructor(options: FakeNodeOptions = {}) {
     const { name = 'fake', chainId = 1, chain, head = chain?.genesis ?? 0, balance = 0n, clock, latencyMs = 0, announceRemovedLogs = true } = options;
@@ -260,14 +211,7 @@ export class FakeNode {
   /** Sends `result` to every subscription of `kind` (`newHeads`, `logs`, `newPendingTransactions`, …). */
   notify(kind: string, result: unknown): this {
     if (this.mode === 'stall') return this;
-    for (const [socket, subscriptions] of this.#openSockets()) {
-      for (const [id, subscription] of subscriptions) {
-        if (subscription.kind !== kind) continue;
-        const filter = subscription.params[1] as { address?: string } | undefined;
-        if (kind === 'logs' && filter?.address !== undefined && filter.address !== (result as { address?: string }).address) continue;
-        socket.receiveJson({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: id, result } });
-      }
-    }
+    this.#sockets.notify(kind, result);
     return this;
   }
 
@@ -294,25 +238,18 @@ export class FakeNode {
 
   /** Open sockets to this node. */
   get openSockets(): number {
-    return this.#openSockets().length;
+    return this.#sockets.count;
   }
 
   /** Subscriptions open on this node, over all sockets. */
   get subscriptionCount(): number {
-    let count = 0;
-    for (const [, subscriptions] of this.#openSockets()) count += subscriptions.size;
-    return count;
-  }
-
-  #openSockets(): Array<[FakeSocket, Map<string, FakeSubscription>]> {
-    for (const socket of this.#sockets.keys()) if (socket.state === 'closed') this.#sockets.delete(socket);
-    return [...this.#sockets];
+    return this.#sockets.subscriptionCount;
   }
 
   /** Drops every open socket (close code `code`) and refuses new ones until `restore()`. */
   cut(code = 1006): this {
     this.mode = 'down';
-    for (const [socket] of this.#openSockets()) socket.serverClose(code);
+    this.#sockets.closeAll(code);
     return this;
   }
 
@@ -332,54 +269,7 @@ export class FakeNode {
    * The node as a WebSocket server for `FakeSocketTransport.route`: accepts (or refuses, or never
    * answers, per `mode`), answers calls, keeps `eth_subscribe` subscriptions per socket.
    */
-  readonly socket = (socket: FakeSocket): void => {
-    if (this.refuseStatus !== undefined) return socket.refuse(this.refuseStatus);
-    if (this.mode === 'down') return socket.fail(new Error(`${this.name}: connection refused`));
-    if (this.mode === 'stall') return; // the upgrade never completes
-    this.#sockets.set(socket, new Map());
-    this.#nextSubscription.set(socket, 1);
-    socket.onSend((text) => this.#onFrame(socket, text));
-    socket.accept();
-  };
-
-  #onFrame(socket: FakeSocket, text: string): void {
-    if (socket.state !== 'open') {
-      this.#sockets.delete(socket);
-      return;
-    }
-    if (this.mode === 'stall') return;
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      return socket.receiveJson(errorResponse(null, RpcErrorCode.PARSE_ERROR, 'Parse error'));
-    }
-    const answers = (Array.isArray(payload) ? payload : [payload]).map((r) => this.#answerOnSocket(socket, r as JsonRpcRequest));
-    socket.receiveJson(Array.isArray(payload) ? answers : answers[0]);
-  }
-
-  #answerOnSocket(socket: FakeSocket, request: JsonRpcRequest): JsonRpcResponse {
-    const subscriptions = this.#sockets.get(socket)!;
-    const id = request.id ?? null;
-    const params = Array.isArray(request.params) ? request.params : [];
-    if (this.mode === 'ok' && request.method === 'eth_subscribe') {
-      this.calls.set(request.method, (this.calls.get(request.method) ?? 0) + 1);
-      const kind = params[0];
-      if (typeof kind !== 'string' || !['newHeads', 'logs', 'newPendingTransactions', 'syncing'].includes(kind)) {
-        return errorResponse(id, RpcErrorCode.INVALID_PARAMS, `unknown subscription ${JSON.stringify(kind)}`);
-      }
-      const n = this.#nextSubscription.get(socket)!;
-      this.#nextSubscription.set(socket, n + 1);
-      const subscription = hex(n);
-      subscriptions.set(subscription, { kind, params });
-      return { jsonrpc: '2.0', id, result: subscription };
-    }
-    if (this.mode === 'ok' && request.method === 'eth_unsubscribe') {
-      this.calls.set(request.method, (this.calls.get(request.method) ?? 0) + 1);
-      return { jsonrpc: '2.0', id, result: subscriptions.delete(String(params[0])) };
-    }
-    return this.answer(request);
-  }
+  readonly socket = (socket: FakeSocket): void => this.#sockets.accept(socket);
 
   /** Without a chain: replaces the node's whole chain (new hashes at every height), telling no one. */
   reorg(): this {
@@ -395,36 +285,7 @@ export class FakeNode {
 
   /** Answers one JSON-RPC call from the node's current state. */
   answer(request: JsonRpcRequest): JsonRpcResponse {
-    const id = request.id ?? null;
-    this.calls.set(request.method, (this.calls.get(request.method) ?? 0) + 1);
-    if (this.mode === 'rpc-error') return errorResponse(id, RpcErrorCode.INTERNAL_ERROR, `${this.name}: internal error`);
-    const params = Array.isArray(request.params) ? request.params : [];
-    switch (request.method) {
-      case 'eth_blockNumber':
-        return { jsonrpc: '2.0', id, result: hex(this.head) };
-      case 'eth_chainId':
-        return { jsonrpc: '2.0', id, result: hex(this.chainId) };
-      case 'net_version':
-        return { jsonrpc: '2.0', id, result: String(this.chainId) };
-      case 'web3_clientVersion':
-        return { jsonrpc: '2.0', id, result: `FakeNode/${this.name}` };
-      case 'eth_getBalance':
-        return { jsonrpc: '2.0', id, result: hex(this.balance) };
-      case 'eth_getLogs':
-        return this.#getLogs(id, (params[0] ?? {}) as LogFilter);
-      case 'eth_getBlockByNumber': {
-        const tag = params[0];
-        const number = tag === 'latest' || tag === 'pending' || tag === undefined ? this.#head : tag === 'earliest' ? (this.#chain?.genesis ?? 0) : Number(tag);
-        if (!Number.isInteger(number) || number > this.#head || number < (this.#chain?.genesis ?? 0)) return { jsonrpc: '2.0', id, result: null };
-        return { jsonrpc: '2.0', id, result: this.block(number) };
-      }
-      case 'eth_getBlockByHash': {
-        const number = this.#numberOf(params[0]);
-        return { jsonrpc: '2.0', id, result: number === undefined ? null : this.block(number) };
-      }
-      default:
-        return errorResponse(id, RpcErrorCode.METHOD_NOT_FOUND, `the method ${request.method} does not exist/is not available`);
-    }
+    return answerCall(this, this.#state(), request);
   }
 
   /**
@@ -432,93 +293,17 @@ export class FakeNode {
    * (on a chain: its branch's block, which must exist).
    */
   block(number: number): FakeBlockHeader {
-    if (this.#branch) {
-      const block = this.#branch.at(number);
-      if (!block) throw new RangeError(`FakeNode ${this.name}: no block ${number} on its branch (tip ${this.#branch.tip})`);
-      return { ...block.header };
-    }
-    return {
-      number: hex(number),
-      hash: fakeBlockHash(number, this.#fork),
-      parentHash: fakeBlockHash(Math.max(0, number - 1), this.#fork),
-      timestamp: hex(number * 12),
-    };
+    return blockHeader(this.name, this.#state(), number);
   }
 
-  /** The number of the block with `hash` if the node has it (on its chain, at or below its head). */
-  #numberOf(hash: unknown): number | undefined {
-    if (typeof hash !== 'string') return undefined;
-    if (!this.#branch) {
-      const number = Number.parseInt(hash.slice(10), 16);
-      return hash.length === 66 && Number.isSafeInteger(number) && number <= this.#head && hash === fakeBlockHash(number, this.#fork) ? number : undefined;
-    }
-    const header = this.#chain!.block(hash);
-    if (!header) return undefined;
-    const number = Number(header.number);
-    return number <= this.#head && this.#branch.at(number)?.header === header ? number : undefined;
-  }
-
-  /** `eth_getLogs` over the node's chain up to its head: a range (clamped to it) or one block by hash. */
-  #getLogs(id: JsonRpcResponse['id'], filter: LogFilter): JsonRpcResponse {
-    const matches = (log: FakeLog) => filter.address === undefined || filter.address === log.address;
-    if (filter.blockHash !== undefined) {
-      const number = this.#numberOf(filter.blockHash);
-      if (number === undefined) return errorResponse(id, -32000, 'unknown block');
-      return { jsonrpc: '2.0', id, result: this.logs.filter((log) => Number(log.blockNumber) === number && matches(log)) };
-    }
-    const genesis = this.#chain?.genesis ?? 0;
-    const at = (tag: string | undefined, fallback: number) => (tag === undefined ? fallback : tag === 'latest' || tag === 'pending' ? this.#head : tag === 'earliest' ? genesis : Number(tag));
-    const from = at(filter.fromBlock, genesis);
-    const to = at(filter.toBlock, this.#head);
-    if (this.#branch) {
-      const blocks = this.#blocks(from, Math.min(to, this.#head));
-      return { jsonrpc: '2.0', id, result: blocks.flatMap((block) => block.logs.filter(matches).map((log) => ({ ...log }))) };
-    }
-    const result = this.#ownLogs.filter((l) => {
-      const n = Number(l.blockNumber);
-      return n >= from && n <= to && matches(l);
-    });
-    return { jsonrpc: '2.0', id, result };
+  #state(): FakeNodeState {
+    return { chain: this.#chain, branch: this.#branch, head: this.#head, fork: this.#fork, ownLogs: this.#ownLogs };
   }
 
   /** The node as an HTTP handler for `FakeHttpTransport.route`. */
-  readonly http = async (body: string, signal: AbortSignal, endpoint: HttpEndpoint): Promise<HttpResponse> => {
-    if (this.mode === 'down') {
-      throw markNotDelivered(SteadyRpcError.forUrl('ERR_TRANSPORT', 'HTTP request failed before it was sent: connection refused', endpoint.url));
-    }
-    await this.#wait(signal);
-    if (this.mode === 'http-error') return { status: 503, body: 'Service Unavailable' };
-    let payload: unknown;
-    try {
-      payload = JSON.parse(body);
-    } catch {
-      return { status: 200, body: JSON.stringify(errorResponse(null, RpcErrorCode.PARSE_ERROR, 'Parse error')) };
-    }
-    const answer = Array.isArray(payload)
-      ? payload.map((r) => this.answer(r as JsonRpcRequest))
-      : this.answer(payload as JsonRpcRequest);
-    return { status: 200, body: JSON.stringify(answer) };
-  };
-
-  /** Resolves after the configured latency; never, while stalled; rejects when `signal` aborts. */
-  #wait(signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    if (this.mode !== 'stall' && this.latencyMs <= 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      let timer: unknown;
-      const onAbort = () => {
-        if (timer !== undefined) this.#clock!.clearTimeout(timer);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      if (this.mode === 'stall') return;
-      timer = this.#clock!.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, this.latencyMs);
-    });
-  }
+  readonly http = (body: string, signal: AbortSignal, endpoint: HttpEndpoint): Promise<HttpResponse> => answerHttp(this, this.#clock, body, signal, endpoint);
 }
 
 export { fakeBlockHash };
+export type { FakeNodeMode, FakeNodeOptions };
 export type { FakeBlockHeader, FakeLog };

@@ -1,0 +1,39 @@
+import type { Clock } from '../Clock.js';
+import type { FakeChain } from './FakeChain.js';
+
+/**
+ * How the fake node behaves right now:
+ * - `ok`: answers;
+ * - `down`: refuses connections (HTTP requests reject like a closed port, sockets fail to open);
+ * - `stall`: never answers (a blackholed or zombie node): HTTP requests hang, new sockets never
+ *   open, open sockets go silent;
+ * - `http-error`: answers HTTP 503;
+ * - `rpc-error`: answers every call with a JSON-RPC internal error.
+ */
+export type FakeNodeMode = 'ok' | 'down' | 'stall' | 'http-error' | 'rpc-error';
+
+export interface FakeNodeOptions {
+  /** Used in answers to `web3_clientVersion` and in error messages. @default 'fake' */
+  name?: string;
+  /** @default 1 */
+  chainId?: number;
+  /** Block number of the head at start. @default 0 (on a chain: its genesis) */
+  head?: number;
+  /** Wei returned by `eth_getBalance` for any address, so tests can tell nodes apart. @default 0n */
+  balance?: bigint;
+  /** Needed only when `latencyMs` > 0: answers are delayed on this clock. */
+  clock?: Clock;
+  /** Delay before each answer, in ms (on `clock`). @default 0 */
+  latencyMs?: number;
+  /**
+   * The network's block tree this node shares with others (see {@link FakeChain}): it starts at
+   * `head` on the chain's first branch. Without one, the node has a chain of its own whose hashes
+   * are `fakeBlockHash(number, node.fork)` at every height.
+   */
+  chain?: FakeChain;
+  /**
+   * On a reorg of its chain (`forkAt`, `follow`), tell `logs` subscribers of the logs of the
+   * blocks it left with `removed: true`, as geth does; anvil does not. @default true
+   */
+  announceRemovedLogs?: boolean;
+}
