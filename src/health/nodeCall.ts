@@ -4,7 +4,7 @@ import { isJsonRpcFailure } from '../jsonrpc.js';
 import type { NodeInfo } from '../pool/NodeConfig.js';
 import type { NodeErrorClassifier } from '../pool/nodeErrors.js';
 import { suggestedBackoffMs, verdictOf } from '../pool/nodeErrors.js';
-import { retryAfterMs } from '../pool/RateLimitCooldown.js';
+import { httpRateLimit } from '../pool/RateLimitCooldown.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
 import type { HttpTransport } from '../transport/HttpTransport.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
@@ -48,8 +48,8 @@ async function httpCall(http: HttpTransport, node: NodeInfo, method: string, par
   if (response.status < 200 || response.status >= 300) {
     const error = new SteadyRpcError('ERR_TRANSPORT', `Node "${node.name}" answered HTTP ${response.status}`);
     // As for requests: a 429, or a 503 naming its wait, is a rate limit, not a dead node.
-    const named = retryAfterMs(response.retryAfter, policy.now());
-    if (response.status === 429 || (response.status === 503 && named !== undefined)) throw rateLimitedError(error, { ms: named, source: 'http-status' });
+    const sign = httpRateLimit(response.status, response.retryAfter, policy.now());
+    if (sign) throw rateLimitedError(error, { ...sign, source: 'http-status' });
     throw error;
   }
   let parsed: JsonRpcResponse;

@@ -34,6 +34,15 @@ export function rateLimitSettings(options: RateLimitOptions | undefined): Readon
  * §10.2.3), read against `now` (wall-clock time with the default clock). `undefined` when absent
  * or unreadable; a date in the past is 0.
  */
+/**
+ * Whether an HTTP answer says "rate limited": a 429, or a 503 that names its wait (it says when to
+ * come back, as a 429 does: RFC 9110 §10.2.3); with the wait it names, if any.
+ */
+export function httpRateLimit(status: number, retryAfter: string | undefined, now: number): { ms: number | undefined } | undefined {
+  const named = retryAfterMs(retryAfter, now);
+  return status === 429 || (status === 503 && named !== undefined) ? { ms: named } : undefined;
+}
+
 export function retryAfterMs(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();

@@ -5,7 +5,7 @@ import type { RepeatablePredicate } from '../session/repeatable.js';
 import type { HttpResponse } from '../transport/HttpTransport.js';
 import type { NodeErrorClassifier } from './nodeErrors.js';
 import { suggestedBackoffMs, verdictOf } from './nodeErrors.js';
-import { retryAfterMs } from './RateLimitCooldown.js';
+import { httpRateLimit } from './RateLimitCooldown.js';
 
 /** Why an attempt failed after the request may have reached the node, for `NOT_RESENT`'s `data.reason`. */
 export type FailedAfterSend = 'timeout' | 'http-status' | 'connection' | 'bad-answer';
@@ -129,9 +129,8 @@ export function judgeReply(
   const response = ok ? parseNodeAnswer(node, Array.isArray(payload), reply.body) : nodeErrorAnswer(payload, reply.body);
   const errors = response === undefined ? { all: false, rateLimited: undefined } : judgeErrors(payload, response, classify);
   let rateLimited = errors.rateLimited;
-  const named = retryAfterMs(reply.retryAfter, now);
-  // A 503 that names its wait says when to come back, as a 429 does (RFC 9110 §10.2.3).
-  if (reply.status === 429 || (reply.status === 503 && named !== undefined)) rateLimited = { ms: named ?? rateLimited?.ms };
+  const sign = httpRateLimit(reply.status, reply.retryAfter, now);
+  if (sign) rateLimited = { ms: sign.ms ?? rateLimited?.ms };
   const withSign = rateLimited ? { rateLimited } : {};
   if (ok) return errors.all ? { kind: 'not-here', response: response!, ...withSign } : { kind: 'answer', response: response!, ...withSign };
   const error = new SteadyRpcError('ERR_TRANSPORT', `Node "${node}" answered HTTP ${reply.status}`);
