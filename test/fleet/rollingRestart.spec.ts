@@ -122,20 +122,26 @@ function checkStream(name: string, blocks: number[], errors: unknown[]): { name:
   return { name, blocks: blocks.length, duplicates, missed };
 }
 
+/** viem (resilientTransport) and ethers (ResilientProvider) clients of the load balancer, each recording the block numbers it is told of. */
+async function steadyClients() {
+  const node = { name: 'lb', http: fleet.httpUrl, ws: fleet.wsUrl };
+  const viem: PublicClient<ResilientTransport> = createPublicClient({ transport: resilientTransport({ nodes: [node] }) });
+  const viemBlocks: number[] = [];
+  const viemErrors: unknown[] = [];
+  const unwatch = watchBlockNumber(viem, { poll: false, onBlockNumber: (n) => viemBlocks.push(Number(n)), onError: (e) => viemErrors.push(e) });
+  const ethers = new ResilientProvider({ nodes: [node] }, Network.from(31337), { cacheTimeout: -1 });
+  const ethersBlocks: number[] = [];
+  await ethers.on('block', (n: number) => ethersBlocks.push(n));
+  return { viem, viemBlocks, viemErrors, unwatch, ethers, ethersBlocks };
+}
+
 describe('a fleet of 3 proxy replicas behind HAProxy', () => {
   it('a rolling restart (SIGTERM, drain, start again, one replica at a time) loses nothing', async () => {
     let stopped = false;
     let signalledAt = Infinity;
     const stop = () => stopped;
-    const node = { name: 'lb', http: fleet.httpUrl, ws: fleet.wsUrl };
 
-    const viem: PublicClient<ResilientTransport> = createPublicClient({ transport: resilientTransport({ nodes: [node] }) });
-    const viemBlocks: number[] = [];
-    const viemErrors: unknown[] = [];
-    const unwatch = watchBlockNumber(viem, { poll: false, onBlockNumber: (n) => viemBlocks.push(Number(n)), onError: (e) => viemErrors.push(e) });
-    const ethers = new ResilientProvider({ nodes: [node] }, Network.from(31337), { cacheTimeout: -1 });
-    const ethersBlocks: number[] = [];
-    await ethers.on('block', (n: number) => ethersBlocks.push(n));
+    const { viem, viemBlocks, viemErrors, unwatch, ethers, ethersBlocks } = await steadyClients();
 
     const plain = Array.from({ length: PLAIN_WS_CLIENTS }, () => new PlainClient(fleet.wsUrl, () => signalledAt));
     await Promise.all(plain.map((c) => c.start()));
@@ -206,14 +212,7 @@ describe('a fleet of 3 proxy replicas behind HAProxy', () => {
   it('a crash (SIGKILL) of each replica in turn: steadyrpc clients lose no repeatable call and keep their block streams', async () => {
     let stopped = false;
     const stop = () => stopped;
-    const node = { name: 'lb', http: fleet.httpUrl, ws: fleet.wsUrl };
-    const viem: PublicClient<ResilientTransport> = createPublicClient({ transport: resilientTransport({ nodes: [node] }) });
-    const viemBlocks: number[] = [];
-    const viemErrors: unknown[] = [];
-    const unwatch = watchBlockNumber(viem, { poll: false, onBlockNumber: (n) => viemBlocks.push(Number(n)), onError: (e) => viemErrors.push(e) });
-    const ethers = new ResilientProvider({ nodes: [node] }, Network.from(31337), { cacheTimeout: -1 });
-    const ethersBlocks: number[] = [];
-    await ethers.on('block', (n: number) => ethersBlocks.push(n));
+    const { viem, viemBlocks, viemErrors, unwatch, ethers, ethersBlocks } = await steadyClients();
     const viemCalls = tally();
     const ethersCalls = tally();
     const httpCalls = tally();
