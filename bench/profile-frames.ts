@@ -8,13 +8,13 @@
  * JSON.parse). Rounds interleave the consumers, so a busy machine slows them alike; the ratio
  * (raw ns / consumer ns per frame) is the notification case's throughput ratio without ws's
  * own receive cost (which both pay in `npm run bench`, so that one's ratios are closer to 1).
- * `check`: decoding and the frame check alone (`isCompactJson`, SIMD where it can); `check-js`: the
+ * `check`: decoding and the frame check alone (`checkFrame` with the frame's bytes, SIMD where it can); `check-js`: the
  * same with the JavaScript check. Times are this process's CPU time (user + system), steadier than
  * wall time on a shared machine.
  */
 import { parseArgs } from 'node:util';
 import { NodePool, UpstreamSession, type UpstreamSessionOptions } from '../src/index.js';
-import { isCompactJson, isCompactValue, isPlainText } from '../src/jsonScan.js';
+import { checkFrame, isCompactValue, isPlainText } from '../src/jsonScan.js';
 import type { SocketListener, SocketTransport, UpstreamSocket } from '../src/transport/SocketTransport.js';
 import { headJson } from './mockChain.js';
 
@@ -105,14 +105,15 @@ async function run(consumer: Consumer, frames: number): Promise<number> {
         }
       : consumer === 'check'
         ? (buffer) => {
-            if (isCompactJson(buffer.toString('utf8'))) checked += 1;
+            const text = buffer.toString('utf8');
+            if (checkFrame(text, 0, text.length, -1, buffer)) checked += 1;
           }
         : consumer === 'check-js'
           ? (buffer) => {
               const text = buffer.toString('utf8');
               if (isPlainText(text) && isCompactValue(text, 0, text.length)) checked += 1;
             }
-          : (buffer) => opened!.listener.onMessage(buffer.toString('utf8'));
+          : (buffer) => opened!.listener.onMessage(buffer.toString('utf8'), buffer);
   let us = 0;
   try {
     for (let done = 0; done < frames; done += BATCH) {

@@ -82,11 +82,12 @@ let simd: SimdFrameCheck | null | undefined;
  * `isPlainText(text) && isCompactValue(text, start, end, objectAt)`: whether `text` is plain and
  * from `start` to `end` exactly one compact JSON value, noting the head keys of the object at
  * `objectAt` in {@link headKeys}. On WebAssembly SIMD when it can answer; else in JavaScript.
+ * `bytes`, when given, are the UTF-8 bytes `text` was decoded from (see SocketListener.onMessage).
  */
-export function checkFrame(text: string, start: number, end: number, objectAt = -1): boolean {
+export function checkFrame(text: string, start: number, end: number, objectAt = -1, bytes?: Uint8Array): boolean {
   if (simd === undefined) simd = simdFrameCheck() ?? null;
   if (simd !== null) {
-    const ok = simd(text, start, end, objectAt, headKeys);
+    const ok = simd(text, start, end, objectAt, headKeys, bytes);
     if (ok !== undefined) {
       headKeys.text = objectAt < 0 ? '' : text;
       headKeys.objectAt = objectAt;

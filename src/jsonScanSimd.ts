@@ -37,8 +37,14 @@ export interface HeadKeySlots {
  * readHead (resultFields.ts) reads there, in the same way: `keys.read`, and `keys.parts` says
  * which values it could read (1: `hi` and `lo`, the hash's digests; 2: `numberValue`; 4:
  * `parentHi`; 8: `parentLo`).
+ *
+ * `bytes`, when given, must be the UTF-8 bytes `text` was decoded from. When they are as many as
+ * its characters, each byte stands for the character at its position: an ASCII character, or a
+ * byte that did not decode and became U+FFFD (which the check takes as the plain, non-ASCII
+ * character it is), since every other sequence decodes to fewer characters than it has bytes. They
+ * are then copied in as they are, instead of encoding the text again.
  */
-export type SimdFrameCheck = (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots) => boolean | undefined;
+export type SimdFrameCheck = (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots, bytes?: Uint8Array) => boolean | undefined;
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -66,7 +72,7 @@ export function simdFrameCheck(
   let number = new Float64Array(memory.buffer, 16, 1);
   let textBytes = new Uint8Array(memory.buffer, TEXT_AT);
   let capacity = memory.buffer.byteLength;
-  return (text, start, end, objectAt, keys) => {
+  return (text, start, end, objectAt, keys, bytes) => {
     const length = text.length;
     if (length + TEXT_AT + SLACK > MAX_BYTES) return undefined;
     // Room for the text in UTF-8 at most (3 bytes a character), capped: a text that still does not fit is not checked here.
@@ -83,10 +89,14 @@ export function simdFrameCheck(
       textBytes = new Uint8Array(memory.buffer, TEXT_AT);
       capacity = memory.buffer.byteLength;
     }
-    const { read, written } = encoder.encodeInto(text, textBytes);
-    // Beyond ASCII a character is several bytes: the positions would not match.
-    if (read !== length || written !== length || textBytes.length - written < SLACK) return undefined;
-    textBytes[written] = 0;
+    if (bytes?.length === length && textBytes.length - length >= SLACK) {
+      textBytes.set(bytes);
+    } else {
+      const { read, written } = encoder.encodeInto(text, textBytes);
+      // Beyond ASCII a character is several bytes: the positions would not match.
+      if (read !== length || written !== length || textBytes.length - written < SLACK) return undefined;
+    }
+    textBytes[length] = 0;
     const ok = check(length, start, end, objectAt) === 1;
     keys.hash = slots[0]!;
     keys.number = slots[1]!;

@@ -216,6 +216,38 @@ describe('the check on WebAssembly SIMD', () => {
     );
   });
 
+  it('given the bytes a text was decoded from (as ws hands them over), answers as the JavaScript check on the text', () => {
+    const keys = slots();
+    // Bytes that are not valid UTF-8 too: a binary frame is decoded without ws's validation, and a
+    // byte that does not decode becomes U+FFFD, one character for one byte.
+    const stray = fc.uint8Array({ maxLength: 4 }).map((b) => Buffer.from(b));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 6 }), jsonish, fc.oneof(jsonish, fc.string({ maxLength: 6 })), stray, fc.nat(), fc.boolean(), (before, value, after, junk, junkAt, noteKeys) => {
+        const clean = Buffer.from(before + value + after);
+        const at = junkAt % (clean.length + 1);
+        const bytes = Buffer.concat([clean.subarray(0, at), junk, clean.subarray(at)]);
+        const text = bytes.toString('utf8');
+        const start = Math.min(Buffer.from(before).length, text.length);
+        const end = Math.max(start, text.length - Buffer.from(after).length);
+        const objectAt = noteKeys ? start : -1;
+        const answer = simd!(text, start, end, objectAt, keys, bytes);
+        if (answer === undefined) {
+          expect(bytes.length).not.toBe(text.length); // left to the text's own path
+          return;
+        }
+        const js = inJs(text, start, end, objectAt);
+        expect(answer).toBe(js.ok);
+        if (js.ok) expect(keysOf(keys)).toEqual(js.keys);
+      }),
+      { numRuns: 20_000 },
+    );
+    // Bytes beyond ASCII that decode to fewer characters: encoded again from the text.
+    const text = `{"x":"é","hash":"0x${'ab'.repeat(32)}"}`;
+    expect(simd!(text, 0, text.length, 0, keys, Buffer.from(text))).toBeUndefined();
+    expect(checkFrame(text, 0, text.length, 0, Buffer.from(text))).toBe(true);
+    expect(text.startsWith('"0xab', headKeys.hash)).toBe(true);
+  });
+
   it('notes the head keys of the object it is pointed at, as the JavaScript check does', () => {
     const hex = hexString({ minLength: 1, maxLength: 70 }).map((h) => `0x${h}`);
     const head = fc.record(

@@ -277,7 +277,7 @@ export class LinkSwitcher {
     if (!link.alive) return;
     link.socket = ctx.transport.open(endpoint, {
       onOpen: () => this.#onOpen(link),
-      onMessage: (text) => ctx.frames.onMessage(link, text),
+      onMessage: (text, bytes) => ctx.frames.onMessage(link, text, bytes),
       onClose: (info) => this.#onClose(link, info),
       onError: (error) => ctx.events.emit('error', new SteadyRpcError('ERR_TRANSPORT', `Socket error on node "${node}"`, { cause: error })),
     });

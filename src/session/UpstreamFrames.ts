@@ -52,10 +52,11 @@ export class UpstreamFrames {
     this.#ctx = ctx;
   }
 
-  onMessage(link: UpstreamLink, text: string): void {
+  /** `bytes`: what `text` was decoded from, when the transport has them (see SocketListener). */
+  onMessage(link: UpstreamLink, text: string, bytes?: Uint8Array): void {
     if (!link.alive) return;
     link.lastSeenAt = this.#ctx.clock.now();
-    if (this.#fastAnswer(link, text) || this.#fastNotification(link, text)) return;
+    if (this.#fastAnswer(link, text, bytes) || this.#fastNotification(link, text, bytes)) return;
     let message: unknown;
     try {
       message = JSON.parse(text);
@@ -106,7 +107,7 @@ export class UpstreamFrames {
    * nothing else a node adds to a frame ever reaches the client. Errors take the general path,
    * which checks their shape.
    */
-  #fastAnswer(link: UpstreamLink, text: string): boolean {
+  #fastAnswer(link: UpstreamLink, text: string, bytes: Uint8Array | undefined): boolean {
     // Notifications, the commonest frames, have `"method"` where answers have `"id"`.
     if (text.charCodeAt(ID_AT - 4) !== 105 /* i */) return false;
     const head = ANSWER_HEAD.exec(text);
@@ -116,7 +117,7 @@ export class UpstreamFrames {
     // Own requests, batches, subscribes and unsubscribes need the parsed answer.
     // (The session's own requests are never in `calls`: they live in the ReplayFilter.)
     if (!call || call.slot || call.answered || call.oneWay || call.unsubscribed !== undefined || call.method === 'eth_subscribe') return false;
-    if (!this.#ctx.transport.framesChecked && !checkFrame(text, head[0].length, text.length - 1)) return false;
+    if (!this.#ctx.transport.framesChecked && !checkFrame(text, head[0].length, text.length - 1, -1, bytes)) return false;
     // Reads the client's view of the chain cares about are judged, so parsed; but a head read
     // (the commonest call of all) is read in place when it keeps the view.
     if (this.#ctx.gate.reads(call) && !this.#headInView(link, call, text, ID_AT + head[1]!.length)) return false;
@@ -145,7 +146,7 @@ export class UpstreamFrames {
    * only when the frame is exactly the common shape with its result one JSON value (checked in
    * place, which also notes where a head's fields are for continuity).
    */
-  #fastNotification(link: UpstreamLink, text: string): boolean {
+  #fastNotification(link: UpstreamLink, text: string, bytes: Uint8Array | undefined): boolean {
     const upstreamId = notificationId(text, this.#known);
     if (upstreamId === undefined || text.charCodeAt(text.length - 1) !== 125 /* } */ || text.charCodeAt(text.length - 2) !== 125) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
@@ -160,7 +161,7 @@ export class UpstreamFrames {
     // Checked only now, as only what is passed on needs to be: a frame that fails is parsed (and
     // dropped as garbage if it is not JSON).
     const resultAt = idEnd + NOTIFICATION_RESULT.length;
-    if (!this.#ctx.transport.framesChecked && !checkFrame(text, resultAt, text.length - 2, resultAt)) return false;
+    if (!this.#ctx.transport.framesChecked && !checkFrame(text, resultAt, text.length - 2, resultAt, bytes)) return false;
     // The result's text runs from after `"result":` to before the closing `}}`. When the client
     // knows the subscription by the node's own id, the node's frame is already its notification.
     return this.#ctx.continuity.acceptText(entry.clientId, text, resultAt, 2, entry.clientId === upstreamId);

@@ -18,7 +18,11 @@ export interface SocketCloseInfo {
  */
 export interface SocketListener {
   onOpen(): void;
-  onMessage(text: string): void;
+  /**
+   * A text frame. `bytes`, when the transport has them, are the UTF-8 bytes `text` was decoded
+   * from, valid only during the call: the frame check reads them instead of encoding `text` again.
+   */
+  onMessage(text: string, bytes?: Uint8Array): void;
   onClose(info: SocketCloseInfo): void;
   onError(error: Error): void;
   /** A pong arrived for {@link UpstreamSocket.ping}. */

@@ -136,7 +136,7 @@ class WsUpstreamSocket implements UpstreamSocket {
       if (!this.#closed) this.#listener.onOpen();
     });
     ws.on('message', (data: RawData) => {
-      if (!this.#closed) this.#listener.onMessage(toText(data));
+      if (!this.#closed) this.#listener.onMessage(toText(data), Buffer.isBuffer(data) ? data : undefined);
     });
     ws.on('pong', () => {
       if (!this.#closed) this.#listener.onPong?.();

@@ -77,14 +77,14 @@ export class IdAddressing {
    * `{"jsonrpc":"2.0","id":N,"result":R}` (or `"error"`) with R one JSON value, checked without
    * parsing, so that nothing a node adds to a frame reaches a session.
    */
-  fastAnswer(text: string): boolean {
+  fastAnswer(text: string, bytes?: Uint8Array): boolean {
     const head = ANSWER_HEAD.exec(text);
     if (!head || text.charCodeAt(text.length - 1) !== 125 /* } */) return false;
     const id = Number(head[1]);
     const origin = this.#calls.get(id);
     if (origin?.kind !== 'call') return false;
     if (origin.chainId) return false; // read in full, to remember the value
-    if (!checkFrame(text, head[0].length, text.length - 1)) return false;
+    if (!checkFrame(text, head[0].length, text.length - 1, -1, bytes)) return false;
     this.#calls.delete(id);
     origin.user.calls.delete(id);
     origin.user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(origin.id)}${text.slice(ID_AT + head[1]!.length)}`);

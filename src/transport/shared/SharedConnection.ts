@@ -85,7 +85,7 @@ export class SharedConnection implements RequestWriter {
           this.#openedAt = this.#heardAt = this.#clock.now();
           for (const user of this.users) user.opened();
         },
-        onMessage: (text) => this.#onMessage(text),
+        onMessage: (text, bytes) => this.#onMessage(text, bytes),
         onClose: (info) => this.#onClose(info),
         onError: (error) => {
           for (const user of this.users) user.error(error);
@@ -179,10 +179,10 @@ export class SharedConnection implements RequestWriter {
     this.#ids.call(user, { kind: 'call', user, id }, (upstreamId) => JSON.stringify({ ...request, id: upstreamId }));
   }
 
-  #onMessage(text: string): void {
+  #onMessage(text: string, bytes: Uint8Array | undefined): void {
     if (this.#state === 'closed') return;
     this.#heardAt = this.#clock.now();
-    if (this.#ids.fastAnswer(text) || this.subscriptions.fastNotification(text)) return;
+    if (this.#ids.fastAnswer(text, bytes) || this.subscriptions.fastNotification(text, bytes)) return;
     let message: unknown;
     try {
       message = JSON.parse(text);

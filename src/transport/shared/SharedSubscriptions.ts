@@ -135,11 +135,11 @@ export class SharedSubscriptions {
   }
 
   /** A notification in the common shape, its result one JSON value (checked in place), fanned out as text. */
-  fastNotification(text: string): boolean {
+  fastNotification(text: string, bytes?: Uint8Array): boolean {
     const upstreamId = notificationId(text);
     if (upstreamId === undefined || !text.endsWith('}}')) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
-    if (!checkFrame(text, idEnd + NOTIFICATION_RESULT.length, text.length - 2)) return false;
+    if (!checkFrame(text, idEnd + NOTIFICATION_RESULT.length, text.length - 2, -1, bytes)) return false;
     const shared = this.#byUpstream.get(upstreamId);
     if (!shared) return true; // a subscription closed here, its notifications still in flight: nobody wants them
     const rest = text.slice(SUBSCRIPTION_AT + upstreamId.length);
