@@ -1,39 +1,90 @@
 ;; The frame check of jsonScan.ts on WebAssembly SIMD: the same answers as
 ;; `isPlainText(text) && isCompactValue(text, start, end, objectAt)`, on the text's UTF-8 bytes.
-;; Built into jsonScanWasm.ts by `node scripts/build-wasm.mjs` (see there); tested against the
+;; Built into jsonScanSimdBytes.ts by `node scripts/build-wasm.mjs` (see there); tested against the
 ;; JavaScript check in test/jsonScan.test.ts.
 ;;
 ;; Memory: bytes 0-11 receive where the values of `hash`, `number` and `parentHash` start in the
 ;; object that opens at `objectAt` (-1: not there), and bytes 12-39 what readHead (resultFields.ts)
-;; reads there (see $readHead); the text starts at byte 48, followed by a zero byte and at least 16
-;; more (16-byte loads run past the end of what they look at). Positions given and returned count
-;; from the start of the text.
+;; reads there (see $readHead); the text starts at byte 48. After it the check takes 80 bytes, which
+;; it fills with quotes, then from a multiple of 8 a bitmap of where the quotes are (see $mapQuotes;
+;; jsonScanSimd.ts reserves the room). Positions given and returned count from the start of the text.
+;;
+;; One pass over the whole text, 64 bytes at a time, checks that it is plain and maps its quotes.
+;; The scan then goes from quote to quote by the bitmap: finding where a string ends is a bit
+;; operation that does not wait on reading the text where the string before it ended.
 (module
   (memory (export "memory") 1)
 
-  ;; Whether [at, end) has no backslash and no byte below 0x20.
-  (func $plain (param $at i32) (param $end i32) (result i32)
+  ;; Where the first backslash or byte below 0x20 in [at, end) is; `end` when there is none.
+  (func $firstBad (param $at i32) (param $end i32) (result i32)
     (local $v v128)
-    (local $bad i32)
+    (local $bits i32)
     (block $done
       (loop $chunks
         (br_if $done (i32.ge_s (local.get $at) (local.get $end)))
         (local.set $v (v128.load offset=48 align=1 (local.get $at)))
-        (local.set $bad
+        (local.set $bits
           (i8x16.bitmask
             (v128.or
               (i8x16.eq (local.get $v) (i8x16.splat (i32.const 92)))
               (i8x16.lt_u (local.get $v) (i8x16.splat (i32.const 32))))))
-        ;; The last chunk counts only up to `end`.
-        (if (i32.lt_s (i32.sub (local.get $end) (local.get $at)) (i32.const 16))
+        (if (local.get $bits)
           (then
-            (local.set $bad
-              (i32.and (local.get $bad)
-                (i32.sub (i32.shl (i32.const 1) (i32.sub (local.get $end) (local.get $at))) (i32.const 1))))))
-        (if (local.get $bad) (then (return (i32.const 0))))
+            (local.set $at (i32.add (local.get $at) (i32.ctz (local.get $bits))))
+            ;; A byte found in the last chunk may lie past `end`.
+            (return (select (local.get $at) (local.get $end) (i32.lt_s (local.get $at) (local.get $end))))))
         (local.set $at (i32.add (local.get $at) (i32.const 16)))
         (br $chunks)))
-    (i32.const 1))
+    (local.get $end))
+
+  ;; Fills the 80 bytes after the text of `length` bytes with quotes, and the bitmap at `bitmap`
+  ;; with where the quotes are (bit i of word k: the byte at 64k + i), for each block of 64 bytes
+  ;; up to the one with the second quote after the text, where a scan that runs on stops at the
+  ;; latest. 1 when the text has no backslash and no byte below 0x20 (the smallest byte, and
+  ;; whether one was a backslash, are gathered on the way; the quotes after it are neither).
+  (func $mapQuotes (param $length i32) (param $bitmap i32) (result i32)
+    (local $at i32)
+    (local $v0 v128)
+    (local $v1 v128)
+    (local $v2 v128)
+    (local $v3 v128)
+    (local $least v128)
+    (local $backslashes v128)
+    (local $backslash v128)
+    (local $quote v128)
+    (local.set $quote (i8x16.splat (i32.const 34)))
+    (v128.store offset=48 align=1 (local.get $length) (local.get $quote))
+    (v128.store offset=64 align=1 (local.get $length) (local.get $quote))
+    (v128.store offset=80 align=1 (local.get $length) (local.get $quote))
+    (v128.store offset=96 align=1 (local.get $length) (local.get $quote))
+    (v128.store offset=112 align=1 (local.get $length) (local.get $quote))
+    (local.set $least (v128.const i32x4 -1 -1 -1 -1))
+    (local.set $backslash (i8x16.splat (i32.const 92)))
+    (loop $blocks
+      (local.set $v0 (v128.load offset=48 (local.get $at)))
+      (local.set $v1 (v128.load offset=64 (local.get $at)))
+      (local.set $v2 (v128.load offset=80 (local.get $at)))
+      (local.set $v3 (v128.load offset=96 (local.get $at)))
+      (local.set $least
+        (i8x16.min_u (local.get $least)
+          (i8x16.min_u
+            (i8x16.min_u (local.get $v0) (local.get $v1))
+            (i8x16.min_u (local.get $v2) (local.get $v3)))))
+      (local.set $backslashes
+        (v128.or (local.get $backslashes)
+          (v128.or
+            (v128.or (i8x16.eq (local.get $v0) (local.get $backslash)) (i8x16.eq (local.get $v1) (local.get $backslash)))
+            (v128.or (i8x16.eq (local.get $v2) (local.get $backslash)) (i8x16.eq (local.get $v3) (local.get $backslash))))))
+      (i32.store16 offset=0 (local.get $bitmap) (i8x16.bitmask (i8x16.eq (local.get $v0) (local.get $quote))))
+      (i32.store16 offset=2 (local.get $bitmap) (i8x16.bitmask (i8x16.eq (local.get $v1) (local.get $quote))))
+      (i32.store16 offset=4 (local.get $bitmap) (i8x16.bitmask (i8x16.eq (local.get $v2) (local.get $quote))))
+      (i32.store16 offset=6 (local.get $bitmap) (i8x16.bitmask (i8x16.eq (local.get $v3) (local.get $quote))))
+      (local.set $bitmap (i32.add (local.get $bitmap) (i32.const 8)))
+      (local.set $at (i32.add (local.get $at) (i32.const 64)))
+      (br_if $blocks (i32.le_s (local.get $at) (i32.add (local.get $length) (i32.const 1)))))
+    (i32.eqz
+      (v128.any_true
+        (v128.or (local.get $backslashes) (i8x16.lt_u (local.get $least) (i8x16.splat (i32.const 32)))))))
 
   ;; Past the digits that start at `at`.
   (func $digitsEnd (param $at i32) (result i32)
@@ -85,27 +136,12 @@
         (local.set $at (call $digitsEnd (i32.add (local.get $at) (i32.const 1))))))
     (local.get $at))
 
-  ;; Notes where the value of the key between `start` and `end` (its closing quote) starts, if it
-  ;; is `hash`, `number` or `parentHash`.
-  (func $noteKey (param $start i32) (param $end i32)
-    (local $length i32)
-    (local.set $length (i32.sub (local.get $end) (local.get $start)))
-    (if (i32.and (i32.eq (local.get $length) (i32.const 4))
-          (i32.eq (i32.load offset=48 align=1 (local.get $start)) (i32.const 0x68736168)))
-      (then (i32.store (i32.const 0) (i32.add (local.get $end) (i32.const 2)))))
-    (if (i32.and (i32.eq (local.get $length) (i32.const 6))
-          (i32.and
-            (i32.eq (i32.load offset=48 align=1 (local.get $start)) (i32.const 0x626d756e))
-            (i32.eq (i32.load16_u offset=52 align=1 (local.get $start)) (i32.const 0x7265))))
-      (then (i32.store (i32.const 4) (i32.add (local.get $end) (i32.const 2)))))
-    (if (i32.and (i32.eq (local.get $length) (i32.const 10))
-          (i32.and
-            (i64.eq (i64.load offset=48 align=1 (local.get $start)) (i64.const 0x6148746e65726170))
-            (i32.eq (i32.load16_u offset=56 align=1 (local.get $start)) (i32.const 0x6873))))
-      (then (i32.store (i32.const 8) (i32.add (local.get $end) (i32.const 2))))))
-
-;; 1 when the text of `length` bytes is plain and [start, end) of it is exactly one compact JSON
+  ;; 1 when the text of `length` bytes is plain and [start, end) of it is exactly one compact JSON
   ;; value at most 31 levels deep (see jsonScan.ts); notes the head keys of the object at `objectAt`.
+  ;;
+  ;; Every quote before `at` has been taken from $quotes, so the next bit is the next quote. It is
+  ;; taken the same way wherever a string is passed: the next word of the bitmap that has one when
+  ;; $quotes has none left, the lowest bit, and that bit cleared.
   (func $scan (param $length i32) (param $start i32) (param $end i32) (param $objectAt i32) (result i32)
     (local $at i32)
     (local $code i32)
@@ -113,143 +149,170 @@
     (local $objects i32)
     (local $keysDepth i32)
     (local $inObject i32)
-    ;; The string that starts at `at` is a key.
+    ;; A key opens at `at` (after a comma, in the general loop).
     (local $isKey i32)
-    (local $open i32)
-    (local $bits i32)
-    (local $v v128)
+    ;; The lengths a head key can have (bits 4, 6 and 10) in the object whose keys are noted; else 0.
+    (local $keyLengths i32)
+    ;; The text is not plain: scanned only up to its first backslash or control byte, and refused.
+    (local $spoiled i32)
+    ;; The bitmap (see $mapQuotes); the quotes not taken yet in the block of 64 bytes at $base;
+    ;; the last quote taken.
+    (local $bitmap i32)
+    (local $base i32)
+    (local $quotes i64)
+    (local $q i32)
     (i32.store (i32.const 0) (i32.const -1))
     (i32.store (i32.const 4) (i32.const -1))
     (i32.store (i32.const 8) (i32.const -1))
-    (if (i32.eqz (call $plain (i32.const 0) (local.get $start))) (then (return (i32.const 0))))
-    (if (i32.eqz (call $plain (local.get $end) (local.get $length))) (then (return (i32.const 0))))
+    ;; After the text and its 80 bytes of quotes, at a multiple of 8.
+    (local.set $bitmap (i32.and (i32.add (local.get $length) (i32.const 135)) (i32.const -8)))
+    (if (i32.eqz (call $mapQuotes (local.get $length) (local.get $bitmap)))
+      (then
+        ;; Refused, with the keys noted that a scan byte by byte notes before it stops: none when a
+        ;; bad byte is outside [start, end), else those before the first one.
+        (if (i32.lt_s (call $firstBad (i32.const 0) (local.get $start)) (local.get $start)) (then (return (i32.const 0))))
+        (if (i32.lt_s (call $firstBad (local.get $end) (local.get $length)) (local.get $length)) (then (return (i32.const 0))))
+        (local.set $end (call $firstBad (local.get $start) (local.get $end)))
+        (local.set $spoiled (i32.const 1))))
+    (local.set $base (i32.and (local.get $start) (i32.const -64)))
+    (local.set $quotes
+      (i64.and
+        (i64.load (i32.add (local.get $bitmap) (i32.shr_u (local.get $base) (i32.const 3))))
+        (i64.shl (i64.const -1) (i64.extend_i32_u (i32.and (local.get $start) (i32.const 63))))))
     (local.set $at (local.get $start))
     (local.set $keysDepth (i32.const -1))
     (loop $value
-      ;; A value (or, with $isKey, a key) starts at `at`; just after `[`, the array may end.
-      (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-      (local.set $code (i32.load8_u offset=48 (local.get $at)))
       (block $afterValue
-        (if (i32.eq (local.get $code) (i32.const 34))
-          (then
-            ;; A string: it ends at the first quote, and holds no backslash or byte below 0x20
-            ;; before it. Looked for 16 bytes at a time.
-            (local.set $at (i32.add (local.get $at) (i32.const 1)))
-            (local.set $open (local.get $at))
-            (loop $chunks
-              (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-              (local.set $v (v128.load offset=48 align=1 (local.get $at)))
-              (local.set $bits
-                (i8x16.bitmask
-                  (v128.or
-                    (v128.or
-                      (i8x16.eq (local.get $v) (i8x16.splat (i32.const 34)))
-                      (i8x16.eq (local.get $v) (i8x16.splat (i32.const 92))))
-                    (i8x16.lt_u (local.get $v) (i8x16.splat (i32.const 32))))))
-              (if (i32.eqz (local.get $bits))
+        (block $key
+          (br_if $key (local.get $isKey))
+          ;; A value starts at `at`; just after `[`, the array may end.
+          (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
+          (local.set $code (i32.load8_u offset=48 (local.get $at)))
+          (if (i32.eq (local.get $code) (i32.const 34))
+            (then
+              ;; A string: its quote, and the next.
+              (if (i64.eqz (local.get $quotes))
                 (then
-                  (local.set $at (i32.add (local.get $at) (i32.const 16)))
-                  (br $chunks))))
-            (local.set $at (i32.add (local.get $at) (i32.ctz (local.get $bits))))
-            (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-            (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34)) (then (return (i32.const 0))))
-            (if (local.get $isKey)
-              (then
-                (local.set $isKey (i32.const 0))
-                ;; Members of an object, from a key whose closing quote is at `at` (its contents
-                ;; start at $open). The common run, `"key":"value","key":…`, is taken here, string
-                ;; after string; anything else goes back to the general loop.
-                (loop $members
-                  ;; The key's colon, and the value after it.
-                  (if (i32.ge_s (i32.add (local.get $at) (i32.const 1)) (local.get $end)) (then (return (i32.const 0))))
-                  (if (i32.ne (i32.load8_u offset=49 (local.get $at)) (i32.const 58)) (then (return (i32.const 0))))
-                  ;; Only keys 4, 6 or 10 bytes long can be head keys (bits 4, 6 and 10 of 0x450).
-                  (if (i32.and
-                        (i32.eq (local.get $depth) (local.get $keysDepth))
-                        (i32.and (i32.shr_u (i32.const 0x450) (i32.sub (local.get $at) (local.get $open))) (i32.const 1)))
-                    (then (call $noteKey (local.get $open) (local.get $at))))
-                  (local.set $at (i32.add (local.get $at) (i32.const 2)))
-                  ;; A value other than a string: the general loop.
-                  (br_if $value (i32.ge_s (local.get $at) (local.get $end)))
-                  (br_if $value (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34)))
-                  (local.set $at (i32.add (local.get $at) (i32.const 1)))
-                    (loop $chunksat
-                      (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-                      (local.set $v (v128.load offset=48 align=1 (local.get $at)))
-                      (local.set $bits
-                        (i8x16.bitmask
-                          (v128.or
-                            (v128.or
-                              (i8x16.eq (local.get $v) (i8x16.splat (i32.const 34)))
-                              (i8x16.eq (local.get $v) (i8x16.splat (i32.const 92))))
-                            (i8x16.lt_u (local.get $v) (i8x16.splat (i32.const 32))))))
-                      (if (i32.eqz (local.get $bits))
-                        (then
-                          (local.set $at (i32.add (local.get $at) (i32.const 16)))
-                          (br $chunksat))))
-                    (local.set $at (i32.add (local.get $at) (i32.ctz (local.get $bits))))
-                    (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-                    (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34)) (then (return (i32.const 0))))
-                  ;; After the value: a comma and the next key's quote, or the general loop.
-                  (local.set $at (i32.add (local.get $at) (i32.const 1)))
-                  (br_if $afterValue (i32.ge_s (i32.add (local.get $at) (i32.const 1)) (local.get $end)))
-                  (br_if $afterValue (i32.ne (i32.load16_u offset=48 align=1 (local.get $at)) (i32.const 0x222c)))
-                  (local.set $open (i32.add (local.get $at) (i32.const 2)))
-                  (local.set $at (local.get $open))
-                    (loop $chunksat
-                      (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-                      (local.set $v (v128.load offset=48 align=1 (local.get $at)))
-                      (local.set $bits
-                        (i8x16.bitmask
-                          (v128.or
-                            (v128.or
-                              (i8x16.eq (local.get $v) (i8x16.splat (i32.const 34)))
-                              (i8x16.eq (local.get $v) (i8x16.splat (i32.const 92))))
-                            (i8x16.lt_u (local.get $v) (i8x16.splat (i32.const 32))))))
-                      (if (i32.eqz (local.get $bits))
-                        (then
-                          (local.set $at (i32.add (local.get $at) (i32.const 16)))
-                          (br $chunksat))))
-                    (local.set $at (i32.add (local.get $at) (i32.ctz (local.get $bits))))
-                    (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-                    (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34)) (then (return (i32.const 0))))
-                  (br $members))))
-            (local.set $at (i32.add (local.get $at) (i32.const 1)))
-            (br $afterValue)))
-        (if (i32.eq (local.get $code) (i32.const 123))
-          (then
-            (if (i32.eq (local.get $depth) (i32.const 31)) (then (return (i32.const 0))))
-            (local.set $objects (i32.or (local.get $objects) (i32.shl (i32.const 1) (local.get $depth))))
-            (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
-            (if (i32.eq (local.get $at) (local.get $objectAt)) (then (local.set $keysDepth (local.get $depth))))
-            (local.set $at (i32.add (local.get $at) (i32.const 1)))
-            (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-            (if (i32.eq (i32.load8_u offset=48 (local.get $at)) (i32.const 34))
-              (then
-                ;; The first key.
-                (local.set $isKey (i32.const 1))
-                (br $value)))
-            (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 125)) (then (return (i32.const 0))))
-            (if (i32.eq (local.get $depth) (local.get $keysDepth)) (then (local.set $keysDepth (i32.const -1))))
-            (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
-            (local.set $at (i32.add (local.get $at) (i32.const 1)))
-            (br $afterValue)))
-        (if (i32.eq (local.get $code) (i32.const 91))
-          (then
-            (if (i32.eq (local.get $depth) (i32.const 31)) (then (return (i32.const 0))))
-            (local.set $objects (i32.and (local.get $objects) (i32.xor (i32.shl (i32.const 1) (local.get $depth)) (i32.const -1))))
-            (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
-            (local.set $at (i32.add (local.get $at) (i32.const 1)))
-            (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-            (br_if $value (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 93)))
-            (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
-            (local.set $at (i32.add (local.get $at) (i32.const 1)))
-            (br $afterValue)))
-        (local.set $at (call $scalarEnd (local.get $at) (local.get $code)))
-        (if (i32.lt_s (local.get $at) (i32.const 0)) (then (return (i32.const 0)))))
+                  (loop $words
+                    (local.set $base (i32.add (local.get $base) (i32.const 64)))
+                    (local.set $quotes (i64.load (i32.add (local.get $bitmap) (i32.shr_u (local.get $base) (i32.const 3)))))
+                    (br_if $words (i64.eqz (local.get $quotes))))))
+              (local.set $quotes (i64.and (local.get $quotes) (i64.sub (local.get $quotes) (i64.const 1))))
+              (if (i64.eqz (local.get $quotes))
+                (then
+                  (loop $words
+                    (local.set $base (i32.add (local.get $base) (i32.const 64)))
+                    (local.set $quotes (i64.load (i32.add (local.get $bitmap) (i32.shr_u (local.get $base) (i32.const 3)))))
+                    (br_if $words (i64.eqz (local.get $quotes))))))
+              (local.set $q (i32.add (local.get $base) (i32.wrap_i64 (i64.ctz (local.get $quotes)))))
+              (local.set $quotes (i64.and (local.get $quotes) (i64.sub (local.get $quotes) (i64.const 1))))
+              (if (i32.ge_s (local.get $q) (local.get $end)) (then (return (i32.const 0))))
+              (local.set $at (i32.add (local.get $q) (i32.const 1)))
+              (br $afterValue)))
+          (if (i32.eq (local.get $code) (i32.const 123))
+            (then
+              (if (i32.eq (local.get $depth) (i32.const 31)) (then (return (i32.const 0))))
+              (local.set $objects (i32.or (local.get $objects) (i32.shl (i32.const 1) (local.get $depth))))
+              (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
+              (if (i32.eq (local.get $at) (local.get $objectAt)) (then (local.set $keysDepth (local.get $depth))))
+              (local.set $at (i32.add (local.get $at) (i32.const 1)))
+              (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
+              ;; The first key.
+              (br_if $key (i32.eq (i32.load8_u offset=48 (local.get $at)) (i32.const 34)))
+              (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 125)) (then (return (i32.const 0))))
+              (if (i32.eq (local.get $depth) (local.get $keysDepth)) (then (local.set $keysDepth (i32.const -1))))
+              (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
+              (local.set $at (i32.add (local.get $at) (i32.const 1)))
+              (br $afterValue)))
+          (if (i32.eq (local.get $code) (i32.const 91))
+            (then
+              (if (i32.eq (local.get $depth) (i32.const 31)) (then (return (i32.const 0))))
+              (local.set $objects (i32.and (local.get $objects) (i32.xor (i32.shl (i32.const 1) (local.get $depth)) (i32.const -1))))
+              (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
+              (local.set $at (i32.add (local.get $at) (i32.const 1)))
+              (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
+              (br_if $value (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 93)))
+              (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
+              (local.set $at (i32.add (local.get $at) (i32.const 1)))
+              (br $afterValue)))
+          (local.set $at (call $scalarEnd (local.get $at) (local.get $code)))
+          (if (i32.lt_s (local.get $at) (i32.const 0)) (then (return (i32.const 0))))
+          (br $afterValue))
+        ;; Members of an object, from the quote that opens a key at `at`. The common run,
+        ;; `"key":"value","key":…`, is taken here, string after string; anything else goes back to
+        ;; the general loop. What is read here at or past `end` fails further on: a key's end at
+        ;; its colon, and a colon, quote or comma at the end of the next string.
+        (local.set $isKey (i32.const 0))
+        (local.set $keyLengths (select (i32.const 0x450) (i32.const 0) (i32.eq (local.get $depth) (local.get $keysDepth))))
+        (loop $members
+          ;; The key: its quote at `at`, and the next.
+          (if (i64.eqz (local.get $quotes))
+            (then
+              (loop $words
+                (local.set $base (i32.add (local.get $base) (i32.const 64)))
+                (local.set $quotes (i64.load (i32.add (local.get $bitmap) (i32.shr_u (local.get $base) (i32.const 3)))))
+                (br_if $words (i64.eqz (local.get $quotes))))))
+          (local.set $quotes (i64.and (local.get $quotes) (i64.sub (local.get $quotes) (i64.const 1))))
+          (if (i64.eqz (local.get $quotes))
+            (then
+              (loop $words
+                (local.set $base (i32.add (local.get $base) (i32.const 64)))
+                (local.set $quotes (i64.load (i32.add (local.get $bitmap) (i32.shr_u (local.get $base) (i32.const 3)))))
+                (br_if $words (i64.eqz (local.get $quotes))))))
+          (local.set $q (i32.add (local.get $base) (i32.wrap_i64 (i64.ctz (local.get $quotes)))))
+          (local.set $quotes (i64.and (local.get $quotes) (i64.sub (local.get $quotes) (i64.const 1))))
+          ;; A head key is noted once its colon is seen, as in JavaScript.
+          (if (i32.and (i32.shr_u (local.get $keyLengths) (i32.sub (local.get $q) (i32.add (local.get $at) (i32.const 1)))) (i32.const 1))
+            (then
+              (if (i32.ge_s (i32.add (local.get $q) (i32.const 1)) (local.get $end)) (then (return (i32.const 0))))
+              (if (i32.ne (i32.load8_u offset=49 (local.get $q)) (i32.const 58)) (then (return (i32.const 0))))
+              ;; `hash`, `number` and `parentHash` as little-endian words.
+              (if (i32.eq (i32.sub (local.get $q) (local.get $at)) (i32.const 5))
+                (then (if (i32.eq (i32.load offset=49 align=1 (local.get $at)) (i32.const 0x68736168))
+                  (then (i32.store (i32.const 0) (i32.add (local.get $q) (i32.const 2)))))))
+              (if (i32.eq (i32.sub (local.get $q) (local.get $at)) (i32.const 7))
+                (then (if (i32.and
+                      (i32.eq (i32.load offset=49 align=1 (local.get $at)) (i32.const 0x626d756e))
+                      (i32.eq (i32.load16_u offset=53 align=1 (local.get $at)) (i32.const 0x7265)))
+                  (then (i32.store (i32.const 4) (i32.add (local.get $q) (i32.const 2)))))))
+              (if (i32.eq (i32.sub (local.get $q) (local.get $at)) (i32.const 11))
+                (then (if (i32.and
+                      (i64.eq (i64.load offset=49 align=1 (local.get $at)) (i64.const 0x6148746e65726170))
+                      (i32.eq (i32.load16_u offset=57 align=1 (local.get $at)) (i32.const 0x6873)))
+                  (then (i32.store (i32.const 8) (i32.add (local.get $q) (i32.const 2)))))))))
+          ;; `:"` opens a string value, taken here; after another colon, the general loop.
+          (if (i32.ne (i32.load16_u offset=49 align=1 (local.get $q)) (i32.const 0x223a))
+            (then
+              (if (i32.ge_s (i32.add (local.get $q) (i32.const 1)) (local.get $end)) (then (return (i32.const 0))))
+              (if (i32.ne (i32.load8_u offset=49 (local.get $q)) (i32.const 58)) (then (return (i32.const 0))))
+              (local.set $at (i32.add (local.get $q) (i32.const 2)))
+              (br $value)))
+          ;; The value: its quote, and the next.
+          (if (i64.eqz (local.get $quotes))
+            (then
+              (loop $words
+                (local.set $base (i32.add (local.get $base) (i32.const 64)))
+                (local.set $quotes (i64.load (i32.add (local.get $bitmap) (i32.shr_u (local.get $base) (i32.const 3)))))
+                (br_if $words (i64.eqz (local.get $quotes))))))
+          (local.set $quotes (i64.and (local.get $quotes) (i64.sub (local.get $quotes) (i64.const 1))))
+          (if (i64.eqz (local.get $quotes))
+            (then
+              (loop $words
+                (local.set $base (i32.add (local.get $base) (i32.const 64)))
+                (local.set $quotes (i64.load (i32.add (local.get $bitmap) (i32.shr_u (local.get $base) (i32.const 3)))))
+                (br_if $words (i64.eqz (local.get $quotes))))))
+          (local.set $q (i32.add (local.get $base) (i32.wrap_i64 (i64.ctz (local.get $quotes)))))
+          (local.set $quotes (i64.and (local.get $quotes) (i64.sub (local.get $quotes) (i64.const 1))))
+          (if (i32.ge_s (local.get $q) (local.get $end)) (then (return (i32.const 0))))
+          ;; `,"` opens the next key; anything else, the general loop after the value.
+          (local.set $at (i32.add (local.get $q) (i32.const 1)))
+          (br_if $afterValue (i32.ne (i32.load16_u offset=48 align=1 (local.get $at)) (i32.const 0x222c)))
+          (local.set $at (i32.add (local.get $at) (i32.const 1)))
+          (br $members)))
       ;; After a value: closes, then a comma and the next value (or key), or the end.
       (loop $after
-        (if (i32.eqz (local.get $depth)) (then (return (i32.eq (local.get $at) (local.get $end)))))
+        (if (i32.eqz (local.get $depth))
+          (then (return (i32.and (i32.eq (local.get $at) (local.get $end)) (i32.eqz (local.get $spoiled))))))
         (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
         (local.set $code (i32.load8_u offset=48 (local.get $at)))
         (local.set $inObject (i32.and (i32.shr_u (local.get $objects) (i32.sub (local.get $depth) (i32.const 1))) (i32.const 1)))
@@ -268,26 +331,28 @@
         (local.set $at (i32.add (local.get $at) (i32.const 1)))
         (br $after)))
     (unreachable))
-;; `count` hex digits from `at` as a number (bits 0-31), or -1 (as i64) when one is not a hex digit.
-  (func $hexDigits (param $at i32) (param $count i32) (result i64)
-    (local $n i64)
-    (local $digit i32)
-    (local $end i32)
-    (local.set $end (i32.add (local.get $at) (local.get $count)))
-    (block $done
-      (loop $digits
-        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
-        (local.set $digit (i32.load8_u offset=48 (local.get $at)))
-        (if (i32.lt_u (i32.sub (local.get $digit) (i32.const 48)) (i32.const 10))
-          (then (local.set $digit (i32.sub (local.get $digit) (i32.const 48))))
-          (else
-            (local.set $digit (i32.sub (i32.or (local.get $digit) (i32.const 32)) (i32.const 97)))
-            (if (i32.ge_u (local.get $digit) (i32.const 6)) (then (return (i64.const -1))))
-            (local.set $digit (i32.add (local.get $digit) (i32.const 10)))))
-        (local.set $n (i64.or (i64.shl (local.get $n) (i64.const 4)) (i64.extend_i32_u (local.get $digit))))
-        (local.set $at (i32.add (local.get $at) (i32.const 1)))
-        (br $digits)))
-    (local.get $n))
+
+  ;; 16 bytes as two numbers of 8 hex digits each (the first in bits 0-31), and which bytes are hex
+  ;; digits (bit i for byte i); a byte that is not counts as some digit.
+  (func $hexPair (param $bytes v128) (result i64 i32)
+    (local $digits v128)
+    (local $letters v128)
+    (local $isDigit v128)
+    (local $nibbles v128)
+    ;; Each byte's value as a digit (below 10 when it is one) and as a letter a-f or A-F, less 10
+    ;; (below 6 when it is one).
+    (local.set $digits (i8x16.sub (local.get $bytes) (i8x16.splat (i32.const 48))))
+    (local.set $letters (i8x16.sub (v128.or (local.get $bytes) (i8x16.splat (i32.const 32))) (i8x16.splat (i32.const 97))))
+    (local.set $isDigit (i8x16.lt_u (local.get $digits) (i8x16.splat (i32.const 10))))
+    (local.set $nibbles
+      (v128.and
+        (v128.bitselect (local.get $digits) (i8x16.add (local.get $letters) (i8x16.splat (i32.const 10))) (local.get $isDigit))
+        (i8x16.splat (i32.const 15))))
+    ;; Each number's last digit first; each pair of digits as one byte, the last pair lowest.
+    (local.set $nibbles (i8x16.shuffle 7 6 5 4 3 2 1 0 15 14 13 12 11 10 9 8 (local.get $nibbles) (local.get $nibbles)))
+    (local.set $nibbles (v128.or (i16x8.shr_u (local.get $nibbles) (i32.const 4)) (v128.and (local.get $nibbles) (i16x8.splat (i32.const 15)))))
+    (i64x2.extract_lane 0 (i8x16.narrow_i16x8_u (local.get $nibbles) (local.get $nibbles)))
+    (i8x16.bitmask (v128.or (local.get $isDigit) (i8x16.lt_u (local.get $letters) (i8x16.splat (i32.const 6))))))
 
   (func $hexDigit (param $code i32) (result i32)
     (local $lower i32)
@@ -308,6 +373,11 @@
         (i32.eq (i32.load8_u offset=50 (local.get $at)) (i32.const 120))
         (i32.eq (i32.load8_u offset=115 (local.get $at)) (i32.const 34)))))
 
+  ;; A hash's first 8 and last 8 hex digits (see $hexPair), read at once.
+  (func $hashDigits (param $at i32) (result i64 i32)
+    (call $hexPair
+      (v128.load64_lane offset=107 align=1 1 (local.get $at) (v128.load64_zero offset=51 align=1 (local.get $at)))))
+
   ;; What readHead (resultFields.ts) reads of a head whose keys were noted, read the same way:
   ;; bytes 12-15: which parts were read (1: the hash's digests, 2: the number, 4: the parent's
   ;; first digits, 8: its last); 16-23: the number (f64); 24, 28: the hash's first 8 and last 5 hex
@@ -315,20 +385,24 @@
   (func $readHead (param $length i32)
     (local $at i32)
     (local $read i32)
-    (local $hi i64)
-    (local $lo i64)
+    (local $values i64)
+    (local $digits i32)
     (local $n f64)
     (local $digit i32)
-    ;; The hash: `"0x` and 64 characters, its digests from its first 8 and last 5 digits.
+    (local $wanted i32)
+    (local $bytes v128)
+    ;; The hash: `"0x` and 64 characters, its digests from its first 8 and last 5 digits (bytes
+    ;; 0-7 and 11-15 of those $hashDigits reads).
     (local.set $at (i32.load (i32.const 0)))
     (if (call $isHashAt (local.get $at) (local.get $length))
       (then
-        (local.set $hi (call $hexDigits (i32.add (local.get $at) (i32.const 3)) (i32.const 8)))
-        (local.set $lo (call $hexDigits (i32.add (local.get $at) (i32.const 62)) (i32.const 5)))
-        (if (i32.and (i64.ge_s (local.get $hi) (i64.const 0)) (i64.ge_s (local.get $lo) (i64.const 0)))
+        (call $hashDigits (local.get $at))
+        (local.set $digits)
+        (local.set $values)
+        (if (i32.eq (i32.and (local.get $digits) (i32.const 0xf8ff)) (i32.const 0xf8ff))
           (then
-            (i32.store (i32.const 24) (i32.wrap_i64 (local.get $hi)))
-            (i32.store (i32.const 28) (i32.wrap_i64 (local.get $lo)))
+            (i32.store (i32.const 24) (i32.wrap_i64 (local.get $values)))
+            (i32.store (i32.const 28) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $values) (i64.const 32))) (i32.const 0xfffff)))
             (local.set $read (i32.const 1))))))
     ;; The number: `"0x`, hex digits up to a quote, a safe integer (summed as doubles, as quantityAt does).
     (local.set $at (i32.load (i32.const 4)))
@@ -338,6 +412,23 @@
       (br_if $number (i32.ne (i32.load16_u offset=48 align=1 (local.get $at)) (i32.const 0x3022)))
       (br_if $number (i32.ne (i32.load8_u offset=50 (local.get $at)) (i32.const 120)))
       (local.set $at (i32.add (local.get $at) (i32.const 3)))
+      ;; Up to 8 digits (any block number's) at once, when their quote is in the text.
+      (local.set $bytes (v128.load offset=48 align=1 (local.get $at)))
+      (local.set $digit (i32.ctz (i8x16.bitmask (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 34))))))
+      (if (i32.and (i32.le_u (local.get $digit) (i32.const 8)) (i32.lt_s (i32.add (local.get $at) (local.get $digit)) (local.get $length)))
+        (then
+          (br_if $number (i32.eqz (local.get $digit)))
+          (call $hexPair (local.get $bytes))
+          (local.set $digits)
+          (local.set $values)
+          ;; The bytes before the quote must be digits; the value is less those after it.
+          (local.set $wanted (i32.sub (i32.shl (i32.const 1) (local.get $digit)) (i32.const 1)))
+          (br_if $number (i32.ne (i32.and (local.get $digits) (local.get $wanted)) (local.get $wanted)))
+          (f64.store (i32.const 16)
+            (f64.convert_i64_u
+              (i64.shr_u (i64.and (local.get $values) (i64.const 0xffffffff)) (i64.extend_i32_u (i32.shl (i32.sub (i32.const 8) (local.get $digit)) (i32.const 2))))))
+          (local.set $read (i32.or (local.get $read) (i32.const 2)))
+          (br $number)))
       (loop $digits
         (br_if $number (i32.ge_s (local.get $at) (local.get $length)))
         (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34))
@@ -356,15 +447,16 @@
     (local.set $at (i32.load (i32.const 8)))
     (if (call $isHashAt (local.get $at) (local.get $length))
       (then
-        (local.set $hi (call $hexDigits (i32.add (local.get $at) (i32.const 3)) (i32.const 8)))
-        (local.set $lo (call $hexDigits (i32.add (local.get $at) (i32.const 62)) (i32.const 5)))
-        (if (i64.ge_s (local.get $hi) (i64.const 0))
+        (call $hashDigits (local.get $at))
+        (local.set $digits)
+        (local.set $values)
+        (if (i32.eq (i32.and (local.get $digits) (i32.const 0xff)) (i32.const 0xff))
           (then
-            (i32.store (i32.const 32) (i32.wrap_i64 (local.get $hi)))
+            (i32.store (i32.const 32) (i32.wrap_i64 (local.get $values)))
             (local.set $read (i32.or (local.get $read) (i32.const 4)))))
-        (if (i64.ge_s (local.get $lo) (i64.const 0))
+        (if (i32.eq (i32.and (local.get $digits) (i32.const 0xf800)) (i32.const 0xf800))
           (then
-            (i32.store (i32.const 36) (i32.wrap_i64 (local.get $lo)))
+            (i32.store (i32.const 36) (i32.and (i32.wrap_i64 (i64.shr_u (local.get $values) (i64.const 32))) (i32.const 0xfffff)))
             (local.set $read (i32.or (local.get $read) (i32.const 8)))))))
     (i32.store (i32.const 12) (local.get $read)))
 

@@ -1,7 +1,7 @@
 /**
  * The frame check of `jsonScan.ts` on WebAssembly SIMD (src/jsonScan.wat): the text is written
  * into the module's memory as UTF-8 (`TextEncoder.encodeInto`, a copy for ASCII text) and checked
- * 16 bytes at a time, several times faster than the regular expression and the scan in JavaScript.
+ * 64 bytes at a time, several times faster than the regular expression and the scan in JavaScript.
  * Where WebAssembly is missing or refused (a page whose Content-Security-Policy does not allow
  * 'wasm-unsafe-eval', an engine without SIMD), there is none and the JavaScript check is used.
  */
@@ -9,8 +9,10 @@ import { JSON_SCAN_WASM } from './jsonScanSimdBytes.js';
 
 /** Where the text starts in the module's memory (bytes 0–39 receive the head keys and values). */
 const TEXT_AT = 48;
-/** Room after the text: a zero byte, and the 16-byte loads that run past its end. */
-const SLACK = 32;
+/** Bytes after the text that the check fills with quotes, where a string left open ends and its 64-byte loads may run. */
+const FILLER = 80;
+/** Room the check takes after a text of `length` bytes: the filler, then (from a multiple of 8) its map of quotes, a bit a byte. */
+const roomAfter = (length: number): number => FILLER + 8 + Math.ceil((length + FILLER) / 64) * 8;
 /** The most memory the check takes; a larger text is left to the JavaScript check. */
 const MAX_BYTES = 1024 * 1024;
 const PAGE = 65_536;
@@ -74,9 +76,10 @@ export function simdFrameCheck(
   let capacity = memory.buffer.byteLength;
   return (text, start, end, objectAt, keys, bytes) => {
     const length = text.length;
-    if (length + TEXT_AT + SLACK > MAX_BYTES) return undefined;
+    const after = roomAfter(length);
+    if (TEXT_AT + length + after > MAX_BYTES) return undefined;
     // Room for the text in UTF-8 at most (3 bytes a character), capped: a text that still does not fit is not checked here.
-    const room = Math.min(MAX_BYTES, length * 3 + TEXT_AT + SLACK);
+    const room = Math.min(MAX_BYTES, TEXT_AT + length * 3 + after);
     if (room > capacity) {
       try {
         memory.grow(Math.ceil((room - capacity) / PAGE));
@@ -89,14 +92,13 @@ export function simdFrameCheck(
       textBytes = new Uint8Array(memory.buffer, TEXT_AT);
       capacity = memory.buffer.byteLength;
     }
-    if (bytes?.length === length && textBytes.length - length >= SLACK) {
+    if (bytes?.length === length && textBytes.length - length >= after) {
       textBytes.set(bytes);
     } else {
       const { read, written } = encoder.encodeInto(text, textBytes);
       // Beyond ASCII a character is several bytes: the positions would not match.
-      if (read !== length || written !== length || textBytes.length - written < SLACK) return undefined;
+      if (read !== length || written !== length || textBytes.length - written < after) return undefined;
     }
-    textBytes[length] = 0;
     const ok = check(length, start, end, objectAt) === 1;
     keys.hash = slots[0]!;
     keys.number = slots[1]!;

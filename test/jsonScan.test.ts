@@ -282,6 +282,74 @@ describe('the check on WebAssembly SIMD', () => {
     expect(simd!(`${'p'.repeat(20)}${value}${'s'.repeat(20)}`, 20, 20 + value.length, -1, keys)).toBe(true);
   });
 
+  it('refuses a text that is not plain with the head keys noted before its first backslash or control byte, as a scan byte by byte notes them', () => {
+    const keys = slots();
+    const hex = hexString({ minLength: 1, maxLength: 66 }).map((h) => `"0x${h}"`);
+    const member = fc.tuple(fc.constantFrom('hash', 'number', 'parentHash', 'logsBloom', 'x'), hex).map(([k, v]) => `"${k}":${v}`);
+    fc.assert(
+      fc.property(fc.array(member, { maxLength: 8 }), fc.constantFrom('\\', '\n', '\u0000', '\u001f'), fc.nat(), (members, bad, badAt) => {
+        const prefix = '{"result":';
+        const clean = `${prefix}{${members.join(',')}}}`;
+        const at = badAt % clean.length;
+        const text = clean.slice(0, at) + bad + clean.slice(at + 1);
+        const end = text.length - 1;
+        expect(simd!(text, prefix.length, end, prefix.length, keys)).toBe(false);
+        const bads = [...text].map((c, i) => (c === '\\' || c < ' ' ? i : -1)).filter((i) => i >= 0);
+        const outside = bads.some((i) => i < prefix.length || i >= end);
+        if (outside) {
+          expect(keysOf(keys)).toEqual({ hash: -1, number: -1, parentHash: -1 });
+        } else {
+          isCompactValue(text, prefix.length, bads[0]!, prefix.length);
+          expect(keysOf(keys)).toEqual(keysOf(headKeys));
+        }
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('finds where strings end across the 64-byte blocks of its map of quotes: long, empty or back to back, at any offset', () => {
+    const keys = slots();
+    const strings = fc.array(fc.nat({ max: 200 }).map((n) => 'a'.repeat(n)), { maxLength: 10 });
+    fc.assert(
+      fc.property(fc.nat({ max: 63 }), strings, fc.boolean(), fc.option(fc.nat()), (pad, values, asObject, dropAt) => {
+        const names = ['hash', 'number', 'parentHash'];
+        const value = asObject ? `{${values.map((v, i) => `"${names[i % 4] ?? `k${'k'.repeat(i * 7)}`}":"${v}"`).join(',')}}` : JSON.stringify(values);
+        let text = `${' '.repeat(pad)}${value}`;
+        // Without one of its characters (a quote, often): it must then fail where JavaScript fails.
+        if (dropAt !== null) text = text.slice(0, pad + (dropAt % value.length)) + text.slice(pad + (dropAt % value.length) + 1);
+        for (const end of [text.length, text.length - 1]) {
+          const js = inJs(text, pad, end, pad);
+          expect(simd!(text, pad, end, pad, keys)).toBe(js.ok);
+          if (js.ok) expect(keysOf(keys)).toEqual(js.keys);
+        }
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it.each([['{"hash":'], ['{"hash":"'], ['{"a":"b",'], ['{"a":"b","'], ['["a","'], ['"'], ['""'], ['{"a":""}']])('checks %s to the last byte, as in JavaScript', (text) => {
+    const keys = slots();
+    expect(simd!(text, 0, text.length, 0, keys)).toBe(inJs(text, 0, text.length, 0).ok);
+    expect(simd!(`${text}}`, 0, text.length, 0, keys)).toBe(inJs(`${text}}`, 0, text.length, 0).ok);
+  });
+
+  it('stops at the end of a text that leaves a string open, whatever its length (in a memory that holds nothing else)', () => {
+    for (let length = 0; length < 200; length++) {
+      for (const text of [`"${'a'.repeat(length)}`, `{"${'k'.repeat(length)}":`, `{"a":"b","${'k'.repeat(length)}`]) {
+        const fresh = simdFrameCheck()!;
+        expect(fresh(text, 0, text.length, 0, slots())).toBe(false);
+      }
+    }
+  });
+
+  it('checks a text that takes nearly all the memory it may have, its map of quotes included', () => {
+    const keys = slots();
+    const text = JSON.stringify(Array.from({ length: 9_000 }, (_, i) => `0x${i.toString(16).padStart(96, '0')}`));
+    expect(text.length).toBeGreaterThan(900_000);
+    expect(simd!(text, 0, text.length, -1, keys)).toBe(true);
+    expect(simd!(text.replace('",', ','), 0, text.length - 1, -1, keys)).toBe(false);
+  });
+
   it('checks large texts (its memory grows) and leaves the largest to the JavaScript check', () => {
     const keys = slots();
     const big = JSON.stringify({ result: Array.from({ length: 5_000 }, (_, i) => ({ hash: `0x${i.toString(16).padStart(64, '0')}`, n: i })) });
