@@ -21,6 +21,12 @@ export class RecentHeads {
   #tip = -1;
   /** Whether a delivered head was pushed out for room: the kept heads are then not all there were. */
   #evicted = false;
+  /**
+   * No head is kept above this height (it may be higher than the highest kept). A live head is
+   * above it, and is then known not to be kept without reading its slot: that slot was last used
+   * a whole ring ago and is rarely still in the CPU's caches.
+   */
+  #bound = -1;
 
   constructor(size: number) {
     this.#size = size;
@@ -37,24 +43,28 @@ export class RecentHeads {
 
   /** The digest of the head kept at `number`, if one is. */
   digestAt(number: number): readonly [number, number] | undefined {
+    if (number > this.#bound) return undefined;
     const slot = this.#slot(number);
     return slot >= 0 && this.#numbers[slot] === number ? [this.#hi[slot]!, this.#lo[slot]!] : undefined;
   }
 
   /** Whether a head is kept at `number` with another digest (the allocation-free form of a {@link digestAt} comparison). */
   differsAt(number: number, hi: number, lo: number): boolean {
+    if (number > this.#bound) return false;
     const slot = this.#slot(number);
     return slot >= 0 && this.#numbers[slot] === number && (this.#hi[slot] !== hi || this.#lo[slot] !== lo);
   }
 
   /** Whether a head was delivered at `number` (and is still kept). */
   holds(number: number): boolean {
+    if (number > this.#bound) return false;
     const slot = this.#slot(number);
     return slot >= 0 && this.#numbers[slot] === number;
   }
 
   /** Whether the head at `number` with this digest was delivered (and not reorged away since). */
   has(number: number, hi: number, lo: number): boolean {
+    if (number > this.#bound) return false;
     const slot = this.#slot(number);
     return slot >= 0 && this.#numbers[slot] === number && this.#hi[slot] === hi && this.#lo[slot] === lo;
   }
@@ -69,19 +79,24 @@ export class RecentHeads {
       this.#grow();
       slot = number % this.#capacity;
     }
-    if (this.#numbers[slot]! >= 0 && this.#numbers[slot] !== number) this.#evicted = true;
+    // Once a head was pushed out, the slot need not be read again (see #bound).
+    if (!this.#evicted && this.#numbers[slot]! >= 0 && this.#numbers[slot] !== number) this.#evicted = true;
     this.#numbers[slot] = number;
     this.#hi[slot] = hi;
     this.#lo[slot] = lo;
     this.#tip = number;
+    if (number > this.#bound) this.#bound = number;
   }
 
   /** Forgets the heads above `number` (they left the chain; they are delivered again if it comes back). */
   forgetAbove(number: number): void {
-    for (let n = Math.max(number + 1, this.#tip - this.#capacity + 1); n <= this.#tip; n++) {
+    const from = Math.max(number + 1, this.#tip - this.#capacity + 1);
+    for (let n = from; n <= this.#tip; n++) {
       const slot = n % this.#capacity;
       if (this.#numbers[slot] === n) this.#numbers[slot] = -1;
     }
+    // Nothing is kept above `number` now if nothing was above the tip and every slot above `number` was cleared.
+    if (this.#bound <= this.#tip && from === number + 1) this.#bound = Math.min(this.#bound, number);
     if (this.#tip > number) this.#tip = number;
   }
 
