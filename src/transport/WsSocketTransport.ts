@@ -136,7 +136,11 @@ class WsUpstreamSocket implements UpstreamSocket {
       if (!this.#closed) this.#listener.onOpen();
     });
     ws.on('message', (data: RawData) => {
-      if (!this.#closed) this.#listener.onMessage(toText(data), Buffer.isBuffer(data) ? data : undefined);
+      if (this.#closed) return;
+      // A message comes as one Buffer (ws's default binaryType): its text, and its bytes for the
+      // frame check. toString() without arguments is Node's shortest way to UTF-8.
+      if (Buffer.isBuffer(data)) this.#listener.onMessage(data.toString(), data);
+      else this.#listener.onMessage(textOf(data));
     });
     ws.on('pong', () => {
       if (!this.#closed) this.#listener.onPong?.();
@@ -245,8 +249,8 @@ function corkableSocketOf(ws: WebSocket): Corkable | undefined {
   return typeof socket?.cork === 'function' && typeof socket.uncork === 'function' ? (socket as Corkable) : undefined;
 }
 
-function toText(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
+/** The text of a message ws hands over in fragments or as an ArrayBuffer (other binaryTypes). */
+function textOf(data: Buffer[] | ArrayBuffer): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');
 }
