@@ -1,7 +1,7 @@
 /**
- * The frame check of `jsonScan.ts` on WebAssembly SIMD (src/jsonScan.wat): the text is written
- * into the module's memory as UTF-8 (`TextEncoder.encodeInto`, a copy for ASCII text) and checked
- * 64 bytes at a time, several times faster than the regular expression and the scan in JavaScript.
+ * The frame check of `jsonScan.ts` on WebAssembly SIMD (src/jsonScan.wat): the bytes the text was
+ * received as are copied into the module's memory (else the text is written there as UTF-8 with
+ * `TextEncoder.encodeInto`) and checked 64 bytes at a time, several times faster than the regular expression and the scan in JavaScript.
  * Where WebAssembly is missing or refused (a page whose Content-Security-Policy does not allow
  * 'wasm-unsafe-eval', an engine without SIMD), there is none and the JavaScript check is used.
  */
