@@ -200,9 +200,15 @@ export class Continuity {
     return this.kind === 'newHeads' ? { kind: 'blocks', from, to: head } : { kind: 'logs', from, to: head };
   }
 
-  /** Starts buffering before the head is known (the switch has happened, the query is in flight). */
-  hold(): void {
-    this.#buffer ??= [];
+  /**
+   * Starts buffering before the head is known (the switch has happened, the query is in flight).
+   * `switched`: the session has just moved to another node, so what is still held came from the
+   * node it left (whose check never finished) and is dropped: it may lie on a branch the new node
+   * does not have, and what of it the new node has is fetched from it or announced by it.
+   */
+  hold(switched = false): void {
+    if (switched) this.#buffer = [];
+    else this.#buffer ??= [];
   }
 
   /**

@@ -205,7 +205,7 @@ export class ContinuityKeeper {
    */
   afterSwitch(call: OwnCall): void {
     this.#current = call;
-    this.#check(call, 1);
+    this.#check(call, 1, true);
   }
 
   /** The session's upstream is now reached through `call` (the first one, or after a switch). */
@@ -232,13 +232,13 @@ export class ContinuityKeeper {
    * up) is made again, up to {@link CHECK_ATTEMPTS} times; then what is held goes out as it is,
    * with the error reported.
    */
-  #check(call: OwnCall, attempt: number): void {
+  #check(call: OwnCall, attempt: number, switched = false): void {
     const epoch = ++this.#epoch;
     if (this.#tracked.size === 0) return;
     const held = [...this.#tracked];
     for (const [, tracked] of held) {
       tracked.epoch = epoch;
-      tracked.continuity.hold();
+      tracked.continuity.hold(switched);
     }
     const run: CheckRun = { call, attempt, epoch };
     // One read of the new node's head (and one walk back, on a fork) serves every subscription.

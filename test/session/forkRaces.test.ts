@@ -107,3 +107,56 @@ describe('close() while a read waits for the node head (invariant 1)', () => {
     expect(h.clock.pendingTimers).toBe(0);
   });
 });
+
+describe('a switch back while the check of the node the session moved to is still running (invariant 11)', () => {
+  it('what that node sent during its check (a head of its own branch) is dropped, not delivered after the switch back', async () => {
+    // The client has 101–103 from a. a goes unknown: the session moves to b, which forks its last
+    // block as the session checks its chain (103' is sent live, and held). While b's chain is
+    // walked back, a is healthy again and the session moves back to it: 103' must not follow.
+    const clock = new FakeClock();
+    const sockets = new FakeSocketTransport();
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ name: 'a', chain, head: 100 });
+    const b = new FakeNode({ name: 'b', chain, head: 100 });
+    sockets.route('ws://a.test/', a.socket);
+    sockets.route('ws://b.test/', b.socket);
+    const pool = new NodePool({ nodes: [{ name: 'a', ws: 'ws://a.test/' }, { name: 'b', tier: 'backup', ws: 'ws://b.test/' }], clock, httpTransport: new FakeHttpTransport() });
+    const session = new UpstreamSession({ pool, transport: sockets, clock, random: () => 0.5 });
+    const heads: Array<{ number: string; hash: string; parentHash: string }> = [];
+    session.on('message', (text) => {
+      const m = JSON.parse(text);
+      if (m.method === 'eth_subscription') heads.push(m.params.result);
+    });
+    pool.update('a', { status: 'healthy', head: 100 });
+    pool.update('b', { status: 'healthy', head: 100 });
+    await clock.flush();
+    session.send(JSON.stringify(rpc(1, 'eth_subscribe', ['newHeads'])));
+    await clock.flush();
+    a.advance(3);
+    b.advance(3);
+    await clock.flush();
+    const answer = b.answer.bind(b);
+    let forked = false;
+    let back = false;
+    b.answer = (request: JsonRpcRequest) => {
+      const response = answer(request);
+      if (!forked && request.method === 'eth_blockNumber') {
+        forked = true;
+        queueMicrotask(() => b.forkAt(1));
+      }
+      if (forked && !back && request.method === 'eth_getBlockByNumber' && (request.params as string[])[0] === '0x66') {
+        back = true;
+        queueMicrotask(() => pool.update('a', { status: 'healthy', head: 103 }));
+      }
+      return response;
+    };
+    pool.update('a', { status: 'unknown' });
+    await clock.advance(10_000);
+    session.close();
+    pool.close();
+    expect(back).toBe(true);
+    expectLinked(heads);
+    expect(heads.map((head) => head.hash)).not.toContain(fakeBlockHash(103, 1));
+    expect(heads.at(-1)?.hash).toBe(fakeBlockHash(103, 0));
+  });
+});
