@@ -8,10 +8,10 @@ import { rpc, sessionHarness } from '../helpers/session.js';
 // regression tests.
 
 /**
- * The client has 101–103 from a; b forked its last block (103'); a is cut. While the session checks
- * b's chain, b moves again (`during`), right after answering for block 102.
+ * a (preferred) and b share a chain; a session on a subscribed to newHeads, and both nodes have
+ * mined 101–103 (the client has them from a). `heads`: what the client gets.
  */
-async function switchWhileTheNodeMoves(during: (a: FakeNode, b: FakeNode) => void) {
+async function subscribedOnA() {
   const clock = new FakeClock();
   const sockets = new FakeSocketTransport();
   const chain = new FakeChain({ genesis: 100 });
@@ -33,6 +33,15 @@ async function switchWhileTheNodeMoves(during: (a: FakeNode, b: FakeNode) => voi
   await clock.flush();
   a.advance(3);
   b.advance(3);
+  return { clock, a, b, pool, session, heads };
+}
+
+/**
+ * The client has 101–103 from a; b forked its last block (103'); a is cut. While the session checks
+ * b's chain, b moves again (`during`), right after answering for block 102.
+ */
+async function switchWhileTheNodeMoves(during: (a: FakeNode, b: FakeNode) => void) {
+  const { clock, a, b, pool, session, heads } = await subscribedOnA();
   b.forkAt(1);
   const answer = b.answer.bind(b);
   b.answer = (request: JsonRpcRequest) => {
@@ -113,27 +122,7 @@ describe('a switch back while the check of the node the session moved to is stil
     // The client has 101–103 from a. a goes unknown: the session moves to b, which forks its last
     // block as the session checks its chain (103' is sent live, and held). While b's chain is
     // walked back, a is healthy again and the session moves back to it: 103' must not follow.
-    const clock = new FakeClock();
-    const sockets = new FakeSocketTransport();
-    const chain = new FakeChain({ genesis: 100 });
-    const a = new FakeNode({ name: 'a', chain, head: 100 });
-    const b = new FakeNode({ name: 'b', chain, head: 100 });
-    sockets.route('ws://a.test/', a.socket);
-    sockets.route('ws://b.test/', b.socket);
-    const pool = new NodePool({ nodes: [{ name: 'a', ws: 'ws://a.test/' }, { name: 'b', tier: 'backup', ws: 'ws://b.test/' }], clock, httpTransport: new FakeHttpTransport() });
-    const session = new UpstreamSession({ pool, transport: sockets, clock, random: () => 0.5 });
-    const heads: Array<{ number: string; hash: string; parentHash: string }> = [];
-    session.on('message', (text) => {
-      const m = JSON.parse(text);
-      if (m.method === 'eth_subscription') heads.push(m.params.result);
-    });
-    pool.update('a', { status: 'healthy', head: 100 });
-    pool.update('b', { status: 'healthy', head: 100 });
-    await clock.flush();
-    session.send(JSON.stringify(rpc(1, 'eth_subscribe', ['newHeads'])));
-    await clock.flush();
-    a.advance(3);
-    b.advance(3);
+    const { clock, b, pool, session, heads } = await subscribedOnA();
     await clock.flush();
     const answer = b.answer.bind(b);
     let forked = false;
