@@ -162,20 +162,14 @@ export class Continuity {
     return this.#admit(result, true);
   }
 
-  /**
-   * Retractions the last admitted log showed to be due (its node reorged without announcing it):
-   * deliver them before that log.
-   */
+  /** Retractions the last admitted log showed due (its node reorged unannounced): deliver them first. */
   takeRetractions(): readonly Retraction[] {
     const orphaned = this.#orphaned;
     this.#orphaned = undefined;
     return orphaned ?? NONE;
   }
 
-  /**
-   * A live head read from its text (number and hash digest), with no backfill running: whether to
-   * deliver it. The hot path of a `newHeads` stream: no object, no string kept.
-   */
+  /** A live head read from its text, no backfill running: whether to deliver it (hot path: no allocation). */
   offerHead(number: number, hi: number, lo: number, parentHi: number, parentLo: number): HeadOutcome {
     return this.#admitHead(number, hi, lo, true, parentHi, parentLo);
   }
@@ -201,14 +195,11 @@ export class Continuity {
   }
 
   /**
-   * Starts buffering before the head is known (the switch has happened, the query is in flight).
-   * `switched`: the session has just moved to another node, so what is still held came from the
-   * node it left (whose check never finished) and is dropped: it may lie on a branch the new node
-   * does not have, and what of it the new node has is fetched from it or announced by it.
+   * Starts buffering before the head is known. `switched`: what is still held came from a node left
+   * mid-check, maybe on its own branch, and is dropped (the new node's check fetches what is due).
    */
   hold(switched = false): void {
-    if (switched) this.#buffer = [];
-    else this.#buffer ??= [];
+    this.#buffer = switched ? [] : (this.#buffer ?? []);
   }
 
   /**
