@@ -36,8 +36,7 @@ export interface WsSocketTransportOptions {
    * With `coalesceWrites`, the most frames held for one write: a turn that sends more writes them
    * in groups of this many as it goes. Writing early lets the node start on the first requests while
    * the rest are still being produced; holding a whole turn's burst would make the two sides take
-   * turns instead of working at once (measured: 64 calls in flight, one write per turn ran at 0.8×
-   * the throughput of a plain ws client, groups of 16 at 1.1–1.4×; see `npm run bench`).
+   * turns instead of working at once.
    * @default 16
    */
   maxFramesPerWrite?: number;

@@ -84,6 +84,9 @@ describe('serveHttp reading a request stream', () => {
     socket.destroy();
     for (let i = 0; i < 100 && served.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(served.map((s) => s.outcome)).toEqual(['aborted']);
+    // What the answer would have said, had the client stayed (docs/reference.md, serveHttp).
+    expect(served[0]!.status).toBe(400);
+    expect(JSON.parse(served[0]!.body)).toMatchObject({ id: null, error: { code: -32700 } });
   });
 });
 
