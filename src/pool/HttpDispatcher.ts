@@ -194,10 +194,10 @@ export class HttpDispatcher {
 
   /** The node's head now, asked over HTTP (for an answer that is only right if the node has got far enough). */
   async #headOf(node: string, signal: AbortSignal | undefined): Promise<number> {
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
-    const { status, body: text } = await this.#attempts.post(node, body, signal);
+    const request: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] };
+    const { status, body: text } = await this.#attempts.post(node, JSON.stringify(request), signal);
     if (!isOk(status)) throw new SteadyRpcError('ERR_TRANSPORT', `Node "${node}" answered HTTP ${status}`);
-    const answer = parseNodeAnswer(node, false, text) as JsonRpcResponse;
+    const answer = parseNodeAnswer(node, request, text) as JsonRpcResponse;
     return parseQuantity((answer as { result?: unknown }).result, 'eth_blockNumber');
   }
 

@@ -18,21 +18,40 @@ export function firstUnrepeatable(payload: JsonRpcRequest | JsonRpcRequest[], is
   return undefined;
 }
 
-/** A 2xx body read as the answer to a request (`batch`: to a batch); throws `ERR_BAD_RESPONSE` when it cannot be. */
-export function parseNodeAnswer(node: string, batch: boolean, text: string): JsonRpcResponse | JsonRpcResponse[] {
+/**
+ * A 2xx body read as the node's answer to `payload`. Throws `ERR_BAD_RESPONSE` when it is not one:
+ * not JSON; for a single request, not a JSON-RPC response (an `id`, and a `result` or an error
+ * object, not both, no `method`) or the answer to another request (another id); for a batch, not
+ * an array. A single request's error under `id: null` (nodes write that for some errors) is given
+ * the request's id. A batch answer is taken item by item (`serveHttp` answers each request the
+ * node left out, or answered with something else than a JSON-RPC answer, with `-32603`).
+ */
+export function parseNodeAnswer(node: string, payload: JsonRpcRequest | JsonRpcRequest[], text: string): JsonRpcResponse | JsonRpcResponse[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}" answered with invalid JSON`, { cause: error });
+    throw badAnswer(node, 'invalid JSON', error);
   }
-  if (typeof parsed !== 'object' || parsed === null) {
-    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}" answered with a non-object`);
+  if (!Array.isArray(payload)) {
+    if (!isAnswer(parsed)) throw badAnswer(node, Array.isArray(parsed) ? 'a batch answer to a single request' : 'something that is not a JSON-RPC answer');
+    const id = payload.id ?? null;
+    if (parsed.id === id) return parsed;
+    if (parsed.id === null && 'error' in parsed) return { ...parsed, id };
+    throw badAnswer(node, `the answer to another request (id ${JSON.stringify(parsed.id)} for ${JSON.stringify(id)})`);
   }
-  if (batch !== Array.isArray(parsed)) {
-    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}" answered a ${batch ? 'batch' : 'request'} with the wrong shape`);
-  }
-  return parsed as JsonRpcResponse | JsonRpcResponse[];
+  if (!Array.isArray(parsed)) throw badAnswer(node, 'a single answer to a batch');
+  return parsed as JsonRpcResponse[];
+}
+
+/** A JSON-RPC response: an `id`, and a `result` or an error object (not both), no `method`. */
+function isAnswer(value: unknown): value is JsonRpcResponse {
+  if (!isJsonRpcResponse(value)) return false;
+  return 'error' in value ? !('result' in value) && isErrorObject(value.error) : true;
+}
+
+function badAnswer(node: string, what: string, cause?: unknown): SteadyRpcError {
+  return new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}" answered with ${what}`, cause === undefined ? undefined : { cause });
 }
 
 
@@ -126,7 +145,7 @@ export function judgeReply(
   now: number,
 ): ReplyVerdict {
   const ok = reply.status >= 200 && reply.status < 300;
-  const response = ok ? parseNodeAnswer(node, Array.isArray(payload), reply.body) : nodeErrorAnswer(payload, reply.body);
+  const response = ok ? parseNodeAnswer(node, payload, reply.body) : nodeErrorAnswer(payload, reply.body);
   const errors = response === undefined ? { all: false, rateLimited: undefined } : judgeErrors(payload, response, classify);
   let rateLimited = errors.rateLimited;
   const sign = httpRateLimit(reply.status, reply.retryAfter, now);

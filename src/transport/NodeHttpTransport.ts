@@ -2,10 +2,10 @@ import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import { brotliDecompress, gunzip, inflate, inflateRaw } from 'node:zlib';
 import type { Clock, TimerHandle } from '../Clock.js';
 import { systemClock } from '../Clock.js';
-import { SteadyRpcError } from '../errors.js';
+import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
 import type { HttpEndpoint, HttpResponse, HttpTransport } from './HttpTransport.js';
 import { basicAuthorization, isNotDelivered, markNotDelivered } from './HttpTransport.js';
 
@@ -47,7 +47,32 @@ interface Target {
 /** URLs remembered per transport: endpoint functions may put fresh credentials in every URL. */
 const TARGETS = 256;
 
-const DECODERS: Record<string, typeof gunzip> = { gzip: gunzip, 'x-gzip': gunzip, deflate: inflate, br: brotliDecompress };
+type Decoder = typeof gunzip;
+
+/**
+ * The decoder of one content coding, as fetch (undici) has them: `deflate` is zlib-wrapped, or raw
+ * deflate when its first two bytes are not a zlib header (servers send both).
+ */
+function decoderOf(coding: string, data: Buffer): Decoder | undefined {
+  if (coding === 'gzip' || coding === 'x-gzip') return gunzip;
+  if (coding === 'br') return brotliDecompress;
+  if (coding === 'deflate') return data.length >= 2 && (data[0]! & 0x0f) === 8 && ((data[0]! << 8) | data[1]!) % 31 === 0 ? inflate : inflateRaw;
+  return undefined;
+}
+
+/**
+ * The body as its `Content-Encoding` says, codings undone last first as fetch does them (`gzip, br`:
+ * br, then gzip). A coding it does not know leaves the whole body as it came, as fetch leaves it.
+ */
+function decodeBody(raw: Buffer, header: string | undefined, done: (error: Error | null, body: Buffer) => void): void {
+  const codings = (header ?? '').toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '').reverse();
+  if (!codings.every((c) => decoderOf(c, raw) !== undefined)) return done(null, raw);
+  const step = (i: number, data: Buffer): void => {
+    if (i === codings.length) return done(null, data);
+    decoderOf(codings[i]!, data)!(data, (error, decoded) => (error ? done(error, data) : step(i + 1, decoded)));
+  };
+  step(0, raw);
+}
 
 /**
  * The default {@link HttpTransport} in Node: `node:http` and `node:https` with a keep-alive agent
@@ -163,10 +188,13 @@ export class NodeHttpTransport implements HttpTransport {
             resolve(retryAfter === undefined ? { status, body: bodyText } : { status, body: bodyText, retryAfter });
           };
           const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          const coding = res.headers['content-encoding']?.trim().toLowerCase();
-          const decode = coding === undefined ? undefined : DECODERS[coding];
-          if (decode === undefined) return done(raw.toString('utf8'));
-          decode(raw, (error, decoded) => (error ? fail(error) : done(decoded.toString('utf8'))));
+          const coding = res.headers['content-encoding'];
+          if (coding === undefined) return done(raw.toString('utf8'));
+          decodeBody(raw, coding, (error, decoded) => {
+            if (!error) return done(decoded.toString('utf8'));
+            // The whole answer arrived, and is not what its Content-Encoding says: a bad answer, not a dropped connection.
+            fail(SteadyRpcError.forUrl('ERR_BAD_RESPONSE', `HTTP ${status} answer could not be decoded as ${coding}`, endpoint, { cause: error, details: error.message }));
+          });
         });
       });
       req.end(body);
@@ -220,6 +248,7 @@ function abortError(): Error {
 
 /** What a failed request becomes, as FetchHttpTransport words it: the delivery verdict first (the copy redaction makes loses the mark). */
 function failure(error: unknown, endpoint: HttpEndpoint): SteadyRpcError {
+  if (isSteadyRpcError(error, 'ERR_BAD_RESPONSE')) return error;
   const neverSent = isNotDelivered(error);
   const wrapped = SteadyRpcError.forUrl('ERR_TRANSPORT', neverSent ? 'HTTP request failed before it was sent' : 'HTTP request failed', endpoint, {
     cause: error,

@@ -67,6 +67,24 @@ function checkHttp(text: string, answer: HttpAnswer): void {
   answered.forEach((e, i) => checkAnswer(e, body[i]));
 }
 
+/**
+ * Whether `body` is a JSON-RPC answer to the single request `sent`: one object with the request's
+ * id (or `null` with an error), a `result` or an error object (not both), no `method`.
+ */
+function answers(sent: string, body: string): boolean {
+  let value: any;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return false;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('id' in value) || 'method' in value) return false;
+  const hasError = 'error' in value;
+  if (hasError === 'result' in value) return false;
+  if (hasError && !(Number.isInteger(value.error?.code) && typeof value.error?.message === 'string')) return false;
+  return value.id === JSON.parse(sent).id || (value.id === null && hasError);
+}
+
 // ---- arbitraries -----------------------------------------------------------------------------
 
 const ids = fc.oneof(
@@ -128,20 +146,32 @@ let clock: FakeClock;
 let pool: NodePool;
 /** What the scripted node answers next; undefined: act as a healthy FakeNode. */
 let script: FakeHttpHandler | undefined;
+/** Bodies holding a write (`eth_sendTransaction`) that reached either node. */
+let writesSent = 0;
+const countWrite = (text: string) => void (text.includes('"eth_sendTransaction"') && (writesSent += 1));
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-  clock = new FakeClock();
+/** Node `a` (scripted, or a healthy FakeNode) and `b` (a healthy FakeNode) in a pool; `a` preferred. */
+function makePool(options: { breaker?: false } = {}): NodePool {
   const healthy = new FakeNode({ name: 'a', head: 100, clock });
   const backup = new FakeNode({ name: 'b', head: 100, balance: 2n, clock });
   const http = new FakeHttpTransport()
     .route('http://a.test/', (text, signal, endpoint) => (script ?? healthy.http)(text, signal, endpoint))
-    .route('http://b.test/', backup.http);
-  pool = new NodePool({ nodes: [{ name: 'a', http: 'http://a.test/' }, { name: 'b', http: 'http://b.test/' }], clock, httpTransport: http, http: { attemptTimeoutMs: 1_000 } });
-  pool.update('a', { status: 'healthy', head: 100 });
-  pool.update('b', { status: 'healthy', head: 100 });
+    .route('http://b.test/', (text, signal, endpoint) => {
+      countWrite(text);
+      return backup.http(text, signal, endpoint);
+    });
+  const made = new NodePool({ nodes: [{ name: 'a', http: 'http://a.test/' }, { name: 'b', http: 'http://b.test/' }], clock, httpTransport: http, http: { attemptTimeoutMs: 1_000 }, ...options });
+  made.update('a', { status: 'healthy', head: 100 });
+  made.update('b', { status: 'healthy', head: 100 });
+  return made;
+}
+
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled);
+  clock = new FakeClock();
+  pool = makePool();
 });
 
 afterAll(() => {
@@ -180,11 +210,32 @@ describe('fuzzing HTTP bodies', () => {
         const requests = items.map(({ id, method, notify }) => ({ jsonrpc: '2.0', ...(notify ? {} : { id }), method, params: method === 'eth_getBalance' ? ['0x0', 'latest'] : [] }));
         const text = JSON.stringify(asBatch ? requests : requests[0]);
         let turn = 0;
-        script = async () => replies[turn++ % replies.length]!;
+        /** The first request `a` got, and what it answered. */
+        let first: { sent: string; reply: { status: number; body: string } } | undefined;
+        script = async (sent) => {
+          countWrite(sent);
+          const reply = replies[turn++ % replies.length]!;
+          first ??= { sent, reply };
+          return reply;
+        };
+        writesSent = 0;
+        // Without a breaker, so that `a`, failing on purpose, is always the node asked first.
+        const shared = pool;
+        pool = makePool({ breaker: false });
         try {
-          checkHttp(text, await serve(text));
+          const answer = await serve(text);
+          checkHttp(text, answer);
+          // A write goes to one node at most (the first one asked may be `b`: `a`'s breaker opens).
+          expect(writesSent).toBeLessThanOrEqual(1);
+          // A single write `a` answered 2xx with something that is not the JSON-RPC answer to it: NOT_RESENT.
+          const single = asBatch ? undefined : items[0]!;
+          if (single?.method === 'eth_sendTransaction' && !single.notify && first !== undefined && first.reply.status === 200 && !answers(first.sent, first.reply.body)) {
+            expect(JSON.parse(answer.body)).toMatchObject({ error: { code: -32053, data: { node: 'a', reason: 'bad-answer' } } });
+          }
         } finally {
           script = undefined;
+          pool.close();
+          pool = shared;
         }
       }),
       { numRuns: RUNS },
