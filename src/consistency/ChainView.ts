@@ -13,6 +13,12 @@ export interface ViewDemand {
   /** The block the answer (`answer`) or the node's head (`head`) must reach. */
   readonly need: number;
   readonly onlyIfMissing: boolean;
+  /**
+   * The read names block `need` by number, at or below what the client has seen: the chain has a
+   * block there, so a `null` answer says the node that answered has not got it, whatever head it
+   * claims (a load-balanced endpoint whose read backend lags the one that sent the heads).
+   */
+  readonly exact?: boolean;
 }
 
 /** `ok`: the answer may go to the client. `behind`: the node is behind the view. `head?`: it depends on the node's head, which is not known. */
@@ -40,6 +46,9 @@ const BY_NUMBER: ReadonlySet<string> = new Set([
   'eth_getUncleByBlockNumberAndIndex',
   'eth_getBlockReceipts',
 ]);
+
+/** Of those, the ones whose `null` says there is no block at that number (not: no such index in it). */
+const BLOCK_AT: ReadonlySet<string> = new Set(['eth_getBlockByNumber', 'eth_getBlockTransactionCountByNumber', 'eth_getUncleCountByBlockNumber', 'eth_getBlockReceipts']);
 
 /** Methods that look something up by hash: `null` from a node behind the view may only mean it lacks it yet. */
 const BY_HASH: ReadonlySet<string> = new Set([
@@ -121,7 +130,8 @@ export class ChainView {
     if (BY_NUMBER.has(method)) {
       const at = blockArg(args[0]);
       if (at === 'head' && method === 'eth_getBlockByNumber') return { kind: 'answer', need: highest, onlyIfMissing: false };
-      return this.#at(at, highest);
+      const demand = this.#at(at, highest);
+      return demand !== undefined && typeof at === 'number' && BLOCK_AT.has(method) ? { ...demand, exact: true } : demand;
     }
     if (method === 'eth_getLogs') {
       const filter = (args[0] ?? {}) as { blockHash?: unknown; toBlock?: unknown };
@@ -154,6 +164,10 @@ export class ChainView {
       return n === undefined ? (result === null ? 'behind' : 'ok') : n < highest ? 'behind' : 'ok';
     }
     if (demand.onlyIfMissing && !isMissing(response)) return 'ok';
+    // `null` for a block the chain has: this node has not got it, whatever head it claims. (After a
+    // reorg to a shorter chain a node has no block there either: the read waits for the chain to
+    // grow back, or gets BEHIND.)
+    if (demand.exact && !('error' in response)) return 'behind';
     if (nodeHead === undefined) return 'head?';
     return nodeHead >= demand.need ? 'ok' : 'behind';
   }

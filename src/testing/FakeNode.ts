@@ -28,6 +28,13 @@ export class FakeNode {
   readonly calls = new Map<string, number>();
   /** When set, new sockets are refused with this HTTP status (401/403: an auth failure). */
   refuseStatus: number | undefined;
+  /**
+   * Blocks at the top of the chain that block lookups (`eth_getBlockByNumber`, `eth_getBlockByHash`)
+   * do not see yet: they answer `null` for them while heads and `eth_blockNumber` already show
+   * them, as a load-balanced endpoint does when the backend that serves a read lags the one that
+   * sent the head. 0 (the default): every block up to the head is there.
+   */
+  readLagBlocks = 0;
   readonly #clock: Clock | undefined;
   /** The shared chain, and where on it this node is: its branch and its head's height there. */
   readonly #chain: FakeChain | undefined;

@@ -46,13 +46,13 @@ export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRp
       return getLogs(node, state, id, (params[0] ?? {}) as LogFilter);
     case 'eth_getBlockByNumber': {
       const tag = params[0];
-      const number = tag === 'latest' || tag === 'pending' || tag === undefined ? state.head : tag === 'earliest' ? (state.chain?.genesis ?? 0) : Number(tag);
-      if (!Number.isInteger(number) || number > state.head || number < (state.chain?.genesis ?? 0)) return { jsonrpc: '2.0', id, result: null };
+      const number = tag === 'latest' || tag === 'pending' || tag === undefined ? state.head - node.readLagBlocks : tag === 'earliest' ? (state.chain?.genesis ?? 0) : Number(tag);
+      if (!Number.isInteger(number) || number > state.head - node.readLagBlocks || number < (state.chain?.genesis ?? 0)) return { jsonrpc: '2.0', id, result: null };
       return { jsonrpc: '2.0', id, result: node.block(number) };
     }
     case 'eth_getBlockByHash': {
       const number = numberOf(state, params[0]);
-      return { jsonrpc: '2.0', id, result: number === undefined ? null : node.block(number) };
+      return { jsonrpc: '2.0', id, result: number === undefined || number > state.head - node.readLagBlocks ? null : node.block(number) };
     }
     default:
       return errorResponse(id, RpcErrorCode.METHOD_NOT_FOUND, `the method ${request.method} does not exist/is not available`);

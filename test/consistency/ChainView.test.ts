@@ -25,14 +25,32 @@ describe('ChainView: what a read demands of the node that answers it', () => {
     expect(view.judge('eth_getBlockByNumber', latest, ok({ number: '0xc' }), undefined)).toBe('ok');
   });
 
-  it('a null block the client has seen is behind only when the node has not got there; a real block is always fine', () => {
+  it('a null block the client has seen is behind, whatever head the node claims (a load-balanced read backend lags); a real block is always fine', () => {
     const view = seen(11);
     const demand = view.demand('eth_getBlockByNumber', ['0xb', false], 11)!;
-    expect(demand).toEqual({ kind: 'head', need: 11, onlyIfMissing: true });
+    expect(demand).toEqual({ kind: 'head', need: 11, onlyIfMissing: true, exact: true });
     expect(view.judge('eth_getBlockByNumber', demand, ok({ number: '0xb' }), undefined)).toBe('ok');
     expect(view.judge('eth_getBlockByNumber', demand, ok(null), 8)).toBe('behind');
-    expect(view.judge('eth_getBlockByNumber', demand, ok(null), undefined)).toBe('head?');
-    expect(view.judge('eth_getBlockByNumber', demand, ok(null), 11)).toBe('ok');
+    expect(view.judge('eth_getBlockByNumber', demand, ok(null), undefined)).toBe('behind');
+    expect(view.judge('eth_getBlockByNumber', demand, ok(null), 11)).toBe('behind');
+    expect(view.judge('eth_getBlockByNumber', demand, ok(null), 50)).toBe('behind');
+    // An error ("header not found" …) is judged by the node's head, as before.
+    const error = { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'header not found' } };
+    expect(view.judge('eth_getBlockByNumber', demand, error, 11)).toBe('ok');
+    expect(view.judge('eth_getBlockByNumber', demand, error, 8)).toBe('behind');
+    for (const method of ['eth_getBlockTransactionCountByNumber', 'eth_getUncleCountByBlockNumber', 'eth_getBlockReceipts']) {
+      expect(view.demand(method, ['0xa'], 11), method).toMatchObject({ exact: true, need: 10 });
+    }
+  });
+
+  it('a null for an index in a block is an answer once the node has the block (no such transaction or uncle)', () => {
+    const view = seen(11);
+    for (const method of ['eth_getTransactionByBlockNumberAndIndex', 'eth_getUncleByBlockNumberAndIndex']) {
+      const demand = view.demand(method, ['0xb', '0x7'], 11)!;
+      expect(demand.exact, method).toBeUndefined();
+      expect(view.judge(method, demand, ok(null), 11), method).toBe('ok');
+      expect(view.judge(method, demand, ok(null), 8), method).toBe('behind');
+    }
   });
 
   it('a block above the view is news: null for it is a real answer', () => {
