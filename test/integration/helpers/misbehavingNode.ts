@@ -9,6 +9,8 @@
  *   provider that counts after serving), so a write that met the limit may have happened.
  * - `headerNotFound(methods)`: those methods are answered geth's `header not found` (-32000).
  * - `slowTail({ every, delayMs })`: every `every`-th request waits `delayMs` before it is forwarded.
+ * - `nullBlocksAbove(n)`: `eth_getBlockByNumber` for a block number above `n` is answered `null`
+ *   (a load-balanced endpoint whose backend serving the read lags the one that sent the heads).
  * Every request received is recorded (time, method, first param) before anything else is done.
  */
 import { once } from 'node:events';
@@ -24,7 +26,7 @@ export interface Received {
   readonly tag: string | undefined;
   readonly via: 'http' | 'ws';
   /** What the node did: forwarded to anvil, or answered with a rate limit or `header not found`. */
-  readonly answer: 'forwarded' | 'rate-limited' | 'header-not-found';
+  readonly answer: 'forwarded' | 'rate-limited' | 'header-not-found' | 'null-block';
 }
 
 export interface LimitOptions {
@@ -63,6 +65,7 @@ export class MisbehavingNode {
   #notFound = new Set<string>();
   #tail: { every: number; delayMs: number } | undefined;
   #count = 0;
+  #nullAbove: number | undefined;
 
   private constructor(server: http.Server, wss: WebSocketServer, target: { http: string; ws: string }) {
     this.#server = server;
@@ -100,8 +103,14 @@ export class MisbehavingNode {
     this.#count = 0;
   }
 
+  /** From now on, `eth_getBlockByNumber(N)` for N above `n` is answered `null`; `undefined`: no more. */
+  nullBlocksAbove(n: number | undefined): void {
+    this.#nullAbove = n;
+  }
+
   /** Back to forwarding everything. */
   pass(): void {
+    this.#nullAbove = undefined;
     this.#limit = undefined;
     this.#notFound.clear();
     this.#tail = undefined;
@@ -151,10 +160,12 @@ export class MisbehavingNode {
   }
 
   /** What to do with one call (a batch counts as its first item). */
-  #decide(method: string, now: number): { answer: Received['answer']; limit?: LimitOptions & { window: LimitWindow } } {
+  #decide(method: string, now: number, params?: unknown): { answer: Received['answer']; limit?: LimitOptions & { window: LimitWindow } } {
     const limit = this.#limited(now);
     if (limit) return { answer: 'rate-limited', limit };
     if (this.#notFound.has(method)) return { answer: 'header-not-found' };
+    const at = method === 'eth_getBlockByNumber' && Array.isArray(params) && typeof params[0] === 'string' && params[0].startsWith('0x') ? Number(params[0]) : undefined;
+    if (this.#nullAbove !== undefined && at !== undefined && at > this.#nullAbove) return { answer: 'null-block' };
     return { answer: 'forwarded' };
   }
 
@@ -185,7 +196,7 @@ export class MisbehavingNode {
         parsed = undefined;
       }
       const method = typeof parsed?.method === 'string' ? parsed.method : '';
-      const { answer, limit } = this.#decide(method, now);
+      const { answer, limit } = this.#decide(method, now, parsed?.params);
       this.#record('http', method, parsed?.params, answer, now);
       const tag = this.received.at(-1)!.tag;
       res.on('close', () => {
@@ -195,6 +206,7 @@ export class MisbehavingNode {
         if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
       };
       if (answer === 'header-not-found') return send(200, JSON.stringify({ jsonrpc: '2.0', id: parsed?.id ?? null, error: HEADER_NOT_FOUND }));
+      if (answer === 'null-block') return send(200, JSON.stringify({ jsonrpc: '2.0', id: parsed?.id ?? null, result: null }));
       const forwarded = answer === 'forwarded' || limit?.forwardFirst ? this.#delay().then(() => this.#forward(body)) : Promise.resolve('');
       void forwarded
         .then((text) => {
@@ -236,13 +248,14 @@ export class MisbehavingNode {
         frame = undefined;
       }
       const method = typeof frame?.method === 'string' ? frame.method : '';
-      const { answer, limit } = this.#decide(method, now);
+      const { answer, limit } = this.#decide(method, now, frame?.params);
       this.#record('ws', method, frame?.params, answer, now);
       if (answer === 'forwarded' || frame?.id === undefined) {
         if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
         else held.push(text);
         return;
       }
+      if (answer === 'null-block') return client.send(JSON.stringify({ jsonrpc: '2.0', id: frame.id, result: null }));
       const error = answer === 'header-not-found' ? HEADER_NOT_FOUND : RATE_LIMIT_ERROR(Math.max(1, Math.ceil((limit!.window.until - now) / 1_000)));
       client.send(JSON.stringify({ jsonrpc: '2.0', id: frame.id, error }));
     });
