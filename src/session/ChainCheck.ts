@@ -1,9 +1,28 @@
 import { hashDigest } from '../consistency/quantity.js';
+import { SteadyRpcError } from '../errors.js';
 import { parseQuantity } from '../health/probes.js';
 import type { Continuity } from './Continuity.js';
 import type { OwnCall, ReorgEvent } from './ContinuitySettings.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
+
+/**
+ * `null` from the node for a block at or below the head it answered: it does not serve that block
+ * yet (a load-balanced endpoint whose read backend lags the one that answered the head), which says
+ * nothing of its chain. The check looks again a little later (ContinuityKeeper).
+ */
+export class BlockNotServed extends SteadyRpcError {
+  constructor(block: number, head: number) {
+    super('ERR_BAD_RESPONSE', `The node answered null for block ${block}, at or below the head ${head} it answered`);
+  }
+}
+
+/** The blocks a check read, each one the node serves: a `null` among them is {@link BlockNotServed}. */
+export function servedBlocks<T>(blocks: readonly T[], from: number, head: number): T[] {
+  const missing = blocks.findIndex((block) => block === null || typeof block !== 'object');
+  if (missing >= 0) throw new BlockNotServed(from + missing, head);
+  return [...blocks];
+}
 
 /** One event for the forks a check found (they may differ by subscription): the deepest. */
 export function deepestFork(forks: ReadonlyMap<string, ReorgEvent>): ReorgEvent | undefined {
@@ -32,7 +51,7 @@ export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyAr
   const nodeAt = (n: number) => {
     let read = reads.get(n);
     if (!read) {
-      read = call('eth_getBlockByNumber', [hex(n), false]).then((block) => hashDigest((block as { hash?: unknown } | null)?.hash));
+      read = call('eth_getBlockByNumber', [hex(n), false]).then((block) => hashDigest((servedBlocks([block], n, head)[0] as { hash?: unknown }).hash));
       reads.set(n, read);
     }
     return read;

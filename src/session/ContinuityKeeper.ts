@@ -1,6 +1,7 @@
 import { SteadyRpcError, describeError } from '../errors.js';
 import { quantity } from '../consistency/quantity.js';
-import { deepestFork, locateForks } from './ChainCheck.js';
+import type { Clock, TimerHandle } from '../Clock.js';
+import { BlockNotServed, deepestFork, locateForks, servedBlocks } from './ChainCheck.js';
 import type { Identified } from './resultFields.js';
 import { FRAME, TEXT, head, identify, readHead } from './resultFields.js';
 import type { BackfillEvent, ContinuitySettings, Deliver, OwnCall, ReorgEvent } from './ContinuitySettings.js';
@@ -20,11 +21,24 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 /** Attempts at the check after a switch before what is held goes out unchecked. */
 const CHECK_ATTEMPTS = 3;
 
+/**
+ * How a check waits for a node that answers `null` for a block at or below the head it answered
+ * (a load-balanced endpoint whose read backend lags): it looks again every `pollMs`, for up to
+ * `waitMs`; then that counts as a failed attempt. Without it, at once as a failed attempt.
+ */
+export interface BlockWait {
+  readonly clock: Clock;
+  readonly pollMs: number;
+  readonly waitMs: number;
+}
+
 /** One attempt at the check after a switch: its own calls, its number, and the epoch it holds for. */
 interface CheckRun {
   readonly call: OwnCall;
   readonly attempt: number;
   readonly epoch: number;
+  /** How long this check has waited for the node to serve blocks below its head, in ms. */
+  readonly waited: number;
   /** The fork it found, announced (once) when the first subscription delivers it. */
   fork?: ReorgEvent;
   reported?: boolean;
@@ -45,6 +59,9 @@ export class ContinuityKeeper {
   readonly #onReorg: (event: ReorgEvent) => void;
   readonly #onBlock: (block: number) => void;
   readonly #tracked = new Map<string, Tracked>();
+  readonly #blockWait: BlockWait | undefined;
+  /** The next look of a check that waits for the node to serve a block (see {@link BlockWait}). */
+  #lookAgain: TimerHandle | undefined;
   /** Own calls on the upstream in use, for checks its heads call for. */
   #current: OwnCall | undefined;
   #epoch = 0;
@@ -59,7 +76,9 @@ export class ContinuityKeeper {
     report: (event: BackfillEvent) => void,
     onReorg: (event: ReorgEvent) => void = () => {},
     onBlock: (block: number) => void = () => {},
+    blockWait?: BlockWait,
   ) {
+    this.#blockWait = blockWait;
     this.#settings = settings;
     this.#deliver = deliver;
     this.#report = report;
@@ -232,15 +251,16 @@ export class ContinuityKeeper {
    * up) is made again, up to {@link CHECK_ATTEMPTS} times; then what is held goes out as it is,
    * with the error reported.
    */
-  #check(call: OwnCall, attempt: number, switched = false): void {
+  #check(call: OwnCall, attempt: number, switched = false, waited = 0): void {
     const epoch = ++this.#epoch;
+    this.#stopLooking();
     if (this.#tracked.size === 0) return;
     const held = [...this.#tracked];
     for (const [, tracked] of held) {
       tracked.epoch = epoch;
       tracked.continuity.hold(switched);
     }
-    const run: CheckRun = { call, attempt, epoch };
+    const run: CheckRun = { call, attempt, epoch, waited };
     // One read of the new node's head (and one walk back, on a fork) serves every subscription.
     locateForks(call, () => [...this.#tracked].map(([subscription, { continuity }]) => [subscription, continuity] as const)).then(
       ({ head, forks }) => {
@@ -254,13 +274,30 @@ export class ContinuityKeeper {
   /** An attempt failed: the next one, or (after the last) what is held goes out unchecked. */
   #failed(run: CheckRun, held: ReadonlyArray<[string, Tracked]>, error: SteadyRpcError): void {
     if (run.epoch !== this.#epoch) return; // a newer switch (or attempt) took over
+    const wait = this.#blockWait;
+    if (error instanceof BlockNotServed && wait !== undefined && run.waited + wait.pollMs <= wait.waitMs) {
+      // The node does not serve a block below its head yet: the same check, a moment later.
+      if (this.#lookAgain === undefined) {
+        this.#lookAgain = wait.clock.setTimeout(() => {
+          this.#lookAgain = undefined;
+          if (run.epoch === this.#epoch) this.#check(run.call, run.attempt, false, run.waited + wait.pollMs);
+        }, wait.pollMs);
+      }
+      return;
+    }
     if (run.attempt < CHECK_ATTEMPTS && error.code !== 'ERR_ABORTED') return this.#check(run.call, run.attempt + 1);
     for (const [subscription, tracked] of held) this.#finish(subscription, tracked, run, [], { error });
   }
 
   clear(): void {
+    this.#stopLooking();
     this.#current = undefined;
     this.#tracked.clear();
+  }
+
+  #stopLooking(): void {
+    if (this.#lookAgain !== undefined) this.#blockWait!.clock.clearTimeout(this.#lookAgain);
+    this.#lookAgain = undefined;
   }
 
   /** What one subscription missed up to the new node's `head`: nothing to fetch is settled at once. */
@@ -277,9 +314,7 @@ export class ContinuityKeeper {
     if (plan.kind === 'skip') return this.#finish(subscription, tracked, run, [], { from, to, skipped: true, ancestor, deep });
     const fetching =
       plan.kind === 'blocks'
-        ? Promise.all(Array.from({ length: to - from + 1 }, (_, i) => call('eth_getBlockByNumber', [hex(from + i), false]))).then((blocks) =>
-            blocks.filter((block) => block !== null && typeof block === 'object'),
-          )
+        ? Promise.all(Array.from({ length: to - from + 1 }, (_, i) => call('eth_getBlockByNumber', [hex(from + i), false]))).then((blocks) => servedBlocks(blocks, from, head))
         : call('eth_getLogs', [{ ...(typeof tracked.params[1] === 'object' && tracked.params[1] !== null ? tracked.params[1] : {}), fromBlock: hex(from), toBlock: hex(to) }]).then((logs) =>
             Array.isArray(logs) ? logs : [],
           );

@@ -77,6 +77,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       for (const call of expired) this.#ctx.fail(call, RpcErrorCode.REQUEST_TIMEOUT, 'Request timed out waiting for an upstream node');
       this.#ctx.emitQueue();
     });
+    const consistency = consistencySettings(options.consistency);
     const continuity = new ContinuityKeeper(
       continuitySettings(options.continuity),
       (subscription, result, resultText, frameText) => this.#ctx.frames.emitNotification(subscription, result, resultText, frameText),
@@ -91,6 +92,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
         ctx.gate.view.raise(block);
         if (ctx.link) ctx.gate.noteHead(ctx.link, block);
       },
+      // A node that does not serve a block below its head yet is waited for as a read is.
+      { clock, pollMs: consistency.pollMs, waitMs: consistency.waitMs },
     );
     const ctx = new SessionContext({
       events: this,
@@ -111,7 +114,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.replayer = new Replayer(ctx);
     ctx.frames = new UpstreamFrames(ctx);
     ctx.keepalive = new Keepalive(ctx);
-    ctx.gate = new ViewGate(ctx, consistencySettings(options.consistency));
+    ctx.gate = new ViewGate(ctx, consistency);
     ctx.elsewhere = new AskElsewhere(ctx);
     ctx.limits = new CallLimits(settings, () => ctx.registry.size);
     this.#ctx = ctx;

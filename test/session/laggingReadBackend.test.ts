@@ -62,6 +62,35 @@ describe('a node whose reads lag its own heads (a load-balanced endpoint)', () =
   });
 });
 
+describe("a switch to a node whose reads lag its own head: the session's own check waits for the block", () => {
+  it('no reorg is announced for a block the node does not serve yet, and nothing is delivered twice', async () => {
+    const h = await sessionHarness();
+    const reorgs: unknown[] = [];
+    const backfills: Array<{ error?: unknown }> = [];
+    h.session.on('reorg', (event) => reorgs.push(event));
+    h.session.on('backfill', (event) => backfills.push(event));
+    h.send(rpc('s', 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    const subscription = h.answers('s')[0]!.result as string;
+    h.nodes.a!.advance(5);
+    h.nodes.b!.advance(5); // the same chain, at 105 too
+    h.nodes.b!.readLagBlocks = 1; // …whose block reads do not see 105 yet
+    await h.settle();
+    h.nodes.a!.cut();
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    await h.clock.advance(1_000); // the check looks again every 250 ms
+    expect(reorgs).toEqual([]);
+    h.nodes.b!.readLagBlocks = 0;
+    await h.clock.advance(250);
+    h.nodes.b!.advance(1);
+    await h.settle();
+    expect(reorgs).toEqual([]);
+    expect(backfills.filter((b) => b.error !== undefined)).toEqual([]);
+    expect(h.notifications(subscription).map((n) => n.params.result.number)).toEqual(['0x65', '0x66', '0x67', '0x68', '0x69', '0x6a']);
+  });
+});
+
 describe('pool.request() over a node whose reads lag its own head', () => {
   it('a block below the pool\'s view answered null goes to the other node, or waits, and is never null', async () => {
     const clock = new FakeClock();
