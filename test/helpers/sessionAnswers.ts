@@ -14,6 +14,11 @@ export type InvalidVariant = 'number' | 'empty-object' | 'wrong-version' | 'empt
 /** One thing a client puts in a frame (alone, or as a batch item). */
 export type ItemSpec =
   | { type: 'blockNumber' | 'getBalance' | 'sendTransaction'; id: JsonRpcId }
+  /**
+   * `eth_getBlockByNumber(N, false)` for a block the client has been given: N is `back` blocks
+   * below the client's view when it is sent (never below genesis; genesis while it has no view).
+   */
+  | { type: 'getBlock'; id: JsonRpcId; back: number }
   | { type: 'subscribe'; id: JsonRpcId; kind: SubKind }
   /** A subscription the node does not offer: its error passes through. */
   | { type: 'badSubscribe'; id: JsonRpcId }
@@ -32,6 +37,8 @@ export interface Req {
   /** The id the answer must carry (null for items that are invalid without a usable id). */
   readonly replyId: JsonRpcId | null;
   readonly tag?: bigint;
+  /** `getBlock`: the block number asked for (at or below `viewAt`, unless the view was empty). */
+  readonly number?: number;
   readonly kind?: SubKind;
   readonly target?: string;
   readonly expectUnsub?: boolean;
@@ -52,11 +59,13 @@ export interface Req {
 export type LimitName = 'maxInFlight' | 'maxSubscriptions';
 
 export type Category =
-  | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint; block?: number }
+  | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint; block?: number; header?: Record<string, unknown> }
   | { type: 'generic' }
   | { type: 'notResent' }
   /** A read of blocks the client has seen, which no node caught up with in time (invariant 10). */
   | { type: 'behind' }
+  /** A `null` result: only a `getBlock` could get one, and it must not (invariant 1). */
+  | { type: 'null' }
   | { type: 'unexpected'; what: string };
 
 /** Errors any call may get; INTERNAL_ERROR when a node's answer to it was not one JSON value (see GARBAGE). */
@@ -67,7 +76,7 @@ export const isCall = (req: Req) => req.type !== 'parse' && req.type !== 'invali
 /** Whether a request is an `eth_subscribe`, which counts against `maxSubscriptions` until answered. */
 export const isSubscribe = (req: Req) => req.type === 'subscribe' || req.type === 'badSubscribe';
 /** Whether a request reads the chain, so that it may get `BEHIND`. */
-export const isRead = (req: Req) => req.type === 'blockNumber' || req.type === 'getBalance';
+export const isRead = (req: Pick<Req, 'type'>) => req.type === 'blockNumber' || req.type === 'getBalance' || req.type === 'getBlock';
 export const show = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 
 /**
@@ -100,6 +109,14 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
     return { type: 'unexpected', what: `error ${show(answer.error)}` };
   }
   const result = answer.result;
+  if (result === null) return { type: 'null' };
+  if (typeof result === 'object' && !Array.isArray(result)) {
+    // A block header: the answer of the `getBlock` that asked for its number.
+    const header = result as Record<string, unknown>;
+    if (typeof header.number !== 'string' || !HEX.test(header.number) || typeof header.hash !== 'string') return { type: 'unexpected', what: `result ${show(result)}` };
+    const n = Number.parseInt(header.number, 16);
+    return { type: 'specific', matches: (r) => r.type === 'getBlock' && r.number === n, what: `block ${n}`, block: n, header };
+  }
   if (typeof result === 'boolean') {
     return { type: 'specific', matches: (r) => r.type === 'unsubscribe' && r.expectUnsub === result, what: `unsubscribe result ${result}` };
   }

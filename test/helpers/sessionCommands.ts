@@ -58,6 +58,8 @@ const showItem = (spec: ItemSpec): string => {
       return `unsubscribe(${showId(spec.id)}, ${spec.pick === 'bogus' ? 'bogus' : `held#${spec.pick}`})`;
     case 'invalid':
       return `invalid(${showId(spec.id)}, ${spec.variant})`;
+    case 'getBlock':
+      return `getBlock(${showId(spec.id)}, view-${spec.back})`;
     default:
       return `${spec.type}(${showId(spec.id)})`;
   }
@@ -72,7 +74,7 @@ export class Send extends Step {
     this.#sent = env.model.sendSingle(this.spec);
   }
   toString() {
-    return `send ${showItem(this.spec)}${this.#sent && this.spec.type === 'unsubscribe' ? ` ${this.#sent}` : ''}`;
+    return `send ${showItem(this.spec)}${this.#sent && (this.spec.type === 'unsubscribe' || this.spec.type === 'getBlock') ? ` ${this.#sent}` : ''}`;
   }
 }
 
@@ -305,6 +307,23 @@ export class SlowReads extends Step {
   }
   toString() {
     return `slowReads(${this.node}, ${this.ms})`;
+  }
+}
+
+/**
+ * The node's block lookups (`eth_getBlockByNumber`, `eth_getBlockByHash`) lag its heads by
+ * `blocks`: they answer `null` for its top blocks while `newHeads` and `eth_blockNumber` show them,
+ * as a load-balanced endpoint whose read backend lags does. 0: it has caught up.
+ */
+export class ReadLag extends Step {
+  constructor(readonly node: string, readonly blocks: number) {
+    super();
+  }
+  act(env: Env) {
+    env.world.nodeByName(this.node).readLagBlocks = this.blocks;
+  }
+  toString() {
+    return `readLag(${this.node}, ${this.blocks})`;
   }
 }
 

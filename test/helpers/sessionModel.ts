@@ -4,7 +4,7 @@ import type { FakeSocket } from '../../src/testing/index.js';
 import type { Category, InvalidVariant, ItemSpec, LimitName, Req, ReqType, SubKind } from './sessionAnswers.js';
 import { batchFits, categorize, isCall, isRead, isSubscribe, notificationSource, show } from './sessionAnswers.js';
 import { DeliveredChain } from './sessionChain.js';
-import { tagHex, type World } from './sessionWorld.js';
+import { GENESIS, tagHex, type World } from './sessionWorld.js';
 
 interface Held {
   /** Kinds the subscribe it answered may have asked for (one, unless client ids collided). */
@@ -212,7 +212,7 @@ export class ClientModel {
   #req(type: ReqType, replyId: JsonRpcId | null, inBatch: boolean, extra: Partial<Req> = {}): Req {
     const state = this.#world.session.state;
     const queued = !inBatch && state !== 'ready' && state !== 'switching';
-    const gated = (type === 'blockNumber' || type === 'getBalance') && this.#world.session.stats().highestBlock !== undefined;
+    const gated = isRead({ type }) && this.#world.session.stats().highestBlock !== undefined;
     return { seq: ++this.#seq, type, replyId, queued, episode: this.#episode, viewAt: this.#view, gated, ...extra };
   }
 
@@ -277,6 +277,11 @@ export class ClientModel {
         return { value: { jsonrpc: '2.0', method: 'eth_blockNumber', params: [] }, req: undefined };
       case 'blockNumber': {
         return { value: call(spec.id, 'eth_blockNumber', []), req: this.#req('blockNumber', spec.id, inBatch, extra) };
+      }
+      case 'getBlock': {
+        // A block the client has been given (invariant 1); genesis, which every node has, while it has none.
+        const number = this.#view === 0 ? GENESIS : Math.max(GENESIS, this.#view - spec.back);
+        return { value: call(spec.id, 'eth_getBlockByNumber', [`0x${number.toString(16)}`, false]), req: this.#req('getBlock', spec.id, inBatch, { number, ...extra }) };
       }
       case 'getBalance':
       case 'sendTransaction': {
@@ -366,6 +371,8 @@ export class ClientModel {
       case 'behind':
         this.#behind.set(key, (this.#behind.get(key) ?? 0) + 1);
         break;
+      case 'null':
+        return this.#answeredNull(list, text);
       case 'specific': {
         const index = bestMatch(list, category.matches);
         if (index < 0) {
@@ -387,6 +394,19 @@ export class ClientModel {
     this.#checkFeasible(key);
   }
 
+  /**
+   * A `null` result, which only a `getBlock` of that id could have got: a block the client has been
+   * given answered as missing (invariant 1: it must wait for a node that has it, or get BEHIND).
+   */
+  #answeredNull(candidates: readonly Req[], text: string): void {
+    const reads = candidates.filter((r) => r.type === 'getBlock' && r.limited === undefined);
+    if (reads.length === 0) return this.#violate(`unexpected answer (result null), which no request of its id could get: ${text}`);
+    const which = reads.map((r) =>
+      r.number! <= r.viewAt ? `block ${r.number}, at or below the client's view ${r.viewAt},` : `block ${r.number} (genesis, which every node has; the client had no view)`,
+    );
+    this.#violate(`${[...new Set(which)].join(' or ')} answered null (eth_getBlockByNumber #${reads.map((r) => r.seq).join('/#')}): ${text}`);
+  }
+
   /** Answers not yet tied to a request must still fit the requests left: never two for one. */
   #checkFeasible(key: string): void {
     const list = this.#outstanding.get(key) ?? [];
@@ -403,6 +423,9 @@ export class ClientModel {
 
   #answered(req: Req, category: Extract<Category, { type: 'specific' }>, candidates: Set<SubKind>): void {
     if (category.block !== undefined) this.#view = Math.max(this.#view, category.block);
+    if (category.header !== undefined && notificationSource(this.#world, category.header)?.kind !== 'newHeads') {
+      this.#violate(`block ${category.block} answered with a header no branch of the chain has: ${show(category.header)}`);
+    }
     if (category.subscription !== undefined) {
       // Never the same id twice: a late or repeated unsubscribe of the old one would end the new one.
       if (this.#given.has(category.subscription)) {
@@ -433,6 +456,14 @@ export class ClientModel {
     if (!answers.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a) && this.#isResponse(a as Record<string, unknown>, text))) return;
     const responses = answers as Array<Record<string, unknown>>;
     const answer = { responses, categories: responses.map(categorize) };
+    const nulls = answer.categories.flatMap((category, i) => (category.type === 'null' ? [i] : []));
+    if (nulls.length > 0) {
+      // Which batch it is for is not known: every getBlock of that id at that place may be it.
+      const candidates = nulls.flatMap((i) =>
+        this.#batches.flatMap((batch) => (batch.items.length === responses.length && show(batch.items[i]!.replyId) === show(responses[i]!.id) ? [batch.items[i]!] : [])),
+      );
+      return this.#answeredNull(candidates, text);
+    }
     // Batches of the same shape cannot be told apart by a generic error: any of them may be its batch.
     const fitting = this.#batches.filter((batch) => batchFits(answer, batch.items));
     if (fitting.length === 0) return this.#violate(`a batch answer that fits no batch the client sent: ${text}`);

@@ -18,6 +18,7 @@ import {
   MarkNode,
   NodeFault,
   NodeNotifies,
+  ReadLag,
   Reconnect,
   Rejoin,
   Release,
@@ -49,6 +50,8 @@ const subKind = fc.constantFrom<SubKind>(...SUB_KINDS);
 
 const callSpec: fc.Arbitrary<ItemSpec> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ type: fc.constantFrom('blockNumber' as const, 'getBalance' as const), id: clientId }) },
+  // A block the client has been given, by number: never answered null (invariant 1).
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('getBlock' as const), id: clientId, back: fc.nat(3) }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('sendTransaction' as const), id: clientId }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('subscribe' as const), id: clientId, kind: subKind }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('badSubscribe' as const), id: clientId }) },
@@ -79,7 +82,8 @@ const nodeName = (count: number) => fc.constantFrom(...NODE_NAMES.slice(0, count
 /** `count` copies of `arbitrary` among the commands, to weigh how often it is picked. */
 const times = (count: number, arbitrary: fc.Arbitrary<Command>): Array<fc.Arbitrary<Command>> => Array.from({ length: count }, () => arbitrary);
 
-export function commandsFor(nodeCount: number, maxCommands: number): fc.Arbitrary<Iterable<Command>> {
+/** `replayPath`: the `replayPath` fast-check printed with a shrunk counterexample, to replay it (with its seed and path). */
+export function commandsFor(nodeCount: number, maxCommands: number, replayPath?: string): fc.Arbitrary<Iterable<Command>> {
   const node = nodeName(nodeCount);
   const fault = fc.constantFrom<Fault>('blackhole', 'cut 1006', 'cut 1006', 'cut 4401', 'cut 1012', 'refuse 401', 'restore', 'restore', 'restore');
   const commands: Array<fc.Arbitrary<Command>> = [
@@ -98,6 +102,8 @@ export function commandsFor(nodeCount: number, maxCommands: number): fc.Arbitrar
     fc.tuple(fc.nat(3), fc.nat(GARBAGE.length - 1)).map(([s, w]) => new UpstreamGarbage(s, w)),
     ...times(2, fc.tuple(node, fc.constantFrom(0, 0, 100, 1_500, 4_500)).map(([n, ms]) => new SetLatency(n, ms))),
     ...times(2, fc.tuple(node, fc.constantFrom(0, 300, 3_000, 7_000)).map(([n, ms]) => new SlowReads(n, ms))),
+    // A load-balanced node's read backend lags its heads by 1–3 blocks, or catches up (0).
+    ...times(2, fc.tuple(node, fc.nat(3)).map(([n, blocks]) => new ReadLag(n, blocks))),
     ...times(2, node.map((n) => new Hold(n))),
     ...times(2, fc.tuple(node, fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined })).map(([n, c]) => new Release(n, c))),
     ...times(2, fc.tuple(node, fc.constantFrom('healthy' as const, 'healthy' as const, 'unhealthy' as const, 'unknown' as const)).map(([n, s]) => new MarkNode(n, s))),
@@ -109,7 +115,7 @@ export function commandsFor(nodeCount: number, maxCommands: number): fc.Arbitrar
     fc.constant(new GoOnline()),
     fc.constant(new HideAndShow()),
   ];
-  return fc.commands(commands, { maxCommands, size: 'max' });
+  return fc.commands(commands, { maxCommands, size: 'max', ...(replayPath === undefined ? {} : { replayPath }) });
 }
 
 export const runSettings: fc.Arbitrary<RunSettings> = fc.record({
@@ -185,6 +191,7 @@ export async function settle(env: Env): Promise<void> {
     transport.setLatency(node.name, 0);
     transport.setSlowReads(node.name, 0);
     transport.release(node.name);
+    node.readLagBlocks = 0;
     node.refuseStatus = undefined;
     node.restore();
   }
@@ -248,7 +255,7 @@ export function traceTo(env: Env, write: (line: string) => void): void {
   const { world } = env;
   const at = () => `${String(world.clock.now()).padStart(7)}`;
   env.trace = (line) => {
-    const nodes = world.nodes.map((node) => `${node.name}:${node.head}/${node.fork}${node.mode === 'ok' ? '' : ` ${node.mode}`}`);
+    const nodes = world.nodes.map((node) => `${node.name}:${node.head}/${node.fork}${node.mode === 'ok' ? '' : ` ${node.mode}`}${node.readLagBlocks === 0 ? '' : ` readLag ${node.readLagBlocks}`}`);
     write(`${at()} ${line}   [${nodes.join(' ')}]`);
   };
   const previousSend = world.transport.onUpstreamSend;

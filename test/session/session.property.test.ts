@@ -10,6 +10,8 @@ const MAX_COMMANDS = 40;
 const SEED = process.env.PROPS_SEED === undefined ? undefined : Number(process.env.PROPS_SEED);
 /** With `PROPS_SEED`, `PROPS_PATH=<path>` runs only the case at that path fast-check reported (`8864`, or a shrunk `8864:3:1`). */
 const PATH = process.env.PROPS_PATH;
+/** With a shrunk `PROPS_PATH`, `PROPS_REPLAY=<replayPath>` (printed in the counterexample) replays its commands. */
+const REPLAY = process.env.PROPS_REPLAY;
 
 let current: Env | undefined;
 const onUnhandled = (reason: unknown) => current?.unhandled.push(reason);
@@ -22,7 +24,7 @@ describe('UpstreamSession under any interleaving of client traffic, node faults,
     async () => {
       await fc.assert(
         fc.asyncProperty(
-          runSettings.chain((settings) => fc.tuple(fc.constant(settings), commandsFor(settings.tiers.length, MAX_COMMANDS))),
+          runSettings.chain((settings) => fc.tuple(fc.constant(settings), commandsFor(settings.tiers.length, MAX_COMMANDS, REPLAY))),
           async ([settings, commands]) => {
             const env = createEnv(settings);
             current = env;
