@@ -33,6 +33,7 @@ describe('chaos', () => {
       `chaos: heads ${c.heads} (duplicates ${c.newHeadsDuplicates}, unlinked ${c.unlinkedHeads}, gaps ${c.newHeadsGaps}, re-emitted by reorgs ${c.headReorgs}), ` +
         `logs ${c.logs} (removed ${c.removedLogs}, mixed-branch ${c.mixedBranchLogs}, bad retractions ${c.badRetractions}, duplicates ${c.logDuplicates}), ` +
         `eth_blockNumber checked ${c.blockNumberChecked} (went back ${c.blockNumberWentBack}), ` +
+        `blocks read by number ${c.blockReadsChecked} (null ${c.blockReadNull}, wrong ${c.blockReadWrong}), ` +
         `reorgs announced ${c.reorgsAnnounced} (deep ${c.deepReorgs}), behind reads held ${c.behindReads.held} / failed ${c.behindReads.failed}`,
     );
     if (c.burst) console.log(`chaos: burst client ${JSON.stringify(c.burst)}; slow readers closed ${c.slowReaderCloses}`);
@@ -44,6 +45,9 @@ describe('chaos', () => {
     expect(c.subscriptionsDeliveringWithOriginalId).toBe(c.subscriptions);
     expect(c.newHeadsDuplicates).toBe(0);
     expect(c.blockNumberWentBack).toBe(0);
+    expect(c.blockReadsChecked).toBeGreaterThan(0);
+    expect(c.blockReadNull).toBe(0);
+    expect(c.blockReadWrong).toBe(0);
     expect(c.unlinkedHeads).toBe(0);
     expect(c.mixedBranchLogs).toBe(0);
     expect(c.badRetractions).toBe(0);
@@ -92,5 +96,23 @@ describe('chaos checks', () => {
     w.sent(0, 'eth_blockNumber');
     w.receive({ id: 0, error: { code: -32055, message: 'behind' } });
     expect(w.counts).toMatchObject({ blockNumberChecked: 2, blockNumberWentBack: 1 });
+  });
+
+  it('checks a block read by number: never null, never another block; one read in flight on an id', () => {
+    const w = watch();
+    w.receive(head(20, 'A20', 'A19'));
+    const rolls = [0.5, 0]; // a block read, from the first id
+    const read = w.next(() => rolls.shift()!, [0, 1])!;
+    expect(read).toEqual({ id: 0, method: 'eth_getBlockByNumber' });
+    w.sent(read.id, read.method, 20);
+    expect(w.next(() => 0.9, [0])).toBeUndefined(); // nothing else on an id with a read in flight
+    w.receive({ id: 0, result: { number: '0x14' } });
+    w.sent(0, 'eth_getBlockByNumber', 20);
+    w.receive({ id: 0, result: null });
+    w.sent(0, 'eth_getBlockByNumber', 20);
+    w.receive({ id: 0, result: { number: '0x13' } });
+    w.sent(0, 'eth_getBlockByNumber', 20);
+    w.receive({ id: 0, error: { code: -32055, message: 'behind' } });
+    expect(w.counts).toMatchObject({ blockReadsChecked: 2, blockReadNull: 1, blockReadWrong: 1 });
   });
 });

@@ -2,14 +2,17 @@
  * The chaos run: two real anvil nodes of ONE network (SharedChain: byte-identical history, each behind
  * a FaultProxy), a miner that mines a block with a log or two every 0.5–1 s, the reference proxy, many
  * `ws` clients and a seeded fault schedule. Each client subscribes to `newHeads` and to the logger's
- * `logs`, and sends a steady stream of requests with colliding ids (half of them `eth_blockNumber`).
+ * `logs`, and sends a steady stream of requests with colliding ids (`eth_blockNumber`, the newest
+ * block it was given by number, `eth_getBalance`).
  * Returns exact counts; the caller asserts them.
  *
  * The schedule runs in rounds of four steps, shuffled: a fork, a lag and two transport faults (cut,
  * blackhole, slow, flap or restore), so even the short run has each kind. Transport faults hit one
  * node at a time (the other is always restored first); chain faults too, one node at a time: `lag`
  * (the node gets no blocks for 1.5–4.5 s, then catches up; often the node serving is cut meanwhile,
- * so the sessions fail over to the lagging one while it is a block or two behind) and `fork` (the
+ * so the sessions fail over to the lagging one while it is a block or two behind; in 40% of them
+ * `read-lag` instead: the node's heads go on, but its block reads answer `null` for the newest
+ * block or two, as a load-balanced endpoint's lagging read backend does) and `fork` (the
  * node leaves the canonical chain 1–3 blocks down with 1–4 blocks of its own, keeps mining its own
  * branch, and rejoins 3–8 s later; the sessions fail back or over onto it). A lagging or forked node
  * still serves (a forked one is a valid chain, just another branch), so service is always possible;
@@ -130,7 +133,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
   const random = chaosRandom(seed);
   const minerRandom = chaosRandom(seed ^ 0x5bd1e995);
   const clientRandom = chaosRandom(seed ^ 0x27d4eb2f);
-  const chain = await SharedChain.start({ names: ['a', 'b'] });
+  const chain = await SharedChain.start({ names: ['a', 'b'], readLag: true });
   const clients: Client[] = [];
   const faults: string[] = [];
   const faultsByKind: Record<string, number> = {};
@@ -142,7 +145,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
   let blocks = 0;
   let forkBlocks = 0;
   /** The one node under a chain fault, if any; a fork's `until` is when it is due to rejoin. */
-  let chainFault: { kind: 'lag' | 'fork'; node: Name; until: number; live?: boolean } | undefined;
+  let chainFault: { kind: 'lag' | 'read-lag' | 'fork'; node: Name; until: number; live?: boolean } | undefined;
   const transport = (name: Name) => chain.nodes[name]!.proxy;
   /**
    * Ends a node's transport fault. A blackhole here discards the bytes it holds (a zombie), which TCP
@@ -223,8 +226,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       const next = client.watch.next(clientRandom, ID_POOL);
       if (!next) return;
       const { id, method } = next;
-      client.ws.send({ jsonrpc: '2.0', id, method, params: method === 'eth_getBalance' ? [DEV_ACCOUNT, 'latest'] : [] });
-      client.watch.sent(id, method);
+      const block = client.watch.high;
+      const params = method === 'eth_getBalance' ? [DEV_ACCOUNT, 'latest'] : method === 'eth_getBlockByNumber' ? [`0x${block.toString(16)}`, false] : [];
+      client.ws.send({ jsonrpc: '2.0', id, method, params });
+      client.watch.sent(id, method, block);
       client.sent.set(id, [...(client.sent.get(id) ?? []), method]);
       requests += 1;
     };
@@ -244,6 +249,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
         chainFault = undefined;
         await chain.catchUp(fault.node);
         return note('catch-up', fault.node);
+      }
+      if (fault.kind === 'read-lag') {
+        chainFault = undefined;
+        chain.nodes[fault.node]!.reads!.nullBlocksAbove(undefined);
+        return note('reads-catch-up', fault.node);
       }
       if (fault.live) {
         const serving = sessionsOn(fault.node);
@@ -265,7 +275,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       const until = Date.now() + ms;
       while (Date.now() < until) {
         await sleep(Math.min(200, until - Date.now()));
-        if (chainFault?.kind === 'lag' && Date.now() >= chainFault.until) await healChain();
+        if ((chainFault?.kind === 'lag' || chainFault?.kind === 'read-lag') && Date.now() >= chainFault.until) await healChain();
       }
     };
 
@@ -316,10 +326,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
         const ms = 1_500 + Math.floor(random() * 3_000);
         const failover = random() < 0.6;
         const after = 600 + Math.floor(random() * 900);
+        const readsOnly = random() < 0.4;
         await healChain();
-        chain.lag(victim);
-        chainFault = { kind: 'lag', node: victim, until: Date.now() + ms };
-        note('lag', `${victim} ${ms}ms`);
+        if (readsOnly) {
+          // The node's heads go on, but its block reads lag them by a block or two (a load-balanced
+          // endpoint's read backend): `null` for a block its own heads showed.
+          const behindBy = 1 + Math.floor(random() * 2);
+          chain.nodes[victim]!.reads!.nullBlocksAbove(chain.canonical().number - behindBy);
+          chainFault = { kind: 'read-lag', node: victim, until: Date.now() + ms };
+          note('read-lag', `${victim} ${ms}ms, blocks above ${chain.canonical().number - behindBy} read as null`);
+        } else {
+          chain.lag(victim);
+          chainFault = { kind: 'lag', node: victim, until: Date.now() + ms };
+          note('lag', `${victim} ${ms}ms`);
+        }
         // Often the sessions are then made to fail over to the lagging node while it is a block or
         // two behind what they were given (within maxLagBlocks): reads must wait or get BEHIND.
         if (failover && px.pool.preferred() === other) {

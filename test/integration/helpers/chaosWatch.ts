@@ -16,13 +16,16 @@ import type { Frame } from './wsClient.js';
  * - `mixedBranchLogs`: a log at a height where the client holds a log of another block hash that was
  *   never retracted (`removed: true`). `badRetractions`: a retraction of a log the client does not hold.
  * - `logDuplicates`: a log delivered again while the client still holds it.
+ * - `blockReadNull`: `null` for `eth_getBlockByNumber(N)`, N the highest block the client had been
+ *   given when it sent the read (invariant 1: never a silent `null` for a block the client has);
+ *   `blockReadWrong`: a block with another number. Errors (`BEHIND`) are answers.
  *
  * Requests use colliding ids, so answers are matched to requests by id alone: the sender keeps at
- * most ONE request in flight per id whenever that request is an `eth_blockNumber` (see {@link next}),
- * which makes the answer to an id with an `eth_blockNumber` in flight that call's answer.
+ * most ONE request in flight per id whenever that request is an `eth_blockNumber` or a block read (see
+ * {@link next}), which makes the answer to an id with one in flight that call's answer.
  */
 
-export type Method = 'eth_blockNumber' | 'eth_getBalance';
+export type Method = 'eth_blockNumber' | 'eth_getBlockByNumber' | 'eth_getBalance';
 
 /** A frame as the chaos clients record it (wsClient's, without caring about `jsonrpc`). */
 export type WatchFrame = Omit<Frame, 'jsonrpc'>;
@@ -43,6 +46,10 @@ export interface WatchCounts {
   badRetractions: number;
   removedLogs: number;
   logDuplicates: number;
+  /** `eth_getBlockByNumber` answers checked against the block the client asked for. */
+  blockReadsChecked: number;
+  blockReadNull: number;
+  blockReadWrong: number;
 }
 
 export const emptyWatchCounts = (): WatchCounts => ({
@@ -58,6 +65,9 @@ export const emptyWatchCounts = (): WatchCounts => ({
   badRetractions: 0,
   removedLogs: 0,
   logDuplicates: 0,
+  blockReadsChecked: 0,
+  blockReadNull: 0,
+  blockReadWrong: 0,
 });
 
 /** Heights kept below the newest (far more than any fork the chaos run makes). */
@@ -76,6 +86,8 @@ export class ChaosWatch {
   readonly #outstanding = new Map<unknown, number>();
   /** id → the client's high when it sent the (only) `eth_blockNumber` in flight with that id. */
   readonly #blockNumberAt = new Map<unknown, number>();
+  /** id → the block number the (only) `eth_getBlockByNumber` in flight with that id asked for. */
+  readonly #blockReadAt = new Map<unknown, number>();
   /** height → hash of the head the client holds there. */
   readonly #headAt = new Map<number, string>();
   #top: number | undefined;
@@ -100,24 +112,27 @@ export class ChaosWatch {
    * client's other requests, with other clients' and with the session's own.
    */
   next(random: () => number, ids: readonly unknown[]): { id: unknown; method: Method } | undefined {
-    const wanted: Method = random() < 0.5 ? 'eth_blockNumber' : 'eth_getBalance';
+    const roll = random();
+    // A block read asks for the highest block the client has: none before it has one.
+    const wanted: Method = roll < 0.4 ? 'eth_blockNumber' : roll < 0.6 && this.#high >= 0 ? 'eth_getBlockByNumber' : 'eth_getBalance';
     const start = Math.floor(random() * ids.length);
     const order = ids.map((_, i) => ids[(start + i) % ids.length]);
     const free = (id: unknown) => (this.#outstanding.get(id) ?? 0) === 0;
-    if (wanted === 'eth_blockNumber') {
+    if (wanted !== 'eth_getBalance') {
       const id = order.find(free);
       if (id !== undefined) return { id, method: wanted };
     }
-    const id = order.find((i) => !this.#blockNumberAt.has(i));
+    const id = order.find((i) => !this.#blockNumberAt.has(i) && !this.#blockReadAt.has(i));
     return id === undefined ? undefined : { id, method: 'eth_getBalance' };
   }
 
-  /** The client sent a request with `id`. */
-  sent(id: unknown, method: string): void {
+  /** The client sent a request with `id` (`block`: the number an `eth_getBlockByNumber` asks for). */
+  sent(id: unknown, method: string, block?: number): void {
     this.#outstanding.set(id, (this.#outstanding.get(id) ?? 0) + 1);
-    if (method === 'eth_blockNumber') {
-      if (this.#blockNumberAt.has(id)) throw new Error(`ChaosWatch: a second eth_blockNumber in flight with id ${String(id)}`);
-      this.#blockNumberAt.set(id, this.#high);
+    if (method === 'eth_blockNumber' || method === 'eth_getBlockByNumber') {
+      if (this.#blockNumberAt.has(id) || this.#blockReadAt.has(id)) throw new Error(`ChaosWatch: a second read in flight with id ${String(id)}`);
+      if (method === 'eth_blockNumber') this.#blockNumberAt.set(id, this.#high);
+      else this.#blockReadAt.set(id, block ?? this.#high);
     }
   }
 
@@ -136,6 +151,8 @@ export class ChaosWatch {
       if (left <= 1) this.#outstanding.delete(frame.id);
       else this.#outstanding.set(frame.id, left - 1);
     }
+    const asked = this.#blockReadAt.get(frame.id);
+    if (asked !== undefined) return this.#blockRead(frame, asked);
     const highAtSend = this.#blockNumberAt.get(frame.id);
     if (highAtSend === undefined) return;
     this.#blockNumberAt.delete(frame.id);
@@ -148,6 +165,21 @@ export class ChaosWatch {
       this.#example(`eth_blockNumber #${String(frame.id)} answered ${n}, the client had been given ${highAtSend} when it asked`);
     }
     this.#raise(n);
+  }
+
+  #blockRead(frame: WatchFrame, asked: number): void {
+    this.#blockReadAt.delete(frame.id);
+    if (frame.error !== undefined) return; // an error (BEHIND): counted by code by the caller
+    if (frame.result === null) {
+      this.counts.blockReadNull += 1;
+      return this.#example(`eth_getBlockByNumber(${asked}) #${String(frame.id)} answered null: the client had been given block ${asked}`);
+    }
+    const n = Number((frame.result as { number?: unknown } | undefined)?.number);
+    this.counts.blockReadsChecked += 1;
+    if (n !== asked) {
+      this.counts.blockReadWrong += 1;
+      this.#example(`eth_getBlockByNumber(${asked}) #${String(frame.id)} answered block ${String(n)}`);
+    }
   }
 
   #raise(n: number): void {

@@ -28,6 +28,7 @@ import { DEV_ACCOUNT } from './anvil.js';
 import type { AnvilNode } from './anvil.js';
 import { FaultProxy } from './FaultProxy.js';
 import { mineBlock, rpc, startManualAnvil } from './manualAnvil.js';
+import { MisbehavingNode } from './misbehavingNode.js';
 
 export { rpc };
 
@@ -37,6 +38,11 @@ export interface SharedChainNode {
   name: string;
   anvil: AnvilNode;
   proxy: FaultProxy;
+  /**
+   * With `SharedChain.start({ readLag: true })`: an endpoint between the proxy and anvil whose block
+   * reads can lag its heads (`reads.nullBlocksAbove(n)`), as a load-balanced provider's can.
+   */
+  reads?: MisbehavingNode;
 }
 
 export interface BlockRef {
@@ -103,21 +109,23 @@ export class SharedChain {
    * canonical block 1 (the logger deployment) on all of them. The genesis timestamp is an hour ago,
    * so canonical heads (12 s apart) stay behind the wall clock for the first 300 blocks.
    */
-  static async start(options: { names?: string[]; chainId?: number } = {}): Promise<SharedChain> {
+  static async start(options: { names?: string[]; chainId?: number; readLag?: boolean } = {}): Promise<SharedChain> {
     const names = options.names ?? ['a', 'b'];
     const chainId = options.chainId ?? 31337;
     if (names.length === 0 || new Set(names).size !== names.length) throw new Error(`SharedChain: bad node names ${names.join(',')}`);
     const genesisTimestamp = Math.floor(Date.now() / 1000) - 3600;
-    const started: Array<{ stop(): Promise<void> } | FaultProxy> = [];
+    const started: Array<{ stop(): Promise<unknown> } | FaultProxy> = [];
     const stopAll = () => Promise.allSettled(started.map((s) => (s instanceof FaultProxy ? s.close() : s.stop())));
     // allSettled, so a failure of one node never leaves another running unstopped.
     const results = await Promise.allSettled(
       names.map(async (name): Promise<SharedChainNode> => {
         const anvil = await startManualAnvil({ chainId, genesisTimestamp });
         started.push(anvil);
-        const proxy = await FaultProxy.start({ host: '127.0.0.1', port: anvil.port });
+        const reads = options.readLag ? await MisbehavingNode.start(anvil.httpUrl) : undefined;
+        if (reads) started.push({ stop: () => reads.close() });
+        const proxy = await FaultProxy.start({ host: '127.0.0.1', port: reads ? Number(new URL(reads.url).port) : anvil.port });
         started.push(proxy);
-        return { name, anvil, proxy };
+        return { name, anvil, proxy, ...(reads ? { reads } : {}) };
       }),
     );
     try {
@@ -221,7 +229,7 @@ export class SharedChain {
 
   /** Closes every proxy and stops every node. */
   async stop(): Promise<void> {
-    await Promise.allSettled(Object.values(this.nodes).flatMap((n) => [n.proxy.close(), n.anvil.stop()]));
+    await Promise.allSettled(Object.values(this.nodes).flatMap((n) => [n.proxy.close(), n.reads?.close(), n.anvil.stop()]));
   }
 
   #serialized<T>(op: () => Promise<T>): Promise<T> {
