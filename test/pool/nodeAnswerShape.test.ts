@@ -1,12 +1,10 @@
-import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateRawSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodePool, RpcErrorCode } from '../../src/index.js';
 import type { HttpTransport } from '../../src/transport/HttpTransport.js';
 import { FetchHttpTransport } from '../../src/transport/HttpTransport.js';
 import { NodeHttpTransport } from '../../src/transport/NodeHttpTransport.js';
+import { startHttpServer, type ServerAnswer } from '../helpers/localServers.js';
 
 /**
  * What a node's 2xx reply must be for the pool to take it as the answer to a single request: a
@@ -20,35 +18,21 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-type Respond = (res: http.ServerResponse, body: string) => void;
-
-/** A loopback HTTP node; `bodies` are the requests it got. */
-async function startNode(respond: Respond): Promise<{ url: string; bodies: string[] }> {
-  const bodies: string[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      bodies.push(Buffer.concat(chunks).toString('utf8'));
-      respond(res, bodies.at(-1)!);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, bodies };
+/** A loopback HTTP node answering each request body with `respond`; `bodies` are the requests it got. */
+async function startNode(respond: (body: string) => ServerAnswer): Promise<{ url: string; bodies: string[] }> {
+  const server = await startHttpServer((request) => respond(request.body), cleanups);
+  return {
+    url: server.url,
+    get bodies() {
+      return server.received.map((r) => r.body);
+    },
+  };
 }
 
 /** A node answering every request with its own id and result `0x10`. */
-const goodNode = () => startNode((res, body) => res.writeHead(200).end(JSON.stringify({ jsonrpc: '2.0', id: (JSON.parse(body) as { id: unknown }).id, result: '0x10' })));
+const goodNode = () => startNode((body) => ({ status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: (JSON.parse(body) as { id: unknown }).id, result: '0x10' }) }));
 
-async function twoNodes(respondA: Respond): Promise<{ pool: NodePool; a: { bodies: string[] }; b: { bodies: string[] } }> {
+async function twoNodes(respondA: (body: string) => ServerAnswer): Promise<{ pool: NodePool; a: { bodies: string[] }; b: { bodies: string[] } }> {
   const a = await startNode(respondA);
   const b = await goodNode();
   // No breaker: `a` fails on purpose in every test.
@@ -81,20 +65,20 @@ describe('a 2xx reply that is not a JSON-RPC answer to the request', () => {
   ];
 
   it.each(notAnswers)('%s: a write gets NOT_RESENT "bad-answer", and no other node is asked', async (_, text) => {
-    const { pool, a, b } = await twoNodes((res) => res.writeHead(200).end(text));
+    const { pool, a, b } = await twoNodes(() => ({ status: 200, body: text }));
     expect(await pool.request(write(5))).toEqual(badAnswerTo(5));
     expect([a.bodies.length, b.bodies.length]).toEqual([1, 0]);
   });
 
   it.each(notAnswers)('%s: a read is asked of the next node', async (_, text) => {
-    const { pool, a, b } = await twoNodes((res) => res.writeHead(200).end(text));
+    const { pool, a, b } = await twoNodes(() => ({ status: 200, body: text }));
     expect(await pool.request(read(5))).toEqual({ jsonrpc: '2.0', id: 5, result: '0x10' });
     expect([a.bodies.length, b.bodies.length]).toEqual([1, 1]);
   });
 
   it('an error under id null (as some nodes write it) is the answer, under the request id', async () => {
     const error = { code: 3, message: 'execution reverted', data: '0x08c379a0' };
-    const { pool, b } = await twoNodes((res) => res.writeHead(200).end(JSON.stringify({ jsonrpc: '2.0', id: null, error })));
+    const { pool, b } = await twoNodes(() => ({ status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: null, error }) }));
     expect(await pool.request(read(5))).toEqual({ jsonrpc: '2.0', id: 5, error });
     expect(b.bodies).toEqual([]);
   });
@@ -113,14 +97,14 @@ describe('NodeHttpTransport undoes Content-Encoding as fetch does', () => {
 
   describe.each(transports)('%s', (_, make) => {
     it.each(cases)('%s (Content-Encoding: %s)', async (_what, coding, bytes) => {
-      const node = await startNode((res) => res.writeHead(200, { 'content-encoding': coding }).end(bytes));
+      const node = await startNode(() => ({ status: 200, body: bytes, headers: { 'content-encoding': coding } }));
       const transport = make();
       cleanups.push(() => (transport as { close?: () => void }).close?.());
       expect(await transport.post({ url: node.url }, '{}', new AbortController().signal)).toEqual({ status: 200, body: ANSWER });
     });
 
     it('a coding it does not know leaves the body as it came', async () => {
-      const node = await startNode((res) => res.writeHead(200, { 'content-encoding': 'x-unknown' }).end(ANSWER));
+      const node = await startNode(() => ({ status: 200, body: ANSWER, headers: { 'content-encoding': 'x-unknown' } }));
       const transport = make();
       cleanups.push(() => (transport as { close?: () => void }).close?.());
       expect(await transport.post({ url: node.url }, '{}', new AbortController().signal)).toEqual({ status: 200, body: ANSWER });
@@ -128,7 +112,7 @@ describe('NodeHttpTransport undoes Content-Encoding as fetch does', () => {
   });
 
   it('a body that is not what its Content-Encoding says is a bad answer: a write gets NOT_RESENT "bad-answer", a read goes on', async () => {
-    const { pool, a, b } = await twoNodes((res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end('not gzip at all'));
+    const { pool, a, b } = await twoNodes(() => ({ status: 200, body: 'not gzip at all', headers: { 'content-encoding': 'gzip' } }));
     expect(await pool.request(write(7))).toEqual(badAnswerTo(7));
     expect(b.bodies).toEqual([]);
     expect(await pool.request(read(8))).toEqual({ jsonrpc: '2.0', id: 8, result: '0x10' });
