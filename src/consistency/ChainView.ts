@@ -47,6 +47,13 @@ const BY_NUMBER: ReadonlySet<string> = new Set([
   'eth_getBlockReceipts',
 ]);
 
+/**
+ * How far below the view a `null` for a block read by number is taken for a lagging read backend
+ * (which lags seconds, so a few blocks). Further down it is the node's pruned history: older nodes
+ * answer `null` for it where newer ones give EIP-4444's error, and no wait would change it.
+ */
+const LAPSE_BLOCKS = 128;
+
 /** Of those, the ones whose `null` says there is no block at that number (not: no such index in it). */
 const BLOCK_AT: ReadonlySet<string> = new Set(['eth_getBlockByNumber', 'eth_getBlockTransactionCountByNumber', 'eth_getUncleCountByBlockNumber', 'eth_getBlockReceipts']);
 
@@ -131,7 +138,7 @@ export class ChainView {
       const at = blockArg(args[0]);
       if (at === 'head' && method === 'eth_getBlockByNumber') return { kind: 'answer', need: highest, onlyIfMissing: false };
       const demand = this.#at(at, highest);
-      return demand !== undefined && typeof at === 'number' && BLOCK_AT.has(method) ? { ...demand, exact: true } : demand;
+      return demand !== undefined && typeof at === 'number' && at > highest - LAPSE_BLOCKS && BLOCK_AT.has(method) ? { ...demand, exact: true } : demand;
     }
     if (method === 'eth_getLogs') {
       const filter = (args[0] ?? {}) as { blockHash?: unknown; toBlock?: unknown };

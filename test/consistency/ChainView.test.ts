@@ -43,6 +43,14 @@ describe('ChainView: what a read demands of the node that answers it', () => {
     }
   });
 
+  it('a null far below the view (128 blocks or more) is pruned history, not a lagging backend: judged by the head as before', () => {
+    const view = seen(1_000);
+    expect(view.demand('eth_getBlockByNumber', [`0x${(1_000 - 127).toString(16)}`, false], 1_000)).toMatchObject({ exact: true });
+    const old = view.demand('eth_getBlockByNumber', [`0x${(1_000 - 128).toString(16)}`, false], 1_000)!;
+    expect(old.exact).toBeUndefined();
+    expect(view.judge('eth_getBlockByNumber', old, ok(null), 1_000)).toBe('ok');
+  });
+
   it('a null for an index in a block is an answer once the node has the block (no such transaction or uncle)', () => {
     const view = seen(11);
     for (const method of ['eth_getTransactionByBlockNumberAndIndex', 'eth_getUncleByBlockNumberAndIndex']) {
