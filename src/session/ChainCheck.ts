@@ -17,11 +17,10 @@ export class BlockNotServed extends SteadyRpcError {
   }
 }
 
-/** The blocks a check read, each one the node serves: a `null` among them is {@link BlockNotServed}. */
-export function servedBlocks<T>(blocks: readonly T[], from: number, head: number): T[] {
-  const missing = blocks.findIndex((block) => block === null || typeof block !== 'object');
-  if (missing >= 0) throw new BlockNotServed(from + missing, head);
-  return [...blocks];
+/** Block `n` as a check read it from a node whose head is `head`: a `null` is {@link BlockNotServed}. */
+export function servedBlock(block: unknown, n: number, head: number): { hash?: unknown } {
+  if (block === null || typeof block !== 'object') throw new BlockNotServed(n, head);
+  return block;
 }
 
 /** One event for the forks a check found (they may differ by subscription): the deepest. */
@@ -51,7 +50,7 @@ export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyAr
   const nodeAt = (n: number) => {
     let read = reads.get(n);
     if (!read) {
-      read = call('eth_getBlockByNumber', [hex(n), false]).then((block) => hashDigest((servedBlocks([block], n, head)[0] as { hash?: unknown }).hash));
+      read = call('eth_getBlockByNumber', [hex(n), false]).then((block) => hashDigest(servedBlock(block, n, head).hash));
       reads.set(n, read);
     }
     return read;

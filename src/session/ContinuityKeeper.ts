@@ -1,7 +1,7 @@
 import { SteadyRpcError, describeError } from '../errors.js';
 import { quantity } from '../consistency/quantity.js';
 import type { Clock, TimerHandle } from '../Clock.js';
-import { BlockNotServed, deepestFork, locateForks, servedBlocks } from './ChainCheck.js';
+import { BlockNotServed, deepestFork, locateForks, servedBlock } from './ChainCheck.js';
 import type { Identified } from './resultFields.js';
 import { FRAME, TEXT, head, identify, readHead } from './resultFields.js';
 import type { BackfillEvent, ContinuitySettings, Deliver, OwnCall, ReorgEvent } from './ContinuitySettings.js';
@@ -314,7 +314,7 @@ export class ContinuityKeeper {
     if (plan.kind === 'skip') return this.#finish(subscription, tracked, run, [], { from, to, skipped: true, ancestor, deep });
     const fetching =
       plan.kind === 'blocks'
-        ? Promise.all(Array.from({ length: to - from + 1 }, (_, i) => call('eth_getBlockByNumber', [hex(from + i), false]))).then((blocks) => servedBlocks(blocks, from, head))
+        ? Promise.all(Array.from({ length: to - from + 1 }, (_, i) => call('eth_getBlockByNumber', [hex(from + i), false]))).then((blocks) => blocks.map((block, i) => servedBlock(block, from + i, head)))
         : call('eth_getLogs', [{ ...(typeof tracked.params[1] === 'object' && tracked.params[1] !== null ? tracked.params[1] : {}), fromBlock: hex(from), toBlock: hex(to) }]).then((logs) =>
             Array.isArray(logs) ? logs : [],
           );

@@ -46,8 +46,9 @@ export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRp
       return getLogs(node, state, id, (params[0] ?? {}) as LogFilter);
     case 'eth_getBlockByNumber': {
       const tag = params[0];
-      const number = tag === 'latest' || tag === 'pending' || tag === undefined ? state.head - node.readLagBlocks : tag === 'earliest' ? (state.chain?.genesis ?? 0) : Number(tag);
-      if (!Number.isInteger(number) || number > state.head - node.readLagBlocks || number < (state.chain?.genesis ?? 0)) return { jsonrpc: '2.0', id, result: null };
+      const readable = state.head - node.readLagBlocks;
+      const number = tag === 'latest' || tag === 'pending' || tag === undefined ? readable : tag === 'earliest' ? (state.chain?.genesis ?? 0) : Number(tag);
+      if (!Number.isInteger(number) || number > readable || number < (state.chain?.genesis ?? 0)) return { jsonrpc: '2.0', id, result: null };
       return { jsonrpc: '2.0', id, result: node.block(number) };
     }
     case 'eth_getBlockByHash': {

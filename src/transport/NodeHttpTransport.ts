@@ -50,15 +50,15 @@ const TARGETS = 256;
 type Decoder = typeof gunzip;
 
 /**
- * The decoder of one content coding, as fetch (undici) has them: `deflate` is zlib-wrapped, or raw
- * deflate when its first two bytes are not a zlib header (servers send both).
+ * The content codings fetch (undici) undoes, each with the decoder for the data at hand: `deflate`
+ * is zlib-wrapped, or raw deflate when its first two bytes are not a zlib header (servers send both).
  */
-function decoderOf(coding: string, data: Buffer): Decoder | undefined {
-  if (coding === 'gzip' || coding === 'x-gzip') return gunzip;
-  if (coding === 'br') return brotliDecompress;
-  if (coding === 'deflate') return data.length >= 2 && (data[0]! & 0x0f) === 8 && ((data[0]! << 8) | data[1]!) % 31 === 0 ? inflate : inflateRaw;
-  return undefined;
-}
+const DECODERS = new Map<string, (data: Buffer) => Decoder>([
+  ['gzip', () => gunzip],
+  ['x-gzip', () => gunzip],
+  ['br', () => brotliDecompress],
+  ['deflate', (data) => (data.length >= 2 && (data[0]! & 0x0f) === 8 && ((data[0]! << 8) | data[1]!) % 31 === 0 ? inflate : inflateRaw)],
+]);
 
 /**
  * The body as its `Content-Encoding` says, codings undone last first as fetch does them (`gzip, br`:
@@ -66,10 +66,10 @@ function decoderOf(coding: string, data: Buffer): Decoder | undefined {
  */
 function decodeBody(raw: Buffer, header: string | undefined, done: (error: Error | null, body: Buffer) => void): void {
   const codings = (header ?? '').toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '').reverse();
-  if (!codings.every((c) => decoderOf(c, raw) !== undefined)) return done(null, raw);
+  if (!codings.every((c) => DECODERS.has(c))) return done(null, raw);
   const step = (i: number, data: Buffer): void => {
     if (i === codings.length) return done(null, data);
-    decoderOf(codings[i]!, data)!(data, (error, decoded) => (error ? done(error, data) : step(i + 1, decoded)));
+    DECODERS.get(codings[i]!)!(data)(data, (error, decoded) => (error ? done(error, data) : step(i + 1, decoded)));
   };
   step(0, raw);
 }

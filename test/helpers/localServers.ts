@@ -27,8 +27,16 @@ export interface LocalHttpServer {
   nextSocket(): Promise<Socket>;
 }
 
-/** An HTTP server on a free loopback port, answering each request with `respond`; `cleanups` gets its close. */
-export async function startHttpServer(respond: (request: ReceivedRequest) => ServerAnswer, cleanups: Array<() => Promise<void> | void>): Promise<LocalHttpServer> {
+/**
+ * An HTTP server on a free loopback port, answering each request with `respond`; `cleanups` gets its
+ * close. `keepAliveTimeout`: the server's own idle timeout (Node's default, 5 s, when not given; 0:
+ * it never closes an idle connection and sends no `Keep-Alive`).
+ */
+export async function startHttpServer(
+  respond: (request: ReceivedRequest) => ServerAnswer,
+  cleanups: Array<() => Promise<void> | void>,
+  options: { keepAliveTimeout?: number } = {},
+): Promise<LocalHttpServer> {
   const received: ReceivedRequest[] = [];
   const connections: Socket[] = [];
   let socketWaiters: ((socket: Socket) => void)[] = [];
@@ -51,6 +59,7 @@ export async function startHttpServer(respond: (request: ReceivedRequest) => Ser
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
     });
   });
+  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
   server.on('connection', (socket: Socket) => connections.push(socket));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

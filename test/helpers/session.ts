@@ -1,5 +1,6 @@
-import type { Clock, NodeHealth, SocketTransport, UpstreamSessionOptions } from '../../src/index.js';
+import type { Clock, NodeHealth, SessionSwitchEvent, SocketTransport, UpstreamSessionOptions } from '../../src/index.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
+import { expect } from 'vitest';
 import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
 
 export interface SessionHarness {
@@ -73,3 +74,23 @@ export async function sessionHarness(
 }
 
 export const rpc = (id: unknown, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0', id, method, params });
+
+/** The client subscribes to `newHeads` (request id `s`); resolves with the subscription id it got. */
+export async function subscribeNewHeads(h: SessionHarness): Promise<string> {
+  h.send(rpc('s', 'eth_subscribe', ['newHeads']));
+  await h.settle();
+  return h.answers('s')[0]!.result as string;
+}
+
+/** A session subscribed to `newHeads` on `a`, moved to `b` by a cut of `a` (marked unhealthy); `switches` records every switch. */
+export async function onBackup(options: Parameters<typeof sessionHarness>[0] = {}) {
+  const h = await sessionHarness(options);
+  const switches: SessionSwitchEvent[] = [];
+  h.session.on('switch', (e) => switches.push(e));
+  const subscription = await subscribeNewHeads(h);
+  h.nodes.a!.cut();
+  h.mark('a', 'unhealthy');
+  await h.settle();
+  expect(h.session.node).toBe('b');
+  return { h, switches, subscription };
+}

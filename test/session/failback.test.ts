@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HealthChecker, type SessionSwitchEvent } from '../../src/index.js';
-import { rpc, sessionHarness } from '../helpers/session.js';
-
-async function onBackup() {
-  const h = await sessionHarness();
-  const switches: SessionSwitchEvent[] = [];
-  h.session.on('switch', (e) => switches.push(e));
-  h.send(rpc('s', 'eth_subscribe', ['newHeads']));
-  await h.settle();
-  const subscription = h.answers('s')[0]!.result as string;
-  h.nodes.a!.cut();
-  h.mark('a', 'unhealthy');
-  await h.settle();
-  expect(h.session.node).toBe('b');
-  return { h, switches, subscription };
-}
+import { onBackup, rpc, sessionHarness } from '../helpers/session.js';
 
 describe('failback to the preferred node (make-before-break)', () => {
   it('goes back to the primary once the pool prefers it again, keeping the subscription id (seed gap #5)', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NodePool, RpcErrorCode } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport, FakeNode } from '../../src/testing/index.js';
-import { rpc, sessionHarness } from '../helpers/session.js';
+import { rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
 
 // A load-balanced endpoint (a provider's gateway) sends the heads from one backend and serves a
 // read from another that may lag: `eth_getBlockByNumber(N)` for the head the client was just given
@@ -69,9 +69,7 @@ describe("a switch to a node whose reads lag its own head: the session's own che
     const backfills: Array<{ error?: unknown }> = [];
     h.session.on('reorg', (event) => reorgs.push(event));
     h.session.on('backfill', (event) => backfills.push(event));
-    h.send(rpc('s', 'eth_subscribe', ['newHeads']));
-    await h.settle();
-    const subscription = h.answers('s')[0]!.result as string;
+    const subscription = await subscribeNewHeads(h);
     h.nodes.a!.advance(5);
     h.nodes.b!.advance(5); // the same chain, at 105 too
     h.nodes.b!.readLagBlocks = 1; // …whose block reads do not see 105 yet

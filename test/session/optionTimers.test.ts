@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SESSION_DEFAULTS, type SessionSwitchEvent, type SteadyRpcError } from '../../src/index.js';
 import type { FakeNode, FakeSocket } from '../../src/testing/index.js';
-import { rpc, sessionHarness, type SessionHarness } from '../helpers/session.js';
+import { onBackup, rpc, sessionHarness, subscribeNewHeads, type SessionHarness } from '../helpers/session.js';
 
 // The session options of docs/reference.md that set a deadline or a period: each is checked at its
 // boundary (nothing happens 1 ms before it, and it has happened at it), with the default and with
@@ -39,9 +39,7 @@ describe('replayTimeoutMs: the deadline of one subscription replay', () => {
     'failover (%s): a node that never answers the replayed eth_subscribe holds the queue until exactly replayTimeoutMs, then the session gives up on the replay, takes the node and retries the replay',
     async (_, replayTimeoutMs, deadline) => {
       const h = await sessionHarness(replayTimeoutMs === undefined ? {} : { replayTimeoutMs });
-      h.send(rpc('s', 'eth_subscribe', ['newHeads']));
-      await h.settle();
-      const subscription = h.answers('s')[0]!.result as string;
+      const subscription = await subscribeNewHeads(h);
       routeWithoutSubscribeAnswers(h, 'ws://b.test/', h.nodes.b!);
       const replays: Array<{ at: number; ok: boolean; node: string; subscription: string; error?: SteadyRpcError }> = [];
       const switches: Array<SessionSwitchEvent & { at: number }> = [];
@@ -85,14 +83,7 @@ describe('replayTimeoutMs: the deadline of one subscription replay', () => {
   it.each(cases)(
     'make-before-break (%s): a failback whose replay is never answered is abandoned at exactly replayTimeoutMs, and the session stays where it is',
     async (_, replayTimeoutMs, deadline) => {
-      const h = await sessionHarness(replayTimeoutMs === undefined ? {} : { replayTimeoutMs });
-      h.send(rpc('s', 'eth_subscribe', ['newHeads']));
-      await h.settle();
-      const subscription = h.answers('s')[0]!.result as string;
-      h.nodes.a!.cut();
-      h.mark('a', 'unhealthy');
-      await h.settle();
-      expect(h.session.node).toBe('b');
+      const { h, subscription } = await onBackup(replayTimeoutMs === undefined ? {} : { replayTimeoutMs });
 
       h.nodes.a!.restore();
       routeWithoutSubscribeAnswers(h, 'ws://a.test/', h.nodes.a!);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RpcErrorCode } from '../../src/index.js';
-import { rpc, sessionHarness } from '../helpers/session.js';
+import { rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
 
 // docs/guides/consistency.md, "Limits": "With `continuity.newHeads` off, delivered heads do not
 // raise the view (only answers do), and nothing checks that heads link." The view is the highest
@@ -15,9 +15,7 @@ async function headsThenLaggingBackup(newHeads: boolean) {
   const h = await sessionHarness({ continuity: { newHeads } });
   const behind: unknown[] = [];
   h.session.on('behind', (event) => behind.push(event));
-  h.send(rpc('s', 'eth_subscribe', ['newHeads']));
-  await h.settle();
-  const subscription = h.answers('s')[0]!.result as string;
+  const subscription = await subscribeNewHeads(h);
   h.nodes.a!.advance(5);
   await h.settle();
   expect(h.notifications(subscription).map((n) => n.params.result.number)).toEqual(['0x65', '0x66', '0x67', '0x68', '0x69']);
@@ -117,9 +115,7 @@ describe('"nothing checks that heads link" with continuity.newHeads off', () => 
     const h = await sessionHarness({ continuity: { newHeads } });
     const reorgs: unknown[] = [];
     h.session.on('reorg', (event) => reorgs.push(event));
-    h.send(rpc('s', 'eth_subscribe', ['newHeads']));
-    await h.settle();
-    const subscription = h.answers('s')[0]!.result as string;
+    const subscription = await subscribeNewHeads(h);
     h.nodes.a!.advance(2); // 101, 102
     h.nodes.a!.reorg(); // a's whole chain gets other hashes, and it tells no one
     h.nodes.a!.advance(1); // 103, whose parent is not the 102 the client has

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -12,7 +11,7 @@ import { NodePool, RpcErrorCode } from '../../src/index.js';
 import type { HttpTransport } from '../../src/transport/HttpTransport.js';
 import { FetchHttpTransport, isNotDelivered } from '../../src/transport/HttpTransport.js';
 import { NodeHttpTransport } from '../../src/transport/NodeHttpTransport.js';
-import { closedPort } from '../helpers/localServers.js';
+import { closedPort, startHttpServer, type ServerAnswer } from '../helpers/localServers.js';
 
 /**
  * The claims docs/guides/http.md makes about NodeHttpTransport and the HTTP pool path that
@@ -43,8 +42,8 @@ interface Node {
 interface NodeOptions {
   /** The server's own idle timeout (Node's `server.keepAliveTimeout`); 0: never closes an idle connection, sends no `Keep-Alive`. */
   keepAliveTimeout?: number;
-  /** Answers each parsed request; default a 200 with a JSON-RPC result. */
-  respond?: (res: http.ServerResponse, body: string) => void;
+  /** Answers each request body; default a 200 with a JSON-RPC result. */
+  respond?: (body: string) => ServerAnswer;
 }
 
 const ANSWER = '{"jsonrpc":"2.0","id":1,"result":"0x10"}';
@@ -61,27 +60,15 @@ function answerTo(body: string): string {
 
 /** A plain HTTP server on a free loopback port, closed after the test. */
 async function startNode(options: NodeOptions = {}): Promise<Node> {
-  const { keepAliveTimeout = 5_000, respond = (res, body) => res.writeHead(200, { 'content-type': 'application/json' }).end(answerTo(body)) } = options;
-  const bodies: string[] = [];
-  const connections: Socket[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      bodies.push(body);
-      respond(res, body);
-    });
-  });
-  server.keepAliveTimeout = keepAliveTimeout;
-  server.on('connection', (socket: Socket) => connections.push(socket));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc`, bodies, connections };
+  const { keepAliveTimeout = 5_000, respond = (body) => ({ status: 200, body: answerTo(body) }) } = options;
+  const server = await startHttpServer((request) => respond(request.body), cleanups, { keepAliveTimeout });
+  return {
+    url: server.url,
+    get bodies() {
+      return server.received.map((r) => r.body);
+    },
+    connections: server.connections,
+  };
 }
 
 function nodeTransport(options: ConstructorParameters<typeof NodeHttpTransport>[0] = {}): NodeHttpTransport {
@@ -132,7 +119,7 @@ describe.each(transports)('$name decodes deflate and br answers (doc: "gzip, def
     ['deflate', deflateSync],
     ['br', brotliCompressSync],
   ] as const)('Content-Encoding: %s, a small and a large (many chunks) answer', async (coding, compress) => {
-    const node = await startNode({ respond: (res, body) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': coding }).end(compress(body === 'big' ? big : ANSWER)) });
+    const node = await startNode({ respond: (body) => ({ status: 200, headers: { 'content-encoding': coding }, body: compress(body === 'big' ? big : ANSWER) }) });
     const transport = make();
     expect(await transport.post({ url: node.url }, 'small', live())).toEqual({ status: 200, body: ANSWER });
     const large = await transport.post({ url: node.url }, 'big', live());
@@ -144,7 +131,7 @@ describe.each(transports)('$name decodes deflate and br answers (doc: "gzip, def
 describe('NodeHttpTransport follows no redirect (doc: "a 3xx is an HTTP error status to the pool")', () => {
   it.each([301, 302, 303, 307, 308])('HTTP %i with a Location is returned as it is; the Location is never asked', async (status) => {
     const target = await startNode();
-    const node = await startNode({ respond: (res) => res.writeHead(status, { location: target.url, 'content-type': 'text/plain' }).end('moved') });
+    const node = await startNode({ respond: () => ({ status, headers: { location: target.url, 'content-type': 'text/plain' }, body: 'moved' }) });
     expect(await nodeTransport().post({ url: node.url }, BODY, live())).toEqual({ status, body: 'moved' });
     expect(node.bodies).toEqual([BODY]);
     expect(target.bodies).toEqual([]);
@@ -153,7 +140,7 @@ describe('NodeHttpTransport follows no redirect (doc: "a 3xx is an HTTP error st
 
   it('through the pool: a read goes to the next node, a write is answered NOT_RESENT "http-status"; the Location gets nothing', async () => {
     const target = await startNode();
-    const a = await startNode({ respond: (res) => res.writeHead(307, { location: target.url }).end() });
+    const a = await startNode({ respond: () => ({ status: 307, headers: { location: target.url }, body: '' }) });
     const b = await startNode();
     const pool = defaultPool([{ name: 'a', http: a.url }, { name: 'b', http: b.url }]);
 
@@ -191,7 +178,7 @@ async function idleLife(transport: NodeHttpTransport, node: Node, boundMs: numbe
 describe('NodeHttpTransport keep-alive (doc: "keepAliveMs (4 s, shortened to a second under the node\'s Keep-Alive: timeout)")', () => {
   it('a node saying Keep-Alive: timeout=2: reused 200 ms after the last answer, ended by the client a second early (~1 s), then a new connection', async () => {
     // The server itself keeps idle connections 30 s: only the client can end this one in time.
-    const node = await startNode({ keepAliveTimeout: 30_000, respond: (res) => res.writeHead(200, { 'keep-alive': 'timeout=2' }).end(ANSWER) });
+    const node = await startNode({ keepAliveTimeout: 30_000, respond: () => ({ status: 200, headers: { 'keep-alive': 'timeout=2' }, body: ANSWER }) });
     const transport = nodeTransport();
     await transport.post({ url: node.url }, BODY, live());
     await sleep(200);
@@ -209,7 +196,7 @@ describe('NodeHttpTransport keep-alive (doc: "keepAliveMs (4 s, shortened to a s
   });
 
   it('keepAliveMs: 500 with a node saying timeout=10: reused 200 ms after the last answer, ended by the client at ~500 ms (a longer hint does not lengthen it), then a new connection', async () => {
-    const node = await startNode({ keepAliveTimeout: 30_000, respond: (res) => res.writeHead(200, { 'keep-alive': 'timeout=10' }).end(ANSWER) });
+    const node = await startNode({ keepAliveTimeout: 30_000, respond: () => ({ status: 200, headers: { 'keep-alive': 'timeout=10' }, body: ANSWER }) });
     const transport = nodeTransport({ keepAliveMs: 500 });
     await transport.post({ url: node.url }, BODY, live());
     await sleep(200);
@@ -225,7 +212,7 @@ describe('NodeHttpTransport keep-alive (doc: "keepAliveMs (4 s, shortened to a s
   });
 
   it('a node saying Keep-Alive: timeout=1 (a second under it is nothing): no connection is kept', async () => {
-    const node = await startNode({ keepAliveTimeout: 30_000, respond: (res) => res.writeHead(200, { 'keep-alive': 'timeout=1' }).end(ANSWER) });
+    const node = await startNode({ keepAliveTimeout: 30_000, respond: () => ({ status: 200, headers: { 'keep-alive': 'timeout=1' }, body: ANSWER }) });
     const transport = nodeTransport();
     for (let i = 0; i < 3; i++) await transport.post({ url: node.url }, BODY, live());
     expect(node.connections).toHaveLength(3);
@@ -355,7 +342,7 @@ describe('NOT_RESENT "bad-answer": a node answering a write with a 2xx body that
   ];
 
   it.each(badBodies)('%s: answered NOT_RESENT "bad-answer", not sent to the next node', async (_, text) => {
-    const a = await startNode({ respond: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(text) });
+    const a = await startNode({ respond: () => ({ status: 200, body: text }) });
     const b = await startNode();
     const pool = defaultPool([{ name: 'a', http: a.url }, { name: 'b', http: b.url }]);
     expect(await pool.request(sendTransaction(5))).toEqual({
@@ -372,7 +359,7 @@ describe('NOT_RESENT "bad-answer": a node answering a write with a 2xx body that
   });
 
   it('a batch holding a write answered with a single object: every request with an id gets NOT_RESENT "bad-answer"', async () => {
-    const a = await startNode({ respond: (res) => res.writeHead(200).end('{"jsonrpc":"2.0","id":1,"result":"0x1"}') });
+    const a = await startNode({ respond: () => ({ status: 200, body: '{"jsonrpc":"2.0","id":1,"result":"0x1"}' }) });
     const b = await startNode();
     const pool = defaultPool([{ name: 'a', http: a.url }, { name: 'b', http: b.url }]);
     const batch = [{ jsonrpc: '2.0' as const, id: 'r', method: 'eth_chainId', params: [] }, sendTransaction(6), { jsonrpc: '2.0' as const, method: 'eth_chainId', params: [] }];
@@ -390,7 +377,7 @@ describe('NOT_RESENT "bad-answer": a node answering a write with a 2xx body that
   });
 
   it('contrast: a read answered with the same garbage is asked of the next node', async () => {
-    const a = await startNode({ respond: (res) => res.writeHead(200).end('<html>oops</html>') });
+    const a = await startNode({ respond: () => ({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>oops</html>' }) });
     const b = await startNode();
     const pool = defaultPool([{ name: 'a', http: a.url }, { name: 'b', http: b.url }]);
     await expect(pool.request({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] })).resolves.toEqual({ jsonrpc: '2.0', id: 1, result: '0x10' });
