@@ -45,6 +45,8 @@ const BY_NUMBER: ReadonlySet<string> = new Set([
   'eth_getTransactionByBlockNumberAndIndex',
   'eth_getUncleByBlockNumberAndIndex',
   'eth_getBlockReceipts',
+  'eth_getHeaderByNumber',
+  'eth_getRawTransactionByBlockNumberAndIndex',
 ]);
 
 /**
@@ -55,7 +57,10 @@ const BY_NUMBER: ReadonlySet<string> = new Set([
 const LAPSE_BLOCKS = 128;
 
 /** Of those, the ones whose `null` says there is no block at that number (not: no such index in it). */
-const BLOCK_AT: ReadonlySet<string> = new Set(['eth_getBlockByNumber', 'eth_getBlockTransactionCountByNumber', 'eth_getUncleCountByBlockNumber', 'eth_getBlockReceipts']);
+const BLOCK_AT: ReadonlySet<string> = new Set(['eth_getBlockByNumber', 'eth_getHeaderByNumber', 'eth_getBlockTransactionCountByNumber', 'eth_getUncleCountByBlockNumber', 'eth_getBlockReceipts']);
+
+/** Of those, the ones whose answer for `latest` is the node's head block: it must not be below the view. */
+const HEAD_BLOCK: ReadonlySet<string> = new Set(['eth_getBlockByNumber', 'eth_getHeaderByNumber']);
 
 /** Methods that look something up by hash: `null` from a node behind the view may only mean it lacks it yet. */
 const BY_HASH: ReadonlySet<string> = new Set([
@@ -65,7 +70,26 @@ const BY_HASH: ReadonlySet<string> = new Set([
   'eth_getTransactionByBlockHashAndIndex',
   'eth_getUncleByBlockHashAndIndex',
   'eth_getTransactionByHash',
+  'eth_getRawTransactionByHash',
   'eth_getTransactionReceipt',
+  'eth_getHeaderByHash',
+  'eth_getRawTransactionByBlockHashAndIndex',
+]);
+
+/** Methods whose answer tells the client of a block (see {@link ChainView.observe}). */
+const OBSERVED: ReadonlySet<string> = new Set([
+  'eth_blockNumber',
+  'eth_getLogs',
+  'eth_getBlockByNumber',
+  'eth_getBlockByHash',
+  'eth_getHeaderByNumber',
+  'eth_getHeaderByHash',
+  'eth_getBlockReceipts',
+  'eth_getTransactionReceipt',
+  'eth_getTransactionByHash',
+  'eth_getTransactionByBlockNumberAndIndex',
+  'eth_getTransactionByBlockHashAndIndex',
+  'eth_feeHistory',
 ]);
 
 /** Tags that name a block below any head the client sees, whatever node answers. */
@@ -80,7 +104,8 @@ function blockArg(value: unknown): number | 'head' | 'hash' | undefined {
   if (typeof value === 'string') {
     if (SETTLED_TAGS.has(value)) return undefined;
     if (value.length === 66) return 'hash';
-    return quantity(value) ?? undefined;
+    // geth reads `0X` as it reads `0x`.
+    return quantity(value.charCodeAt(1) === 88 /* X */ ? `0x${value.slice(2)}` : value) ?? undefined;
   }
   if (typeof value === 'object') {
     const o = value as { blockHash?: unknown; blockNumber?: unknown };
@@ -119,7 +144,7 @@ export class ChainView {
 
   /** Whether the answer to `method` can raise the view (so it must be read, not passed through). */
   static observes(method: string): boolean {
-    return method === 'eth_blockNumber' || method === 'eth_getLogs' || method === 'eth_getBlockByNumber' || method === 'eth_getBlockByHash' || method === 'eth_getTransactionReceipt' || method === 'eth_getTransactionByHash';
+    return OBSERVED.has(method);
   }
 
   /**
@@ -136,10 +161,12 @@ export class ChainView {
     if (stateAt !== undefined) return this.#at(blockArg(args[stateAt]), highest);
     if (BY_NUMBER.has(method)) {
       const at = blockArg(args[0]);
-      if (at === 'head' && method === 'eth_getBlockByNumber') return { kind: 'answer', need: highest, onlyIfMissing: false };
+      if (at === 'head' && HEAD_BLOCK.has(method)) return { kind: 'answer', need: highest, onlyIfMissing: false };
       const demand = this.#at(at, highest);
       return demand !== undefined && typeof at === 'number' && at > highest - LAPSE_BLOCKS && BLOCK_AT.has(method) ? { ...demand, exact: true } : demand;
     }
+    // The fee history of the blocks up to its second argument: `latest` is the node's head, as for state.
+    if (method === 'eth_feeHistory') return this.#at(blockArg(args[1]), highest);
     if (method === 'eth_getLogs') {
       const filter = (args[0] ?? {}) as { blockHash?: unknown; toBlock?: unknown };
       if (typeof filter !== 'object' || filter === null) return undefined;
@@ -189,17 +216,32 @@ export class ChainView {
         n = quantity(result);
         break;
       case 'eth_getBlockByNumber':
+      case 'eth_getHeaderByNumber':
         // A pending block is not on the chain yet.
         if (Array.isArray(params) && params[0] === 'pending') return;
         n = numberIn(result, 'number');
         break;
       case 'eth_getBlockByHash':
+      case 'eth_getHeaderByHash':
         n = numberIn(result, 'number');
         break;
       case 'eth_getTransactionReceipt':
       case 'eth_getTransactionByHash':
+      case 'eth_getTransactionByBlockNumberAndIndex':
+      case 'eth_getTransactionByBlockHashAndIndex':
+        // (A pending transaction has no block number.)
         n = numberIn(result, 'blockNumber');
         break;
+      case 'eth_getBlockReceipts':
+        n = Array.isArray(result) ? numberIn(result[0], 'blockNumber') : undefined;
+        break;
+      case 'eth_feeHistory': {
+        // `gasUsedRatio` has one entry a block, up to the newest (`baseFeePerGas` has one more, for the next block).
+        const { oldestBlock, gasUsedRatio } = (result ?? {}) as { oldestBlock?: unknown; gasUsedRatio?: unknown };
+        const oldest = quantity(oldestBlock);
+        if (oldest !== undefined && Array.isArray(gasUsedRatio) && gasUsedRatio.length > 0) n = oldest + gasUsedRatio.length - 1;
+        break;
+      }
       case 'eth_getLogs':
         if (Array.isArray(result)) for (const log of result) if ((log as { removed?: unknown })?.removed !== true) this.#raiseMaybe(numberIn(log, 'blockNumber'));
         return;

@@ -53,12 +53,21 @@ export interface DispatchPolicy {
 
 const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3 });
 
-/** For a batch answer, the requests by id (answers may come in any order); `undefined` for a single one. */
-function sentById(items: readonly Sent[], response: JsonRpcResponse | JsonRpcResponse[]): Map<unknown, Sent> | undefined {
-  if (!Array.isArray(response)) return undefined;
-  const byId = new Map<unknown, Sent>();
-  for (const item of items) if (item.request.id !== undefined && !byId.has(item.request.id)) byId.set(item.request.id, item);
-  return byId;
+/**
+ * The request each answer of `response` answers: for a batch, by id (answers may come in any
+ * order), a repeated id taking its requests in order (as nodes answer them); `undefined` for an
+ * answer to no request. A single answer answers `items[0]`.
+ */
+function matchAnswers(items: readonly Sent[], response: JsonRpcResponse | JsonRpcResponse[]): (Sent | undefined)[] {
+  if (!Array.isArray(response)) return [items[0]];
+  const byId = new Map<unknown, Sent[]>();
+  for (const item of items) {
+    if (item.request.id === undefined) continue;
+    const same = byId.get(item.request.id);
+    if (same) same.push(item);
+    else byId.set(item.request.id, [item]);
+  }
+  return response.map((r) => (typeof r === 'object' && r !== null ? byId.get(r.id)?.shift() : undefined));
 }
 
 /** One request (or batch item) as sent, with the pool's view of the chain when it came in. */
@@ -126,33 +135,55 @@ export class HttpDispatcher {
     // Judged once per request: writes are never sent twice.
     const unrepeatable = firstUnrepeatable(payload, this.#isRepeatable);
     if (!this.#consistency.monotonic) return (await this.#send(payload, options, unrepeatable)).response;
-    const items = (Array.isArray(payload) ? payload : [payload]).map((request): Sent => ({ request, viewAt: this.view.highest }));
+    const batch = Array.isArray(payload);
+    const items = (batch ? payload : [payload]).map((request): Sent => ({ request, viewAt: this.view.highest }));
     const { clock } = this.#pool;
     const deadline = clock.now() + this.#consistency.waitMs;
-    // A batch holding a write is judged once, and what is behind in it fails.
-    const repeatable = unrepeatable === undefined;
     const tried = new Set<string>();
-    /** The last answer that was behind, and which of its items were. */
-    let last: { answer: Answer; behind: number[] } | undefined;
+    /**
+     * The answer so far: the first a node gave, each answer in it with the request it answers. What
+     * was behind in it is asked again, alone: the rest (a write above all) is never sent twice.
+     */
+    let answered: { responses: (JsonRpcResponse | undefined)[]; sent: (Sent | undefined)[]; single: boolean } | undefined;
+    /** Where in `answered` the answers from a node behind the view are. */
+    let behind: number[] = [];
     for (;;) {
+      const asking = answered === undefined ? payload : batch ? behind.map((i) => answered!.sent[i]!.request) : payload;
+      const askingItems = answered === undefined ? items : behind.map((i) => answered!.sent[i]!);
+      const heads = this.#knownHeads();
       let answer;
       try {
-        answer = await this.#send(payload, options, unrepeatable, tried);
+        answer = await this.#send(asking, options, answered === undefined ? unrepeatable : firstUnrepeatable(asking, this.#isRepeatable), tried);
       } catch (error) {
         // No node answered this pass. Before any answer that is a failure; after one from a node
         // behind, the others may just be down: wait for that one to catch up.
-        if (last === undefined || options.signal?.aborted) throw error;
-        if (clock.now() >= deadline) return this.#observe(items, this.#failBehind(last.answer, last.behind));
+        if (answered === undefined || options.signal?.aborted) throw error;
+        if (clock.now() >= deadline) return this.#finish(answered, behind);
         tried.clear();
         await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
         continue;
       }
-      if (answer.final) return this.#observe(items, answer);
-      const behind = await this.#behind(items, answer, tried, options.signal);
-      if (behind.length === 0) return this.#observe(items, answer);
-      last = { answer, behind };
-      const waited = clock.now() >= deadline || !repeatable;
-      if (waited) return this.#observe(items, this.#failBehind(answer, behind));
+      const sent = matchAnswers(askingItems, answer.response);
+      const responses = Array.isArray(answer.response) ? answer.response : [answer.response];
+      const late = answer.final ? [] : await this.#behind(answer.node, responses, sent, heads, tried, options.signal);
+      if (answered === undefined) {
+        answered = { responses: [...responses], sent, single: !Array.isArray(answer.response) };
+        behind = late;
+      } else {
+        // Answers again to what was behind: each one now in time takes its place.
+        const lateSent = new Set(late.map((i) => sent[i]));
+        const stillBehind: number[] = [];
+        for (const i of behind) {
+          const at = sent.indexOf(answered.sent[i]);
+          if (at >= 0 && !lateSent.has(answered.sent[i])) answered.responses[i] = responses[at];
+          else stillBehind.push(i);
+        }
+        behind = stillBehind;
+      }
+      if (behind.length === 0 || answer.final) return this.#finish(answered, []);
+      // What is behind is asked again only if it is safe to send twice (a read, as a rule).
+      const repeatable = firstUnrepeatable(behind.map((i) => answered!.sent[i]!.request), this.#isRepeatable) === undefined;
+      if (clock.now() >= deadline || !repeatable) return this.#finish(answered, behind);
       // Another node may have it now; once every node was asked, wait for one to catch up.
       if (this.#pool.candidates().every((name) => tried.has(name) || this.#pool.node(name).http === undefined)) {
         tried.clear();
@@ -161,23 +192,39 @@ export class HttpDispatcher {
     }
   }
 
-  /** Indexes of the answers (in `answer`'s order) that come from a node behind the view. */
-  async #behind(items: readonly Sent[], answer: Answer, tried: Set<string>, signal: AbortSignal | undefined): Promise<number[]> {
-    const { node, response } = answer;
-    const responses = Array.isArray(response) ? response : [response];
-    // What was known of the node's head before this answer came (a head read after it cannot vouch for it).
-    let head: number | undefined = Math.max(this.#pool.health(node).head ?? -1, this.#heads.get(node) ?? -1);
-    if (head < 0) head = undefined;
+  /**
+   * What each node's head was known to be before a request is sent: its probed head, or what it
+   * answered when asked. A head learned while the request is on its way (a probe landing meanwhile)
+   * cannot vouch for the answer, which the node may have made from before.
+   */
+  #knownHeads(): Map<string, number> {
+    const heads = new Map<string, number>();
+    for (const { name } of this.#pool.nodes) {
+      const head = Math.max(this.#pool.headOf(name) ?? -1, this.#heads.get(name) ?? -1);
+      if (head >= 0) heads.set(name, head);
+    }
+    return heads;
+  }
+
+  /** Indexes of the answers (in `responses`' order) that come from a node behind the view. */
+  async #behind(
+    node: string,
+    responses: readonly JsonRpcResponse[],
+    sent: readonly (Sent | undefined)[],
+    heads: ReadonlyMap<string, number>,
+    tried: Set<string>,
+    signal: AbortSignal | undefined,
+  ): Promise<number[]> {
+    const head = heads.get(node);
     let askAgain = false;
     const behind: number[] = [];
-    const byId = sentById(items, response);
     for (let i = 0; i < responses.length; i++) {
       const r = responses[i]!;
-      const sent = byId ? byId.get(r?.id) : items[0];
-      if (!sent || typeof r !== 'object' || r === null) continue;
-      const demand = this.view.demand(sent.request.method, sent.request.params, sent.viewAt);
+      const item = sent[i];
+      if (!item || typeof r !== 'object' || r === null) continue;
+      const demand = this.view.demand(item.request.method, item.request.params, item.viewAt);
       if (!demand) continue;
-      let verdict = this.view.judge(sent.request.method, demand, r, demand.kind === 'head' && (head ?? -1) < demand.need ? undefined : head);
+      let verdict = this.view.judge(item.request.method, demand, r, demand.kind === 'head' && (head ?? -1) < demand.need ? undefined : head);
       if (verdict === 'head?') {
         // Read the head now: if the node has got there, its answer may still be from before, so it
         // is asked again at once (and then judged by this head); if not, it is behind.
@@ -201,22 +248,19 @@ export class HttpDispatcher {
     return parseQuantity((answer as { result?: unknown }).result, 'eth_blockNumber');
   }
 
-  #failBehind(answer: { response: JsonRpcResponse | JsonRpcResponse[] }, behind: readonly number[]): { response: JsonRpcResponse | JsonRpcResponse[] } {
-    const fail = (r: JsonRpcResponse) =>
-      errorResponse(r.id, RpcErrorCode.BEHIND, `No node caught up with the blocks already served within ${this.#consistency.waitMs} ms`);
-    const { response } = answer;
-    if (!Array.isArray(response)) return { response: fail(response) };
-    return { response: response.map((r, i) => (behind.includes(i) ? fail(r) : r)) };
-  }
-
-  #observe(items: readonly Sent[], answer: { response: JsonRpcResponse | JsonRpcResponse[] }): JsonRpcResponse | JsonRpcResponse[] {
-    const { response } = answer;
-    const byId = sentById(items, response);
-    for (const r of Array.isArray(response) ? response : [response]) {
-      const sent = byId ? byId.get(r?.id) : items[0];
-      if (sent && typeof r === 'object' && r !== null) this.view.observe(sent.request.method, sent.request.params, r);
-    }
-    return response;
+  /**
+   * The answer to return: what is still `behind` fails with `BEHIND`, and the view learns from the
+   * rest. A batch answer keeps the node's order; what the node left out stays out (serveHttp answers it).
+   */
+  #finish(answered: { responses: (JsonRpcResponse | undefined)[]; sent: (Sent | undefined)[]; single: boolean }, behind: readonly number[]): JsonRpcResponse | JsonRpcResponse[] {
+    const responses = answered.responses.map((r, i) =>
+      behind.includes(i) ? errorResponse(r!.id, RpcErrorCode.BEHIND, `No node caught up with the blocks already served within ${this.#consistency.waitMs} ms`) : r!,
+    );
+    responses.forEach((r, i) => {
+      const item = answered.sent[i];
+      if (item && typeof r === 'object' && r !== null) this.view.observe(item.request.method, item.request.params, r);
+    });
+    return answered.single ? responses[0]! : responses;
   }
 
   #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

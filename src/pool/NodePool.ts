@@ -123,6 +123,11 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     return { ...this.#health.get(name)! };
   }
 
+  /** The node's head as last probed (`health(name).head`, without copying the record); `undefined` if never read. */
+  headOf(name: string): number | undefined {
+    return this.#health.get(name)?.head;
+  }
+
   /** The node to use now, or `undefined` when none is usable. */
   preferred(): string | undefined {
     return this.#preferred;

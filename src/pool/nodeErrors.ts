@@ -51,7 +51,8 @@ const RATE_LIMIT_CODES: ReadonlySet<number> = new Set([429, -32029]);
 
 /**
  * "This node cannot serve it", as the clients word it:
- * - geth: "header not found" (eth/api_backend.go), "missing trie node …" (trie MissingNodeError),
+ * - geth: "header not found" (eth/api_backend.go), "request beyond head block" (eth_feeHistory,
+ *   eth/gasprice), "missing trie node …" (trie MissingNodeError),
  *   "historical state … is not available" (path scheme), "pruned history unavailable" (code 4444,
  *   core/history PrunedHistoryError), "transaction indexing is in progress", "unknown block";
  * - reth: "block not found: …" (-32001), "pruned history unavailable" (4444), "state at block #N is
@@ -66,7 +67,7 @@ const RATE_LIMIT_CODES: ReadonlySet<number> = new Set([429, -32029]);
  *   found" (-32001), "Required data unavailable", "Not implemented" (-32603).
  */
 const NOT_THIS_NODE =
-  /header not found|missing trie node|historical state .*(not available|unavailable)|pruned history unavailable|is pruned|due to pruning|no state available|world state unavailable|unknown block|block not found|transaction indexing is in progress|initial sync is still in progress|blockoutofrange|required data unavailable|does not exist\/is not available|method not (found|enabled|supported|available)|unsupported method|namespace .* is disabled|^not implemented/i;
+  /header not found|request beyond head block|missing trie node|historical state .*(not available|unavailable)|pruned history unavailable|is pruned|due to pruning|no state available|world state unavailable|unknown block|block not found|transaction indexing is in progress|initial sync is still in progress|blockoutofrange|required data unavailable|does not exist\/is not available|method not (found|enabled|supported|available)|unsupported method|namespace .* is disabled|^not implemented/i;
 
 /**
  * Codes that say the same whatever the text: method not found (-32601) or not enabled (Besu

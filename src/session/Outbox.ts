@@ -24,6 +24,7 @@ export class Outbox {
     if (call.oneWay) return this.#write(link, undefined, call.method, call.params);
     const id = this.#ctx.nextId++;
     call.sentAt = this.#ctx.clock.now();
+    call.probedHead = this.#ctx.pool.headOf(link.node);
     link.calls.set(id, call);
     if (!link.hasTimer('calls')) link.setTimer('calls', this.#ctx.settings.requestTimeoutMs, () => this.#expireCalls(link));
     this.#write(link, id, call.method, call.params);

@@ -25,6 +25,11 @@ export interface PendingCall {
   readonly viewAt?: number;
   /** Clock time it was last sent upstream. */
   sentAt: number;
+  /**
+   * The node's probed head when the call was last sent: a probe that reads a higher head while the
+   * answer is on its way cannot vouch for it (the node may have answered from before).
+   */
+  probedHead: number | undefined;
   /** Set once the client has its one answer; later answers are dropped. */
   answered: boolean;
   /** A JSON-RPC notification (no `id`): forwarded, never answered. */

@@ -244,6 +244,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       slot,
       bytes,
       sentAt: 0,
+      probedHead: undefined,
       answered: false,
       oneWay: !hasId,
       viewAt: this.#ctx.gate.view.highest,

@@ -73,7 +73,7 @@ export class ViewGate {
     }
     const demand = this.view.demand(call.method, call.params, call.viewAt);
     if (demand === undefined) return this.#answer(call, response);
-    const verdict = this.view.judge(call.method, demand, response, this.#knownHead(link, demand));
+    const verdict = this.view.judge(call.method, demand, response, this.#knownHead(link, call, demand));
     if (verdict === 'ok') return this.#answer(call, response);
     if (verdict === 'behind') return this.#hold(call, demand);
     // Whether the node's answer can be trusted depends on its head: ask it.
@@ -116,11 +116,16 @@ export class ViewGate {
     this.#ctx.answer(call, clientAnswer(call, response));
   }
 
-  /** The node's head if it is known to be high enough; else what is known (maybe nothing). */
-  #knownHead(link: UpstreamLink, demand: ViewDemand): number | undefined {
-    const probed = this.#ctx.pool.health(link.node).head;
-    if (probed !== undefined) this.noteHead(link, probed);
-    return demand.kind === 'head' && link.head !== undefined && link.head < demand.need ? undefined : link.head;
+  /**
+   * The node's head as known before its answer to `call` came, if high enough; else what is known
+   * (maybe nothing): what its socket showed (heads, answers: one node may interleave a new head
+   * before an answer from the one below, and so may this), and its probed head when the call was
+   * sent. A probe that landed meanwhile, on another connection, cannot vouch for the answer.
+   */
+  #knownHead(link: UpstreamLink, call: PendingCall, demand: ViewDemand): number | undefined {
+    const probed = call.probedHead;
+    const head = probed === undefined ? link.head : link.head === undefined ? probed : Math.max(probed, link.head);
+    return demand.kind === 'head' && head !== undefined && head < demand.need ? undefined : head;
   }
 
   #hold(call: PendingCall, demand: ViewDemand): void {
