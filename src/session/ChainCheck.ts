@@ -77,8 +77,21 @@ export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyAr
       // No height in common: the fork is below everything kept. When that is everything the client
       // was given (a young subscription), it is below anything it has seen, and the new branch from
       // there is all it needs; otherwise it is deeper than the kept history.
-      const ancestor = at < 0 ? numbers[numbers.length - 1]! - 1 : below[at]!;
-      const deep = at < 0 ? !continuity.keptAll() : !continuity.wholeAbove(ancestor);
+      let ancestor = at < 0 ? numbers[numbers.length - 1]! - 1 : below[at]!;
+      let deep = at < 0 ? !continuity.keptAll() : !continuity.wholeAbove(ancestor);
+      // A logs subscription has heights only where it was given logs: below its lowest, the fork
+      // may be anywhere down to where it began, or to the last log it forgot (if that is still on
+      // the node's chain; else the fork reaches below what is kept).
+      const floor = at < 0 ? continuity.logFloor() : undefined;
+      if (floor !== undefined && 'since' in floor) ancestor = Math.min(ancestor, floor.since);
+      else if (floor !== undefined) {
+        const { block, blockHash } = floor.forgotten;
+        const digest = hashDigest(blockHash);
+        if (block <= head && digest !== undefined && (await same(block, digest))) {
+          ancestor = Math.min(ancestor, block);
+          deep = false;
+        }
+      }
       forks.set(subscription, { ancestor, depth: Math.max(...delivered.keys()) - ancestor, deep });
     }),
   );

@@ -68,10 +68,12 @@ export class Continuity {
   #retained: RetainedLogs | undefined;
   /** Reports every block number delivered (the client's view of the chain rises with it). */
   readonly #onBlock: ((block: number) => void) | undefined;
-  /** newHeads: told of the node's own reorg, a head delivered at a height that had another. */
-  readonly #onReorg: ((block: number) => void) | undefined;
+  /** newHeads: told of the node's own reorg, a head (digest `hi`, `lo`) delivered at a height that had another. */
+  readonly #onReorg: ((block: number, hi: number, lo: number) => void) | undefined;
   /** Highest block the client is known to have seen everything up to (for logs: since). */
   #lastBlock: number | undefined;
+  /** logs: the head when the subscription began: the client has every log above it. */
+  #since: number | undefined;
   /** logs: keys of recent logs (`blockHash:logIndex:removed?`), to drop duplicates. */
   readonly #keys: RecentKeys | undefined;
   #buffer: unknown[] | undefined;
@@ -81,7 +83,7 @@ export class Continuity {
   /** The last live head offered did not link to what was delivered (see {@link takeUnlinked}). */
   #unlinked = false;
 
-  constructor(kind: ContinuityKind, options: ContinuityOptions, onBlock?: (block: number) => void, onReorg?: (block: number) => void) {
+  constructor(kind: ContinuityKind, options: ContinuityOptions, onBlock?: (block: number) => void, onReorg?: (block: number, hi: number, lo: number) => void) {
     this.kind = kind;
     this.#options = options;
     this.#onBlock = onBlock;
@@ -111,7 +113,8 @@ export class Continuity {
     const heads = this.#heads!;
     const last = this.#lastBlock;
     if (last === undefined || last <= ancestor) return true;
-    return this.keptAll() || Math.max(heads.lowest(), heads.tip - this.#options.reorgDepth + 1) <= ancestor + 1;
+    // Kept, and among the heights compared after a switch (the last `reorgDepth`).
+    return ancestor + 1 >= heads.keptFrom() && (this.keptAll() || ancestor + 1 >= heads.tip - this.#options.reorgDepth + 1);
   }
 
   /**
@@ -121,7 +124,7 @@ export class Continuity {
   keptAll(): boolean {
     if (this.kind === 'logs') return this.#retained?.complete ?? true;
     const heads = this.#heads!;
-    return heads.complete && heads.tip - heads.lowest() < this.#options.reorgDepth;
+    return heads.complete && heads.tip - heads.lowest < this.#options.reorgDepth;
   }
 
   get lastBlock(): number | undefined {
@@ -143,6 +146,19 @@ export class Continuity {
    */
   noteSince(block: number): void {
     if (this.#lastBlock === undefined) this.#lastBlock = block;
+    this.#since ??= block;
+  }
+
+  /**
+   * logs, for a fork below every log kept: the height above which the client has every log it
+   * was given still kept (`since`: the subscription's start, when nothing was forgotten), or the
+   * block of the last log forgotten (`forgotten`), whose hash tells if the fork is below it.
+   */
+  logFloor(): { since: number } | { forgotten: { readonly block: number; readonly blockHash: string } } | undefined {
+    if (this.kind !== 'logs') return undefined;
+    const forgotten = this.#retained?.floor;
+    if (forgotten !== undefined) return { forgotten };
+    return this.#since === undefined ? undefined : { since: this.#since };
   }
 
   /** A live notification: what to deliver now (nothing while a backfill runs, or for a duplicate). */
@@ -304,16 +320,18 @@ export class Continuity {
     this.#lastBlock = number;
     this.#onBlock?.(number);
     // Another head at a height the client had one for: the node reorged (it says so only here).
-    if (replaces && live) this.#onReorg?.(number);
+    if (replaces && live) this.#onReorg?.(number, hi, lo);
     return HEAD_DELIVERED;
   }
 
   /**
-   * logs: the node's chain changed from `block` on (its newHeads said so): every kept log from that
-   * height up is off the chain, retracted now, in delivery order.
+   * logs: the node's chain changed at `block`, now the block of digest (`hi`, `lo`) (its newHeads
+   * said so): every kept log above that height, or at it in another block, is off the chain,
+   * retracted now, in delivery order. The new block's own logs stay (geth sends a block's logs
+   * before its head).
    */
-  retractFrom(block: number): Retraction[] {
-    return this.#retained !== undefined && this.#buffer === undefined ? this.#retract(this.#retained.takeAbove(block - 1)) : [];
+  retractFrom(block: number, hi: number, lo: number): Retraction[] {
+    return this.#retained !== undefined && this.#buffer === undefined ? this.#retract(this.#retained.takeOffChainAt(block, hi, lo)) : [];
   }
 
   #admitLog(r: Record<string, unknown>): boolean {
@@ -321,11 +339,15 @@ export class Continuity {
     const removed = r.removed === true;
     // Copied first, so the set hashes one flat string once (and keeps no frame alive).
     const key = detached(`${r.blockHash}:${r.logIndex}:${removed ? 'removed' : ''}`);
-    if (this.#keys!.has(key)) {
+    // Kept logs are known beyond the dedupe window: a backfill from the last block delivered
+    // repeats all of that block's logs, which may be more than the window holds.
+    if (this.#keys!.has(key) || (!removed && this.#retained?.has(key) === true)) {
       this.#duplicates += 1;
       return false;
     }
     this.#keys!.remember(key);
+    // Delivered (again): a later removal of it is news, not a repeat of an earlier one.
+    if (!removed) this.#keys!.forget(`${key}removed`);
     const block = quantity(r.blockNumber);
     if (block === undefined) return true;
     this.#lastBlock = this.#lastBlock === undefined ? block : Math.max(this.#lastBlock, block);

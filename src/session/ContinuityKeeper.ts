@@ -39,6 +39,8 @@ interface CheckRun {
   readonly epoch: number;
   /** How long this check has waited for the node to serve blocks below its head, in ms. */
   readonly waited: number;
+  /** Whether it checks the chain of a node switched to (else: the node in use reorged under the session). */
+  readonly afterSwitch: boolean;
   /** The fork it found, announced (once) when the first subscription delivers it. */
   fork?: ReorgEvent;
   reported?: boolean;
@@ -56,7 +58,7 @@ export class ContinuityKeeper {
   readonly #settings: ContinuitySettings;
   readonly #deliver: Deliver;
   readonly #report: (event: BackfillEvent) => void;
-  readonly #onReorg: (event: ReorgEvent) => void;
+  readonly #onReorg: (event: ReorgEvent, afterSwitch: boolean) => void;
   readonly #onBlock: (block: number) => void;
   readonly #tracked = new Map<string, Tracked>();
   readonly #blockWait: BlockWait | undefined;
@@ -65,6 +67,8 @@ export class ContinuityKeeper {
   /** Own calls on the upstream in use, for checks its heads call for. */
   #current: OwnCall | undefined;
   #epoch = 0;
+  /** A switch whose check has not finished yet: a fork found meanwhile is the switch's. */
+  #switchUnchecked = false;
   #backfilled = 0;
   #retracted = 0;
   #duplicatesOfForgotten = 0;
@@ -74,7 +78,7 @@ export class ContinuityKeeper {
     settings: ContinuitySettings,
     deliver: Deliver,
     report: (event: BackfillEvent) => void,
-    onReorg: (event: ReorgEvent) => void = () => {},
+    onReorg: (event: ReorgEvent, afterSwitch: boolean) => void = () => {},
     onBlock: (block: number) => void = () => {},
     blockWait?: BlockWait,
   ) {
@@ -136,12 +140,12 @@ export class ContinuityKeeper {
    * The `logs` subscriptions' logs from that height up are off its chain: retracted now (a node that
    * announces it with `removed` logs too is not repeated; anvil does not announce it).
    */
-  readonly #nodeReorgedAt = (block: number): void => this.#nodeReorged(block);
+  readonly #nodeReorgedAt = (block: number, hi: number, lo: number): void => this.#nodeReorged(block, hi, lo);
 
-  #nodeReorged(block: number): void {
+  #nodeReorged(block: number, hi: number, lo: number): void {
     for (const [subscription, { continuity }] of this.#tracked) {
       if (continuity.kind !== 'logs') continue;
-      for (const retraction of continuity.retractFrom(block)) this.#emit(subscription, retraction);
+      for (const retraction of continuity.retractFrom(block, hi, lo)) this.#emit(subscription, retraction);
     }
   }
 
@@ -224,6 +228,7 @@ export class ContinuityKeeper {
    */
   afterSwitch(call: OwnCall): void {
     this.#current = call;
+    this.#switchUnchecked = true;
     this.#check(call, 1, true);
   }
 
@@ -260,7 +265,7 @@ export class ContinuityKeeper {
       tracked.epoch = epoch;
       tracked.continuity.hold(switched);
     }
-    const run: CheckRun = { call, attempt, epoch, waited };
+    const run: CheckRun = { call, attempt, epoch, waited, afterSwitch: this.#switchUnchecked };
     // One read of the new node's head (and one walk back, on a fork) serves every subscription.
     locateForks(call, () => [...this.#tracked].map(([subscription, { continuity }]) => [subscription, continuity] as const)).then(
       ({ head, forks }) => {
@@ -330,9 +335,10 @@ export class ContinuityKeeper {
     if (this.#tracked.get(subscription) !== tracked || tracked.epoch !== run.epoch) return;
     // The node moved to another branch while it was checked: what it showed is stale, so look again.
     if (!outcome.deep && run.attempt < CHECK_ATTEMPTS && !tracked.continuity.linksUp(fetched)) return this.#check(run.call, run.attempt + 1);
+    this.#switchUnchecked = false;
     if (run.fork && !run.reported) {
       run.reported = true;
-      this.#onReorg(run.fork);
+      this.#onReorg(run.fork, run.afterSwitch);
     }
     // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
     const { retracted, backfilled, live } = tracked.continuity.finish(fetched, outcome.ancestor, outcome.deep);

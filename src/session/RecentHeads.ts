@@ -27,6 +27,9 @@ export class RecentHeads {
    * a whole ring ago and is rarely still in the CPU's caches.
    */
   #bound = -1;
+  /** The highest height ever added, and the lowest since the heads were last all forgotten. */
+  #highest = -1;
+  #lowest = Number.POSITIVE_INFINITY;
 
   constructor(size: number) {
     this.#size = size;
@@ -86,6 +89,8 @@ export class RecentHeads {
     this.#lo[slot] = lo;
     this.#tip = number;
     if (number > this.#bound) this.#bound = number;
+    if (number > this.#highest) this.#highest = number;
+    if (number < this.#lowest) this.#lowest = number;
   }
 
   /** Forgets the heads above `number` (they left the chain; they are delivered again if it comes back). */
@@ -98,6 +103,7 @@ export class RecentHeads {
     // Nothing is kept above `number` now if nothing was above the tip and every slot above `number` was cleared.
     if (this.#bound <= this.#tip && from === number + 1) this.#bound = Math.min(this.#bound, number);
     if (this.#tip > number) this.#tip = number;
+    if (number < 0) this.#lowest = Number.POSITIVE_INFINITY;
   }
 
   /** (number → digest) of the heads of the last `depth` blocks. */
@@ -108,11 +114,18 @@ export class RecentHeads {
     }
   }
 
-  /** The lowest height still kept of those up to the tip. */
-  lowest(): number {
-    let lowest = this.#tip;
-    for (let n = this.#tip; n > this.#tip - this.#capacity && n >= 0 && this.#numbers[n % this.#capacity] === n; n--) lowest = n;
-    return lowest;
+  /** The lowest height delivered (since the heads were last all forgotten); Infinity before any. */
+  get lowest(): number {
+    return this.#lowest;
+  }
+
+  /**
+   * The lowest height from which every head delivered (and still on the chain) is kept. A head is
+   * pushed out only by one a whole window (`size`) above it; heights the stream skipped (a node
+   * sends one head for blocks it imports together) were never delivered, so they are not missing.
+   */
+  keptFrom(): number {
+    return this.#evicted ? this.#highest - this.#size + 1 : Number.NEGATIVE_INFINITY;
   }
 
   #slot(number: number): number {

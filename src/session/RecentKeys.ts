@@ -41,11 +41,14 @@ export class RecentKeys {
   /** Forgets a key, so the same log is delivered again when it comes back. */
   forget(key: string): void {
     if (!this.#keys.delete(key)) return;
-    const at = this.#ring.indexOf(key);
+    const ring = this.#ring;
+    const at = ring.indexOf(key);
     if (at < 0) return;
-    // Keep the ring's order: close the gap by moving the entries after it (a rare path).
-    this.#ring.splice(at, 1);
-    if (at < this.#oldest) this.#oldest -= 1;
-    if (this.#oldest >= this.#ring.length) this.#oldest = 0;
+    // Keep the ring's order, oldest first from index 0 (a rare path): the ring is no longer full,
+    // so the next key remembered goes at its end, as the newest.
+    const ordered = [...ring.slice(this.#oldest), ...ring.slice(0, this.#oldest)];
+    ordered.splice(ordered.indexOf(key), 1);
+    ring.splice(0, ring.length, ...ordered);
+    this.#oldest = 0;
   }
 }

@@ -21,12 +21,16 @@ export class RetainedLogs {
   readonly #depth: number;
   readonly #maxBytes: number;
   #logs: RetainedLog[] = [];
+  /** The keys of the kept logs: a log delivered again (a backfill of the last block) is known by them. */
+  readonly #keys = new Set<string>();
   /** Index of the oldest kept entry in `#logs` (entries before it are forgotten; compacted now and then). */
   #start = 0;
   #bytes = 0;
   #newest = -1;
   /** Logs at or below this block may have been forgotten, for lack of room or for being too deep. */
   #truncatedAt = -1;
+  /** The block of the last log forgotten (the highest: logs go in block order), to compare a node's chain with below what is kept. */
+  #floor: { block: number; blockHash: string } | undefined;
 
   constructor(depth: number, maxBytes: number) {
     this.#depth = depth;
@@ -46,13 +50,24 @@ export class RetainedLogs {
     return this.#truncatedAt < 0;
   }
 
+  /** The block (number and hash) of the last log forgotten, if any was. */
+  get floor(): { readonly block: number; readonly blockHash: string } | undefined {
+    return this.#floor;
+  }
+
   /** Whether every log delivered above `ancestor` is still kept. */
   wholeAbove(ancestor: number): boolean {
     return this.#truncatedAt <= ancestor;
   }
 
+  /** Whether the log of this dedupe key is kept (it was delivered, and is on the chain as far as known). */
+  has(key: string): boolean {
+    return this.#keys.has(key);
+  }
+
   add(block: number, blockHash: string, key: string, text: string): void {
     this.#logs.push({ block, blockHash, key, text });
+    this.#keys.add(key);
     this.#bytes += text.length * 2 + blockHash.length * 2 + 64;
     if (block > this.#newest) this.#newest = block;
     this.#prune();
@@ -63,6 +78,7 @@ export class RetainedLogs {
     const at = this.#logs.findIndex((log, i) => i >= this.#start && log.key === key);
     if (at < 0) return;
     this.#bytes -= this.#cost(this.#logs[at]!);
+    this.#keys.delete(key);
     this.#logs.splice(at, 1);
   }
 
@@ -92,12 +108,31 @@ export class RetainedLogs {
     return this.#take((log) => log.block > block || (log.block === block && log.blockHash !== blockHash));
   }
 
+  /**
+   * The node's chain has the block of digest (`hi`, `lo`) at `block` (its newHeads replaced the one
+   * delivered there): the kept logs off that chain, taken out in delivery order — those of a higher
+   * block, or of that height in another block. Logs of the new block itself, which a node may send
+   * before its head (geth does), stay.
+   */
+  takeOffChainAt(block: number, hi: number, lo: number): RetainedLog[] {
+    if (block > this.#newest || this.size === 0) return [];
+    return this.#take((log) => {
+      if (log.block !== block) return log.block > block;
+      const digest = hashDigest(log.blockHash);
+      return digest === undefined || digest[0] !== hi || digest[1] !== lo;
+    });
+  }
+
   #take(taking: (log: RetainedLog) => boolean): RetainedLog[] {
     const kept: RetainedLog[] = [];
     const taken: RetainedLog[] = [];
     for (let i = this.#start; i < this.#logs.length; i++) {
       const log = this.#logs[i]!;
-      (taking(log) ? taken : kept).push(log);
+      if (!taking(log)) kept.push(log);
+      else {
+        taken.push(log);
+        this.#keys.delete(log.key);
+      }
     }
     this.#logs = kept;
     this.#start = 0;
@@ -117,7 +152,9 @@ export class RetainedLogs {
       const tooDeep = oldest.block <= floor;
       if (!tooDeep && this.#bytes <= this.#maxBytes) break;
       this.#truncatedAt = Math.max(this.#truncatedAt, oldest.block);
+      if (this.#floor === undefined || oldest.block >= this.#floor.block) this.#floor = { block: oldest.block, blockHash: oldest.blockHash };
       this.#bytes -= this.#cost(oldest);
+      this.#keys.delete(oldest.key);
       this.#start += 1;
     }
     // Compact once the forgotten head of the array outweighs what is kept.

@@ -48,9 +48,10 @@ export interface SessionEvents {
    */
   backfill: [event: BackfillEvent & { node: string }];
   /**
-   * A switch found the new node's chain different from what the client was given: heads are
-   * re-emitted from `ancestor` + 1 and logs above it re-sent with `removed: true`, as one node
-   * announces a reorg. `deep`: the fork reaches below what the session keeps.
+   * A switch found the new node's chain different from what the client was given (or a live head
+   * showed the node in use reorged without saying so: then `from` and `to` are both that node):
+   * heads are re-emitted from `ancestor` + 1 and logs above it re-sent with `removed: true`, as one
+   * node announces a reorg. `deep`: the fork reaches below what the session keeps.
    */
   reorg: [event: ReorgEvent & { from: string | undefined; to: string }];
   /**

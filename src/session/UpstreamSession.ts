@@ -82,10 +82,12 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       continuitySettings(options.continuity),
       (subscription, result, resultText, frameText) => this.#ctx.frames.emitNotification(subscription, result, resultText, frameText),
       (event) => this.emit('backfill', { ...event, node: this.#ctx.link?.node ?? '' }),
-      (event) => {
+      (event, afterSwitch) => {
         this.#reorgs += 1;
         if (event.deep) this.#deepReorgs += 1;
-        this.emit('reorg', { ...event, from: this.#ctx.previousNode, to: this.#ctx.link?.node ?? '' });
+        const to = this.#ctx.link?.node ?? '';
+        // A node that reorged under the session is both ends of its reorg.
+        this.emit('reorg', { ...event, from: afterSwitch ? this.#ctx.previousNode : to, to });
       },
       (block) => {
         const ctx = this.#ctx;

@@ -207,10 +207,12 @@ describe('what is kept to announce a fork is bounded (invariant 11)', () => {
     expect(heads.holds(44)).toBe(false);
     expect(heads.has(300, 300, -300)).toBe(true);
     expect(heads.complete).toBe(false); // 1–44 were pushed out
+    expect(heads.keptFrom()).toBe(45);
     const young = new RecentHeads(256);
     for (let n = 1000; n < 1100; n++) young.add(n, n, 0);
     expect(young.complete).toBe(true);
-    expect(young.lowest()).toBe(1000);
+    expect(young.lowest).toBe(1000);
+    expect(young.keptFrom()).toBe(Number.NEGATIVE_INFINITY);
     young.add(1050, 7, 7); // the node's reorg: 1051–1099 leave
     expect(young.holds(1051)).toBe(false);
     expect(young.tip).toBe(1050);
