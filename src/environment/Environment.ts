@@ -12,7 +12,8 @@ export type Unsubscribe = () => void;
  *   waits for `online` (a node a health probe reaches is still connected to: the device may be
  *   wrong, and a socket in use is kept);
  * - `online`: the backoff starts over and it reconnects at once (make-before-break when it still
- *   has an upstream: the old socket may have died with the old network);
+ *   has an upstream: the old socket may have died with the old network); a socket still opening
+ *   from before is given up for a fresh one;
  * - visible again: it checks its upstream at once with a keepalive call, as the timers of a
  *   hidden page may have been held back for minutes.
  */

@@ -28,6 +28,8 @@ export class LinkSwitcher {
   /** Consecutive short-lived connections per node, to space out attempts to go back to it. */
   #nodeFailures: Map<string, { count: number; at: number }> | undefined;
   #lastNode: string | undefined;
+  /** Links failed because a send found their socket closing: their close is still to be reported. */
+  #closing: WeakSet<UpstreamLink> | undefined;
 
   constructor(ctx: SessionContext, backoff: ExponentialBackoff) {
     this.#ctx = ctx;
@@ -39,8 +41,9 @@ export class LinkSwitcher {
 
   /**
    * The host's `reconnect()`, or the device coming back online: a fresh backoff, and with an
-   * upstream in use, a make-before-break move to the best node. It connects even when the
-   * environment says offline: the host asked for it.
+   * upstream in use, a make-before-break move to the best node. A socket still being prepared was
+   * started on the old network, where it may hang until its connect deadline: it is given up for a
+   * fresh one. It connects even when the environment says offline: the host asked for it.
    */
   restart(reason: 'forced' | 'online' = 'forced'): void {
     const ctx = this.#ctx;
@@ -48,11 +51,12 @@ export class LinkSwitcher {
     this.#failedThisRound?.clear();
     this.#nodeFailures?.clear();
     this.#wait.stop();
-    if (ctx.link && !ctx.next) {
+    if (ctx.next) this.#abandonNext();
+    if (ctx.link) {
       const best = this.#pickNode() ?? ctx.link.node;
       ctx.setState('switching');
       void this.#prepare(best, reason);
-    } else if (!ctx.next) {
+    } else {
       this.#connectOrWait();
     }
   }
@@ -141,6 +145,17 @@ export class LinkSwitcher {
     old.calls.clear();
     old.kill(1000, 'steadyrpc: switched to a better node');
     this.#ctx.outbox.rehome(owed, old.node);
+  }
+
+  /**
+   * A send found the socket closing (the node's close frame came, its close event has not yet):
+   * the link is failed now, so what it owes moves on at once, and its close, when it comes, is
+   * reported as any other (an auth or policy code quarantines the node) instead of the send's error.
+   */
+  sendFailed(link: UpstreamLink, error: unknown): void {
+    if (!link.alive) return;
+    (this.#closing ??= new WeakSet()).add(link);
+    this.linkFailed(link, 'closed', error);
   }
 
   linkFailed(link: UpstreamLink, cause: string, error: unknown): void {
@@ -317,12 +332,15 @@ export class LinkSwitcher {
 
   #onClose(link: UpstreamLink, info: SocketCloseInfo): void {
     const ctx = this.#ctx;
-    if (!link.alive) return;
     const auth = isAuthOrPolicyClose(info);
+    // The close of a link already left still counts when a send failed on it (see sendFailed), or
+    // when the node refused us, whatever left it first: a node that refused us is not retried.
+    if (ctx.state === 'closed' || (!link.alive && !auth && !this.#closing?.has(link))) return;
     ctx.events.emit('upstreamClose', { node: link.node, ...info, auth });
     const error = new SteadyRpcError(auth ? 'ERR_UPSTREAM_AUTH' : 'ERR_TRANSPORT', `Node "${link.node}" closed the socket (${info.code}${info.httpStatus ? `, HTTP ${info.httpStatus}` : ''}${info.reason ? `: ${info.reason}` : ''})`);
     if (auth) ctx.pool.quarantine(link.node, ctx.settings.authQuarantineMs, error);
-    this.linkFailed(link, auth ? 'auth' : 'closed', error);
+    if (link.alive) this.linkFailed(link, auth ? 'auth' : 'closed', error);
+    else if (auth) ctx.events.emit('error', error);
   }
 
   #noteNodeFailure(link: UpstreamLink, now: number): void {

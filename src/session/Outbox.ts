@@ -97,8 +97,8 @@ export class Outbox {
     try {
       link.socket!.send(JSON.stringify(payload));
     } catch (error) {
-      // The socket is going away; its close handler (or this) re-homes what it owes, in order.
-      queueMicrotask(() => this.#ctx.switcher.linkFailed(link, 'error', error));
+      // The socket is going away: this re-homes what it owes, in order, and its close says why.
+      queueMicrotask(() => this.#ctx.switcher.sendFailed(link, error));
     }
   }
 

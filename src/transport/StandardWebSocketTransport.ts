@@ -271,7 +271,9 @@ class StandardUpstreamSocket implements UpstreamSocket {
 /** The text of a frame, when it can be had at once: a string, an ArrayBuffer or a view of one. */
 function textNow(data: unknown): string | undefined {
   if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return new TextDecoder().decode(data);
+  // Not `instanceof ArrayBuffer`: a buffer made in another realm (an iframe's WebSocket, a
+  // content script, jsdom) has another realm's class.
+  if (ArrayBuffer.isView(data) || Object.prototype.toString.call(data) === '[object ArrayBuffer]') return new TextDecoder().decode(data as ArrayBuffer);
   return undefined;
 }
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { BrowserGlobals } from '../../src/index.js';
-import { browserEnvironment, isSteadyRpcError, staticEnvironment } from '../../src/index.js';
+import { StandardWebSocketTransport, browserEnvironment, isSteadyRpcError, staticEnvironment } from '../../src/index.js';
 import { FakeEnvironment } from '../../src/testing/index.js';
+import { fakeWebSocketClass } from '../helpers/fakeWebSocket.js';
+import { sessionHarness } from '../helpers/session.js';
 
 /** A window and its document as far as the environment reads them (real EventTargets: detached calls throw). */
 function fakeWindow(online = true, visibilityState = 'visible') {
@@ -116,5 +118,62 @@ describe('FakeEnvironment', () => {
     }
     expect(isSteadyRpcError(error, 'ERR_CONFIG')).toBe(true);
     expect((error as Error).message).toMatch(/Expected online to be a boolean/);
+  });
+});
+
+/** A window whose listeners are counted (real EventTargets underneath). */
+function countingWindow() {
+  const live = new Map<string, number>();
+  const counted = <T extends EventTarget>(target: T): T => {
+    const add = target.addEventListener.bind(target);
+    const remove = target.removeEventListener.bind(target);
+    return Object.assign(target, {
+      addEventListener: (type: string, listener: EventListener) => (live.set(type, (live.get(type) ?? 0) + 1), add(type, listener)),
+      removeEventListener: (type: string, listener: EventListener) => (live.set(type, (live.get(type) ?? 0) - 1), remove(type, listener)),
+    });
+  };
+  const navigator = { onLine: true };
+  const document = counted(Object.assign(new EventTarget(), { visibilityState: 'visible' }));
+  const window = counted(Object.assign(new EventTarget(), { navigator, document }));
+  return {
+    window: window as unknown as BrowserGlobals,
+    live: () => [...live.values()].reduce((a, b) => a + b, 0),
+    offline: () => ((navigator.onLine = false), window.dispatchEvent(new Event('offline'))),
+    online: () => ((navigator.onLine = true), window.dispatchEvent(new Event('online'))),
+    visibility: (state: string) => ((document.visibilityState = state), document.dispatchEvent(new Event('visibilitychange'))),
+  };
+}
+
+describe('browserEnvironment in a session', () => {
+  it('subscribes to online, offline and visibilitychange once each, and removes all three on close()', async () => {
+    const page = countingWindow();
+    const h = await sessionHarness({ environment: browserEnvironment(page.window), transportOver: (server) => new StandardWebSocketTransport({ WebSocket: fakeWebSocketClass({ server }) }) });
+    expect(page.live()).toBe(3);
+    const network: boolean[] = [];
+    h.session.on('network', ({ online }) => network.push(online));
+    page.offline();
+    page.online();
+    page.visibility('hidden');
+    page.visibility('visible');
+    await h.settle();
+    expect(network).toEqual([false, true]);
+    h.session.close();
+    expect(page.live()).toBe(0);
+    page.offline();
+    page.online();
+    page.visibility('visible');
+    expect(h.session.state).toBe('closed');
+  });
+
+  it('navigator.onLine is read live: a session built while offline waits, and connects on online', async () => {
+    const page = countingWindow();
+    page.offline();
+    let WebSocket!: ReturnType<typeof fakeWebSocketClass>;
+    const h = await sessionHarness({ environment: browserEnvironment(page.window), transportOver: (server) => new StandardWebSocketTransport({ WebSocket: (WebSocket = fakeWebSocketClass({ server })) }) });
+    await h.clock.advance(10_000);
+    expect(WebSocket.instances).toHaveLength(0);
+    page.online();
+    await h.settle();
+    expect(h.session.node).toBe('a');
   });
 });

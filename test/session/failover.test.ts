@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RpcErrorCode, SESSION_DEFAULTS } from '../../src/index.js';
+import { RpcErrorCode, SESSION_DEFAULTS, SteadyRpcError } from '../../src/index.js';
 import { rpc, sessionHarness } from '../helpers/session.js';
 
 const subscribeFive = async (h: Awaited<ReturnType<typeof sessionHarness>>) => {
@@ -243,6 +243,28 @@ describe('close codes', () => {
     expect(h.sockets.sockets.at(-1)!.closeInfo).toMatchObject({ httpStatus: 401 });
     expect(h.pool.snapshot().nodes[0]).toMatchObject({ name: 'a', quarantined: true });
     expect(h.session.state).toBe('reconnecting');
+  });
+
+  it.each([4401, 1008, 1003])('close %i whose close frame came while a call was being sent (ws: CLOSING, send throws) still quarantines the node, reported once', async (code) => {
+    const h = await sessionHarness();
+    const log: string[] = [];
+    h.session.on('error', (e) => log.push(`error ${(e as { code?: string }).code}`));
+    h.session.on('upstreamClose', ({ code: closed, auth }) => log.push(`upstreamClose ${closed} ${auth}`));
+    const socket = h.sockets.last()!;
+    // The node's close frame is in: the socket is closing, its close not yet reported. As with
+    // WsSocketTransport while ws is CLOSING, a send throws and close() sends nothing more.
+    socket.send = () => {
+      throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
+    };
+    socket.close = () => {};
+    h.send(rpc(1, 'eth_blockNumber'));
+    await Promise.resolve();
+    socket.serverClose(code, 'go away');
+    await h.settle();
+    expect(log).toEqual([`upstreamClose ${code} true`, 'error ERR_UPSTREAM_AUTH']);
+    expect(h.pool.snapshot().nodes[0]).toMatchObject({ name: 'a', quarantined: true });
+    expect(h.session.node).toBe('b');
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: '0x64' }]);
   });
 
   it.each([1006, 1011, 1012, 1013])('close %i is retried', async (code) => {

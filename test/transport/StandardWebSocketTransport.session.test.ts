@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { SocketEndpoint } from '../../src/index.js';
 import { NodePool, StandardWebSocketTransport, UpstreamSession } from '../../src/index.js';
-import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+import { FakeClock, FakeEnvironment, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
 import type { FakeWebSocketClass, FakeWebSocketOptions } from '../helpers/fakeWebSocket.js';
 import { fakeWebSocketClass } from '../helpers/fakeWebSocket.js';
+import { FreezableClock } from '../helpers/freezableClock.js';
 import { rpc, sessionHarness } from '../helpers/session.js';
 
 /**
  * The session's hardening (zombie detection, fresh credentials per connect, jittered backoff,
- * close-code hygiene, stale events ignored, nothing left after close) on the standard WebSocket:
+ * close-code hygiene, stale events ignored, nothing left after close, a hidden page) on the standard WebSocket:
  * the same fake nodes serve a fake WHATWG WebSocket class, on the fake clock.
  */
 async function standardHarness(options: Parameters<typeof sessionHarness>[0] = {}, socketOptions: FakeWebSocketOptions = {}) {
@@ -68,14 +69,15 @@ describe('a session over StandardWebSocketTransport', () => {
     }
   });
 
-  it('closes 1006, 1011, 1012 and 1013 are retried; a refused upgrade too, its status being hidden by the standard API', async () => {
-    for (const code of [1006, 1011, 1012, 1013]) {
+  it('closes 1000, 1001, 1006, 1011, 1012, 1013, 4000 and 4999 are retried; a refused upgrade too, its status being hidden by the standard API', async () => {
+    for (const code of [1000, 1001, 1006, 1011, 1012, 1013, 4000, 4999]) {
       const h = await standardHarness({ names: [['a', 'primary']] });
       h.sockets.last()!.serverClose(code);
       await h.settle();
       await h.clock.advance(1_000);
       expect(h.WebSocket.instances.length).toBeGreaterThan(1);
       expect(h.session.node).toBe('a');
+      expect(h.pool.snapshot().nodes[0]).toMatchObject({ quarantined: false });
     }
     const h = await standardHarness({ names: [['a', 'primary']] });
     const closes: Array<{ code: number; auth: boolean }> = [];
@@ -133,6 +135,173 @@ describe('a session over StandardWebSocketTransport', () => {
     expect(h.WebSocket.instances.map((ws) => ws.listenerCount)).toEqual(h.WebSocket.instances.map(() => 0));
     expect(h.WebSocket.instances.every((ws) => ws.readyState === 3)).toBe(true);
     expect(h.pool.listenerCount('switch') + h.pool.listenerCount('health')).toBe(0);
+  });
+});
+
+describe('a refusal whose close comes after the session left the socket still counts', () => {
+  it.each([
+    ['a call sent in that window', true],
+    ['nothing sent in that window (control)', false],
+  ])('the node\'s 4401 close frame came (CLOSING), its close event not yet, %s: the node is quarantined, reported once', async (_name, sendInWindow) => {
+    const h = await standardHarness();
+    const log: string[] = [];
+    h.session.on('error', (e) => log.push(`error ${(e as { code?: string }).code}`));
+    h.session.on('upstreamClose', ({ code, auth }) => log.push(`upstreamClose ${code} ${auth}`));
+    // The browser got the node's close frame: readyState is CLOSING until the TCP connection
+    // ends and the close event is dispatched, a task later. A send then throws (as on ws).
+    h.WebSocket.instances[0]!.readyState = 2;
+    if (sendInWindow) h.send(rpc(1, 'eth_blockNumber')); // a client call (or a keepalive tick)
+    await Promise.resolve(); // the microtasks of this task
+    h.sockets.sockets[0]!.serverClose(4401, 'token expired'); // the close event's task
+    await h.settle();
+    expect(log).toEqual(['upstreamClose 4401 true', 'error ERR_UPSTREAM_AUTH']);
+    expect(h.pool.snapshot().nodes[0]).toMatchObject({ name: 'a', quarantined: true });
+    expect(h.session.node).toBe('b');
+    if (sendInWindow) expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: '0x64' }]);
+  });
+
+  it.each([
+    ['Blob frames (binaryType not honoured)', false],
+    ['ArrayBuffer frames (control)', true],
+  ])('%s: a 4401 right after an answer the client chains a call on is still an auth close, as on ws', async (_name, honoursBinaryType) => {
+    const h = await standardHarness({}, { frames: 'binary', honoursBinaryType });
+    const log: string[] = [];
+    h.session.on('error', (e) => log.push(`error ${(e as { code?: string }).code}`));
+    h.session.on('upstreamClose', ({ code, auth }) => log.push(`upstreamClose ${code} ${auth}`));
+    // The app sends its next call as soon as an answer comes (viem and ethers callers do). With
+    // Blobs, the answer is read after the platform socket is CLOSED (its close held behind the
+    // read), so that send throws before the close is delivered.
+    let chained = false;
+    h.session.on('message', () => {
+      if (chained) return;
+      chained = true;
+      h.send(rpc(2, 'eth_chainId'));
+    });
+    // The node answers, then closes with 4401 (its token expired): one read from the network.
+    h.sockets.sockets[0]!.onSend((text, socket) => {
+      socket.receiveJson({ jsonrpc: '2.0', id: JSON.parse(text).id, result: '0x1' });
+      socket.serverClose(4401, 'token expired');
+    });
+    h.send(rpc(1, 'eth_blockNumber'));
+    await h.settle();
+    expect(h.WebSocket.instances[0]!.binaryType).toBe(honoursBinaryType ? 'arraybuffer' : 'blob');
+    expect(log).toEqual(['upstreamClose 4401 true', 'error ERR_UPSTREAM_AUTH']);
+    expect(h.pool.snapshot().nodes[0]).toMatchObject({ name: 'a', quarantined: true });
+    expect(h.answers(2)).toHaveLength(1);
+  });
+
+  it('a 4401 whose close frame came as the session was leaving the node (a switch) still quarantines it', async () => {
+    const h = await standardHarness();
+    const closes: Array<{ node: string; code: number; auth: boolean }> = [];
+    h.session.on('error', () => {});
+    h.session.on('upstreamClose', ({ node, code, auth }) => closes.push({ node, code, auth }));
+    h.mark('b', 'healthy');
+    h.WebSocket.instances[0]!.readyState = 2; // a's close frame is in, its close event not yet
+    h.mark('a', 'unhealthy'); // the session moves to b and leaves a: close() does nothing more now
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    h.sockets.sockets[0]!.serverClose(4401, 'token expired');
+    await h.settle();
+    expect(closes).toEqual([{ node: 'a', code: 4401, auth: true }]);
+    expect(h.pool.snapshot().nodes[0]).toMatchObject({ name: 'a', quarantined: true });
+  });
+
+  it('a close that is not a refusal, after a send failed in that window, is reported as the close it is (not as the failed send)', async () => {
+    const h = await standardHarness();
+    const log: string[] = [];
+    h.session.on('error', (e) => log.push(`error ${(e as { code?: string }).code}`));
+    h.session.on('upstreamClose', ({ code, auth }) => log.push(`upstreamClose ${code} ${auth}`));
+    h.WebSocket.instances[0]!.readyState = 2;
+    h.send(rpc(1, 'eth_blockNumber'));
+    await Promise.resolve();
+    h.sockets.sockets[0]!.serverClose(1012, 'restarting');
+    await h.settle();
+    expect(log).toEqual(['upstreamClose 1012 false']);
+    expect(h.pool.snapshot().nodes[0]).toMatchObject({ name: 'a', quarantined: false });
+    expect(h.answers(1)).toHaveLength(1);
+  });
+
+  it('closes of sockets the session left of its own accord, and after its close(), are not news', async () => {
+    const h = await standardHarness();
+    const log: string[] = [];
+    h.session.on('error', (e) => log.push(`error ${(e as { code?: string }).code}`));
+    h.session.on('upstreamClose', ({ code }) => log.push(`upstreamClose ${code}`));
+    h.mark('a', 'unhealthy'); // to b: a is closed by the session (1000)
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    const b = h.WebSocket.instances.at(-1)!;
+    b.readyState = 2;
+    h.session.close();
+    h.sockets.last()!.serverClose(4401, 'late');
+    await h.settle();
+    expect(log).toEqual([]);
+    expect(h.pool.snapshot().nodes[1]).toMatchObject({ name: 'b', quarantined: false });
+  });
+});
+
+describe('a hidden page over the standard WebSocket', () => {
+  it('visible while connecting sends nothing; the socket, once open, is kept alive as usual', async () => {
+    const a = new FakeNode({ name: 'a', head: 100 });
+    a.blackhole();
+    const clock = new FakeClock();
+    const server = new FakeSocketTransport();
+    server.route('ws://a.test/', a.socket);
+    const env = new FakeEnvironment();
+    const pool = new NodePool({ nodes: [{ name: 'a', ws: 'ws://a.test/' }], clock, httpTransport: new FakeHttpTransport() });
+    pool.update('a', { status: 'healthy', head: 100 });
+    const session = new UpstreamSession({ pool, clock, environment: env, transport: new StandardWebSocketTransport({ WebSocket: fakeWebSocketClass({ server }) }), random: () => 0.5 });
+    await clock.flush();
+    env.hide();
+    env.show();
+    expect(server.sockets[0]!.sent).toEqual([]);
+    a.restore();
+    server.sockets[0]!.onSend((text, s) => s.receiveJson({ jsonrpc: '2.0', id: JSON.parse(text).id, result: '0x1' }));
+    server.sockets[0]!.accept();
+    await clock.flush();
+    expect(session.state).toBe('ready');
+    session.close();
+    pool.close();
+  });
+
+  it('throttled timers: the socket delivered frames meanwhile (keepalive answers included), the late keepalive timers do not tear it down', async () => {
+    let clock!: FreezableClock;
+    const h = await standardHarness({ wrapClock: (fake) => (clock = new FreezableClock(fake)), keepaliveIntervalMs: 2_000, keepaliveTimeoutMs: 4_000 });
+    const switches: unknown[] = [];
+    h.session.on('switch', (e) => switches.push(e));
+    h.send(rpc('s', 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    const socket = h.sockets.sockets[0]!;
+    clock.freeze(); // timers held (hidden tab), socket events flow
+    for (let i = 0; i < 30; i++) {
+      await h.clock.advance(2_000);
+      h.nodes.a!.advance(1);
+      h.send(rpc(`c${i}`, 'eth_blockNumber'));
+    }
+    clock.thaw(); // every held timer runs now, a minute late
+    await h.settle();
+    await h.clock.advance(10_000);
+    expect(switches).toEqual([]);
+    expect(socket.state).toBe('open');
+    expect(h.answers('c29')).toHaveLength(1);
+  });
+
+  it('a keepalive in flight whose answer arrives while timers are held, then the late deadline runs: socket kept', async () => {
+    let clock!: FreezableClock;
+    const h = await standardHarness({ wrapClock: (fake) => (clock = new FreezableClock(fake)), keepaliveIntervalMs: 2_000, keepaliveTimeoutMs: 4_000 });
+    const switches: unknown[] = [];
+    h.session.on('switch', (e) => switches.push(e));
+    const socket = h.sockets.sockets[0]!;
+    h.nodes.a!.blackhole();
+    await h.clock.advance(2_000);
+    const keepalive = (socket.sentJson() as Array<{ id: number; method: string }>).find((f) => f.method === 'eth_chainId')!;
+    clock.freeze();
+    await h.clock.advance(60_000);
+    socket.receiveJson({ jsonrpc: '2.0', id: keepalive.id, result: '0x1' }); // delivered while hidden
+    h.nodes.a!.restore();
+    clock.thaw();
+    await h.clock.advance(10_000);
+    expect(socket.state).toBe('open');
+    expect(switches).toEqual([]);
   });
 });
 

@@ -1,3 +1,4 @@
+import vm from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SocketCloseInfo, SocketEndpoint, SocketListener, UpstreamSocket } from '../../src/index.js';
 import { StandardWebSocketTransport, isAuthOrPolicyClose, isSteadyRpcError } from '../../src/index.js';
@@ -159,7 +160,91 @@ describe('StandardWebSocketTransport with a server that accepts', () => {
   });
 });
 
+describe('StandardWebSocketTransport binary frames', () => {
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+
+  it('Blob, text, ArrayBuffer and typed-array frames are delivered in arrival order, none overtaking another', async () => {
+    const { open } = setup();
+    const { events, ws } = open();
+    await settle();
+    const bytes = utf8('xx"4"yy');
+    ws().emit('message', { data: new Blob(['"1"']) });
+    ws().emit('message', { data: '"2"' });
+    ws().emit('message', { data: utf8('"3"').buffer });
+    ws().emit('message', { data: bytes.subarray(2, 5) }); // a view with an offset
+    ws().emit('message', { data: new Blob(['"5"']) });
+    ws().emit('message', { data: '"6"' });
+    ws().emit('close', { code: 4000, reason: 'bye' });
+    await settle();
+    expect(events.texts()).toEqual(['"1"', '"2"', '"3"', '"4"', '"5"', '"6"']);
+    expect(events.types().at(-1)).toBe('close');
+    expect(events.close()).toEqual({ code: 4000, reason: 'bye' });
+  });
+
+  it('a Blob that cannot be read is reported, and the frames after it still come, in order', async () => {
+    const { open } = setup();
+    const { events, ws } = open();
+    await settle();
+    const broken = new Blob(['x']);
+    (broken as unknown as { arrayBuffer: () => Promise<ArrayBuffer> }).arrayBuffer = () => Promise.reject(new Error('read failed'));
+    ws().emit('message', { data: broken });
+    ws().emit('message', { data: '"after"' });
+    await settle();
+    expect(events.types()).toEqual(['open', 'error', 'message']);
+    expect(events.texts()).toEqual(['"after"']);
+  });
+
+  it('invalid UTF-8 in a binary frame is decoded with U+FFFD, as the ws transport (Buffer#toString) does', async () => {
+    const { open } = setup();
+    const { events, ws } = open();
+    await settle();
+    const bad = new Uint8Array([0x22, 0xff, 0xfe, 0x22]);
+    ws().emit('message', { data: bad.buffer });
+    await settle();
+    expect(events.texts()).toEqual([Buffer.from(bad).toString()]);
+  });
+
+  it('an ArrayBuffer from another realm (iframe WebSocket, Firefox content script, jsdom) is decoded, not stringified', async () => {
+    const { open } = setup();
+    const { events, ws } = open();
+    await settle();
+    // An ArrayBuffer made in another JavaScript realm, holding the UTF-8 of '{"a":1}'.
+    const foreign = vm.runInNewContext('const b = new ArrayBuffer(7); const v = new Uint8Array(b); [123,34,97,34,58,49,125].forEach((x, i) => (v[i] = x)); b') as ArrayBuffer;
+    expect(foreign instanceof ArrayBuffer).toBe(false); // the premise: another realm's class
+    ws().emit('message', { data: foreign });
+    await settle();
+    expect(events.texts()).toEqual(['{"a":1}']);
+  });
+});
+
 describe('StandardWebSocketTransport close codes and reasons', () => {
+  it.each([
+    [1000, 1000],
+    [1001, 1000],
+    [1008, 1000],
+    [1011, 1000],
+    [1012, 1000],
+    [1013, 1000],
+    [3000, 3000],
+    [4999, 4999],
+  ])('close(%i) goes out as %i, with the reason', async (code, sent) => {
+    const { open } = setup();
+    const { socket, ws, events } = open();
+    await settle();
+    socket.close(code, 'r');
+    expect(ws().closeCalls).toEqual([[sent, 'r']]);
+    await settle();
+    expect(events.types()).toEqual(['open', 'close']);
+  });
+
+  it.each([999, 1004, 1005, 1006, 1015, 2999, 5000, 1000.5])('close(%s) is refused with ERR_CONFIG, as on the ws transport', async (code) => {
+    const { open } = setup();
+    const { socket, ws } = open();
+    await settle();
+    expect(() => socket.close(code)).toThrow(/Expected close code/);
+    expect(ws().closeCalls).toEqual([]);
+  });
+
   it.each([4401, 1008, 1003])('a server close %i arrives with its code and reason, and counts as auth or policy', async (code) => {
     const { open } = setup();
     const { events, server } = open();
@@ -287,6 +372,88 @@ describe('StandardWebSocketTransport failures', () => {
     expect(isSteadyRpcError(error, 'ERR_TRANSPORT')).toBe(true);
     expect(error.message).toMatch(/failed to connect/);
     expect(error.message).not.toContain('abc');
+  });
+});
+
+describe('StandardWebSocketTransport odd event sequences', () => {
+  it('an error event that no close follows is reported once, and the socket can still be closed and ends once', async () => {
+    const { open } = setup({}, false);
+    const { socket, events, ws } = open();
+    await settle();
+    ws().emit('error', { type: 'error' });
+    await settle();
+    expect(events.types()).toEqual(['error']);
+    socket.close();
+    await settle();
+    expect(events.types()).toEqual(['error', 'close']);
+    expect(events.close()!.code).toBe(1006);
+  });
+
+  it('a close before open ends it with the code given (1006 when none), no open after', async () => {
+    const { open } = setup({}, false);
+    const { events, ws } = open();
+    await settle();
+    ws().emit('error', { type: 'error' });
+    ws().emit('close', { type: 'close' });
+    ws().emit('open', { type: 'open' });
+    await settle();
+    expect(events.types()).toEqual(['error', 'close']);
+    expect(events.close()).toEqual({ code: 1006, reason: '' });
+  });
+
+  it('a constructor SecurityError (ws:// from an https page) is an error then a close 1006, after open() returns', async () => {
+    const Throwing = class {
+      constructor() {
+        throw Object.assign(new Error("Failed to construct 'WebSocket': An insecure WebSocket connection may not be initiated from a page loaded over HTTPS."), { name: 'SecurityError' });
+      }
+    };
+    const transport = new StandardWebSocketTransport({ WebSocket: Throwing as never });
+    const events = new Recorder();
+    const socket = transport.open({ url: 'ws://node.test/?key=secret' }, events);
+    expect(events.types()).toEqual([]);
+    expect(() => socket.send('x')).toThrow(/not open/);
+    await settle();
+    expect(events.types()).toEqual(['error', 'close']);
+    expect(isSteadyRpcError(events.error(), 'ERR_TRANSPORT')).toBe(true);
+  });
+
+  it('close(4000) while connecting: one close 1006, the error the platform fires on a failed connect is not news', async () => {
+    const { open } = setup({}, false);
+    const { socket, events, ws } = open();
+    socket.close(4000, 'bye');
+    ws().emit('error', { type: 'error' }); // what a browser fires when close() fails the connect
+    await settle();
+    expect(events.types()).toEqual(['close']);
+    expect(events.close()!.code).toBe(1006);
+  });
+
+  it('send() while CLOSING (close frame received, close event not yet) throws ERR_TRANSPORT, where the platform would buffer it', async () => {
+    const { open } = setup();
+    const { socket, ws } = open();
+    await settle();
+    ws().readyState = 2;
+    let error: unknown;
+    try {
+      socket.send('{"id":1}');
+    } catch (e) {
+      error = e;
+    }
+    // The UpstreamSocket contract (the ws transport does the same); the session fails the socket
+    // and still counts its close (StandardWebSocketTransport.session.test.ts).
+    expect(isSteadyRpcError(error, 'ERR_TRANSPORT')).toBe(true);
+  });
+
+  it('a Blob still being read when terminate() is called is not delivered; terminate then the real close gives one onClose', async () => {
+    const { open } = setup();
+    const { socket, events, ws } = open();
+    await settle();
+    ws().emit('message', { data: new Blob(['"pending"']) });
+    socket.terminate();
+    ws().emit('message', { data: '"stale"' });
+    ws().emit('close', { code: 4401, reason: 'late' });
+    await settle();
+    expect(events.types()).toEqual(['open', 'close']);
+    expect(events.close()).toEqual({ code: 1006, reason: '' });
   });
 });
 
