@@ -16,12 +16,22 @@ export interface HedgeOptions {
   percentile?: number;
   /** Most extra copies of one request (each after another wait); attempts stay within `http.maxAttempts`. @default 1 */
   maxExtra?: number;
+  /**
+   * More methods to hedge, besides the plain reads hedged by default ({@link HEDGED_METHODS}): a
+   * chain's own reads (`zks_getBlockDetails`), or traces (`debug_traceTransaction`), which are left
+   * out because each copy doubles a costly request. Names as sent, case and all. A method
+   * `isRepeatable` refuses is never hedged, listed or not.
+   * @default none
+   */
+  methods?: readonly string[];
 }
 
 export interface HedgeSettings {
   readonly delayMs: number;
   readonly percentile: number | undefined;
   readonly maxExtra: number;
+  /** `HedgeOptions.methods`, if any. */
+  readonly methods: ReadonlySet<string> | undefined;
 }
 
 export const HEDGE_DEFAULTS = Object.freeze({ delayMs: 100, maxExtra: 1 });
@@ -37,7 +47,7 @@ export function hedgeSettings(options: HedgeOptions | false | undefined): HedgeS
     throw new SteadyRpcError('ERR_CONFIG', `Expected hedge to be an object or false, got ${String(options)}`);
   }
   const { delayMs, maxExtra } = { ...HEDGE_DEFAULTS, ...options };
-  const { percentile } = options;
+  const { percentile, methods } = options;
   if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
     throw new SteadyRpcError('ERR_CONFIG', `Expected hedge.delayMs to be a finite number >= 0, got ${delayMs}`);
   }
@@ -47,36 +57,80 @@ export function hedgeSettings(options: HedgeOptions | false | undefined): HedgeS
   if (!Number.isInteger(maxExtra) || maxExtra < 1) {
     throw new SteadyRpcError('ERR_CONFIG', `Expected hedge.maxExtra to be an integer >= 1, got ${maxExtra}`);
   }
-  return Object.freeze({ delayMs, percentile, maxExtra });
+  if (methods !== undefined && (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && m !== ''))) {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected hedge.methods to be an array of method names, got ${JSON.stringify(methods) ?? String(methods)}`);
+  }
+  return Object.freeze({ delayMs, percentile, maxExtra, methods: methods && methods.length > 0 ? new Set(methods) : undefined });
 }
 
 /**
- * Methods safe to repeat that still must not be sent to two nodes at once: a transaction is
- * broadcast once (a copy is harmless but is no read), and filters and subscriptions live on one
- * node (a second node's `filter not found` must not race the real answer, and polling a filter
- * consumes its changes).
+ * The methods hedged by default: plain reads, which any node in sync answers alike, that change
+ * nothing and live on no node (a copy on a second node is only a second read of the same chain).
+ * An allow-list, so a method it does not know is not hedged: transactions of every kind
+ * (`eth_sendRawTransaction`, `eth_sendRawTransactionSync`, `eth_sendPrivateTransaction`,
+ * `eth_sendBundle`, `eth_sendUserOperation` …: each broadcast is a second submission, not a read),
+ * filters (`eth_newFilter`, `eth_getFilterChanges` … live on one node, and polling one consumes its
+ * changes), subscriptions, the node's own mempool, keys and peers (`txpool_*`, `eth_accounts`),
+ * and traces (`debug_trace*`, `trace_*`: reads, but costly and slow by nature, so a copy after the
+ * delay would nearly always run one twice; `HedgeOptions.methods` adds them).
  */
-const NOT_HEDGED: ReadonlySet<string> = new Set([
-  'eth_sendrawtransaction',
-  'eth_sendrawtransactionconditional',
-  'eth_sendbundle',
-  'eth_subscribe',
-  'eth_unsubscribe',
-  'eth_newfilter',
-  'eth_newblockfilter',
-  'eth_newpendingtransactionfilter',
-  'eth_getfilterchanges',
-  'eth_getfilterlogs',
-  'eth_uninstallfilter',
+export const HEDGED_METHODS: ReadonlySet<string> = new Set([
+  // The chain and the node's client
+  'eth_chainId',
+  'net_version',
+  'net_listening',
+  'web3_clientVersion',
+  'web3_sha3',
+  'eth_syncing',
+  'eth_blockNumber',
+  // Fees
+  'eth_gasPrice',
+  'eth_maxPriorityFeePerGas',
+  'eth_blobBaseFee',
+  'eth_feeHistory',
+  // State
+  'eth_getBalance',
+  'eth_getCode',
+  'eth_getStorageAt',
+  'eth_getTransactionCount',
+  'eth_getProof',
+  // Execution against state, nothing kept
+  'eth_call',
+  'eth_estimateGas',
+  'eth_createAccessList',
+  'eth_simulateV1',
+  // Blocks, headers, uncles
+  'eth_getBlockByNumber',
+  'eth_getBlockByHash',
+  'eth_getHeaderByNumber',
+  'eth_getHeaderByHash',
+  'eth_getBlockTransactionCountByNumber',
+  'eth_getBlockTransactionCountByHash',
+  'eth_getUncleCountByBlockNumber',
+  'eth_getUncleCountByBlockHash',
+  'eth_getUncleByBlockNumberAndIndex',
+  'eth_getUncleByBlockHashAndIndex',
+  'eth_getBlockReceipts',
+  // Transactions, receipts, logs
+  'eth_getTransactionByHash',
+  'eth_getTransactionByBlockNumberAndIndex',
+  'eth_getTransactionByBlockHashAndIndex',
+  'eth_getRawTransactionByHash',
+  'eth_getRawTransactionByBlockNumberAndIndex',
+  'eth_getRawTransactionByBlockHashAndIndex',
+  'eth_getTransactionReceipt',
+  'eth_getLogs',
 ]);
 
 /**
  * Whether every request of `payload`, all of them safe to repeat (the caller's `isRepeatable` said
- * so), may also run on two nodes at once: not transactions, subscriptions or filters.
+ * so), may also run on two nodes at once: each a call (a notification has no answer to race for)
+ * of a plain read ({@link HEDGED_METHODS}) or of a method in `more` (`HedgeOptions.methods`).
  */
-export function isHedgeable(payload: JsonRpcRequest | JsonRpcRequest[]): boolean {
-  for (const { method } of Array.isArray(payload) ? payload : [payload]) {
-    if (typeof method !== 'string' || NOT_HEDGED.has(method.toLowerCase())) return false;
+export function isHedgeable(payload: JsonRpcRequest | JsonRpcRequest[], more?: ReadonlySet<string>): boolean {
+  if (!Array.isArray(payload)) return payload.id !== undefined && (HEDGED_METHODS.has(payload.method) || more?.has(payload.method) === true);
+  for (const { id, method } of payload) {
+    if (id === undefined || !(HEDGED_METHODS.has(method) || more?.has(method) === true)) return false;
   }
   return true;
 }

@@ -8,7 +8,7 @@ import { parseQuantity } from '../health/probes.js';
 import type { RepeatablePredicate } from '../session/repeatable.js';
 import { isRepeatable as defaultIsRepeatable } from '../session/repeatable.js';
 import { isNotDelivered } from '../transport/HttpTransport.js';
-import { failedAfterSend, firstUnrepeatable, notResentAnswer, parseNodeAnswer } from './httpAnswers.js';
+import { failedAfterSend, firstUnrepeatable, notResentAnswer, onlyNotifications } from './httpAnswers.js';
 import { HedgedSend } from './HedgedSend.js';
 import type { HedgeSettings } from './HedgePolicy.js';
 import { isHedgeable } from './HedgePolicy.js';
@@ -76,7 +76,8 @@ interface Sent {
   readonly viewAt: number | undefined;
 }
 
-const isOk = (status: number) => status >= 200 && status < 300;
+/** The view gate's head read, as sent. */
+const HEAD_REQUEST = '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}';
 
 /**
  * Carries out `NodePool.request()`: POSTs to the best node and, on a transport failure, a bad
@@ -106,6 +107,7 @@ export class HttpDispatcher {
   readonly #passive: PassiveHealth;
   readonly #attempts: NodeAttempts;
   readonly #hedged: HedgedSend | undefined;
+  readonly #hedgeMethods: ReadonlySet<string> | undefined;
   readonly view = new ChainView();
   /** The highest head each node answered `eth_blockNumber` with, when the dispatcher had to ask. */
   readonly #heads = new Map<string, number>();
@@ -126,6 +128,7 @@ export class HttpDispatcher {
     this.#passive = passive;
     this.#attempts = new NodeAttempts(pool, passive, classify, attemptTimeoutMs);
     this.#hedged = hedge && new HedgedSend(pool, passive, this.#attempts, hedge, maxAttempts);
+    this.#hedgeMethods = hedge?.methods;
   }
 
   async request(
@@ -134,7 +137,8 @@ export class HttpDispatcher {
   ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
     // Judged once per request: writes are never sent twice.
     const unrepeatable = firstUnrepeatable(payload, this.#isRepeatable);
-    if (!this.#consistency.monotonic) return (await this.#send(payload, options, unrepeatable)).response;
+    // Notifications only get no answer to hold to the view (a node answers them with nothing).
+    if (!this.#consistency.monotonic || onlyNotifications(payload)) return (await this.#send(payload, options, unrepeatable)).response;
     const batch = Array.isArray(payload);
     const items = (batch ? payload : [payload]).map((request): Sent => ({ request, viewAt: this.view.highest }));
     const { clock } = this.#pool;
@@ -239,13 +243,17 @@ export class HttpDispatcher {
     return behind;
   }
 
-  /** The node's head now, asked over HTTP (for an answer that is only right if the node has got far enough). */
+  /**
+   * The node's head now, asked over HTTP (for an answer that is only right if the node has got far
+   * enough): an attempt like any other, so not while the node cools down after a rate limit or its
+   * circuit is open, and its outcome counts for or against the node.
+   */
   async #headOf(node: string, signal: AbortSignal | undefined): Promise<number> {
+    if (!this.#passive.admit(node)) throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Node "${node}": ${this.#passive.why(node)}`);
     const request: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] };
-    const { status, body: text } = await this.#attempts.post(node, JSON.stringify(request), signal);
-    if (!isOk(status)) throw new SteadyRpcError('ERR_TRANSPORT', `Node "${node}" answered HTTP ${status}`);
-    const answer = parseNodeAnswer(node, request, text) as JsonRpcResponse;
-    return parseQuantity((answer as { result?: unknown }).result, 'eth_blockNumber');
+    const outcome = await this.#attempts.attempt(node, request, HEAD_REQUEST, signal);
+    if (outcome.kind === 'failed') throw outcome.error;
+    return parseQuantity((outcome.answer.response as { result?: unknown }).result, 'eth_blockNumber');
   }
 
   /**
@@ -295,8 +303,8 @@ export class HttpDispatcher {
         details: [...failures, ...held.map((name) => `${name}: ${this.#passive.why(name)}`)].join('; ') || undefined,
       });
     };
-    // Reads may go to a second node while the first is slow; writes never.
-    if (this.#hedged && unrepeatable === undefined && isHedgeable(payload)) {
+    // Plain reads may go to a second node while the first is slow; nothing else ever.
+    if (this.#hedged && unrepeatable === undefined && isHedgeable(payload, this.#hedgeMethods)) {
       return this.#hedged.send(payload, body, nodes, options.signal, unavailable);
     }
     const failures: string[] = [];

@@ -146,8 +146,9 @@ export interface NodePoolOptions {
    * Hedged reads for `request()`: when the node a read went to has not answered after `delayMs`
    * (or, with `percentile`, that node's own latency percentile), the same read also goes to the
    * next node that takes requests; the first answer wins and the other attempt is aborted. At most
-   * `maxExtra` copies, within `http.maxAttempts`. Only reads that may run on two nodes at once
-   * (`isRepeatable`, and not a transaction, filter or subscription): a write is never hedged.
+   * `maxExtra` copies, within `http.maxAttempts`. Only plain reads (a fixed list of read methods,
+   * and `methods`; each also `isRepeatable`): a write, transaction, filter, subscription, trace or
+   * unknown method is never hedged.
    * `false` or absent: off (each hedge costs the second node a request).
    * @default false
    */

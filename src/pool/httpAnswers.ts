@@ -18,19 +18,40 @@ export function firstUnrepeatable(payload: JsonRpcRequest | JsonRpcRequest[], is
   return undefined;
 }
 
+/** Whether no request of `payload` has an id: notifications only, which JSON-RPC 2.0 answers with nothing. */
+export function onlyNotifications(payload: JsonRpcRequest | JsonRpcRequest[]): boolean {
+  if (!Array.isArray(payload)) return payload.id === undefined;
+  for (const request of payload) if (request.id !== undefined) return false;
+  return true;
+}
+
+/**
+ * What `pool.request()` resolves with when a node took notifications only and, as JSON-RPC 2.0 has
+ * it, answered nothing (an empty body): `[]` for a batch; for a lone notification (whose type of
+ * answer is a response) `{ jsonrpc: '2.0', id: null, result: null }`.
+ */
+export function noAnswer(payload: JsonRpcRequest | JsonRpcRequest[]): JsonRpcResponse | JsonRpcResponse[] {
+  return Array.isArray(payload) ? [] : { jsonrpc: '2.0', id: null, result: null };
+}
+
 /**
  * A 2xx body read as the node's answer to `payload`. Throws `ERR_BAD_RESPONSE` when it is not one:
  * not JSON; for a single request, not a JSON-RPC response (an `id`, and a `result` or an error
  * object, not both, no `method`) or the answer to another request (another id); for a batch, not
- * an array. A single request's error under `id: null` (nodes write that for some errors) is given
- * the request's id. A batch answer is taken item by item (`serveHttp` answers each request the
- * node left out, or answered with something else than a JSON-RPC answer, with `-32603`).
+ * an array, nor one error object. A single request's error under `id: null` (nodes write that for
+ * some errors) is given the request's id. A batch answer is taken item by item (`serveHttp`
+ * answers each request the node left out, or answered with something else than a JSON-RPC answer,
+ * with `-32603`); one error object for a whole batch (JSON-RPC 2.0 §6: "batch size too large") is
+ * given to each of its requests that has an id, as with a non-2xx status ({@link nodeErrorAnswer}).
+ * Notifications only, answered with an empty body (JSON-RPC 2.0: no answer), get {@link noAnswer}.
  */
 export function parseNodeAnswer(node: string, payload: JsonRpcRequest | JsonRpcRequest[], text: string): JsonRpcResponse | JsonRpcResponse[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
+    // Only once JSON.parse failed: the common answer pays nothing for this.
+    if (text.trim() === '' && onlyNotifications(payload)) return noAnswer(payload);
     throw badAnswer(node, 'invalid JSON', error);
   }
   if (!Array.isArray(payload)) {
@@ -40,8 +61,14 @@ export function parseNodeAnswer(node: string, payload: JsonRpcRequest | JsonRpcR
     if (parsed.id === null && 'error' in parsed) return { ...parsed, id };
     throw badAnswer(node, `the answer to another request (id ${JSON.stringify(parsed.id)} for ${JSON.stringify(id)})`);
   }
-  if (!Array.isArray(parsed)) throw badAnswer(node, 'a single answer to a batch');
-  return parsed as JsonRpcResponse[];
+  if (Array.isArray(parsed)) return parsed as JsonRpcResponse[];
+  if (isAnswer(parsed) && 'error' in parsed) return eachGets(payload, parsed.error);
+  throw badAnswer(node, 'a single answer to a batch');
+}
+
+/** `error` as the answer to each request of the batch that has an id (a notification gets none). */
+function eachGets(payload: readonly JsonRpcRequest[], error: JsonRpcErrorObject): JsonRpcFailure[] {
+  return payload.filter((r) => r.id !== undefined).map((r): JsonRpcFailure => ({ jsonrpc: '2.0', id: r.id ?? null, error }));
 }
 
 /** A JSON-RPC response: an `id`, and a `result` or an error object (not both), no `method`. */
@@ -78,7 +105,7 @@ export function nodeErrorAnswer(payload: JsonRpcRequest | JsonRpcRequest[], body
   if (!isJsonRpcResponse(value) || !('error' in value) || !isErrorObject(value.error)) return undefined;
   const { error } = value as JsonRpcFailure;
   if (!Array.isArray(payload)) return { jsonrpc: '2.0', id: payload.id ?? null, error };
-  return payload.filter((r) => r.id !== undefined).map((r): JsonRpcFailure => ({ jsonrpc: '2.0', id: r.id ?? null, error }));
+  return eachGets(payload, error);
 }
 
 /** The first string `code` below the error's own (`ECONNRESET`, `UND_ERR_SOCKET` …), for a message. */

@@ -70,8 +70,9 @@ type Upstream = { answers: Map<number, JsonRpcResponse>; failure?: undefined } |
 
 /**
  * Sends the calls through `pool.request()` under ids of its own (0..n-1), so duplicate, huge or
- * odd client ids never meet upstream. Notifications go as calls too: a node answering an HTTP
- * notification with an empty body must not count as a failure (their answer is dropped).
+ * odd client ids never meet upstream. Notifications go as calls too, their answers dropped: every
+ * node answers a call alike, while what comes back for a notification varies (an empty body, `[]`,
+ * an error), and a body mixing both is matched by id.
  */
 async function ask(pool: NodePool, calls: readonly ClientCall[], batch: boolean, signal: AbortSignal | undefined): Promise<Upstream> {
   const requests = calls.map(({ request: { method, params } }, id): JsonRpcRequest => ({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) }));
@@ -145,8 +146,10 @@ async function answerItems(pool: NodePool, items: readonly ParsedItem[], batch: 
  * Answers one HTTP JSON-RPC body through `pool.request()`, with the checks a WebSocket client's
  * frame gets from its session (`parseClientFrame`), answer for answer: a body too large (413), not
  * JSON (-32700), an empty or oversized batch, params nested too deep, a bad item (-32600, for that
- * item only: the others are served). Every request with an id gets one answer under its id exactly
- * as written (`9007199254740993` stays so); notifications get none, and a body of notifications
+ * item only: the others are served). Every request with an id gets one answer under its id as
+ * written: a string, a fraction or a number beyond ±(2^53 − 1) exactly (`9007199254740993` and
+ * `1.50` stay so), a safe integer as JSON writes it (`1.0` comes back as `1`: see `idTextOf`);
+ * notifications get none, and a body of notifications
  * only gets `204 No Content`, as JSON-RPC over HTTP has it. A node's own JSON-RPC error is passed
  * on; a write is never sent to two nodes (see `NodePoolOptions.isRepeatable`).
  *

@@ -127,6 +127,10 @@ export function rawBatchIdTexts(frame: string): Array<string | undefined> {
 /**
  * The JSON text to answer a parsed id with: as written for a number that is not a safe integer
  * (`rawText()` finds it in the frame), else `JSON.stringify(id)` (which reads back as the same id).
+ * So a whole number written otherwise than in plain digits (`1.0`, `1e2`, `-0`) comes back in
+ * them (`1`, `100`, `0`): the same number. Its text differs, but only scanning the frame could
+ * tell `1.0` from `1`, and that scan would then run for the commonest ids of all (1, 42): this is
+ * on every client frame's path, so it stays a type check and `JSON.stringify` for them.
  */
 export function idTextOf(id: unknown, rawText: () => string | undefined): string {
   if (typeof id === 'number' && !Number.isSafeInteger(id)) return rawText() ?? JSON.stringify(id);

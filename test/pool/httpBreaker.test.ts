@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HealthChecker, NodePool, SteadyRpcError, type CircuitEvent, type NodePoolOptions } from '../../src/index.js';
+import { HealthChecker, NodePool, RpcErrorCode, SteadyRpcError, type CircuitEvent, type NodePoolOptions } from '../../src/index.js';
 import { FakeSocketTransport } from '../../src/testing/index.js';
 import { fakeCluster } from '../helpers/pool.js';
 
@@ -108,6 +108,22 @@ describe('passive health: a circuit breaker per node', () => {
     await clock.advance(1_000);
     await Promise.all([trial, ...others]);
     expect(circuits.at(-1)).toMatchObject({ to: 'open', openUntil: clock.now() + 4_000 });
+  });
+
+  it('a write that is the half-open trial and times out: NOT_RESENT from that node alone, its circuit open twice as long', async () => {
+    const rig = cluster({ breaker: { failures: 1, openMs: 5_000 }, http: { attemptTimeoutMs: 1_000 } });
+    const { clock, pool, nodes, http } = rig;
+    allHealthy(pool);
+    nodes.a!.setMode('stall');
+    await timed(rig, 1); // a fails once: open
+    await clock.advance(5_000); // half-open
+    const before = http.requests.length;
+    let answer: unknown;
+    void pool.request({ jsonrpc: '2.0', id: 2, method: 'eth_sendTransaction', params: [{}] }).then((a) => (answer = a));
+    await clock.advance(1_000);
+    expect(answer).toMatchObject({ id: 2, error: { code: RpcErrorCode.NOT_RESENT, data: { node: 'a', reason: 'timeout' } } });
+    expect(http.requests.slice(before).map((r) => r.url)).toEqual(['http://a.test/']);
+    expect(pool.health('a').circuitOpenUntil).toBe(clock.now() + 10_000);
   });
 
   it('the probes bringing the node back (down, then healthy) close its circuit', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Metrics, NodePool, SteadyRpcError, type HedgeEvent, type HedgeOptions, type JsonRpcRequest } from '../../src/index.js';
+import { HEDGED_METHODS } from '../../src/pool/HedgePolicy.js';
 import { FakeClock, FakeHttpTransport } from '../../src/testing/index.js';
 
 const read = (id: number, method = 'eth_getBalance') => ({ jsonrpc: '2.0' as const, id, method, params: ['0x0', 'latest'] });
@@ -15,9 +16,16 @@ interface Seen {
 
 /**
  * Nodes on a fake clock, each answering every request after `latency[name]` ms (changeable) with
- * its name as the result, and rejecting at once when the attempt's signal aborts, as fetch does.
+ * its name as the result (or with `errors[name]`), and rejecting at once when the attempt's signal
+ * aborts, as fetch does.
  */
-function rig(names: string[], hedge: HedgeOptions | false | undefined, latency: Record<string, number>, options: Partial<ConstructorParameters<typeof NodePool>[0]> = {}) {
+function rig(
+  names: string[],
+  hedge: HedgeOptions | false | undefined,
+  latency: Record<string, number>,
+  options: Partial<ConstructorParameters<typeof NodePool>[0]> = {},
+  errors: Record<string, { code: number; message: string }> = {},
+) {
   const clock = new FakeClock();
   const seen: Seen[] = [];
   const http = new FakeHttpTransport();
@@ -30,7 +38,7 @@ function rig(names: string[], hedge: HedgeOptions | false | undefined, latency: 
       return new Promise((resolve, reject) => {
         const timer = clock.setTimeout(() => {
           signal.removeEventListener('abort', onAbort);
-          const answer = (r: JsonRpcRequest) => ({ jsonrpc: '2.0', id: r.id, result: node });
+          const answer = (r: JsonRpcRequest) => ({ jsonrpc: '2.0', id: r.id, ...(errors[node] ? { error: errors[node] } : { result: node }) });
           resolve({ status: 200, body: JSON.stringify(Array.isArray(request) ? request.map(answer) : answer(request)) });
         }, latency[node]!);
         const onAbort = () => {
@@ -179,6 +187,24 @@ describe('a read still unanswered after delayMs also goes to the next node; the 
     expect(hedges).toEqual([]);
   });
 
+  it('the first node answering "not this node" after the hedge went out: the hedge answers', async () => {
+    const { hedges, timed } = rig(['a', 'b'], { delayMs: 100 }, { a: 150, b: 200 }, {}, { a: { code: -32000, message: 'header not found' } });
+    const done = await timed(read(1));
+    expect(done).toEqual({ at: 300, answer: { jsonrpc: '2.0', id: 1, result: 'b' } });
+    expect(hedges).toEqual([{ name: 'b', primary: 'a', won: true }]);
+  });
+
+  it('the first node answering a real error (a revert) after the hedge went out: that error is the answer, the hedge aborted', async () => {
+    const { clock, seen, timed } = rig(['a', 'b'], { delayMs: 100 }, { a: 150, b: 200 }, {}, { a: { code: 3, message: 'execution reverted' } });
+    const done = await timed(read(1, 'eth_call'));
+    expect(done).toEqual({ at: 150, answer: { jsonrpc: '2.0', id: 1, error: { code: 3, message: 'execution reverted' } } });
+    expect(seen.map((s) => [s.node, s.abortedAt])).toEqual([
+      ['a', undefined],
+      ['b', 150],
+    ]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it("the caller's signal aborts every attempt in flight", async () => {
     const { clock, pool, seen } = rig(['a', 'b'], { delayMs: 100 }, { a: 1_000, b: 1_000 });
     const controller = new AbortController();
@@ -196,18 +222,55 @@ describe('a read still unanswered after delayMs also goes to the next node; the 
   });
 });
 
-describe('writes are never hedged', () => {
+describe('only plain reads are hedged: writes, transactions, filters, traces and methods it does not know go to one node', () => {
   it.each([
     ['eth_sendTransaction', [read(1, 'eth_sendTransaction')]],
     ['eth_sendRawTransaction (safe to repeat, but no read)', [read(1, 'eth_sendRawTransaction')]],
+    // Transaction submissions isRepeatable lets through, which a list of methods not to hedge missed.
+    ['eth_sendRawTransactionSync', [read(1, 'eth_sendRawTransactionSync')]],
+    ['eth_sendPrivateTransaction', [read(1, 'eth_sendPrivateTransaction')]],
+    ['eth_sendUserOperation', [read(1, 'eth_sendUserOperation')]],
+    ['eth_sendBundle', [read(1, 'eth_sendBundle')]],
     ['a batch holding a write', [[read(1), read(2, 'evm_mine')]]],
+    ['a batch of a read and eth_sendRawTransactionSync', [[read(1), read(2, 'eth_sendRawTransactionSync')]]],
     ['eth_getFilterChanges (a filter lives on one node)', [read(1, 'eth_getFilterChanges')]],
+    ['eth_subscribe', [read(1, 'eth_subscribe')]],
+    ['txpool_content (the node’s own mempool)', [read(1, 'txpool_content')]],
+    ['debug_traceTransaction (costly: a copy would nearly always run it twice)', [read(1, 'debug_traceTransaction')]],
+    ['a method it does not know', [read(1, 'zks_getBlockDetails')]],
+    ['eth_call written in another case', [read(1, 'ETH_CALL')]],
   ])('%s goes to one node, however slow', async (_what, [payload]) => {
     const { seen, hedges, timed } = rig(['a', 'b'], { delayMs: 10 }, { a: 500, b: 10 });
     const done = await timed(payload as JsonRpcRequest);
     expect(done.at).toBe(500);
     expect(seen.map((s) => s.node)).toEqual(['a']);
     expect(hedges).toEqual([]);
+  });
+});
+
+describe('the reads hedged by default', () => {
+  it.each([...HEDGED_METHODS])('%s', async (method) => {
+    const { seen, timed } = rig(['a', 'b'], { delayMs: 10 }, { a: 500, b: 10 });
+    const done = await timed(read(1, method));
+    expect(done).toEqual({ at: 20, answer: { jsonrpc: '2.0', id: 1, result: 'b' } });
+    expect(seen.map((s) => s.node)).toEqual(['a', 'b']);
+  });
+});
+
+describe('hedge.methods: more methods to hedge', () => {
+  it('a method listed is hedged, alone or in a batch with reads; the defaults still are', async () => {
+    const { seen, timed } = rig(['a', 'b'], { delayMs: 10, methods: ['zks_getBlockDetails', 'debug_traceTransaction'] }, { a: 500, b: 10 });
+    expect((await timed(read(1, 'zks_getBlockDetails'))).answer).toMatchObject({ result: 'b' });
+    expect((await timed([read(2), read(3, 'debug_traceTransaction')])).answer).toMatchObject([{ result: 'b' }, { result: 'b' }]);
+    expect((await timed(read(4, 'eth_call'))).answer).toMatchObject({ result: 'b' });
+    expect(seen.map((s) => s.node)).toEqual(['a', 'b', 'a', 'b', 'a', 'b']);
+  });
+
+  it('a method isRepeatable refuses is never hedged, listed or not', async () => {
+    const { seen, timed } = rig(['a', 'b'], { delayMs: 10, methods: ['eth_sendTransaction', 'my_write'] }, { a: 500, b: 10 }, { isRepeatable: (m) => m !== 'my_write' && m !== 'eth_sendTransaction' });
+    await timed(read(1, 'eth_sendTransaction'));
+    await timed(read(2, 'my_write'));
+    expect(seen.map((s) => s.node)).toEqual(['a', 'a']);
   });
 });
 
@@ -250,6 +313,9 @@ describe('hedge options are checked', () => {
     [{ percentile: 101 }, 'Expected hedge.percentile to be a number > 0 and <= 100, got 101'],
     [{ maxExtra: 0 }, 'Expected hedge.maxExtra to be an integer >= 1, got 0'],
     [{ maxExtra: 1.5 }, 'Expected hedge.maxExtra to be an integer >= 1, got 1.5'],
+    [{ methods: 'eth_call' }, 'Expected hedge.methods to be an array of method names, got "eth_call"'],
+    [{ methods: ['eth_call', 1] }, 'Expected hedge.methods to be an array of method names, got ["eth_call",1]'],
+    [{ methods: [''] }, 'Expected hedge.methods to be an array of method names, got [""]'],
   ])('%j', (hedge, message) => {
     expect(() => new NodePool({ nodes: [{ name: 'a', http: 'http://a.test/' }], hedge: hedge as HedgeOptions })).toThrow(message);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NodePool, classifyNodeError, type JsonRpcRequest, type JsonRpcResponse, type NodePoolOptions } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport, FakeNode } from '../../src/testing/index.js';
+import { httpPool } from '../helpers/scriptedHttp.js';
 
 const call = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
 const read = (id: number) => call(id, 'eth_getBalance', ['0x0', 'latest']);
@@ -129,5 +130,61 @@ describe('NodePoolOptions.classifyError', () => {
     await expect(throwing.pool.request(read(7))).resolves.toMatchObject({ error: { message: 'header not found' } });
     const odd = rig((request) => fail(request, -32000, 'header not found'), { classifyError: () => 'maybe' as never });
     await expect(odd.pool.request(read(8))).resolves.toMatchObject({ error: { message: 'header not found' } });
+  });
+});
+
+describe('a batch answered with one JSON-RPC error object (JSON-RPC 2.0 §6: "batch size too large")', () => {
+  const TOO_LARGE = { code: -32600, message: 'batch size too large' };
+  const refusing = (status: number, error: object = TOO_LARGE, id: unknown = null) => async () => ({ status, body: JSON.stringify({ jsonrpc: '2.0', id, error }) });
+  const batch = [call(1, 'eth_chainId'), call(2, 'eth_blockNumber')];
+
+  it.each([200, 400])('HTTP %i: every request gets the node’s own error, and the node counts as alive', async (status) => {
+    const { pool } = httpPool({ a: refusing(status), b: refusing(status) });
+    const circuits: string[] = [];
+    pool.on('circuit', (e) => circuits.push(`${e.name}:${e.to}`));
+    for (let i = 0; i < 3; i++) {
+      expect(await pool.request(batch)).toEqual([
+        { jsonrpc: '2.0', id: 1, error: TOO_LARGE },
+        { jsonrpc: '2.0', id: 2, error: TOO_LARGE },
+      ]);
+    }
+    expect(circuits).toEqual([]);
+  });
+
+  it('HTTP 200: a notification in the batch gets none; an id the node wrote in it changes nothing', async () => {
+    const { pool } = httpPool({ a: refusing(200, TOO_LARGE, 1) });
+    expect(await pool.request([call(1, 'eth_chainId'), { jsonrpc: '2.0', method: 'eth_chainId' }, call(3, 'eth_chainId')])).toEqual([
+      { jsonrpc: '2.0', id: 1, error: TOO_LARGE },
+      { jsonrpc: '2.0', id: 3, error: TOO_LARGE },
+    ]);
+  });
+
+  it('HTTP 200: a batch holding a write gets the error, sent to one node (an answer, not NOT_RESENT)', async () => {
+    const bodies: string[] = [];
+    const { pool } = httpPool({ a: async (body) => (bodies.push(body), refusing(200)()), b: async (body) => (bodies.push(body), refusing(200)()) });
+    const answer = await pool.request([read(1), call(2, 'eth_sendTransaction', [{}])]);
+    expect(answer).toEqual([
+      { jsonrpc: '2.0', id: 1, error: TOO_LARGE },
+      { jsonrpc: '2.0', id: 2, error: TOO_LARGE },
+    ]);
+    expect(bodies).toHaveLength(1);
+  });
+
+  it('HTTP 200: judged as any error: "not this node" asks the next node, a rate limit cools the node down', async () => {
+    const b = new FakeNode({ name: 'b', balance: 2n, head: 100 });
+    const notHere = httpPool({ a: refusing(200, { code: -32000, message: 'header not found' }), b: b.http });
+    expect(await notHere.pool.request([read(1), read(2)])).toEqual([
+      { jsonrpc: '2.0', id: 1, result: '0x2' },
+      { jsonrpc: '2.0', id: 2, result: '0x2' },
+    ]);
+    const limited = httpPool({ a: refusing(200, { code: -32005, message: 'daily request count exceeded, request rate limited' }), b: b.http });
+    expect(await limited.pool.request([read(1), read(2)])).toMatchObject([{ result: '0x2' }, { result: '0x2' }]);
+    expect(limited.pool.health('a').rateLimitedUntil).toBeGreaterThan(limited.clock.now());
+  });
+
+  it('HTTP 200: one result object for a batch is still no answer to it', async () => {
+    const b = new FakeNode({ name: 'b', balance: 2n, head: 100 });
+    const { pool } = httpPool({ a: async () => ({ status: 200, body: '{"jsonrpc":"2.0","id":null,"result":"0x1"}' }), b: b.http });
+    expect(await pool.request([read(1)])).toEqual([{ jsonrpc: '2.0', id: 1, result: '0x2' }]);
   });
 });

@@ -56,6 +56,8 @@ const badAnswerTo = (id: number) => ({
 
 describe('a 2xx reply that is not a JSON-RPC answer to the request', () => {
   const notAnswers: readonly [string, string][] = [
+    // No body is the answer to notifications only (test/pool/httpNotifications.test.ts), not to a call.
+    ['an empty body', ''],
     ['an empty object', '{}'],
     ['an object of other keys', '{"foo":1}'],
     ['the answer to another request', '{"jsonrpc":"2.0","id":99,"result":"0x1"}'],
@@ -81,6 +83,17 @@ describe('a 2xx reply that is not a JSON-RPC answer to the request', () => {
     const { pool, b } = await twoNodes(() => ({ status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: null, error }) }));
     expect(await pool.request(read(5))).toEqual({ jsonrpc: '2.0', id: 5, error });
     expect(b.bodies).toEqual([]);
+  });
+});
+
+describe('ids through pool.request()', () => {
+  it('string, 0, negative, 2^64, fractional and null ids come back as sent', async () => {
+    const { url } = await goodNode();
+    const pool = new NodePool({ nodes: [{ name: 'g', http: url }], consistency: { monotonic: false } });
+    cleanups.push(() => pool.close());
+    for (const id of ['s', 0, -5, 18446744073709551616, 0.5, null]) {
+      expect(await pool.request({ ...read(1), id })).toEqual({ jsonrpc: '2.0', id, result: '0x10' });
+    }
   });
 });
 

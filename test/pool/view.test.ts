@@ -55,6 +55,19 @@ describe('pool.request() never shows the chain going back (invariant 10)', () =>
     ]);
   });
 
+  it('a caller that aborts while its read waits for a node to catch up: rejected with its reason, no timer left', async () => {
+    const { pool, clock } = await poolAfterCut({ consistency: { waitMs: 1_000 } });
+    const controller = new AbortController();
+    let failure: unknown;
+    void pool.request(rpc(2, 'eth_blockNumber'), { signal: controller.signal }).catch((e: unknown) => (failure = e));
+    await clock.advance(300);
+    expect(failure).toBeUndefined();
+    controller.abort(new Error('client gone'));
+    await clock.advance(0);
+    expect((failure as Error).message).toBe('client gone');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('eth_getLogs up to latest waits for a node at the served head', async () => {
     const { pool, nodes, clock } = await poolAfterCut();
     let answer: unknown;

@@ -1,8 +1,10 @@
 // Edge cases of issue 12's invariants 1–2 for pool.request() over HTTP: the pool keeps its own view.
 import { describe, expect, it } from 'vitest';
-import { fakeBlockHash } from '../../src/testing/index.js';
+import { RpcErrorCode, serveHttp } from '../../src/index.js';
+import { FakeClock, fakeBlockHash, type FakeHttpHandler } from '../../src/testing/index.js';
 import { fakeCluster } from '../helpers/pool.js';
 import { gethish, txHash } from '../helpers/gethReads.js';
+import { hex, httpPool, scripted, type Received } from '../helpers/scriptedHttp.js';
 
 const rpc = (id: unknown, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id: id as number, method, params });
 
@@ -170,5 +172,180 @@ describe('pool.request(): an answer is vouched for only by a head known before i
     await c.clock.advance(250);
     // The geth-ish balance is the number of the block whose state answered.
     expect(balance.answer).toEqual({ jsonrpc: '2.0', id: 2, result: '0x67' });
+  });
+});
+
+const TX = '0x02f8' + 'ab'.repeat(40);
+const HASH = '0x' + '11'.repeat(32);
+
+/**
+ * A node whose eth_blockNumber reports `head()`, which accepts a raw transaction the first time it
+ * sees it and answers "already known" after that (as geth does), whose filter hands out each change
+ * once (polling consumes it), and whose balances are 0x2faf080 (0 for address 0x0 when `zero`).
+ */
+function chainNode(name: string, head: () => number, log: Received[], clock: FakeClock, { zero = false } = {}) {
+  const seenTx = new Set<string>();
+  let changes = [`${name}-log-1`];
+  return scripted(
+    name,
+    (r) => {
+      switch (r.method) {
+        case 'eth_blockNumber':
+          return { result: hex(head()) };
+        case 'eth_getBalance':
+          return { result: zero && (r.params as string[])[0] === '0x0' ? '0x0' : '0x2faf080' };
+        case 'eth_sendRawTransaction': {
+          const tx = (r.params as string[])[0]!;
+          if (seenTx.has(tx)) return { error: { code: -32000, message: 'already known' } };
+          seenTx.add(tx);
+          return { result: HASH };
+        }
+        case 'eth_getFilterChanges': {
+          const out = changes;
+          changes = [];
+          return { result: out };
+        }
+        case 'eth_chainId':
+          return { result: '0x1' };
+        default:
+          return { result: null };
+      }
+    },
+    log,
+    clock,
+  );
+}
+
+describe('pool.request(): a batch held by the view sends what is not behind once', () => {
+  it('a batch [eth_sendRawTransaction, eth_getBalance latest] on a node behind the view: the transaction goes to it once, and its hash is the answer', async () => {
+    // b has shown the pool block 150; a (preferred) is probed at 100.
+    const clock = new FakeClock();
+    const log: Received[] = [];
+    const { pool } = httpPool({ a: chainNode('a', () => 100, log, clock), b: chainNode('b', () => 150, log, clock) }, {}, { a: 100, b: 150 }, clock);
+    expect(pool.preferred()).toBe('a');
+    expect(await pool.request(rpc(1, 'eth_blockNumber'), { avoid: ['a'] })).toMatchObject({ result: hex(150) });
+    log.length = 0;
+    const answer = await pool.request([rpc(2, 'eth_sendRawTransaction', [TX]), rpc(3, 'eth_getBalance', ['0x0', 'latest'])]);
+    expect(log.filter((r) => r.method === 'eth_sendRawTransaction').map((r) => r.node)).toEqual(['a']);
+    expect(answer.find((r) => r.id === 2)).toEqual({ jsonrpc: '2.0', id: 2, result: HASH });
+  });
+
+  it('one node whose head read says it got there: only the read is asked again', async () => {
+    // The node's probe says 100, but its eth_blockNumber (a load-balanced endpoint) already says 150.
+    const clock = new FakeClock();
+    const log: Received[] = [];
+    const { pool } = httpPool({ a: chainNode('a', () => 150, log, clock) }, {}, { a: 100 }, clock);
+    expect(await pool.request(rpc(1, 'eth_blockNumber'))).toMatchObject({ result: hex(150) });
+    log.length = 0;
+    const answer = await pool.request([rpc(2, 'eth_sendRawTransaction', [TX]), rpc(3, 'eth_getBalance', ['0x0', 'latest'])]);
+    expect(log.filter((r) => r.method === 'eth_sendRawTransaction')).toHaveLength(1);
+    expect(answer.find((r) => r.id === 2)).toEqual({ jsonrpc: '2.0', id: 2, result: HASH });
+  });
+
+  it('one node behind the view: the transaction in a waiting batch is not sent again every pollMs', async () => {
+    let head = 150;
+    const clock = new FakeClock();
+    const log: Received[] = [];
+    const { pool } = httpPool({ a: chainNode('a', () => head, log, clock) }, { consistency: { waitMs: 2_000, pollMs: 250 } }, { a: 100 }, clock);
+    expect(await pool.request(rpc(1, 'eth_blockNumber'))).toMatchObject({ result: hex(150) });
+    head = 100; // the endpoint's backend now lags
+    log.length = 0;
+    let answer: unknown;
+    void pool.request([rpc(2, 'eth_sendRawTransaction', [TX]), rpc(3, 'eth_getBalance', ['0x0', 'latest'])]).then((a) => (answer = a));
+    await clock.advance(2_000);
+    expect(answer).toBeDefined();
+    expect(log.filter((r) => r.method === 'eth_sendRawTransaction')).toHaveLength(1);
+  });
+
+  it('a batch [eth_getFilterChanges, eth_getBalance latest] does not lose the changes the first node handed out', async () => {
+    const clock = new FakeClock();
+    const log: Received[] = [];
+    const { pool } = httpPool({ a: chainNode('a', () => 100, log, clock), b: chainNode('b', () => 150, log, clock) }, {}, { a: 100, b: 150 }, clock);
+    expect(await pool.request(rpc(1, 'eth_blockNumber'), { avoid: ['a'] })).toMatchObject({ result: hex(150) });
+    log.length = 0;
+    const answer = await pool.request([rpc(2, 'eth_getFilterChanges', ['0xf1']), rpc(3, 'eth_getBalance', ['0x0', 'latest'])]);
+    expect(log.filter((r) => r.method === 'eth_getFilterChanges').map((r) => r.node)).toEqual(['a']);
+    expect(answer.find((r) => r.id === 2)).toEqual({ jsonrpc: '2.0', id: 2, result: ['a-log-1'] });
+  });
+
+  it('through serveHttp: a client batch [eth_sendRawTransaction, eth_getBalance latest] gets its hash, not "already known"', async () => {
+    // The probe saw 100 a moment ago; the node has since served block 101 (probes lag the chain).
+    const clock = new FakeClock();
+    const log: Received[] = [];
+    const { pool } = httpPool({ a: chainNode('a', () => 101, log, clock) }, {}, { a: 100 }, clock);
+    await serveHttp(pool, JSON.stringify(rpc(1, 'eth_blockNumber')));
+    const answer = await serveHttp(pool, JSON.stringify([rpc('tx', 'eth_sendRawTransaction', [TX]), rpc('bal', 'eth_getBalance', ['0x0', 'latest'])]));
+    expect(JSON.parse(answer.body)[0]).toEqual({ jsonrpc: '2.0', id: 'tx', result: HASH });
+  });
+});
+
+describe('pool.request(): a batch repeating an id is judged request by request', () => {
+  it('a balance sharing an id with eth_blockNumber does not raise the view to 50,000,000', async () => {
+    const clock = new FakeClock();
+    const log: Received[] = [];
+    const { pool } = httpPool({ a: chainNode('a', () => 150, log, clock) }, { consistency: { waitMs: 1_000 } }, { a: 150 }, clock);
+    const first = await pool.request([rpc(7, 'eth_blockNumber'), rpc(7, 'eth_getBalance', ['0xabc', 'latest'])]);
+    expect(first.map((r) => (r as { result: unknown }).result)).toEqual([hex(150), '0x2faf080']);
+    let answer: unknown;
+    void pool.request(rpc(8, 'eth_blockNumber')).then((a) => (answer = a));
+    await clock.advance(1_000);
+    expect(answer).toEqual({ jsonrpc: '2.0', id: 8, result: hex(150) });
+  });
+
+  it('a zero balance sharing an id with eth_blockNumber is not judged a block number behind the view', async () => {
+    const clock = new FakeClock();
+    const log: Received[] = [];
+    const { pool } = httpPool({ a: chainNode('a', () => 150, log, clock, { zero: true }) }, { consistency: { waitMs: 1_000 } }, { a: 150 }, clock);
+    await pool.request(rpc(1, 'eth_blockNumber')); // the view is 150
+    let answer: Array<{ id: unknown; result?: unknown; error?: { code: number } }> | undefined;
+    void pool.request([rpc(7, 'eth_blockNumber'), rpc(7, 'eth_getBalance', ['0x0', 'latest'])]).then((a) => (answer = a as never));
+    await clock.advance(1_000);
+    expect(answer?.[1]).toEqual({ jsonrpc: '2.0', id: 7, result: '0x0' });
+    expect(log.filter((r) => r.method === 'eth_getBalance')).toHaveLength(1);
+  });
+});
+
+describe('pool.request(): the view’s head read is an attempt like any other', () => {
+  it('not sent to a node cooling down after a rate limit (here, in part of the very batch it would vouch for)', async () => {
+    const clock = new FakeClock();
+    const log: Received[] = [];
+    const node = scripted(
+      'a',
+      (r) => {
+        if (r.method === 'eth_blockNumber') return { result: hex(150) };
+        if (r.method === 'eth_chainId') return { error: { code: -32005, message: 'request rate limited' } };
+        return { result: '0x1' };
+      },
+      log,
+      clock,
+    );
+    const { pool } = httpPool({ a: node }, { consistency: { waitMs: 500 }, rateLimit: { cooldownMs: 1_000 } }, { a: 100 }, clock);
+    expect(await pool.request(rpc(1, 'eth_blockNumber'))).toMatchObject({ result: hex(150) }); // the view is 150
+    log.length = 0;
+    let answer: unknown;
+    // The balance at latest is right only if a is at 150: its probe says 100, so the gate would read its head.
+    void pool.request([rpc(2, 'eth_getBalance', ['0x0', 'latest']), rpc(3, 'eth_chainId')]).then((a) => (answer = a));
+    await clock.advance(500);
+    expect(pool.health('a').rateLimitedUntil).toBeGreaterThan(clock.now());
+    expect(log.map((r) => r.method)).toEqual(['eth_getBalance', 'eth_chainId']);
+    expect(answer).toMatchObject([{ id: 2, error: { code: RpcErrorCode.BEHIND } }, { id: 3, error: { code: -32005 } }]);
+  });
+
+  it('its failure counts against the node, as any failed attempt', async () => {
+    const clock = new FakeClock();
+    const log: Received[] = [];
+    const answers = scripted('a', (r) => ({ result: r.method === 'eth_blockNumber' ? hex(150) : '0x1' }), log, clock);
+    let headReads = 0;
+    const node: FakeHttpHandler = async (body, signal, endpoint) => {
+      if (body.includes('eth_blockNumber') && headReads++ > 0) return { status: 503, body: 'busy' };
+      return answers(body, signal, endpoint);
+    };
+    const { pool } = httpPool({ a: node }, { consistency: { waitMs: 100 }, breaker: { failures: 1 } }, { a: 100 }, clock);
+    expect(await pool.request(rpc(1, 'eth_blockNumber'))).toMatchObject({ result: hex(150) });
+    let answer: unknown;
+    void pool.request(rpc(2, 'eth_getBalance', ['0x0', 'latest'])).then((a) => (answer = a));
+    await clock.advance(100);
+    expect(answer).toMatchObject({ id: 2, error: { code: RpcErrorCode.BEHIND } });
+    expect(pool.snapshot().nodes[0]!.circuit).toBe('open');
   });
 });

@@ -58,6 +58,36 @@ describe('serveHttp answers', () => {
     expect(single.body).toBe('{"jsonrpc":"2.0","id":-12345678901234567890123,"result":"0x1"}');
   });
 
+  it('ids of every valid kind as written: strings, 0, negative, fractional, huge, null, repeated; notifications get nothing', async () => {
+    const { pool } = cluster();
+    const ids = ['"x"', '0', '-7', '1.50', '0.1000000000000000055511151231257827', '123456789012345678901234567890', 'null', '"x"'];
+    const body = `[${ids.map((id) => `{"jsonrpc":"2.0","id":${id},"method":"eth_chainId"}`).join(',')},{"jsonrpc":"2.0","method":"eth_chainId"}]`;
+    const answer = await serveHttp(pool, body);
+    expect(answer.body).toBe(`[${ids.map((id) => `{"jsonrpc":"2.0","id":${id},"result":"0x1"}`).join(',')}]`);
+  });
+
+  it('a whole number written with a fraction, an exponent or a minus zero comes back in plain digits: the same number (docs/guides/http.md)', async () => {
+    // Telling 1 from 1.0 would take the id's text, which JSON.parse does not keep: finding it means
+    // scanning every frame for the commonest ids, which sessions and serveHttp do not.
+    const { pool } = cluster();
+    for (const [written, answered] of [['1.0', '1'], ['1e2', '100'], ['1.5E1', '15'], ['-0', '0'], ['1.00000000000000001', '1']]) {
+      const answer = await serveHttp(pool, `{"jsonrpc":"2.0","id":${written},"method":"eth_chainId"}`);
+      expect(answer.body).toBe(`{"jsonrpc":"2.0","id":${answered},"result":"0x1"}`);
+      expect(JSON.parse(answered!)).toBe(JSON.parse(written!) + 0);
+    }
+  });
+
+  it('an id that is an object, an empty batch, a batch of notifications only, a batch of invalid items', async () => {
+    const { pool } = cluster();
+    expect(json(await serveHttp(pool, '{"jsonrpc":"2.0","id":{"a":1},"method":"eth_chainId"}'))).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(json(await serveHttp(pool, '[]'))).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(await serveHttp(pool, '[{"jsonrpc":"2.0","method":"eth_chainId"},{"jsonrpc":"2.0","method":"eth_chainId"}]')).toMatchObject({ status: 204, body: '' });
+    expect(json(await serveHttp(pool, '[1,2]'))).toEqual([
+      { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid request: expected an object' } },
+      { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid request: expected an object' } },
+    ]);
+  });
+
   it('one bad item of a batch with its error only; the others are served', async () => {
     const { pool } = cluster();
     const answer = await serveHttp(pool, text([rpc(1, 'eth_chainId'), { jsonrpc: '2.0', id: 2, method: 7 }, 'junk', rpc(3, 'eth_blockNumber')]));
@@ -135,6 +165,27 @@ describe('serveHttp and the nodes', () => {
     expect(answer.outcome).toBe('unavailable');
     expect(json(answer)).toEqual([1, 2].map((id) => ({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.UPSTREAM_UNAVAILABLE, message: 'All 2 attempts failed' } })));
     expect(answer.body).not.toMatch(/\.test/);
+  });
+
+  it("passes on a node's one error for a whole batch (HTTP 200, JSON-RPC 2.0 §6) under each client id, not -32050", async () => {
+    const { pool } = oneNode(async () => ({ status: 200, body: '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch size too large"}}' }));
+    const answer = await serveHttp(pool, text([rpc(1, 'eth_chainId'), rpc('two', 'eth_blockNumber')]));
+    expect(json(answer)).toEqual([
+      { jsonrpc: '2.0', id: 1, error: { code: -32600, message: 'batch size too large' } },
+      { jsonrpc: '2.0', id: 'two', error: { code: -32600, message: 'batch size too large' } },
+    ]);
+    expect(answer.outcome).toBe('answered');
+  });
+
+  it('answers each request once and in order whatever the node sends back: fewer, extra, repeated, unknown-id and reordered items', async () => {
+    const item = (id: number, result: string) => ({ jsonrpc: '2.0', id, result });
+    const { pool } = oneNode(async () => ({ status: 200, body: text([item(2, 'first-2'), item(2, 'again-2'), item(99, 'stray'), item(0, 'r0')]) }));
+    const answer = await serveHttp(pool, text([rpc('p', 'eth_chainId'), rpc('q', 'eth_chainId'), rpc('r', 'eth_chainId')]));
+    expect(json(answer)).toEqual([
+      { jsonrpc: '2.0', id: 'p', result: 'r0' },
+      { jsonrpc: '2.0', id: 'q', error: { code: -32603, message: "The node's answer to the batch left this request out" } },
+      { jsonrpc: '2.0', id: 'r', result: 'first-2' },
+    ]);
   });
 
   it('answers a request a node left out of its batch answer, and keeps only result or error of the others', async () => {
