@@ -1,9 +1,14 @@
 import type { Clock, TimerHandle } from '../Clock.js';
 import { SteadyRpcError } from '../errors.js';
 import type { RpcCall, SessionClient } from './SessionClient.js';
+import { closedError } from './SessionClient.js';
 
 export interface RequestBatcherOptions {
-  /** Most calls in one JSON-RPC batch; a full batch is sent at once. @default 1_000 */
+  /**
+   * Most calls gathered into one JSON-RPC batch; a full batch is sent at once. A batch is sent in
+   * as many frames as the session's `maxBatchSize` (1,000) and `maxFrameBytes` (5 MiB) need.
+   * @default 1_000
+   */
   batchSize?: number;
   /** How long the first call of a batch waits for others, in ms. @default 0 (the next timer turn) */
   wait?: number;
@@ -38,7 +43,9 @@ export class RequestBatcher {
     this.#wait = wait;
   }
 
+  /** Queues the call for the next batch; rejects at once (4900), with no timer, once the client is closed. */
   schedule(call: RpcCall): Promise<unknown> {
+    if (this.#client.closed) return Promise.reject(closedError());
     return new Promise((resolve, reject) => {
       this.#queue.push({ call, resolve, reject });
       if (this.#queue.length >= this.#batchSize) this.flush();

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
+import type { TimerHandle } from '../Clock.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { UpstreamSession } from '../session/UpstreamSession.js';
 import { callListener } from './callListener.js';
 import type { ResilientOptions, Upstream } from './options.js';
 import { openUpstream } from './options.js';
 import { ProviderErrorCode, ProviderRpcError } from './ProviderRpcError.js';
+import { ADAPTER_RETRY, retryDelay } from './retryDelay.js';
 import type { SubscriptionNotification } from './SessionClient.js';
 import { SessionClient } from './SessionClient.js';
 
@@ -20,7 +22,10 @@ export interface Eip1193SubscriptionMessage {
 }
 
 export interface Eip1193Events {
-  /** The provider can serve requests: on the first upstream, and again after a `disconnect`. */
+  /**
+   * The provider can serve requests: once the first upstream answered `eth_chainId` (asked again,
+   * 500 ms doubling to 30 s, until one does), and again after a `disconnect`.
+   */
   connect: [info: { chainId: string }];
   /**
    * Code 4900: every node failed in one reconnect round (the session keeps retrying and `connect`
@@ -62,11 +67,14 @@ class ResilientEip1193Provider implements Eip1193Provider {
   #chainId: string | undefined;
   /** Bumped per chain check, so a late answer to an older check is ignored. */
   #check = 0;
+  /** The next attempt of a chain check that got no chain id. */
+  #retry: TimerHandle | undefined;
 
   constructor(options: ResilientOptions) {
     this.#upstream = openUpstream(options);
     this.#client = new SessionClient(this.#upstream.session, {
       onNotification: (data) => this.#emit('message', { type: 'eth_subscription', data }),
+      limits: this.#upstream.limits,
     });
     this.#upstream.session.on('switch', () => void this.#readChain());
     this.#upstream.session.on('reconnecting', () => this.#disconnected('No node is reachable'));
@@ -112,6 +120,7 @@ class ResilientEip1193Provider implements Eip1193Provider {
 
   close(): void {
     if (this.#client.closed) return;
+    this.#cancelRetry();
     this.#client.close();
     this.#upstream.close();
     this.#disconnected('Provider closed');
@@ -126,16 +135,28 @@ class ResilientEip1193Provider implements Eip1193Provider {
     this.close();
   }
 
-  /** After every switch of upstream: `connect` if not connected, `chainChanged` if the chain moved. */
-  async #readChain(): Promise<void> {
+  /**
+   * After every switch of upstream: `connect` if not connected, `chainChanged` if the chain moved.
+   * A check that gets no chain id (an error, the session's timeout) is made again, 500 ms doubling
+   * to 30 s later on the session's clock, until one comes or a newer check takes over.
+   */
+  async #readChain(backoff = ADAPTER_RETRY): Promise<void> {
+    this.#cancelRetry();
     const check = ++this.#check;
     let chainId: unknown;
     try {
       chainId = await this.#client.request('eth_chainId');
     } catch {
-      return; // the next switch checks again
+      chainId = undefined;
     }
-    if (check !== this.#check || this.#client.closed || typeof chainId !== 'string') return;
+    if (check !== this.#check || this.#client.closed) return;
+    if (typeof chainId !== 'string') {
+      this.#retry = this.#upstream.clock.setTimeout(() => {
+        this.#retry = undefined;
+        void this.#readChain(backoff.next());
+      }, retryDelay(backoff));
+      return;
+    }
     const previous = this.#chainId;
     this.#chainId = chainId;
     if (!this.#connected) {
@@ -143,6 +164,12 @@ class ResilientEip1193Provider implements Eip1193Provider {
       this.#emit('connect', { chainId });
     }
     if (previous !== undefined && previous !== chainId) this.#emit('chainChanged', chainId);
+  }
+
+  #cancelRetry(): void {
+    if (this.#retry === undefined) return;
+    this.#upstream.clock.clearTimeout(this.#retry);
+    this.#retry = undefined;
   }
 
   #disconnected(reason: string): void {

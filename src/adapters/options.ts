@@ -1,3 +1,4 @@
+import type { Clock } from '../Clock.js';
 import { SteadyRpcError } from '../errors.js';
 import type { HealthCheckerOptions } from '../health/HealthChecker.js';
 import { HealthChecker } from '../health/HealthChecker.js';
@@ -5,6 +6,8 @@ import type { NodePoolOptions } from '../pool/NodePool.js';
 import { NodePool } from '../pool/NodePool.js';
 import type { UpstreamSessionOptions } from '../session/SessionOptions.js';
 import { UpstreamSession } from '../session/UpstreamSession.js';
+import type { FrameLimits } from './frameLimits.js';
+import { frameLimits } from './frameLimits.js';
 
 /** Settings of the session an adapter owns (its pool is the adapter's). */
 export type AdapterSessionOptions = Omit<UpstreamSessionOptions, 'pool'>;
@@ -38,6 +41,10 @@ export interface Upstream {
   readonly session: UpstreamSession;
   /** Only when the adapter built the pool from `nodes`. */
   readonly checker: HealthChecker | undefined;
+  /** The session's clock (`session.clock`, else the pool's): adapters' own timers run on it. */
+  readonly clock: Clock;
+  /** The session's `maxFrameBytes` and `maxBatchSize`: a frame past either is refused whole. */
+  readonly limits: FrameLimits;
   /** Closes the session, then the checker and the pool if they were created here. Idempotent. */
   close(): void;
 }
@@ -56,7 +63,7 @@ export function openUpstream(options: ResilientOptions): Upstream {
     const { pool, session } = options as ResilientPoolOptions;
     if (!(pool instanceof NodePool)) throw new SteadyRpcError('ERR_CONFIG', 'Expected `pool` to be a NodePool');
     if (pool.closed) throw new SteadyRpcError('ERR_CLOSED', 'The given NodePool is closed');
-    return upstream(pool, new UpstreamSession({ ...session, pool }), undefined, false);
+    return upstream(pool, new UpstreamSession({ ...session, pool }), undefined, false, session);
   }
   const { health, session, ...poolOptions } = options as ResilientNodesOptions;
   const pool = new NodePool(poolOptions);
@@ -65,7 +72,7 @@ export function openUpstream(options: ResilientOptions): Upstream {
     checker = new HealthChecker(pool, health);
     const created = new UpstreamSession({ ...session, pool });
     checker.start();
-    return upstream(pool, created, checker, true);
+    return upstream(pool, created, checker, true, session);
   } catch (error) {
     checker?.close();
     pool.close();
@@ -73,12 +80,21 @@ export function openUpstream(options: ResilientOptions): Upstream {
   }
 }
 
-function upstream(pool: NodePool, session: UpstreamSession, checker: HealthChecker | undefined, ownsPool: boolean): Upstream {
+function upstream(
+  pool: NodePool,
+  session: UpstreamSession,
+  checker: HealthChecker | undefined,
+  ownsPool: boolean,
+  sessionOptions: AdapterSessionOptions | undefined,
+): Upstream {
   let closed = false;
   return Object.freeze({
     pool,
     session,
     checker,
+    // The session has validated these options by now.
+    clock: sessionOptions?.clock ?? pool.clock,
+    limits: frameLimits(sessionOptions),
     close() {
       if (closed) return;
       closed = true;

@@ -22,13 +22,17 @@ export interface ResilientTransportConfig {
   /**
    * Retries by viem on top of steadyrpc's own. steadyrpc already moves calls to another node
    * (re-sending in-flight calls that are safe to repeat), so viem's retries would only multiply
-   * the wait. @default 0 (a `fallback` transport's `retryCount`, if it passes one, else 0)
+   * the wait. Inside viem's `fallback` this still applies: `fallback` gives each of its transports
+   * `retryCount: 0`, whatever its own `retryCount`, which instead retries the whole fallback
+   * (viem's default: 3 times) — give the `fallback` `retryCount: 0` too.
+   * @default 0
    */
   retryCount?: number;
   /** Base delay between viem's retries, in ms. @default 150 */
   retryDelay?: number;
   /**
-   * Send calls made together as one JSON-RPC batch frame (answered answer for answer).
+   * Send calls made together as one JSON-RPC batch frame (answered answer for answer), split into
+   * several frames where the session's `maxBatchSize` or `maxFrameBytes` needs it.
    * @default false
    */
   batch?: boolean | RequestBatcherOptions;
@@ -113,10 +117,10 @@ export function resilientTransport(options: ResilientTransportOptions): Resilien
 
 function open(options: ResilientOptions, batchOptions: RequestBatcherOptions | undefined): Shared {
   const upstream = openUpstream(options);
-  const client = new SessionClient(upstream.session);
+  const client = new SessionClient(upstream.session, { limits: upstream.limits });
   let batcher: RequestBatcher | undefined;
   try {
-    batcher = batchOptions && new RequestBatcher(client, upstream.pool.clock, batchOptions);
+    batcher = batchOptions && new RequestBatcher(client, upstream.clock, batchOptions);
   } catch (error) {
     client.close();
     upstream.close();

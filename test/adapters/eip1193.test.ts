@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEip1193Provider, ProviderRpcError, type Eip1193SubscriptionMessage } from '../../src/index.js';
-import { adapterWorld, sentTo } from './world.js';
+import { adapterWorld, extend, sentTo } from './world.js';
 
 const ADDRESS = '0x0000000000000000000000000000000000000001';
 
@@ -150,5 +150,144 @@ describe('close', () => {
     expect(p.session.state).toBe('closed');
     expect(p.pool.closed).toBe(false);
     p.pool.close();
+  });
+});
+
+/** A provider over a pool the test owns, connected, with its connect/disconnect/chainChanged events. */
+async function poolProvider() {
+  const world = adapterWorld();
+  const p = createEip1193Provider(world.poolOptions());
+  const events: Array<[string, unknown]> = [];
+  for (const name of ['connect', 'disconnect', 'chainChanged'] as const) p.on(name, (payload: unknown) => events.push([name, payload]));
+  await world.settle();
+  return { world, p, events };
+}
+
+describe('requests and subscriptions, in detail', () => {
+  it('request with params omitted sends no params and resolves with the result', async () => {
+    const { world, p } = await poolProvider();
+    const n = p.request({ method: 'eth_blockNumber' });
+    await world.settle();
+    expect(await n).toBe('0x64');
+    const frame = sentTo(world, 'a').find((f) => f.method === 'eth_blockNumber');
+    expect(frame).not.toHaveProperty('params');
+    p.close();
+    p.pool.close();
+  });
+
+  it('an error keeps its code, message and data exactly (data an object, and a hex string)', async () => {
+    const { world, p } = await poolProvider();
+    const data = { reason: 'x', data: '0x08c379a0' };
+    extend(world.nodes.a, (r) =>
+      r.method === 'eth_call' ? { error: { code: -32000, message: 'execution reverted', data } } : r.method === 'eth_estimateGas' ? { error: { code: 3, message: 'execution reverted', data: '0xdeadbeef' } } : undefined,
+    );
+    const call = p.request({ method: 'eth_call', params: [{ to: ADDRESS }, 'latest'] }).catch((e: unknown) => e);
+    const gas = p.request({ method: 'eth_estimateGas', params: [{ to: ADDRESS }] }).catch((e: unknown) => e);
+    await world.settle();
+    expect(await call).toBeInstanceOf(ProviderRpcError);
+    expect(await call).toMatchObject({ code: -32000, message: 'execution reverted', data });
+    expect(await gas).toMatchObject({ code: 3, message: 'execution reverted', data: '0xdeadbeef' });
+    p.close();
+    p.pool.close();
+  });
+
+  it('eth_unsubscribe releases the upstream subscription and message events stop', async () => {
+    const { world, p } = await poolProvider();
+    const messages: unknown[] = [];
+    p.on('message', (m) => messages.push(m));
+    const sub = p.request<string>({ method: 'eth_subscribe', params: ['newHeads'] });
+    await world.settle();
+    const id = await sub;
+    world.nodes.a.advance(1);
+    expect(messages).toEqual([{ type: 'eth_subscription', data: { subscription: id, result: expect.objectContaining({ number: '0x65' }) } }]);
+    const un = p.request({ method: 'eth_unsubscribe', params: [id] });
+    await world.settle();
+    expect(await un).toBe(true);
+    expect(world.nodes.a.subscriptionCount).toBe(0);
+    world.nodes.a.advance(1);
+    expect(messages).toHaveLength(1);
+    p.close();
+    p.pool.close();
+  });
+
+  it('close() while subscribed leaves no subscription, socket or timer', async () => {
+    const world = adapterWorld();
+    const p = createEip1193Provider(world.nodesOptions());
+    await world.settle();
+    const sub = p.request({ method: 'eth_subscribe', params: ['logs', {}] });
+    await world.settle();
+    await sub;
+    p.close();
+    await world.settle();
+    expect(world.sockets.openSockets).toEqual([]);
+    expect(world.clock.pendingTimers).toBe(0);
+  });
+
+  it('a failover to a node on the same chain emits neither disconnect nor a second connect', async () => {
+    const { world, p, events } = await poolProvider();
+    world.nodes.a.cut();
+    await world.settle();
+    expect(p.session.node).toBe('b');
+    expect(events).toEqual([['connect', { chainId: '0x1' }]]);
+    p.close();
+    p.pool.close();
+  });
+});
+
+describe('connect when the first eth_chainId fails', () => {
+  /** A provider whose node `a` answers eth_chainId with an error while `fail()` says so. */
+  async function warmingUp(fail: () => boolean) {
+    const world = adapterWorld();
+    extend(world.nodes.a, (r) => (r.method === 'eth_chainId' && fail() ? { error: { code: -32603, message: 'warming up' } } : undefined));
+    // No keepalive in the window, so every eth_chainId on the socket is the provider's.
+    const { pool, session } = world.poolOptions();
+    const p = createEip1193Provider({ pool, session: { ...session, keepaliveIntervalMs: 600_000, keepaliveTimeoutMs: 600_000 } });
+    const events: Array<[string, unknown]> = [];
+    p.on('connect', (info) => events.push(['connect', info]));
+    await world.settle();
+    const asked = () => sentTo(world, 'a').filter((f) => f.method === 'eth_chainId').length;
+    return { world, p, events, asked };
+  }
+
+  it('asks again, 500 ms doubling to 30 s on the session\'s clock, and emits connect once the node answers', async () => {
+    let failing = true;
+    const { world, p, events, asked } = await warmingUp(() => failing);
+    expect(asked()).toBe(1);
+    expect(events).toEqual([]);
+    // The provider serves requests all the while ...
+    const n = p.request({ method: 'eth_blockNumber' });
+    await world.settle();
+    expect(await n).toBe('0x64');
+    const at: number[] = [];
+    for (let ms = 0; ms < 64_000; ms += 250) {
+      const before = asked();
+      await world.clock.advance(250);
+      await world.settle();
+      if (asked() > before) at.push(world.clock.now());
+    }
+    const start = at[0]! - 500;
+    expect(at.map((t) => t - start)).toEqual([500, 1_500, 3_500, 7_500, 15_500, 31_500, 61_500]);
+    failing = false;
+    for (let i = 0; i < 30; i++) {
+      await world.clock.advance(1_000);
+      await world.settle();
+    }
+    // ... and EIP-1193 consumers waiting for `connect` get it, once.
+    expect(events).toEqual([['connect', { chainId: '0x1' }]]);
+    const asks = asked();
+    await world.clock.advance(120_000);
+    await world.settle();
+    expect(asked()).toBe(asks); // no more asking once it has the chain id
+    expect(events).toHaveLength(1);
+    p.close();
+    p.pool.close();
+  });
+
+  it('close() while waiting to ask again leaves no timer', async () => {
+    const { world, p } = await warmingUp(() => true);
+    await world.clock.advance(100);
+    p.close();
+    p.pool.close();
+    expect(world.clock.pendingTimers).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { AbstractProvider, Network, SocketProvider } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { ResilientProvider } from '../../src/ethers.js';
-import { adapterWorld, sentTo, type AdapterWorld } from './world.js';
+import { adapterWorld, sentTo, settlesSoon, type AdapterWorld } from './world.js';
 
 const ADDRESS = '0x0000000000000000000000000000000000000001';
 
@@ -170,5 +170,31 @@ describe('ResilientProvider.send()', () => {
     const error = await until(world, p.send('eth_blockNumber', []).catch((e: unknown) => e));
     expect(error).toMatchObject({ code: 'ERR_CLOSED' });
     p.destroy();
+  });
+});
+
+describe('ResilientProvider: network', () => {
+  it('without a network, eth_chainId is asked once even with many concurrent calls', async () => {
+    const world = adapterWorld();
+    world.nodes.a.chainId = 10;
+    const p = new ResilientProvider(world.nodesOptions());
+    const all = Promise.all([p.getBalance(ADDRESS), p.getBlockNumber(), p.getNetwork(), p.getBalance(ADDRESS)]);
+    const [, , network] = await until(world, all);
+    expect(network.chainId).toBe(10n);
+    expect(sentTo(world, 'a').filter((f) => f.method === 'eth_chainId')).toHaveLength(1);
+    p.destroy();
+  });
+
+  it('without a network and no node reachable, destroy() ends ethers\' detection loop: a pending call settles', async () => {
+    const world = adapterWorld();
+    world.nodes.a.cut();
+    world.nodes.b.cut();
+    const p = new ResilientProvider(world.nodesOptions());
+    const errors: unknown[] = [];
+    void p.on('error', (e: unknown) => errors.push(e));
+    const call = p.getBalance(ADDRESS).catch((e: unknown) => e);
+    await turns(world);
+    p.destroy();
+    expect(await settlesSoon(world, call)).toBe(true);
   });
 });

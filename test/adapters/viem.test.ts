@@ -216,4 +216,25 @@ describe('lifecycle', () => {
     expect(client.transport.pool.closed).toBe(true);
     client.transport.close(); // idempotent
   });
+
+  it('close() with a batch waiting on its timer leaves no timer and rejects the call', async () => {
+    const { world, client } = await viemClient({ batch: { wait: 50 } });
+    const pending = client.getBlockNumber({ cacheTime: 0 }).catch((e: unknown) => e);
+    await world.settle();
+    client.transport.close();
+    expect(await settled(pending, world)).toBe(true);
+    expect(world.clock.pendingTimers).toBe(0);
+    expect(world.sockets.openSockets).toEqual([]);
+  });
+
+  it('batch: a call through an already-created client after close() rejects at once with ProviderDisconnectedError, setting no timer', async () => {
+    const { world, client } = await viemClient({ batch: { wait: 50 } });
+    client.transport.close();
+    const pending = client.getBlockNumber({ cacheTime: 0 }).catch((e: unknown) => e);
+    expect(world.clock.pendingTimers).toBe(0);
+    await world.settle();
+    expect(world.clock.pendingTimers).toBe(0);
+    expect(await settled(pending, world)).toBe(true);
+    expect(await pending).toBeInstanceOf(ProviderDisconnectedError);
+  });
 });

@@ -1,4 +1,6 @@
+import { afterEach, beforeEach } from 'vitest';
 import type { NodeConfig, ResilientNodesOptions, ResilientPoolOptions } from '../../src/index.js';
+import type { JsonRpcRequest, JsonRpcResponse } from '../../src/jsonrpc.js';
 import { NodePool } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
 
@@ -65,4 +67,66 @@ export async function settled(promise: Promise<unknown>, world: AdapterWorld): P
   );
   await world.settle();
   return done;
+}
+
+/** Extra answers on a fake node: `handler` returns a response for the requests it knows, else undefined. */
+export function extend(node: FakeNode, handler: (request: JsonRpcRequest) => Omit<JsonRpcResponse, 'id' | 'jsonrpc'> | undefined): void {
+  const original = node.answer.bind(node);
+  (node as { answer: FakeNode['answer'] }).answer = (request: JsonRpcRequest) => {
+    const extra = handler(request);
+    if (extra === undefined) return original(request);
+    node.calls.set(request.method, (node.calls.get(request.method) ?? 0) + 1);
+    return { jsonrpc: '2.0', id: request.id ?? null, ...extra } as JsonRpcResponse;
+  };
+}
+
+/** ethers queues on real zero-delay timers: lets a few timer turns and the fakes run (the fake clock does not move). */
+export async function turns(world: { settle(): Promise<void> }, count = 4): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await world.settle();
+  }
+}
+
+/** Awaits `promise`, letting timer turns run until it settles (at most `rounds`). */
+export async function until<T>(world: { settle(): Promise<void> }, promise: Promise<T>, rounds = 20): Promise<T> {
+  let done = false;
+  void promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < rounds && !done; i++) await turns(world, 1);
+  return promise;
+}
+
+/** Whether `promise` settles within a few turns (real zero-delay timers + fake settle), without moving the clock. */
+export async function settlesSoon(world: { settle(): Promise<void> }, promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await turns(world, 6);
+  return done;
+}
+
+/**
+ * Collects the process's unhandled rejections while a test runs (in Node one ends the process by
+ * default). Call in a describe block; read `reasons` in the test.
+ */
+export function unhandledRejections(): { reasons: unknown[] } {
+  const seen = { reasons: [] as unknown[] };
+  const listener = (reason: unknown) => void seen.reasons.push(reason);
+  beforeEach(() => {
+    seen.reasons.length = 0;
+    process.on('unhandledRejection', listener);
+  });
+  afterEach(() => void process.off('unhandledRejection', listener));
+  return seen;
+}
+
+/** Lets real timer turns pass (for promise chains ethers leaves behind), then the fakes run. */
+export async function drain(world: { settle(): Promise<void> }): Promise<void> {
+  await turns(world, 8);
+  await new Promise((resolve) => setTimeout(resolve, 10));
 }

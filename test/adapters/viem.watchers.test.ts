@@ -1,0 +1,97 @@
+import { createPublicClient } from 'viem';
+import { watchBlocks, watchEvent } from 'viem/actions';
+import { describe, expect, it } from 'vitest';
+import { resilientTransport, type ResilientTransportOptions } from '../../src/viem.js';
+import { adapterWorld, sentTo, type AdapterWorld } from './world.js';
+
+const ADDRESS = '0x0000000000000000000000000000000000000001';
+
+async function viemClient(options: Partial<ResilientTransportOptions> & { world?: AdapterWorld } = {}) {
+  const { world = adapterWorld(), ...rest } = options;
+  const transport = resilientTransport({ ...world.nodesOptions(), ...rest } as ResilientTransportOptions);
+  const client = createPublicClient({ transport });
+  await world.settle();
+  return { world, client };
+}
+
+describe('viem: watchers', () => {
+  it('watchBlocks({ includeTransactions: true }) asks for full blocks and delivers them', async () => {
+    const { world, client } = await viemClient();
+    const blocks: unknown[] = [];
+    const errors: unknown[] = [];
+    const unwatch = watchBlocks(client, { includeTransactions: true, onBlock: (b) => blocks.push(b.number), onError: (e) => errors.push(e) });
+    await world.settle();
+    world.nodes.a.advance(1);
+    await world.settle();
+    await world.settle();
+    expect(blocks).toEqual([101n]);
+    const gets = sentTo(world, 'a').filter((f) => f.method === 'eth_getBlockByNumber');
+    expect(gets.at(-1)!.params).toEqual(['0x65', true]);
+    expect(errors).toEqual([]);
+    unwatch();
+    await world.settle();
+    expect(world.nodes.a.subscriptionCount).toBe(0);
+    client.transport.close();
+  });
+
+  it('unwatch() before eth_subscribe is answered still releases the upstream subscription', async () => {
+    const { world, client } = await viemClient();
+    const unwatch = watchEvent(client, { poll: false, address: ADDRESS, onLogs: () => {} });
+    unwatch(); // same turn
+    await world.settle();
+    await world.settle();
+    expect(world.nodes.a.calls.get('eth_subscribe')).toBe(1);
+    expect(world.nodes.a.subscriptionCount).toBe(0);
+    expect(client.transport.session.stats().subscriptions).toBe(0);
+    client.transport.close();
+  });
+
+  it('unwatch() during a failover releases the subscription on the node it was replayed to', async () => {
+    const { world, client } = await viemClient();
+    const unwatch = watchEvent(client, { poll: false, address: ADDRESS, onLogs: () => {} });
+    await world.settle();
+    world.nodes.a.cut();
+    await world.settle();
+    expect(client.transport.session.node).toBe('b');
+    expect(world.nodes.b.subscriptionCount).toBe(1);
+    unwatch();
+    await world.settle();
+    expect(world.nodes.b.subscriptionCount).toBe(0);
+    expect(client.transport.session.stats().subscriptions).toBe(0);
+    client.transport.close();
+  });
+});
+
+describe('viem: notifications reach the right watcher after a failover reassigns upstream ids', () => {
+  it('logs and heads stay apart when the backup numbers its subscriptions differently', async () => {
+    const world = adapterWorld();
+    const client = createPublicClient({ transport: resilientTransport(world.nodesOptions()) });
+    await world.settle();
+    const t = client.transport;
+    const heads: unknown[] = [];
+    const logs: unknown[] = [];
+    const first = await (async () => {
+      const s = t.subscribe({ params: ['logs', {}], onData: () => {} });
+      await world.settle();
+      return s;
+    })();
+    const h = t.subscribe({ params: ['newHeads'], onData: (d) => heads.push(d.result) });
+    await world.settle();
+    const hs = await h;
+    await first.unsubscribe();
+    await world.settle();
+    const l = t.subscribe({ params: ['logs', {}], onData: (d) => logs.push(d.result) });
+    await world.settle();
+    const ls = await l;
+    expect(new Set([hs.subscriptionId, ls.subscriptionId, first.subscriptionId]).size).toBe(3);
+    world.nodes.a.cut();
+    await world.settle();
+    expect(t.session.node).toBe('b');
+    world.nodes.b.advance(1);
+    world.nodes.b.emitLog(ADDRESS);
+    await world.settle();
+    expect(heads).toEqual([expect.objectContaining({ number: '0x65' })]);
+    expect(logs).toEqual([expect.objectContaining({ address: ADDRESS })]);
+    t.close();
+  });
+});
