@@ -257,8 +257,10 @@ export class UpstreamFrames {
    */
   #freshSubscriptionId(upstreamId: string): string {
     let id = upstreamId;
-    while (this.#issuedSubscriptionIds.has(id) || this.#ctx.registry.byUpstreamId(id)) {
-      id = `0x${Array.from({ length: 4 }, () => Math.floor(this.#ctx.random() * 2 ** 32).toString(16).padStart(8, '0')).join('')}`;
+    // The attempt is mixed in: an injected `random` that repeats itself (a test's constant) must
+    // not make this loop for ever.
+    for (let attempt = 1; this.#issuedSubscriptionIds.has(id) || this.#ctx.registry.byUpstreamId(id); attempt++) {
+      id = `0x${Array.from({ length: 4 }, (_, i) => ((Math.floor(this.#ctx.random() * 2 ** 32) + (i === 3 ? attempt : 0)) >>> 0).toString(16).padStart(8, '0')).join('')}`;
     }
     this.#issuedSubscriptionIds.add(id);
     if (this.#issuedSubscriptionIds.size > ISSUED_IDS_REMEMBERED) {

@@ -257,9 +257,10 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       this.emit('error', new SteadyRpcError('ERR_ABORTED', 'Dropped a client eth_subscribe without an id: its subscription could never be ended'));
       return;
     }
+    if (!hasId && request.method === 'eth_unsubscribe') return this.#unsubscribeOneWay(call);
     const over = this.#ctx.limits.admit(call);
     if (over !== undefined) return this.#refuse(call, over);
-    if (request.method === 'eth_unsubscribe' && hasId) return this.#unsubscribe(call);
+    if (request.method === 'eth_unsubscribe') return this.#unsubscribe(call);
     this.#dispatch(call);
   }
 
@@ -286,6 +287,21 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       return ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: true });
     }
     ctx.outbox.sendCall(ctx.link, { ...call, params: [entry.upstreamId], unsubscribed: entry.clientId });
+  }
+
+  /**
+   * An `eth_unsubscribe` without an id: it ends the client's subscription as one with an id does
+   * (under the session's own id upstream, its answer swallowed), and is never passed on as written:
+   * an id the client does not have may be another session's upstream subscription on a shared
+   * socket, or a replay's.
+   */
+  #unsubscribeOneWay(call: PendingCall): void {
+    const ctx = this.#ctx;
+    const id = Array.isArray(call.params) ? call.params[0] : undefined;
+    const entry = typeof id === 'string' ? ctx.registry.remove(id) : undefined;
+    if (!entry) return;
+    ctx.continuity.forget(entry.clientId);
+    if (entry.upstreamId !== undefined && ctx.link && acceptsTraffic(ctx.state)) ctx.outbox.unsubscribeOrphan(ctx.link, entry.upstreamId);
   }
 
   #dispatch(call: PendingCall): void {
