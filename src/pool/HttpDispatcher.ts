@@ -152,6 +152,7 @@ export class HttpDispatcher {
     /** Where in `answered` the answers from a node behind the view are. */
     let behind: number[] = [];
     for (;;) {
+      if (this.#pool.closed) throw closedError();
       const asking = answered === undefined ? payload : batch ? behind.map((i) => answered!.sent[i]!.request) : payload;
       const askingItems = answered === undefined ? items : behind.map((i) => answered!.sent[i]!);
       const heads = this.#knownHeads();
@@ -271,19 +272,28 @@ export class HttpDispatcher {
     return answered.single ? responses[0]! : responses;
   }
 
+  /** Waits `ms` before asking again; ends early, rejecting, when the caller aborts or the pool closes. */
   #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
+    const pool = this.#pool;
+    if (pool.closed) return Promise.reject(closedError());
     return new Promise((resolve, reject) => {
-      const { clock } = this.#pool;
-      const onAbort = () => {
+      const { clock } = pool;
+      const end = (error: unknown) => {
         clock.clearTimeout(timer);
-        reject(signal!.reason);
+        signal?.removeEventListener('abort', onAbort);
+        pool.off('closed', onClose);
+        reject(error);
       };
+      const onAbort = () => end(signal!.reason);
+      const onClose = () => end(closedError());
       const timer = clock.setTimeout(() => {
         signal?.removeEventListener('abort', onAbort);
+        pool.off('closed', onClose);
         resolve();
       }, Math.max(0, ms));
       signal?.addEventListener('abort', onAbort, { once: true });
+      pool.once('closed', onClose);
     });
   }
 
@@ -357,3 +367,5 @@ export class HttpDispatcher {
     return `Every node that could take the request is cooling down after a rate limit${when}`;
   }
 }
+
+const closedError = () => new SteadyRpcError('ERR_CLOSED', 'NodePool is closed');

@@ -298,7 +298,11 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     const wasDown = this.#down;
     this.#down = new Set(nodes.filter((n) => n.status === 'unhealthy' || n.quarantined).map((n) => n.name));
     if (to !== undefined && wasDown.has(to)) this.#recovering = to;
-    if (to !== from && this.#behindCurrent(nodes, from, to)) to = from;
+    if (to !== from && this.#behindCurrent(nodes, from, to)) {
+      // Not to a node behind the one in use; but to the best one that has caught up, if any.
+      to = this.#caughtUpChoice(nodes, from!);
+      if (to !== from && wasDown.has(to)) this.#recovering = to;
+    }
     if (to === from) return undefined;
     this.#preferred = to;
     let reason: SwitchReason;
@@ -308,6 +312,13 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     this.#recovering = undefined;
     this.#everChosen = true;
     return { from, to, reason };
+  }
+
+  /** The selector's choice among `from` and the nodes not behind it (`from` if it chooses none of them). */
+  #caughtUpChoice(nodes: readonly NodeSnapshot[], from: string): string {
+    const head = nodes.find((n) => n.name === from)!.head;
+    const chosen = this.#selector(nodes.filter((n) => n.name === from || head === undefined || n.head === undefined || n.head >= head));
+    return chosen !== undefined && this.#byName.has(chosen) ? chosen : from;
   }
 
   /** Whether leaving `from` (still usable) for `to` would go to a node whose head is behind it. */

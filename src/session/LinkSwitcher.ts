@@ -218,9 +218,12 @@ export class LinkSwitcher {
     void this.#prepare(preferred, 'failback');
   }
 
-  followPool({ to, reason }: SwitchEvent): void {
+  followPool({ to: chosen, reason }: SwitchEvent): void {
     const ctx = this.#ctx;
-    if (ctx.state === 'closed' || to === undefined || ctx.pool.node(to).ws === undefined) return;
+    if (ctx.state === 'closed' || chosen === undefined || ctx.pool.node(chosen).ws === undefined) return;
+    // Leaving an unhealthy node (or reconnecting), the pool's choice may be a node behind what the
+    // client has seen while another has caught up: that one is opened, as after a cut.
+    const to = (reason === 'unhealthy' || !ctx.link) && this.#behindView(chosen) ? (this.#pickNode() ?? chosen) : chosen;
     if (ctx.link?.node === to) {
       if (ctx.next) this.#abandonNext();
       return;
