@@ -13,9 +13,16 @@ export const beaconProbe: Probe = async ({ node, signal }) => {
   if (!base) throw new SteadyRpcError('ERR_CONFIG', `Node "${node.name}" needs a static http URL for the beacon probe`);
   const response = await fetch(new URL('/eth/v1/node/syncing', base), { signal });
   if (!response.ok) throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node.name}" answered HTTP ${response.status}`);
-  const { data } = (await response.json()) as { data: { head_slot: string; is_syncing: boolean } };
+  // The node's answer is checked, not trusted: a missing or garbled slot must fail the probe, not
+  // become NaN (`Number(undefined)`) or a slot from a misread string (`Number('')` is 0).
+  const body = (await response.json()) as { data?: { head_slot?: unknown; is_syncing?: unknown } } | null;
+  const data = typeof body === 'object' && body !== null ? body.data : undefined;
+  const slot = data?.head_slot;
+  if (typeof slot !== 'string' || !/^\d{1,15}$/.test(slot) || typeof data?.is_syncing !== 'boolean') {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node.name}" answered /eth/v1/node/syncing without a head_slot and is_syncing`);
+  }
   if (data.is_syncing) throw new SteadyRpcError('ERR_LAGGING', `Node "${node.name}" is syncing`);
-  return { head: Number(data.head_slot) };
+  return { head: Number(slot) };
 };
 
 /** Checks beacon nodes every second; returns the pool and checker (close both when done). */

@@ -34,7 +34,10 @@ export interface HealthCheckerOptions {
   successesToUp?: number;
   /** Most probes in flight at once. @default 16 */
   concurrency?: number;
-  /** The chain every node must be on. @default the chain most nodes report (ties: preference order) */
+  /**
+   * The chain every node must be on; a node on another chain is unhealthy, and never a candidate.
+   * @default the chain most nodes report (each node's last reported chain, down or not; ties: preference order)
+   */
   chainId?: number;
   /** How a node is checked. @default ethBlockNumberProbe (eth_blockNumber, eth_chainId once) */
   probe?: Probe;
@@ -110,8 +113,16 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   /** Per node, the sequence number of the newest probe whose result was recorded. */
   readonly #recorded = new Map<string, number>();
   #sequence = 0;
-  /** Chain ids read per node; cleared when a node goes down so it is read again when it returns. */
+  /**
+   * The chain id each node last reported. Kept while a node is down or on another chain, so the
+   * expected chain (without `chainId`: the one most nodes report) does not move when the nodes on
+   * it go down, and a node on another chain never becomes the majority by outliving them.
+   */
   readonly #chains = new Map<string, number>();
+  /** Nodes whose chain id is read again at their next probe: they went down, or are on another chain. */
+  readonly #rereadChain = new Set<string>();
+  /** Nodes the pool has been told are on another chain (`wrongChain`). */
+  readonly #wrongChain = new Set<string>();
   #timer: TimerHandle | undefined;
   #closed = false;
 
@@ -227,14 +238,14 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
       const context = {
         node,
         signal: controller.signal,
-        wantChainId: !this.#chains.has(node.name),
+        wantChainId: !this.#chains.has(node.name) || this.#rereadChain.has(node.name),
         call: nodeCaller(this.#pool.httpTransport, this.#sockets, node, controller.signal, {
           classify: this.#pool.classifyError,
           now: () => this.#clock.now(),
         }),
       };
       // A probe that ignores its signal must still not outlive its timeout.
-      result = await Promise.race([this.#probe(context), aborted]);
+      result = validResult(node.name, await Promise.race([this.#probe(context), aborted]));
     } catch (error) {
       failure = error;
     } finally {
@@ -265,22 +276,26 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
       this.emit('probe', { name, ok: false, head: undefined, latencyMs, error, rateLimited: true });
       return;
     }
+    // The node answered: its rate-limit backoff starts over (once any cool-down is over).
+    if (result) this.#pool.answered(name);
     let head: number | undefined;
     let lag: number | undefined;
-    let chainId = this.#chains.get(name);
+    if (result?.chainId !== undefined) {
+      this.#chains.set(name, result.chainId);
+      this.#rereadChain.delete(name);
+    }
+    const chainId = this.#chains.get(name);
+    const { expected, oneChain } = this.#chainView();
+    // Known to be on another chain: refused whatever this probe found, and read again next time
+    // (the node may be redeployed on the right chain).
+    const wrongChain = chainId !== undefined && expected !== undefined && chainId !== expected;
+    if (wrongChain) this.#rereadChain.add(name);
     if (result) {
       head = result.head;
-      if (result.chainId !== undefined) {
-        chainId = result.chainId;
-        this.#chains.set(name, chainId);
-      }
-      const expected = this.#expectedChain();
-      if (chainId !== undefined && expected !== undefined && chainId !== expected) {
-        // Read it again next time: the node may be redeployed on the right chain.
-        this.#chains.delete(name);
-        error = new SteadyRpcError('ERR_CHAIN_MISMATCH', `Node "${name}" is on chain ${chainId}, expected ${expected}`);
+      if (wrongChain) {
+        error = mismatch(name, chainId, expected);
       } else {
-        lag = Math.max(0, this.#bestHead(name, head) - head);
+        lag = Math.max(0, this.#bestHead(name, head, expected, oneChain) - head);
         if (lag > this.#options.maxLagBlocks) {
           error = new SteadyRpcError('ERR_LAGGING', `Node "${name}" is ${lag} blocks behind (max ${this.#options.maxLagBlocks})`);
         }
@@ -289,48 +304,81 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     const ok = error === undefined;
     const current = this.#pool.health(name);
     let next = applyOutcome(current, ok, this.#options);
-    if (error?.code === 'ERR_CHAIN_MISMATCH') next = { ...next, status: 'unhealthy' };
-    if (next.status === 'unhealthy' && current.status !== 'unhealthy') this.#chains.delete(name);
+    if (wrongChain) next = { ...next, status: 'unhealthy' };
+    if (next.status === 'unhealthy' && current.status !== 'unhealthy') this.#rereadChain.add(name);
+    if (wrongChain) this.#wrongChain.add(name);
+    else this.#wrongChain.delete(name);
     this.#pool.update(name, {
       ...next,
       ...(head === undefined ? {} : { head, headAt: this.#clock.now() }),
       lag,
       latencyMs: ok ? latencyMs : current.latencyMs,
       lastError: error ? describeError(error) : current.lastError,
-      // Kept while the node is down, so its last head still counts on the right chain.
       chainId: chainId ?? current.chainId,
+      wrongChain,
       checkedAt: this.#clock.now(),
     });
+    this.#judgeChains(name, expected);
     this.emit('probe', { name, ok, head, latencyMs, error });
   }
 
-  /** The chain nodes must be on: configured, else the one most nodes report (ties: preference). */
-  #expectedChain(): number | undefined {
-    if (this.#chainId !== undefined) return this.#chainId;
+  /**
+   * The chain nodes must be on: configured, else the one most nodes last reported (ties:
+   * preference order), counting nodes that are down too. `oneChain`: no node reported another.
+   */
+  #chainView(): { expected: number | undefined; oneChain: boolean } {
     const counts = new Map<number, number>();
     for (const node of this.#pool.nodes) {
       const chain = this.#chains.get(node.name);
       if (chain !== undefined) counts.set(chain, (counts.get(chain) ?? 0) + 1);
     }
-    let best: number | undefined;
-    for (const [chain, count] of counts) if (best === undefined || count > counts.get(best)!) best = chain;
-    return best;
+    let expected = this.#chainId;
+    if (expected === undefined) {
+      for (const [chain, count] of counts) if (expected === undefined || count > counts.get(expected)!) expected = chain;
+    }
+    return { expected, oneChain: counts.size === 0 || (counts.size === 1 && counts.has(expected!)) };
+  }
+
+  /**
+   * The verdict on the other nodes' chains, when the expected chain moved (the majority changed
+   * with this probe): a node now found on another chain is unhealthy at once; one found on the
+   * expected chain is no longer refused, and comes back through the hysteresis.
+   */
+  #judgeChains(probed: string, expected: number | undefined): void {
+    for (const node of this.#pool.nodes) {
+      const { name } = node;
+      if (name === probed) continue;
+      const chain = this.#chains.get(name);
+      const wrong = chain !== undefined && expected !== undefined && chain !== expected;
+      if (wrong === this.#wrongChain.has(name) || this.#pool.closed) continue;
+      if (wrong) {
+        this.#wrongChain.add(name);
+        this.#rereadChain.add(name);
+        const error = mismatch(name, chain, expected!);
+        this.#pool.update(name, { status: 'unhealthy', consecutiveSuccesses: 0, wrongChain: true, lastError: describeError(error) });
+      } else {
+        this.#wrongChain.delete(name);
+        this.#pool.update(name, { wrongChain: false });
+      }
+    }
   }
 
   /**
    * The highest head among nodes on the expected chain, including this probe's own. A node whose
-   * probes fail keeps counting with its last head for `headGraceMs`.
+   * probes fail keeps counting with its last head for `headGraceMs`. A node whose chain is not
+   * known (a custom probe that reports none) counts while no node has reported another chain:
+   * then the heads are comparable; once one has, only nodes known to be on the expected chain count.
    */
-  #bestHead(name: string, head: number): number {
-    const expected = this.#expectedChain();
+  #bestHead(name: string, head: number, expected: number | undefined, oneChain: boolean): number {
     const oldest = this.#clock.now() - this.#options.headGraceMs;
     let best = head;
     for (const node of this.#pool.nodes) {
       if (node.name === name) continue;
-      const other = this.#pool.health(node.name);
-      const chain = this.#chains.get(node.name) ?? other.chainId;
-      if (other.head === undefined || (other.headAt ?? -Infinity) < oldest) continue;
-      if (expected === undefined || chain === expected) best = Math.max(best, other.head);
+      const otherHead = this.#pool.headOf(node.name);
+      if (otherHead === undefined || otherHead <= best) continue;
+      if ((this.#pool.health(node.name).headAt ?? -Infinity) < oldest) continue;
+      const chain = this.#chains.get(node.name);
+      if (chain === undefined ? oneChain : chain === expected) best = otherHead;
     }
     return best;
   }
@@ -338,4 +386,29 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   #assertOpen(): void {
     if (this.#closed) throw new SteadyRpcError('ERR_CLOSED', 'HealthChecker is closed');
   }
+}
+
+function mismatch(name: string, chainId: number, expected: number): SteadyRpcError {
+  return new SteadyRpcError('ERR_CHAIN_MISMATCH', `Node "${name}" is on chain ${chainId}, expected ${expected}`);
+}
+
+/** A probe's result, checked: a head that is a block number (or slot), a chain id that is one. */
+function validResult(name: string, result: unknown): ProbeResult {
+  if (typeof result !== 'object' || result === null) {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" returned ${String(result)} instead of { head }`);
+  }
+  const { head, chainId } = result as { head?: unknown; chainId?: unknown };
+  if (!isBlockNumber(head)) {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" returned head ${describeValue(head)}: expected a safe integer >= 0`);
+  }
+  if (chainId !== undefined && !isBlockNumber(chainId)) {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" returned chainId ${describeValue(chainId)}: expected a safe integer >= 0`);
+  }
+  return chainId === undefined ? { head } : { head, chainId };
+}
+
+const isBlockNumber = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value === 'bigint' ? `${value}n` : String(value);
 }

@@ -7,7 +7,7 @@ import { suggestedBackoffMs, verdictOf } from '../pool/nodeErrors.js';
 import { httpRateLimit } from '../pool/RateLimitCooldown.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
 import type { HttpTransport } from '../transport/HttpTransport.js';
-import type { SocketTransport } from '../transport/SocketTransport.js';
+import type { SocketTransport, UpstreamSocket } from '../transport/SocketTransport.js';
 
 /** A probe answered with a rate limit, and the wait the node named (ms), if any. */
 export interface ProbeRateLimit {
@@ -44,6 +44,7 @@ function unwrap(node: NodeInfo, method: string, response: JsonRpcResponse, polic
 
 async function httpCall(http: HttpTransport, node: NodeInfo, method: string, params: unknown[], signal: AbortSignal, policy: CallPolicy) {
   const endpoint = await resolveEndpoint(node.http!);
+  signal.throwIfAborted();
   const response = await http.post(endpoint, JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), signal);
   if (response.status < 200 || response.status >= 300) {
     const error = new SteadyRpcError('ERR_TRANSPORT', `Node "${node.name}" answered HTTP ${response.status}`);
@@ -65,29 +66,41 @@ async function httpCall(http: HttpTransport, node: NodeInfo, method: string, par
 async function socketCall(sockets: SocketTransport, node: NodeInfo, method: string, params: unknown[], signal: AbortSignal, policy: CallPolicy) {
   signal.throwIfAborted();
   const endpoint = await resolveEndpoint(node.ws!);
+  // The probe may have timed out (or the checker closed) while the endpoint resolved: no socket then.
+  signal.throwIfAborted();
   return new Promise<unknown>((resolve, reject) => {
+    let socket: UpstreamSocket | undefined;
+    let done = false;
     const finish = (fn: () => void) => {
+      if (done) return;
+      done = true;
       signal.removeEventListener('abort', onAbort);
-      socket.close(1000, 'probe done');
+      socket?.close(1000, 'probe done');
       fn();
     };
     const onAbort = () => finish(() => reject(signal.reason));
-    const socket = sockets.open(endpoint, {
-      onOpen: () => socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })),
+    // Listening before the socket exists: no abort can fall between opening it and listening.
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket = sockets.open(endpoint, {
+      onOpen: () => socket?.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })),
       onMessage: (text) => {
+        let value: unknown;
         try {
           const response = JSON.parse(text) as JsonRpcResponse;
           if (response.id !== 1) return;
-          finish(() => resolve(unwrap(node, method, response, policy)));
+          value = unwrap(node, method, response, policy);
         } catch (error) {
           finish(() => reject(error));
+          return;
         }
+        finish(() => resolve(value));
       },
       onClose: (info) =>
         finish(() => reject(new SteadyRpcError('ERR_TRANSPORT', `Node "${node.name}" closed the probe socket (${info.code})`))),
       onError: (error) => finish(() => reject(error)),
     });
-    signal.addEventListener('abort', onAbort, { once: true });
+    // A transport that reported an error or close from within open(): the socket is closed all the same.
+    if (done) socket.close(1000, 'probe done');
   });
 }
 

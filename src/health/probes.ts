@@ -5,16 +5,25 @@ export interface ProbeContext {
   readonly node: NodeInfo;
   /** Aborted when the probe's timeout passes or the checker closes. */
   readonly signal: AbortSignal;
-  /** Whether the checker wants the chain id this time (it reads it once per healthy stretch). */
+  /**
+   * Whether the checker wants the chain id this time: it reads it once per healthy stretch, and at
+   * every probe while the node is on another chain.
+   */
   readonly wantChainId: boolean;
   /** Calls a JSON-RPC method on this node (over HTTP, or a short-lived socket for ws-only nodes). */
   call(method: string, params?: unknown[]): Promise<unknown>;
 }
 
 export interface ProbeResult {
-  /** Head block number (or slot, for a beacon probe): lag is measured with it. */
+  /**
+   * Head block number (or slot, for a beacon probe): lag is measured with it. A safe integer >= 0;
+   * anything else (NaN from `Number(missing)`, a string …) fails the probe.
+   */
   head: number;
-  /** The node's chain id, when `wantChainId` was set. */
+  /**
+   * The node's chain id, when `wantChainId` was set (a safe integer >= 0). A probe that never
+   * reports one still gets lag checked: see `HealthChecker`.
+   */
   chainId?: number;
 }
 

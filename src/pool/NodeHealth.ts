@@ -18,8 +18,17 @@ export interface NodeHealth {
   lastError: string | undefined;
   consecutiveSuccesses: number;
   consecutiveFailures: number;
-  /** The node's chain id, read once per healthy stretch. */
+  /**
+   * The node's chain id as last read: once per healthy stretch, and at every probe while it is on
+   * another chain. Kept while the node is down, so it still counts towards the expected chain.
+   */
   chainId: number | undefined;
+  /**
+   * The node is known to be on another chain than the expected one (the HealthChecker's `chainId`,
+   * or the chain most nodes report): it is unhealthy, and never a candidate for traffic, not even
+   * when no node is usable. Set and cleared by the HealthChecker.
+   */
+  wrongChain: boolean;
   /** Clock time of the last probe result. */
   checkedAt: number | undefined;
   /** Clock time until which the node is excluded (auth/policy refusal), if any. */
@@ -45,6 +54,7 @@ export const initialHealth = (): NodeHealth => ({
   consecutiveSuccesses: 0,
   consecutiveFailures: 0,
   chainId: undefined,
+  wrongChain: false,
   checkedAt: undefined,
   quarantinedUntil: undefined,
   rateLimitedUntil: undefined,

@@ -52,6 +52,8 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   #recovering: string | undefined;
   /** The default transport, made here: closed with the pool (a transport given is the caller's). */
   readonly #ownsTransport: boolean;
+  /** Nodes that answered with a rate limit, not (yet) told of an answer since (see `answered()`). */
+  readonly #rateLimitedSinceAnswer = new Set<string>();
 
   constructor(options: NodePoolOptions) {
     super();
@@ -91,7 +93,10 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       write: (name, patch) => {
         if (!this.#closed) this.update(name, patch);
       },
-      rateLimited: (event) => this.emit('rateLimited', event),
+      rateLimited: (event) => {
+        this.#rateLimitedSinceAnswer.add(event.name);
+        this.emit('rateLimited', event);
+      },
       circuit: (event) => this.emit('circuit', event),
     });
     this.#dispatcher = new HttpDispatcher(this, this.#passive, http, {
@@ -150,8 +155,9 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
 
   /**
    * Nodes worth trying, best first: the usable ones; or, when none is usable (before the first
-   * health round, or when every node is down), every node that is not quarantined — trying beats
-   * failing without a try. Nodes cooling down after a rate limit or with their circuit open come
+   * health round, or when every node is down), every node that is neither quarantined nor known to
+   * be on another chain (`wrongChain`) — trying beats failing without a try, but another chain's
+   * answers are never served. Nodes cooling down after a rate limit or with their circuit open come
    * last (`request()` passes them over; a session opens one only when nothing else is left).
    */
   candidates(): string[] {
@@ -160,7 +166,12 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     const names =
       usable.length > 0
         ? usable
-        : this.#nodes.filter((n) => !((this.#health.get(n.name)!.quarantinedUntil ?? -Infinity) > now)).map((n) => n.name);
+        : this.#nodes
+            .filter((n) => {
+              const health = this.#health.get(n.name)!;
+              return !health.wrongChain && !((health.quarantinedUntil ?? -Infinity) > now);
+            })
+            .map((n) => n.name);
     // Every request asks: allocate only when some node is held back.
     let later: string[] | undefined;
     for (const name of names) if (!this.#passive.available(name)) (later ??= []).push(name);
@@ -207,6 +218,24 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       throw new SteadyRpcError('ERR_CONFIG', `Expected retryAfterMs to be a finite number >= 0, got ${retryAfterMs}`);
     }
     this.#passive.rateLimited(name, retryAfterMs, source);
+  }
+
+  /**
+   * `name` answered without a rate limit (a health probe, a session's call): once its cool-down is
+   * over, its rate-limit backoff starts over, so the next rate limit naming no wait cools it down
+   * for `rateLimit.cooldownMs` again. `request()` does it by itself. The node's status stays as it
+   * is, and so does its circuit (a closed one's count of failed requests starts over, as after a
+   * request's answer). Cheap: for a node with no rate limit since its last answer, a lookup.
+   */
+  answered(name: string): void {
+    this.node(name);
+    if (this.#closed || !this.#rateLimitedSinceAnswer.has(name)) return;
+    const record = this.#health.get(name)!;
+    // Cooling down still: the backoff goes on. A circuit not closed is left to the requests (an
+    // answer would close it), so the backoff starts over with their next answer.
+    if ((record.rateLimitedUntil ?? -Infinity) > this.clock.now() || record.circuit !== 'closed') return;
+    this.#rateLimitedSinceAnswer.delete(name);
+    this.#passive.answered(name);
   }
 
   /**

@@ -30,10 +30,18 @@ export function rateLimitSettings(options: RateLimitOptions | undefined): Readon
 }
 
 /**
- * A `Retry-After` value as a wait from `now`, in ms: delay-seconds, or an HTTP date (RFC 9110
- * §10.2.3), read against `now` (wall-clock time with the default clock). `undefined` when absent
- * or unreadable; a date in the past is 0.
+ * The longest wait a node's own hint (`Retry-After`, Infura's `backoff_seconds`) is read as, in ms:
+ * the longest timer delay (about 24.8 days). A hint is the node's word, untrusted: an absurd one
+ * (`Retry-After: 999…9`, `backoff_seconds: 1e306`) must not become `Infinity`. Cool-downs are capped
+ * by `rateLimit.maxCooldownMs` after that.
  */
+export const MAX_NAMED_WAIT_MS = 2_147_483_647;
+
+/** A wait a node named, in ms, as a finite number from 0 to {@link MAX_NAMED_WAIT_MS}. */
+export function namedWaitMs(ms: number): number {
+  return ms > MAX_NAMED_WAIT_MS ? MAX_NAMED_WAIT_MS : Math.max(0, ms);
+}
+
 /**
  * Whether an HTTP answer says "rate limited": a 429, or a 503 that names its wait (it says when to
  * come back, as a 429 does: RFC 9110 §10.2.3); with the wait it names, if any.
@@ -43,13 +51,18 @@ export function httpRateLimit(status: number, retryAfter: string | undefined, no
   return status === 429 || (status === 503 && named !== undefined) ? { ms: named } : undefined;
 }
 
+/**
+ * A `Retry-After` value as a wait from `now`, in ms: delay-seconds, or an HTTP date (RFC 9110
+ * §10.2.3), read against `now` (wall-clock time with the default clock). `undefined` when absent
+ * or unreadable; a date in the past is 0; a longer wait than {@link MAX_NAMED_WAIT_MS} is that.
+ */
 export function retryAfterMs(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1_000;
+  if (/^\d+$/.test(text)) return namedWaitMs(Number(text) * 1_000);
   if (!/^[a-z]{3}/i.test(text)) return undefined; // an HTTP date starts with the day name
   const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : namedWaitMs(at - now);
 }
 
 /**

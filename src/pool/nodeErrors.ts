@@ -1,4 +1,5 @@
 import type { JsonRpcErrorObject } from '../jsonrpc.js';
+import { MAX_NAMED_WAIT_MS, namedWaitMs } from './RateLimitCooldown.js';
 
 /**
  * What a node's JSON-RPC error means for the request it answers:
@@ -76,12 +77,15 @@ const NOT_THIS_NODE =
  */
 const NOT_THIS_NODE_CODES: ReadonlySet<number> = new Set([-32601, -32604, -32001, -32002, 4444, -39001]);
 
-/** Infura's suggested wait, in ms: `data.backoff_seconds` (or `data.rate.backoff_seconds`). */
+/**
+ * Infura's suggested wait, in ms: `data.backoff_seconds` (or `data.rate.backoff_seconds`), a finite
+ * number of seconds >= 0; a wait longer than {@link MAX_NAMED_WAIT_MS} (1e306 s …) is that.
+ */
 export function suggestedBackoffMs(error: JsonRpcErrorObject): number | undefined {
   const data = error.data as { backoff_seconds?: unknown; rate?: { backoff_seconds?: unknown } } | undefined;
   if (typeof data !== 'object' || data === null) return undefined;
   const seconds = data.backoff_seconds ?? data.rate?.backoff_seconds;
-  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1_000 : undefined;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? namedWaitMs(seconds * 1_000) : undefined;
 }
 
 /**
