@@ -80,11 +80,16 @@ const FAILURES_KEPT = 1_000;
  *
  * Each user socket is virtual: the ids it sends are re-addressed to ids unique on the real socket
  * and restored on the answers; `eth_subscribe` and `eth_unsubscribe` are served from the shared
- * subscriptions (the first subscriber's call goes upstream, later ones are answered at once with
- * an id of their own; the last unsubscribe closes it upstream). When the real socket closes, every
- * user socket on it closes with the same code; when its last user leaves, the real socket is
- * closed; when a user gives up on it (`terminate()`) while the node has been silent, it is torn down
- * for all. Answers to a batch come back one by one; an empty batch gets no answer.
+ * subscriptions (the first subscriber's call goes upstream, asked again when the node leaves it
+ * unanswered for a second; later ones are answered with an id of their own; the last unsubscribe
+ * closes it upstream). Nothing is answered on the node's behalf, and no user is let onto a real
+ * socket already open, unless the node has been heard on it just now or after (its next frame, or
+ * one `eth_chainId` for everything waiting); a real socket that does not answer gets no new users,
+ * those waiting get a fresh one. When the real socket closes, every user socket on it closes with
+ * the same code; when its last user leaves, the real socket is closed; when a user gives up on it
+ * (`terminate()`) while the node has been silent, it is torn down for all. Answers to a batch come
+ * back one by one; an empty batch gets no answer; one-way `eth_subscribe` and `eth_unsubscribe`
+ * calls are dropped.
  *
  * Opens do not each connect, so sessions skip the pool's per-node connect pacing for this
  * transport ({@link multiplexed}); real connects are paced here instead (`retryAfterMs`).
@@ -99,9 +104,10 @@ export class SharedSocketTransport implements SocketTransport {
   /** Opens share connections: sessions do not pace them per node. */
   readonly multiplexed = true;
   /**
-   * What reaches a session is one JSON value: checked before it is passed on as text, written by
-   * JSON.stringify otherwise. Thousands of sessions on one subscription do not check each frame
-   * again.
+   * What reaches a session is one JSON value, and a frame in the common shape is exactly that
+   * shape with its result (or error) one JSON value: the node's text is passed on only when it was
+   * checked to be so, anything else is written anew with its JSON-RPC members only. Thousands of
+   * sessions on one subscription do not check each frame again.
    */
   readonly framesChecked = true;
   readonly #inner: SocketTransport;
@@ -109,6 +115,8 @@ export class SharedSocketTransport implements SocketTransport {
   readonly #clock: Clock;
   readonly #idPrefix: string;
   readonly #connections = new Map<string, SharedConnection>();
+  /** Every real socket open or opening, including those that take no new users any more. */
+  readonly #all = new Set<SharedConnection>();
   /** Endpoints whose last connect failed: when, and how. */
   readonly #failures = new Map<string, { at: number; info: SocketCloseInfo }>();
   #nextSubscription = 1;
@@ -119,6 +127,10 @@ export class SharedSocketTransport implements SocketTransport {
     unroutable: () => {
       this.#unroutable += 1;
     },
+    retired: (connection) => {
+      if (this.#connections.get(connection.key) === connection) this.#connections.delete(connection.key);
+    },
+    place: (user) => this.#place(user),
     ended: (connection, failed) => this.#ended(connection, failed),
   };
 
@@ -153,25 +165,31 @@ export class SharedSocketTransport implements SocketTransport {
   /**
    * A virtual socket on the real socket to `endpoint` (its URL and subprotocols): joins the one
    * open or opening, or connects one, with this endpoint's headers. Within `retryAfterMs` of a
-   * failed connect to it, the socket closes at once with that failure's close instead.
+   * failed connect to it, the socket closes at once with that failure's close instead. On a real
+   * socket already open it opens once the node has been heard on it after this call (a frame, or
+   * the answer to one `eth_chainId` asked for every open waiting); when the node does not answer
+   * within 1 s, on a fresh real socket.
    */
   open(endpoint: SocketEndpoint, listener: SocketListener): UpstreamSocket {
+    const user = new VirtualSocket(endpoint, listener);
+    this.#place(user);
+    return user;
+  }
+
+  #place(user: VirtualSocket): void {
+    const { endpoint } = user;
     const key = JSON.stringify([endpoint.url, endpoint.protocols ?? []]);
-    const user = new VirtualSocket(listener);
     let connection = this.#connections.get(key);
     if (connection === undefined) {
       const failure = this.#failures.get(key);
-      if (failure !== undefined && this.#clock.now() - failure.at < this.#settings.retryAfterMs) {
-        user.fail(failure.info);
-        return user;
-      }
+      if (failure !== undefined && this.#clock.now() - failure.at < this.#settings.retryAfterMs) return user.fail(failure.info);
       this.#failures.delete(key);
       connection = new SharedConnection(this.#owner, key, this.#settings, this.#clock);
       this.#connections.set(key, connection);
+      this.#all.add(connection);
       connection.connect(this.#inner, endpoint);
     }
     connection.join(user);
-    return user;
   }
 
   /** A snapshot of the real sockets, their users and subscriptions, and the frames nobody took. */
@@ -179,12 +197,12 @@ export class SharedSocketTransport implements SocketTransport {
     let users = 0;
     let upstreamSubscriptions = 0;
     let subscriptions = 0;
-    for (const connection of this.#connections.values()) {
+    for (const connection of this.#all) {
       users += connection.users.size;
       upstreamSubscriptions += connection.subscriptions.upstreamCount;
       subscriptions += connection.subscriptions.memberCount;
     }
-    return Object.freeze({ sockets: this.#connections.size, users, upstreamSubscriptions, subscriptions, unroutable: this.#unroutable });
+    return Object.freeze({ sockets: this.#all.size, users, upstreamSubscriptions, subscriptions, unroutable: this.#unroutable });
   }
 
   /**
@@ -192,6 +210,7 @@ export class SharedSocketTransport implements SocketTransport {
    * remembered so that opens to its endpoint are paced.
    */
   #ended(connection: SharedConnection, failed: SocketCloseInfo | undefined): void {
+    this.#all.delete(connection);
     if (this.#connections.get(connection.key) === connection) this.#connections.delete(connection.key);
     if (failed === undefined) return;
     if (this.#failures.size >= FAILURES_KEPT) {

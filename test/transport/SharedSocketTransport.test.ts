@@ -51,6 +51,9 @@ function setup(options: { shareSubscriptions?: boolean; retryAfterMs?: number; l
 
 const request = (id: unknown, method: string, params: unknown[] = []) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
 
+/** A frame from the node that nobody wants (a notification for no subscription): the node is there. */
+const NODE_SPEAKS = '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xnone","result":"0x1"}}';
+
 describe('SharedSocketTransport: one real socket for many users', () => {
   it('opens one real socket per endpoint, and tells every user when it is open, never inside open()', async () => {
     const { fake, shared, endpoint, server } = setup();
@@ -67,6 +70,9 @@ describe('SharedSocketTransport: one real socket for many users', () => {
     shared.open(endpoint, c.listener);
     expect(c.types()).toEqual([]); // not inside open()
     await settle();
+    // On a socket already open: once the node has been heard after the open.
+    expect(c.types()).toEqual([]);
+    server().receive(NODE_SPEAKS);
     expect(c.types()).toEqual(['open']);
     expect(fake.sockets).toHaveLength(1);
     shared.open({ url: 'ws://b.test/' }, user().listener); // another endpoint, another socket
@@ -158,6 +164,7 @@ describe('SharedSocketTransport: shared subscriptions', () => {
     const c = user();
     const sc = shared.open({ url: 'ws://a.test/' }, c.listener);
     await settle();
+    server().receive(NODE_SPEAKS); // c is let on
     sc.send(request(9, 'eth_subscribe', ['newHeads'])); // after: answered without the node
     expect(c.messages()).toEqual([]);
     await settle();
@@ -411,20 +418,63 @@ describe('SharedSocketTransport: what the review found', () => {
     expect(() => sa.send(request(2, 'eth_chainId'))).toThrow(/not open/);
   });
 
-  it('newcomers do not wait on a subscribe the node has not answered for 5 s: they ask again', async () => {
+  it('asks again for everyone waiting on a subscribe the node has not answered for 1 s, then after 2 s, 4 s…; the first answer serves all, a later one is unsubscribed', async () => {
     const { server, clock, openUser } = setup();
     const { u: a, socket: sa } = await openUser();
+    const subscribes = () => (server().sentJson() as Array<{ id: number; method: string }>).filter((m) => m.method === 'eth_subscribe');
+    sa.send(request(1, 'eth_subscribe', ['newHeads'])); // lost
+    await clock.advance(500);
+    sa.send(request(2, 'eth_subscribe', ['newHeads'])); // waits on the first
+    expect(subscribes()).toHaveLength(1);
+    await clock.advance(500); // 1 s: asked again, for both
+    expect(subscribes()).toHaveLength(2);
+    await clock.advance(1_999);
+    expect(subscribes()).toHaveLength(2);
+    await clock.advance(1); // 2 s after that
+    expect(subscribes()).toHaveLength(3);
+    const [first, second, third] = subscribes();
+    server().receiveJson({ jsonrpc: '2.0', id: second!.id, result: '0xnew' });
+    expect(a.messages().map((m) => m.id).sort()).toEqual([1, 2]);
+    await clock.advance(60_000);
+    expect(subscribes()).toHaveLength(3); // answered: not asked again
+    server().receiveJson({ jsonrpc: '2.0', id: first!.id, result: '0xold' }); // late: nobody holds it
+    server().receiveJson({ jsonrpc: '2.0', id: third!.id, error: { code: -32000, message: 'late' } }); // late error: nothing to undo
+    expect(server().sentJson().at(-1)).toMatchObject({ method: 'eth_unsubscribe', params: ['0xold'] });
+    expect(a.messages()).toHaveLength(2);
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xnew","result":"0x1"}}');
+    server().receive('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xold","result":"0x1"}}');
+    expect(a.messages().slice(2).map((m) => m.params.subscription)).toEqual([a.messages()[0].result, a.messages()[1].result]);
+  });
+
+  it('a newcomer does not wait on an ask older than 1 s, however long the next wait has grown: asked again at once', async () => {
+    const { server, clock, openUser } = setup();
+    const { u: a, socket: sa } = await openUser();
+    const subscribes = () => (server().sentJson() as Array<{ id: number; method: string }>).filter((m) => m.method === 'eth_subscribe');
     sa.send(request(1, 'eth_subscribe', ['newHeads']));
-    await clock.advance(4_999);
+    await clock.advance(1_000); // asked again; next in 2 s
+    await clock.advance(999);
     sa.send(request(2, 'eth_subscribe', ['newHeads']));
-    expect(server().sentJson()).toHaveLength(1);
+    expect(subscribes()).toHaveLength(2);
     await clock.advance(1);
     sa.send(request(3, 'eth_subscribe', ['newHeads']));
-    const sent = server().sentJson() as Array<{ id: number }>;
-    expect(sent).toHaveLength(2);
-    server().receiveJson({ jsonrpc: '2.0', id: sent[1]!.id, result: '0xnew' });
-    server().receiveJson({ jsonrpc: '2.0', id: sent[0]!.id, result: '0xold' }); // the late one: its waiters still get it
+    expect(subscribes()).toHaveLength(3);
+    server().receiveJson({ jsonrpc: '2.0', id: subscribes()[2]!.id, result: '0xup' });
     expect(a.messages().map((m) => m.id).sort()).toEqual([1, 2, 3]);
+  });
+
+  it('stops asking again once nobody waits, and leaves no timer behind', async () => {
+    const { server, clock, shared, endpoint } = setup();
+    const a = user();
+    const b = user();
+    const sa = shared.open(endpoint, a.listener);
+    shared.open(endpoint, b.listener); // keeps the real socket open
+    await settle();
+    server().accept();
+    sa.send(request(1, 'eth_subscribe', ['newHeads']));
+    sa.close();
+    await clock.advance(10_000);
+    expect((server().sentJson() as Array<{ method: string }>).filter((m) => m.method === 'eth_subscribe')).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('paces connects to a node that closes sockets right after opening them', async () => {
@@ -592,7 +642,7 @@ describe('SharedSocketTransport: frames that are not one JSON-RPC message', () =
     expect(shared.stats().unroutable).toBe(1);
   });
 
-  it('reads valid but unusual answers (whitespace, escapes, extra members) in full', async () => {
+  it('reads valid but unusual answers (whitespace, escapes, extra members) in full, and passes on their JSON-RPC members only', async () => {
     const { server, openUser } = setup();
     const { u, socket } = await openUser();
     for (let i = 1; i <= 3; i++) socket.send(request(i, 'eth_call'));
@@ -603,7 +653,7 @@ describe('SharedSocketTransport: frames that are not one JSON-RPC message', () =
     expect(u.messages()).toEqual([
       { jsonrpc: '2.0', id: 1, result: '0x1' },
       { jsonrpc: '2.0', id: 2, result: 'a"b' },
-      { jsonrpc: '2.0', id: 3, result: '0x3', x: 1 },
+      { jsonrpc: '2.0', id: 3, result: '0x3' },
     ]);
   });
 

@@ -14,8 +14,25 @@ export const REQUEST_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"method":"([A-Z
 /** A user's call on the real socket: whose, and under which id it sent it. */
 export type CallOrigin = { kind: 'call'; user: VirtualSocket; id: JsonRpcId; chainId?: true };
 
-/** Who sent a request now on the real socket, under which id. */
-export type Origin = CallOrigin | { kind: 'subscribe'; shared: SharedSubscription } | { kind: 'own' };
+/**
+ * Who sent a request now on the real socket, under which id: a user's call, a shared subscribe,
+ * or one of the connection's own (an unsubscribe; `chainId`: the `eth_chainId` that checks the node
+ * is there before newcomers are let on).
+ */
+export type Origin = CallOrigin | { kind: 'subscribe'; shared: SharedSubscription } | { kind: 'own'; chainId?: true };
+
+/**
+ * The answer a user gets, under its own `id`, with the JSON-RPC members of the node's `frame` and
+ * nothing else: `error` when it has one (as a session reads an answer with both), else `result`.
+ * Written by JSON.stringify, so the frame is exactly `{"jsonrpc":"2.0","id":…,"result":R}` (or
+ * `"error"`) with R one JSON value: what a session takes for granted of a `framesChecked` transport.
+ */
+export function answerFrame(id: JsonRpcId, frame: { result?: unknown; error?: unknown }): string {
+  const head = `{"jsonrpc":"2.0","id":${JSON.stringify(id)}`;
+  if ('error' in frame) return `${head},"error":${JSON.stringify(frame.error) ?? 'null'}}`;
+  if ('result' in frame) return `${head},"result":${JSON.stringify(frame.result) ?? 'null'}}`;
+  return `${head}}`;
+}
 
 /** The real socket, as the ids see it. */
 export interface RequestWriter {
@@ -73,6 +90,17 @@ export class IdAddressing {
   }
 
   /**
+   * The connection's own `eth_chainId`, asking the node whether it is there: its answer (any frame,
+   * in fact) lets on the users waiting to join, and the answers waiting for the node go out.
+   * Throws, as the socket does, when it cannot take it.
+   */
+  probe(): void {
+    const id = this.#nextId++;
+    this.#writer.write(`{"jsonrpc":"2.0","id":${id},"method":"eth_chainId","params":[]}`);
+    this.#calls.set(id, { kind: 'own', chainId: true });
+  }
+
+  /**
    * An answer re-addressed in place: only when the frame is exactly
    * `{"jsonrpc":"2.0","id":N,"result":R}` (or `"error"`) with R one JSON value, checked without
    * parsing, so that nothing a node adds to a frame reaches a session.
@@ -104,7 +132,7 @@ export class IdAddressing {
     this.#calls.delete(id!);
     origin.user.calls.delete(id!);
     const error = { code: RpcErrorCode.INTERNAL_ERROR, message: 'Internal error: the node sent a malformed answer' };
-    origin.user.deliver(JSON.stringify({ jsonrpc: '2.0', id: origin.id, error }));
+    origin.user.deliver(answerFrame(origin.id, { error }));
   }
 
   /** The origin of the answer with id `id`, forgotten (with the user's record of it): it is answered now. */

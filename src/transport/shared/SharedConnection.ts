@@ -1,19 +1,41 @@
-import type { Clock } from '../../Clock.js';
+import type { Clock, TimerHandle } from '../../Clock.js';
 import { SteadyRpcError } from '../../errors.js';
 import type { JsonRpcId } from '../../jsonrpc.js';
 import { ID_AT } from '../../frameShapes.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketTransport, UpstreamSocket } from '../SocketTransport.js';
 import { CloseCode } from '../SocketTransport.js';
-import { IdAddressing, REQUEST_HEAD, type RequestWriter } from './IdAddressing.js';
+import { IdAddressing, REQUEST_HEAD, answerFrame, type RequestWriter } from './IdAddressing.js';
 import { SharedSubscriptions } from './SharedSubscriptions.js';
 import type { VirtualSocket } from './VirtualSocket.js';
 
 /**
  * A session that gives up on its socket (`terminate()`: a keepalive or connect deadline missed)
  * takes the real socket down for every session on it when the node has sent nothing for this long:
- * a zombie connection is not kept alive by the sessions that have not noticed yet.
+ * a zombie connection is not kept alive by the sessions that have not noticed yet. Users not yet
+ * open on it that came this much later than the one giving up (their own deadline is further off)
+ * are given a fresh real socket instead, as each would connect again on a socket of its own.
  */
 const SILENT_MS = 1_000;
+
+/**
+ * What the transport does without the node is done only once the node has been heard after it was
+ * asked for, as a session's own socket would need the node: a user joining an open real socket is
+ * let on once the node has been heard after the join (the socket may have died without a close
+ * just before: a network change); a subscribe served from an upstream subscription the socket has,
+ * and an unsubscribe, are answered at once when the node was heard within this long, else once it
+ * is heard. On a busy socket the next frame does it, at no cost; when none has come for this long,
+ * the node is asked (one `eth_chainId`, for everything waiting on it: the probe).
+ */
+export const QUIET_MS = 100;
+
+/**
+ * When the node has not answered the probe within this long, the socket takes no new users: those
+ * waiting to join are given a fresh real socket (a connect of their own, as each would get on a
+ * socket of its own, still bounded by the session's `connectTimeoutMs`). The sessions already on
+ * it stay until their own keepalive finds it dead (then it is taken down for all of them, see
+ * {@link SILENT_MS}) or they leave; the answers waiting for the node wait on.
+ */
+export const PROBE_TIMEOUT_MS = 1_000;
 
 /** The settings of a `SharedSocketTransport` a connection acts on. */
 export interface ConnectionSettings {
@@ -28,9 +50,13 @@ export interface ConnectionOwner {
   subscriptionId(): string;
   /** A frame from upstream could be given to no user. */
   unroutable(): void;
+  /** The connection takes no new users: opens to its endpoint go to another one from now on. */
+  retired(connection: SharedConnection): void;
+  /** Users that waited to join a connection that did not answer: each placed afresh, as a new open. */
+  place(user: VirtualSocket): void;
   /**
-   * The real socket is done: forgotten, and when its connect failed (`failed`: how it ended),
-   * remembered so that opens to its endpoint are paced.
+   * The real socket is done (no user left on it): forgotten, and when its connect failed (`failed`:
+   * how it ended), remembered so that opens to its endpoint are paced.
    */
   ended(connection: SharedConnection, failed: SocketCloseInfo | undefined): void;
 }
@@ -38,8 +64,9 @@ export interface ConnectionOwner {
 /**
  * One real socket and the virtual sockets on it. It owns the socket's life (connecting, open,
  * closed; closed on purpose when its last user leaves, torn down when a user gives up on it while
- * the node is silent; every user closed with the real socket's close), the routing of frames each
- * way, and the liveness answer to `eth_chainId`. Ids belong to its {@link IdAddressing},
+ * the node is silent; every user closed with the real socket's close), who may join it (on an open
+ * socket, only once the node has been heard after the join: {@link QUIET_MS}), the routing of
+ * frames each way, and the liveness answer to `eth_chainId`. Ids belong to its {@link IdAddressing},
  * subscriptions to its {@link SharedSubscriptions}.
  */
 export class SharedConnection implements RequestWriter {
@@ -61,6 +88,14 @@ export class SharedConnection implements RequestWriter {
   #heardAt = -Infinity;
   /** The node's answer to `eth_chainId` on this socket, as JSON text. */
   #chainId: string | undefined;
+  /** Users that joined the open socket and wait for the node to be heard from (see {@link QUIET_MS}). */
+  readonly #joining = new Set<VirtualSocket>();
+  /** Answers given on the node's behalf, by user, waiting for it to be heard from (made with the first). */
+  #vouched: Map<VirtualSocket, Array<() => void>> | undefined;
+  /** Before the probe, the wait for a frame; once it is sent, its deadline. */
+  #probeTimer: TimerHandle | undefined;
+  /** Taking no new users: the transport opens new ones elsewhere. */
+  #retired = false;
 
   constructor(owner: ConnectionOwner, key: string, settings: ConnectionSettings, clock: Clock) {
     this.#owner = owner;
@@ -73,6 +108,7 @@ export class SharedConnection implements RequestWriter {
       clock,
       ids: this.#ids,
       newSubscriptionId: () => owner.subscriptionId(),
+      vouch: (user, answer) => this.#vouch(user, answer),
     });
   }
 
@@ -112,11 +148,19 @@ export class SharedConnection implements RequestWriter {
     this.#socket!.send(text);
   }
 
+  /**
+   * A new user: on a connecting socket it opens with it; on an open one, once the node has been
+   * heard after now (the next frame, or the answer to a probe), since the socket may have died
+   * without a close since it last was (a network change, a node gone silent) and a session's own
+   * socket would not open on a dead node either.
+   */
   join(user: VirtualSocket): void {
-    user.attach(this);
+    user.attach(this, this.#clock.now());
     if (this.#state === 'closed') return user.fail(this.#closeInfo);
     this.users.add(user);
-    if (this.#state === 'open') queueMicrotask(() => user.opened());
+    if (this.#state !== 'open') return;
+    this.#joining.add(user);
+    this.#expectNode();
   }
 
   /**
@@ -151,10 +195,29 @@ export class SharedConnection implements RequestWriter {
    */
   leave(user: VirtualSocket, terminated: boolean): void {
     if (!this.users.delete(user)) return;
+    this.#joining.delete(user);
+    this.#vouched?.delete(user);
+    if (!this.#waitsForNode()) this.#stopProbe();
     this.subscriptions.leave(user);
     this.#ids.forget(user);
     if (this.users.size === 0) return this.#drop(CloseCode.NORMAL, 'steadyrpc: no sessions left');
-    if (terminated && this.#clock.now() - this.#heardAt >= SILENT_MS) this.#drop(undefined, undefined);
+    if (terminated && this.#clock.now() - this.#heardAt >= SILENT_MS) this.#abandon(user.joinedAt);
+  }
+
+  /**
+   * A user that joined at `joinedAt` gave up on the socket while the node was silent: taken down for
+   * every user, but those not yet open on it that joined {@link SILENT_MS} or more after it, which
+   * are placed on a fresh one.
+   */
+  #abandon(joinedAt: number): void {
+    this.#retire();
+    for (const user of [...this.users]) {
+      if (user.isOpen || user.joinedAt - joinedAt < SILENT_MS) continue;
+      this.users.delete(user);
+      this.#joining.delete(user);
+      this.#owner.place(user);
+    }
+    this.#drop(undefined, undefined);
   }
 
   /** Answers `eth_chainId` from the node's last answer while the socket is known to be alive. */
@@ -169,6 +232,9 @@ export class SharedConnection implements RequestWriter {
   #sendItem(user: VirtualSocket, item: unknown): void {
     const request = item as { id?: unknown; method?: unknown; params?: unknown };
     if (typeof item !== 'object' || item === null || !('id' in request) || request.id === undefined) {
+      // A one-way subscribe or unsubscribe is dropped: on the socket every user shares it would end
+      // a subscription that is not this user's, or open one nobody holds.
+      if (request?.method === 'eth_subscribe' || request?.method === 'eth_unsubscribe') return;
       // A notification to the node (or not a request at all): nothing comes back to anyone for it.
       return this.write(JSON.stringify(item));
     }
@@ -182,6 +248,12 @@ export class SharedConnection implements RequestWriter {
   #onMessage(text: string, bytes: Uint8Array | undefined): void {
     if (this.#state === 'closed') return;
     this.#heardAt = this.#clock.now();
+    this.#route(text, bytes);
+    // The node is there: whatever waited for it goes on (after the frame, which was not theirs).
+    if (this.#state === 'open' && this.#waitsForNode()) this.#heard();
+  }
+
+  #route(text: string, bytes: Uint8Array | undefined): void {
     if (this.#ids.fastAnswer(text, bytes) || this.subscriptions.fastNotification(text, bytes)) return;
     let message: unknown;
     try {
@@ -193,17 +265,104 @@ export class SharedConnection implements RequestWriter {
     for (const item of Array.isArray(message) ? message : [message]) this.#onItem(item);
   }
 
+  /**
+   * An answer on the node's behalf to `user` (never inside its send()): now when the node was
+   * heard within {@link QUIET_MS}, else once it is heard again.
+   */
+  #vouch(user: VirtualSocket, answer: () => void): void {
+    if (this.#clock.now() - this.#heardAt < QUIET_MS) return queueMicrotask(answer);
+    const vouched = (this.#vouched ??= new Map());
+    const answers = vouched.get(user);
+    if (answers) answers.push(answer);
+    else vouched.set(user, [answer]);
+    this.#expectNode();
+  }
+
+  #waitsForNode(): boolean {
+    return this.#joining.size > 0 || (this.#vouched !== undefined && this.#vouched.size > 0);
+  }
+
+  /**
+   * Something waits for the node to be heard: the probe goes out once it has been quiet for
+   * {@link QUIET_MS} (at once if it has), unless one is due or on its way already.
+   */
+  #expectNode(): void {
+    if (this.#probeTimer !== undefined || this.#state !== 'open') return;
+    const quiet = this.#clock.now() - this.#heardAt;
+    if (quiet >= QUIET_MS) return this.#probe();
+    this.#probeTimer = this.#clock.setTimeout(() => {
+      this.#probeTimer = undefined;
+      this.#probe();
+    }, QUIET_MS - quiet);
+  }
+
+  /** Asks the node whether it is there; gives up on it after {@link PROBE_TIMEOUT_MS}. */
+  #probe(): void {
+    if (!this.#waitsForNode() || this.#state !== 'open') return;
+    try {
+      this.#ids.probe();
+    } catch {
+      return this.#giveUp(); // the socket is closing: no place to join
+    }
+    this.#probeTimer = this.#clock.setTimeout(() => {
+      this.#probeTimer = undefined;
+      this.#giveUp();
+    }, PROBE_TIMEOUT_MS);
+  }
+
+  #stopProbe(): void {
+    if (this.#probeTimer === undefined) return;
+    this.#clock.clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
+  }
+
+  /** The node was heard: the users waiting to join are open, the answers given on its behalf go out. */
+  #heard(): void {
+    this.#stopProbe();
+    const joining = [...this.#joining];
+    this.#joining.clear();
+    const vouched = this.#vouched;
+    this.#vouched = undefined;
+    for (const user of joining) user.opened();
+    for (const answers of vouched?.values() ?? []) for (const answer of answers) answer();
+  }
+
+  /**
+   * The node did not answer the probe: the socket takes no new users, those waiting to join are
+   * placed on a fresh one, and with nobody else on it, it is let go.
+   */
+  #giveUp(): void {
+    this.#stopProbe();
+    if (!this.#waitsForNode()) return;
+    const joining = [...this.#joining];
+    this.#joining.clear();
+    this.#retire();
+    for (const user of joining) {
+      this.users.delete(user);
+      this.#owner.place(user);
+    }
+    if (this.users.size === 0) this.#drop(undefined, undefined);
+  }
+
+  #retire(): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    this.#owner.retired(this); // new opens get a connection of their own
+  }
+
   #onItem(item: unknown): void {
     if (typeof item !== 'object' || item === null) return this.#owner.unroutable();
     const frame = item as { id?: unknown; method?: unknown; result?: unknown; params?: { subscription?: unknown; result?: unknown } };
     if (frame.method === 'eth_subscription') return this.subscriptions.notification(frame);
     const origin = typeof frame.id === 'number' ? this.#ids.take(frame.id) : undefined;
     if (!origin) return this.#owner.unroutable();
-    if (origin.kind === 'call') {
+    if (origin.kind !== 'subscribe') {
       if (origin.chainId && typeof frame.result === 'string') this.#chainId = JSON.stringify(frame.result);
-      return origin.user.deliver(JSON.stringify({ ...frame, id: origin.id }));
+      // Its JSON-RPC members only: nothing else a node adds reaches a session.
+      if (origin.kind === 'call') origin.user.deliver(answerFrame(origin.id, frame));
+      return;
     }
-    if (origin.kind === 'subscribe') this.subscriptions.subscribed(origin.shared, item as { result?: unknown; error?: unknown });
+    this.subscriptions.subscribed(origin.shared, item as { result?: unknown; error?: unknown });
   }
 
   /**
@@ -214,14 +373,18 @@ export class SharedConnection implements RequestWriter {
   #drop(code: number | undefined, reason: string | undefined): void {
     if (this.#dropped || this.#state === 'closed') return;
     this.#dropped = true;
-    this.#owner.ended(this, undefined); // new opens get a connection of their own
+    this.#retire();
     if (code === undefined) return this.#socket?.terminate();
     this.#state = 'closed';
     this.#clear();
+    this.#owner.ended(this, undefined);
     this.#socket?.close(code, reason);
   }
 
   #clear(): void {
+    this.#stopProbe();
+    this.#joining.clear();
+    this.#vouched = undefined;
     this.#ids.clear();
     this.subscriptions.clear();
   }

@@ -1,29 +1,51 @@
-import type { Clock } from '../../Clock.js';
+import type { Clock, TimerHandle } from '../../Clock.js';
 import type { JsonRpcId } from '../../jsonrpc.js';
 import { NOTIFICATION_PREFIX, NOTIFICATION_RESULT, SUBSCRIPTION_AT, notificationId } from '../../frameShapes.js';
 import { checkFrame } from '../../jsonScan.js';
-import type { IdAddressing } from './IdAddressing.js';
+import { answerFrame, type IdAddressing } from './IdAddressing.js';
 import type { VirtualSocket } from './VirtualSocket.js';
 
-/** A subscribe the node has not answered for this long is not waited on by newcomers: they ask again. */
-const PENDING_SUBSCRIBE_MS = 5_000;
+/**
+ * A subscribe the node has not answered within this long is sent again, for every user waiting on
+ * it, and again after twice as long each time (1 s, 2 s, 4 s… after the one before) while anyone
+ * still waits; a new subscriber to the same params arriving when the last ask is this old has it
+ * sent again at once. A node that lost one (a stall, a proxy in between that dropped it) then holds
+ * the waiters up by about this long at most, not until their request deadline, while a slow node
+ * gets a handful of extra subscribes at most. The first answer serves every waiter; an answer to
+ * another ask that comes later is unsubscribed (nobody holds it).
+ */
+export const RESUBSCRIBE_AFTER_MS = 1_000;
 
-/** A user's place in a shared subscription; `held`: notifications waiting until it has its subscribe answer. */
+/**
+ * A user's place in a shared subscription; `held`: notifications waiting until it has its subscribe
+ * answer; `from`: the shared subscription's fan-out count when it joined (it gets later ones only).
+ */
 interface Member {
   readonly user: VirtualSocket;
   held: string[] | undefined;
+  readonly from: number;
 }
 
 /** One upstream subscription and the user subscriptions it serves. */
 export interface SharedSubscription {
   readonly key: string;
+  /** The subscribe frame after its method (`,"params":[…]}`): what goes upstream, each time it is asked. */
+  readonly rest: string;
   upstreamId: string | undefined;
-  /** When its subscribe was sent upstream. */
-  readonly sentAt: number;
+  /** The node answered (either way) or it was closed: any later answer is an orphan. */
+  settled: boolean;
+  /** When its subscribe was last sent upstream. */
+  sentAt: number;
+  /** How long after `sentAt` it is asked again if still unanswered. */
+  askAfter: number;
+  /** The timer that asks again; only while unanswered and waited on. */
+  timer: TimerHandle | undefined;
   /** Subscribes waiting for the upstream answer. */
   readonly waiters: Array<{ user: VirtualSocket; id: JsonRpcId }>;
   /** User subscription id → its member. */
   readonly members: Map<string, Member>;
+  /** Notifications fanned out so far (see `Member.from`). */
+  fanouts: number;
 }
 
 /** What the shared subscriptions of one real socket are built with. */
@@ -35,21 +57,29 @@ export interface SharedSubscriptionsOptions {
   readonly ids: IdAddressing;
   /** A fresh user subscription id, unique for the transport's life (a late unsubscribe never hits another). */
   readonly newSubscriptionId: () => string;
+  /**
+   * Gives `user` an answer on the node's behalf (never inside its send()), once the node is known
+   * to be there: at once when it was heard just now, else when it is heard again.
+   */
+  readonly vouch: (user: VirtualSocket, answer: () => void) => void;
 }
 
 /**
  * The subscriptions of one real socket: one upstream subscription per distinct `eth_subscribe`
  * params, shared by every user that asked for it, each under a subscription id of its own. The first
  * subscriber's call goes upstream (later ones wait for its answer, or are answered at once when it
- * has come); notifications are fanned out to every member under its own id; the last member's
- * `eth_unsubscribe` closes it upstream. It owns the memberships and the fan-out; the ids under which
- * its subscribes go upstream belong to {@link IdAddressing}, and the socket's life to the connection.
+ * has come; one the node leaves unanswered is asked again, see {@link RESUBSCRIBE_AFTER_MS});
+ * notifications are fanned out to every member under its own id, each to the members there when it
+ * came; the last member's `eth_unsubscribe` closes it upstream. It owns the memberships and the
+ * fan-out; the ids under which its subscribes go upstream belong to {@link IdAddressing}, the
+ * socket's life (and when the node is known to be there) to the connection.
  */
 export class SharedSubscriptions {
   readonly #share: boolean;
   readonly #clock: Clock;
   readonly #ids: IdAddressing;
   readonly #newSubscriptionId: () => string;
+  readonly #vouch: (user: VirtualSocket, answer: () => void) => void;
   /** The upstream subscriptions that have their id, by that id. */
   readonly #byUpstream = new Map<string, SharedSubscription>();
   readonly #byParams = new Map<string, SharedSubscription>();
@@ -57,7 +87,8 @@ export class SharedSubscriptions {
   readonly #memberships = new Map<string, SharedSubscription>();
   #unshared = 0;
 
-  constructor({ share, clock, ids, newSubscriptionId }: SharedSubscriptionsOptions) {
+  constructor({ share, clock, ids, newSubscriptionId, vouch }: SharedSubscriptionsOptions) {
+    this.#vouch = vouch;
     this.#share = share;
     this.#clock = clock;
     this.#ids = ids;
@@ -82,27 +113,26 @@ export class SharedSubscriptions {
    */
   subscribe(user: VirtualSocket, id: JsonRpcId, rest: string): void {
     const key = this.#share ? rest : `unshared:${this.#unshared++}`;
-    const now = this.#clock.now();
     let shared = this.#byParams.get(key);
-    if (shared !== undefined && shared.upstreamId === undefined && now - shared.sentAt >= PENDING_SUBSCRIBE_MS) {
-      // The node never answered that one: ask again (if it answers late, who waited for it still gets it).
-      this.#byParams.delete(key);
-      shared = undefined;
-    }
     if (shared?.upstreamId !== undefined) return this.#admitNow(shared, user, id);
     if (shared === undefined) {
-      shared = { key, upstreamId: undefined, sentAt: now, waiters: [], members: new Map() };
-      this.#ids.subscribe(shared, rest);
+      const now = this.#clock.now();
+      shared = { key, rest, upstreamId: undefined, settled: false, sentAt: now, askAfter: RESUBSCRIBE_AFTER_MS, timer: undefined, waiters: [], members: new Map(), fanouts: 0 };
+      this.#ids.subscribe(shared, rest); // throws, recording nothing, when the socket cannot take it
       this.#byParams.set(key, shared);
     }
     shared.waiters.push({ user, id });
+    // A newcomer does not wait on an ask older than RESUBSCRIBE_AFTER_MS (however long the timer's
+    // next wait has grown): it is asked again now, for everyone waiting.
+    if (this.#clock.now() - shared.sentAt >= RESUBSCRIBE_AFTER_MS) this.#askAgain(shared);
+    else this.#arm(shared);
   }
 
   unsubscribe(user: VirtualSocket, id: JsonRpcId, subscription: string): void {
     const owned = user.subscriptions.delete(subscription);
     if (owned) this.#leaveSubscription(subscription);
     // As a node answers: true for a subscription it had, false for any other id.
-    queueMicrotask(() => user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${owned}}`));
+    this.#vouch(user, () => user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${owned}}`));
   }
 
   /** `user` is gone: its subscriptions are left, and it waits for no subscribe answer any more. */
@@ -113,20 +143,33 @@ export class SharedSubscriptions {
       if (shared.waiters.some((waiter) => waiter.user === user)) {
         const kept = shared.waiters.filter((waiter) => waiter.user !== user);
         shared.waiters.splice(0, shared.waiters.length, ...kept);
+        // Nobody waits on it any more: not asked again (a newcomer waiting on it arms it again).
+        if (kept.length === 0) this.#disarm(shared);
       }
     }
   }
 
-  /** The node answered a shared subscribe: every waiter gets its own id, or the node's error. */
+  /**
+   * The node answered a shared subscribe: every waiter gets its own id, or the node's error. An
+   * answer to it after the first (it was asked again) opened a subscription nobody holds: undone.
+   */
   subscribed(shared: SharedSubscription, answer: { result?: unknown; error?: unknown }): void {
-    const waiters = shared.waiters.splice(0);
-    if (typeof answer.result !== 'string' || 'error' in answer) {
-      if (this.#byParams.get(shared.key) === shared) this.#byParams.delete(shared.key);
-      for (const { user, id } of waiters) user.deliver(JSON.stringify({ ...answer, jsonrpc: '2.0', id }));
+    const ok = typeof answer.result === 'string' && !('error' in answer);
+    if (shared.settled) {
+      if (ok && answer.result !== shared.upstreamId) this.#ids.unsubscribe(answer.result as string);
       return;
     }
-    shared.upstreamId = answer.result;
-    this.#byUpstream.set(answer.result, shared);
+    shared.settled = true;
+    this.#disarm(shared);
+    const waiters = shared.waiters.splice(0);
+    if (!ok) {
+      if (this.#byParams.get(shared.key) === shared) this.#byParams.delete(shared.key);
+      for (const { user, id } of waiters) user.deliver(answerFrame(id, answer));
+      return;
+    }
+    const upstreamId = answer.result as string;
+    shared.upstreamId = upstreamId;
+    this.#byUpstream.set(upstreamId, shared);
     // Every waiter is a member before any answer goes out: one that unsubscribes at once, on
     // hearing its answer, then leaves the others their subscription.
     const admitted = waiters.filter(({ user }) => user.isOpen).map(({ user, id }) => ({ user, id, subscription: this.#member(shared, user, undefined) }));
@@ -143,21 +186,30 @@ export class SharedSubscriptions {
     const shared = this.#byUpstream.get(upstreamId);
     if (!shared) return true; // a subscription closed here, its notifications still in flight: nobody wants them
     const rest = text.slice(SUBSCRIPTION_AT + upstreamId.length);
-    for (const [subscription, member] of shared.members) this.#notify(member, `${NOTIFICATION_PREFIX}${subscription}${rest}`);
+    const fanout = ++shared.fanouts;
+    // A member that joins while this goes out (a subscribe from a handler) is not given it: the node
+    // sent it before that subscribe, as on a socket of its own.
+    for (const [subscription, member] of shared.members) if (member.from < fanout) this.#notify(member, `${NOTIFICATION_PREFIX}${subscription}${rest}`);
     return true;
   }
 
-  /** A notification that took the general path (parsed): fanned out re-serialised, under each member's id. */
-  notification(frame: { params?: { subscription?: unknown } }): void {
+  /**
+   * A notification that took the general path (parsed): fanned out under each member's id, written
+   * with its JSON-RPC members only (the common shape, its result one JSON value), as what a
+   * session is handed by a `framesChecked` transport must be.
+   */
+  notification(frame: { params?: { subscription?: unknown; result?: unknown } }): void {
     const shared = typeof frame.params?.subscription === 'string' ? this.#byUpstream.get(frame.params.subscription) : undefined;
     if (!shared) return;
-    for (const [subscription, member] of shared.members) {
-      this.#notify(member, JSON.stringify({ ...frame, params: { ...frame.params, subscription } }));
-    }
+    const result = JSON.stringify(frame.params!.result);
+    const rest = result === undefined ? '"}}' : `${NOTIFICATION_RESULT}${result}}}`;
+    const fanout = ++shared.fanouts;
+    for (const [subscription, member] of shared.members) if (member.from < fanout) this.#notify(member, `${NOTIFICATION_PREFIX}${subscription}${rest}`);
   }
 
   /** The real socket is gone: every subscription with it. */
   clear(): void {
+    for (const shared of this.#byParams.values()) this.#disarm(shared);
     this.#byParams.clear();
     this.#byUpstream.clear();
     this.#memberships.clear();
@@ -166,20 +218,21 @@ export class SharedSubscriptions {
   /** Makes `user` a member of `shared` under a subscription id of its own. */
   #member(shared: SharedSubscription, user: VirtualSocket, held: string[] | undefined): string {
     const subscription = this.#newSubscriptionId();
-    shared.members.set(subscription, { user, held });
+    shared.members.set(subscription, { user, held, from: shared.fanouts });
     this.#memberships.set(subscription, shared);
     user.subscriptions.add(subscription);
     return subscription;
   }
 
   /**
-   * A subscribe to an upstream subscription that exists: answered after the user's send() returns,
-   * with the notifications that come meanwhile held until then.
+   * A subscribe to an upstream subscription that exists: a member at once, answered after the
+   * user's send() returns and the node is known to be there, with the notifications that come
+   * meanwhile held until then.
    */
   #admitNow(shared: SharedSubscription, user: VirtualSocket, id: JsonRpcId): void {
     const subscription = this.#member(shared, user, []);
     const member = shared.members.get(subscription)!;
-    queueMicrotask(() => {
+    this.#vouch(user, () => {
       const held = member.held ?? [];
       member.held = undefined;
       user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"${subscription}"}`);
@@ -195,8 +248,40 @@ export class SharedSubscriptions {
     if (shared.members.size === 0) this.#close(shared);
   }
 
+  /** Arms the timer that asks `shared` again, unless it is armed, answered or waited on by nobody. */
+  #arm(shared: SharedSubscription): void {
+    if (shared.timer !== undefined || shared.settled || shared.waiters.length === 0) return;
+    const wait = Math.max(0, shared.sentAt + shared.askAfter - this.#clock.now());
+    shared.timer = this.#clock.setTimeout(() => {
+      shared.timer = undefined;
+      this.#askAgain(shared);
+    }, wait);
+  }
+
+  #disarm(shared: SharedSubscription): void {
+    if (shared.timer === undefined) return;
+    this.#clock.clearTimeout(shared.timer);
+    shared.timer = undefined;
+  }
+
+  /** The node has not answered `shared`'s subscribe: it is sent again, for everyone waiting on it. */
+  #askAgain(shared: SharedSubscription): void {
+    this.#disarm(shared);
+    if (shared.settled || shared.waiters.length === 0 || this.#byParams.get(shared.key) !== shared) return;
+    try {
+      this.#ids.subscribe(shared, shared.rest);
+    } catch {
+      return; // the socket is closing: its close answers the waiters
+    }
+    shared.sentAt = this.#clock.now();
+    shared.askAfter *= 2;
+    this.#arm(shared);
+  }
+
   /** Nobody holds `shared` any more: forgotten, and unsubscribed upstream (once). */
   #close(shared: SharedSubscription): void {
+    shared.settled = true;
+    this.#disarm(shared);
     if (this.#byParams.get(shared.key) === shared) this.#byParams.delete(shared.key);
     const upstreamId = shared.upstreamId;
     if (upstreamId === undefined || this.#byUpstream.get(upstreamId) !== shared) return;

@@ -1,5 +1,5 @@
 import { SteadyRpcError } from '../../errors.js';
-import type { SocketCloseInfo, SocketListener, UpstreamSocket } from '../SocketTransport.js';
+import type { SocketCloseInfo, SocketEndpoint, SocketListener, UpstreamSocket } from '../SocketTransport.js';
 import { CloseCode } from '../SocketTransport.js';
 import type { SharedConnection } from './SharedConnection.js';
 
@@ -15,11 +15,19 @@ export class VirtualSocket implements UpstreamSocket {
   readonly subscriptions = new Set<string>();
   /** Ids (on the real socket) of its calls not yet answered. */
   readonly calls = new Set<number>();
+  /**
+   * Where it was opened to, with the session's credentials of the moment: what a fresh real socket
+   * is connected with when the one it waited to join did not answer.
+   */
+  readonly endpoint: SocketEndpoint;
+  /** When it was put on the connection it is on. */
+  joinedAt = 0;
   readonly #listener: SocketListener;
   #connection: SharedConnection | undefined;
   #state: 'connecting' | 'open' | 'closed' = 'connecting';
 
-  constructor(listener: SocketListener) {
+  constructor(endpoint: SocketEndpoint, listener: SocketListener) {
+    this.endpoint = endpoint;
     this.#listener = listener;
   }
 
@@ -45,8 +53,10 @@ export class VirtualSocket implements UpstreamSocket {
     this.#leave({ code: CloseCode.ABNORMAL, reason: '' }, true);
   }
 
-  attach(connection: SharedConnection): void {
+  /** Put on `connection` at `now` (again, when the one it waited on did not answer). */
+  attach(connection: SharedConnection, now: number): void {
     this.#connection = connection;
+    this.joinedAt = now;
   }
 
   opened(): void {
