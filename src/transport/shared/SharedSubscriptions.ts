@@ -72,7 +72,7 @@ export interface SharedSubscriptionsOptions {
  * notifications are fanned out to every member under its own id, each to the members there when it
  * came; the last member's `eth_unsubscribe` closes it upstream. It owns the memberships and the
  * fan-out; the ids under which its subscribes go upstream belong to {@link IdAddressing}, the
- * socket's life (and when the node is known to be there) to the connection.
+ * socket's life to the connection, and when the node is known to be there to its `LivenessGate`.
  */
 export class SharedSubscriptions {
   readonly #share: boolean;

@@ -1,0 +1,118 @@
+import { SteadyRpcError } from '../../errors.js';
+import type { JsonRpcId } from '../../jsonrpc.js';
+import { ID_AT } from '../../frameShapes.js';
+import { REQUEST_HEAD, answerFrame, type IdAddressing } from './IdAddressing.js';
+import type { SharedSubscriptions } from './SharedSubscriptions.js';
+import type { VirtualSocket } from './VirtualSocket.js';
+
+/** The connection, as its frame routing sees it. */
+export interface RoutedSocket {
+  /** Writes a frame on the real socket as it is; throws, as the socket does, when it cannot take it. */
+  write(text: string): void;
+  /**
+   * Whether the node was heard within the transport's `livenessWindowMs`: `eth_chainId` is then
+   * answered from the node's last answer.
+   */
+  heardRecently(): boolean;
+  /** A frame from upstream could be given to no user. */
+  unroutable(): void;
+}
+
+/**
+ * The frames of one real socket, each way: a user's requests re-addressed (subscriptions served by
+ * the {@link SharedSubscriptions}), the node's frames given to the users they are for, and the
+ * liveness answer to `eth_chainId` (the node's last answer, while it was heard recently). It holds
+ * nothing of the socket's life: the connection sends only on an open socket, and hands over the
+ * node's frames until it closes.
+ */
+export class FrameRouter {
+  readonly #socket: RoutedSocket;
+  readonly #ids: IdAddressing;
+  readonly #subscriptions: SharedSubscriptions;
+  /** The node's answer to `eth_chainId` on this socket, as JSON text. */
+  #chainId: string | undefined;
+
+  /** `ids` and `subscriptions`: the real socket's, under which requests go and answers come back. */
+  constructor(socket: RoutedSocket, ids: IdAddressing, subscriptions: SharedSubscriptions) {
+    this.#socket = socket;
+    this.#ids = ids;
+    this.#subscriptions = subscriptions;
+  }
+
+  /**
+   * A user's frame: each request re-addressed, subscriptions served from the shared ones. Throws,
+   * like a real socket, when the real socket cannot take it.
+   */
+  send(user: VirtualSocket, text: string): void {
+    const head = REQUEST_HEAD.exec(text);
+    if (head && head[2] === 'eth_subscribe') return this.#subscriptions.subscribe(user, Number(head[1]), text.slice(head[0].length));
+    if (head && head[2] !== 'eth_unsubscribe') {
+      const id = Number(head[1]);
+      const chainId = head[2] === 'eth_chainId';
+      if (chainId && this.#answerChainId(user, id)) return;
+      const rest = text.slice(ID_AT + head[1]!.length);
+      this.#ids.call(user, chainId ? { kind: 'call', user, id, chainId } : { kind: 'call', user, id }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
+      return;
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: a shared socket carries JSON-RPC frames only');
+    }
+    for (const item of Array.isArray(message) ? message : [message]) this.#sendItem(user, item);
+  }
+
+  /** A frame from the node: each answer to the user that asked, each notification to the subscribers. */
+  receive(text: string, bytes: Uint8Array | undefined): void {
+    if (this.#ids.fastAnswer(text, bytes) || this.#subscriptions.fastNotification(text, bytes)) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      this.#socket.unroutable();
+      return this.#ids.failMalformed(text);
+    }
+    for (const item of Array.isArray(message) ? message : [message]) this.#onItem(item);
+  }
+
+  /** Answers `eth_chainId` from the node's last answer while the socket is known to be alive. */
+  #answerChainId(user: VirtualSocket, id: number): boolean {
+    if (this.#chainId === undefined || !this.#socket.heardRecently()) return false;
+    const answer = `{"jsonrpc":"2.0","id":${id},"result":${this.#chainId}}`;
+    queueMicrotask(() => user.deliver(answer));
+    return true;
+  }
+
+  /** A request that is not in the shape a session writes (a batch item, say): parsed, re-addressed whole. */
+  #sendItem(user: VirtualSocket, item: unknown): void {
+    const request = item as { id?: unknown; method?: unknown; params?: unknown };
+    if (typeof item !== 'object' || item === null || !('id' in request) || request.id === undefined) {
+      // A one-way subscribe or unsubscribe is dropped: on the socket every user shares it would end
+      // a subscription that is not this user's, or open one nobody holds.
+      if (request?.method === 'eth_subscribe' || request?.method === 'eth_unsubscribe') return;
+      // A notification to the node (or not a request at all): nothing comes back to anyone for it.
+      return this.#socket.write(JSON.stringify(item));
+    }
+    const id = request.id as JsonRpcId;
+    const params = Array.isArray(request.params) ? request.params : [];
+    if (request.method === 'eth_subscribe') return this.#subscriptions.subscribe(user, id, `,"params":${JSON.stringify(params)}}`);
+    if (request.method === 'eth_unsubscribe' && typeof params[0] === 'string') return this.#subscriptions.unsubscribe(user, id, params[0]);
+    this.#ids.call(user, { kind: 'call', user, id }, (upstreamId) => JSON.stringify({ ...request, id: upstreamId }));
+  }
+
+  #onItem(item: unknown): void {
+    if (typeof item !== 'object' || item === null) return this.#socket.unroutable();
+    const frame = item as { id?: unknown; method?: unknown; result?: unknown; params?: { subscription?: unknown; result?: unknown } };
+    if (frame.method === 'eth_subscription') return this.#subscriptions.notification(frame);
+    const origin = typeof frame.id === 'number' ? this.#ids.take(frame.id) : undefined;
+    if (!origin) return this.#socket.unroutable();
+    if (origin.kind !== 'subscribe') {
+      if (origin.chainId && typeof frame.result === 'string') this.#chainId = JSON.stringify(frame.result);
+      // Its JSON-RPC members only: nothing else a node adds reaches a session.
+      if (origin.kind === 'call') origin.user.deliver(answerFrame(origin.id, frame));
+      return;
+    }
+    this.#subscriptions.subscribed(origin.shared, item as { result?: unknown; error?: unknown });
+  }
+}
