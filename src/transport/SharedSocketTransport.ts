@@ -96,7 +96,8 @@ const FAILURES_KEPT = 1_000;
  *
  * This class is the facade: options, the real connections by endpoint, connect pacing, the
  * subscription ids it hands out, and `stats()`. The parts live in `./shared/`: `SharedConnection`
- * (one real socket and its life), `VirtualSocket` (what a session holds), `SharedSubscriptions`
+ * (one real socket and its life), `LivenessGate` (a session is let on once the node is heard),
+ * `FrameRouter` (frames both ways), `VirtualSocket` (what a session holds), `SharedSubscriptions`
  * (one upstream subscription per distinct params, fanned out) and `IdAddressing` (ids unique on
  * the real socket, answers given back under the sender's id).
  */
