@@ -204,8 +204,11 @@ export class Continuity {
   plan(head: number, ancestor?: number): BackfillPlan {
     this.#buffer ??= [];
     const last = ancestor !== undefined && (this.#lastBlock === undefined || ancestor < this.#lastBlock) ? ancestor : this.#lastBlock;
-    if (last === undefined || head <= last) return { kind: 'none' };
+    if (last === undefined) return { kind: 'none' };
+    // Logs are fetched from the last block on, inclusive (it may have more logs than were
+    // delivered): a node whose head is that block still has some to give.
     const from = this.kind === 'newHeads' ? last + 1 : last;
+    if (head < from) return { kind: 'none' };
     if (head - from + 1 > this.#options.maxBackfillBlocks) return { kind: 'skip', from, to: head };
     return this.kind === 'newHeads' ? { kind: 'blocks', from, to: head } : { kind: 'logs', from, to: head };
   }
@@ -276,13 +279,26 @@ export class Continuity {
     return this.#retract(this.#retained?.takeAbove(ancestor) ?? []);
   }
 
-  #retract(logs: ReadonlyArray<{ key: string; text: string }>): Retraction[] {
+  #retract(logs: ReadonlyArray<{ block: number; key: string; text: string }>): Retraction[] {
+    this.#forgetFrom(logs);
     return logs.map((log) => {
       this.#keys?.forget(log.key);
       // The node may announce it too (geth sends removed logs): the client gets it once.
       this.#keys?.remember(`${log.key}removed`);
       return { [RETRACTION]: true, text: asRemoved(log.text) };
     });
+  }
+
+  /**
+   * Logs the client no longer holds (retracted, by the session or their node): it has not seen
+   * everything from the lowest of their blocks on any more, so a later backfill fetches from there
+   * (the chain may bring them back).
+   */
+  #forgetFrom(logs: ReadonlyArray<{ block: number }>): void {
+    if (this.#lastBlock === undefined || logs.length === 0) return;
+    let lowest = this.#lastBlock + 1;
+    for (const { block } of logs) if (block < lowest) lowest = block;
+    if (lowest - 1 < this.#lastBlock) this.#lastBlock = lowest - 1;
   }
 
   /** `live`: a notification as it came (not fetched or held during a switch's check). */
@@ -350,14 +366,15 @@ export class Continuity {
     if (!removed) this.#keys!.forget(`${key}removed`);
     const block = quantity(r.blockNumber);
     if (block === undefined) return true;
-    this.#lastBlock = this.#lastBlock === undefined ? block : Math.max(this.#lastBlock, block);
     if (removed) {
       // The node retracted it itself: no longer the client's, and free to come back.
       const original = key.slice(0, -'removed'.length);
       this.#retained?.drop(original);
       this.#keys!.forget(original);
+      this.#forgetFrom([{ block }]);
       return true;
     }
+    this.#lastBlock = this.#lastBlock === undefined ? block : Math.max(this.#lastBlock, block);
     const orphaned = this.#retained?.takeOrphanedBy(block, r.blockHash) ?? [];
     if (orphaned.length > 0) this.#orphaned = this.#retract(orphaned);
     const text = (r as { [k: symbol]: unknown })[TEXT_OF] as string | undefined;

@@ -9,12 +9,19 @@ import type { FakeNodeState } from './fakeNodeAnswers.js';
 import { answerCall, blockHeader, hex } from './fakeNodeAnswers.js';
 import { answerHttp } from './fakeNodeHttp.js';
 import { FakeNodeSockets } from './FakeNodeSockets.js';
-import type { FakeNodeMode, FakeNodeOptions } from './FakeNodeOptions.js';
+import type { FakeForkOptions, FakeImportOptions, FakeNodeMode, FakeNodeOptions } from './FakeNodeOptions.js';
+
+const DEFAULT_LOG_ADDRESS = '0x0000000000000000000000000000000000000001';
 
 /**
  * A scriptable Ethereum node for unit tests: head progression, stalls, errors, a wrong chain,
  * latency, and (on a shared {@link FakeChain}) lagging, forking and rejoining. Serve it over HTTP
  * with `fakeHttp.route(url, node.http)`.
+ *
+ * How it announces a block it adds (`advance`, `forkAt`, `follow`): its head to `newHeads`
+ * subscribers, then its logs to `logs` subscribers; with `logsBeforeHead`, the logs first, as geth
+ * sends them. With `{ batch: true }` the blocks of one move are one import, as geth imports a batch
+ * it syncs: every block's logs go out, but only the last head (a gap in the `newHeads` stream).
  */
 export class FakeNode {
   readonly name: string;
@@ -24,6 +31,8 @@ export class FakeNode {
   latencyMs: number;
   /** See {@link FakeNodeOptions.announceRemovedLogs}. */
   announceRemovedLogs: boolean;
+  /** See {@link FakeNodeOptions.logsBeforeHead}. */
+  logsBeforeHead: boolean;
   /** How many calls each method received. */
   readonly calls = new Map<string, number>();
   /** When set, new sockets are refused with this HTTP status (401/403: an auth failure). */
@@ -48,7 +57,7 @@ export class FakeNode {
   readonly #sockets = new FakeNodeSockets(this);
 
   constructor(options: FakeNodeOptions = {}) {
-    const { name = 'fake', chainId = 1, chain, head = chain?.genesis ?? 0, balance = 0n, clock, latencyMs = 0, announceRemovedLogs = true } = options;
+    const { name = 'fake', chainId = 1, chain, head = chain?.genesis ?? 0, balance = 0n, clock, latencyMs = 0, announceRemovedLogs = true, logsBeforeHead = false } = options;
     if (latencyMs > 0 && !clock) throw new SteadyRpcError('ERR_CONFIG', 'FakeNode: latencyMs needs a clock');
     if (chain && (!Number.isSafeInteger(head) || head < chain.genesis)) {
       throw new SteadyRpcError('ERR_CONFIG', `FakeNode: expected head to be an integer >= the chain's genesis ${chain.genesis}, got ${head}`);
@@ -59,6 +68,7 @@ export class FakeNode {
     this.#clock = clock;
     this.latencyMs = latencyMs;
     this.announceRemovedLogs = announceRemovedLogs;
+    this.logsBeforeHead = logsBeforeHead;
     this.#chain = chain;
     this.#head = head;
     if (chain) {
@@ -111,20 +121,21 @@ export class FakeNode {
   }
 
   /**
-   * Mines `blocks` blocks, notifying `newHeads` subscribers of each. On a chain, a node behind its
-   * branch's tip first follows the blocks already there (same hashes, and their logs go to `logs`
-   * subscribers), then adds new ones.
+   * Mines `blocks` blocks, notifying `newHeads` subscribers of each (of the last only with
+   * `batch`). On a chain, a node behind its branch's tip first follows the blocks already there
+   * (same hashes, and their logs go to `logs` subscribers), then adds new ones.
    */
-  advance(blocks = 1): this {
+  advance(blocks = 1, options: FakeImportOptions = {}): this {
     for (let i = 0; i < blocks; i++) {
+      const head = !options.batch || i === blocks - 1;
       if (!this.#branch) {
         this.#head += 1;
-        this.notify('newHeads', this.block(this.#head));
+        if (head) this.notify('newHeads', this.block(this.#head));
         continue;
       }
       const block = this.#branch.at(this.#head + 1) ?? this.#chain![TREE].extend(this.#branch);
       this.#head = block.number;
-      this.#announce(block);
+      this.#announce(block, head);
     }
     return this;
   }
@@ -134,15 +145,18 @@ export class FakeNode {
    * `blocks` new blocks on a branch of its own (new hashes above the common ancestor, the same at
    * and below it). Like geth, it tells `logs` subscribers of the left blocks' logs with
    * `removed: true` (unless `announceRemovedLogs` is off) and `newHeads` subscribers of each new
-   * head from the fork point up, each linked to its parent.
+   * head from the fork point up, each linked to its parent (only of the last with `batch`). With
+   * `logs`, each new block carries that many logs when it is announced.
    */
-  forkAt(depth: number, blocks = depth): this {
+  forkAt(depth: number, blocks = depth, options: FakeForkOptions = {}): this {
     const branch = this.#chainBranch('forkAt');
     const chain = this.#chain!;
     if (!Number.isSafeInteger(depth) || depth < 0 || this.#head - depth < chain.genesis) {
       throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: expected a fork depth in 0..${this.#head - chain.genesis}, got ${depth}`);
     }
     if (!Number.isSafeInteger(blocks) || blocks < 0) throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: expected blocks to be an integer >= 0, got ${blocks}`);
+    const { logs = 0 } = options;
+    if (!Number.isSafeInteger(logs) || logs < 0) throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: expected logs to be an integer >= 0, got ${logs}`);
     const ancestor = this.#head - depth;
     const left = this.#blocks(ancestor + 1, this.#head);
     this.#branch = chain[TREE].branch(branch, ancestor);
@@ -150,8 +164,9 @@ export class FakeNode {
     this.#retract(left);
     for (let i = 0; i < blocks; i++) {
       const block = chain[TREE].extend(this.#branch);
+      for (let j = 0; j < logs; j++) block.logs.push(Object.freeze({ address: DEFAULT_LOG_ADDRESS, blockNumber: block.header.number, blockHash: block.header.hash, logIndex: hex(j), data: '0x', removed: false }));
       this.#head = block.number;
-      this.#announce(block);
+      this.#announce(block, !options.batch || i === blocks - 1);
     }
     return this;
   }
@@ -160,10 +175,10 @@ export class FakeNode {
    * Moves this node onto `other`'s branch, up to `head` (`other`'s head unless given): a forked
    * node rejoining, or a lagging one catching up with another. It tells its subscribers as on a
    * reorg: the left blocks' logs with `removed: true` (unless `announceRemovedLogs` is off), then
-   * each head from the common ancestor up, with its logs. Moving to a lower height of its own
-   * path drops blocks without a new head, as `anvil_rollback` does.
+   * each head from the common ancestor up (the last only with `batch`), with its logs. Moving to
+   * a lower height of its own path drops blocks without a new head, as `anvil_rollback` does.
    */
-  follow(other: FakeNode, head = other.head): this {
+  follow(other: FakeNode, head = other.head, options: FakeImportOptions = {}): this {
     this.#chainBranch('follow');
     const target = other.#chainBranch('follow');
     if (other.#chain !== this.#chain) throw new SteadyRpcError('ERR_CONFIG', `FakeNode ${this.name}: ${other.name} is on another chain`);
@@ -178,7 +193,7 @@ export class FakeNode {
     this.#retract(left);
     for (const block of this.#blocks(ancestor + 1, head)) {
       this.#head = block.number;
-      this.#announce(block);
+      this.#announce(block, !options.batch || block.number === head);
     }
     return this;
   }
@@ -203,10 +218,14 @@ export class FakeNode {
     return this.#branch !== undefined && block.number <= this.#head && this.#branch.at(block.number) === block;
   }
 
-  /** A new head on the node: to `newHeads` subscribers, then its logs to `logs` subscribers. */
-  #announce(block: ChainBlock): void {
-    this.notify('newHeads', { ...block.header });
+  /**
+   * A new head on the node: to `newHeads` subscribers (unless `head` is false: a block of a batch
+   * below its last), and its logs to `logs` subscribers, after the head or (`logsBeforeHead`) before.
+   */
+  #announce(block: ChainBlock, head = true): void {
+    if (head && !this.logsBeforeHead) this.notify('newHeads', { ...block.header });
     for (const log of block.logs) this.notify('logs', { ...log });
+    if (head && this.logsBeforeHead) this.notify('newHeads', { ...block.header });
   }
 
   /** The node left `blocks`: their logs go out again with `removed: true`, in chain order. */
@@ -229,7 +248,7 @@ export class FakeNode {
    * the head block, so every node whose chain has that block has it: each of them tells its `logs`
    * subscribers now, and a node that reaches the block later tells them then.
    */
-  emitLog(address = '0x0000000000000000000000000000000000000001', data = '0x'): this {
+  emitLog(address = DEFAULT_LOG_ADDRESS, data = '0x'): this {
     if (this.#branch) {
       const block = this.#branch.at(this.#head)!;
       const log: FakeLog = Object.freeze({ address, blockNumber: block.header.number, blockHash: block.header.hash, logIndex: hex(block.logs.length), data, removed: false });
@@ -312,5 +331,5 @@ export class FakeNode {
 }
 
 export { fakeBlockHash };
-export type { FakeNodeMode, FakeNodeOptions };
+export type { FakeForkOptions, FakeImportOptions, FakeNodeMode, FakeNodeOptions };
 export type { FakeBlockHeader, FakeLog };

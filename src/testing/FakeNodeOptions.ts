@@ -36,4 +36,27 @@ export interface FakeNodeOptions {
    * blocks it left with `removed: true`, as geth does; anvil does not. @default true
    */
   announceRemovedLogs?: boolean;
+  /**
+   * Send a block's logs to `logs` subscribers before its head goes to `newHeads` subscribers, as
+   * geth does (it writes the logs feed, then the chain head feed): on a reorg, the new block's logs
+   * then come before the head that replaces the old one. Off: the head first, then its logs.
+   * @default false
+   */
+  logsBeforeHead?: boolean;
+}
+
+/** How a node announces blocks it adds in one move (`advance`, `forkAt`, `follow`). */
+export interface FakeImportOptions {
+  /**
+   * One import of all the blocks, as geth imports a batch it syncs (or the new branch of a reorg):
+   * `logs` subscribers hear of every block's logs, `newHeads` subscribers of the last head only,
+   * a gap in their stream. @default false
+   */
+  batch?: boolean;
+}
+
+/** A reorg of a node (`forkAt`): how its new blocks are announced, and what they carry. */
+export interface FakeForkOptions extends FakeImportOptions {
+  /** Logs each new block carries when it is announced (address `0x…01`, data `0x`). @default 0 */
+  logs?: number;
 }

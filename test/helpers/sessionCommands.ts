@@ -2,8 +2,9 @@ import type fc from 'fast-check';
 import type { JsonRpcId } from '../../src/index.js';
 import { RpcErrorCode } from '../../src/index.js';
 import type { ItemSpec } from './sessionAnswers.js';
+import type { FakeNode } from '../../src/testing/index.js';
 import type { ClientModel } from './sessionModel.js';
-import type { World } from './sessionWorld.js';
+import type { TaggedNode, World } from './sessionWorld.js';
 
 /** The system under test and the client model watching it. */
 export interface Env {
@@ -33,6 +34,7 @@ abstract class Step implements Command {
 
   async run(_model: object, env: Env): Promise<void> {
     await this.act(env);
+    env.model.noteChain();
     env.trace?.(`>> ${this.toString()}`);
     const { session } = env.world;
     if (env.unhandled.length > 0) env.model.violations.push(`unhandled rejection: ${String(env.unhandled[0])}`);
@@ -130,16 +132,47 @@ export type NodeEvent = 'mine' | 'log' | 'pendingTx';
 export const LOG_ADDRESS = '0x00000000000000000000000000000000000000aa';
 
 /**
- * What a node does: mines a block (or follows its branch's next one), emits a log in its head block
- * (every node that has the block tells its subscribers), or announces a pending transaction (which
- * names the node). Payloads are unique.
+ * What a node does: mines a block (or follows its branch's next one), emits a log in the newest
+ * block of its branch (every node that has the block tells its subscribers), or announces a pending
+ * transaction (which names the node). Payloads are unique.
  */
 export function nodeEvent(env: Env, name: string, event: NodeEvent): void {
   const node = env.world.nodeByName(name);
   env.events += 1;
   if (event === 'mine') node.advance(1);
-  else if (event === 'log') node.emitLog(LOG_ADDRESS, `0x${env.events.toString(16).padStart(8, '0')}`);
+  else if (event === 'log') emitLogs(env, node, 1);
   else node.notify('newPendingTransactions', `0x${(node.index + 1).toString(16).padStart(2, '0')}${env.events.toString(16).padStart(62, '0')}`);
+}
+
+/**
+ * `count` logs in the newest block of `node`'s branch: its head block, or (when it lags) the tip
+ * others mined, which it gets later (a block's logs come with it or just after its head, never
+ * once blocks above it were mined: the shadow node at that tip emits them).
+ */
+function emitLogs(env: Env, node: TaggedNode, count: number): void {
+  let emitter: FakeNode = node;
+  if (node.head < node.tip) {
+    emitter = env.world.shadow;
+    emitter.follow(node, node.tip);
+  }
+  for (let i = 0; i < count; i++) emitter.emitLog(LOG_ADDRESS, `0x${env.events.toString(16).padStart(8, '0')}${i.toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A node's head block gets `count` logs at once: a busy block, now and then more than the 256 logs
+ * the session remembers to drop duplicates (a switch backfills from the last block delivered).
+ */
+export class ManyLogs extends Step {
+  constructor(readonly node: string, readonly count: number) {
+    super();
+  }
+  act(env: Env) {
+    env.events += 1;
+    emitLogs(env, env.world.nodeByName(this.node), this.count);
+  }
+  toString() {
+    return `logs(${this.node}, ${this.count})`;
+  }
 }
 
 export class NodeNotifies extends Step {
@@ -241,16 +274,121 @@ export class Release extends Step {
  */
 const dropsFrames = (env: Env, name: string) => env.world.nodeByName(name).mode === 'stall';
 
-/** A node's own reorg: it leaves its branch `depth` blocks below its head and mines `blocks` on a new one. */
+/**
+ * A node's own reorg: it leaves its branch `depth` blocks below its head and mines `blocks` on a
+ * new one, each with `logs` logs (a node that sends logs before heads sends them before the head
+ * that replaces the one at their height).
+ */
 export class Fork extends Step {
-  constructor(readonly node: string, readonly depth: number, readonly blocks: number) {
+  constructor(readonly node: string, readonly depth: number, readonly blocks: number, readonly logs = 0) {
     super();
   }
   act(env: Env) {
-    if (!dropsFrames(env, this.node)) env.world.nodeByName(this.node).forkAt(this.depth, this.blocks);
+    if (!dropsFrames(env, this.node)) env.world.nodeByName(this.node).forkAt(this.depth, this.blocks, { logs: this.logs });
   }
   toString() {
-    return `fork(${this.node}, depth ${this.depth}, ${this.blocks} blocks)`;
+    return `fork(${this.node}, depth ${this.depth}, ${this.blocks} blocks${this.logs ? `, ${this.logs} logs each` : ''})`;
+  }
+}
+
+/**
+ * The node's chain flaps: it leaves its top `depth` blocks (their logs removed), comes back to
+ * them (the same logs again), and with `again` leaves them once more (removed a second time).
+ */
+export class Flap extends Step {
+  constructor(readonly node: string, readonly depth: number, readonly again: boolean) {
+    super();
+  }
+  act(env: Env) {
+    if (dropsFrames(env, this.node)) return;
+    const node = env.world.nodeByName(this.node);
+    const { shadow } = env.world;
+    shadow.follow(node);
+    node.forkAt(this.depth, this.depth);
+    node.follow(shadow);
+    if (this.again) node.forkAt(this.depth, this.depth + 1);
+  }
+  toString() {
+    return `flap(${this.node}, depth ${this.depth}${this.again ? ', and away again' : ''})`;
+  }
+}
+
+/**
+ * The network goes on for `blocks` blocks, now and then more than the session keeps (64 blocks of
+ * logs, 256 heads): the node with the highest tip mines them and every other node follows it (a
+ * fork is resolved; no node is left on a branch that far below, which would make a fork deeper
+ * than any the session can tell apart). Not while a node is blackholed (it would miss the move),
+ * and a long stretch only on a quiet network: blocks come in an instant here, and a node whose
+ * frames lag would repeat heads older than the session keeps, which real blocks, minutes apart,
+ * never do.
+ */
+export class Stretch extends Step {
+  constructor(readonly blocks: number) {
+    super();
+  }
+  act(env: Env) {
+    const { nodes } = env.world;
+    if (nodes.some((node) => dropsFrames(env, node.name)) || (this.blocks > 32 && !env.world.transport.quiet)) return;
+    const leader = nodes.reduce((best, node) => (node.tip > best.tip ? node : best));
+    leader.advance(leader.tip - leader.head + this.blocks);
+    for (const node of nodes) if (node !== leader) node.follow(leader);
+  }
+  toString() {
+    return `stretch(${this.blocks} blocks)`;
+  }
+}
+
+/**
+ * A long haul: the network goes on for `blocks` blocks (a `Stretch`; with 70 or more, the
+ * session's subscriptions grow older than what it keeps: 64 blocks of logs, 256 heads) with a log
+ * at the end; then the node the session uses imports two blocks as one batch (a gap in its
+ * newHeads), another node forks 3 blocks deep, below that gap, onto a longer branch with a log in
+ * each new block, and (`cut`) the session's node goes down, so the session switches to a node
+ * whose chain left what it was given a few blocks down: a shallow fork, never a deep one. With
+ * `fresh`, the client first subscribes to logs: a young, sparse subscription whose only log is
+ * above the fork. Not while a node is blackholed or the network is not quiet (see `Stretch`).
+ */
+export class LongHaul extends Step {
+  constructor(readonly blocks: number, readonly cut: boolean, readonly fresh: boolean) {
+    super();
+  }
+  async act(env: Env) {
+    const { clock, nodes, session, transport } = env.world;
+    if (nodes.some((node) => dropsFrames(env, node.name)) || !transport.quiet) return;
+    if (this.fresh) {
+      env.model.sendSingle({ type: 'subscribe', id: 7, kind: 'logs' });
+      await clock.flush();
+    }
+    new Stretch(this.blocks).act(env);
+    const leader = nodes.reduce((best, node) => (node.tip > best.tip ? node : best));
+    env.events += 1;
+    emitLogs(env, leader, 1);
+    for (const node of nodes) if (node !== leader) node.follow(leader);
+    const importer = nodes.find((node) => node.name === session.node) ?? leader;
+    const forker = nodes.find((node) => node !== importer && node.mode === 'ok' && node.refuseStatus === undefined);
+    importer.advance(2, { batch: true });
+    // Longer than the importer's chain, so that the network settles on it in the end.
+    forker?.forkAt(3, 6, { logs: 1 });
+    if (this.cut && forker) {
+      importer.cut(1006);
+      await clock.flush(); // the session moves to the forked node now, before anything else happens
+    }
+  }
+  toString() {
+    return `longHaul(${this.fresh ? 'a new logs subscription, ' : ''}${this.blocks} blocks${this.cut ? ', then a cut' : ''})`;
+  }
+}
+
+/** A node imports `blocks` blocks as one batch: their logs, but only the last head (a gap in newHeads). */
+export class Import extends Step {
+  constructor(readonly node: string, readonly blocks: number) {
+    super();
+  }
+  act(env: Env) {
+    env.world.nodeByName(this.node).advance(this.blocks, { batch: true });
+  }
+  toString() {
+    return `import(${this.node}, ${this.blocks} blocks)`;
   }
 }
 

@@ -8,13 +8,17 @@ import {
   Advance,
   Burst,
   CatchUp,
+  Flap,
   Fork,
   GARBAGE,
   GoOffline,
   GoOnline,
   HideAndShow,
   Hold,
+  Import,
+  LongHaul,
   MALFORMED,
+  ManyLogs,
   MarkNode,
   NodeFault,
   NodeNotifies,
@@ -27,6 +31,7 @@ import {
   SendMalformed,
   SetLatency,
   SlowReads,
+  Stretch,
   Tick,
   UpstreamGarbage,
   nodeEvent,
@@ -93,11 +98,29 @@ export function commandsFor(nodeCount: number, maxCommands: number, replayPath?:
     ...times(2, fc.array(itemSpec, { minLength: 1, maxLength: 4 }).map((items) => new SendBatch(items))),
     fc.nat(MALFORMED.length - 1).map((which) => new SendMalformed(which)),
     ...times(4, fc.tuple(node, fc.constantFrom<NodeEvent>('mine', 'mine', 'log', 'pendingTx')).map(([n, e]) => new NodeNotifies(n, e))),
+    // A busy head block (now and then more logs than the session's dedupe window holds).
+    fc.tuple(node, fc.oneof({ weight: 19, arbitrary: fc.integer({ min: 2, max: 4 }) }, { weight: 1, arbitrary: fc.constant(300) })).map(([n, count]) => new ManyLogs(n, count)),
     // One network: nodes lag (mine on some only), fork 1–3 blocks deep (to the same height or one
-    // above), catch up with their branch, and rejoin another node's branch.
-    ...times(2, fc.tuple(node, fc.integer({ min: 1, max: 3 }), fc.nat(1)).map(([n, depth, extra]) => new Fork(n, depth, depth + extra))),
+    // above; the new blocks may carry logs), catch up with their branch, and rejoin another node's
+    // branch; a node's chain flaps (leaves its top blocks, comes back, leaves them again); every
+    // node mines a stretch (rarely past the blocks the session keeps); a node imports a batch (one
+    // head for several blocks).
+    ...times(2, fc.tuple(node, fc.integer({ min: 1, max: 3 }), fc.nat(1), fc.constantFrom(0, 0, 1)).map(([n, depth, extra, logs]) => new Fork(n, depth, depth + extra, logs))),
     node.map((n) => new CatchUp(n)),
     ...times(2, fc.tuple(node, node).map(([n, other]) => new Rejoin(n, other))),
+    fc.tuple(node, fc.integer({ min: 1, max: 3 }), fc.boolean()).map(([n, depth, again]) => new Flap(n, depth, again)),
+    fc.oneof(
+      { weight: 18, arbitrary: fc.integer({ min: 2, max: 6 }).map((blocks) => new Stretch(blocks)) },
+      // Rarely a long haul: a fork a few blocks below the last log (and below a gap in newHeads) at
+      // a switch; now and then with subscriptions older than what the session keeps.
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(fc.oneof({ weight: 4, arbitrary: fc.constant(10) }, { weight: 1, arbitrary: fc.constantFrom(70, 260) }), fc.boolean(), fc.boolean())
+          .map(([blocks, cut, fresh]) => new LongHaul(blocks, cut, fresh)),
+      },
+    ),
+    fc.tuple(node, fc.integer({ min: 2, max: 3 })).map(([n, blocks]) => new Import(n, blocks)),
     ...times(3, fc.tuple(node, fault).map(([n, f]) => new NodeFault(n, f))),
     fc.tuple(fc.nat(3), fc.nat(GARBAGE.length - 1)).map(([s, w]) => new UpstreamGarbage(s, w)),
     ...times(2, fc.tuple(node, fc.constantFrom(0, 0, 100, 1_500, 4_500)).map(([n, ms]) => new SetLatency(n, ms))),
@@ -134,9 +157,11 @@ export const runSettings: fc.Arbitrary<RunSettings> = fc.record({
   maxInFlight: fc.constantFrom(undefined, undefined, undefined, 2, 5),
   maxSubscriptions: fc.constantFrom(undefined, undefined, undefined, 1, 3),
   removedLogs: fc.constantFrom(true, true, false),
+  logsBeforeHead: fc.boolean(),
   slowReads: fc.constantFrom(0, 0, 3_000),
   settleFirst: fc.constantFrom(true, true, true, false),
-  initialSubscriptions: fc.constantFrom<SubKind[]>([], ['newHeads'], ['logs'], ['newHeads', 'logs'], ['newHeads', 'logs']),
+  // Logs alone now and then: a sparse stream, whose forks the session judges by a few log heights.
+  initialSubscriptions: fc.constantFrom<SubKind[]>([], ['newHeads'], ['logs'], ['logs'], ['newHeads', 'logs'], ['newHeads', 'logs']),
 });
 
 /**
@@ -221,6 +246,8 @@ export async function settle(env: Env): Promise<void> {
     await clock.flush();
     model.assertNoViolation('final notifications');
     model.assertWindow(new Set(SUB_KINDS));
+    // Logs a blackholed node dropped are lost to any session; otherwise the client holds the chain's.
+    if (!world.nodes.some((node) => node.droppedLogs)) model.assertHeldLogs(current, current.announceRemovedLogs);
   }
 }
 

@@ -34,10 +34,20 @@ export const tagHex = (tag: bigint) => `0x${tag.toString(16).padStart(40, '0')}`
  */
 export class TaggedNode extends FakeNode {
   readonly index: number;
+  /**
+   * Whether a blackholed node dropped logs its subscribers were owed: logs lost by the node, which
+   * no session can deliver (the final check of what the client holds is then not made).
+   */
+  droppedLogs = false;
 
-  constructor(name: string, index: number, chain: FakeChain, announceRemovedLogs: boolean) {
-    super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1), announceRemovedLogs });
+  constructor(name: string, index: number, chain: FakeChain, announceRemovedLogs: boolean, logsBeforeHead: boolean) {
+    super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1), announceRemovedLogs, logsBeforeHead });
     this.index = index;
+  }
+
+  override notify(kind: string, result: unknown): this {
+    if (this.mode === 'stall' && kind === 'logs' && this.subscriptionCount > 0) this.droppedLogs = true;
+    return super.notify(kind, result);
   }
 
   override answer(request: JsonRpcRequest): JsonRpcResponse {
@@ -111,6 +121,11 @@ export class TracingTransport implements SocketTransport {
     const wire = this.#wire.get(host) ?? [];
     for (let i = 0; i < count && wire.length > 0; i++) this.#deliver(wire.shift()!);
     this.#pump(host);
+  }
+
+  /** Whether frames reach the session as they are sent: no latency, nothing held or on the wire. */
+  get quiet(): boolean {
+    return [...this.#latency.values(), ...this.#slowReads.values()].every((ms) => ms === 0) && this.#holding.size === 0 && [...this.#wire.values()].every((wire) => wire.length === 0);
   }
 
   /** The network goes away: frames on the wire are dropped and no timer is left. */
@@ -207,12 +222,19 @@ export interface WorldSettings {
   maxSubscriptions: number | undefined;
   /** Whether nodes announce a reorg's dropped logs with `removed: true` (geth) or not (anvil). */
   removedLogs: boolean;
+  /** Whether nodes send a block's logs before its head (geth), or the head first. */
+  logsBeforeHead: boolean;
 }
 
 export interface World {
   clock: FakeClock;
   /** The network's block tree, which every node shares. */
   chain: FakeChain;
+  /**
+   * A node of the chain no socket reaches: it keeps a branch a node leaves, so that the node can
+   * come back to it (see `Flap`).
+   */
+  shadow: FakeNode;
   transport: TracingTransport;
   nodes: TaggedNode[];
   pool: NodePool;
@@ -244,7 +266,8 @@ export function createWorld(settings: WorldSettings): World {
   const transport = new TracingTransport(clock);
   const chain = new FakeChain({ genesis: GENESIS });
   const names = NODE_NAMES.slice(0, settings.tiers.length);
-  const nodes = names.map((name, index) => new TaggedNode(name, index, chain, settings.removedLogs));
+  const nodes = names.map((name, index) => new TaggedNode(name, index, chain, settings.removedLogs, settings.logsBeforeHead));
+  const shadow = new FakeNode({ name: 'shadow', chain, head: FIRST_HEAD });
   for (const node of nodes) transport.fake.route(url(node.name), node.socket);
   const pool = new NodePool({
     nodes: names.map((name, index) => ({ name, tier: settings.tiers[index]!, ws: url(name) })),
@@ -276,6 +299,7 @@ export function createWorld(settings: WorldSettings): World {
   return {
     clock,
     chain,
+    shadow,
     transport,
     nodes,
     pool,

@@ -268,3 +268,34 @@ describe('follow: a node moves to another node’s branch', () => {
     expect(seen.all).toEqual([{ ...log, removed: true }]);
   });
 });
+
+describe('FakeNode: geth orders and batch imports', () => {
+  it('logsBeforeHead: a block announced on a reorg sends its logs before its head, as geth does', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ name: 'a', chain, head: 102, logsBeforeHead: true });
+    const seen = await watch(a);
+    a.forkAt(1, 2, { logs: 2 }); // 102', 103', two logs each
+    const order = seen.all.map((item) => ('parentHash' in item ? `head ${Number(item.number)}` : `log ${Number(item.blockNumber)}${item.removed ? ' removed' : ''}`));
+    expect(order).toEqual(['log 102', 'log 102', 'head 102', 'log 103', 'log 103', 'head 103']);
+    expectLinked([a.block(101), ...seen.heads]);
+    const b = new FakeNode({ name: 'b', chain, head: 100 }); // head first (the default)
+    const seenB = await watch(b);
+    b.follow(a);
+    expect(seenB.all.map((item) => ('parentHash' in item ? 'head' : 'log'))).toEqual(['head', 'head', 'log', 'log', 'head', 'log', 'log']);
+  });
+
+  it('batch: every block\'s logs but only the last head, a gap in newHeads; forkAt({ logs }) gives each new block its logs', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ name: 'a', chain, head: 100 });
+    const seen = await watch(a);
+    a.advance(1);
+    a.emitLog();
+    a.advance(3, { batch: true }); // 102..104, one head
+    expect(numbers(seen.heads)).toEqual([101, 104]);
+    a.forkAt(2, 3, { batch: true, logs: 1 }); // 103'..105', one head, a log each
+    expect(numbers(seen.heads)).toEqual([101, 104, 105]);
+    expect(seen.logs.filter((log) => !log.removed).map((log) => Number(log.blockNumber))).toEqual([101, 103, 104, 105]);
+    expect(call(a, 'eth_getLogs', [{ fromBlock: hex(103), toBlock: hex(105) }])).toHaveLength(3);
+    expect(() => a.forkAt(1, 1, { logs: -1 })).toThrow(/logs/);
+  });
+});
