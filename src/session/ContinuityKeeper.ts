@@ -238,6 +238,16 @@ export class ContinuityKeeper {
   }
 
   /**
+   * A subscription came back on the upstream in use after its notifications were lost for a while
+   * (a replay that timed out and was retried after the switch): what the client missed meanwhile
+   * is fetched, as after a switch (the check runs for every kept subscription; it costs two calls
+   * on the same chain).
+   */
+  resync(): void {
+    this.#recheck();
+  }
+
+  /**
    * A live head did not link to the one delivered below it: the node's chain is checked against
    * what was delivered, as after a switch, and what it shows is announced as a reorg.
    */

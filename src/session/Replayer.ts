@@ -55,7 +55,10 @@ export class Replayer {
       // The client unsubscribed while the replay was in flight: don't leave it open on the node.
       ctx.outbox.unsubscribeOrphan(link, upstreamId);
     } else if (link.phase === 'active') {
+      // A replay retried after the switch: its notifications were lost until now, so the client
+      // gets what it missed (continuity's backfill) before they resume.
       ctx.registry.setUpstream(clientId, upstreamId);
+      ctx.continuity.resync();
     } else {
       (link.replayed ??= new Map()).set(clientId, upstreamId);
     }

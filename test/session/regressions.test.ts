@@ -52,9 +52,11 @@ describe('the session cleans up upstream subscriptions no client holds', () => {
     await h.settle();
     expect(b.sentJson().filter((frame: any) => frame.method === 'eth_unsubscribe')).toMatchObject([{ params: ['0x1'] }]);
     expect(h.session.node).toBe('b');
-    // The session's backfill check after the switch (continuity): b answers it like a node.
-    const headQuery = b.sentJson().find((frame: any) => frame.method === 'eth_blockNumber') as { id: number };
-    b.receiveJson({ jsonrpc: '2.0', id: headQuery.id, result: '0x64' });
+    // The session's backfill checks (continuity), after the switch and after the retried replay
+    // came back: b answers them like a node.
+    const headQueries = b.sentJson().filter((frame: any) => frame.method === 'eth_blockNumber') as Array<{ id: number }>;
+    expect(headQueries).toHaveLength(2);
+    for (const { id } of headQueries) b.receiveJson({ jsonrpc: '2.0', id, result: '0x64' });
     await h.settle();
     b.receiveJson({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: '0x2', result: { number: '0x65' } } });
     expect(h.notifications('0x1')).toHaveLength(1);
