@@ -8,10 +8,11 @@ import { redactNodeText } from '../pool/NodeConfig.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
 import { defaultSocketTransport } from '../transport/defaultSocketTransport.js';
+import { ChainBook, mismatch } from './ChainBook.js';
 import { applyOutcome } from './hysteresis.js';
 import { nodeCaller, probeRateLimit } from './nodeCall.js';
 import type { Probe, ProbeResult } from './probes.js';
-import { ethBlockNumberProbe } from './probes.js';
+import { ethBlockNumberProbe, validResult } from './probes.js';
 
 export interface HealthCheckerOptions {
   /** How often every node is probed, in ms. @default 1_000 */
@@ -105,7 +106,6 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   readonly #pool: NodePool;
   readonly #clock: Clock;
   readonly #options: Required<Omit<HealthCheckerOptions, 'chainId' | 'probe' | 'socketTransport' | 'clock'>>;
-  readonly #chainId: number | undefined;
   readonly #probe: Probe;
   readonly #sockets: SocketTransport;
   readonly #limit: ReturnType<typeof pLimit>;
@@ -113,16 +113,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   /** Per node, the sequence number of the newest probe whose result was recorded. */
   readonly #recorded = new Map<string, number>();
   #sequence = 0;
-  /**
-   * The chain id each node last reported. Kept while a node is down or on another chain, so the
-   * expected chain (without `chainId`: the one most nodes report) does not move when the nodes on
-   * it go down, and a node on another chain never becomes the majority by outliving them.
-   */
-  readonly #chains = new Map<string, number>();
-  /** Nodes whose chain id is read again at their next probe: they went down, or are on another chain. */
-  readonly #rereadChain = new Set<string>();
-  /** Nodes the pool has been told are on another chain (`wrongChain`). */
-  readonly #wrongChain = new Set<string>();
+  readonly #chains: ChainBook;
   #timer: TimerHandle | undefined;
   #closed = false;
 
@@ -141,7 +132,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     if (options.chainId !== undefined) positiveInteger('chainId', options.chainId, 0);
     this.#pool = pool;
     this.#clock = options.clock ?? pool.clock;
-    this.#chainId = options.chainId;
+    this.#chains = new ChainBook(options.chainId);
     this.#probe = options.probe ?? ethBlockNumberProbe;
     this.#sockets = options.socketTransport ?? defaultSocketTransport();
     this.#limit = pLimit(this.#options.concurrency);
@@ -238,7 +229,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
       const context = {
         node,
         signal: controller.signal,
-        wantChainId: !this.#chains.has(node.name) || this.#rereadChain.has(node.name),
+        wantChainId: this.#chains.wants(node.name),
         call: nodeCaller(this.#pool.httpTransport, this.#sockets, node, controller.signal, {
           classify: this.#pool.classifyError,
           now: () => this.#clock.now(),
@@ -280,20 +271,17 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     if (result) this.#pool.answered(name);
     let head: number | undefined;
     let lag: number | undefined;
-    if (result?.chainId !== undefined) {
-      this.#chains.set(name, result.chainId);
-      this.#rereadChain.delete(name);
-    }
-    const chainId = this.#chains.get(name);
-    const { expected, oneChain } = this.#chainView();
+    if (result?.chainId !== undefined) this.#chains.reported(name, result.chainId);
+    const chainId = this.#chains.chainOf(name);
+    const { expected, oneChain } = this.#chains.view(this.#names());
     // Known to be on another chain: refused whatever this probe found, and read again next time
     // (the node may be redeployed on the right chain).
-    const wrongChain = chainId !== undefined && expected !== undefined && chainId !== expected;
-    if (wrongChain) this.#rereadChain.add(name);
+    const wrongChain = this.#chains.onAnother(name, expected);
+    if (wrongChain) this.#chains.reread(name);
     if (result) {
       head = result.head;
       if (wrongChain) {
-        error = mismatch(name, chainId, expected);
+        error = mismatch(name, chainId!, expected!);
       } else {
         lag = Math.max(0, this.#bestHead(name, head, expected, oneChain) - head);
         if (lag > this.#options.maxLagBlocks) {
@@ -305,9 +293,8 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     const current = this.#pool.health(name);
     let next = applyOutcome(current, ok, this.#options);
     if (wrongChain) next = { ...next, status: 'unhealthy' };
-    if (next.status === 'unhealthy' && current.status !== 'unhealthy') this.#rereadChain.add(name);
-    if (wrongChain) this.#wrongChain.add(name);
-    else this.#wrongChain.delete(name);
+    if (next.status === 'unhealthy' && current.status !== 'unhealthy') this.#chains.reread(name);
+    this.#chains.judged(name, wrongChain);
     this.#pool.update(name, {
       ...next,
       ...(head === undefined ? {} : { head, headAt: this.#clock.now() }),
@@ -322,21 +309,8 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     this.emit('probe', { name, ok, head, latencyMs, error });
   }
 
-  /**
-   * The chain nodes must be on: configured, else the one most nodes last reported (ties:
-   * preference order), counting nodes that are down too. `oneChain`: no node reported another.
-   */
-  #chainView(): { expected: number | undefined; oneChain: boolean } {
-    const counts = new Map<number, number>();
-    for (const node of this.#pool.nodes) {
-      const chain = this.#chains.get(node.name);
-      if (chain !== undefined) counts.set(chain, (counts.get(chain) ?? 0) + 1);
-    }
-    let expected = this.#chainId;
-    if (expected === undefined) {
-      for (const [chain, count] of counts) if (expected === undefined || count > counts.get(expected)!) expected = chain;
-    }
-    return { expected, oneChain: counts.size === 0 || (counts.size === 1 && counts.has(expected!)) };
+  #names(): string[] {
+    return this.#pool.nodes.map((node) => node.name);
   }
 
   /**
@@ -348,16 +322,13 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     for (const node of this.#pool.nodes) {
       const { name } = node;
       if (name === probed) continue;
-      const chain = this.#chains.get(name);
-      const wrong = chain !== undefined && expected !== undefined && chain !== expected;
-      if (wrong === this.#wrongChain.has(name) || this.#pool.closed) continue;
+      const wrong = this.#chains.onAnother(name, expected);
+      if (wrong === this.#chains.isJudgedWrong(name) || this.#pool.closed) continue;
+      this.#chains.judged(name, wrong);
       if (wrong) {
-        this.#wrongChain.add(name);
-        this.#rereadChain.add(name);
-        const error = mismatch(name, chain, expected!);
+        const error = mismatch(name, this.#chains.chainOf(name)!, expected!);
         this.#pool.update(name, { status: 'unhealthy', consecutiveSuccesses: 0, wrongChain: true, lastError: describeError(error) });
       } else {
-        this.#wrongChain.delete(name);
         this.#pool.update(name, { wrongChain: false });
       }
     }
@@ -377,7 +348,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
       const otherHead = this.#pool.headOf(node.name);
       if (otherHead === undefined || otherHead <= best) continue;
       if ((this.#pool.health(node.name).headAt ?? -Infinity) < oldest) continue;
-      const chain = this.#chains.get(node.name);
+      const chain = this.#chains.chainOf(node.name);
       if (chain === undefined ? oneChain : chain === expected) best = otherHead;
     }
     return best;
@@ -386,29 +357,4 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   #assertOpen(): void {
     if (this.#closed) throw new SteadyRpcError('ERR_CLOSED', 'HealthChecker is closed');
   }
-}
-
-function mismatch(name: string, chainId: number, expected: number): SteadyRpcError {
-  return new SteadyRpcError('ERR_CHAIN_MISMATCH', `Node "${name}" is on chain ${chainId}, expected ${expected}`);
-}
-
-/** A probe's result, checked: a head that is a block number (or slot), a chain id that is one. */
-function validResult(name: string, result: unknown): ProbeResult {
-  if (typeof result !== 'object' || result === null) {
-    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" returned ${String(result)} instead of { head }`);
-  }
-  const { head, chainId } = result as { head?: unknown; chainId?: unknown };
-  if (!isBlockNumber(head)) {
-    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" returned head ${describeValue(head)}: expected a safe integer >= 0`);
-  }
-  if (chainId !== undefined && !isBlockNumber(chainId)) {
-    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" returned chainId ${describeValue(chainId)}: expected a safe integer >= 0`);
-  }
-  return chainId === undefined ? { head } : { head, chainId };
-}
-
-const isBlockNumber = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
-
-function describeValue(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value === 'bigint' ? `${value}n` : String(value);
 }

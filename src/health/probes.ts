@@ -50,3 +50,24 @@ export const ethBlockNumberProbe: Probe = async ({ call, wantChainId }) => {
   if (wantChainId) result.chainId = parseQuantity(chainId, 'eth_chainId');
   return result;
 };
+
+/** A probe's result, checked: a head that is a block number (or slot), a chain id that is one. */
+export function validResult(name: string, result: unknown): ProbeResult {
+  if (typeof result !== 'object' || result === null) {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" returned ${String(result)} instead of { head }`);
+  }
+  const { head, chainId } = result as { head?: unknown; chainId?: unknown };
+  if (!isBlockNumber(head)) {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" returned head ${describeValue(head)}: expected a safe integer >= 0`);
+  }
+  if (chainId !== undefined && !isBlockNumber(chainId)) {
+    throw new SteadyRpcError('ERR_BAD_RESPONSE', `Probe of "${name}" returned chainId ${describeValue(chainId)}: expected a safe integer >= 0`);
+  }
+  return chainId === undefined ? { head } : { head, chainId };
+}
+
+const isBlockNumber = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value === 'bigint' ? `${value}n` : String(value);
+}
