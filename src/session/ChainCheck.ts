@@ -42,6 +42,9 @@ export function deepestFork(forks: ReadonlyMap<string, ReorgEvent>): ReorgEvent 
  * the node's head cannot be compared: a node behind on the same chain is not a fork. Used by
  * ContinuityKeeper after each switch (and when a live head does not link).
  */
+/** A height two subscriptions were shown different blocks at (see {@link locateForks}). */
+const CONFLICT = 0;
+
 export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyArray<readonly [string, Continuity]>): Promise<{ head: number; forks: Map<string, ReorgEvent> }> {
   const head = parseQuantity(await call('eth_blockNumber', []), 'eth_blockNumber');
   // The subscriptions kept once the head is known (one may have come or gone meanwhile).
@@ -60,15 +63,30 @@ export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyAr
     return theirs !== undefined && theirs[0] === mine[0] && theirs[1] === mine[1];
   };
   // What every subscription was given, so that one with few heights of its own (logs of a rare
-  // event) is judged by the others' too where they agree with it.
-  const union = new Map<number, readonly [number, number]>();
-  for (const [, continuity] of tracked) continuity.anchors(union);
+  // event) is judged by the others' too where they agree with it. A height where two of them were
+  // shown different blocks (one saw a reorg the other has not been told of yet) is marked: it tells
+  // nothing, and a subscription that holds one of them is judged by its own heights only.
+  const union = new Map<number, readonly [number, number] | typeof CONFLICT>();
+  const each = new Map<number, readonly [number, number]>();
+  for (const [, continuity] of tracked) {
+    each.clear();
+    continuity.anchors(each);
+    for (const [n, digest] of each) {
+      const other = union.get(n);
+      if (other === undefined) union.set(n, digest);
+      else if (other !== CONFLICT && (other[0] !== digest[0] || other[1] !== digest[1])) union.set(n, CONFLICT);
+    }
+  }
   const forks = new Map<string, ReorgEvent>();
   await Promise.all(
     tracked.map(async ([subscription, continuity]) => {
       const own = new Map<number, readonly [number, number]>();
       continuity.anchors(own);
-      const delivered = new Map([...union, ...own]);
+      // The others' heights only when none contradicts its own: one that was shown another branch
+      // (a reorg it saw while this one's check was cut short) says nothing of this one's chain.
+      const agrees = [...own.keys()].every((n) => union.get(n) !== CONFLICT);
+      const delivered = new Map(own);
+      if (agrees) for (const [n, digest] of union) if (digest !== CONFLICT && !delivered.has(n)) delivered.set(n, digest);
       const numbers = [...delivered.keys()].filter((n) => n <= head).sort((x, y) => y - x);
       if (numbers.length === 0 || (await same(numbers[0]!, delivered.get(numbers[0]!)!))) return;
       // A fork: every delivered height below is compared at once (`reorgDepth` at most).

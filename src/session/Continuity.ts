@@ -74,6 +74,8 @@ export class Continuity {
   #lastBlock: number | undefined;
   /** logs: the head when the subscription began: the client has every log above it. */
   #since: number | undefined;
+  /** logs: `#since` is a head known before the subscription began, until its node says which. */
+  #sinceAtMost = false;
   /** logs: keys of recent logs (`blockHash:logIndex:removed?`), to drop duplicates. */
   readonly #keys: RecentKeys | undefined;
   #buffer: unknown[] | undefined;
@@ -145,8 +147,23 @@ export class Continuity {
    * until a log tells more.
    */
   noteSince(block: number): void {
+    // A head known before replaces by the node's word while nothing was delivered or fetched from it.
+    if (this.#sinceAtMost && this.#buffer === undefined && this.#lastBlock === this.#since) this.#since = this.#lastBlock = undefined;
+    this.#sinceAtMost = false;
     if (this.#lastBlock === undefined) this.#lastBlock = block;
     this.#since ??= block;
+  }
+
+  /**
+   * logs: a head of the node known before it was asked to subscribe (the subscription began at it
+   * or above), used until the node's own word comes ({@link noteSince}), and in its place if it
+   * never does (the connection is lost first): a check after a switch then fetches from there
+   * rather than nothing.
+   */
+  noteSinceAtMost(block: number): void {
+    if (this.#since !== undefined || this.#lastBlock !== undefined) return;
+    this.#since = this.#lastBlock = block;
+    this.#sinceAtMost = true;
   }
 
   /**
@@ -283,6 +300,7 @@ export class Continuity {
     this.#forgetFrom(logs);
     return logs.map((log) => {
       this.#keys?.forget(log.key);
+      this.#retained?.retire(log.block, log.key);
       // The node may announce it too (geth sends removed logs): the client gets it once.
       this.#keys?.remember(`${log.key}removed`);
       return { [RETRACTION]: true, text: asRemoved(log.text) };
@@ -355,9 +373,11 @@ export class Continuity {
     const removed = r.removed === true;
     // Copied first, so the set hashes one flat string once (and keeps no frame alive).
     const key = detached(`${r.blockHash}:${r.logIndex}:${removed ? 'removed' : ''}`);
-    // Kept logs are known beyond the dedupe window: a backfill from the last block delivered
-    // repeats all of that block's logs, which may be more than the window holds.
-    if (this.#keys!.has(key) || (!removed && this.#retained?.has(key) === true)) {
+    const original = removed ? key.slice(0, -'removed'.length) : key;
+    // Kept logs, and retracted ones, are known beyond the dedupe window: a backfill from the last
+    // block delivered repeats all of that block's logs, and a node's own retraction of logs the
+    // client no longer holds may come after more logs than the window holds.
+    if (this.#keys!.has(key) || (removed ? this.#retained?.retracted(original) : this.#retained?.has(key)) === true) {
       this.#duplicates += 1;
       return false;
     }
@@ -368,8 +388,8 @@ export class Continuity {
     if (block === undefined) return true;
     if (removed) {
       // The node retracted it itself: no longer the client's, and free to come back.
-      const original = key.slice(0, -'removed'.length);
       this.#retained?.drop(original);
+      this.#retained?.retire(block, original);
       this.#keys!.forget(original);
       this.#forgetFrom([{ block }]);
       return true;

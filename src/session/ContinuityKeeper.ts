@@ -116,15 +116,17 @@ export class ContinuityKeeper {
 
   /**
    * Starts keeping a new subscription. For logs, `call` (on the socket that answered the subscribe)
-   * reads the head, from which the client has seen every log.
+   * reads the head, from which the client has seen every log; `headBefore`, the node's head as
+   * known when the subscribe was sent, stands for it until then (or if the read never answers).
    */
-  track(subscription: string, params: readonly unknown[], call: OwnCall | undefined): void {
+  track(subscription: string, params: readonly unknown[], call: OwnCall | undefined, headBefore?: number): void {
     const kind = continuityKind(params);
     if (kind === undefined || !this.#settings[kind]) return;
     const continuity = new Continuity(kind, this.#settings, this.#onBlock, this.#nodeReorgedAt);
     this.#tracked.set(subscription, { continuity, params, epoch: this.#epoch });
+    if (kind === 'logs' && headBefore !== undefined) continuity.noteSinceAtMost(headBefore);
     if (kind === 'logs' && call) {
-      // Without it (no answer, or not a quantity), the first log delivered sets the mark.
+      // Without it (no answer, or not a quantity), the head known before stands (see noteSinceAtMost), or else the first log delivered sets the mark.
       call('eth_blockNumber', []).then(
         (head) => {
           const since = quantity(head);
@@ -143,10 +145,15 @@ export class ContinuityKeeper {
   readonly #nodeReorgedAt = (block: number, hi: number, lo: number): void => this.#nodeReorged(block, hi, lo);
 
   #nodeReorged(block: number, hi: number, lo: number): void {
+    let held = false;
     for (const [subscription, { continuity }] of this.#tracked) {
       if (continuity.kind !== 'logs') continue;
-      for (const retraction of continuity.retractFrom(block, hi, lo)) this.#emit(subscription, retraction);
+      if (continuity.backfilling) held = true;
+      else for (const retraction of continuity.retractFrom(block, hi, lo)) this.#emit(subscription, retraction);
     }
+    // A check of a logs subscription compared the node's chain before this reorg: compared again
+    // (what is held stays held), so the logs it left are retracted too.
+    if (held) this.#recheck();
   }
 
   forget(subscription: string): void {

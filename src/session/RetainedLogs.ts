@@ -31,14 +31,25 @@ export class RetainedLogs {
   #truncatedAt = -1;
   /** The block of the last log forgotten (the highest: logs go in block order), to compare a node's chain with below what is kept. */
   #floor: { block: number; blockHash: string } | undefined;
+  /**
+   * Logs retracted (by the session or their node) and not delivered since, key → block, oldest
+   * first: a node's own `removed: true` for one of them, arriving after the dedupe window has moved
+   * on (a block of 300 logs), is a repeat. Kept for the same depth as the logs, and bounded by
+   * the same byte budget, on their own.
+   */
+  readonly #retracted = new Map<string, number>();
+  #retractedBytes = 0;
+  /** The highest block seen (delivered or retracted): the depth is counted from it. */
+  #highest = -1;
 
   constructor(depth: number, maxBytes: number) {
     this.#depth = depth;
     this.#maxBytes = maxBytes;
   }
 
+  /** Bytes kept: the logs, and the keys of the retracted ones. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#bytes + this.#retractedBytes;
   }
 
   get size(): number {
@@ -70,7 +81,37 @@ export class RetainedLogs {
     this.#keys.add(key);
     this.#bytes += text.length * 2 + blockHash.length * 2 + 64;
     if (block > this.#newest) this.#newest = block;
+    // Delivered again: a later removal of it is news.
+    this.#unretire(key);
     this.#prune();
+  }
+
+  /** Whether the log of this dedupe key was retracted and not delivered since (within the depth kept). */
+  retracted(key: string): boolean {
+    return this.#retracted.has(key);
+  }
+
+  /** Notes that the log of this key, of block `block`, was retracted (see {@link retracted}). */
+  retire(block: number, key: string): void {
+    this.#unretire(key);
+    this.#retracted.set(key, block);
+    this.#retractedBytes += key.length * 2 + 48;
+    if (block > this.#highest) this.#highest = block;
+    this.#pruneRetracted();
+  }
+
+  #unretire(key: string): void {
+    if (this.#retracted.delete(key)) this.#retractedBytes -= key.length * 2 + 48;
+  }
+
+  /** Forgets retractions below the depth kept, then the oldest while over the byte budget. */
+  #pruneRetracted(): void {
+    const floor = this.#highest - this.#depth;
+    for (const [key, block] of this.#retracted) if (block <= floor) this.#unretire(key);
+    for (const key of this.#retracted.keys()) {
+      if (this.#retractedBytes <= this.#maxBytes) break;
+      this.#unretire(key);
+    }
   }
 
   /** Forgets a log the node itself has retracted (`removed: true` received live). */
@@ -146,6 +187,10 @@ export class RetainedLogs {
   }
 
   #prune(): void {
+    if (this.#newest > this.#highest) {
+      this.#highest = this.#newest;
+      this.#pruneRetracted();
+    }
     const floor = this.#newest - this.#depth;
     while (this.#start < this.#logs.length) {
       const oldest = this.#logs[this.#start]!;

@@ -215,7 +215,7 @@ export class UpstreamFrames {
       const onActive = link === ctx.link;
       const params = Array.isArray(call.params) ? call.params : [];
       ctx.registry.add(clientId, params, onActive ? result : null);
-      ctx.continuity.track(clientId, params, onActive ? ctx.outbox.ownCall(link) : undefined);
+      ctx.continuity.track(clientId, params, onActive ? ctx.outbox.ownCall(link) : undefined, onActive ? call.probedHead : undefined);
       if (!onActive) {
         // Answered by a socket being left: the subscription lives on the active one from now on.
         ctx.outbox.unsubscribeOrphan(link, result);

@@ -1,24 +1,3 @@
-import { CONTINUITY_DEFAULTS } from '../../src/session/ContinuitySettings.js';
-
-/**
- * A rule the session is known to break (a bug reported, not fixed yet): tolerated unless
- * `PROPS_STRICT=1`, so that the default run stays green while it is open. `knownBug` names it.
- */
-export interface KnownBug {
-  readonly knownBug: string;
-  readonly problem: string;
-}
-
-/** How a retraction came: off the chain of the node in use, at a switch's check, after how many switches. */
-export interface Retracting {
-  readonly offChain: boolean;
-  readonly atCheck: boolean;
-  readonly switches: number;
-}
-
-/** Open: after the session retracts more logs at once than its dedupe window (256) holds, the node's own `removed: true` for the first of them pass again. */
-const KNOWN_WINDOW = CONTINUITY_DEFAULTS.dedupeWindow;
-
 /**
  * What one `newHeads` or `logs` subscription has shown the client of the chain, judged against
  * invariant 11: the client must only ever see what one node shows on a reorg.
@@ -39,13 +18,10 @@ export class DeliveredChain {
   readonly #heads = new Map<number, { key: string; hash: string }>();
   /** The logs the client holds (delivered, not retracted), by `blockHash:logIndex`. */
   readonly #live = new Map<string, { block: number; blockHash: string }>();
-  /** Logs retracted and not delivered since: the count of retractions then, and whether a switch's check made it. */
-  readonly #retracted = new Map<string, { at: number; atCheck: boolean; switches: number }>();
-  #retractions = 0;
+  /** Logs retracted and not delivered since. */
+  readonly #retracted = new Set<string>();
   /** The highest block of a log delivered (retractions too). */
   #topLog = -Infinity;
-  /** Logs whose last retraction came while they were on the chain of the node in use (a wrong one). */
-  readonly #retractedOnChain = new Set<string>();
   #floor = -Infinity;
 
   /** A fork reported as too deep to announce in full, above `ancestor`. */
@@ -56,11 +32,6 @@ export class DeliveredChain {
   /** The highest block of a log delivered, retracted or not (-Infinity before any). */
   get topLog(): number {
     return this.#topLog;
-  }
-
-  /** Whether this log (`blockHash:logIndex`) was last retracted while it was on the chain of the node in use. */
-  retractedOnChain(id: string): boolean {
-    return this.#retractedOnChain.has(id);
   }
 
   /** Heights at or below it are exempt (see {@link deep}); -Infinity until a deep fork. */
@@ -117,27 +88,15 @@ export class DeliveredChain {
    * A log delivered. `passedOn`: this very payload reached the session from its node (so a
    * retraction of it is the node's own). Returns what is wrong with it, if anything.
    */
-  log(n: number, blockHash: string, logIndex: string, removed: boolean, passedOn: boolean, retraction: Retracting = { offChain: true, atCheck: false, switches: 0 }): string | KnownBug | undefined {
+  log(n: number, blockHash: string, logIndex: string, removed: boolean, passedOn: boolean): string | undefined {
     const id = `${blockHash}:${logIndex}`;
     this.#topLog = Math.max(this.#topLog, n);
     if (removed) {
-      this.#retractions += 1;
-      if (retraction.offChain) {
-        this.#retractedOnChain.delete(id);
-      } else this.#retractedOnChain.add(id);
       if (this.#live.delete(id)) {
-        this.#retracted.set(id, { at: this.#retractions, atCheck: retraction.atCheck, switches: retraction.switches });
+        this.#retracted.add(id);
         return undefined;
       }
-      const first = this.#retracted.get(id);
-      if (first !== undefined) {
-        const problem = `log ${id} retracted twice, with no delivery between`;
-        // Open bug: a node's own removed logs that a switch's check held pass again after the
-        // check retracted them itself (and the session remembers retractions for its dedupe window only).
-        const between = this.#retractions - first.at - 1;
-        if (first.atCheck || between >= KNOWN_WINDOW) return { knownBug: 'a log retracted by a switch check, then again by its node', problem: `${problem} (${between} retractions between)` };
-        return problem;
-      }
+      if (this.#retracted.has(id)) return `log ${id} retracted twice, with no delivery between`;
       return passedOn ? undefined : `a retraction of log ${id}, which the client never got`;
     }
     if (this.#live.has(id)) return `log ${id} delivered twice, with no retraction between`;

@@ -34,7 +34,6 @@ abstract class Step implements Command {
 
   async run(_model: object, env: Env): Promise<void> {
     await this.act(env);
-    env.model.noteChain();
     env.trace?.(`>> ${this.toString()}`);
     const { session } = env.world;
     if (env.unhandled.length > 0) env.model.violations.push(`unhandled rejection: ${String(env.unhandled[0])}`);

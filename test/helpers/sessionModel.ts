@@ -4,7 +4,6 @@ import { CONTINUITY_DEFAULTS } from '../../src/session/ContinuitySettings.js';
 import type { FakeNode, FakeSocket } from '../../src/testing/index.js';
 import type { Category, InvalidVariant, ItemSpec, LimitName, Req, ReqType, SubKind } from './sessionAnswers.js';
 import { batchFits, categorize, isCall, isRead, isSubscribe, notificationSource, show } from './sessionAnswers.js';
-import type { KnownBug } from './sessionChain.js';
 import { DeliveredChain } from './sessionChain.js';
 import { GENESIS, tagHex, type World } from './sessionWorld.js';
 
@@ -24,19 +23,7 @@ interface Held {
    * said it could not give the client everything, so what it holds is not judged at the end.
    */
   unchecked: boolean;
-  /**
-   * The chain's height when the check of the last switch while it was held ended, as far as the
-   * client can tell: when its next notification came (see {@link ClientModel.assertHeldLogs}).
-   */
-  switchHeight: number;
-  /** A switch came and this subscription has not been given anything since. */
-  checking: boolean;
-  /** A switch came while the check of the one before had not given it anything yet (cut it short, maybe). */
-  cutShort: boolean;
 }
-
-/** `PROPS_STRICT=1`: known bugs of the session (see {@link KnownBug}) count as violations too. */
-const STRICT = process.env.PROPS_STRICT === '1';
 
 /** Blocks from the newest a head or log must be for a fork reaching it to be `deep` (see {@link DeliveredChain.justifiesDeep}). */
 const DEEP_SLACK = 8;
@@ -78,8 +65,6 @@ function bestMatch(list: readonly Req[], matches: (req: Req) => boolean): number
  */
 export class ClientModel {
   readonly violations: string[] = [];
-  /** Known bugs of the session met in this run (violations with `PROPS_STRICT=1`), by name. */
-  readonly knownBugs = new Map<string, string[]>();
   /**
    * Whether every node answers in the order it was asked. Only then must queued requests be
    * answered in the order they were sent: the session sends them in order, it does not reorder
@@ -111,10 +96,6 @@ export class ClientModel {
   readonly #chains: DeliveredChain[] = [];
   /** Whether what the client held at the last switch was a reason for a deep fork onto that node's chain then. */
   #deepJustifiedAtSwitch = false;
-  /** A `reorg` event came in this turn: retractions now are its check's. */
-  #reorgNow = false;
-  /** Switches so far (`switch` events). */
-  #switches = 0;
   /** Every subscription id the client was ever given. */
   readonly #given = new Set<string>();
   readonly #released: string[] = [];
@@ -152,13 +133,7 @@ export class ClientModel {
       if ((from === 'ready' || from === 'switching') && to === 'reconnecting') this.#episode++;
     });
     session.on('switch', ({ to }) => {
-      this.#switches += 1;
       this.#deepJustifiedAtSwitch = this.#justifiesDeep(to);
-      for (const held of this.#held.values()) {
-        held.switchHeight = world.chain.height;
-        if (held.checking) held.cutShort = true;
-        held.checking = true;
-      }
       this.#active = transport.fake.sockets.at(-1);
       if (!this.#active || world.nodeOfSocket(this.#active).name !== to || this.#active.state !== 'open') {
         this.#violate(`switch to ${to}, but the newest socket is ${this.#active?.endpoint.url} (${this.#active?.state})`);
@@ -168,9 +143,6 @@ export class ClientModel {
       if (error.code === 'ERR_INTERNAL') this.#violate(`internal error: ${error.message}`);
     });
     session.on('reorg', ({ ancestor, deep, to }) => {
-      // The check that found it retracts what it must right after (synchronously).
-      this.#reorgNow = true;
-      queueMicrotask(() => (this.#reorgNow = false));
       if (!deep) return;
       // Deep only when the fork reaches below what the session keeps: something the client holds
       // off the new node's chain is older than the kept blocks (or there were too many logs). The
@@ -183,7 +155,6 @@ export class ClientModel {
     session.on('backfill', ({ subscription, skipped, error }) => {
       const held = this.#held.get(subscription);
       if (held && (skipped || error)) held.unchecked = true;
-      if (held) this.#checked(held);
     });
     transport.onUpstreamSend = (text) => this.#onUpstreamSend(text);
     transport.onDeliver = (text, socket) => {
@@ -490,7 +461,7 @@ export class ClientModel {
         this.#violate(`subscribe answered with ${category.subscription}, an id the client was given before`);
       }
       this.#given.add(category.subscription);
-      this.#held.set(category.subscription, { candidates, kind: undefined, seen: new Set(), since: this.#world.chain.height, unchecked: false, switchHeight: -Infinity, checking: false, cutShort: false });
+      this.#held.set(category.subscription, { candidates, kind: undefined, seen: new Set(), since: this.#world.chain.height, unchecked: false });
       const released = this.#released.indexOf(category.subscription);
       if (released >= 0) this.#released.splice(released, 1);
     }
@@ -583,13 +554,7 @@ export class ClientModel {
     if (source.kind === 'logs') {
       const n = Number.parseInt(result.blockNumber as string, 16);
       if (!retraction) this.#view = Math.max(this.#view, n);
-      const problem = this.#chainOf(held).log(n, result.blockHash as string, result.logIndex as string, retraction, passedOn, {
-        // The node's own removal says it left the log (when it sent it); the session's own
-        // retraction is judged by the chain of the node it uses now.
-        offChain: passedOn || !this.#onActiveChain(n, result.blockHash as string),
-        atCheck: this.#reorgNow,
-        switches: this.#switches,
-      });
+      const problem = this.#chainOf(held).log(n, result.blockHash as string, result.logIndex as string, retraction, passedOn);
       if (problem) this.#violate(problem, `, for ${subscription}: ${text}`);
     } else {
       if (source.kind === 'newHeads') {
@@ -603,14 +568,7 @@ export class ClientModel {
       if (held.seen.has(key)) this.#violate(`the same notification twice for ${subscription}: ${text}`);
       held.seen.add(key);
     }
-    this.#checked(held);
     if (this.#window) this.#window.set(subscription as string, (this.#window.get(subscription as string) ?? 0) + 1);
-  }
-
-  /** Whether block `n` of the node the session uses now is the block of `hash`. */
-  #onActiveChain(n: number, hash: string): boolean {
-    const node = this.#active === undefined ? undefined : this.#world.nodeOfSocket(this.#active);
-    return node !== undefined && n <= node.head && n >= GENESIS && node.block(n).hash === hash;
   }
 
   /** Whether something the client holds makes a fork onto `name`'s chain (as it is now) too deep for the session's kept history. */
@@ -620,18 +578,6 @@ export class ClientModel {
     const hashAt = (n: number) => (n <= node.head && n >= GENESIS ? node.block(n).hash : undefined);
     const { reorgDepth, maxRetainedBytes } = CONTINUITY_DEFAULTS;
     return this.#chains.some((chain) => chain.justifiesDeep(hashAt, reorgDepth, DEEP_SLACK, maxRetainedBytes / MIN_LOG_BYTES));
-  }
-
-  /** The chain may have grown while a switch's check ran: what it had to fetch grows with it. */
-  noteChain(): void {
-    for (const held of this.#held.values()) if (held.checking) held.switchHeight = this.#world.chain.height;
-  }
-
-  /** The subscription was given something after a switch: its check is over. */
-  #checked(held: Held): void {
-    if (!held.checking) return;
-    held.switchHeight = this.#world.chain.height;
-    held.checking = false;
   }
 
   #chainOf(held: Held): DeliveredChain {
@@ -668,13 +614,9 @@ export class ClientModel {
     if (tag > this.#lastSentUpstream) this.#lastSentUpstream = tag;
   }
 
-  /** Notes a broken rule; a known bug's (see {@link KnownBug}) only as such, unless `PROPS_STRICT=1`. */
-  #violate(message: string | KnownBug, context = ''): void {
-    if (typeof message === 'string') return void this.violations.push(message + context);
-    if (STRICT) return void this.violations.push(`${message.problem}${context} (known bug: ${message.knownBug})`);
-    const seen = this.knownBugs.get(message.knownBug) ?? [];
-    seen.push(message.problem + context);
-    this.knownBugs.set(message.knownBug, seen);
+  /** Notes a broken rule. */
+  #violate(message: string, context = ''): void {
+    this.violations.push(message + context);
   }
 
   // ---- checks --------------------------------------------------------------------------------
@@ -707,12 +649,6 @@ export class ClientModel {
    * the chain's height when it was answered, and (`whole`: nodes announce removed logs, so the
    * session can know of every one that left) no log off that chain. Heights at or below a deep
    * fork, and subscriptions whose backfill was skipped or failed, are not judged.
-   *
-   * Open bug: unless `PROPS_STRICT=1`, a wrong log at or below the chain's height at the
-   * subscription's last switch is a known bug, not a violation (never one the session retracted
-   * while the node it used still had it), when a switch came before the check of the one before had
-   * given the subscription anything (a check cut short drops the removed logs it held; the next may
-   * judge the subscription by another's anchors and find no fork).
    */
   assertHeldLogs(node: FakeNode, whole: boolean): void {
     const onChain = new Map<string, number>();
@@ -725,20 +661,9 @@ export class ClientModel {
       const live = held.chain?.liveLogs ?? new Map<string, { block: number; blockHash: string }>();
       const missing = [...onChain].filter(([id, n]) => n > Math.max(held.since, floor) && !live.has(id)).map(([id, n]) => ({ id, n }));
       const extra = whole ? [...live].filter(([id, { block }]) => block > floor && !onChain.has(id)).map(([id, { block }]) => ({ id, n: block })) : [];
-      const known = (hit: { id: string; n: number }) =>
-        !STRICT &&
-        hit.n <= held.switchHeight &&
-        held.chain?.retractedOnChain(hit.id) !== true &&
-        held.cutShort;
-      const tolerated = [...missing, ...extra].filter(known);
-      if (tolerated.length > 0) {
-        this.#violate({ knownBug: 'logs a switch\'s check had to fetch or retract held wrong', problem: `${subscription} lacks or holds ${tolerated.map(({ id, n }) => `${n}/${id}`).join(', ')} (at or below ${held.switchHeight}, the chain's height at its last switch)` });
-      }
       const show = (hits: Array<{ id: string; n: number }>, of: string) => `${hits.length} log(s) ${of} ${node.name}'s chain: ${hits.slice(0, 4).map(({ id, n }) => `${n}/${id}`).join(', ')}`;
-      const lacks = missing.filter((hit) => !known(hit));
-      const holds = extra.filter((hit) => !known(hit));
-      if (lacks.length > 0) wrong.push(`${subscription} (answered at height ${held.since}) lacks ${show(lacks, 'of')}`);
-      if (holds.length > 0) wrong.push(`${subscription} holds, never retracted, ${show(holds, 'off')}`);
+      if (missing.length > 0) wrong.push(`${subscription} (answered at height ${held.since}) lacks ${show(missing, 'of')}`);
+      if (extra.length > 0) wrong.push(`${subscription} holds, never retracted, ${show(extra, 'off')}`);
     }
     if (wrong.length > 0) throw new Error(`what the client holds after replaying its logs (removed ones taken out) is not the node's chain:\n  - ${wrong.join('\n  - ')}`);
   }

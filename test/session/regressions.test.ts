@@ -163,3 +163,25 @@ describe('switch reasons', () => {
     pool.close();
   });
 });
+
+describe('a logs subscription misses nothing when the node never says where it began (invariant 4)', () => {
+  it('the node is lost before it answers the head read: a switch fetches from the head known before the subscribe', async () => {
+    const h = await sessionHarness();
+    const a = h.sockets.last()!;
+    // a sets the subscription up, then answers nothing more (the head read goes unanswered).
+    a.onSend((text, socket) => {
+      const frame = JSON.parse(text) as { id: number; method: string };
+      if (frame.method === 'eth_subscribe') socket.receiveJson({ jsonrpc: '2.0', id: frame.id, result: '0x9' });
+    });
+    h.send(rpc(1, 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    const subscription = h.answers(1)[0]!.result as string;
+    expect(a.sentJson().some((frame: any) => frame.method === 'eth_blockNumber')).toBe(true);
+    h.nodes.b!.advance().emitLog(undefined, '0x01'); // a block with a log the client is owed
+    h.nodes.a!.cut();
+    h.mark('a', 'unhealthy');
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    expect(h.notifications(subscription).map((n) => [n.params.result.blockNumber, n.params.result.data])).toEqual([['0x65', '0x01']]);
+  });
+});

@@ -178,6 +178,51 @@ describe('a switch to a node on another branch looks like one node announcing a 
     expect(delivered.filter((d) => d.subscription === 'l').map(({ item }) => item)).toEqual([a.log(10), { ...a.log(10), removed: true }, b.log(6), b.log(7), b.log(8)]);
   });
 
+  it('a logs subscription is judged by its own blocks where the heads another one was shown contradict them', async () => {
+    const a = chain(10);
+    const b = chain(11, 7); // b left a's chain above 7 and is one block longer
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 6; n <= 9; n++) k.accept('l', a.log(n));
+    // A newHeads subscription that began on b's branch (it was shown only that one).
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 8; n <= 11; n++) k.accept('h', b.block(n));
+    k.afterSwitch(b.call);
+    await flush();
+    const logs = delivered.filter((d) => d.subscription === 'l').map(({ item }) => item).slice(4);
+    expect(logs).toEqual([{ ...a.log(8), removed: true }, { ...a.log(9), removed: true }, b.log(8), b.log(9), b.log(10), b.log(11)]);
+  });
+
+  it('a reorg the node shows while a logs subscription waits for its check makes the check compare again', async () => {
+    const a = chain(10);
+    const b = chain(10, 8); // the same node after its reorg above 8
+    let node = a;
+    let answerLogs: (() => void) | undefined;
+    const call = async (method: string, params: unknown[]) => {
+      if (method !== 'eth_getLogs' || node !== a) return node.call(method, params);
+      // The first check's logs come only when told (after the reorg).
+      await new Promise<void>((resolve) => (answerLogs = resolve));
+      return a.call(method, params);
+    };
+    const { keeper: k, delivered } = keeper();
+    k.track('h', ['newHeads'], undefined);
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 6; n <= 10; n++) {
+      k.accept('l', a.log(n));
+      k.accept('h', a.block(n));
+    }
+    k.afterSwitch(call);
+    await flush();
+    expect(answerLogs).toBeDefined(); // the logs subscription is held for its check
+    node = b;
+    k.accept('h', b.block(9)); // the node reorgs, and says so on newHeads
+    k.accept('h', b.block(10));
+    answerLogs!();
+    await flush();
+    const logs = delivered.filter((d) => d.subscription === 'l').map(({ item }) => item).slice(5);
+    expect(logs).toEqual([{ ...a.log(9), removed: true }, { ...a.log(10), removed: true }, b.log(9), b.log(10)]);
+  });
+
   it('on a deep fork, heads are not re-emitted from a guessed ancestor: the stream goes on from the new node', async () => {
     const a = chain(20);
     const { keeper: k, delivered, reorgs } = keeper({ reorgDepth: 4 });
@@ -233,13 +278,40 @@ describe('what is kept to announce a fork is bounded (invariant 11)', () => {
     expect(byDepth.wholeAbove(97)).toBe(true);
   });
 
-  it('a log the node itself retracted is forgotten, and may come back', () => {
+  it('a log the node itself retracted is forgotten (only its key is kept, to know a repeat), and may come back', () => {
+    const c = new Continuity('logs', CONTINUITY_DEFAULTS);
+    const a = chain(10);
+    expect(c.accept(a.log(9))).toHaveLength(1);
+    const withLog = c.retainedBytes;
+    expect(c.accept({ ...a.log(9), removed: true })).toHaveLength(1);
+    expect(c.retainedBytes).toBeGreaterThan(0);
+    expect(c.retainedBytes).toBeLessThan(withLog / 2);
+    expect(c.accept(a.log(9))).toHaveLength(1); // back on the chain: delivered again
+    expect(c.retainedBytes).toBe(withLog);
+  });
+
+  it('knows a log it no longer holds beyond the dedupe window: a second retraction of it is a repeat', () => {
     const c = new Continuity('logs', CONTINUITY_DEFAULTS);
     const a = chain(10);
     expect(c.accept(a.log(9))).toHaveLength(1);
     expect(c.accept({ ...a.log(9), removed: true })).toHaveLength(1);
-    expect(c.retainedBytes).toBe(0);
-    expect(c.accept(a.log(9))).toHaveLength(1); // back on the chain: delivered again
+    // More logs of the next block than the dedupe window holds (an unfiltered mainnet block).
+    const busy = a.log(10);
+    for (let i = 0; i < CONTINUITY_DEFAULTS.dedupeWindow + 50; i++) expect(c.accept({ ...busy, logIndex: `0x${i.toString(16)}` })).toHaveLength(1);
+    // A node the session moves to, still reorging away from the first branch, says it again.
+    expect(c.accept({ ...a.log(9), removed: true })).toHaveLength(0);
+  });
+
+  it('forgets retracted logs below the depth kept, and within the byte budget', () => {
+    const byDepth = new RetainedLogs(3, 1 << 20);
+    for (let n = 1; n <= 10; n++) byDepth.retire(n, `k${n}`);
+    expect([1, 7].map((n) => byDepth.retracted(`k${n}`))).toEqual([false, false]);
+    expect([8, 9, 10].map((n) => byDepth.retracted(`k${n}`))).toEqual([true, true, true]);
+    const byBytes = new RetainedLogs(1_000, 1_000);
+    for (let i = 0; i < 100; i++) byBytes.retire(5, `key-${i}`);
+    expect(byBytes.bytes).toBeLessThanOrEqual(1_000);
+    expect(byBytes.retracted('key-99')).toBe(true);
+    expect(byBytes.retracted('key-0')).toBe(false);
   });
 });
 

@@ -12,19 +12,12 @@ const SEED = process.env.PROPS_SEED === undefined ? undefined : Number(process.e
 const PATH = process.env.PROPS_PATH;
 /** With a shrunk `PROPS_PATH`, `PROPS_REPLAY=<replayPath>` (printed in the counterexample) replays its commands. */
 const REPLAY = process.env.PROPS_REPLAY;
-// `PROPS_STRICT=1`: the session's known, open bugs fail the run too (by default they are tallied
-// and printed: see `KnownBug` in test/helpers/sessionChain.ts and `ClientModel.assertHeldLogs`).
 // `PROPS_TRACE=1` prints a run as it happens.
 
 let current: Env | undefined;
 const onUnhandled = (reason: unknown) => current?.unhandled.push(reason);
-/** Runs that met each known bug of the session (tolerated unless `PROPS_STRICT=1`; see `KnownBug`), and one example. */
-const knownBugs = new Map<string, { runs: number; example: string }>();
 beforeAll(() => void process.on('unhandledRejection', onUnhandled));
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  for (const [bug, { runs, example }] of knownBugs) console.warn(`known bug met in ${runs} run(s) (PROPS_STRICT=1 fails on it): ${bug}\n  e.g. ${example.slice(0, 400)}`);
-});
+afterAll(() => void process.off('unhandledRejection', onUnhandled));
 
 describe('UpstreamSession under any interleaving of client traffic, node faults, pool changes and time', () => {
   it(
@@ -43,11 +36,6 @@ describe('UpstreamSession under any interleaving of client traffic, node faults,
               if (settings.settleFirst) await settle(env);
               await closeAndCheck(env);
             } finally {
-              for (const [bug, problems] of env.model.knownBugs) {
-                const tally = knownBugs.get(bug) ?? { runs: 0, example: problems[0]! };
-                tally.runs += 1;
-                knownBugs.set(bug, tally);
-              }
               current = undefined;
               env.world.session.close();
               env.world.pool.close();
