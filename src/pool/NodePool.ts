@@ -16,18 +16,18 @@ import { classifyNodeError } from './nodeErrors.js';
 import { hedgeSettings } from './HedgePolicy.js';
 import type { RateLimitEvent } from './PassiveHealth.js';
 import { PassiveHealth } from './PassiveHealth.js';
-import type { NodeSelector } from './selection.js';
-import { isUsable, preferFirstHealthy } from './selection.js';
+import { NodeChoice } from './NodeChoice.js';
+import { preferFirstHealthy } from './selection.js';
 import { consistencySettings } from '../consistency/settings.js';
 import { isRepeatable as defaultIsRepeatable } from '../session/repeatable.js';
-import type { NodePoolEvents, NodePoolOptions, NodeSnapshot, PoolSnapshot, SwitchEvent, SwitchReason } from './NodePoolTypes.js';
+import type { NodePoolEvents, NodePoolOptions, PoolSnapshot } from './NodePoolTypes.js';
 
 export type { HealthEvent, NodePoolEvents, NodePoolOptions, NodeSnapshot, PoolSnapshot, SwitchEvent, SwitchReason } from './NodePoolTypes.js';
 
 /**
- * The configured nodes, their health records and the choice of the node to use now. Does no I/O
- * itself: health is written in by the HealthChecker (and sessions), and `request()` is carried out
- * by an {@link HttpDispatcher}.
+ * The configured nodes, their health records and the choice of the node to use now (made by a
+ * {@link NodeChoice}). Does no I/O itself: health is written in by the HealthChecker (and sessions),
+ * and `request()` is carried out by an {@link HttpDispatcher}.
  */
 export class NodePool extends EventEmitter<NodePoolEvents> {
   readonly clock: Clock;
@@ -35,21 +35,14 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   readonly #nodes: readonly NodeInfo[];
   readonly #byName: Map<string, NodeInfo>;
   readonly #health = new Map<string, NodeHealth>();
-  readonly #selector: NodeSelector;
+  readonly #choice: NodeChoice;
   readonly #dispatcher: HttpDispatcher;
   readonly #passive: PassiveHealth;
   readonly #connects: ConnectLimiter;
   /** What a node's JSON-RPC error means (see `NodePoolOptions.classifyError`). */
   readonly classifyError: NodeErrorClassifier;
-  #preferred: string | undefined;
-  #everChosen = false;
-  /** Nodes that were unusable because they were down, as of the last selection. */
-  #down = new Set<string>();
   #quarantineTimer: TimerHandle | undefined;
   #closed = false;
-  readonly #failbackCatchUp: boolean;
-  /** A node that came back from down and is waiting to catch up: its switch is still a recovery. */
-  #recovering: string | undefined;
   /** The default transport, made here: closed with the pool (a transport given is the caller's). */
   readonly #ownsTransport: boolean;
   /** Nodes that answered with a rate limit, not (yet) told of an answer since (see `answered()`). */
@@ -80,14 +73,13 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     if (typeof failbackCatchUp !== 'boolean') {
       throw new SteadyRpcError('ERR_CONFIG', `Expected failbackCatchUp to be a boolean, got ${String(failbackCatchUp)}`);
     }
-    this.#failbackCatchUp = failbackCatchUp;
     this.#nodes = Object.freeze(validateNodes(nodes));
     this.#byName = new Map(this.#nodes.map((n) => [n.name, n]));
     for (const node of this.#nodes) this.#health.set(node.name, initialHealth());
     this.clock = clock;
     this.httpTransport = httpTransport;
     this.#ownsTransport = options.httpTransport === undefined;
-    this.#selector = selector;
+    this.#choice = new NodeChoice(this.#nodes, this.#health, (name) => this.#passive.available(name), { selector, failbackCatchUp });
     this.#passive = new PassiveHealth(this.#nodes.map((n) => n.name), { breaker: options.breaker, rateLimit: options.rateLimit }, {
       now: () => this.clock.now(),
       write: (name, patch) => {
@@ -135,22 +127,12 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
 
   /** The node to use now, or `undefined` when none is usable. */
   preferred(): string | undefined {
-    return this.#preferred;
+    return this.#choice.preferred;
   }
 
   /** Usable nodes in preference order, the chosen one first. */
   usable(): string[] {
-    // Read from the health records, not from snapshots: every session asks on every reconnect,
-    // and building frozen snapshots for that cost 40 µs a call (10,000 sessions failing over: 0.4 s).
-    const now = this.clock.now();
-    const chosen = this.#preferred;
-    const names = chosen === undefined ? [] : [chosen];
-    for (const node of this.#nodes) {
-      if (node.name === chosen) continue;
-      const health = this.#health.get(node.name)!;
-      if (health.status === 'healthy' && !((health.quarantinedUntil ?? -Infinity) > now)) names.push(node.name);
-    }
-    return names;
+    return this.#choice.usable(this.clock.now());
   }
 
   /**
@@ -161,21 +143,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
    * last (`request()` passes them over; a session opens one only when nothing else is left).
    */
   candidates(): string[] {
-    const usable = this.usable();
-    const now = this.clock.now();
-    const names =
-      usable.length > 0
-        ? usable
-        : this.#nodes
-            .filter((n) => {
-              const health = this.#health.get(n.name)!;
-              return !health.wrongChain && !((health.quarantinedUntil ?? -Infinity) > now);
-            })
-            .map((n) => n.name);
-    // Every request asks: allocate only when some node is held back.
-    let later: string[] | undefined;
-    for (const name of names) if (!this.#passive.available(name)) (later ??= []).push(name);
-    return later === undefined ? names : [...names.filter((name) => !later.includes(name)), ...later];
+    return this.#choice.candidates(this.usable(), this.clock.now());
   }
 
   /** Whether `name` takes new requests now: not cooling down after a rate limit, circuit not open. */
@@ -199,7 +167,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     // The probes brought it back: what the requests held against it before is over.
     const closed = previous !== 'healthy' && record.status === 'healthy' ? this.#passive.recovered(name) : undefined;
     if (closed) Object.assign(record, { circuit: closed.to, circuitOpenUntil: closed.openUntil });
-    const change = this.#reselect();
+    const change = this.#choice.reselect(this.clock.now());
     this.emit('health', { name, previous, health: { ...record } });
     if (closed) this.emit('circuit', closed);
     if (change) this.emit('switch', change);
@@ -275,10 +243,10 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   }
 
   snapshot(): PoolSnapshot {
-    const nodes = this.#snapshots();
+    const nodes = this.#choice.snapshots(this.clock.now());
     const heads = nodes.map((n) => n.head).filter((h): h is number => h !== undefined);
     return Object.freeze({
-      preferred: this.#preferred,
+      preferred: this.#choice.preferred,
       bestHead: heads.length > 0 ? Math.max(...heads) : undefined,
       nodes: Object.freeze(nodes),
     });
@@ -300,64 +268,6 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     this.close();
   }
 
-  #snapshots(): NodeSnapshot[] {
-    const now = this.clock.now();
-    return this.#nodes.map((node) => {
-      const health = this.#health.get(node.name)!;
-      return Object.freeze({
-        ...health,
-        name: node.name,
-        tier: node.tier,
-        weight: node.weight,
-        http: node.httpDisplay,
-        ws: node.wsDisplay,
-        quarantined: (health.quarantinedUntil ?? -Infinity) > now,
-        rateLimited: (health.rateLimitedUntil ?? -Infinity) > now,
-        circuit: health.circuit === 'open' && now >= (health.circuitOpenUntil ?? Infinity) ? 'half-open' : health.circuit,
-        preferred: node.name === this.#preferred,
-      });
-    });
-  }
-
-  #reselect(): SwitchEvent | undefined {
-    const nodes = this.#snapshots();
-    const chosen = this.#selector(nodes);
-    let to = chosen !== undefined && this.#byName.has(chosen) ? chosen : undefined;
-    const from = this.#preferred;
-    const wasDown = this.#down;
-    this.#down = new Set(nodes.filter((n) => n.status === 'unhealthy' || n.quarantined).map((n) => n.name));
-    if (to !== undefined && wasDown.has(to)) this.#recovering = to;
-    if (to !== from && this.#behindCurrent(nodes, from, to)) {
-      // Not to a node behind the one in use; but to the best one that has caught up, if any.
-      to = this.#caughtUpChoice(nodes, from!);
-      if (to !== from && wasDown.has(to)) this.#recovering = to;
-    }
-    if (to === from) return undefined;
-    this.#preferred = to;
-    let reason: SwitchReason;
-    if (from === undefined) reason = this.#everChosen ? 'recovered' : 'initial';
-    else if (!isUsable(nodes.find((n) => n.name === from)!)) reason = 'unhealthy';
-    else reason = to !== undefined && (wasDown.has(to) || this.#recovering === to) ? 'recovered' : 'better-available';
-    this.#recovering = undefined;
-    this.#everChosen = true;
-    return { from, to, reason };
-  }
-
-  /** The selector's choice among `from` and the nodes not behind it (`from` if it chooses none of them). */
-  #caughtUpChoice(nodes: readonly NodeSnapshot[], from: string): string {
-    const head = nodes.find((n) => n.name === from)!.head;
-    const chosen = this.#selector(nodes.filter((n) => n.name === from || head === undefined || n.head === undefined || n.head >= head));
-    return chosen !== undefined && this.#byName.has(chosen) ? chosen : from;
-  }
-
-  /** Whether leaving `from` (still usable) for `to` would go to a node whose head is behind it. */
-  #behindCurrent(nodes: readonly NodeSnapshot[], from: string | undefined, to: string | undefined): boolean {
-    if (!this.#failbackCatchUp || from === undefined || to === undefined) return false;
-    const current = nodes.find((n) => n.name === from)!;
-    const next = nodes.find((n) => n.name === to)!;
-    return isUsable(current) && current.head !== undefined && next.head !== undefined && next.head < current.head;
-  }
-
   #scheduleQuarantineEnd(): void {
     if (this.#quarantineTimer !== undefined) this.clock.clearTimeout(this.#quarantineTimer);
     this.#quarantineTimer = undefined;
@@ -369,7 +279,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     this.#quarantineTimer = this.clock.setTimeout(() => {
       this.#quarantineTimer = undefined;
       if (this.#closed) return;
-      const change = this.#reselect();
+      const change = this.#choice.reselect(this.clock.now());
       if (change) this.emit('switch', change);
       this.#scheduleQuarantineEnd();
     }, Math.min(...ends) - now);

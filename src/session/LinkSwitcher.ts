@@ -1,25 +1,22 @@
 import type { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
 import { SteadyRpcError, describeError } from '../errors.js';
 import type { SwitchEvent } from '../pool/NodePool.js';
-import { resolveEndpoint } from '../transport/endpoint.js';
-import type { SocketCloseInfo } from '../transport/SocketTransport.js';
-import { isAuthOrPolicyClose } from '../transport/SocketTransport.js';
-import type { PendingCall } from './PendingCall.js';
+import { drainLink, retireLink } from './draining.js';
+import { LinkOpener } from './LinkOpener.js';
 import { ReconnectWait } from './ReconnectWait.js';
 import type { SessionContext } from './SessionContext.js';
-import type { SessionSwitchReason } from './SessionEvents.js';
-import { UpstreamLink } from './UpstreamLink.js';
+import type { UpstreamLink } from './UpstreamLink.js';
 
 /**
- * Which upstream socket a session uses, and every move between them: choosing and opening a node,
- * waiting when every node failed or the device is offline ({@link ReconnectWait}), make-before-break
- * switches (prepare, activate, drain, retire), a socket's failure, failback to the preferred node
- * and following the pool's choice.
+ * Which upstream socket a session uses, and every move between them: choosing and opening a node
+ * ({@link LinkOpener}), waiting when every node failed or the device is offline ({@link ReconnectWait}),
+ * make-before-break switches (prepare, activate, drain and retire: draining.ts), a socket's failure,
+ * failback to the preferred node and following the pool's choice.
  */
 export class LinkSwitcher {
   readonly #ctx: SessionContext;
   readonly #wait: ReconnectWait;
-  #generation = 0;
+  readonly #opener: LinkOpener;
   /**
    * Nodes that failed since the last round started; the next is tried at once until none is left.
    * Made with the first failure (as is the next): an idle session on a healthy node keeps neither.
@@ -28,8 +25,6 @@ export class LinkSwitcher {
   /** Consecutive short-lived connections per node, to space out attempts to go back to it. */
   #nodeFailures: Map<string, { count: number; at: number }> | undefined;
   #lastNode: string | undefined;
-  /** Links failed because a send found their socket closing: their close is still to be reported. */
-  #closing: WeakSet<UpstreamLink> | undefined;
 
   constructor(ctx: SessionContext, backoff: ExponentialBackoff) {
     this.#ctx = ctx;
@@ -37,6 +32,7 @@ export class LinkSwitcher {
       this.#failedThisRound?.delete(name);
       this.#connectOrWait();
     });
+    this.#opener = new LinkOpener(ctx, (link, cause, error) => this.linkFailed(link, cause, error));
   }
 
   /**
@@ -55,7 +51,7 @@ export class LinkSwitcher {
     if (ctx.link) {
       const best = this.#pickNode() ?? ctx.link.node;
       ctx.setState('switching');
-      void this.#prepare(best, reason);
+      void this.#opener.prepare(best, reason);
     } else {
       this.#connectOrWait();
     }
@@ -92,7 +88,7 @@ export class LinkSwitcher {
     this.#wait.stop();
     const node = this.#pickNode();
     if (node !== undefined) {
-      void this.#prepare(node, this.#lastNode === undefined ? 'connect' : 'failover');
+      void this.#opener.prepare(node, this.#lastNode === undefined ? 'connect' : 'failover');
       return;
     }
     // Nothing left to try (after the host's reconnect() or a probe, while offline): wait for the
@@ -118,7 +114,7 @@ export class LinkSwitcher {
     link.activatedAt = ctx.clock.now();
     ctx.link = link;
     this.#failedThisRound?.clear();
-    if (old) this.#drain(old, ctx.nextReason === 'unhealthy');
+    if (old) drainLink(ctx, old, ctx.nextReason === 'unhealthy');
     const from = this.#lastNode;
     this.#lastNode = link.node;
     ctx.previousNode = from;
@@ -140,11 +136,7 @@ export class LinkSwitcher {
 
   /** Closes a draining socket; calls it still owes are re-sent or failed. */
   retire(old: UpstreamLink): void {
-    if (!this.#ctx.draining.delete(old)) return;
-    const owed = [...old.calls.values()];
-    old.calls.clear();
-    old.kill(1000, 'steadyrpc: switched to a better node');
-    this.#ctx.outbox.rehome(owed, old.node);
+    retireLink(this.#ctx, old);
   }
 
   /**
@@ -154,7 +146,7 @@ export class LinkSwitcher {
    */
   sendFailed(link: UpstreamLink, error: unknown): void {
     if (!link.alive) return;
-    (this.#closing ??= new WeakSet()).add(link);
+    this.#opener.closing(link);
     this.linkFailed(link, 'closed', error);
   }
 
@@ -215,7 +207,7 @@ export class LinkSwitcher {
     const wait = failures ? Math.min(ctx.settings.failbackRetryMs * 2 ** (failures.count - 1), 60_000) : 0;
     if (failures && ctx.clock.now() - failures.at < wait) return;
     ctx.setState('switching');
-    void this.#prepare(preferred, 'failback');
+    void this.#opener.prepare(preferred, 'failback');
   }
 
   followPool({ to: chosen, reason }: SwitchEvent): void {
@@ -236,7 +228,7 @@ export class LinkSwitcher {
       if (!ctx.environment.online()) return this.#wait.awaitNetwork();
       this.#wait.stop();
       this.#failedThisRound?.delete(to);
-      void this.#prepare(to, this.#lastNode === undefined ? 'connect' : 'failover');
+      void this.#opener.prepare(to, this.#lastNode === undefined ? 'connect' : 'failover');
       return;
     }
     // Offline, the probes fail for every node alike: a socket to the next one could not open
@@ -250,7 +242,7 @@ export class LinkSwitcher {
     if (reason !== 'unhealthy' && !ctx.pool.available(to) && ctx.pool.usable().includes(ctx.link.node)) return;
     if (ctx.next) this.#abandonNext();
     ctx.setState('switching');
-    void this.#prepare(to, reason === 'recovered' ? 'failback' : reason === 'unhealthy' ? 'unhealthy' : 'better-available');
+    void this.#opener.prepare(to, reason === 'recovered' ? 'failback' : reason === 'unhealthy' ? 'unhealthy' : 'better-available');
   }
 
   /**
@@ -270,80 +262,6 @@ export class LinkSwitcher {
     if (!gate.enabled || highest === undefined) return false;
     const head = pool.health(node).head;
     return head !== undefined && head < highest;
-  }
-
-  async #prepare(node: string, reason: SessionSwitchReason): Promise<void> {
-    const ctx = this.#ctx;
-    const link = new UpstreamLink(node, ++this.#generation, ctx.clock);
-    ctx.next = link;
-    ctx.nextReason = reason;
-    // Shared by every session on the pool: a failover of thousands of sessions is paced. A
-    // multiplexed transport connects once for them all and paces that itself.
-    if (!ctx.transport.multiplexed) {
-      await ctx.pool.connectPermit(node);
-      if (!link.alive || link !== ctx.next) return;
-    }
-    link.setTimer('connect', ctx.settings.connectTimeoutMs, () =>
-      this.linkFailed(link, 'connect-timeout', new SteadyRpcError('ERR_TIMEOUT', `Node "${node}" did not open a socket within ${ctx.settings.connectTimeoutMs} ms`)),
-    );
-    let endpoint;
-    try {
-      endpoint = await resolveEndpoint(ctx.pool.node(node).ws!);
-    } catch (error) {
-      return this.linkFailed(link, 'error', error);
-    }
-    if (!link.alive) return;
-    link.socket = ctx.transport.open(endpoint, {
-      onOpen: () => this.#onOpen(link),
-      onMessage: (text, bytes) => ctx.frames.onMessage(link, text, bytes),
-      onClose: (info) => this.#onClose(link, info),
-      onError: (error) => ctx.events.emit('error', new SteadyRpcError('ERR_TRANSPORT', `Socket error on node "${node}"`, { cause: error })),
-    });
-  }
-
-  #onOpen(link: UpstreamLink): void {
-    if (link !== this.#ctx.next || link.phase !== 'connecting') return;
-    link.clearTimer('connect');
-    link.phase = 'replaying';
-    link.lastSeenAt = this.#ctx.clock.now();
-    this.#ctx.replayer.maybeActivate(link);
-  }
-
-  /**
-   * Lets a socket that was left deliver the answers it owes, up to the drain deadline. When it was
-   * left because its node is unhealthy, waiting for it is pointless: calls that are safe to repeat
-   * move to the new socket at once, and only the others wait.
-   */
-  #drain(old: UpstreamLink, sick: boolean): void {
-    const ctx = this.#ctx;
-    old.phase = 'draining';
-    old.clearTimer('keepalive');
-    ctx.filter.failOwner(old, new SteadyRpcError('ERR_ABORTED', 'Left for a better node'));
-    ctx.draining.add(old);
-    if (sick) {
-      const moved: PendingCall[] = [];
-      for (const [id, call] of old.calls) {
-        if (call.unsubscribed !== undefined || !ctx.isRepeatable(call.method)) continue;
-        old.calls.delete(id);
-        moved.push(call);
-      }
-      ctx.outbox.rehome(moved, old.node);
-    }
-    if (old.calls.size === 0) this.retire(old);
-    else old.setTimer('drain', ctx.settings.drainTimeoutMs, () => this.retire(old));
-  }
-
-  #onClose(link: UpstreamLink, info: SocketCloseInfo): void {
-    const ctx = this.#ctx;
-    const auth = isAuthOrPolicyClose(info);
-    // The close of a link already left still counts when a send failed on it (see sendFailed), or
-    // when the node refused us, whatever left it first: a node that refused us is not retried.
-    if (ctx.state === 'closed' || (!link.alive && !auth && !this.#closing?.has(link))) return;
-    ctx.events.emit('upstreamClose', { node: link.node, ...info, auth });
-    const error = new SteadyRpcError(auth ? 'ERR_UPSTREAM_AUTH' : 'ERR_TRANSPORT', `Node "${link.node}" closed the socket (${info.code}${info.httpStatus ? `, HTTP ${info.httpStatus}` : ''}${info.reason ? `: ${info.reason}` : ''})`);
-    if (auth) ctx.pool.quarantine(link.node, ctx.settings.authQuarantineMs, error);
-    if (link.alive) this.linkFailed(link, auth ? 'auth' : 'closed', error);
-    else if (auth) ctx.events.emit('error', error);
   }
 
   #noteNodeFailure(link: UpstreamLink, now: number): void {

@@ -1,0 +1,41 @@
+import { SteadyRpcError } from '../errors.js';
+import type { PendingCall } from './PendingCall.js';
+import type { SessionContext } from './SessionContext.js';
+import type { UpstreamLink } from './UpstreamLink.js';
+
+/**
+ * The last steps of a make-before-break switch: the socket left drains what it owes, then is
+ * retired. Sockets draining are in the session's `draining` set.
+ */
+
+/**
+ * Lets a socket that was left deliver the answers it owes, up to the drain deadline. When it was
+ * left because its node is unhealthy, waiting for it is pointless: calls that are safe to repeat
+ * move to the new socket at once, and only the others wait.
+ */
+export function drainLink(ctx: SessionContext, old: UpstreamLink, sick: boolean): void {
+  old.phase = 'draining';
+  old.clearTimer('keepalive');
+  ctx.filter.failOwner(old, new SteadyRpcError('ERR_ABORTED', 'Left for a better node'));
+  ctx.draining.add(old);
+  if (sick) {
+    const moved: PendingCall[] = [];
+    for (const [id, call] of old.calls) {
+      if (call.unsubscribed !== undefined || !ctx.isRepeatable(call.method)) continue;
+      old.calls.delete(id);
+      moved.push(call);
+    }
+    ctx.outbox.rehome(moved, old.node);
+  }
+  if (old.calls.size === 0) retireLink(ctx, old);
+  else old.setTimer('drain', ctx.settings.drainTimeoutMs, () => retireLink(ctx, old));
+}
+
+/** Closes a draining socket; calls it still owes are re-sent or failed. */
+export function retireLink(ctx: SessionContext, old: UpstreamLink): void {
+  if (!ctx.draining.delete(old)) return;
+  const owed = [...old.calls.values()];
+  old.calls.clear();
+  old.kill(1000, 'steadyrpc: switched to a better node');
+  ctx.outbox.rehome(owed, old.node);
+}
