@@ -42,6 +42,11 @@ export function deepestFork(forks: ReadonlyMap<string, ReorgEvent>): ReorgEvent 
  * the node's head cannot be compared: a node behind on the same chain is not a fork. Used by
  * ContinuityKeeper after each switch (and when a live head does not link).
  */
+/** The heights of `delivered` at or below `head`, newest first. */
+function heightsUpTo(delivered: ReadonlyMap<number, unknown>, head: number): number[] {
+  return [...delivered.keys()].filter((n) => n <= head).sort((x, y) => y - x);
+}
+
 /** A height two subscriptions were shown different blocks at (see {@link locateForks}). */
 const CONFLICT = 0;
 
@@ -87,10 +92,24 @@ export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyAr
       const agrees = [...own.keys()].every((n) => union.get(n) !== CONFLICT);
       const delivered = new Map(own);
       if (agrees) for (const [n, digest] of union) if (digest !== CONFLICT && !delivered.has(n)) delivered.set(n, digest);
-      const numbers = [...delivered.keys()].filter((n) => n <= head).sort((x, y) => y - x);
-      if (numbers.length === 0 || (await same(numbers[0]!, delivered.get(numbers[0]!)!))) return;
+      const numbers = heightsUpTo(delivered, head);
+      if (numbers.length === 0) return;
+      const top = numbers[0]!;
+      const ownTop = heightsUpTo(own, head)[0];
+      // Heights compared for the common ancestor, newest first, once the newest is known to differ.
+      let below: number[];
+      if (ownTop !== undefined && ownTop !== top) {
+        // What it was given must be on the node's chain up to its own newest block; the others'
+        // heights above that tell only of the chain above it (another may have begun on a branch
+        // this one was never shown: after a reorg this one's check was cut short before telling it).
+        const [ownSame, topSame] = await Promise.all([same(ownTop, own.get(ownTop)!), same(top, delivered.get(top)!)]);
+        if (ownSame && topSame) return;
+        below = ownSame ? numbers.filter((n) => n >= ownTop).slice(1) : numbers.filter((n) => n < ownTop);
+      } else {
+        if (await same(top, delivered.get(top)!)) return;
+        below = numbers.slice(1);
+      }
       // A fork: every delivered height below is compared at once (`reorgDepth` at most).
-      const below = numbers.slice(1);
       const at = (await Promise.all(below.map((n) => same(n, delivered.get(n)!)))).indexOf(true);
       // No height in common: the fork is below everything kept. When that is everything the client
       // was given (a young subscription), it is below anything it has seen, and the new branch from

@@ -68,8 +68,13 @@ export class Continuity {
   #retained: RetainedLogs | undefined;
   /** Reports every block number delivered (the client's view of the chain rises with it). */
   readonly #onBlock: ((block: number) => void) | undefined;
-  /** newHeads: told of the node's own reorg, a head (digest `hi`, `lo`) delivered at a height that had another. */
-  readonly #onReorg: ((block: number, hi: number, lo: number) => void) | undefined;
+  /**
+   * newHeads: told of the heads delivered (digest `hi`, `lo`): each live one as it goes (`reorg`
+   * when it came at a height that had another: the node's own reorg), and of those a check
+   * delivered, once it is over, the last one at each height (they may retell what the node
+   * showed while it was checked).
+   */
+  readonly #onHead: ((block: number, hi: number, lo: number, reorg: boolean) => void) | undefined;
   /** Highest block the client is known to have seen everything up to (for logs: since). */
   #lastBlock: number | undefined;
   /** logs: the head when the subscription began: the client has every log above it. */
@@ -84,12 +89,14 @@ export class Continuity {
   #orphaned: Retraction[] | undefined;
   /** The last live head offered did not link to what was delivered (see {@link takeUnlinked}). */
   #unlinked = false;
+  /** newHeads, during {@link finish}: the last head delivered at each height. */
+  #settled: Map<number, readonly [number, number]> | undefined;
 
-  constructor(kind: ContinuityKind, options: ContinuityOptions, onBlock?: (block: number) => void, onReorg?: (block: number, hi: number, lo: number) => void) {
+  constructor(kind: ContinuityKind, options: ContinuityOptions, onBlock?: (block: number) => void, onHead?: (block: number, hi: number, lo: number, reorg: boolean) => void) {
     this.kind = kind;
     this.#options = options;
     this.#onBlock = onBlock;
-    this.#onReorg = onReorg;
+    this.#onHead = onHead;
     if (kind === 'newHeads') this.#heads = new RecentHeads(Math.max(options.dedupeWindow, options.reorgDepth));
     // Heads are told apart by their height and hash digests (RecentHeads); logs by key.
     if (kind === 'logs') this.#keys = new RecentKeys(options.dedupeWindow);
@@ -235,7 +242,23 @@ export class Continuity {
    * mid-check, maybe on its own branch, and is dropped (the new node's check fetches what is due).
    */
   hold(switched = false): void {
+    if (switched && this.kind === 'logs' && this.#buffer !== undefined) this.#forgetFrom(this.#logsIn(this.#buffer));
     this.#buffer = switched ? [] : (this.#buffer ?? []);
+  }
+
+  /**
+   * The blocks of the logs (not retractions) among held results: dropped, they are owed to the
+   * client, so the next check fetches from the lowest (after a reorg of its node they may lie
+   * below the last block delivered).
+   */
+  #logsIn(held: readonly unknown[]): Array<{ block: number }> {
+    const blocks: Array<{ block: number }> = [];
+    for (const result of held) {
+      const log = result as { blockNumber?: unknown; removed?: unknown } | null;
+      const block = typeof log === 'object' && log !== null && log.removed !== true ? quantity(log.blockNumber) : undefined;
+      if (block !== undefined) blocks.push({ block });
+    }
+    return blocks;
   }
 
   /**
@@ -251,7 +274,12 @@ export class Continuity {
     if (deep) this.#heads?.forgetAbove(-1);
     const retracted = ancestor === undefined ? [] : this.#rewind(ancestor);
     const links = this.#heads ? new HeadLinks(this.#heads) : undefined;
-    return { retracted, backfilled: this.#admitAll(fetched, links), live: this.#admitAll(buffered, links) };
+    this.#settled = this.#heads && this.#onHead ? new Map() : undefined;
+    const done = { retracted, backfilled: this.#admitAll(fetched, links), live: this.#admitAll(buffered, links) };
+    const settled = this.#settled;
+    this.#settled = undefined;
+    if (settled) for (const n of [...settled.keys()].sort((x, y) => x - y)) this.#onHead!(n, settled.get(n)![0], settled.get(n)![1], false);
+    return done;
   }
 
   /**
@@ -354,7 +382,8 @@ export class Continuity {
     this.#lastBlock = number;
     this.#onBlock?.(number);
     // Another head at a height the client had one for: the node reorged (it says so only here).
-    if (replaces && live) this.#onReorg?.(number, hi, lo);
+    if (live) this.#onHead?.(number, hi, lo, replaces);
+    else this.#settled?.set(number, [hi, lo]);
     return HEAD_DELIVERED;
   }
 
@@ -366,6 +395,16 @@ export class Continuity {
    */
   retractFrom(block: number, hi: number, lo: number): Retraction[] {
     return this.#retained !== undefined && this.#buffer === undefined ? this.#retract(this.#retained.takeOffChainAt(block, hi, lo)) : [];
+  }
+
+  /**
+   * logs: the node in use has the block of digest (`hi`, `lo`) at `block` (its newHeads delivered
+   * it): kept logs of that height in another block are off its chain (given by a node on another
+   * branch that was ahead of this one), retracted now. Logs above it are not judged: the block
+   * says nothing of heights the node has not reached.
+   */
+  retractOtherBlocksAt(block: number, hi: number, lo: number): Retraction[] {
+    return this.#retained === undefined ? [] : this.#retract(this.#retained.takeOtherBlocksAt(block, hi, lo));
   }
 
   #admitLog(r: Record<string, unknown>): boolean {

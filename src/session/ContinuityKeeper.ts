@@ -72,6 +72,8 @@ export class ContinuityKeeper {
   #backfilled = 0;
   #retracted = 0;
   #duplicatesOfForgotten = 0;
+  /** `logs` subscriptions kept: heads are shown to them only when there is one. */
+  #logsTracked = 0;
 
   /** `deliver` gets the result, and its text as the node wrote it when that is at hand. */
   constructor(
@@ -122,7 +124,9 @@ export class ContinuityKeeper {
   track(subscription: string, params: readonly unknown[], call: OwnCall | undefined, headBefore?: number): void {
     const kind = continuityKind(params);
     if (kind === undefined || !this.#settings[kind]) return;
-    const continuity = new Continuity(kind, this.#settings, this.#onBlock, this.#nodeReorgedAt);
+    const continuity = new Continuity(kind, this.#settings, this.#onBlock, this.#headDelivered);
+    if (this.#tracked.get(subscription)?.continuity.kind === 'logs') this.#logsTracked -= 1;
+    if (kind === 'logs') this.#logsTracked += 1;
     this.#tracked.set(subscription, { continuity, params, epoch: this.#epoch });
     if (kind === 'logs' && headBefore !== undefined) continuity.noteSinceAtMost(headBefore);
     if (kind === 'logs' && call) {
@@ -142,7 +146,16 @@ export class ContinuityKeeper {
    * The `logs` subscriptions' logs from that height up are off its chain: retracted now (a node that
    * announces it with `removed` logs too is not repeated; anvil does not announce it).
    */
-  readonly #nodeReorgedAt = (block: number, hi: number, lo: number): void => this.#nodeReorged(block, hi, lo);
+  readonly #headDelivered = (block: number, hi: number, lo: number, reorg: boolean): void => {
+    if (this.#logsTracked === 0) return;
+    if (reorg) return this.#nodeReorged(block, hi, lo);
+    // A head at a height a `logs` subscription has logs of another block for (from a node on
+    // another branch that was ahead): those are off the chain.
+    for (const [subscription, { continuity }] of this.#tracked) {
+      if (continuity.kind !== 'logs') continue;
+      for (const retraction of continuity.retractOtherBlocksAt(block, hi, lo)) this.#emit(subscription, retraction);
+    }
+  };
 
   #nodeReorged(block: number, hi: number, lo: number): void {
     let held = false;
@@ -159,6 +172,7 @@ export class ContinuityKeeper {
   forget(subscription: string): void {
     const tracked = this.#tracked.get(subscription);
     if (tracked) this.#duplicatesOfForgotten += tracked.continuity.duplicates;
+    if (tracked?.continuity.kind === 'logs') this.#logsTracked -= 1;
     this.#tracked.delete(subscription);
   }
 
@@ -315,6 +329,7 @@ export class ContinuityKeeper {
     this.#stopLooking();
     this.#current = undefined;
     this.#tracked.clear();
+    this.#logsTracked = 0;
   }
 
   #stopLooking(): void {

@@ -164,6 +164,20 @@ export class RetainedLogs {
     });
   }
 
+  /** The kept logs of height `block` in another block than the one of digest (`hi`, `lo`), taken out in delivery order. */
+  takeOtherBlocksAt(block: number, hi: number, lo: number): RetainedLog[] {
+    if (block > this.#newest || this.size === 0) return [];
+    const other = (log: RetainedLog) => {
+      if (log.block !== block) return false;
+      const digest = hashDigest(log.blockHash);
+      return digest === undefined || digest[0] !== hi || digest[1] !== lo;
+    };
+    // Nothing to take is the rule (a head of the block whose logs came before it): no copy then.
+    let found = false;
+    for (let i = this.#start; i < this.#logs.length && !found; i++) found = other(this.#logs[i]!);
+    return found ? this.#take(other) : [];
+  }
+
   #take(taking: (log: RetainedLog) => boolean): RetainedLog[] {
     const kept: RetainedLog[] = [];
     const taken: RetainedLog[] = [];

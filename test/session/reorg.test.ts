@@ -8,9 +8,12 @@ import { fakeBlockHash } from '../../src/testing/index.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
-/** A chain as one node has it: blocks up to `head`, on fork 0 up to `forkedAbove`, on `fork` above it. */
-function chain(head: number, forkedAbove = Infinity, fork = 1) {
-  const hashAt = (n: number) => fakeBlockHash(n, n > forkedAbove ? fork : 0);
+/**
+ * A chain as one node has it: blocks up to `head`, on fork 0 up to `forkedAbove`, on `fork` above
+ * it (or, with a function, on the fork it names for each height).
+ */
+function chain(head: number, forkedAbove: number | ((n: number) => number) = Infinity, fork = 1) {
+  const hashAt = (n: number) => fakeBlockHash(n, typeof forkedAbove === 'function' ? forkedAbove(n) : n > forkedAbove ? fork : 0);
   const block = (n: number) => ({ number: hex(n), hash: hashAt(n), parentHash: hashAt(n - 1) });
   const log = (n: number, index = 0) => ({ address: '0x1', blockNumber: hex(n), blockHash: hashAt(n), logIndex: hex(index), removed: false });
   const calls: string[] = [];
@@ -192,6 +195,77 @@ describe('a switch to a node on another branch looks like one node announcing a 
     const logs = delivered.filter((d) => d.subscription === 'l').map(({ item }) => item).slice(4);
     expect(logs).toEqual([{ ...a.log(8), removed: true }, { ...a.log(9), removed: true }, b.log(8), b.log(9), b.log(10), b.log(11)]);
   });
+
+  it('a logs subscription whose newest block the node does not have is a fork, whatever the heights another one was shown above it', async () => {
+    const a = chain(10);
+    const b = chain(10, 7); // b left a's chain above 7
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 6; n <= 9; n++) k.accept('l', a.log(n));
+    // A newHeads subscription that began later, shown only b's block 10.
+    k.track('h', ['newHeads'], undefined);
+    k.accept('h', b.block(10));
+    k.afterSwitch(b.call);
+    await flush();
+    const logs = delivered.filter((d) => d.subscription === 'l').map(({ item }) => item).slice(4);
+    expect(logs).toEqual([{ ...a.log(8), removed: true }, { ...a.log(9), removed: true }, b.log(8), b.log(9), b.log(10)]);
+  });
+
+  it('a logs subscription whose newest block the node left is judged below it, not by the heights another one was shown above it', async () => {
+    const a = chain(10);
+    const shown = chain(10, 6); // fork 1 above 6
+    const node = chain(10, (n) => (n <= 6 ? 0 : n <= 9 ? 1 : 2)); // shown's branch, then its own block 10
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 5; n <= 8; n++) k.accept('l', a.log(n));
+    // A newHeads subscription that began later, shown blocks 9 and 10 of fork 1 (9 is the node's too).
+    k.track('h', ['newHeads'], undefined);
+    k.accept('h', shown.block(9));
+    k.accept('h', shown.block(10));
+    k.afterSwitch(node.call);
+    await flush();
+    const logs = delivered.filter((d) => d.subscription === 'l').map(({ item }) => item).slice(4);
+    expect(logs).toEqual([{ ...a.log(7), removed: true }, { ...a.log(8), removed: true }, node.log(7), node.log(8), node.log(9), node.log(10)]);
+  });
+
+  it('logs held for a check that a second switch cuts short are fetched by the next one, also below the last block delivered', async () => {
+    const a = chain(10);
+    const b = chain(10, 6); // the node's reorg: a new branch above 6
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    k.accept('l', a.log(5));
+    k.accept('l', a.log(9));
+    k.accept('l', { ...a.log(9), removed: true }); // the node reorged, and says so (geth)
+    k.afterSwitch(() => new Promise(() => {})); // a switch whose check never ends…
+    for (let n = 7; n <= 10; n++) k.accept('l', b.log(n)); // …while the node sends its new branch's logs
+    k.afterSwitch(b.call); // another switch: what was held is dropped
+    await flush();
+    const after = delivered.filter((d) => d.subscription === 'l').map(({ item }) => item).slice(3);
+    for (let n = 7; n <= 10; n++) expect(after.filter((log) => log.blockHash === b.log(n).blockHash && !log.removed)).toEqual([b.log(n)]);
+  });
+
+  for (const when of ['live', 'while the check runs'] as const) {
+    it(`a head the node shows at the height of a log from another branch retracts the log (${when})`, async () => {
+      const ahead = chain(11, 10); // a node on another branch above 10, one block ahead
+      const behind = chain(10); // the node switched to: block 11 not mined yet
+      const mined = chain(11); // …then mined, another block than ahead's 11
+      let node = behind;
+      const call = (method: string, params: unknown[]) => node.call(method, params);
+      const { keeper: k, delivered } = keeper();
+      k.track('h', ['newHeads'], undefined);
+      k.track('l', ['logs', {}], undefined);
+      for (let n = 6; n <= 10; n++) k.accept('h', ahead.block(n));
+      for (let n = 6; n <= 11; n++) k.accept('l', ahead.log(n)); // its head 11 was not delivered yet
+      k.afterSwitch(call);
+      if (when === 'live') await flush();
+      node = mined;
+      k.accept('h', mined.block(11));
+      await flush();
+      const logs = delivered.filter((d) => d.subscription === 'l').map(({ item }) => item).slice(6);
+      expect(logs).toEqual([{ ...ahead.log(11), removed: true }]);
+      expect(delivered.filter((d) => d.subscription === 'h').map(({ item }) => item).slice(5)).toEqual([mined.block(11)]);
+    });
+  }
 
   it('a reorg the node shows while a logs subscription waits for its check makes the check compare again', async () => {
     const a = chain(10);
