@@ -2,17 +2,16 @@ import { EventEmitter } from 'eventemitter3';
 import pLimit from 'p-limit';
 import type { Clock, TimerHandle } from '../Clock.js';
 import { LATE_TIMER_MS } from '../Clock.js';
-import { SteadyRpcError, describeError, scrubbedError } from '../errors.js';
+import { SteadyRpcError } from '../errors.js';
 import type { NodeInfo } from '../pool/NodeConfig.js';
-import { redactNodeText } from '../pool/NodeConfig.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { SocketTransport } from '../transport/SocketTransport.js';
 import { defaultSocketTransport } from '../transport/defaultSocketTransport.js';
-import { ChainBook, mismatch } from './ChainBook.js';
-import { applyOutcome } from './hysteresis.js';
-import { nodeCaller, probeRateLimit } from './nodeCall.js';
+import { ChainBook } from './ChainBook.js';
+import { nodeCaller } from './nodeCall.js';
 import type { Probe, ProbeResult } from './probes.js';
 import { ethBlockNumberProbe, validResult } from './probes.js';
+import { ProbeJudge } from './ProbeJudge.js';
 
 export interface HealthCheckerOptions {
   /** How often every node is probed, in ms. @default 1_000 */
@@ -95,12 +94,13 @@ function positiveInteger(name: string, value: number, min: number): number {
 
 /**
  * Probes every node on an interval, all at once (bounded by p-limit), each probe with its own
- * timeout, and writes the results into the pool with hysteresis. A probe that hangs delays nobody:
- * rounds start on the clock, and a node whose previous probe is still running is probed again all
- * the same, so a node that comes back from a blackhole is seen at the next round, not when the probe
- * stuck in the blackhole times out. The newest result wins: a probe that ends after a newer one was
- * recorded is dropped. A node has at most `ceil(timeoutMs / intervalMs)` probes in flight (each
- * holds one of the `concurrency` slots while it runs).
+ * timeout, and has a {@link ProbeJudge} write each current result into the pool (rate limits,
+ * chain, lag, hysteresis). A probe that hangs delays nobody: rounds start on the clock, and a node
+ * whose previous probe is still running is probed again all the same, so a node that comes back
+ * from a blackhole is seen at the next round, not when the probe stuck in the blackhole times out.
+ * The newest result wins: a probe that ends after a newer one was recorded is dropped. A node has
+ * at most `ceil(timeoutMs / intervalMs)` probes in flight (each holds one of the `concurrency`
+ * slots while it runs).
  */
 export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   readonly #pool: NodePool;
@@ -114,6 +114,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   readonly #recorded = new Map<string, number>();
   #sequence = 0;
   readonly #chains: ChainBook;
+  readonly #judge: ProbeJudge;
   #timer: TimerHandle | undefined;
   #closed = false;
 
@@ -133,6 +134,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     this.#pool = pool;
     this.#clock = options.clock ?? pool.clock;
     this.#chains = new ChainBook(options.chainId);
+    this.#judge = new ProbeJudge(pool, this.#clock, this.#chains, this.#options);
     this.#probe = options.probe ?? ethBlockNumberProbe;
     this.#sockets = options.socketTransport ?? defaultSocketTransport();
     this.#limit = pLimit(this.#options.concurrency);
@@ -248,110 +250,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     // A newer probe's result is already in: this one is out of date.
     if (probe.sequence < (this.#recorded.get(node.name) ?? 0)) return;
     this.#recorded.set(node.name, probe.sequence);
-    this.#record(node.name, result, failure, this.#clock.now() - started);
-  }
-
-  #record(name: string, result: ProbeResult | undefined, failure: unknown, latencyMs: number): void {
-    // A custom probe or transport may quote the node's URL: its credentials stay out all the same.
-    const node = this.#pool.node(name);
-    let error: SteadyRpcError | undefined =
-      failure === undefined
-        ? undefined
-        : scrubbedError(failure, (text) => redactNodeText(node, text), 'ERR_BAD_RESPONSE', `Probe of "${name}" failed`);
-    const limited = probeRateLimit(failure);
-    if (limited) {
-      // A node that says "not now" is alive: it cools down like after a request's rate limit, and
-      // keeps its status, so no session moves for a one-second limit.
-      this.#pool.coolDown(name, limited.ms, limited.source);
-      this.#pool.update(name, { lastError: describeError(error!), checkedAt: this.#clock.now() });
-      this.emit('probe', { name, ok: false, head: undefined, latencyMs, error, rateLimited: true });
-      return;
-    }
-    // The node answered: its rate-limit backoff starts over (once any cool-down is over).
-    if (result) this.#pool.answered(name);
-    let head: number | undefined;
-    let lag: number | undefined;
-    if (result?.chainId !== undefined) this.#chains.reported(name, result.chainId);
-    const chainId = this.#chains.chainOf(name);
-    const { expected, oneChain } = this.#chains.view(this.#names());
-    // Known to be on another chain: refused whatever this probe found, and read again next time
-    // (the node may be redeployed on the right chain).
-    const wrongChain = this.#chains.onAnother(name, expected);
-    if (wrongChain) this.#chains.reread(name);
-    if (result) {
-      head = result.head;
-      if (wrongChain) {
-        error = mismatch(name, chainId!, expected!);
-      } else {
-        lag = Math.max(0, this.#bestHead(name, head, expected, oneChain) - head);
-        if (lag > this.#options.maxLagBlocks) {
-          error = new SteadyRpcError('ERR_LAGGING', `Node "${name}" is ${lag} blocks behind (max ${this.#options.maxLagBlocks})`);
-        }
-      }
-    }
-    const ok = error === undefined;
-    const current = this.#pool.health(name);
-    let next = applyOutcome(current, ok, this.#options);
-    if (wrongChain) next = { ...next, status: 'unhealthy' };
-    if (next.status === 'unhealthy' && current.status !== 'unhealthy') this.#chains.reread(name);
-    this.#chains.judged(name, wrongChain);
-    this.#pool.update(name, {
-      ...next,
-      ...(head === undefined ? {} : { head, headAt: this.#clock.now() }),
-      lag,
-      latencyMs: ok ? latencyMs : current.latencyMs,
-      lastError: error ? describeError(error) : current.lastError,
-      chainId: chainId ?? current.chainId,
-      wrongChain,
-      checkedAt: this.#clock.now(),
-    });
-    this.#judgeChains(name, expected);
-    this.emit('probe', { name, ok, head, latencyMs, error });
-  }
-
-  #names(): string[] {
-    return this.#pool.nodes.map((node) => node.name);
-  }
-
-  /**
-   * The verdict on the other nodes' chains, when the expected chain moved (the majority changed
-   * with this probe): a node now found on another chain is unhealthy at once; one found on the
-   * expected chain is no longer refused, and comes back through the hysteresis.
-   */
-  #judgeChains(probed: string, expected: number | undefined): void {
-    for (const node of this.#pool.nodes) {
-      const { name } = node;
-      if (name === probed) continue;
-      const wrong = this.#chains.onAnother(name, expected);
-      if (wrong === this.#chains.isJudgedWrong(name) || this.#pool.closed) continue;
-      this.#chains.judged(name, wrong);
-      if (wrong) {
-        const error = mismatch(name, this.#chains.chainOf(name)!, expected!);
-        this.#pool.update(name, { status: 'unhealthy', consecutiveSuccesses: 0, wrongChain: true, lastError: describeError(error) });
-      } else {
-        this.#pool.update(name, { wrongChain: false });
-      }
-    }
-  }
-
-  /**
-   * The highest head among nodes on the expected chain, including this probe's own. A node whose
-   * probes fail keeps counting with its last head for `headGraceMs`. A node whose chain is not
-   * known (a custom probe that reports none) counts while no node has reported another chain:
-   * then the heads are comparable; once one has, only nodes known to be on the expected chain count.
-   */
-  #bestHead(name: string, head: number, expected: number | undefined, oneChain: boolean): number {
-    const oldest = this.#clock.now() - this.#options.headGraceMs;
-    let best = head;
-    for (const node of this.#pool.nodes) {
-      if (node.name === name) continue;
-      const otherHead = this.#pool.headOf(node.name);
-      if (otherHead === undefined || otherHead <= best) continue;
-      if ((this.#pool.health(node.name).headAt ?? -Infinity) < oldest) continue;
-      const chain = this.#chains.chainOf(node.name);
-      if (chain === undefined ? oneChain : chain === expected) best = otherHead;
-    }
-    return best;
+    this.emit('probe', this.#judge.record(node.name, result, failure, this.#clock.now() - started));
   }
 
   #assertOpen(): void {

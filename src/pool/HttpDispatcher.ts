@@ -1,10 +1,8 @@
-import { ChainView } from '../consistency/ChainView.js';
+import type { ChainView } from '../consistency/ChainView.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { CONSISTENCY_DEFAULTS } from '../consistency/settings.js';
 import { SteadyRpcError, describeError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
-import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
-import { parseQuantity } from '../health/probes.js';
 import type { RepeatablePredicate } from '../session/repeatable.js';
 import { isRepeatable as defaultIsRepeatable } from '../session/repeatable.js';
 import { isNotDelivered } from '../transport/HttpTransport.js';
@@ -18,6 +16,7 @@ import type { NodeErrorClassifier } from './nodeErrors.js';
 import { classifyNodeError } from './nodeErrors.js';
 import type { NodePool } from './NodePool.js';
 import type { PassiveHealth } from './PassiveHealth.js';
+import { PoolViewGate } from './PoolViewGate.js';
 
 export interface HttpDispatcherOptions {
   /**
@@ -54,32 +53,6 @@ export interface DispatchPolicy {
 const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3 });
 
 /**
- * The request each answer of `response` answers: for a batch, by id (answers may come in any
- * order), a repeated id taking its requests in order (as nodes answer them); `undefined` for an
- * answer to no request. A single answer answers `items[0]`.
- */
-function matchAnswers(items: readonly Sent[], response: JsonRpcResponse | JsonRpcResponse[]): (Sent | undefined)[] {
-  if (!Array.isArray(response)) return [items[0]];
-  const byId = new Map<unknown, Sent[]>();
-  for (const item of items) {
-    if (item.request.id === undefined) continue;
-    const same = byId.get(item.request.id);
-    if (same) same.push(item);
-    else byId.set(item.request.id, [item]);
-  }
-  return response.map((r) => (typeof r === 'object' && r !== null ? byId.get(r.id)?.shift() : undefined));
-}
-
-/** One request (or batch item) as sent, with the pool's view of the chain when it came in. */
-interface Sent {
-  readonly request: JsonRpcRequest;
-  readonly viewAt: number | undefined;
-}
-
-/** The view gate's head read, as sent. */
-const HEAD_REQUEST = '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}';
-
-/**
  * Carries out `NodePool.request()`: POSTs to the best node and, on a transport failure, a bad
  * status or a timeout, tries the next candidate. A JSON-RPC error from a node is an answer, unless
  * the pool's classifier says it means "not this node" (a missing block, state or method) or a rate
@@ -94,10 +67,9 @@ const HEAD_REQUEST = '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params
  * found, endpoint function failed: see `isNotDelivered`). After a timeout, a bad status or a broken
  * connection it is answered with `NOT_RESENT` (-32053) instead, naming the node and what happened.
  *
- * Answers are held to the chain the pool has served ({@link ChainView}): a read answered by a node
- * behind it (a lower block number, `null` for a block already served, state or logs short of it)
- * is asked of the next node, and when none has caught up, again every `pollMs` until `waitMs`;
- * then it is answered with `BEHIND` (-32055).
+ * Answers are held to the chain the pool has served ({@link ChainView}) by a {@link PoolViewGate}:
+ * a read answered by a node behind it is asked again, and answered with `BEHIND` (-32055) when no
+ * node catches up within `waitMs`.
  */
 export class HttpDispatcher {
   readonly #pool: NodePool;
@@ -108,9 +80,8 @@ export class HttpDispatcher {
   readonly #attempts: NodeAttempts;
   readonly #hedged: HedgedSend | undefined;
   readonly #hedgeMethods: ReadonlySet<string> | undefined;
-  readonly view = new ChainView();
-  /** The highest head each node answered `eth_blockNumber` with, when the dispatcher had to ask. */
-  readonly #heads = new Map<string, number>();
+  readonly #gate: PoolViewGate;
+  readonly view: ChainView;
 
   constructor(pool: NodePool, passive: PassiveHealth, options: HttpDispatcherOptions = {}, policy: DispatchPolicy = {}) {
     const { consistency = CONSISTENCY_DEFAULTS, isRepeatable = defaultIsRepeatable, classify = classifyNodeError, hedge } = policy;
@@ -129,6 +100,10 @@ export class HttpDispatcher {
     this.#attempts = new NodeAttempts(pool, passive, classify, attemptTimeoutMs);
     this.#hedged = hedge && new HedgedSend(pool, passive, this.#attempts, hedge, maxAttempts);
     this.#hedgeMethods = hedge?.methods;
+    this.#gate = new PoolViewGate(pool, passive, this.#attempts, consistency, isRepeatable, (payload, opts, unrepeatable, skip) =>
+      this.#send(payload, opts, unrepeatable, skip),
+    );
+    this.view = this.#gate.view;
   }
 
   async request(
@@ -139,162 +114,7 @@ export class HttpDispatcher {
     const unrepeatable = firstUnrepeatable(payload, this.#isRepeatable);
     // Notifications only get no answer to hold to the view (a node answers them with nothing).
     if (!this.#consistency.monotonic || onlyNotifications(payload)) return (await this.#send(payload, options, unrepeatable)).response;
-    const batch = Array.isArray(payload);
-    const items = (batch ? payload : [payload]).map((request): Sent => ({ request, viewAt: this.view.highest }));
-    const { clock } = this.#pool;
-    const deadline = clock.now() + this.#consistency.waitMs;
-    const tried = new Set<string>();
-    /**
-     * The answer so far: the first a node gave, each answer in it with the request it answers. What
-     * was behind in it is asked again, alone: the rest (a write above all) is never sent twice.
-     */
-    let answered: { responses: (JsonRpcResponse | undefined)[]; sent: (Sent | undefined)[]; single: boolean } | undefined;
-    /** Where in `answered` the answers from a node behind the view are. */
-    let behind: number[] = [];
-    for (;;) {
-      if (this.#pool.closed) throw closedError();
-      const asking = answered === undefined ? payload : batch ? behind.map((i) => answered!.sent[i]!.request) : payload;
-      const askingItems = answered === undefined ? items : behind.map((i) => answered!.sent[i]!);
-      const heads = this.#knownHeads();
-      let answer;
-      try {
-        answer = await this.#send(asking, options, answered === undefined ? unrepeatable : firstUnrepeatable(asking, this.#isRepeatable), tried);
-      } catch (error) {
-        // No node answered this pass. Before any answer that is a failure; after one from a node
-        // behind, the others may just be down: wait for that one to catch up.
-        if (answered === undefined || options.signal?.aborted) throw error;
-        if (clock.now() >= deadline) return this.#finish(answered, behind);
-        tried.clear();
-        await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
-        continue;
-      }
-      const sent = matchAnswers(askingItems, answer.response);
-      const responses = Array.isArray(answer.response) ? answer.response : [answer.response];
-      const late = answer.final ? [] : await this.#behind(answer.node, responses, sent, heads, tried, options.signal);
-      if (answered === undefined) {
-        answered = { responses: [...responses], sent, single: !Array.isArray(answer.response) };
-        behind = late;
-      } else {
-        // Answers again to what was behind: each one now in time takes its place.
-        const lateSent = new Set(late.map((i) => sent[i]));
-        const stillBehind: number[] = [];
-        for (const i of behind) {
-          const at = sent.indexOf(answered.sent[i]);
-          if (at >= 0 && !lateSent.has(answered.sent[i])) answered.responses[i] = responses[at];
-          else stillBehind.push(i);
-        }
-        behind = stillBehind;
-      }
-      if (behind.length === 0 || answer.final) return this.#finish(answered, []);
-      // What is behind is asked again only if it is safe to send twice (a read, as a rule).
-      const repeatable = firstUnrepeatable(behind.map((i) => answered!.sent[i]!.request), this.#isRepeatable) === undefined;
-      if (clock.now() >= deadline || !repeatable) return this.#finish(answered, behind);
-      // Another node may have it now; once every node was asked, wait for one to catch up.
-      if (this.#pool.candidates().every((name) => tried.has(name) || this.#pool.node(name).http === undefined)) {
-        tried.clear();
-        await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
-      }
-    }
-  }
-
-  /**
-   * What each node's head was known to be before a request is sent: its probed head, or what it
-   * answered when asked. A head learned while the request is on its way (a probe landing meanwhile)
-   * cannot vouch for the answer, which the node may have made from before.
-   */
-  #knownHeads(): Map<string, number> {
-    const heads = new Map<string, number>();
-    for (const { name } of this.#pool.nodes) {
-      const head = Math.max(this.#pool.headOf(name) ?? -1, this.#heads.get(name) ?? -1);
-      if (head >= 0) heads.set(name, head);
-    }
-    return heads;
-  }
-
-  /** Indexes of the answers (in `responses`' order) that come from a node behind the view. */
-  async #behind(
-    node: string,
-    responses: readonly JsonRpcResponse[],
-    sent: readonly (Sent | undefined)[],
-    heads: ReadonlyMap<string, number>,
-    tried: Set<string>,
-    signal: AbortSignal | undefined,
-  ): Promise<number[]> {
-    const head = heads.get(node);
-    let askAgain = false;
-    const behind: number[] = [];
-    for (let i = 0; i < responses.length; i++) {
-      const r = responses[i]!;
-      const item = sent[i];
-      if (!item || typeof r !== 'object' || r === null) continue;
-      const demand = this.view.demand(item.request.method, item.request.params, item.viewAt);
-      if (!demand) continue;
-      let verdict = this.view.judge(item.request.method, demand, r, demand.kind === 'head' && (head ?? -1) < demand.need ? undefined : head);
-      if (verdict === 'head?') {
-        // Read the head now: if the node has got there, its answer may still be from before, so it
-        // is asked again at once (and then judged by this head); if not, it is behind.
-        const now = await this.#headOf(node, signal).catch(() => undefined);
-        if (now !== undefined) this.#heads.set(node, Math.max(now, this.#heads.get(node) ?? -1));
-        askAgain ||= now !== undefined && now >= demand.need;
-        verdict = 'behind';
-      }
-      if (verdict !== 'ok') behind.push(i);
-    }
-    if (behind.length > 0 && !askAgain) tried.add(node);
-    return behind;
-  }
-
-  /**
-   * The node's head now, asked over HTTP (for an answer that is only right if the node has got far
-   * enough): an attempt like any other, so not while the node cools down after a rate limit or its
-   * circuit is open, and its outcome counts for or against the node.
-   */
-  async #headOf(node: string, signal: AbortSignal | undefined): Promise<number> {
-    if (!this.#passive.admit(node)) throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Node "${node}": ${this.#passive.why(node)}`);
-    const request: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] };
-    const outcome = await this.#attempts.attempt(node, request, HEAD_REQUEST, signal);
-    if (outcome.kind === 'failed') throw outcome.error;
-    return parseQuantity((outcome.answer.response as { result?: unknown }).result, 'eth_blockNumber');
-  }
-
-  /**
-   * The answer to return: what is still `behind` fails with `BEHIND`, and the view learns from the
-   * rest. A batch answer keeps the node's order; what the node left out stays out (serveHttp answers it).
-   */
-  #finish(answered: { responses: (JsonRpcResponse | undefined)[]; sent: (Sent | undefined)[]; single: boolean }, behind: readonly number[]): JsonRpcResponse | JsonRpcResponse[] {
-    const responses = answered.responses.map((r, i) =>
-      behind.includes(i) ? errorResponse(r!.id, RpcErrorCode.BEHIND, `No node caught up with the blocks already served within ${this.#consistency.waitMs} ms`) : r!,
-    );
-    responses.forEach((r, i) => {
-      const item = answered.sent[i];
-      if (item && typeof r === 'object' && r !== null) this.view.observe(item.request.method, item.request.params, r);
-    });
-    return answered.single ? responses[0]! : responses;
-  }
-
-  /** Waits `ms` before asking again; ends early, rejecting, when the caller aborts or the pool closes. */
-  #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    signal?.throwIfAborted();
-    const pool = this.#pool;
-    if (pool.closed) return Promise.reject(closedError());
-    return new Promise((resolve, reject) => {
-      const { clock } = pool;
-      const end = (error: unknown) => {
-        clock.clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        pool.off('closed', onClose);
-        reject(error);
-      };
-      const onAbort = () => end(signal!.reason);
-      const onClose = () => end(closedError());
-      const timer = clock.setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        pool.off('closed', onClose);
-        resolve();
-      }, Math.max(0, ms));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      pool.once('closed', onClose);
-    });
+    return this.#gate.request(payload, options, unrepeatable);
   }
 
   /**
@@ -367,5 +187,3 @@ export class HttpDispatcher {
     return `Every node that could take the request is cooling down after a rate limit${when}`;
   }
 }
-
-const closedError = () => new SteadyRpcError('ERR_CLOSED', 'NodePool is closed');
