@@ -9,7 +9,7 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 /**
  * `null` from the node for a block at or below the head it answered: it does not serve that block
  * yet (a load-balanced endpoint whose read backend lags the one that answered the head), which says
- * nothing of its chain. The check looks again a little later (SwitchCheck).
+ * nothing of its chain. The check looks again a little later (ContinuityKeeper).
  */
 export class BlockNotServed extends SteadyRpcError {
   constructor(block: number, head: number) {
@@ -40,7 +40,7 @@ export function deepestFork(forks: ReadonlyMap<string, ReorgEvent>): ReorgEvent 
  * during a node's reorg saw only its new branch), from one set of reads: the node's block at each
  * subscription's highest such height first, and only on a fork at every other one. Heights above
  * the node's head cannot be compared: a node behind on the same chain is not a fork. Used by
- * SwitchCheck after each switch (and when a live head does not link).
+ * ContinuityKeeper after each switch (and when a live head does not link).
  */
 /** The heights of `delivered` at or below `head`, newest first. */
 function heightsUpTo(delivered: ReadonlyMap<number, unknown>, head: number): number[] {

@@ -4,7 +4,7 @@ import { hashDigest } from '../consistency/quantity.js';
 interface RetainedLog {
   readonly block: number;
   readonly blockHash: string;
-  /** Its dedupe key (see LogLedger). */
+  /** Its dedupe key (see Continuity). */
   readonly key: string;
   /** The log as the node wrote it (a flat copy: it must not keep its notification frame alive). */
   readonly text: string;
