@@ -1,17 +1,6 @@
 import { appendFileSync } from 'node:fs';
+import { seededRandom } from './sessionWorld.js';
 import { rpc, world, type Client, type Mode } from './sharedWorld.js';
-
-/** mulberry32 */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PARAMS: unknown[][] = [['newHeads'], ['logs', {}], ['logs', { address: '0x0000000000000000000000000000000000000001' }], ['logs', { address: '0x0000000000000000000000000000000000000002' }]];
 
@@ -49,7 +38,7 @@ function view(c: Client) {
  * set, each step is appended there as it starts, to find one that never ends).
  */
 export async function run(mode: Mode, seed: number, extra = false, blackholes = false) {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const pick = <T,>(list: T[]) => list[Math.floor(random() * list.length)]!;
   const w = await world(mode, 3, { chain: true });
   const live = () => w.clients.filter((c) => c.session.state !== 'closed');

@@ -1,28 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { SocketCloseInfo, SocketListener } from '../../src/index.js';
+import type { SocketListener } from '../../src/index.js';
 import { SharedSocketTransport, SteadyRpcError } from '../../src/index.js';
 import { FakeClock, FakeSocketTransport, type FakeSocket } from '../../src/testing/index.js';
-
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-};
-
-/** A listener that records what a user socket hears. */
-function user() {
-  const events: Array<{ type: 'open' } | { type: 'message'; text: string } | { type: 'close'; info: SocketCloseInfo } | { type: 'error'; error: Error }> = [];
-  const listener: SocketListener = {
-    onOpen: () => events.push({ type: 'open' }),
-    onMessage: (text) => events.push({ type: 'message', text }),
-    onClose: (info) => events.push({ type: 'close', info }),
-    onError: (error) => events.push({ type: 'error', error }),
-  };
-  return {
-    listener,
-    events,
-    messages: () => events.flatMap((e) => (e.type === 'message' ? [JSON.parse(e.text)] : [])),
-    types: () => events.map((e) => e.type),
-  };
-}
+import { settle, user } from '../helpers/sharedUser.js';
 
 /** A shared transport over fake sockets; the test plays the node on `server()`. */
 function setup(options: { shareSubscriptions?: boolean; retryAfterMs?: number; livenessWindowMs?: number } = {}) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { SocketCloseInfo, SocketListener } from '../../../src/index.js';
 import { SharedSocketTransport } from '../../../src/index.js';
 import { FakeClock, FakeEnvironment, FakeSocketTransport, type FakeSocket } from '../../../src/testing/index.js';
 import { rpc, world, type Mode } from '../../helpers/sharedWorld.js';
+import { settle, user } from '../../helpers/sharedUser.js';
 
 /**
  * Who is let onto a real socket that is already open. A session's own socket opens only on a node
@@ -10,21 +10,6 @@ import { rpc, world, type Mode } from '../../helpers/sharedWorld.js';
  * node has been heard on it after the open (its next frame, or the answer to one eth_chainId asked
  * for every open waiting), and on a fresh real socket when it is not heard within a second.
  */
-
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-};
-
-function user() {
-  const events: Array<{ type: 'open' } | { type: 'message'; text: string } | { type: 'close'; info: SocketCloseInfo } | { type: 'error'; error: Error }> = [];
-  const listener: SocketListener = {
-    onOpen: () => events.push({ type: 'open' }),
-    onMessage: (text) => events.push({ type: 'message', text }),
-    onClose: (info) => events.push({ type: 'close', info }),
-    onError: (error) => events.push({ type: 'error', error }),
-  };
-  return { listener, events, types: () => events.map((e) => e.type), messages: () => events.flatMap((e) => (e.type === 'message' ? [JSON.parse(e.text)] : [])) };
-}
 
 const NODE_SPEAKS = '{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xnone","result":"0x1"}}';
 const probesOn = (socket: FakeSocket) => (socket.sentJson() as Array<{ id: number; method: string }>).filter((m) => m.method === 'eth_chainId');
