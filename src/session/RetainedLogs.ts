@@ -10,6 +10,12 @@ interface RetainedLog {
   readonly text: string;
 }
 
+/** Whether `log` is of another block than the one of digest (`hi`, `lo`). */
+function inOtherBlock(log: RetainedLog, hi: number, lo: number): boolean {
+  const digest = hashDigest(log.blockHash);
+  return digest === undefined || digest[0] !== hi || digest[1] !== lo;
+}
+
 /**
  * The logs a `logs` subscription delivered in its most recent blocks, in delivery order, so that a
  * fork found after a switch can be announced as a node announces a reorg: each log above the common
@@ -96,22 +102,24 @@ export class RetainedLogs {
     this.#unretire(key);
     this.#retracted.set(key, block);
     this.#retractedBytes += key.length * 2 + 48;
-    if (block > this.#highest) this.#highest = block;
-    this.#pruneRetracted();
+    this.#raiseHighest(block);
+    // Oldest first while over the budget (a fork retracting thousands of logs stops at once).
+    for (const oldest of this.#retracted.keys()) {
+      if (this.#retractedBytes <= this.#maxBytes) break;
+      this.#unretire(oldest);
+    }
   }
 
   #unretire(key: string): void {
     if (this.#retracted.delete(key)) this.#retractedBytes -= key.length * 2 + 48;
   }
 
-  /** Forgets retractions below the depth kept, then the oldest while over the byte budget. */
-  #pruneRetracted(): void {
-    const floor = this.#highest - this.#depth;
-    for (const [key, block] of this.#retracted) if (block <= floor) this.#unretire(key);
-    for (const key of this.#retracted.keys()) {
-      if (this.#retractedBytes <= this.#maxBytes) break;
-      this.#unretire(key);
-    }
+  /** A block seen: when it is a new highest, the retractions below the depth kept are forgotten. */
+  #raiseHighest(block: number): void {
+    if (block <= this.#highest) return;
+    this.#highest = block;
+    const floor = block - this.#depth;
+    for (const [key, at] of this.#retracted) if (at <= floor) this.#unretire(key);
   }
 
   /** Forgets a log the node itself has retracted (`removed: true` received live). */
@@ -157,21 +165,13 @@ export class RetainedLogs {
    */
   takeOffChainAt(block: number, hi: number, lo: number): RetainedLog[] {
     if (block > this.#newest || this.size === 0) return [];
-    return this.#take((log) => {
-      if (log.block !== block) return log.block > block;
-      const digest = hashDigest(log.blockHash);
-      return digest === undefined || digest[0] !== hi || digest[1] !== lo;
-    });
+    return this.#take((log) => (log.block !== block ? log.block > block : inOtherBlock(log, hi, lo)));
   }
 
   /** The kept logs of height `block` in another block than the one of digest (`hi`, `lo`), taken out in delivery order. */
   takeOtherBlocksAt(block: number, hi: number, lo: number): RetainedLog[] {
     if (block > this.#newest || this.size === 0) return [];
-    const other = (log: RetainedLog) => {
-      if (log.block !== block) return false;
-      const digest = hashDigest(log.blockHash);
-      return digest === undefined || digest[0] !== hi || digest[1] !== lo;
-    };
+    const other = (log: RetainedLog) => log.block === block && inOtherBlock(log, hi, lo);
     // Nothing to take is the rule (a head of the block whose logs came before it): no copy then.
     let found = false;
     for (let i = this.#start; i < this.#logs.length && !found; i++) found = other(this.#logs[i]!);
@@ -201,10 +201,7 @@ export class RetainedLogs {
   }
 
   #prune(): void {
-    if (this.#newest > this.#highest) {
-      this.#highest = this.#newest;
-      this.#pruneRetracted();
-    }
+    this.#raiseHighest(this.#newest);
     const floor = this.#newest - this.#depth;
     while (this.#start < this.#logs.length) {
       const oldest = this.#logs[this.#start]!;
