@@ -9,7 +9,8 @@
  * numbers and hashes (eth_blockNumber stays constant, so two mocks never lag each other). Answers are built
  * from string templates: the mock should cost as little as possible next to what it measures.
  *
- * Controlled over IPC: `push` notifications as fast as the sockets take them for N ms, `cut` (reset
+ * Controlled over IPC: `push` notifications as fast as the sockets take them for N ms (to every
+ * subscription, or to those of the sockets that connected with `?peer=<tag>`), `cut` (reset
  * every connection and refuse new ones), `blackhole` (keep connections, answer nothing, hold new
  * ones), `restore`, `stats`, `connectLog`.
  */
@@ -62,6 +63,8 @@ interface Peer {
   readonly socket: Socket;
   /** Frames sent in one turn go out in one write (see {@link send}). */
   corked: boolean;
+  /** The client's name for itself: the `peer` parameter of the URL it connected to (`push` can pick one). */
+  readonly tag: string | null;
   /** Subscription id (as JSON string) → notification prefix for it. */
   readonly subs: Map<string, { kind: 'newHeads' | 'logs'; prefix: string }>;
 }
@@ -153,8 +156,11 @@ function send(peer: Peer, text: string): void {
 
 // ---- notifications ------------------------------------------------------------------------------
 
-/** Sends notifications to every subscription as fast as the sockets take them, for `ms`. */
-function push(ms: number): Promise<{ sent: number; ms: number }> {
+/**
+ * Sends notifications to every subscription as fast as the sockets take them, for `ms`; with
+ * `peer`, only to the subscriptions of the sockets that connected with that `?peer=` tag.
+ */
+function push(ms: number, only?: string): Promise<{ sent: number; ms: number }> {
   const started = performance.now();
   const until = started + ms;
   let sent = 0;
@@ -163,7 +169,7 @@ function push(ms: number): Promise<{ sent: number; ms: number }> {
       if (performance.now() >= until || state !== 'up') return resolve({ sent, ms: performance.now() - started });
       let wrote = false;
       for (const peer of peers) {
-        if (peer.subs.size === 0 || peer.ws.readyState !== peer.ws.OPEN || peer.ws.bufferedAmount > HIGH_WATER) continue;
+        if (peer.subs.size === 0 || (only !== undefined && peer.tag !== only) || peer.ws.readyState !== peer.ws.OPEN || peer.ws.bufferedAmount > HIGH_WATER) continue;
         wrote = true;
         for (let i = 0; i < BURST; i++) {
           const head = `${headJson(++headNumber)}}}`;
@@ -219,7 +225,8 @@ function accept(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
   wss.handleUpgrade(req, socket, head, (ws) => {
     upgrades += 1;
     connectLog.push(wallNow());
-    const peer: Peer = { ws, socket: socket as Socket, corked: false, subs: new Map() };
+    const tag = new URL(req.url ?? '/', 'http://mock').searchParams.get('peer');
+    const peer: Peer = { ws, tag, socket: socket as Socket, corked: false, subs: new Map() };
     peers.add(peer);
     ws.on('message', (data) => {
       const handle = () => {
@@ -284,7 +291,7 @@ function stats(): MockStats {
 
 serve(
   {
-    push: ({ ms }: { ms: number }) => push(ms),
+    push: ({ ms, peer }: { ms: number; peer?: string }) => push(ms, peer),
     cut,
     blackhole,
     restore,

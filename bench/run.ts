@@ -13,7 +13,8 @@ import { CLIENT_LABELS, type ClientKind } from './clients.js';
 import { Child, REPO_ROOT } from './ipc.js';
 import { buildRows, renderTable, type Measurements } from './report.js';
 import type { HopKind } from './hopServer.js';
-import type { NotificationConsumer } from './cases/notifications.js';
+import { NOTIFICATION_CONSUMERS, type NotificationConsumer, type NotificationsRun } from './cases/notifications.js';
+import { median } from './load.js';
 import type { RetentionVariant } from './cases/retention.js';
 import type { Job } from './worker.js';
 import { httpRows, type HttpMeasurement } from './cases/http.js';
@@ -66,13 +67,13 @@ const planned: Planned[] = [
   ...CLIENTS.map((kind): Planned => ({ id: `requests:${kind}`, title: `requests · ${CLIENT_LABELS[kind]}`, job: { case: 'requests', args: { kind, load } }, timeoutMs: loadTimeout, repeat: true })),
   ...(['pool-vs-fetch', 'proxy-vs-direct', 'tail-plain', 'tail-hedged'] as const).map((variant): Planned => ({ id: `http:${variant}`, title: `http · ${variant}`, job: { case: 'http', args: { variant, load } }, timeoutMs: loadTimeout, repeat: true })),
   ...(['pipe', 'proxy'] as const).map((hop): Planned => ({ id: `proxy:${hop}`, title: `proxy hop · ${hop}`, job: { case: 'proxy', args: { hop, load } }, timeoutMs: loadTimeout, repeat: true })),
-  ...(['raw-ws', 'session', 'session-plain'] as const).map((consumer): Planned => ({
-    id: `notifications:${consumer}`,
-    title: `notifications · ${consumer}`,
-    job: { case: 'notifications', args: { consumer, durationMs: settings.durationMs, warmupMs: settings.warmupMs } },
-    timeoutMs: loadTimeout + 40_000,
+  {
+    id: 'notifications',
+    title: 'notifications · raw ws, session, session {continuity: off} in alternating slices',
+    job: { case: 'notifications', args: { durationMs: settings.durationMs, warmupMs: settings.warmupMs } },
+    timeoutMs: loadTimeout + 60_000,
     repeat: true,
-  })),
+  },
   { id: 'failover:cut', title: `failover · ${settings.cuts} cuts`, job: { case: 'cut', args: { cuts: settings.cuts } }, timeoutMs: 30_000 + settings.cuts * 10_000, repeat: false },
   {
     id: 'failover:failback-proxy',
@@ -147,7 +148,11 @@ function summary(outcome: JobOutcome): string {
   const m = outcome.measurement as Record<string, any>;
   if (m.unavailable) return `n/a (${m.unavailable})`;
   if (typeof m.reqPerSec === 'number') return `${Math.round(m.reqPerSec).toLocaleString('en-US')} req/s, p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms${m.errors ? `, ${m.errors} errors` : ''}`;
-  if (typeof m.perSec === 'number') return `${Math.round(m.perSec).toLocaleString('en-US')} notifications/s (${m.delivered}/${m.sent})`;
+  if (m.consumers !== undefined && m.ratios !== undefined) {
+    const { consumers, ratios } = m as NotificationsRun;
+    const rate = (c: NotificationConsumer) => `${c} ${Math.round(consumers[c].perSec).toLocaleString('en-US')}/s (${consumers[c].delivered}/${consumers[c].sent})`;
+    return `${NOTIFICATION_CONSUMERS.map(rate).join(', ')}; session ${median(ratios.session).toFixed(2)}×, plain ${median(ratios['session-plain']).toFixed(2)}× raw (median of ${ratios.session.length} slices)`;
+  }
   if (Array.isArray(m.closeToFirstAnswerMs)) return `close → first answer: ${m.closeToFirstAnswerMs.map((x: number) => x.toFixed(1)).join(' ')} ms`;
   if (Array.isArray(m.restoreToTrafficMs)) return `restore → traffic: ${m.restoreToTrafficMs.map((x: number) => x.toFixed(0)).join(' ')} ms`;
   if (Array.isArray(m.detectMs)) return `detected after ${m.detectMs.map((x: number) => x.toFixed(0)).join(' ')} ms`;
@@ -230,7 +235,7 @@ function runsOf(outcomes: JobOutcome[], prefix: string): Map<string, Array<HttpM
 
 /** Gathers the measurements; with several rounds, keeps the median run of each throughput case. */
 function collect(outcomes: JobOutcome[]): Measurements {
-  const m: Measurements = { requests: {}, proxy: {}, notifications: {}, failback: {}, retention: {}, rounds: {} };
+  const m: Measurements = { requests: {}, proxy: {}, notifications: [], failback: {}, retention: {}, rounds: {} };
   const byId = new Map<string, any[]>();
   for (const o of outcomes) {
     byId.set(o.id, [...(byId.get(o.id) ?? []), o.measurement]);
@@ -246,10 +251,10 @@ function collect(outcomes: JobOutcome[]): Measurements {
     const [group, name] = id.split(':') as [string, string | undefined];
     const first = runs.find((r) => r !== undefined);
     if (first === undefined) continue;
-    if (group === 'requests' || group === 'proxy' || group === 'notifications') m.rounds[id] = runs;
+    if (group === 'requests' || group === 'proxy') m.rounds[id] = runs;
     if (group === 'requests') m.requests[name as ClientKind] = pick(runs, 'reqPerSec');
     else if (group === 'proxy') m.proxy[name as HopKind] = pick(runs, 'reqPerSec');
-    else if (group === 'notifications') m.notifications[name as NotificationConsumer] = pick(runs, 'perSec');
+    else if (id === 'notifications') m.notifications = runs.filter((r): r is NotificationsRun => r !== undefined);
     else if (id === 'failover:cut') m.cut = first;
     else if (id === 'failover:failback-proxy') m.failback['proxy defaults'] = first;
     else if (id === 'failover:failback-checker') m.failback['HealthChecker defaults'] = first;

@@ -33,9 +33,12 @@ export class MockUpstream {
     return { name: this.name, ws: this.wsUrl, http: this.httpUrl, tier };
   }
 
-  /** Pushes notifications to every subscription as fast as the sockets take them, for `ms`. */
-  push(ms: number): Promise<{ sent: number; ms: number }> {
-    return this.#child.request('push', { ms });
+  /**
+   * Pushes notifications to every subscription as fast as the sockets take them, for `ms`; with
+   * `peer`, only to the sockets that connected to `wsUrl` with `?peer=<peer>`.
+   */
+  push(ms: number, peer?: string): Promise<{ sent: number; ms: number }> {
+    return this.#child.request('push', peer === undefined ? { ms } : { ms, peer });
   }
 
   /** Resets every connection and refuses new ones until {@link restore}. */
