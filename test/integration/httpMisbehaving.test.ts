@@ -113,6 +113,10 @@ async function throughLimit(pool: NodePool, limit: LimitOptions, send: (tag: str
   const issuedAfter = new Map<string, boolean>();
   const events: RateLimitEvent[] = [];
   pool.on('rateLimited', (event) => events.push(event));
+  // What else kept a node out, for the log: on a starved machine, attempts that time out open a's
+  // circuit (30 s), and then a is not asked again within this test.
+  const circuits: string[] = [];
+  pool.on('circuit', (event) => circuits.push(JSON.stringify(event)));
   a.limit(limit);
   let seq = 0;
   let wrong = 0;
@@ -140,6 +144,7 @@ async function throughLimit(pool: NodePool, limit: LimitOptions, send: (tag: str
     further: inWindow.filter((r) => issuedAfter.get(r.tag!) === true).length,
     onTheirWay: inWindow.filter((r) => issuedAfter.get(r.tag!) === false).length,
     byB: b.tagged(prefix).length,
+    circuits,
   };
 }
 
@@ -152,9 +157,11 @@ const LIMITS: Array<[string, LimitOptions, RateLimitEvent['source']]> = [
 
 describe('rate limits: after the limit, at most 3 further requests reach the node before its cool-down ends', { timeout: 30_000 }, () => {
   it.each(LIMITS)('pool.request(), %s', async (what, limit, source) => {
-    const pool = openPool();
+    // Counted in requests, not time: attempts get a deadline no starved CI machine reaches (three
+    // timed-out attempts are failures of a that open its circuit for 30 s, past this test's end).
+    const pool = openPool({ http: { attemptTimeoutMs: 10_000 } });
     const result = await throughLimit(pool, limit, async (tag) => ((await pool.request(request(1, 'web3_sha3', [tag]))) as { result: string }).result);
-    console.log(`pool.request(), ${what}: ${result.sent} reads; inside a's window ${result.further} sent after the rate limit was known, ${result.onTheirWay} already on their way; b served ${result.byB}`);
+    console.log(`pool.request(), ${what}: ${result.sent} reads; inside a's window ${result.further} sent after the rate limit was known, ${result.onTheirWay} already on their way; b served ${result.byB}${result.circuits.length > 0 ? `; circuit: ${result.circuits.join(', ')}` : ''}`);
     expect(result.wrong).toBe(0);
     expect(result.events[0]).toMatchObject({ name: 'a', source });
     expect(result.further).toBeLessThanOrEqual(3);
@@ -165,7 +172,7 @@ describe('rate limits: after the limit, at most 3 further requests reach the nod
   it.each(LIMITS.filter(([, limit]) => limit.retryAfter !== 'date'))("the proxy's POST /, %s", async (what, limit, source) => {
     const proxy = await openProxy();
     const result = await throughLimit(proxy.pool, limit, async (tag) => (await postJson(proxy.url, request('t', 'web3_sha3', [tag]))).result);
-    console.log(`proxy POST /, ${what}: ${result.sent} reads; inside a's window ${result.further} sent after the rate limit was known, ${result.onTheirWay} already on their way; b served ${result.byB}`);
+    console.log(`proxy POST /, ${what}: ${result.sent} reads; inside a's window ${result.further} sent after the rate limit was known, ${result.onTheirWay} already on their way; b served ${result.byB}${result.circuits.length > 0 ? `; circuit: ${result.circuits.join(', ')}` : ''}`);
     expect(result.wrong).toBe(0);
     expect(result.events[0]).toMatchObject({ name: 'a', source });
     expect(result.further).toBeLessThanOrEqual(3);
