@@ -124,6 +124,7 @@ export class UpstreamFrames {
     link.calls.delete(id);
     call.answered = true;
     this.#ctx.limits.answered(call, false);
+    this.#ctx.pool.answered(link.node);
     this.#ctx.emitText(`{"jsonrpc":"2.0","id":${call.idText}${text.slice(ID_AT + head[1]!.length)}`);
     this.#ctx.switcher.retireIfDone(link);
     return true;
@@ -208,7 +209,7 @@ export class UpstreamFrames {
 
   #complete(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse): void {
     const ctx = this.#ctx;
-    if ('error' in response) this.#noteRateLimit(link, call, response.error);
+    if (!('error' in response) || !this.#noteRateLimit(link, call, response.error)) ctx.pool.answered(link.node);
     const result = (response as { result?: unknown }).result;
     if (call.method === 'eth_subscribe' && !('error' in response) && typeof result === 'string') {
       const clientId = this.#freshSubscriptionId(result);
@@ -240,15 +241,19 @@ export class UpstreamFrames {
   /**
    * A node that answers a call with a rate limit cools down in the pool, so new sessions (and
    * `request()`) go elsewhere while it lasts. This session stays: the answer reaches the client as
-   * the node sent it.
+   * the node sent it. Returns whether the error says the node failed the call (a rate limit, or
+   * "not this node"): any other answer tells the pool the node answered (`NodePool.answered`: its
+   * rate-limit backoff starts over once a cool-down is over, as `request()`'s answers do).
    */
-  #noteRateLimit(link: UpstreamLink, call: PendingCall, error: unknown): void {
+  #noteRateLimit(link: UpstreamLink, call: PendingCall, error: unknown): boolean {
     const { pool } = this.#ctx;
-    if (pool.closed || typeof error !== 'object' || error === null) return;
+    if (pool.closed || typeof error !== 'object' || error === null) return false;
     const { code, message } = error as { code?: unknown; message?: unknown };
-    if (typeof code !== 'number' || typeof message !== 'string') return;
+    if (typeof code !== 'number' || typeof message !== 'string') return false;
     const rpcError = error as { code: number; message: string; data?: unknown };
-    if (verdictOf(pool.classifyError, rpcError, call.method) === 'rate-limited') pool.coolDown(link.node, suggestedBackoffMs(rpcError));
+    const verdict = verdictOf(pool.classifyError, rpcError, call.method);
+    if (verdict === 'rate-limited') pool.coolDown(link.node, suggestedBackoffMs(rpcError));
+    return verdict !== 'answer';
   }
 
   /**

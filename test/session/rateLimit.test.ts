@@ -84,3 +84,56 @@ describe('a node answering rate-limit errors on a socket', () => {
     h.session.close();
   });
 });
+
+describe("a session's answers are the node's answers to the pool (NodePool.answered)", () => {
+  it('with no health checker: after a cool-down, an answered call starts the backoff over, so the next limit naming no wait is 1 s again, not 2 s', async () => {
+    const h = await sessionHarness();
+    const events: RateLimitEvent[] = [];
+    h.pool.on('rateLimited', (event) => events.push(event));
+    const socket = h.sockets.last()!;
+    let limited = true;
+    socket.onSend((text, s) => {
+      const { id } = JSON.parse(text) as { id: number };
+      s.receiveJson(limited ? { jsonrpc: '2.0', id, error: { code: 429, message: ALCHEMY } } : { jsonrpc: '2.0', id, result: '0x1' });
+    });
+    h.send(rpc(1, 'eth_getBalance', ['0x0', 'latest']));
+    await h.settle();
+    await h.clock.advance(1_500);
+    limited = false;
+    h.send(rpc(2, 'eth_getBalance', ['0x0', 'latest']));
+    await h.settle();
+    expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, result: '0x1' }]);
+    limited = true;
+    h.send(rpc(3, 'eth_getBalance', ['0x0', 'latest']));
+    await h.settle();
+    expect(events.map((e) => e.ms)).toEqual([1_000, 1_000]);
+    h.session.close();
+  });
+
+  it('an error that is the call\'s own (a revert) is an answer too; with none in between, limits in a row double', async () => {
+    const h = await sessionHarness();
+    const events: RateLimitEvent[] = [];
+    h.pool.on('rateLimited', (event) => events.push(event));
+    let answer: 'limit' | 'revert' = 'limit';
+    h.sockets.last()!.onSend((text, s) => {
+      const { id } = JSON.parse(text) as { id: number };
+      s.receiveJson(answer === 'limit' ? { jsonrpc: '2.0', id, error: { code: 429, message: ALCHEMY } } : { jsonrpc: '2.0', id, error: { code: 3, message: 'execution reverted', data: '0x' } });
+    });
+    h.send(rpc(1, 'eth_call', [{}, 'latest']));
+    await h.settle();
+    await h.clock.advance(1_500);
+    h.send(rpc(2, 'eth_call', [{}, 'latest']));
+    await h.settle();
+    await h.clock.advance(2_500);
+    expect(events.map((e) => e.ms)).toEqual([1_000, 2_000]);
+    answer = 'revert';
+    h.send(rpc(3, 'eth_call', [{}, 'latest']));
+    await h.settle();
+    expect(h.answers(3)[0]).toMatchObject({ error: { code: 3 } });
+    answer = 'limit';
+    h.send(rpc(4, 'eth_call', [{}, 'latest']));
+    await h.settle();
+    expect(events.map((e) => e.ms)).toEqual([1_000, 2_000, 1_000]);
+    h.session.close();
+  });
+});
