@@ -185,7 +185,11 @@ export class UpstreamFrames {
     if (!('id' in frame) || !('result' in frame || 'error' in frame)) return this.#garbage(link, 'neither an answer nor a notification');
     const response = frame as unknown as JsonRpcResponse;
     if (typeof response.id !== 'number') return void (ctx.stats.unknownAnswers += 1);
-    if (ctx.filter.settle(response.id, response)) return;
+    if (ctx.filter.settle(response.id, response)) {
+      // The session's own calls (keepalives, head reads, backfills) are answers of the node too.
+      if (!('error' in response)) ctx.pool.answered(link.node);
+      return;
+    }
     if (link.abandonedSubscribes?.delete(response.id)) {
       const result = (response as { result?: unknown }).result;
       if (typeof result === 'string') ctx.outbox.unsubscribeOrphan(link, result);

@@ -137,3 +137,21 @@ describe("a session's answers are the node's answers to the pool (NodePool.answe
     h.session.close();
   });
 });
+
+describe("a session's own calls answered count too", () => {
+  it('an idle session: its keepalive answered after the cool-down starts the backoff over', async () => {
+    const h = await sessionHarness();
+    const events: RateLimitEvent[] = [];
+    h.pool.on('rateLimited', (event) => events.push(event));
+    h.pool.coolDown('a');
+    h.pool.coolDown('a'); // while cooling down, a limit naming no wait changes nothing
+    await h.clock.advance(1_000);
+    h.pool.coolDown('a');
+    expect(events.map((e) => e.ms)).toEqual([1_000, 2_000]);
+    // Past the cool-down, and past a keepalive interval with no traffic: the keepalive is answered.
+    await h.clock.advance(35_000);
+    h.pool.coolDown('a');
+    expect(events.map((e) => e.ms)).toEqual([1_000, 2_000, 1_000]);
+    h.session.close();
+  });
+});
