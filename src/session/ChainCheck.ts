@@ -50,7 +50,10 @@ function heightsUpTo(delivered: ReadonlyMap<number, unknown>, head: number): num
 /** A height two subscriptions were shown different blocks at (see {@link locateForks}). */
 const CONFLICT = 0;
 
-export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyArray<readonly [string, Continuity]>): Promise<{ head: number; forks: Map<string, ReorgEvent> }> {
+export async function locateForks(
+  call: OwnCall,
+  subscriptions: () => ReadonlyArray<readonly [string, Continuity]>,
+): Promise<{ head: number; forks: Map<string, ReorgEvent>; verified: Map<string, number> }> {
   const head = parseQuantity(await call('eth_blockNumber', []), 'eth_blockNumber');
   // The subscriptions kept once the head is known (one may have come or gone meanwhile).
   const tracked = subscriptions();
@@ -83,6 +86,8 @@ export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyAr
     }
   }
   const forks = new Map<string, ReorgEvent>();
+  // For each subscription, the highest height delivered that the node's chain has too.
+  const verified = new Map<string, number>();
   await Promise.all(
     tracked.map(async ([subscription, continuity]) => {
       const own = new Map<number, readonly [number, number]>();
@@ -97,17 +102,27 @@ export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyAr
       const top = numbers[0]!;
       const ownTop = heightsUpTo(own, head)[0];
       // Heights compared for the common ancestor, newest first, once the newest is known to differ.
-      let below: number[];
+      let below: number[] | undefined;
       if (ownTop !== undefined && ownTop !== top) {
         // What it was given must be on the node's chain up to its own newest block; the others'
         // heights above that tell only of the chain above it (another may have begun on a branch
         // this one was never shown: after a reorg this one's check was cut short before telling it).
         const [ownSame, topSame] = await Promise.all([same(ownTop, own.get(ownTop)!), same(top, delivered.get(top)!)]);
-        if (ownSame && topSame) return;
-        below = ownSame ? numbers.filter((n) => n >= ownTop).slice(1) : numbers.filter((n) => n < ownTop);
-      } else {
-        if (await same(top, delivered.get(top)!)) return;
+        if (!(ownSame && topSame)) below = ownSame ? numbers.filter((n) => n >= ownTop).slice(1) : numbers.filter((n) => n < ownTop);
+      } else if (!(await same(top, delivered.get(top)!))) {
         below = numbers.slice(1);
+      }
+      if (below === undefined) {
+        // The newest block is on the node's chain, and so is all below it that came from one node.
+        // Not logs given by a node that was ahead of an earlier check's node (see `doubts`): each
+        // of those is compared now that this node has reached it.
+        const doubted = new Map<number, readonly [number, number]>();
+        continuity.doubts(doubted);
+        const heights = [...doubted.keys()].filter((n) => n <= head).sort((x, y) => x - y);
+        const sames = await Promise.all(heights.map((n) => same(n, doubted.get(n)!)));
+        const differs = heights.find((_, i) => !sames[i]);
+        if (differs === undefined) return void verified.set(subscription, top);
+        below = numbers.filter((n) => n < differs);
       }
       // A fork: every delivered height below is compared at once (`reorgDepth` at most).
       const at = (await Promise.all(below.map((n) => same(n, delivered.get(n)!)))).indexOf(true);
@@ -130,8 +145,9 @@ export async function locateForks(call: OwnCall, subscriptions: () => ReadonlyAr
         }
       }
       forks.set(subscription, { ancestor, depth: Math.max(...delivered.keys()) - ancestor, deep });
+      verified.set(subscription, ancestor);
     }),
   );
-  return { head, forks };
+  return { head, forks, verified };
 }
 

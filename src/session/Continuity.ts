@@ -224,14 +224,29 @@ export class Continuity {
     return unlinked;
   }
 
-  /** Starts buffering live notifications; returns what to fetch once the new node's head is known. */
-  plan(head: number, ancestor?: number): BackfillPlan {
+  /**
+   * Starts buffering live notifications; returns what to fetch once the new node's head is known.
+   * `verified`: the highest height delivered that the check found on the node's chain.
+   */
+  plan(head: number, ancestor?: number, verified?: number): BackfillPlan {
     this.#buffer ??= [];
     const last = ancestor !== undefined && (this.#lastBlock === undefined || ancestor < this.#lastBlock) ? ancestor : this.#lastBlock;
     if (last === undefined) return { kind: 'none' };
     // Logs are fetched from the last block on, inclusive (it may have more logs than were
     // delivered): a node whose head is that block still has some to give.
-    const from = this.kind === 'newHeads' ? last + 1 : last;
+    let from = this.kind === 'newHeads' ? last + 1 : last;
+    // logs, no fork found: that the client has every log up to the last block is known of the chain
+    // of the node that gave them; of the node checked, only up to the highest height delivered that
+    // it has too (`verified`; anchors are only where logs, or other subscriptions' heads, were
+    // given). Above it the chains may differ where no log was given (logs retracted there may be
+    // on this one, or it has others), so the node's logs are fetched from there, as far back as
+    // forks are followed (`reorgDepth`) and one backfill goes; what the client holds is dropped
+    // as a repeat. A node behind the last block has its logs fetched up to its head that way too.
+    if (this.kind === 'logs' && ancestor === undefined) {
+      const { reorgDepth, maxBackfillBlocks } = this.#options;
+      const found = Math.max(verified ?? this.#since ?? from, from - reorgDepth, head - maxBackfillBlocks + 1);
+      if (found < from) from = found;
+    }
     if (head < from) return { kind: 'none' };
     if (head - from + 1 > this.#options.maxBackfillBlocks) return { kind: 'skip', from, to: head };
     return this.kind === 'newHeads' ? { kind: 'blocks', from, to: head } : { kind: 'logs', from, to: head };
@@ -363,7 +378,29 @@ export class Continuity {
       }
       return outcome === HEAD_DELIVERED;
     }
+    // A live log at or above a height a check could not compare (its node was behind): the node
+    // has reached it, so its chain is compared there first (the log waits, as a head that does not link).
+    if (live && this.#retained?.doubtedUpTo(quantity(r.blockNumber) ?? -1) === true) {
+      this.#buffer = [result];
+      this.#unlinked = true;
+      return false;
+    }
     return this.#admitLog(r);
+  }
+
+  /** logs: the kept logs above `head` (the node checked was behind) are compared by a later check. */
+  doubtAbove(head: number): void {
+    this.#retained?.doubtAbove(head);
+  }
+
+  /** logs: the doubted heights at or below `head` were compared (`Infinity`: given up on). */
+  settleDoubts(head: number): void {
+    this.#retained?.settleDoubts(head);
+  }
+
+  /** logs: (block → blockHash digest) of the kept logs a check could not compare yet. */
+  doubts(into: Map<number, readonly [number, number]>): void {
+    this.#retained?.doubts(into);
   }
 
   #admitHead(number: number, hi: number, lo: number, live: boolean, parentHi = Number.NaN, parentLo = Number.NaN): HeadOutcome {

@@ -41,6 +41,8 @@ interface CheckRun {
   readonly waited: number;
   /** Whether it checks the chain of a node switched to (else: the node in use reorged under the session). */
   readonly afterSwitch: boolean;
+  /** The node's head, once read. */
+  head?: number;
   /** The fork it found, announced (once) when the first subscription delivers it. */
   fork?: ReorgEvent;
   reported?: boolean;
@@ -299,9 +301,10 @@ export class ContinuityKeeper {
     const run: CheckRun = { call, attempt, epoch, waited, afterSwitch: this.#switchUnchecked };
     // One read of the new node's head (and one walk back, on a fork) serves every subscription.
     locateForks(call, () => [...this.#tracked].map(([subscription, { continuity }]) => [subscription, continuity] as const)).then(
-      ({ head, forks }) => {
+      ({ head, forks, verified }) => {
+        run.head = head;
         run.fork = deepestFork(forks);
-        for (const [subscription, tracked] of held) this.#backfill(subscription, tracked, run, head, forks.get(subscription));
+        for (const [subscription, tracked] of held) this.#backfill(subscription, tracked, run, head, forks.get(subscription), verified.get(subscription));
       },
       (cause: unknown) => this.#failed(run, held, backfillError(cause)),
     );
@@ -338,13 +341,13 @@ export class ContinuityKeeper {
   }
 
   /** What one subscription missed up to the new node's `head`: nothing to fetch is settled at once. */
-  #backfill(subscription: string, tracked: Tracked, run: CheckRun, head: number, fork: ReorgEvent | undefined): void {
+  #backfill(subscription: string, tracked: Tracked, run: CheckRun, head: number, fork: ReorgEvent | undefined, verified: number | undefined): void {
     const { call } = run;
     // A deep fork: the ancestor is not known, only that everything kept differs. Logs kept are
     // retracted (and the new branch's fetched over their range); heads are not re-emitted from a
     // guess: the stream goes on from the new node, and the `reorg` event says it is deep.
     const ancestor = fork?.deep && tracked.continuity.kind === 'newHeads' ? undefined : fork?.ancestor;
-    const plan = tracked.continuity.plan(head, ancestor);
+    const plan = tracked.continuity.plan(head, ancestor, verified);
     const deep = fork?.deep === true;
     if (plan.kind === 'none') return this.#finish(subscription, tracked, run, [], { ancestor, deep });
     const { from, to } = plan;
@@ -373,7 +376,13 @@ export class ContinuityKeeper {
       this.#onReorg(run.fork, run.afterSwitch);
     }
     // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
-    const { retracted, backfilled, live } = tracked.continuity.finish(fetched, outcome.ancestor, outcome.deep);
+    const { continuity } = tracked;
+    const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep);
+    // Logs above the node's head could not be compared: the next check compares them, and a live
+    // log at or above them calls for one (a check that failed compared nothing: none is doubted then,
+    // rather than a check for every log while the node fails).
+    continuity.settleDoubts(outcome.error || run.head === undefined ? Infinity : run.head);
+    if (!outcome.error && run.head !== undefined) continuity.doubtAbove(run.head);
     const fetchedCount = backfilled.filter((item) => !isRetraction(item)).length;
     this.#backfilled += fetchedCount;
     for (const item of [...retracted, ...backfilled, ...live]) this.#emit(subscription, item);

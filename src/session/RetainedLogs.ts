@@ -47,6 +47,12 @@ export class RetainedLogs {
   #retractedBytes = 0;
   /** The highest block seen (delivered or retracted): the depth is counted from it. */
   #highest = -1;
+  /**
+   * Heights of kept logs that a check could not compare, being above the head of the node it
+   * checked (a node behind what the client was given): they may be of another branch than the
+   * node's, which says so only once it reaches them. Made only then.
+   */
+  #doubted: Set<number> | undefined;
 
   constructor(depth: number, maxBytes: number) {
     this.#depth = depth;
@@ -139,6 +145,39 @@ export class RetainedLogs {
       const digest = hashDigest(log.blockHash);
       if (digest) into.set(log.block, digest);
     }
+  }
+
+  /** The heights of kept logs above `head` are doubted (see {@link doubts}) until a check compares them. */
+  doubtAbove(head: number): void {
+    for (let i = this.#start; i < this.#logs.length; i++) {
+      const { block } = this.#logs[i]!;
+      if (block > head) (this.#doubted ??= new Set()).add(block);
+    }
+  }
+
+  /** The doubted heights at or below `head` were compared (or given up on: `Infinity`). */
+  settleDoubts(head: number): void {
+    if (this.#doubted === undefined) return;
+    for (const block of this.#doubted) if (block <= head) this.#doubted.delete(block);
+    if (this.#doubted.size === 0) this.#doubted = undefined;
+  }
+
+  /** (block → blockHash digest) of the doubted heights whose logs are still kept. */
+  doubts(into: Map<number, readonly [number, number]>): void {
+    if (this.#doubted === undefined) return;
+    const kept = new Map<number, readonly [number, number]>();
+    this.anchors(kept);
+    for (const block of this.#doubted) {
+      const digest = kept.get(block);
+      if (digest !== undefined) into.set(block, digest);
+    }
+  }
+
+  /** Whether a height at or below `block` is doubted: a log of `block` from the node shows it has reached it. */
+  doubtedUpTo(block: number): boolean {
+    if (this.#doubted === undefined) return false;
+    for (const doubted of this.#doubted) if (doubted <= block) return true;
+    return false;
   }
 
   /** Takes out every kept log above `ancestor`, in the order they were delivered. */

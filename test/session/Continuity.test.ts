@@ -113,12 +113,44 @@ describe('logs continuity', () => {
     expect(c.accept(log(7, 0, true))).toHaveLength(1);
   });
 
-  it('plans eth_getLogs from the block of the last log (inclusive: repeats are dropped)', () => {
+  it('plans eth_getLogs from the block of the last log (inclusive: repeats are dropped), once the check found that block on the node\'s chain', () => {
     const c = new Continuity('logs', options);
     c.noteSince(3);
     c.accept(log(7, 0));
-    expect(c.plan(12)).toEqual({ kind: 'logs', from: 7, to: 12 });
+    expect(c.plan(12, undefined, 7)).toEqual({ kind: 'logs', from: 7, to: 12 });
     expect(c.finish([log(7, 0), log(7, 1), log(9, 0)])).toEqual({ retracted: [], backfilled: [log(7, 1), log(9, 0)], live: [] });
+  });
+
+  it('with the last log not found on the node\'s chain (nothing compared), plans from the highest height that was, else from where it began', () => {
+    const c = new Continuity('logs', options);
+    c.noteSince(3);
+    c.accept(log(5, 0));
+    c.accept(log(7, 0));
+    // The node had block 5, but 7 was not compared (no reads of it, or the node is behind it):
+    // between them the client holds no log, which says nothing of the node's chain.
+    expect(c.plan(12, undefined, 5)).toEqual({ kind: 'logs', from: 5, to: 12 });
+    c.finish([]);
+    expect(c.plan(12)).toEqual({ kind: 'logs', from: 3, to: 12 });
+  });
+
+  it('looks back at most reorgDepth blocks (and one backfill) from the last log for logs the node has where the client was given none', () => {
+    const c = new Continuity('logs', { ...options, reorgDepth: 10, maxBackfillBlocks: 128 });
+    c.noteSince(3);
+    c.accept(log(100, 0));
+    expect(c.plan(100, undefined, 20)).toEqual({ kind: 'logs', from: 90, to: 100 });
+    c.finish([]);
+    const short = new Continuity('logs', { ...options, reorgDepth: 64, maxBackfillBlocks: 20 });
+    short.noteSince(3);
+    short.accept(log(100, 0));
+    expect(short.plan(105)).toEqual({ kind: 'logs', from: 86, to: 105 });
+  });
+
+  it('a node behind the last log: its logs from the highest height found on its chain up to its head', () => {
+    const c = new Continuity('logs', options);
+    c.noteSince(3);
+    c.accept(log(5, 0));
+    c.accept(log(9, 0));
+    expect(c.plan(7, undefined, 5)).toEqual({ kind: 'logs', from: 5, to: 7 });
   });
 
   it('without any log yet, plans from the head when it subscribed', () => {

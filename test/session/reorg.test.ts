@@ -244,6 +244,41 @@ describe('a switch to a node on another branch looks like one node announcing a 
     for (let n = 7; n <= 10; n++) expect(after.filter((log) => log.blockHash === b.log(n).blockHash && !log.removed)).toEqual([b.log(n)]);
   });
 
+  it('logs the node has where the client was given none above its last log found on the node\'s chain are fetched (a logs-only subscription, no fork found)', async () => {
+    const a = chain(9, 5); // a's branch above 5, where the client was given block 9's log
+    const b = chain(9); // b stayed on the first branch: logs at 6, 7 and 8 that a's branch has not
+    const { keeper: k, delivered, reorgs } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    k.accept('l', a.log(5));
+    k.accept('l', a.log(9));
+    k.accept('l', { ...a.log(9), removed: true }); // a reorged again (geth says so): the client holds block 5's log
+    k.afterSwitch(b.call);
+    await flush();
+    // Block 5 is b's too (nothing to retract); above it the client holds nothing, which said
+    // nothing of b's chain: b's logs from there.
+    expect(reorgs).toEqual([]);
+    expect(delivered.map(({ item }) => item).slice(3)).toEqual([b.log(6), b.log(7), b.log(8), b.log(9)]);
+  });
+
+  it('a log from another branch above the head of a node behind is compared once that node reaches its height: a log of it at or above there waits for the check', async () => {
+    const a = chain(7, 5); // the client's log of block 7 is of a's branch above 5
+    let node = chain(5); // b: the first branch, behind at 5 (with no log the client lacks up to there) …
+    const call = (method: string, params: unknown[]) => node.call(method, params);
+    const { keeper: k, delivered, reorgs } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    k.accept('l', a.log(5));
+    k.accept('l', a.log(7));
+    k.afterSwitch(call);
+    await flush();
+    expect(reorgs).toEqual([]); // 7 cannot be compared yet
+    expect(delivered).toHaveLength(2);
+    node = chain(8); // … then at 8, its block 7 not a's
+    k.accept('l', node.log(8)); // the node's own log above 7: it waits for the check
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 5, depth: 2, deep: false }]);
+    expect(delivered.map(({ item }) => item).slice(2)).toEqual([{ ...a.log(7), removed: true }, node.log(6), node.log(7), node.log(8)]);
+  });
+
   for (const when of ['live', 'while the check runs'] as const) {
     it(`a head the node shows at the height of a log from another branch retracts the log (${when})`, async () => {
       const ahead = chain(11, 10); // a node on another branch above 10, one block ahead
