@@ -159,6 +159,21 @@ export class ContinuityKeeper {
     }
   };
 
+  /**
+   * logs, after a check: the logs it let through above the head it compared (held while it ran)
+   * may be of a branch the node has left since, which the heads delivered meanwhile show (their
+   * own hook ran while the logs were still held): those of another block than the head at their
+   * height are retracted.
+   */
+  #retractByHeadsAbove(subscription: string, logs: Continuity, head: number): void {
+    const heads = new Map<number, readonly [number, number]>();
+    for (const [, { continuity }] of this.#tracked) if (continuity.kind === 'newHeads') continuity.anchors(heads);
+    for (const [block, [hi, lo]] of heads) {
+      if (block <= head) continue;
+      for (const retraction of logs.retractOtherBlocksAt(block, hi, lo)) this.#emit(subscription, retraction);
+    }
+  }
+
   #nodeReorged(block: number, hi: number, lo: number): void {
     let held = false;
     for (const [subscription, { continuity }] of this.#tracked) {
@@ -386,6 +401,7 @@ export class ContinuityKeeper {
     const fetchedCount = backfilled.filter((item) => !isRetraction(item)).length;
     this.#backfilled += fetchedCount;
     for (const item of [...retracted, ...backfilled, ...live]) this.#emit(subscription, item);
+    if (continuity.kind === 'logs' && run.head !== undefined) this.#retractByHeadsAbove(subscription, continuity, run.head);
     const { from, to, skipped = false, error } = outcome;
     if (from !== undefined || error) this.#report({ subscription, from, to, delivered: fetchedCount, skipped, ...(error ? { error } : {}) });
   }

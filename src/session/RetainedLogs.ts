@@ -173,10 +173,26 @@ export class RetainedLogs {
     }
   }
 
-  /** Whether a height at or below `block` is doubted: a log of `block` from the node shows it has reached it. */
+  /**
+   * Whether a height at or below `block` is doubted and still has kept logs (a log of `block` from
+   * the node shows it has reached it). Heights whose logs were retracted meanwhile (a head of the
+   * node's at that height, say) are no longer doubted.
+   */
   doubtedUpTo(block: number): boolean {
     if (this.#doubted === undefined) return false;
-    for (const doubted of this.#doubted) if (doubted <= block) return true;
+    let found = false;
+    for (const doubted of this.#doubted) {
+      if (doubted > block) continue;
+      if (this.keptAt(doubted)) found = true;
+      else this.#doubted.delete(doubted);
+    }
+    if (this.#doubted.size === 0) this.#doubted = undefined;
+    return found;
+  }
+
+  /** Whether a log of height `block` is kept. */
+  keptAt(block: number): boolean {
+    for (let i = this.#start; i < this.#logs.length; i++) if (this.#logs[i]!.block === block) return true;
     return false;
   }
 

@@ -279,6 +279,31 @@ describe('a switch to a node on another branch looks like one node announcing a 
     expect(delivered.map(({ item }) => item).slice(2)).toEqual([{ ...a.log(7), removed: true }, node.log(6), node.log(7), node.log(8)]);
   });
 
+  it('logs held during a check above the head it compared, of a branch the heads delivered meanwhile show the node has left, are retracted once it ends', async () => {
+    const a = chain(10);
+    const moved = chain(11, 10); // the node's branch above 10 for a moment …
+    const back = chain(11); // … and the first branch again
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The head is read at once (10); the rest of the check waits until told.
+    const call = async (method: string, params: unknown[]) => (method === 'eth_blockNumber' ? a.call(method, params) : (await released, back.call(method, params)));
+    const { keeper: k, delivered } = keeper();
+    k.track('h', ['newHeads'], undefined);
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 6; n <= 10; n++) {
+      k.accept('h', a.block(n));
+      k.accept('l', a.log(n));
+    }
+    k.afterSwitch(call);
+    await flush();
+    k.accept('l', moved.log(11)); // held: the check runs
+    k.accept('h', moved.block(11));
+    k.accept('h', back.block(11)); // the node went back
+    release();
+    await flush();
+    expect(delivered.filter((d) => d.subscription === 'l').map(({ item }) => item).slice(5)).toEqual([moved.log(11), { ...moved.log(11), removed: true }]);
+  });
+
   for (const when of ['live', 'while the check runs'] as const) {
     it(`a head the node shows at the height of a log from another branch retracts the log (${when})`, async () => {
       const ahead = chain(11, 10); // a node on another branch above 10, one block ahead
