@@ -128,6 +128,8 @@ describe('SharedChain', () => {
     await chain.mine({ logs: 1 }); // 4
     const five = await chain.mine({ logs: 1 }); // 5
     await waitForHead(five.hash);
+    // The head may come before its block's log (a busy machine): both logs in before counting.
+    await ws.waitFor('the logs of 4 and 5', () => seenLogs().length >= 2, 5_000);
     const before = { heads: seenHeads().length, logs: seenLogs().length };
 
     await chain.fork('b', 2, { blocks: 3, logs: 1 }); // b: 4', 5', 6' on top of 3
