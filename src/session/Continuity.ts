@@ -389,7 +389,7 @@ export class Continuity {
     }
     // A live log at or above a height a check could not compare (its node was behind): the node
     // has reached it, so its chain is compared there first (the log waits, as a head that does not link).
-    if (live && this.#retained?.doubtedUpTo(quantity(r.blockNumber) ?? -1) === true) {
+    if (live && this.#retained?.doubting === true && this.#retained.doubtedUpTo(quantity(r.blockNumber) ?? -1)) {
       this.#buffer = [result];
       this.#unlinked = true;
       return false;

@@ -147,6 +147,11 @@ export class RetainedLogs {
     }
   }
 
+  /** Whether any height is doubted (see {@link doubtAbove}): the cheap test before {@link doubtedUpTo}. */
+  get doubting(): boolean {
+    return this.#doubted !== undefined;
+  }
+
   /** The heights of kept logs above `head` are doubted (see {@link doubts}) until a check compares them. */
   doubtAbove(head: number): void {
     for (let i = this.#start; i < this.#logs.length; i++) {
