@@ -110,6 +110,8 @@ export class ClientModel {
   /** Notification payloads that reached the session on the socket it was using at that moment. */
   readonly #fromActive = new Set<string>();
   #window: Map<string, number> | undefined;
+  /** The highest block the client had been given when the window opened. */
+  #windowFloor = -Infinity;
 
   readonly #maxFrameBytes: number;
   readonly #limits: ClientLimits;
@@ -568,7 +570,11 @@ export class ClientModel {
       if (held.seen.has(key)) this.#violate(`the same notification twice for ${subscription}: ${text}`);
       held.seen.add(key);
     }
-    if (this.#window) this.#window.set(subscription as string, (this.#window.get(subscription as string) ?? 0) + 1);
+    // A log subscription's repairs of the past (a retraction, a log of a block at or below what
+    // the client had: a fork the final log showed, on a node that does not announce its reorgs)
+    // are judged by the chain above and by assertHeldLogs, not counted as news.
+    const repair = source.kind === 'logs' && (retraction || Number.parseInt(result.blockNumber as string, 16) <= this.#windowFloor);
+    if (this.#window && !repair) this.#window.set(subscription as string, (this.#window.get(subscription as string) ?? 0) + 1);
   }
 
   /** Whether something the client holds makes a fork onto `name`'s chain (as it is now) too deep for the session's kept history. */
@@ -671,6 +677,7 @@ export class ClientModel {
   /** Counts notifications per subscription from now on. */
   openWindow(): void {
     this.#window = new Map();
+    this.#windowFloor = this.#view;
   }
 
   /** Each held subscription got exactly one notification in the window, of its kind. */
