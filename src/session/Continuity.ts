@@ -234,7 +234,7 @@ export class Continuity {
     if (last === undefined) return { kind: 'none' };
     // Logs are fetched from the last block on, inclusive (it may have more logs than were
     // delivered): a node whose head is that block still has some to give.
-    let from = this.kind === 'newHeads' || this.#beganAt(last) ? last + 1 : last;
+    let from = this.kind === 'newHeads' ? last + 1 : last;
     // logs, no fork found: that the client has every log up to the last block is known of the chain
     // of the node that gave them; of the node checked, only up to the highest height delivered that
     // it has too (`verified`; anchors are only where logs, or other subscriptions' heads, were
@@ -244,21 +244,14 @@ export class Continuity {
     // as a repeat. A node behind the last block has its logs fetched up to its head that way too.
     if (this.kind === 'logs' && ancestor === undefined) {
       const { reorgDepth, maxBackfillBlocks } = this.#options;
-      // Never below where it began: the logs of that block and those before it are not owed.
-      const found = Math.max(verified ?? this.#since ?? from, from - reorgDepth, head - maxBackfillBlocks + 1, this.#since === undefined ? -Infinity : this.#since + 1);
+      // Never below where it began (the block it began at is fetched, as the last block is: a node
+      // may answer its head before it sends that block's logs).
+      const found = Math.max(verified ?? this.#since ?? from, from - reorgDepth, head - maxBackfillBlocks + 1, this.#since ?? -Infinity);
       if (found < from) from = found;
     }
     if (head < from) return { kind: 'none' };
     if (head - from + 1 > this.#options.maxBackfillBlocks) return { kind: 'skip', from, to: head };
     return this.kind === 'newHeads' ? { kind: 'blocks', from, to: head } : { kind: 'logs', from, to: head };
-  }
-
-  /**
-   * logs: whether `block` is where the subscription began and no log of it was delivered: its logs
-   * came before the subscription (the client has every log above it), so none is owed.
-   */
-  #beganAt(block: number): boolean {
-    return this.kind === 'logs' && block === this.#since && this.#retained?.keptAt(block) !== true;
   }
 
   /**

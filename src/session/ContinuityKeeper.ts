@@ -163,11 +163,12 @@ export class ContinuityKeeper {
    * logs, after a check: the logs it let through above the head it compared (held while it ran)
    * may be of a branch the node has left since, which the heads delivered meanwhile show (their
    * own hook ran while the logs were still held): those of another block than the head at their
-   * height are retracted.
+   * height are retracted. Only heads delivered count: a `newHeads` subscription still held keeps
+   * the heads of before the check (its own finish tells the logs of what it delivers).
    */
   #retractByHeadsAbove(subscription: string, logs: Continuity, head: number): void {
     const heads = new Map<number, readonly [number, number]>();
-    for (const [, { continuity }] of this.#tracked) if (continuity.kind === 'newHeads') continuity.anchors(heads);
+    for (const [, { continuity }] of this.#tracked) if (continuity.kind === 'newHeads' && !continuity.backfilling) continuity.anchors(heads);
     for (const [block, [hi, lo]] of heads) {
       if (block <= head) continue;
       for (const retraction of logs.retractOtherBlocksAt(block, hi, lo)) this.#emit(subscription, retraction);
@@ -392,12 +393,15 @@ export class ContinuityKeeper {
     }
     // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
     const { continuity } = tracked;
-    const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep);
-    // Logs above the node's head could not be compared: the next check compares them, and a live
-    // log at or above them calls for one (a check that failed compared nothing: none is doubted then,
-    // rather than a check for every log while the node fails).
+    // Logs another node gave above this node's head could not be compared: the next check compares
+    // them, and a live log at or above them calls for one. Noted before what was held goes out
+    // (this node's own logs are not doubted), and only after a switch (a recheck on the same node
+    // whose head reads lag its notifications would doubt its own logs, and check at every block).
+    // A check that failed compared nothing: none is doubted then, rather than a check for every
+    // log while the node fails.
     continuity.settleDoubts(outcome.error || run.head === undefined ? Infinity : run.head);
-    if (!outcome.error && run.head !== undefined) continuity.doubtAbove(run.head);
+    if (!outcome.error && run.head !== undefined && run.afterSwitch) continuity.doubtAbove(run.head);
+    const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep);
     const fetchedCount = backfilled.filter((item) => !isRetraction(item)).length;
     this.#backfilled += fetchedCount;
     for (const item of [...retracted, ...backfilled, ...live]) this.#emit(subscription, item);

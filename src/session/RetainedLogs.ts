@@ -188,15 +188,14 @@ export class RetainedLogs {
     let found = false;
     for (const doubted of this.#doubted) {
       if (doubted > block) continue;
-      if (this.keptAt(doubted)) found = true;
+      if (this.#keptAt(doubted)) found = true;
       else this.#doubted.delete(doubted);
     }
     if (this.#doubted.size === 0) this.#doubted = undefined;
     return found;
   }
 
-  /** Whether a log of height `block` is kept. */
-  keptAt(block: number): boolean {
+  #keptAt(block: number): boolean {
     for (let i = this.#start; i < this.#logs.length; i++) if (this.#logs[i]!.block === block) return true;
     return false;
   }

@@ -370,6 +370,144 @@ describe('a switch to a node on another branch looks like one node announcing a 
   });
 });
 
+describe('logs given by another node above a new node\'s head: what checking them later costs, and what it must not drop', () => {
+  it('a log of the new node above the head the check compared, held with its head while the check ran, is not retracted by the old branch\'s head still kept at its height', async () => {
+    const a = chain(12, 8); // the old node: its branch above 8, ahead at 12
+    const before = chain(10, 8, 2); // the new node: another branch above 8, at 10 when checked …
+    const mined = chain(11, 8, 2); // … then mines 11 while the check runs
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 6; n <= 12; n++) {
+      k.accept('l', a.log(n));
+      k.accept('h', a.block(n));
+    }
+    k.afterSwitch(before.call);
+    k.accept('l', mined.log(11)); // held: the check runs
+    k.accept('h', mined.block(11));
+    for (let i = 0; i < 5; i++) await flush();
+    // What the client holds once it has replayed its logs: the new branch's from 9 on.
+    const holds = new Map<string, any>();
+    for (const { item } of delivered.filter((d) => d.subscription === 'l')) {
+      if (item.removed) holds.delete(`${item.blockHash}:${item.logIndex}`);
+      else holds.set(`${item.blockHash}:${item.logIndex}`, item);
+    }
+    expect([...holds.values()].filter((log) => Number(log.blockNumber) > 8)).toEqual([mined.log(9), mined.log(10), mined.log(11)]);
+  });
+
+  for (const slow of [true, false]) {
+    it(`on the same chain, the node up to date and its fetch answered ${slow ? 'after' : 'before'} the next block: one check for 20 blocks`, async () => {
+      let height = 10;
+      let node = chain(height);
+      let waiting: Array<() => void> = [];
+      const counts: Record<string, number> = {};
+      const call = async (method: string, params: unknown[]) => {
+        counts[method] = (counts[method] ?? 0) + 1;
+        if (slow && method === 'eth_getLogs') await new Promise<void>((resolve) => waiting.push(resolve));
+        return node.call(method, params);
+      };
+      const { keeper: k, delivered } = keeper();
+      k.track('l', ['logs', {}], undefined);
+      k.track('h', ['newHeads'], undefined);
+      for (let n = 6; n <= 10; n++) {
+        k.accept('l', node.log(n));
+        k.accept('h', node.block(n));
+      }
+      k.afterSwitch(call);
+      for (let i = 0; i < 20; i++) {
+        const answering = waiting;
+        waiting = [];
+        height += 1;
+        node = chain(height);
+        k.accept('l', node.log(height)); // geth: a block's logs, then its head
+        k.accept('h', node.block(height));
+        for (const answer of answering) answer();
+        for (let j = 0; j < 6; j++) await flush();
+      }
+      const got = delivered.filter((d) => d.subscription === 'l').map(({ item }) => Number(item.blockNumber));
+      expect(new Set(got).size).toBe(got.length);
+      expect(got.at(-1)).toBe(30);
+      expect(counts.eth_blockNumber).toBe(1);
+    });
+  }
+
+  it('a node whose head reads lag its notifications by a block (a load balancer\'s backends): one more check after the switch\'s, not one a block', async () => {
+    let height = 10;
+    let node = chain(height);
+    const counts: Record<string, number> = {};
+    const call = async (method: string, params: unknown[]) => {
+      counts[method] = (counts[method] ?? 0) + 1;
+      return chain(height - 1).call(method, params);
+    };
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 6; n <= 10; n++) {
+      k.accept('l', node.log(n));
+      k.accept('h', node.block(n));
+    }
+    k.afterSwitch(call);
+    for (let j = 0; j < 4; j++) await flush();
+    for (let i = 0; i < 20; i++) {
+      height += 1;
+      node = chain(height);
+      k.accept('l', node.log(height));
+      k.accept('h', node.block(height));
+      for (let j = 0; j < 6; j++) await flush();
+    }
+    const got = delivered.filter((d) => d.subscription === 'l').map(({ item }) => Number(item.blockNumber));
+    expect(new Set(got).size).toBe(got.length);
+    expect(counts.eth_blockNumber).toBeLessThanOrEqual(2);
+  });
+
+  it('a switch to a node 5 blocks behind on the same chain: a check for each block it catches up with (5 at most), then none', async () => {
+    const a = chain(15);
+    let height = 10;
+    let node = chain(height);
+    const counts: Record<string, number> = {};
+    const call = async (method: string, params: unknown[]) => {
+      counts[method] = (counts[method] ?? 0) + 1;
+      return node.call(method, params);
+    };
+    const { keeper: k, delivered, reorgs } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 6; n <= 15; n++) {
+      k.accept('l', a.log(n));
+      k.accept('h', a.block(n));
+    }
+    k.afterSwitch(call);
+    await flush();
+    for (let i = 0; i < 10; i++) {
+      height += 1;
+      node = chain(height);
+      k.accept('l', node.log(height));
+      k.accept('h', node.block(height));
+      for (let j = 0; j < 4; j++) await flush();
+    }
+    expect(reorgs).toEqual([]);
+    expect(counts.eth_blockNumber).toBeLessThanOrEqual(1 + 5);
+    const holds = new Set<string>();
+    for (const { item } of delivered.filter((d) => d.subscription === 'l')) {
+      const key = `${item.blockHash}:${item.logIndex}`;
+      if (item.removed) holds.delete(key);
+      else holds.add(key);
+    }
+    expect([...holds]).toEqual(Array.from({ length: 15 }, (_, i) => `${node.log(i + 6).blockHash}:0x0`));
+  });
+
+  it('the block a subscription began at is fetched: a node may answer its head before it sends that block\'s logs', async () => {
+    const c = chain(12);
+    const { keeper: k, delivered } = keeper();
+    // The subscribe was sent at 10; the node answers the head read with 11, whose logs it has not sent yet.
+    k.track('l', ['logs', {}], async () => '0xb', 10);
+    await flush();
+    k.afterSwitch(c.call); // lost before the logs of 11 went out
+    for (let j = 0; j < 4; j++) await flush();
+    expect(delivered.map(({ item }) => Number(item.blockNumber))).toEqual([11, 12]);
+  });
+});
+
 describe('what is kept to announce a fork is bounded (invariant 11)', () => {
   it('heads: the last reorgDepth blocks', () => {
     const c = new Continuity('newHeads', { ...CONTINUITY_DEFAULTS, reorgDepth: 3 });
