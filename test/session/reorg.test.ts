@@ -49,6 +49,16 @@ function keeper(settings = {}) {
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
+/** What a client holds of `subscription`'s logs once it has replayed them (removed ones taken out), by `blockHash:logIndex`. */
+function heldLogs(delivered: ReadonlyArray<{ subscription: string; item: any }>, subscription: string): Map<string, any> {
+  const holds = new Map<string, any>();
+  for (const { item } of delivered.filter((d) => d.subscription === subscription)) {
+    if (item.removed) holds.delete(`${item.blockHash}:${item.logIndex}`);
+    else holds.set(`${item.blockHash}:${item.logIndex}`, item);
+  }
+  return holds;
+}
+
 describe('a switch to a node on another branch looks like one node announcing a reorg (invariant 11)', () => {
   it('newHeads: re-emitted from the common ancestor, each linked to the head before it', async () => {
     const a = chain(10);
@@ -387,11 +397,7 @@ describe('logs given by another node above a new node\'s head: what checking the
     k.accept('h', mined.block(11));
     for (let i = 0; i < 5; i++) await flush();
     // What the client holds once it has replayed its logs: the new branch's from 9 on.
-    const holds = new Map<string, any>();
-    for (const { item } of delivered.filter((d) => d.subscription === 'l')) {
-      if (item.removed) holds.delete(`${item.blockHash}:${item.logIndex}`);
-      else holds.set(`${item.blockHash}:${item.logIndex}`, item);
-    }
+    const holds = heldLogs(delivered, 'l');
     expect([...holds.values()].filter((log) => Number(log.blockNumber) > 8)).toEqual([mined.log(9), mined.log(10), mined.log(11)]);
   });
 
@@ -487,13 +493,8 @@ describe('logs given by another node above a new node\'s head: what checking the
     }
     expect(reorgs).toEqual([]);
     expect(counts.eth_blockNumber).toBeLessThanOrEqual(1 + 5);
-    const holds = new Set<string>();
-    for (const { item } of delivered.filter((d) => d.subscription === 'l')) {
-      const key = `${item.blockHash}:${item.logIndex}`;
-      if (item.removed) holds.delete(key);
-      else holds.add(key);
-    }
-    expect([...holds]).toEqual(Array.from({ length: 15 }, (_, i) => `${node.log(i + 6).blockHash}:0x0`));
+    const holds = heldLogs(delivered, 'l');
+    expect([...holds.keys()]).toEqual(Array.from({ length: 15 }, (_, i) => `${node.log(i + 6).blockHash}:0x0`));
   });
 
   it('the block a subscription began at is fetched: a node may answer its head before it sends that block\'s logs', async () => {
