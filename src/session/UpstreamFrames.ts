@@ -213,7 +213,7 @@ export class UpstreamFrames {
 
   #complete(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse): void {
     const ctx = this.#ctx;
-    if (!('error' in response) || !this.#noteRateLimit(link, call, response.error)) ctx.pool.answered(link.node);
+    if (!('error' in response) || !this.#failedByNode(link, call, response.error)) ctx.pool.answered(link.node);
     const result = (response as { result?: unknown }).result;
     if (call.method === 'eth_subscribe' && !('error' in response) && typeof result === 'string') {
       const clientId = this.#freshSubscriptionId(result);
@@ -249,7 +249,7 @@ export class UpstreamFrames {
    * "not this node"): any other answer tells the pool the node answered (`NodePool.answered`: its
    * rate-limit backoff starts over once a cool-down is over, as `request()`'s answers do).
    */
-  #noteRateLimit(link: UpstreamLink, call: PendingCall, error: unknown): boolean {
+  #failedByNode(link: UpstreamLink, call: PendingCall, error: unknown): boolean {
     const { pool } = this.#ctx;
     if (pool.closed || typeof error !== 'object' || error === null) return false;
     const { code, message } = error as { code?: unknown; message?: unknown };
