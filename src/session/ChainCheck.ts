@@ -1,7 +1,7 @@
 import { hashDigest } from '../consistency/quantity.js';
 import { SteadyRpcError } from '../errors.js';
 import { parseQuantity } from '../health/probes.js';
-import type { Continuity } from './Continuity.js';
+import type { SubscriptionContinuity } from './Continuity.js';
 import type { OwnCall, ReorgEvent } from './ContinuitySettings.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -52,7 +52,7 @@ const CONFLICT = 0;
 
 export async function locateForks(
   call: OwnCall,
-  subscriptions: () => ReadonlyArray<readonly [string, Continuity]>,
+  subscriptions: () => ReadonlyArray<readonly [string, SubscriptionContinuity]>,
 ): Promise<{ head: number; forks: Map<string, ReorgEvent>; verified: Map<string, number> }> {
   const head = parseQuantity(await call('eth_blockNumber', []), 'eth_blockNumber');
   // The subscriptions kept once the head is known (one may have come or gone meanwhile).
@@ -117,7 +117,7 @@ export async function locateForks(
         // Not logs given by a node that was ahead of an earlier check's node (see `doubts`): each
         // of those is compared now that this node has reached it.
         const doubted = new Map<number, readonly [number, number]>();
-        continuity.doubts(doubted);
+        if (continuity.kind === 'logs') continuity.doubts(doubted);
         const heights = [...doubted.keys()].filter((n) => n <= head).sort((x, y) => x - y);
         const sames = await Promise.all(heights.map((n) => same(n, doubted.get(n)!)));
         const differs = heights.find((_, i) => !sames[i]);
@@ -134,7 +134,7 @@ export async function locateForks(
       // A logs subscription has heights only where it was given logs: below its lowest, the fork
       // may be anywhere down to where it began, or to the last log it forgot (if that is still on
       // the node's chain; else the fork reaches below what is kept).
-      const floor = at < 0 ? continuity.logFloor() : undefined;
+      const floor = at < 0 && continuity.kind === 'logs' ? continuity.logFloor() : undefined;
       if (floor !== undefined && 'since' in floor) ancestor = Math.min(ancestor, floor.since);
       else if (floor !== undefined) {
         const { block, blockHash } = floor.forgotten;

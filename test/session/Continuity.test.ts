@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Continuity, continuityKind } from '../../src/session/Continuity.js';
+import { continuityKind } from '../../src/session/Continuity.js';
+import { HeadsContinuity } from '../../src/session/HeadsContinuity.js';
+import { LogsContinuity } from '../../src/session/LogsContinuity.js';
 import { fakeBlockHash } from '../../src/testing/index.js';
 
 const options = { maxBackfillBlocks: 10, dedupeWindow: 4, reorgDepth: 64, maxRetainedBytes: 1 << 20 };
@@ -22,14 +24,14 @@ describe('which subscriptions get continuity', () => {
 
 describe('newHeads continuity', () => {
   it('never delivers a block hash twice', () => {
-    const c = new Continuity('newHeads', options);
+    const c = new HeadsContinuity(options);
     expect(c.accept(head(5))).toEqual([head(5)]);
     expect(c.accept(head(5))).toEqual([]);
     expect(c.duplicates).toBe(1);
   });
 
   it('delivers a lower or reorged head as the chain says', () => {
-    const c = new Continuity('newHeads', options);
+    const c = new HeadsContinuity(options);
     c.accept(head(5));
     c.accept(head(6));
     expect(c.accept(head(6, 1))).toEqual([head(6, 1)]); // same number, other hash: a reorg
@@ -38,7 +40,7 @@ describe('newHeads continuity', () => {
   });
 
   it('plans the missing blocks after a switch, and delivers them before the buffered live heads', () => {
-    const c = new Continuity('newHeads', options);
+    const c = new HeadsContinuity(options);
     c.accept(head(10));
     c.hold();
     expect(c.accept(head(14))).toEqual([]); // the new node's live head waits
@@ -48,14 +50,14 @@ describe('newHeads continuity', () => {
   });
 
   it('skips a gap longer than maxBackfillBlocks, and says so', () => {
-    const c = new Continuity('newHeads', options);
+    const c = new HeadsContinuity(options);
     c.accept(head(10));
     expect(c.plan(21)).toEqual({ kind: 'skip', from: 11, to: 21 });
     expect(c.plan(20)).toEqual({ kind: 'blocks', from: 11, to: 20 });
   });
 
   it('plans nothing when the new node is not ahead, or nothing was seen yet', () => {
-    const c = new Continuity('newHeads', options);
+    const c = new HeadsContinuity(options);
     expect(c.plan(50)).toEqual({ kind: 'none' });
     c.finish([]);
     c.accept(head(10));
@@ -63,7 +65,7 @@ describe('newHeads continuity', () => {
   });
 
   it('moves the mark only for a number that is a safe hex quantity', () => {
-    const c = new Continuity('newHeads', options);
+    const c = new HeadsContinuity(options);
     c.accept(head(0x10));
     for (const [fork, number] of ['0x', '0x1g', '10', '0X11', '0x20000000000000', 12, null].entries()) {
       expect(c.accept({ number, hash: fakeBlockHash(99, fork) })).toHaveLength(1);
@@ -78,7 +80,7 @@ describe('newHeads continuity', () => {
   });
 
   it('remembers one head per height, for the last max(dedupeWindow, reorgDepth) heights', () => {
-    const c = new Continuity('newHeads', { ...options, reorgDepth: 4 });
+    const c = new HeadsContinuity({ ...options, reorgDepth: 4 });
     for (let n = 1; n <= 6; n++) c.accept(head(n));
     for (const n of [3, 4, 5, 6]) expect(c.accept(head(n))).toEqual([]);
     expect(c.duplicates).toBe(4);
@@ -88,7 +90,7 @@ describe('newHeads continuity', () => {
   });
 
   it("a lower or equal head with another hash is the node's reorg: the heads above it may come back", () => {
-    const c = new Continuity('newHeads', options);
+    const c = new HeadsContinuity(options);
     for (const n of [5, 6, 7]) c.accept(head(n));
     expect(c.accept(head(6, 1))).toEqual([head(6, 1)]);
     expect(c.accept(head(6))).toEqual([head(6)]); // back to the first branch
@@ -98,7 +100,7 @@ describe('newHeads continuity', () => {
   });
 
   it('keeps nothing of the notification it read: heads are kept as numbers', () => {
-    const c = new Continuity('newHeads', options);
+    const c = new HeadsContinuity(options);
     const hash = fakeBlockHash(9);
     expect(c.offerHead(9, Number.parseInt(hash.slice(2, 10), 16), Number.parseInt(hash.slice(61), 16), Number.NaN, Number.NaN)).toBe(1);
     expect(c.accept(head(9))).toEqual([]);
@@ -107,14 +109,14 @@ describe('newHeads continuity', () => {
 
 describe('logs continuity', () => {
   it('suppresses a repeated log (same blockHash and logIndex) but not its removal', () => {
-    const c = new Continuity('logs', options);
+    const c = new LogsContinuity(options);
     expect(c.accept(log(7, 0))).toHaveLength(1);
     expect(c.accept(log(7, 0))).toEqual([]);
     expect(c.accept(log(7, 0, true))).toHaveLength(1);
   });
 
   it('plans eth_getLogs from the block of the last log (inclusive: repeats are dropped), once the check found that block on the node\'s chain', () => {
-    const c = new Continuity('logs', options);
+    const c = new LogsContinuity(options);
     c.noteSince(3);
     c.accept(log(7, 0));
     expect(c.plan(12, undefined, 7)).toEqual({ kind: 'logs', from: 7, to: 12 });
@@ -122,7 +124,7 @@ describe('logs continuity', () => {
   });
 
   it('with the last log not found on the node\'s chain (nothing compared), plans from the highest height that was, else from where it began', () => {
-    const c = new Continuity('logs', options);
+    const c = new LogsContinuity(options);
     c.noteSince(3);
     c.accept(log(5, 0));
     c.accept(log(7, 0));
@@ -135,19 +137,19 @@ describe('logs continuity', () => {
   });
 
   it('looks back at most reorgDepth blocks (and one backfill) from the last log for logs the node has where the client was given none', () => {
-    const c = new Continuity('logs', { ...options, reorgDepth: 10, maxBackfillBlocks: 128 });
+    const c = new LogsContinuity({ ...options, reorgDepth: 10, maxBackfillBlocks: 128 });
     c.noteSince(3);
     c.accept(log(100, 0));
     expect(c.plan(100, undefined, 20)).toEqual({ kind: 'logs', from: 90, to: 100 });
     c.finish([]);
-    const short = new Continuity('logs', { ...options, reorgDepth: 64, maxBackfillBlocks: 20 });
+    const short = new LogsContinuity({ ...options, reorgDepth: 64, maxBackfillBlocks: 20 });
     short.noteSince(3);
     short.accept(log(100, 0));
     expect(short.plan(105)).toEqual({ kind: 'logs', from: 86, to: 105 });
   });
 
   it('a node behind the last log: its logs from the highest height found on its chain up to its head', () => {
-    const c = new Continuity('logs', options);
+    const c = new LogsContinuity(options);
     c.noteSince(3);
     c.accept(log(5, 0));
     c.accept(log(9, 0));
@@ -155,7 +157,7 @@ describe('logs continuity', () => {
   });
 
   it('without any log yet, plans from the head when it subscribed', () => {
-    const c = new Continuity('logs', options);
+    const c = new LogsContinuity(options);
     c.noteSince(3);
     expect(c.plan(5)).toEqual({ kind: 'logs', from: 3, to: 5 });
   });

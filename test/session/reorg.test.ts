@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ReorgEvent } from '../../src/session/ContinuityKeeper.js';
 import { CONTINUITY_DEFAULTS, ContinuityKeeper } from '../../src/session/ContinuityKeeper.js';
-import { Continuity } from '../../src/session/Continuity.js';
+import { HeadsContinuity } from '../../src/session/HeadsContinuity.js';
+import { LogsContinuity } from '../../src/session/LogsContinuity.js';
 import { RetainedLogs } from '../../src/session/RetainedLogs.js';
 import { RecentHeads } from '../../src/session/RecentHeads.js';
 import { fakeBlockHash } from '../../src/testing/index.js';
@@ -511,7 +512,7 @@ describe('logs given by another node above a new node\'s head: what checking the
 
 describe('what is kept to announce a fork is bounded (invariant 11)', () => {
   it('heads: the last reorgDepth blocks', () => {
-    const c = new Continuity('newHeads', { ...CONTINUITY_DEFAULTS, reorgDepth: 3 });
+    const c = new HeadsContinuity({ ...CONTINUITY_DEFAULTS, reorgDepth: 3 });
     const a = chain(100);
     for (let n = 1; n <= 100; n++) c.accept(a.block(n));
     const anchors = new Map<number, readonly [number, number]>();
@@ -552,7 +553,7 @@ describe('what is kept to announce a fork is bounded (invariant 11)', () => {
   });
 
   it('a log the node itself retracted is forgotten (only its key is kept, to know a repeat), and may come back', () => {
-    const c = new Continuity('logs', CONTINUITY_DEFAULTS);
+    const c = new LogsContinuity(CONTINUITY_DEFAULTS);
     const a = chain(10);
     expect(c.accept(a.log(9))).toHaveLength(1);
     const withLog = c.retainedBytes;
@@ -564,7 +565,7 @@ describe('what is kept to announce a fork is bounded (invariant 11)', () => {
   });
 
   it('knows a log it no longer holds beyond the dedupe window: a second retraction of it is a repeat', () => {
-    const c = new Continuity('logs', CONTINUITY_DEFAULTS);
+    const c = new LogsContinuity(CONTINUITY_DEFAULTS);
     const a = chain(10);
     expect(c.accept(a.log(9))).toHaveLength(1);
     expect(c.accept({ ...a.log(9), removed: true })).toHaveLength(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Continuity } from '../../../src/session/Continuity.js';
+import { LogsContinuity } from '../../../src/session/LogsContinuity.js';
 import { CONTINUITY_DEFAULTS } from '../../../src/session/ContinuitySettings.js';
 import { RecentKeys } from '../../../src/session/RecentKeys.js';
 import { fakeBlockHash } from '../../../src/testing/index.js';
@@ -33,7 +33,7 @@ describe('duplicate logs after a switch on the same chain', () => {
   });
 
   it('so, end to end: after a geth-style retraction, a log in the last block is delivered twice by the next switch', async () => {
-    const c = new Continuity('logs', { ...CONTINUITY_DEFAULTS, dedupeWindow: 8 });
+    const c = new LogsContinuity({ ...CONTINUITY_DEFAULTS, dedupeWindow: 8 });
     const log = (block: number, index: number, fork = 0, removed = false) => ({ address: '0x1', blockNumber: hex(block), blockHash: fakeBlockHash(block, fork), logIndex: hex(index), removed });
     const out: any[] = [];
     for (let i = 0; i < 13; i++) out.push(...c.accept(log(10, i))); // block 10: 13 logs, the ring wraps
