@@ -165,6 +165,9 @@ export class CheckRunner {
 
   /** What one subscription missed up to the new node's `head`: nothing to fetch is settled at once. */
   #backfill(subscription: string, kept: KeptSubscription, run: CheckRun, head: number, fork: ReorgEvent | undefined, verified: number | undefined): void {
+    // A newer check took over (or an unsubscribe) while this one read the chain: planning would
+    // hold the subscription again, for a check that releases nothing.
+    if (this.#overtaken(subscription, kept, run)) return;
     const { call } = run;
     // A deep fork: the ancestor is not known, only that everything kept differs. Logs kept are
     // retracted (and the new branch's fetched over their range); heads are not re-emitted from a
@@ -187,10 +190,15 @@ export class CheckRunner {
     );
   }
 
+  /** Whether a newer check holds the subscription now, or it is no longer kept. */
+  #overtaken(subscription: string, kept: KeptSubscription, run: CheckRun): boolean {
+    return this.#host.subscriptions.get(subscription) !== kept || kept.epoch !== run.epoch;
+  }
+
   /** Delivers what was fetched, then what was held, each once; and says what happened. */
   #finish(subscription: string, kept: KeptSubscription, run: CheckRun, fetched: readonly unknown[], outcome: { from?: number; to?: number; skipped?: boolean; ancestor?: number; deep?: boolean; error?: SteadyRpcError }): void {
     // A newer switch (or an unsubscribe) took over: its own backfill releases what is held.
-    if (this.#host.subscriptions.get(subscription) !== kept || kept.epoch !== run.epoch) return;
+    if (this.#overtaken(subscription, kept, run)) return;
     const { continuity } = kept;
     // The node moved to another branch while it was checked: what it showed is stale, so look again.
     if (!outcome.deep && run.attempt < CHECK_ATTEMPTS && continuity.kind === 'newHeads' && !continuity.linksUp(fetched)) return this.#check(run.call, run.attempt + 1);

@@ -255,6 +255,28 @@ describe('a switch to a node on another branch looks like one node announcing a 
     for (let n = 7; n <= 10; n++) expect(after.filter((log) => log.blockHash === b.log(n).blockHash && !log.removed)).toEqual([b.log(n)]);
   });
 
+  it('a check that a newer one overtook holds nothing back when its answers come after the newer one ended (seed 20261302)', async () => {
+    const a = chain(10);
+    const b = chain(10, 8); // the node left first: another branch above 8, its answers late
+    const c = chain(11); // the node switched to next, on the client's branch, quick
+    const { keeper: k, delivered } = keeper();
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 5; n <= 10; n++) k.accept('h', a.block(n));
+    let answer!: () => void;
+    const late = new Promise<void>((resolve) => (answer = resolve));
+    k.afterSwitch(async (method, params) => {
+      await late;
+      return b.call(method, params);
+    });
+    k.afterSwitch(c.call);
+    await flush();
+    expect(delivered.slice(6).map(({ item }) => item)).toEqual([c.block(11)]);
+    answer(); // the first check finds its fork now, and plans a backfill for a check long over
+    for (let i = 0; i < 5; i++) await flush();
+    k.accept('h', chain(12).block(12)); // live, on the chain checked last
+    expect(delivered.slice(6).map(({ item }) => item)).toEqual([c.block(11), chain(12).block(12)]);
+  });
+
   it('logs the node has where the client was given none above its last log found on the node\'s chain are fetched (a logs-only subscription, no fork found)', async () => {
     const a = chain(9, 5); // a's branch above 5, where the client was given block 9's log
     const b = chain(9); // b stayed on the first branch: logs at 6, 7 and 8 that a's branch has not
