@@ -53,7 +53,7 @@ interface CheckRun {
   readonly afterSwitch: boolean;
   /** The node's head, once read. */
   head?: number;
-  /** The fork it found, announced (once) when the first subscription delivers it. */
+  /** The fork it found, announced (once) when the first subscription has delivered it. */
   fork?: ReorgEvent;
   reported?: boolean;
 }
@@ -203,10 +203,6 @@ export class CheckRunner {
     // The node moved to another branch while it was checked: what it showed is stale, so look again.
     if (!outcome.deep && run.attempt < CHECK_ATTEMPTS && continuity.kind === 'newHeads' && !continuity.linksUp(fetched)) return this.#check(run.call, run.attempt + 1);
     this.#switchUnchecked = false;
-    if (run.fork && !run.reported) {
-      run.reported = true;
-      this.#host.onReorg(run.fork, run.afterSwitch);
-    }
     // Logs another node gave above this node's head could not be compared: the next check compares
     // them, and a live log at or above them calls for one. Noted before what was held goes out
     // (this node's own logs are not doubted), and only after a switch (a recheck on the same node
@@ -221,6 +217,12 @@ export class CheckRunner {
     const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep);
     const fetchedCount = backfilled.filter((item) => !isRetraction(item)).length;
     this.#host.deliverChecked(subscription, continuity, [...retracted, ...backfilled, ...live], fetchedCount, run.head);
+    // Told once what was held went out: a listener that switches, unsubscribes or closes finds
+    // nothing of this check left to run.
+    if (run.fork && !run.reported) {
+      run.reported = true;
+      this.#host.onReorg(run.fork, run.afterSwitch);
+    }
     const { from, to, skipped = false, error } = outcome;
     if (from !== undefined || error) this.#host.report({ subscription, from, to, delivered: fetchedCount, skipped, ...(error ? { error } : {}) });
   }

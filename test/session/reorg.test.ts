@@ -277,6 +277,41 @@ describe('a switch to a node on another branch looks like one node announcing a 
     expect(delivered.slice(6).map(({ item }) => item)).toEqual([c.block(11), chain(12).block(12)]);
   });
 
+  it('the reorg event comes once the new branch went out: a check its listener starts holds what comes next, and each head still links to the one before', async () => {
+    const a = chain(10);
+    const b = chain(11, 8); // another branch above 8
+    const c = chain(13); // back on the first branch, two blocks longer
+    let switched = false;
+    let answer!: () => void;
+    const late = new Promise<void>((resolve) => (answer = resolve));
+    const delivered: any[] = [];
+    const k: ContinuityKeeper = new ContinuityKeeper(
+      CONTINUITY_DEFAULTS,
+      (_subscription, result, resultText) => delivered.push(result ?? JSON.parse(resultText!)),
+      () => {},
+      () => {
+        if (switched) return;
+        switched = true;
+        // The host moves on at once (a listener that fails over, say), to a node slow to answer.
+        k.afterSwitch(async (method, params) => {
+          await late;
+          return c.call(method, params);
+        });
+      },
+    );
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 5; n <= 10; n++) k.accept('h', a.block(n));
+    k.afterSwitch(b.call);
+    await flush();
+    k.accept('h', chain(14).block(14)); // c's next head, while its check runs: held
+    answer();
+    for (let i = 0; i < 5; i++) await flush();
+    const heads = delivered.slice(6);
+    expect(heads.map((h) => Number(h.number))).toEqual([9, 10, 11, 9, 10, 11, 12, 13, 14]);
+    for (let i = 1; i < heads.length; i++) if (Number(heads[i].number) === Number(heads[i - 1].number) + 1) expect(heads[i].parentHash).toBe(heads[i - 1].hash);
+    expect(heads.at(-1)).toEqual(chain(14).block(14));
+  });
+
   it('logs the node has where the client was given none above its last log found on the node\'s chain are fetched (a logs-only subscription, no fork found)', async () => {
     const a = chain(9, 5); // a's branch above 5, where the client was given block 9's log
     const b = chain(9); // b stayed on the first branch: logs at 6, 7 and 8 that a's branch has not
