@@ -170,7 +170,8 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     const change = this.#choice.reselect(this.clock.now());
     this.emit('health', { name, previous, health: { ...record } });
     if (closed) this.emit('circuit', closed);
-    if (change) this.emit('switch', change);
+    // Unless a listener changed the choice since (an update of its own told its switch) or closed the pool.
+    if (change && !this.#closed && this.#choice.preferred === change.to) this.emit('switch', change);
   }
 
   /**
@@ -219,7 +220,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       quarantinedUntil: this.clock.now() + ms,
       ...(error === undefined ? {} : { lastError: describeError(error) }),
     });
-    this.#scheduleQuarantineEnd();
+    if (!this.#closed) this.#scheduleQuarantineEnd(); // a listener may have closed the pool
   }
 
   /** Resolves when a new socket to `name` may be opened (see `connectLimit`). */
@@ -281,7 +282,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       if (this.#closed) return;
       const change = this.#choice.reselect(this.clock.now());
       if (change) this.emit('switch', change);
-      this.#scheduleQuarantineEnd();
+      if (!this.#closed) this.#scheduleQuarantineEnd();
     }, Math.min(...ends) - now);
   }
 

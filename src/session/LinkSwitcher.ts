@@ -48,9 +48,11 @@ export class LinkSwitcher {
     this.#nodeFailures?.clear();
     this.#wait.stop();
     if (ctx.next) this.#abandonNext();
+    if (ctx.closed()) return;
     if (ctx.link) {
       const best = this.#pickNode() ?? ctx.link.node;
       ctx.setState('switching');
+      if (ctx.closed()) return;
       void this.#opener.prepare(best, reason);
     } else {
       this.#connectOrWait();
@@ -115,13 +117,16 @@ export class LinkSwitcher {
     ctx.link = link;
     this.#failedThisRound?.clear();
     if (old) drainLink(ctx, old, ctx.nextReason === 'unhealthy');
+    if (ctx.closed()) return; // a listener of what the drain answered closed the session
     const from = this.#lastNode;
     this.#lastNode = link.node;
     ctx.previousNode = from;
     ctx.stats.switches += 1;
     ctx.keepalive.arm(link);
-    ctx.setState('ready');
+    // What was queued goes first: a listener of the state change may send more.
     for (const call of ctx.queue.drain()) if (!call.answered) ctx.outbox.sendCall(link, call);
+    ctx.setState('ready');
+    if (ctx.closed()) return;
     ctx.emitQueue();
     // What the client missed while switching comes from the new node, before newer notifications.
     if (from !== undefined) ctx.continuity.afterSwitch(ctx.outbox.ownCall(link));
@@ -153,16 +158,21 @@ export class LinkSwitcher {
   linkFailed(link: UpstreamLink, cause: string, error: unknown): void {
     const ctx = this.#ctx;
     if (!link.alive) return;
+    const failure = error instanceof SteadyRpcError ? error : new SteadyRpcError('ERR_TRANSPORT', describeError(error), { cause: error });
+    this.#failLink(link, cause, failure);
+    // Told once the session has moved on: a listener that closes it interrupts nothing.
+    if (cause !== 'closed' && !ctx.closed()) ctx.events.emit('error', failure);
+  }
+
+  #failLink(link: UpstreamLink, cause: string, failure: SteadyRpcError): void {
+    const ctx = this.#ctx;
     const wasActive = link === ctx.link;
     const now = ctx.clock.now();
     link.kill(1000, `steadyrpc: ${cause}`, cause === 'connect-timeout' || cause === 'keepalive-timeout');
-    const failure = error instanceof SteadyRpcError ? error : new SteadyRpcError('ERR_TRANSPORT', describeError(error), { cause: error });
     ctx.filter.failOwner(link, failure);
     const owed = [...link.calls.values()];
     link.calls.clear();
     this.#noteNodeFailure(link, now);
-    if (cause !== 'closed') ctx.events.emit('error', failure);
-
     if (ctx.draining.delete(link)) return ctx.outbox.rehome(owed, link.node);
     if (link === ctx.next) {
       ctx.next = undefined;
@@ -181,8 +191,10 @@ export class LinkSwitcher {
       this.#wait.reset();
     }
     (this.#failedThisRound ??= new Set()).add(link.node);
+    ctx.outbox.carry(owed);
     ctx.setState('reconnecting');
     ctx.outbox.rehome(owed, link.node);
+    if (ctx.closed()) return;
     if (ctx.next) {
       ctx.nextReason = 'failover'; // the switch in progress becomes the way out
       return;
@@ -207,6 +219,7 @@ export class LinkSwitcher {
     const wait = failures ? Math.min(ctx.settings.failbackRetryMs * 2 ** (failures.count - 1), 60_000) : 0;
     if (failures && ctx.clock.now() - failures.at < wait) return;
     ctx.setState('switching');
+    if (ctx.closed()) return;
     void this.#opener.prepare(preferred, 'failback');
   }
 
@@ -241,7 +254,9 @@ export class LinkSwitcher {
     // Nor for one cooling down after a rate limit (or with its circuit open): the same check moves it later.
     if (reason !== 'unhealthy' && !ctx.pool.available(to) && ctx.pool.usable().includes(ctx.link.node)) return;
     if (ctx.next) this.#abandonNext();
+    if (ctx.closed()) return; // a listener of the abandoned switch's `ready` closed the session
     ctx.setState('switching');
+    if (ctx.closed()) return;
     void this.#opener.prepare(to, reason === 'recovered' ? 'failback' : reason === 'unhealthy' ? 'unhealthy' : 'better-available');
   }
 

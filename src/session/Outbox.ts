@@ -60,32 +60,45 @@ export class Outbox {
     (link.abandonedSubscribes ??= new Set()).add(id);
   }
 
+  /**
+   * Takes `owed` in charge until {@link rehome} gives each its place: the session answers them if
+   * it is closed before (a listener of an event on the way may close it).
+   */
+  carry(owed: Iterable<PendingCall>): void {
+    const moving = (this.#ctx.moving ??= new Set());
+    for (const call of owed) moving.add(call);
+  }
+
   /** Calls a dead socket owed: re-sent (in their order, ahead of the queue) when safe, else failed. */
   rehome(owed: PendingCall[], node: string): void {
     const ctx = this.#ctx;
+    this.carry(owed);
     const resend: PendingCall[] = [];
-    let failed = 0;
+    const answers: Array<[PendingCall, boolean]> = [];
     for (const call of owed) {
       if (call.answered) continue;
-      if (call.unsubscribed !== undefined) {
-        ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: true });
-      } else if (ctx.isRepeatable(call.method)) {
-        resend.push(call);
-      } else {
-        failed += 1;
-        ctx.fail(call, RpcErrorCode.NOT_RESENT, `Node "${node}" went away before answering; ${call.method} is not safe to send twice`);
-      }
+      if (call.unsubscribed !== undefined) answers.push([call, true]);
+      else if (ctx.isRepeatable(call.method)) resend.push(call);
+      else answers.push([call, false]);
     }
+    // The calls re-sent find their place first (a socket, or the queue: the session knows them
+    // there), then the others are answered: a listener may close the session from any answer.
+    for (const call of resend) ctx.moving!.delete(call);
+    const queued = resend.length > 0 && !(ctx.link && acceptsTraffic(ctx.state));
+    if (queued) ctx.queue.unshift(resend.map((call) => ({ value: call, bytes: call.bytes })));
+    else for (const call of resend) this.sendCall(ctx.link!, call);
+    const failed = answers.filter(([, unsubscribed]) => !unsubscribed).length;
     ctx.stats.resent += resend.length;
     ctx.stats.notResent += failed;
-    if (resend.length > 0 || failed > 0) ctx.events.emit('inflight', { node, resent: resend.length, failed });
-    if (resend.length === 0) return;
-    if (ctx.link && acceptsTraffic(ctx.state)) {
-      for (const call of resend) this.sendCall(ctx.link, call);
-    } else {
-      ctx.queue.unshift(resend.map((call) => ({ value: call, bytes: call.bytes })));
-      ctx.emitQueue();
+    for (const [call, unsubscribed] of answers) {
+      ctx.moving?.delete(call);
+      if (unsubscribed) ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: true });
+      else ctx.fail(call, RpcErrorCode.NOT_RESENT, `Node "${node}" went away before answering; ${call.method} is not safe to send twice`);
     }
+    if (ctx.moving?.size === 0) ctx.moving = undefined;
+    if (ctx.closed()) return;
+    if (resend.length > 0 || failed > 0) ctx.events.emit('inflight', { node, resent: resend.length, failed });
+    if (queued && !ctx.closed()) ctx.emitQueue();
   }
 
   /** Writes one request (a notification when `id` is undefined), without keys that are absent. */

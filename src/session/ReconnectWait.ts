@@ -44,6 +44,7 @@ export class ReconnectWait {
     this.#backoff = this.#backoff.next();
     ctx.stats.reconnects += 1;
     ctx.events.emit('reconnecting', { attempt: this.#backoff.attempt, delayMs });
+    if (ctx.closed()) return; // a listener gave up
     this.#timer = ctx.clock.setTimeout(() => {
       this.stop();
       onDone();

@@ -69,6 +69,7 @@ export class Replayer {
   #replayFailed(link: UpstreamLink, clientId: string, error: SteadyRpcError): void {
     const ctx = this.#ctx;
     ctx.events.emit('replay', { subscription: clientId, node: link.node, ok: false, error });
+    if (ctx.closed()) return; // a listener gave up
     if (link === ctx.next && ctx.link) {
       // A node that cannot carry every subscription is no better: stay where we are.
       return ctx.switcher.linkFailed(link, 'replay-failed', error);

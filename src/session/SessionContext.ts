@@ -65,6 +65,11 @@ export class SessionContext {
   /** The node the last switch left (a `reorg` event names it). */
   previousNode: string | undefined;
   readonly draining = new Set<UpstreamLink>();
+  /**
+   * Calls taken off a socket that failed or was left, until each has its new home or its answer:
+   * a listener that closes the session from an event on the way finds them (see `close()`).
+   */
+  moving: Set<PendingCall> | undefined;
   /** The next upstream id: every id sent upstream is the session's own. */
   nextId = 1;
   readonly stats = {
@@ -90,6 +95,14 @@ export class SessionContext {
 
   constructor(parts: SessionContextParts) {
     Object.assign(this, parts);
+  }
+
+  /**
+   * Whether the session is closed: asked again after each event the session emits on the way of
+   * something, since a listener may close it (a method, so a check made before does not narrow it).
+   */
+  closed(): boolean {
+    return this.state === 'closed';
   }
 
   /**

@@ -56,6 +56,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   readonly #unlisten: Unsubscribe[];
   #reorgs = 0;
   #deepReorgs = 0;
+  /** send() calls running (a listener may send): one that closes the session meanwhile has the rest answered first (see close()). */
+  #sending = 0;
 
   constructor(options: UpstreamSessionOptions) {
     super();
@@ -187,7 +189,22 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       this.#ctx.frames.announce(collector);
     });
     const share = Math.ceil(text.length / parsed.items.length);
-    parsed.items.forEach((item, index) => this.#take(item, { collector, index }, share));
+    // A listener of what an item caused ('error', 'limit') may close the session: the rest of the
+    // batch is answered as a closed session answers, so the client still gets the whole batch.
+    this.#sending += 1;
+    try {
+      parsed.items.forEach((item, index) => (this.#ctx.closed() ? this.#refuseClosed(item, { collector, index }) : this.#take(item, { collector, index }, share)));
+    } finally {
+      this.#sending -= 1;
+      if (this.#sending === 0 && this.#ctx.closed()) this.removeAllListeners();
+    }
+  }
+
+  /** A batch item taken after a listener closed the session: answered as close() answers what it owes. */
+  #refuseClosed(item: ParsedItem, slot: BatchSlot): void {
+    if (item.kind === 'invalid') return this.#ctx.deliver(slot, item.response, item.idText);
+    if (!item.hasId) return slot.collector.skip(slot.index);
+    this.#ctx.deliver(slot, errorResponse(item.request.id ?? null, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed'), item.idText);
   }
 
   /**
@@ -209,7 +226,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (ctx.state === 'closed') return;
     ctx.pool.off('switch', this.#onPoolSwitch);
     for (const unlisten of this.#unlisten) unlisten();
-    const owed = [...ctx.queue.clear()];
+    const owed = [...ctx.queue.clear(), ...(ctx.moving ?? [])];
+    ctx.moving = undefined;
     for (const link of [ctx.link, ctx.next, ...ctx.draining]) {
       if (!link) continue;
       owed.push(...link.calls.values());
@@ -228,7 +246,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.switcher.stopBackoff();
     ctx.setState('closed');
     this.emit('closed');
-    this.removeAllListeners();
+    // Closed by a listener in the middle of a batch: send() answers the rest, then lets go of them.
+    if (this.#sending === 0) this.removeAllListeners();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

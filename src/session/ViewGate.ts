@@ -196,13 +196,16 @@ export class ViewGate {
 
   #expire(): void {
     const now = this.#ctx.clock.now();
-    const overdue = this.#waiting.filter((w) => w.deadline <= now);
-    if (overdue.length === 0) return;
-    this.#waiting.splice(0, this.#waiting.length, ...this.#waiting.filter((w) => w.deadline > now));
-    for (const { call, need } of overdue) {
+    // Each is taken out only as it is answered: a listener of an answer or of `behind` may close
+    // the session, which answers those still waiting.
+    for (const waiting of this.#waiting.filter((w) => w.deadline <= now)) {
+      const at = this.#waiting.indexOf(waiting);
+      if (at < 0) continue;
+      this.#waiting.splice(at, 1);
+      const { call, need } = waiting;
       this.stats.behind += 1;
-      this.#ctx.events.emit('behind', { node: this.#ctx.link?.node ?? '', method: call.method, need, outcome: 'failed' });
       this.#ctx.fail(call, RpcErrorCode.BEHIND, `No node caught up with block ${need}, which the client has already seen, within ${this.#settings.waitMs} ms`);
+      if (!this.#ctx.closed()) this.#ctx.events.emit('behind', { node: this.#ctx.link?.node ?? '', method: call.method, need, outcome: 'failed' });
     }
   }
 }

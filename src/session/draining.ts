@@ -26,6 +26,7 @@ export function drainLink(ctx: SessionContext, old: UpstreamLink, sick: boolean)
       moved.push(call);
     }
     ctx.outbox.rehome(moved, old.node);
+    if (ctx.closed()) return; // a listener of what was answered closed the session
   }
   if (old.calls.size === 0) retireLink(ctx, old);
   else old.setTimer('drain', ctx.settings.drainTimeoutMs, () => retireLink(ctx, old));

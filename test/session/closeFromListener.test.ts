@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { NodePool } from '../../src/index.js';
+import { FakeClock, FakeHttpTransport } from '../../src/testing/index.js';
+import { rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
+
+const three: Array<[string, 'primary' | 'backup']> = [
+  ['a', 'primary'],
+  ['b', 'backup'],
+  ['c', 'backup'],
+];
+
+/** Nothing of the session outlives close(): no timer, no socket open, no pool listener. */
+function expectNothingLeft(h: Awaited<ReturnType<typeof sessionHarness>>): void {
+  expect(h.session.state).toBe('closed');
+  expect(h.clock.pendingTimers).toBe(0);
+  expect(h.sockets.sockets.filter((s) => s.state !== 'closed')).toHaveLength(0);
+  expect(h.pool.listenerCount('health')).toBe(0);
+}
+
+// A host's listener may close the session, or send, from any event: what the session was doing
+// stops there, every call it owed is answered once, and nothing outlives close().
+describe('a listener that closes the session from an event', () => {
+  it("'error' (a keepalive timeout): the calls the socket owed are answered, no state change throws", async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.blackhole();
+    h.send(rpc(1, 'eth_blockNumber'));
+    h.session.on('error', () => h.session.close());
+    await h.clock.advance(10_000);
+    expect(h.answers(1)).toHaveLength(1);
+    expectNothingLeft(h);
+  });
+
+  it("'message' (an answer that a call was not re-sent): the calls re-sent are answered, nothing throws", async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.blackhole();
+    h.send(rpc(1, 'eth_sendTransaction', [{}]));
+    h.send(rpc(2, 'eth_blockNumber'));
+    h.session.on('message', (text) => {
+      if (JSON.parse(text).id === 1) h.session.close();
+    });
+    expect(() => h.nodes.a!.cut()).not.toThrow();
+    expect(h.answers(1)).toHaveLength(1);
+    expect(h.answers(2)).toHaveLength(1);
+    expectNothingLeft(h);
+  });
+
+  it("'message', with several calls not re-sent: each is answered once", async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.blackhole();
+    for (let id = 1; id <= 3; id++) h.send(rpc(id, 'eth_sendTransaction', [{}]));
+    h.session.on('message', (text) => {
+      if (JSON.parse(text).id === 1) h.session.close();
+    });
+    h.nodes.a!.cut();
+    for (let id = 1; id <= 3; id++) expect(h.answers(id)).toHaveLength(1);
+    expectNothingLeft(h);
+  });
+
+  it("'state' to reconnecting: the calls the socket owed are answered", async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.blackhole();
+    h.send(rpc(2, 'eth_blockNumber'));
+    h.session.on('state', (e) => {
+      if (e.to === 'reconnecting') h.session.close();
+    });
+    expect(() => h.nodes.a!.cut()).not.toThrow();
+    expect(h.answers(2)).toHaveLength(1);
+    expectNothingLeft(h);
+  });
+
+  it("'inflight' while a switch moves calls off a sick node: they are answered", async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.blackhole();
+    h.send(rpc(1, 'eth_blockNumber'));
+    await h.settle();
+    h.session.on('inflight', () => h.session.close());
+    h.mark('a', 'unhealthy');
+    await h.settle();
+    expect(h.answers(1)).toHaveLength(1);
+    expectNothingLeft(h);
+  });
+
+  it("'reconnecting' (an app that gives up): no backoff timer or pool listener is left", async () => {
+    const h = await sessionHarness();
+    h.session.on('reconnecting', () => h.session.close());
+    h.nodes.a!.cut();
+    h.nodes.b!.cut();
+    await h.settle();
+    expectNothingLeft(h);
+  });
+
+  it("'state' to switching (a failover, or reconnect()): no socket is opened after close()", async () => {
+    for (const start of ['failover', 'reconnect'] as const) {
+      const h = await sessionHarness();
+      h.session.on('state', (e) => {
+        if (e.to === 'switching') h.session.close();
+      });
+      if (start === 'failover') h.mark('a', 'unhealthy');
+      else h.session.reconnect();
+      await h.settle();
+      expectNothingLeft(h);
+    }
+  });
+
+  it("'state' to ready when a switch is abandoned: nothing throws", async () => {
+    const h = await sessionHarness({ names: three });
+    h.nodes.b!.blackhole();
+    h.mark('a', 'unhealthy'); // a's socket stays; the switch to b never opens
+    await h.settle();
+    expect(h.session.state).toBe('switching');
+    h.session.on('state', (e) => {
+      if (e.to === 'ready') h.session.close();
+    });
+    expect(() => h.mark('b', 'unhealthy')).not.toThrow();
+    await h.settle();
+    expectNothingLeft(h);
+  });
+
+  it("'replay' that failed: no retry timer is left", async () => {
+    const h = await sessionHarness();
+    await subscribeNewHeads(h);
+    h.nodes.b!.setMode('rpc-error');
+    h.session.on('replay', (e) => {
+      if (!e.ok) h.session.close();
+    });
+    h.nodes.a!.cut();
+    await h.settle();
+    expectNothingLeft(h);
+  });
+
+  it("'behind' that gives up on a call: the call still gets its answer", async () => {
+    const h = await sessionHarness({ consistency: { waitMs: 2_000 } });
+    h.nodes.a!.advance(3);
+    h.send(rpc('seen', 'eth_blockNumber'));
+    await h.settle();
+    h.nodes.a!.cut();
+    await h.settle();
+    expect(h.session.node).toBe('b'); // a backup behind what the client has seen
+    h.send(rpc(1, 'eth_blockNumber'));
+    h.session.on('behind', (e) => {
+      if (e.outcome === 'failed') h.session.close();
+    });
+    await h.clock.advance(2_000);
+    expect(h.answers(1)).toHaveLength(1);
+    expectNothingLeft(h);
+  });
+
+  it("'error' in the middle of a batch: send() does not throw", async () => {
+    const h = await sessionHarness();
+    h.session.on('error', () => h.session.close());
+    expect(() => h.send([{ jsonrpc: '2.0', method: 'eth_subscribe', params: ['newHeads'] }, rpc(1, 'eth_chainId')])).not.toThrow();
+    expectNothingLeft(h);
+  });
+});
+
+describe('a listener that sends from an event', () => {
+  it("'state' to ready: its call goes after the calls queued before", async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.cut();
+    h.send(rpc(1, 'eth_getBalance', ['0x1', 'latest']));
+    h.session.on('state', (e) => {
+      if (e.to === 'ready') h.send(rpc(2, 'eth_chainId'));
+    });
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    const methods = (h.sockets.last()!.sentJson() as Array<{ method: string }>).map((f) => f.method);
+    expect(methods.indexOf('eth_getBalance')).toBeLessThan(methods.indexOf('eth_chainId'));
+  });
+});
+
+describe('a pool listener that acts from an event', () => {
+  it("'health' that marks another node down: the last switch names the node the pool prefers", async () => {
+    const h = await sessionHarness({ names: three });
+    h.pool.on('health', (e) => {
+      if (e.name === 'a' && e.health.status === 'unhealthy') h.pool.update('b', { status: 'unhealthy' });
+    });
+    const switches: Array<{ to?: string }> = [];
+    h.pool.on('switch', (e) => switches.push(e));
+    h.nodes.a!.cut();
+    h.mark('a', 'unhealthy');
+    await h.settle();
+    expect(h.pool.preferred()).toBe('c');
+    expect(switches.map((e) => e.to)).toEqual(['c']); // not a stale a → b after it
+    // The session was already opening b after the cut: it moves on to c at its next failback check.
+    await h.clock.advance(30_000);
+    expect(h.session.node).toBe('c');
+  });
+
+  it("'health' that closes the pool during quarantine(): no timer outlives close()", () => {
+    const clock = new FakeClock();
+    const pool = new NodePool({ nodes: [{ name: 'a', ws: 'ws://a.test/' }, { name: 'b', ws: 'ws://b.test/' }], clock, httpTransport: new FakeHttpTransport() });
+    pool.on('health', () => pool.close());
+    pool.quarantine('a', 1_000);
+    expect(pool.closed).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
