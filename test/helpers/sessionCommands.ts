@@ -510,6 +510,7 @@ export class Tick extends Step {
 
 export class Reconnect extends Step {
   act(env: Env) {
+    if (env.world.session.state === 'closed') return; // closed by a host listener (see `closeFrom`)
     try {
       env.world.session.reconnect();
     } catch (error) {

@@ -196,6 +196,8 @@ export class ClientModel {
 
   /** Sends one item alone; returns what was sent, for the counterexample. */
   sendSingle(spec: ItemSpec): string {
+    // Closed by a host listener: the client sends nothing more (and is owed nothing for it).
+    if (this.#world.session.state === 'closed') return '(closed)';
     const { value, req } = this.#build(spec, false, newFrame());
     return this.#sendFrame(JSON.stringify(value), req ? [req] : [], () => {
       if (req) this.#push(req);
@@ -203,6 +205,7 @@ export class ClientModel {
   }
 
   sendBatch(specs: readonly ItemSpec[]): string {
+    if (this.#world.session.state === 'closed') return '(closed)';
     const frame = newFrame();
     const built = specs.map((spec) => this.#build(spec, true, frame));
     const items = built.flatMap((b) => (b.req ? [b.req] : []));
@@ -227,6 +230,7 @@ export class ClientModel {
 
   /** A frame that is not JSON-RPC at all; `code` is the error it must get, under id null. */
   sendRaw(text: string, code: typeof RpcErrorCode.PARSE_ERROR | typeof RpcErrorCode.INVALID_REQUEST): string {
+    if (this.#world.session.state === 'closed') return '(closed)';
     this.#push(this.#req(code === RpcErrorCode.PARSE_ERROR ? 'parse' : 'invalid', null, false));
     return this.#send(text);
   }

@@ -46,7 +46,17 @@ export interface RunSettings extends WorldSettings {
   settleFirst: boolean;
   /** What the client subscribes to before anything else happens, so that chain events have watchers. */
   initialSubscriptions: SubKind[];
+  /**
+   * A host listener that closes the session from the `at`-th event of this name, in the middle of
+   * whatever the session was doing: every call it owed is still answered once, and nothing outlives
+   * close() (the client sends nothing more after it).
+   */
+  closeFrom: { event: CloseFromEvent; at: number } | undefined;
 }
+
+/** The session events a host may act on. */
+const CLOSE_FROM_EVENTS = ['message', 'state', 'switch', 'error', 'inflight', 'reconnecting', 'replay', 'behind', 'reorg', 'backfill', 'limit', 'queue'] as const;
+type CloseFromEvent = (typeof CLOSE_FROM_EVENTS)[number];
 
 const clientId = fc.constantFrom(...CLIENT_IDS);
 /** Blocks every node has when the commands start (see {@link start}). */
@@ -162,6 +172,11 @@ export const runSettings: fc.Arbitrary<RunSettings> = fc.record({
   settleFirst: fc.constantFrom(true, true, true, false),
   // Logs alone now and then: a sparse stream, whose forks the session judges by a few log heights.
   initialSubscriptions: fc.constantFrom<SubKind[]>([], ['newHeads'], ['logs'], ['logs'], ['newHeads', 'logs'], ['newHeads', 'logs']),
+  // In about one run in six, a listener closes the session from the middle of something.
+  closeFrom: fc.oneof(
+    { weight: 5, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.record({ event: fc.constantFrom(...CLOSE_FROM_EVENTS), at: fc.integer({ min: 1, max: 12 }) }) },
+  ),
 });
 
 /**
@@ -197,6 +212,13 @@ export function createEnv(settings: RunSettings): Env {
     if (!world.environment.online()) env.model.violations.push(`backoff round ${attempt} while offline`);
   });
   if (settings.slowReads > 0) env.model.upstreamKeepsOrder = false;
+  if (settings.closeFrom) {
+    const { event, at } = settings.closeFrom;
+    let seen = 0;
+    world.session.on(event as 'state', () => {
+      if (++seen === at) world.session.close();
+    });
+  }
   return env;
 }
 
@@ -205,9 +227,16 @@ export function createEnv(settings: RunSettings): Env {
  * request answered, the session on the preferred node with one socket carrying exactly the
  * client's subscriptions, each delivering under its original id.
  */
+/** Whether a host listener closed the session (see `RunSettings.closeFrom`); a call, so no check narrows it. */
+function closedByHost(env: Env): boolean {
+  return env.world.session.state === 'closed';
+}
+
 export async function settle(env: Env): Promise<void> {
   const { world, model } = env;
   const { clock, pool, session, transport } = world;
+  // Closed by a host listener (see `closeFrom`): there is nothing to settle.
+  if (closedByHost(env)) return;
   world.environment.goOnline();
   // Every node healthy and on one chain again, at least as high as any block there ever was (so as
   // what the client has seen: a node behind that is not failed back to), with its probes reporting
@@ -229,6 +258,8 @@ export async function settle(env: Env): Promise<void> {
   for (let elapsed = 0; elapsed < 120_000; elapsed += 5_000) await clock.advance(5_000);
   model.assertNoViolation('while settling');
   model.assertAllAnswered();
+  // Closed by a host listener while settling: what it owed is answered; there is no live session to judge.
+  if (closedByHost(env)) return;
   const problems: string[] = [];
   if (session.state !== 'ready' || session.node !== pool.preferred()) problems.push(`session ${session.state} on ${session.node}, pool prefers ${pool.preferred()}`);
   const stats = session.stats();
@@ -245,6 +276,7 @@ export async function settle(env: Env): Promise<void> {
     for (const event of ['mine', 'log', 'pendingTx'] as const) nodeEvent(env, current.name, event);
     await clock.flush();
     model.assertNoViolation('final notifications');
+    if (closedByHost(env)) return; // from one of those notifications
     model.assertWindow(new Set(SUB_KINDS));
     // Logs a blackholed node dropped are lost to any session; otherwise the client holds the chain's.
     if (!world.nodes.some((node) => node.droppedLogs)) model.assertHeldLogs(current, current.announceRemovedLogs);
