@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NodePool } from '../../src/index.js';
+import { NodePool, SteadyRpcError } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport } from '../../src/testing/index.js';
 import { rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
 
@@ -165,6 +165,35 @@ describe('a listener that sends from an event', () => {
     expect(h.session.node).toBe('b');
     const methods = (h.sockets.last()!.sentJson() as Array<{ method: string }>).map((f) => f.method);
     expect(methods.indexOf('eth_getBalance')).toBeLessThan(methods.indexOf('eth_chainId'));
+  });
+});
+
+describe('calls queued while reconnecting', () => {
+  it('a write that finds the new socket closing while they go out (its failure comes after the last): each is answered once, on the next node', async () => {
+    let written = 0;
+    const h = await sessionHarness({
+      names: three,
+      transportOver: (sockets) => ({
+        open(endpoint, listener) {
+          const socket = sockets.open(endpoint, listener);
+          if (endpoint.url.startsWith('ws://b.')) {
+            const send = socket.send.bind(socket);
+            // b's close frame is in after its second client call: sends throw, as ws's do while CLOSING.
+            socket.send = (text: string) => {
+              if (text.includes('eth_getBalance') && ++written > 1) throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
+              send(text);
+            };
+          }
+          return socket;
+        },
+      }),
+    });
+    h.nodes.a!.cut();
+    for (let id = 1; id <= 4; id++) h.send(rpc(id, 'eth_getBalance', ['0x1', 'latest']));
+    await h.settle();
+    await h.clock.advance(5_000);
+    for (let id = 1; id <= 4; id++) expect(h.answers(id)).toHaveLength(1);
+    expect(h.session.state).toBe('ready');
   });
 });
 
