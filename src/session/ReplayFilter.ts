@@ -124,7 +124,8 @@ export class ReplayFilter {
   /** Fails every request sent on `owner` with `error` (its socket went away); others are kept. */
   failOwner(owner: object, error: SteadyRpcError): void {
     for (const [id, request] of [...this.#requests]) {
-      if (request.owner !== owner) continue;
+      // Not one forgotten meanwhile: a failure handler's listener may have closed the session (clear()).
+      if (request.owner !== owner || this.#requests.get(id) !== request) continue;
       this.#forget(id, request);
       request.onFail(error);
     }
@@ -166,6 +167,8 @@ export class ReplayFilter {
     const now = this.#clock.now();
     const late = now - deadlines.due > LATE_TIMER_MS;
     for (const [id, request] of deadlines.requests) {
+      // Cleared meanwhile (a failure handler's listener closed the session): nothing more is due.
+      if (this.#deadlines.get(timeoutMs) !== deadlines) return;
       if (request.deadline > now) {
         // A failure handler may have sent another request meanwhile, and armed a later timer.
         if (deadlines.timer !== undefined) this.#clock.clearTimeout(deadlines.timer);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SteadyRpcError } from '../../src/index.js';
+import { SteadyRpcError } from '../../src/index.js';
 import { ReplayFilter } from '../../src/session/ReplayFilter.js';
 import { FakeClock } from '../../src/testing/index.js';
 
@@ -17,6 +17,18 @@ function world() {
 const answer = (id: number) => ({ jsonrpc: '2.0' as const, id, result: '0x1' });
 
 describe('ReplayFilter', () => {
+  it('a failure handler that clears the filter (its session closed) ends the failing there: no throw, nobody else called', async () => {
+    const { clock, filter, log, handlers } = world();
+    const owner = {};
+    for (const id of [1, 2]) filter.own(id, 'replay', owner, 5_000, { ...handlers(`r${id}`), onFail: () => (log.push(`r${id} failed`), filter.clear()) });
+    expect(() => filter.failOwner(owner, new SteadyRpcError('ERR_ABORTED', 'gone'))).not.toThrow();
+    expect(log).toEqual(['r1 failed']);
+    for (const id of [3, 4]) filter.own(id, 'keepalive', owner, 4_000, { ...handlers(`k${id}`), onFail: () => (log.push(`k${id} failed`), filter.clear()) });
+    await expect(clock.advance(4_000)).resolves.not.toThrow();
+    expect(log).toEqual(['r1 failed', 'k3 failed']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('swallows the answers it owns, once, and nothing else', () => {
     const { filter, log, handlers } = world();
     const owner = {};
