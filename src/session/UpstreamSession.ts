@@ -58,6 +58,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   #deepReorgs = 0;
   /** send() calls running (a listener may send): one that closes the session meanwhile has the rest answered first (see close()). */
   #sending = 0;
+  #closing = false;
 
   constructor(options: UpstreamSessionOptions) {
     super();
@@ -223,7 +224,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
    */
   close(): void {
     const ctx = this.#ctx;
-    if (ctx.state === 'closed') return;
+    // Also while closing: a listener of an answer close() gives may call it again.
+    if (ctx.state === 'closed' || this.#closing) return;
+    this.#closing = true;
     ctx.pool.off('switch', this.#onPoolSwitch);
     for (const unlisten of this.#unlisten) unlisten();
     const owed = [...ctx.queue.clear(), ...(ctx.moving ?? [])];

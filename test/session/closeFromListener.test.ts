@@ -145,6 +145,19 @@ describe('a listener that closes the session from an event', () => {
     expectNothingLeft(h);
   });
 
+  it("'message' with an answer close() itself gives (close() again): every other call still gets its answer, 'closed' comes once", async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.blackhole();
+    for (let id = 1; id <= 3; id++) h.send(rpc(id, 'eth_blockNumber'));
+    let closedEvents = 0;
+    h.session.on('closed', () => closedEvents++);
+    h.session.on('message', () => h.session.close());
+    h.session.close();
+    for (let id = 1; id <= 3; id++) expect(h.answers(id)).toHaveLength(1);
+    expect(closedEvents).toBe(1);
+    expectNothingLeft(h);
+  });
+
   it("'error' in the middle of a batch: send() does not throw", async () => {
     const h = await sessionHarness();
     h.session.on('error', () => h.session.close());
