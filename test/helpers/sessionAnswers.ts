@@ -138,15 +138,19 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
   return { type: 'specific', matches: (r) => r.type === 'subscribe', what: `subscription id ${result}`, subscription: result };
 }
 
-/** Whether a batch answer has an entry of the right id and kind for each request of `items`, in order. */
-export function batchFits(answer: { responses: Array<Record<string, unknown>>; categories: Category[] }, items: readonly Req[]): boolean {
+/**
+ * Whether a batch answer has an entry of the right id and kind for each request of `items`, in
+ * order. `closedDuring`: a host listener closed the session while it took the batch; the items it
+ * had not taken yet are answered as a closed session answers (a generic error), caps or not.
+ */
+export function batchFits(answer: { responses: Array<Record<string, unknown>>; categories: Category[]; closedDuring?: boolean }, items: readonly Req[]): boolean {
   return (
     items.length === answer.responses.length &&
     items.every((req, i) => {
       const category = answer.categories[i]!;
       if (show(answer.responses[i]!.id) !== show(req.replyId)) return false;
       if (category.type === 'specific') return category.matches(req);
-      if (category.type === 'generic') return isCall(req);
+      if (category.type === 'generic') return isCall(req) || (answer.closedDuring === true && req.limited !== undefined);
       if (category.type === 'notResent') return isCall(req) && req.type === 'sendTransaction';
       if (category.type === 'behind') return isCall(req) && isRead(req);
       return false;

@@ -490,7 +490,8 @@ export class ClientModel {
     if (answers.length === 0) return this.#violate('the client got an empty batch answer');
     if (!answers.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a) && this.#isResponse(a as Record<string, unknown>, text))) return;
     const responses = answers as Array<Record<string, unknown>>;
-    const answer = { responses, categories: responses.map(categorize) };
+    // Closed by now, as it answered: a host listener closed it while it took the batch (see `closeFrom`).
+    const answer = { responses, categories: responses.map(categorize), closedDuring: this.#world.session.state === 'closed' };
     const nulls = answer.categories.flatMap((category, i) => (category.type === 'null' ? [i] : []));
     if (nulls.length > 0) {
       // Which batch it is for is not known: every getBlock of that id at that place may be it.
