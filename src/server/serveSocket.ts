@@ -51,7 +51,6 @@ class SocketServer implements ServedSocket {
   #cause: ServedSocketCloseCause | undefined;
   #terminated = false;
   #alive = true;
-  #delivering = false;
   #pingTimer: TimerHandle | undefined;
   #graceTimer: TimerHandle | undefined;
   #drainTimer: TimerHandle | undefined;
@@ -136,12 +135,9 @@ class SocketServer implements ServedSocket {
     if (this.#phase === 'closing' || this.#phase === 'closed' || this.#socket.readyState !== OPEN) return;
     const buffered = this.#socket.bufferedAmount;
     if (buffered > 0 && buffered + text.length > this.#maxBuffered) {
-      this.#delivering = true;
-      try {
-        this.#closeSocket(CloseCode.TRY_AGAIN_LATER, SLOW_READER, 'slow-reader');
-      } finally {
-        this.#delivering = false;
-      }
+      // Closes the session from inside its own event: it stops what it was doing there, and what
+      // it owed is answered (to this closing socket, which takes nothing more).
+      this.#closeSocket(CloseCode.TRY_AGAIN_LATER, SLOW_READER, 'slow-reader');
       return;
     }
     this.#socket.send(text);
@@ -252,9 +248,7 @@ class SocketServer implements ServedSocket {
       this.#graceTimer = undefined;
       this.#terminate();
     }, this.#graceMs);
-    // Never re-enter the session from inside one of its own events.
-    if (this.#delivering) queueMicrotask(() => this.session.close());
-    else this.session.close();
+    this.session.close();
   }
 
   #terminate(): void {
