@@ -186,10 +186,12 @@ export class LogsContinuity extends Continuity {
    * (the chain may bring them back).
    */
   #forgetFrom(logs: ReadonlyArray<{ block: number }>): void {
-    if (this.last === undefined || logs.length === 0) return;
-    let lowest = this.last + 1;
+    if (logs.length === 0) return;
+    let lowest = Infinity;
     for (const { block } of logs) if (block < lowest) lowest = block;
-    if (lowest - 1 < this.last) this.last = lowest - 1;
+    // Also when nothing was known of where the client stands (a subscription answered by a socket
+    // being left, its start unknown): from the lowest of them on is owed.
+    if (this.last === undefined || lowest - 1 < this.last) this.last = lowest - 1;
   }
 
   #admitLog(r: Record<string, unknown>): boolean {

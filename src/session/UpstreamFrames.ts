@@ -220,7 +220,9 @@ export class UpstreamFrames {
       const onActive = link === ctx.link;
       const params = Array.isArray(call.params) ? call.params : [];
       ctx.registry.add(clientId, params, onActive ? result : null);
-      ctx.continuity.track(clientId, params, onActive ? ctx.outbox.ownCall(link) : undefined, onActive ? call.probedHead : undefined);
+      // The head known when the subscribe was sent bounds where it began, whichever socket answered
+      // (one being left too: the subscription lives on the next, and what it missed is fetched from there).
+      ctx.continuity.track(clientId, params, onActive ? ctx.outbox.ownCall(link) : undefined, call.probedHead);
       if (!onActive) {
         // Answered by a socket being left: the subscription lives on the active one from now on.
         ctx.outbox.unsubscribeOrphan(link, result);

@@ -161,4 +161,12 @@ describe('logs continuity', () => {
     c.noteSince(3);
     expect(c.plan(5)).toEqual({ kind: 'logs', from: 3, to: 5 });
   });
+
+  it('logs held for a check and dropped by a switch are owed, also when where it began is not known: the next check fetches from their block (seed 20261319)', () => {
+    const c = new LogsContinuity(options); // answered by a socket being left: no head noted
+    c.hold();
+    expect(c.offer(log(5, 0))).toBe(false); // held while the check runs
+    c.hold(true); // a switch: what was held is dropped
+    expect(c.plan(7)).toEqual({ kind: 'logs', from: 4, to: 7 });
+  });
 });

@@ -142,3 +142,29 @@ describe('backfill after a switch', () => {
     for (const sub of subs) expect(numbers(h.notifications(sub))).toEqual([101, 102, 103]);
   });
 });
+
+describe('logs across a switch', () => {
+  it('a subscribe answered by the socket a switch left: the logs of blocks after it was sent are fetched from the next node (seed 20261319)', async () => {
+    const h = await sessionHarness();
+    h.pool.update('a', { head: h.nodes.a!.head }); // the head known when the subscribe is sent
+    const left = h.sockets.last()!;
+    let subscribeId: number | undefined;
+    // The node answers nothing more on this socket: its answer to the subscribe comes when the test says.
+    left.onSend((text) => {
+      const frame = JSON.parse(text) as { id?: number; method?: string };
+      if (frame.method === 'eth_subscribe') subscribeId = frame.id;
+    });
+    h.send(rpc('s', 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    h.session.reconnect(); // make-before-break onto a fresh socket
+    await h.settle();
+    expect(h.sockets.last()).not.toBe(left);
+    h.nodes.a!.emitLog(); // a log of the head, which no subscription of the new socket hears of
+    const logAt = h.nodes.a!.head;
+    h.nodes.a!.advance(1);
+    left.receiveJson({ jsonrpc: '2.0', id: subscribeId, result: '0x77' });
+    await h.settle();
+    const sub = h.answers('s')[0]!.result as string;
+    expect(h.notifications(sub).map((n) => Number(n.params.result.blockNumber))).toEqual([logAt]);
+  });
+});
