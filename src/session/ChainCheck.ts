@@ -142,6 +142,11 @@ export async function locateForks(
         if (block <= head && digest !== undefined && (await same(block, digest))) {
           ancestor = Math.min(ancestor, block);
           deep = false;
+        } else if (block <= head) {
+          // Deep (the log forgot there is off the node's chain, and stays with the client), but
+          // what the client has above it is known only where it was given logs: the new branch's
+          // logs are fetched from that block on, not only over the range of the logs kept.
+          ancestor = Math.min(ancestor, block);
         }
       }
       forks.set(subscription, { ancestor, depth: Math.max(...delivered.keys()) - ancestor, deep });

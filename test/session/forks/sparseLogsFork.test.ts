@@ -58,4 +58,25 @@ describe('logs-only session, fork below the only delivered log but above the sub
     expect(n.reorgs.map((r) => r.deep)).toEqual([false]);
     expect(heldLogs(n.notes(logs))).toEqual(chainLogs(n.nodes.b!));
   });
+
+  it('a fork below the log it forgot is deep, and the new branch\'s logs come from that log\'s block on, not only over the range it kept (seed 20261318)', async () => {
+    const n = await network();
+    const logs = await n.subscribe(['logs', {}]);
+    await n.mine(1); // 91: a log
+    await n.mine(68, undefined, 0); // 92..159: none
+    await n.mine(1); // 160: a log (91 falls out of the 64-block window)
+    // b left the chain above 90: 99' carries a log, the rest of its branch none.
+    n.nodes.b!.forkAt(70, 1);
+    n.nodes.b!.advance(8);
+    n.nodes.b!.emitLog();
+    n.nodes.b!.advance(63);
+    n.syncPool();
+    n.nodes.a!.cut();
+    await n.clock.flush();
+    expect(n.session.node).toBe('b');
+    expect(n.reorgs.map((r) => r.deep)).toEqual([true]);
+    // The log at 91 was forgotten: it stays with the client (a deep fork says so); 160 is retracted,
+    // and the new branch's log at 99' is delivered.
+    expect(heldLogs(n.notes(logs)).map((key) => Number(key.split(':')[0]))).toEqual([91, 99]);
+  });
 });
