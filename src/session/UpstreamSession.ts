@@ -77,8 +77,15 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const backoff = new ExponentialBackoff(options.backoff);
     const filter = new ReplayFilter({ clock });
     const queue = new MessageQueue<PendingCall>({ ...options.queue, clock }, (expired) => {
-      for (const call of expired) this.#ctx.fail(call, RpcErrorCode.REQUEST_TIMEOUT, 'Request timed out waiting for an upstream node');
-      this.#ctx.emitQueue();
+      // Known to close() until answered: a listener of the first answer may close the session.
+      const ctx = this.#ctx;
+      ctx.outbox.carry(expired);
+      for (const call of expired) {
+        ctx.moving?.delete(call);
+        ctx.fail(call, RpcErrorCode.REQUEST_TIMEOUT, 'Request timed out waiting for an upstream node');
+      }
+      if (ctx.moving?.size === 0) ctx.moving = undefined;
+      if (!ctx.closed()) ctx.emitQueue();
     });
     const consistency = consistencySettings(options.consistency);
     const continuity = new ContinuityKeeper(

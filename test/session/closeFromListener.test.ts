@@ -158,6 +158,19 @@ describe('a listener that closes the session from an event', () => {
     expectNothingLeft(h);
   });
 
+  it("'message' with the first of several calls the queue gave up on: each is answered once", async () => {
+    const h = await sessionHarness({ queue: { maxWaitMs: 4_000 } });
+    h.nodes.a!.cut();
+    h.nodes.b!.cut();
+    await h.settle();
+    expect(h.session.state).toBe('reconnecting');
+    for (let id = 1; id <= 3; id++) h.send(rpc(id, 'eth_blockNumber'));
+    h.session.on('message', () => h.session.close());
+    await h.clock.advance(4_000);
+    for (let id = 1; id <= 3; id++) expect(h.answers(id)).toHaveLength(1);
+    expectNothingLeft(h);
+  });
+
   it("'error' in the middle of a batch: send() does not throw", async () => {
     const h = await sessionHarness();
     h.session.on('error', () => h.session.close());
