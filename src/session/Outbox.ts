@@ -69,6 +69,12 @@ export class Outbox {
     for (const call of owed) moving.add(call);
   }
 
+  /** `call` has its place or its answer now: {@link carry} lets go of it (and of the set, once empty). */
+  landed(call: PendingCall): void {
+    const moving = this.#ctx.moving;
+    if (moving?.delete(call) && moving.size === 0) this.#ctx.moving = undefined;
+  }
+
   /** Calls a dead socket owed: re-sent (in their order, ahead of the queue) when safe, else failed. */
   rehome(owed: PendingCall[], node: string): void {
     const ctx = this.#ctx;
@@ -76,14 +82,17 @@ export class Outbox {
     const resend: PendingCall[] = [];
     const answers: Array<[PendingCall, boolean]> = [];
     for (const call of owed) {
-      if (call.answered) continue;
+      if (call.answered) {
+        this.landed(call);
+        continue;
+      }
       if (call.unsubscribed !== undefined) answers.push([call, true]);
       else if (ctx.isRepeatable(call.method)) resend.push(call);
       else answers.push([call, false]);
     }
     // The calls re-sent find their place first (a socket, or the queue: the session knows them
     // there), then the others are answered: a listener may close the session from any answer.
-    for (const call of resend) ctx.moving!.delete(call);
+    for (const call of resend) this.landed(call);
     const queued = resend.length > 0 && !(ctx.link && acceptsTraffic(ctx.state));
     if (queued) ctx.queue.unshift(resend.map((call) => ({ value: call, bytes: call.bytes })));
     else for (const call of resend) this.sendCall(ctx.link!, call);
@@ -91,11 +100,10 @@ export class Outbox {
     ctx.stats.resent += resend.length;
     ctx.stats.notResent += failed;
     for (const [call, unsubscribed] of answers) {
-      ctx.moving?.delete(call);
+      this.landed(call);
       if (unsubscribed) ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: true });
       else ctx.fail(call, RpcErrorCode.NOT_RESENT, `Node "${node}" went away before answering; ${call.method} is not safe to send twice`);
     }
-    if (ctx.moving?.size === 0) ctx.moving = undefined;
     if (ctx.closed()) return;
     if (resend.length > 0 || failed > 0) ctx.events.emit('inflight', { node, resent: resend.length, failed });
     if (queued && !ctx.closed()) ctx.emitQueue();

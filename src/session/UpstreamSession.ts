@@ -81,10 +81,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       const ctx = this.#ctx;
       ctx.outbox.carry(expired);
       for (const call of expired) {
-        ctx.moving?.delete(call);
+        ctx.outbox.landed(call);
         ctx.fail(call, RpcErrorCode.REQUEST_TIMEOUT, 'Request timed out waiting for an upstream node');
       }
-      if (ctx.moving?.size === 0) ctx.moving = undefined;
       if (!ctx.closed()) ctx.emitQueue();
     });
     const consistency = consistencySettings(options.consistency);
