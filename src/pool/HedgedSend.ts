@@ -4,6 +4,7 @@ import type { JsonRpcRequest } from '../jsonrpc.js';
 import type { HedgeSettings } from './HedgePolicy.js';
 import { NodeLatencies } from './HedgePolicy.js';
 import type { Answer, Attempt, NodeAttempts } from './NodeAttempts.js';
+import { poolClosedError } from './NodeAttempts.js';
 import type { NodePool } from './NodePool.js';
 import type { PassiveHealth } from './PassiveHealth.js';
 
@@ -137,6 +138,8 @@ export class HedgedSend {
         running.delete(name);
         // An attempt only throws when its signal was aborted: the caller gave up.
         if (outcome === undefined) throw error;
+        // It ended because the pool closed: nothing more goes out (the other attempts are aborted below).
+        if (this.#pool.closed && outcome.kind === 'failed') throw poolClosedError();
         if (outcome.kind === 'answer') {
           winner = name;
           return outcome.answer;

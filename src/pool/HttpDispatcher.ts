@@ -11,7 +11,7 @@ import { HedgedSend } from './HedgedSend.js';
 import type { HedgeSettings } from './HedgePolicy.js';
 import { isHedgeable } from './HedgePolicy.js';
 import type { Answer } from './NodeAttempts.js';
-import { NodeAttempts } from './NodeAttempts.js';
+import { NodeAttempts, poolClosedError } from './NodeAttempts.js';
 import type { NodeErrorClassifier } from './nodeErrors.js';
 import { classifyNodeError } from './nodeErrors.js';
 import type { NodePool } from './NodePool.js';
@@ -118,6 +118,16 @@ export class HttpDispatcher {
   }
 
   /**
+   * Settles every request at once (the pool is closing): the POSTs in flight end, nothing more is
+   * sent. A request not safe to repeat whose POST had gone out is answered `NOT_RESENT` (reason
+   * `closed`: the node may have carried it out); a batch part of which was answered keeps those
+   * answers (see {@link PoolViewGate}); anything else rejects with `ERR_CLOSED`.
+   */
+  close(): void {
+    this.#attempts.close();
+  }
+
+  /**
    * Sends to the best candidate not in `skip` that takes requests now (not cooling down after a
    * rate limit, circuit not open), failing over: on any failure, and on an answer made only of
    * errors that say "not this node", for a request safe to repeat; only on a failure that proves the
@@ -146,6 +156,7 @@ export class HttpDispatcher {
     const queue = [...nodes];
     while (attempts < this.#maxAttempts) {
       options.signal?.throwIfAborted();
+      if (this.#pool.closed) throw poolClosedError();
       let name = queue.shift();
       if (name === undefined) {
         // A breaker moves traffic; it does not turn it away: when every node is held back, the

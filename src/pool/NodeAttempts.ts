@@ -8,6 +8,9 @@ import type { NodeErrorClassifier } from './nodeErrors.js';
 import type { NodePool } from './NodePool.js';
 import type { PassiveHealth } from './PassiveHealth.js';
 
+/** What a request still owed gets when the pool closes (and what `request()` gets after). */
+export const poolClosedError = () => new SteadyRpcError('ERR_CLOSED', 'NodePool is closed');
+
 /**
  * An answer from one node. `final`: one no other node can improve on (a `NOT_RESENT`, or a node's
  * own error sent with a non-2xx status after every try), which is not held to the chain view.
@@ -39,6 +42,9 @@ export class NodeAttempts {
   readonly #passive: PassiveHealth;
   readonly #classify: NodeErrorClassifier;
   readonly timeoutMs: number;
+  /** How to end each POST in flight: close() ends them all. */
+  readonly #inFlight = new Set<(reason: unknown) => void>();
+  #closed = false;
 
   constructor(pool: NodePool, passive: PassiveHealth, classify: NodeErrorClassifier, timeoutMs: number) {
     this.#pool = pool;
@@ -47,7 +53,20 @@ export class NodeAttempts {
     this.timeoutMs = timeoutMs;
   }
 
-  /** One attempt of `payload` (serialised as `body`) on `name`, which the passive health admitted. */
+  /**
+   * Ends every POST in flight with {@link poolClosedError} (an attempt then fails with it: see
+   * {@link attempt}), and every later one at once, before anything is sent.
+   */
+  close(): void {
+    this.#closed = true;
+    for (const abort of [...this.#inFlight]) abort(poolClosedError());
+  }
+
+  /**
+   * One attempt of `payload` (serialised as `body`) on `name`, which the passive health admitted.
+   * Throws only when `signal` aborts (the caller gave up); ended by close(), it fails with
+   * `ERR_CLOSED` (which, if the POST had gone out, does not prove the node never got it).
+   */
   async attempt(name: string, payload: JsonRpcRequest | JsonRpcRequest[], body: string, signal: AbortSignal | undefined): Promise<Attempt> {
     const passive = this.#passive;
     let reply: HttpResponse;
@@ -57,6 +76,10 @@ export class NodeAttempts {
       if (signal?.aborted) {
         passive.abandoned(name);
         throw error;
+      }
+      if (this.#closed) {
+        passive.abandoned(name);
+        return { kind: 'failed', error, status: undefined };
       }
       passive.failed(name);
       return { kind: 'failed', error, status: undefined };
@@ -88,6 +111,8 @@ export class NodeAttempts {
     const { clock, httpTransport } = this.#pool;
     const source = this.#pool.node(name).http!;
     const timeoutMs = this.timeoutMs;
+    if (this.#closed) return Promise.reject(markNotDelivered(poolClosedError()));
+    const inFlight = this.#inFlight;
     // One promise, one controller, one timer: this runs for every request (see bench/cases/http.ts).
     return new Promise<HttpResponse>((resolve, reject) => {
       const controller = new AbortController();
@@ -97,6 +122,7 @@ export class NodeAttempts {
         settled = true;
         clock.clearTimeout(timer);
         outer?.removeEventListener('abort', onOuterAbort);
+        inFlight.delete(abort);
       };
       const fail = (error: unknown) => {
         if (settled) return;
@@ -105,8 +131,8 @@ export class NodeAttempts {
       };
       // The attempt ends with the abort itself (no listener on our own signal: one less per request).
       const abort = (reason: unknown) => {
-        // The deadline passed while the endpoint function still ran: nothing went out.
-        fail(!posted && isSteadyRpcError(reason, 'ERR_TIMEOUT') ? markNotDelivered(reason) : reason);
+        // The deadline passed, or the pool closed, while the endpoint function still ran: nothing went out.
+        fail(!posted && (isSteadyRpcError(reason, 'ERR_TIMEOUT') || isSteadyRpcError(reason, 'ERR_CLOSED')) ? markNotDelivered(reason) : reason);
         controller.abort(reason);
       };
       const onOuterAbort = () => abort(outer!.reason);
@@ -115,6 +141,7 @@ export class NodeAttempts {
         if (outer.aborted) return void abort(outer.reason);
         outer.addEventListener('abort', onOuterAbort, { once: true });
       }
+      inFlight.add(abort);
       const { signal } = controller;
       const send = (endpoint: HttpEndpoint) => {
         // Too late: the attempt is over, and a request never handed over was never sent.

@@ -257,6 +257,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#dispatcher.close();
     if (this.#quarantineTimer !== undefined) this.clock.clearTimeout(this.#quarantineTimer);
     this.#quarantineTimer = undefined;
     this.#connects.close();

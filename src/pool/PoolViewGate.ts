@@ -8,6 +8,7 @@ import type { RepeatablePredicate } from '../session/repeatable.js';
 import type { HttpRequestOptions } from './HttpDispatcher.js';
 import { firstUnrepeatable } from './httpAnswers.js';
 import type { Answer, NodeAttempts } from './NodeAttempts.js';
+import { poolClosedError } from './NodeAttempts.js';
 import type { NodePool } from './NodePool.js';
 import type { PassiveHealth } from './PassiveHealth.js';
 
@@ -107,49 +108,56 @@ export class PoolViewGate {
     let answered: Answered | undefined;
     /** Where in `answered` the answers from a node behind the view are. */
     let behind: number[] = [];
-    for (;;) {
-      if (this.#pool.closed) throw closedError();
-      const asking = answered === undefined ? payload : batch ? behind.map((i) => answered!.sent[i]!.request) : payload;
-      const askingItems = answered === undefined ? items : behind.map((i) => answered!.sent[i]!);
-      const heads = this.#knownHeads();
-      let answer;
-      try {
-        answer = await this.#send(asking, options, answered === undefined ? unrepeatable : firstUnrepeatable(asking, this.#isRepeatable), tried);
-      } catch (error) {
-        // No node answered this pass. Before any answer that is a failure; after one from a node
-        // behind, the others may just be down: wait for that one to catch up.
-        if (answered === undefined || options.signal?.aborted) throw error;
-        if (clock.now() >= deadline) return this.#finish(answered, behind);
-        tried.clear();
-        await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
-        continue;
-      }
-      const sent = matchAnswers(askingItems, answer.response);
-      const responses = Array.isArray(answer.response) ? answer.response : [answer.response];
-      const late = answer.final ? [] : await this.#behind(answer.node, responses, sent, heads, tried, options.signal);
-      if (answered === undefined) {
-        answered = { responses: [...responses], sent, single: !Array.isArray(answer.response) };
-        behind = late;
-      } else {
-        // Answers again to what was behind: each one now in time takes its place.
-        const lateSent = new Set(late.map((i) => sent[i]));
-        const stillBehind: number[] = [];
-        for (const i of behind) {
-          const at = sent.indexOf(answered.sent[i]);
-          if (at >= 0 && !lateSent.has(answered.sent[i])) answered.responses[i] = responses[at];
-          else stillBehind.push(i);
+    try {
+      for (;;) {
+        if (this.#pool.closed) throw poolClosedError();
+        const asking = answered === undefined ? payload : batch ? behind.map((i) => answered!.sent[i]!.request) : payload;
+        const askingItems = answered === undefined ? items : behind.map((i) => answered!.sent[i]!);
+        const heads = this.#knownHeads();
+        let answer;
+        try {
+          answer = await this.#send(asking, options, answered === undefined ? unrepeatable : firstUnrepeatable(asking, this.#isRepeatable), tried);
+        } catch (error) {
+          // No node answered this pass. Before any answer that is a failure; after one from a node
+          // behind, the others may just be down: wait for that one to catch up.
+          if (answered === undefined || options.signal?.aborted) throw error;
+          if (clock.now() >= deadline) return this.#finish(answered, behind);
+          tried.clear();
+          await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
+          continue;
         }
-        behind = stillBehind;
+        const sent = matchAnswers(askingItems, answer.response);
+        const responses = Array.isArray(answer.response) ? answer.response : [answer.response];
+        const late = answer.final ? [] : await this.#behind(answer.node, responses, sent, heads, tried, options.signal);
+        if (answered === undefined) {
+          answered = { responses: [...responses], sent, single: !Array.isArray(answer.response) };
+          behind = late;
+        } else {
+          // Answers again to what was behind: each one now in time takes its place.
+          const lateSent = new Set(late.map((i) => sent[i]));
+          const stillBehind: number[] = [];
+          for (const i of behind) {
+            const at = sent.indexOf(answered.sent[i]);
+            if (at >= 0 && !lateSent.has(answered.sent[i])) answered.responses[i] = responses[at];
+            else stillBehind.push(i);
+          }
+          behind = stillBehind;
+        }
+        if (behind.length === 0 || answer.final) return this.#finish(answered, []);
+        // What is behind is asked again only if it is safe to send twice (a read, as a rule).
+        const repeatable = firstUnrepeatable(behind.map((i) => answered!.sent[i]!.request), this.#isRepeatable) === undefined;
+        if (clock.now() >= deadline || !repeatable) return this.#finish(answered, behind);
+        // Another node may have it now; once every node was asked, wait for one to catch up.
+        if (this.#pool.candidates().every((name) => tried.has(name) || this.#pool.node(name).http === undefined)) {
+          tried.clear();
+          await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
+        }
       }
-      if (behind.length === 0 || answer.final) return this.#finish(answered, []);
-      // What is behind is asked again only if it is safe to send twice (a read, as a rule).
-      const repeatable = firstUnrepeatable(behind.map((i) => answered!.sent[i]!.request), this.#isRepeatable) === undefined;
-      if (clock.now() >= deadline || !repeatable) return this.#finish(answered, behind);
-      // Another node may have it now; once every node was asked, wait for one to catch up.
-      if (this.#pool.candidates().every((name) => tried.has(name) || this.#pool.node(name).http === undefined)) {
-        tried.clear();
-        await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
-      }
+    } catch (error) {
+      // The pool closed with part of a batch answered (a write's, say): the caller gets those
+      // answers, and what was still behind is answered as unavailable.
+      if (answered === undefined || !this.#pool.closed || options.signal?.aborted || behind.length === answered.responses.length) throw error;
+      return this.#finish(answered, behind, true);
     }
   }
 
@@ -217,10 +225,12 @@ export class PoolViewGate {
    * The answer to return: what is still `behind` fails with `BEHIND`, and the view learns from the
    * rest. A batch answer keeps the node's order; what the node left out stays out (serveHttp answers it).
    */
-  #finish(answered: Answered, behind: readonly number[]): JsonRpcResponse | JsonRpcResponse[] {
-    const responses = answered.responses.map((r, i) =>
-      behind.includes(i) ? errorResponse(r!.id, RpcErrorCode.BEHIND, `No node caught up with the blocks already served within ${this.#consistency.waitMs} ms`) : r!,
-    );
+  #finish(answered: Answered, behind: readonly number[], closed = false): JsonRpcResponse | JsonRpcResponse[] {
+    const owed = (id: JsonRpcResponse['id']) =>
+      closed
+        ? errorResponse(id, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'NodePool closed before a node caught up with the blocks already served')
+        : errorResponse(id, RpcErrorCode.BEHIND, `No node caught up with the blocks already served within ${this.#consistency.waitMs} ms`);
+    const responses = answered.responses.map((r, i) => (behind.includes(i) ? owed(r!.id) : r!));
     responses.forEach((r, i) => {
       const item = answered.sent[i];
       if (item && typeof r === 'object' && r !== null) this.view.observe(item.request.method, item.request.params, r);
@@ -232,7 +242,7 @@ export class PoolViewGate {
   #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
     const pool = this.#pool;
-    if (pool.closed) return Promise.reject(closedError());
+    if (pool.closed) return Promise.reject(poolClosedError());
     return new Promise((resolve, reject) => {
       const { clock } = pool;
       const end = (error: unknown) => {
@@ -242,7 +252,7 @@ export class PoolViewGate {
         reject(error);
       };
       const onAbort = () => end(signal!.reason);
-      const onClose = () => end(closedError());
+      const onClose = () => end(poolClosedError());
       const timer = clock.setTimeout(() => {
         signal?.removeEventListener('abort', onAbort);
         pool.off('closed', onClose);
@@ -253,5 +263,3 @@ export class PoolViewGate {
     });
   }
 }
-
-const closedError = () => new SteadyRpcError('ERR_CLOSED', 'NodePool is closed');

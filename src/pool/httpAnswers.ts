@@ -8,7 +8,7 @@ import { suggestedBackoffMs, verdictOf } from './nodeErrors.js';
 import { httpRateLimit } from './RateLimitCooldown.js';
 
 /** Why an attempt failed after the request may have reached the node, for `NOT_RESENT`'s `data.reason`. */
-export type FailedAfterSend = 'timeout' | 'http-status' | 'connection' | 'bad-answer';
+export type FailedAfterSend = 'timeout' | 'http-status' | 'connection' | 'bad-answer' | 'closed';
 
 /** The first method of `payload` that is not safe to send twice; `undefined` when all are. */
 export function firstUnrepeatable(payload: JsonRpcRequest | JsonRpcRequest[], isRepeatable: RepeatablePredicate): string | undefined {
@@ -122,6 +122,7 @@ function causeCode(error: unknown): string | undefined {
 export function failedAfterSend(error: unknown, status: number | undefined, timeoutMs: number): { reason: FailedAfterSend; text: string } {
   if (status !== undefined && (status < 200 || status >= 300)) return { reason: 'http-status', text: `answered HTTP ${status}` };
   if (isSteadyRpcError(error, 'ERR_TIMEOUT')) return { reason: 'timeout', text: `did not answer within ${timeoutMs} ms` };
+  if (isSteadyRpcError(error, 'ERR_CLOSED')) return { reason: 'closed', text: 'had not answered when the pool was closed' };
   if (status !== undefined || isSteadyRpcError(error, 'ERR_BAD_RESPONSE')) return { reason: 'bad-answer', text: 'answered with something that is not a JSON-RPC answer' };
   const code = causeCode(error);
   return { reason: 'connection', text: `dropped the connection after the request was sent${code ? ` (${code})` : ''}` };

@@ -1,0 +1,347 @@
+/**
+ * The world of the pool's model-based property test (test/pool/pool.property.test.ts): fake nodes
+ * on one FakeChain behind HTTP handlers that can fail in every way the HTTP path knows, a NodePool
+ * over them on a fake clock (with a health checker or with probes run by the commands), and a
+ * record of every request `pool.request()` was given, with what the caller had been given when it
+ * sent it.
+ */
+import fc from 'fast-check';
+import type { JsonRpcRequest, JsonRpcResponse } from '../../src/index.js';
+import { HealthChecker, NodePool, RpcErrorCode, SteadyRpcError } from '../../src/index.js';
+import { markNotDelivered } from '../../src/transport/HttpTransport.js';
+import type { HttpResponse } from '../../src/transport/HttpTransport.js';
+import { FakeChain, FakeClock, FakeNode } from '../../src/testing/index.js';
+import { FakeHttpTransport } from '../../src/testing/index.js';
+
+export const POOL_NODE_NAMES = ['a', 'b', 'c'] as const;
+const GENESIS = 100;
+/** Blocks every node has when the commands start. */
+const START_BLOCKS = 4;
+const WRITE = 'eth_sendTransaction';
+
+/**
+ * How a node's HTTP endpoint behaves: `ok`; `down` (refused: provably never delivered); `stall`
+ * (never answers); `http-error` (carries the request out, answers 503); `reset` (carries it out,
+ * the connection breaks before the answer); `rate-limited` (429, with `Retry-After` or without);
+ * `rpc-error` (a JSON-RPC internal error for every call); `not-this-node` (geth's "header not
+ * found" for every read: the pool asks another node).
+ */
+export type PoolFault = 'ok' | 'down' | 'stall' | 'http-error' | 'reset' | 'rate-limited' | 'rpc-error' | 'not-this-node';
+
+export interface PoolSettings {
+  nodes: number;
+  /** A HealthChecker probes the nodes on the clock; else the commands' `Probe`s report them. */
+  healthChecker: boolean;
+  hedge: false | { delayMs: number } | { percentile: number };
+  breaker: boolean;
+  failbackCatchUp: boolean;
+  waitMs: number;
+  maxAttempts: number;
+  attemptTimeoutMs: number;
+  /** Answers every node gives `Retry-After` with its 429s (seconds), or none. */
+  retryAfterSeconds: number | undefined;
+  /** Heal the nodes and let every request settle before close(), or close in the middle of it all. */
+  settleFirst: boolean;
+}
+
+export const poolSettings: fc.Arbitrary<PoolSettings> = fc.record({
+  nodes: fc.integer({ min: 2, max: 3 }),
+  healthChecker: fc.boolean(),
+  hedge: fc.oneof(fc.constant(false as const), fc.record({ delayMs: fc.constantFrom(50, 300) }), fc.record({ percentile: fc.constantFrom(50, 90) })),
+  breaker: fc.boolean(),
+  failbackCatchUp: fc.boolean(),
+  waitMs: fc.constantFrom(1_000, 5_000),
+  maxAttempts: fc.integer({ min: 1, max: 3 }),
+  attemptTimeoutMs: fc.constantFrom(1_000, 10_000),
+  retryAfterSeconds: fc.constantFrom(undefined, 1, 30),
+  settleFirst: fc.boolean(),
+});
+
+/** One node: its chain state (a FakeNode) and how its endpoint fails now. */
+export class PoolNode {
+  readonly fake: FakeNode;
+  fault: PoolFault = 'ok';
+  latencyMs = 0;
+  /** Every write (by its tag) that reached this node's handler. */
+  readonly writes: number[] = [];
+
+  constructor(
+    readonly name: string,
+    chain: FakeChain,
+    readonly clock: FakeClock,
+    readonly settings: PoolSettings,
+  ) {
+    this.fake = new FakeNode({ name, chain, head: GENESIS, clock });
+  }
+
+  readonly handler = async (body: string, signal: AbortSignal): Promise<HttpResponse> => {
+    signal.throwIfAborted();
+    if (this.fault === 'down') throw markNotDelivered(new SteadyRpcError('ERR_TRANSPORT', `${this.name}: connection refused`));
+    await this.#wait(signal);
+    const payload = JSON.parse(body) as JsonRpcRequest | JsonRpcRequest[];
+    const items = Array.isArray(payload) ? payload : [payload];
+    // From here on the node has the request: what it writes, it carries out.
+    for (const item of items) if (item.method === WRITE) this.writes.push((item.params as [{ tag: number }])[0].tag);
+    switch (this.fault) {
+      case 'http-error':
+        return { status: 503, body: 'Service Unavailable' };
+      case 'reset':
+        throw new SteadyRpcError('ERR_TRANSPORT', `${this.name}: connection reset after the request was sent`);
+      case 'rate-limited':
+        return { status: 429, body: 'Too Many Requests', ...(this.settings.retryAfterSeconds === undefined ? {} : { retryAfter: String(this.settings.retryAfterSeconds) }) };
+      default: {
+        const answers = items.map((item) => this.#answer(item));
+        return { status: 200, body: JSON.stringify(Array.isArray(payload) ? answers : answers[0]) };
+      }
+    }
+  };
+
+  #answer(item: JsonRpcRequest): JsonRpcResponse {
+    const id = item.id ?? null;
+    if (this.fault === 'rpc-error') return { jsonrpc: '2.0', id, error: { code: RpcErrorCode.INTERNAL_ERROR, message: `${this.name}: internal error` } };
+    if (item.method === WRITE) return { jsonrpc: '2.0', id, result: `0x${(item.params as [{ tag: number }])[0].tag.toString(16).padStart(64, '0')}` };
+    if (this.fault === 'not-this-node') return { jsonrpc: '2.0', id, error: { code: -32000, message: 'header not found' } };
+    return this.fake.answer(item);
+  }
+
+  /** The node's latency, or forever while it stalls; rejects when the attempt is aborted. */
+  #wait(signal: AbortSignal): Promise<void> {
+    if (this.fault !== 'stall' && this.latencyMs <= 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let timer: unknown;
+      const onAbort = () => {
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (this.fault === 'stall') return;
+      timer = this.clock.setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, this.latencyMs);
+    });
+  }
+}
+
+/** What a request asks, as the model reads its answer. */
+export type RequestSpec =
+  | { type: 'blockNumber' }
+  /** A block at or below what the caller has been given (`back` blocks below it). */
+  | { type: 'blockByNumber'; back: number }
+  | { type: 'latestBlock' }
+  | { type: 'balance' }
+  | { type: 'logs' }
+  | { type: 'write' };
+
+/** One `pool.request()` and what became of it. */
+export interface RequestRecord {
+  readonly payload: JsonRpcRequest | JsonRpcRequest[];
+  readonly specs: ReadonlyMap<string, { spec: RequestSpec; number?: number; tag?: number }>;
+  /** The highest block number the caller had been given when it sent this. */
+  readonly viewAtSend: number;
+  readonly controller: AbortController;
+  /** When it was sent, and when it settled (first), on the world's clock. */
+  readonly sentAt: number;
+  settledAt?: number;
+  settled: number;
+  answer?: JsonRpcResponse | JsonRpcResponse[];
+  failure?: unknown;
+}
+
+export interface PoolWorld {
+  settings: PoolSettings;
+  clock: FakeClock;
+  chain: FakeChain;
+  nodes: PoolNode[];
+  http: FakeHttpTransport;
+  pool: NodePool;
+  health: HealthChecker | undefined;
+  requests: RequestRecord[];
+  /** The highest block number an answer has given the caller (as the model reads the answers). */
+  view: number;
+  nextId: number;
+  nextTag: number;
+  unhandled: unknown[];
+  trace: ((line: string) => void) | undefined;
+}
+
+export function createPoolWorld(settings: PoolSettings): PoolWorld {
+  const clock = new FakeClock();
+  const chain = new FakeChain({ genesis: GENESIS });
+  const http = new FakeHttpTransport();
+  const nodes = POOL_NODE_NAMES.slice(0, settings.nodes).map((name) => new PoolNode(name, chain, clock, settings));
+  for (const node of nodes) http.route(`http://${node.name}.test/`, node.handler);
+  const pool = new NodePool({
+    nodes: nodes.map((n) => ({ name: n.name, http: `http://${n.name}.test/` })),
+    clock,
+    httpTransport: http,
+    failbackCatchUp: settings.failbackCatchUp,
+    consistency: { waitMs: settings.waitMs },
+    http: { maxAttempts: settings.maxAttempts, attemptTimeoutMs: settings.attemptTimeoutMs },
+    ...(settings.breaker ? {} : { breaker: false as const }),
+    ...(settings.hedge === false ? {} : { hedge: settings.hedge }),
+  });
+  const health = settings.healthChecker ? new HealthChecker(pool, { intervalMs: 1_000, timeoutMs: 2_000 }) : undefined;
+  return { settings, clock, chain, nodes, http, pool, health, requests: [], view: 0, nextId: 1, nextTag: 1, unhandled: [], trace: undefined };
+}
+
+/** Every node mines the start blocks and is known healthy at its head. */
+export async function startPool(world: PoolWorld): Promise<void> {
+  const [first, ...rest] = world.nodes;
+  first!.fake.advance(START_BLOCKS);
+  for (const node of rest) node.fake.follow(first!.fake);
+  if (world.health) {
+    world.health.start();
+    await world.clock.advance(0);
+    await world.clock.advance(1_000);
+  } else {
+    for (const node of world.nodes) world.pool.update(node.name, { status: 'healthy', head: node.fake.head });
+  }
+}
+
+/** A probe of `node` as the health checker would report it (for worlds without one). */
+export function probe(world: PoolWorld, node: PoolNode): void {
+  const answers = node.fault === 'ok' || node.fault === 'not-this-node';
+  if (node.fault === 'rate-limited') return; // a probe met with a rate limit counts neither way
+  world.pool.update(node.name, answers ? { status: 'healthy', head: node.fake.head } : { status: 'unhealthy' });
+}
+
+/** Sends one request (`specs`: one item, or a batch) and records it. */
+export function send(world: PoolWorld, specs: RequestSpec[], batch: boolean): RequestRecord {
+  const items = new Map<string, { spec: RequestSpec; number?: number; tag?: number }>();
+  const payloads = specs.map((spec) => {
+    const id = world.nextId++;
+    const { item, number, tag } = requestFor(world, spec, id);
+    items.set(String(id), { spec, ...(number === undefined ? {} : { number }), ...(tag === undefined ? {} : { tag }) });
+    return item;
+  });
+  const payload = batch ? payloads : payloads[0]!;
+  const controller = new AbortController();
+  const record: RequestRecord = { payload, specs: items, viewAtSend: world.view, controller, sentAt: world.clock.now(), settled: 0 };
+  world.requests.push(record);
+  world.trace?.(`send ${JSON.stringify(payload)} (view ${world.view})`);
+  const pending = (world.pool.request as (p: unknown, o: unknown) => Promise<JsonRpcResponse | JsonRpcResponse[]>)(payload, { signal: controller.signal });
+  pending.then(
+    (answer) => {
+      record.settled += 1;
+      record.settledAt ??= world.clock.now();
+      record.answer = answer;
+      world.trace?.(`answer ${JSON.stringify(answer)}`);
+      for (const one of Array.isArray(answer) ? answer : [answer]) raiseView(world, record, one);
+    },
+    (failure: unknown) => {
+      record.settled += 1;
+      record.settledAt ??= world.clock.now();
+      record.failure = failure;
+      world.trace?.(`failure ${String(failure)}`);
+    },
+  );
+  return record;
+}
+
+function requestFor(world: PoolWorld, spec: RequestSpec, id: number): { item: JsonRpcRequest; number?: number; tag?: number } {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  switch (spec.type) {
+    case 'blockNumber':
+      return { item: { jsonrpc: '2.0', id, method: 'eth_blockNumber', params: [] } };
+    case 'blockByNumber': {
+      const number = Math.max(GENESIS, world.view - spec.back);
+      return { item: { jsonrpc: '2.0', id, method: 'eth_getBlockByNumber', params: [hex(number), false] }, number };
+    }
+    case 'latestBlock':
+      return { item: { jsonrpc: '2.0', id, method: 'eth_getBlockByNumber', params: ['latest', false] } };
+    case 'balance':
+      return { item: { jsonrpc: '2.0', id, method: 'eth_getBalance', params: ['0x0000000000000000000000000000000000000001', 'latest'] } };
+    case 'logs':
+      return { item: { jsonrpc: '2.0', id, method: 'eth_getLogs', params: [{ fromBlock: hex(GENESIS) }] } };
+    case 'write': {
+      const tag = world.nextTag++;
+      return { item: { jsonrpc: '2.0', id, method: WRITE, params: [{ tag }] }, tag };
+    }
+  }
+}
+
+/** The block numbers an answer gives the caller raise its view (as the pool's own view is raised). */
+function raiseView(world: PoolWorld, record: RequestRecord, answer: JsonRpcResponse): void {
+  if (!('result' in answer) || answer.id === null) return;
+  const item = record.specs.get(String(answer.id));
+  if (!item) return;
+  const result = answer.result as unknown;
+  if (item.spec.type === 'blockNumber' && typeof result === 'string') world.view = Math.max(world.view, Number(result));
+  if ((item.spec.type === 'blockByNumber' || item.spec.type === 'latestBlock') && isBlock(result)) world.view = Math.max(world.view, Number(result.number));
+}
+
+const isBlock = (value: unknown): value is { number: string; hash: string } =>
+  typeof value === 'object' && value !== null && typeof (value as { number?: unknown }).number === 'string' && typeof (value as { hash?: unknown }).hash === 'string';
+
+/**
+ * What the answers break of the pool's promises, as lines (none: all kept):
+ * - every request settles exactly once, with one answer per id it sent, under that id;
+ * - a write reaches at most one node, at most once; a write answered with a result reached one;
+ * - nothing goes back: a block number is never below what the caller had been given when it
+ *   asked, a block it had been given is never answered `null` or as another height, `latest` is
+ *   never an older block; a block answered is one of the chain's, at the height asked;
+ * - a failure is the caller's own abort or a SteadyRpcError.
+ */
+export function problemsOf(world: PoolWorld, { allSettled }: { allSettled: boolean }): string[] {
+  const problems: string[] = [];
+  const deliveries = new Map<number, string[]>();
+  for (const node of world.nodes) for (const tag of node.writes) deliveries.set(tag, [...(deliveries.get(tag) ?? []), node.name]);
+  for (const [tag, names] of deliveries) if (names.length > 1) problems.push(`write ${tag} reached ${names.join(', ')}`);
+  world.requests.forEach((record, index) => {
+    const where = `request ${index} ${JSON.stringify(record.payload)}`;
+    if (record.settled > 1) problems.push(`${where}: settled ${record.settled} times`);
+    if (record.settled === 0) {
+      if (allSettled) problems.push(`${where}: never settled`);
+      return;
+    }
+    const writes = [...record.specs.values()].filter((item) => item.tag !== undefined);
+    if (record.failure !== undefined) {
+      const aborted = record.failure === record.controller.signal.reason;
+      if (!aborted && !(record.failure instanceof SteadyRpcError)) problems.push(`${where}: failed with ${String(record.failure)}`);
+      // A write a node may have carried out is answered so (NOT_RESENT, or the node's answer): a
+      // failure would tell the caller nothing about it.
+      const delivered = writes.filter((item) => deliveries.has(item.tag!));
+      if (!aborted && delivered.length > 0) problems.push(`${where}: failed with ${String(record.failure)}, yet its write reached ${deliveries.get(delivered[0]!.tag!)!.join(', ')}`);
+      return;
+    }
+    const answers = Array.isArray(record.answer) ? record.answer : [record.answer!];
+    if (Array.isArray(record.payload) !== Array.isArray(record.answer)) problems.push(`${where}: answered ${JSON.stringify(record.answer)}`);
+    const ids = answers.map((a) => String(a.id));
+    if (ids.length !== record.specs.size || new Set(ids).size !== ids.length || ids.some((id) => !record.specs.has(id))) {
+      problems.push(`${where}: answers under ids ${ids.join(', ')}`);
+      return;
+    }
+    for (const answer of answers) {
+      const item = record.specs.get(String(answer.id))!;
+      // Only a request holding a write is not sent again (a read alone always is).
+      if ('error' in answer && answer.error.code === RpcErrorCode.NOT_RESENT && writes.length === 0) problems.push(`${where}: NOT_RESENT for reads only: ${JSON.stringify(answer)}`);
+      const problem = answerProblem(world, record, item, answer);
+      if (problem) problems.push(`${where}: ${problem}: ${JSON.stringify(answer)}`);
+    }
+  });
+  return problems;
+}
+
+function answerProblem(world: PoolWorld, record: RequestRecord, item: { spec: RequestSpec; number?: number; tag?: number }, answer: JsonRpcResponse): string | undefined {
+  if (!('result' in answer)) return undefined; // an error answer is always allowed to be one
+  const result = answer.result as unknown;
+  switch (item.spec.type) {
+    case 'blockNumber':
+      return typeof result !== 'string' || Number(result) < record.viewAtSend ? `a block number below the view ${record.viewAtSend}` : undefined;
+    case 'blockByNumber':
+      if (!isBlock(result)) return `no block for ${item.number}, at or below the view ${record.viewAtSend}`;
+      if (Number(result.number) !== item.number) return `another height than ${item.number}`;
+      return world.chain.block(result.hash) ? undefined : 'a block the chain does not have';
+    case 'latestBlock':
+      if (!isBlock(result)) return 'no latest block';
+      if (Number(result.number) < record.viewAtSend) return `latest below the view ${record.viewAtSend}`;
+      return world.chain.block(result.hash) ? undefined : 'a block the chain does not have';
+    case 'write': {
+      const reached = world.nodes.filter((n) => n.writes.includes(item.tag!)).length;
+      return reached === 1 ? undefined : `a write answered with a result reached ${reached} nodes`;
+    }
+    default:
+      return undefined;
+  }
+}
