@@ -49,10 +49,18 @@ export class HedgedSend {
     this.#latencies = settings.percentile === undefined ? undefined : new NodeLatencies(settings.percentile);
   }
 
-  async send(payload: JsonRpcRequest | JsonRpcRequest[], body: string, nodes: readonly string[], signal: AbortSignal | undefined, unavailable: Unavailable): Promise<Answer> {
+  async send(
+    payload: JsonRpcRequest | JsonRpcRequest[],
+    body: string,
+    nodes: readonly string[],
+    more: () => readonly string[],
+    signal: AbortSignal | undefined,
+    unavailable: Unavailable,
+  ): Promise<Answer> {
     const { clock } = this.#pool;
     const passive = this.#passive;
     const queue = [...nodes];
+    let widened = false;
     const held: string[] = [];
     const failures: string[] = [];
     const running = new Map<string, AbortController>();
@@ -68,9 +76,17 @@ export class HedgedSend {
     let wake: (() => void) | undefined;
     const notify = () => wake?.();
 
-    /** The next candidate that takes a request now; with `anyHeld`, else the first held only by its circuit. */
-    const next = (anyHeld: boolean): string | undefined => {
+    /**
+     * The next candidate that takes a request now; with `anyHeld`, else the first held only by its
+     * circuit. Once the candidates are used up, the other nodes worth a try (`more`): for a first
+     * attempt or a failover, not for a hedge's copy (`widen` false).
+     */
+    const next = (anyHeld: boolean, widen = true): string | undefined => {
       for (;;) {
+        if (queue.length === 0 && widen && !widened) {
+          widened = true;
+          queue.push(...more());
+        }
         const name = queue.shift();
         if (name === undefined) {
           const circuitOnly = anyHeld ? held.find((n) => passive.heldByCircuitOnly(n)) : undefined;
@@ -127,7 +143,7 @@ export class HedgedSend {
         signal?.throwIfAborted();
         if (settled.length === 0) {
           hedgeDue = false;
-          const extra = next(false);
+          const extra = next(false, false);
           if (extra !== undefined) {
             extras.push(extra);
             start(extra);
@@ -154,7 +170,7 @@ export class HedgedSend {
         }
         // With another attempt still running, that one is the failover; else the next node now.
         if (running.size === 0 && attempts < this.#maxAttempts) {
-          const failover = next(false);
+          const failover = next(true);
           if (failover !== undefined) start(failover);
         }
       }

@@ -136,7 +136,10 @@ export class HttpDispatcher {
   async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, unrepeatable: string | undefined, skip?: ReadonlySet<string>): Promise<Answer> {
     const body = JSON.stringify(payload);
     const { avoid } = options;
-    const nodes = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined && !skip?.has(name) && !avoid?.includes(name));
+    const takes = (name: string) => this.#pool.node(name).http !== undefined && !skip?.has(name) && !avoid?.includes(name);
+    const nodes = this.#pool.candidates().filter(takes);
+    /** Once every candidate failed: the other nodes worth a try (see {@link #beyond}), asked once. */
+    const more = () => this.#beyond(nodes, takes);
     const unavailable = (attempts: number, held: readonly string[], failures: readonly string[], lastError: unknown): never => {
       throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', this.#unavailable(nodes.length, attempts, held), {
         cause: lastError,
@@ -145,7 +148,7 @@ export class HttpDispatcher {
     };
     // Plain reads may go to a second node while the first is slow; nothing else ever.
     if (this.#hedged && unrepeatable === undefined && isHedgeable(payload, this.#hedgeMethods)) {
-      return this.#hedged.send(payload, body, nodes, options.signal, unavailable);
+      return this.#hedged.send(payload, body, nodes, more, options.signal, unavailable);
     }
     const failures: string[] = [];
     const held: string[] = [];
@@ -154,14 +157,21 @@ export class HttpDispatcher {
     let fallback: Answer | undefined;
     let attempts = 0;
     const queue = [...nodes];
+    let widened = false;
     while (attempts < this.#maxAttempts) {
       options.signal?.throwIfAborted();
       if (this.#pool.closed) throw poolClosedError();
       let name = queue.shift();
+      if (name === undefined && !widened) {
+        widened = true;
+        queue.push(...more());
+        name = queue.shift();
+      }
       if (name === undefined) {
-        // A breaker moves traffic; it does not turn it away: when every node is held back, the
-        // first held only by its open circuit is tried all the same. (Rate limits are kept.)
-        name = attempts === 0 ? held.find((n) => this.#passive.heldByCircuitOnly(n)) : undefined;
+        // A breaker moves traffic; it does not turn it away: when every other node is held back or
+        // failed, the first held only by its open circuit is tried all the same, then the next.
+        // (Rate limits are kept.)
+        name = held.find((n) => this.#passive.heldByCircuitOnly(n));
         if (name === undefined) break;
         held.splice(held.indexOf(name), 1);
       } else if (!this.#passive.admit(name)) {
@@ -188,6 +198,26 @@ export class HttpDispatcher {
     }
     if (fallback) return fallback;
     return unavailable(attempts, held, failures, lastError);
+  }
+
+  /**
+   * The nodes not among the candidates `nodes` (healthy ones, when any: see `NodePool.candidates()`)
+   * that may still answer: marked down or lagging by their probes, but neither quarantined nor on
+   * another chain. Asked, in preference order, once every candidate failed: a node the probes have
+   * not yet seen come back (or a healthy one the probes have not yet seen die, which was the only
+   * candidate) must not fail a read that another node could answer. A lagging node's answers are
+   * held to the view like any other's.
+   */
+  #beyond(nodes: readonly string[], takes: (name: string) => boolean): string[] {
+    const pool = this.#pool;
+    const now = pool.clock.now();
+    const others: string[] = [];
+    for (const { name } of pool.nodes) {
+      if (nodes.includes(name) || !takes(name)) continue;
+      const { wrongChain, quarantinedUntil } = pool.health(name);
+      if (!wrongChain && !((quarantinedUntil ?? -Infinity) > now)) others.push(name);
+    }
+    return others;
   }
 
   #unavailable(candidates: number, attempts: number, held: readonly string[]): string {

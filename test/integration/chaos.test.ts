@@ -1,6 +1,6 @@
 /**
  * Chaos: many clients, a seeded schedule of transport, lag and fork faults on two nodes of one
- * network, exact counts (invariants 1–4, 10 and 11 for every client; the per-client limits with a
+ * network, exact counts (invariants 1–4, 10 and 11 for every client, 10 and 17 for HTTP clients; the per-client limits with a
  * bursting and a stalled client). `npm test` runs a short
  * version; `npm run test:chaos` runs 90 s with 50 clients. Replay a failure with CHAOS_SEED=<printed seed>.
  */
@@ -36,6 +36,11 @@ describe('chaos', () => {
         `blocks read by number ${c.blockReadsChecked} (null ${c.blockReadNull}, wrong ${c.blockReadWrong}), ` +
         `reorgs announced ${c.reorgsAnnounced} (deep ${c.deepReorgs}), behind reads held ${c.behindReads.held} / failed ${c.behindReads.failed}`,
     );
+    console.log(
+      `chaos: HTTP ${c.http.requests} requests, ${c.http.answers} answers (errors by code ${JSON.stringify(c.http.errorAnswers)}), lost ${c.http.lost}, wrong id ${c.http.wrongId}, ` +
+        `eth_blockNumber checked ${c.http.blockNumberChecked} (went back ${c.http.blockNumberWentBack}), blocks read by number ${c.http.blockReadsChecked} (null ${c.http.blockReadNull}, wrong ${c.http.blockReadWrong})` +
+        (c.http.examples.length > 0 ? `; first violations: ${c.http.examples.join(' | ')}` : ''),
+    );
     if (c.burst) console.log(`chaos: burst client ${JSON.stringify(c.burst)}; slow readers closed ${c.slowReaderCloses}`);
     if (c.examples.length > 0) console.log(`chaos: first violations:\n  ${c.examples.join('\n  ')}`);
     expect(c.lostAnswers).toBe(0);
@@ -57,6 +62,9 @@ describe('chaos', () => {
     expect(c.burst).toMatchObject({ lost: 0, duplicated: 0, unjustifiedLimitErrors: 0 });
     expect(c.burst!.limitErrors).toBeGreaterThan(0);
     expect(c.slowReaderCloses).toBeGreaterThanOrEqual(1);
+    // The HTTP clients (POST / through the pool's view): the same invariants.
+    expect(c.http).toMatchObject({ lost: 0, wrongId: 0, blockNumberWentBack: 0, blockReadNull: 0, blockReadWrong: 0 });
+    expect(c.http.blockReadsChecked).toBeGreaterThan(0);
   });
 });
 

@@ -35,6 +35,10 @@
  * failing seed with CHAOS_LIVE_FORKS=0 to tell whether only the live forks break it (a client with
  * only a `logs` subscription could not be helped: the library has nothing to see the reorg by).
  *
+ * HTTP clients run along too (`httpClients`, 4 by default, see chaosHttp.ts): `POST /` through the
+ * pool, a block number, the newest block each was given, and both in a batch, checked the same way
+ * (no lower number, no `null` for a block given, every request answered once under its ids).
+ *
  * Two abusers run along (`abusers`, on by default; the proxy then has small per-client limits,
  * CHAOS_LIMITS): a client that sends bursts past `maxInFlight` (every call answered exactly once,
  * LIMIT_EXCEEDED only past the cap) and one that stops reading while asking for every log (closed
@@ -45,6 +49,7 @@ import { DEV_ACCOUNT } from './helpers/anvil.js';
 import { BurstClient, SlowReader, type BurstCounts } from './helpers/chaosAbusers.js';
 import { metricSum, startProxyOverChain } from './helpers/chaosProxy.js';
 import { seededRandom as chaosRandom } from '../helpers/sessionWorld.js';
+import { HttpChaosClient, sumHttpCounts, type HttpChaosCounts } from './helpers/chaosHttp.js';
 import { ChaosWatch, emptyWatchCounts, type WatchCounts } from './helpers/chaosWatch.js';
 import { LOG_TOPIC, SharedChain } from './helpers/sharedChain.js';
 import { WsClient, poll, sleep } from './helpers/wsClient.js';
@@ -64,6 +69,8 @@ export interface ChaosOptions {
    * stops reading (see chaosAbusers.ts); the proxy runs with small limits for them. @default true
    */
   abusers?: boolean;
+  /** Clients of the proxy's `POST /` (see chaosHttp.ts), each at `rate`. @default 4 */
+  httpClients?: number;
   log?: (line: string) => void;
 }
 
@@ -101,6 +108,8 @@ export interface ChaosCounts extends WatchCounts {
   burst?: BurstCounts;
   /** From /metrics: clients closed as slow readers, and closes by cause. */
   slowReaderCloses: number;
+  /** The HTTP clients' counts, added up. */
+  http: HttpChaosCounts;
 }
 
 /** The per-client limits the proxy gets in a run with abusers: small, so they are met. */
@@ -128,13 +137,14 @@ function absorb(client: Client): void {
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
-  const { seconds, clients: clientCount, seed, rate, liveForks = 0.25, abusers = true, log = () => {} } = options;
+  const { seconds, clients: clientCount, seed, rate, liveForks = 0.25, abusers = true, httpClients: httpClientCount = 4, log = () => {} } = options;
   // Separate streams, so the schedule replays from the seed whatever the miner and clients draw.
   const random = chaosRandom(seed);
   const minerRandom = chaosRandom(seed ^ 0x5bd1e995);
   const clientRandom = chaosRandom(seed ^ 0x27d4eb2f);
   const chain = await SharedChain.start({ names: ['a', 'b'], readLag: true });
   const clients: Client[] = [];
+  const httpClients: HttpChaosClient[] = [];
   const faults: string[] = [];
   const faultsByKind: Record<string, number> = {};
   const timers: NodeJS.Timeout[] = [];
@@ -239,6 +249,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
           if (!client.ws.closed) send(client);
         }, 1_000 / rate),
       );
+    }
+    const httpRandom = chaosRandom(seed ^ 0x165667b1);
+    for (let i = 0; i < httpClientCount; i++) {
+      const client = new HttpChaosClient(`${px.url}/`, httpRandom);
+      httpClients.push(client);
+      timers.push(setInterval(() => client.send(), 1_000 / rate));
     }
 
     /** Ends the chain fault: a lagging node catches up; a forked one rejoins while cut (see the top). */
@@ -393,7 +409,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     await poll('proxy back on a', async () => px.pool.preferred() === 'a', 20_000);
     const sentCount = (client: Client, id: unknown) => client.sent.get(id)?.length ?? 0;
     slowReader?.close();
-    await poll('every answer', async () => (burster?.settled ?? true) && clients.every((c) => [...c.sent.keys()].every((id) => c.ws.answers(id).length >= sentCount(c, id))), 30_000, 200).catch(() => undefined);
+    await poll(
+      'every answer',
+      async () => (burster?.settled ?? true) && httpClients.every((c) => c.pending === 0) && clients.every((c) => [...c.sent.keys()].every((id) => c.ws.answers(id).length >= sentCount(c, id))),
+      30_000,
+      200,
+    ).catch(() => undefined);
     await sleep(1_000); // room for a duplicate to show up
 
     // Every subscription still delivers, under its original id.
@@ -429,7 +450,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       examples: [],
       ...(burster ? { burst: burster.counts() } : {}),
       slowReaderCloses: metricSum(metrics, 'steadyrpc_client_slow_reader_closes_total'),
+      http: sumHttpCounts(httpClients),
     };
+    // Still on its way after the wait for every answer: lost.
+    counts.http.lost += httpClients.reduce((n, c) => n + c.pending, 0);
     clients.forEach((client, index) => {
       absorb(client);
       const { ws, watch, sent } = client;

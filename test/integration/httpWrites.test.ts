@@ -4,7 +4,8 @@
  * answers late (past the pool's attempt timeout) or with HTTP 500; `b` is served directly. After
  * `eth_sendTransaction` and `evm_mine` through `serveHttp` and `pool.request()`, `a` has the
  * transaction and the block, `b` has neither; a refused connection to `a` does send the write to
- * `b`; and reads still fail over.
+ * `b`; reads still fail over; and a pool closed while `a` holds the write answers it `NOT_RESENT`
+ * at once, sending nothing to `b`.
  *
  * Real time, every wait bounded (anvil mines only on demand: block time one hour).
  */
@@ -140,5 +141,22 @@ describe('HTTP writes reach exactly one node (real anvil)', { timeout: 30_000 },
     expect(answer.result).toMatch(/^0x[0-9a-f]{64}$/);
     expect(await state(b.httpUrl)).toEqual({ nonce: before.nonce + 1, block: before.block });
     refusing.close();
+  });
+
+  it('a pool closed while a carries out the write: NOT_RESENT (reason closed) at once, only a has it, nothing goes to b', async () => {
+    // Its own pool (with its own HTTP agents), closed below; the attempt timeout is the default 10 s.
+    const closing = new NodePool({ nodes: [{ name: 'a', http: front.url }, { name: 'b', http: b.httpUrl }], breaker: false });
+    const before = { a: await state(a.httpUrl), b: await state(b.httpUrl) };
+    front.behave('late'); // a gets it now, and answers 3 s later
+    const forwardedBefore = front.forwarded.length;
+    const write = closing.request(transfer(4));
+    const read = closing.request({ jsonrpc: '2.0', id: 5, method: 'eth_blockNumber', params: [] }).catch((e: unknown) => e);
+    await expect.poll(() => front.forwarded.length, { timeout: 5_000 }).toBe(forwardedBefore + 2);
+    closing.close();
+    // Answered by close(), not by a's late answer (which would be the transaction's hash).
+    expect(await write).toMatchObject({ id: 4, error: { code: RpcErrorCode.NOT_RESENT, data: { node: 'a', reason: 'closed' } } });
+    expect(await read).toMatchObject({ code: 'ERR_CLOSED' });
+    expect(await state(a.httpUrl)).toEqual({ nonce: before.a.nonce + 1, block: before.a.block });
+    expect(await state(b.httpUrl)).toEqual(before.b);
   });
 });

@@ -1,0 +1,142 @@
+/**
+ * HTTP clients of the chaos run: each POSTs to the reference proxy's `POST /` (so `pool.request()`,
+ * one pool view shared by every HTTP client) a steady stream of `eth_blockNumber`, the newest block
+ * it was given by number, and both in one batch, and checks every answer against what it had been
+ * given when it asked (invariants 10 and 17 over HTTP, under the same faults as the sockets):
+ * every request answered once under its ids, no lower block number, no `null` or other block for a
+ * block it was given. Errors (`BEHIND`, `UPSTREAM_UNAVAILABLE`) are answers.
+ */
+
+export interface HttpChaosCounts {
+  requests: number;
+  /** Answers (a batch's count one each) and error answers among them, by code. */
+  answers: number;
+  errorAnswers: Record<string, number>;
+  /** No response, a response that is not JSON-RPC, or an id left unanswered. */
+  lost: number;
+  /** Answers under an id the request did not have, or twice under one. */
+  wrongId: number;
+  blockNumberChecked: number;
+  blockNumberWentBack: number;
+  blockReadsChecked: number;
+  blockReadNull: number;
+  blockReadWrong: number;
+  /** The first violations seen. */
+  examples: string[];
+}
+
+interface Item {
+  id: number;
+  method: 'eth_blockNumber' | 'eth_getBlockByNumber';
+  /** The client's view when it asked (and, for a block read, the block it asked for). */
+  view: number;
+}
+
+export class HttpChaosClient {
+  readonly counts: HttpChaosCounts = {
+    requests: 0,
+    answers: 0,
+    errorAnswers: {},
+    lost: 0,
+    wrongId: 0,
+    blockNumberChecked: 0,
+    blockNumberWentBack: 0,
+    blockReadsChecked: 0,
+    blockReadNull: 0,
+    blockReadWrong: 0,
+    examples: [],
+  };
+  /** The highest block number an answer gave this client. */
+  #view = 0;
+  #nextId = 1;
+  #pending = 0;
+
+  constructor(
+    readonly url: string,
+    readonly random: () => number,
+  ) {}
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** One request: a block number (half), the newest block it was given (a third), or both as a batch. */
+  send(): void {
+    const roll = this.random();
+    const view = this.#view;
+    const item = (method: Item['method']): Item => ({ id: this.#nextId++, method, view });
+    const items = roll < 0.5 ? [item('eth_blockNumber')] : roll < 0.83 || view === 0 ? [item(view === 0 ? 'eth_blockNumber' : 'eth_getBlockByNumber')] : [item('eth_blockNumber'), item('eth_getBlockByNumber')];
+    const request = (i: Item) => ({ jsonrpc: '2.0', id: i.id, method: i.method, params: i.method === 'eth_getBlockByNumber' ? [`0x${i.view.toString(16)}`, false] : [] });
+    const body = items.length === 1 ? request(items[0]!) : items.map(request);
+    this.counts.requests += 1;
+    this.#pending += 1;
+    // Longer than any answer may take: three attempts of 10 s and the view's 5 s wait.
+    void fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) })
+      .then((res) => res.json() as Promise<unknown>)
+      .then(
+        (answer) => this.#check(items, answer),
+        (error: unknown) => this.#lose(items.length, `no answer: ${String(error)}`),
+      )
+      .finally(() => (this.#pending -= 1));
+  }
+
+  #check(items: readonly Item[], answer: unknown): void {
+    const answers = Array.isArray(answer) ? answer : [answer];
+    const byId = new Map(items.map((i) => [i.id, i]));
+    for (const a of answers as Array<{ id?: unknown; result?: unknown; error?: { code?: unknown } }>) {
+      const item = typeof a === 'object' && a !== null ? byId.get(a.id as number) : undefined;
+      if (!item) {
+        this.counts.wrongId += 1;
+        this.#example(`answer under an id it did not ask: ${JSON.stringify(a)}`);
+        continue;
+      }
+      byId.delete(item.id);
+      this.counts.answers += 1;
+      if (a.error !== undefined) {
+        const code = String(a.error.code);
+        this.counts.errorAnswers[code] = (this.counts.errorAnswers[code] ?? 0) + 1;
+        continue;
+      }
+      if (item.method === 'eth_blockNumber') {
+        this.counts.blockNumberChecked += 1;
+        const number = Number(a.result);
+        if (!(number >= item.view)) {
+          this.counts.blockNumberWentBack += 1;
+          this.#example(`eth_blockNumber ${String(a.result)} below ${item.view}`);
+        }
+        this.#view = Math.max(this.#view, number || 0);
+        continue;
+      }
+      this.counts.blockReadsChecked += 1;
+      const block = a.result as { number?: unknown } | null;
+      if (block === null) {
+        this.counts.blockReadNull += 1;
+        this.#example(`null for block ${item.view}, which it had been given`);
+      } else if (Number(block.number) !== item.view) {
+        this.counts.blockReadWrong += 1;
+        this.#example(`block ${String(block.number)} for block ${item.view}`);
+      }
+    }
+    if (byId.size > 0) this.#lose(byId.size, `ids ${[...byId.keys()].join(', ')} left unanswered in ${JSON.stringify(answer).slice(0, 200)}`);
+  }
+
+  #lose(count: number, why: string): void {
+    this.counts.lost += count;
+    this.#example(why);
+  }
+
+  #example(text: string): void {
+    if (this.counts.examples.length < 5) this.counts.examples.push(text);
+  }
+}
+
+/** The counts of several clients, added up. */
+export function sumHttpCounts(clients: readonly HttpChaosClient[]): HttpChaosCounts {
+  const total = new HttpChaosClient('', Math.random).counts;
+  for (const { counts } of clients) {
+    for (const key of ['requests', 'answers', 'lost', 'wrongId', 'blockNumberChecked', 'blockNumberWentBack', 'blockReadsChecked', 'blockReadNull', 'blockReadWrong'] as const) total[key] += counts[key];
+    for (const [code, n] of Object.entries(counts.errorAnswers)) total.errorAnswers[code] = (total.errorAnswers[code] ?? 0) + n;
+    for (const example of counts.examples) if (total.examples.length < 8) total.examples.push(example);
+  }
+  return total;
+}
