@@ -77,11 +77,9 @@ export class NodeAttempts {
         passive.abandoned(name);
         throw error;
       }
-      if (this.#closed) {
-        passive.abandoned(name);
-        return { kind: 'failed', error, status: undefined };
-      }
-      passive.failed(name);
+      // Ended by close(): says nothing of the node.
+      if (this.#closed) passive.abandoned(name);
+      else passive.failed(name);
       return { kind: 'failed', error, status: undefined };
     }
     let verdict;
