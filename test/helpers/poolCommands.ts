@@ -33,14 +33,16 @@ class Send extends Step {
   constructor(
     readonly specs: RequestSpec[],
     readonly batch: boolean,
+    /** A node not to ask (as a session asking elsewhere names its own). */
+    readonly avoid?: string,
   ) {
     super();
   }
   apply(world: PoolWorld): void {
-    send(world, this.specs, this.batch);
+    send(world, this.specs, this.batch, this.avoid !== undefined && nodeOf(world, this.avoid) ? this.avoid : undefined);
   }
   toString(): string {
-    return `send${this.batch ? ' batch' : ''} ${this.specs.map((s) => JSON.stringify(s)).join(' ')}`;
+    return `send${this.batch ? ' batch' : ''} ${this.specs.map((s) => JSON.stringify(s)).join(' ')}${this.avoid === undefined ? '' : ` avoiding ${this.avoid}`}`;
   }
 }
 
@@ -189,15 +191,17 @@ const requestSpec: fc.Arbitrary<RequestSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ type: 'balance' as const }) },
   { weight: 1, arbitrary: fc.constant({ type: 'logs' as const }) },
   { weight: 2, arbitrary: fc.constant({ type: 'write' as const }) },
+  { weight: 1, arbitrary: fc.constant({ type: 'notify' as const }) },
 );
 
 const times = <T>(count: number, arbitrary: fc.Arbitrary<T>): Array<fc.Arbitrary<T>> => Array.from({ length: count }, () => arbitrary);
 
 export function poolCommands(nodeCount: number, maxCommands: number, replayPath?: string): fc.Arbitrary<Iterable<PoolCommand>> {
   const node = fc.constantFrom(...POOL_NODE_NAMES.slice(0, nodeCount));
-  const fault = fc.constantFrom<PoolFault>('down', 'stall', 'http-error', 'reset', 'rate-limited', 'rpc-error', 'not-this-node', 'ok', 'ok', 'ok');
+  const fault = fc.constantFrom<PoolFault>('down', 'stall', 'http-error', 'reset', 'rate-limited', 'rpc-error', 'not-this-node', 'rpc-rate-limited', 'ok', 'ok', 'ok');
   const commands: Array<fc.Arbitrary<PoolCommand>> = [
     ...times(5, requestSpec.map((spec) => new Send([spec], false))),
+    fc.tuple(requestSpec, node).map(([spec, avoid]) => new Send([spec], false, avoid)),
     ...times(2, fc.array(requestSpec, { minLength: 1, maxLength: 4 }).map((specs) => new Send(specs, true))),
     fc.nat(7).map((pick) => new Abort(pick)),
     ...times(4, fc.constantFrom(0, 50, 100, 250, 1_000, 1_000, 3_000, 10_000).map((ms) => new Tick(ms))),

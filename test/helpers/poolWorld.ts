@@ -24,9 +24,10 @@ const WRITE = 'eth_sendTransaction';
  * (never answers); `http-error` (carries the request out, answers 503); `reset` (carries it out,
  * the connection breaks before the answer); `rate-limited` (429, with `Retry-After` or without);
  * `rpc-error` (a JSON-RPC internal error for every call); `not-this-node` (geth's "header not
- * found" for every read: the pool asks another node).
+ * found" for every read: the pool asks another node); `rpc-rate-limited` (Infura's -32005 "daily
+ * request count exceeded, request rate limited" for every call, with HTTP 200).
  */
-export type PoolFault = 'ok' | 'down' | 'stall' | 'http-error' | 'reset' | 'rate-limited' | 'rpc-error' | 'not-this-node';
+export type PoolFault = 'ok' | 'down' | 'stall' | 'http-error' | 'reset' | 'rate-limited' | 'rpc-error' | 'not-this-node' | 'rpc-rate-limited';
 
 export interface PoolSettings {
   nodes: number;
@@ -42,6 +43,11 @@ export interface PoolSettings {
   retryAfterSeconds: number | undefined;
   /** Heal the nodes and let every request settle before close(), or close in the middle of it all. */
   settleFirst: boolean;
+  /**
+   * Each node's `http` is an endpoint function that takes this long on the clock (fresh
+   * credentials), or a plain URL (`undefined`).
+   */
+  endpointMs: number | undefined;
 }
 
 export const poolSettings: fc.Arbitrary<PoolSettings> = fc.record({
@@ -55,6 +61,7 @@ export const poolSettings: fc.Arbitrary<PoolSettings> = fc.record({
   attemptTimeoutMs: fc.constantFrom(1_000, 10_000),
   retryAfterSeconds: fc.constantFrom(undefined, 1, 30),
   settleFirst: fc.boolean(),
+  endpointMs: fc.constantFrom(undefined, undefined, 0, 30),
 });
 
 /** One node: its chain state (a FakeNode) and how its endpoint fails now. */
@@ -64,6 +71,8 @@ export class PoolNode {
   latencyMs = 0;
   /** Every write (by its tag) that reached this node's handler. */
   readonly writes: number[] = [];
+  /** The ids of every request that reached this node's handler. */
+  readonly seen = new Set<unknown>();
 
   constructor(
     readonly name: string,
@@ -81,7 +90,10 @@ export class PoolNode {
     const payload = JSON.parse(body) as JsonRpcRequest | JsonRpcRequest[];
     const items = Array.isArray(payload) ? payload : [payload];
     // From here on the node has the request: what it writes, it carries out.
-    for (const item of items) if (item.method === WRITE) this.writes.push((item.params as [{ tag: number }])[0].tag);
+    for (const item of items) {
+      if (item.id !== undefined) this.seen.add(item.id);
+      if (item.method === WRITE) this.writes.push((item.params as [{ tag: number }])[0].tag);
+    }
     switch (this.fault) {
       case 'http-error':
         return { status: 503, body: 'Service Unavailable' };
@@ -90,7 +102,10 @@ export class PoolNode {
       case 'rate-limited':
         return { status: 429, body: 'Too Many Requests', ...(this.settings.retryAfterSeconds === undefined ? {} : { retryAfter: String(this.settings.retryAfterSeconds) }) };
       default: {
-        const answers = items.map((item) => this.#answer(item));
+        // Notifications (no id) get no answer, as geth gives none: nothing at all for a batch of
+        // them only, or for one alone.
+        const answers = items.filter((item) => item.id !== undefined).map((item) => this.#answer(item));
+        if (answers.length === 0) return { status: 200, body: '' };
         return { status: 200, body: JSON.stringify(Array.isArray(payload) ? answers : answers[0]) };
       }
     }
@@ -99,6 +114,7 @@ export class PoolNode {
   #answer(item: JsonRpcRequest): JsonRpcResponse {
     const id = item.id ?? null;
     if (this.fault === 'rpc-error') return { jsonrpc: '2.0', id, error: { code: RpcErrorCode.INTERNAL_ERROR, message: `${this.name}: internal error` } };
+    if (this.fault === 'rpc-rate-limited') return { jsonrpc: '2.0', id, error: { code: -32005, message: 'daily request count exceeded, request rate limited' } };
     if (item.method === WRITE) return { jsonrpc: '2.0', id, result: `0x${(item.params as [{ tag: number }])[0].tag.toString(16).padStart(64, '0')}` };
     if (this.fault === 'not-this-node') return { jsonrpc: '2.0', id, error: { code: -32000, message: 'header not found' } };
     return this.fake.answer(item);
@@ -131,7 +147,9 @@ export type RequestSpec =
   | { type: 'latestBlock' }
   | { type: 'balance' }
   | { type: 'logs' }
-  | { type: 'write' };
+  | { type: 'write' }
+  /** A read without an id (a JSON-RPC notification): no answer is owed for it. */
+  | { type: 'notify' };
 
 /** One `pool.request()` and what became of it. */
 export interface RequestRecord {
@@ -139,6 +157,8 @@ export interface RequestRecord {
   readonly specs: ReadonlyMap<string, { spec: RequestSpec; number?: number; tag?: number }>;
   /** The highest block number the caller had been given when it sent this. */
   readonly viewAtSend: number;
+  /** The node it was told not to ask (`request(payload, { avoid })`), if any. */
+  readonly avoid: string | undefined;
   readonly controller: AbortController;
   /** When it was sent, and when it settled (first), on the world's clock. */
   readonly sentAt: number;
@@ -163,6 +183,9 @@ export interface PoolWorld {
   nextTag: number;
   unhandled: unknown[];
   trace: ((line: string) => void) | undefined;
+  /** Set once the pool is closed: whatever reaches a node after that is counted. */
+  closed: boolean;
+  sentAfterClose: number;
 }
 
 export function createPoolWorld(settings: PoolSettings): PoolWorld {
@@ -170,9 +193,20 @@ export function createPoolWorld(settings: PoolSettings): PoolWorld {
   const chain = new FakeChain({ genesis: GENESIS });
   const http = new FakeHttpTransport();
   const nodes = POOL_NODE_NAMES.slice(0, settings.nodes).map((name) => new PoolNode(name, chain, clock, settings));
-  for (const node of nodes) http.route(`http://${node.name}.test/`, node.handler);
+  for (const node of nodes) {
+    http.route(`http://${node.name}.test/`, (body, signal) => {
+      if (world.closed) world.sentAfterClose += 1;
+      return node.handler(body, signal);
+    });
+  }
+  const endpoint = (name: string) => {
+    const url = `http://${name}.test/`;
+    const { endpointMs } = settings;
+    if (endpointMs === undefined) return url;
+    return () => (endpointMs === 0 ? { url } : new Promise<{ url: string }>((resolve) => clock.setTimeout(() => resolve({ url }), endpointMs)));
+  };
   const pool = new NodePool({
-    nodes: nodes.map((n) => ({ name: n.name, http: `http://${n.name}.test/` })),
+    nodes: nodes.map((n) => ({ name: n.name, http: endpoint(n.name) })),
     clock,
     httpTransport: http,
     failbackCatchUp: settings.failbackCatchUp,
@@ -182,7 +216,9 @@ export function createPoolWorld(settings: PoolSettings): PoolWorld {
     ...(settings.hedge === false ? {} : { hedge: settings.hedge }),
   });
   const health = settings.healthChecker ? new HealthChecker(pool, { intervalMs: 1_000, timeoutMs: 2_000 }) : undefined;
-  return { settings, clock, chain, nodes, http, pool, health, requests: [], view: 0, nextId: 1, nextTag: 1, unhandled: [], trace: undefined };
+  // Request ids far from the pool's own (its probes and head reads use id 1).
+  const world: PoolWorld = { settings, clock, chain, nodes, http, pool, health, requests: [], view: 0, nextId: 1_000, nextTag: 1, unhandled: [], trace: undefined, closed: false, sentAfterClose: 0 };
+  return world;
 }
 
 /** Every node mines the start blocks and is known healthy at its head. */
@@ -206,21 +242,22 @@ export function probe(world: PoolWorld, node: PoolNode): void {
   world.pool.update(node.name, answers ? { status: 'healthy', head: node.fake.head } : { status: 'unhealthy' });
 }
 
-/** Sends one request (`specs`: one item, or a batch) and records it. */
-export function send(world: PoolWorld, specs: RequestSpec[], batch: boolean): RequestRecord {
+/** Sends one request (`specs`: one item, or a batch), not to `avoid` if given, and records it. */
+export function send(world: PoolWorld, specs: RequestSpec[], batch: boolean, avoid?: string): RequestRecord {
   const items = new Map<string, { spec: RequestSpec; number?: number; tag?: number }>();
   const payloads = specs.map((spec) => {
     const id = world.nextId++;
     const { item, number, tag } = requestFor(world, spec, id);
-    items.set(String(id), { spec, ...(number === undefined ? {} : { number }), ...(tag === undefined ? {} : { tag }) });
+    if (spec.type !== 'notify') items.set(String(id), { spec, ...(number === undefined ? {} : { number }), ...(tag === undefined ? {} : { tag }) });
     return item;
   });
   const payload = batch ? payloads : payloads[0]!;
   const controller = new AbortController();
-  const record: RequestRecord = { payload, specs: items, viewAtSend: world.view, controller, sentAt: world.clock.now(), settled: 0 };
+  const record: RequestRecord = { payload, specs: items, viewAtSend: world.view, avoid, controller, sentAt: world.clock.now(), settled: 0 };
   world.requests.push(record);
-  world.trace?.(`send ${JSON.stringify(payload)} (view ${world.view})`);
-  const pending = (world.pool.request as (p: unknown, o: unknown) => Promise<JsonRpcResponse | JsonRpcResponse[]>)(payload, { signal: controller.signal });
+  world.trace?.(`send ${JSON.stringify(payload)} (view ${world.view}${avoid ? `, avoid ${avoid}` : ''})`);
+  const options = { signal: controller.signal, ...(avoid === undefined ? {} : { avoid: [avoid] }) };
+  const pending = (world.pool.request as (p: unknown, o: unknown) => Promise<JsonRpcResponse | JsonRpcResponse[]>)(payload, options);
   pending.then(
     (answer) => {
       record.settled += 1;
@@ -258,6 +295,8 @@ function requestFor(world: PoolWorld, spec: RequestSpec, id: number): { item: Js
       const tag = world.nextTag++;
       return { item: { jsonrpc: '2.0', id, method: WRITE, params: [{ tag }] }, tag };
     }
+    case 'notify':
+      return { item: { jsonrpc: '2.0', method: 'eth_blockNumber', params: [] } as JsonRpcRequest };
   }
 }
 
@@ -305,8 +344,18 @@ export function problemsOf(world: PoolWorld, { allSettled }: { allSettled: boole
       if (!aborted && delivered.length > 0) problems.push(`${where}: failed with ${String(record.failure)}, yet its write reached ${deliveries.get(delivered[0]!.tag!)!.join(', ')}`);
       return;
     }
-    const answers = Array.isArray(record.answer) ? record.answer : [record.answer!];
+    if (record.avoid !== undefined && [...record.specs.keys()].some((id) => world.nodes.find((n) => n.name === record.avoid)!.seen.has(Number(id)))) {
+      problems.push(`${where}: sent to ${record.avoid}, which it was told to avoid`);
+    }
     if (Array.isArray(record.payload) !== Array.isArray(record.answer)) problems.push(`${where}: answered ${JSON.stringify(record.answer)}`);
+    // A lone notification resolves with `{ id: null, result: null }` (its type of answer), or with
+    // an error under id null when no node took it.
+    if (record.specs.size === 0 && !Array.isArray(record.payload)) {
+      const answer = record.answer as JsonRpcResponse;
+      if (answer.id !== null) problems.push(`${where}: a notification answered ${JSON.stringify(answer)}`);
+      return;
+    }
+    const answers = Array.isArray(record.answer) ? record.answer : [record.answer!];
     const ids = answers.map((a) => String(a.id));
     if (ids.length !== record.specs.size || new Set(ids).size !== ids.length || ids.some((id) => !record.specs.has(id))) {
       problems.push(`${where}: answers under ids ${ids.join(', ')}`);

@@ -74,10 +74,15 @@ async function settleAndClose(world: PoolWorld): Promise<void> {
   }
   world.health?.stop();
   world.pool.close();
+  world.closed = true;
   await world.clock.advance(0);
   // Closing settles what was still owed.
   const problems = problemsOf(world, { allSettled: true });
+  // Endpoint functions still running are the app's own (their timers too): what they give is
+  // never used.
+  await world.clock.advance(world.settings.endpointMs ?? 0);
   if (world.clock.pendingTimers !== 0) problems.push(`${world.clock.pendingTimers} timers left after close()`);
+  if (world.sentAfterClose !== 0) problems.push(`${world.sentAfterClose} requests reached a node after close()`);
   if (world.unhandled.length > 0) problems.push(`unhandled rejections: ${world.unhandled.map(String).join('; ')}`);
   if (problems.length > 0) throw new Error(problems.join('\n'));
 }
