@@ -4,7 +4,7 @@ import type { JsonRpcRequest } from '../jsonrpc.js';
 import type { HedgeSettings } from './HedgePolicy.js';
 import { NodeLatencies } from './HedgePolicy.js';
 import type { Answer, Attempt, NodeAttempts } from './NodeAttempts.js';
-import { poolClosedError } from './NodeAttempts.js';
+import { brokeMidway, poolClosedError } from './NodeAttempts.js';
 import type { NodePool } from './NodePool.js';
 import type { PassiveHealth } from './PassiveHealth.js';
 
@@ -61,6 +61,9 @@ export class HedgedSend {
     const passive = this.#passive;
     const queue = [...nodes];
     let widened = false;
+    /** Nodes whose connection broke mid-way, each asked once more on a failover when nobody else is left. */
+    const broken: string[] = [];
+    const retried = new Set<string>();
     const held: string[] = [];
     const failures: string[] = [];
     const running = new Map<string, AbortController>();
@@ -91,7 +94,13 @@ export class HedgedSend {
         if (name === undefined) {
           const circuitOnly = anyHeld ? held.find((n) => passive.heldByCircuitOnly(n)) : undefined;
           if (circuitOnly !== undefined) held.splice(held.indexOf(circuitOnly), 1);
-          return circuitOnly;
+          if (circuitOnly !== undefined || !widen) return circuitOnly;
+          // Last, a node whose connection broke mid-way, once more on a new connection.
+          for (let again = broken.shift(); again !== undefined; again = broken.shift()) {
+            retried.add(again);
+            if (passive.admit(again) || passive.heldByCircuitOnly(again)) return again;
+          }
+          return undefined;
         }
         if (passive.admit(name)) return name;
         held.push(name);
@@ -167,6 +176,7 @@ export class HedgedSend {
           if (outcome.own) fallback = outcome.own;
           lastError = outcome.error;
           failures.push(`${name}: ${describeError(outcome.error)}`);
+          if (brokeMidway(outcome) && !retried.has(name)) broken.push(name);
         }
         // With another attempt still running, that one is the failover; else the next node now.
         if (running.size === 0 && attempts < this.#maxAttempts) {

@@ -11,7 +11,7 @@ import { HedgedSend } from './HedgedSend.js';
 import type { HedgeSettings } from './HedgePolicy.js';
 import { isHedgeable } from './HedgePolicy.js';
 import type { Answer } from './NodeAttempts.js';
-import { NodeAttempts, poolClosedError } from './NodeAttempts.js';
+import { NodeAttempts, brokeMidway, poolClosedError } from './NodeAttempts.js';
 import type { NodeErrorClassifier } from './nodeErrors.js';
 import { classifyNodeError } from './nodeErrors.js';
 import type { NodePool } from './NodePool.js';
@@ -158,6 +158,9 @@ export class HttpDispatcher {
     let attempts = 0;
     const queue = [...nodes];
     let widened = false;
+    /** Nodes whose connection broke mid-way, each asked once more (a read) when nobody else is left. */
+    const broken: string[] = [];
+    const retried = new Set<string>();
     while (attempts < this.#maxAttempts) {
       options.signal?.throwIfAborted();
       if (this.#pool.closed) throw poolClosedError();
@@ -172,8 +175,15 @@ export class HttpDispatcher {
         // failed, the first held only by its open circuit is tried all the same, then the next.
         // (Rate limits are kept.)
         name = held.find((n) => this.#passive.heldByCircuitOnly(n));
-        if (name === undefined) break;
-        held.splice(held.indexOf(name), 1);
+        if (name !== undefined) held.splice(held.indexOf(name), 1);
+        else {
+          name = unrepeatable === undefined ? broken.shift() : undefined;
+          if (name === undefined) break;
+          retried.add(name);
+          // Its circuit may have opened meanwhile (a reset fails every request on the connection at
+          // once): like any node held only by its circuit, it is asked all the same.
+          if (!this.#passive.admit(name) && !this.#passive.heldByCircuitOnly(name)) continue;
+        }
       } else if (!this.#passive.admit(name)) {
         held.push(name);
         continue;
@@ -195,6 +205,7 @@ export class HttpDispatcher {
       }
       lastError = outcome.error;
       failures.push(`${name}: ${describeError(outcome.error)}`);
+      if (brokeMidway(outcome) && !retried.has(name)) broken.push(name);
     }
     if (fallback) return fallback;
     return unavailable(attempts, held, failures, lastError);

@@ -2,7 +2,7 @@ import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
 import type { HttpEndpoint, HttpResponse } from '../transport/HttpTransport.js';
-import { markNotDelivered } from '../transport/HttpTransport.js';
+import { isNotDelivered, markNotDelivered } from '../transport/HttpTransport.js';
 import { judgeReply } from './httpAnswers.js';
 import type { NodeErrorClassifier } from './nodeErrors.js';
 import type { NodePool } from './NodePool.js';
@@ -10,6 +10,19 @@ import type { PassiveHealth } from './PassiveHealth.js';
 
 /** What a request still owed gets when the pool closes (and what `request()` gets after). */
 export const poolClosedError = () => new SteadyRpcError('ERR_CLOSED', 'NodePool is closed');
+
+/**
+ * Whether a failed attempt's connection broke after the request went out, with no answer and
+ * nothing else known (not a timeout, an HTTP status, a bad answer, a refusal or the pool closing):
+ * a reused keep-alive socket the node had closed, a proxy in front of it restarting. The node
+ * itself may be fine: a read is worth asking it once more, on a new connection, when no other node
+ * is left to ask.
+ */
+export function brokeMidway(attempt: Attempt): boolean {
+  if (attempt.kind !== 'failed' || attempt.status !== undefined) return false;
+  const { error } = attempt;
+  return !isNotDelivered(error) && !isSteadyRpcError(error, 'ERR_TIMEOUT') && !isSteadyRpcError(error, 'ERR_CLOSED') && !isSteadyRpcError(error, 'ERR_BAD_RESPONSE');
+}
 
 /**
  * An answer from one node. `final`: one no other node can improve on (a `NOT_RESENT`, or a node's

@@ -237,13 +237,20 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     for (const unlisten of this.#unlisten) unlisten();
     const owed = [...ctx.queue.clear(), ...(ctx.moving ?? [])];
     ctx.moving = undefined;
+    /** Calls a node has (or may have) been sent, by the node. */
+    const sent: Array<[PendingCall, string]> = [];
     for (const link of [ctx.link, ctx.next, ...ctx.draining]) {
       if (!link) continue;
-      owed.push(...link.calls.values());
+      for (const call of link.calls.values()) sent.push([call, link.node]);
       link.calls.clear();
       link.kill(1000, 'steadyrpc: session closed');
     }
     for (const call of owed) ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
+    // A write its node may have carried out says so, as when its socket dies (never "unavailable").
+    for (const [call, node] of sent) {
+      if (call.unsubscribed !== undefined || ctx.isRepeatable(call.method)) ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
+      else ctx.fail(call, RpcErrorCode.NOT_RESENT, `Session closed before node "${node}" answered; ${call.method} may have been carried out`);
+    }
     ctx.elsewhere.clear();
     ctx.frames.clear();
     ctx.link = ctx.next = undefined;

@@ -365,6 +365,10 @@ export function problemsOf(world: PoolWorld, { allSettled }: { allSettled: boole
       const item = record.specs.get(String(answer.id))!;
       // Only a request holding a write is not sent again (a read alone always is).
       if ('error' in answer && answer.error.code === RpcErrorCode.NOT_RESENT && writes.length === 0) problems.push(`${where}: NOT_RESENT for reads only: ${JSON.stringify(answer)}`);
+      // A write a node got is never answered as if no node could take it.
+      if ('error' in answer && answer.error.code === RpcErrorCode.UPSTREAM_UNAVAILABLE && item.tag !== undefined && deliveries.has(item.tag)) {
+        problems.push(`${where}: UPSTREAM_UNAVAILABLE for a write ${deliveries.get(item.tag)!.join(', ')} got: ${JSON.stringify(answer)}`);
+      }
       const problem = answerProblem(world, record, item, answer);
       if (problem) problems.push(`${where}: ${problem}: ${JSON.stringify(answer)}`);
     }

@@ -77,4 +77,37 @@ describe('pool.request() once every healthy node failed', () => {
     expect(await c.pool.request(rpc(4, 'eth_blockNumber'))).toEqual({ jsonrpc: '2.0', id: 4, result: '0x64' });
     expect(c.http.requests.map((r) => r.url)).toEqual(['http://b.test/', 'http://a.test/']);
   });
+
+  it('a read whose connection broke mid-way on every node is asked once more of the first, on a new connection', async () => {
+    const c = fakeCluster([{ name: 'a' }, { name: 'b' }]);
+    c.pool.update('a', { status: 'healthy', head: 100 });
+    c.pool.update('b', { status: 'healthy', head: 100 });
+    // a's keep-alive socket was reset under the request, and b's proxy was restarting: a is fine again.
+    let resets = 1;
+    const answerA = c.nodes.a!.http;
+    c.http.route('http://a.test/', async (body, signal, endpoint) => {
+      if (resets-- > 0) throw new Error('socket hang up');
+      return answerA(body, signal, endpoint);
+    });
+    c.http.fail('http://b.test/', 'reset-after-send');
+    expect(await c.pool.request(rpc(5, 'eth_blockNumber'))).toEqual({ jsonrpc: '2.0', id: 5, result: '0x64' });
+    expect(c.http.requests.map((r) => r.url)).toEqual(['http://a.test/', 'http://b.test/', 'http://a.test/']);
+  });
+
+  it('not so a write, nor a node that timed out or answered with an HTTP error', async () => {
+    const c = fakeCluster([{ name: 'a' }, { name: 'b' }], { http: { attemptTimeoutMs: 1_000 } });
+    c.pool.update('a', { status: 'healthy', head: 100 });
+    c.pool.update('b', { status: 'healthy', head: 100 });
+    c.http.fail('http://a.test/', 'refuse').fail('http://b.test/', 'reset-after-send');
+    expect(await c.pool.request(rpc(6, 'eth_sendTransaction', [{}]))).toMatchObject({ error: { code: RpcErrorCode.NOT_RESENT, data: { node: 'b' } } });
+    expect(c.http.requests.map((r) => r.url)).toEqual(['http://a.test/', 'http://b.test/']);
+    c.http.restore('http://a.test/').restore('http://b.test/');
+    c.nodes.a!.setMode('stall');
+    c.nodes.b!.setMode('http-error');
+    c.http.requests.length = 0;
+    const pending = c.pool.request(rpc(7, 'eth_blockNumber')).catch((e: unknown) => e);
+    await c.clock.advance(1_000);
+    expect(await pending).toMatchObject({ code: 'ERR_UPSTREAM_UNAVAILABLE' });
+    expect(c.http.requests.map((r) => r.url)).toEqual(['http://a.test/', 'http://b.test/']);
+  });
 });

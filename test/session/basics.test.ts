@@ -145,6 +145,23 @@ describe('lifecycle', () => {
     expect(() => h.session.send('{}')).toThrow(/closed/);
   });
 
+  it('close() with a write on its way: NOT_RESENT (it may have been carried out), not "unavailable"; a read still queued: UPSTREAM_UNAVAILABLE', async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.blackhole();
+    h.send(rpc(1, 'eth_sendTransaction', [{}]));
+    h.send([rpc(2, 'eth_blockNumber'), rpc(3, 'eth_sendRawTransaction', ['0x00'])]);
+    await h.settle();
+    h.session.close();
+    expect(h.answers(1)).toEqual([
+      { jsonrpc: '2.0', id: 1, error: { code: RpcErrorCode.NOT_RESENT, message: 'Session closed before node "a" answered; eth_sendTransaction may have been carried out' } },
+    ]);
+    // A signed transaction is safe to send again (the same hash): the client may.
+    expect(h.received.find(Array.isArray)).toEqual([
+      { jsonrpc: '2.0', id: 2, error: { code: RpcErrorCode.UPSTREAM_UNAVAILABLE, message: 'Session closed' } },
+      { jsonrpc: '2.0', id: 3, error: { code: RpcErrorCode.UPSTREAM_UNAVAILABLE, message: 'Session closed' } },
+    ]);
+  });
+
   it('stops following the pool after close', async () => {
     const h = await sessionHarness();
     h.session.close();
