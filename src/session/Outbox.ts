@@ -109,6 +109,30 @@ export class Outbox {
     if (queued && !ctx.closed()) ctx.emitQueue();
   }
 
+  /**
+   * The session is closing: every call it owes is answered and every socket killed. A call never
+   * sent (queued, or moving between sockets), or safe to repeat, gets UPSTREAM_UNAVAILABLE; one not
+   * safe to repeat that a node was sent says it may have been carried out (NOT_RESENT), as when
+   * its socket dies: never "unavailable", which would invite the client to send it again.
+   */
+  closeAll(): void {
+    const ctx = this.#ctx;
+    const owed = [...ctx.queue.clear(), ...(ctx.moving ?? [])];
+    ctx.moving = undefined;
+    const sent: Array<[PendingCall, string]> = [];
+    for (const link of [ctx.link, ctx.next, ...ctx.draining]) {
+      if (!link) continue;
+      for (const call of link.calls.values()) sent.push([call, link.node]);
+      link.calls.clear();
+      link.kill(1000, 'steadyrpc: session closed');
+    }
+    for (const call of owed) ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
+    for (const [call, node] of sent) {
+      if (call.unsubscribed !== undefined || ctx.isRepeatable(call.method)) ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
+      else ctx.fail(call, RpcErrorCode.NOT_RESENT, `Session closed before node "${node}" answered; ${call.method} may have been carried out`);
+    }
+  }
+
   /** Writes one request (a notification when `id` is undefined), without keys that are absent. */
   #write(link: UpstreamLink, id: number | undefined, method: string, params: unknown): void {
     const payload =

@@ -225,8 +225,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Ends the session: calls still owed get an UPSTREAM_UNAVAILABLE answer, then every socket, timer
-   * and listener is released. Idempotent.
+   * Ends the session: every call still owed is answered (see `Outbox.closeAll`), then every socket,
+   * timer and listener is released. Idempotent.
    */
   close(): void {
     const ctx = this.#ctx;
@@ -235,22 +235,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     this.#closing = true;
     ctx.pool.off('switch', this.#onPoolSwitch);
     for (const unlisten of this.#unlisten) unlisten();
-    const owed = [...ctx.queue.clear(), ...(ctx.moving ?? [])];
-    ctx.moving = undefined;
-    /** Calls a node has (or may have) been sent, by the node. */
-    const sent: Array<[PendingCall, string]> = [];
-    for (const link of [ctx.link, ctx.next, ...ctx.draining]) {
-      if (!link) continue;
-      for (const call of link.calls.values()) sent.push([call, link.node]);
-      link.calls.clear();
-      link.kill(1000, 'steadyrpc: session closed');
-    }
-    for (const call of owed) ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
-    // A write its node may have carried out says so, as when its socket dies (never "unavailable").
-    for (const [call, node] of sent) {
-      if (call.unsubscribed !== undefined || ctx.isRepeatable(call.method)) ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
-      else ctx.fail(call, RpcErrorCode.NOT_RESENT, `Session closed before node "${node}" answered; ${call.method} may have been carried out`);
-    }
+    ctx.outbox.closeAll();
     ctx.elsewhere.clear();
     ctx.frames.clear();
     ctx.link = ctx.next = undefined;
