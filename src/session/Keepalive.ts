@@ -33,6 +33,8 @@ export class Keepalive {
     const ctx = this.#ctx;
     if (link !== ctx.link) return;
     ctx.switcher.maybeFailback(link);
+    // A `state` listener of the failback's switching may have closed the session.
+    if (ctx.closed()) return;
     const { keepaliveIntervalMs } = ctx.settings;
     const idle = ctx.clock.now() - link.lastSeenAt;
     if (link.keepaliveInFlight || idle < keepaliveIntervalMs) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NodePool, SteadyRpcError } from '../../src/index.js';
+import { NodePool, SESSION_DEFAULTS, SteadyRpcError } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport } from '../../src/testing/index.js';
 import { rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
 
@@ -100,6 +100,28 @@ describe('a listener that closes the session from an event', () => {
       await h.settle();
       expectNothingLeft(h);
     }
+  });
+
+  it("'state' to switching from a keepalive tick's failback: the tick sends and arms nothing after close()", async () => {
+    // Found by `npm run test:props:long` (seed 20261403): the tick went on to send its keepalive and
+    // arm its timers on the socket close() had just killed.
+    const h = await sessionHarness();
+    h.nodes.a!.setMode('down');
+    h.nodes.a!.cut(); // the session fails over to b; the pool still prefers a
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    // The first tick tries a (refused) and sends a keepalive; at the next, b has been idle a whole
+    // interval: the tick tries a again (the listener closes the session), then went on to send its
+    // keepalive on the socket close() had killed and arm its deadline and next tick.
+    await h.clock.advance(SESSION_DEFAULTS.keepaliveIntervalMs);
+    h.session.on('state', (e) => {
+      if (e.to === 'switching') h.session.close();
+    });
+    const written = h.sockets.sockets.map((s) => s.sent.length);
+    await h.clock.advance(SESSION_DEFAULTS.keepaliveIntervalMs);
+    // Right after the tick: its timers would fire harmlessly later, but nothing may outlive close().
+    expectNothingLeft(h);
+    expect(h.sockets.sockets.map((s) => s.sent.length)).toEqual(written);
   });
 
   it("'state' to ready when a switch is abandoned: nothing throws", async () => {
