@@ -108,6 +108,9 @@ export class CheckRunner {
   }
 
   clear(): void {
+    // A check still reading the chain is over: what it learns later schedules nothing (no timer
+    // after the session's close()).
+    this.#epoch += 1;
     this.#stopLooking();
     this.#current = undefined;
   }
