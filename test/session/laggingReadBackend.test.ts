@@ -115,3 +115,25 @@ describe('pool.request() over a node whose reads lag its own head', () => {
     }
   });
 });
+
+describe('closed while the check after a switch reads a block the node does not serve yet', () => {
+  it('the null that comes back in the same turn schedules no look-again timer after close()', async () => {
+    // Found by `npm run test:props:long` (seed 20261403): close() came from a host listener in the
+    // turn the check's null arrived; the check then scheduled its look-again for after close().
+    const h = await sessionHarness();
+    h.send(rpc('s', 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    h.nodes.a!.advance(3);
+    await h.settle();
+    h.nodes.a!.readLagBlocks = 1; // the check's block read answers null
+    // Right after the node answered the check's block read (the answer is in, its handling not yet).
+    h.sockets.onSend((text) => {
+      if (JSON.parse(text).method === 'eth_getBlockByNumber') h.session.close();
+    });
+    h.session.reconnect(); // a switch, so a check
+    await h.settle();
+    expect(h.session.state).toBe('closed');
+    expect(h.nodes.a!.calls.get('eth_getBlockByNumber')).toBeGreaterThanOrEqual(1);
+    expect(h.clock.pendingTimers).toBe(0);
+  });
+});
