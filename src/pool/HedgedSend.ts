@@ -4,7 +4,8 @@ import type { JsonRpcRequest } from '../jsonrpc.js';
 import type { HedgeSettings } from './HedgePolicy.js';
 import { NodeLatencies } from './HedgePolicy.js';
 import type { Answer, Attempt, NodeAttempts } from './NodeAttempts.js';
-import { brokeMidway, poolClosedError } from './NodeAttempts.js';
+import { poolClosedError } from './NodeAttempts.js';
+import { NodeQueue, type NextOptions } from './NodeQueue.js';
 import type { NodePool } from './NodePool.js';
 import type { PassiveHealth } from './PassiveHealth.js';
 
@@ -17,6 +18,10 @@ export interface HedgeEvent {
 
 /** What the dispatcher reports when no node answered: how far it got. */
 export type Unavailable = (attempts: number, held: readonly string[], failures: readonly string[], lastError: unknown) => never;
+
+/** A first attempt or a failover may go anywhere worth a try; a hedge's copy only to a candidate that takes requests now. */
+const FIRST_OR_FAILOVER: NextOptions = Object.freeze({ anyHeld: true, widen: true });
+const HEDGE_COPY: NextOptions = Object.freeze({ anyHeld: false, widen: false });
 
 interface Settled {
   readonly name: string;
@@ -59,12 +64,7 @@ export class HedgedSend {
   ): Promise<Answer> {
     const { clock } = this.#pool;
     const passive = this.#passive;
-    const queue = [...nodes];
-    let widened = false;
-    /** Nodes whose connection broke mid-way, each asked once more on a failover when nobody else is left. */
-    const broken: string[] = [];
-    const retried = new Set<string>();
-    const held: string[] = [];
+    const queue = new NodeQueue(passive, nodes, more);
     const failures: string[] = [];
     const running = new Map<string, AbortController>();
     const settled: Settled[] = [];
@@ -79,33 +79,6 @@ export class HedgedSend {
     let wake: (() => void) | undefined;
     const notify = () => wake?.();
 
-    /**
-     * The next candidate that takes a request now; with `anyHeld`, else the first held only by its
-     * circuit. Once the candidates are used up, the other nodes worth a try (`more`): for a first
-     * attempt or a failover, not for a hedge's copy (`widen` false).
-     */
-    const next = (anyHeld: boolean, widen = true): string | undefined => {
-      for (;;) {
-        if (queue.length === 0 && widen && !widened) {
-          widened = true;
-          queue.push(...more());
-        }
-        const name = queue.shift();
-        if (name === undefined) {
-          const circuitOnly = anyHeld ? held.find((n) => passive.heldByCircuitOnly(n)) : undefined;
-          if (circuitOnly !== undefined) held.splice(held.indexOf(circuitOnly), 1);
-          if (circuitOnly !== undefined || !widen) return circuitOnly;
-          // Last, a node whose connection broke mid-way, once more on a new connection.
-          for (let again = broken.shift(); again !== undefined; again = broken.shift()) {
-            retried.add(again);
-            if (passive.admit(again) || passive.heldByCircuitOnly(again)) return again;
-          }
-          return undefined;
-        }
-        if (passive.admit(name)) return name;
-        held.push(name);
-      }
-    };
     const arm = (name: string) => {
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;
@@ -143,8 +116,8 @@ export class HedgedSend {
 
     try {
       signal?.throwIfAborted();
-      const first = next(true);
-      if (first === undefined) unavailable(0, held, failures, lastError);
+      const first = queue.next(FIRST_OR_FAILOVER);
+      if (first === undefined) unavailable(0, queue.held, failures, lastError);
       start(first!);
       while (running.size > 0) {
         if (settled.length === 0 && !hedgeDue) await new Promise<void>((resolve) => (wake = resolve));
@@ -152,7 +125,7 @@ export class HedgedSend {
         signal?.throwIfAborted();
         if (settled.length === 0) {
           hedgeDue = false;
-          const extra = next(false, false);
+          const extra = queue.next(HEDGE_COPY);
           if (extra !== undefined) {
             extras.push(extra);
             start(extra);
@@ -176,16 +149,16 @@ export class HedgedSend {
           if (outcome.own) fallback = outcome.own;
           lastError = outcome.error;
           failures.push(`${name}: ${describeError(outcome.error)}`);
-          if (brokeMidway(outcome) && !retried.has(name)) broken.push(name);
+          queue.failed(name, outcome, true);
         }
         // With another attempt still running, that one is the failover; else the next node now.
         if (running.size === 0 && attempts < this.#maxAttempts) {
-          const failover = next(true);
+          const failover = queue.next(FIRST_OR_FAILOVER);
           if (failover !== undefined) start(failover);
         }
       }
       if (fallback) return fallback;
-      return unavailable(attempts, held, failures, lastError);
+      return unavailable(attempts, queue.held, failures, lastError);
     } finally {
       if (timer !== undefined) clock.clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

@@ -11,7 +11,8 @@ import { HedgedSend } from './HedgedSend.js';
 import type { HedgeSettings } from './HedgePolicy.js';
 import { isHedgeable } from './HedgePolicy.js';
 import type { Answer } from './NodeAttempts.js';
-import { NodeAttempts, brokeMidway, poolClosedError } from './NodeAttempts.js';
+import { NodeAttempts, poolClosedError } from './NodeAttempts.js';
+import { NodeQueue } from './NodeQueue.js';
 import type { NodeErrorClassifier } from './nodeErrors.js';
 import { classifyNodeError } from './nodeErrors.js';
 import type { NodePool } from './NodePool.js';
@@ -151,43 +152,16 @@ export class HttpDispatcher {
       return this.#hedged.send(payload, body, nodes, more, options.signal, unavailable);
     }
     const failures: string[] = [];
-    const held: string[] = [];
     let lastError: unknown;
     /** The last node's own answer that another node may better: its error with a non-2xx status, or "not this node". */
     let fallback: Answer | undefined;
     let attempts = 0;
-    const queue = [...nodes];
-    let widened = false;
-    /** Nodes whose connection broke mid-way, each asked once more (a read) when nobody else is left. */
-    const broken: string[] = [];
-    const retried = new Set<string>();
+    const queue = new NodeQueue(this.#passive, nodes, more);
     while (attempts < this.#maxAttempts) {
       options.signal?.throwIfAborted();
       if (this.#pool.closed) throw poolClosedError();
-      let name = queue.shift();
-      if (name === undefined && !widened) {
-        widened = true;
-        queue.push(...more());
-        name = queue.shift();
-      }
-      if (name === undefined) {
-        // A breaker moves traffic; it does not turn it away: when every other node is held back or
-        // failed, the first held only by its open circuit is tried all the same, then the next.
-        // (Rate limits are kept.)
-        name = held.find((n) => this.#passive.heldByCircuitOnly(n));
-        if (name !== undefined) held.splice(held.indexOf(name), 1);
-        else {
-          name = unrepeatable === undefined ? broken.shift() : undefined;
-          if (name === undefined) break;
-          retried.add(name);
-          // Its circuit may have opened meanwhile (a reset fails every request on the connection at
-          // once): like any node held only by its circuit, it is asked all the same.
-          if (!this.#passive.admit(name) && !this.#passive.heldByCircuitOnly(name)) continue;
-        }
-      } else if (!this.#passive.admit(name)) {
-        held.push(name);
-        continue;
-      }
+      const name = queue.next({ anyHeld: true, widen: true });
+      if (name === undefined) break;
       attempts += 1;
       const outcome = await this.#attempts.attempt(name, payload, body, options.signal);
       if (outcome.kind === 'answer') return outcome.answer;
@@ -205,10 +179,10 @@ export class HttpDispatcher {
       }
       lastError = outcome.error;
       failures.push(`${name}: ${describeError(outcome.error)}`);
-      if (brokeMidway(outcome) && !retried.has(name)) broken.push(name);
+      queue.failed(name, outcome, unrepeatable === undefined);
     }
     if (fallback) return fallback;
-    return unavailable(attempts, held, failures, lastError);
+    return unavailable(attempts, queue.held, failures, lastError);
   }
 
   /**
