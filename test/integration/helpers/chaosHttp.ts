@@ -32,20 +32,22 @@ interface Item {
   view: number;
 }
 
+const emptyCounts = (): HttpChaosCounts => ({
+  requests: 0,
+  answers: 0,
+  errorAnswers: {},
+  lost: 0,
+  wrongId: 0,
+  blockNumberChecked: 0,
+  blockNumberWentBack: 0,
+  blockReadsChecked: 0,
+  blockReadNull: 0,
+  blockReadWrong: 0,
+  examples: [],
+});
+
 export class HttpChaosClient {
-  readonly counts: HttpChaosCounts = {
-    requests: 0,
-    answers: 0,
-    errorAnswers: {},
-    lost: 0,
-    wrongId: 0,
-    blockNumberChecked: 0,
-    blockNumberWentBack: 0,
-    blockReadsChecked: 0,
-    blockReadNull: 0,
-    blockReadWrong: 0,
-    examples: [],
-  };
+  readonly counts = emptyCounts();
   /** The highest block number an answer gave this client. */
   #view = 0;
   #nextId = 1;
@@ -132,7 +134,7 @@ export class HttpChaosClient {
 
 /** The counts of several clients, added up. */
 export function sumHttpCounts(clients: readonly HttpChaosClient[]): HttpChaosCounts {
-  const total = new HttpChaosClient('', Math.random).counts;
+  const total = emptyCounts();
   for (const { counts } of clients) {
     for (const key of ['requests', 'answers', 'lost', 'wrongId', 'blockNumberChecked', 'blockNumberWentBack', 'blockReadsChecked', 'blockReadNull', 'blockReadWrong'] as const) total[key] += counts[key];
     for (const [code, n] of Object.entries(counts.errorAnswers)) total.errorAnswers[code] = (total.errorAnswers[code] ?? 0) + n;
