@@ -217,7 +217,7 @@ export class CheckRunner {
       if (!outcome.error && run.head !== undefined && run.afterSwitch) continuity.doubtAbove(run.head);
     }
     // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
-    const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep);
+    const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep, run.head);
     const fetchedCount = backfilled.filter((item) => !isRetraction(item)).length;
     this.#host.deliverChecked(subscription, continuity, [...retracted, ...backfilled, ...live], fetchedCount, run.head);
     // Told once what was held went out: a listener that switches, unsubscribes or closes finds

@@ -189,7 +189,7 @@ export abstract class Continuity {
    * fetched results (in chain order), then the buffered live ones, each once, without what the
    * client already has. Deliver them in that order. `deep`: the fork was deeper than what is kept.
    */
-  finish(fetched: readonly unknown[], ancestor?: number, _deep = false): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
+  finish(fetched: readonly unknown[], ancestor?: number, _deep = false, _head?: number): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
     const buffered = this.held ?? [];
     this.held = undefined;
     const retracted = ancestor === undefined ? [] : this.rewind(ancestor);
@@ -209,8 +209,11 @@ export abstract class Continuity {
       if (links && !links.fits(result)) continue;
       // On the chain the check found, even when the client has it already (a duplicate).
       links?.accept(result);
-      if (!this.admit(result, false)) continue;
-      out.push(...this.takeRetractions(), result);
+      // A result not delivered (a duplicate, or a mark a logs continuity keeps among what it
+      // holds) may still have found retractions due.
+      const admitted = this.admit(result, false);
+      out.push(...this.takeRetractions());
+      if (admitted) out.push(result);
     }
     return out;
   }

@@ -56,7 +56,6 @@ export class ContinuityKeeper implements CheckHost {
   deliverChecked(subscription: string, continuity: SubscriptionContinuity, results: unknown[], backfilled: number, head: number | undefined): void {
     this.#backfilled += backfilled;
     for (const item of results) this.#emit(subscription, item);
-    if (continuity.kind === 'logs' && head !== undefined) this.#retractByHeadsAbove(subscription, continuity, head);
   }
 
   /** Bytes of delivered logs kept for retraction, over every subscription. */
@@ -117,35 +116,23 @@ export class ContinuityKeeper implements CheckHost {
     if (this.#logsTracked === 0) return;
     if (reorg) return this.#nodeReorged(block, hi, lo);
     // A head at a height a `logs` subscription has logs of another block for (from a node on
-    // another branch that was ahead): those are off the chain.
+    // another branch that was ahead): those are off the chain. Logs held for a check meanwhile
+    // are judged by it in the order they came, as they go out.
     for (const [subscription, { continuity }] of this.#tracked) {
       if (continuity.kind !== 'logs') continue;
+      continuity.noteHeadWhileHeld(block, hi, lo, false);
       for (const retraction of continuity.retractOtherBlocksAt(block, hi, lo)) this.#emit(subscription, retraction);
     }
   };
-
-  /**
-   * logs, after a check: the logs it let through above the head it compared (held while it ran)
-   * may be of a branch the node has left since, which the heads delivered meanwhile show (their
-   * own hook ran while the logs were still held): those of another block than the head at their
-   * height are retracted. Only heads delivered count: a `newHeads` subscription still held keeps
-   * the heads of before the check (its own finish tells the logs of what it delivers).
-   */
-  #retractByHeadsAbove(subscription: string, logs: LogsContinuity, head: number): void {
-    const heads = new Map<number, readonly [number, number]>();
-    for (const [, { continuity }] of this.#tracked) if (continuity.kind === 'newHeads' && !continuity.backfilling) continuity.anchors(heads);
-    for (const [block, [hi, lo]] of heads) {
-      if (block <= head) continue;
-      for (const retraction of logs.retractOtherBlocksAt(block, hi, lo)) this.#emit(subscription, retraction);
-    }
-  }
 
   #nodeReorged(block: number, hi: number, lo: number): void {
     let held = false;
     for (const [subscription, { continuity }] of this.#tracked) {
       if (continuity.kind !== 'logs') continue;
-      if (continuity.backfilling) held = true;
-      else for (const retraction of continuity.retractFrom(block, hi, lo)) this.#emit(subscription, retraction);
+      if (continuity.backfilling) {
+        held = true;
+        continuity.noteHeadWhileHeld(block, hi, lo, true);
+      } else for (const retraction of continuity.retractFrom(block, hi, lo)) this.#emit(subscription, retraction);
     }
     // A check of a logs subscription compared the node's chain before this reorg: compared again
     // (what is held stays held), so the logs it left are retracted too.

@@ -20,8 +20,10 @@ export class LogsContinuity extends Continuity {
   #since: number | undefined;
   /** `#since` is a head known before the subscription began, until its node says which. */
   #sinceAtMost = false;
-  /** Retractions found while admitting a log, to be delivered before it. */
+  /** Retractions found while admitting a log, to be delivered before it (or a {@link HeadMark}'s, at its place). */
   #orphaned: Retraction[] | undefined;
+  /** While a check's results go out: the node's head it compared, if it read it. */
+  #compared: number | undefined;
 
   override get retainedBytes(): number {
     return this.#retained?.bytes ?? 0;
@@ -112,6 +114,17 @@ export class LogsContinuity extends Continuity {
   }
 
   /**
+   * A head was delivered while live logs are held for a check (`reorg`: it replaced another at its
+   * height): noted among them, in the order it came, so that when they go out it retracts the
+   * logs held before it that it shows off the chain (see {@link retractOtherBlocksAt} and
+   * {@link retractFrom}), and none that came after it: a log of another block at its height that
+   * came later is the node's newer word (a reorg whose head follows its logs, as geth sends them).
+   */
+  noteHeadWhileHeld(block: number, hi: number, lo: number, reorg: boolean): void {
+    this.held?.push(new HeadMark(block, hi, lo, reorg));
+  }
+
+  /**
    * Logs are fetched from the last block on, inclusive (it may have more logs than were
    * delivered): a node whose head is that block still has some to give.
    *
@@ -156,7 +169,21 @@ export class LogsContinuity extends Continuity {
     this.#forgetFrom(blocks);
   }
 
+  /** `head`: the node's head the check compared (see {@link HeadMark}). */
+  override finish(fetched: readonly unknown[], ancestor?: number, deep = false, head?: number): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
+    this.#compared = head;
+    try {
+      return super.finish(fetched, ancestor, deep);
+    } finally {
+      this.#compared = undefined;
+    }
+  }
+
   protected admit(result: unknown, live: boolean): boolean {
+    if (result instanceof HeadMark) {
+      this.#orphaned = this.#afterHead(result);
+      return false;
+    }
     if (typeof result !== 'object' || result === null) return true;
     const r = result as Record<string, unknown>;
     // A live log at or above a height a check could not compare (its node was behind): the node
@@ -167,6 +194,17 @@ export class LogsContinuity extends Continuity {
       return false;
     }
     return this.#admitLog(r);
+  }
+
+  /**
+   * What a head noted while logs were held retracts, now that those held before it are delivered.
+   * Heights at or below the head a check compared are left to it: the logs it fetched there are
+   * of the chain it saw, whose timing against the head's is not known.
+   */
+  #afterHead({ block, hi, lo, reorg }: HeadMark): Retraction[] | undefined {
+    if (this.#retained === undefined || (this.#compared !== undefined && block <= this.#compared)) return undefined;
+    const taken = reorg ? this.#retained.takeOffChainAt(block, hi, lo) : this.#retained.takeOtherBlocksAt(block, hi, lo);
+    return taken.length > 0 ? this.#retract(taken) : undefined;
   }
 
   #retract(logs: ReadonlyArray<{ block: number; key: string; text: string }>): Retraction[] {
@@ -229,4 +267,17 @@ export class LogsContinuity extends Continuity {
     this.onBlock?.(block);
     return true;
   }
+}
+
+/**
+ * A head delivered while a `logs` subscription's live logs were held, kept among them in the
+ * order it came (see {@link LogsContinuity.noteHeadWhileHeld}); never delivered.
+ */
+class HeadMark {
+  constructor(
+    readonly block: number,
+    readonly hi: number,
+    readonly lo: number,
+    readonly reorg: boolean,
+  ) {}
 }

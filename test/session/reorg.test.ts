@@ -347,6 +347,33 @@ describe('a switch to a node on another branch looks like one node announcing a 
     expect(delivered.map(({ item }) => item).slice(2)).toEqual([{ ...a.log(7), removed: true }, node.log(6), node.log(7), node.log(8)]);
   });
 
+  it('a log held during a check that came after the head delivered at its height, of another block (the node reorged, its logs before its head), goes out and stays', async () => {
+    const a = chain(10);
+    const reorged = chain(11, 10); // the node's block 11 after its reorg
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // Only the logs' backfill waits: the newHeads check is over at once.
+    const call = async (method: string, params: unknown[]) => (method === 'eth_getLogs' ? (await released, a.call(method, params)) : a.call(method, params));
+    const { keeper: k, delivered } = keeper();
+    k.track('h', ['newHeads'], undefined);
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 6; n <= 10; n++) {
+      k.accept('h', a.block(n));
+      k.accept('l', a.log(n));
+    }
+    k.afterSwitch(call);
+    await flush();
+    k.accept('h', chain(11).block(11)); // delivered
+    expect(delivered.at(-1)).toEqual({ subscription: 'h', item: chain(11).block(11) });
+    k.accept('l', reorged.log(11)); // held: the logs' check runs; the node left that block 11 since
+    release();
+    await flush();
+    k.accept('h', reorged.block(11)); // its head, after its logs
+    const logs = delivered.filter((d) => d.subscription === 'l').map(({ item }) => item);
+    expect(logs.slice(5)).toEqual([reorged.log(11)]);
+    expect([...heldLogs(delivered, 'l').values()].at(-1)).toEqual(reorged.log(11));
+  });
+
   it('logs held during a check above the head it compared, of a branch the heads delivered meanwhile show the node has left, are retracted once it ends', async () => {
     const a = chain(10);
     const moved = chain(11, 10); // the node's branch above 10 for a moment …
