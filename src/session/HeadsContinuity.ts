@@ -75,6 +75,7 @@ export class HeadsContinuity extends Continuity {
     // After a deep fork the delivered heads tell nothing about the new chain: heads from here on
     // are judged against what follows.
     if (deep) this.#heads.forgetAbove(-1);
+    if (this.held !== undefined && fetched.length > 0) this.held = withoutOlder(this.held, fetched);
     const settled = (this.#settled = this.#onHead ? new Map() : undefined);
     const done = super.finish(fetched, ancestor, deep);
     this.#settled = undefined;
@@ -128,4 +129,27 @@ export class HeadsContinuity extends Continuity {
     else this.#settled?.set(number, [hi, lo]);
     return HEAD_DELIVERED;
   }
+}
+
+/**
+ * The live heads held while a check ran, without those of another block than the head fetched at
+ * their height. They came on the socket the answers came on, before them: older news of a branch
+ * the node has left since (delivered after the fetched head, such a head would announce a reorg
+ * back to it, and have the `logs` subscriptions retract the new block's logs).
+ */
+function withoutOlder(held: unknown[], fetched: readonly unknown[]): unknown[] {
+  const fetchedAt = new Map<number, readonly [number, number]>();
+  for (const result of fetched) {
+    const r = result as Record<string, unknown> | null;
+    const number = typeof r === 'object' && r !== null ? quantity(r.number) : undefined;
+    const digest = number === undefined ? undefined : hashDigest(r!.hash);
+    if (digest !== undefined) fetchedAt.set(number!, digest);
+  }
+  return held.filter((result) => {
+    const r = result as Record<string, unknown> | null;
+    const number = typeof r === 'object' && r !== null ? quantity(r.number) : undefined;
+    const at = number === undefined ? undefined : fetchedAt.get(number);
+    const digest = at === undefined ? undefined : hashDigest(r!.hash);
+    return digest === undefined || (digest[0] === at![0] && digest[1] === at![1]);
+  });
 }

@@ -374,6 +374,45 @@ describe('a switch to a node on another branch looks like one node announcing a 
     expect([...heldLogs(delivered, 'l').values()].at(-1)).toEqual(reorged.log(11));
   });
 
+  it('a head held during a check, of another block than the one fetched at its height (the node reorged before it answered), is not delivered after it, nor retracts the new block\'s logs', async () => {
+    const a = chain(10);
+    const old = chain(11); // the node's block 11 when the check began …
+    const reorged = chain(11, 10); // … and when it answered for it
+    let node = old;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The newHeads backfill (block 11) waits; the logs' check is over at once.
+    const call = async (method: string, params: unknown[]) => {
+      if (method === 'eth_getBlockByNumber' && Number(params[0]) === 11) await released;
+      return node.call(method, params);
+    };
+    const { keeper: k, delivered } = keeper();
+    k.track('h', ['newHeads'], undefined);
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 6; n <= 10; n++) {
+      k.accept('h', a.block(n));
+      k.accept('l', a.log(n));
+    }
+    k.afterSwitch(call);
+    await flush();
+    await flush();
+    k.accept('h', old.block(11)); // held
+    node = reorged;
+    k.accept('l', reorged.log(11)); // the node's reorg, its logs first: the old block's log is retracted
+    release();
+    await flush();
+    await flush();
+    k.accept('h', reorged.block(11)); // its head, already fetched
+    const after = delivered.slice(10).map(({ subscription, item }) => [subscription, item]);
+    expect(after).toEqual([
+      ['l', old.log(11)],
+      ['l', { ...old.log(11), removed: true }],
+      ['l', reorged.log(11)],
+      ['h', reorged.block(11)],
+    ]);
+    expect([...heldLogs(delivered, 'l').values()].at(-1)).toEqual(reorged.log(11));
+  });
+
   it('logs held during a check above the head it compared, of a branch the heads delivered meanwhile show the node has left, are retracted once it ends', async () => {
     const a = chain(10);
     const moved = chain(11, 10); // the node's branch above 10 for a moment …
