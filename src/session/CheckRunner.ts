@@ -181,14 +181,19 @@ export class CheckRunner {
     if (plan.kind === 'none') return this.#finish(subscription, kept, run, [], { ancestor, deep });
     const { from, to } = plan;
     if (plan.kind === 'skip') return this.#finish(subscription, kept, run, [], { from, to, skipped: true, ancestor, deep });
+    // For each block fetched, how many live heads were held as its answer came: those are older.
+    const heard: number[] = [];
+    const { continuity } = kept;
     const fetching =
       plan.kind === 'blocks'
-        ? Promise.all(Array.from({ length: to - from + 1 }, (_, i) => call('eth_getBlockByNumber', [hex(from + i), false]))).then((blocks) => blocks.map((block, i) => servedBlock(block, from + i, head)))
+        ? Promise.all(
+            Array.from({ length: to - from + 1 }, (_, i) => call('eth_getBlockByNumber', [hex(from + i), false], () => (heard[i] = continuity.heldCount))),
+          ).then((blocks) => blocks.map((block, i) => servedBlock(block, from + i, head)))
         : call('eth_getLogs', [{ ...(typeof kept.params[1] === 'object' && kept.params[1] !== null ? kept.params[1] : {}), fromBlock: hex(from), toBlock: hex(to) }]).then((logs) =>
             Array.isArray(logs) ? logs : [],
           );
     fetching.then(
-      (fetched) => this.#finish(subscription, kept, run, fetched, { from, to, ancestor, deep }),
+      (fetched) => this.#finish(subscription, kept, run, fetched, { from, to, ancestor, deep, ...(plan.kind === 'blocks' ? { heard } : {}) }),
       (cause: unknown) => this.#failed(run, [[subscription, kept]], backfillError(cause)),
     );
   }
@@ -199,7 +204,7 @@ export class CheckRunner {
   }
 
   /** Delivers what was fetched, then what was held, each once; and says what happened. */
-  #finish(subscription: string, kept: KeptSubscription, run: CheckRun, fetched: readonly unknown[], outcome: { from?: number; to?: number; skipped?: boolean; ancestor?: number; deep?: boolean; error?: SteadyRpcError }): void {
+  #finish(subscription: string, kept: KeptSubscription, run: CheckRun, fetched: readonly unknown[], outcome: { from?: number; to?: number; skipped?: boolean; ancestor?: number; deep?: boolean; error?: SteadyRpcError; heard?: readonly number[] }): void {
     // A newer switch (or an unsubscribe) took over: its own backfill releases what is held.
     if (this.#overtaken(subscription, kept, run)) return;
     const { continuity } = kept;
@@ -217,7 +222,7 @@ export class CheckRunner {
       if (!outcome.error && run.head !== undefined && run.afterSwitch) continuity.doubtAbove(run.head);
     }
     // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
-    const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep, run.head);
+    const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep, run.head, outcome.heard);
     const fetchedCount = backfilled.filter((item) => !isRetraction(item)).length;
     this.#host.deliverChecked(subscription, continuity, [...retracted, ...backfilled, ...live], fetchedCount, run.head);
     // Told once what was held went out: a listener that switches, unsubscribes or closes finds

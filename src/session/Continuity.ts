@@ -121,6 +121,11 @@ export abstract class Continuity {
     return this.held !== undefined;
   }
 
+  /** How many live notifications are held now (those held later came after this moment). */
+  get heldCount(): number {
+    return this.held?.length ?? 0;
+  }
+
   /** Bytes of delivered logs kept for retraction. */
   get retainedBytes(): number {
     return 0;
@@ -189,7 +194,7 @@ export abstract class Continuity {
    * fetched results (in chain order), then the buffered live ones, each once, without what the
    * client already has. Deliver them in that order. `deep`: the fork was deeper than what is kept.
    */
-  finish(fetched: readonly unknown[], ancestor?: number, _deep = false, _head?: number): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
+  finish(fetched: readonly unknown[], ancestor?: number, _deep = false, _head?: number, _heard?: readonly number[]): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
     const buffered = this.held ?? [];
     this.held = undefined;
     const retracted = ancestor === undefined ? [] : this.rewind(ancestor);

@@ -45,8 +45,12 @@ export interface ReorgEvent {
   deep: boolean;
 }
 
-/** A JSON-RPC call the session makes on its own behalf on the upstream now in use. */
-export type OwnCall = (method: string, params: unknown[]) => Promise<unknown>;
+/**
+ * A JSON-RPC call the session makes on its own behalf on the upstream now in use. `answered`, if
+ * given, is called as the node's answer arrives, before the promise settles: what the socket
+ * brought after it (in the same read) has not been seen yet.
+ */
+export type OwnCall = (method: string, params: unknown[], answered?: () => void) => Promise<unknown>;
 
 export interface BackfillEvent {
   subscription: string;

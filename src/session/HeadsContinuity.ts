@@ -71,11 +71,15 @@ export class HeadsContinuity extends Continuity {
     return fetched.every((result) => links.fits(result) && (links.accept(result), true));
   }
 
-  override finish(fetched: readonly unknown[], ancestor?: number, deep = false): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
+  /**
+   * `heard`: for each fetched head, how many live heads were held when its answer arrived (see
+   * {@link withoutOlder}).
+   */
+  override finish(fetched: readonly unknown[], ancestor?: number, deep = false, _head?: number, heard?: readonly number[]): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
     // After a deep fork the delivered heads tell nothing about the new chain: heads from here on
     // are judged against what follows.
     if (deep) this.#heads.forgetAbove(-1);
-    if (this.held !== undefined && fetched.length > 0) this.held = withoutOlder(this.held, fetched);
+    if (this.held !== undefined && heard !== undefined) this.held = withoutOlder(this.held, fetched, heard);
     const settled = (this.#settled = this.#onHead ? new Map() : undefined);
     const done = super.finish(fetched, ancestor, deep);
     this.#settled = undefined;
@@ -132,24 +136,30 @@ export class HeadsContinuity extends Continuity {
 }
 
 /**
- * The live heads held while a check ran, without those of another block than the head fetched at
- * their height. They came on the socket the answers came on, before them: older news of a branch
- * the node has left since (delivered after the fetched head, such a head would announce a reorg
- * back to it, and have the `logs` subscriptions retract the new block's logs).
+ * The live heads held while a check ran, without those that came before the answer fetching the
+ * head at their height (`heard[i]`: how many were held when `fetched[i]`'s answer arrived) and are
+ * of another block: older news of a branch the node has left since. Delivered after the fetched
+ * head, such a head would announce a reorg back to it, and have the `logs` subscriptions retract
+ * the new block's logs. Those that came after the answer are the node's newer word, and stay.
  */
-function withoutOlder(held: unknown[], fetched: readonly unknown[]): unknown[] {
-  const fetchedAt = new Map<number, readonly [number, number]>();
-  for (const result of fetched) {
-    const r = result as Record<string, unknown> | null;
-    const number = typeof r === 'object' && r !== null ? quantity(r.number) : undefined;
-    const digest = number === undefined ? undefined : hashDigest(r!.hash);
-    if (digest !== undefined) fetchedAt.set(number!, digest);
-  }
-  return held.filter((result) => {
-    const r = result as Record<string, unknown> | null;
-    const number = typeof r === 'object' && r !== null ? quantity(r.number) : undefined;
-    const at = number === undefined ? undefined : fetchedAt.get(number);
-    const digest = at === undefined ? undefined : hashDigest(r!.hash);
-    return digest === undefined || (digest[0] === at![0] && digest[1] === at![1]);
+function withoutOlder(held: unknown[], fetched: readonly unknown[], heard: readonly number[]): unknown[] {
+  const older = new Set<unknown>();
+  fetched.forEach((result, i) => {
+    const before = heard[i] ?? 0;
+    const at = headAt(result);
+    if (at === undefined) return;
+    for (let j = 0; j < before && j < held.length; j++) {
+      const other = headAt(held[j]);
+      if (other !== undefined && other.number === at.number && (other.digest[0] !== at.digest[0] || other.digest[1] !== at.digest[1])) older.add(held[j]);
+    }
   });
+  return older.size === 0 ? held : held.filter((result) => !older.has(result));
+}
+
+function headAt(result: unknown): { number: number; digest: readonly [number, number] } | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const r = result as Record<string, unknown>;
+  const number = quantity(r.number);
+  const digest = number === undefined ? undefined : hashDigest(r.hash);
+  return digest === undefined ? undefined : { number: number!, digest };
 }

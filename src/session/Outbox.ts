@@ -40,11 +40,15 @@ export class Outbox {
 
   /** A call of the session's own on `link`, as a promise of its result (for backfills). */
   ownCall(link: UpstreamLink): OwnCall {
-    return (method, params) =>
+    return (method, params, answered) =>
       new Promise((resolve, reject) => {
         if (!link.alive) return reject(new SteadyRpcError('ERR_ABORTED', `Node "${link.node}" was left`));
         this.sendOwn(link, 'backfill', method, params, this.#ctx.settings.replayTimeoutMs,
-          (response) => ('error' in response ? reject(new SteadyRpcError('ERR_BAD_RESPONSE', `${method} failed on node "${link.node}": ${response.error.message}`)) : resolve((response as { result?: unknown }).result)),
+          (response) => {
+            if ('error' in response) return reject(new SteadyRpcError('ERR_BAD_RESPONSE', `${method} failed on node "${link.node}": ${response.error.message}`));
+            answered?.();
+            resolve((response as { result?: unknown }).result);
+          },
           reject,
         );
       });

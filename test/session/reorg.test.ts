@@ -382,8 +382,9 @@ describe('a switch to a node on another branch looks like one node announcing a 
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     // The newHeads backfill (block 11) waits; the logs' check is over at once.
-    const call = async (method: string, params: unknown[]) => {
+    const call = async (method: string, params: unknown[], answered?: () => void) => {
       if (method === 'eth_getBlockByNumber' && Number(params[0]) === 11) await released;
+      answered?.();
       return node.call(method, params);
     };
     const { keeper: k, delivered } = keeper();
@@ -411,6 +412,29 @@ describe('a switch to a node on another branch looks like one node announcing a 
       ['h', reorged.block(11)],
     ]);
     expect([...heldLogs(delivered, 'l').values()].at(-1)).toEqual(reorged.log(11));
+  });
+
+  it('a head held during a check that came after the answer fetching its height (in the same read), of another block, is the node\'s newer word: delivered after it', async () => {
+    const a = chain(10);
+    const fetchedChain = chain(11); // the node's block 11 when it answered …
+    const moved = chain(12, 10); // … and its branch right after
+    const { keeper: k, delivered } = keeper();
+    // The answer for block 11, then (before the session has read the answer) the node's new heads.
+    const call = async (method: string, params: unknown[], answered?: () => void) => {
+      const result = await fetchedChain.call(method, params);
+      answered?.();
+      if (method === 'eth_getBlockByNumber' && Number(params[0]) === 11) {
+        k.accept('h', moved.block(11));
+        k.accept('h', moved.block(12));
+      }
+      return result;
+    };
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 6; n <= 10; n++) k.accept('h', a.block(n));
+    k.afterSwitch(call);
+    await flush();
+    await flush();
+    expect(delivered.slice(5).map(({ item }) => item)).toEqual([fetchedChain.block(11), moved.block(11), moved.block(12)]);
   });
 
   it('logs held during a check above the head it compared, of a branch the heads delivered meanwhile show the node has left, are retracted once it ends', async () => {
