@@ -271,7 +271,11 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       oneWay: !hasId,
       viewAt: this.#ctx.gate.view.highest,
     };
-    if (!hasId) slot?.collector.skip(slot.index);
+    if (!hasId) {
+      slot?.collector.skip(slot.index);
+      // That may have completed its batch's answer, and a listener of it closed the session.
+      if (this.#ctx.closed()) return;
+    }
     if (!hasId && request.method === 'eth_subscribe') {
       // The client could never learn its id, so never end it: a node would hold it for good.
       this.emit('error', new SteadyRpcError('ERR_ABORTED', 'Dropped a client eth_subscribe without an id: its subscription could never be ended'));

@@ -199,6 +199,16 @@ describe('a listener that closes the session from an event', () => {
     expect(() => h.send([{ jsonrpc: '2.0', method: 'eth_subscribe', params: ['newHeads'] }, rpc(1, 'eth_chainId')])).not.toThrow();
     expectNothingLeft(h);
   });
+
+  it("'message' with the answer a batch's last item, a notification, completes: send() does not throw, the notification goes nowhere", async () => {
+    const h = await sessionHarness();
+    h.session.on('message', () => h.session.close());
+    // The unknown id is answered at once; the notification's turn completes the batch's answer.
+    expect(() => h.send([rpc(1, 'eth_unsubscribe', ['0xdead']), { jsonrpc: '2.0', method: 'eth_blockNumber', params: [] }])).not.toThrow();
+    expect(h.received.at(-1)).toEqual([{ jsonrpc: '2.0', id: 1, result: false }]);
+    expect(h.nodes.a!.calls.get('eth_blockNumber') ?? 0).toBe(0);
+    expectNothingLeft(h);
+  });
 });
 
 describe('a listener that sends from an event', () => {
