@@ -433,6 +433,19 @@ export class SetLatency extends Step {
   }
 }
 
+/** What the session sends the node takes `ms` to reach it: it answers from its chain as it is then. */
+export class SetUplinkLatency extends Step {
+  constructor(readonly node: string, readonly ms: number) {
+    super();
+  }
+  act(env: Env) {
+    env.world.transport.setUplinkLatency(this.node, this.ms);
+  }
+  toString() {
+    return `uplink(${this.node}, ${this.ms})`;
+  }
+}
+
 /** The node gets slow at reads: its `eth_getBalance` answers come `ms` later, after what follows them. */
 export class SlowReads extends Step {
   constructor(readonly node: string, readonly ms: number) {

@@ -30,6 +30,7 @@ import {
   SendBatch,
   SendMalformed,
   SetLatency,
+  SetUplinkLatency,
   SlowReads,
   Stretch,
   Tick,
@@ -135,6 +136,7 @@ export function commandsFor(nodeCount: number, maxCommands: number, replayPath?:
     fc.tuple(fc.nat(3), fc.nat(GARBAGE.length - 1)).map(([s, w]) => new UpstreamGarbage(s, w)),
     ...times(2, fc.tuple(node, fc.constantFrom(0, 0, 100, 1_500, 4_500)).map(([n, ms]) => new SetLatency(n, ms))),
     ...times(2, fc.tuple(node, fc.constantFrom(0, 300, 3_000, 7_000)).map(([n, ms]) => new SlowReads(n, ms))),
+    fc.tuple(node, fc.constantFrom(0, 0, 50, 700)).map(([n, ms]) => new SetUplinkLatency(n, ms)),
     // A load-balanced node's read backend lags its heads by 1–3 blocks, or catches up (0).
     ...times(2, fc.tuple(node, fc.nat(3)).map(([n, blocks]) => new ReadLag(n, blocks))),
     ...times(2, node.map((n) => new Hold(n))),
@@ -244,6 +246,7 @@ export async function settle(env: Env): Promise<void> {
   for (const node of world.nodes) {
     transport.setLatency(node.name, 0);
     transport.setSlowReads(node.name, 0);
+    transport.setUplinkLatency(node.name, 0);
     transport.release(node.name);
     node.readLagBlocks = 0;
     node.refuseStatus = undefined;

@@ -95,6 +95,11 @@ export class TracingTransport implements SocketTransport {
   /** Extra time each host takes over `eth_getBalance`, answered meanwhile out of order, as real nodes do. */
   readonly #slowReads = new Map<string, number>();
   readonly #slowTimers = new Set<TimerHandle>();
+  /** How long each host takes to get what the session sends it (it answers from its state then). */
+  readonly #uplink = new Map<string, number>();
+  /** Frames on the way to each host, in order. */
+  readonly #outbound = new Map<string, Array<{ at: number; deliver: () => void }>>();
+  readonly #outboundTimers = new Map<string, TimerHandle>();
 
   constructor(clock: FakeClock) {
     this.#clock = clock;
@@ -108,6 +113,14 @@ export class TracingTransport implements SocketTransport {
   /** `host` takes `ms` more over each `eth_getBalance`; other frames overtake its answers. */
   setSlowReads(host: string, ms: number): void {
     this.#slowReads.set(host, ms);
+  }
+
+  /**
+   * What the session sends `host` takes `ms` to reach it from now on (those on the way keep their
+   * order): the node answers from its chain as it is then, after notifications it sent meanwhile.
+   */
+  setUplinkLatency(host: string, ms: number): void {
+    this.#uplink.set(host, ms);
   }
 
   /** Holds back every frame from `host` until {@link release}; they stay in order. */
@@ -125,13 +138,19 @@ export class TracingTransport implements SocketTransport {
 
   /** Whether frames reach the session as they are sent: no latency, nothing held or on the wire. */
   get quiet(): boolean {
-    return [...this.#latency.values(), ...this.#slowReads.values()].every((ms) => ms === 0) && this.#holding.size === 0 && [...this.#wire.values()].every((wire) => wire.length === 0);
+    return (
+      [...this.#latency.values(), ...this.#slowReads.values(), ...this.#uplink.values()].every((ms) => ms === 0) &&
+      this.#holding.size === 0 &&
+      [...this.#wire.values(), ...this.#outbound.values()].every((frames) => frames.length === 0)
+    );
   }
 
   /** The network goes away: frames on the wire are dropped and no timer is left. */
   shutdown(): void {
-    for (const timer of [...this.#timers.values(), ...this.#slowTimers]) this.#clock.clearTimeout(timer);
+    for (const timer of [...this.#timers.values(), ...this.#slowTimers, ...this.#outboundTimers.values()]) this.#clock.clearTimeout(timer);
     this.#timers.clear();
+    this.#outboundTimers.clear();
+    this.#outbound.clear();
     this.#slowTimers.clear();
     this.#wire.clear();
   }
@@ -171,7 +190,10 @@ export class TracingTransport implements SocketTransport {
     socket = fake;
     return {
       send: (text) => {
-        fake.send(text);
+        this.#toHost(host, () => {
+          // A frame still on the way when its socket closed is gone with it.
+          if (fake.state === 'open') fake.send(text);
+        });
         this.onUpstreamSend?.(text, fake);
       },
       close: (code, reason) => fake.close(code, reason),
@@ -181,6 +203,25 @@ export class TracingTransport implements SocketTransport {
         return fake.bufferedAmount;
       },
     };
+  }
+
+  /** Puts a frame for `host` on its way (at once, with no uplink latency and nothing before it). */
+  #toHost(host: string, deliver: () => void): void {
+    const outbound = this.#outbound.get(host) ?? [];
+    const ms = this.#uplink.get(host) ?? 0;
+    if (ms === 0 && outbound.length === 0) return deliver();
+    this.#outbound.set(host, outbound);
+    outbound.push({ at: Math.max(this.#clock.now() + ms, outbound.at(-1)?.at ?? -Infinity), deliver });
+    this.#pumpOut(host);
+  }
+
+  #pumpOut(host: string): void {
+    const timer = this.#outboundTimers.get(host);
+    if (timer !== undefined) this.#clock.clearTimeout(timer);
+    this.#outboundTimers.delete(host);
+    const outbound = this.#outbound.get(host) ?? [];
+    while (outbound.length > 0 && outbound[0]!.at <= this.#clock.now()) outbound.shift()!.deliver();
+    if (outbound.length > 0) this.#outboundTimers.set(host, this.#clock.setTimeout(() => this.#pumpOut(host), outbound[0]!.at - this.#clock.now()));
   }
 
   /** Puts a frame from `host` on the wire to the session. */
