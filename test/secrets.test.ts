@@ -230,7 +230,8 @@ describe('planted credentials never show (real fetch and ws, closed loopback por
       { name: 'b', ws: () => ({ url: `ws://127.0.0.1:${port}${ENCODED_TAIL}?id=tok3n`, headers: { ...SECRET_HEADERS } }) },
       { name: 'c', http: () => ({ url: `http://127.0.0.1:${port}${SECRET_TAIL}`, headers: { ...SECRET_HEADERS } }), tier: 'backup' },
     ];
-    const pool = new NodePool({ nodes, clock });
+    // No pause before asking the nodes again (http.retryDelayMs): it runs on the fake clock, the refusals in real time.
+    const pool = new NodePool({ nodes, clock, http: { retryDelayMs: 0 } });
     const checker = new HealthChecker(pool, { failuresToDown: 1, timeoutMs: 5_000 });
     const session = new UpstreamSession({ pool, clock, random: () => 0.5 });
     const metrics = new Metrics();

@@ -54,17 +54,20 @@ export class HedgedSend {
     this.#latencies = settings.percentile === undefined ? undefined : new NodeLatencies(settings.percentile);
   }
 
+  /**
+   * `queue`: the nodes to ask, in order; `queueOf`, that order made again after a pause of
+   * `retryDelayMs` once every node worth asking failed (0: none; see `http.retryDelayMs`).
+   */
   async send(
     payload: JsonRpcRequest | JsonRpcRequest[],
     body: string,
-    nodes: readonly string[],
-    more: () => readonly string[],
+    queue: NodeQueue,
+    queueOf: () => NodeQueue,
+    retryDelayMs: number,
     signal: AbortSignal | undefined,
     unavailable: Unavailable,
   ): Promise<Answer> {
     const { clock } = this.#pool;
-    const passive = this.#passive;
-    const queue = new NodeQueue(passive, nodes, more);
     const failures: string[] = [];
     const running = new Map<string, AbortController>();
     const settled: Settled[] = [];
@@ -76,6 +79,11 @@ export class HedgedSend {
     let lastError: unknown;
     let timer: TimerHandle | undefined;
     let hedgeDue = false;
+    /** Every node worth asking failed: the pause before asking again runs, then is over (or failed: closed, aborted). */
+    let pausing = false;
+    /** A node failed it in a way it may be over in a moment (not a rate limit, which says how long). */
+    let mayBeBack = false;
+    let paused: { error?: unknown } | undefined;
     let wake: (() => void) | undefined;
     const notify = () => wake?.();
 
@@ -112,6 +120,19 @@ export class HedgedSend {
     const onAbort = () => {
       for (const controller of running.values()) controller.abort(signal!.reason);
     };
+    const pause = () => {
+      pausing = true;
+      this.#attempts.pause(retryDelayMs, signal).then(
+        () => {
+          paused = {};
+          notify();
+        },
+        (error: unknown) => {
+          paused = { error };
+          notify();
+        },
+      );
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
 
     try {
@@ -119,9 +140,19 @@ export class HedgedSend {
       const first = queue.next(FIRST_OR_FAILOVER);
       if (first === undefined) unavailable(0, queue.held, failures, lastError);
       start(first!);
-      while (running.size > 0) {
-        if (settled.length === 0 && !hedgeDue) await new Promise<void>((resolve) => (wake = resolve));
+      while (running.size > 0 || pausing) {
+        if (settled.length === 0 && !hedgeDue && paused === undefined) await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
+        if (paused !== undefined) {
+          const { error } = paused;
+          pausing = false;
+          paused = undefined;
+          if (error !== undefined) throw error;
+          queue = queueOf();
+          const again = queue.next(FIRST_OR_FAILOVER);
+          if (again !== undefined) start(again);
+          continue;
+        }
         signal?.throwIfAborted();
         if (settled.length === 0) {
           hedgeDue = false;
@@ -148,6 +179,7 @@ export class HedgedSend {
         } else {
           if (outcome.own) fallback = outcome.own;
           lastError = outcome.error;
+          mayBeBack ||= !this.#passive.coolingDown(name);
           failures.push(`${name}: ${describeError(outcome.error)}`);
           queue.failed(name, outcome, true);
         }
@@ -155,6 +187,8 @@ export class HedgedSend {
         if (running.size === 0 && attempts < this.#maxAttempts) {
           const failover = queue.next(FIRST_OR_FAILOVER);
           if (failover !== undefined) start(failover);
+          // Every node worth asking failed it (none answered): one may be back in a moment.
+          else if (fallback === undefined && mayBeBack && retryDelayMs > 0) pause();
         }
       }
       if (fallback) return fallback;

@@ -30,6 +30,14 @@ export interface HttpDispatcherOptions {
    * @default 3
    */
   maxAttempts?: number;
+  /**
+   * When every node worth asking has failed a request (refused, broke the connection, timed out,
+   * answered 5xx) and attempts are left, how long to wait before asking again, best node first, in
+   * ms: a node that restarts, or a rolling deploy that briefly takes every node down, is then
+   * ridden out instead of answered with an error. 0: fail at once.
+   * @default 250
+   */
+  retryDelayMs?: number;
 }
 
 export interface HttpRequestOptions {
@@ -51,7 +59,10 @@ export interface DispatchPolicy {
   readonly hedge?: HedgeSettings;
 }
 
-const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3 });
+/** A request (not a hedge's copy) may go to any node worth a try: see {@link NodeQueue}. */
+const EVERY_NODE = Object.freeze({ anyHeld: true, widen: true });
+
+const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3, retryDelayMs: 250 });
 
 /**
  * Carries out `NodePool.request()`: POSTs to the best node and, on a transport failure, a bad
@@ -75,6 +86,7 @@ const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3 });
 export class HttpDispatcher {
   readonly #pool: NodePool;
   readonly #maxAttempts: number;
+  readonly #retryDelayMs: number;
   readonly #consistency: ConsistencySettings;
   readonly #isRepeatable: RepeatablePredicate;
   readonly #passive: PassiveHealth;
@@ -86,23 +98,27 @@ export class HttpDispatcher {
 
   constructor(pool: NodePool, passive: PassiveHealth, options: HttpDispatcherOptions = {}, policy: DispatchPolicy = {}) {
     const { consistency = CONSISTENCY_DEFAULTS, isRepeatable = defaultIsRepeatable, classify = classifyNodeError, hedge } = policy;
-    const { attemptTimeoutMs, maxAttempts } = { ...DEFAULTS, ...options };
+    const { attemptTimeoutMs, maxAttempts, retryDelayMs } = { ...DEFAULTS, ...options };
     if (!Number.isFinite(attemptTimeoutMs) || attemptTimeoutMs <= 0) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected http.attemptTimeoutMs to be a finite number > 0, got ${attemptTimeoutMs}`);
     }
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected http.maxAttempts to be an integer >= 1, got ${maxAttempts}`);
     }
+    if (!Number.isFinite(retryDelayMs) || retryDelayMs < 0) {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected http.retryDelayMs to be a finite number >= 0, got ${retryDelayMs}`);
+    }
     this.#pool = pool;
     this.#maxAttempts = maxAttempts;
+    this.#retryDelayMs = retryDelayMs;
     this.#consistency = consistency;
     this.#isRepeatable = isRepeatable;
     this.#passive = passive;
     this.#attempts = new NodeAttempts(pool, passive, classify, attemptTimeoutMs);
     this.#hedged = hedge && new HedgedSend(pool, passive, this.#attempts, hedge, maxAttempts);
     this.#hedgeMethods = hedge?.methods;
-    this.#gate = new PoolViewGate(pool, passive, this.#attempts, consistency, isRepeatable, (payload, opts, unrepeatable, skip) =>
-      this.#send(payload, opts, unrepeatable, skip),
+    this.#gate = new PoolViewGate(pool, passive, this.#attempts, consistency, isRepeatable, (payload, opts, unrepeatable, skip, again) =>
+      this.#send(payload, opts, unrepeatable, skip, again),
     );
     this.view = this.#gate.view;
   }
@@ -134,13 +150,18 @@ export class HttpDispatcher {
    * errors that say "not this node", for a request safe to repeat; only on a failure that proves the
    * node never got it, for one that is not (`unrepeatable`: its first method not safe to repeat).
    */
-  async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, unrepeatable: string | undefined, skip?: ReadonlySet<string>): Promise<Answer> {
+  async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, unrepeatable: string | undefined, skip?: ReadonlySet<string>, again = false): Promise<Answer> {
+    const retryDelayMs = again ? 0 : this.#retryDelayMs;
     const body = JSON.stringify(payload);
     const { avoid } = options;
     const takes = (name: string) => this.#pool.node(name).http !== undefined && !skip?.has(name) && !avoid?.includes(name);
     const nodes = this.#pool.candidates().filter(takes);
-    /** Once every candidate failed: the other nodes worth a try (see {@link #beyond}), asked once. */
-    const more = () => this.#beyond(nodes, takes);
+    /**
+     * The order to ask the nodes in: the candidates, then, once every one failed, the other nodes
+     * worth a try (see {@link #beyond}), asked once. Made again, from the pool as it is then,
+     * after a pause (see `retryDelayMs`).
+     */
+    const queueOf = (candidates = this.#pool.candidates().filter(takes)) => new NodeQueue(this.#passive, candidates, () => this.#beyond(candidates, takes));
     const unavailable = (attempts: number, held: readonly string[], failures: readonly string[], lastError: unknown): never => {
       throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', this.#unavailable(nodes.length, attempts, held), {
         cause: lastError,
@@ -149,18 +170,26 @@ export class HttpDispatcher {
     };
     // Plain reads may go to a second node while the first is slow; nothing else ever.
     if (this.#hedged && unrepeatable === undefined && isHedgeable(payload, this.#hedgeMethods)) {
-      return this.#hedged.send(payload, body, nodes, more, options.signal, unavailable);
+      return this.#hedged.send(payload, body, queueOf(nodes), queueOf, retryDelayMs, options.signal, unavailable);
     }
     const failures: string[] = [];
     let lastError: unknown;
     /** The last node's own answer that another node may better: its error with a non-2xx status, or "not this node". */
     let fallback: Answer | undefined;
     let attempts = 0;
-    const queue = new NodeQueue(this.#passive, nodes, more);
+    /** A node failed it in a way it may be over in a moment (not a rate limit, which says how long). */
+    let mayBeBack = false;
+    let queue = queueOf(nodes);
     while (attempts < this.#maxAttempts) {
       options.signal?.throwIfAborted();
       if (this.#pool.closed) throw poolClosedError();
-      const name = queue.next({ anyHeld: true, widen: true });
+      let name = queue.next(EVERY_NODE);
+      // Every node worth asking failed it (none answered): one may be back in a moment.
+      if (name === undefined && fallback === undefined && mayBeBack && retryDelayMs > 0) {
+        await this.#attempts.pause(retryDelayMs, options.signal);
+        queue = queueOf();
+        name = queue.next(EVERY_NODE);
+      }
       if (name === undefined) break;
       attempts += 1;
       const outcome = await this.#attempts.attempt(name, payload, body, options.signal);
@@ -178,6 +207,7 @@ export class HttpDispatcher {
         return outcome.own ?? { node: name, response: notResentAnswer(payload, name, failure, unrepeatable), final: true };
       }
       lastError = outcome.error;
+      mayBeBack ||= !this.#passive.coolingDown(name);
       failures.push(`${name}: ${describeError(outcome.error)}`);
       queue.failed(name, outcome, unrepeatable === undefined);
     }

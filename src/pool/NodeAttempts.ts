@@ -55,7 +55,7 @@ export class NodeAttempts {
   readonly #passive: PassiveHealth;
   readonly #classify: NodeErrorClassifier;
   readonly timeoutMs: number;
-  /** How to end each POST in flight: close() ends them all. */
+  /** How to end each POST in flight (and each {@link pause}): close() ends them all. */
   readonly #inFlight = new Set<(reason: unknown) => void>();
   #closed = false;
 
@@ -73,6 +73,36 @@ export class NodeAttempts {
   close(): void {
     this.#closed = true;
     for (const abort of [...this.#inFlight]) abort(poolClosedError());
+  }
+
+  /**
+   * Waits `ms` on the pool's clock before a request asks the nodes again. Rejects when `signal`
+   * aborts (with its reason) and when the pool closes (with {@link poolClosedError}): close()
+   * leaves no pause behind.
+   */
+  pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#closed) return Promise.reject(poolClosedError());
+    const { clock } = this.#pool;
+    const inFlight = this.#inFlight;
+    return new Promise<void>((resolve, reject) => {
+      const end = () => {
+        clock.clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        inFlight.delete(stop);
+      };
+      const stop = (reason: unknown) => {
+        end();
+        reject(reason);
+      };
+      const onAbort = () => stop(signal!.reason);
+      const timer = clock.setTimeout(() => {
+        end();
+        resolve();
+      }, ms);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      inFlight.add(stop);
+    });
   }
 
   /**

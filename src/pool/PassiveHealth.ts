@@ -69,6 +69,11 @@ export class PassiveHealth {
     return this.#cooldown.admits(name, now) && !(this.#breakers?.get(name)!.admits(now) ?? true);
   }
 
+  /** Whether `name` is cooling down after a rate limit (it named when it takes requests again). */
+  coolingDown(name: string): boolean {
+    return this.#cooldown.until(name, this.#hooks.now()) !== undefined;
+  }
+
   /** When `name` takes requests again, if it is cooling down or its circuit is open. */
   backAt(name: string): number | undefined {
     const now = this.#hooks.now();

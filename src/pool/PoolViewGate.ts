@@ -14,13 +14,16 @@ import type { PassiveHealth } from './PassiveHealth.js';
 
 /**
  * How the dispatcher sends one pass: to the best candidate not in `skip`, failing over as its rules
- * allow (`unrepeatable`: the first method not safe to repeat).
+ * allow (`unrepeatable`: the first method not safe to repeat). `again`: a pass asking again what a
+ * node behind the view answered, which the gate's own polling paces (no pause before asking the
+ * nodes once more: see `http.retryDelayMs`).
  */
 export type FailoverSend = (
   payload: JsonRpcRequest | JsonRpcRequest[],
   options: HttpRequestOptions,
   unrepeatable: string | undefined,
   skip?: ReadonlySet<string>,
+  again?: boolean,
 ) => Promise<Answer>;
 
 /**
@@ -116,7 +119,7 @@ export class PoolViewGate {
         const heads = this.#knownHeads();
         let answer;
         try {
-          answer = await this.#send(asking, options, answered === undefined ? unrepeatable : firstUnrepeatable(asking, this.#isRepeatable), tried);
+          answer = await this.#send(asking, options, answered === undefined ? unrepeatable : firstUnrepeatable(asking, this.#isRepeatable), tried, answered !== undefined);
         } catch (error) {
           // No node answered this pass. Before any answer that is a failure; after one from a node
           // behind, the others may just be down: wait for that one to catch up.

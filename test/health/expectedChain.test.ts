@@ -82,7 +82,9 @@ describe('chainId configured: a node on another chain is never used', () => {
     await c.clock.advance(5_000);
     expect(status(c, 'a')).toBe('unhealthy');
     // Balance differs per node (a: 1 wei, wrong: 2 wei): chain 5's state must never be served.
-    const answer = await c.pool.request(getBalance).catch((error: unknown) => error);
+    const requested = c.pool.request(getBalance).catch((error: unknown) => error);
+    await c.clock.advance(500); // a is asked three times, 250 ms apart (http.retryDelayMs)
+    const answer = await requested;
     expect(answer).not.toMatchObject({ result: '0x2' });
     expect(answer).toBeInstanceOf(SteadyRpcError);
     c.checker.close();

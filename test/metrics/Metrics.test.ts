@@ -42,7 +42,8 @@ describe('Metrics', () => {
     pool.coolDown('b', 5_000);
     nodes.a!.setMode('stall');
     const answer = pool.request({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }).catch(() => undefined);
-    await clock.advance(1_000);
+    // a's three attempts (its circuit open, it is the only node not cooling down), 250 ms apart (http.retryDelayMs).
+    await clock.advance(3_500);
     await answer;
     const text = metrics.render();
     expect(text).toContain('steadyrpc_node_rate_limited{node="a",tier="primary"} 0');

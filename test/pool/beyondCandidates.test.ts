@@ -48,8 +48,10 @@ describe('pool.request() once every healthy node failed', () => {
     c.pool.update('c', { status: 'unhealthy' });
     c.pool.quarantine('c', 60_000);
     c.http.fail('http://a.test/', 'refuse');
-    await expect(c.pool.request(rpc(3, 'eth_blockNumber'))).rejects.toMatchObject({ code: 'ERR_UPSTREAM_UNAVAILABLE', message: expect.stringMatching(/^All 1 attempts failed/) });
-    expect(c.http.requests.map((r) => r.url)).toEqual(['http://a.test/']);
+    const failing = c.pool.request(rpc(3, 'eth_blockNumber')).catch((e: unknown) => e);
+    await c.clock.advance(500); // a is asked again after each pause (http.retryDelayMs), b and c never
+    expect(await failing).toMatchObject({ code: 'ERR_UPSTREAM_UNAVAILABLE', message: expect.stringMatching(/^All 3 attempts failed/) });
+    expect(c.http.requests.map((r) => r.url)).toEqual(['http://a.test/', 'http://a.test/', 'http://a.test/']);
   });
 
   it('at most http.maxAttempts nodes in all', async () => {
@@ -95,7 +97,8 @@ describe('pool.request() once every healthy node failed', () => {
   });
 
   it('not so a write, nor a node that timed out or answered with an HTTP error', async () => {
-    const c = fakeCluster([{ name: 'a' }, { name: 'b' }], { http: { attemptTimeoutMs: 1_000 } });
+    // No pause and new round once both failed (http.retryDelayMs: test/pool/retryDelay.test.ts): what is shown is that neither is asked once more.
+    const c = fakeCluster([{ name: 'a' }, { name: 'b' }], { http: { attemptTimeoutMs: 1_000, retryDelayMs: 0 } });
     c.pool.update('a', { status: 'healthy', head: 100 });
     c.pool.update('b', { status: 'healthy', head: 100 });
     c.http.fail('http://a.test/', 'refuse').fail('http://b.test/', 'reset-after-send');

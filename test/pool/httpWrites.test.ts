@@ -220,7 +220,9 @@ describe("a node's own JSON-RPC error sent with a non-2xx status", () => {
   });
 
   it('a body that is not a JSON-RPC error is still a failure', async () => {
-    const { pool } = twoNodes(async () => ({ status: 500, body: '{"error":"oops"}' }), { nodes: [{ name: 'a', http: 'http://a.test/k3y/' }] });
-    await expect(pool.request(read(1))).rejects.toMatchObject({ code: 'ERR_UPSTREAM_UNAVAILABLE' });
+    const { pool, clock } = twoNodes(async () => ({ status: 500, body: '{"error":"oops"}' }), { nodes: [{ name: 'a', http: 'http://a.test/k3y/' }] });
+    const failing = pool.request(read(1)).catch((e: unknown) => e);
+    await clock.advance(500); // asked three times, 250 ms apart (http.retryDelayMs)
+    expect(await failing).toMatchObject({ code: 'ERR_UPSTREAM_UNAVAILABLE' });
   });
 });

@@ -158,12 +158,14 @@ describe('serveHttp and the nodes', () => {
   });
 
   it('answers every request of a body with UPSTREAM_UNAVAILABLE when no node can take it, with no URL', async () => {
-    const { pool, nodes } = cluster();
+    const { pool, nodes, clock } = cluster();
     nodes.a!.setMode('down');
     nodes.b!.setMode('http-error');
-    const answer = await serveHttp(pool, text([rpc(1, 'eth_chainId'), rpc(2, 'eth_chainId'), { jsonrpc: '2.0', method: 'eth_chainId' }]));
+    const serving = serveHttp(pool, text([rpc(1, 'eth_chainId'), rpc(2, 'eth_chainId'), { jsonrpc: '2.0', method: 'eth_chainId' }]));
+    await clock.advance(250); // a and b, the pause (http.retryDelayMs), a again
+    const answer = await serving;
     expect(answer.outcome).toBe('unavailable');
-    expect(json(answer)).toEqual([1, 2].map((id) => ({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.UPSTREAM_UNAVAILABLE, message: 'All 2 attempts failed' } })));
+    expect(json(answer)).toEqual([1, 2].map((id) => ({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.UPSTREAM_UNAVAILABLE, message: 'All 3 attempts failed' } })));
     expect(answer.body).not.toMatch(/\.test/);
   });
 
