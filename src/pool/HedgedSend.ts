@@ -121,6 +121,10 @@ export class HedgedSend {
       for (const controller of running.values()) controller.abort(signal!.reason);
     };
     const pause = () => {
+      // Nothing runs to hedge meanwhile.
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      hedgeDue = false;
       pausing = true;
       this.#attempts.pause(retryDelayMs, signal).then(
         () => {
