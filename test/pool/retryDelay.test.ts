@@ -47,14 +47,18 @@ describe('pool.request() pauses, then asks again, when every node failed it (htt
     expect(c.clock.pendingTimers).toBe(0);
   });
 
-  it('with the defaults (3 attempts), two nodes down: a and b, the pause, then a (the best) once more', async () => {
-    const c = bothDown();
+  it.each([
+    ['a read', {}],
+    ['a hedged read', { hedge: { delayMs: 50 } }],
+  ])('with the defaults (3 attempts), two nodes down: %s asks a and b, pauses, then asks a (the best) once more', async (_, options) => {
+    const c = bothDown(options);
     const read = outcome(c.pool.request(rpc(1, 'eth_blockNumber')));
     await c.clock.advance(0);
     c.http.restore('http://a.test/');
     await c.clock.advance(250);
     expect(read.value).toEqual({ jsonrpc: '2.0', id: 1, result: '0x64' });
     expect(c.http.requests.map((r) => r.url)).toEqual(['http://a.test/', 'http://b.test/', 'http://a.test/']);
+    expect(c.clock.pendingTimers).toBe(0);
   });
 
   it('within http.maxAttempts: one node refusing is asked three times, 250 ms apart, then the request fails', async () => {
@@ -138,17 +142,6 @@ describe('pool.request() pauses, then asks again, when every node failed it (htt
     expect(c.clock.pendingTimers).toBe(0);
     await c.clock.advance(1_000);
     expect(c.http.requests).toHaveLength(2);
-  });
-
-  it('a hedged read pauses and asks again the same way', async () => {
-    const c = bothDown({ hedge: { delayMs: 50 } });
-    const read = outcome(c.pool.request(rpc(1, 'eth_blockNumber')));
-    await c.clock.advance(0);
-    c.http.restore('http://a.test/');
-    await c.clock.advance(250);
-    expect(read.value).toEqual({ jsonrpc: '2.0', id: 1, result: '0x64' });
-    expect(c.http.requests.map((r) => r.url)).toEqual(['http://a.test/', 'http://b.test/', 'http://a.test/']);
-    expect(c.clock.pendingTimers).toBe(0);
   });
 
   it('a hedged read closed during the pause ends at once, with no timer left', async () => {

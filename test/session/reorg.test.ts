@@ -50,6 +50,16 @@ function keeper(settings = {}) {
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Keeps a `newHeads` (`h`) and a `logs` (`l`) subscription, given `a`'s blocks 6 to 10, a head then its log. */
+function keepHeadsAndLogs(k: ContinuityKeeper, a: ReturnType<typeof chain>): void {
+  k.track('h', ['newHeads'], undefined);
+  k.track('l', ['logs', {}], undefined);
+  for (let n = 6; n <= 10; n++) {
+    k.accept('h', a.block(n));
+    k.accept('l', a.log(n));
+  }
+}
+
 /** What a client holds of `subscription`'s logs once it has replayed them (removed ones taken out), by `blockHash:logIndex`. */
 function heldLogs(delivered: ReadonlyArray<{ subscription: string; item: any }>, subscription: string): Map<string, any> {
   const holds = new Map<string, any>();
@@ -355,12 +365,7 @@ describe('a switch to a node on another branch looks like one node announcing a 
     // Only the logs' backfill waits: the newHeads check is over at once.
     const call = async (method: string, params: unknown[]) => (method === 'eth_getLogs' ? (await released, a.call(method, params)) : a.call(method, params));
     const { keeper: k, delivered } = keeper();
-    k.track('h', ['newHeads'], undefined);
-    k.track('l', ['logs', {}], undefined);
-    for (let n = 6; n <= 10; n++) {
-      k.accept('h', a.block(n));
-      k.accept('l', a.log(n));
-    }
+    keepHeadsAndLogs(k, a);
     k.afterSwitch(call);
     await flush();
     k.accept('h', chain(11).block(11)); // delivered
@@ -388,12 +393,7 @@ describe('a switch to a node on another branch looks like one node announcing a 
       return node.call(method, params);
     };
     const { keeper: k, delivered } = keeper();
-    k.track('h', ['newHeads'], undefined);
-    k.track('l', ['logs', {}], undefined);
-    for (let n = 6; n <= 10; n++) {
-      k.accept('h', a.block(n));
-      k.accept('l', a.log(n));
-    }
+    keepHeadsAndLogs(k, a);
     k.afterSwitch(call);
     await flush();
     await flush();
@@ -446,12 +446,7 @@ describe('a switch to a node on another branch looks like one node announcing a 
     // The head is read at once (10); the rest of the check waits until told.
     const call = async (method: string, params: unknown[]) => (method === 'eth_blockNumber' ? a.call(method, params) : (await released, back.call(method, params)));
     const { keeper: k, delivered } = keeper();
-    k.track('h', ['newHeads'], undefined);
-    k.track('l', ['logs', {}], undefined);
-    for (let n = 6; n <= 10; n++) {
-      k.accept('h', a.block(n));
-      k.accept('l', a.log(n));
-    }
+    keepHeadsAndLogs(k, a);
     k.afterSwitch(call);
     await flush();
     k.accept('l', moved.log(11)); // held: the check runs
