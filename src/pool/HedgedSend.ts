@@ -1,5 +1,6 @@
 import type { TimerHandle } from '../Clock.js';
 import { SteadyRpcError, describeError } from '../errors.js';
+import { isNotDelivered } from '../transport/HttpTransport.js';
 import type { JsonRpcRequest } from '../jsonrpc.js';
 import type { HedgeSettings } from './HedgePolicy.js';
 import { NodeLatencies } from './HedgePolicy.js';
@@ -22,6 +23,11 @@ export type Unavailable = (attempts: number, held: readonly string[], failures: 
 /** A first attempt or a failover may go anywhere worth a try; a hedge's copy only to a candidate that takes requests now. */
 const FIRST_OR_FAILOVER: NextOptions = Object.freeze({ anyHeld: true, widen: true });
 const HEDGE_COPY: NextOptions = Object.freeze({ anyHeld: false, widen: false });
+/**
+ * A failover that takes the last attempt a pause could have, after a node refused: not a broken node
+ * once more (see {@link NextOptions.onceMore} and the dispatcher's own).
+ */
+const LAST_BEFORE_PAUSE: NextOptions = Object.freeze({ anyHeld: true, widen: true, onceMore: false });
 
 interface Settled {
   readonly name: string;
@@ -83,6 +89,8 @@ export class HedgedSend {
     let pausing = false;
     /** A node failed it in a way it may be over in a moment (not a rate limit, which says how long). */
     let mayBeBack = false;
+    /** A node refused it: see `LAST_BEFORE_PAUSE`. */
+    let refused = false;
     let paused: { error?: unknown } | undefined;
     let wake: (() => void) | undefined;
     const notify = () => wake?.();
@@ -184,15 +192,17 @@ export class HedgedSend {
           if (outcome.own) fallback = outcome.own;
           lastError = outcome.error;
           mayBeBack ||= !this.#passive.coolingDown(name);
+          refused ||= isNotDelivered(outcome.error);
           failures.push(`${name}: ${describeError(outcome.error)}`);
           queue.failed(name, outcome, true);
         }
         // With another attempt still running, that one is the failover; else the next node now.
         if (running.size === 0 && attempts < this.#maxAttempts) {
-          const failover = queue.next(FIRST_OR_FAILOVER);
-          if (failover !== undefined) start(failover);
           // Every node worth asking failed it (none answered): one may be back in a moment.
-          else if (fallback === undefined && mayBeBack && retryDelayMs > 0) pause();
+          const mayPause = fallback === undefined && mayBeBack && retryDelayMs > 0;
+          const failover = queue.next(mayPause && refused && attempts + 1 >= this.#maxAttempts ? LAST_BEFORE_PAUSE : FIRST_OR_FAILOVER);
+          if (failover !== undefined) start(failover);
+          else if (mayPause) pause();
         }
       }
       if (fallback) return fallback;

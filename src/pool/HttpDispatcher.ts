@@ -12,7 +12,7 @@ import type { HedgeSettings } from './HedgePolicy.js';
 import { isHedgeable } from './HedgePolicy.js';
 import type { Answer } from './NodeAttempts.js';
 import { NodeAttempts, poolClosedError } from './NodeAttempts.js';
-import { NodeQueue } from './NodeQueue.js';
+import { NodeQueue, type NextOptions } from './NodeQueue.js';
 import type { NodeErrorClassifier } from './nodeErrors.js';
 import { classifyNodeError } from './nodeErrors.js';
 import type { NodePool } from './NodePool.js';
@@ -60,7 +60,14 @@ export interface DispatchPolicy {
 }
 
 /** A request (not a hedge's copy) may go to any node worth a try: see {@link NodeQueue}. */
-const EVERY_NODE = Object.freeze({ anyHeld: true, widen: true });
+const EVERY_NODE: NextOptions = Object.freeze({ anyHeld: true, widen: true });
+/**
+ * The same, but the last attempt is kept for the round after a pause rather than a broken node once
+ * more, when a node refused the request: nodes are down this moment (a restart, a deploy), which a
+ * pause rides out; a connection that broke alone is more likely a stale keep-alive socket, which a
+ * new connection at once mends.
+ */
+const LAST_BEFORE_PAUSE: NextOptions = Object.freeze({ anyHeld: true, widen: true, onceMore: false });
 
 const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3, retryDelayMs: 250 });
 
@@ -179,13 +186,16 @@ export class HttpDispatcher {
     let attempts = 0;
     /** A node failed it in a way it may be over in a moment (not a rate limit, which says how long). */
     let mayBeBack = false;
+    /** A node refused it (it is down this moment: a pause is the remedy, not a new connection). */
+    let refused = false;
     let queue = queueOf(nodes);
     while (attempts < this.#maxAttempts) {
       options.signal?.throwIfAborted();
       if (this.#pool.closed) throw poolClosedError();
-      let name = queue.next(EVERY_NODE);
       // Every node worth asking failed it (none answered): one may be back in a moment.
-      if (name === undefined && fallback === undefined && mayBeBack && retryDelayMs > 0) {
+      const mayPause = fallback === undefined && mayBeBack && retryDelayMs > 0;
+      let name = queue.next(mayPause && refused && attempts + 1 >= this.#maxAttempts ? LAST_BEFORE_PAUSE : EVERY_NODE);
+      if (name === undefined && mayPause) {
         await this.#attempts.pause(retryDelayMs, options.signal);
         queue = queueOf();
         name = queue.next(EVERY_NODE);
@@ -208,6 +218,7 @@ export class HttpDispatcher {
       }
       lastError = outcome.error;
       mayBeBack ||= !this.#passive.coolingDown(name);
+      refused ||= isNotDelivered(outcome.error);
       failures.push(`${name}: ${describeError(outcome.error)}`);
       queue.failed(name, outcome, unrepeatable === undefined);
     }

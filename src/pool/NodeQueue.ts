@@ -8,6 +8,12 @@ export interface NextOptions {
   readonly anyHeld: boolean;
   /** The other nodes worth a try (`more`), and a node whose connection broke mid-way, once more. */
   readonly widen: boolean;
+  /**
+   * With `widen`: whether that node may be asked once more now. Not when it would take the last
+   * attempt a pause before asking every node again can have (see `http.retryDelayMs`): that round
+   * asks the best node first, and the broken one too.
+   */
+  readonly onceMore?: boolean;
 }
 
 /**
@@ -34,7 +40,7 @@ export class NodeQueue {
   }
 
   /** The next node to ask, admitted by the passive health (or held only by its circuit); `undefined` when none is left. */
-  next({ anyHeld, widen }: NextOptions): string | undefined {
+  next({ anyHeld, widen, onceMore = widen }: NextOptions): string | undefined {
     const passive = this.#passive;
     for (;;) {
       if (this.#queue.length === 0 && widen && this.#more) {
@@ -52,7 +58,7 @@ export class NodeQueue {
         this.held.splice(this.held.indexOf(circuitOnly), 1);
         return circuitOnly;
       }
-      if (!widen) return undefined;
+      if (!widen || !onceMore) return undefined;
       // Its circuit may have opened meanwhile (a reset fails every request on the connection at
       // once): like any node held only by its circuit, it is asked all the same.
       for (let again = this.#broken.shift(); again !== undefined; again = this.#broken.shift()) {

@@ -61,6 +61,21 @@ describe('pool.request() pauses, then asks again, when every node failed it (htt
     expect(c.clock.pendingTimers).toBe(0);
   });
 
+  it('after a refusal, the last attempt is kept for the round after the pause, not spent on a broken node once more', async () => {
+    // Found by the chaos suite: b (healthy) refused for a moment as a was cut under a request.
+    const c = fakeCluster([{ name: 'a' }, { name: 'b' }]);
+    c.pool.update('a', { status: 'unhealthy', head: 100 });
+    c.pool.update('b', { status: 'healthy', head: 100 });
+    c.http.fail('http://b.test/', 'refuse').fail('http://a.test/', 'reset-after-send');
+    const read = outcome(c.pool.request(rpc(1, 'eth_blockNumber')));
+    await c.clock.advance(0);
+    expect(c.http.requests.map((r) => r.url)).toEqual(['http://b.test/', 'http://a.test/']);
+    c.http.restore('http://b.test/');
+    await c.clock.advance(250);
+    expect(read.value).toEqual({ jsonrpc: '2.0', id: 1, result: '0x64' });
+    expect(c.http.requests.map((r) => r.url)).toEqual(['http://b.test/', 'http://a.test/', 'http://b.test/']);
+  });
+
   it('within http.maxAttempts: one node refusing is asked three times, 250 ms apart, then the request fails', async () => {
     const c = fakeCluster([{ name: 'a' }]);
     c.pool.update('a', { status: 'healthy', head: 100 });
