@@ -191,7 +191,7 @@ export class LinkSwitcher {
       this.#wait.reset();
     }
     (this.#failedThisRound ??= new Set()).add(link.node);
-    ctx.outbox.carry(owed);
+    ctx.outbox.carry(owed, link.node);
     ctx.setState('reconnecting');
     ctx.outbox.rehome(owed, link.node);
     if (ctx.closed()) return;

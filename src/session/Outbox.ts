@@ -66,11 +66,12 @@ export class Outbox {
 
   /**
    * Takes `owed` in charge until {@link rehome} gives each its place: the session answers them if
-   * it is closed before (a listener of an event on the way may close it).
+   * it is closed before (a listener of an event on the way may close it). `sentTo`: the node whose
+   * socket they were sent on (none: they never left, as calls the queue gave up on).
    */
-  carry(owed: Iterable<PendingCall>): void {
-    const moving = (this.#ctx.moving ??= new Set());
-    for (const call of owed) moving.add(call);
+  carry(owed: Iterable<PendingCall>, sentTo?: string): void {
+    const moving = (this.#ctx.moving ??= new Map());
+    for (const call of owed) moving.set(call, sentTo);
   }
 
   /** `call` has its place or its answer now: {@link carry} lets go of it (and of the set, once empty). */
@@ -82,7 +83,7 @@ export class Outbox {
   /** Calls a dead socket owed: re-sent (in their order, ahead of the queue) when safe, else failed. */
   rehome(owed: PendingCall[], node: string): void {
     const ctx = this.#ctx;
-    this.carry(owed);
+    this.carry(owed, node);
     const resend: PendingCall[] = [];
     const answers: Array<[PendingCall, boolean]> = [];
     for (const call of owed) {
@@ -115,15 +116,22 @@ export class Outbox {
 
   /**
    * The session is closing: every call it owes is answered and every socket killed. A call never
-   * sent (queued, or moving between sockets), or safe to repeat, gets UPSTREAM_UNAVAILABLE; one not
-   * safe to repeat that a node was sent says it may have been carried out (NOT_RESENT), as when
-   * its socket dies: never "unavailable", which would invite the client to send it again.
+   * sent (queued), or safe to repeat, gets UPSTREAM_UNAVAILABLE; one not safe to repeat that a node
+   * was sent (on a socket now, or moving off a dead one) says it may have been carried out
+   * (NOT_RESENT), as when its socket dies: never "unavailable", which would invite the client to
+   * send it again.
    */
   closeAll(): void {
     const ctx = this.#ctx;
-    const owed = [...ctx.queue.clear(), ...(ctx.moving ?? [])];
-    ctx.moving = undefined;
+    const owed = ctx.queue.clear();
     const sent: Array<[PendingCall, string]> = [];
+    // Calls on their way from a dead socket to their place were sent on it (a listener of an
+    // answer rehome() gave closed the session): a write among them may have been carried out.
+    for (const [call, node] of ctx.moving ?? []) {
+      if (node === undefined) owed.push(call);
+      else sent.push([call, node]);
+    }
+    ctx.moving = undefined;
     for (const link of [ctx.link, ctx.next, ...ctx.draining]) {
       if (!link) continue;
       for (const call of link.calls.values()) sent.push([call, link.node]);

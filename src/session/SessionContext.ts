@@ -69,7 +69,7 @@ export class SessionContext {
    * Calls taken off a socket that failed or was left, until each has its new home or its answer:
    * a listener that closes the session from an event on the way finds them (see `close()`).
    */
-  moving: Set<PendingCall> | undefined;
+  moving: Map<PendingCall, string | undefined> | undefined;
   /** The next upstream id: every id sent upstream is the session's own. */
   nextId = 1;
   readonly stats = {

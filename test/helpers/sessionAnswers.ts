@@ -60,7 +60,8 @@ export type LimitName = 'maxInFlight' | 'maxSubscriptions';
 
 export type Category =
   | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint; block?: number; header?: Record<string, unknown> }
-  | { type: 'generic' }
+  /** `unsent`: an error that says the request never left (`UPSTREAM_UNAVAILABLE`, `QUEUE_FULL`). */
+  | { type: 'generic'; unsent: boolean }
   | { type: 'notResent' }
   /** A read of blocks the client has seen, which no node caught up with in time (invariant 10). */
   | { type: 'behind' }
@@ -105,7 +106,7 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
     if (code === RpcErrorCode.INVALID_PARAMS) return { type: 'specific', matches: (r) => r.type === 'badSubscribe', what: 'an invalid-params error' };
     if (code === RpcErrorCode.NOT_RESENT) return { type: 'notResent' };
     if (code === RpcErrorCode.BEHIND) return { type: 'behind' };
-    if (typeof code === 'number' && GENERIC_CODES.has(code)) return { type: 'generic' };
+    if (typeof code === 'number' && GENERIC_CODES.has(code)) return { type: 'generic', unsent: code === RpcErrorCode.UPSTREAM_UNAVAILABLE || code === RpcErrorCode.QUEUE_FULL };
     return { type: 'unexpected', what: `error ${show(answer.error)}` };
   }
   const result = answer.result;
@@ -143,14 +144,19 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
  * order. `closedDuring`: a host listener closed the session while it took the batch; the items it
  * had not taken yet are answered as a closed session answers (a generic error), caps or not.
  */
-export function batchFits(answer: { responses: Array<Record<string, unknown>>; categories: Category[]; closedDuring?: boolean }, items: readonly Req[]): boolean {
+export function batchFits(
+  answer: { responses: Array<Record<string, unknown>>; categories: Category[]; closedDuring?: boolean },
+  items: readonly Req[],
+  sentUpstream: (req: Req) => boolean = () => false,
+): boolean {
   return (
     items.length === answer.responses.length &&
     items.every((req, i) => {
       const category = answer.categories[i]!;
       if (show(answer.responses[i]!.id) !== show(req.replyId)) return false;
       if (category.type === 'specific') return category.matches(req);
-      if (category.type === 'generic') return isCall(req) || (answer.closedDuring === true && req.limited !== undefined);
+      // A write that went upstream may have been carried out: never answered as if it had not.
+      if (category.type === 'generic') return (isCall(req) && !(category.unsent && req.type === 'sendTransaction' && sentUpstream(req))) || (answer.closedDuring === true && req.limited !== undefined);
       if (category.type === 'notResent') return isCall(req) && req.type === 'sendTransaction';
       if (category.type === 'behind') return isCall(req) && isRead(req);
       return false;

@@ -80,6 +80,8 @@ export class ClientModel {
   readonly #outstanding = new Map<string, Req[]>();
   /** Error answers that could belong to any outstanding request of that id, not yet tied to one. */
   readonly #generic = new Map<string, number>();
+  /** Of those, the errors that say the request never left (see {@link #checkFeasible}). */
+  readonly #unsent = new Map<string, number>();
   readonly #notResent = new Map<string, number>();
   /** `BEHIND` errors, which could belong to any outstanding read of that id. */
   readonly #behind = new Map<string, number>();
@@ -399,6 +401,7 @@ export class ClientModel {
         return this.#violate(`unexpected answer (${category.what}) for id ${key}: ${text}`);
       case 'generic':
         this.#generic.set(key, (this.#generic.get(key) ?? 0) + 1);
+        if (category.unsent) this.#unsent.set(key, (this.#unsent.get(key) ?? 0) + 1);
         break;
       case 'notResent':
         this.#notResent.set(key, (this.#notResent.get(key) ?? 0) + 1);
@@ -454,6 +457,13 @@ export class ClientModel {
     if (notResent > sends || behind > reads || generic + notResent + behind > eligible) {
       this.#violate(`id ${key} got more answers than requests: ${generic} generic, ${notResent} NOT_RESENT and ${behind} BEHIND errors for ${eligible} requests (${sends} eth_sendTransaction, ${reads} reads) left`);
     }
+    // A write the session sent upstream may have been carried out: it is never answered as if it
+    // had never left (UPSTREAM_UNAVAILABLE, QUEUE_FULL), or a client would send it again.
+    const unsent = this.#unsent.get(key) ?? 0;
+    const out = list.filter((r) => isCall(r) && this.#wentUpstream(r)).length;
+    if (unsent > eligible - out) {
+      this.#violate(`id ${key} got ${unsent} error(s) saying a request never left, but ${out} of its ${eligible} requests left are eth_sendTransaction sent upstream`);
+    }
   }
 
   #answered(req: Req, category: Extract<Category, { type: 'specific' }>, candidates: Set<SubKind>): void {
@@ -501,7 +511,7 @@ export class ClientModel {
       return this.#answeredNull(candidates, text);
     }
     // Batches of the same shape cannot be told apart by a generic error: any of them may be its batch.
-    const fitting = this.#batches.filter((batch) => batchFits(answer, batch.items));
+    const fitting = this.#batches.filter((batch) => batchFits(answer, batch.items, this.#wentUpstream));
     if (fitting.length === 0) return this.#violate(`a batch answer that fits no batch the client sent: ${text}`);
     this.#batchAnswers.push(answer);
     if (!this.#batchesMatch()) return this.#violate(`one batch answer too many (no batch is left for it): ${text}`);
@@ -517,7 +527,7 @@ export class ClientModel {
     const owner = new Map<number, number>(); // batch index → answer index
     const tryAssign = (a: number, seen: Set<number>): boolean => {
       for (const [b, batch] of this.#batches.entries()) {
-        if (seen.has(b) || !batchFits(this.#batchAnswers[a]!, batch.items)) continue;
+        if (seen.has(b) || !batchFits(this.#batchAnswers[a]!, batch.items, this.#wentUpstream)) continue;
         seen.add(b);
         const current = owner.get(b);
         if (current === undefined || tryAssign(current, seen)) {
@@ -598,6 +608,9 @@ export class ClientModel {
     }
     return held.chain;
   }
+
+  /** Whether `req` is an `eth_sendTransaction` the session has sent upstream. */
+  readonly #wentUpstream = (req: Req): boolean => req.type === 'sendTransaction' && req.tag !== undefined && this.#sentUpstream.has(req.tag);
 
   #onUpstreamSend(text: string): void {
     let frame: { method?: unknown; params?: unknown };

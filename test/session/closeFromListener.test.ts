@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NodePool, SESSION_DEFAULTS, SteadyRpcError } from '../../src/index.js';
+import { NodePool, RpcErrorCode, SESSION_DEFAULTS, SteadyRpcError } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport } from '../../src/testing/index.js';
 import { rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
 
@@ -197,6 +197,22 @@ describe('a listener that closes the session from an event', () => {
     const h = await sessionHarness();
     h.session.on('error', () => h.session.close());
     expect(() => h.send([{ jsonrpc: '2.0', method: 'eth_subscribe', params: ['newHeads'] }, rpc(1, 'eth_chainId')])).not.toThrow();
+    expectNothingLeft(h);
+  });
+
+  it("'message' with the first answer for calls a dead socket owed: a write it was sent is answered NOT_RESENT, not 'Session closed'", async () => {
+    // Found by the session property test, seed 20261514.
+    const h = await sessionHarness();
+    const subscription = await subscribeNewHeads(h);
+    h.nodes.a!.blackhole();
+    h.send(rpc(1, 'eth_unsubscribe', [subscription]));
+    h.send(rpc(2, 'eth_sendTransaction', [{}]));
+    h.session.on('message', (text) => {
+      if (JSON.parse(text).id === 1) h.session.close();
+    });
+    await h.clock.advance(10_000); // the keepalive finds a a zombie: the calls it owed are answered, the unsubscribe first
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: true }]);
+    expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, error: expect.objectContaining({ code: RpcErrorCode.NOT_RESENT }) }]);
     expectNothingLeft(h);
   });
 
