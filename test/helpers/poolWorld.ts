@@ -39,6 +39,8 @@ export interface PoolSettings {
   waitMs: number;
   maxAttempts: number;
   attemptTimeoutMs: number;
+  /** The pause before asking every node again once all failed a request (0: none). */
+  retryDelayMs: number;
   /** Answers every node gives `Retry-After` with its 429s (seconds), or none. */
   retryAfterSeconds: number | undefined;
   /** Heal the nodes and let every request settle before close(), or close in the middle of it all. */
@@ -57,8 +59,9 @@ export const poolSettings: fc.Arbitrary<PoolSettings> = fc.record({
   breaker: fc.boolean(),
   failbackCatchUp: fc.boolean(),
   waitMs: fc.constantFrom(1_000, 5_000),
-  maxAttempts: fc.integer({ min: 1, max: 3 }),
+  maxAttempts: fc.integer({ min: 1, max: 5 }),
   attemptTimeoutMs: fc.constantFrom(1_000, 10_000),
+  retryDelayMs: fc.constantFrom(0, 250, 250, 1_000),
   retryAfterSeconds: fc.constantFrom(undefined, 1, 30),
   settleFirst: fc.boolean(),
   endpointMs: fc.constantFrom(undefined, undefined, 0, 30),
@@ -211,7 +214,7 @@ export function createPoolWorld(settings: PoolSettings): PoolWorld {
     httpTransport: http,
     failbackCatchUp: settings.failbackCatchUp,
     consistency: { waitMs: settings.waitMs },
-    http: { maxAttempts: settings.maxAttempts, attemptTimeoutMs: settings.attemptTimeoutMs },
+    http: { maxAttempts: settings.maxAttempts, attemptTimeoutMs: settings.attemptTimeoutMs, retryDelayMs: settings.retryDelayMs },
     ...(settings.breaker ? {} : { breaker: false as const }),
     ...(settings.hedge === false ? {} : { hedge: settings.hedge }),
   });
