@@ -35,6 +35,8 @@ export interface CheckHost {
   deliverChecked(subscription: string, continuity: SubscriptionContinuity, results: unknown[], backfilled: number, head: number | undefined): void;
   report(event: BackfillEvent): void;
   onReorg(event: ReorgEvent, afterSwitch: boolean): void;
+  /** The heads `newHeads` subscriptions since ended were given (see `ContinuityKeeper.forget`). */
+  readonly formerHeads: ReadonlyMap<number, readonly [number, number]>;
 }
 
 /** Attempts at the check after a switch before what is held goes out unchecked. */
@@ -138,7 +140,7 @@ export class CheckRunner {
     }
     const run: CheckRun = { call, attempt, epoch, waited, afterSwitch: this.#switchUnchecked };
     // One read of the new node's head (and one walk back, on a fork) serves every subscription.
-    locateForks(call, () => [...subscriptions].map(([subscription, { continuity }]) => [subscription, continuity] as const)).then(
+    locateForks(call, () => [...subscriptions].map(([subscription, { continuity }]) => [subscription, continuity] as const), this.#host.formerHeads).then(
       ({ head, forks, verified }) => {
         run.head = head;
         run.fork = deepestFork(forks);

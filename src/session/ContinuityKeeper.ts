@@ -30,6 +30,7 @@ export class ContinuityKeeper implements CheckHost {
   #duplicatesOfForgotten = 0;
   /** `logs` subscriptions kept: heads are shown to them only when there is one. */
   #logsTracked = 0;
+  readonly #formerHeads = new Map<number, readonly [number, number]>();
 
   /** `deliver` gets the result, and its text as the node wrote it when that is at hand. */
   constructor(
@@ -139,8 +140,18 @@ export class ContinuityKeeper implements CheckHost {
     if (held) this.#recheck();
   }
 
+  /**
+   * The heads `newHeads` subscriptions that ended were given, in the last `reorgDepth` blocks (the
+   * newest block at each height): what a `logs` subscription was shown (no log, at most heights)
+   * while they ran is judged by them too (see `locateForks`).
+   */
+  get formerHeads(): ReadonlyMap<number, readonly [number, number]> {
+    return this.#formerHeads;
+  }
+
   forget(subscription: string): void {
     const tracked = this.#tracked.get(subscription);
+    if (tracked?.continuity.kind === 'newHeads' && this.#logsTracked > 0) this.#keepFormer(tracked.continuity);
     if (tracked) this.#duplicatesOfForgotten += tracked.continuity.duplicates;
     if (tracked?.continuity.kind === 'logs') this.#logsTracked -= 1;
     this.#tracked.delete(subscription);
@@ -253,5 +264,14 @@ export class ContinuityKeeper implements CheckHost {
     this.#checks.clear();
     this.#tracked.clear();
     this.#logsTracked = 0;
+    this.#formerHeads.clear();
+  }
+
+  /** Adds an ended `newHeads` subscription's heads to {@link formerHeads}, keeping the last `reorgDepth` blocks. */
+  #keepFormer(heads: SubscriptionContinuity): void {
+    const former = this.#formerHeads;
+    heads.anchors(former);
+    const floor = Math.max(...former.keys()) - this.#settings.reorgDepth;
+    for (const n of former.keys()) if (n <= floor) former.delete(n);
   }
 }

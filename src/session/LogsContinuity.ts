@@ -166,7 +166,7 @@ export class LogsContinuity extends Continuity {
       const block = typeof log === 'object' && log !== null && log.removed !== true ? quantity(log.blockNumber) : undefined;
       if (block !== undefined) blocks.push({ block });
     }
-    this.#forgetFrom(blocks);
+    this.#forgetFrom(blocks, false);
   }
 
   /** `head`: the node's head the check compared (see {@link HeadMark}). */
@@ -221,15 +221,21 @@ export class LogsContinuity extends Continuity {
   /**
    * Logs the client no longer holds (retracted, by the session or their node): it has not seen
    * everything from the lowest of their blocks on any more, so a later backfill fetches from there
-   * (the chain may bring them back).
+   * (the chain may bring them back). Nor from the newest log it still holds below them: the heights
+   * between, where it was given none, it saw on the branch it was shown them on, which may have
+   * logs the chain it is on now has there (found by `npm run test:props:long`, seed 20261524). With
+   * none held below, as far back as forks are followed (`reorgDepth`), not below where it began.
+   * `shown`: false for logs held and dropped unseen, which tell nothing of the heights below them.
    */
-  #forgetFrom(logs: ReadonlyArray<{ block: number }>): void {
+  #forgetFrom(logs: ReadonlyArray<{ block: number }>, shown = true): void {
     if (logs.length === 0) return;
     let lowest = Infinity;
     for (const { block } of logs) if (block < lowest) lowest = block;
+    const held = shown ? this.#retained?.newestBelow(lowest) : lowest - 1;
+    const upTo = held ?? Math.min(lowest - 1, Math.max(this.#since ?? 0, lowest - 1 - this.options.reorgDepth));
     // Also when nothing was known of where the client stands (a subscription answered by a socket
-    // being left, its start unknown): from the lowest of them on is owed.
-    if (this.last === undefined || lowest - 1 < this.last) this.last = lowest - 1;
+    // being left, its start unknown): from there on is owed.
+    if (this.last === undefined || upTo < this.last) this.last = upTo;
   }
 
   #admitLog(r: Record<string, unknown>): boolean {

@@ -200,6 +200,16 @@ export class RetainedLogs {
     return false;
   }
 
+  /** The highest block of a kept log below `block`, if any. */
+  newestBelow(block: number): number | undefined {
+    let newest: number | undefined;
+    for (let i = this.#start; i < this.#logs.length; i++) {
+      const kept = this.#logs[i]!.block;
+      if (kept < block && (newest === undefined || kept > newest)) newest = kept;
+    }
+    return newest;
+  }
+
   /** Takes out every kept log above `ancestor`, in the order they were delivered. */
   takeAbove(ancestor: number): RetainedLog[] {
     return this.#take((log) => log.block > ancestor);

@@ -108,6 +108,16 @@ describe('newHeads continuity', () => {
 });
 
 describe('logs continuity', () => {
+  it('a retracted log owes the client the heights down to the newest log it still holds (it saw them on the branch it left)', () => {
+    const c = new LogsContinuity(options);
+    c.accept(log(1, 0));
+    const onBranch = { ...log(4, 0), blockHash: fakeBlockHash(4, 2) }; // heights 2 and 3 of that branch had none
+    c.accept(onBranch);
+    c.accept({ ...onBranch, removed: true }); // the node left that branch
+    // The other subscriptions' heads vouch for the node's chain up to 5: the logs of 2 and 3 on it are still owed.
+    expect(c.plan(5, undefined, 5)).toEqual({ kind: 'logs', from: 1, to: 5 });
+  });
+
   it('suppresses a repeated log (same blockHash and logIndex) but not its removal', () => {
     const c = new LogsContinuity(options);
     expect(c.accept(log(7, 0))).toHaveLength(1);

@@ -202,6 +202,27 @@ describe('a switch to a node on another branch looks like one node announcing a 
     expect(delivered.filter((d) => d.subscription === 'l').map(({ item }) => item)).toEqual([a.log(10), { ...a.log(10), removed: true }, b.log(6), b.log(7), b.log(8)]);
   });
 
+  it('the heads of a newHeads subscription since ended still judge a logs subscription: one begun on the new node does not vouch for heights it was shown none at on its branch', async () => {
+    const a = chain(10);
+    const left = chain(10, 7, 2); // the branch the session was on above 7 …
+    const b = chain(10); // … and the new node's, a's
+    const { keeper: k, delivered } = keeper();
+    k.track('l', ['logs', {}], undefined);
+    k.track('h', ['newHeads'], undefined);
+    for (let n = 6; n <= 10; n++) k.accept('h', left.block(n));
+    k.accept('l', a.log(6));
+    k.accept('l', left.log(10)); // none at 7 to 9: the client was shown none there, on that branch
+    k.forget('h'); // the client unsubscribed
+    k.track('h2', ['newHeads'], undefined); // … and subscribed again, on b
+    k.accept('h2', b.block(9));
+    k.afterSwitch(b.call);
+    await flush();
+    // Found by npm run test:props:long, seed 20261524: judged by h2's heads, the fork was at 9, and b's logs of 7 and 8 never came.
+    const held = heldLogs(delivered, 'l');
+    for (let n = 7; n <= 10; n++) expect(held.get(`${b.log(n).blockHash}:0x0`)).toEqual(b.log(n));
+    expect(held.has(`${left.log(10).blockHash}:0x0`)).toBe(false);
+  });
+
   it('a logs subscription is judged by its own blocks where the heads another one was shown contradict them', async () => {
     const a = chain(10);
     const b = chain(11, 7); // b left a's chain above 7 and is one block longer
