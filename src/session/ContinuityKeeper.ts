@@ -13,6 +13,8 @@ export type { BlockWait } from './CheckRunner.js';
 export type { BackfillEvent, ContinuitySettings, Deliver, OwnCall, ReorgEvent } from './ContinuitySettings.js';
 export { CONTINUITY_DEFAULTS } from './ContinuitySettings.js';
 
+const NO_HEADS: ReadonlyMap<number, readonly [number, number]> = new Map();
+
 /**
  * Gives every `newHeads` and `logs` subscription of a session a {@link Continuity}: notifications
  * pass through it, and after each switch it backfills what the client missed from the new node.
@@ -30,7 +32,8 @@ export class ContinuityKeeper implements CheckHost {
   #duplicatesOfForgotten = 0;
   /** `logs` subscriptions kept: heads are shown to them only when there is one. */
   #logsTracked = 0;
-  readonly #formerHeads = new Map<number, readonly [number, number]>();
+  /** Made with the first `newHeads` subscription ended while a `logs` one is kept: most sessions never need it. */
+  #formerHeads: Map<number, readonly [number, number]> | undefined;
 
   /** `deliver` gets the result, and its text as the node wrote it when that is at hand. */
   constructor(
@@ -146,7 +149,7 @@ export class ContinuityKeeper implements CheckHost {
    * while they ran is judged by them too (see `locateForks`).
    */
   get formerHeads(): ReadonlyMap<number, readonly [number, number]> {
-    return this.#formerHeads;
+    return this.#formerHeads ?? NO_HEADS;
   }
 
   forget(subscription: string): void {
@@ -264,12 +267,12 @@ export class ContinuityKeeper implements CheckHost {
     this.#checks.clear();
     this.#tracked.clear();
     this.#logsTracked = 0;
-    this.#formerHeads.clear();
+    this.#formerHeads = undefined;
   }
 
   /** Adds an ended `newHeads` subscription's heads to {@link formerHeads}, keeping the last `reorgDepth` blocks. */
   #keepFormer(heads: SubscriptionContinuity): void {
-    const former = this.#formerHeads;
+    const former = (this.#formerHeads ??= new Map());
     heads.anchors(former);
     const floor = Math.max(...former.keys()) - this.#settings.reorgDepth;
     for (const n of former.keys()) if (n <= floor) former.delete(n);
