@@ -1,14 +1,12 @@
 import type { TimerHandle } from '../Clock.js';
 import { SteadyRpcError, describeError } from '../errors.js';
-import { isNotDelivered } from '../transport/HttpTransport.js';
 import type { JsonRpcRequest } from '../jsonrpc.js';
 import type { HedgeSettings } from './HedgePolicy.js';
 import { NodeLatencies } from './HedgePolicy.js';
 import type { Answer, Attempt, NodeAttempts } from './NodeAttempts.js';
 import { poolClosedError } from './NodeAttempts.js';
-import { NodeQueue, type NextOptions } from './NodeQueue.js';
+import type { NextOptions, NodeQueue } from './NodeQueue.js';
 import type { NodePool } from './NodePool.js';
-import type { PassiveHealth } from './PassiveHealth.js';
 
 /** An extra copy of a request went to `name` after `primary` was slow; `won`: its answer was used. */
 export interface HedgeEvent {
@@ -23,11 +21,6 @@ export type Unavailable = (attempts: number, held: readonly string[], failures: 
 /** A first attempt or a failover may go anywhere worth a try; a hedge's copy only to a candidate that takes requests now. */
 const FIRST_OR_FAILOVER: NextOptions = Object.freeze({ anyHeld: true, widen: true });
 const HEDGE_COPY: NextOptions = Object.freeze({ anyHeld: false, widen: false });
-/**
- * A failover that takes the last attempt a pause could have, after a node refused: not a broken node
- * once more (see {@link NextOptions.onceMore} and the dispatcher's own).
- */
-const LAST_BEFORE_PAUSE: NextOptions = Object.freeze({ anyHeld: true, widen: true, onceMore: false });
 
 interface Settled {
   readonly name: string;
@@ -45,31 +38,24 @@ interface Settled {
  */
 export class HedgedSend {
   readonly #pool: NodePool;
-  readonly #passive: PassiveHealth;
   readonly #attempts: NodeAttempts;
   readonly #settings: HedgeSettings;
   readonly #maxAttempts: number;
   readonly #latencies: NodeLatencies | undefined;
 
-  constructor(pool: NodePool, passive: PassiveHealth, attempts: NodeAttempts, settings: HedgeSettings, maxAttempts: number) {
+  constructor(pool: NodePool, attempts: NodeAttempts, settings: HedgeSettings, maxAttempts: number) {
     this.#pool = pool;
-    this.#passive = passive;
     this.#attempts = attempts;
     this.#settings = settings;
     this.#maxAttempts = maxAttempts;
     this.#latencies = settings.percentile === undefined ? undefined : new NodeLatencies(settings.percentile);
   }
 
-  /**
-   * `queue`: the nodes to ask, in order; `queueOf`, that order made again after a pause of
-   * `retryDelayMs` once every node worth asking failed (0: none; see `http.retryDelayMs`).
-   */
+  /** `queue`: the nodes to ask, in order, and when to pause before asking them again (see `http.retryDelayMs`). */
   async send(
     payload: JsonRpcRequest | JsonRpcRequest[],
     body: string,
     queue: NodeQueue,
-    queueOf: () => NodeQueue,
-    retryDelayMs: number,
     signal: AbortSignal | undefined,
     unavailable: Unavailable,
   ): Promise<Answer> {
@@ -87,10 +73,6 @@ export class HedgedSend {
     let hedgeDue = false;
     /** Every node worth asking failed: the pause before asking again runs, then is over (or failed: closed, aborted). */
     let pausing = false;
-    /** A node failed it in a way it may be over in a moment (not a rate limit, which says how long). */
-    let mayBeBack = false;
-    /** A node refused it: see `LAST_BEFORE_PAUSE`. */
-    let refused = false;
     let paused: { error?: unknown } | undefined;
     let wake: (() => void) | undefined;
     const notify = () => wake?.();
@@ -134,7 +116,7 @@ export class HedgedSend {
       timer = undefined;
       hedgeDue = false;
       pausing = true;
-      this.#attempts.pause(retryDelayMs, signal).then(
+      this.#attempts.pause(queue.retryDelayMs, signal).then(
         () => {
           paused = {};
           notify();
@@ -160,7 +142,7 @@ export class HedgedSend {
           pausing = false;
           paused = undefined;
           if (error !== undefined) throw error;
-          queue = queueOf();
+          queue.restart();
           const again = queue.next(FIRST_OR_FAILOVER);
           if (again !== undefined) start(again);
           continue;
@@ -191,16 +173,14 @@ export class HedgedSend {
         } else {
           if (outcome.own) fallback = outcome.own;
           lastError = outcome.error;
-          mayBeBack ||= !this.#passive.coolingDown(name);
-          refused ||= isNotDelivered(outcome.error);
           failures.push(`${name}: ${describeError(outcome.error)}`);
           queue.failed(name, outcome, true);
         }
         // With another attempt still running, that one is the failover; else the next node now.
         if (running.size === 0 && attempts < this.#maxAttempts) {
           // Every node worth asking failed it (none answered): one may be back in a moment.
-          const mayPause = fallback === undefined && mayBeBack && retryDelayMs > 0;
-          const failover = queue.next(mayPause && refused && attempts + 1 >= this.#maxAttempts ? LAST_BEFORE_PAUSE : FIRST_OR_FAILOVER);
+          const mayPause = queue.mayPause(fallback !== undefined);
+          const failover = queue.next(FIRST_OR_FAILOVER, mayPause && attempts + 1 >= this.#maxAttempts);
           if (failover !== undefined) start(failover);
           else if (mayPause) pause();
         }

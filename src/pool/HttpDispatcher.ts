@@ -61,13 +61,6 @@ export interface DispatchPolicy {
 
 /** A request (not a hedge's copy) may go to any node worth a try: see {@link NodeQueue}. */
 const EVERY_NODE: NextOptions = Object.freeze({ anyHeld: true, widen: true });
-/**
- * The same, but the last attempt is kept for the round after a pause rather than a broken node once
- * more, when a node refused the request: nodes are down this moment (a restart, a deploy), which a
- * pause rides out; a connection that broke alone is more likely a stale keep-alive socket, which a
- * new connection at once mends.
- */
-const LAST_BEFORE_PAUSE: NextOptions = Object.freeze({ anyHeld: true, widen: true, onceMore: false });
 
 const DEFAULTS = Object.freeze({ attemptTimeoutMs: 10_000, maxAttempts: 3, retryDelayMs: 250 });
 
@@ -122,7 +115,7 @@ export class HttpDispatcher {
     this.#isRepeatable = isRepeatable;
     this.#passive = passive;
     this.#attempts = new NodeAttempts(pool, passive, classify, attemptTimeoutMs);
-    this.#hedged = hedge && new HedgedSend(pool, passive, this.#attempts, hedge, maxAttempts);
+    this.#hedged = hedge && new HedgedSend(pool, this.#attempts, hedge, maxAttempts);
     this.#hedgeMethods = hedge?.methods;
     this.#gate = new PoolViewGate(pool, passive, this.#attempts, consistency, isRepeatable, (payload, opts, unrepeatable, skip, again) =>
       this.#send(payload, opts, unrepeatable, skip, again),
@@ -158,17 +151,16 @@ export class HttpDispatcher {
    * node never got it, for one that is not (`unrepeatable`: its first method not safe to repeat).
    */
   async #send(payload: JsonRpcRequest | JsonRpcRequest[], options: HttpRequestOptions, unrepeatable: string | undefined, skip?: ReadonlySet<string>, again = false): Promise<Answer> {
-    const retryDelayMs = again ? 0 : this.#retryDelayMs;
     const body = JSON.stringify(payload);
     const { avoid } = options;
     const takes = (name: string) => this.#pool.node(name).http !== undefined && !skip?.has(name) && !avoid?.includes(name);
     const nodes = this.#pool.candidates().filter(takes);
     /**
      * The order to ask the nodes in: the candidates, then, once every one failed, the other nodes
-     * worth a try (see {@link #beyond}), asked once. Made again, from the pool as it is then,
-     * after a pause (see `retryDelayMs`).
+     * worth a try (see {@link #beyond}), asked once; after a pause, again from the pool as it is then.
      */
-    const queueOf = (candidates = this.#pool.candidates().filter(takes)) => new NodeQueue(this.#passive, candidates, () => this.#beyond(candidates, takes));
+    const source = { candidates: () => this.#pool.candidates().filter(takes), more: (asked: readonly string[]) => this.#beyond(asked, takes) };
+    const queue = new NodeQueue(this.#passive, nodes, source, again ? 0 : this.#retryDelayMs);
     const unavailable = (attempts: number, held: readonly string[], failures: readonly string[], lastError: unknown): never => {
       throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', this.#unavailable(nodes.length, attempts, held), {
         cause: lastError,
@@ -177,27 +169,22 @@ export class HttpDispatcher {
     };
     // Plain reads may go to a second node while the first is slow; nothing else ever.
     if (this.#hedged && unrepeatable === undefined && isHedgeable(payload, this.#hedgeMethods)) {
-      return this.#hedged.send(payload, body, queueOf(nodes), queueOf, retryDelayMs, options.signal, unavailable);
+      return this.#hedged.send(payload, body, queue, options.signal, unavailable);
     }
     const failures: string[] = [];
     let lastError: unknown;
     /** The last node's own answer that another node may better: its error with a non-2xx status, or "not this node". */
     let fallback: Answer | undefined;
     let attempts = 0;
-    /** A node failed it in a way it may be over in a moment (not a rate limit, which says how long). */
-    let mayBeBack = false;
-    /** A node refused it (it is down this moment: a pause is the remedy, not a new connection). */
-    let refused = false;
-    let queue = queueOf(nodes);
     while (attempts < this.#maxAttempts) {
       options.signal?.throwIfAborted();
       if (this.#pool.closed) throw poolClosedError();
       // Every node worth asking failed it (none answered): one may be back in a moment.
-      const mayPause = fallback === undefined && mayBeBack && retryDelayMs > 0;
-      let name = queue.next(mayPause && refused && attempts + 1 >= this.#maxAttempts ? LAST_BEFORE_PAUSE : EVERY_NODE);
+      const mayPause = queue.mayPause(fallback !== undefined);
+      let name = queue.next(EVERY_NODE, mayPause && attempts + 1 >= this.#maxAttempts);
       if (name === undefined && mayPause) {
-        await this.#attempts.pause(retryDelayMs, options.signal);
-        queue = queueOf();
+        await this.#attempts.pause(queue.retryDelayMs, options.signal);
+        queue.restart();
         name = queue.next(EVERY_NODE);
       }
       if (name === undefined) break;
@@ -217,8 +204,6 @@ export class HttpDispatcher {
         return outcome.own ?? { node: name, response: notResentAnswer(payload, name, failure, unrepeatable), final: true };
       }
       lastError = outcome.error;
-      mayBeBack ||= !this.#passive.coolingDown(name);
-      refused ||= isNotDelivered(outcome.error);
       failures.push(`${name}: ${describeError(outcome.error)}`);
       queue.failed(name, outcome, unrepeatable === undefined);
     }

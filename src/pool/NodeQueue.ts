@@ -1,3 +1,4 @@
+import { isNotDelivered } from '../transport/HttpTransport.js';
 import type { Attempt } from './NodeAttempts.js';
 import { brokeMidway } from './NodeAttempts.js';
 import type { PassiveHealth } from './PassiveHealth.js';
@@ -8,12 +9,14 @@ export interface NextOptions {
   readonly anyHeld: boolean;
   /** The other nodes worth a try (`more`), and a node whose connection broke mid-way, once more. */
   readonly widen: boolean;
-  /**
-   * With `widen`: whether that node may be asked once more now. Not when it would take the last
-   * attempt a pause before asking every node again can have (see `http.retryDelayMs`): that round
-   * asks the best node first, and the broken one too.
-   */
-  readonly onceMore?: boolean;
+}
+
+/** Where a {@link NodeQueue} takes the nodes to ask from, at first and after each pause. */
+export interface NodeSource {
+  /** The candidates that may take the request now, best first. */
+  candidates(): readonly string[];
+  /** The other nodes worth a try once every one of `candidates` failed. */
+  more(candidates: readonly string[]): readonly string[];
 }
 
 /**
@@ -23,24 +26,42 @@ export interface NextOptions {
  * worth a try (`more`: nodes the probes hold down or lagging); then a node held back only by its
  * circuit; last, a node whose connection broke mid-way ({@link brokeMidway}), once more on a new
  * connection (only a request safe to repeat reports such failures: see {@link failed}).
+ *
+ * Once every node worth asking failed, in a way that may be over in a moment, the caller may pause
+ * `retryDelayMs` ({@link mayPause}) and {@link restart} from the pool as it is then.
  */
 export class NodeQueue {
   readonly #passive: PassiveHealth;
-  readonly #queue: string[];
+  readonly #source: NodeSource;
+  readonly retryDelayMs: number;
+  #queue: string[];
   #more: (() => readonly string[]) | undefined;
   /** Candidates passed over because they took no request then. */
-  readonly held: string[] = [];
-  readonly #broken: string[] = [];
-  readonly #retried = new Set<string>();
+  held: string[] = [];
+  #broken: string[] = [];
+  #retried = new Set<string>();
+  /** A node failed the request in a way that may be over in a moment (not a rate limit, which says how long). */
+  #mayBeBack = false;
+  /** A node refused it: it is down this moment, which a pause rides out better than a new connection. */
+  #refused = false;
 
-  constructor(passive: PassiveHealth, nodes: readonly string[], more: () => readonly string[]) {
+  /** `nodes`: the candidates at first (see {@link NodeSource.candidates}); `retryDelayMs` 0: no pause. */
+  constructor(passive: PassiveHealth, nodes: readonly string[], source: NodeSource, retryDelayMs: number) {
     this.#passive = passive;
+    this.#source = source;
+    this.retryDelayMs = retryDelayMs;
     this.#queue = [...nodes];
-    this.#more = more;
+    this.#more = () => source.more(nodes);
   }
 
-  /** The next node to ask, admitted by the passive health (or held only by its circuit); `undefined` when none is left. */
-  next({ anyHeld, widen, onceMore = widen }: NextOptions): string | undefined {
+  /**
+   * The next node to ask, admitted by the passive health (or held only by its circuit); `undefined`
+   * when none is left. `keepForPause`: it would take the last attempt a pause can have; after a
+   * refusal, that attempt is kept for the round after the pause rather than spent on a broken node
+   * once more (a connection that broke alone is more likely a stale keep-alive socket, which a new
+   * connection at once mends).
+   */
+  next({ anyHeld, widen }: NextOptions, keepForPause = false): string | undefined {
     const passive = this.#passive;
     for (;;) {
       if (this.#queue.length === 0 && widen && this.#more) {
@@ -58,7 +79,7 @@ export class NodeQueue {
         this.held.splice(this.held.indexOf(circuitOnly), 1);
         return circuitOnly;
       }
-      if (!widen || !onceMore) return undefined;
+      if (!widen || (keepForPause && this.#refused)) return undefined;
       // Its circuit may have opened meanwhile (a reset fails every request on the connection at
       // once): like any node held only by its circuit, it is asked all the same.
       for (let again = this.#broken.shift(); again !== undefined; again = this.#broken.shift()) {
@@ -71,6 +92,28 @@ export class NodeQueue {
 
   /** `name`'s attempt failed: a read whose connection broke mid-way may ask it once more. */
   failed(name: string, attempt: Attempt, repeatable: boolean): void {
+    if (attempt.kind === 'failed') {
+      this.#mayBeBack ||= !this.#passive.coolingDown(name);
+      this.#refused ||= isNotDelivered(attempt.error);
+    }
     if (repeatable && brokeMidway(attempt) && !this.#retried.has(name)) this.#broken.push(name);
+  }
+
+  /**
+   * Whether a pause, then asking every node again, may help once none is left: a node failed in a
+   * way that may be over in a moment, and none answered (`answered`: a node's own answer is at hand).
+   */
+  mayPause(answered: boolean): boolean {
+    return !answered && this.#mayBeBack && this.retryDelayMs > 0;
+  }
+
+  /** After the pause: the nodes are asked again, in order, from the pool as it is now. */
+  restart(): void {
+    const nodes = this.#source.candidates();
+    this.#queue = [...nodes];
+    this.#more = () => this.#source.more(nodes);
+    this.held = [];
+    this.#broken = [];
+    this.#retried = new Set();
   }
 }

@@ -143,17 +143,17 @@ export class HeadsContinuity extends Continuity {
  * the new block's logs. Those that came after the answer are the node's newer word, and stay.
  */
 function withoutOlder(held: unknown[], fetched: readonly unknown[], heard: readonly number[]): unknown[] {
-  const older = new Set<unknown>();
+  const heads = held.map(headAt);
+  const older = new Set<number>();
   fetched.forEach((result, i) => {
-    const before = heard[i] ?? 0;
     const at = headAt(result);
     if (at === undefined) return;
-    for (let j = 0; j < before && j < held.length; j++) {
-      const other = headAt(held[j]);
-      if (other !== undefined && other.number === at.number && (other.digest[0] !== at.digest[0] || other.digest[1] !== at.digest[1])) older.add(held[j]);
+    for (let j = 0; j < Math.min(heard[i] ?? 0, held.length); j++) {
+      const other = heads[j];
+      if (other !== undefined && other.number === at.number && (other.digest[0] !== at.digest[0] || other.digest[1] !== at.digest[1])) older.add(j);
     }
   });
-  return older.size === 0 ? held : held.filter((result) => !older.has(result));
+  return older.size === 0 ? held : held.filter((_, j) => !older.has(j));
 }
 
 function headAt(result: unknown): { number: number; digest: readonly [number, number] } | undefined {
