@@ -90,7 +90,7 @@ export function nextEvent(emitter: { once(name: string, listener: (...args: any[
 type ViemModule = typeof import('viem');
 type EthersModule = typeof import('ethers');
 
-/** What bench needs of `steadyrpc/viem` (imported from src/, see {@link importAdapter}). */
+/** What bench needs of `steadyrpc/viem` (see {@link importAdapter}). */
 interface ResilientViemModule {
   resilientTransport(options: { nodes: NodeConfig[]; batch?: boolean }): Parameters<ViemModule['createPublicClient']>[0]['transport'];
 }
@@ -117,13 +117,9 @@ async function importOptional<T>(specifier: string, exportName: string): Promise
   }
 }
 
-/**
- * steadyrpc's adapter entries, from src/ like the `steadyrpc` import (tsconfig maps only
- * `steadyrpc` and `steadyrpc/testing`; `steadyrpc/viem` by name would resolve to a possibly
- * stale dist/ build).
- */
+/** steadyrpc's adapter entries, by name like the `steadyrpc` import (the build: bench/built.ts). */
 function importAdapter<T>(entry: 'viem' | 'ethers', exportName: string): Promise<T | Unavailable> {
-  return importOptional<T>(new URL(`../src/${entry}.ts`, import.meta.url).href, exportName);
+  return importOptional<T>(`steadyrpc/${entry}`, exportName);
 }
 
 const isUnavailable = (value: unknown): value is Unavailable => typeof value === 'object' && value !== null && 'unavailable' in value;

@@ -2,12 +2,14 @@
  * Child processes of the benchmark (mock upstreams, the proxy hop, one worker per case) and the
  * small request/reply protocol the parent speaks with them over Node's IPC channel.
  *
- * Every child runs TypeScript through tsx's loader (`--import tsx`), from the repository root so
- * tsx reads its tsconfig (which maps `steadyrpc` to `src/`). Children exit when the channel closes,
- * so no child outlives the run, even when the parent crashes.
+ * Every child runs TypeScript through tsx's loader (`--import tsx`), from the repository root, with
+ * bench/tsconfig.run.json (`BUILT_ENV`): `steadyrpc` is the built package, as a user has it
+ * (bench/built.ts). Children exit when the channel closes, so no child outlives the run, even when
+ * the parent crashes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { BUILT_ENV } from './built.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -64,6 +66,7 @@ export class Child<Info = unknown> {
     const proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
       cwd: REPO_ROOT,
       execArgv: [...nodeFlags, '--import', TSX_LOADER],
+      env: { ...process.env, ...BUILT_ENV },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });

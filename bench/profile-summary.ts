@@ -2,7 +2,7 @@
  * `tsx bench/profile-summary.ts [file.cpuprofile] [--top 15]`
  *
  * Prints the functions with the most self time in a V8 CPU profile (from `node --cpu-prof`), and
- * self time by origin (steadyrpc src, ws, viem, ethers, node internals, GC). Without a file, reads
+ * self time by origin (steadyrpc, ws, viem, ethers, node internals, GC). Without a file, reads
  * the newest profile in bench/results/profiles/.
  */
 import { readFileSync } from 'node:fs';
@@ -60,7 +60,8 @@ function originOf(frame: CallFrame): string {
   if (url.startsWith('node:')) return 'node internals';
   const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (match) return match[1]!;
-  if (url.startsWith(`${REPO}src/`)) return 'steadyrpc src';
+  // dist/: the build, which the bench's processes load (bench/built.ts); src/: the tools run on it.
+  if (url.startsWith(`${REPO}src/`) || url.startsWith(`${REPO}dist/`)) return 'steadyrpc';
   if (url.startsWith(`${REPO}bench/`)) return 'bench harness';
   if (url.startsWith(`${REPO}examples/`)) return 'examples';
   return 'other';
@@ -126,7 +127,7 @@ export function summarizeProfile(profile: CpuProfile, top = 15): ProfileSummary 
     if (counted) {
       onPath.delete(key);
       const origin = originOf(node.callFrame);
-      if (origin === 'steadyrpc src' || origin === 'ws' || origin === 'examples' || origin === 'bench harness') {
+      if (origin === 'steadyrpc' || origin === 'ws' || origin === 'examples' || origin === 'bench harness') {
         const entry = inclusive.get(key) ?? { name: node.callFrame.functionName || '(anonymous)', location: locationOf(node.callFrame), origin, selfMs: 0 };
         entry.selfMs += us / 1000;
         inclusive.set(key, entry);

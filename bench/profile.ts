@@ -19,6 +19,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startProxyServer } from '../examples/proxy-server.js';
+import { BUILT_ENV, ensureBuilt } from './built.js';
 import { CLIENT_LABELS, isUnavailable, openClient, openRawWs, openSession, type ClientKind } from './clients.js';
 import { REPO_ROOT, sleep } from './ipc.js';
 import { closedLoop } from './load.js';
@@ -94,10 +95,12 @@ if (profiling) {
   const dir = fileURLToPath(new URL('./results/profiles/', import.meta.url));
   await mkdir(dir, { recursive: true });
   const file = `${name}-${new Date().toISOString().replace(/:/g, '-')}.cpuprofile`;
+  // The profiled run loads the built package, as the bench does (bench/built.ts).
+  ensureBuilt();
   const child = spawn(
     process.execPath,
     ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${file}`, '--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { cwd: REPO_ROOT, stdio: 'inherit' },
+    { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, ...BUILT_ENV } },
   );
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`profiled run exited with ${String(code)}`);

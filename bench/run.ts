@@ -10,6 +10,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PROXY_HEALTH_DEFAULTS } from '../examples/proxy-server.js';
 import { CLIENT_LABELS, type ClientKind } from './clients.js';
+import { ensureBuilt } from './built.js';
 import { Child, REPO_ROOT } from './ipc.js';
 import { buildRows, renderTable, type Measurements } from './report.js';
 import type { HopKind } from './hopServer.js';
@@ -171,6 +172,7 @@ async function packageVersion(name: string): Promise<string | undefined> {
 }
 
 async function main(): Promise<void> {
+  ensureBuilt();
   const startedAt = new Date();
   const cpus = os.cpus();
   const machine = {

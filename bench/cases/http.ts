@@ -15,7 +15,7 @@
 import { Child } from '../ipc.js';
 import { closedLoop, median, summarize, type LoadOptions, type LoadResult } from '../load.js';
 import { MockUpstream, startMocks } from '../upstreams.js';
-import { NodePool, type HedgeEvent } from '../../src/index.js';
+import { NodePool, type HedgeEvent } from 'steadyrpc';
 import type { Row } from '../report.js';
 
 export type HttpVariant = 'pool-vs-fetch' | 'proxy-vs-direct' | 'tail-plain' | 'tail-hedged';

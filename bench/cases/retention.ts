@@ -5,8 +5,8 @@
  * heap before, with the defaults (delivered logs kept to retract them on a fork, bounded by
  * `continuity.reorgDepth` and `continuity.maxRetainedBytes`) and with logs continuity off.
  */
-import { NodePool, UpstreamSession } from '../../src/index.js';
-import { FakeClock, FakeHttpTransport, FakeSocketTransport, type FakeSocket } from '../../src/testing/index.js';
+import { NodePool, UpstreamSession } from 'steadyrpc';
+import { FakeClock, FakeHttpTransport, FakeSocketTransport, type FakeSocket } from 'steadyrpc/testing';
 
 export type RetentionVariant = 'defaults' | 'logs-off';
 
