@@ -32,7 +32,11 @@ const NOT_DELIVERED: unique symbol = Symbol.for('steadyrpc.notDelivered');
 /**
  * Error codes, on an error or its causes, of a request that never left: the connection was never
  * made (refused, no route, connect timeout) or the name never resolved. Anything later (a reset,
- * "other side closed", a timeout, a bad status) may come after the node read the request.
+ * "other side closed", a timeout, a bad status) may come after the node read the request. A code
+ * that a system call names proves it only from `connect` or `getaddrinfo`: the kernel also reports
+ * an ICMP "host unreachable" or "port unreachable" on a connection it had (`EHOSTUNREACH`,
+ * `ECONNREFUSED` from a `read`), after the node may have read the request. Without a system call
+ * (undici's connect timeout, Node's AggregateError of every address it tried) the code stands.
  */
 const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
@@ -65,16 +69,18 @@ export function markNotDelivered<E extends Error>(error: E): E {
 
 /**
  * Whether a failed POST proves the node never received the request: the error was marked with
- * {@link markNotDelivered}, or it (or one of its causes) carries the code of a connection that was
- * never made (`ECONNREFUSED`, `ENOTFOUND`, `EAI_AGAIN`, a failed `connect` …), as Node's `fetch`
- * reports them. A timeout, a reset or an HTTP status never proves it.
+ * {@link markNotDelivered}, or it (or one of its causes) is a failed `connect` or name lookup, or
+ * carries the code of a connection that was never made (`ECONNREFUSED`, `ENOTFOUND`, `EAI_AGAIN`
+ * …) with no system call named, as Node's `fetch` reports them. A timeout, a reset, an HTTP status
+ * or an error of a system call on a connection that was made (`read`, `write`) never proves it.
  */
 export function isNotDelivered(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as Error).cause, depth++) {
     if ((e as { [NOT_DELIVERED]?: unknown })[NOT_DELIVERED] === true) return true;
     const { code, syscall } = e as { code?: unknown; syscall?: unknown };
-    if (typeof code === 'string' && NEVER_SENT_CODES.has(code)) return true;
-    if (typeof syscall === 'string' && NEVER_SENT_SYSCALLS.has(syscall)) return true;
+    if (typeof syscall === 'string') {
+      if (NEVER_SENT_SYSCALLS.has(syscall)) return true;
+    } else if (typeof code === 'string' && NEVER_SENT_CODES.has(code)) return true;
   }
   return false;
 }

@@ -22,7 +22,7 @@ const WRITE = 'eth_sendTransaction';
 /**
  * How a node's HTTP endpoint behaves: `ok`; `down` (refused: provably never delivered); `stall`
  * (never answers); `http-error` (carries the request out, answers 503); `reset` (carries it out,
- * the connection breaks before the answer); `rate-limited` (429, with `Retry-After` or without);
+ * the connection breaks before the answer; every other time as a read's `EHOSTUNREACH`); `rate-limited` (429, with `Retry-After` or without);
  * `rpc-error` (a JSON-RPC internal error for every call); `not-this-node` (geth's "header not
  * found" for every read: the pool asks another node); `rpc-rate-limited` (Infura's -32005 "daily
  * request count exceeded, request rate limited" for every call, with HTTP 200).
@@ -76,6 +76,7 @@ export class PoolNode {
   readonly writes: number[] = [];
   /** The ids of every request that reached this node's handler. */
   readonly seen = new Set<unknown>();
+  #resets = 0;
 
   constructor(
     readonly name: string,
@@ -101,6 +102,11 @@ export class PoolNode {
       case 'http-error':
         return { status: 503, body: 'Service Unavailable' };
       case 'reset':
+        // Every other time, as Node's fetch reports a host that became unreachable under a
+        // connection it had: a code that names a connection never made, from a read.
+        if ((this.#resets += 1) % 2 === 0) {
+          throw new TypeError('fetch failed', { cause: Object.assign(new Error(`read EHOSTUNREACH (${this.name})`), { code: 'EHOSTUNREACH', syscall: 'read' }) });
+        }
         throw new SteadyRpcError('ERR_TRANSPORT', `${this.name}: connection reset after the request was sent`);
       case 'rate-limited':
         return { status: 429, body: 'Too Many Requests', ...(this.settings.retryAfterSeconds === undefined ? {} : { retryAfter: String(this.settings.retryAfterSeconds) }) };

@@ -92,6 +92,39 @@ describe('markNotDelivered and isNotDelivered', () => {
     expect(isNotDelivered(new Error('timeout'))).toBe(false);
     expect(isNotDelivered('refused')).toBe(false);
   });
+
+  // The kernel reports an ICMP unreachable on a connection it had as an error of the next read or
+  // write, after the node may have read the request: only a failed connect or lookup proves it.
+  it('a code proves "never sent" only from connect or a name lookup, or with no system call named', () => {
+    const failed = (fields: Record<string, unknown>) => new TypeError('fetch failed', { cause: Object.assign(new Error('x'), fields) });
+    expect(isNotDelivered(failed({ code: 'EHOSTUNREACH', syscall: 'read' }))).toBe(false);
+    expect(isNotDelivered(failed({ code: 'ENETUNREACH', syscall: 'write' }))).toBe(false);
+    expect(isNotDelivered(failed({ code: 'ECONNREFUSED', syscall: 'read' }))).toBe(false);
+    expect(isNotDelivered(failed({ code: 'EHOSTUNREACH', syscall: 'connect' }))).toBe(true);
+    expect(isNotDelivered(failed({ code: 'ETIMEDOUT', syscall: 'connect' }))).toBe(true);
+    expect(isNotDelivered(failed({ code: 'ENOTFOUND', syscall: 'getaddrinfo' }))).toBe(true);
+    // Node's AggregateError of every address it tried names the code and no system call.
+    expect(isNotDelivered(failed({ code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isNotDelivered(failed({ code: 'UND_ERR_CONNECT_TIMEOUT' }))).toBe(true);
+  });
+
+  it('a write whose connection then reports "host unreachable" on a read is not sent to another node', async () => {
+    const bodies: Record<string, string[]> = { a: [], b: [] };
+    const httpTransport: HttpTransport = {
+      async post({ url }, body) {
+        const node = url.includes('node-a') ? 'a' : 'b';
+        bodies[node]!.push(body);
+        if (node === 'a') throw new TypeError('fetch failed', { cause: Object.assign(new Error('read EHOSTUNREACH'), { code: 'EHOSTUNREACH', syscall: 'read' }) });
+        return { status: 200, body: '{"jsonrpc":"2.0","id":1,"result":"0xabc"}' };
+      },
+    };
+    const pool = new NodePool({ nodes: [{ name: 'a', http: 'http://node-a.test/' }, { name: 'b', http: 'http://node-b.test/' }], httpTransport });
+    const answer = await pool.request({ jsonrpc: '2.0', id: 1, method: 'eth_sendTransaction', params: [{}] });
+    expect(answer).toMatchObject({ id: 1, error: { code: RpcErrorCode.NOT_RESENT, data: { node: 'a' } } });
+    expect(bodies.a).toHaveLength(1);
+    expect(bodies.b).toHaveLength(0);
+    pool.close();
+  });
 });
 
 describe.each(transports)('pool.request over real sockets, with $name', ({ make, resetCode }) => {
