@@ -112,6 +112,7 @@ export class NodeAttempts {
    */
   async attempt(name: string, payload: JsonRpcRequest | JsonRpcRequest[], body: string, signal: AbortSignal | undefined): Promise<Attempt> {
     const passive = this.#passive;
+    const sentAt = this.#pool.clock.now();
     let reply: HttpResponse;
     try {
       reply = await this.post(name, body, signal);
@@ -133,7 +134,7 @@ export class NodeAttempts {
       return { kind: 'failed', error, status: reply.status };
     }
     const { rateLimited } = verdict;
-    if (rateLimited) passive.rateLimited(name, rateLimited.ms, verdict.kind === 'failed' ? 'http-status' : 'rpc-error');
+    if (rateLimited) passive.rateLimited(name, rateLimited.ms, verdict.kind === 'failed' ? 'http-status' : 'rpc-error', sentAt);
     else if (verdict.kind !== 'failed' || (reply.status < 500 && verdict.own)) passive.answered(name);
     else passive.failed(name);
     if (verdict.kind === 'answer') return { kind: 'answer', answer: { node: name, response: verdict.response } };

@@ -129,10 +129,14 @@ export class PassiveHealth {
     this.#breakers?.get(name)!.released();
   }
 
-  /** `name` answered with a rate limit, naming a wait of `namedMs` or none: it cools down. */
-  rateLimited(name: string, namedMs: number | undefined, source: RateLimitEvent['source']): void {
+  /**
+   * `name` answered with a rate limit, naming a wait of `namedMs` or none, to a request sent at
+   * `sentAt` (unknown: now): it cools down.
+   */
+  rateLimited(name: string, namedMs: number | undefined, source: RateLimitEvent['source'], sentAt?: number): void {
     this.#breakers?.get(name)!.released();
-    const cooled = this.#cooldown.hit(name, this.#hooks.now(), namedMs);
+    const now = this.#hooks.now();
+    const cooled = this.#cooldown.hit(name, now, namedMs, sentAt ?? now);
     if (!cooled) return;
     this.#hooks.write(name, { rateLimitedUntil: cooled.until });
     this.#hooks.rateLimited({ name, until: cooled.until, ms: cooled.ms, source });

@@ -68,8 +68,9 @@ export function retryAfterMs(value: string | undefined, now: number): number | u
 /**
  * The cool-downs of the nodes that answered with a rate limit: how long each is kept away from new
  * requests. The node's own wait (`Retry-After`, `backoff_seconds`) is taken as it is, capped;
- * without one, an exponential backoff. Rate limits that arrive while a node is already cooling
- * down (requests sent before it began) only lengthen it to what they name: they are not new strikes.
+ * without one, an exponential backoff. Rate limits of requests sent before the node's cool-down
+ * began, arriving while it lasts or after it ended, only lengthen it to what they name: they are
+ * not new strikes (the node said so once already).
  * When a cool-down ends, one request goes first (the trial): the others follow once the node has
  * answered it without a rate limit, so a node just out of its limit is not hit by a whole burst.
  */
@@ -77,9 +78,10 @@ export class RateLimitCooldown {
   readonly #settings: Readonly<Required<RateLimitOptions>>;
   /**
    * Per node, from its first rate limit until it answers without one: rate limits in a row that
-   * named no wait, when its cool-down ends, and whether the trial request after it is under way.
+   * named no wait, when its latest cool-down began and when it ends, and whether the trial request
+   * after it is under way.
    */
-  readonly #nodes = new Map<string, { strikes: number; until: number; trial: boolean }>();
+  readonly #nodes = new Map<string, { strikes: number; began: number; until: number; trial: boolean }>();
 
   constructor(settings: Readonly<Required<RateLimitOptions>>) {
     this.#settings = settings;
@@ -106,20 +108,24 @@ export class RateLimitCooldown {
   }
 
   /**
-   * A rate limit from `name` at `now`, naming a wait of `namedMs` or none. Returns the new end of
-   * its cool-down and the wait it stands for, or `undefined` when the cool-down under way already
-   * lasts as long.
+   * A rate limit from `name` at `now`, naming a wait of `namedMs` or none, for a request sent at
+   * `sentAt` (unknown: as if sent now). Returns the new end of its cool-down and the wait it stands
+   * for, or `undefined` when the cool-down under way already lasts as long, or when the request
+   * was sent before the latest cool-down began and names no wait.
    */
-  hit(name: string, now: number, namedMs: number | undefined): { until: number; ms: number } | undefined {
+  hit(name: string, now: number, namedMs: number | undefined, sentAt = now): { until: number; ms: number } | undefined {
     const { cooldownMs, maxCooldownMs } = this.#settings;
-    const node = this.#nodes.get(name) ?? { strikes: 0, until: -Infinity, trial: false };
+    const node = this.#nodes.get(name) ?? { strikes: 0, began: -Infinity, until: -Infinity, trial: false };
     const cooling = node.until > now;
-    if (cooling && namedMs === undefined) return undefined;
+    const known = cooling || sentAt < node.began;
+    if (known && namedMs === undefined) return undefined;
     if (namedMs === undefined) node.strikes += 1;
-    node.trial = false;
     const ms = Math.min(namedMs ?? cooldownMs * 2 ** (node.strikes - 1), maxCooldownMs);
     this.#nodes.set(name, node);
-    if (cooling && now + ms <= node.until) return undefined;
+    if (known && now + ms <= Math.max(node.until, now)) return undefined;
+    // A late answer names a wait of its own: the trial under way (if any) is not this request.
+    if (!known || sentAt >= node.began) node.trial = false;
+    if (!cooling) node.began = now;
     node.until = now + ms;
     return { until: node.until, ms };
   }

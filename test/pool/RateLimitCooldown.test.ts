@@ -46,6 +46,30 @@ describe('RateLimitCooldown', () => {
     expect(c.hit('a', 3_030, undefined)).toEqual({ until: 5_030, ms: 2_000 });
   });
 
+  it('a rate limit of a request sent before the cool-down began is no new strike, even when it arrives after it ended', () => {
+    const c = cooldown();
+    // Two requests sent at 0: the first is limited at 50, the second's limit comes at 1,200.
+    expect(c.hit('a', 50, undefined, 0)).toEqual({ until: 1_050, ms: 1_000 });
+    expect(c.hit('a', 1_200, undefined, 0)).toBeUndefined();
+    expect(c.until('a', 1_200)).toBeUndefined();
+    // The trial after the cool-down is limited too: that is the second strike.
+    expect(c.admit('a', 1_200)).toBe(true);
+    expect(c.hit('a', 1_250, undefined, 1_200)).toEqual({ until: 3_250, ms: 2_000 });
+    // An old one that names a longer wait lengthens the cool-down, and is still no strike.
+    expect(c.hit('a', 1_300, 4_000, 0)).toEqual({ until: 5_300, ms: 4_000 });
+    expect(c.hit('a', 5_300, undefined, 5_300)).toEqual({ until: 9_300, ms: 4_000 });
+  });
+
+  it('an old rate limit arriving while the trial is under way leaves the trial alone', () => {
+    const c = cooldown();
+    c.hit('a', 50, undefined, 0);
+    expect(c.admit('a', 1_050)).toBe(true);
+    expect(c.hit('a', 1_100, undefined, 0)).toBeUndefined();
+    expect(c.admit('a', 1_100)).toBe(false);
+    c.answered('a', 1_150);
+    expect(c.admit('a', 1_150)).toBe(true);
+  });
+
   it('when a cool-down ends, one request goes first; the rest follow once the node answered it without a rate limit', () => {
     const c = cooldown();
     expect(c.admits('a', 0)).toBe(true);

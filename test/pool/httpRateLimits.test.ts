@@ -79,6 +79,33 @@ describe('an HTTP 429 cools the node down', () => {
     expect(events.at(-1)!.ms).toBe(500);
   });
 
+  it('a 429 that comes after the cool-down ended, for a request sent before it began, is no new strike', async () => {
+    // Two reads go to a at 0: a limits the first after 50 ms and the second after 1,200 ms (once
+    // the 1 s cool-down the first began is over); later requests at once.
+    const clock = new FakeClock(0);
+    const b = new FakeNode({ name: 'b', head: 100 });
+    const delays = [50, 1_200];
+    const http = new FakeHttpTransport()
+      .route('http://a.test/', async () => {
+        const delay = delays.shift();
+        if (delay !== undefined) await new Promise<void>((resolve) => clock.setTimeout(resolve, delay));
+        return { status: 429, body: 'rate limited' };
+      })
+      .route('http://b.test/', b.http);
+    const pool = new NodePool({ nodes: [{ name: 'a', http: 'http://a.test/' }, { name: 'b', http: 'http://b.test/' }], clock, httpTransport: http });
+    allHealthy(pool);
+    const events: RateLimitEvent[] = [];
+    pool.on('rateLimited', (event) => events.push(event));
+    const answers = Promise.all([pool.request(read(1)), pool.request(read(2))]);
+    await clock.advance(1_200);
+    await expect(answers).resolves.toMatchObject([{ result: '0x0' }, { result: '0x0' }]);
+    expect(events).toEqual([{ name: 'a', until: 1_050, ms: 1_000, source: 'http-status' }]);
+    // The trial after the cool-down is limited too: the second strike, 2 s.
+    await expect(pool.request(read(3))).resolves.toMatchObject({ result: '0x0' });
+    expect(events.map((e) => [e.until, e.ms])).toEqual([[1_050, 1_000], [3_200, 2_000]]);
+    pool.close();
+  });
+
   it('a 503 that names its wait cools the node down too', async () => {
     const { pool, events } = rig(() => ({ status: 503, body: 'maintenance', retryAfter: '30' }));
     await expect(pool.request(read(1))).resolves.toMatchObject({ result: '0x2' });
