@@ -32,7 +32,8 @@ export interface HttpDispatcherOptions {
   maxAttempts?: number;
   /**
    * When every node worth asking has failed a request (refused, broke the connection, timed out,
-   * answered 5xx) and attempts are left, how long to wait before asking again, best node first, in
+   * answered 5xx or 408; not a rate limit, another 4xx or a body that is no JSON-RPC answer) and
+   * attempts are left, how long to wait before asking again, best node first, in
    * ms: a node that restarts, or a rolling deploy that briefly takes every node down, is then
    * ridden out instead of answered with an error. 0: fail at once.
    * @default 250

@@ -40,7 +40,11 @@ export class NodeQueue {
   held: string[] = [];
   #broken: string[] = [];
   #retried = new Set<string>();
-  /** A node failed the request in a way that may be over in a moment (not a rate limit, which says how long). */
+  /**
+   * A node failed the request in a way that may be over in a moment: no answer at all (refused,
+   * broken, timed out), an HTTP 5xx or 408. Not a rate limit (it says how long), nor another 4xx
+   * or a body that is no JSON-RPC answer (the same request would get the same).
+   */
   #mayBeBack = false;
   /** A node refused it: it is down this moment, which a pause rides out better than a new connection. */
   #refused = false;
@@ -93,7 +97,7 @@ export class NodeQueue {
   /** `name`'s attempt failed: a read whose connection broke mid-way may ask it once more. */
   failed(name: string, attempt: Attempt, repeatable: boolean): void {
     if (attempt.kind === 'failed') {
-      this.#mayBeBack ||= !this.#passive.coolingDown(name);
+      this.#mayBeBack ||= mayBeOverSoon(attempt.status) && !this.#passive.coolingDown(name);
       this.#refused ||= isNotDelivered(attempt.error);
     }
     if (repeatable && brokeMidway(attempt) && !this.#retried.has(name)) this.#broken.push(name);
@@ -116,4 +120,9 @@ export class NodeQueue {
     this.#broken = [];
     this.#retried = new Set();
   }
+}
+
+/** A failed attempt's HTTP status (`undefined`: no answer at all) that a moment may mend. */
+function mayBeOverSoon(status: number | undefined): boolean {
+  return status === undefined || status >= 500 || status === 408;
 }

@@ -123,6 +123,27 @@ describe('pool.request() pauses, then asks again, when every node failed it (htt
     expect(c.http.requests.map((r) => r.url)).toEqual(['http://a.test/', 'http://b.test/']);
   });
 
+  it.each([
+    ['HTTP 503', true, { status: 503, body: 'Service Unavailable' }],
+    ['HTTP 502 from a proxy in front of it', true, { status: 502, body: '<html>Bad Gateway</html>' }],
+    ['HTTP 408', true, { status: 408, body: 'Request Timeout' }],
+    ['HTTP 404 with no JSON-RPC body', false, { status: 404, body: 'Not Found' }],
+    ['HTTP 401 with no JSON-RPC body', false, { status: 401, body: 'Unauthorized' }],
+    ['HTTP 200 with a body that is no JSON-RPC answer', false, { status: 200, body: '<html>maintenance</html>' }],
+  ])('every node answering %s: pauses and asks again: %s', async (_, pauses, reply) => {
+    const c = bothDown();
+    c.http.restore('http://a.test/').restore('http://b.test/');
+    const broken = async () => reply;
+    c.http.route('http://a.test/', broken).route('http://b.test/', broken);
+    const read = outcome(c.pool.request(rpc(1, 'eth_blockNumber')));
+    await c.clock.advance(0);
+    expect(read.done).toBe(!pauses);
+    await c.clock.advance(250);
+    expect(read.value).toMatchObject({ code: 'ERR_UPSTREAM_UNAVAILABLE' });
+    expect(c.http.requests.map((r) => r.url)).toEqual(pauses ? ['http://a.test/', 'http://b.test/', 'http://a.test/'] : ['http://a.test/', 'http://b.test/']);
+    expect(c.clock.pendingTimers).toBe(0);
+  });
+
   it('nor when no node was asked (every one cooling down after a rate limit): that error says when the first is back', async () => {
     const c = bothDown();
     c.http.restore('http://a.test/').restore('http://b.test/');
