@@ -41,6 +41,17 @@ describe('CircuitBreaker', () => {
     expect(b.openUntil).toBe(8_000);
   });
 
+  it('by default the open time is capped at 300 s (maxOpenMs)', () => {
+    const b = breaker({ failures: 1, openMs: 100_000 });
+    b.failed(0);
+    b.admit(100_000);
+    expect(b.failed(100_000)).toMatchObject({ openUntil: 300_000 });
+    b.admit(300_000);
+    expect(b.failed(300_000)).toMatchObject({ openUntil: 600_000 });
+    b.admit(600_000);
+    expect(b.failed(600_000)).toMatchObject({ openUntil: 900_000 });
+  });
+
   it('a trial released without a verdict lets the next request try; a failure from before it opened changes nothing', () => {
     const b = breaker({ failures: 1, openMs: 1_000 });
     b.failed(0);

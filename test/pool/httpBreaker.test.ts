@@ -170,6 +170,22 @@ describe('passive health: a circuit breaker per node', () => {
     expect(pool.snapshot().nodes.map((n) => n.circuit)).toEqual(['closed', 'open']);
   });
 
+  it('with every circuit open and attempts left, the first node held only by its circuit is tried, then the next', async () => {
+    const rig = fakeCluster([{ name: 'a' }, { name: 'b' }, { name: 'c' }], { breaker: { failures: 1 }, http: { attemptTimeoutMs: 1_000, maxAttempts: 5, retryDelayMs: 0 } });
+    const { clock, pool, nodes, http } = rig;
+    allHealthy(pool);
+    for (const node of Object.values(nodes)) node!.setMode('stall');
+    await timed(rig as unknown as Cluster, 1); // a, b and c each time out once: every circuit open
+    expect(pool.snapshot().nodes.map((n) => n.circuit)).toEqual(['open', 'open', 'open']);
+    nodes.b!.setMode('ok');
+    const before = http.requests.length;
+    let answer: unknown;
+    void pool.request(read(2)).then((a) => (answer = a));
+    await clock.advance(1_000);
+    expect(answer).toMatchObject({ result: '0x2' });
+    expect(http.requests.slice(before).map((r) => r.url)).toEqual(['http://a.test/', 'http://b.test/']);
+  });
+
   it('a caller that gives up leaves no verdict and frees the trial', async () => {
     const rig = cluster({ breaker: { failures: 1, openMs: 1_000 }, http: { attemptTimeoutMs: 1_000 } });
     const { clock, pool, nodes, circuits } = rig;

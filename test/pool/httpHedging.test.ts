@@ -159,6 +159,36 @@ describe('a read still unanswered after delayMs also goes to the next node; the 
     ]);
   });
 
+  it('with the defaults (hedge: {}): one copy, after 100 ms', async () => {
+    const { seen, hedges, timed } = rig(['a', 'b', 'c'], {}, { a: 1_000, b: 1_000, c: 10 });
+    const done = await timed(read(1));
+    expect(done).toEqual({ at: 1_000, answer: { jsonrpc: '2.0', id: 1, result: 'a' } });
+    expect(seen.map((s) => [s.node, s.at, s.abortedAt])).toEqual([
+      ['a', 0, undefined],
+      ['b', 100, 1_000],
+    ]);
+    expect(hedges).toEqual([{ name: 'b', primary: 'a', won: false }]);
+  });
+
+  it('a hedge never goes to a node whose circuit is open, even the only other one', async () => {
+    const latency = { a: 10, b: 10 };
+    const { pool, seen, hedges, timed } = rig(['a', 'b'], { delayMs: 100 }, latency, { breaker: { failures: 1 }, http: { attemptTimeoutMs: 200 } });
+    // b, the only healthy node a moment, times out once: its circuit opens (a answers the read).
+    pool.update('a', { status: 'unhealthy' });
+    latency.b = 5_000;
+    await timed(read(1));
+    expect(pool.snapshot().nodes.find((n) => n.name === 'b')!.circuit).toBe('open');
+    pool.update('a', { status: 'healthy' });
+    latency.a = 150;
+    latency.b = 10;
+    const start = seen.length;
+    const done = await timed(read(2));
+    // No copy: a answers in its own time.
+    expect(done.answer).toMatchObject({ result: 'a' });
+    expect(seen.slice(start).map((s) => s.node)).toEqual(['a']);
+    expect(hedges).toEqual([]);
+  });
+
   it('copies stay within http.maxAttempts', async () => {
     const { seen, timed } = rig(['a', 'b', 'c'], { delayMs: 100, maxExtra: 2 }, { a: 1_000, b: 1_000, c: 10 }, { http: { maxAttempts: 2 } });
     const done = await timed(read(1));
@@ -292,6 +322,23 @@ describe('hedge.percentile: wait for that node’s own latency percentile', () =
     expect(since.map((s) => [s.node, s.at - since[0]!.at])).toEqual([
       ['a', 0],
       ['b', 40],
+    ]);
+  });
+
+  it("over the node's last 128 answers: older ones no longer count", async () => {
+    const latency = { a: 60, b: 5 };
+    const { seen, timed } = rig(['a', 'b'], { delayMs: 1_000, percentile: 90 }, latency);
+    for (let i = 0; i < 128; i++) await timed(read(i));
+    latency.a = 10;
+    for (let i = 0; i < 128; i++) await timed(read(1_000 + i));
+    expect(seen.every((s) => s.node === 'a')).toBe(true);
+    latency.a = 500;
+    const start = seen.length;
+    await timed(read(99));
+    // p90 of the last 128 (all 10 ms); with the 60 ms ones still counted it would be 60.
+    expect(seen.slice(start).map((s) => [s.node, s.at - seen[start]!.at])).toEqual([
+      ['a', 0],
+      ['b', 10],
     ]);
   });
 
