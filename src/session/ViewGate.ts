@@ -134,13 +134,13 @@ export class ViewGate {
     const { need } = demand;
     this.#deadlines ??= new WeakMap();
     let deadline = this.#deadlines.get(call);
+    this.#waiting.push({ call, need, deadline: deadline ?? ctx.clock.now() + this.#settings.waitMs });
     if (deadline === undefined) {
-      deadline = ctx.clock.now() + this.#settings.waitMs;
-      this.#deadlines.set(call, deadline);
+      // Once per read: held again after a node that had not caught up answered it, it is the same read.
+      this.#deadlines.set(call, this.#waiting.at(-1)!.deadline);
       this.stats.held += 1;
+      ctx.events.emit('behind', { node: ctx.link?.node ?? '', method: call.method, need, outcome: 'held' });
     }
-    this.#waiting.push({ call, need, deadline });
-    ctx.events.emit('behind', { node: ctx.link?.node ?? '', method: call.method, need, outcome: 'held' });
     this.#schedule();
   }
 
