@@ -99,7 +99,7 @@ export interface UpstreamSessionOptions {
    * Gap-free, duplicate-free `newHeads` and `logs` across switches: duplicates (same block hash;
    * same blockHash + logIndex) are dropped, and after a switch what the client missed is fetched
    * from the new node (`eth_getBlockByNumber` / `eth_getLogs`) and delivered first, in order.
-   * @default { newHeads: true, logs: true, maxBackfillBlocks: 128, dedupeWindow: 256 }
+   * @default { newHeads: true, logs: true, maxBackfillBlocks: 128, dedupeWindow: 256, reorgDepth: 64, maxRetainedBytes: 2 MiB }
    */
   continuity?: Partial<ContinuitySettings>;
   /**

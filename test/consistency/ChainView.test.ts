@@ -85,6 +85,37 @@ describe('ChainView: what a read demands of the node that answers it', () => {
     expect(view.demand('eth_getStorageAt', ['0x0', '0x0', '0x5'], 11)).toEqual({ kind: 'head', need: 5, onlyIfMissing: true });
   });
 
+  it.each([
+    ['eth_getBalance', ['0x0']],
+    ['eth_getCode', ['0x0']],
+    ['eth_getTransactionCount', ['0x0']],
+    ['eth_getStorageAt', ['0x0', '0x0']],
+    ['eth_call', [{ to: '0x0' }]],
+    ['eth_estimateGas', [{ to: '0x0' }]],
+    ['eth_createAccessList', [{ to: '0x0' }]],
+    ['eth_getProof', ['0x0', []]],
+  ])('%s reads state: at latest (or no block argument) it needs the node at the view; at block 5, a node that has it', (method, args) => {
+    const view = seen(11);
+    const atView = { kind: 'head', need: 11, onlyIfMissing: false };
+    expect(view.demand(method, args, 11)).toEqual(atView);
+    expect(view.demand(method, [...args, 'latest'], 11)).toEqual(atView);
+    expect(view.demand(method, [...args, '0x5'], 11)).toEqual({ kind: 'head', need: 5, onlyIfMissing: true });
+    expect(view.demand(method, [...args, 'safe'], 11)).toBeUndefined();
+  });
+
+  it('header reads are held like block reads: eth_getHeaderByNumber at latest or a seen number, eth_getHeaderByHash missing', () => {
+    const view = seen(11);
+    const latest = view.demand('eth_getHeaderByNumber', ['latest'], 11)!;
+    expect(view.judge('eth_getHeaderByNumber', latest, ok({ number: '0xa' }), undefined)).toBe('behind');
+    expect(view.judge('eth_getHeaderByNumber', latest, ok({ number: '0xb' }), undefined)).toBe('ok');
+    const seenNumber = view.demand('eth_getHeaderByNumber', ['0xb'], 11)!;
+    expect(view.judge('eth_getHeaderByNumber', seenNumber, ok(null), 11)).toBe('behind');
+    const byHash = view.demand('eth_getHeaderByHash', ['0x' + '1'.repeat(64)], 11)!;
+    expect(byHash).toBeDefined();
+    expect(view.judge('eth_getHeaderByHash', byHash, ok(null), 10)).toBe('behind');
+    expect(view.judge('eth_getHeaderByHash', byHash, ok({ number: '0x3' }), 10)).toBe('ok');
+  });
+
   it('eth_getLogs needs the node at the end of the range, up to the view, even when it answers', () => {
     const view = seen(11);
     const toLatest = view.demand('eth_getLogs', [{ fromBlock: '0x1' }], 11)!;
@@ -109,5 +140,12 @@ describe('ChainView: what a read demands of the node that answers it', () => {
     expect(view.highest).toBe(8);
     view.observe('eth_blockNumber', [], err);
     expect(view.highest).toBe(8);
+    // The newest block of a fee history: oldestBlock + one per gasUsedRatio entry - 1.
+    view.observe('eth_feeHistory', ['0x4', 'latest', []], ok({ oldestBlock: '0x9', gasUsedRatio: [0.1, 0.2, 0.3, 0.4], baseFeePerGas: ['0x1', '0x1', '0x1', '0x1', '0x1'] }));
+    expect(view.highest).toBe(12);
+    view.observe('eth_getHeaderByHash', ['0x' + '2'.repeat(64)], ok({ number: '0xd' }));
+    expect(view.highest).toBe(13);
+    view.observe('eth_getHeaderByNumber', ['latest'], ok({ number: '0xe' }));
+    expect(view.highest).toBe(14);
   });
 });

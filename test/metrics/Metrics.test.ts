@@ -82,6 +82,24 @@ describe('Metrics', () => {
   });
 });
 
+describe('continuity metrics', () => {
+  it('gauges the bytes of delivered logs sessions keep for retraction (steadyrpc_session_retained_log_bytes)', async () => {
+    const h = await sessionHarness();
+    const metrics = new Metrics();
+    metrics.trackSession(h.session);
+    expect(metrics.render()).toContain('steadyrpc_session_retained_log_bytes 0');
+    h.send(rpc(1, 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    h.nodes.a!.emitLog();
+    h.nodes.a!.emitLog();
+    await h.settle();
+    const kept = h.session.stats().retainedBytes;
+    expect(kept).toBeGreaterThan(0);
+    expect(metrics.render()).toContain(`steadyrpc_session_retained_log_bytes ${kept}`);
+    h.session.close();
+  });
+});
+
 describe('limit metrics', () => {
   it('counts calls refused with LIMIT_EXCEEDED, by cap', async () => {
     const h = await sessionHarness({ maxInFlight: 1, maxSubscriptions: 1 });

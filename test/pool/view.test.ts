@@ -138,6 +138,20 @@ describe('a dead node keeps its head in the lag computation for headGraceMs (inv
     expect(pool.health('b')).toMatchObject({ status: 'healthy', lag: 0 });
     checker.close();
   });
+
+  it('the grace is 60 s by default (headGraceMs)', async () => {
+    const { pool, nodes, clock } = fakeCluster([{ name: 'a', head: 108 }, { name: 'b' }]);
+    const checker = new HealthChecker(pool, { intervalMs: 1_000 });
+    checker.start();
+    await clock.advance(2_000);
+    nodes.a!.setMode('down');
+    const diedAt = clock.now();
+    await clock.advance(55_000);
+    expect(pool.health('b')).toMatchObject({ status: 'unhealthy', lag: 8 });
+    await clock.advance(diedAt + 62_000 - clock.now());
+    expect(pool.health('b')).toMatchObject({ status: 'healthy', lag: 0 });
+    checker.close();
+  });
 });
 
 describe('pool.request() waits on the node behind when the others are down (invariant 10)', () => {

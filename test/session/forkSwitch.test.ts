@@ -108,5 +108,7 @@ describe('a switch onto another branch is announced like one node\'s reorg (inva
     await n.clock.flush();
     const removed = n.notes(n.logs).slice(delivered.length).filter((log) => log.removed);
     expect(removed).toEqual([{ ...delivered[3], removed: true }, { ...delivered[4], removed: true }]);
+    // The node announced it: passed on, not counted as a reorg of the session's making.
+    expect(n.reorgs).toEqual([]);
   });
 });

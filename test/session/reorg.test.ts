@@ -782,3 +782,9 @@ describe('a node that reorgs without announcing it (anvil sends no removed logs)
     ]);
   });
 });
+
+describe('continuity defaults', () => {
+  it('are what the guides say: 128 blocks backfilled, 256 heights deduplicated, forks compared over 64, 2 MiB of logs kept', () => {
+    expect(CONTINUITY_DEFAULTS).toEqual({ newHeads: true, logs: true, maxBackfillBlocks: 128, dedupeWindow: 256, reorgDepth: 64, maxRetainedBytes: 2 * 1024 * 1024 });
+  });
+});
