@@ -1,7 +1,7 @@
 // Edge cases of issue 12's invariants 1–2 for pool.request() over HTTP: the pool keeps its own view.
 import { describe, expect, it } from 'vitest';
-import { RpcErrorCode, serveHttp } from '../../src/index.js';
-import { FakeClock, fakeBlockHash, type FakeHttpHandler } from '../../src/testing/index.js';
+import { NodePool, RpcErrorCode, serveHttp } from '../../src/index.js';
+import { FakeClock, FakeHttpTransport, fakeBlockHash, type FakeHttpHandler } from '../../src/testing/index.js';
 import { fakeCluster } from '../helpers/pool.js';
 import { gethish, txHash } from '../helpers/gethReads.js';
 import { hex, httpPool, scripted, type Received } from '../helpers/scriptedHttp.js';
@@ -215,6 +215,29 @@ function chainNode(name: string, head: () => number, log: Received[], clock: Fak
     clock,
   );
 }
+
+describe('pool.request(): a read is judged against the view as it was when it was sent', () => {
+  it('the latest block, sent at 100 and answered 101 after another request showed 103, is that answer', async () => {
+    // One node; its answer to the block read waits until released, as a slow backend's would.
+    let release: (() => void) | undefined;
+    const http = new FakeHttpTransport().route('http://a.test/', async (body) => {
+      const request = JSON.parse(body) as { id: number; method: string };
+      if (request.method === 'eth_getBlockByNumber') await new Promise<void>((resolve) => (release = resolve));
+      const result = request.method === 'eth_blockNumber' ? (request.id === 1 ? '0x64' : '0x67') : { number: '0x65', hash: fakeBlockHash(101) };
+      return { status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: request.id, result }) };
+    });
+    const pool = new NodePool({ nodes: [{ name: 'a', http: 'http://a.test/' }], clock: new FakeClock(), httpTransport: http });
+    pool.update('a', { status: 'healthy', head: 100 });
+    expect(await pool.request(rpc(1, 'eth_blockNumber'))).toMatchObject({ result: '0x64' });
+    const latest = pool.request(rpc(2, 'eth_getBlockByNumber', ['latest', false]));
+    await Promise.resolve();
+    expect(await pool.request(rpc(3, 'eth_blockNumber'))).toMatchObject({ result: '0x67' });
+    release!();
+    // Sent when the pool had served 100: 101 is newer than what it had seen then.
+    expect(await latest).toMatchObject({ id: 2, result: { number: '0x65' } });
+    pool.close();
+  });
+});
 
 describe('pool.request(): a batch held by the view sends what is not behind once', () => {
   it('a batch [eth_sendRawTransaction, eth_getBalance latest] on a node behind the view: the transaction goes to it once, and its hash is the answer', async () => {
