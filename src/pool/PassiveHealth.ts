@@ -135,8 +135,7 @@ export class PassiveHealth {
    */
   rateLimited(name: string, namedMs: number | undefined, source: RateLimitEvent['source'], sentAt?: number): void {
     this.#breakers?.get(name)!.released();
-    const now = this.#hooks.now();
-    const cooled = this.#cooldown.hit(name, now, namedMs, sentAt ?? now);
+    const cooled = this.#cooldown.hit(name, this.#hooks.now(), namedMs, sentAt);
     if (!cooled) return;
     this.#hooks.write(name, { rateLimitedUntil: cooled.until });
     this.#hooks.rateLimited({ name, until: cooled.until, ms: cooled.ms, source });

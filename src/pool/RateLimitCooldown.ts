@@ -123,8 +123,8 @@ export class RateLimitCooldown {
     const ms = Math.min(namedMs ?? cooldownMs * 2 ** (node.strikes - 1), maxCooldownMs);
     this.#nodes.set(name, node);
     if (known && now + ms <= Math.max(node.until, now)) return undefined;
-    // A late answer names a wait of its own: the trial under way (if any) is not this request.
-    if (!known || sentAt >= node.began) node.trial = false;
+    // A request sent before the cool-down began is not the trial under way (if any).
+    if (sentAt >= node.began) node.trial = false;
     if (!cooling) node.began = now;
     node.until = now + ms;
     return { until: node.until, ms };

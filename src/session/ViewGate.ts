@@ -133,11 +133,12 @@ export class ViewGate {
     const ctx = this.#ctx;
     const { need } = demand;
     this.#deadlines ??= new WeakMap();
-    let deadline = this.#deadlines.get(call);
-    this.#waiting.push({ call, need, deadline: deadline ?? ctx.clock.now() + this.#settings.waitMs });
-    if (deadline === undefined) {
+    const known = this.#deadlines.get(call);
+    const deadline = known ?? ctx.clock.now() + this.#settings.waitMs;
+    this.#waiting.push({ call, need, deadline });
+    if (known === undefined) {
       // Once per read: held again after a node that had not caught up answered it, it is the same read.
-      this.#deadlines.set(call, this.#waiting.at(-1)!.deadline);
+      this.#deadlines.set(call, deadline);
       this.stats.held += 1;
       ctx.events.emit('behind', { node: ctx.link?.node ?? '', method: call.method, need, outcome: 'held' });
     }
