@@ -49,7 +49,8 @@ export class ProbeJudge {
     if (limited) {
       // A node that says "not now" is alive: it cools down like after a request's rate limit, and
       // keeps its status, so no session moves for a one-second limit.
-      this.#pool.coolDown(name, limited.ms, limited.source);
+      // Sent `latencyMs` ago (on the pool's clock: this checker's may be another).
+      this.#pool.coolDown(name, limited.ms, limited.source, this.#pool.clock.now() - latencyMs);
       this.#pool.update(name, { lastError: describeError(error!), checkedAt: this.#clock.now() });
       return { name, ok: false, head: undefined, latencyMs, error, rateLimited: true };
     }

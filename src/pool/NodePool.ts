@@ -179,14 +179,20 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
    * (capped by `rateLimit.maxCooldownMs`), or the backoff's next step when it named no wait.
    * `request()` does it by itself; sessions do it for rate-limit errors on their sockets. Neither
    * the node's status nor the preferred node changes: it only goes last in `candidates()`.
+   * `sentAt` (on this pool's clock; unknown: now) is when the limited request was sent: a limit of
+   * a request sent before the node's cool-down began names nothing new (the node said so once
+   * already), so it is no further strike, whether it arrives during the cool-down or after it.
    */
-  coolDown(name: string, retryAfterMs?: number, source: RateLimitEvent['source'] = 'rpc-error'): void {
+  coolDown(name: string, retryAfterMs?: number, source: RateLimitEvent['source'] = 'rpc-error', sentAt?: number): void {
     this.#assertOpen();
     this.node(name);
     if (retryAfterMs !== undefined && (!Number.isFinite(retryAfterMs) || retryAfterMs < 0)) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected retryAfterMs to be a finite number >= 0, got ${retryAfterMs}`);
     }
-    this.#passive.rateLimited(name, retryAfterMs, source);
+    if (sentAt !== undefined && !Number.isFinite(sentAt)) {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected sentAt to be a finite number, got ${sentAt}`);
+    }
+    this.#passive.rateLimited(name, retryAfterMs, source, sentAt);
   }
 
   /**

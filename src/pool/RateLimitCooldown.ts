@@ -68,9 +68,9 @@ export function retryAfterMs(value: string | undefined, now: number): number | u
 /**
  * The cool-downs of the nodes that answered with a rate limit: how long each is kept away from new
  * requests. The node's own wait (`Retry-After`, `backoff_seconds`) is taken as it is, capped;
- * without one, an exponential backoff. Rate limits of requests sent before the node's cool-down
- * began, arriving while it lasts or after it ended, only lengthen it to what they name: they are
- * not new strikes (the node said so once already).
+ * without one, an exponential backoff. Rate limits of requests sent before the node's latest
+ * cool-down ended (a session's calls go on during one), arriving while it lasts or after it ended,
+ * only lengthen it to what they name: they are not new strikes (the node said so once already).
  * When a cool-down ends, one request goes first (the trial): the others follow once the node has
  * answered it without a rate limit, so a node just out of its limit is not hit by a whole burst.
  */
@@ -78,10 +78,10 @@ export class RateLimitCooldown {
   readonly #settings: Readonly<Required<RateLimitOptions>>;
   /**
    * Per node, from its first rate limit until it answers without one: rate limits in a row that
-   * named no wait, when its latest cool-down began and when it ends, and whether the trial request
-   * after it is under way.
+   * named no wait, when its latest cool-down ends, and whether the trial request after it is under
+   * way (sent at `trialAt`).
    */
-  readonly #nodes = new Map<string, { strikes: number; began: number; until: number; trial: boolean }>();
+  readonly #nodes = new Map<string, { strikes: number; until: number; trial: boolean; trialAt: number }>();
 
   constructor(settings: Readonly<Required<RateLimitOptions>>) {
     this.#settings = settings;
@@ -103,7 +103,10 @@ export class RateLimitCooldown {
   admit(name: string, now: number): boolean {
     if (!this.admits(name, now)) return false;
     const node = this.#nodes.get(name);
-    if (node) node.trial = true;
+    if (node) {
+      node.trial = true;
+      node.trialAt = now;
+    }
     return true;
   }
 
@@ -111,21 +114,20 @@ export class RateLimitCooldown {
    * A rate limit from `name` at `now`, naming a wait of `namedMs` or none, for a request sent at
    * `sentAt` (unknown: as if sent now). Returns the new end of its cool-down and the wait it stands
    * for, or `undefined` when the cool-down under way already lasts as long, or when the request
-   * was sent before the latest cool-down began and names no wait.
+   * was sent before the latest cool-down ended and names no wait.
    */
   hit(name: string, now: number, namedMs: number | undefined, sentAt = now): { until: number; ms: number } | undefined {
     const { cooldownMs, maxCooldownMs } = this.#settings;
-    const node = this.#nodes.get(name) ?? { strikes: 0, began: -Infinity, until: -Infinity, trial: false };
-    const cooling = node.until > now;
-    const known = cooling || sentAt < node.began;
+    const node = this.#nodes.get(name) ?? { strikes: 0, until: -Infinity, trial: false, trialAt: Infinity };
+    // The trial has its answer (an older request's limit leaves it under way).
+    if (node.trial && sentAt >= node.trialAt) node.trial = false;
+    // Sent before the latest cool-down ended (while one lasts, every request was).
+    const known = sentAt < node.until || node.until > now;
     if (known && namedMs === undefined) return undefined;
     if (namedMs === undefined) node.strikes += 1;
     const ms = Math.min(namedMs ?? cooldownMs * 2 ** (node.strikes - 1), maxCooldownMs);
     this.#nodes.set(name, node);
     if (known && now + ms <= Math.max(node.until, now)) return undefined;
-    // A request sent before the cool-down began is not the trial under way (if any).
-    if (sentAt >= node.began) node.trial = false;
-    if (!cooling) node.began = now;
     node.until = now + ms;
     return { until: node.until, ms };
   }

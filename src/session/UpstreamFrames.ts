@@ -258,7 +258,11 @@ export class UpstreamFrames {
     if (typeof code !== 'number' || typeof message !== 'string') return false;
     const rpcError = error as { code: number; message: string; data?: unknown };
     const verdict = verdictOf(pool.classifyError, rpcError, call.method);
-    if (verdict === 'rate-limited') pool.coolDown(link.node, suggestedBackoffMs(rpcError));
+    if (verdict === 'rate-limited') {
+      // When it was sent, on the pool's clock (the session's may be another).
+      const sentAt = pool.clock.now() - (this.#ctx.clock.now() - call.sentAt);
+      pool.coolDown(link.node, suggestedBackoffMs(rpcError), 'rpc-error', sentAt);
+    }
     return verdict !== 'answer';
   }
 

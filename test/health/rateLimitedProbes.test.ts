@@ -118,3 +118,32 @@ describe('health probes answered with a rate limit', () => {
     c.checker.close();
   });
 });
+
+describe('a probe sent before the cool-down began, limited after it ended', () => {
+  it('is no new strike: the next cool-down naming no wait is still 1 s, not 2 s', async () => {
+    const c = fakeCluster([{ name: 'a' }, { name: 'b' }]);
+    const node = c.nodes.a!;
+    let slow = false;
+    // While `slow`, a's probes are answered 1.5 s late, with a 429 naming no wait.
+    c.http.route('http://a.test/', (body, signal, endpoint) =>
+      slow
+        ? new Promise<HttpResponse>((resolve) => c.clock.setTimeout(() => resolve({ status: 429, body: 'Too Many Requests' }), 1_500))
+        : node.http(body, signal, endpoint),
+    );
+    const checker = new HealthChecker(c.pool, { intervalMs: 60_000, timeoutMs: 5_000 });
+    const limits: number[] = [];
+    c.pool.on('rateLimited', (event) => limits.push(event.ms));
+    await checker.checkNow();
+    slow = true;
+    const probe = checker.checkNow();
+    await c.clock.advance(100);
+    c.pool.coolDown('a'); // a session's call is limited: 1 s from t + 100 ms
+    await c.clock.advance(1_400); // the cool-down is over; then the probe's 429 arrives
+    await probe;
+    expect(limits).toEqual([1_000]);
+    // A limit of a request sent after the cool-down began is a strike: the backoff doubles.
+    c.pool.coolDown('a');
+    expect(limits).toEqual([1_000, 2_000]);
+    checker.close();
+  });
+});

@@ -22,7 +22,8 @@ const WRITE = 'eth_sendTransaction';
 /**
  * How a node's HTTP endpoint behaves: `ok`; `down` (refused: provably never delivered); `stall`
  * (never answers); `http-error` (carries the request out, answers 503); `reset` (carries it out,
- * the connection breaks before the answer; every other time as a read's `EHOSTUNREACH`); `rate-limited` (429, with `Retry-After` or without);
+ * the connection breaks before the answer; every other time as a read's `EHOSTUNREACH`); `rate-limited` (429, with `Retry-After` or without, as
+ * `retryAfterSeconds` says);
  * `rpc-error` (a JSON-RPC internal error for every call); `not-this-node` (geth's "header not
  * found" for every read: the pool asks another node); `rpc-rate-limited` (Infura's -32005 "daily
  * request count exceeded, request rate limited" for every call, with HTTP 200).
@@ -41,8 +42,11 @@ export interface PoolSettings {
   attemptTimeoutMs: number;
   /** The pause before asking every node again once all failed a request (0: none). */
   retryDelayMs: number;
-  /** Answers every node gives `Retry-After` with its 429s (seconds), or none. */
-  retryAfterSeconds: number | undefined;
+  /**
+   * The `Retry-After` (seconds) every node's 429s name, or none; `alternate`: every other 429 of a
+   * node names 30 s (the rest none), as a provider whose limits differ by what hit them.
+   */
+  retryAfterSeconds: number | undefined | 'alternate';
   /** Heal the nodes and let every request settle before close(), or close in the middle of it all. */
   settleFirst: boolean;
   /**
@@ -62,7 +66,7 @@ export const poolSettings: fc.Arbitrary<PoolSettings> = fc.record({
   maxAttempts: fc.integer({ min: 1, max: 5 }),
   attemptTimeoutMs: fc.constantFrom(1_000, 10_000),
   retryDelayMs: fc.constantFrom(0, 250, 250, 1_000),
-  retryAfterSeconds: fc.constantFrom(undefined, 1, 30),
+  retryAfterSeconds: fc.constantFrom<PoolSettings['retryAfterSeconds']>(undefined, 1, 30, 'alternate'),
   settleFirst: fc.boolean(),
   endpointMs: fc.constantFrom(undefined, undefined, 0, 30),
 });
@@ -77,6 +81,7 @@ export class PoolNode {
   /** The ids of every request that reached this node's handler. */
   readonly seen = new Set<unknown>();
   #resets = 0;
+  #limits = 0;
 
   constructor(
     readonly name: string,
@@ -108,8 +113,11 @@ export class PoolNode {
           throw new TypeError('fetch failed', { cause: Object.assign(new Error(`read EHOSTUNREACH (${this.name})`), { code: 'EHOSTUNREACH', syscall: 'read' }) });
         }
         throw new SteadyRpcError('ERR_TRANSPORT', `${this.name}: connection reset after the request was sent`);
-      case 'rate-limited':
-        return { status: 429, body: 'Too Many Requests', ...(this.settings.retryAfterSeconds === undefined ? {} : { retryAfter: String(this.settings.retryAfterSeconds) }) };
+      case 'rate-limited': {
+        const { retryAfterSeconds } = this.settings;
+        const seconds = retryAfterSeconds === 'alternate' ? ((this.#limits += 1) % 2 === 0 ? 30 : undefined) : retryAfterSeconds;
+        return { status: 429, body: 'Too Many Requests', ...(seconds === undefined ? {} : { retryAfter: String(seconds) }) };
+      }
       default: {
         // Notifications (no id) get no answer, as geth gives none: nothing at all for a batch of
         // them only, or for one alone.

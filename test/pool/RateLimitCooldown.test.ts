@@ -70,6 +70,23 @@ describe('RateLimitCooldown', () => {
     expect(c.admit('a', 1_150)).toBe(true);
   });
 
+  it('the trial limited while an older limit lengthened the cool-down: the trial is over, the next may go once it ends', () => {
+    const c = cooldown();
+    c.hit('a', 50, undefined, 0);
+    expect(c.admit('a', 1_200)).toBe(true); // the trial
+    expect(c.hit('a', 1_300, 4_000, 0)).toEqual({ until: 5_300, ms: 4_000 }); // an older request's limit names 4 s
+    expect(c.hit('a', 1_350, undefined, 1_200)).toBeUndefined(); // the trial's own: no wait named, cooling already
+    expect(c.admit('a', 5_299)).toBe(false);
+    expect(c.admit('a', 5_300)).toBe(true);
+  });
+
+  it("a session's call sent during the cool-down, limited after it ended, is no new strike", () => {
+    const c = cooldown();
+    c.hit('a', 0, undefined, 0);
+    expect(c.hit('a', 1_100, undefined, 900)).toBeUndefined();
+    expect(c.hit('a', 1_200, undefined, 1_000)).toEqual({ until: 3_200, ms: 2_000 });
+  });
+
   it('when a cool-down ends, one request goes first; the rest follow once the node answered it without a rate limit', () => {
     const c = cooldown();
     expect(c.admits('a', 0)).toBe(true);

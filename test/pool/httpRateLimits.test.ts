@@ -106,6 +106,45 @@ describe('an HTTP 429 cools the node down', () => {
     pool.close();
   });
 
+  it('the trial limited while an older 429 lengthened the cool-down: the node takes requests again once it ends', async () => {
+    // a: read 1 (sent at 0) limited at 50 ms, naming no wait; read 2 (sent at 0) limited at 1,300 ms,
+    // naming 4 s; read 3, the trial at 1,200 ms, limited at 1,350 ms, naming no wait; then answers.
+    const clock = new FakeClock(0);
+    const a = new FakeNode({ name: 'a', balance: 1n, head: 100 });
+    const b = new FakeNode({ name: 'b', balance: 2n, head: 100 });
+    const replies: Array<[number, HttpResponse]> = [
+      [50, { status: 429, body: 'rate limited' }],
+      [1_300, { status: 429, body: 'rate limited', retryAfter: '4' }],
+      [150, { status: 429, body: 'rate limited' }],
+    ];
+    const received: number[] = [];
+    const http = new FakeHttpTransport()
+      .route('http://a.test/', async (body, signal, endpoint) => {
+        received.push(clock.now());
+        const reply = replies.shift();
+        if (!reply) return a.http(body, signal, endpoint);
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, reply[0]));
+        return reply[1];
+      })
+      .route('http://b.test/', b.http);
+    const pool = new NodePool({ nodes: [{ name: 'a', http: 'http://a.test/' }, { name: 'b', http: 'http://b.test/' }], clock, httpTransport: http });
+    allHealthy(pool);
+    const events: RateLimitEvent[] = [];
+    pool.on('rateLimited', (event) => events.push(event));
+    const first = Promise.all([pool.request(read(1)), pool.request(read(2))]);
+    await clock.advance(1_200);
+    const trial = pool.request(read(3));
+    await clock.advance(200);
+    await expect(first).resolves.toMatchObject([{ result: '0x2' }, { result: '0x2' }]);
+    await expect(trial).resolves.toMatchObject({ result: '0x2' });
+    expect(received).toEqual([0, 0, 1_200]);
+    expect(events.map((e) => [e.until, e.ms])).toEqual([[1_050, 1_000], [5_300, 4_000]]);
+    await clock.advance(5_300 - clock.now());
+    expect(pool.available('a')).toBe(true);
+    await expect(pool.request(read(4))).resolves.toMatchObject({ result: '0x1' });
+    pool.close();
+  });
+
   it('a 503 that names its wait cools the node down too', async () => {
     const { pool, events } = rig(() => ({ status: 503, body: 'maintenance', retryAfter: '30' }));
     await expect(pool.request(read(1))).resolves.toMatchObject({ result: '0x2' });

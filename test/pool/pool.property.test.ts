@@ -16,6 +16,9 @@ const REPLAY = process.env.PROPS_REPLAY;
 /** After the nodes heal: the longest a request may still wait (rate-limit cool-downs, open circuits, attempts, the view's wait). */
 const SETTLE_MS = 400_000;
 
+/** The longest a rate limit (rateLimit.maxCooldownMs) or an open circuit (breaker.maxOpenMs) keeps a node away, by default. */
+const LONGEST_HOLD_MS = 300_000;
+
 let current: PoolWorld | undefined;
 const onUnhandled = (reason: unknown) => current?.unhandled.push(reason);
 beforeAll(() => void process.on('unhandledRejection', onUnhandled));
@@ -56,6 +59,7 @@ describe('NodePool.request() under any interleaving of requests, node faults, la
  * either way every promise is kept, and close() leaves no timer and no unhandled rejection.
  */
 async function settleAndClose(world: PoolWorld): Promise<void> {
+  const stuck: string[] = [];
   if (world.settings.settleFirst) {
     world.trace?.('> heal and settle');
     for (const node of world.nodes) {
@@ -69,6 +73,12 @@ async function settleAndClose(world: PoolWorld): Promise<void> {
       if (!world.health) for (const node of world.nodes) probe(world, node);
       await world.clock.advance(1_000);
     }
+    // Once every request has settled, no rate limit or circuit keeps a healed node away for longer
+    // than the longest cool-down or open circuit: each takes requests again.
+    if (world.requests.every((r) => r.settled > 0)) {
+      await world.clock.advance(LONGEST_HOLD_MS);
+      for (const node of world.nodes) if (!world.pool.available(node.name)) stuck.push(`${node.name} takes no requests after healing: ${JSON.stringify(world.pool.snapshot().nodes.find((n) => n.name === node.name))}`);
+    }
   } else {
     world.trace?.('> close in the middle');
   }
@@ -77,7 +87,7 @@ async function settleAndClose(world: PoolWorld): Promise<void> {
   world.closed = true;
   await world.clock.advance(0);
   // Closing settles what was still owed.
-  const problems = problemsOf(world, { allSettled: true });
+  const problems = [...problemsOf(world, { allSettled: true }), ...stuck];
   // Endpoint functions still running are the app's own (their timers too): what they give is
   // never used.
   await world.clock.advance(world.settings.endpointMs ?? 0);

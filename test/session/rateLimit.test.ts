@@ -155,3 +155,42 @@ describe("a session's own calls answered count too", () => {
     h.session.close();
   });
 });
+
+describe('a rate limit of a call sent before the cool-down began', () => {
+  it('arriving after the cool-down ended is no new strike; a call sent after it began is one', async () => {
+    const h = await sessionHarness();
+    const events: RateLimitEvent[] = [];
+    h.pool.on('rateLimited', (event) => events.push(event));
+    const sent: number[] = [];
+    const socket = h.sockets.last()!;
+    socket.onSend((text) => {
+      const { id } = JSON.parse(text) as { id: number };
+      sent.push(id);
+    });
+    const limit = (id: number) => socket.receiveJson({ jsonrpc: '2.0', id, error: { code: 429, message: ALCHEMY } });
+    h.send(rpc(1, 'eth_call', [{}, 'latest']));
+    h.send(rpc(2, 'eth_call', [{}, 'latest']));
+    await h.settle();
+    expect(sent).toHaveLength(2);
+    limit(sent[0]!);
+    await h.settle();
+    expect(events.map((e) => e.ms)).toEqual([1_000]);
+    await h.clock.advance(1_500); // the cool-down is over; call 2's limit arrives late
+    limit(sent[1]!);
+    await h.settle();
+    expect(h.answers(2)[0]).toMatchObject({ error: { code: 429 } });
+    expect(events.map((e) => e.ms)).toEqual([1_000]);
+    h.send(rpc(3, 'eth_call', [{}, 'latest']));
+    await h.settle();
+    limit(sent[2]!);
+    await h.settle();
+    expect(events.map((e) => e.ms)).toEqual([1_000, 2_000]);
+    h.session.close();
+  });
+
+  it('NodePool.coolDown checks sentAt', async () => {
+    const h = await sessionHarness();
+    expect(() => h.pool.coolDown('a', undefined, 'rpc-error', Number.NaN)).toThrow(/Expected sentAt to be a finite number, got NaN/);
+    h.session.close();
+  });
+});
