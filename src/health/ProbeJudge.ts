@@ -123,7 +123,9 @@ export class ProbeJudge {
 
   /**
    * The highest head among nodes on the expected chain, including this probe's own. A node whose
-   * probes fail keeps counting with its last head for `headGraceMs`. A node whose chain is not
+   * latest probe read its head counts with it however long ago that was (a probe interval may be
+   * longer than the grace); one whose probes fail since keeps counting with its last head for
+   * `headGraceMs` from when it was read. A node whose chain is not
    * known (a custom probe that reports none) counts while no node has reported another chain:
    * then the heads are comparable; once one has, only nodes known to be on the expected chain count.
    */
@@ -134,7 +136,8 @@ export class ProbeJudge {
       if (node.name === name) continue;
       const otherHead = this.#pool.headOf(node.name);
       if (otherHead === undefined || otherHead <= best) continue;
-      if ((this.#pool.health(node.name).headAt ?? -Infinity) < oldest) continue;
+      const { headAt = -Infinity, checkedAt } = this.#pool.health(node.name);
+      if (headAt !== checkedAt && headAt < oldest) continue;
       const chain = this.#chains.chainOf(node.name);
       if (chain === undefined ? oneChain : chain === expected) best = otherHead;
     }

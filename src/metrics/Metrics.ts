@@ -105,7 +105,7 @@ export class Metrics {
       closes: this.counter('upstream_closes_total', 'Upstream sockets closed, by node and close code.'),
       inflight: this.counter('session_inflight_rehomed_total', 'Calls in flight on a socket that went away: resent or failed.'),
       errors: this.counter('session_errors_total', 'Problems a session handled, by error code.'),
-      overflows: this.counter('session_queue_overflows_total', 'Client calls answered QUEUE_FULL.'),
+      overflows: this.counter('session_queue_overflows_total', 'Client messages refused because the queue was full: calls answered QUEUE_FULL, notifications dropped.'),
       opened: this.counter('sessions_opened_total', 'Sessions opened.'),
       backfill: this.counter('session_backfill_total', 'Heads and logs fetched after a switch and delivered; gaps skipped; backfills failed.'),
       reorgs: this.counter('session_reorgs_total', 'Switches that found the new node on another branch, announced as reorgs; deep: the fork reached below the kept history.'),

@@ -36,7 +36,10 @@ export interface SessionEvents {
   network: [event: { online: boolean }];
   /** One subscription replay on a new upstream finished (`ok`) or failed (retried, never forwarded). */
   replay: [event: { subscription: string; node: string; ok: boolean; error?: SteadyRpcError }];
-  /** The queue of client messages waiting for an upstream changed. */
+  /**
+   * The queue of client messages waiting for an upstream changed, or refused one because it was
+   * full (`stats().queueOverflows` counts those).
+   */
   queue: [event: { depth: number; bytes: number }];
   /** An upstream socket closed; `auth` when the code means the node refused us (not retried in a loop). */
   upstreamClose: [event: { node: string; code: number; reason: string; httpStatus?: number; auth: boolean }];

@@ -333,6 +333,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (ctx.link && acceptsTraffic(ctx.state)) return ctx.outbox.sendCall(ctx.link, call);
     if (ctx.queue.push(call, call.bytes)) return ctx.emitQueue();
     ctx.stats.queueOverflows += 1;
+    ctx.emitQueue();
     if (call.oneWay) {
       this.emit('error', new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Queue full: dropped client notification ${call.method}`));
       return;

@@ -100,6 +100,27 @@ describe('continuity metrics', () => {
   });
 });
 
+describe('queue metrics', () => {
+  it('counts messages refused by a full queue as they are refused, also when the session closes right after', async () => {
+    const h = await sessionHarness({ queue: { maxCount: 1 } });
+    const metrics = new Metrics();
+    metrics.trackSession(h.session);
+    h.nodes.a!.blackhole();
+    h.nodes.b!.blackhole();
+    h.sockets.last()!.serverClose(1006);
+    await h.settle();
+    h.send(rpc(1, 'eth_chainId'));
+    h.send(rpc(2, 'eth_chainId'));
+    h.send({ jsonrpc: '2.0', method: 'eth_chainId', params: [] });
+    expect(metrics.render()).toContain('steadyrpc_session_queue_overflows_total 2');
+    expect(h.answers(2)[0]).toMatchObject({ error: { code: -32051 } });
+    expect(h.session.stats().queueOverflows).toBe(2);
+    expect(metrics.render()).toContain('steadyrpc_session_queue_overflows_total 2');
+    h.session.close();
+    expect(metrics.render()).toContain('steadyrpc_session_queue_overflows_total 2');
+  });
+});
+
 describe('limit metrics', () => {
   it('counts calls refused with LIMIT_EXCEEDED, by cap', async () => {
     const h = await sessionHarness({ maxInFlight: 1, maxSubscriptions: 1 });

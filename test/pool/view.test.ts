@@ -139,6 +139,21 @@ describe('a dead node keeps its head in the lag computation for headGraceMs (inv
     checker.close();
   });
 
+  it.each([
+    ['headGraceMs 0', { intervalMs: 1_000, headGraceMs: 0 }],
+    ['headGraceMs shorter than the probe interval', { intervalMs: 1_000, headGraceMs: 500 }],
+    ['a probe interval longer than the default grace', { intervalMs: 120_000 }],
+  ])('a live node ahead counts however long ago its latest probe read its head: %s', async (_, options) => {
+    // a answers its probes 10 ms after b: when b's are judged, a's head was read a whole interval ago.
+    const { pool, nodes, clock } = fakeCluster([{ name: 'a', head: 110 }, { name: 'b' }]);
+    nodes.a!.latencyMs = 10;
+    const checker = new HealthChecker(pool, options);
+    checker.start();
+    await clock.advance(options.intervalMs * 4);
+    expect(pool.health('b')).toMatchObject({ status: 'unhealthy', lag: 10 });
+    checker.close();
+  });
+
   it('the grace is 60 s by default (headGraceMs)', async () => {
     const { pool, nodes, clock } = fakeCluster([{ name: 'a', head: 108 }, { name: 'b' }]);
     const checker = new HealthChecker(pool, { intervalMs: 1_000 });
