@@ -154,6 +154,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     // During a drain, each connection closes once its answer is out.
     if (draining) res.setHeader('connection', 'close');
     if (answerProbe(req, res, readiness)) return;
+    active.arrived();
     if (adminListen === undefined && answerMonitoring(req, res)) return;
     // serveHttp never rejects; should anything else fail, no error text (which could quote a node URL) reaches the client.
     void handleHttp(req, res).catch(() => {
@@ -190,6 +191,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   }
 
   server.on('upgrade', (req, socket, head) => {
+    active.arrived();
     const refused = draining ? 'draining' : clients.size >= maxClients ? 'max-clients' : undefined;
     if (refused !== undefined) {
       refusals.inc({ reason: refused });
@@ -225,7 +227,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   }
   checker.start();
 
-  const shutdown = new Shutdown({ server, last: admin ? [admin] : [], clients, active });
+  // What is still owed to HTTP clients at the end is answered by the pool's close (a write that
+  // may have been carried out: NOT_RESENT; anything else: UPSTREAM_UNAVAILABLE), never cut.
+  const shutdown = new Shutdown({ server, last: admin ? [admin] : [], clients, active, settle: () => pool.close() });
   let closing: Promise<void> | undefined;
   const close = async (drainMs: number | undefined) => {
     draining = true;

@@ -65,6 +65,13 @@ export function answerProbe(req: IncomingMessage, res: ServerResponse, readiness
 export class ActiveRequests {
   #active = 0;
   #waiters: Array<() => void> = [];
+  /** When the latest client request or upgrade arrived (readiness and liveness probes aside), `Date.now()`. */
+  lastArrival = -Infinity;
+
+  /** A client's request or upgrade arrived now (a drain keeps listening until they stop). */
+  arrived(): void {
+    this.lastArrival = Date.now();
+  }
 
   get size(): number {
     return this.#active;

@@ -14,6 +14,17 @@ import type { ActiveRequests } from './listeners.js';
  */
 export const CLOSE_GRACE_MS = 1_000;
 
+/**
+ * A drain keeps the client listener open until no client request or upgrade has arrived for this
+ * long (at most until `drainMs`): a load balancer routes to the replica until its check reads the
+ * 503, and a connection it makes in that time must be served, not reset. A listener closed under
+ * a connection the kernel had accepted would reset it after the request went out, and a balancer
+ * can then tell neither way whether the request was carried out (HAProxy's `empty-response`).
+ * Once no request comes, one a balancer still sends finds the port closed and is retried
+ * elsewhere (`conn-failure`: provably never sent).
+ */
+export const LISTEN_QUIET_MS = 1_000;
+
 export interface ShutdownParts {
   /** The client listener: it stops accepting as the shutdown starts. */
   readonly server: http.Server;
@@ -23,6 +34,11 @@ export interface ShutdownParts {
   readonly clients: ReadonlyMap<ServedSocket, WebSocket>;
   /** HTTP requests being answered on the client listener. */
   readonly active: ActiveRequests;
+  /**
+   * Settles the HTTP requests still in progress at the end (the pool's close): each is answered,
+   * with an error if need be, before its connection closes.
+   */
+  readonly settle: () => void;
 }
 
 /**
@@ -42,39 +58,58 @@ export class Shutdown {
   }
 
   /**
-   * Without `drainMs`: closes every client with 1001 and every connection now. With it: the client
-   * listener stops accepting (Node closes its idle connections; a busy one closes once answered,
-   * since the proxy then answers `Connection: close`), HTTP requests in progress have `drainMs` to
-   * be answered, each client `drainMs` to get what it is owed before its 1012; then what remains is
-   * closed anyway. Done within `drainMs` + 2 × {@link CLOSE_GRACE_MS}.
+   * Without `drainMs`: closes every client with 1001 now. With it: the client listener keeps
+   * accepting until no client request came for {@link LISTEN_QUIET_MS} (HTTP requests are served,
+   * answered `Connection: close`; upgrades refused with 503), then stops (Node closes its idle
+   * connections); HTTP requests in progress have `drainMs` to be answered, each client `drainMs` to
+   * get what it is owed before its 1012; then what remains is closed anyway. Either way an HTTP
+   * request still in progress is answered ({@link ShutdownParts.settle}) before its connection
+   * closes. Done within `drainMs` + 2 × {@link CLOSE_GRACE_MS}.
    */
   async run(drainMs?: number): Promise<void> {
-    const { server, last, clients, active } = this.#parts;
+    const { server, last, clients, active, settle } = this.#parts;
     const closed = (s: http.Server) => new Promise((resolve) => s.close(resolve));
-    const stopped = closed(server);
     const timers = new AbortController();
     const wait = (ms: number, signal = timers.signal) => sleep(ms, undefined, { signal }).catch(() => undefined);
+    let stopped: Promise<unknown> | undefined;
     try {
       if (drainMs !== undefined && !this.#hurry.signal.aborted) {
         const cut = AbortSignal.any([timers.signal, this.#hurry.signal]);
-        const http = Promise.race([active.idle(), wait(drainMs, cut)]);
+        const deadline = Date.now() + drainMs;
+        const listening = this.#quiet(deadline, wait, cut).then(() => {
+          stopped ??= closed(server);
+        });
+        const http = listening.then(() => Promise.race([active.idle(), wait(deadline - Date.now(), cut)]));
         // Each socket's drain has its own deadline (drainMs): give it the grace to play out.
         const sockets = Promise.all([...clients.keys()].map((served) => served.drain(drainMs)));
         await Promise.race([Promise.all([http, sockets]), wait(drainMs + CLOSE_GRACE_MS, cut)]);
       }
+      stopped ??= closed(server);
       const hurried = drainMs === undefined || this.#hurry.signal.aborted;
       for (const served of clients.keys()) {
         if (hurried) served.close(CloseCode.GOING_AWAY, 'steadyrpc: shutting down');
         else served.close(CloseCode.SERVICE_RESTART, 'steadyrpc: service restart');
       }
+      if (active.size > 0) settle();
+      await Promise.race([Promise.all([...[...clients.keys()].map((served) => served.closed), active.idle()]), wait(CLOSE_GRACE_MS)]);
       server.closeAllConnections();
-      await Promise.race([Promise.all([...clients.keys()].map((served) => served.closed)), wait(CLOSE_GRACE_MS)]);
       for (const ws of clients.values()) ws.terminate();
       const others = last.map(closed);
       for (const other of last) other.closeAllConnections();
       await Promise.all([stopped, ...others]);
     } finally {
       timers.abort();
+    }
+  }
+
+  /** Resolves once no client request arrived for {@link LISTEN_QUIET_MS}, or at `deadline`, or on a hurry. */
+  async #quiet(deadline: number, wait: (ms: number, signal?: AbortSignal) => Promise<unknown>, cut: AbortSignal): Promise<void> {
+    const from = Date.now();
+    for (;;) {
+      const now = Date.now();
+      const quietAt = Math.max(from, this.#parts.active.lastArrival) + LISTEN_QUIET_MS;
+      if (now >= quietAt || now >= deadline || cut.aborted) return;
+      await wait(Math.min(quietAt, deadline) - now, cut);
     }
   }
 }

@@ -52,7 +52,7 @@ export const SERVE_SOCKET_DEFAULTS = Object.freeze({
  * - `ping-timeout`: no pong and no frame for a whole ping interval: terminated;
  * - `drained`: `drain()` saw every call answered, then closed with 1012;
  * - `drain-deadline`: `drain()`'s deadline passed first; calls still owed were answered
- *   UPSTREAM_UNAVAILABLE, then closed with 1012;
+ *   (NOT_RESENT for a write that went out, UPSTREAM_UNAVAILABLE for the rest), then closed with 1012;
  * - `session-closed`: the host closed the session: closed with 1001;
  * - `internal-error`: `session.send` threw: closed with 1011;
  * - `host`: {@link ServedSocket.close}.
@@ -85,7 +85,8 @@ export interface ServedSocket {
   /**
    * Stops reading new client frames, waits (≤ `drainMs`) until every call the client sent has
    * been answered, then closes with 1012 (SERVICE_RESTART), so the client reconnects elsewhere at
-   * once. Calls still owed at the deadline are answered UPSTREAM_UNAVAILABLE first. Resolves when
+   * once. Calls still owed at the deadline are answered first: NOT_RESENT for a write that went
+   * out (the node may have carried it out), UPSTREAM_UNAVAILABLE for the rest. Resolves when
    * closed; a second call joins the first.
    */
   drain(drainMs: number): Promise<void>;

@@ -206,8 +206,8 @@ class SocketServer implements ServedSocket {
   #checkDrained = (): void => {
     this.#drainPoll = this.#clear(this.#drainPoll);
     if (this.#phase !== 'draining') return;
-    const { inFlight, queued } = this.session.stats();
-    if (inFlight === 0 && queued === 0) return this.#finishDrain('drained');
+    // Every call the client is owed, reads held for a node to catch up with its view included.
+    if (this.session.stats().owed === 0) return this.#finishDrain('drained');
     this.#drainPoll = this.#clock.setTimeout(this.#checkDrained, DRAIN_POLL_MS);
   };
 

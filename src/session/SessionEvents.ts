@@ -82,6 +82,12 @@ export interface SessionStats {
   readonly queuedBytes: number;
   /** Client calls sent and not yet answered (on a socket, or asked of another node). */
   readonly inFlight: number;
+  /**
+   * Client calls the session still owes an answer: queued, sent, held until a node has caught up
+   * with the client's view, or answered inside a batch not yet complete (what `maxInFlight` caps).
+   * 0: nothing is owed (a drain waits for it).
+   */
+  readonly owed: number;
   /** Answers to the session's own requests (replays, keepalives) kept from the client. */
   readonly swallowed: number;
   /** Rounds in which every node failed and the session backed off. */

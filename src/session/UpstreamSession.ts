@@ -170,6 +170,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       queued: ctx.queue.length,
       queuedBytes: ctx.queue.bytes,
       inFlight,
+      owed: ctx.limits.inFlight,
       swallowed: ctx.filter.swallowed,
       duplicatesSuppressed: ctx.continuity.duplicates,
       backfilled: ctx.continuity.backfilled,

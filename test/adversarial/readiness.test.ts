@@ -129,6 +129,55 @@ describe('close({ drainMs })', { timeout: 30_000 }, () => {
     }
   });
 
+  it('past the deadline, an HTTP request still in progress is answered, never cut: a write that went out NOT_RESENT, a read UPSTREAM_UNAVAILABLE', async () => {
+    const proxy = await stack.proxy();
+    const { relay } = stack.node('a');
+    relay.misbehave('eth_sendTransaction', { kind: 'slow', ms: 8_000 });
+    relay.misbehave('eth_getBalance', { kind: 'slow', ms: 8_000 });
+    try {
+      const writesBefore = relay.count('eth_sendTransaction');
+      const write = postText(proxy.url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendTransaction', params: [{ from: DEV_ACCOUNT, to: DEV_ACCOUNT, value: '0x1' }] }));
+      const read = postText(proxy.url, balance(2));
+      await new Promise((resolve) => setTimeout(resolve, 300)); // both are at the node
+      expect(relay.count('eth_sendTransaction') - writesBefore).toBe(1);
+      const startedAt = Date.now();
+      await proxy.close({ drainMs: 1_000 });
+      expect(Date.now() - startedAt).toBeLessThan(3_000);
+      const [w, r] = [await write, await read];
+      expect(w.status).toBe(200);
+      // The node may have carried it out: the client must not send it again blindly.
+      expect(JSON.parse(w.text)).toMatchObject({ id: 1, error: { code: -32053 } });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.text)).toMatchObject({ id: 2, error: { code: -32050 } });
+      expect(relay.count('eth_sendTransaction') - writesBefore).toBe(1);
+    } finally {
+      relay.misbehave('eth_sendTransaction', undefined);
+      relay.misbehave('eth_getBalance', undefined);
+    }
+  });
+
+  it('keeps serving HTTP requests that arrive after the drain began (a load balancer has not read the 503 yet), and stops accepting once they stop', async () => {
+    const proxy = await stack.proxy();
+    const startedAt = Date.now();
+    const closing = proxy.close({ drainMs: 10_000 });
+    // Requests keep coming for 1.5 s: each is served.
+    for (let i = 0; i < 6; i++) {
+      const answer = await postText(proxy.url, balance(i));
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.text)).toMatchObject({ id: i, result: expect.stringMatching(/^0x/) });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    // An upgrade is refused with 503 (a balancer retries it on another replica).
+    await expect(TextClient.connect(proxy.wsUrl)).rejects.toThrow(/503/);
+    // One second without a request: the listener closes, and a connect is refused.
+    await closing;
+    const tookMs = Date.now() - startedAt;
+    console.log(`drain with requests for 1.5 s: listener closed, drain done after ${tookMs} ms`);
+    expect(tookMs).toBeGreaterThanOrEqual(2_400);
+    expect(tookMs).toBeLessThan(5_000);
+    await expect(postText(proxy.url, balance(9), 2_000)).rejects.toThrow();
+  });
+
   it('a close() without drainMs during a drain cuts it short: 1001', async () => {
     const proxy = await stack.proxy();
     stack.node('a').relay.misbehave('eth_getBalance', { kind: 'slow', ms: 8_000 });

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { RelayNode } from '../adversarial/helpers/RelayNode.js';
 import { freePort, startAnvil, type AnvilNode } from '../integration/helpers/anvil.js';
 import { poll } from '../integration/helpers/wsClient.js';
 
@@ -51,6 +52,8 @@ export type ServerState = 'UP' | 'DOWN' | string;
 
 export interface Fleet {
   readonly anvils: AnvilNode[];
+  /** With `relay`: the relay in front of node a (the replicas reach a through it). */
+  readonly relay: RelayNode | undefined;
   readonly replicas: Replica[];
   /** HAProxy's frontend. */
   readonly httpUrl: string;
@@ -71,11 +74,15 @@ export interface FleetOptions {
   replicaArgs?: string[];
   /** anvil's block time, s. @default 1 */
   blockTimeSec?: number;
+  /** Node a behind a {@link RelayNode} (counts what reaches the node, answers late on demand). */
+  relay?: boolean;
 }
 
 export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   if (!existsSync(HAPROXY)) throw new Error(`No HAProxy at ${HAPROXY}: apt-get install haproxy (Debian's package), or set HAPROXY_BIN`);
   const anvils = await Promise.all([startAnvil({ blockTimeSec: options.blockTimeSec ?? 1 }), startAnvil({ blockTimeSec: options.blockTimeSec ?? 1 })]);
+  const relay = options.relay ? await RelayNode.start(anvils[0]!) : undefined;
+  const nodeA = relay ?? anvils[0]!;
   const replicas: Replica[] = [];
   for (let i = 0; i < 3; i++) replicas.push({ name: `r${i + 1}`, port: await freePort(), child: undefined });
   const listen = await freePort();
@@ -87,7 +94,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     const child = start(process.execPath, [
       '--import', 'tsx', 'examples/proxy-server.ts',
       '--listen', `127.0.0.1:${replica.port}`,
-      '--upstream', `a=${anvils[0]!.httpUrl},${anvils[0]!.wsUrl}`,
+      '--upstream', `a=${nodeA.httpUrl},${nodeA.wsUrl}`,
       '--upstream', `b=${anvils[1]!.httpUrl},${anvils[1]!.wsUrl}`,
       ...(options.replicaArgs ?? []),
     ]);
@@ -126,6 +133,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const stopAll = async () => {
     for (const child of [haproxy, ...replicas.map((r) => r.child)]) child?.process.kill('SIGKILL');
     await Promise.all([haproxy?.exited, ...replicas.map((r) => r.child?.exited)]);
+    await relay?.close();
     await Promise.all(anvils.map((a) => a.stop()));
   };
   try {
@@ -152,6 +160,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
 
   return {
     anvils,
+    relay,
     replicas,
     httpUrl: `http://127.0.0.1:${listen}`,
     wsUrl: `ws://127.0.0.1:${listen}`,

@@ -302,19 +302,42 @@ describe('serveSocket: drain', () => {
     h.expectReleased();
   });
 
-  it('at the deadline, answers what is still owed with an error, then closes with 1012', async () => {
-    const h = await served({ hold: ['eth_getBalance'] });
+  it('at the deadline, answers what is still owed with an error (NOT_RESENT for a write that went out), then closes with 1012', async () => {
+    const h = await served({ hold: ['eth_getBalance', 'eth_sendTransaction'] });
     h.socket.clientSend(rpc(7, 'eth_getBalance', ['0x0', 'latest']));
+    h.socket.clientSend(rpc(8, 'eth_sendTransaction', [{ from: '0x01', to: '0x02' }]));
     await h.clock.flush();
     const drained = h.server.drain(1_000);
     await h.clock.advance(999);
     expect(h.socket.closedWith).toBeUndefined();
     await h.clock.advance(1);
-    expect(h.socket.log.map(([kind]) => kind)).toEqual(['send', 'close']);
-    expect(h.socket.frames()[0]).toMatchObject({ id: 7, error: { code: RpcErrorCode.UPSTREAM_UNAVAILABLE } });
+    expect(h.socket.log.map(([kind]) => kind)).toEqual(['send', 'send', 'close']);
+    const frames = h.socket.frames() as Array<{ id: number }>;
+    expect(frames.find((f) => f.id === 7)).toMatchObject({ error: { code: RpcErrorCode.UPSTREAM_UNAVAILABLE } });
+    expect(frames.find((f) => f.id === 8)).toMatchObject({ error: { code: RpcErrorCode.NOT_RESENT } });
     expect(h.socket.closedWith?.code).toBe(CloseCode.SERVICE_RESTART);
     await drained;
     await expect(h.server.closed).resolves.toEqual({ cause: 'drain-deadline', code: CloseCode.SERVICE_RESTART, terminated: false });
+    h.expectReleased();
+  });
+
+  it('waits for a read held until a node has caught up with what the client has seen', async () => {
+    const h = await served();
+    h.socket.clientSend(rpc(1, 'eth_blockNumber'));
+    await h.clock.flush();
+    h.node.head = 98; // the node falls behind what the client saw (a load-balanced endpoint)
+    h.socket.clientSend(rpc(2, 'eth_blockNumber'));
+    await h.clock.flush();
+    expect(h.session.stats()).toMatchObject({ inFlight: 0, queued: 0, owed: 1, heldBehind: 1 });
+    const drained = h.server.drain(10_000);
+    await h.clock.advance(1_000);
+    expect(h.socket.closedWith).toBeUndefined();
+    h.node.head = 101; // caught up
+    await h.clock.advance(1_000);
+    expect(h.socket.frames()[1]).toEqual({ jsonrpc: '2.0', id: 2, result: '0x65' });
+    expect(h.socket.closedWith?.code).toBe(CloseCode.SERVICE_RESTART);
+    await drained;
+    await expect(h.server.closed).resolves.toEqual({ cause: 'drained', code: CloseCode.SERVICE_RESTART, terminated: false });
     h.expectReleased();
   });
 
