@@ -30,7 +30,7 @@ import {
   type UpstreamSessionOptions,
 } from 'steadyrpc';
 import { HELP, parseCommandLine } from './proxy/commandLine.js';
-import { PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS, proxyDeadlines, type ProxyDeadlines } from './proxy/defaults.js';
+import { PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS, checkClientSettings, proxyDeadlines, type ProxyDeadlines } from './proxy/defaults.js';
 import { ActiveRequests, answerProbe, pathOf, refuseUpgrade, serverOptions, type Readiness } from './proxy/listeners.js';
 import { Shutdown } from './proxy/shutdown.js';
 import { describeStartup, statusBody } from './proxy/status.js';
@@ -113,6 +113,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   const { listen = {}, adminListen, upstreams, health = {}, session: sessionOptions = {}, maxFrameBytes = 5 * 1024 * 1024, shareUpstreams = false } = options;
   const { maxClients = PROXY_LIMIT_DEFAULTS.maxClients, maxBufferedBytes, pingIntervalMs, upstreamHttp, hedge } = options;
   if (!Number.isSafeInteger(maxClients) || maxClients < 0) throw new Error(`Expected maxClients to be an integer >= 0, got ${String(maxClients)}`);
+  checkClientSettings({ session: sessionOptions, maxFrameBytes, maxBufferedBytes, pingIntervalMs });
   const deadlines = proxyDeadlines(options.deadlines);
   const pool = new NodePool({ nodes: upstreams, ...(upstreamHttp === undefined ? {} : { http: upstreamHttp }), ...(hedge === undefined ? {} : { hedge }) });
   const shared = shareUpstreams && sessionOptions.transport === undefined ? new SharedSocketTransport() : undefined;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { startProxyServer } from '../proxy-server.js';
 import { HELP, parseCommandLine } from './commandLine.js';
 import { PROXY_DEADLINE_DEFAULTS, proxyDeadlines, worstCaseCloseMs } from './defaults.js';
 
@@ -49,12 +50,23 @@ describe('the proxy command line', () => {
     expect(parseCommandLine(UPSTREAM)).not.toHaveProperty('hedge');
   });
 
-  it('refuses a value that is not a non-negative integer, naming the flag', () => {
+  it('refuses a value that is not an integer in range, naming the flag', () => {
     for (const flag of ['--max-clients', '--drain-ms', '--max-in-flight', '--headers-timeout-ms']) {
       for (const value of ['-1', '1.5', 'ten', '']) {
-        expect(() => parseCommandLine([...UPSTREAM, `${flag}=${value}`])).toThrow(`${flag} must be a non-negative integer`);
+        expect(() => parseCommandLine([...UPSTREAM, `${flag}=${value}`])).toThrow(new RegExp(`${flag} must be an integer >= [01]`));
       }
     }
+  });
+
+  it('refuses 0 where 0 would break every client (a cap of none, a deadline of nothing); takes it where it means something', () => {
+    const needOne = ['--max-in-flight', '--max-subscriptions', '--max-buffered-bytes', '--ping-interval-ms', '--max-frame-bytes', '--queue-max', '--request-timeout-ms', '--connect-timeout-ms', '--keepalive-interval-ms', '--keepalive-timeout-ms', '--health-interval-ms', '--health-timeout-ms', '--failures-to-down', '--successes-to-up', '--headers-timeout-ms'];
+    for (const flag of needOne) expect(() => parseCommandLine([...UPSTREAM, flag, '0'])).toThrow(`${flag} must be an integer >= 1, got "0"`);
+    for (const flag of ['--max-lag-blocks', '--drain-ms', '--max-clients', '--hedge-delay-ms']) expect(() => parseCommandLine([...UPSTREAM, flag, '0'])).not.toThrow();
+  });
+
+  it('maps the frame, queue and session deadline flags too', () => {
+    const options = parseCommandLine([...UPSTREAM, '--max-frame-bytes', '2048', '--queue-max', '7', '--request-timeout-ms', '9000', '--connect-timeout-ms', '3000', '--keepalive-interval-ms', '1500', '--keepalive-timeout-ms', '2500']);
+    expect(options).toMatchObject({ maxFrameBytes: 2048, session: { queue: { maxCount: 7 }, requestTimeoutMs: 9_000, connectTimeoutMs: 3_000, keepaliveIntervalMs: 1_500, keepaliveTimeoutMs: 2_500 } });
   });
 
   it('documents every flag in the help', () => {
@@ -76,5 +88,34 @@ describe('the deadlines', () => {
     expect(() => proxyDeadlines({ headersTimeoutMs: 0 })).toThrow('Expected headersTimeoutMs to be an integer > 0, got 0');
     expect(() => proxyDeadlines({ headersTimeoutMs: 40_000 })).toThrow('Expected headersTimeoutMs (40000) <= requestTimeoutMs (30000)');
     expect(proxyDeadlines({ checkIntervalMs: 1_000 })).toEqual({ ...PROXY_DEADLINE_DEFAULTS, checkIntervalMs: 1_000 });
+  });
+});
+
+describe('startProxyServer', () => {
+  it('refuses settings that would fail at the first client, before it listens', async () => {
+    const upstreams = [{ name: 'a', http: 'http://127.0.0.1:1' }];
+    await expect(startProxyServer({ upstreams, session: { maxInFlight: 0 } })).rejects.toThrow('Expected session.maxInFlight to be an integer >= 1, got 0');
+    await expect(startProxyServer({ upstreams, session: { requestTimeoutMs: -5 } })).rejects.toThrow('Expected session.requestTimeoutMs to be a finite number > 0, got -5');
+    await expect(startProxyServer({ upstreams, session: { queue: { maxCount: 0 } } })).rejects.toThrow('Expected maxCount to be an integer >= 1, got 0');
+    await expect(startProxyServer({ upstreams, maxFrameBytes: 0 })).rejects.toThrow('Expected maxFrameBytes to be an integer >= 1, got 0');
+    await expect(startProxyServer({ upstreams, maxBufferedBytes: 0 })).rejects.toThrow('Expected maxBufferedBytes to be a finite number > 0, got 0');
+    await expect(startProxyServer({ upstreams, pingIntervalMs: Number.NaN })).rejects.toThrow('Expected pingIntervalMs to be a finite number > 0, got NaN');
+  });
+});
+
+describe('a mistyped --upstream', () => {
+  it('is refused without echoing the API key its URL carries', () => {
+    for (const spec of ['https://eth-mainnet.g.alchemy.com/v2/SECRETKEY123', 'https://rpc.example.com/SECRETKEY123?apikey=OTHERSECRET', 'wss://user:PASSWORD@node.example/ws']) {
+      let message = '';
+      try {
+        parseCommandLine(['--upstream', spec]);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/^Expected NAME=HTTP_URL\[,WS_URL\]/);
+      expect(message).not.toMatch(/SECRET|PASSWORD/);
+    }
+    expect(() => parseCommandLine(['--upstream', 'https://eth-mainnet.g.alchemy.com/v2/KEY'])).toThrow('got "https://eth-mainnet.g.alchemy.com/***"');
+    expect(parseCommandLine(['--upstream', 'main=https://rpc.example.com/v3/KEY?apikey=X'])).toMatchObject({ upstreams: [{ name: 'main', http: 'https://rpc.example.com/v3/KEY?apikey=X' }] });
   });
 });

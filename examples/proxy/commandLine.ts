@@ -4,7 +4,7 @@
  * the proxy's defaults apply in one place each.
  */
 import { parseArgs } from 'node:util';
-import { SERVE_SOCKET_DEFAULTS, SESSION_DEFAULTS, type NodeConfig } from 'steadyrpc';
+import { SERVE_SOCKET_DEFAULTS, SESSION_DEFAULTS, redactUrl, type NodeConfig } from 'steadyrpc';
 import type { ProxyServerOptions } from '../proxy-server.js';
 import { PROXY_DEADLINE_DEFAULTS, PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS } from './defaults.js';
 
@@ -71,8 +71,13 @@ the last two on --admin-listen instead when it is given.`;
 /** `NAME=HTTP_URL[,WS_URL]` to a node; the WebSocket URL defaults to the HTTP one with ws(s):. */
 export function parseNode(spec: string, tier: 'primary' | 'backup'): NodeConfig {
   const eq = spec.indexOf('=');
-  if (eq <= 0) throw new Error(`Expected NAME=HTTP_URL[,WS_URL], got ${JSON.stringify(spec)}`);
-  const name = spec.slice(0, eq);
+  const name = spec.slice(0, Math.max(0, eq));
+  // A URL given without NAME= (its query's `apikey=` is no name): the message shows it redacted,
+  // since a node's URL often carries its API key.
+  if (eq <= 0 || /[/:?@]/.test(name)) {
+    const shown = spec.split(',').map((part) => redactUrl(part.replace(/^[^/:?@=]*=/, ''))).join(',');
+    throw new Error(`Expected NAME=HTTP_URL[,WS_URL] (NAME: no "/", ":", "?" or "@"), got ${JSON.stringify(shown)}`);
+  }
   const [httpUrl, wsUrl] = spec.slice(eq + 1).split(',');
   if (!httpUrl) throw new Error(`Node ${name}: missing HTTP URL`);
   return { name, tier, http: httpUrl, ws: wsUrl ?? httpUrl.replace(/^http(s?):/, 'ws$1:') };
@@ -97,6 +102,9 @@ const INTEGER_FLAGS = [
 
 type IntegerFlag = (typeof INTEGER_FLAGS)[number];
 
+/** The integer flags for which 0 means something (no lag allowed, no drain, no client, no hedge delay); the others need ≥ 1. */
+const ZERO_ALLOWED: ReadonlySet<IntegerFlag> = new Set(['max-lag-blocks', 'drain-ms', 'max-clients', 'hedge-delay-ms', 'chain-id']);
+
 export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
@@ -119,7 +127,8 @@ export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
     const raw = (values as Record<string, unknown>)[flag] as string | undefined;
     if (raw === undefined) return undefined;
     const n = Number(raw);
-    if (raw.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new Error(`--${flag} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    const min = ZERO_ALLOWED.has(flag) ? 0 : 1;
+    if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
     return n;
   };
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;

@@ -2,6 +2,7 @@
  * The reference proxy's defaults in one place: health checking, connection limits, client HTTP
  * deadlines and the drain. Every limit has a safe default, so the proxy is safe with no flag.
  */
+import { MessageQueue, SESSION_DEFAULTS, systemClock, type UpstreamSessionOptions } from 'steadyrpc';
 
 /** Defaults that give failback in under 2 s (2 good probes, 500 ms apart) without flapping. */
 export const PROXY_HEALTH_DEFAULTS = Object.freeze({
@@ -85,4 +86,36 @@ export function proxyDeadlines(options: Partial<ProxyDeadlines> = {}): Readonly<
     throw new Error(`Expected headersTimeoutMs (${deadlines.headersTimeoutMs}) <= requestTimeoutMs (${deadlines.requestTimeoutMs})`);
   }
   return Object.freeze(deadlines);
+}
+
+/**
+ * Checks, before the proxy listens, the settings it applies to each client later (its session,
+ * its socket, its HTTP body): a bad one must stop the start with a clear message, not surface at
+ * the first client (where it would throw inside the upgrade handler and take the process down).
+ */
+export function checkClientSettings(settings: {
+  session: Omit<UpstreamSessionOptions, 'pool'>;
+  maxFrameBytes: number;
+  maxBufferedBytes: number | undefined;
+  pingIntervalMs: number | undefined;
+}): void {
+  const { session, maxFrameBytes, maxBufferedBytes, pingIntervalMs } = settings;
+  const fail = (name: string, rule: string, value: unknown) => {
+    throw new Error(`Expected ${name} to be ${rule}, got ${String(value)}`);
+  };
+  if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 1) fail('maxFrameBytes', 'an integer >= 1', maxFrameBytes);
+  for (const [name, value] of [['maxBufferedBytes', maxBufferedBytes], ['pingIntervalMs', pingIntervalMs]] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) fail(name, 'a finite number > 0', value);
+  }
+  // The queue checks its own options (and holds nothing yet).
+  if (session.queue !== undefined) new MessageQueue({ clock: systemClock, ...session.queue }, () => undefined).close();
+  for (const key of Object.keys(SESSION_DEFAULTS) as Array<keyof typeof SESSION_DEFAULTS>) {
+    const value = session[key];
+    if (value === undefined || typeof SESSION_DEFAULTS[key] !== 'number') continue;
+    if (key === 'maxInFlight' || key === 'maxSubscriptions' || key === 'maxBatchSize') {
+      if (!Number.isSafeInteger(value) || (value as number) < 1) fail(`session.${key}`, 'an integer >= 1', value);
+    } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      fail(`session.${key}`, 'a finite number > 0', value);
+    }
+  }
 }

@@ -25,8 +25,39 @@ export interface StatusBody {
  */
 export function statusBody(pool: NodePool, clients: number, showUrls: boolean): StatusBody {
   const snapshot = pool.snapshot();
-  const nodes = snapshot.nodes.map(({ http, ws, ...node }): StatusNode => (showUrls ? { ...node, http, ws } : node));
+  const hosts = showUrls ? [] : hostsOf(pool);
+  const nodes = snapshot.nodes.map(({ http, ws, ...node }): StatusNode =>
+    showUrls ? { ...node, http, ws } : { ...node, ...(node.lastError === undefined ? {} : { lastError: withoutAddresses(node.lastError, hosts) }) },
+  );
   return { preferred: snapshot.preferred, bestHead: snapshot.bestHead, nodes, clients };
+}
+
+/** The host names of the nodes' static URLs (from their display forms), longest first. */
+function hostsOf(pool: NodePool): string[] {
+  const hosts = new Set<string>();
+  for (const node of pool.nodes) {
+    for (const display of [node.httpDisplay, node.wsDisplay]) {
+      if (display === undefined) continue;
+      const { hostname } = new URL(display);
+      if (hostname !== '') hosts.add(hostname.replace(/^\[(.*)\]$/, '$1'));
+    }
+  }
+  return [...hosts].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * An error text with every URL, IP address (with its port), the nodes' host names and the address
+ * a system error names (`connect ECONNREFUSED …`, `getaddrinfo ENOTFOUND …`) replaced by
+ * `<hidden>`: without `--status-urls`, /status names no host, though the errors Node reports quote
+ * the address they failed to reach.
+ */
+export function withoutAddresses(text: string, hosts: readonly string[]): string {
+  let out = text
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>()]+/gi, '<hidden>')
+    .replace(/\b(getaddrinfo|connect|read|write) (E[A-Z]+) [^\s)]+/g, '$1 $2 <hidden>')
+    .replace(/\[[0-9a-f:.]+\](?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/gi, '<hidden>');
+  for (const host of hosts) out = out.split(host).join('<hidden>');
+  return out;
 }
 
 /**

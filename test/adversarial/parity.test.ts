@@ -91,3 +91,13 @@ describe('ids come back exactly as written', { timeout: 30_000 }, () => {
     expect(idsIn((await postText(proxy.url, batch)).text)).toEqual([...IDS].sort());
   });
 });
+
+describe('a WebSocket frame over twice the limit', { timeout: 30_000 }, () => {
+  it('closes the socket with 1009 (ws stops reading it into memory there), as the proxy guide documents; up to twice the limit it is answered -32054', async () => {
+    const own = await TextClient.connect(proxy.wsUrl);
+    const frame = (bytes: number) => JSON.stringify(call(1, 'eth_call', [{ data: `0x${'0'.repeat(bytes)}` }, 'latest']));
+    expect(JSON.parse(await own.ask(frame(MAX_FRAME * 2 - 1_000)))).toMatchObject({ error: { code: -32054 } });
+    own.send(frame(MAX_FRAME * 2 + 1_000));
+    expect((await own.closed).code).toBe(1009);
+  });
+});

@@ -266,7 +266,8 @@ export async function settle(env: Env): Promise<void> {
   const problems: string[] = [];
   if (session.state !== 'ready' || session.node !== pool.preferred()) problems.push(`session ${session.state} on ${session.node}, pool prefers ${pool.preferred()}`);
   const stats = session.stats();
-  if (stats.queued !== 0 || stats.inFlight !== 0) problems.push(`${stats.queued} queued, ${stats.inFlight} in flight`);
+  // Everything answered: nothing is owed (a drain would otherwise wait for ever, maxInFlight refuse).
+  if (stats.queued !== 0 || stats.inFlight !== 0 || stats.owed !== 0) problems.push(`${stats.queued} queued, ${stats.inFlight} in flight, ${stats.owed} owed`);
   const open = transport.fake.openSockets;
   if (open.length !== 1 || open[0] !== model.activeSocket) problems.push(`open sockets: ${open.map((s) => s.endpoint.url).join(', ')}`);
   const current = session.node === undefined ? undefined : world.nodeByName(session.node);

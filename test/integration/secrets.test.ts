@@ -102,6 +102,9 @@ describe('the proxy shows no planted credential', () => {
     expect(parsed.nodes.map((n) => n.name)).toEqual(['dead', 'live', 'fn']);
     for (const node of parsed.nodes) expect(['http' in node, 'ws' in node]).toEqual([false, false]);
     expect(String(parsed.nodes[0]!.lastError)).toMatch(/ECONNREFUSED|failed|closed/);
+    // No host either: the errors quote the address they failed to reach.
+    expect(status).not.toContain('127.0.0.1');
+    expect(status).not.toContain(String(deadPort));
     expect(describeStartup(proxy)).toContain(`  primary dead: http://127.0.0.1:${deadPort}/*** ws://127.0.0.1:${deadPort}/***`);
     expect(describeStartup(proxy)).toContain('  backup fn: (function) (function)');
     expect(events.some((e) => e.startsWith('health.probe') && e.includes('ECONNREFUSED'))).toBe(true);
