@@ -1,6 +1,5 @@
 import { createTransport, RpcRequestError } from 'viem';
 import type { Transport, TransportConfig } from 'viem';
-import { SteadyRpcError } from '../errors.js';
 import type { NodePool } from '../pool/NodePool.js';
 import { SESSION_DEFAULTS } from '../session/SessionOptions.js';
 import type { UpstreamSession } from '../session/UpstreamSession.js';
@@ -87,8 +86,10 @@ export function resilientTransport(options: ResilientTransportOptions): Resilien
   const batchOptions = batch === true ? {} : batch === false ? undefined : batch;
   let shared: Shared | undefined;
   return ({ retryCount: parentRetryCount } = {}) => {
+    // Once closed, it is made all the same (viem's `fallback` makes its transports for every
+    // request and to rank them, outside its own error handling): its calls reject with
+    // ProviderDisconnectedError (4900), which moves a fallback on to its next transport.
     shared ??= open(resilientOptions, batchOptions);
-    if (shared.client.closed) throw new SteadyRpcError('ERR_CLOSED', 'This resilientTransport was closed');
     const { client, batcher, upstream, value } = shared;
     const timeout = resilientOptions.session?.requestTimeoutMs ?? SESSION_DEFAULTS.requestTimeoutMs;
     return createTransport(

@@ -1,4 +1,4 @@
-import { createPublicClient, InternalRpcError, MethodNotFoundRpcError, ProviderDisconnectedError, RpcRequestError } from 'viem';
+import { createPublicClient, custom, fallback, InternalRpcError, MethodNotFoundRpcError, ProviderDisconnectedError, RpcRequestError } from 'viem';
 import { watchBlockNumber } from 'viem/actions';
 import { describe, expect, it, vi } from 'vitest';
 import { FakeSocketTransport } from '../../src/testing/index.js';
@@ -200,7 +200,12 @@ describe('lifecycle', () => {
     expect(world.sockets.sockets).toHaveLength(1);
     expect(one.transport.session).toBe(two.transport.session);
     one.transport.close();
-    expect(() => createPublicClient({ transport })).toThrow(/closed/);
+    // A client made after close() opens nothing again; its calls reject with 4900.
+    const three = createPublicClient({ transport });
+    const call = three.getBlockNumber({ cacheTime: 0 }).catch((e: unknown) => e);
+    expect(await settled(call, world)).toBe(true);
+    expect(await call).toBeInstanceOf(ProviderDisconnectedError);
+    expect(world.sockets.sockets).toHaveLength(1);
   });
 
   it('close() rejects calls in flight with ProviderDisconnectedError and leaves no timer or socket', async () => {
@@ -236,5 +241,31 @@ describe('lifecycle', () => {
     expect(world.clock.pendingTimers).toBe(0);
     expect(await settled(pending, world)).toBe(true);
     expect(await pending).toBeInstanceOf(ProviderDisconnectedError);
+  });
+
+  it("after close(), the transport made again (viem's fallback makes it per request, and to rank) does not throw; its calls reject with ProviderDisconnectedError", async () => {
+    const world = adapterWorld();
+    const transport = resilientTransport(world.nodesOptions());
+    const client = createPublicClient({ transport });
+    await world.settle();
+    client.transport.close();
+    let made: ReturnType<typeof transport> | undefined;
+    expect(() => (made = transport({}))).not.toThrow();
+    const call = made!.request({ method: 'eth_blockNumber' }).catch((e: unknown) => e);
+    expect(await settled(call, world)).toBe(true);
+    expect(await call).toBeInstanceOf(ProviderDisconnectedError);
+  });
+
+  it("inside viem's fallback, once closed, the next transport answers", async () => {
+    const world = adapterWorld();
+    let asked = 0;
+    const other = custom({ request: async ({ method }) => (asked++, method === 'eth_blockNumber' ? '0x7' : null) });
+    const client = createPublicClient({ transport: fallback([resilientTransport(world.nodesOptions()), other], { retryCount: 0 }) });
+    await world.settle();
+    expect(await run(world, client.getBlockNumber({ cacheTime: 0 }))).toBe(100n);
+    expect(asked).toBe(0);
+    (client.transport.transports[0]!.value as { close(): void }).close();
+    expect(await run(world, client.getBlockNumber({ cacheTime: 0 }))).toBe(7n);
+    expect(asked).toBe(1);
   });
 });
