@@ -15,7 +15,8 @@ export interface SocketPlatform {
  * The socket transport a session, health checker or adapter uses when none is given.
  *
  * - **Node** gets {@link WsSocketTransport}: the `ws` package sends headers (credentials that are
- *   not in the URL), pings, reports the HTTP status of a refused upgrade (so 401/403 quarantine
+ *   not in the URL), can ping (sessions judge liveness by their keepalive call on every
+ *   transport, so they do not), reports the HTTP status of a refused upgrade (so 401/403 quarantine
  *   the node), caps frame sizes and writes a turn's frames at once; Node ≥ 22's global
  *   `WebSocket` can do none of that.
  * - **Anywhere else with a global `WebSocket`** (browsers, web workers, Bun, Deno, edge runtimes)
