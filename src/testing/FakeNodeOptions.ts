@@ -23,7 +23,7 @@ export interface FakeNodeOptions {
   balance?: bigint;
   /** Needed only when `latencyMs` > 0: answers are delayed on this clock. */
   clock?: Clock;
-  /** Delay before each answer, in ms (on `clock`). @default 0 */
+  /** Delay before each HTTP answer, in ms (on `clock`); socket answers go out at once. @default 0 */
   latencyMs?: number;
   /**
    * The network's block tree this node shares with others (see {@link FakeChain}): it starts at

@@ -31,6 +31,21 @@ describe('the expected chain without chainId: the chain most nodes report', () =
     c.checker.close();
   });
 
+  it('a lasting tie goes by preference order: a primary listed after a backup wins it', async () => {
+    const c = checkedCluster([
+      { name: 'backup', tier: 'backup', chainId: 5, head: 100 },
+      { name: 'primary', chainId: 1, head: 100 },
+    ]);
+    c.checker.start();
+    await c.clock.advance(3_000);
+    expect(c.pool.snapshot().nodes.map((n) => [n.name, n.wrongChain])).toEqual([
+      ['primary', false],
+      ['backup', true],
+    ]);
+    expect(status(c, 'backup')).toBe('unhealthy');
+    c.checker.close();
+  });
+
   it('a node on another chain stays refused when the nodes on the right chain go down', async () => {
     const c = checkedCluster([
       { name: 'a', chainId: 1, head: 100 },

@@ -100,6 +100,25 @@ describe('continuity metrics', () => {
   });
 });
 
+describe('refusal metrics', () => {
+  it('an upgrade refused with 401 shows in node_quarantined, though upstream_closes_total counts it as 1006', async () => {
+    const h = await sessionHarness();
+    const metrics = new Metrics();
+    metrics.trackPool(h.pool);
+    metrics.trackSession(h.session);
+    h.nodes.a!.refuseStatus = 401;
+    h.sockets.last()!.serverClose(1006);
+    await h.settle();
+    h.nodes.b!.cut();
+    await h.settle();
+    const text = metrics.render();
+    expect(text).toContain('steadyrpc_node_quarantined{node="a",tier="primary"} 1');
+    expect(text).toContain('steadyrpc_node_quarantined{node="b",tier="backup"} 0');
+    expect(text).toMatch(/steadyrpc_upstream_closes_total\{node="a",code="1006"\} [1-9]/);
+    h.session.close();
+  });
+});
+
 describe('queue metrics', () => {
   it('counts messages refused by a full queue as they are refused, also when the session closes right after', async () => {
     const h = await sessionHarness({ queue: { maxCount: 1 } });
