@@ -31,6 +31,20 @@ describe('requests', () => {
     client.transport.close();
   });
 
+  it('retryCount opts back in to viem retries, and wins over what a parent (viem fallback: 0) passes; without one, the parent decides', async () => {
+    const { client } = await viemClient({ retryCount: 3 });
+    expect(client.transport.retryCount).toBe(3);
+    client.transport.close();
+    const world = adapterWorld();
+    const member = resilientTransport({ ...world.nodesOptions(), retryCount: 3 });
+    expect(member({ retryCount: 0 }).config.retryCount).toBe(3);
+    const plain = resilientTransport(world.nodesOptions())({ retryCount: 2 });
+    expect(plain.config.retryCount).toBe(2);
+    member({}).value!.close();
+    plain.value!.close();
+    expect(world.clock.pendingTimers).toBe(0);
+  });
+
   it('maps a JSON-RPC error to the viem error for its code', async () => {
     const { world, client } = await viemClient();
     const missing = client.request({ method: 'eth_doesNotExist' as never }).catch((e: unknown) => e);

@@ -1,4 +1,6 @@
+import { Network } from 'ethers';
 import { describe, expect, it } from 'vitest';
+import { ResilientProvider } from '../../src/ethers.js';
 import { createEip1193Provider } from '../../src/index.js';
 import { FakeEnvironment } from '../../src/testing/index.js';
 import { resilientTransport } from '../../src/viem.js';
@@ -37,5 +39,30 @@ describe('adapters pass the environment to the session they own', () => {
     transport.value!.close();
     expect(environment.listenerCount()).toBe(0);
     options.pool.close();
+  });
+
+  it('a viem transport over nodes lets go of the events on close', async () => {
+    const world = adapterWorld();
+    const environment = new FakeEnvironment();
+    const options = world.nodesOptions();
+    const transport = resilientTransport({ ...options, session: { ...options.session, environment } })({});
+    const call = transport.request({ method: 'eth_blockNumber' });
+    await world.settle();
+    await expect(call).resolves.toBe('0x64');
+    expect(environment.listenerCount()).toBe(3);
+    transport.value!.close();
+    expect(environment.listenerCount()).toBe(0);
+    expect(world.clock.pendingTimers).toBe(0);
+  });
+
+  it('an ethers ResilientProvider over nodes lets go of the events on destroy()', async () => {
+    const world = adapterWorld();
+    const environment = new FakeEnvironment();
+    const options = world.nodesOptions();
+    const provider = new ResilientProvider({ ...options, session: { ...options.session, environment } }, Network.from(1), { cacheTimeout: -1 });
+    await world.settle();
+    expect(environment.listenerCount()).toBe(3);
+    provider.destroy();
+    expect(environment.listenerCount()).toBe(0);
   });
 });
