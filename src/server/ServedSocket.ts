@@ -90,7 +90,11 @@ export interface ServedSocket {
    * closed; a second call joins the first.
    */
   drain(drainMs: number): Promise<void>;
-  /** Closes the socket (and the session). Idempotent. @default code 1001, reason 'steadyrpc: going away' */
+  /**
+   * Closes the session, whose calls still owed are answered on the socket first (NOT_RESENT for a
+   * write that went out, UPSTREAM_UNAVAILABLE for the rest), then the socket. Idempotent.
+   * @default code 1001, reason 'steadyrpc: going away'
+   */
   close(code?: number, reason?: string): void;
   /** `close()`, then waits until closed: for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;

@@ -107,6 +107,14 @@ class SocketServer implements ServedSocket {
   close(code: number = CloseCode.GOING_AWAY, reason = 'steadyrpc: going away'): void {
     if (!isValidCloseCode(code)) throw new SteadyRpcError('ERR_CONFIG', `Expected a close code 1000-1003, 1007-1014 or 3000-4999, got ${String(code)}`);
     if (new TextEncoder().encode(reason).length > 123) throw new SteadyRpcError('ERR_CONFIG', 'Expected a close reason of at most 123 bytes');
+    if (this.#phase === 'open' || this.#phase === 'draining') {
+      // Closing the session first answers what it still owes (NOT_RESENT for a write that went
+      // out, UPSTREAM_UNAVAILABLE for the rest) on the socket while it is open; its 'closed'
+      // event then closes the socket.
+      this.#stopDrainWatch();
+      this.#sessionClosedAs = [code, reason, 'host'];
+      this.session.close();
+    }
     this.#closeSocket(code, reason, 'host');
   }
 

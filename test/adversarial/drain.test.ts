@@ -65,4 +65,29 @@ describe('SIGTERM', { timeout: 90_000 }, () => {
       await proxy.stop();
     }
   });
+
+  it('SIGINT drains as SIGTERM does; a second signal during the drain closes at once (1001), exit 0', async () => {
+    const { relay } = stack.node('a');
+    const proxy = await spawnProxy(['--upstream', `a=${relay.httpUrl},${relay.wsUrl}`, '--drain-ms', '20000'], { admin: true });
+    try {
+      await poll('ready', async () => (await fetch(`${proxy.url}/readyz`)).ok, 15_000);
+      const client = await TextClient.connect(proxy.wsUrl);
+      relay.misbehave('eth_getBalance', { kind: 'slow', ms: 15_000 });
+      client.send(balance('held'));
+      await poll('the call reached the node', async () => relay.count('eth_getBalance') > 0, 5_000, 20);
+      proxy.kill('SIGINT');
+      await poll('/readyz turns 503', async () => (await fetch(`${proxy.adminUrl}/readyz`)).status === 503, 2_000, 20);
+      const secondAt = Date.now();
+      proxy.kill('SIGTERM');
+      expect((await client.closed).code).toBe(1001);
+      expect(await proxy.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - secondAt).toBeLessThan(3_000);
+      expect(proxy.output()).toContain('SIGINT: draining (up to 20000 ms)');
+      // The call still owed is answered before the close: the client may send it again elsewhere.
+      expect(client.texts.map((t) => JSON.parse(t))).toEqual([expect.objectContaining({ id: 'held', error: expect.objectContaining({ code: -32050 }) })]);
+    } finally {
+      relay.misbehave('eth_getBalance', undefined);
+      await proxy.stop();
+    }
+  });
 });

@@ -63,6 +63,28 @@ describe('the admin listener', { timeout: 30_000 }, () => {
   });
 });
 
+describe('the client port', { timeout: 30_000 }, () => {
+  it('serves WebSocket JSON-RPC on any path', async () => {
+    const proxy = await stack.proxy();
+    const client = await TextClient.connect(`${proxy.wsUrl}/some/path?key=x`);
+    expect(JSON.parse(await client.ask(balance(1)))).toMatchObject({ id: 1, result: expect.stringMatching(/^0x/) });
+    client.close();
+    await proxy.close();
+  });
+
+  it('refuses an upgrade during a drain with 503 and Retry-After, counted as draining', async () => {
+    const proxy = await stack.proxy({ adminListen: { port: 0 } });
+    const closing = proxy.close({ drainMs: 3_000 });
+    const conn = await rawConnect(proxy.url);
+    conn.socket.write(upgradeRequest(proxy.wsUrl));
+    const { received } = await conn.closed;
+    expect(statusLine(received)).toBe('HTTP/1.1 503 Service Unavailable');
+    expect(received).toMatch(/\r\nRetry-After: 1\r\n/i);
+    expect(proxy.metrics.render()).toContain('steadyrpc_proxy_upgrades_refused_total{reason="draining"} 1');
+    await closing;
+  });
+});
+
 describe('close({ drainMs })', { timeout: 30_000 }, () => {
   it('turns /readyz 503 first, stops accepting, answers what is owed (HTTP and WebSocket), then closes clients with 1012', async () => {
     const proxy = await stack.proxy({ adminListen: { port: 0 } });

@@ -267,6 +267,23 @@ describe('serveSocket: cleanup both ways', () => {
   });
 });
 
+describe('serveSocket: close()', () => {
+  it('answers what the client is still owed (NOT_RESENT for a write that went out), then closes with 1001', async () => {
+    const h = await served({ hold: ['eth_getBalance', 'eth_sendTransaction'] });
+    h.socket.clientSend(rpc(7, 'eth_getBalance', ['0x0', 'latest']));
+    h.socket.clientSend(rpc(8, 'eth_sendTransaction', [{ from: '0x01', to: '0x02' }]));
+    await h.clock.flush();
+    h.server.close();
+    expect(h.socket.log.map(([kind]) => kind)).toEqual(['send', 'send', 'close']);
+    const frames = h.socket.frames() as Array<{ id: number }>;
+    expect(frames.find((f) => f.id === 7)).toMatchObject({ error: { code: RpcErrorCode.UPSTREAM_UNAVAILABLE } });
+    expect(frames.find((f) => f.id === 8)).toMatchObject({ error: { code: RpcErrorCode.NOT_RESENT } });
+    expect(h.socket.closedWith).toEqual({ code: CloseCode.GOING_AWAY, reason: 'steadyrpc: going away' });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'host', code: CloseCode.GOING_AWAY });
+    h.expectReleased();
+  });
+});
+
 describe('serveSocket: drain', () => {
   it('with nothing owed, closes with 1012 at once and resolves when closed', async () => {
     const h = await served();
