@@ -97,6 +97,20 @@ describe('slow and silent client connections are closed at their deadline', { ti
     await proxy.close();
   });
 
+  it("an HTTP request whose answer is slow (the node takes its time) is not cut by these deadlines", { timeout: 30_000 }, async () => {
+    const proxy = await stack.proxy({ deadlines: { headersTimeoutMs: 1_000, requestTimeoutMs: 1_500, keepAliveTimeoutMs: 1_000, checkIntervalMs: 250 } });
+    const { relay } = stack.node('a');
+    relay.misbehave('eth_getBalance', { kind: 'slow', ms: 4_000 });
+    try {
+      const answer = await postText(proxy.url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getBalance', params: ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', 'latest'] }));
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.text)).toMatchObject({ id: 1, result: expect.stringMatching(/^0x/) });
+    } finally {
+      relay.misbehave('eth_getBalance', undefined);
+      await proxy.close();
+    }
+  });
+
   it('the defaults close every kind within 60 s, Node’s sweep included', () => {
     const worst = worstCaseCloseMs(PROXY_DEADLINE_DEFAULTS);
     expect(worst).toEqual({ headers: 25_000, body: 35_000, idle: 6_000 });

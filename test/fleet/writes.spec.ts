@@ -39,54 +39,47 @@ async function allReplicas(): Promise<void> {
   }
 }
 
+/**
+ * Sends a write whose answer the node holds 6 s through HAProxy while only replica `i` is up, brings
+ * the others back, then stops `i` with `signal` before the answer; returns what the client got,
+ * how `i` exited, how often the node received the write and how many transactions were mined.
+ */
+async function writeThenStop(i: number, signal: NodeJS.Signals) {
+  const relay = fleet.relay!;
+  await onlyReplica(i);
+  const before = { received: relay.count('eth_sendTransaction'), nonce: await nonce() };
+  relay.misbehave('eth_sendTransaction', { kind: 'slow', ms: 6_000 });
+  try {
+    const write = post(fleet.httpUrl, 'eth_sendTransaction', [{ from: DEV_ACCOUNT, to: DEV_ACCOUNT, value: '0x1' }]);
+    await poll('the write reached the node', async () => relay.count('eth_sendTransaction') > before.received, 10_000, 20);
+    await allReplicas();
+    const exit = await fleet.stopReplica(i, signal);
+    fleet.replicas[i]!.child = undefined;
+    const answer = await write;
+    await sleep(7_000); // the node's late answer, and a block or more
+    const outcome = { exit: exit.signal ?? `code ${exit.code}`, stopMs: exit.ms, status: answer.status, answer: answer.text, received: relay.count('eth_sendTransaction') - before.received, mined: (await nonce()) - before.nonce };
+    console.table([{ ...outcome, answer: outcome.answer.slice(0, 120) }]);
+    return outcome;
+  } finally {
+    relay.misbehave('eth_sendTransaction', undefined);
+    await allReplicas();
+  }
+}
+
 describe('an eth_sendTransaction through HAProxy whose answer is late (6 s)', () => {
   it('its replica drains (1 s) before the answer: the client is told NOT_RESENT, the node got it once, one transaction is mined', async () => {
-    const relay = fleet.relay!;
-    await onlyReplica(0);
-    const before = { received: relay.count('eth_sendTransaction'), nonce: await nonce() };
-    relay.misbehave('eth_sendTransaction', { kind: 'slow', ms: 6_000 });
-    try {
-      const write = post(fleet.httpUrl, 'eth_sendTransaction', [{ from: DEV_ACCOUNT, to: DEV_ACCOUNT, value: '0x1' }]);
-      await poll('the write reached the node', async () => relay.count('eth_sendTransaction') > before.received, 10_000, 20);
-      await allReplicas();
-      const exit = await fleet.stopReplica(0, 'SIGTERM');
-      fleet.replicas[0]!.child = undefined;
-      const answer = await write;
-      await sleep(7_000); // the node's late answer, and a block or more
-      const mined = (await nonce()) - before.nonce;
-      console.table([{ exit: exit.signal ?? `code ${exit.code}`, drainMs: exit.ms, status: answer.status, answer: answer.text.slice(0, 120), received: relay.count('eth_sendTransaction') - before.received, mined }]);
-      expect(exit.code).toBe(0);
-      expect(answer.status).toBe(200);
-      expect(JSON.parse(answer.text)).toMatchObject({ id: 1, error: { code: -32053 } });
-      expect(relay.count('eth_sendTransaction') - before.received).toBe(1);
-      expect(mined).toBe(1);
-    } finally {
-      relay.misbehave('eth_sendTransaction', undefined);
-      await allReplicas();
-    }
+    const outcome = await writeThenStop(0, 'SIGTERM');
+    expect(outcome.exit).toBe('code 0');
+    expect(outcome.status).toBe(200);
+    expect(JSON.parse(outcome.answer)).toMatchObject({ id: 1, error: { code: -32053 } });
+    expect(outcome.received).toBe(1);
+    expect(outcome.mined).toBe(1);
   });
 
   it('its replica crashes (SIGKILL) before the answer: HAProxy answers 502 and resends nothing; the node got it once, one transaction is mined', async () => {
-    const relay = fleet.relay!;
-    await onlyReplica(1);
-    const before = { received: relay.count('eth_sendTransaction'), nonce: await nonce() };
-    relay.misbehave('eth_sendTransaction', { kind: 'slow', ms: 6_000 });
-    try {
-      const write = post(fleet.httpUrl, 'eth_sendTransaction', [{ from: DEV_ACCOUNT, to: DEV_ACCOUNT, value: '0x1' }]);
-      await poll('the write reached the node', async () => relay.count('eth_sendTransaction') > before.received, 10_000, 20);
-      await allReplicas();
-      await fleet.stopReplica(1, 'SIGKILL');
-      fleet.replicas[1]!.child = undefined;
-      const answer = await write;
-      await sleep(7_000);
-      const mined = (await nonce()) - before.nonce;
-      console.table([{ status: answer.status, answer: answer.text.slice(0, 120), received: relay.count('eth_sendTransaction') - before.received, mined }]);
-      expect(answer.status).toBe(502);
-      expect(relay.count('eth_sendTransaction') - before.received).toBe(1);
-      expect(mined).toBe(1);
-    } finally {
-      relay.misbehave('eth_sendTransaction', undefined);
-      await allReplicas();
-    }
+    const outcome = await writeThenStop(1, 'SIGKILL');
+    expect(outcome.status).toBe(502);
+    expect(outcome.received).toBe(1);
+    expect(outcome.mined).toBe(1);
   });
 });
