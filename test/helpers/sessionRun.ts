@@ -275,6 +275,25 @@ export async function settle(env: Env): Promise<void> {
     problems.push(`node ${current.name} carries ${current.subscriptionCount} subscriptions, the client holds ${model.held.length}`);
   }
   if (problems.length > 0) throw new Error(`after settling:\n  - ${problems.join('\n  - ')}`);
+  // Calls made once it has all healed succeed: a result, no error of any kind (the seeds' incident:
+  // after a reconnect, every call timed out).
+  const afterHeal = new Map<unknown, { result?: unknown; error?: unknown }>();
+  const onMessage = (text: string) => {
+    const frame = JSON.parse(text) as { id?: unknown; result?: unknown; error?: unknown };
+    if (!Array.isArray(frame) && 'id' in frame) afterHeal.set(frame.id, frame);
+  };
+  session.on('message', onMessage);
+  // The model may give the calls ids of its own: they are read back from what it sent.
+  const sent = [model.sendSingle({ type: 'blockNumber', id: 'after-heal-1' }), model.sendSingle({ type: 'getBalance', id: 'after-heal-2' })];
+  await clock.advance(1_000);
+  session.off('message', onMessage);
+  if (closedByHost(env)) return;
+  for (const text of sent) {
+    const { id } = JSON.parse(text) as { id: unknown };
+    const answer = afterHeal.get(id);
+    if (answer === undefined || !('result' in answer)) problems.push(`${text}: ${answer === undefined ? 'no answer within 1 s' : JSON.stringify(answer)}`);
+  }
+  if (problems.length > 0) throw new Error(`a call once all had healed:\n  - ${problems.join('\n  - ')}`);
   if (current) {
     model.openWindow();
     for (const event of ['mine', 'log', 'pendingTx'] as const) nodeEvent(env, current.name, event);
