@@ -41,6 +41,7 @@ describe('chaos', () => {
         `eth_blockNumber checked ${c.http.blockNumberChecked} (went back ${c.http.blockNumberWentBack}), blocks read by number ${c.http.blockReadsChecked} (null ${c.http.blockReadNull}, wrong ${c.http.blockReadWrong})` +
         (c.http.examples.length > 0 ? `; first violations: ${c.http.examples.join(' | ')}` : ''),
     );
+    console.log(`chaos: once healed, ${c.afterHeal.asked} calls, ${c.afterHeal.failed.length} without a result${c.afterHeal.failed.length > 0 ? `: ${c.afterHeal.failed.slice(0, 3).join(' | ')}` : ''}; backfills skipped or failed ${c.backfillSkipped}`);
     if (c.burst) console.log(`chaos: burst client ${JSON.stringify(c.burst)}; slow readers closed ${c.slowReaderCloses}`);
     if (c.examples.length > 0) console.log(`chaos: first violations:\n  ${c.examples.join('\n  ')}`);
     expect(c.lostAnswers).toBe(0);
@@ -49,6 +50,12 @@ describe('chaos', () => {
     expect(c.leakedReplayAnswers).toBe(0);
     expect(c.subscriptionsDeliveringWithOriginalId).toBe(c.subscriptions);
     expect(c.newHeadsDuplicates).toBe(0);
+    // Invariant 9: with backfill on, no gap in a newHeads stream, unless a backfill after a switch
+    // reported one it could not fill (steadyrpc_session_backfill_total skipped/failed).
+    expect(c.newHeadsGaps).toBeLessThanOrEqual(c.backfillSkipped);
+    // Once all has healed, every call succeeds.
+    expect(c.afterHeal.failed).toEqual([]);
+    expect(c.afterHeal.asked).toBeGreaterThanOrEqual(clients * 2);
     expect(c.blockNumberWentBack).toBe(0);
     expect(c.blockReadsChecked).toBeGreaterThan(0);
     expect(c.blockReadNull).toBe(0);

@@ -110,6 +110,10 @@ export interface ChaosCounts extends WatchCounts {
   slowReaderCloses: number;
   /** The HTTP clients' counts, added up. */
   http: HttpChaosCounts;
+  /** Calls made once all had healed (two per socket client, one per HTTP client), and those not answered with a result. */
+  afterHeal: { asked: number; failed: string[] };
+  /** From /metrics: backfills after a switch that skipped a gap or failed (each may leave a gap in a newHeads stream). */
+  backfillSkipped: number;
 }
 
 /** The per-client limits the proxy gets in a run with abusers: small, so they are met. */
@@ -417,6 +421,32 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     ).catch(() => undefined);
     await sleep(1_000); // room for a duplicate to show up
 
+    // Once all has healed, calls succeed: each client asks over its socket and each HTTP client
+    // once more, and every answer must be a result (the seeds' incident: after a reconnect, every
+    // call timed out, which an error-tolerant count would not notice).
+    const afterHeal: { asked: number; failed: string[] } = { asked: 0, failed: [] };
+    const askAfterHeal = async (what: string, ask: () => Promise<{ result?: unknown; error?: unknown }>) => {
+      afterHeal.asked += 1;
+      const answer = await ask().catch((error: unknown) => ({ error: String(error) }));
+      if (!('result' in answer) || answer.error !== undefined) afterHeal.failed.push(`${what}: ${JSON.stringify(answer).slice(0, 200)}`);
+    };
+    await Promise.all([
+      ...clients.flatMap((client, index) =>
+        (['eth_blockNumber', 'eth_getBalance'] as const).map((method) => {
+          const id = `after-heal-${method}`;
+          const params = method === 'eth_getBalance' ? [DEV_ACCOUNT, 'latest'] : [];
+          client.sent.set(id, [method]);
+          client.watch.sent(id, method, client.watch.high);
+          return askAfterHeal(`client ${index} ${method}`, () => client.ws.call(method, params, id, 10_000));
+        }),
+      ),
+      ...httpClients.map((_, index) =>
+        askAfterHeal(`HTTP ${index} eth_blockNumber`, async () =>
+          (await fetch(`${px.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}', signal: AbortSignal.timeout(10_000) })).json() as Promise<{ result?: unknown; error?: unknown }>,
+        ),
+      ),
+    ]);
+
     // Every subscription still delivers, under its original id.
     const settledAt = Date.now();
     await sleep(2_500);
@@ -450,6 +480,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       examples: [],
       ...(burster ? { burst: burster.counts() } : {}),
       slowReaderCloses: metricSum(metrics, 'steadyrpc_client_slow_reader_closes_total'),
+      afterHeal,
+      backfillSkipped: metricSum(metrics, 'steadyrpc_session_backfill_total', { outcome: 'skipped' }) + metricSum(metrics, 'steadyrpc_session_backfill_total', { outcome: 'failed' }),
       http: sumHttpCounts(httpClients),
     };
     // Still on its way after the wait for every answer: lost.

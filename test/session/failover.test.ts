@@ -130,7 +130,7 @@ describe('failover when the upstream closes', () => {
 });
 
 describe('messages sent while reconnecting', () => {
-  it('are queued in order and delivered after the switch (seed gap #4)', async () => {
+  it('are queued in order and delivered after the switch, each answered with its result (seed gap #5)', async () => {
     const h = await sessionHarness();
     h.nodes.a!.cut();
     h.nodes.b!.blackhole(); // b does not open yet
@@ -142,7 +142,7 @@ describe('messages sent while reconnecting', () => {
     // b's pending attempt times out, the round is over, and after the backoff b opens.
     await h.clock.advance(SESSION_DEFAULTS.connectTimeoutMs + 1_000);
     expect(h.session.node).toBe('b');
-    for (let i = 0; i < 100; i++) expect(h.answers(i)).toHaveLength(1);
+    for (let i = 0; i < 100; i++) expect(h.answers(i)).toEqual([{ jsonrpc: '2.0', id: i, result: '0x64' }]);
     expect(h.received.map((m) => m.id)).toEqual([...Array(100).keys()]);
   });
 
@@ -233,14 +233,14 @@ describe('close codes', () => {
     expect(h.sockets.sockets.filter((s) => s.endpoint.url === 'ws://a.test/')).toHaveLength(1);
   });
 
-  it('an upgrade refused with 401 is an auth failure too', async () => {
+  it.each([401, 403])('an upgrade refused with %i is an auth failure too', async (status) => {
     const h = await sessionHarness();
-    h.nodes.a!.refuseStatus = 401;
+    h.nodes.a!.refuseStatus = status;
     h.sockets.last()!.serverClose(1006); // a drops us: to b at once
     await h.settle();
     h.nodes.b!.cut(); // b drops us: back to a, which now refuses the upgrade
     await h.settle();
-    expect(h.sockets.sockets.at(-1)!.closeInfo).toMatchObject({ httpStatus: 401 });
+    expect(h.sockets.sockets.at(-1)!.closeInfo).toMatchObject({ httpStatus: status });
     expect(h.pool.snapshot().nodes[0]).toMatchObject({ name: 'a', quarantined: true });
     expect(h.session.state).toBe('reconnecting');
   });
