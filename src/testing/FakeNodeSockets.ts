@@ -16,7 +16,8 @@ interface FakeSubscription {
 export class FakeNodeSockets {
   readonly #node: FakeNode;
   readonly #sockets = new Map<FakeSocket, Map<string, FakeSubscription>>();
-  readonly #nextSubscription = new Map<FakeSocket, number>();
+  /** Weak: a closed socket is forgotten with everything it held (a long simulation keeps no socket). */
+  readonly #nextSubscription = new WeakMap<FakeSocket, number>();
 
   constructor(node: FakeNode) {
     this.#node = node;
