@@ -157,7 +157,8 @@ describe('planted credentials never show (fakes, fake clock)', () => {
     session.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber' }));
     await clock.advance(10);
     // a breaks; b refuses (401: quarantined); c takes over; then c is cut too.
-    sockets.openSockets.find((s) => s.endpoint.url === urls.a)!.fail(new Error('read ECONNRESET'));
+    // The transport's error quotes the whole URL, as ws and the platforms do in some messages.
+    sockets.openSockets.find((s) => s.endpoint.url === urls.a)!.fail(new Error(`read ECONNRESET (${urls.a})`));
     a.cut();
     await clock.advance(5_000);
     session.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'eth_blockNumber' }));

@@ -1,6 +1,8 @@
-import { SteadyRpcError } from '../errors.js';
+import { SteadyRpcError, scrubbedError } from '../errors.js';
+import { redactNodeText } from '../pool/NodeConfig.js';
+import { redactText } from '../redact.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
-import type { SocketCloseInfo } from '../transport/SocketTransport.js';
+import type { SocketCloseInfo, SocketEndpoint } from '../transport/SocketTransport.js';
 import { isAuthOrPolicyClose } from '../transport/SocketTransport.js';
 import type { SessionContext } from './SessionContext.js';
 import type { SessionSwitchReason } from './SessionEvents.js';
@@ -46,18 +48,22 @@ export class LinkOpener {
     link.setTimer('connect', ctx.settings.connectTimeoutMs, () =>
       this.#failed(link, 'connect-timeout', new SteadyRpcError('ERR_TIMEOUT', `Node "${node}" did not open a socket within ${ctx.settings.connectTimeoutMs} ms`)),
     );
-    let endpoint;
+    // What a transport or an endpoint function reports may quote the node's URL (ws does, and so
+    // may a custom one): the node's credentials, and those of the endpoint it gave, stay out.
+    const info = ctx.pool.node(node);
+    let endpoint: SocketEndpoint;
     try {
-      endpoint = await resolveEndpoint(ctx.pool.node(node).ws!);
+      endpoint = await resolveEndpoint(info.ws!);
     } catch (error) {
-      return this.#failed(link, 'error', error);
+      return this.#failed(link, 'error', scrubbedError(error, (text) => redactNodeText(info, text), 'ERR_TRANSPORT', `Endpoint of node "${node}" failed`));
     }
     if (!link.alive) return;
+    const scrub = (text: string) => redactNodeText(info, redactText(text, endpoint, { revealPath: info.revealPath }));
     link.socket = ctx.transport.open(endpoint, {
       onOpen: () => this.#onOpen(link),
       onMessage: (text, bytes) => ctx.frames.onMessage(link, text, bytes),
       onClose: (info) => this.#onClose(link, info),
-      onError: (error) => ctx.events.emit('error', new SteadyRpcError('ERR_TRANSPORT', `Socket error on node "${node}"`, { cause: error })),
+      onError: (error) => ctx.events.emit('error', new SteadyRpcError('ERR_TRANSPORT', `Socket error on node "${node}"`, { cause: scrubbedError(error, scrub, 'ERR_TRANSPORT', 'Socket error') })),
     });
   }
 
@@ -69,8 +75,10 @@ export class LinkOpener {
     this.#ctx.replayer.maybeActivate(link);
   }
 
-  #onClose(link: UpstreamLink, info: SocketCloseInfo): void {
+  #onClose(link: UpstreamLink, closed: SocketCloseInfo): void {
     const ctx = this.#ctx;
+    // A reason may quote what we sent (a gateway echoing the key it refused): scrubbed like errors.
+    const info = closed.reason ? { ...closed, reason: redactNodeText(ctx.pool.node(link.node), closed.reason) } : closed;
     const auth = isAuthOrPolicyClose(info);
     // The close of a link already left still counts when a send failed on it (see closing()), or
     // when the node refused us, whatever left it first: a node that refused us is not retried.

@@ -323,6 +323,8 @@ export async function closeAndCheck(env: Env): Promise<void> {
   if (world.environment.listenerCount() !== 0) problems.push(`${world.environment.listenerCount()} environment listeners left`);
   pool.close();
   if (clock.pendingTimers !== 0) problems.push(`${clock.pendingTimers} timers left`);
+  // Invariant 14, over the whole run: no credential of the nodes' URLs in any event or client message.
+  if (world.leaks.length > 0) problems.push(`credentials leaked:\n    ${world.leaks.join('\n    ')}`);
   const notClosed = transport.fake.sockets.filter((s) => s.state !== 'closed');
   if (notClosed.length > 0) problems.push(`sockets not closed: ${notClosed.map((s) => `${s.endpoint.url} ${s.state}`).join(', ')}`);
   if (problems.length > 0) throw new Error(`after close():\n  - ${problems.join('\n  - ')}`);

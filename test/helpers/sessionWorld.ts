@@ -12,6 +12,7 @@ import type {
 import { NodePool, UpstreamSession } from '../../src/index.js';
 import type { FakeSocket } from '../../src/testing/index.js';
 import { FakeChain, FakeClock, FakeEnvironment, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+import { PLANTED, USERINFO, leaksIn, render } from './secrets.js';
 
 /** Every node's head starts here, so a block number can never be mistaken for a small subscription id. */
 export const FIRST_HEAD = 1_000_000;
@@ -183,7 +184,9 @@ export class TracingTransport implements SocketTransport {
         this.#send(host, socket!, () => deliver(text));
       },
       onClose: (info) => listener.onClose(info),
-      onError: (error) => listener.onError(error),
+      // As `ws` and the platforms do, the error quotes the whole URL, credentials and all: the
+      // session must not pass them on (invariant 14).
+      onError: (error) => listener.onError(new Error(`${error.message} (${endpoint.url})`, { cause: error })),
       onPong: () => listener.onPong?.(),
     };
     const fake = this.fake.open(endpoint, traced);
@@ -284,6 +287,20 @@ export interface World {
   environment: FakeEnvironment;
   nodeByName(name: string): TaggedNode;
   nodeOfSocket(socket: FakeSocket): TaggedNode;
+  /** Credentials from the nodes' URLs found in what the session and the pool emitted (client messages included). */
+  leaks: string[];
+}
+
+/** Records every planted credential `emitter` lets out in an event (`label.event: secret`). */
+function watchForLeaks(emitter: { emit: unknown }, label: string, into: string[]): void {
+  type Emit = (event: string, ...args: unknown[]) => boolean;
+  const emit = (emitter.emit as Emit).bind(emitter);
+  (emitter as { emit: Emit }).emit = (event, ...args) => {
+    // Client messages are many and plain text: read as they are; events rendered as a logger would.
+    const text = event === 'message' && typeof args[0] === 'string' ? args[0] : render(args);
+    for (const secret of leaksIn(text)) if (into.length < 5) into.push(`${label}.${event}: ${secret} in ${text.slice(0, 300)}`);
+    return emit(event, ...args);
+  };
 }
 
 /** A deterministic random source (mulberry32), for jitter and fresh subscription ids. */
@@ -299,7 +316,8 @@ export function seededRandom(seed: number): () => number {
 }
 
 export const NODE_NAMES = ['a', 'b', 'c'] as const;
-const url = (name: string) => `ws://${name}.test/`;
+/** Each node's URL carries credentials of every shape (invariant 14: none may reach an event, an error or the client). */
+const url = (name: string) => `ws://${USERINFO}${name}.test/v2/${PLANTED.pathKey}/${PLANTED.shortPathKey}?id=${PLANTED.queryValue}`;
 
 /** Two or three tagged fake nodes of one chain behind a pool (all healthy), and a session over them. */
 export function createWorld(settings: WorldSettings): World {
@@ -332,6 +350,9 @@ export function createWorld(settings: WorldSettings): World {
     ...(settings.maxInFlight === undefined ? {} : { maxInFlight: settings.maxInFlight }),
     ...(settings.maxSubscriptions === undefined ? {} : { maxSubscriptions: settings.maxSubscriptions }),
   });
+  const leaks: string[] = [];
+  watchForLeaks(session, 'session', leaks);
+  watchForLeaks(pool, 'pool', leaks);
   const nodeByName = (name: string) => {
     const node = nodes.find((n) => n.name === name);
     if (!node) throw new Error(`no node ${name}`);
@@ -348,5 +369,6 @@ export function createWorld(settings: WorldSettings): World {
     environment,
     nodeByName,
     nodeOfSocket: (socket) => nodeByName(new URL(socket.endpoint.url).hostname.split('.')[0]!),
+    leaks,
   };
 }
