@@ -377,6 +377,14 @@ export class ClientModel {
     if (typeof message !== 'object' || message === null) return this.#violate(`the client got ${text}`);
     const m = message as Record<string, unknown>;
     if (m.method === 'eth_subscription') return this.#onNotification(m, text);
+    // Invariants 5 and 13: QUEUE_FULL only for a message the full queue refused (answered as it is
+    // refused: a batch's answer comes later, when the queue may have moved), and never more owed
+    // than maxInFlight.
+    const { queued, owed } = this.#world.session.stats();
+    if ((m.error as { code?: unknown } | undefined)?.code === RpcErrorCode.QUEUE_FULL && queued < this.#world.queueMaxCount) {
+      this.#violate(`QUEUE_FULL with ${queued} of ${this.#world.queueMaxCount} messages queued: ${text}`);
+    }
+    if (owed > this.#limits.maxInFlight) this.#violate(`${owed} calls owed, over maxInFlight ${this.#limits.maxInFlight}`);
     this.#onSingleAnswer(m, text);
   }
 

@@ -289,6 +289,8 @@ export interface World {
   nodeOfSocket(socket: FakeSocket): TaggedNode;
   /** Credentials from the nodes' URLs found in what the session and the pool emitted (client messages included). */
   leaks: string[];
+  /** The session's queue bound (messages), as configured or by default. */
+  queueMaxCount: number;
 }
 
 /** Records every planted credential `emitter` lets out in an event (`label.event: secret`). */
@@ -370,5 +372,9 @@ export function createWorld(settings: WorldSettings): World {
     nodeByName,
     nodeOfSocket: (socket) => nodeByName(new URL(socket.endpoint.url).hostname.split('.')[0]!),
     leaks,
+    queueMaxCount: settings.queueMaxCount ?? QUEUE_DEFAULT_MAX_COUNT,
   };
 }
+
+/** `MessageQueue`'s default `maxCount`. */
+const QUEUE_DEFAULT_MAX_COUNT = 1_000;
