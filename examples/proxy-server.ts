@@ -100,11 +100,14 @@ export interface ProxyServer {
   /** What GET /readyz answers now. */
   readiness(): Readiness;
   /**
-   * Without `drainMs`: stops accepting, closes client sockets (1001) and sessions, then the pool.
-   * With `drainMs`: a drain: /readyz turns 503, no new connection is accepted, HTTP requests in
-   * progress are answered, each client stops being read, gets every answer owed and is closed with
-   * 1012 (service restart) so it reconnects elsewhere at once; past `drainMs` what remains is
-   * closed anyway. Idempotent; a call without `drainMs` during a drain cuts it short (1001).
+   * Without `drainMs`: stops accepting, answers what is owed with errors, closes client sockets
+   * (1001) and sessions, then the pool. With `drainMs`: a drain: /readyz turns 503; the client
+   * port keeps serving HTTP requests (upgrades refused with 503) until none came for 1 s, then
+   * stops accepting; HTTP requests in progress are answered, each client stops being read, gets
+   * every answer owed and is closed with 1012 (service restart) so it reconnects elsewhere at once;
+   * past `drainMs` what is still owed is answered with an error (NOT_RESENT for a write that went
+   * out) and what remains is closed. Idempotent; a call without `drainMs` during a drain cuts it
+   * short (1001).
    */
   close(options?: { drainMs?: number }): Promise<void>;
 }

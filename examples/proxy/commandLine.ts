@@ -58,9 +58,10 @@ Limits (every one has a safe default):
   --http-keepalive-timeout-ms N an idle keep-alive HTTP connection is closed (default ${PROXY_DEADLINE_DEFAULTS.keepAliveTimeoutMs})
   --deadline-check-interval-ms N  how often those deadlines are checked (default ${PROXY_DEADLINE_DEFAULTS.checkIntervalMs});
                                 a connection is closed at most one interval after its deadline
-  --drain-ms N                  on SIGTERM/SIGINT: readiness turns 503, no new connection is
-                                accepted, owed answers have N ms to arrive, then clients are
-                                closed with 1012 (default ${PROXY_LIMIT_DEFAULTS.drainMs}); a second signal closes at once
+  --drain-ms N                  on SIGTERM/SIGINT: readiness turns 503, new connections are
+                                taken until none came for 1 s, owed answers have N ms to arrive
+                                (then errors), then clients are closed with 1012
+                                (default ${PROXY_LIMIT_DEFAULTS.drainMs}); a second signal closes at once
   --help                        show this help
 
 Endpoints: WebSocket JSON-RPC (any path), POST / (HTTP JSON-RPC, single and batch),
