@@ -190,13 +190,16 @@ describe('requests in flight when the upstream dies', () => {
 });
 
 describe('zombies and hangs', () => {
-  it('notices a silent (half-open) upstream within 10 s with the defaults and moves on', async () => {
+  it('notices a silent (half-open) upstream within 6 s with the defaults (keepalive after 2 s of silence, answer due 4 s later) and moves on', async () => {
     const h = await sessionHarness();
     h.send(rpc(1, 'eth_blockNumber'));
     await h.settle();
     h.nodes.a!.blackhole();
     h.send(rpc(2, 'eth_blockNumber'));
-    await h.clock.advance(10_000);
+    // The call's own deadline (requestTimeoutMs, 30 s) is far off: the keepalive finds the zombie.
+    await h.clock.advance(5_900);
+    expect(h.session.node).toBe('a');
+    await h.clock.advance(100);
     expect(h.session.node).toBe('b');
     expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, result: '0x64' }]);
     expect(h.sockets.sockets[0]!.terminated).toBe(true);
