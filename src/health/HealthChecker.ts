@@ -22,7 +22,8 @@ export interface HealthCheckerOptions {
   maxLagBlocks?: number;
   /**
    * How long a node's last head still counts towards the best head once its probes fail, in ms,
-   * from when a probe read it (a node whose latest probe read its head always counts). Without it, the death of the node ahead would make a lagging node "lag 0" and
+   * from when a probe read it (a node whose latest probe read its head always counts). Without
+   * it, the death of the node ahead would make a lagging node "lag 0" and
    * healthy at the moment it matters; with it, the lagging node stays known to lag until it has
    * caught up or the grace is over.
    * @default 60_000

@@ -180,8 +180,8 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
    * `request()` does it by itself; sessions do it for rate-limit errors on their sockets. Neither
    * the node's status nor the preferred node changes: it only goes last in `candidates()`.
    * `sentAt` (on this pool's clock; unknown: now) is when the limited request was sent: a limit of
-   * a request sent before the node's cool-down began names nothing new (the node said so once
-   * already), so it is no further strike, whether it arrives during the cool-down or after it.
+   * a request sent before the node's latest cool-down ended names nothing new (the node said so
+   * once already), so it is no further strike, whether it arrives during the cool-down or after it.
    */
   coolDown(name: string, retryAfterMs?: number, source: RateLimitEvent['source'] = 'rpc-error', sentAt?: number): void {
     this.#assertOpen();
