@@ -47,6 +47,15 @@ export class UpstreamFrames {
   #known: KnownSubscription | undefined;
   /** Each entry's {@link KnownSubscription}, made once (a session may have several streams interleaved). */
   #knownOf: WeakMap<SubscriptionEntry, KnownSubscription> | undefined;
+  /**
+   * The link whose `lastSeenAt` was set in this turn of the event loop: the clock is read once per
+   * turn, not per frame (the frames of one read of a socket arrive together, dozens at a time under
+   * load, and a clock read costs as much as a tenth of a notification's whole trip).
+   */
+  #stamped: UpstreamLink | undefined;
+  readonly #unstamp = (): void => {
+    this.#stamped = undefined;
+  };
 
   constructor(ctx: SessionContext) {
     this.#ctx = ctx;
@@ -55,7 +64,11 @@ export class UpstreamFrames {
   /** `bytes`: what `text` was decoded from, when the transport has them (see SocketListener). */
   onMessage(link: UpstreamLink, text: string, bytes?: Uint8Array): void {
     if (!link.alive) return;
-    link.lastSeenAt = this.#ctx.clock.now();
+    if (link !== this.#stamped) {
+      link.lastSeenAt = this.#ctx.clock.now();
+      if (this.#stamped === undefined) queueMicrotask(this.#unstamp);
+      this.#stamped = link;
+    }
     if (this.#fastAnswer(link, text, bytes) || this.#fastNotification(link, text, bytes)) return;
     let message: unknown;
     try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RpcErrorCode, SESSION_DEFAULTS, SteadyRpcError } from '../../src/index.js';
-import { rpc, sessionHarness } from '../helpers/session.js';
+import { rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
 
 const subscribeFive = async (h: Awaited<ReturnType<typeof sessionHarness>>) => {
   const kinds = [['newHeads'], ['logs', {}], ['newPendingTransactions'], ['logs', { address: '0x0000000000000000000000000000000000000001' }], ['syncing']];
@@ -317,6 +317,25 @@ describe('keepalive deadline', () => {
     expect(h.session.node).toBe('a');
     await h.clock.advance(1);
     expect(h.session.node).toBe('b');
+  });
+  it('frames count as signs of life each time they arrive: a socket that keeps talking gets no keepalive call', async () => {
+    // The session reads the clock once per turn of the event loop, not per frame; each turn's
+    // frames still move the socket's last sign of life forward.
+    const h = await sessionHarness({ keepaliveIntervalMs: 2_000, keepaliveTimeoutMs: 4_000 });
+    await subscribeNewHeads(h);
+    const before = h.nodes.a!.calls.get('eth_chainId') ?? 0;
+    for (let i = 0; i < 20; i++) {
+      await h.clock.advance(1_500);
+      h.nodes.a!.advance(1);
+      await h.settle();
+    }
+    expect(h.nodes.a!.calls.get('eth_chainId') ?? 0).toBe(before);
+    expect(h.notifications()).toHaveLength(20);
+    // And silence is still noticed: the first keepalive goes out 2 s after the last frame.
+    await h.clock.advance(1_999);
+    expect(h.nodes.a!.calls.get('eth_chainId') ?? 0).toBe(before);
+    await h.clock.advance(1);
+    expect(h.nodes.a!.calls.get('eth_chainId') ?? 0).toBe(before + 1);
   });
 });
 
