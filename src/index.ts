@@ -84,9 +84,9 @@ export type { ExponentialBackoffOptions } from './backoff/ExponentialBackoff.js'
 export { ExponentialBackoff } from './backoff/ExponentialBackoff.js';
 
 export type { GaugeReader, MetricsOptions } from './metrics/Metrics.js';
-export { Metrics } from './metrics/Metrics.js';
+export { CONNECTION_DURATION_BUCKETS, Metrics } from './metrics/Metrics.js';
 export type { Labels, MetricFamily, MetricType } from './metrics/prometheus.js';
-export { renderPrometheus } from './metrics/prometheus.js';
+export { renderPrometheus, type CounterFamily, type HistogramFamily } from './metrics/prometheus.js';
 
 export type { AdapterSessionOptions, ResilientNodesOptions, ResilientOptions, ResilientPoolOptions } from './adapters/options.js';
 export type {

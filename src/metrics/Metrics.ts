@@ -3,7 +3,7 @@ import type { NodePool } from '../pool/NodePool.js';
 import type { ServedSocket } from '../server/ServedSocket.js';
 import type { UpstreamSession } from '../session/UpstreamSession.js';
 import type { Labels, MetricFamily } from './prometheus.js';
-import { CounterFamily, renderPrometheus } from './prometheus.js';
+import { CounterFamily, HistogramFamily, renderPrometheus } from './prometheus.js';
 
 /** Reads a gauge's samples at render time. */
 export type GaugeReader = () => number | ReadonlyArray<readonly [labels: Labels, value: number]>;
@@ -14,6 +14,12 @@ export interface MetricsOptions {
 }
 
 type Dispose = () => void;
+
+/**
+ * Buckets of the connection-duration histograms, in seconds: 1 s to a day, so both a flapping
+ * socket and the hours a healthy one stays up fall in their own buckets.
+ */
+export const CONNECTION_DURATION_BUCKETS: readonly number[] = Object.freeze([1, 5, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400]);
 
 const STATUS_VALUE = { unknown: -1, unhealthy: 0, healthy: 1 } as const;
 const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -26,6 +32,7 @@ const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 export class Metrics {
   readonly #prefix: string;
   readonly #counters = new Map<string, CounterFamily>();
+  readonly #histograms = new Map<string, HistogramFamily>();
   readonly #gauges = new Map<string, { help: string; read: GaugeReader }>();
   readonly #pools = new Set<NodePool>();
   readonly #sessions = new Set<UpstreamSession>();
@@ -60,6 +67,14 @@ export class Metrics {
     let counter = this.#counters.get(full);
     if (!counter) this.#counters.set(full, (counter = new CounterFamily(full, help)));
     return counter;
+  }
+
+  /** A histogram, created on first use (`buckets`: upper bounds; those of the first call stay). */
+  histogram(name: string, help: string, buckets: readonly number[]): HistogramFamily {
+    const full = this.#prefix + name;
+    let histogram = this.#histograms.get(full);
+    if (!histogram) this.#histograms.set(full, (histogram = new HistogramFamily(full, help, buckets)));
+    return histogram;
   }
 
   trackPool(pool: NodePool): Dispose {
@@ -111,6 +126,11 @@ export class Metrics {
       reorgs: this.counter('session_reorgs_total', 'Switches that found the new node on another branch, announced as reorgs; deep: the fork reached below the kept history.'),
       behind: this.counter('session_behind_reads_total', 'Client reads answered by a node behind what the client had seen: held for a node that caught up, or failed with BEHIND.'),
       limits: this.counter('session_limit_rejections_total', 'Client calls refused with LIMIT_EXCEEDED, by cap (maxInFlight, maxSubscriptions).'),
+      durations: this.histogram(
+        'upstream_connection_duration_seconds',
+        'How long upstream sockets had been open when the node or the network closed them, by node (short ones: a flapping node or path).',
+        CONNECTION_DURATION_BUCKETS,
+      ),
     };
     c.opened.inc();
     let overflows = 0;
@@ -118,7 +138,10 @@ export class Metrics {
       switch: ({ to, reason }: { to: string; reason: string }) => c.switches.inc({ to, reason }),
       reconnecting: () => c.reconnects.inc(),
       replay: ({ node, ok }: { node: string; ok: boolean }) => c.replays.inc({ node, result: ok ? 'ok' : 'failed' }),
-      upstreamClose: ({ node, code }: { node: string; code: number }) => c.closes.inc({ node, code: String(code) }),
+      upstreamClose: ({ node, code, openMs }: { node: string; code: number; openMs?: number }) => {
+        c.closes.inc({ node, code: String(code) });
+        if (openMs !== undefined) c.durations.observe({ node }, openMs / 1000);
+      },
       inflight: ({ node, resent, failed }: { node: string; resent: number; failed: number }) => {
         if (resent > 0) c.inflight.inc({ node, outcome: 'resent' }, resent);
         if (failed > 0) c.inflight.inc({ node, outcome: 'failed' }, failed);
@@ -159,6 +182,7 @@ export class Metrics {
       slowReaders: this.counter('client_slow_reader_closes_total', 'Client sockets closed with 1013 because more than maxBufferedBytes was queued for them.'),
       pingTimeouts: this.counter('client_ping_timeouts_total', 'Client sockets terminated after answering no ping for a whole interval.'),
       drains: this.counter('client_drains_total', 'Client sockets closed with 1012 by drain(), by outcome (answered: nothing owed; deadline).'),
+      durations: this.histogram('client_connection_duration_seconds', 'How long served client sockets stayed connected, observed as they close.', CONNECTION_DURATION_BUCKETS),
     };
     // From zero, so rate() and increase() see the first one.
     c.slowReaders.inc({}, 0);
@@ -174,10 +198,11 @@ export class Metrics {
       tracking = false;
       this.#served.delete(served);
     };
-    void served.closed.then(({ cause }) => {
+    void served.closed.then(({ cause, openMs }) => {
       if (!tracking) return;
       dispose();
       c.closes.inc({ cause });
+      c.durations.observe({}, openMs / 1000);
       if (cause === 'slow-reader') c.slowReaders.inc();
       if (cause === 'ping-timeout') c.pingTimeouts.inc();
       if (cause === 'drained') c.drains.inc({ outcome: 'answered' });
@@ -191,7 +216,7 @@ export class Metrics {
       const value = read();
       return { name, help, type: 'gauge', samples: typeof value === 'number' ? [[{}, value]] : value };
     });
-    return [...gauges, ...[...this.#counters.values()].map((c) => c.family())];
+    return [...gauges, ...[...this.#counters.values(), ...this.#histograms.values()].map((family) => family.family())];
   }
 
   /** The Prometheus text exposition of every metric. */

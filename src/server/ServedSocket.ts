@@ -74,6 +74,8 @@ export interface ServedSocketClose {
   readonly code: number;
   /** The socket was torn down without a closing handshake (ping timeout, or grace over). */
   readonly terminated: boolean;
+  /** How long the socket was served, in ms by the clock: from `serveSocket` to its close. */
+  readonly openMs: number;
 }
 
 export interface ServedSocket {

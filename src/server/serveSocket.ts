@@ -51,6 +51,7 @@ class SocketServer implements ServedSocket {
   #cause: ServedSocketCloseCause | undefined;
   #terminated = false;
   #alive = true;
+  readonly #openedAt: number;
   #pingTimer: TimerHandle | undefined;
   #graceTimer: TimerHandle | undefined;
   #drainTimer: TimerHandle | undefined;
@@ -67,6 +68,7 @@ class SocketServer implements ServedSocket {
     this.#socket = socket;
     this.session = session;
     this.#clock = options.clock ?? systemClock;
+    this.#openedAt = this.#clock.now();
     this.#maxBuffered = maxBufferedBytes;
     this.#pingIntervalMs = pingIntervalMs;
     this.#graceMs = closeGraceMs;
@@ -184,7 +186,7 @@ class SocketServer implements ServedSocket {
     this.session.off('message', this.#onSessionMessage);
     this.session.off('closed', this.#onSessionClosed);
     this.session.close();
-    this.#resolveClosed(Object.freeze({ cause: this.#cause, code, terminated: this.#terminated }));
+    this.#resolveClosed(Object.freeze({ cause: this.#cause, code, terminated: this.#terminated, openMs: this.#clock.now() - this.#openedAt }));
   };
 
   #ping = (): void => {

@@ -71,7 +71,7 @@ export class LinkOpener {
     if (link !== this.#ctx.next || link.phase !== 'connecting') return;
     link.clearTimer('connect');
     link.phase = 'replaying';
-    link.lastSeenAt = this.#ctx.clock.now();
+    link.openedAt = link.lastSeenAt = this.#ctx.clock.now();
     this.#ctx.replayer.maybeActivate(link);
   }
 
@@ -83,7 +83,7 @@ export class LinkOpener {
     // The close of a link already left still counts when a send failed on it (see closing()), or
     // when the node refused us, whatever left it first: a node that refused us is not retried.
     if (ctx.state === 'closed' || (!link.alive && !auth && !this.#closing?.has(link))) return;
-    ctx.events.emit('upstreamClose', { node: link.node, ...info, auth });
+    ctx.events.emit('upstreamClose', { node: link.node, ...info, auth, ...(link.openedAt === undefined ? {} : { openMs: ctx.clock.now() - link.openedAt }) });
     const error = new SteadyRpcError(auth ? 'ERR_UPSTREAM_AUTH' : 'ERR_TRANSPORT', `Node "${link.node}" closed the socket (${info.code}${info.httpStatus ? `, HTTP ${info.httpStatus}` : ''}${info.reason ? `: ${info.reason}` : ''})`);
     if (auth) ctx.pool.quarantine(link.node, ctx.settings.authQuarantineMs, error);
     if (link.alive) this.#failed(link, auth ? 'auth' : 'closed', error);

@@ -41,8 +41,12 @@ export interface SessionEvents {
    * full (`stats().queueOverflows` counts those).
    */
   queue: [event: { depth: number; bytes: number }];
-  /** An upstream socket closed; `auth` when the code means the node refused us (not retried in a loop). */
-  upstreamClose: [event: { node: string; code: number; reason: string; httpStatus?: number; auth: boolean }];
+  /**
+   * An upstream socket the session was using or opening closed (not one the session closed itself);
+   * `auth` when the code means the node refused us (not retried in a loop); `openMs`, how long it
+   * had been open (absent when it closed before opening).
+   */
+  upstreamClose: [event: { node: string; code: number; reason: string; httpStatus?: number; auth: boolean; openMs?: number }];
   /** Calls in flight on a socket that went away: `resent` on the next one, `failed` (not safe to repeat). */
   inflight: [event: { node: string; resent: number; failed: number }];
   /**

@@ -25,6 +25,8 @@ export class UpstreamLink {
   readonly generation: number;
   phase: LinkPhase = 'connecting';
   socket: UpstreamSocket | undefined;
+  /** When its socket opened. */
+  openedAt: number | undefined;
   /** When it became active. */
   activatedAt: number | undefined;
   /** When a frame last arrived on it. */

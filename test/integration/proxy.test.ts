@@ -227,10 +227,19 @@ describe('the reference proxy in front of real nodes', { timeout: 60_000 }, () =
   });
 
   it('serves Prometheus metrics and a JSON status on the same port', async () => {
-    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    const client = await WsClient.connect(proxy.wsUrl);
+    await client.call('eth_blockNumber');
+    client.close();
+    const closedClient = /steadyrpc_client_connection_duration_seconds_bucket\{le="\+Inf"\} [1-9]/;
+    const metrics = await poll('a client connection observed', async () => {
+      const text = await (await fetch(`${proxy.url}/metrics`)).text();
+      return closedClient.test(text) && text;
+    }, 5_000);
     expect(metrics).toContain('steadyrpc_node_up{node="a",tier="primary"} 1');
     expect(metrics).toMatch(/steadyrpc_session_switches_total\{to="b",reason="failover"\} \d+/);
     expect(metrics).toMatch(/steadyrpc_client_connections \d+/);
+    // The cuts of a in the tests above closed the sockets sessions had on it.
+    expect(metrics).toMatch(/steadyrpc_upstream_connection_duration_seconds_count\{node="a"\} [1-9]/);
     const status = (await (await fetch(`${proxy.url}/status`)).json()) as any;
     expect(status.preferred).toBe('a');
     expect(status.nodes.map((n: any) => n.name)).toEqual(['a', 'b']);

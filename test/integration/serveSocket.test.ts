@@ -233,7 +233,7 @@ describe('serveSocket pings and drain over real sockets', { timeout: 30_000 }, (
       await served.drain(2_000);
       expect(await reason).toBe('steadyrpc: service restart');
       expect(c.state.closed).toBe(CloseCode.SERVICE_RESTART);
-      await expect(served.closed).resolves.toEqual({ cause: 'drained', code: CloseCode.SERVICE_RESTART, terminated: false });
+      await expect(served.closed).resolves.toMatchObject({ cause: 'drained', code: CloseCode.SERVICE_RESTART, terminated: false });
       expect(served.session.state).toBe('closed');
       expect(server.metrics.render()).toContain('steadyrpc_client_drains_total{outcome="answered"} 1');
     } finally {

@@ -14,6 +14,33 @@ describe('Prometheus text', () => {
   });
 });
 
+describe('Prometheus histograms', () => {
+  it('renders cumulative buckets (bounds inclusive), +Inf, _sum and _count per label set', () => {
+    const metrics = new Metrics({ prefix: 'x_' });
+    const h = metrics.histogram('d_seconds', 'Durations.', [10, 1]);
+    for (const value of [0.5, 1, 3, 20]) h.observe({ node: 'a' }, value);
+    h.observe({ node: 'b' }, 10);
+    expect(metrics.histogram('d_seconds', 'ignored', [5])).toBe(h);
+    expect(h.get({ node: 'a' })).toEqual({ count: 4, sum: 24.5 });
+    expect(metrics.render()).toContain(
+      [
+        '# HELP x_d_seconds Durations.',
+        '# TYPE x_d_seconds histogram',
+        'x_d_seconds_bucket{node="a",le="1"} 2',
+        'x_d_seconds_bucket{node="a",le="10"} 3',
+        'x_d_seconds_bucket{node="a",le="+Inf"} 4',
+        'x_d_seconds_sum{node="a"} 24.5',
+        'x_d_seconds_count{node="a"} 4',
+        'x_d_seconds_bucket{node="b",le="1"} 0',
+        'x_d_seconds_bucket{node="b",le="10"} 1',
+        'x_d_seconds_bucket{node="b",le="+Inf"} 1',
+        'x_d_seconds_sum{node="b"} 10',
+        'x_d_seconds_count{node="b"} 1',
+      ].join('\n'),
+    );
+  });
+});
+
 describe('Metrics', () => {
   it('exposes per-node health, head, lag and switches from the pool and health checker', async () => {
     const cluster = fakeCluster([{ name: 'a', head: 110 }, { name: 'b', head: 100, tier: 'backup' }]);
@@ -73,12 +100,52 @@ describe('Metrics', () => {
     expect(text).toContain('steadyrpc_session_switches_total{to="b",reason="failover"} 1');
     expect(text).toContain('steadyrpc_session_replays_total{node="b",result="ok"} 1');
     expect(text).toContain('steadyrpc_upstream_closes_total{node="a",code="1006"} 1');
+    // The socket to a had been open since the harness settled, at 0 on its clock.
+    expect(text).toContain('steadyrpc_upstream_connection_duration_seconds_count{node="a"} 1');
     expect(text).toContain('steadyrpc_session_inflight_rehomed_total{node="a",outcome="resent"} 1');
     expect(text).toContain('steadyrpc_session_subscriptions 1');
     expect(text).toContain('steadyrpc_client_connections 7');
     h.session.close();
     expect(metrics.render()).not.toContain('steadyrpc_sessions{');
     expect(metrics.render()).toContain('steadyrpc_sessions_opened_total 1');
+  });
+});
+
+describe('upstream connection duration', () => {
+  it('the upstreamClose event says how long the socket was open; Metrics observes it per node', async () => {
+    const h = await sessionHarness();
+    const metrics = new Metrics();
+    metrics.trackSession(h.session);
+    const closes: unknown[] = [];
+    h.session.on('upstreamClose', (event) => closes.push(event));
+    const openedAt = h.clock.now();
+    await h.clock.advance(90_000); // keepalives answered all along
+    h.sockets.last()!.serverClose(1006);
+    await h.settle();
+    expect(closes).toEqual([{ node: 'a', code: 1006, reason: '', auth: false, openMs: h.clock.now() - openedAt }]);
+    expect(h.session.node).toBe('b');
+    const text = metrics.render();
+    expect(text).toContain('steadyrpc_upstream_connection_duration_seconds_bucket{node="a",le="60"} 0\n');
+    expect(text).toContain('steadyrpc_upstream_connection_duration_seconds_bucket{node="a",le="300"} 1\n');
+    expect(text).toContain('steadyrpc_upstream_connection_duration_seconds_sum{node="a"} 90\n');
+    h.session.close();
+  });
+
+  it('a socket that closes before it opens is counted as a close but has no duration', async () => {
+    const h = await sessionHarness();
+    const metrics = new Metrics();
+    metrics.trackSession(h.session);
+    const closes: Array<{ openMs?: number }> = [];
+    h.session.on('upstreamClose', (event) => closes.push(event));
+    h.nodes.a!.refuseStatus = 503;
+    h.nodes.b!.refuseStatus = 503;
+    h.sockets.last()!.serverClose(1006);
+    await h.clock.advance(5_000);
+    expect(closes.length).toBeGreaterThanOrEqual(2);
+    expect(closes[0]!.openMs).toBeDefined();
+    expect(closes.slice(1).every((close) => close.openMs === undefined)).toBe(true);
+    expect(metrics.render()).toContain('steadyrpc_upstream_connection_duration_seconds_count{node="a"} 1\n');
+    h.session.close();
   });
 });
 

@@ -80,7 +80,7 @@ describe('serveSocket: frames both ways', () => {
     expect(() => h.socket.clientSend(rpc(1, 'eth_blockNumber'))).not.toThrow();
     expect(onError).toHaveBeenCalledWith(boom);
     expect(h.socket.closedWith).toEqual({ code: CloseCode.INTERNAL_ERROR, reason: 'steadyrpc: internal error' });
-    await expect(h.server.closed).resolves.toEqual({ cause: 'internal-error', code: CloseCode.INTERNAL_ERROR, terminated: false });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'internal-error', code: CloseCode.INTERNAL_ERROR, terminated: false });
     h.expectReleased();
   });
 });
@@ -111,7 +111,7 @@ describe('serveSocket: a slow reader', () => {
     await h.clock.advance(1);
     expect(h.socket.terminated).toBe(true);
     await h.clock.flush();
-    await expect(h.server.closed).resolves.toEqual({ cause: 'slow-reader', code: 1006, terminated: true });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'slow-reader', code: 1006, terminated: true });
     expect(largest).toBeLessThan(max);
     h.expectReleased();
   });
@@ -126,7 +126,7 @@ describe('serveSocket: a slow reader', () => {
     await h.clock.advance(1_000);
     h.socket.finishClose(CloseCode.TRY_AGAIN_LATER);
     await h.clock.flush();
-    await expect(h.server.closed).resolves.toEqual({ cause: 'slow-reader', code: CloseCode.TRY_AGAIN_LATER, terminated: false });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'slow-reader', code: CloseCode.TRY_AGAIN_LATER, terminated: false });
     h.expectReleased();
   });
 
@@ -174,7 +174,7 @@ describe('serveSocket: pings', () => {
     await h.clock.advance(1);
     expect(h.socket.terminated).toBe(true);
     await h.clock.flush();
-    await expect(h.server.closed).resolves.toEqual({ cause: 'ping-timeout', code: 1006, terminated: true });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'ping-timeout', code: 1006, terminated: true });
     h.expectReleased();
   });
 
@@ -203,7 +203,7 @@ describe('serveSocket: cleanup both ways', () => {
     h.socket.clientSend(rpc(1, 'eth_subscribe', ['newHeads']));
     await h.clock.flush();
     h.socket.finishClose(1000);
-    await expect(h.server.closed).resolves.toEqual({ cause: 'client', code: 1000, terminated: false });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'client', code: 1000, terminated: false });
     h.expectReleased();
     expect(h.server.bufferedAmount).toBe(0);
   });
@@ -226,7 +226,7 @@ describe('serveSocket: cleanup both ways', () => {
     expect(() => h.socket.emit('error', new Error('ECONNRESET'))).not.toThrow();
     expect(h.session.state).toBe('closed');
     await h.clock.advance(5_000);
-    await expect(h.server.closed).resolves.toEqual({ cause: 'error', code: 1006, terminated: true });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'error', code: 1006, terminated: true });
     h.expectReleased();
   });
 
@@ -237,7 +237,7 @@ describe('serveSocket: cleanup both ways', () => {
     h.server.close();
     h.server.close(4000, 'again');
     expect(h.socket.closedWith).toEqual({ code: CloseCode.GOING_AWAY, reason: 'steadyrpc: going away' });
-    await expect(h.server.closed).resolves.toEqual({ cause: 'host', code: CloseCode.GOING_AWAY, terminated: false });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'host', code: CloseCode.GOING_AWAY, terminated: false });
     h.expectReleased();
   });
 
@@ -248,7 +248,7 @@ describe('serveSocket: cleanup both ways', () => {
     const socket = new FakeServerSocket();
     socket.readyState = 3;
     const server = serveSocket(socket.asWebSocket(), session, { clock });
-    await expect(server.closed).resolves.toEqual({ cause: 'client', code: CloseCode.ABNORMAL, terminated: false });
+    await expect(server.closed).resolves.toMatchObject({ cause: 'client', code: CloseCode.ABNORMAL, terminated: false });
     expect(session.state).toBe('closed');
     expect(socket.eventNames()).toEqual([]);
     expect(clock.pendingTimers).toBe(0);
@@ -290,7 +290,7 @@ describe('serveSocket: drain', () => {
     const drained = h.server.drain(5_000);
     expect(h.socket.closedWith).toEqual({ code: CloseCode.SERVICE_RESTART, reason: 'steadyrpc: service restart' });
     await drained;
-    await expect(h.server.closed).resolves.toEqual({ cause: 'drained', code: CloseCode.SERVICE_RESTART, terminated: false });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'drained', code: CloseCode.SERVICE_RESTART, terminated: false });
     h.expectReleased();
   });
 
@@ -315,7 +315,7 @@ describe('serveSocket: drain', () => {
     expect(h.socket.closedWith?.code).toBe(CloseCode.SERVICE_RESTART);
     expect(h.socket.isPaused).toBe(false); // reading again, for the client's close frame
     await drained;
-    await expect(h.server.closed).resolves.toEqual({ cause: 'drained', code: CloseCode.SERVICE_RESTART, terminated: false });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'drained', code: CloseCode.SERVICE_RESTART, terminated: false });
     h.expectReleased();
   });
 
@@ -334,7 +334,7 @@ describe('serveSocket: drain', () => {
     expect(frames.find((f) => f.id === 8)).toMatchObject({ error: { code: RpcErrorCode.NOT_RESENT } });
     expect(h.socket.closedWith?.code).toBe(CloseCode.SERVICE_RESTART);
     await drained;
-    await expect(h.server.closed).resolves.toEqual({ cause: 'drain-deadline', code: CloseCode.SERVICE_RESTART, terminated: false });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'drain-deadline', code: CloseCode.SERVICE_RESTART, terminated: false });
     h.expectReleased();
   });
 
@@ -354,7 +354,7 @@ describe('serveSocket: drain', () => {
     expect(h.socket.frames()[1]).toEqual({ jsonrpc: '2.0', id: 2, result: '0x65' });
     expect(h.socket.closedWith?.code).toBe(CloseCode.SERVICE_RESTART);
     await drained;
-    await expect(h.server.closed).resolves.toEqual({ cause: 'drained', code: CloseCode.SERVICE_RESTART, terminated: false });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'drained', code: CloseCode.SERVICE_RESTART, terminated: false });
     h.expectReleased();
   });
 
@@ -367,7 +367,7 @@ describe('serveSocket: drain', () => {
     expect(resolved).toBe(false);
     await h.clock.advance(1);
     await drained;
-    await expect(h.server.closed).resolves.toEqual({ cause: 'drained', code: 1006, terminated: true });
+    await expect(h.server.closed).resolves.toMatchObject({ cause: 'drained', code: 1006, terminated: true });
     h.expectReleased();
   });
 
@@ -416,6 +416,26 @@ describe('Metrics.trackServedSocket', () => {
     expect(text).toContain('steadyrpc_client_closes_total{cause="slow-reader"} 1');
     expect(text).toContain('steadyrpc_client_closes_total{cause="ping-timeout"} 1');
     expect(text).toContain('steadyrpc_client_buffered_bytes 0');
+  });
+});
+
+describe('client connection duration', () => {
+  it('says how long the socket was served, and Metrics observes it in client_connection_duration_seconds', async () => {
+    const metrics = new Metrics();
+    const h = await served();
+    metrics.trackServedSocket(h.server);
+    await h.clock.advance(60_000); // a minute, answering every ping
+    h.socket.finishClose(1000);
+    const closed = await h.server.closed;
+    expect(closed).toMatchObject({ cause: 'client', openMs: 60_000 });
+    await h.clock.flush();
+    const text = metrics.render();
+    expect(text).toContain('# TYPE steadyrpc_client_connection_duration_seconds histogram');
+    expect(text).toContain('steadyrpc_client_connection_duration_seconds_bucket{le="30"} 0\n');
+    expect(text).toContain('steadyrpc_client_connection_duration_seconds_bucket{le="60"} 1\n');
+    expect(text).toContain('steadyrpc_client_connection_duration_seconds_bucket{le="+Inf"} 1\n');
+    expect(text).toContain('steadyrpc_client_connection_duration_seconds_sum 60\n');
+    expect(text).toContain('steadyrpc_client_connection_duration_seconds_count 1\n');
   });
 });
 
