@@ -17,7 +17,7 @@ export interface UpstreamSessionOptions {
   transport?: SocketTransport;
   /** @default the pool's clock */
   clock?: Clock;
-  /** Jitter source for the reconnect backoff. @default Math.random */
+  /** Jitter source for the reconnect backoff and the replay retries. @default Math.random */
   random?: Random;
   /**
    * Network and visibility events. Offline: the session's own reconnect and failback attempts wait,

@@ -13,7 +13,7 @@ import type {
 export interface WsSocketTransportOptions {
   /**
    * The largest message accepted from the server, in bytes. A bigger one fails the socket
-   * (`onError`, then `onClose` with 1009).
+   * (`onError`, then `onClose` with 1006: ws sends the node 1009 and does not wait for its echo).
    * @default 67_108_864 (64 MiB)
    */
   maxPayload?: number;
