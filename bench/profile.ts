@@ -11,7 +11,7 @@
  * ethers-resilient, …), `proxy` (raw ws → reference proxy in this process → mock),
  * `notifications` (pushed newHeads through a session; `notifications-plain`: with continuity off;
  * `notifications-raw`: to a raw ws client, for comparison) and `scale` (`--sessions` idle sessions, `--shared` on one SharedSocketTransport,
- * then the cut and the replay storm; needs `--expose-gc` when run by hand). The mock upstreams are
+ * then the cut and the replay storm; needs `--expose-gc` when run by hand; `--replay-only`: profile only from the cut to the last subscription replayed). The mock upstreams are
  * other processes and are not profiled.
  */
 import { spawn } from 'node:child_process';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     sessions: { type: 'string', default: '10000' },
     shared: { type: 'boolean', default: false },
+    'replay-only': { type: 'boolean', default: false },
   },
 });
 const name = values.case;
@@ -41,12 +42,37 @@ const concurrency = Number(values.concurrency);
 const CASES = [...Object.keys(CLIENT_LABELS), 'proxy', 'notifications', 'notifications-plain', 'notifications-raw', 'scale'];
 if (!CASES.includes(name)) throw new Error(`--case must be one of ${CASES.join(', ')}; got ${name}`);
 
-const profiling = process.execArgv.some((arg) => arg.startsWith('--cpu-prof'));
+const profiling = process.execArgv.some((arg) => arg.startsWith('--cpu-prof')) || process.env.STEADYRPC_PROFILE_CHILD === '1';
+
+/**
+ * `--replay-only` (scale): the process runs without `--cpu-prof` and profiles itself, through the
+ * inspector, from the cut to the last subscription replayed, into `REPLAY_PROFILE`.
+ */
+let inspector: import('node:inspector/promises').Session | undefined;
+async function replayWindow(phase: 'cut' | 'replayed'): Promise<void> {
+  if (phase === 'cut') {
+    const { Session } = await import('node:inspector/promises');
+    inspector = new Session();
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+    return;
+  }
+  const { profile } = await inspector!.post('Profiler.stop');
+  inspector!.disconnect();
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(process.env.REPLAY_PROFILE!, JSON.stringify(profile));
+}
 
 async function runLoad(): Promise<unknown> {
   if (name === 'scale') {
     const { scaleCase } = await import('./cases/scale.js');
-    const { connect: _windows, ...result } = await scaleCase({ sessions: Number(values.sessions), timeoutMs: 60_000, transport: values.shared ? 'shared' : 'own' });
+    const { connect: _windows, ...result } = await scaleCase({
+      sessions: Number(values.sessions),
+      timeoutMs: 60_000,
+      transport: values.shared ? 'shared' : 'own',
+      ...(values['replay-only'] ? { aroundReplay: replayWindow } : {}),
+    });
     return result;
   }
   const [mock] = await startMocks(1);
@@ -97,11 +123,13 @@ if (profiling) {
   const file = `${name}-${new Date().toISOString().replace(/:/g, '-')}.cpuprofile`;
   // The profiled run loads the built package, as the bench does (bench/built.ts).
   ensureBuilt();
-  const child = spawn(
-    process.execPath,
-    ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${file}`, '--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, ...BUILT_ENV } },
-  );
+  const replayOnly = values['replay-only'] && name === 'scale';
+  const profileFlags = replayOnly ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${file}`];
+  const child = spawn(process.execPath, ['--expose-gc', ...profileFlags, '--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, ...BUILT_ENV, ...(replayOnly ? { REPLAY_PROFILE: `${dir}${file}`, STEADYRPC_PROFILE_CHILD: '1' } : {}) },
+  });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`profiled run exited with ${String(code)}`);
   const summary = summarizeProfile(JSON.parse(await readFile(`${dir}${file}`, 'utf8')));

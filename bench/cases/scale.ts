@@ -130,7 +130,18 @@ function windows(times: number[], from: number): number[] {
   return counts;
 }
 
-export async function scaleCase({ sessions: count, timeoutMs, transport = 'own' }: { sessions: number; timeoutMs: number; transport?: 'own' | 'shared' }): Promise<ScaleMeasurement> {
+export async function scaleCase({
+  sessions: count,
+  timeoutMs,
+  transport = 'own',
+  aroundReplay,
+}: {
+  sessions: number;
+  timeoutMs: number;
+  transport?: 'own' | 'shared';
+  /** Called right before the cut and once every subscription is replayed (bench/profile.ts profiles that window). */
+  aroundReplay?: (phase: 'cut' | 'replayed') => Promise<void>;
+}): Promise<ScaleMeasurement> {
   const [a, b] = await startMocks(2);
   const pool = new NodePool({ nodes: [a!.node(), b!.node()] });
   const log = new ConnectLog(transport === 'shared');
@@ -210,11 +221,13 @@ export async function scaleCase({ sessions: count, timeoutMs, transport = 'own' 
     });
     log.attempts = [];
     await b!.connectLog(true);
+    await aroundReplay?.('cut');
     const cutAt = performance.now();
     const cutWall = wallNow();
     await a!.cut();
     const deadline = cutAt + timeoutMs;
     while ((replayAllAt === undefined || switchAllAt === undefined) && performance.now() < deadline) await sleep(10);
+    await aroundReplay?.('replayed');
     await sleep(200); // late attempts still show in the connect counts
 
     const attempts = log.attempts.map((x) => x.at);
