@@ -92,6 +92,26 @@ const OBSERVED: ReadonlySet<string> = new Set([
   'eth_feeHistory',
 ]);
 
+/** Whether a read names the pending block (where the methods {@link ChainView.observe} reads take a block). */
+function namesPending(method: string, params: unknown): boolean {
+  if (!Array.isArray(params)) return false;
+  switch (method) {
+    case 'eth_getBlockByNumber':
+    case 'eth_getHeaderByNumber':
+    case 'eth_getBlockReceipts':
+    case 'eth_getTransactionByBlockNumberAndIndex':
+      return params[0] === 'pending';
+    case 'eth_feeHistory':
+      return params[1] === 'pending';
+    case 'eth_getLogs': {
+      const filter = params[0] as { fromBlock?: unknown; toBlock?: unknown } | null | undefined;
+      return filter?.fromBlock === 'pending' || filter?.toBlock === 'pending';
+    }
+    default:
+      return false;
+  }
+}
+
 /** Tags that name a block below any head the client sees, whatever node answers. */
 const SETTLED_TAGS: ReadonlySet<string> = new Set(['earliest', 'safe', 'finalized']);
 
@@ -206,9 +226,14 @@ export class ChainView {
     return nodeHead >= demand.need ? 'ok' : 'behind';
   }
 
-  /** Raises the view by what an answer the client is about to get shows. */
+  /**
+   * Raises the view by what an answer the client is about to get shows. An answer about the pending
+   * block raises nothing: that block is not on the chain yet (geth numbers it head + 1, for its
+   * block, its transactions and receipts, and the newest entry of `eth_feeHistory`), and a view
+   * above every node's head would hold each later read until a block is mined.
+   */
   observe(method: string, params: unknown, response: object): void {
-    if ('error' in response) return;
+    if ('error' in response || namesPending(method, params)) return;
     const result = (response as { result?: unknown }).result;
     let n: number | undefined;
     switch (method) {
@@ -217,8 +242,6 @@ export class ChainView {
         break;
       case 'eth_getBlockByNumber':
       case 'eth_getHeaderByNumber':
-        // A pending block is not on the chain yet.
-        if (Array.isArray(params) && params[0] === 'pending') return;
         n = numberIn(result, 'number');
         break;
       case 'eth_getBlockByHash':

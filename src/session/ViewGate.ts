@@ -31,6 +31,8 @@ export class ViewGate {
   readonly #waiting: Waiting[] = [];
   /** When each call held so far must be answered by: a call held again keeps its first deadline. */
   #deadlines: WeakMap<PendingCall, number> | undefined;
+  /** Reads told held behind (`behind` event, `stats.held`): once each. */
+  #told: WeakSet<PendingCall> | undefined;
   /** Calls whose answer waits for the node's head to be read (they are owed an answer too). */
   #checking: Set<PendingCall> | undefined;
   #timer: TimerHandle | undefined;
@@ -84,8 +86,9 @@ export class ViewGate {
         const head = quantity(value);
         if (head !== undefined) this.noteHead(link, head);
         // Even when the node has got there now, its answer may be from before: it is asked again
-        // (at once when it has; its next answer is then judged by a head known beforehand).
-        this.#hold(call, demand);
+        // (at once when it has; its next answer is then judged by a head known beforehand). Only a
+        // node below the view makes it a read held behind (the `behind` event, the count).
+        this.#hold(call, demand, head === undefined || head < demand.need);
         this.#release(link);
       },
       () => {
@@ -128,7 +131,8 @@ export class ViewGate {
     return demand.kind === 'head' && head !== undefined && head < demand.need ? undefined : head;
   }
 
-  #hold(call: PendingCall, demand: ViewDemand): void {
+  /** `behind`: the node is (or may be) below the view: told once per read (`behind`, `held`). */
+  #hold(call: PendingCall, demand: ViewDemand, behind = true): void {
     if (call.answered) return;
     const ctx = this.#ctx;
     const { need } = demand;
@@ -136,9 +140,10 @@ export class ViewGate {
     const known = this.#deadlines.get(call);
     const deadline = known ?? ctx.clock.now() + this.#settings.waitMs;
     this.#waiting.push({ call, need, deadline });
-    if (known === undefined) {
-      // Once per read: held again after a node that had not caught up answered it, it is the same read.
-      this.#deadlines.set(call, deadline);
+    if (known === undefined) this.#deadlines.set(call, deadline);
+    // Once per read: held again after a node that had not caught up answered it, it is the same read.
+    if (behind && !(this.#told ??= new WeakSet()).has(call)) {
+      this.#told.add(call);
       this.stats.held += 1;
       ctx.events.emit('behind', { node: ctx.link?.node ?? '', method: call.method, need, outcome: 'held' });
     }
@@ -204,9 +209,14 @@ export class ViewGate {
       if (at < 0) continue;
       this.#waiting.splice(at, 1);
       const { call, need } = waiting;
+      // Held only to be asked again (its node had caught up), and timed out all the same: it was behind.
+      const untold = !this.#told?.has(call);
+      if (untold) this.stats.held += 1;
       this.stats.behind += 1;
       this.#ctx.fail(call, RpcErrorCode.BEHIND, `No node caught up with block ${need}, which the client has already seen, within ${this.#settings.waitMs} ms`);
-      if (!this.#ctx.closed()) this.#ctx.events.emit('behind', { node: this.#ctx.link?.node ?? '', method: call.method, need, outcome: 'failed' });
+      const node = this.#ctx.link?.node ?? '';
+      if (untold && !this.#ctx.closed()) this.#ctx.events.emit('behind', { node, method: call.method, need, outcome: 'held' });
+      if (!this.#ctx.closed()) this.#ctx.events.emit('behind', { node, method: call.method, need, outcome: 'failed' });
     }
   }
 }

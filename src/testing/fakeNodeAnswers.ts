@@ -51,6 +51,22 @@ export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRp
       if (!Number.isInteger(number) || number > readable || number < (state.chain?.genesis ?? 0)) return { jsonrpc: '2.0', id, result: null };
       return { jsonrpc: '2.0', id, result: node.block(number) };
     }
+    case 'eth_feeHistory': {
+      // As geth answers it: `pending` is the block after the head (with a base fee a block more).
+      const count = Number(params[0]);
+      const tag = params[1];
+      const newest = tag === 'pending' ? state.head + 1 : tag === 'latest' || tag === undefined ? state.head : Number(tag);
+      if (!Number.isInteger(count) || count < 1 || !Number.isInteger(newest) || newest > state.head + 1) {
+        return errorResponse(id, RpcErrorCode.INVALID_PARAMS, `${node.name}: bad eth_feeHistory range`);
+      }
+      const oldest = Math.max(state.chain?.genesis ?? 0, newest - count + 1);
+      const blocks = newest - oldest + 1;
+      return {
+        jsonrpc: '2.0',
+        id,
+        result: { oldestBlock: hex(oldest), baseFeePerGas: Array.from({ length: blocks + 1 }, () => '0x3b9aca00'), gasUsedRatio: Array.from({ length: blocks }, () => 0.5) },
+      };
+    }
     case 'eth_getBlockByHash': {
       const number = numberOf(state, params[0]);
       return { jsonrpc: '2.0', id, result: number === undefined || number > state.head - node.readLagBlocks ? null : node.block(number) };

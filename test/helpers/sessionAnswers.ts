@@ -15,6 +15,12 @@ export type InvalidVariant = 'number' | 'empty-object' | 'wrong-version' | 'empt
 export type ItemSpec =
   | { type: 'blockNumber' | 'getBalance' | 'sendTransaction'; id: JsonRpcId }
   /**
+   * `eth_feeHistory(2, 'pending')`: the nodes answer it as geth does, its newest block the one after
+   * the head, which is not on the chain: it must not raise the session's view (after settling, the
+   * view is never above the chain's highest block).
+   */
+  | { type: 'feeHistory'; id: JsonRpcId }
+  /**
    * `eth_getBlockByNumber(N, false)` for a block the client has been given: N is `back` blocks
    * below the client's view when it is sent (never below genesis; genesis while it has no view).
    */
@@ -77,7 +83,7 @@ export const isCall = (req: Req) => req.type !== 'parse' && req.type !== 'invali
 /** Whether a request is an `eth_subscribe`, which counts against `maxSubscriptions` until answered. */
 export const isSubscribe = (req: Req) => req.type === 'subscribe' || req.type === 'badSubscribe';
 /** Whether a request reads the chain, so that it may get `BEHIND`. */
-export const isRead = (req: Pick<Req, 'type'>) => req.type === 'blockNumber' || req.type === 'getBalance' || req.type === 'getBlock';
+export const isRead = (req: Pick<Req, 'type'>) => req.type === 'blockNumber' || req.type === 'getBalance' || req.type === 'getBlock' || req.type === 'feeHistory';
 export const show = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 
 /**
@@ -111,6 +117,9 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
   }
   const result = answer.result;
   if (result === null) return { type: 'null' };
+  if (typeof result === 'object' && result !== null && !Array.isArray(result) && 'oldestBlock' in result) {
+    return { type: 'specific', matches: (r) => r.type === 'feeHistory', what: 'a fee history' };
+  }
   if (typeof result === 'object' && !Array.isArray(result)) {
     // A block header: the answer of the `getBlock` that asked for its number.
     const header = result as Record<string, unknown>;

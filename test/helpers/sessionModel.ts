@@ -315,6 +315,8 @@ export class ClientModel {
       case 'blockNumber': {
         return { value: call(spec.id, 'eth_blockNumber', []), req: this.#req('blockNumber', spec.id, inBatch, extra) };
       }
+      case 'feeHistory':
+        return { value: call(spec.id, 'eth_feeHistory', ['0x2', 'pending', []]), req: this.#req('feeHistory', spec.id, inBatch, extra) };
       case 'getBlock': {
         // A block the client has been given (invariant 1); genesis, which every node has, while it has none.
         const number = this.#view === 0 ? GENESIS : Math.max(GENESIS, this.#view - spec.back);

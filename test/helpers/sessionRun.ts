@@ -66,6 +66,7 @@ const subKind = fc.constantFrom<SubKind>(...SUB_KINDS);
 
 const callSpec: fc.Arbitrary<ItemSpec> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ type: fc.constantFrom('blockNumber' as const, 'getBalance' as const), id: clientId }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('feeHistory' as const), id: clientId }) },
   // A block the client has been given, by number: never answered null (invariant 1).
   { weight: 2, arbitrary: fc.record({ type: fc.constant('getBlock' as const), id: clientId, back: fc.nat(3) }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('sendTransaction' as const), id: clientId }) },
@@ -271,6 +272,9 @@ export async function settle(env: Env): Promise<void> {
   const open = transport.fake.openSockets;
   if (open.length !== 1 || open[0] !== model.activeSocket) problems.push(`open sockets: ${open.map((s) => s.endpoint.url).join(', ')}`);
   const current = session.node === undefined ? undefined : world.nodeByName(session.node);
+  // The view is what the client has been given of the chain: never above its highest block (an
+  // answer about the pending block, the one after the head, raises nothing).
+  if (stats.highestBlock !== undefined && stats.highestBlock > leader.head) problems.push(`the view is at ${stats.highestBlock}, above the chain's highest block ${leader.head}`);
   if (current && !env.lossy && current.subscriptionCount !== model.held.length) {
     problems.push(`node ${current.name} carries ${current.subscriptionCount} subscriptions, the client holds ${model.held.length}`);
   }
