@@ -1,3 +1,4 @@
+import { isSteadyRpcError } from '../errors.js';
 import { isNotDelivered } from '../transport/HttpTransport.js';
 import type { Attempt } from './NodeAttempts.js';
 import { brokeMidway } from './NodeAttempts.js';
@@ -97,7 +98,8 @@ export class NodeQueue {
   /** `name`'s attempt failed: a read whose connection broke mid-way may ask it once more. */
   failed(name: string, attempt: Attempt, repeatable: boolean): void {
     if (attempt.kind === 'failed') {
-      this.#mayBeBack ||= mayBeOverSoon(attempt.status) && !this.#passive.coolingDown(name);
+      // A body that does not decode is an answer (a bad one) the same request would get again.
+      this.#mayBeBack ||= mayBeOverSoon(attempt.status) && !isSteadyRpcError(attempt.error, 'ERR_BAD_RESPONSE') && !this.#passive.coolingDown(name);
       this.#refused ||= isNotDelivered(attempt.error);
     }
     if (repeatable && brokeMidway(attempt) && !this.#retried.has(name)) this.#broken.push(name);

@@ -1,5 +1,5 @@
 import { utf8Base64 } from '../base64.js';
-import { SteadyRpcError } from '../errors.js';
+import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
 
 /** Where to POST, resolved fresh before every request so credentials can rotate. */
 export interface HttpEndpoint {
@@ -120,11 +120,22 @@ export class FetchHttpTransport implements HttpTransport {
     const headers = endpoint.headers === undefined ? prepared.headers : { 'content-type': 'application/json', ...prepared.authorization, ...endpoint.headers };
     try {
       response = await this.#fetch(prepared.url, { method: 'POST', headers, body, signal });
-      const text = await response.text();
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        // A body its Content-Encoding does not decode: an answer, and a bad one (as NodeHttpTransport
+        // says), not a connection that broke; the same request would get it again.
+        const coding = response.headers.get('content-encoding');
+        const zlib = zlibCodeOf(error);
+        if (signal.aborted || coding === null || zlib === undefined) throw error;
+        throw SteadyRpcError.forUrl('ERR_BAD_RESPONSE', `HTTP ${response.status} answer could not be decoded as ${coding}`, endpoint, { cause: error, details: zlib });
+      }
       const retryAfter = response.headers.get('retry-after');
       return retryAfter === null ? { status: response.status, body: text } : { status: response.status, body: text, retryAfter };
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
+      if (isSteadyRpcError(error) && error.code === 'ERR_BAD_RESPONSE') throw error;
       // fetch's own messages can carry the URL; never pass them on unredacted. The verdict on
       // delivery is taken first: redaction may replace the cause by a copy without its codes.
       const neverSent = isNotDelivered(error);
@@ -181,4 +192,13 @@ function splitUserinfo(raw: string): { url: string; authorization: Record<string
 export function basicAuthorization(url: URL): Record<string, string> | undefined {
   if (url.username === '' && url.password === '') return undefined;
   return { authorization: `Basic ${utf8Base64(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}` };
+}
+
+/** The zlib error code (`Z_DATA_ERROR`, …) of a failed body read, on the error or its causes. */
+function zlibCodeOf(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) return code;
+  }
+  return undefined;
 }
