@@ -190,6 +190,7 @@ const requestSpec: fc.Arbitrary<RequestSpec> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ type: 'latestBlock' as const }) },
   { weight: 1, arbitrary: fc.constant({ type: 'balance' as const }) },
   { weight: 1, arbitrary: fc.constant({ type: 'logs' as const }) },
+  { weight: 1, arbitrary: fc.constant({ type: 'feeHistoryPending' as const }) },
   { weight: 2, arbitrary: fc.constant({ type: 'write' as const }) },
   { weight: 1, arbitrary: fc.constant({ type: 'notify' as const }) },
 );

@@ -164,6 +164,11 @@ export type RequestSpec =
   | { type: 'latestBlock' }
   | { type: 'balance' }
   | { type: 'logs' }
+  /**
+   * `eth_feeHistory(2, 'pending')`: answered as geth does, its newest block the one after the head,
+   * which is not on the chain and must not raise the pool's view (see settleAndClose).
+   */
+  | { type: 'feeHistoryPending' }
   | { type: 'write' }
   /** A read without an id (a JSON-RPC notification): no answer is owed for it. */
   | { type: 'notify' };
@@ -308,6 +313,8 @@ function requestFor(world: PoolWorld, spec: RequestSpec, id: number): { item: Js
       return { item: { jsonrpc: '2.0', id, method: 'eth_getBalance', params: ['0x0000000000000000000000000000000000000001', 'latest'] } };
     case 'logs':
       return { item: { jsonrpc: '2.0', id, method: 'eth_getLogs', params: [{ fromBlock: hex(GENESIS) }] } };
+    case 'feeHistoryPending':
+      return { item: { jsonrpc: '2.0', id, method: 'eth_feeHistory', params: ['0x2', 'pending', []] } };
     case 'write': {
       const tag = world.nextTag++;
       return { item: { jsonrpc: '2.0', id, method: WRITE, params: [{ tag }] }, tag };

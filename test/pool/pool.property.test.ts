@@ -67,8 +67,10 @@ async function settleAndClose(world: PoolWorld): Promise<void> {
       node.latencyMs = 0;
       node.fake.readLagBlocks = 0;
     }
-    const [first, ...rest] = world.nodes;
-    for (const node of rest) node.fake.follow(first!.fake);
+    // One chain again, as high as any block there ever was (so as what the caller has been given).
+    const leader = world.nodes.reduce((best, node) => (node.fake.tip > best.fake.tip ? node : best));
+    leader.fake.advance(Math.max(leader.fake.tip, world.chain.height) - leader.fake.head);
+    for (const node of world.nodes) if (node !== leader) node.fake.follow(leader.fake);
     for (let waited = 0; waited < SETTLE_MS && world.requests.some((r) => r.settled === 0); waited += 1_000) {
       if (!world.health) for (const node of world.nodes) probe(world, node);
       await world.clock.advance(1_000);
@@ -80,6 +82,17 @@ async function settleAndClose(world: PoolWorld): Promise<void> {
       world.health?.stop();
       await world.clock.advance(LONGEST_HOLD_MS);
       for (const node of world.nodes) if (!world.pool.available(node.name)) stuck.push(`${node.name} takes no requests after healing: ${JSON.stringify(world.pool.snapshot().nodes.find((n) => n.name === node.name))}`);
+      // The pool's view is no higher than the chain (an answer about the pending block, the one
+      // after the head, raises nothing): a block number asked now is answered at once.
+      if (!world.health) for (const node of world.nodes) probe(world, node);
+      let answer: unknown;
+      world.pool.request({ jsonrpc: '2.0', id: 'healed', method: 'eth_blockNumber', params: [] }).then(
+        (value) => (answer = value),
+        (error: unknown) => (answer = error),
+      );
+      await world.clock.advance(1_000);
+      const result = (answer as { result?: unknown } | undefined)?.result;
+      if (typeof result !== 'string') stuck.push(`eth_blockNumber once healed: ${answer instanceof Error ? answer.message : JSON.stringify(answer) ?? 'no answer within 1 s'}`);
     }
   } else {
     world.trace?.('> close in the middle');
