@@ -152,8 +152,8 @@ export class PoolViewGate {
         if (clock.now() >= deadline || !repeatable) return this.#finish(answered, behind);
         // Another node may have it now; once every node was asked, wait for one to catch up.
         if (this.#pool.candidates().every((name) => tried.has(name) || this.#pool.node(name).http === undefined)) {
-          tried.clear();
           await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
+          await this.#awaitCaughtUp(behind.map((i) => answered!.sent[i]!), tried, deadline, options.signal);
         }
       }
     } catch (error) {
@@ -176,6 +176,32 @@ export class PoolViewGate {
       if (head >= 0) heads.set(name, head);
     }
     return heads;
+  }
+
+  /**
+   * Waits, asking the candidates' heads every `pollMs` (cheap), until one has reached the block
+   * `items` need, or the deadline: the read itself (an `eth_getLogs` over a wide range, say) then
+   * goes again only to a node that has got there, as a session does. `tried` becomes the nodes that
+   * have not (or whose head could not be read).
+   */
+  async #awaitCaughtUp(items: readonly Sent[], tried: Set<string>, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    let need = -1;
+    for (const { request, viewAt } of items) need = Math.max(need, this.view.demand(request.method, request.params, viewAt)?.need ?? -1);
+    tried.clear();
+    if (need < 0) return;
+    const { clock } = this.#pool;
+    for (;;) {
+      const names = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined);
+      const heads = await Promise.all(names.map((name) => this.#headOf(name, signal).catch(() => undefined)));
+      tried.clear();
+      names.forEach((name, i) => {
+        const head = heads[i];
+        if (head !== undefined) this.#heads.set(name, Math.max(head, this.#heads.get(name) ?? -1));
+        if (head === undefined || head < need) tried.add(name);
+      });
+      if (tried.size < names.length || clock.now() >= deadline) return;
+      await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), signal);
+    }
   }
 
   /** Indexes of the answers (in `responses`' order) that come from a node behind the view. */

@@ -1,15 +1,8 @@
-// Audit of docs/guides/consistency.md:33-35 ("Waits" means: the session asks the node in use for its
-// head every consistency.pollMs and sends the read again once the node has caught up […];
-// pool.request() first asks the next candidate node, then waits the same way) against
-// src/pool/PoolViewGate.ts:115-157.
-//
-// PoolViewGate does not wait "the same way": each pass sends the read itself again to every candidate
-// (after a head read, PoolViewGate.ts:199-206), then sleeps pollMs (:154-157) and starts over. A read
-// held for waitMs (5 s) on a lagging pool goes to each node about waitMs / pollMs = 20 times, however
-// expensive it is (an indexer's eth_getLogs over a wide range, billed per call by providers).
-// docs/reference.md:38 ("how often it asks again while it waits") matches the code; the guide does not.
-//
-// The guide now says what the code does; this pins it.
+// docs/guides/consistency.md ("Waits" means …): pool.request() waits for a node behind the view as
+// a session does. It asks the candidates' heads every consistency.pollMs and sends the read again
+// only to a node that has reached the block it needs (PoolViewGate.#awaitCaughtUp). Before, each
+// pass sent the read itself again: about waitMs / pollMs = 20 copies of an eth_getLogs to a lagging
+// node in 5 s, which a provider that bills per call charges for.
 import { describe, expect, it } from 'vitest';
 import { fakeCluster } from '../../helpers/pool.js';
 
@@ -31,16 +24,34 @@ async function poolOnLaggingNode() {
 const logsToLatest = rpc(2, 'eth_getLogs', [{ fromBlock: '0x1', toBlock: 'latest', address: '0x0000000000000000000000000000000000000001' }]);
 
 describe('pool.request(): how a read held to the view waits', () => {
-  it('the read itself goes to the lagging node again every consistency.pollMs (250 ms), about waitMs / pollMs times', async () => {
+  it('while no node has caught up, only heads are asked every consistency.pollMs: the read went to the lagging node once', async () => {
     const { pool, nodes, clock } = await poolOnLaggingNode();
     try {
       let answer: any;
       void pool.request(logsToLatest).then((a) => (answer = a));
       await clock.advance(5_000);
       expect(answer.error.code).toBe(-32055);
-      const sent = nodes.b!.calls.get('eth_getLogs') ?? 0;
-      expect(sent).toBeGreaterThanOrEqual(19);
-      expect(sent).toBeLessThanOrEqual(21);
+      expect(nodes.b!.calls.get('eth_getLogs') ?? 0).toBe(1);
+      // Its head, every 250 ms (about waitMs / pollMs times).
+      expect(nodes.b!.calls.get('eth_blockNumber')).toBeGreaterThanOrEqual(18);
+      expect(nodes.b!.calls.get('eth_blockNumber')).toBeLessThanOrEqual(21);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('once the node has caught up, the read goes to it again and its answer is passed on', async () => {
+    const { pool, nodes, clock } = await poolOnLaggingNode();
+    try {
+      let answer: any;
+      void pool.request(logsToLatest).then((a) => (answer = a));
+      await clock.advance(1_000);
+      expect(answer).toBeUndefined();
+      expect(nodes.b!.calls.get('eth_getLogs') ?? 0).toBe(1);
+      nodes.b!.advance(3); // at 103: what the pool served
+      await clock.advance(250);
+      expect(answer).toMatchObject({ id: 2, result: expect.any(Array) });
+      expect(nodes.b!.calls.get('eth_getLogs') ?? 0).toBe(2);
     } finally {
       pool.close();
     }
