@@ -32,3 +32,13 @@ export function fakeCluster(
   pool.on('switch', (event) => switches.push(event));
   return { clock, http, nodes, pool, switches };
 }
+
+/** Settles `promise` (answer or error) without letting it reject unobserved. */
+export function outcome<T>(promise: Promise<T>): { readonly value: T | unknown; readonly done: boolean } {
+  const state = { value: undefined as T | unknown, done: false };
+  promise.then(
+    (value) => Object.assign(state, { value, done: true }),
+    (error: unknown) => Object.assign(state, { value: error, done: true }),
+  );
+  return state;
+}

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { NodePool, RpcErrorCode, SteadyRpcError } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport } from '../../src/testing/index.js';
-import { fakeCluster } from '../helpers/pool.js';
+import { fakeCluster, outcome } from '../helpers/pool.js';
 
 const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
-
-/** Settles `promise` (answer or error) without letting it reject unobserved. */
-function outcome<T>(promise: Promise<T>): { readonly value: T | unknown; readonly done: boolean } {
-  const state = { value: undefined as T | unknown, done: false };
-  promise.then(
-    (value) => Object.assign(state, { value, done: true }),
-    (error: unknown) => Object.assign(state, { value: error, done: true }),
-  );
-  return state;
-}
 
 /** Two healthy nodes that both refuse connections: a restart of both, or a rolling deploy caught at its worst. */
 function bothDown(options: Parameters<typeof fakeCluster>[1] = {}) {

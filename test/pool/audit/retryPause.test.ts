@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../../../src/index.js';
-import { fakeCluster } from '../../helpers/pool.js';
+import { fakeCluster, outcome } from '../../helpers/pool.js';
 
 /**
  * Audit of docs/guides/http.md:9-18 (and docs/reference.md:20, `http.retryDelayMs`): which failures
@@ -9,16 +9,6 @@ import { fakeCluster } from '../../helpers/pool.js';
  */
 
 const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
-
-/** Settles `promise` (answer or error) without letting it reject unobserved. */
-function outcome<T>(promise: Promise<T>): { readonly value: T | unknown; readonly done: boolean } {
-  const state = { value: undefined as T | unknown, done: false };
-  promise.then(
-    (value) => Object.assign(state, { value, done: true }),
-    (error: unknown) => Object.assign(state, { value: error, done: true }),
-  );
-  return state;
-}
 
 /** Nodes a and b, both healthy (a preferred). */
 function twoHealthy(options: Parameters<typeof fakeCluster>[1] = {}) {
