@@ -192,6 +192,9 @@ export class PoolViewGate {
     const { clock } = this.#pool;
     for (;;) {
       const names = this.#pool.candidates().filter((name) => this.#pool.node(name).http !== undefined);
+      // No candidate (every node held down by the probes): the read goes again as the dispatcher
+      // sends it, beyond the candidates.
+      if (names.length === 0) return;
       const heads = await Promise.all(names.map((name) => this.#headOf(name, signal).catch(() => undefined)));
       tried.clear();
       names.forEach((name, i) => {
