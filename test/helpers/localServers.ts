@@ -80,3 +80,16 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/**
+ * An agent whose name lookups never answer: its new connections to a host name stay "connecting"
+ * for ever. `lookedUp` resolves once the request has its socket. `cleanups` gets its destroy().
+ */
+export function stuckAgent(cleanups: Array<() => unknown>): { agent: http.Agent; lookedUp: Promise<void> } {
+  let called!: () => void;
+  const lookedUp = new Promise<void>((resolve) => (called = resolve));
+  const agent = new http.Agent({ keepAlive: true, lookup: (() => called()) as unknown as net.LookupFunction });
+  cleanups.push(() => agent.destroy());
+  // The request gets its socket on the next tick after the lookup starts.
+  return { agent, lookedUp: lookedUp.then(() => new Promise<void>((resolve) => setImmediate(resolve))) };
+}

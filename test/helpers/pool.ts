@@ -42,3 +42,19 @@ export function outcome<T>(promise: Promise<T>): { readonly value: T | unknown; 
   );
   return state;
 }
+
+/**
+ * a (primary) at 103 served the client (the pool's view is 103); a dies; b (backup) is 3 blocks
+ * behind.
+ */
+export async function poolAfterCut(options: Parameters<typeof fakeCluster>[1] = {}): Promise<FakeCluster> {
+  const cluster = fakeCluster([{ name: 'a', head: 103 }, { name: 'b' }], options);
+  const { pool, nodes } = cluster;
+  pool.update('a', { status: 'healthy', head: 103 });
+  pool.update('b', { status: 'healthy', head: 100 });
+  const served = await pool.request({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
+  if ((served as { result?: unknown }).result !== '0x67') throw new Error(`a should have served 0x67: ${JSON.stringify(served)}`);
+  nodes.a!.setMode('down');
+  pool.update('a', { status: 'unhealthy' });
+  return cluster;
+}

@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { HealthChecker, RpcErrorCode } from '../../src/index.js';
-import { fakeCluster } from '../helpers/pool.js';
+import { fakeCluster, poolAfterCut } from '../helpers/pool.js';
 
 const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
-
-/** a (primary) at 103 served the client; a dies; b (backup) is 3 blocks behind. */
-async function poolAfterCut(options: Parameters<typeof fakeCluster>[1] = {}) {
-  const cluster = fakeCluster([{ name: 'a', head: 103 }, { name: 'b' }], options);
-  const { pool, nodes } = cluster;
-  pool.update('a', { status: 'healthy', head: 103 });
-  pool.update('b', { status: 'healthy', head: 100 });
-  expect(await pool.request(rpc(1, 'eth_blockNumber'))).toEqual({ jsonrpc: '2.0', id: 1, result: '0x67' });
-  nodes.a!.setMode('down');
-  pool.update('a', { status: 'unhealthy' });
-  return cluster;
-}
 
 describe('pool.request() never shows the chain going back (invariant 10)', () => {
   it('a lower block number waits for the node to catch up', async () => {

@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSteadyRpcError } from '../../src/errors.js';
@@ -9,7 +8,7 @@ import type { HttpTransport } from '../../src/transport/HttpTransport.js';
 import { FetchHttpTransport, isNotDelivered } from '../../src/transport/HttpTransport.js';
 import { NodeHttpTransport } from '../../src/transport/NodeHttpTransport.js';
 import { FakeClock } from '../../src/testing/FakeClock.js';
-import { closedPort, startHttpServer, type ReceivedRequest, type ServerAnswer } from '../helpers/localServers.js';
+import { closedPort, startHttpServer, stuckAgent, type ReceivedRequest, type ServerAnswer } from '../helpers/localServers.js';
 
 /**
  * NodeHttpTransport against real loopback servers: the same answers as FetchHttpTransport for
@@ -29,19 +28,6 @@ function nodeTransport(options: ConstructorParameters<typeof NodeHttpTransport>[
   const transport = new NodeHttpTransport(options);
   cleanups.push(() => transport.close());
   return transport;
-}
-
-/**
- * An agent whose name lookups never answer: its new connections to a host name stay "connecting"
- * for ever. `lookedUp` resolves once the request has its socket.
- */
-function stuckAgent(): { agent: http.Agent; lookedUp: Promise<void> } {
-  let called!: () => void;
-  const lookedUp = new Promise<void>((resolve) => (called = resolve));
-  const agent = new http.Agent({ keepAlive: true, lookup: (() => called()) as unknown as net.LookupFunction });
-  cleanups.push(() => agent.destroy());
-  // The request gets its socket on the next tick after the lookup starts.
-  return { agent, lookedUp: lookedUp.then(() => new Promise<void>((resolve) => setImmediate(resolve))) };
 }
 
 const BODY = '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}';
@@ -167,7 +153,7 @@ describe.each(transports)('$name answers what the pool reads', ({ make }) => {
 describe('NodeHttpTransport', () => {
   it('an abort while the connection is still being made rejects with the reason, and nothing reaches the node', async () => {
     const server = await startServer(() => ({ status: 200, body: ANSWER }));
-    const { agent, lookedUp } = stuckAgent();
+    const { agent, lookedUp } = stuckAgent(cleanups);
     const transport = nodeTransport({ agents: { http: agent } });
     const controller = new AbortController();
     const pending = transport.post({ url: server.url.replace('127.0.0.1', 'localhost') }, BODY, controller.signal);
@@ -180,7 +166,7 @@ describe('NodeHttpTransport', () => {
 
   it('a connection not made within connectTimeoutMs fails as never sent (fake clock)', async () => {
     const clock = new FakeClock();
-    const { agent, lookedUp } = stuckAgent();
+    const { agent, lookedUp } = stuckAgent(cleanups);
     const transport = nodeTransport({ clock, connectTimeoutMs: 2_000, agents: { http: agent } });
     let settled = false;
     const pending = outcome(transport.post({ url: 'http://node.test:8545/' }, BODY, live())).finally(() => (settled = true));

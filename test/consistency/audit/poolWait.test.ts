@@ -4,20 +4,14 @@
 // pass sent the read itself again: about waitMs / pollMs = 20 copies of an eth_getLogs to a lagging
 // node in 5 s, which a provider that bills per call charges for.
 import { describe, expect, it } from 'vitest';
-import { fakeCluster } from '../../helpers/pool.js';
+import { poolAfterCut } from '../../helpers/pool.js';
 
 const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
 
 /** a (at 103) served the pool; a dies; b is healthy at 100, 3 blocks behind what the pool served. */
 async function poolOnLaggingNode() {
-  const cluster = fakeCluster([{ name: 'a', head: 103 }, { name: 'b' }]);
-  const { pool, nodes } = cluster;
-  pool.update('a', { status: 'healthy', head: 103 });
-  pool.update('b', { status: 'healthy', head: 100 });
-  expect(await pool.request(rpc(1, 'eth_blockNumber'))).toEqual({ jsonrpc: '2.0', id: 1, result: '0x67' });
-  nodes.a!.setMode('down');
-  pool.update('a', { status: 'unhealthy' });
-  nodes.b!.calls.clear();
+  const cluster = await poolAfterCut();
+  cluster.nodes.b!.calls.clear();
   return cluster;
 }
 

@@ -1,9 +1,9 @@
 import http from 'node:http';
-import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isNotDelivered, isSteadyRpcError, serveHttp } from '../../../src/index.js';
 import { FakeClock } from '../../../src/testing/index.js';
 import { NodeHttpTransport } from '../../../src/transport/NodeHttpTransport.js';
+import { stuckAgent } from '../../helpers/localServers.js';
 import { fakeCluster } from '../../helpers/pool.js';
 
 /**
@@ -50,19 +50,9 @@ describe('audit http.md:346: serveHttp maxBatchSize defaults to 1,000', () => {
 });
 
 describe('audit http.md:326-327: NodeHttpTransport connectTimeoutMs defaults to 10 s, on the injected clock', () => {
-  /** An agent whose name lookups never answer: a new connection stays "connecting" for ever. */
-  function stuckAgent(): { agent: http.Agent; lookedUp: Promise<void> } {
-    let called!: () => void;
-    const lookedUp = new Promise<void>((resolve) => (called = resolve));
-    const agent = new http.Agent({ keepAlive: true, lookup: (() => called()) as unknown as net.LookupFunction });
-    cleanups.push(() => agent.destroy());
-    // The request gets its socket on the next turn of the event loop after the lookup starts.
-    return { agent, lookedUp: lookedUp.then(() => new Promise<void>((resolve) => setImmediate(resolve))) };
-  }
-
   it('a connection not made fails as never sent at 10,000 ms, not 1 ms before', async () => {
     const clock = new FakeClock();
-    const { agent, lookedUp } = stuckAgent();
+    const { agent, lookedUp } = stuckAgent(cleanups);
     const transport = new NodeHttpTransport({ clock, agents: { http: agent } });
     cleanups.push(() => transport.close());
     let settled = false;
