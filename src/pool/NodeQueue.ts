@@ -98,8 +98,7 @@ export class NodeQueue {
   /** `name`'s attempt failed: a read whose connection broke mid-way may ask it once more. */
   failed(name: string, attempt: Attempt, repeatable: boolean): void {
     if (attempt.kind === 'failed') {
-      // A body that does not decode is an answer (a bad one) the same request would get again.
-      this.#mayBeBack ||= mayBeOverSoon(attempt.status) && !isSteadyRpcError(attempt.error, 'ERR_BAD_RESPONSE') && !this.#passive.coolingDown(name);
+      this.#mayBeBack ||= mayBeOverSoon(attempt) && !this.#passive.coolingDown(name);
       this.#refused ||= isNotDelivered(attempt.error);
     }
     if (repeatable && brokeMidway(attempt) && !this.#retried.has(name)) this.#broken.push(name);
@@ -124,7 +123,11 @@ export class NodeQueue {
   }
 }
 
-/** A failed attempt's HTTP status (`undefined`: no answer at all) that a moment may mend. */
-function mayBeOverSoon(status: number | undefined): boolean {
-  return status === undefined || status >= 500 || status === 408;
+/**
+ * A failed attempt that a moment may mend: no answer at all (but not a body that does not decode,
+ * a bad answer the same request would get again), or HTTP 5xx or 408.
+ */
+function mayBeOverSoon({ status, error }: Attempt & { kind: 'failed' }): boolean {
+  if (status === undefined) return !isSteadyRpcError(error, 'ERR_BAD_RESPONSE');
+  return status >= 500 || status === 408;
 }

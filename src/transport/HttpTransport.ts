@@ -1,5 +1,5 @@
 import { utf8Base64 } from '../base64.js';
-import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
+import { SteadyRpcError } from '../errors.js';
 
 /** Where to POST, resolved fresh before every request so credentials can rotate. */
 export interface HttpEndpoint {
@@ -120,31 +120,22 @@ export class FetchHttpTransport implements HttpTransport {
     const headers = endpoint.headers === undefined ? prepared.headers : { 'content-type': 'application/json', ...prepared.authorization, ...endpoint.headers };
     try {
       response = await this.#fetch(prepared.url, { method: 'POST', headers, body, signal });
-      let text: string;
-      try {
-        text = await response.text();
-      } catch (error) {
-        // A body its Content-Encoding does not decode: an answer, and a bad one (as NodeHttpTransport
-        // says), not a connection that broke; the same request would get it again.
-        const coding = response.headers.get('content-encoding');
-        const zlib = zlibCodeOf(error);
-        if (signal.aborted || coding === null || zlib === undefined) throw error;
-        throw SteadyRpcError.forUrl('ERR_BAD_RESPONSE', `HTTP ${response.status} answer could not be decoded as ${coding}`, endpoint, { cause: error, details: zlib });
-      }
-      const retryAfter = response.headers.get('retry-after');
-      return retryAfter === null ? { status: response.status, body: text } : { status: response.status, body: text, retryAfter };
     } catch (error) {
-      if (signal.aborted) throw signal.reason ?? error;
-      if (isSteadyRpcError(error) && error.code === 'ERR_BAD_RESPONSE') throw error;
-      // fetch's own messages can carry the URL; never pass them on unredacted. The verdict on
-      // delivery is taken first: redaction may replace the cause by a copy without its codes.
-      const neverSent = isNotDelivered(error);
-      const failure = SteadyRpcError.forUrl('ERR_TRANSPORT', neverSent ? 'HTTP request failed before it was sent' : 'HTTP request failed', endpoint, {
-        cause: error,
-        details: error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined,
-      });
-      throw neverSent ? markNotDelivered(failure) : failure;
+      throw fetchFailure(error, signal, endpoint);
     }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      // A body its Content-Encoding does not decode: an answer, and a bad one (as NodeHttpTransport
+      // says), not a connection that broke; the same request would get it again.
+      const coding = response.headers.get('content-encoding');
+      const zlib = zlibCodeOf(error);
+      if (signal.aborted || coding === null || zlib === undefined) throw fetchFailure(error, signal, endpoint);
+      throw SteadyRpcError.forUrl('ERR_BAD_RESPONSE', `HTTP ${response.status} answer could not be decoded as ${coding}`, endpoint, { cause: error, details: zlib });
+    }
+    const retryAfter = response.headers.get('retry-after');
+    return retryAfter === null ? { status: response.status, body: text } : { status: response.status, body: text, retryAfter };
   }
 
   #prepare(raw: string): PreparedUrl | undefined {
@@ -192,6 +183,19 @@ function splitUserinfo(raw: string): { url: string; authorization: Record<string
 export function basicAuthorization(url: URL): Record<string, string> | undefined {
   if (url.username === '' && url.password === '') return undefined;
   return { authorization: `Basic ${utf8Base64(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}` };
+}
+
+/** What a failed fetch or body read throws: the abort's reason, or the failure with its URL scrubbed. */
+function fetchFailure(error: unknown, signal: AbortSignal, endpoint: HttpEndpoint): unknown {
+  if (signal.aborted) return signal.reason ?? error;
+  // fetch's own messages can carry the URL; never pass them on unredacted. The verdict on delivery
+  // is taken first: redaction may replace the cause by a copy without its codes.
+  const neverSent = isNotDelivered(error);
+  const failure = SteadyRpcError.forUrl('ERR_TRANSPORT', neverSent ? 'HTTP request failed before it was sent' : 'HTTP request failed', endpoint, {
+    cause: error,
+    details: error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined,
+  });
+  return neverSent ? markNotDelivered(failure) : failure;
 }
 
 /** The zlib error code (`Z_DATA_ERROR`, …) of a failed body read, on the error or its causes. */
