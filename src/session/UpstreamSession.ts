@@ -334,11 +334,10 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (ctx.link && acceptsTraffic(ctx.state)) return ctx.outbox.sendCall(ctx.link, call);
     if (ctx.queue.push(call, call.bytes)) return ctx.emitQueue();
     ctx.stats.queueOverflows += 1;
+    // Answered before the host hears of the overflow: a `queue` listener may close the session,
+    // and closing answers only what is queued.
+    if (!call.oneWay) ctx.fail(call, RpcErrorCode.QUEUE_FULL, 'Too many requests queued while reconnecting');
     ctx.emitQueue();
-    if (call.oneWay) {
-      this.emit('error', new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Queue full: dropped client notification ${call.method}`));
-      return;
-    }
-    ctx.fail(call, RpcErrorCode.QUEUE_FULL, 'Too many requests queued while reconnecting');
+    if (call.oneWay) this.emit('error', new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Queue full: dropped client notification ${call.method}`));
   }
 }

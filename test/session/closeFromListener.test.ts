@@ -227,6 +227,25 @@ describe('a listener that closes the session from an event', () => {
   });
 });
 
+describe('a queue listener that closes the session on an overflow', () => {
+  it('the call the full queue refused still gets QUEUE_FULL, and the queued one is answered too', async () => {
+    const h = await sessionHarness({ queue: { maxCount: 1 } });
+    h.nodes.a!.cut();
+    h.nodes.b!.cut();
+    await h.settle();
+    expect(h.session.state).toBe('reconnecting');
+    h.session.on('queue', () => {
+      if (h.session.stats().queueOverflows > 0) h.session.close();
+    });
+    h.send(rpc(1, 'eth_blockNumber'));
+    h.send(rpc(2, 'eth_blockNumber'));
+    await h.settle();
+    expect(h.session.state).toBe('closed');
+    expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, error: expect.objectContaining({ code: RpcErrorCode.QUEUE_FULL }) }]);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, error: expect.objectContaining({ code: RpcErrorCode.UPSTREAM_UNAVAILABLE }) }]);
+  });
+});
+
 describe('a listener that sends from an event', () => {
   it("'state' to ready: its call goes after the calls queued before", async () => {
     const h = await sessionHarness();
