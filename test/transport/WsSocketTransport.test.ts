@@ -11,7 +11,7 @@ import { closedPort } from '../helpers/localServers.js';
 
 type Event =
   | { type: 'open' }
-  | { type: 'message'; text: string }
+  | { type: 'message'; text: string; bytes?: Uint8Array }
   | { type: 'close'; info: SocketCloseInfo }
   | { type: 'error'; error: Error }
   | { type: 'pong' };
@@ -24,8 +24,8 @@ class Recorder implements SocketListener {
   onOpen(): void {
     this.#push({ type: 'open' });
   }
-  onMessage(text: string): void {
-    this.#push({ type: 'message', text });
+  onMessage(text: string, bytes?: Uint8Array): void {
+    this.#push({ type: 'message', text, bytes });
   }
   onClose(info: SocketCloseInfo): void {
     this.#push({ type: 'close', info });
@@ -285,6 +285,66 @@ describe('WsSocketTransport with a server that accepts', () => {
     socket.send('still open');
     socket.close(4000, 'x'.repeat(200));
     expect((await events.next('close')).info).toEqual({ code: 4000, reason: 'x'.repeat(123) });
+  });
+
+  it('hands an ASCII text message on with the bytes it came as (the frame check reads those)', async () => {
+    const server = await startWsServer();
+    const connection = server.nextConnection();
+    const { events } = openSocket(server.url);
+    const [serverSocket] = await connection;
+    await events.next('open');
+    const text = '{"jsonrpc":"2.0","id":7,"result":"0x1b4"}';
+    serverSocket.send(text);
+    const message = await events.next('message');
+    expect(message.text).toBe(text);
+    expect(Buffer.from(message.bytes!).toString('utf8')).toBe(text);
+  });
+
+  it('hands text beyond ASCII on as UTF-8', async () => {
+    const server = await startWsServer();
+    const connection = server.nextConnection();
+    const { events } = openSocket(server.url);
+    const [serverSocket] = await connection;
+    await events.next('open');
+    const text = '{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"é ✓ 𝄞 — ünïcödé"}}';
+    serverSocket.send(text);
+    serverSocket.send('{"after":"ascii"}');
+    expect((await events.next('message', 1)).text).toBe(text);
+    expect((await events.next('message', 2)).text).toBe('{"after":"ascii"}');
+  });
+
+  // RFC 6455 8.1: an endpoint that receives a text frame that is not UTF-8 fails the connection
+  // (1007). The transport checks it itself (ws is told not to), as ws would.
+  it('a text message that is not UTF-8 fails the socket: onError, then onClose 1007, and nothing of it or after it is handed on', async () => {
+    const server = await startWsServer();
+    const connection = server.nextConnection();
+    const { events } = openSocket(server.url);
+    const [serverSocket] = await connection;
+    await events.next('open');
+    const closed = once(serverSocket, 'close');
+    serverSocket.send('{"first":1}');
+    // A lone continuation byte, and an overlong encoding of '/': neither is UTF-8.
+    serverSocket.send(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0x80, 0xc0, 0xaf, 0x22, 0x7d]), { binary: false });
+    serverSocket.send('{"after":1}');
+    const { info } = await events.next('close');
+    expect(info.code).toBe(1007);
+    expect(events.types()).toEqual(['open', 'message', 'error', 'close']);
+    expect((await events.next('message')).text).toBe('{"first":1}');
+    expect((await events.next('error')).error.message).toMatch(/^WebSocket error [^]*invalid UTF-8 sequence/);
+    const [serverCode, serverReason] = (await closed) as [number, Buffer];
+    expect(serverCode).toBe(1007);
+    expect(String(serverReason)).toBe('invalid UTF-8 sequence');
+  });
+
+  it('a binary message that is not UTF-8 is handed on with U+FFFD for what does not decode', async () => {
+    const server = await startWsServer();
+    const connection = server.nextConnection();
+    const { events } = openSocket(server.url);
+    const [serverSocket] = await connection;
+    await events.next('open');
+    serverSocket.send(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), { binary: true });
+    expect((await events.next('message')).text).toBe('{"a":"\uFFFD"}');
+    expect(events.types()).toEqual(['open', 'message']);
   });
 
   // ws sends 1009 to the server but stops reading, so it never gets the echo: locally it is 1006.
