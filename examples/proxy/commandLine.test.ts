@@ -94,8 +94,16 @@ describe('the deadlines', () => {
 describe('startProxyServer', () => {
   it('refuses settings that would fail at the first client, before it listens', async () => {
     const upstreams = [{ name: 'a', http: 'http://127.0.0.1:1' }];
-    await expect(startProxyServer({ upstreams, session: { maxInFlight: 0 } })).rejects.toThrow('Expected session.maxInFlight to be an integer >= 1, got 0');
-    await expect(startProxyServer({ upstreams, session: { requestTimeoutMs: -5 } })).rejects.toThrow('Expected session.requestTimeoutMs to be a finite number > 0, got -5');
+    await expect(startProxyServer({ upstreams, session: { maxInFlight: 0 } })).rejects.toThrow('Expected maxInFlight to be an integer >= 1, got 0');
+    await expect(startProxyServer({ upstreams, session: { requestTimeoutMs: -5 } })).rejects.toThrow('Expected requestTimeoutMs to be a finite number > 0, got -5');
+    await expect(startProxyServer({ upstreams, session: { maxBatchSize: 1.5 } })).rejects.toThrow('Expected session.maxBatchSize to be an integer >= 1, got 1.5');
+    // The options the proxy's flags never set, but a host that embeds startProxyServer may: each
+    // used to pass here and then throw inside the upgrade handler at the first client.
+    await expect(startProxyServer({ upstreams, session: { continuity: { reorgDepth: 0 } } })).rejects.toThrow('Expected continuity.reorgDepth to be an integer >= 1, got 0');
+    await expect(startProxyServer({ upstreams, session: { consistency: { waitMs: -1 } } })).rejects.toThrow('Expected consistency.waitMs to be a finite number > 0, got -1');
+    await expect(startProxyServer({ upstreams, session: { backoff: { initialDelayMs: -1 } } })).rejects.toThrow('Expected initialDelayMs to be a finite number >= 0, got -1');
+    await expect(startProxyServer({ upstreams, session: { keepaliveMethod: '' } })).rejects.toThrow('Expected keepaliveMethod to be a non-empty string, got ""');
+    await expect(startProxyServer({ upstreams, session: { environment: {} as never } })).rejects.toThrow('Expected environment to be an Environment');
     await expect(startProxyServer({ upstreams, session: { queue: { maxCount: 0 } } })).rejects.toThrow('Expected maxCount to be an integer >= 1, got 0');
     await expect(startProxyServer({ upstreams, maxFrameBytes: 0 })).rejects.toThrow('Expected maxFrameBytes to be an integer >= 1, got 0');
     await expect(startProxyServer({ upstreams, maxBufferedBytes: 0 })).rejects.toThrow('Expected maxBufferedBytes to be a finite number > 0, got 0');

@@ -2,7 +2,7 @@
  * The reference proxy's defaults in one place: health checking, connection limits, client HTTP
  * deadlines and the drain. Every limit has a safe default, so the proxy is safe with no flag.
  */
-import { MessageQueue, SESSION_DEFAULTS, systemClock, type UpstreamSessionOptions } from 'steadyrpc';
+import { UpstreamSession, type UpstreamSessionOptions } from 'steadyrpc';
 
 /** Defaults that give failback in under 2 s (2 good probes, 500 ms apart) without flapping. */
 export const PROXY_HEALTH_DEFAULTS = Object.freeze({
@@ -107,15 +107,10 @@ export function checkClientSettings(settings: {
   for (const [name, value] of [['maxBufferedBytes', maxBufferedBytes], ['pingIntervalMs', pingIntervalMs]] as const) {
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) fail(name, 'a finite number > 0', value);
   }
-  // The queue checks its own options (and holds nothing yet).
-  if (session.queue !== undefined) new MessageQueue({ clock: systemClock, ...session.queue }, () => undefined).close();
-  for (const key of Object.keys(SESSION_DEFAULTS) as Array<keyof typeof SESSION_DEFAULTS>) {
-    const value = session[key];
-    if (value === undefined || typeof SESSION_DEFAULTS[key] !== 'number') continue;
-    if (key === 'maxInFlight' || key === 'maxSubscriptions' || key === 'maxBatchSize') {
-      if (!Number.isSafeInteger(value) || (value as number) < 1) fail(`session.${key}`, 'an integer >= 1', value);
-    } else if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      fail(`session.${key}`, 'a finite number > 0', value);
-    }
+  // What a session would throw at the first client, thrown now (every session option but `pool`).
+  UpstreamSession.checkOptions(session);
+  // The HTTP path takes it too (serveHttp), where a batch's size is a count.
+  if (session.maxBatchSize !== undefined && (!Number.isSafeInteger(session.maxBatchSize) || session.maxBatchSize < 1)) {
+    fail('session.maxBatchSize', 'an integer >= 1', session.maxBatchSize);
   }
 }

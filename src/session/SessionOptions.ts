@@ -165,7 +165,7 @@ const COUNTS: ReadonlySet<string> = new Set(['maxInFlight', 'maxSubscriptions'])
 export type SessionSettings = typeof SESSION_DEFAULTS;
 
 /** Applies defaults and validates the numeric settings, with precise messages. */
-export function sessionSettings(options: UpstreamSessionOptions): SessionSettings {
+export function sessionSettings(options: Omit<UpstreamSessionOptions, 'pool'>): SessionSettings {
   const settings = { ...SESSION_DEFAULTS };
   for (const key of Object.keys(SESSION_DEFAULTS) as Array<keyof SessionSettings>) {
     const value = options[key];

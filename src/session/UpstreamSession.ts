@@ -1,4 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
+import type { Clock } from '../Clock.js';
+import { systemClock } from '../Clock.js';
 import { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
 import { SteadyRpcError } from '../errors.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
@@ -60,23 +62,30 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   #sending = 0;
   #closing = false;
 
+  /**
+   * Throws the `ERR_CONFIG` error `new UpstreamSession()` would throw for these options (all but
+   * `pool`), without a pool and without connecting. For a host that makes sessions later, one per
+   * client say: bad settings are refused when it starts, not thrown at its first client.
+   */
+  static checkOptions(options: Omit<UpstreamSessionOptions, 'pool'>): void {
+    if (typeof options !== 'object' || options === null) {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected UpstreamSession options to be an object, got ${String(options)}`);
+    }
+    if (options.environment !== undefined) checkEnvironment(options.environment);
+    configured(options, options.clock ?? systemClock, () => undefined).queue.close();
+  }
+
   constructor(options: UpstreamSessionOptions) {
     super();
     if (typeof options !== 'object' || options === null || typeof options.pool !== 'object') {
       throw new SteadyRpcError('ERR_CONFIG', 'Expected UpstreamSession options with a `pool`');
     }
     const { pool, transport = defaultSocketTransport(), clock = pool.clock, random = defaultRandom, environment = browserEnvironment() } = options;
-    if (!isEnvironment(environment)) {
-      throw new SteadyRpcError('ERR_CONFIG', 'Expected environment to be an Environment (online, onOnline, onOffline, onVisible)');
-    }
+    checkEnvironment(environment);
     if (!pool.nodes.some((node) => node.ws !== undefined)) {
       throw new SteadyRpcError('ERR_CONFIG', 'UpstreamSession needs at least one node with a `ws` endpoint');
     }
-    // Built in this order so that bad options are reported in the order they always were.
-    const settings = sessionSettings(options);
-    const backoff = new ExponentialBackoff(options.backoff);
-    const filter = new ReplayFilter({ clock });
-    const queue = new MessageQueue<PendingCall>({ ...options.queue, clock }, (expired) => {
+    const { settings, backoff, queue, consistency, continuity: continuityOptions } = configured(options, clock, (expired) => {
       // Known to close() until answered: a listener of the first answer may close the session.
       const ctx = this.#ctx;
       ctx.outbox.carry(expired);
@@ -86,9 +95,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       }
       if (!ctx.closed()) ctx.emitQueue();
     });
-    const consistency = consistencySettings(options.consistency);
+    const filter = new ReplayFilter({ clock });
     const continuity = new ContinuityKeeper(
-      continuitySettings(options.continuity),
+      continuityOptions,
       (subscription, result, resultText, frameText) => this.#ctx.frames.emitNotification(subscription, result, resultText, frameText),
       (event) => this.emit('backfill', { ...event, node: this.#ctx.link?.node ?? '' }),
       (event, afterSwitch) => {
@@ -340,4 +349,24 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.emitQueue();
     if (call.oneWay) this.emit('error', new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Queue full: dropped client notification ${call.method}`));
   }
+}
+
+function checkEnvironment(environment: unknown): void {
+  if (!isEnvironment(environment)) {
+    throw new SteadyRpcError('ERR_CONFIG', 'Expected environment to be an Environment (online, onOnline, onOffline, onVisible)');
+  }
+}
+
+/**
+ * What a session's options configure, validated: the one place that checks them, for the
+ * constructor and {@link UpstreamSession.checkOptions} alike, in the order bad options were always
+ * reported (the numeric settings, `backoff`, `queue`, `consistency`, `continuity`).
+ */
+function configured(options: Omit<UpstreamSessionOptions, 'pool'>, clock: Clock, onExpire: (expired: PendingCall[]) => void) {
+  const settings = sessionSettings(options);
+  const backoff = new ExponentialBackoff(options.backoff);
+  const queue = new MessageQueue<PendingCall>({ ...options.queue, clock }, onExpire);
+  const consistency = consistencySettings(options.consistency);
+  const continuity = continuitySettings(options.continuity);
+  return { settings, backoff, queue, consistency, continuity };
 }
