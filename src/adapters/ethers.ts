@@ -10,7 +10,7 @@ import { frameTooLarge, isFrameRefusal } from './frameLimits.js';
 import type { ResilientOptions, Upstream } from './options.js';
 import { openUpstream } from './options.js';
 import type { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
-import { ADAPTER_RETRY, retryDelay } from './retryDelay.js';
+import { ADAPTER_RETRY, isRetryable, isSessionError, retryDelay } from './retryDelay.js';
 
 /** A request ethers' own subscribers made (see {@link ResilientProvider.send}): asked until answered. */
 interface Persistent {
@@ -295,17 +295,3 @@ function destroyedError(method: string): Error {
 /** An error object as ethers types it. */
 type ErrorObject = JsonRpcError['error'];
 
-/** steadyrpc's own answers (see docs/reference.md), not a node's: its codes, and LIMIT_EXCEEDED with its `data`. */
-function isSessionError(error: ErrorObject | undefined): error is ErrorObject {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, data } = error;
-  if (typeof code === 'number' && code <= RpcErrorCode.UPSTREAM_UNAVAILABLE && code >= RpcErrorCode.BEHIND) return true;
-  if (code !== RpcErrorCode.LIMIT_EXCEEDED || typeof data !== 'object' || data === null) return false;
-  const { limit, max } = data as { limit?: unknown; max?: unknown };
-  return (limit === 'maxInFlight' || limit === 'maxSubscriptions') && typeof max === 'number';
-}
-
-/** A steadyrpc answer that may not hold next time: all but FRAME_TOO_LARGE. */
-function isRetryable(error: ErrorObject | undefined): boolean {
-  return isSessionError(error) && error.code !== RpcErrorCode.FRAME_TOO_LARGE;
-}

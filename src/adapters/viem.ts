@@ -9,7 +9,8 @@ import { ProviderRpcError } from './ProviderRpcError.js';
 import type { RequestBatcherOptions } from './RequestBatcher.js';
 import { RequestBatcher } from './RequestBatcher.js';
 import type { SubscriptionNotification } from './SessionClient.js';
-import { SessionClient } from './SessionClient.js';
+import { closedError, SessionClient } from './SessionClient.js';
+import { ADAPTER_RETRY, isRetryable, retryDelay as adapterRetryDelay } from './retryDelay.js';
 
 export interface ResilientTransportConfig {
   /** @default 'steadyrpc' */
@@ -127,25 +128,57 @@ function open(options: ResilientOptions, batchOptions: RequestBatcherOptions | u
     upstream.close();
     throw error;
   }
+  /**
+   * Subscribes waiting to ask again (after steadyrpc's own answer that may not hold next time: no
+   * node reachable, the queue full or timed out): each one's way to ask at once, on a switch (a
+   * node is back) or on close (which then rejects it).
+   */
+  const waiting = new Set<() => void>();
+  let closed = false;
+  const askAgainNow = () => {
+    for (const wake of [...waiting]) wake();
+  };
+  upstream.session.on('switch', askAgainNow);
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        upstream.clock.clearTimeout(timer);
+        waiting.delete(wake);
+        resolve();
+      };
+      const timer = upstream.clock.setTimeout(wake, ms);
+      waiting.add(wake);
+    });
   const value: ResilientTransportValue = {
     pool: upstream.pool,
     session: upstream.session,
     async subscribe({ params, onData }) {
-      let subscriptionId: string;
-      try {
-        subscriptionId = await client.subscribe(params, onData);
-      } catch (error) {
-        throw toViemError(error, { method: 'eth_subscribe', params }, upstream);
+      let subscriptionId: string | undefined;
+      // Asked again until a node takes it, as ethers' own subscriptions are: a watcher started
+      // while no node is reachable (viem gives up on a watcher whose subscribe rejects) then starts
+      // once one is. A node's refusal, an oversized frame, or close() rejects it.
+      for (let backoff = ADAPTER_RETRY; subscriptionId === undefined; backoff = backoff.next()) {
+        try {
+          subscriptionId = await client.subscribe(params, onData);
+        } catch (error) {
+          if (closed || !(error instanceof ProviderRpcError) || !isRetryable(error)) throw toViemError(error, { method: 'eth_subscribe', params }, upstream);
+          await pause(adapterRetryDelay(backoff));
+          if (closed) throw toViemError(closedError(), { method: 'eth_subscribe', params }, upstream);
+        }
       }
+      const id = subscriptionId;
       // viem's watchers call unsubscribe() without handling its promise: it never rejects.
       const unsubscribe = () =>
-        client.unsubscribe(subscriptionId).then(
+        client.unsubscribe(id).then(
           (result): ResilientUnsubscribeResponse => ({ jsonrpc: '2.0', id: 0, result }),
           (error: ProviderRpcError): ResilientUnsubscribeResponse => ({ jsonrpc: '2.0', id: 0, error: { code: error.code, message: error.message } }),
         );
-      return { subscriptionId, unsubscribe };
+      return { subscriptionId: id, unsubscribe };
     },
     close() {
+      closed = true;
+      upstream.session.off('switch', askAgainNow);
+      askAgainNow();
       client.close();
       batcher?.close();
       upstream.close();

@@ -4,6 +4,7 @@ import { isJsonRpcFailure } from '../jsonrpc.js';
 import type { NodeInfo } from '../pool/NodeConfig.js';
 import type { NodeErrorClassifier } from '../pool/nodeErrors.js';
 import { suggestedBackoffMs, verdictOf } from '../pool/nodeErrors.js';
+import { nodeErrorAnswer } from '../pool/httpAnswers.js';
 import { httpRateLimit } from '../pool/RateLimitCooldown.js';
 import { resolveEndpoint } from '../transport/endpoint.js';
 import type { HttpTransport } from '../transport/HttpTransport.js';
@@ -51,6 +52,11 @@ async function httpCall(http: HttpTransport, node: NodeInfo, method: string, par
     // As for requests: a 429, or a 503 naming its wait, is a rate limit, not a dead node.
     const sign = httpRateLimit(response.status, response.retryAfter, policy.now());
     if (sign) throw rateLimitedError(error, { ...sign, source: 'http-status' });
+    // So is a rate-limit error in the body of another status (Infura's -32005 under a 500, say).
+    const own = nodeErrorAnswer({ jsonrpc: '2.0', id: 1, method, params }, response.body);
+    if (own !== undefined && !Array.isArray(own) && isJsonRpcFailure(own) && verdictOf(policy.classify, own.error, method) === 'rate-limited') {
+      throw rateLimitedError(error, { ms: suggestedBackoffMs(own.error), source: 'rpc-error' });
+    }
     throw error;
   }
   let parsed: JsonRpcResponse;
@@ -96,7 +102,13 @@ async function socketCall(sockets: SocketTransport, node: NodeInfo, method: stri
         finish(() => resolve(value));
       },
       onClose: (info) =>
-        finish(() => reject(new SteadyRpcError('ERR_TRANSPORT', `Node "${node.name}" closed the probe socket (${info.code})`))),
+        finish(() => {
+          const refused = info.httpStatus === undefined ? '' : `, upgrade refused with HTTP ${info.httpStatus}`;
+          const error = new SteadyRpcError('ERR_TRANSPORT', `Node "${node.name}" closed the probe socket (${info.code}${refused})`);
+          // A refused upgrade says what an HTTP answer would: a 429 (or a 503 naming its wait) is a rate limit.
+          const sign = info.httpStatus === undefined ? undefined : httpRateLimit(info.httpStatus, info.retryAfter, policy.now());
+          reject(sign ? rateLimitedError(error, { ...sign, source: 'http-status' }) : error);
+        }),
       onError: (error) => finish(() => reject(error)),
     });
     // A transport that reported an error or close from within open(): the socket is closed all the same.

@@ -128,11 +128,14 @@ export class FakeSocket implements UpstreamSocket {
     this.#finish({ code: this.closedWith?.code ?? CloseCode.NORMAL, reason: this.closedWith?.reason ?? '' });
   }
 
-  /** The server refuses the upgrade: `onClose({ code: 1006, reason: 'HTTP <status>', httpStatus })`. */
-  refuse(httpStatus: number): void {
+  /**
+   * The server refuses the upgrade: `onClose({ code: 1006, reason: 'HTTP <status>', httpStatus })`,
+   * with `retryAfter` when given (the refusal's `Retry-After` header).
+   */
+  refuse(httpStatus: number, retryAfter?: string): void {
     if (this.#state === 'closed') return;
     this.#expect('refuse', 'connecting');
-    this.#finish({ code: CloseCode.ABNORMAL, reason: `HTTP ${httpStatus}`, httpStatus });
+    this.#finish({ code: CloseCode.ABNORMAL, reason: `HTTP ${httpStatus}`, httpStatus, ...(retryAfter === undefined ? {} : { retryAfter }) });
   }
 
   /** The connection breaks: `onError(error)`, then `onClose({ code: 1006 })`, in any state. */

@@ -10,6 +10,8 @@ export interface SocketCloseInfo {
   code: number;
   reason: string;
   httpStatus?: number;
+  /** The refusal's `Retry-After` header, as sent, when it had one (a 429 or 503 naming its wait). */
+  retryAfter?: string;
 }
 
 /**

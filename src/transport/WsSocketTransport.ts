@@ -148,8 +148,9 @@ class WsUpstreamSocket implements UpstreamSocket {
       // connecting it destroys the request and its socket); ws then emits 'error' and 'close' on
       // the next tick, which find this socket closed and are dropped.
       const status = response.statusCode ?? 0;
+      const retryAfter = response.headers['retry-after'];
       ws.terminate();
-      this.#close({ code: CloseCode.ABNORMAL, reason: `HTTP ${status}`, httpStatus: status });
+      this.#close({ code: CloseCode.ABNORMAL, reason: `HTTP ${status}`, httpStatus: status, ...(retryAfter === undefined ? {} : { retryAfter }) });
     });
     // Stays attached for the socket's whole life, so ws never emits an unhandled 'error'.
     ws.on('error', (error) => this.#error(error));

@@ -95,3 +95,63 @@ describe('viem: notifications reach the right watcher after a failover reassigns
     t.close();
   });
 });
+
+describe('viem: a watcher started while no node is reachable', () => {
+  // viem gives up on a watcher whose subscribe rejects (one onError, then nothing, for good): the
+  // transport asks again, as ethers' adapter does its own subscriptions, until a node takes it.
+  it('starts delivering once a node is back, even after the queue gave the first subscribe up', async () => {
+    const world = adapterWorld();
+    world.nodes.a.cut();
+    world.nodes.b.cut();
+    const client = createPublicClient({ transport: resilientTransport(world.nodesOptions()) });
+    const blocks: bigint[] = [];
+    const errors: unknown[] = [];
+    const unwatch = watchBlocks(client, { onBlock: (b) => blocks.push(b.number!), onError: (e) => errors.push(e) });
+    // Past the queue's 10 s: the first eth_subscribe was answered REQUEST_TIMEOUT, and asked again.
+    await world.clock.advance(25_000);
+    await world.settle();
+    expect(client.transport.session.stats().subscriptions).toBe(0);
+    world.nodes.b.restore();
+    await world.clock.advance(35_000);
+    await world.settle();
+    expect(client.transport.session.node).toBe('b');
+    expect(world.nodes.b.subscriptionCount).toBe(1);
+    world.nodes.b.advance(1);
+    await world.settle();
+    await world.settle();
+    expect(blocks).toEqual([101n]);
+    expect(errors).toEqual([]);
+    unwatch();
+    await world.settle();
+    expect(world.nodes.b.subscriptionCount).toBe(0);
+    client.transport.close();
+  });
+
+  it('close() while it waits to ask again rejects it with the disconnected error, and asks nothing more', async () => {
+    const world = adapterWorld();
+    world.nodes.a.cut();
+    world.nodes.b.cut();
+    const client = createPublicClient({ transport: resilientTransport(world.nodesOptions()) });
+    const subscribed = client.transport.subscribe({ params: ['newHeads'], onData: () => {} }).catch((e: unknown) => e);
+    await world.clock.advance(11_000);
+    await world.settle();
+    client.transport.close();
+    const error = (await subscribed) as { code?: number };
+    expect(error.code).toBe(4900);
+    expect(world.clock.pendingTimers).toBe(0);
+  });
+
+  it('a node that refuses the subscription rejects it at once (not asked again)', async () => {
+    const world = adapterWorld();
+    const client = createPublicClient({ transport: resilientTransport(world.nodesOptions()) });
+    await world.settle();
+    const subscribed = client.transport.subscribe({ params: ['nonsense'], onData: () => {} }).catch((e: unknown) => e);
+    await world.settle();
+    await world.settle();
+    const error = (await subscribed) as { code?: number };
+    expect(typeof error.code).toBe('number');
+    expect(error.code).not.toBe(4900);
+    expect(world.nodes.a.calls.get('eth_subscribe')).toBe(1);
+    client.transport.close();
+  });
+});
