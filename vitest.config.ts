@@ -20,13 +20,13 @@ export default defineConfig({
       {
         // Fake clock and fake sockets: fast, in parallel.
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts', 'examples/**/*.test.ts'], exclude: ['test/integration/**', 'test/adversarial/**', 'test/browser/**', 'test/runtimes/**'], sequence: { groupOrder: 0 } },
+        test: { name: 'unit', include: ['test/**/*.test.ts', 'examples/**/*.test.ts'], exclude: ['test/integration/**', 'test/adversarial/**', 'test/browser/**', 'test/runtimes/**', 'test/audit/**/*.integration.test.ts'], sequence: { groupOrder: 0 } },
       },
       {
         // Real anvil nodes and real time: one file at a time, after the unit tests, so timings
         // (failback < 2 s) are not measured on a machine busy with other test files.
         extends: true,
-        test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'test/runtimes/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'test/runtimes/**/*.test.ts', 'test/audit/**/*.integration.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } },
       },
       {
         // The adversarial suite (issue 13): each probe against the real proxy over real anvil nodes

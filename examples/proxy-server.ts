@@ -31,7 +31,7 @@ import {
 } from 'steadyrpc';
 import { HELP, parseCommandLine } from './proxy/commandLine.js';
 import { PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS, checkClientSettings, proxyDeadlines, type ProxyDeadlines } from './proxy/defaults.js';
-import { ActiveRequests, answerProbe, pathOf, refuseUpgrade, serverOptions, type Readiness } from './proxy/listeners.js';
+import { ActiveRequests, UnstartedConnections, answerProbe, pathOf, refuseUpgrade, serverOptions, type Readiness } from './proxy/listeners.js';
 import { Shutdown } from './proxy/shutdown.js';
 import { describeStartup, statusBody } from './proxy/status.js';
 
@@ -145,7 +145,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       res.end(metrics.render());
       return true;
     }
-    if (req.method === 'GET' && req.url === '/status') {
+    if (req.method === 'GET' && pathOf(req) === '/status') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(statusBody(pool, clients.size, options.statusShowsUrls === true), null, 2));
       return true;
@@ -166,6 +166,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       res.end('internal error');
     });
   });
+  const unstarted = new UnstartedConnections(server);
   const admin =
     adminListen === undefined
       ? undefined
@@ -233,7 +234,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
 
   // What is still owed to HTTP clients at the end is answered by the pool's close (a write that
   // may have been carried out: NOT_RESENT; anything else: UPSTREAM_UNAVAILABLE), never cut.
-  const shutdown = new Shutdown({ server, last: admin ? [admin] : [], clients, active, settle: () => pool.close() });
+  const shutdown = new Shutdown({ server, last: admin ? [admin] : [], clients, active, unstarted, settle: () => pool.close() });
   let closing: Promise<void> | undefined;
   const close = async (drainMs: number | undefined) => {
     draining = true;

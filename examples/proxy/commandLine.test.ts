@@ -67,6 +67,9 @@ describe('the proxy command line', () => {
   it('maps the frame, queue and session deadline flags too', () => {
     const options = parseCommandLine([...UPSTREAM, '--max-frame-bytes', '2048', '--queue-max', '7', '--request-timeout-ms', '9000', '--connect-timeout-ms', '3000', '--keepalive-interval-ms', '1500', '--keepalive-timeout-ms', '2500']);
     expect(options).toMatchObject({ maxFrameBytes: 2048, session: { queue: { maxCount: 7 }, requestTimeoutMs: 9_000, connectTimeoutMs: 3_000, keepaliveIntervalMs: 1_500, keepaliveTimeoutMs: 2_500 } });
+    // The same deadline bounds each try of a POST /; without the flag, the pool's own (10 s) stands.
+    expect((options as { upstreamHttp?: unknown }).upstreamHttp).toEqual({ attemptTimeoutMs: 9_000 });
+    expect((parseCommandLine([...UPSTREAM]) as { upstreamHttp?: unknown }).upstreamHttp).toBeUndefined();
   });
 
   it('documents every flag in the help', () => {

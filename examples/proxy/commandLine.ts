@@ -28,7 +28,8 @@ Options:
   --connect-timeout-ms N        deadline for an upstream socket to open (default 5000)
   --keepalive-interval-ms N     idle time before an upstream keepalive call (default 2000)
   --keepalive-timeout-ms N      deadline for its answer (default 4000)
-  --request-timeout-ms N        deadline for an upstream answer (default 30000)
+  --request-timeout-ms N        deadline for an upstream answer: a WebSocket call's (default
+                                30000), and each try of a POST / (default 10000, 3 tries at most)
   --queue-max N                 messages held per client while reconnecting (default 1000)
   --max-frame-bytes N           largest client frame or HTTP body (default 5242880)
   --hedge-delay-ms N            hedged reads for POST /: a read safe to repeat that its node has
@@ -173,6 +174,8 @@ export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
       drainMs: int('drain-ms'),
     }),
     ...(hedge === undefined ? {} : { hedge }),
+    // The same deadline for each try of a POST / (pool.request), or a slow node holds it 10 s a try.
+    ...(int('request-timeout-ms') === undefined ? {} : { upstreamHttp: { attemptTimeoutMs: int('request-timeout-ms')! } }),
     ...(values['share-upstreams'] ? { shareUpstreams: true } : {}),
     ...(values['status-urls'] ? { statusShowsUrls: true } : {}),
   };

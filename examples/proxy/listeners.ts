@@ -3,7 +3,8 @@
  * limit, the readiness and liveness endpoints, and the count of HTTP requests being answered (so a
  * drain knows when they are done).
  */
-import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyDeadlines } from './defaults.js';
 
@@ -88,5 +89,35 @@ export class ActiveRequests {
   /** Resolves once no request is being answered. */
   idle(): Promise<void> {
     return this.#active === 0 ? Promise.resolve() : new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+/**
+ * The client connections that have not sent a whole request (nor an upgrade) yet: a connection
+ * that sends nothing, or drips half a request, is not one `server.close()` closes (Node 20 closes
+ * the idle keep-alive connections only). A drain closes these when the port stops accepting, so
+ * the request they were about to send goes to another replica instead of arriving here late.
+ */
+export class UnstartedConnections {
+  readonly #sockets = new Set<Socket>();
+
+  constructor(server: Server) {
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    const started = (req: IncomingMessage) => this.#sockets.delete(req.socket as Socket);
+    server.on('request', started);
+    server.on('upgrade', started);
+  }
+
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Closes every connection that has not sent a whole request yet. */
+  closeAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
   }
 }

@@ -6,7 +6,7 @@ import type http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import { CloseCode, type ServedSocket } from 'steadyrpc';
-import type { ActiveRequests } from './listeners.js';
+import type { ActiveRequests, UnstartedConnections } from './listeners.js';
 
 /**
  * How long a client has to complete the closing handshake at the end, and how long past `drainMs`
@@ -34,6 +34,8 @@ export interface ShutdownParts {
   readonly clients: ReadonlyMap<ServedSocket, WebSocket>;
   /** HTTP requests being answered on the client listener. */
   readonly active: ActiveRequests;
+  /** Client connections that have not sent a whole request yet: closed when the port stops accepting. */
+  readonly unstarted: UnstartedConnections;
   /**
    * Settles the HTTP requests still in progress at the end (the pool's close): each is answered,
    * with an error if need be, before its connection closes.
@@ -61,14 +63,19 @@ export class Shutdown {
    * Without `drainMs`: closes every client with 1001 now. With it: the client listener keeps
    * accepting until no client request came for {@link LISTEN_QUIET_MS} (HTTP requests are served,
    * answered `Connection: close`; upgrades refused with 503), then stops (Node closes its idle
-   * connections); HTTP requests in progress have `drainMs` to be answered, each client `drainMs` to
+   * connections, and those that have not sent a whole request yet are closed); HTTP requests in progress have `drainMs` to be answered, each client `drainMs` to
    * get what it is owed before its 1012; then what remains is closed anyway. Either way an HTTP
    * request still in progress is answered ({@link ShutdownParts.settle}) before its connection
    * closes. Done within `drainMs` + 2 × {@link CLOSE_GRACE_MS}.
    */
   async run(drainMs?: number): Promise<void> {
-    const { server, last, clients, active, settle } = this.#parts;
+    const { server, last, clients, active, unstarted, settle } = this.#parts;
     const closed = (s: http.Server) => new Promise((resolve) => s.close(resolve));
+    // No new connection, and none that has not sent a whole request yet: that request goes elsewhere.
+    const stopAccepting = () => {
+      stopped ??= closed(server);
+      unstarted.closeAll();
+    };
     const timers = new AbortController();
     const wait = (ms: number, signal = timers.signal) => sleep(ms, undefined, { signal }).catch(() => undefined);
     let stopped: Promise<unknown> | undefined;
@@ -76,21 +83,22 @@ export class Shutdown {
       if (drainMs !== undefined && !this.#hurry.signal.aborted) {
         const cut = AbortSignal.any([timers.signal, this.#hurry.signal]);
         const deadline = Date.now() + drainMs;
-        const listening = this.#quiet(deadline, wait, cut).then(() => {
-          stopped ??= closed(server);
-        });
+        const listening = this.#quiet(deadline, wait, cut).then(stopAccepting);
         const http = listening.then(() => Promise.race([active.idle(), wait(deadline - Date.now(), cut)]));
         // Each socket's drain has its own deadline (drainMs): give it the grace to play out.
         const sockets = Promise.all([...clients.keys()].map((served) => served.drain(drainMs)));
         await Promise.race([Promise.all([http, sockets]), wait(drainMs + CLOSE_GRACE_MS, cut)]);
       }
-      stopped ??= closed(server);
+      stopAccepting();
       const hurried = drainMs === undefined || this.#hurry.signal.aborted;
       for (const served of clients.keys()) {
         if (hurried) served.close(CloseCode.GOING_AWAY, 'steadyrpc: shutting down');
         else served.close(CloseCode.SERVICE_RESTART, 'steadyrpc: service restart');
       }
-      if (active.size > 0) settle();
+      // Always, not only when a request is in progress now: a connection accepted before the port
+      // closed may still complete one, and it must be answered (an error, never sent on) rather
+      // than sent to a node and then cut by closeAllConnections below.
+      settle();
       await Promise.race([Promise.all([...[...clients.keys()].map((served) => served.closed), active.idle()]), wait(CLOSE_GRACE_MS)]);
       server.closeAllConnections();
       for (const ws of clients.values()) ws.terminate();
