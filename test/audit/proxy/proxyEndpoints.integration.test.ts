@@ -108,3 +108,38 @@ describe('what bounds a slow HTTP answer', { timeout: 30_000 }, () => {
     }
   });
 });
+
+describe("the proxy's own metrics (proxy.md)", { timeout: 30_000 }, () => {
+  const sample = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it('client_connections, proxy_http_requests_total{outcome}, proxy_upgrades_refused_total{reason} and proxy_draining, each with its type', async () => {
+    const proxy = await fromFlags('--max-clients', '1');
+    try {
+      const client = await TextClient.connect(proxy.wsUrl);
+      expect(JSON.parse(await postText(proxy.url, balance(1), 10_000).then((a) => a.text))).toMatchObject({ id: 1, result: expect.any(String) });
+      expect(JSON.parse((await postText(proxy.url, '{', 10_000)).text)).toMatchObject({ error: { code: -32700 } });
+      // A second client is one too many.
+      await expect(TextClient.connect(proxy.wsUrl)).rejects.toThrow();
+      const text = await (await fetch(`${proxy.url}/metrics`)).text();
+      for (const [name, type] of [
+        ['steadyrpc_client_connections', 'gauge'],
+        ['steadyrpc_proxy_http_requests_total', 'counter'],
+        ['steadyrpc_proxy_upgrades_refused_total', 'counter'],
+        ['steadyrpc_proxy_draining', 'gauge'],
+      ]) {
+        expect(text, name).toContain(`# TYPE ${name} ${type}`);
+      }
+      expect(sample(text, 'steadyrpc_client_connections')).toBe(1);
+      expect(sample(text, 'steadyrpc_proxy_http_requests_total{outcome="answered"}')).toBe(1);
+      expect(sample(text, 'steadyrpc_proxy_http_requests_total{outcome="parse-error"}')).toBe(1);
+      expect(sample(text, 'steadyrpc_proxy_upgrades_refused_total{reason="max-clients"}')).toBe(1);
+      expect(sample(text, 'steadyrpc_proxy_draining')).toBe(0);
+      client.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+});
