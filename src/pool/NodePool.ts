@@ -146,7 +146,11 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     return this.#choice.candidates(this.usable(), this.clock.now());
   }
 
-  /** Whether `name` takes new requests now: not cooling down after a rate limit, circuit not open. */
+  /**
+   * Whether `name` takes new requests now: not cooling down after a rate limit, circuit not open,
+   * and no trial request after either under way (the first request after a cool-down, or through a
+   * half-open circuit, goes alone).
+   */
   available(name: string): boolean {
     this.node(name);
     return this.#passive.available(name);
