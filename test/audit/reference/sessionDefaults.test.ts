@@ -96,7 +96,7 @@ describe("keepaliveMethod defaults to 'eth_chainId'", () => {
   it('after 2 s without a frame, the session calls eth_chainId on its node, and the client sees nothing of it', async () => {
     const h = await sessionHarness();
     const a = h.sockets.sockets[0]!;
-    const methods = () => a.sentJson().map((f: { method: string }) => f.method);
+    const methods = () => (a.sentJson() as Array<{ method: string }>).map((f) => f.method);
     const before = methods().length;
     await h.clock.advance(2_000 - 1);
     expect(methods().length).toBe(before);
