@@ -2,18 +2,9 @@ import { createPublicClient, custom, fallback, InternalRpcError, MethodNotFoundR
 import { watchBlockNumber } from 'viem/actions';
 import { describe, expect, it, vi } from 'vitest';
 import { FakeSocketTransport } from '../../src/testing/index.js';
-import { resilientTransport, type ResilientTransportOptions } from '../../src/viem.js';
+import { resilientTransport } from '../../src/viem.js';
 import { adapterWorld, sentTo, settled, type AdapterWorld } from './world.js';
-
-const ADDRESS = '0x0000000000000000000000000000000000000001';
-
-async function viemClient(options: Partial<ResilientTransportOptions> & { world?: AdapterWorld } = {}) {
-  const { world = adapterWorld(), ...rest } = options;
-  const transport = resilientTransport({ ...world.nodesOptions(), ...rest } as ResilientTransportOptions);
-  const client = createPublicClient({ transport });
-  await world.settle();
-  return { world, client };
-}
+import { ADDRESS, viemClient } from './viemClient.js';
 
 /** Runs `action` while letting the fakes answer. */
 async function run<T>(world: AdapterWorld, action: Promise<T>): Promise<T> {

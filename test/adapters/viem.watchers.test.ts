@@ -1,18 +1,9 @@
 import { createPublicClient } from 'viem';
 import { watchBlocks, watchEvent } from 'viem/actions';
 import { describe, expect, it } from 'vitest';
-import { resilientTransport, type ResilientTransportOptions } from '../../src/viem.js';
-import { adapterWorld, sentTo, type AdapterWorld } from './world.js';
-
-const ADDRESS = '0x0000000000000000000000000000000000000001';
-
-async function viemClient(options: Partial<ResilientTransportOptions> & { world?: AdapterWorld } = {}) {
-  const { world = adapterWorld(), ...rest } = options;
-  const transport = resilientTransport({ ...world.nodesOptions(), ...rest } as ResilientTransportOptions);
-  const client = createPublicClient({ transport });
-  await world.settle();
-  return { world, client };
-}
+import { resilientTransport } from '../../src/viem.js';
+import { adapterWorld, sentTo } from './world.js';
+import { ADDRESS, viemClient } from './viemClient.js';
 
 describe('viem: watchers', () => {
   it('watchBlocks({ includeTransactions: true }) asks for full blocks and delivers them', async () => {

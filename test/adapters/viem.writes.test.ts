@@ -1,18 +1,9 @@
-import { createPublicClient, RpcRequestError } from 'viem';
+import { RpcRequestError } from 'viem';
 import { describe, expect, it } from 'vitest';
-import { resilientTransport, type ResilientTransportOptions } from '../../src/viem.js';
-import { adapterWorld, type AdapterWorld } from './world.js';
+import type { AdapterWorld } from './world.js';
+import { ADDRESS, viemClient } from './viemClient.js';
 
-const ADDRESS = '0x0000000000000000000000000000000000000001';
 const RAW = '0x02f86c0180843b9aca00850ba43b740082520894000000000000000000000000000000000000000180c080a0aa' as const;
-
-async function viemClient(options: Partial<ResilientTransportOptions> & { world?: AdapterWorld } = {}) {
-  const { world = adapterWorld(), ...rest } = options;
-  const transport = resilientTransport({ ...world.nodesOptions(), ...rest } as ResilientTransportOptions);
-  const client = createPublicClient({ transport });
-  await world.settle();
-  return { world, client };
-}
 
 const sentOf = (world: AdapterWorld, name: string, method: string) =>
   world.sockets.sockets.filter((s) => s.endpoint.url === `ws://${name}.test/`).flatMap((s) => s.sentJson() as any[]).filter((f) => f.method === method);

@@ -5,18 +5,9 @@
 import { createPublicClient, fallback, LimitExceededRpcError, MethodNotSupportedRpcError, parseAbi, RpcRequestError } from 'viem';
 import { describe, expect, it, vi } from 'vitest';
 import type { FakeSocket } from '../../../src/testing/index.js';
-import { resilientTransport, type ResilientTransportOptions } from '../../../src/viem.js';
+import { resilientTransport } from '../../../src/viem.js';
 import { adapterWorld, extend, sentTo, settled, type AdapterWorld } from '../../adapters/world.js';
-
-const ADDRESS = '0x0000000000000000000000000000000000000001';
-
-async function viemClient(options: Partial<ResilientTransportOptions> & { world?: AdapterWorld } = {}) {
-  const { world = adapterWorld(), ...rest } = options;
-  const transport = resilientTransport({ ...world.nodesOptions(), ...rest } as ResilientTransportOptions);
-  const client = createPublicClient({ transport });
-  await world.settle();
-  return { world, client };
-}
+import { ADDRESS, viemClient } from '../../adapters/viemClient.js';
 
 /**
  * Node `a` answers `test_slow` only when `release()` is called (its socket stays alive: keepalives
