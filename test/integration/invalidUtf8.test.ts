@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { NodePool, UpstreamSession } from '../../src/index.js';
+import { NodePool, UpstreamSession, type SessionSwitchEvent } from '../../src/index.js';
 
 // A node that sends a text frame that is not UTF-8 (RFC 6455: the connection must fail, 1007)
 // through the session's default transport on Node (WsSocketTransport, which checks UTF-8 itself
@@ -53,9 +53,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function nextEvent<T>(emitter: { once(name: string, listener: (value: T) => void): unknown }, name: string): Promise<T> {
-  return new Promise((resolve) => emitter.once(name, resolve));
-}
+const nextSwitch = (session: UpstreamSession) => new Promise<SessionSwitchEvent>((resolve) => session.once('switch', resolve));
 
 describe('a node that sends a text frame that is not UTF-8', { timeout: 20_000 }, () => {
   it('is left: the session moves to the other node, the client keeps its subscription id and gets each answer once, and nothing of the frame', async () => {
@@ -69,7 +67,7 @@ describe('a node that sends a text frame that is not UTF-8', { timeout: 20_000 }
     const errors: Error[] = [];
     session.on('message', (text) => received.push(text));
     session.on('error', (error) => errors.push(error));
-    if (session.state !== 'ready') await nextEvent(session, 'switch');
+    if (session.state !== 'ready') await nextSwitch(session);
     expect(session.node).toBe('a');
 
     session.send('{"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}');
@@ -77,7 +75,7 @@ describe('a node that sends a text frame that is not UTF-8', { timeout: 20_000 }
     const subscribed = JSON.parse(received[0]!) as { id: number; result: string };
     expect(subscribed).toMatchObject({ id: 1, result: '0xa1' });
 
-    const switched = nextEvent<{ to: string }>(session, 'switch');
+    const switched = nextSwitch(session);
     // `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xa1","result":"<bad>"}}`
     // with a lone continuation byte and an overlong '/': neither decodes.
     a.sendRaw(Buffer.concat([Buffer.from('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xa1","result":"'), Buffer.from([0x80, 0xc0, 0xaf]), Buffer.from('"}}')]));
