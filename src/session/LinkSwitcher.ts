@@ -116,7 +116,9 @@ export class LinkSwitcher {
     link.activatedAt = ctx.clock.now();
     ctx.link = link;
     this.#failedThisRound?.clear();
-    if (old) drainLink(ctx, old, ctx.nextReason === 'unhealthy');
+    // The calls it owes move at once when its node is unhealthy, whatever made the pool switch (a
+    // failback to a recovered node can come while the node being left is down).
+    if (old) drainLink(ctx, old, ctx.nextReason === 'unhealthy' || (!ctx.pool.closed && ctx.pool.health(old.node).status === 'unhealthy'));
     if (ctx.closed()) return; // a listener of what the drain answered closed the session
     const from = this.#lastNode;
     this.#lastNode = link.node;
