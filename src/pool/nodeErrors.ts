@@ -55,10 +55,14 @@ const RATE_LIMIT_CODES: ReadonlySet<number> = new Set([429, -32029]);
  * - geth: "header not found" (eth/api_backend.go), "request beyond head block" (eth_feeHistory,
  *   eth/gasprice), "missing trie node …" (trie MissingNodeError),
  *   "historical state … is not available" (path scheme), "pruned history unavailable" (code 4444,
- *   core/history PrunedHistoryError), "transaction indexing is in progress", "unknown block";
+ *   core/history PrunedHistoryError), "transaction indexing is in progress", "unknown block",
+ *   "block range extends beyond current head block" (-32602, eth_getLogs past its head: the
+ *   execution-apis test its answers make);
  * - reth: "block not found: …" (-32001), "pruned history unavailable" (4444), "state at block #N is
- *   pruned" (ProviderError::StateAtBlockPruned);
- * - erigon: "old data not available due to pruning" (state PrunedError);
+ *   pruned" (ProviderError::StateAtBlockPruned), "block range extends beyond current head block:
+ *   requested …, head …";
+ * - erigon: "old data not available due to pruning" (state PrunedError), "requested block range
+ *   […] is beyond latest executed block N (node is still syncing)";
  * - Nethermind: "No state available for block …" (-32002), "… could not be found" (-32001), "The
  *   method 'x' is not supported." (-32601), "The method 'x' is found but the namespace 'y' is
  *   disabled …" (-32600);
@@ -68,7 +72,7 @@ const RATE_LIMIT_CODES: ReadonlySet<number> = new Set([429, -32029]);
  *   found" (-32001), "Required data unavailable", "Not implemented" (-32603).
  */
 const NOT_THIS_NODE =
-  /header not found|request beyond head block|missing trie node|historical state .*(not available|unavailable)|pruned history unavailable|is pruned|due to pruning|no state available|world state unavailable|unknown block|block not found|transaction indexing is in progress|initial sync is still in progress|blockoutofrange|required data unavailable|does not exist\/is not available|method not (found|enabled|supported|available)|unsupported method|namespace .* is disabled|^not implemented/i;
+  /header not found|request beyond head block|block range extends beyond current head block|beyond latest executed block|missing trie node|historical state .*(not available|unavailable)|pruned history unavailable|is pruned|due to pruning|no state available|world state unavailable|unknown block|block not found|transaction indexing is in progress|initial sync is still in progress|blockoutofrange|required data unavailable|does not exist\/is not available|method not (found|enabled|supported|available)|unsupported method|namespace .* is disabled|^not implemented/i;
 
 /**
  * Codes that say the same whatever the text: method not found (-32601) or not enabled (Besu

@@ -23,6 +23,8 @@ describe('classifyNodeError: "not this node" is retried, per client family', () 
         [-32000, 'transaction indexing is in progress', 'eth_getTransactionReceipt'],
         [-32601, 'the method eth_simulateV1 does not exist/is not available', 'eth_simulateV1'],
         [-32000, 'unknown block', 'eth_getLogs'],
+        // A node behind the range asked (execution-apis' eth_getLogs test, which geth's answers make).
+        [-32602, 'block range extends beyond current head block', 'eth_getLogs'],
       ],
       'retry',
     );
@@ -36,6 +38,7 @@ describe('classifyNodeError: "not this node" is retried, per client family', () 
         [4444, 'pruned history unavailable', 'eth_getLogs'],
         [-32603, 'state at block #1234 is pruned', 'eth_getBalance'],
         [-32001, 'unknown block or tx index', 'eth_getTransactionByBlockNumberAndIndex'],
+        [-32000, 'block range extends beyond current head block: requested 0x2000, head 0x1000', 'eth_getLogs'],
       ],
       'retry',
     );
@@ -46,6 +49,7 @@ describe('classifyNodeError: "not this node" is retried, per client family', () 
       [
         [-32000, 'old data not available due to pruning', 'eth_getBalance'],
         [-32601, 'the method trace_block does not exist/is not available', 'trace_block'],
+        [-32000, 'requested block range [4096, 8192] is beyond latest executed block 4000 (node is still syncing)', 'eth_getLogs'],
       ],
       'retry',
     );
