@@ -153,6 +153,23 @@ export async function locateForks(
           ancestor = Math.min(ancestor, block);
         }
       }
+      // Heights matched, but below the newest log forgotten (a logs subscription kept nothing
+      // between it and the heights that differ): if that log is on the node's chain, so is all the
+      // client holds below it (what it holds is one chain), and the fork is above it, within what
+      // is kept (found by `npm run test:props:long`, seed 20261909: a fork 70 blocks up, reported
+      // deep at the heights of an ended newHeads subscription 80 blocks down).
+      if (at >= 0 && continuity.kind === 'logs') {
+        const low = continuity.logFloor();
+        if (low !== undefined && 'forgotten' in low) {
+          const { block, blockHash } = low.forgotten;
+          const digest = hashDigest(blockHash);
+          const passed = below.slice(0, at);
+          if (block > ancestor && block <= head && digest !== undefined && passed.every((n) => n > block) && (await same(block, digest))) {
+            ancestor = block;
+            deep = !continuity.wholeAbove(ancestor);
+          }
+        }
+      }
       forks.set(subscription, { ancestor, depth: Math.max(...delivered.keys()) - ancestor, deep });
       verified.set(subscription, ancestor);
     }),

@@ -788,3 +788,40 @@ describe('continuity defaults', () => {
     expect(CONTINUITY_DEFAULTS).toEqual({ newHeads: true, logs: true, maxBackfillBlocks: 128, dedupeWindow: 256, reorgDepth: 64, maxRetainedBytes: 2 * 1024 * 1024 });
   });
 });
+
+describe('a logs subscription whose logs between are forgotten', () => {
+  // Found by npm run test:props:long, seed 20261909: a logs subscription kept only its newest log
+  // (its older ones forgotten: more than reorgDepth blocks below), and the heads of a newHeads
+  // subscription the client had ended long before matched the new node's chain. The fork, above
+  // the forgotten logs, was reported deep at those old heads; the newest forgotten log, on the
+  // node's chain, shows it is above that log, and within what is kept.
+  it('a fork above its newest forgotten log is located above that log, not at older heads, and is not deep', async () => {
+    const a = chain(40);
+    const b = chain(40, 30); // b left a's chain above 30
+    const { keeper: k, reorgs } = keeper({ reorgDepth: 8, dedupeWindow: 8 });
+    k.track('h', ['newHeads'], undefined);
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 1; n <= 3; n++) k.accept('h', a.block(n));
+    k.forget('h'); // the client unsubscribed long ago
+    for (let n = 11; n <= 16; n++) k.accept('l', a.log(n));
+    k.accept('l', a.log(38)); // 22 blocks up: the logs of 11 to 16 are forgotten
+    k.afterSwitch(b.call);
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 16, depth: 22, deep: false }]);
+  });
+
+  it('a fork below its newest forgotten log (that log is off the node\'s chain) is still reported deep', async () => {
+    const a = chain(40);
+    const b = chain(40, 12); // b left a's chain above 12: the forgotten logs of 13 to 16 are off it
+    const { keeper: k, reorgs } = keeper({ reorgDepth: 8, dedupeWindow: 8 });
+    k.track('h', ['newHeads'], undefined);
+    k.track('l', ['logs', {}], undefined);
+    for (let n = 1; n <= 3; n++) k.accept('h', a.block(n));
+    k.forget('h');
+    for (let n = 11; n <= 16; n++) k.accept('l', a.log(n));
+    k.accept('l', a.log(38));
+    k.afterSwitch(b.call);
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 3, depth: 35, deep: true }]);
+  });
+});
