@@ -1,6 +1,8 @@
 import type { ExponentialBackoffOptions } from '../backoff/ExponentialBackoff.js';
+import { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
 import type { Clock } from '../Clock.js';
 import type { Environment } from '../environment/Environment.js';
+import { isEnvironment } from '../environment/Environment.js';
 import { SteadyRpcError } from '../errors.js';
 import type { NodePool } from '../pool/NodePool.js';
 import type { Random } from '../random.js';
@@ -9,6 +11,9 @@ import type { ContinuitySettings } from './ContinuityKeeper.js';
 import { CONTINUITY_DEFAULTS } from './ContinuityKeeper.js';
 import type { RepeatablePredicate } from './repeatable.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
+import { consistencySettings } from '../consistency/settings.js';
+import { MessageQueue } from './MessageQueue.js';
+import type { PendingCall } from './PendingCall.js';
 
 export interface UpstreamSessionOptions {
   /** Chooses the node; the session follows its `switch` events. */
@@ -185,4 +190,24 @@ export function sessionSettings(options: Omit<UpstreamSessionOptions, 'pool'>): 
     }
   }
   return Object.freeze(settings);
+}
+
+export function checkEnvironment(environment: unknown): void {
+  if (!isEnvironment(environment)) {
+    throw new SteadyRpcError('ERR_CONFIG', 'Expected environment to be an Environment (online, onOnline, onOffline, onVisible)');
+  }
+}
+
+/**
+ * What a session's options configure, validated: the one place that checks them, for the
+ * constructor and `UpstreamSession.checkOptions` alike, in the order bad options were always
+ * reported (the numeric settings, `backoff`, `queue`, `consistency`, `continuity`).
+ */
+export function configured(options: Omit<UpstreamSessionOptions, 'pool'>, clock: Clock, onExpire: (expired: PendingCall[]) => void) {
+  const settings = sessionSettings(options);
+  const backoff = new ExponentialBackoff(options.backoff);
+  const queue = new MessageQueue<PendingCall>({ ...options.queue, clock }, onExpire);
+  const consistency = consistencySettings(options.consistency);
+  const continuity = continuitySettings(options.continuity);
+  return { settings, backoff, queue, consistency, continuity };
 }

@@ -1,14 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
-import type { Clock } from '../Clock.js';
 import { systemClock } from '../Clock.js';
-import { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
 import { SteadyRpcError } from '../errors.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { NodePool, SwitchEvent } from '../pool/NodePool.js';
 import { defaultRandom } from '../random.js';
 import { defaultSocketTransport } from '../transport/defaultSocketTransport.js';
 import type { Unsubscribe } from '../environment/Environment.js';
-import { isEnvironment } from '../environment/Environment.js';
 import { browserEnvironment } from '../environment/browserEnvironment.js';
 import { BatchCollector } from './BatchCollector.js';
 import type { LimitName } from './CallLimits.js';
@@ -18,7 +15,6 @@ import type { ParsedItem } from './ClientFrame.js';
 import { parseClientFrame } from './ClientFrame.js';
 import { Keepalive } from './Keepalive.js';
 import { LinkSwitcher } from './LinkSwitcher.js';
-import { MessageQueue } from './MessageQueue.js';
 import { Outbox } from './Outbox.js';
 import type { BatchSlot, PendingCall } from './PendingCall.js';
 import { ReplayFilter } from './ReplayFilter.js';
@@ -26,7 +22,7 @@ import { Replayer } from './Replayer.js';
 import { isRepeatable } from './repeatable.js';
 import { SessionContext } from './SessionContext.js';
 import type { UpstreamSessionOptions } from './SessionOptions.js';
-import { continuitySettings, sessionSettings } from './SessionOptions.js';
+import { checkEnvironment, configured } from './SessionOptions.js';
 import type { SessionState } from './SessionState.js';
 import { acceptsTraffic } from './SessionState.js';
 import type { SessionEvents, SessionStats } from './SessionEvents.js';
@@ -34,7 +30,6 @@ import { SubscriptionRegistry } from './SubscriptionRegistry.js';
 import { UpstreamFrames } from './UpstreamFrames.js';
 import { ViewGate } from './ViewGate.js';
 import { AskElsewhere } from './AskElsewhere.js';
-import { consistencySettings } from '../consistency/settings.js';
 
 /**
  * One client's logical JSON-RPC WebSocket connection to "the best node". It stays valid while the
@@ -349,24 +344,4 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.emitQueue();
     if (call.oneWay) this.emit('error', new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Queue full: dropped client notification ${call.method}`));
   }
-}
-
-function checkEnvironment(environment: unknown): void {
-  if (!isEnvironment(environment)) {
-    throw new SteadyRpcError('ERR_CONFIG', 'Expected environment to be an Environment (online, onOnline, onOffline, onVisible)');
-  }
-}
-
-/**
- * What a session's options configure, validated: the one place that checks them, for the
- * constructor and {@link UpstreamSession.checkOptions} alike, in the order bad options were always
- * reported (the numeric settings, `backoff`, `queue`, `consistency`, `continuity`).
- */
-function configured(options: Omit<UpstreamSessionOptions, 'pool'>, clock: Clock, onExpire: (expired: PendingCall[]) => void) {
-  const settings = sessionSettings(options);
-  const backoff = new ExponentialBackoff(options.backoff);
-  const queue = new MessageQueue<PendingCall>({ ...options.queue, clock }, onExpire);
-  const consistency = consistencySettings(options.consistency);
-  const continuity = continuitySettings(options.continuity);
-  return { settings, backoff, queue, consistency, continuity };
 }
