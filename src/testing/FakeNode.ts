@@ -9,7 +9,7 @@ import type { FakeNodeState } from './fakeNodeAnswers.js';
 import { answerCall, blockHeader, hex } from './fakeNodeAnswers.js';
 import { answerHttp } from './fakeNodeHttp.js';
 import { FakeNodeSockets } from './FakeNodeSockets.js';
-import type { FakeForkOptions, FakeImportOptions, FakeNodeMode, FakeNodeOptions } from './FakeNodeOptions.js';
+import type { FakeForkOptions, FakeImportOptions, FakeNodeMode, FakeNodeOptions, FakeSubscriptionIds } from './FakeNodeOptions.js';
 
 const DEFAULT_LOG_ADDRESS = '0x0000000000000000000000000000000000000001';
 
@@ -54,15 +54,19 @@ export class FakeNode {
   /** Without a chain: logs emitted with `emitLog`. */
   readonly #ownLogs: FakeLog[] = [];
   /** Open sockets and their subscriptions. */
-  readonly #sockets = new FakeNodeSockets(this);
+  readonly #sockets: FakeNodeSockets;
 
   constructor(options: FakeNodeOptions = {}) {
-    const { name = 'fake', chainId = 1, chain, head = chain?.genesis ?? 0, balance = 0n, clock, latencyMs = 0, announceRemovedLogs = true, logsBeforeHead = false } = options;
+    const { name = 'fake', chainId = 1, chain, head = chain?.genesis ?? 0, balance = 0n, clock, latencyMs = 0, announceRemovedLogs = true, logsBeforeHead = false, subscriptionIds = 'random' } = options;
+    if (subscriptionIds !== 'random' && subscriptionIds !== 'per-socket') {
+      throw new SteadyRpcError('ERR_CONFIG', `FakeNode: expected subscriptionIds to be 'random' or 'per-socket', got ${JSON.stringify(subscriptionIds)}`);
+    }
     if (latencyMs > 0 && !clock) throw new SteadyRpcError('ERR_CONFIG', 'FakeNode: latencyMs needs a clock');
     if (chain && (!Number.isSafeInteger(head) || head < chain.genesis)) {
       throw new SteadyRpcError('ERR_CONFIG', `FakeNode: expected head to be an integer >= the chain's genesis ${chain.genesis}, got ${head}`);
     }
     this.name = name;
+    this.#sockets = new FakeNodeSockets(this, subscriptionIds);
     this.chainId = chainId;
     this.balance = balance;
     this.#clock = clock;
@@ -331,5 +335,5 @@ export class FakeNode {
 }
 
 export { fakeBlockHash };
-export type { FakeForkOptions, FakeImportOptions, FakeNodeMode, FakeNodeOptions };
+export type { FakeForkOptions, FakeImportOptions, FakeNodeMode, FakeNodeOptions, FakeSubscriptionIds };
 export type { FakeBlockHeader, FakeLog };

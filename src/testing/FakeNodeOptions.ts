@@ -12,6 +12,16 @@ import type { FakeChain } from './FakeChain.js';
  */
 export type FakeNodeMode = 'ok' | 'down' | 'stall' | 'http-error' | 'rpc-error';
 
+/**
+ * How a {@link FakeNode} names the subscriptions it opens:
+ * - `random`: a 128-bit hex quantity, different for every subscription of the node, on any socket,
+ *   as geth, erigon, reth, nethermind and anvil give (random there; here drawn from the node's
+ *   `name`, the same on every run, so two nodes of one name give the same ids);
+ * - `per-socket`: `0x1`, `0x2`, … counted again on every socket, so every node gives the same
+ *   ids in the same order (ids a client might keep across a reconnection by chance).
+ */
+export type FakeSubscriptionIds = 'random' | 'per-socket';
+
 export interface FakeNodeOptions {
   /** Used in answers to `web3_clientVersion` and in error messages. @default 'fake' */
   name?: string;
@@ -43,6 +53,8 @@ export interface FakeNodeOptions {
    * @default false
    */
   logsBeforeHead?: boolean;
+  /** See {@link FakeSubscriptionIds}. @default 'random' */
+  subscriptionIds?: FakeSubscriptionIds;
 }
 
 /** How a node announces blocks it adds in one move (`advance`, `forkAt`, `follow`). */

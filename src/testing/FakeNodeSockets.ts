@@ -3,6 +3,7 @@ import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { FakeNode } from './FakeNode.js';
 import type { FakeSocket } from './FakeSocketTransport.js';
 import { hex } from './fakeNodeAnswers.js';
+import type { FakeSubscriptionIds } from './FakeNodeOptions.js';
 
 interface FakeSubscription {
   readonly kind: string;
@@ -10,17 +11,21 @@ interface FakeSubscription {
 }
 
 /**
- * A {@link FakeNode}'s WebSocket side: its open sockets and their `eth_subscribe` subscriptions;
- * ids count from 0x1 on every socket, as many nodes do.
+ * A {@link FakeNode}'s WebSocket side: its open sockets and their `eth_subscribe` subscriptions,
+ * named as {@link FakeSubscriptionIds} says.
  */
 export class FakeNodeSockets {
   readonly #node: FakeNode;
+  readonly #ids: FakeSubscriptionIds;
   readonly #sockets = new Map<FakeSocket, Map<string, FakeSubscription>>();
-  /** Weak: a closed socket is forgotten with everything it held (a long simulation keeps no socket). */
+  /** `per-socket`: the next id's number. Weak: a closed socket is forgotten with everything it held (a long simulation keeps no socket). */
   readonly #nextSubscription = new WeakMap<FakeSocket, number>();
+  /** `random`: subscriptions the node has opened, on any socket. */
+  #opened = 0;
 
-  constructor(node: FakeNode) {
+  constructor(node: FakeNode, ids: FakeSubscriptionIds) {
     this.#node = node;
+    this.#ids = ids;
   }
 
   /** Accepts (or refuses, or never answers, per the node's `mode`) a new socket. */
@@ -86,6 +91,13 @@ export class FakeNodeSockets {
     socket.receiveJson(Array.isArray(payload) ? answers : answers[0]);
   }
 
+  #nextId(socket: FakeSocket): string {
+    if (this.#ids === 'random') return randomId(this.#node.name, ++this.#opened);
+    const n = this.#nextSubscription.get(socket)!;
+    this.#nextSubscription.set(socket, n + 1);
+    return hex(n);
+  }
+
   #answerOnSocket(socket: FakeSocket, request: JsonRpcRequest): JsonRpcResponse {
     const node = this.#node;
     const subscriptions = this.#sockets.get(socket)!;
@@ -97,9 +109,7 @@ export class FakeNodeSockets {
       if (typeof kind !== 'string' || !['newHeads', 'logs', 'newPendingTransactions', 'syncing'].includes(kind)) {
         return errorResponse(id, RpcErrorCode.INVALID_PARAMS, `unknown subscription ${JSON.stringify(kind)}`);
       }
-      const n = this.#nextSubscription.get(socket)!;
-      this.#nextSubscription.set(socket, n + 1);
-      const subscription = hex(n);
+      const subscription = this.#nextId(socket);
       subscriptions.set(subscription, { kind, params });
       return { jsonrpc: '2.0', id, result: subscription };
     }
@@ -109,4 +119,20 @@ export class FakeNodeSockets {
     }
     return node.answer(request);
   }
+}
+
+/**
+ * The `n`th subscription id of a node named `name`: a 128-bit quantity (no leading zeros, as geth
+ * and reth write one) from two FNV-1a hashes, so the same on every run.
+ */
+function randomId(name: string, n: number): string {
+  const high = fnv1a(`${name}#${n}`, 0xcbf29ce484222325n);
+  const low = fnv1a(`${n}#${name}`, 0x84222325cbf29ce4n);
+  return hex((high << 64n) | low);
+}
+
+function fnv1a(text: string, basis: bigint): bigint {
+  let hash = basis;
+  for (let i = 0; i < text.length; i++) hash = BigInt.asUintN(64, (hash ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n);
+  return hash;
 }

@@ -9,7 +9,7 @@ export type { FakeHttpFailure, FakeHttpHandler, RecordedHttpRequest } from './Fa
 export { FakeHttpTransport } from './FakeHttpTransport.js';
 export type { FakeBlockHeader, FakeChainOptions, FakeLog } from './FakeChain.js';
 export { FakeChain, fakeBlockHash } from './FakeChain.js';
-export type { FakeForkOptions, FakeImportOptions, FakeNodeMode, FakeNodeOptions } from './FakeNode.js';
+export type { FakeForkOptions, FakeImportOptions, FakeNodeMode, FakeNodeOptions, FakeSubscriptionIds } from './FakeNode.js';
 export { FakeNode } from './FakeNode.js';
 export type { FakeConnectHandler, FakeSendHandler, FakeSocketState, FakeSocketTransportOptions } from './FakeSocketTransport.js';
 export { FakeSocket, FakeSocketTransport } from './FakeSocketTransport.js';

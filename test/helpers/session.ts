@@ -1,7 +1,7 @@
 import type { Clock, NodeHealth, SessionSwitchEvent, SocketTransport, UpstreamSessionOptions } from '../../src/index.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
 import { expect } from 'vitest';
-import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport, type FakeSubscriptionIds } from '../../src/testing/index.js';
 
 export interface SessionHarness {
   clock: FakeClock;
@@ -29,6 +29,8 @@ export async function sessionHarness(
   options: Partial<UpstreamSessionOptions> & {
     names?: Array<[string, 'primary' | 'backup']>;
     healthy?: boolean;
+    /** How the nodes name subscriptions (FakeNodeOptions). @default 'random' */
+    subscriptionIds?: FakeSubscriptionIds;
     random?: () => number;
     /** The session's transport, built over the fake sockets the nodes serve (another transport's contract run on them). */
     transportOver?: (sockets: FakeSocketTransport) => SocketTransport;
@@ -36,12 +38,12 @@ export async function sessionHarness(
     wrapClock?: (clock: FakeClock) => Clock;
   } = {},
 ): Promise<SessionHarness> {
-  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, transportOver, wrapClock, ...sessionOptions } = options;
+  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, subscriptionIds, transportOver, wrapClock, ...sessionOptions } = options;
   const clock = new FakeClock();
   const sockets = new FakeSocketTransport();
   const nodes: Record<string, FakeNode> = {};
   names.forEach(([name], index) => {
-    const node = new FakeNode({ name, head: 100, balance: BigInt(index + 1) });
+    const node = new FakeNode({ name, head: 100, balance: BigInt(index + 1), ...(subscriptionIds ? { subscriptionIds } : {}) });
     nodes[name] = node;
     sockets.route(`ws://${name}.test/`, node.socket);
   });

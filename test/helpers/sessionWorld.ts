@@ -11,7 +11,7 @@ import type {
 } from '../../src/index.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
 import type { FakeSocket } from '../../src/testing/index.js';
-import { FakeChain, FakeClock, FakeEnvironment, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+import { FakeChain, FakeClock, FakeEnvironment, FakeHttpTransport, FakeNode, FakeSocketTransport, type FakeSubscriptionIds } from '../../src/testing/index.js';
 import { PLANTED, USERINFO, leaksIn, render } from './secrets.js';
 
 /** Every node's head starts here, so a block number can never be mistaken for a small subscription id. */
@@ -41,8 +41,8 @@ export class TaggedNode extends FakeNode {
    */
   droppedLogs = false;
 
-  constructor(name: string, index: number, chain: FakeChain, announceRemovedLogs: boolean, logsBeforeHead: boolean) {
-    super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1), announceRemovedLogs, logsBeforeHead });
+  constructor(name: string, index: number, chain: FakeChain, announceRemovedLogs: boolean, logsBeforeHead: boolean, subscriptionIds: FakeSubscriptionIds) {
+    super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1), announceRemovedLogs, logsBeforeHead, subscriptionIds });
     this.index = index;
   }
 
@@ -327,7 +327,10 @@ export function createWorld(settings: WorldSettings): World {
   const transport = new TracingTransport(clock);
   const chain = new FakeChain({ genesis: GENESIS });
   const names = NODE_NAMES.slice(0, settings.tiers.length);
-  const nodes = names.map((name, index) => new TaggedNode(name, index, chain, settings.removedLogs, settings.logsBeforeHead));
+  // Random ids (geth, reth, anvil) in two runs of three, the same ids on every socket and node
+  // (ids counted per socket) in the third: drawn from the seed, so the schedule is unchanged.
+  const subscriptionIds: FakeSubscriptionIds = Math.abs(settings.seed % 3) === 2 ? 'per-socket' : 'random';
+  const nodes = names.map((name, index) => new TaggedNode(name, index, chain, settings.removedLogs, settings.logsBeforeHead, subscriptionIds));
   const shadow = new FakeNode({ name: 'shadow', chain, head: FIRST_HEAD });
   for (const node of nodes) transport.fake.route(url(node.name), node.socket);
   const pool = new NodePool({

@@ -1,5 +1,5 @@
 import { NodePool, SharedSocketTransport, UpstreamSession, type SharedSocketTransportOptions, type UpstreamSessionOptions } from '../../src/index.js';
-import { FakeChain, FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
+import { FakeChain, FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport, type FakeSubscriptionIds } from '../../src/testing/index.js';
 
 export type Mode = 'shared' | 'own';
 
@@ -17,13 +17,17 @@ export interface Client {
  * `count` sessions over nodes a (primary) and b (backup), either all on one SharedSocketTransport
  * (`shared`) or each on sockets of its own (`own`): the same scenario on both is the oracle.
  */
-export async function world(mode: Mode, count: number, options: { chain?: boolean; session?: Partial<UpstreamSessionOptions>; shareSubscriptions?: boolean; livenessWindowMs?: number } = {}) {
+export async function world(
+  mode: Mode,
+  count: number,
+  options: { chain?: boolean; session?: Partial<UpstreamSessionOptions>; shareSubscriptions?: boolean; livenessWindowMs?: number; subscriptionIds?: FakeSubscriptionIds } = {},
+) {
   const clock = new FakeClock();
   const fake = new FakeSocketTransport();
   const chain = options.chain ? new FakeChain({ genesis: 90 }) : undefined;
   const nodes = {
-    a: new FakeNode({ name: 'a', head: chain ? 90 : 100, chain }),
-    b: new FakeNode({ name: 'b', head: chain ? 90 : 100, chain }),
+    a: new FakeNode({ name: 'a', head: chain ? 90 : 100, chain, subscriptionIds: options.subscriptionIds }),
+    b: new FakeNode({ name: 'b', head: chain ? 90 : 100, chain, subscriptionIds: options.subscriptionIds }),
   };
   for (const [name, node] of Object.entries(nodes)) fake.route(`ws://${name}.test/`, node.socket);
   const pool = new NodePool({

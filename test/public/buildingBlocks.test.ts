@@ -59,8 +59,9 @@ describe('SubscriptionRegistry in a proxy of your own', () => {
   it('a client keeps its subscription ids when the proxy moves to a node that hands out the same ids crossed', async () => {
     const clock = new FakeClock();
     const transport = new FakeSocketTransport();
-    const a = new FakeNode({ name: 'a', head: 10 });
-    const b = new FakeNode({ name: 'b', head: 20 });
+    // Both count ids from 0x1 on each socket, as Besu's examples show.
+    const a = new FakeNode({ name: 'a', head: 10, subscriptionIds: 'per-socket' });
+    const b = new FakeNode({ name: 'b', head: 20, subscriptionIds: 'per-socket' });
     transport.route('ws://a/', a.socket);
     transport.route('ws://b/', b.socket);
     const registry = new SubscriptionRegistry();
@@ -158,7 +159,7 @@ describe('ReplayFilter in a session of your own', () => {
   async function world() {
     const clock = new FakeClock();
     const transport = new FakeSocketTransport();
-    const node = new FakeNode({ name: 'b', head: 10 });
+    const node = new FakeNode({ name: 'b', head: 10, subscriptionIds: 'per-socket' });
     transport.route('ws://b/', node.socket);
     const filter = new ReplayFilter({ clock });
     const toClient: Frame[] = [];

@@ -299,3 +299,54 @@ describe('FakeNode: geth orders and batch imports', () => {
     expect(() => a.forkAt(1, 1, { logs: -1 })).toThrow(/logs/);
   });
 });
+
+describe('subscription ids', () => {
+  /** The ids `node` gives `count` subscribes on each of `sockets` new sockets, socket by socket. */
+  async function idsOf(node: FakeNode, sockets: number, count: number): Promise<string[][]> {
+    const transport = new FakeSocketTransport();
+    transport.route('ws://node/', node.socket);
+    const all: string[][] = [];
+    for (let s = 0; s < sockets; s++) {
+      const ids: string[] = [];
+      const socket = transport.open({ url: 'ws://node/' }, { onOpen: () => {}, onMessage: (text) => void ids.push(JSON.parse(text).result), onClose: () => {}, onError: () => {} });
+      await clock.flush();
+      for (let i = 0; i < count; i++) socket.send(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'eth_subscribe', params: ['newHeads'] }));
+      await clock.flush();
+      all.push(ids);
+      socket.close();
+    }
+    return all;
+  }
+
+  it("random (the default): 128-bit quantities, none given twice by a node, none shared by nodes of other names, the same on every run", async () => {
+    const a = (await idsOf(new FakeNode({ name: 'a' }), 3, 50)).flat();
+    const b = (await idsOf(new FakeNode({ name: 'b' }), 3, 50)).flat();
+    for (const id of [...a, ...b]) expect(id).toMatch(/^0x[1-9a-f][0-9a-f]{0,31}$/);
+    expect(new Set(a).size).toBe(150);
+    expect(new Set([...a, ...b]).size).toBe(300);
+    // Long ones, as a node's random ids are (a few are shorter, as quantities with leading zeros cut).
+    expect(a.filter((id) => id.length >= 30).length).toBeGreaterThan(140);
+    expect((await idsOf(new FakeNode({ name: 'a' }), 3, 50)).flat()).toEqual(a);
+  });
+
+  it("per-socket: 0x1, 0x2, … counted again on every socket, the same on every node", async () => {
+    expect(await idsOf(new FakeNode({ name: 'a', subscriptionIds: 'per-socket' }), 2, 3)).toEqual([
+      ['0x1', '0x2', '0x3'],
+      ['0x1', '0x2', '0x3'],
+    ]);
+    expect(await idsOf(new FakeNode({ name: 'b', subscriptionIds: 'per-socket' }), 1, 2)).toEqual([['0x1', '0x2']]);
+  });
+
+  it('refuses another value', () => {
+    expect(isSteadyRpcError(thrownBy(() => new FakeNode({ subscriptionIds: 'counter' as never })), 'ERR_CONFIG')).toBe(true);
+  });
+});
+
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}

@@ -18,7 +18,8 @@ import { normalizedWithSubs, rpc, world, type Mode } from '../../helpers/sharedW
  * JSON-RPC members only.
  */
 async function extraMembers(mode: Mode) {
-  const w = await world(mode, 1);
+  // Ids counted from 0x1 on each socket: the frame below names the node's first subscription.
+  const w = await world(mode, 1, { subscriptionIds: 'per-socket' });
   const [c] = w.clients as [any];
   c.send(rpc(1, 'eth_subscribe', ['newHeads']));
   await w.settle();
