@@ -1,7 +1,7 @@
 import { SteadyRpcError } from '../errors.js';
 import type { FakeNode } from './FakeNode.js';
 
-/** A block header as `eth_getBlockByNumber` and `newHeads` give it. */
+/** A block header as `newHeads` gives it (`eth_getBlockByNumber` adds a base fee and the transactions). */
 export interface FakeBlockHeader {
   readonly number: string;
   readonly hash: string;
@@ -9,13 +9,20 @@ export interface FakeBlockHeader {
   readonly timestamp: string;
 }
 
-/** A log as `eth_getLogs` and `logs` subscriptions give it. */
+/**
+ * A log as `eth_getLogs` and `logs` subscriptions give it. Each log is the only one of a
+ * transaction of its own (`transactionIndex` is its `logIndex`), which
+ * `eth_getTransactionReceipt` and `eth_getTransactionByHash` answer for.
+ */
 export interface FakeLog {
   readonly address: string;
+  readonly topics: readonly string[];
+  readonly data: string;
   readonly blockNumber: string;
   readonly blockHash: string;
+  readonly transactionHash: string;
+  readonly transactionIndex: string;
   readonly logIndex: string;
-  readonly data: string;
   readonly removed: boolean;
 }
 
@@ -26,6 +33,27 @@ export const fakeBlockHash = (number: number, fork = 0) =>
   `0x${fork.toString(16).padStart(8, '0')}${number.toString(16).padStart(56, '0')}`;
 
 const ZERO_HASH = `0x${'0'.repeat(64)}`;
+
+/**
+ * A deterministic transaction hash: the `index`th transaction of the block with `blockHash` (a
+ * {@link fakeBlockHash}), unique on every branch.
+ */
+export const fakeTransactionHash = (blockHash: string, index: number) => `0x${(index + 1).toString(16).padStart(6, '0')}${blockHash.slice(2, 10)}${blockHash.slice(16)}`;
+
+/** The `index`th log of a block (frozen), in a transaction of its own. */
+export function fakeLog(block: { readonly number: string; readonly hash: string }, index: number, address: string, data: string): FakeLog {
+  return Object.freeze({
+    address,
+    topics: Object.freeze([]),
+    data,
+    blockNumber: block.number,
+    blockHash: block.hash,
+    transactionHash: fakeTransactionHash(block.hash, index),
+    transactionIndex: hex(index),
+    logIndex: hex(index),
+    removed: false,
+  });
+}
 
 export interface ChainBlock {
   readonly number: number;

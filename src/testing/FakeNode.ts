@@ -4,7 +4,7 @@ import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import type { HttpEndpoint, HttpResponse } from '../transport/HttpTransport.js';
 import type { FakeSocket } from './FakeSocketTransport.js';
 import type { ChainBlock, FakeBlockHeader, FakeLog, Branch } from './FakeChain.js';
-import { FakeChain, TREE, fakeBlockHash } from './FakeChain.js';
+import { FakeChain, TREE, fakeBlockHash, fakeLog } from './FakeChain.js';
 import type { FakeNodeState } from './fakeNodeAnswers.js';
 import { answerCall, blockHeader, hex } from './fakeNodeAnswers.js';
 import { answerHttp } from './fakeNodeHttp.js';
@@ -168,7 +168,7 @@ export class FakeNode {
     this.#retract(left);
     for (let i = 0; i < blocks; i++) {
       const block = chain[TREE].extend(this.#branch);
-      for (let j = 0; j < logs; j++) block.logs.push(Object.freeze({ address: DEFAULT_LOG_ADDRESS, blockNumber: block.header.number, blockHash: block.header.hash, logIndex: hex(j), data: '0x', removed: false }));
+      for (let j = 0; j < logs; j++) block.logs.push(fakeLog(block.header, j, DEFAULT_LOG_ADDRESS, '0x'));
       this.#head = block.number;
       this.#announce(block, !options.batch || i === blocks - 1);
     }
@@ -255,13 +255,13 @@ export class FakeNode {
   emitLog(address = DEFAULT_LOG_ADDRESS, data = '0x'): this {
     if (this.#branch) {
       const block = this.#branch.at(this.#head)!;
-      const log: FakeLog = Object.freeze({ address, blockNumber: block.header.number, blockHash: block.header.hash, logIndex: hex(block.logs.length), data, removed: false });
+      const log = fakeLog(block.header, block.logs.length, address, data);
       block.logs.push(log);
       for (const node of this.#chain![TREE].nodes) if (node.#has(block)) node.notify('logs', { ...log });
       return this;
     }
     const inBlock = this.#ownLogs.filter((l) => l.blockNumber === hex(this.#head)).length;
-    const log = { address, blockNumber: hex(this.#head), blockHash: fakeBlockHash(this.#head, this.#fork), logIndex: hex(inBlock), data, removed: false };
+    const log = fakeLog({ number: hex(this.#head), hash: fakeBlockHash(this.#head, this.#fork) }, inBlock, address, data);
     this.#ownLogs.push(log);
     return this.notify('logs', log);
   }
@@ -319,8 +319,8 @@ export class FakeNode {
   }
 
   /**
-   * The header the node's chain has at `number`, as `eth_getBlockByNumber` and `newHeads` give it
-   * (on a chain: its branch's block, which must exist).
+   * The header the node's chain has at `number`, as `newHeads` gives it (`eth_getBlockByNumber`
+   * adds a base fee and the block's transactions); on a chain: its branch's block, which must exist.
    */
   block(number: number): FakeBlockHeader {
     return blockHeader(this.name, this.#state(), number);

@@ -190,14 +190,25 @@ export function notificationSource(world: World, result: unknown): { kind: SubKi
     return { kind: 'logs' };
   }
   if (typeof r.hash === 'string' && typeof r.number === 'string') {
-    const block = world.chain.block(r.hash);
-    return block && sameFields(r, block) ? { kind: 'newHeads' } : undefined;
+    const header = world.chain.block(r.hash);
+    if (!header) return undefined;
+    // A head as newHeads gives it, or a block as eth_getBlockByNumber does (a backfilled head):
+    // the header, a base fee and its transactions' hashes. (A fake's head block takes the logs
+    // emitted while it is the head: one read before the last of them has fewer.)
+    if (!('transactions' in r)) return sameFields(r, header) ? { kind: 'newHeads' } : undefined;
+    const hashes = world.chain.logsOf(r.hash).map((log) => log.transactionHash);
+    const transactions = Array.isArray(r.transactions) && r.transactions.every((hash, i) => hash === hashes[i]) ? r.transactions : hashes;
+    return sameFields(r, { ...header, baseFeePerGas: FAKE_BASE_FEE, transactions }) ? { kind: 'newHeads' } : undefined;
   }
   return undefined;
 }
 
-/** Whether `a` has exactly the fields of `b`, with the same values. */
+/** What a FakeNode gives as every block's base fee. */
+const FAKE_BASE_FEE = '0x3b9aca00';
+
+/** Whether `a` has exactly the fields of `b`, with the same values (arrays: the same items). */
 function sameFields(a: Record<string, unknown>, b: object): boolean {
   const entries = Object.entries(b);
-  return Object.keys(a).length === entries.length && entries.every(([key, value]) => a[key] === value);
+  const same = (x: unknown, y: unknown) => x === y || (Array.isArray(x) && Array.isArray(y) && x.length === y.length && x.every((item, i) => item === y[i]));
+  return Object.keys(a).length === entries.length && entries.every(([key, value]) => same(a[key], value));
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isSteadyRpcError } from '../../src/errors.js';
 import type { FakeBlockHeader, FakeLog } from '../../src/testing/index.js';
 import { FakeChain, FakeClock, FakeNode, FakeSocketTransport, fakeBlockHash } from '../../src/testing/index.js';
+import { classifyNodeError } from '../../src/pool/nodeErrors.js';
 
 const clock = new FakeClock();
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -48,6 +49,9 @@ async function watch(node: FakeNode, logFilter: object = {}): Promise<{ heads: F
 
 const numbers = (items: ReadonlyArray<{ number: string } | { blockNumber: string }>) => items.map((i) => Number('number' in i ? i.number : i.blockNumber));
 
+/** A block as eth_getBlockByNumber and eth_getBlockByHash give it (without full transactions). */
+const asBlock = (header: FakeBlockHeader, transactions: string[] = []) => ({ ...header, baseFeePerGas: '0x3b9aca00', transactions });
+
 /** Every head links to the one before it. */
 function expectLinked(heads: readonly FakeBlockHeader[]): void {
   for (let i = 1; i < heads.length; i++) expect(heads[i]!.parentHash).toBe(heads[i - 1]!.hash);
@@ -70,8 +74,8 @@ describe('FakeNode without a chain (as before)', () => {
     node.emitLog(ADDRESS, '0x01').advance(1).emitLog(OTHER, '0x02');
     expect(node.logs.map((l) => [l.blockNumber, l.logIndex, l.data])).toEqual([['0xa', '0x0', '0x01'], ['0xb', '0x0', '0x02']]);
     expect(call(node, 'eth_getLogs', [{ fromBlock: '0xb', address: OTHER }])).toEqual([node.logs[1]]);
-    expect(call(node, 'eth_getBlockByHash', [fakeBlockHash(11)])).toEqual(node.block(11));
-    expect(call(node, 'eth_getBlockByHash', [fakeBlockHash(12)])).toBeNull();
+    expect(call(node, 'eth_getBlockByHash', [fakeBlockHash(11), false])).toEqual(asBlock(node.block(11), [node.logs[1]!.transactionHash]));
+    expect(call(node, 'eth_getBlockByHash', [fakeBlockHash(12), false])).toBeNull();
   });
 });
 
@@ -103,11 +107,11 @@ describe('FakeNodes on one FakeChain share its history', () => {
     expect(blocks[0]!.parentHash).toBe(fakeBlockHash(99, 0));
     expect(chain.block(blocks[3]!.hash)).toEqual(blocks[3]);
     expect(call(b, 'eth_blockNumber')).toBe(hex(102));
-    expect(call(b, 'eth_getBlockByNumber', ['latest', false])).toEqual(blocks[2]);
+    expect(call(b, 'eth_getBlockByNumber', ['latest', false])).toEqual(asBlock(blocks[2]!));
     expect(call(b, 'eth_getBlockByNumber', [hex(103), false])).toBeNull();
     expect(call(b, 'eth_getBlockByNumber', [hex(99), false])).toBeNull();
-    expect(call(b, 'eth_getBlockByNumber', ['earliest', false])).toEqual(blocks[0]);
-    expect(call(b, 'eth_getBlockByHash', [blocks[1]!.hash, false])).toEqual(blocks[1]);
+    expect(call(b, 'eth_getBlockByNumber', ['earliest', false])).toEqual(asBlock(blocks[0]!));
+    expect(call(b, 'eth_getBlockByHash', [blocks[1]!.hash, false])).toEqual(asBlock(blocks[1]!));
     expect(call(b, 'eth_getBlockByHash', [blocks[3]!.hash, false])).toBeNull(); // above its head
     expect(new FakeNode({ chain: new FakeChain() }).block(0).parentHash).toBe(`0x${'0'.repeat(64)}`);
   });
@@ -147,7 +151,8 @@ describe('logs belong to the block they were emitted in', () => {
     a.advance(1).emitLog(ADDRESS, '0x01').advance(1).emitLog(OTHER, '0x02');
     expect(call(a, 'eth_getLogs', [{ fromBlock: hex(100), toBlock: 'latest' }]).map((l: FakeLog) => l.data)).toEqual(['0x01', '0x02']);
     expect(call(a, 'eth_getLogs', [{ fromBlock: hex(102), toBlock: hex(200) }]).map((l: FakeLog) => l.data)).toEqual(['0x02']);
-    expect(call(a, 'eth_getLogs', [{ address: ADDRESS }]).map((l: FakeLog) => l.data)).toEqual(['0x01']);
+    expect(call(a, 'eth_getLogs', [{ fromBlock: hex(100), address: ADDRESS }]).map((l: FakeLog) => l.data)).toEqual(['0x01']);
+    expect(call(a, 'eth_getLogs', [{ address: OTHER }]).map((l: FakeLog) => l.data)).toEqual(['0x02']); // from 'latest'
     expect(call(a, 'eth_getLogs', [{ blockHash: a.block(102).hash }]).map((l: FakeLog) => l.data)).toEqual(['0x02']);
     expect(call(b, 'eth_getLogs', [{ fromBlock: hex(100) }])).toEqual([]); // b is still at 100
     expect(() => call(b, 'eth_getLogs', [{ blockHash: a.block(102).hash }])).toThrow(/unknown block/);
@@ -350,3 +355,82 @@ function thrownBy(fn: () => unknown): unknown {
   }
   throw new Error('expected a throw');
 }
+
+describe('answers as geth and anvil give them', () => {
+  /** The error `node` answers `method` with (throws on a result). */
+  function errorOf(node: FakeNode, method: string, params: unknown[]): { code: number; message: string } {
+    const answer = node.answer({ jsonrpc: '2.0', id: 1, method, params });
+    if (!('error' in answer)) throw new Error(`${method}: expected an error, got ${JSON.stringify(answer.result)}`);
+    return answer.error!;
+  }
+
+  it('a transaction for every log: its receipt and itself by hash, while the node has its block; null otherwise', () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ name: 'a', chain, head: 100 });
+    const b = new FakeNode({ name: 'b', chain, head: 100 });
+    a.advance(1).emitLog(ADDRESS, '0x01').emitLog(OTHER, '0x02');
+    const [first, second] = a.logs as [FakeLog, FakeLog];
+    expect([first.transactionIndex, second.transactionIndex, first.topics]).toEqual(['0x0', '0x1', []]);
+    expect(first.transactionHash).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(second.transactionHash).not.toBe(first.transactionHash);
+    expect(call(a, 'eth_getTransactionReceipt', [second.transactionHash])).toMatchObject({
+      transactionHash: second.transactionHash,
+      transactionIndex: '0x1',
+      blockHash: a.block(101).hash,
+      blockNumber: hex(101),
+      status: '0x1',
+      logs: [second],
+    });
+    expect(call(a, 'eth_getTransactionByHash', [first.transactionHash])).toMatchObject({ hash: first.transactionHash, blockNumber: hex(101), to: ADDRESS, input: '0x01' });
+    expect(call(a, 'eth_getBlockByNumber', [hex(101), false]).transactions).toEqual([first.transactionHash, second.transactionHash]);
+    expect(call(a, 'eth_getBlockByNumber', [hex(101), true]).transactions.map((t: { hash: string }) => t.hash)).toEqual([first.transactionHash, second.transactionHash]);
+    // b has not got block 101 yet: null, as a lagging node answers.
+    expect(call(b, 'eth_getTransactionReceipt', [first.transactionHash])).toBeNull();
+    b.advance(1);
+    expect(call(b, 'eth_getTransactionReceipt', [first.transactionHash])).toMatchObject({ blockNumber: hex(101) });
+    // A read backend that lags: null too.
+    b.readLagBlocks = 1;
+    expect(call(b, 'eth_getTransactionReceipt', [first.transactionHash])).toBeNull();
+    // A reorg dropped it: null.
+    a.forkAt(1, 2);
+    expect(call(a, 'eth_getTransactionReceipt', [first.transactionHash])).toBeNull();
+    expect(call(a, 'eth_getTransactionByHash', [`0x${'ab'.repeat(32)}`])).toBeNull();
+    expect(errorOf(a, 'eth_getTransactionReceipt', ['0x1234']).code).toBe(-32602);
+  });
+
+  it("'pending' is the block after the head with no hash yet; 'safe' and 'finalized' are 32 and 64 blocks down (anvil's epochs), not below the genesis", () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const node = new FakeNode({ chain, head: 100 });
+    node.advance(70);
+    expect(call(node, 'eth_getBlockByNumber', ['pending', false])).toMatchObject({ number: hex(171), hash: null, parentHash: node.block(170).hash, transactions: [] });
+    expect(call(node, 'eth_getBlockByNumber', ['safe', false]).number).toBe(hex(138));
+    expect(call(node, 'eth_getBlockByNumber', ['finalized', false]).number).toBe(hex(106));
+    node.forkAt(60, 0);
+    expect(call(node, 'eth_getBlockByNumber', ['finalized', false]).number).toBe(hex(100));
+  });
+
+  it('malformed params are -32602, as geth and anvil answer them', () => {
+    const node = new FakeNode({ head: 10 });
+    expect(errorOf(node, 'eth_getBlockByNumber', ['bogus', false]).code).toBe(-32602);
+    expect(errorOf(node, 'eth_getBlockByNumber', ['0x5']).code).toBe(-32602);
+    expect(errorOf(node, 'eth_getBlockByHash', ['0x1234', false]).code).toBe(-32602);
+    expect(errorOf(node, 'eth_getBlockByHash', [fakeBlockHash(5)]).code).toBe(-32602);
+    expect(errorOf(node, 'eth_getLogs', []).code).toBe(-32602);
+    expect(errorOf(node, 'eth_getLogs', [{ fromBlock: 'soon' }]).code).toBe(-32602);
+    expect(errorOf(node, 'eth_getLogs', [{ blockHash: fakeBlockHash(5), fromBlock: '0x1' }]).code).toBe(-32602);
+    // 0X5, a leading zero and a JSON number are still block 5, as anvil reads them.
+    for (const tag of ['0X5', '0x05', 5]) expect(call(node, 'eth_getBlockByNumber', [tag, false]).number).toBe('0x5');
+  });
+
+  it("a range above the head is geth's error, which steadyrpc reads as 'ask a node that has it'", () => {
+    const node = new FakeNode({ head: 10 });
+    const logs = errorOf(node, 'eth_getLogs', [{ fromBlock: '0xb', toBlock: '0xc' }]);
+    expect(logs).toEqual({ code: -32602, message: 'block range extends beyond current head block' });
+    expect(classifyNodeError(logs, 'eth_getLogs')).toBe('retry');
+    expect(call(node, 'eth_getLogs', [{ fromBlock: '0xa', toBlock: '0xc' }])).toEqual([]); // toBlock clamped, as anvil does
+    const fees = errorOf(node, 'eth_feeHistory', ['0x3', '0x64', []]);
+    expect(fees).toEqual({ code: -32000, message: 'request beyond head block: requested 100, head 10' });
+    expect(classifyNodeError(fees, 'eth_feeHistory')).toBe('retry');
+    expect(call(node, 'eth_feeHistory', ['0x0', 'latest', []])).toEqual({ oldestBlock: '0x0', gasUsedRatio: null });
+  });
+});

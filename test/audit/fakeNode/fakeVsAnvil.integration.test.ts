@@ -274,54 +274,67 @@ describe('agree, but geth answers otherwise (pinned while the fake follows anvil
   });
 });
 
-describe('differ (each it.fails: the fake does not answer as anvil does)', () => {
+describe('agree since the fake was brought in line (each was an it.fails: the fake answered otherwise)', () => {
   // geth numbers the pending block head + 1 (hash, nonce and miner null); anvil head + 1 with a
-  // hash; the fake answers the head block itself. steadyrpc: ChainView.namesPending/observe
-  // (src/consistency/ChainView.ts) exist so a pending answer (head + 1) never raises the view; with
-  // the fake that path is never exercised (its pending block never exceeds the head).
-  it.fails("eth_getBlockByNumber 'pending': the block after the head", async () => {
+  // hash; the fake as geth. It answered the head block itself, so ChainView's handling of a
+  // pending answer (head + 1 never raises the view: namesPending/observe) went unexercised.
+  it("eth_getBlockByNumber 'pending': the block after the head", async () => {
     const { fake: f, anvil: a } = await both('eth_getBlockByNumber', ['pending', false]);
     expect(a.result.number).toBe('0x8');
     expect(f.result.number).toBe(a.result.number);
+    expect(f.result.parentHash).toBe((await blockHash(HEAD)).fake);
   });
 
-  // anvil answers a block for 'safe'/'finalized' (geth: the safe/finalized block, or an error
-  // "safe block not found" before the CL sets one); the fake answers null, as for a missing block.
-  // steadyrpc treats these tags as answerable by any node (SETTLED_TAGS in ChainView.ts), so it does
-  // not act on the null; a test relying on null would not hold against a real node.
-  it.fails("eth_getBlockByNumber 'safe' / 'finalized': a block", async () => {
+  // anvil answers a block for 'safe'/'finalized' (32 and 64 blocks down, not below 0; geth: the
+  // safe/finalized block, or an error "safe block not found" before the CL sets one). The fake
+  // answered null, as for a missing block.
+  it("eth_getBlockByNumber 'safe' / 'finalized': a block", async () => {
     for (const tag of ['safe', 'finalized']) {
       const { fake: f, anvil: a } = await both('eth_getBlockByNumber', [tag, false]);
       expect(outcome(a)).toBe('object');
       expect(outcome(f)).toBe(outcome(a));
+      expect(f.result.number).toBe(a.result.number);
     }
   });
 
-  // The fake does not implement eth_getTransactionReceipt: -32601, which classifyNodeError
-  // (src/pool/nodeErrors.ts) reads as 'retry' (ask the next node); anvil and geth answer null,
-  // which ChainView judges as a by-hash read (BY_HASH, onlyIfMissing). Receipt reads cannot be
-  // tested on FakeNode as they happen on real nodes.
-  it.fails('eth_getTransactionReceipt of an unknown hash: null', async () => {
+  // The fake answered eth_getTransactionReceipt -32601, which classifyNodeError reads as 'retry'
+  // (ask the next node); anvil and geth answer null, which ChainView judges as a by-hash read
+  // (BY_HASH, onlyIfMissing). Receipt reads could not be tested on FakeNode as they happen.
+  it('eth_getTransactionReceipt of an unknown hash: null', async () => {
     const { fake: f, anvil: a } = await both('eth_getTransactionReceipt', [UNKNOWN_HASH]);
     expect(outcome(a)).toBe('null');
     expect(outcome(f)).toBe('null');
   });
 
+  it("eth_getTransactionReceipt and eth_getTransactionByHash of the log's transaction: in the log's block, the receipt with the log", async () => {
+    const [fakeLog] = fakeCall('eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]).result;
+    const [anvilLog] = (await anvilCall('eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }])).result;
+    const f = fakeCall('eth_getTransactionReceipt', [fakeLog.transactionHash]).result;
+    const a = (await anvilCall('eth_getTransactionReceipt', [anvilLog.transactionHash])).result;
+    for (const receipt of [f, a]) {
+      expect(receipt).toMatchObject({ blockNumber: '0x6', transactionIndex: '0x0', status: '0x1', to: LOGGER });
+      expect(receipt.logs).toHaveLength(1);
+      expect(receipt.logs[0]).toMatchObject({ logIndex: '0x0', data: '0x1234', blockNumber: '0x6' });
+    }
+    const ft = fakeCall('eth_getTransactionByHash', [fakeLog.transactionHash]).result;
+    const at = (await anvilCall('eth_getTransactionByHash', [anvilLog.transactionHash])).result;
+    for (const [tx, log] of [[ft, fakeLog], [at, anvilLog]]) expect(tx).toMatchObject({ hash: log.transactionHash, blockHash: log.blockHash, blockNumber: '0x6', transactionIndex: '0x0' });
+  });
+
   // fromBlock above the head: anvil -32602 "BlockOutOfRangeError…", geth -32602 "block range
-  // extends beyond current head block"; the fake answers [] (a lagging node's silent empty answer).
-  // steadyrpc: anvil's text is 'retry' in classifyNodeError, geth's is an 'answer' (no pattern
-  // for it in NOT_THIS_NODE); ChainView's demand for a numbered toBlock usually catches the lag
-  // first. Against the fake, a client outside any view gets [] where a real node gives an error.
-  it.fails('eth_getLogs with fromBlock above the head: an error -32602', async () => {
+  // extends beyond current head block" (the fake's words); both 'retry' in classifyNodeError
+  // (ask a node that has the range). The fake answered [], a lagging node's silent empty answer.
+  it('eth_getLogs with fromBlock above the head: an error -32602, which steadyrpc reads as "ask another node"', async () => {
     const { fake: f, anvil: a } = await both('eth_getLogs', [{ fromBlock: '0x64', toBlock: '0x65' }]);
     expect(a.error?.code).toBe(-32602);
     expect(f.error?.code).toBe(-32602);
+    expect(classifyNodeError(a.error!, 'eth_getLogs')).toBe('retry');
+    expect(classifyNodeError(f.error!, 'eth_getLogs')).toBe('retry');
   });
 
   // anvil -32602, geth -32602 "invalid argument 0: cannot specify both BlockHash and
-  // FromBlock/ToBlock…" (execution-apis); the fake uses blockHash and ignores the range.
-  // steadyrpc does not build such a filter (CheckRunner sends a range), so it does not matter there.
-  it.fails('eth_getLogs with blockHash and fromBlock: an error -32602', async () => {
+  // FromBlock/ToBlock…" (execution-apis); the fake used blockHash and ignored the range.
+  it('eth_getLogs with blockHash and fromBlock: an error -32602', async () => {
     const at6 = await blockHash(LOG_BLOCK);
     const f = fakeCall('eth_getLogs', [{ blockHash: at6.fake, fromBlock: '0x1' }]);
     const a = await anvilCall('eth_getLogs', [{ blockHash: at6.anvil, fromBlock: '0x1' }]);
@@ -329,10 +342,8 @@ describe('differ (each it.fails: the fake does not answer as anvil does)', () =>
     expect(f.error?.code).toBe(-32602);
   });
 
-  // Without fromBlock, anvil and geth start at 'latest'; the fake starts at genesis, so it returns
-  // older logs a real node would not. steadyrpc always sends both ends (CheckRunner), so only
-  // tests that call the fake with a bare filter are misled.
-  it.fails('eth_getLogs without fromBlock: from the latest block', async () => {
+  // Without fromBlock, anvil and geth start at 'latest'; the fake started at the genesis.
+  it('eth_getLogs without fromBlock: from the latest block', async () => {
     for (const filter of [{}, { toBlock: '0x6' }]) {
       const { fake: f, anvil: a } = await both('eth_getLogs', [filter]);
       expect(a.result).toEqual([]);
@@ -340,73 +351,56 @@ describe('differ (each it.fails: the fake does not answer as anvil does)', () =>
     }
   });
 
-  // Malformed params: anvil and geth answer -32602 (invalid argument); the fake answers as if the
-  // call were well formed. steadyrpc passes -32602 to the client ('answer' in classifyNodeError),
-  // so a test sending malformed params to the fake sees a result where a real node errs.
-  it.fails("malformed: eth_getBlockByNumber ['bogus', false] is -32602", async () => {
+  // Malformed params: anvil and geth answer -32602 (invalid argument), which steadyrpc passes to
+  // the client ('answer' in classifyNodeError); the fake answered as if the call were well formed.
+  it("malformed: eth_getBlockByNumber ['bogus', false] is -32602", async () => {
     const { fake: f, anvil: a } = await both('eth_getBlockByNumber', ['bogus', false]);
     expect(a.error?.code).toBe(-32602);
     expect(f.error?.code).toBe(-32602);
   });
 
-  it.fails("malformed: eth_getBlockByNumber ['0x5'] (no fullTx flag) is -32602", async () => {
+  it("malformed: eth_getBlockByNumber ['0x5'] (no fullTx flag) is -32602", async () => {
     const { fake: f, anvil: a } = await both('eth_getBlockByNumber', ['0x5']);
     expect(a.error?.code).toBe(-32602);
     expect(f.error?.code).toBe(-32602);
   });
 
-  it.fails("malformed: eth_getBlockByHash ['0x1234', false] (short hash) is -32602", async () => {
+  it("malformed: eth_getBlockByHash ['0x1234', false] (short hash) is -32602", async () => {
     const { fake: f, anvil: a } = await both('eth_getBlockByHash', ['0x1234', false]);
     expect(a.error?.code).toBe(-32602);
     expect(f.error?.code).toBe(-32602);
   });
 
-  it.fails('malformed: eth_getLogs [] (no filter) is -32602', async () => {
+  it('malformed: eth_getLogs [] (no filter) is -32602', async () => {
     const { fake: f, anvil: a } = await both('eth_getLogs', []);
     expect(a.error?.code).toBe(-32602);
     expect(f.error?.code).toBe(-32602);
   });
 
-  // Here the FAKE is the one like geth: geth ends a 'pending' fee history at head + 1
-  // (eth/gasprice/feehistory.go), anvil at the head. Kept so the difference stays on record.
-  it.fails("eth_feeHistory 'pending': the same range as anvil's (fake: like geth, to head + 1)", async () => {
-    const { fake: f, anvil: a } = await both('eth_feeHistory', ['0x3', 'pending', []]);
-    expect(f.result.oldestBlock).toBe(a.result.oldestBlock);
-  });
-
-  // Above the head: anvil a success with no blocks (oldestBlock 0x62, gasUsedRatio []), geth
-  // -32000 "request beyond head block: requested 100, head 7"; the fake -32602 "bad eth_feeHistory
-  // range". The fake is closer to geth (an error), but see the next case.
-  it.fails('eth_feeHistory ending above the head: the same kind of answer as anvil', async () => {
-    const { fake: f, anvil: a } = await both('eth_feeHistory', ['0x3', '0x64', []]);
-    expect(outcome(f)).toBe(outcome(a));
-  });
-
-  // No anvil needed: the fake's error for a fee history above its head is read by steadyrpc as an
-  // 'answer' (passed to the client), geth's as 'retry' (ask the next node: "request beyond head
-  // block" is in NOT_THIS_NODE, src/pool/nodeErrors.ts). A pool test with a lagging FakeNode
-  // therefore sees the error reach the client where a lagging geth would be skipped.
-  it.fails("eth_feeHistory above the head: the fake's error is classified as geth's is ('retry')", () => {
+  // No anvil needed: the fake answers a fee history above its head with geth's error, which
+  // steadyrpc reads as 'retry' ("request beyond head block" is in NOT_THIS_NODE). Its own error
+  // used to be read as an 'answer', so a pool test with a lagging FakeNode saw it reach the client
+  // where a lagging geth would be skipped.
+  it("eth_feeHistory above the head: the fake's error is classified as geth's is ('retry')", () => {
     const f = fakeCall('eth_feeHistory', ['0x3', '0x64', []]);
     const geth = { code: -32000, message: 'request beyond head block: requested 100, head 7' };
     expect(classifyNodeError(geth, 'eth_feeHistory')).toBe('retry');
     expect(classifyNodeError(f.error!, 'eth_feeHistory')).toBe('retry');
+    expect(f.error).toEqual(geth);
   });
 
-  // blockCount 0: anvil answers one block, geth an empty history (oldestBlock 0x0), the fake -32602.
-  // steadyrpc never asks it; minor.
-  it.fails('eth_feeHistory with blockCount 0: a result', async () => {
+  // blockCount 0: anvil answers one block, geth (and the fake) an empty history (oldestBlock 0x0);
+  // the fake answered -32602. steadyrpc never asks it.
+  it('eth_feeHistory with blockCount 0: a result', async () => {
     const { fake: f, anvil: a } = await both('eth_feeHistory', ['0x0', 'latest', []]);
     expect(outcome(a)).toBe('object');
     expect(outcome(f)).toBe('object');
   });
 
-  // The fake's blocks are headers of four fields (number, hash, parentHash, timestamp): no
-  // transactions (whatever the fullTx flag), no baseFeePerGas, gasLimit, miner… Real blocks (anvil,
-  // geth) have them all. steadyrpc reads only hash, number and parentHash (src/session/resultFields.ts,
-  // ChainCheck.ts), so it does not matter to it; its text scanner is exercised on real key sets by
-  // the `agree` cases above (identify() on anvil's headers).
-  it.fails('eth_getBlockByNumber: a block has a transactions array and a baseFeePerGas', async () => {
+  // The fake's blocks were headers of four fields. They now carry a base fee and their
+  // transactions (one per log); newHeads still gives the four-field header, as geth sends headers
+  // (anvil sends the whole block). steadyrpc reads only hash, number and parentHash.
+  it('eth_getBlockByNumber: a block has a transactions array and a baseFeePerGas', async () => {
     const { fake: f, anvil: a } = await both('eth_getBlockByNumber', ['latest', true]);
     expect(a.result).toHaveProperty('transactions');
     expect(a.result).toHaveProperty('baseFeePerGas');
@@ -414,15 +408,31 @@ describe('differ (each it.fails: the fake does not answer as anvil does)', () =>
     expect(f.result).toHaveProperty('baseFeePerGas');
   });
 
-  // Logs carry no topics, transactionHash or transactionIndex on the fake (and its `logs`
-  // subscription filters on address only). steadyrpc keys logs by blockHash, logIndex and removed
-  // only (LogsContinuity.ts), so it does not matter to it.
-  it.fails('eth_getLogs: a log has topics, transactionHash and transactionIndex', async () => {
+  // Logs carried no topics, transactionHash or transactionIndex on the fake (its `logs`
+  // subscription still filters on address only). steadyrpc keys logs by blockHash, logIndex and
+  // removed only (LogsContinuity.ts).
+  it('eth_getLogs: a log has topics, transactionHash and transactionIndex', async () => {
     const { fake: f, anvil: a } = await both('eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]);
     for (const key of ['topics', 'transactionHash', 'transactionIndex']) {
       expect(a.result[0]).toHaveProperty(key);
       expect(f.result[0]).toHaveProperty(key);
     }
+  });
+});
+
+describe('differ (each it.fails: the fake does not answer as anvil does)', () => {
+  // Here the FAKE is the one like geth: geth ends a 'pending' fee history at head + 1
+  // (eth/gasprice/feehistory.go), anvil at the head. Kept so the difference stays on record.
+  it.fails("eth_feeHistory 'pending': the same range as anvil's (fake: like geth, to head + 1)", async () => {
+    const { fake: f, anvil: a } = await both('eth_feeHistory', ['0x3', 'pending', []]);
+    expect(f.result.oldestBlock).toBe(a.result.oldestBlock);
+  });
+
+  // Above the head: anvil a success with no blocks (oldestBlock 0x62, gasUsedRatio []), geth and
+  // the fake -32000 "request beyond head block: requested 100, head 7" (see above).
+  it.fails('eth_feeHistory ending above the head: the same kind of answer as anvil', async () => {
+    const { fake: f, anvil: a } = await both('eth_feeHistory', ['0x3', '0x64', []]);
+    expect(outcome(f)).toBe(outcome(a));
   });
 });
 
