@@ -24,6 +24,35 @@ export interface ViewDemand {
 /** `ok`: the answer may go to the client. `behind`: the node is behind the view. `head?`: it depends on the node's head, which is not known. */
 export type ViewVerdict = 'ok' | 'behind' | 'head?';
 
+/** Where something the client was given by hash is: the block (number and hash) of a block or of a transaction. */
+export interface KnownBlock {
+  readonly number: number;
+  readonly blockHash: string;
+}
+
+/** Looks a hash (lower case) up in what else the client was given (a session's subscriptions). */
+export type HashLookup = (hash: string) => KnownBlock | undefined;
+
+/**
+ * Hashes from the answers a client was given (blocks, transactions, receipts, logs) kept, newest
+ * last: enough for the reads by hash an indexer makes after a read of logs or blocks.
+ */
+export const KNOWN_HASHES = 128;
+
+/**
+ * Reads by hash whose `null`, for a hash the client was given, cannot be true of the chain the
+ * client saw: the block, or the transaction in it, is there (unless a reorg took it away).
+ */
+const LOOKUPS: ReadonlySet<string> = new Set([
+  'eth_getBlockByHash',
+  'eth_getHeaderByHash',
+  'eth_getBlockTransactionCountByHash',
+  'eth_getUncleCountByBlockHash',
+  'eth_getTransactionByHash',
+  'eth_getRawTransactionByHash',
+  'eth_getTransactionReceipt',
+]);
+
 
 /** Methods whose block argument (number, tag, or EIP-1898 object) is at this index, and which read state at it. */
 const STATE_AT: ReadonlyMap<string, number> = new Map([
@@ -147,10 +176,13 @@ function numberIn(result: unknown, key: 'number' | 'blockNumber'): number | unde
  * `eth_blockNumber`, blocks, receipts, logs). Reads are judged against it, so that a client never
  * sees the chain go back because the node serving it is behind: a block number never decreases,
  * and a block, transaction, receipt or log it was given is never answered as missing by a node
- * that has not got there yet. Pure: it does no I/O and keeps one number.
+ * that has not got there yet. Pure: it does no I/O; it keeps one number, and where the last
+ * {@link KNOWN_HASHES} hashes it was given in answers are (see {@link lapsed}).
  */
 export class ChainView {
   #highest: number | undefined;
+  /** Hash (lower case) → where it is, for the last {@link KNOWN_HASHES} given in answers. Made with the first. */
+  #known: Map<string, KnownBlock> | undefined;
 
   /** The highest block number the client has been given, if any. */
   get highest(): number | undefined {
@@ -160,6 +192,36 @@ export class ChainView {
   /** The client was given block `n` (or something in it). */
   raise(n: number): void {
     if (this.#highest === undefined || n > this.#highest) this.#highest = n;
+  }
+
+  /** Where a hash (lower case) given to the client in an answer is, if it is among the last kept. */
+  whereIs(hash: string): KnownBlock | undefined {
+    return this.#known?.get(hash);
+  }
+
+  /**
+   * For a read by hash whose `null` could be wrong (blocks, transactions, receipts by hash): where
+   * the hash it looks up is, if the client was given it, in an answer (kept here) or as `lookup`
+   * finds it (a session's subscriptions). Asked as the read is sent: what the client knew then.
+   */
+  given(method: string, params: unknown, lookup?: HashLookup): KnownBlock | undefined {
+    if (!LOOKUPS.has(method)) return undefined;
+    const hash = Array.isArray(params) ? params[0] : undefined;
+    if (typeof hash !== 'string' || hash.length !== 66) return undefined;
+    const key = hash.toLowerCase();
+    return this.#known?.get(key) ?? lookup?.(key);
+  }
+
+  /**
+   * The block a `null` answer to a read by hash is wrong about, if any: `given` (see
+   * {@link given}) at or below `viewAt`, and not so far down that a node may have pruned it. A
+   * node whose head is past that block answers `null` for it only if its read backend lags (a
+   * load-balanced endpoint), or if a reorg took the block away: the caller asks the node which
+   * (`eth_getBlockByNumber`), and holds the read when the block is still there.
+   */
+  lapsed(response: object, viewAt: number | undefined, given: KnownBlock | undefined): KnownBlock | undefined {
+    if (given === undefined || viewAt === undefined || 'error' in response || (response as { result?: unknown }).result != null) return undefined;
+    return given.number <= viewAt && given.number > viewAt - LAPSE_BLOCKS ? given : undefined;
   }
 
   /** Whether the answer to `method` can raise the view (so it must be read, not passed through). */
@@ -242,19 +304,21 @@ export class ChainView {
         break;
       case 'eth_getBlockByNumber':
       case 'eth_getHeaderByNumber':
-        n = numberIn(result, 'number');
-        break;
       case 'eth_getBlockByHash':
       case 'eth_getHeaderByHash':
         n = numberIn(result, 'number');
+        if (n !== undefined) this.#know((result as { hash?: unknown }).hash, n, (result as { hash?: unknown }).hash);
         break;
       case 'eth_getTransactionReceipt':
       case 'eth_getTransactionByHash':
       case 'eth_getTransactionByBlockNumberAndIndex':
-      case 'eth_getTransactionByBlockHashAndIndex':
+      case 'eth_getTransactionByBlockHashAndIndex': {
         // (A pending transaction has no block number.)
         n = numberIn(result, 'blockNumber');
+        const r = result as { transactionHash?: unknown; hash?: unknown; blockHash?: unknown } | null;
+        if (n !== undefined) this.#know(method === 'eth_getTransactionReceipt' ? r!.transactionHash : r!.hash, n, r!.blockHash);
         break;
+      }
       case 'eth_getBlockReceipts':
         n = Array.isArray(result) ? numberIn(result[0], 'blockNumber') : undefined;
         break;
@@ -266,12 +330,31 @@ export class ChainView {
         break;
       }
       case 'eth_getLogs':
-        if (Array.isArray(result)) for (const log of result) if ((log as { removed?: unknown })?.removed !== true) this.#raiseMaybe(numberIn(log, 'blockNumber'));
+        if (!Array.isArray(result)) return;
+        for (const log of result) {
+          if ((log as { removed?: unknown })?.removed === true) continue;
+          const at = numberIn(log, 'blockNumber');
+          if (at === undefined) continue;
+          this.raise(at);
+          const { transactionHash, blockHash } = log as { transactionHash?: unknown; blockHash?: unknown };
+          this.#know(transactionHash, at, blockHash);
+          this.#know(blockHash, at, blockHash);
+        }
         return;
       default:
         return;
     }
     this.#raiseMaybe(n);
+  }
+
+  /** Notes that `hash` (a block's or a transaction's) is in block `number`, of hash `blockHash`. */
+  #know(hash: unknown, number: number, blockHash: unknown): void {
+    if (typeof hash !== 'string' || hash.length !== 66 || typeof blockHash !== 'string' || blockHash.length !== 66) return;
+    const known = (this.#known ??= new Map());
+    const key = hash.toLowerCase();
+    known.delete(key);
+    known.set(key, { number, blockHash: blockHash.toLowerCase() });
+    if (known.size > KNOWN_HASHES) known.delete(known.keys().next().value!);
   }
 
   #raiseMaybe(n: number | undefined): void {

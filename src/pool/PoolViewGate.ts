@@ -1,4 +1,4 @@
-import { ChainView } from '../consistency/ChainView.js';
+import { ChainView, type KnownBlock } from '../consistency/ChainView.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
@@ -47,6 +47,8 @@ function matchAnswers(items: readonly Sent[], response: JsonRpcResponse | JsonRp
 interface Sent {
   readonly request: JsonRpcRequest;
   readonly viewAt: number | undefined;
+  /** A read by hash of something already served: where it is (see ChainView.given). */
+  readonly given: KnownBlock | undefined;
 }
 
 /**
@@ -104,7 +106,7 @@ export class PoolViewGate {
     unrepeatable: string | undefined,
   ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
     const batch = Array.isArray(payload);
-    const items = (batch ? payload : [payload]).map((request): Sent => ({ request, viewAt: this.view.highest }));
+    const items = (batch ? payload : [payload]).map((request): Sent => ({ request, viewAt: this.view.highest, given: this.view.given(request.method, request.params) }));
     const { clock } = this.#pool;
     const deadline = clock.now() + this.#consistency.waitMs;
     const tried = new Set<string>();
@@ -234,6 +236,12 @@ export class PoolViewGate {
         askAgain ||= now !== undefined && now >= demand.need;
         verdict = 'behind';
       }
+      if (verdict === 'ok') {
+        // `null` for a block or transaction already served, from a node past its block: behind if
+        // the node still has that block (its read backend lags), the answer if a reorg took it.
+        const lapsed = this.view.lapsed(r, item.viewAt, item.given);
+        if (lapsed !== undefined && (await this.#stillThere(node, lapsed, signal).catch(() => true))) verdict = 'behind';
+      }
       if (verdict !== 'ok') behind.push(i);
     }
     if (behind.length > 0 && !askAgain) tried.add(node);
@@ -251,6 +259,16 @@ export class PoolViewGate {
     const outcome = await this.#attempts.attempt(node, request, HEAD_REQUEST, signal);
     if (outcome.kind === 'failed') throw outcome.error;
     return parseQuantity((outcome.answer.response as { result?: unknown }).result, 'eth_blockNumber');
+  }
+
+  /** Whether `node`'s block at `known`'s height is `known`'s block, or missing (its read backend lags). */
+  async #stillThere(node: string, known: KnownBlock, signal: AbortSignal | undefined): Promise<boolean> {
+    if (!this.#passive.admit(node)) throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Node "${node}": ${this.#passive.why(node)}`);
+    const request: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method: 'eth_getBlockByNumber', params: [`0x${known.number.toString(16)}`, false] };
+    const outcome = await this.#attempts.attempt(node, request, JSON.stringify(request), signal);
+    if (outcome.kind === 'failed') throw outcome.error;
+    const { result } = outcome.answer.response as { result?: { hash?: unknown } | null };
+    return result === null || (typeof result?.hash === 'string' && result.hash.toLowerCase() === known.blockHash);
   }
 
   /**

@@ -11,6 +11,7 @@
  *
  * This is what both kinds share; HeadsContinuity and LogsContinuity hold what each kind remembers.
  */
+import type { KnownBlock } from '../consistency/ChainView.js';
 import type { HeadLinks } from './HeadLinks.js';
 import type { HeadsContinuity } from './HeadsContinuity.js';
 import type { LogsContinuity } from './LogsContinuity.js';
@@ -129,6 +130,11 @@ export abstract class Continuity {
   /** Bytes of delivered logs kept for retraction. */
   get retainedBytes(): number {
     return 0;
+  }
+
+  /** Where a block or transaction hash (lower case) the client was given is, if this subscription keeps it. */
+  whereIs(_hash: string): KnownBlock | undefined {
+    return undefined;
   }
 
   /** A live notification: what to deliver now (nothing while a backfill runs, or for a duplicate). */

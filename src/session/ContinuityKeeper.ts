@@ -1,3 +1,4 @@
+import type { KnownBlock } from '../consistency/ChainView.js';
 import { quantity } from '../consistency/quantity.js';
 import type { BlockWait, CheckHost, KeptSubscription } from './CheckRunner.js';
 import { CheckRunner } from './CheckRunner.js';
@@ -55,6 +56,19 @@ export class ContinuityKeeper implements CheckHost {
 
   get subscriptions(): ReadonlyMap<string, KeptSubscription> {
     return this.#tracked;
+  }
+
+  /**
+   * Where a block or transaction hash (lower case) the client was given in a notification is: a
+   * head of a `newHeads` subscription, or a block or transaction of a log, kept (the last
+   * `reorgDepth` blocks).
+   */
+  whereIs(hash: string): KnownBlock | undefined {
+    for (const { continuity } of this.#tracked.values()) {
+      const known = continuity.whereIs(hash);
+      if (known !== undefined) return known;
+    }
+    return undefined;
   }
 
   deliverChecked(subscription: string, continuity: SubscriptionContinuity, results: unknown[], backfilled: number, head: number | undefined): void {

@@ -1,4 +1,5 @@
 import { hashDigest, quantity } from '../consistency/quantity.js';
+import type { KnownBlock } from '../consistency/ChainView.js';
 import type { ContinuityOptions } from './Continuity.js';
 import { Continuity } from './Continuity.js';
 import { HeadLinks } from './HeadLinks.js';
@@ -42,6 +43,12 @@ export class HeadsContinuity extends Continuity {
 
   anchors(into: Map<number, readonly [number, number]>): void {
     this.#heads.anchors(this.options.reorgDepth, into);
+  }
+
+  override whereIs(hash: string): KnownBlock | undefined {
+    const digest = hashDigest(hash);
+    const number = digest === undefined ? undefined : this.#heads.numberOf(digest[0], digest[1]);
+    return number === undefined ? undefined : { number, blockHash: hash };
   }
 
   wholeAbove(ancestor: number): boolean {

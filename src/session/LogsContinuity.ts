@@ -1,4 +1,5 @@
 import { quantity } from '../consistency/quantity.js';
+import type { KnownBlock } from '../consistency/ChainView.js';
 import { Continuity, NO_RETRACTIONS, TEXT_OF } from './Continuity.js';
 import { RecentKeys, detached } from './RecentKeys.js';
 import { RetainedLogs } from './RetainedLogs.js';
@@ -31,6 +32,10 @@ export class LogsContinuity extends Continuity {
 
   anchors(into: Map<number, readonly [number, number]>): void {
     this.#retained?.anchors(into);
+  }
+
+  override whereIs(hash: string): KnownBlock | undefined {
+    return this.#retained?.whereIs(hash);
   }
 
   wholeAbove(ancestor: number): boolean {

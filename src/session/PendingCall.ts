@@ -1,3 +1,4 @@
+import type { KnownBlock } from '../consistency/ChainView.js';
 import type { JsonRpcErrorObject, JsonRpcId, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, isJsonRpcErrorObject as isErrorObject } from '../jsonrpc.js';
 import type { BatchCollector } from './BatchCollector.js';
@@ -23,6 +24,8 @@ export interface PendingCall {
   readonly unsubscribed?: string;
   /** The highest block the client had been given when it sent the call (see ChainView). */
   readonly viewAt?: number;
+  /** A read by hash of something the client had been given when it sent the call: where it is (see ChainView.given). */
+  readonly given?: KnownBlock;
   /** Clock time it was last sent upstream. */
   sentAt: number;
   /**

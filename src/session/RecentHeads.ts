@@ -58,6 +58,15 @@ export class RecentHeads {
     return slot >= 0 && this.#numbers[slot] === number && (this.#hi[slot] !== hi || this.#lo[slot] !== lo);
   }
 
+  /** The height of the kept head with this digest, if one is (a scan: for the rare read by hash). */
+  numberOf(hi: number, lo: number): number | undefined {
+    for (let slot = 0; slot < this.#capacity; slot++) {
+      const n = this.#numbers[slot]!;
+      if (n >= 0 && n <= this.#tip && this.#hi[slot] === hi && this.#lo[slot] === lo) return n;
+    }
+    return undefined;
+  }
+
   /** Whether a head was delivered at `number` (and is still kept). */
   holds(number: number): boolean {
     if (number > this.#bound) return false;

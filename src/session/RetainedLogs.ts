@@ -1,3 +1,4 @@
+import type { KnownBlock } from '../consistency/ChainView.js';
 import { hashDigest } from '../consistency/quantity.js';
 
 /** One log a client was given, kept so it can be retracted if its block leaves the chain. */
@@ -135,6 +136,19 @@ export class RetainedLogs {
     this.#bytes -= this.#cost(this.#logs[at]!);
     this.#keys.delete(key);
     this.#logs.splice(at, 1);
+  }
+
+  /**
+   * The block of a kept log whose block hash or transaction hash is `hash` (lower case), the newest
+   * first: a scan, for the rare read by hash.
+   */
+  whereIs(hash: string): KnownBlock | undefined {
+    const field = `"transactionHash":"${hash}"`;
+    for (let i = this.#logs.length - 1; i >= this.#start; i--) {
+      const log = this.#logs[i]!;
+      if (log.blockHash.toLowerCase() === hash || log.text.includes(field)) return { number: log.block, blockHash: log.blockHash.toLowerCase() };
+    }
+    return undefined;
   }
 
   /** (block → blockHash digest) of the kept logs: where the delivered chain can be compared with a node's. */

@@ -275,6 +275,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       answered: false,
       oneWay: !hasId,
       viewAt: this.#ctx.gate.view.highest,
+      given: this.#ctx.gate.given(request.method, request.params),
     };
     if (!hasId) {
       slot?.collector.skip(slot.index);

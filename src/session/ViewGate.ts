@@ -1,7 +1,7 @@
 import type { TimerHandle } from '../Clock.js';
 import { ChainView } from '../consistency/ChainView.js';
 import { quantity } from '../consistency/quantity.js';
-import type { ViewDemand } from '../consistency/ChainView.js';
+import type { KnownBlock, ViewDemand } from '../consistency/ChainView.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { parseQuantity } from '../health/probes.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
@@ -76,7 +76,10 @@ export class ViewGate {
     const demand = this.view.demand(call.method, call.params, call.viewAt);
     if (demand === undefined) return this.#answer(call, response);
     const verdict = this.view.judge(call.method, demand, response, this.#knownHead(link, call, demand));
-    if (verdict === 'ok') return this.#answer(call, response);
+    if (verdict === 'ok') {
+      const lapsed = this.view.lapsed(response, call.viewAt, call.given);
+      return lapsed === undefined ? this.#answer(call, response) : this.#confirm(link, call, response, lapsed);
+    }
     if (verdict === 'behind') return this.#hold(call, demand);
     // Whether the node's answer can be trusted depends on its head: ask it.
     (this.#checking ??= new Set()).add(call);
@@ -93,6 +96,36 @@ export class ViewGate {
       },
       () => {
         if (this.#checking?.delete(call)) this.#hold(call, demand);
+      },
+    );
+  }
+
+  /** Where the hash a read by hash looks up is, if the client has been given it (see ChainView.given). */
+  given(method: string, params: unknown): KnownBlock | undefined {
+    return this.#settings.monotonic ? this.view.given(method, params, this.#lookup) : undefined;
+  }
+
+  /** Hashes the client was given in notifications. */
+  readonly #lookup = (hash: string): KnownBlock | undefined => this.#ctx.continuity.whereIs(hash);
+
+  /**
+   * `null` from a node whose head is past the block `known` (a block or transaction the client was
+   * given): the node is asked for its block at that height. The same block, or none, says its read
+   * backend lags: the read is held and asked again at each poll, as a read by number is. Another
+   * block says a reorg took it away: `null` is the answer.
+   */
+  #confirm(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse, known: KnownBlock): void {
+    const held: ViewDemand = { kind: 'head', need: known.number, onlyIfMissing: true };
+    (this.#checking ??= new Set()).add(call);
+    this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [`0x${known.number.toString(16)}`, false]).then(
+      (block) => {
+        if (!this.#checking?.delete(call)) return; // the session closed meanwhile
+        const hash = (block as { hash?: unknown } | null)?.hash;
+        if (block === null || (typeof hash === 'string' && hash.toLowerCase() === known.blockHash)) return this.#hold(call, held);
+        this.#answer(call, response);
+      },
+      () => {
+        if (this.#checking?.delete(call)) this.#hold(call, held);
       },
     );
   }

@@ -25,6 +25,13 @@ export type ItemSpec =
    * below the client's view when it is sent (never below genesis; genesis while it has no view).
    */
   | { type: 'getBlock'; id: JsonRpcId; back: number }
+  /**
+   * A read by hash of the newest thing a held subscription was given: the receipt of a `logs`
+   * subscription's newest log's transaction, or a `newHeads` one's newest head (by hash). Never
+   * `null` while every node's chain has its block and no node reorged since it was sent
+   * (invariant 1); a hash never given (no such subscription) gets `null`.
+   */
+  | { type: 'byHash'; id: JsonRpcId; target: 'receipt' | 'block' }
   | { type: 'subscribe'; id: JsonRpcId; kind: SubKind }
   /** A subscription the node does not offer: its error passes through. */
   | { type: 'badSubscribe'; id: JsonRpcId }
@@ -43,8 +50,13 @@ export interface Req {
   /** The id the answer must carry (null for items that are invalid without a usable id). */
   readonly replyId: JsonRpcId | null;
   readonly tag?: bigint;
-  /** `getBlock`: the block number asked for (at or below `viewAt`, unless the view was empty). */
+  /** `getBlock`: the block number asked for (at or below `viewAt`, unless the view was empty); `byHash`: the block the hash is in. */
   readonly number?: number;
+  /** `byHash`: the hash asked for (a transaction's, or a block's), and the hash of its block. */
+  readonly hash?: string;
+  readonly blockHash?: string;
+  /** `byHash`: what the world's reorg count was when it was sent. */
+  readonly reorgsAt?: number;
   readonly kind?: SubKind;
   readonly target?: string;
   readonly expectUnsub?: boolean;
@@ -83,7 +95,7 @@ export const isCall = (req: Req) => req.type !== 'parse' && req.type !== 'invali
 /** Whether a request is an `eth_subscribe`, which counts against `maxSubscriptions` until answered. */
 export const isSubscribe = (req: Req) => req.type === 'subscribe' || req.type === 'badSubscribe';
 /** Whether a request reads the chain, so that it may get `BEHIND`. */
-export const isRead = (req: Pick<Req, 'type'>) => req.type === 'blockNumber' || req.type === 'getBalance' || req.type === 'getBlock' || req.type === 'feeHistory';
+export const isRead = (req: Pick<Req, 'type'>) => req.type === 'blockNumber' || req.type === 'getBalance' || req.type === 'getBlock' || req.type === 'feeHistory' || req.type === 'byHash';
 export const show = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 
 /**
@@ -120,12 +132,19 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
   if (typeof result === 'object' && result !== null && !Array.isArray(result) && 'oldestBlock' in result) {
     return { type: 'specific', matches: (r) => r.type === 'feeHistory', what: 'a fee history' };
   }
+  if (typeof result === 'object' && !Array.isArray(result) && 'transactionHash' in result) {
+    // A receipt: the answer of the `byHash` that asked for it.
+    const receipt = result as Record<string, unknown>;
+    if (typeof receipt.blockNumber !== 'string' || !HEX.test(receipt.blockNumber)) return { type: 'unexpected', what: `result ${show(result)}` };
+    const n = Number.parseInt(receipt.blockNumber, 16);
+    return { type: 'specific', matches: (r) => r.type === 'byHash' && r.hash === receipt.transactionHash && r.blockHash === receipt.blockHash, what: `the receipt of ${String(receipt.transactionHash)}`, block: n };
+  }
   if (typeof result === 'object' && !Array.isArray(result)) {
-    // A block header: the answer of the `getBlock` that asked for its number.
+    // A block header: the answer of the `getBlock` that asked for its number, or of a `byHash` for it.
     const header = result as Record<string, unknown>;
     if (typeof header.number !== 'string' || !HEX.test(header.number) || typeof header.hash !== 'string') return { type: 'unexpected', what: `result ${show(result)}` };
     const n = Number.parseInt(header.number, 16);
-    return { type: 'specific', matches: (r) => r.type === 'getBlock' && r.number === n, what: `block ${n}`, block: n, header };
+    return { type: 'specific', matches: (r) => (r.type === 'getBlock' && r.number === n) || (r.type === 'byHash' && r.hash === header.hash), what: `block ${n}`, block: n, header };
   }
   if (typeof result === 'boolean') {
     return { type: 'specific', matches: (r) => r.type === 'unsubscribe' && r.expectUnsub === result, what: `unsubscribe result ${result}` };

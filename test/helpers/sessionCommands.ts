@@ -61,6 +61,8 @@ const showItem = (spec: ItemSpec): string => {
       return `invalid(${showId(spec.id)}, ${spec.variant})`;
     case 'getBlock':
       return `getBlock(${showId(spec.id)}, view-${spec.back})`;
+    case 'byHash':
+      return `byHash(${showId(spec.id)}, ${spec.target})`;
     default:
       return `${spec.type}(${showId(spec.id)})`;
   }
@@ -75,7 +77,7 @@ export class Send extends Step {
     this.#sent = env.model.sendSingle(this.spec);
   }
   toString() {
-    return `send ${showItem(this.spec)}${this.#sent && (this.spec.type === 'unsubscribe' || this.spec.type === 'getBlock') ? ` ${this.#sent}` : ''}`;
+    return `send ${showItem(this.spec)}${this.#sent && (this.spec.type === 'unsubscribe' || this.spec.type === 'getBlock' || this.spec.type === 'byHash') ? ` ${this.#sent}` : ''}`;
   }
 }
 

@@ -23,7 +23,12 @@ interface Held {
    * said it could not give the client everything, so what it holds is not judged at the end.
    */
   unchecked: boolean;
+  /** The newest head, or log (its transaction), it was given and not retracted since: what a `byHash` read asks for. */
+  newest?: { hash: string; blockHash: string; number: number };
 }
+
+/** A hash no node has: a `byHash` read of it is answered `null`. */
+const UNKNOWN_HASH = `0x${'ee'.repeat(32)}`;
 
 /** Blocks from the newest a head or log must be for a fork reaching it to be `deep` (see {@link DeliveredChain.justifiesDeep}). */
 const DEEP_SLACK = 8;
@@ -322,6 +327,15 @@ export class ClientModel {
         const number = this.#view === 0 ? GENESIS : Math.max(GENESIS, this.#view - spec.back);
         return { value: call(spec.id, 'eth_getBlockByNumber', [`0x${number.toString(16)}`, false]), req: this.#req('getBlock', spec.id, inBatch, { number, ...extra }) };
       }
+      case 'byHash': {
+        // The newest of its kind a held subscription was given; a hash never given when none was.
+        const kind = spec.target === 'receipt' ? 'logs' : 'newHeads';
+        let newest: Held['newest'];
+        for (const held of this.#held.values()) if (held.kind === kind && held.newest && (!newest || held.newest.number > newest.number)) newest = held.newest;
+        const { hash, blockHash, number } = newest ?? { hash: UNKNOWN_HASH, blockHash: UNKNOWN_HASH, number: -1 };
+        const value = spec.target === 'receipt' ? call(spec.id, 'eth_getTransactionReceipt', [hash]) : call(spec.id, 'eth_getBlockByHash', [hash, false]);
+        return { value, req: this.#req('byHash', spec.id, inBatch, { hash, blockHash, number, reorgsAt: this.#world.reorgs.count, ...extra }) };
+      }
       case 'getBalance':
       case 'sendTransaction': {
         const req = this.#req(spec.type, spec.id, inBatch, extra);
@@ -419,8 +433,14 @@ export class ClientModel {
       case 'behind':
         this.#behind.set(key, (this.#behind.get(key) ?? 0) + 1);
         break;
-      case 'null':
-        return this.#answeredNull(list, text);
+      case 'null': {
+        // A read by hash whose null may be true: of a hash never given, or of a block a reorg may
+        // have taken away (a node's chain lacks it, or some node reorged since it was sent).
+        const index = list.findIndex((r) => r.type === 'byHash' && r.limited === undefined && this.#mayBeGone(r));
+        if (index < 0) return this.#answeredNull(list, text);
+        list.splice(index, 1);
+        break;
+      }
       case 'specific': {
         const index = bestMatch(list, category.matches);
         if (index < 0) {
@@ -443,16 +463,31 @@ export class ClientModel {
   }
 
   /**
-   * A `null` result, which only a `getBlock` of that id could have got: a block the client has been
-   * given answered as missing (invariant 1: it must wait for a node that has it, or get BEHIND).
+   * A `null` result, which only a `getBlock` or a `byHash` of that id could have got: a block (or a
+   * transaction in one) the client has been given answered as missing (invariant 1: it must wait
+   * for a node that has it, or get BEHIND).
    */
   #answeredNull(candidates: readonly Req[], text: string): void {
-    const reads = candidates.filter((r) => r.type === 'getBlock' && r.limited === undefined);
+    const reads = candidates.filter((r) => (r.type === 'getBlock' || r.type === 'byHash') && r.limited === undefined);
     if (reads.length === 0) return this.#violate(`unexpected answer (result null), which no request of its id could get: ${text}`);
     const which = reads.map((r) =>
-      r.number! <= r.viewAt ? `block ${r.number}, at or below the client's view ${r.viewAt},` : `block ${r.number} (genesis, which every node has; the client had no view)`,
+      r.type === 'byHash'
+        ? `${r.hash} (in block ${r.number}, which every node's chain has; the client's view ${r.viewAt})`
+        : r.number! <= r.viewAt
+          ? `block ${r.number}, at or below the client's view ${r.viewAt},`
+          : `block ${r.number} (genesis, which every node has; the client had no view)`,
     );
-    this.#violate(`${[...new Set(which)].join(' or ')} answered null (eth_getBlockByNumber #${reads.map((r) => r.seq).join('/#')}): ${text}`);
+    this.#violate(`${[...new Set(which)].join(' or ')} answered null (#${reads.map((r) => r.seq).join('/#')}): ${text}`);
+  }
+
+  /**
+   * Whether a `byHash` read's `null` may be true: its hash was never given, a node reorged since it
+   * was sent, or some node's chain lacks its block now.
+   */
+  #mayBeGone(req: Req): boolean {
+    if (req.hash === UNKNOWN_HASH || req.reorgsAt !== this.#world.reorgs.count) return true;
+    const n = req.number!;
+    return this.#world.nodes.some((node) => node.tip < n || node.block(n).hash !== req.blockHash);
   }
 
   /** Answers not yet tied to a request must still fit the requests left: never two for one. */
@@ -511,14 +546,19 @@ export class ClientModel {
     if (!answers.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a) && this.#isResponse(a as Record<string, unknown>, text))) return;
     const responses = answers as Array<Record<string, unknown>>;
     // Closed by now, as it answered: a host listener closed it while it took the batch (see `closeFrom`).
-    const answer = { responses, categories: responses.map(categorize), closedDuring: this.#world.session.state === 'closed' };
-    const nulls = answer.categories.flatMap((category, i) => (category.type === 'null' ? [i] : []));
-    if (nulls.length > 0) {
-      // Which batch it is for is not known: every getBlock of that id at that place may be it.
-      const candidates = nulls.flatMap((i) =>
-        this.#batches.flatMap((batch) => (batch.items.length === responses.length && show(batch.items[i]!.replyId) === show(responses[i]!.id) ? [batch.items[i]!] : [])),
-      );
-      return this.#answeredNull(candidates, text);
+    // A null may be the true answer of a read by hash (see #mayBeGone): it then fits such a read only.
+    const categories = responses.map(categorize).map(
+      (category): Category =>
+        category.type === 'null' ? { type: 'specific', matches: (r) => r.type === 'byHash' && r.limited === undefined && this.#mayBeGone(r), what: 'null' } : category,
+    );
+    const answer = { responses, categories, closedDuring: this.#world.session.state === 'closed' };
+    const nulls = categories.flatMap((category, i) => (category.type === 'specific' && category.what === 'null' ? [i] : []));
+    const atIndex = (i: number) =>
+      this.#batches.flatMap((batch) => (batch.items.length === responses.length && show(batch.items[i]!.replyId) === show(responses[i]!.id) ? [batch.items[i]!] : []));
+    const wrongNulls = nulls.filter((i) => !atIndex(i).some((r) => categories[i]!.type === 'specific' && (categories[i] as { matches: (r: Req) => boolean }).matches(r)));
+    if (wrongNulls.length > 0) {
+      // Which batch it is for is not known: every getBlock or byHash of that id at that place may be it.
+      return this.#answeredNull(wrongNulls.flatMap(atIndex), text);
     }
     // Batches of the same shape cannot be told apart by a generic error: any of them may be its batch.
     const fitting = this.#batches.filter((batch) => batchFits(answer, batch.items, this.#wentUpstream));
@@ -581,12 +621,18 @@ export class ClientModel {
     if (source.kind === 'logs') {
       const n = Number.parseInt(result.blockNumber as string, 16);
       if (!retraction) this.#view = Math.max(this.#view, n);
+      if (!retraction && (!held.newest || n >= held.newest.number)) held.newest = { hash: result.transactionHash as string, blockHash: result.blockHash as string, number: n };
+      // A retraction of its block: the newest log given is off the chain (what the client holds
+      // of the subscription may be older logs: none is asked for until a new log comes).
+      if (retraction && held.newest?.blockHash === result.blockHash) held.newest = undefined;
       const problem = this.#chainOf(held).log(n, result.blockHash as string, result.logIndex as string, retraction, passedOn);
       if (problem) this.#violate(problem, `, for ${subscription}: ${text}`);
     } else {
       if (source.kind === 'newHeads') {
         const n = Number.parseInt(result.number as string, 16);
         this.#view = Math.max(this.#view, n);
+        // The newest head (a reorg's head at or below it replaces it: the chain ends there now).
+        held.newest = { hash: result.hash as string, blockHash: result.hash as string, number: n };
         // A head at or below others delivered is a reorg (the node's own, or one a switch
         // announces): the heads it replaces may come back later, when the chain goes back to them.
         const problem = this.#chainOf(held).head(n, result.hash as string, result.parentHash as string, key, (k) => held.seen.delete(k));

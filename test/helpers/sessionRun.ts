@@ -69,6 +69,8 @@ const callSpec: fc.Arbitrary<ItemSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ type: fc.constant('feeHistory' as const), id: clientId }) },
   // A block the client has been given, by number: never answered null (invariant 1).
   { weight: 2, arbitrary: fc.record({ type: fc.constant('getBlock' as const), id: clientId, back: fc.nat(3) }) },
+  // By hash, the newest head or log's transaction a subscription was given: never null while its block is on every node's chain.
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('byHash' as const), id: clientId, target: fc.constantFrom('receipt' as const, 'block' as const) }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('sendTransaction' as const), id: clientId }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('subscribe' as const), id: clientId, kind: subKind }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('badSubscribe' as const), id: clientId }) },

@@ -41,9 +41,35 @@ export class TaggedNode extends FakeNode {
    */
   droppedLogs = false;
 
-  constructor(name: string, index: number, chain: FakeChain, announceRemovedLogs: boolean, logsBeforeHead: boolean, subscriptionIds: FakeSubscriptionIds) {
+  constructor(
+    name: string,
+    index: number,
+    chain: FakeChain,
+    announceRemovedLogs: boolean,
+    logsBeforeHead: boolean,
+    subscriptionIds: FakeSubscriptionIds,
+    /** Counts the moves of any node that left blocks it had (a reorg), shared by the world's nodes. */
+    readonly reorgs: { count: number },
+  ) {
     super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1), announceRemovedLogs, logsBeforeHead, subscriptionIds });
     this.index = index;
+  }
+
+  override forkAt(...args: Parameters<FakeNode['forkAt']>): this {
+    return this.#counting(() => super.forkAt(...args));
+  }
+
+  override follow(...args: Parameters<FakeNode['follow']>): this {
+    return this.#counting(() => super.follow(...args));
+  }
+
+  /** Runs a chain move, counting it in `reorgs` if the node left its head block. */
+  #counting(move: () => this): this {
+    const at = this.head;
+    const hash = this.block(at).hash;
+    move();
+    if (this.tip < at || this.block(at).hash !== hash) this.reorgs.count += 1;
+    return this;
   }
 
   override notify(kind: string, result: unknown): this {
@@ -287,6 +313,8 @@ export interface World {
   environment: FakeEnvironment;
   nodeByName(name: string): TaggedNode;
   nodeOfSocket(socket: FakeSocket): TaggedNode;
+  /** How many times a node left blocks it had (a reorg): `count` only grows. */
+  reorgs: { readonly count: number };
   /** Credentials from the nodes' URLs found in what the session and the pool emitted (client messages included). */
   leaks: string[];
   /** The session's queue bound (messages), as configured or by default. */
@@ -330,7 +358,8 @@ export function createWorld(settings: WorldSettings): World {
   // Random ids (geth, reth, anvil) in two runs of three, the same ids on every socket and node
   // (ids counted per socket) in the third: drawn from the seed, so the schedule is unchanged.
   const subscriptionIds: FakeSubscriptionIds = Math.abs(settings.seed % 3) === 2 ? 'per-socket' : 'random';
-  const nodes = names.map((name, index) => new TaggedNode(name, index, chain, settings.removedLogs, settings.logsBeforeHead, subscriptionIds));
+  const reorgs = { count: 0 };
+  const nodes = names.map((name, index) => new TaggedNode(name, index, chain, settings.removedLogs, settings.logsBeforeHead, subscriptionIds, reorgs));
   const shadow = new FakeNode({ name: 'shadow', chain, head: FIRST_HEAD });
   for (const node of nodes) transport.fake.route(url(node.name), node.socket);
   const pool = new NodePool({
@@ -374,6 +403,7 @@ export function createWorld(settings: WorldSettings): World {
     environment,
     nodeByName,
     nodeOfSocket: (socket) => nodeByName(new URL(socket.endpoint.url).hostname.split('.')[0]!),
+    reorgs,
     leaks,
     queueMaxCount: settings.queueMaxCount ?? QUEUE_DEFAULT_MAX_COUNT,
   };
