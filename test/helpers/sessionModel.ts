@@ -25,6 +25,11 @@ interface Held {
   unchecked: boolean;
   /** The newest head, or log (its transaction), it was given and not retracted since: what a `byHash` read asks for. */
   newest?: { hash: string; blockHash: string; number: number };
+  /**
+   * An unsubscribe of it was sent: a session knows what a subscription delivered only while it is
+   * open (docs/guides/consistency.md), so no `byHash` read asks for it from then on.
+   */
+  ending?: boolean;
 }
 
 /** A hash no node has: a `byHash` read of it is answered `null`. */
@@ -331,7 +336,7 @@ export class ClientModel {
         // The newest of its kind a held subscription was given; a hash never given when none was.
         const kind = spec.target === 'receipt' ? 'logs' : 'newHeads';
         let newest: Held['newest'];
-        for (const held of this.#held.values()) if (held.kind === kind && held.newest && (!newest || held.newest.number > newest.number)) newest = held.newest;
+        for (const held of this.#held.values()) if (held.kind === kind && !held.ending && held.newest && (!newest || held.newest.number > newest.number)) newest = held.newest;
         const { hash, blockHash, number } = newest ?? { hash: UNKNOWN_HASH, blockHash: UNKNOWN_HASH, number: -1 };
         const value = spec.target === 'receipt' ? call(spec.id, 'eth_getTransactionReceipt', [hash]) : call(spec.id, 'eth_getBlockByHash', [hash, false]);
         return { value, req: this.#req('byHash', spec.id, inBatch, { hash, blockHash, number, reorgsAt: this.#world.reorgs.count, ...extra }) };
@@ -361,6 +366,7 @@ export class ClientModel {
         const expectUnsub = this.#held.has(target) && !removing.has(target);
         // A refused unsubscribe leaves the subscription where it was.
         if (!limited) removing.add(target);
+        if (!limited && this.#held.has(target)) this.#held.get(target)!.ending = true;
         if (!limited && expectUnsub) frame.subscriptions -= 1;
         return { value: call(spec.id, 'eth_unsubscribe', [target]), req: this.#req('unsubscribe', spec.id, inBatch, { target, expectUnsub, ...extra }) };
       }
@@ -436,7 +442,11 @@ export class ClientModel {
       case 'null': {
         // A read by hash whose null may be true: of a hash never given, or of a block a reorg may
         // have taken away (a node's chain lacks it, or some node reorged since it was sent).
-        const index = list.findIndex((r) => r.type === 'byHash' && r.limited === undefined && this.#mayBeGone(r));
+        // One of a hash never given first: that read can get nothing but null (or an error), while
+        // a read of a block a node lacks may still get its block.
+        const gone = (r: Req) => r.type === 'byHash' && r.limited === undefined && this.#mayBeGone(r);
+        const never = list.findIndex((r) => gone(r) && r.hash === UNKNOWN_HASH);
+        const index = never >= 0 ? never : list.findIndex(gone);
         if (index < 0) return this.#answeredNull(list, text);
         list.splice(index, 1);
         break;

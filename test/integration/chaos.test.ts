@@ -34,6 +34,7 @@ describe('chaos', () => {
         `logs ${c.logs} (removed ${c.removedLogs}, mixed-branch ${c.mixedBranchLogs}, bad retractions ${c.badRetractions}, duplicates ${c.logDuplicates}), ` +
         `eth_blockNumber checked ${c.blockNumberChecked} (went back ${c.blockNumberWentBack}), ` +
         `blocks read by number ${c.blockReadsChecked} (null ${c.blockReadNull}, wrong ${c.blockReadWrong}), ` +
+        `receipts of logs given ${c.receiptsChecked} (null while the log stayed ${c.receiptNull}, wrong ${c.receiptWrong}), ` +
         `reorgs announced ${c.reorgsAnnounced} (deep ${c.deepReorgs}), behind reads held ${c.behindReads.held} / failed ${c.behindReads.failed}`,
     );
     console.log(
@@ -60,6 +61,9 @@ describe('chaos', () => {
     expect(c.blockReadsChecked).toBeGreaterThan(0);
     expect(c.blockReadNull).toBe(0);
     expect(c.blockReadWrong).toBe(0);
+    expect(c.receiptsChecked).toBeGreaterThan(0);
+    expect(c.receiptNull).toBe(0);
+    expect(c.receiptWrong).toBe(0);
     expect(c.unlinkedHeads).toBe(0);
     expect(c.mixedBranchLogs).toBe(0);
     expect(c.badRetractions).toBe(0);
@@ -129,5 +133,33 @@ describe('chaos checks', () => {
     w.sent(0, 'eth_getBlockByNumber', 20);
     w.receive({ id: 0, error: { code: -32055, message: 'behind' } });
     expect(w.counts).toMatchObject({ blockReadsChecked: 2, blockReadNull: 1, blockReadWrong: 1 });
+  });
+
+  it("checks the receipt of the newest log's transaction: a null counts only if the client holds the log to the end", () => {
+    const w = watch();
+    const logOf = (n: number, blockHash: string, tx: string, removed = false) => ({
+      method: 'eth_subscription',
+      params: { subscription: 'l', result: { blockNumber: `0x${n.toString(16)}`, blockHash, logIndex: '0x0', transactionHash: tx, removed } },
+    });
+    expect(w.next(() => 0.65, [0])).toEqual({ id: 0, method: 'eth_getBalance' }); // no log yet
+    w.receive(logOf(20, 'A20', 'T1'));
+    w.receive(logOf(21, 'A21', 'T2'));
+    expect(w.newestTransaction).toBe('T2');
+    const rolls = [0.65, 0];
+    const read = w.next(() => rolls.shift()!, [0, 1])!;
+    expect(read).toEqual({ id: 0, method: 'eth_getTransactionReceipt' });
+    w.sent(0, read.method, 21, 'T2');
+    expect(w.next(() => 0.9, [0])).toBeUndefined(); // one read in flight on an id
+    w.receive({ id: 0, result: null }); // judged at the end
+    w.sent(0, read.method, 21, 'T1');
+    w.receive({ id: 0, result: null });
+    w.sent(0, read.method, 21, 'T1');
+    w.receive({ id: 0, result: { transactionHash: 'T9' } });
+    w.sent(0, read.method, 21, 'T1');
+    w.receive({ id: 0, error: { code: -32055, message: 'behind' } });
+    w.receive(logOf(21, 'A21', 'T2', true)); // T2's block left the chain: its null was right
+    expect(w.newestTransaction).toBeUndefined();
+    w.finish();
+    expect(w.counts).toMatchObject({ receiptsChecked: 3, receiptNull: 1, receiptWrong: 1 });
   });
 });

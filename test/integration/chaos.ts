@@ -3,7 +3,7 @@
  * a FaultProxy), a miner that mines a block with a log or two every 0.5–1 s, the reference proxy, many
  * `ws` clients and a seeded fault schedule. Each client subscribes to `newHeads` and to the logger's
  * `logs`, and sends a steady stream of requests with colliding ids (`eth_blockNumber`, the newest
- * block it was given by number, `eth_getBalance`).
+ * block it was given by number, the receipt of the newest log's transaction, `eth_getBalance`).
  * Returns exact counts; the caller asserts them.
  *
  * The schedule runs in rounds of four steps, shuffled: a fork, a lag and two transport faults (cut,
@@ -11,8 +11,9 @@
  * node at a time (the other is always restored first); chain faults too, one node at a time: `lag`
  * (the node gets no blocks for 1.5–4.5 s, then catches up; often the node serving is cut meanwhile,
  * so the sessions fail over to the lagging one while it is a block or two behind; in 40% of them
- * `read-lag` instead: the node's heads go on, but its block reads answer `null` for the newest
- * block or two, as a load-balanced endpoint's lagging read backend does) and `fork` (the
+ * `read-lag` instead: the node's heads go on, but its block reads (by number, and receipts,
+ * transactions and blocks by hash) answer `null` for the newest block or two, as a load-balanced
+ * endpoint's lagging read backend does) and `fork` (the
  * node leaves the canonical chain 1–3 blocks down with 1–4 blocks of its own, keeps mining its own
  * branch, and rejoins 3–8 s later; the sessions fail back or over onto it). A lagging or forked node
  * still serves (a forked one is a valid chain, just another branch), so service is always possible;
@@ -241,9 +242,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       if (!next) return;
       const { id, method } = next;
       const block = client.watch.high;
-      const params = method === 'eth_getBalance' ? [DEV_ACCOUNT, 'latest'] : method === 'eth_getBlockByNumber' ? [`0x${block.toString(16)}`, false] : [];
+      const tx = client.watch.newestTransaction;
+      const params =
+        method === 'eth_getBalance' ? [DEV_ACCOUNT, 'latest'] : method === 'eth_getBlockByNumber' ? [`0x${block.toString(16)}`, false] : method === 'eth_getTransactionReceipt' ? [tx] : [];
       client.ws.send({ jsonrpc: '2.0', id, method, params });
-      client.watch.sent(id, method, block);
+      client.watch.sent(id, method, block, tx);
       client.sent.set(id, [...(client.sent.get(id) ?? []), method]);
       requests += 1;
     };
@@ -489,6 +492,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     clients.forEach((client, index) => {
       absorb(client);
       const { ws, watch, sent } = client;
+      watch.finish();
       for (const key of Object.keys(watch.counts) as Array<keyof WatchCounts>) counts[key] += watch.counts[key];
       for (const example of watch.examples) if (counts.examples.length < 12) counts.examples.push(`client ${index}: ${example}`);
       for (const { frame, at } of ws.frames) {

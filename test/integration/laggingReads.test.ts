@@ -10,7 +10,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startProxyServer } from '../../examples/proxy-server.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
-import { startAnvil, type AnvilNode } from './helpers/anvil.js';
+import { DEV_ACCOUNT, startAnvil, type AnvilNode } from './helpers/anvil.js';
 import { Recorder, until } from './helpers/consistency.js';
 import { MisbehavingNode } from './helpers/misbehavingNode.js';
 
@@ -39,6 +39,19 @@ async function rpc(method: string, params: unknown[] = []): Promise<any> {
 }
 
 const nullBlockAnswers = () => node.received.filter((r) => r.answer === 'null-block').length;
+const nullAnswersTo = (method: string) => node.received.filter((r) => r.answer === 'null-block' && r.method === method).length;
+
+/** CALLDATASIZE PUSH0 PUSH0 CALLDATACOPY PUSH1 0x2a CALLDATASIZE PUSH0 LOG1 STOP: one log of the call data. */
+const LOGGER = '0x00000000000000000000000000000000000000aa';
+const LOGGER_CODE = '0x365f5f37602a365fa100';
+
+/** A transaction that logs, mined: its hash. */
+async function mineALog(): Promise<string> {
+  await rpc('anvil_setCode', [LOGGER, LOGGER_CODE]);
+  const hash = (await rpc('eth_sendTransaction', [{ from: DEV_ACCOUNT, to: LOGGER, data: '0x1234' }])) as string;
+  await rpc('anvil_mine', ['0x1']);
+  return hash;
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('an endpoint whose reads lag its heads (issue 12, invariant 1)', { timeout: 30_000 }, () => {
@@ -62,6 +75,54 @@ describe('an endpoint whose reads lag its heads (issue 12, invariant 1)', { time
     const { frame } = await read;
     expect(frame.result).toMatchObject({ number: head.number, hash: head.hash });
     expect(session.stats().heldBehind).toBe(1);
+  });
+
+  it("UpstreamSession: the receipt, the transaction and the block of a log the client was given are held until the backend has them, never null", async () => {
+    const pool = new NodePool({ nodes: [{ name: 'a', http: node.url, ws: node.wsUrl }] });
+    closers.push(() => pool.close());
+    const session = new UpstreamSession({ pool });
+    closers.push(() => session.close());
+    const client = new Recorder((text) => session.send(text));
+    session.on('message', (text) => client.receive(text));
+    session.on('error', () => {});
+    const subscription = await client.subscribe(['logs', { address: LOGGER }]);
+    const tx = await mineALog();
+    const [log] = await until('the log', () => client.logs(subscription).length >= 1 && client.logs(subscription));
+    expect(log!.transactionHash).toBe(tx);
+    node.nullForHashes([tx, log!.blockHash]);
+    const reads = [client.call('eth_getTransactionReceipt', [tx]), client.call('eth_getTransactionByHash', [tx]), client.call('eth_getBlockByHash', [log!.blockHash, false])];
+    await until('the endpoint answered each null twice (each read was sent again)', () =>
+      ['eth_getTransactionReceipt', 'eth_getTransactionByHash', 'eth_getBlockByHash'].every((method) => nullAnswersTo(method) >= 2),
+    );
+    expect(client.frames.filter((f) => f.frame.method === undefined && f.frame.result === null)).toEqual([]);
+    node.nullForHashes(undefined);
+    const [receipt, transaction, block] = (await Promise.all(reads)).map((r) => r.frame.result);
+    expect(receipt).toMatchObject({ transactionHash: tx, blockHash: log!.blockHash, status: '0x1' });
+    expect(transaction).toMatchObject({ hash: tx, blockHash: log!.blockHash });
+    expect(block).toMatchObject({ hash: log!.blockHash, number: log!.blockNumber });
+    expect(session.stats().heldBehind).toBe(3);
+    // A hash it was never given: the endpoint's null is the answer, at once.
+    const { frame } = await client.call('eth_getTransactionReceipt', [`0x${'ab'.repeat(32)}`]);
+    expect(frame.result).toBeNull();
+  });
+
+  it("the proxy's POST /: the receipt of a transaction of an eth_getLogs answer waits for the endpoint's read backend", async () => {
+    const proxy = await startProxyServer({ listen: { port: 0 }, upstreams: [{ name: 'a', http: node.url, ws: node.wsUrl }] });
+    closers.push(() => proxy.close());
+    const tx = await mineALog();
+    const post = async (method: string, params: unknown[]) => {
+      const response = await fetch(proxy.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }) });
+      return (await response.json()) as { result?: any; error?: unknown };
+    };
+    const logs = (await post('eth_getLogs', [{ fromBlock: 'latest', toBlock: 'latest', address: LOGGER }])).result as Array<{ transactionHash: string }>;
+    expect(logs.map((l) => l.transactionHash)).toEqual([tx]);
+    node.nullForHashes([tx]);
+    const pending = post('eth_getTransactionReceipt', [tx]);
+    await until('the endpoint answered null twice', () => nullAnswersTo('eth_getTransactionReceipt') >= 2);
+    node.nullForHashes(undefined);
+    const answer = await pending;
+    expect(answer.error).toBeUndefined();
+    expect(answer.result).toMatchObject({ transactionHash: tx, status: '0x1' });
   });
 
   it("the proxy's POST /: a block its clients were shown waits for the endpoint's read backend", async () => {

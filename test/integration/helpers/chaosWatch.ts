@@ -19,13 +19,17 @@ import type { Frame } from './wsClient.js';
  * - `blockReadNull`: `null` for `eth_getBlockByNumber(N)`, N the highest block the client had been
  *   given when it sent the read (invariant 1: never a silent `null` for a block the client has);
  *   `blockReadWrong`: a block with another number. Errors (`BEHIND`) are answers.
+ * - `receiptNull`: `null` for `eth_getTransactionReceipt` of the transaction of the newest log the
+ *   client held when it asked, whose log the client still holds at the end of the run (never
+ *   retracted: its block stayed on the client's chain, so the receipt existed; counted by
+ *   {@link finish}); `receiptWrong`: a receipt of another transaction.
  *
  * Requests use colliding ids, so answers are matched to requests by id alone: the sender keeps at
  * most ONE request in flight per id whenever that request is an `eth_blockNumber` or a block read (see
  * {@link next}), which makes the answer to an id with one in flight that call's answer.
  */
 
-export type Method = 'eth_blockNumber' | 'eth_getBlockByNumber' | 'eth_getBalance';
+export type Method = 'eth_blockNumber' | 'eth_getBlockByNumber' | 'eth_getTransactionReceipt' | 'eth_getBalance';
 
 /** A frame as the chaos clients record it (wsClient's, without caring about `jsonrpc`). */
 export type WatchFrame = Omit<Frame, 'jsonrpc'>;
@@ -50,6 +54,10 @@ export interface WatchCounts {
   blockReadsChecked: number;
   blockReadNull: number;
   blockReadWrong: number;
+  /** `eth_getTransactionReceipt` answers checked (receipts, and `null`s judged by {@link ChaosWatch.finish}). */
+  receiptsChecked: number;
+  receiptNull: number;
+  receiptWrong: number;
 }
 
 export const emptyWatchCounts = (): WatchCounts => ({
@@ -68,6 +76,9 @@ export const emptyWatchCounts = (): WatchCounts => ({
   blockReadsChecked: 0,
   blockReadNull: 0,
   blockReadWrong: 0,
+  receiptsChecked: 0,
+  receiptNull: 0,
+  receiptWrong: 0,
 });
 
 /** Heights kept below the newest (far more than any fork the chaos run makes). */
@@ -88,6 +99,13 @@ export class ChaosWatch {
   readonly #blockNumberAt = new Map<unknown, number>();
   /** id → the block number the (only) `eth_getBlockByNumber` in flight with that id asked for. */
   readonly #blockReadAt = new Map<unknown, number>();
+  /** id → the transaction the (only) `eth_getTransactionReceipt` in flight with that id asked for. */
+  readonly #receiptAt = new Map<unknown, string>();
+  /** Transactions of the logs the client holds (not retracted), and the newest of them. */
+  readonly #heldTx = new Set<string>();
+  #newestTx: { tx: string; n: number } | undefined;
+  /** Transactions whose receipt was answered `null`: judged at the end ({@link finish}). */
+  readonly #nullReceipts: string[] = [];
   /** height → hash of the head the client holds there. */
   readonly #headAt = new Map<number, string>();
   #top: number | undefined;
@@ -105,6 +123,23 @@ export class ChaosWatch {
     return this.#high;
   }
 
+  /** The transaction of the newest log the client holds: what an `eth_getTransactionReceipt` asks for. */
+  get newestTransaction(): string | undefined {
+    return this.#newestTx?.tx;
+  }
+
+  /**
+   * At the end of the run: each `null` receipt whose log the client still holds was wrong (the
+   * log was never retracted, so its block is on the client's chain).
+   */
+  finish(): void {
+    for (const tx of this.#nullReceipts.splice(0)) {
+      if (!this.#heldTx.has(tx)) continue;
+      this.counts.receiptNull += 1;
+      this.#example(`eth_getTransactionReceipt(${tx.slice(0, 10)}…) answered null, and the client holds its log to the end`);
+    }
+  }
+
   /**
    * The next request: a random id of `ids` and method, or `undefined` when none may go now. An
    * `eth_blockNumber` goes only on an id with nothing in flight, and nothing goes on an id with an
@@ -114,7 +149,14 @@ export class ChaosWatch {
   next(random: () => number, ids: readonly unknown[]): { id: unknown; method: Method } | undefined {
     const roll = random();
     // A block read asks for the highest block the client has: none before it has one.
-    const wanted: Method = roll < 0.4 ? 'eth_blockNumber' : roll < 0.6 && this.#high >= 0 ? 'eth_getBlockByNumber' : 'eth_getBalance';
+    const wanted: Method =
+      roll < 0.4
+        ? 'eth_blockNumber'
+        : roll < 0.6 && this.#high >= 0
+          ? 'eth_getBlockByNumber'
+          : roll < 0.7 && this.#newestTx !== undefined
+            ? 'eth_getTransactionReceipt'
+            : 'eth_getBalance';
     const start = Math.floor(random() * ids.length);
     const order = ids.map((_, i) => ids[(start + i) % ids.length]);
     const free = (id: unknown) => (this.#outstanding.get(id) ?? 0) === 0;
@@ -122,17 +164,21 @@ export class ChaosWatch {
       const id = order.find(free);
       if (id !== undefined) return { id, method: wanted };
     }
-    const id = order.find((i) => !this.#blockNumberAt.has(i) && !this.#blockReadAt.has(i));
+    const id = order.find((i) => !this.#blockNumberAt.has(i) && !this.#blockReadAt.has(i) && !this.#receiptAt.has(i));
     return id === undefined ? undefined : { id, method: 'eth_getBalance' };
   }
 
-  /** The client sent a request with `id` (`block`: the number an `eth_getBlockByNumber` asks for). */
-  sent(id: unknown, method: string, block?: number): void {
+  /**
+   * The client sent a request with `id` (`block`: the number an `eth_getBlockByNumber` asks for;
+   * `tx`: the transaction an `eth_getTransactionReceipt` asks for).
+   */
+  sent(id: unknown, method: string, block?: number, tx?: string): void {
     this.#outstanding.set(id, (this.#outstanding.get(id) ?? 0) + 1);
-    if (method === 'eth_blockNumber' || method === 'eth_getBlockByNumber') {
-      if (this.#blockNumberAt.has(id) || this.#blockReadAt.has(id)) throw new Error(`ChaosWatch: a second read in flight with id ${String(id)}`);
+    if (method === 'eth_blockNumber' || method === 'eth_getBlockByNumber' || method === 'eth_getTransactionReceipt') {
+      if (this.#blockNumberAt.has(id) || this.#blockReadAt.has(id) || this.#receiptAt.has(id)) throw new Error(`ChaosWatch: a second read in flight with id ${String(id)}`);
       if (method === 'eth_blockNumber') this.#blockNumberAt.set(id, this.#high);
-      else this.#blockReadAt.set(id, block ?? this.#high);
+      else if (method === 'eth_getBlockByNumber') this.#blockReadAt.set(id, block ?? this.#high);
+      else this.#receiptAt.set(id, tx ?? '');
     }
   }
 
@@ -153,6 +199,8 @@ export class ChaosWatch {
     }
     const asked = this.#blockReadAt.get(frame.id);
     if (asked !== undefined) return this.#blockRead(frame, asked);
+    const tx = this.#receiptAt.get(frame.id);
+    if (tx !== undefined) return this.#receipt(frame, tx);
     const highAtSend = this.#blockNumberAt.get(frame.id);
     if (highAtSend === undefined) return;
     this.#blockNumberAt.delete(frame.id);
@@ -179,6 +227,18 @@ export class ChaosWatch {
     if (n !== asked) {
       this.counts.blockReadWrong += 1;
       this.#example(`eth_getBlockByNumber(${asked}) #${String(frame.id)} answered block ${String(n)}`);
+    }
+  }
+
+  #receipt(frame: WatchFrame, tx: string): void {
+    this.#receiptAt.delete(frame.id);
+    if (frame.error !== undefined) return; // an error (BEHIND): counted by code by the caller
+    this.counts.receiptsChecked += 1;
+    if (frame.result === null) return void this.#nullReceipts.push(tx);
+    const got = (frame.result as { transactionHash?: unknown } | undefined)?.transactionHash;
+    if (got !== tx) {
+      this.counts.receiptWrong += 1;
+      this.#example(`eth_getTransactionReceipt(${tx.slice(0, 10)}…) #${String(frame.id)} answered the receipt of ${String(got).slice(0, 10)}…`);
     }
   }
 
@@ -215,14 +275,19 @@ export class ChaosWatch {
     if (this.#headAt.size > KEEP_HEIGHTS * 2) for (const k of [...this.#headAt.keys()]) if (k < n - KEEP_HEIGHTS) this.#headAt.delete(k);
   }
 
-  #log(log: { blockNumber?: string; blockHash?: string; logIndex?: string; removed?: boolean }): void {
+  #log(log: { blockNumber?: string; blockHash?: string; logIndex?: string; removed?: boolean; transactionHash?: string }): void {
     const n = Number(log?.blockNumber);
     if (!Number.isSafeInteger(n) || typeof log.blockHash !== 'string') return;
     const key = `${log.blockHash}:${Number(log.logIndex)}`;
     this.counts.logs += 1;
     let byHash = this.#logsAt.get(n);
+    const tx = typeof log.transactionHash === 'string' ? log.transactionHash : undefined;
     if (log.removed === true) {
       this.counts.removedLogs += 1;
+      if (tx !== undefined) {
+        this.#heldTx.delete(tx);
+        if (this.#newestTx?.tx === tx) this.#newestTx = undefined;
+      }
       const held = byHash?.get(log.blockHash);
       if (!held?.delete(key)) {
         this.counts.badRetractions += 1;
@@ -246,6 +311,10 @@ export class ChaosWatch {
       this.#example(`log ${key.slice(0, 10)}…:${Number(log.logIndex)} at ${n} delivered again while held`);
     }
     keys.add(key);
+    if (tx !== undefined) {
+      this.#heldTx.add(tx);
+      if (this.#newestTx === undefined || n >= this.#newestTx.n) this.#newestTx = { tx, n };
+    }
     if (n > this.#logTop) {
       this.#logTop = n;
       if (this.#logsAt.size > KEEP_HEIGHTS * 2) for (const k of [...this.#logsAt.keys()]) if (k < n - KEEP_HEIGHTS) this.#logsAt.delete(k);

@@ -10,7 +10,12 @@
  * - `headerNotFound(methods)`: those methods are answered geth's `header not found` (-32000).
  * - `slowTail({ every, delayMs })`: every `every`-th request waits `delayMs` before it is forwarded.
  * - `nullBlocksAbove(n)`: `eth_getBlockByNumber` for a block number above `n` is answered `null`
- *   (a load-balanced endpoint whose backend serving the read lags the one that sent the heads).
+ *   (a load-balanced endpoint whose backend serving the read lags the one that sent the heads), and
+ *   so are reads by hash (`eth_getTransactionReceipt`, `eth_getTransactionByHash`,
+ *   `eth_getBlockByHash`) whose answer is in a block above `n` (anvil's answer, replaced).
+ * - `nullForHashes(hashes)`: reads by hash (`eth_getTransactionReceipt`, `eth_getTransactionByHash`,
+ *   `eth_getBlockByHash`) of one of `hashes` are answered `null`: the same lagging backend, for a
+ *   transaction or block it has not got yet.
  * Every request received is recorded (time, method, first param) before anything else is done.
  */
 import { once } from 'node:events';
@@ -48,6 +53,7 @@ export interface LimitWindow {
 
 const RATE_LIMIT_ERROR = (seconds: number) => ({ code: -32005, message: 'project ID request rate exceeded', data: { backoff_seconds: seconds } });
 const HEADER_NOT_FOUND = { code: -32000, message: 'header not found' };
+const BY_HASH: ReadonlySet<string> = new Set(['eth_getTransactionReceipt', 'eth_getTransactionByHash', 'eth_getBlockByHash']);
 
 export class MisbehavingNode {
   readonly url: string;
@@ -66,6 +72,7 @@ export class MisbehavingNode {
   #tail: { every: number; delayMs: number } | undefined;
   #count = 0;
   #nullAbove: number | undefined;
+  #nullHashes: Set<string> | undefined;
 
   private constructor(server: http.Server, wss: WebSocketServer, target: { http: string; ws: string }) {
     this.#server = server;
@@ -108,9 +115,15 @@ export class MisbehavingNode {
     this.#nullAbove = n;
   }
 
+  /** From now on, reads by hash of one of `hashes` are answered `null`; `undefined`: no more. */
+  nullForHashes(hashes: readonly string[] | undefined): void {
+    this.#nullHashes = hashes === undefined ? undefined : new Set(hashes.map((h) => h.toLowerCase()));
+  }
+
   /** Back to forwarding everything. */
   pass(): void {
     this.#nullAbove = undefined;
+    this.#nullHashes = undefined;
     this.#limit = undefined;
     this.#notFound.clear();
     this.#tail = undefined;
@@ -166,6 +179,8 @@ export class MisbehavingNode {
     if (this.#notFound.has(method)) return { answer: 'header-not-found' };
     const at = method === 'eth_getBlockByNumber' && Array.isArray(params) && typeof params[0] === 'string' && params[0].startsWith('0x') ? Number(params[0]) : undefined;
     if (this.#nullAbove !== undefined && at !== undefined && at > this.#nullAbove) return { answer: 'null-block' };
+    const hash = BY_HASH.has(method) && Array.isArray(params) && typeof params[0] === 'string' ? params[0].toLowerCase() : undefined;
+    if (hash !== undefined && this.#nullHashes?.has(hash)) return { answer: 'null-block' };
     return { answer: 'forwarded' };
   }
 
@@ -207,6 +222,11 @@ export class MisbehavingNode {
       };
       if (answer === 'header-not-found') return send(200, JSON.stringify({ jsonrpc: '2.0', id: parsed?.id ?? null, error: HEADER_NOT_FOUND }));
       if (answer === 'null-block') return send(200, JSON.stringify({ jsonrpc: '2.0', id: parsed?.id ?? null, result: null }));
+      if (answer === 'forwarded' && BY_HASH.has(method) && this.#nullAbove !== undefined) {
+        return void this.#forward(body)
+          .then((text) => send(200, this.#lagged(text, method, 'http') ?? text))
+          .catch(() => !res.destroyed && res.writeHead(502).end());
+      }
       const forwarded = answer === 'forwarded' || limit?.forwardFirst ? this.#delay().then(() => this.#forward(body)) : Promise.resolve('');
       void forwarded
         .then((text) => {
@@ -221,6 +241,25 @@ export class MisbehavingNode {
     });
   }
 
+  /**
+   * A by-hash answer (one call's) in a block above `nullBlocksAbove`: `null` in its place, as the
+   * lagging backend would answer, recorded as a `null-block` answer of `method`; else `undefined`.
+   */
+  #lagged(text: string, method: string, via: 'http' | 'ws'): string | undefined {
+    const above = this.#nullAbove;
+    if (above === undefined) return undefined;
+    let frame: { id?: unknown; result?: { number?: unknown; blockNumber?: unknown } | null };
+    try {
+      frame = JSON.parse(text) as typeof frame;
+    } catch {
+      return undefined;
+    }
+    const n = Number(frame.result?.blockNumber ?? frame.result?.number);
+    if (!Number.isSafeInteger(n) || n <= above) return undefined;
+    this.#record(via, method, undefined, 'null-block', Date.now());
+    return JSON.stringify({ jsonrpc: '2.0', id: frame.id ?? null, result: null });
+  }
+
   async #forward(body: string): Promise<string> {
     const response = await fetch(this.#target.http, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
     return response.text();
@@ -233,7 +272,25 @@ export class MisbehavingNode {
     upstream.on('open', () => {
       for (const text of held.splice(0)) upstream.send(text);
     });
-    upstream.on('message', (data) => client.readyState === WebSocket.OPEN && client.send(data.toString()));
+    /** Ids of by-hash reads in flight on this socket: their answers may be made `null` (see #lagged). */
+    const byHash = new Map<unknown, string>();
+    upstream.on('message', (data) => {
+      let text = data.toString();
+      if (byHash.size > 0) {
+        let id: unknown;
+        try {
+          id = (JSON.parse(text) as { id?: unknown }).id;
+        } catch {
+          id = undefined;
+        }
+        const method = id === undefined ? undefined : byHash.get(id);
+        if (method !== undefined) {
+          byHash.delete(id);
+          text = this.#lagged(text, method, 'ws') ?? text;
+        }
+      }
+      if (client.readyState === WebSocket.OPEN) client.send(text);
+    });
     upstream.on('close', () => client.close());
     upstream.on('error', () => client.terminate());
     client.on('close', () => upstream.terminate());
@@ -251,6 +308,7 @@ export class MisbehavingNode {
       const { answer, limit } = this.#decide(method, now, frame?.params);
       this.#record('ws', method, frame?.params, answer, now);
       if (answer === 'forwarded' || frame?.id === undefined) {
+        if (answer === 'forwarded' && frame?.id !== undefined && BY_HASH.has(method)) byHash.set(frame.id, method);
         if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
         else held.push(text);
         return;
