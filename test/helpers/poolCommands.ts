@@ -79,7 +79,9 @@ class Mine extends Step {
     super();
   }
   apply(world: PoolWorld): void {
-    nodeOf(world, this.node)?.fake.advance(this.blocks);
+    const node = nodeOf(world, this.node);
+    // The new head carries a log (a transaction): what `receiptOfLog` reads asks the receipt of.
+    if (node && this.blocks > 0) node.fake.advance(this.blocks).emitLog();
   }
   toString(): string {
     return `${this.node} mines ${this.blocks}`;
@@ -190,6 +192,7 @@ const requestSpec: fc.Arbitrary<RequestSpec> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ type: 'latestBlock' as const }) },
   { weight: 1, arbitrary: fc.constant({ type: 'balance' as const }) },
   { weight: 1, arbitrary: fc.constant({ type: 'logs' as const }) },
+  { weight: 1, arbitrary: fc.constant({ type: 'receiptOfLog' as const }) },
   { weight: 1, arbitrary: fc.constant({ type: 'feeHistoryPending' as const }) },
   { weight: 2, arbitrary: fc.constant({ type: 'write' as const }) },
   { weight: 1, arbitrary: fc.constant({ type: 'notify' as const }) },

@@ -12,6 +12,7 @@ import { markNotDelivered } from '../../src/transport/HttpTransport.js';
 import type { HttpResponse } from '../../src/transport/HttpTransport.js';
 import { FakeChain, FakeClock, FakeNode } from '../../src/testing/index.js';
 import { FakeHttpTransport } from '../../src/testing/index.js';
+import { countReorgs, type ReorgCount } from './reorgCount.js';
 
 export const POOL_NODE_NAMES = ['a', 'b', 'c'] as const;
 const GENESIS = 100;
@@ -88,8 +89,9 @@ export class PoolNode {
     chain: FakeChain,
     readonly clock: FakeClock,
     readonly settings: PoolSettings,
+    reorgs: ReorgCount,
   ) {
-    this.fake = new FakeNode({ name, chain, head: GENESIS, clock });
+    this.fake = countReorgs(new FakeNode({ name, chain, head: GENESIS, clock }), reorgs);
   }
 
   readonly handler = async (body: string, signal: AbortSignal): Promise<HttpResponse> => {
@@ -165,6 +167,12 @@ export type RequestSpec =
   | { type: 'balance' }
   | { type: 'logs' }
   /**
+   * `eth_getTransactionReceipt` of the newest log's transaction a `logs` answer gave the caller (a
+   * hash never given before any): never `null` while every node's chain has its block and no node
+   * reorged between the send and the answer.
+   */
+  | { type: 'receiptOfLog' }
+  /**
    * `eth_feeHistory(2, 'pending')`: answered as geth does, its newest block the one after the head,
    * which is not on the chain and must not raise the pool's view (see settleAndClose).
    */
@@ -173,10 +181,32 @@ export type RequestSpec =
   /** A read without an id (a JSON-RPC notification): no answer is owed for it. */
   | { type: 'notify' };
 
+/** A transaction the caller was given (in a log), and its block. */
+interface GivenTransaction {
+  readonly tx: string;
+  readonly blockHash: string;
+  readonly number: number;
+}
+
+/** A hash no node has. */
+const UNKNOWN_HASH = `0x${'ee'.repeat(32)}`;
+
+/** What a request item asked for, as the model checks its answer. */
+interface ItemRecord {
+  spec: RequestSpec;
+  number?: number;
+  tag?: number;
+  /** `receiptOfLog`: the transaction asked for, and the world's reorg count when it was sent. */
+  given?: GivenTransaction;
+  reorgsAtSend?: number;
+  /** `receiptOfLog`, set when its answer came: whether a `null` could then be true (see `mayBeGone`). */
+  mayBeGone?: boolean;
+}
+
 /** One `pool.request()` and what became of it. */
 export interface RequestRecord {
   readonly payload: JsonRpcRequest | JsonRpcRequest[];
-  readonly specs: ReadonlyMap<string, { spec: RequestSpec; number?: number; tag?: number }>;
+  readonly specs: ReadonlyMap<string, ItemRecord>;
   /** The highest block number the caller had been given when it sent this. */
   readonly viewAtSend: number;
   /** The node it was told not to ask (`request(payload, { avoid })`), if any. */
@@ -201,6 +231,10 @@ export interface PoolWorld {
   requests: RequestRecord[];
   /** The highest block number an answer has given the caller (as the model reads the answers). */
   view: number;
+  /** The newest log's transaction an `eth_getLogs` answer gave the caller. */
+  newestTransaction: GivenTransaction | undefined;
+  /** Chain moves of any node that left blocks it had. */
+  reorgs: ReorgCount;
   nextId: number;
   nextTag: number;
   unhandled: unknown[];
@@ -214,7 +248,8 @@ export function createPoolWorld(settings: PoolSettings): PoolWorld {
   const clock = new FakeClock();
   const chain = new FakeChain({ genesis: GENESIS });
   const http = new FakeHttpTransport();
-  const nodes = POOL_NODE_NAMES.slice(0, settings.nodes).map((name) => new PoolNode(name, chain, clock, settings));
+  const reorgs: ReorgCount = { count: 0 };
+  const nodes = POOL_NODE_NAMES.slice(0, settings.nodes).map((name) => new PoolNode(name, chain, clock, settings, reorgs));
   for (const node of nodes) {
     http.route(`http://${node.name}.test/`, (body, signal) => {
       if (world.closed) world.sentAfterClose += 1;
@@ -239,7 +274,7 @@ export function createPoolWorld(settings: PoolSettings): PoolWorld {
   });
   const health = settings.healthChecker ? new HealthChecker(pool, { intervalMs: 1_000, timeoutMs: 2_000 }) : undefined;
   // Request ids far from the pool's own (its probes and head reads use id 1).
-  const world: PoolWorld = { settings, clock, chain, nodes, http, pool, health, requests: [], view: 0, nextId: 1_000, nextTag: 1, unhandled: [], trace: undefined, closed: false, sentAfterClose: 0 };
+  const world: PoolWorld = { settings, clock, chain, nodes, http, pool, health, requests: [], view: 0, newestTransaction: undefined, reorgs, nextId: 1_000, nextTag: 1, unhandled: [], trace: undefined, closed: false, sentAfterClose: 0 };
   return world;
 }
 
@@ -266,11 +301,19 @@ export function probe(world: PoolWorld, node: PoolNode): void {
 
 /** Sends one request (`specs`: one item, or a batch), not to `avoid` if given, and records it. */
 export function send(world: PoolWorld, specs: RequestSpec[], batch: boolean, avoid?: string): RequestRecord {
-  const items = new Map<string, { spec: RequestSpec; number?: number; tag?: number }>();
+  const items = new Map<string, ItemRecord>();
   const payloads = specs.map((spec) => {
     const id = world.nextId++;
     const { item, number, tag } = requestFor(world, spec, id);
-    if (spec.type !== 'notify') items.set(String(id), { spec, ...(number === undefined ? {} : { number }), ...(tag === undefined ? {} : { tag }) });
+    const given = spec.type === 'receiptOfLog' ? (world.newestTransaction ?? { tx: UNKNOWN_HASH, blockHash: UNKNOWN_HASH, number: -1 }) : undefined;
+    if (spec.type !== 'notify') {
+      items.set(String(id), {
+        spec,
+        ...(number === undefined ? {} : { number }),
+        ...(tag === undefined ? {} : { tag }),
+        ...(given === undefined ? {} : { given, reorgsAtSend: world.reorgs.count }),
+      });
+    }
     return item;
   });
   const payload = batch ? payloads : payloads[0]!;
@@ -286,6 +329,7 @@ export function send(world: PoolWorld, specs: RequestSpec[], batch: boolean, avo
       record.settledAt ??= world.clock.now();
       record.answer = answer;
       world.trace?.(`answer ${JSON.stringify(answer)}`);
+      for (const item of record.specs.values()) if (item.given) item.mayBeGone = mayBeGone(world, item);
       for (const one of Array.isArray(answer) ? answer : [answer]) raiseView(world, record, one);
     },
     (failure: unknown) => {
@@ -313,6 +357,8 @@ function requestFor(world: PoolWorld, spec: RequestSpec, id: number): { item: Js
       return { item: { jsonrpc: '2.0', id, method: 'eth_getBalance', params: ['0x0000000000000000000000000000000000000001', 'latest'] } };
     case 'logs':
       return { item: { jsonrpc: '2.0', id, method: 'eth_getLogs', params: [{ fromBlock: hex(GENESIS) }] } };
+    case 'receiptOfLog':
+      return { item: { jsonrpc: '2.0', id, method: 'eth_getTransactionReceipt', params: [world.newestTransaction?.tx ?? UNKNOWN_HASH] } };
     case 'feeHistoryPending':
       return { item: { jsonrpc: '2.0', id, method: 'eth_feeHistory', params: ['0x2', 'pending', []] } };
     case 'write': {
@@ -332,6 +378,24 @@ function raiseView(world: PoolWorld, record: RequestRecord, answer: JsonRpcRespo
   const result = answer.result as unknown;
   if (item.spec.type === 'blockNumber' && typeof result === 'string') world.view = Math.max(world.view, Number(result));
   if ((item.spec.type === 'blockByNumber' || item.spec.type === 'latestBlock') && isBlock(result)) world.view = Math.max(world.view, Number(result.number));
+  if (item.spec.type === 'logs' && Array.isArray(result)) {
+    for (const log of result as Array<{ transactionHash?: string; blockHash?: string; blockNumber?: string; removed?: boolean }>) {
+      const n = Number(log.blockNumber);
+      if (log.removed !== true && typeof log.transactionHash === 'string' && (world.newestTransaction === undefined || n >= world.newestTransaction.number)) {
+        world.newestTransaction = { tx: log.transactionHash, blockHash: log.blockHash!, number: n };
+      }
+    }
+  }
+}
+
+/**
+ * Whether a `null` receipt for `item` could be true when it came: a hash never given, a node
+ * reorged since it was sent, or some node's chain lacks its block.
+ */
+function mayBeGone(world: PoolWorld, item: ItemRecord): boolean {
+  const { tx, blockHash, number } = item.given!;
+  if (tx === UNKNOWN_HASH || item.reorgsAtSend !== world.reorgs.count) return true;
+  return world.nodes.some((node) => node.fake.tip < number || node.fake.block(number).hash !== blockHash);
 }
 
 const isBlock = (value: unknown): value is { number: string; hash: string } =>
@@ -400,7 +464,7 @@ export function problemsOf(world: PoolWorld, { allSettled }: { allSettled: boole
   return problems;
 }
 
-function answerProblem(world: PoolWorld, record: RequestRecord, item: { spec: RequestSpec; number?: number; tag?: number }, answer: JsonRpcResponse): string | undefined {
+function answerProblem(world: PoolWorld, record: RequestRecord, item: ItemRecord, answer: JsonRpcResponse): string | undefined {
   if (!('result' in answer)) return undefined; // an error answer is always allowed to be one
   const result = answer.result as unknown;
   switch (item.spec.type) {
@@ -414,6 +478,12 @@ function answerProblem(world: PoolWorld, record: RequestRecord, item: { spec: Re
       if (!isBlock(result)) return 'no latest block';
       if (Number(result.number) < record.viewAtSend) return `latest below the view ${record.viewAtSend}`;
       return world.chain.block(result.hash) ? undefined : 'a block the chain does not have';
+    case 'receiptOfLog': {
+      const { tx, blockHash } = item.given!;
+      if (result === null) return item.mayBeGone ? undefined : `null for the receipt of ${tx} (block ${item.given!.number}, on every node's chain; the caller was given its log)`;
+      const receipt = result as { transactionHash?: unknown; blockHash?: unknown };
+      return receipt.transactionHash === tx && receipt.blockHash === blockHash ? undefined : `another receipt than ${tx}'s in ${blockHash}`;
+    }
     case 'write': {
       const reached = world.nodes.filter((n) => n.writes.includes(item.tag!)).length;
       return reached === 1 ? undefined : `a write answered with a result reached ${reached} nodes`;

@@ -1,3 +1,4 @@
+import { countReorgs, type ReorgCount } from './reorgCount.js';
 import type {
   JsonRpcRequest,
   TimerHandle,
@@ -48,28 +49,9 @@ export class TaggedNode extends FakeNode {
     announceRemovedLogs: boolean,
     logsBeforeHead: boolean,
     subscriptionIds: FakeSubscriptionIds,
-    /** Counts the moves of any node that left blocks it had (a reorg), shared by the world's nodes. */
-    readonly reorgs: { count: number },
   ) {
     super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1), announceRemovedLogs, logsBeforeHead, subscriptionIds });
     this.index = index;
-  }
-
-  override forkAt(...args: Parameters<FakeNode['forkAt']>): this {
-    return this.#counting(() => super.forkAt(...args));
-  }
-
-  override follow(...args: Parameters<FakeNode['follow']>): this {
-    return this.#counting(() => super.follow(...args));
-  }
-
-  /** Runs a chain move, counting it in `reorgs` if the node left its head block. */
-  #counting(move: () => this): this {
-    const at = this.head;
-    const hash = this.block(at).hash;
-    move();
-    if (this.tip < at || this.block(at).hash !== hash) this.reorgs.count += 1;
-    return this;
   }
 
   override notify(kind: string, result: unknown): this {
@@ -314,7 +296,7 @@ export interface World {
   nodeByName(name: string): TaggedNode;
   nodeOfSocket(socket: FakeSocket): TaggedNode;
   /** How many times a node left blocks it had (a reorg): `count` only grows. */
-  reorgs: { readonly count: number };
+  reorgs: Readonly<ReorgCount>;
   /** Credentials from the nodes' URLs found in what the session and the pool emitted (client messages included). */
   leaks: string[];
   /** The session's queue bound (messages), as configured or by default. */
@@ -358,8 +340,8 @@ export function createWorld(settings: WorldSettings): World {
   // Random ids (geth, reth, anvil) in two runs of three, the same ids on every socket and node
   // (ids counted per socket) in the third: drawn from the seed, so the schedule is unchanged.
   const subscriptionIds: FakeSubscriptionIds = Math.abs(settings.seed % 3) === 2 ? 'per-socket' : 'random';
-  const reorgs = { count: 0 };
-  const nodes = names.map((name, index) => new TaggedNode(name, index, chain, settings.removedLogs, settings.logsBeforeHead, subscriptionIds, reorgs));
+  const reorgs: ReorgCount = { count: 0 };
+  const nodes = names.map((name, index) => countReorgs(new TaggedNode(name, index, chain, settings.removedLogs, settings.logsBeforeHead, subscriptionIds), reorgs));
   const shadow = new FakeNode({ name: 'shadow', chain, head: FIRST_HEAD });
   for (const node of nodes) transport.fake.route(url(node.name), node.socket);
   const pool = new NodePool({

@@ -54,15 +54,21 @@ async function mineALog(): Promise<string> {
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A session on the misbehaving node (closed after the test), and its client. */
+function sessionOnTheNode(): { session: UpstreamSession; client: Recorder } {
+  const pool = new NodePool({ nodes: [{ name: 'a', http: node.url, ws: node.wsUrl }] });
+  closers.push(() => pool.close());
+  const session = new UpstreamSession({ pool });
+  closers.push(() => session.close());
+  const client = new Recorder((text) => session.send(text));
+  session.on('message', (text) => client.receive(text));
+  session.on('error', () => {});
+  return { session, client };
+}
+
 describe('an endpoint whose reads lag its heads (issue 12, invariant 1)', { timeout: 30_000 }, () => {
   it('UpstreamSession: a head the client was given, asked for by number, is held until the block comes back, never null', async () => {
-    const pool = new NodePool({ nodes: [{ name: 'a', http: node.url, ws: node.wsUrl }] });
-    closers.push(() => pool.close());
-    const session = new UpstreamSession({ pool });
-    closers.push(() => session.close());
-    const client = new Recorder((text) => session.send(text));
-    session.on('message', (text) => client.receive(text));
-    session.on('error', () => {});
+    const { session, client } = sessionOnTheNode();
     const subscription = await client.subscribe(['newHeads']);
     await rpc('anvil_mine', ['0x3']);
     const head = await until('three heads', () => client.heads(subscription).length >= 3 && client.heads(subscription).at(-1));
@@ -78,13 +84,7 @@ describe('an endpoint whose reads lag its heads (issue 12, invariant 1)', { time
   });
 
   it("UpstreamSession: the receipt, the transaction and the block of a log the client was given are held until the backend has them, never null", async () => {
-    const pool = new NodePool({ nodes: [{ name: 'a', http: node.url, ws: node.wsUrl }] });
-    closers.push(() => pool.close());
-    const session = new UpstreamSession({ pool });
-    closers.push(() => session.close());
-    const client = new Recorder((text) => session.send(text));
-    session.on('message', (text) => client.receive(text));
-    session.on('error', () => {});
+    const { session, client } = sessionOnTheNode();
     const subscription = await client.subscribe(['logs', { address: LOGGER }]);
     const tx = await mineALog();
     const [log] = await until('the log', () => client.logs(subscription).length >= 1 && client.logs(subscription));
