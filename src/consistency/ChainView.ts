@@ -1,4 +1,4 @@
-import { quantity } from './quantity.js';
+import { hashKey, quantity } from './quantity.js';
 
 /**
  * What a read demands of the node that serves it, given what the client has already seen:
@@ -24,14 +24,20 @@ export interface ViewDemand {
 /** `ok`: the answer may go to the client. `behind`: the node is behind the view. `head?`: it depends on the node's head, which is not known. */
 export type ViewVerdict = 'ok' | 'behind' | 'head?';
 
-/** Where something the client was given by hash is: the block (number and hash) of a block or of a transaction. */
+/**
+ * Where something the client was given by hash is: the height of its block, and that block's hash
+ * as a {@link hashKey} (of a block: its own).
+ */
 export interface KnownBlock {
   readonly number: number;
-  readonly blockHash: string;
+  readonly block: number;
 }
 
-/** Looks a hash (lower case) up in what else the client was given (a session's subscriptions). */
-export type HashLookup = (hash: string) => KnownBlock | undefined;
+/** What a hash names: a block, or a transaction. */
+export type HashKind = 'block' | 'transaction';
+
+/** Looks a hash (its {@link hashKey}) of `kind` up in what else the client was given (a session's subscriptions). */
+export type HashLookup = (key: number, kind: HashKind) => KnownBlock | undefined;
 
 /**
  * Hashes from the answers a client was given (blocks, transactions, receipts, logs) kept, newest
@@ -41,18 +47,24 @@ export const KNOWN_HASHES = 128;
 
 /**
  * Reads by hash whose `null`, for a hash the client was given, cannot be true of the chain the
- * client saw: the block, or the transaction in it, is there (unless a reorg took it away).
+ * client saw: the block, or the transaction in it, is there (unless a reorg took it away). Each
+ * looks up one kind of hash: a block's `null` for a transaction's hash is true, and so is the
+ * reverse (an explorer's "a transaction, or else a block?").
  */
-const LOOKUPS: ReadonlySet<string> = new Set([
-  'eth_getBlockByHash',
-  'eth_getHeaderByHash',
-  'eth_getBlockTransactionCountByHash',
-  'eth_getUncleCountByBlockHash',
-  'eth_getTransactionByHash',
-  'eth_getRawTransactionByHash',
-  'eth_getTransactionReceipt',
+const LOOKUPS: ReadonlyMap<string, HashKind> = new Map([
+  ['eth_getBlockByHash', 'block'],
+  ['eth_getHeaderByHash', 'block'],
+  ['eth_getBlockTransactionCountByHash', 'block'],
+  ['eth_getUncleCountByBlockHash', 'block'],
+  ['eth_getTransactionByHash', 'transaction'],
+  ['eth_getRawTransactionByHash', 'transaction'],
+  ['eth_getTransactionReceipt', 'transaction'],
 ]);
 
+/** A kept hash: what it names, and where. */
+interface Known extends KnownBlock {
+  readonly kind: HashKind;
+}
 
 /** Methods whose block argument (number, tag, or EIP-1898 object) is at this index, and which read state at it. */
 const STATE_AT: ReadonlyMap<string, number> = new Map([
@@ -181,8 +193,11 @@ function numberIn(result: unknown, key: 'number' | 'blockNumber'): number | unde
  */
 export class ChainView {
   #highest: number | undefined;
-  /** Hash (lower case) → where it is, for the last {@link KNOWN_HASHES} given in answers. Made with the first. */
-  #known: Map<string, KnownBlock> | undefined;
+  /**
+   * Hash ({@link hashKey}) → what it names and where, for the last {@link KNOWN_HASHES} given in
+   * answers (numbers only: about 90 bytes each). Made with the first.
+   */
+  #known: Map<number, Known> | undefined;
 
   /** The highest block number the client has been given, if any. */
   get highest(): number | undefined {
@@ -194,22 +209,26 @@ export class ChainView {
     if (this.#highest === undefined || n > this.#highest) this.#highest = n;
   }
 
-  /** Where a hash (lower case) given to the client in an answer is, if it is among the last kept. */
-  whereIs(hash: string): KnownBlock | undefined {
-    return this.#known?.get(hash);
+  /** Where a hash of `kind` given to the client in an answer is, if it is among the last kept. */
+  whereIs(hash: string, kind: HashKind): KnownBlock | undefined {
+    const key = hashKey(hash);
+    const known = key === undefined ? undefined : this.#known?.get(key);
+    return known?.kind === kind ? known : undefined;
   }
 
   /**
    * For a read by hash whose `null` could be wrong (blocks, transactions, receipts by hash): where
-   * the hash it looks up is, if the client was given it, in an answer (kept here) or as `lookup`
-   * finds it (a session's subscriptions). Asked as the read is sent: what the client knew then.
+   * the hash it looks up is, if the client was given it as what the read looks for (a block, or a
+   * transaction), in an answer (kept here) or as `lookup` finds it (a session's subscriptions).
+   * Asked as the read is sent: what the client knew then.
    */
   given(method: string, params: unknown, lookup?: HashLookup): KnownBlock | undefined {
-    if (!LOOKUPS.has(method)) return undefined;
-    const hash = Array.isArray(params) ? params[0] : undefined;
-    if (typeof hash !== 'string' || hash.length !== 66) return undefined;
-    const key = hash.toLowerCase();
-    return this.#known?.get(key) ?? lookup?.(key);
+    const kind = LOOKUPS.get(method);
+    if (kind === undefined) return undefined;
+    const key = hashKey(Array.isArray(params) ? params[0] : undefined);
+    if (key === undefined) return undefined;
+    const known = this.#known?.get(key);
+    return known?.kind === kind ? known : lookup?.(key, kind);
   }
 
   /**
@@ -307,7 +326,7 @@ export class ChainView {
       case 'eth_getBlockByHash':
       case 'eth_getHeaderByHash':
         n = numberIn(result, 'number');
-        if (n !== undefined) this.#know((result as { hash?: unknown }).hash, n, (result as { hash?: unknown }).hash);
+        if (n !== undefined) this.#know((result as { hash?: unknown }).hash, 'block', n, (result as { hash?: unknown }).hash);
         break;
       case 'eth_getTransactionReceipt':
       case 'eth_getTransactionByHash':
@@ -316,7 +335,10 @@ export class ChainView {
         // (A pending transaction has no block number.)
         n = numberIn(result, 'blockNumber');
         const r = result as { transactionHash?: unknown; hash?: unknown; blockHash?: unknown } | null;
-        if (n !== undefined) this.#know(method === 'eth_getTransactionReceipt' ? r!.transactionHash : r!.hash, n, r!.blockHash);
+        if (n !== undefined) {
+          this.#know(method === 'eth_getTransactionReceipt' ? r!.transactionHash : r!.hash, 'transaction', n, r!.blockHash);
+          this.#know(r!.blockHash, 'block', n, r!.blockHash);
+        }
         break;
       }
       case 'eth_getBlockReceipts':
@@ -337,8 +359,8 @@ export class ChainView {
           if (at === undefined) continue;
           this.raise(at);
           const { transactionHash, blockHash } = log as { transactionHash?: unknown; blockHash?: unknown };
-          this.#know(transactionHash, at, blockHash);
-          this.#know(blockHash, at, blockHash);
+          this.#know(transactionHash, 'transaction', at, blockHash);
+          this.#know(blockHash, 'block', at, blockHash);
         }
         return;
       default:
@@ -347,13 +369,14 @@ export class ChainView {
     this.#raiseMaybe(n);
   }
 
-  /** Notes that `hash` (a block's or a transaction's) is in block `number`, of hash `blockHash`. */
-  #know(hash: unknown, number: number, blockHash: unknown): void {
-    if (typeof hash !== 'string' || hash.length !== 66 || typeof blockHash !== 'string' || blockHash.length !== 66) return;
+  /** Notes that `hash`, of `kind`, is in block `number`, of hash `blockHash`. */
+  #know(hash: unknown, kind: HashKind, number: number, blockHash: unknown): void {
+    const key = hashKey(hash);
+    const block = hashKey(blockHash);
+    if (key === undefined || block === undefined) return;
     const known = (this.#known ??= new Map());
-    const key = hash.toLowerCase();
     known.delete(key);
-    known.set(key, { number, blockHash: blockHash.toLowerCase() });
+    known.set(key, { kind, number, block });
     if (known.size > KNOWN_HASHES) known.delete(known.keys().next().value!);
   }
 

@@ -72,3 +72,9 @@ export function hashDigest(hash: unknown): [hi: number, lo: number] | undefined 
   const lo = hexDigits(hash, DIGEST_LO_AT, DIGEST_LO_DIGITS);
   return hi === undefined || lo === undefined ? undefined : [hi, lo];
 }
+
+/** A hash's {@link hashDigest} as one number (52 bits): a key for maps of hashes that keep no strings. */
+export function hashKey(hash: unknown): number | undefined {
+  const digest = hashDigest(hash);
+  return digest === undefined ? undefined : digest[0] * 0x100000 + digest[1];
+}

@@ -1,4 +1,5 @@
 import { ChainView, type KnownBlock } from '../consistency/ChainView.js';
+import { hashKey } from '../consistency/quantity.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
@@ -221,6 +222,8 @@ export class PoolViewGate {
     const head = heads.get(node);
     let askAgain = false;
     const behind: number[] = [];
+    /** `null`s for what was already served, and where it is (see {@link #blockAt}). */
+    let lapses: Array<[index: number, known: KnownBlock]> | undefined;
     for (let i = 0; i < responses.length; i++) {
       const r = responses[i]!;
       const item = sent[i];
@@ -236,13 +239,23 @@ export class PoolViewGate {
         askAgain ||= now !== undefined && now >= demand.need;
         verdict = 'behind';
       }
-      if (verdict === 'ok') {
-        // `null` for a block or transaction already served, from a node past its block: behind if
-        // the node still has that block (its read backend lags), the answer if a reorg took it.
-        const lapsed = this.view.lapsed(r, item.viewAt, item.given);
-        if (lapsed !== undefined && (await this.#stillThere(node, lapsed, signal).catch(() => true))) verdict = 'behind';
+      // `null` for a block or transaction already served, from a node past its block: behind if
+      // the node still has that block (its read backend lags), the answer if a reorg took it.
+      const lapsed = verdict === 'ok' ? this.view.lapsed(r, item.viewAt, item.given) : undefined;
+      if (lapsed !== undefined) (lapses ??= []).push([i, lapsed]);
+      else if (verdict !== 'ok') behind.push(i);
+    }
+    if (lapses !== undefined) {
+      // The node's block at each height, read once a height and all at once. The same block, or
+      // none, says its read backend lags; so does a read that fails (nothing known): behind.
+      const heights = [...new Set(lapses.map(([, known]) => known.number))];
+      const blocks = await Promise.all(heights.map((n) => this.#blockAt(node, n, signal).catch(() => undefined)));
+      const blockAt = new Map(heights.map((n, k) => [n, blocks[k]]));
+      for (const [i, known] of lapses) {
+        const block = blockAt.get(known.number);
+        if (block === undefined || block === null || block === known.block) behind.push(i);
       }
-      if (verdict !== 'ok') behind.push(i);
+      behind.sort((x, y) => x - y);
     }
     if (behind.length > 0 && !askAgain) tried.add(node);
     return behind;
@@ -261,14 +274,20 @@ export class PoolViewGate {
     return parseQuantity((outcome.answer.response as { result?: unknown }).result, 'eth_blockNumber');
   }
 
-  /** Whether `node`'s block at `known`'s height is `known`'s block, or missing (its read backend lags). */
-  async #stillThere(node: string, known: KnownBlock, signal: AbortSignal | undefined): Promise<boolean> {
+  /**
+   * `node`'s block at height `n`: its hash's hashKey, or `null` when the node answers it has none;
+   * throws when that is not known (the node failed, or answered an error or something else).
+   */
+  async #blockAt(node: string, n: number, signal: AbortSignal | undefined): Promise<number | null> {
     if (!this.#passive.admit(node)) throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Node "${node}": ${this.#passive.why(node)}`);
-    const request: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method: 'eth_getBlockByNumber', params: [`0x${known.number.toString(16)}`, false] };
+    const request: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method: 'eth_getBlockByNumber', params: [`0x${n.toString(16)}`, false] };
     const outcome = await this.#attempts.attempt(node, request, JSON.stringify(request), signal);
-    if (outcome.kind === 'failed') throw outcome.error;
-    const { result } = outcome.answer.response as { result?: { hash?: unknown } | null };
-    return result === null || (typeof result?.hash === 'string' && result.hash.toLowerCase() === known.blockHash);
+    if (outcome.kind !== 'answer') throw outcome.kind === 'failed' ? outcome.error : new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}": no block ${n}`);
+    const response = outcome.answer.response as { result?: { hash?: unknown } | null };
+    if (response.result === null) return null;
+    const key = hashKey(response.result?.hash);
+    if (key === undefined) throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}": no block ${n}`);
+    return key;
   }
 
   /**

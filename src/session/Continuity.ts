@@ -11,7 +11,7 @@
  *
  * This is what both kinds share; HeadsContinuity and LogsContinuity hold what each kind remembers.
  */
-import type { KnownBlock } from '../consistency/ChainView.js';
+import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
 import type { HeadLinks } from './HeadLinks.js';
 import type { HeadsContinuity } from './HeadsContinuity.js';
 import type { LogsContinuity } from './LogsContinuity.js';
@@ -132,8 +132,8 @@ export abstract class Continuity {
     return 0;
   }
 
-  /** Where a block or transaction hash (lower case) the client was given is, if this subscription keeps it. */
-  whereIs(_hash: string): KnownBlock | undefined {
+  /** Where a block or transaction hash (its hashKey) the client was given is, if this subscription keeps it. */
+  whereIs(_key: number, _kind: HashKind): KnownBlock | undefined {
     return undefined;
   }
 

@@ -1,4 +1,4 @@
-import type { KnownBlock } from '../consistency/ChainView.js';
+import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
 import { quantity } from '../consistency/quantity.js';
 import type { BlockWait, CheckHost, KeptSubscription } from './CheckRunner.js';
 import { CheckRunner } from './CheckRunner.js';
@@ -59,13 +59,13 @@ export class ContinuityKeeper implements CheckHost {
   }
 
   /**
-   * Where a block or transaction hash (lower case) the client was given in a notification is: a
-   * head of a `newHeads` subscription, or a block or transaction of a log, kept (the last
-   * `reorgDepth` blocks).
+   * Where a block or transaction hash (its hashKey) the client was given in a notification is: a
+   * head of a `newHeads` subscription, or a block or transaction of a log, as far as continuity
+   * keeps them.
    */
-  whereIs(hash: string): KnownBlock | undefined {
+  whereIs(key: number, kind: HashKind): KnownBlock | undefined {
     for (const { continuity } of this.#tracked.values()) {
-      const known = continuity.whereIs(hash);
+      const known = continuity.whereIs(key, kind);
       if (known !== undefined) return known;
     }
     return undefined;

@@ -1,5 +1,5 @@
 import { hashDigest, quantity } from '../consistency/quantity.js';
-import type { KnownBlock } from '../consistency/ChainView.js';
+import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
 import type { ContinuityOptions } from './Continuity.js';
 import { Continuity } from './Continuity.js';
 import { HeadLinks } from './HeadLinks.js';
@@ -45,10 +45,9 @@ export class HeadsContinuity extends Continuity {
     this.#heads.anchors(this.options.reorgDepth, into);
   }
 
-  override whereIs(hash: string): KnownBlock | undefined {
-    const digest = hashDigest(hash);
-    const number = digest === undefined ? undefined : this.#heads.numberOf(digest[0], digest[1]);
-    return number === undefined ? undefined : { number, blockHash: hash };
+  override whereIs(key: number, kind: HashKind): KnownBlock | undefined {
+    const number = kind === 'block' ? this.#heads.numberOf(Math.floor(key / 0x100000), key % 0x100000) : undefined;
+    return number === undefined ? undefined : { number, block: key };
   }
 
   wholeAbove(ancestor: number): boolean {

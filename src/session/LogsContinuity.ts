@@ -1,5 +1,5 @@
 import { quantity } from '../consistency/quantity.js';
-import type { KnownBlock } from '../consistency/ChainView.js';
+import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
 import { Continuity, NO_RETRACTIONS, TEXT_OF } from './Continuity.js';
 import { RecentKeys, detached } from './RecentKeys.js';
 import { RetainedLogs } from './RetainedLogs.js';
@@ -34,8 +34,8 @@ export class LogsContinuity extends Continuity {
     this.#retained?.anchors(into);
   }
 
-  override whereIs(hash: string): KnownBlock | undefined {
-    return this.#retained?.whereIs(hash);
+  override whereIs(key: number, kind: HashKind): KnownBlock | undefined {
+    return this.#retained?.whereIs(key, kind);
   }
 
   wholeAbove(ancestor: number): boolean {

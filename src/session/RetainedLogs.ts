@@ -1,5 +1,5 @@
-import type { KnownBlock } from '../consistency/ChainView.js';
-import { hashDigest } from '../consistency/quantity.js';
+import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
+import { hashDigest, hashKey } from '../consistency/quantity.js';
 
 /** One log a client was given, kept so it can be retracted if its block leaves the chain. */
 interface RetainedLog {
@@ -9,6 +9,17 @@ interface RetainedLog {
   readonly key: string;
   /** The log as the node wrote it (a flat copy: it must not keep its notification frame alive). */
   readonly text: string;
+  /** The hashKeys of its block and of its transaction (NaN: none), read at the first look-up by hash. */
+  hashes?: readonly [block: number, transaction: number];
+}
+
+const TRANSACTION_HASH = '"transactionHash":"';
+
+/** The hashKeys of a log's block and of its transaction (NaN where it has none). */
+function hashesOf(log: RetainedLog): readonly [number, number] {
+  const at = log.text.indexOf(TRANSACTION_HASH);
+  const transaction = at < 0 ? undefined : hashKey(log.text.slice(at + TRANSACTION_HASH.length, at + TRANSACTION_HASH.length + 66));
+  return [hashKey(log.blockHash) ?? Number.NaN, transaction ?? Number.NaN];
 }
 
 /** Whether `log` is of another block than the one of digest (`hi`, `lo`). */
@@ -139,14 +150,16 @@ export class RetainedLogs {
   }
 
   /**
-   * The block of a kept log whose block hash or transaction hash is `hash` (lower case), the newest
-   * first: a scan, for the rare read by hash.
+   * The block of a kept log whose block hash (`kind` block) or transaction hash has the hashKey
+   * `key`, the newest first: a scan of two numbers a log (each log's text is read for them once,
+   * at the first look-up), for the rare read by hash.
    */
-  whereIs(hash: string): KnownBlock | undefined {
-    const field = `"transactionHash":"${hash}"`;
+  whereIs(key: number, kind: HashKind): KnownBlock | undefined {
+    const at = kind === 'block' ? 0 : 1;
     for (let i = this.#logs.length - 1; i >= this.#start; i--) {
       const log = this.#logs[i]!;
-      if (log.blockHash.toLowerCase() === hash || log.text.includes(field)) return { number: log.block, blockHash: log.blockHash.toLowerCase() };
+      const hashes = (log.hashes ??= hashesOf(log));
+      if (hashes[at] === key) return { number: log.block, block: hashes[0] };
     }
     return undefined;
   }

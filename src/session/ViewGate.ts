@@ -1,7 +1,7 @@
 import type { TimerHandle } from '../Clock.js';
 import { ChainView } from '../consistency/ChainView.js';
-import { quantity } from '../consistency/quantity.js';
-import type { KnownBlock, ViewDemand } from '../consistency/ChainView.js';
+import { hashKey, quantity } from '../consistency/quantity.js';
+import type { HashKind, KnownBlock, ViewDemand } from '../consistency/ChainView.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { parseQuantity } from '../health/probes.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
@@ -106,7 +106,7 @@ export class ViewGate {
   }
 
   /** Hashes the client was given in notifications. */
-  readonly #lookup = (hash: string): KnownBlock | undefined => this.#ctx.continuity.whereIs(hash);
+  readonly #lookup = (key: number, kind: HashKind): KnownBlock | undefined => this.#ctx.continuity.whereIs(key, kind);
 
   /**
    * `null` from a node whose head is past the block `known` (a block or transaction the client was
@@ -120,8 +120,7 @@ export class ViewGate {
     this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [`0x${known.number.toString(16)}`, false]).then(
       (block) => {
         if (!this.#checking?.delete(call)) return; // the session closed meanwhile
-        const hash = (block as { hash?: unknown } | null)?.hash;
-        if (block === null || (typeof hash === 'string' && hash.toLowerCase() === known.blockHash)) return this.#hold(call, held);
+        if (block === null || (typeof block === 'object' && hashKey((block as { hash?: unknown }).hash) === known.block)) return this.#hold(call, held);
         this.#answer(call, response);
       },
       () => {

@@ -35,6 +35,9 @@ export function drainLink(ctx: SessionContext, old: UpstreamLink, sick: boolean)
 /** Closes a draining socket; calls it still owes are re-sent or failed. */
 export function retireLink(ctx: SessionContext, old: UpstreamLink): void {
   if (!ctx.draining.delete(old)) return;
+  // The session's own reads sent on it while it drained (the view gate asks the node that answered
+  // for its head, or for a block) end now: their callers move on, none waits out its deadline.
+  ctx.filter.failOwner(old, new SteadyRpcError('ERR_ABORTED', 'Switched to a better node'));
   const owed = [...old.calls.values()];
   old.calls.clear();
   old.kill(1000, 'steadyrpc: switched to a better node');

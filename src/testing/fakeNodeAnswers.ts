@@ -38,7 +38,8 @@ const BLOCK_TAGS: ReadonlySet<unknown> = new Set(['latest', 'pending', 'earliest
 /** A block number or tag as geth reads one: a tag, a hex quantity (or, like anvil, a JSON number). */
 const isBlockTag = (tag: unknown): boolean => BLOCK_TAGS.has(tag) || (typeof tag === 'string' && QUANTITY.test(tag)) || (typeof tag === 'number' && Number.isSafeInteger(tag) && tag >= 0);
 
-const invalidParams = (id: JsonRpcResponse['id'], message: string) => errorResponse(id, RpcErrorCode.INVALID_PARAMS, `invalid argument: ${message}`);
+/** geth's words for a param it cannot read: `invalid argument <index>: …`. */
+const invalidParams = (id: JsonRpcResponse['id'], index: number, message: string) => errorResponse(id, RpcErrorCode.INVALID_PARAMS, `invalid argument ${index}: ${message}`);
 
 /** Answers one JSON-RPC call from the node's current state (see {@link FakeNode.answer}). */
 export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRpcRequest): JsonRpcResponse {
@@ -61,12 +62,12 @@ export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRp
     case 'eth_getBalance':
       return { jsonrpc: '2.0', id, result: hex(node.balance) };
     case 'eth_getLogs':
-      if (typeof params[0] !== 'object' || params[0] === null || Array.isArray(params[0])) return invalidParams(id, 'expected a filter object');
+      if (typeof params[0] !== 'object' || params[0] === null || Array.isArray(params[0])) return invalidParams(id, 0, 'expected a filter object');
       return getLogs(node, state, id, params[0] as LogFilter);
     case 'eth_getBlockByNumber': {
       const [tag, full] = params;
-      if (!isBlockTag(tag)) return invalidParams(id, `expected a block number or tag, got ${JSON.stringify(tag)}`);
-      if (typeof full !== 'boolean') return invalidParams(id, 'expected the full-transactions flag, a boolean');
+      if (!isBlockTag(tag)) return invalidParams(id, 0, `expected a block number or tag, got ${JSON.stringify(tag)}`);
+      if (typeof full !== 'boolean') return invalidParams(id, 1, 'expected the full-transactions flag, a boolean');
       // As geth: the block after the head, which has no hash yet.
       if (tag === 'pending') return { jsonrpc: '2.0', id, result: readable < genesis ? null : pendingBlock(node, state, readable) };
       const number =
@@ -75,15 +76,15 @@ export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRp
       return { jsonrpc: '2.0', id, result: blockAnswer(node, state, number, full) };
     }
     case 'eth_getBlockByHash': {
-      if (typeof params[0] !== 'string' || !HASH.test(params[0])) return invalidParams(id, 'expected a 32-byte hash');
-      if (typeof params[1] !== 'boolean') return invalidParams(id, 'expected the full-transactions flag, a boolean');
+      if (typeof params[0] !== 'string' || !HASH.test(params[0])) return invalidParams(id, 0, 'expected a 32-byte hash');
+      if (typeof params[1] !== 'boolean') return invalidParams(id, 1, 'expected the full-transactions flag, a boolean');
       const number = numberOf(state, params[0]);
       return { jsonrpc: '2.0', id, result: number === undefined || number > readable ? null : blockAnswer(node, state, number, params[1]) };
     }
     case 'eth_getTransactionReceipt':
     case 'eth_getTransactionByHash': {
-      if (typeof params[0] !== 'string' || !HASH.test(params[0])) return invalidParams(id, 'expected a 32-byte hash');
-      const log = transactionLog(node, params[0], readable);
+      if (typeof params[0] !== 'string' || !HASH.test(params[0])) return invalidParams(id, 0, 'expected a 32-byte hash');
+      const log = transactionLog(node, state, params[0], readable);
       if (log === undefined) return { jsonrpc: '2.0', id, result: null };
       return { jsonrpc: '2.0', id, result: request.method === 'eth_getTransactionReceipt' ? receipt(log) : transaction(log) };
     }
@@ -92,9 +93,9 @@ export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRp
       const count = Number(params[0]);
       const tag = params[1];
       const newest = tag === 'pending' ? state.head + 1 : tag === 'latest' || tag === undefined ? state.head : Number(tag);
-      if (!Number.isInteger(count) || count < 0 || !Number.isInteger(newest)) return invalidParams(id, 'bad eth_feeHistory range');
-      // geth's words, which steadyrpc reads as "ask a node that has it".
-      if (newest > state.head + 1) return errorResponse(id, -32000, `request beyond head block: requested ${newest}, head ${state.head}`);
+      if (!Number.isInteger(count) || count < 0 || !Number.isInteger(newest)) return invalidParams(id, 0, 'bad eth_feeHistory range');
+      // geth's words, which steadyrpc reads as "ask a node that has it" (only `pending` reaches past the head).
+      if (newest > (tag === 'pending' ? state.head + 1 : state.head)) return errorResponse(id, -32000, `request beyond head block: requested ${newest}, head ${state.head}`);
       if (count === 0) return { jsonrpc: '2.0', id, result: { oldestBlock: '0x0', gasUsedRatio: null } };
       const oldest = Math.max(genesis, newest - count + 1);
       const blocks = newest - oldest + 1;
@@ -127,13 +128,16 @@ function pendingBlock(node: FakeNode, state: FakeNodeState, readable: number): o
 
 function logsOfBlock(node: FakeNode, state: FakeNodeState, number: number): readonly FakeLog[] {
   if (state.branch) return state.branch.at(number)?.logs ?? [];
-  return state.ownLogs.filter((log) => Number(log.blockNumber) === number);
+  return state.ownLogs.filter((log) => Number(log.blockNumber) === number && onChain(state, log));
 }
 
+/** Without a chain: whether a log emitted with `emitLog` is of the node's chain now (`reorg()` replaces every block). */
+const onChain = (state: FakeNodeState, log: FakeLog) => state.branch !== undefined || log.blockHash === fakeBlockHash(Number(log.blockNumber), state.fork);
+
 /** The log of the transaction `hash` in a block the node has, at or below `readable`. */
-function transactionLog(node: FakeNode, hash: string, readable: number): FakeLog | undefined {
+function transactionLog(node: FakeNode, state: FakeNodeState, hash: string, readable: number): FakeLog | undefined {
   const wanted = hash.toLowerCase();
-  return node.logs.find((log) => log.transactionHash === wanted && Number(log.blockNumber) <= readable);
+  return node.logs.find((log) => log.transactionHash === wanted && Number(log.blockNumber) <= readable && onChain(state, log));
 }
 
 function transaction(log: FakeLog): object {
@@ -208,12 +212,12 @@ function numberOf(state: FakeNodeState, hash: unknown): number | undefined {
 function getLogs(node: FakeNode, state: FakeNodeState, id: JsonRpcResponse['id'], filter: LogFilter): JsonRpcResponse {
   const matches = (log: FakeLog) => filter.address === undefined || filter.address === log.address;
   if (filter.blockHash !== undefined) {
-    if (filter.fromBlock !== undefined || filter.toBlock !== undefined) return invalidParams(id, 'cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other');
+    if (filter.fromBlock !== undefined || filter.toBlock !== undefined) return invalidParams(id, 0, 'cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other');
     const number = numberOf(state, filter.blockHash);
     if (number === undefined) return errorResponse(id, -32000, 'unknown block');
-    return { jsonrpc: '2.0', id, result: node.logs.filter((log) => Number(log.blockNumber) === number && matches(log)) };
+    return { jsonrpc: '2.0', id, result: node.logs.filter((log) => Number(log.blockNumber) === number && matches(log) && onChain(state, log)) };
   }
-  for (const tag of [filter.fromBlock, filter.toBlock]) if (tag !== undefined && !isBlockTag(tag)) return invalidParams(id, `expected a block number or tag, got ${JSON.stringify(tag)}`);
+  for (const tag of [filter.fromBlock, filter.toBlock]) if (tag !== undefined && !isBlockTag(tag)) return invalidParams(id, 0, `expected a block number or tag, got ${JSON.stringify(tag)}`);
   const genesis = state.chain?.genesis ?? 0;
   const at = (tag: string | undefined) =>
     tag === undefined || tag === 'latest' || tag === 'pending'
@@ -237,7 +241,7 @@ function getLogs(node: FakeNode, state: FakeNodeState, id: JsonRpcResponse['id']
   }
   const result = state.ownLogs.filter((l) => {
     const n = Number(l.blockNumber);
-    return n >= from && n <= to && matches(l);
+    return n >= from && n <= to && matches(l) && onChain(state, l);
   });
   return { jsonrpc: '2.0', id, result };
 }

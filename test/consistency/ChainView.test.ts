@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChainView, KNOWN_HASHES } from '../../src/consistency/ChainView.js';
+import { hashKey } from '../../src/consistency/quantity.js';
 
 const ok = (result: unknown) => ({ jsonrpc: '2.0', id: 1, result });
 const err = { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'header not found' } };
@@ -152,42 +153,51 @@ describe('ChainView: what a read demands of the node that answers it', () => {
 
 describe('ChainView: hashes the client was given, for reads by hash', () => {
   const hash = (n: number, tag = 'b') => `0x${tag.repeat(2)}${n.toString(16).padStart(62, '0')}`;
-  const logOf = (n: number) => ({ blockNumber: `0x${n.toString(16)}`, blockHash: hash(n), transactionHash: hash(n, 't'), logIndex: '0x0' });
+  const tx = (n: number) => hash(n, 'a');
+  const at = (n: number) => ({ number: n, block: hashKey(hash(n))! });
+  const logOf = (n: number) => ({ blockNumber: `0x${n.toString(16)}`, blockHash: hash(n), transactionHash: tx(n), logIndex: '0x0' });
   const NULL = { jsonrpc: '2.0', id: 1, result: null };
 
-  it('knows blocks, transactions and receipts from answers, newest kept, the last KNOWN_HASHES of them', () => {
+  it('knows blocks and transactions (receipts, logs) from answers, each as its kind, newest kept, the last KNOWN_HASHES of them', () => {
     const view = new ChainView();
     view.observe('eth_getBlockByNumber', ['0x5', false], { result: { number: '0x5', hash: hash(5) } });
-    view.observe('eth_getTransactionReceipt', [hash(6, 't')], { result: { transactionHash: hash(6, 't'), blockNumber: '0x6', blockHash: hash(6) } });
+    view.observe('eth_getTransactionReceipt', [tx(6)], { result: { transactionHash: tx(6), blockNumber: '0x6', blockHash: hash(6) } });
     view.observe('eth_getLogs', [{}], { result: [logOf(7), { ...logOf(8), removed: true }] });
-    expect(view.whereIs(hash(5))).toEqual({ number: 5, blockHash: hash(5) });
-    expect(view.whereIs(hash(6, 't'))).toEqual({ number: 6, blockHash: hash(6) });
-    expect([view.whereIs(hash(7, 't')), view.whereIs(hash(7))]).toEqual([{ number: 7, blockHash: hash(7) }, { number: 7, blockHash: hash(7) }]);
-    expect(view.whereIs(hash(8, 't'))).toBeUndefined(); // a removed log's
+    expect(view.whereIs(hash(5), 'block')).toMatchObject(at(5));
+    expect([view.whereIs(tx(6), 'transaction'), view.whereIs(hash(6), 'block')]).toEqual([expect.objectContaining(at(6)), expect.objectContaining(at(6))]);
+    expect([view.whereIs(tx(7), 'transaction'), view.whereIs(hash(7), 'block')]).toEqual([expect.objectContaining(at(7)), expect.objectContaining(at(7))]);
+    // Each only as what it is: a block's hash is no transaction's.
+    expect([view.whereIs(hash(7), 'transaction'), view.whereIs(tx(7), 'block')]).toEqual([undefined, undefined]);
+    expect(view.whereIs(tx(8), 'transaction')).toBeUndefined(); // a removed log's
     // A getLogs of many logs keeps the newest: two hashes a log.
     view.observe('eth_getLogs', [{}], { result: Array.from({ length: KNOWN_HASHES }, (_, i) => logOf(100 + i)) });
-    expect(view.whereIs(hash(5))).toBeUndefined();
-    expect(view.whereIs(hash(100 + KNOWN_HASHES / 2 - 1, 't'))).toBeUndefined();
-    expect(view.whereIs(hash(100 + KNOWN_HASHES / 2, 't'))).toEqual({ number: 100 + KNOWN_HASHES / 2, blockHash: hash(100 + KNOWN_HASHES / 2) });
+    expect(view.whereIs(hash(5), 'block')).toBeUndefined();
+    expect(view.whereIs(tx(100 + KNOWN_HASHES / 2 - 1), 'transaction')).toBeUndefined();
+    expect(view.whereIs(tx(100 + KNOWN_HASHES / 2), 'transaction')).toMatchObject(at(100 + KNOWN_HASHES / 2));
   });
 
   it('given (as a read is sent) and lapsed (as its null comes): a hash given at or below the view, less than 128 blocks down, for the reads that look one up', () => {
     const view = new ChainView();
     view.observe('eth_getLogs', [{}], { result: [logOf(200)] });
-    const tx = hash(200, 't');
-    const at200 = { number: 200, blockHash: hash(200) };
-    expect(view.given('eth_getTransactionReceipt', [tx])).toEqual(at200);
-    expect(view.given('eth_getTransactionByHash', [`0x${tx.slice(2).toUpperCase()}`])).toEqual(at200);
-    expect(view.given('eth_getBlockByHash', [hash(200), false])).toEqual(at200);
+    const at200 = at(200);
+    expect(view.given('eth_getTransactionReceipt', [tx(200)])).toMatchObject(at200);
+    expect(view.given('eth_getTransactionByHash', [`0x${tx(200).slice(2).toUpperCase()}`])).toMatchObject(at200);
+    expect(view.given('eth_getBlockByHash', [hash(200), false])).toMatchObject(at200);
+    // An explorer's "a transaction, or else a block?": each read of the other kind's hash may truly be null.
+    expect(view.given('eth_getTransactionByHash', [hash(200)])).toBeUndefined();
+    expect(view.given('eth_getBlockByHash', [tx(200), false])).toBeUndefined();
     expect(view.given('eth_getTransactionByBlockHashAndIndex', [hash(200), '0x5'])).toBeUndefined(); // no such index is a true null
     expect(view.given('eth_getTransactionReceipt', [hash(9, 'c')])).toBeUndefined();
-    expect(view.given('eth_getTransactionReceipt', [hash(9, 'c')], () => ({ number: 190, blockHash: hash(190) }))).toEqual({ number: 190, blockHash: hash(190) });
+    const lookups: unknown[] = [];
+    const lookup = (key: number, kind: string) => (lookups.push([key, kind]), at(190));
+    expect(view.given('eth_getTransactionReceipt', [hash(9, 'c')], lookup)).toEqual(at(190));
+    expect(lookups).toEqual([[hashKey(hash(9, 'c')), 'transaction']]);
     expect(view.lapsed(NULL, 200, at200)).toEqual(at200);
     expect(view.lapsed(NULL, 250, at200)).toEqual(at200);
     expect(view.lapsed(NULL, 199, at200)).toBeUndefined(); // asked before the client had it
     expect(view.lapsed(NULL, 328, at200)).toBeUndefined(); // 128 blocks down: pruned history
     expect(view.lapsed(NULL, 200, undefined)).toBeUndefined();
-    expect(view.lapsed({ result: { transactionHash: tx } }, 200, at200)).toBeUndefined();
+    expect(view.lapsed({ result: { transactionHash: tx(200) } }, 200, at200)).toBeUndefined();
     expect(view.lapsed({ error: { code: -32000, message: 'x' } }, 200, at200)).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NodePool, RpcErrorCode } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport, FakeNode, fakeBlockHash } from '../../src/testing/index.js';
-import { rpc, sessionHarness } from '../helpers/session.js';
+import { onBackup, rpc, sessionHarness } from '../helpers/session.js';
 
 // The indexer's pattern: a log arrives (a notification, or an eth_getLogs answer), then the client
 // reads its transaction's receipt, or the block by hash. A load-balanced endpoint whose read
@@ -107,6 +107,48 @@ describe('a read by hash of a block or transaction the client was given, from a 
   });
 });
 
+describe('what the hold does not take (found in review)', () => {
+  it("an explorer's \"a transaction, or else a block?\": a read of the other kind's hash is null at once from a node that lags nothing", async () => {
+    const { h, a, log } = await givenThenLagging('logs');
+    a.readLagBlocks = 0;
+    h.send(rpc(1, 'eth_getTransactionByHash', [log.blockHash]));
+    h.send(rpc(2, 'eth_getBlockByHash', [log.transactionHash, false]));
+    h.send(rpc(3, 'eth_getTransactionReceipt', [log.blockHash]));
+    await h.settle();
+    expect([1, 2, 3].map((id) => h.answers(id))).toEqual([1, 2, 3].map((id) => [{ jsonrpc: '2.0', id, result: null }]));
+    expect(h.session.stats()).toMatchObject({ heldBehind: 0 });
+  });
+
+  it('a null from a socket being left, after a failback: the read moves on at once, not after the own read on that socket times out', async () => {
+    const { h } = await onBackup();
+    const b = h.nodes.b!;
+    b.advance(2);
+    await h.settle();
+    const head = h.notifications().at(-1)!.params.result;
+    expect(head.number).toBe('0x66');
+    const onB = h.sockets.sockets.at(-1)!;
+    onB.onSend(() => {}); // b holds its answers back for now
+    h.send(rpc(1, 'eth_getBlockByHash', [head.hash, false]));
+    await h.settle();
+    const owed = (onB.sentJson().at(-1) as { id: number }).id;
+    h.nodes.a!.restore();
+    h.nodes.a!.advance(2);
+    h.pool.update('a', { status: 'healthy', head: 102 });
+    await h.settle();
+    expect(h.session.node).toBe('a');
+    const sentAt = h.clock.now();
+    onB.receiveJson({ jsonrpc: '2.0', id: owed, result: null }); // b's lagging backend, as b drains
+    await h.settle();
+    expect(onB.state).toBe('closed');
+    let answeredAfter: number | undefined;
+    h.session.on('message', () => (answeredAfter ??= h.clock.now() - sentAt));
+    await h.clock.advance(2_000);
+    // Asked again on a, which has the block: at the next poll (250 ms), far from replayTimeoutMs (5 s).
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.objectContaining({ hash: head.hash }) }]);
+    expect(answeredAfter).toBeLessThanOrEqual(500);
+  });
+});
+
 describe('pool.request(): a read by hash of what it served, from a node whose reads lag', () => {
   it("the receipt of a log's transaction goes to the other node, or waits, and is never null", async () => {
     const clock = new FakeClock();
@@ -130,6 +172,64 @@ describe('pool.request(): a read by hash of what it served, from a node whose re
       expect(answer).toMatchObject({ id: 2, result: { transactionHash: hash } });
       // A hash it never served: null at once.
       expect(await pool.request({ jsonrpc: '2.0', id: 3, method: 'eth_getTransactionReceipt', params: [fakeBlockHash(7, 9)] })).toEqual({ jsonrpc: '2.0', id: 3, result: null });
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('the node answers the read of its block with an error: nothing is known, so the null is held, not passed on', async () => {
+    const clock = new FakeClock();
+    const node = new FakeNode({ name: 'a', head: 100, clock });
+    node.advance(5).emitLog();
+    let refuseBlocks = false;
+    const http = new FakeHttpTransport().route('http://a.test/', async (body, signal, endpoint) => {
+      const request = JSON.parse(body) as { id: number; method: string };
+      if (refuseBlocks && request.method === 'eth_getBlockByNumber') return { status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: request.id, error: { code: -32000, message: 'header not found' } }) };
+      return node.http(body, signal, endpoint);
+    });
+    const pool = new NodePool({ nodes: [{ name: 'a', http: 'http://a.test/' }], clock, httpTransport: http });
+    pool.update('a', { status: 'healthy', head: 105 });
+    try {
+      const logs = (await pool.request({ jsonrpc: '2.0', id: 1, method: 'eth_getLogs', params: [{ fromBlock: '0x69', toBlock: '0x69' }] })) as { result: Array<{ transactionHash: string }> };
+      node.readLagBlocks = 1;
+      refuseBlocks = true;
+      let answer: unknown;
+      void pool.request({ jsonrpc: '2.0', id: 2, method: 'eth_getTransactionReceipt', params: [logs.result[0]!.transactionHash] }).then((r) => (answer = r));
+      await clock.advance(1_000);
+      expect(answer).toBeUndefined();
+      node.readLagBlocks = 0;
+      refuseBlocks = false;
+      await clock.advance(500);
+      expect(answer).toMatchObject({ id: 2, result: { transactionHash: logs.result[0]!.transactionHash } });
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('a batch of receipts of one block that come back null: one read of that block, for them all', async () => {
+    const clock = new FakeClock();
+    const node = new FakeNode({ name: 'a', head: 100, clock });
+    node.advance(5).emitLog().emitLog().emitLog();
+    const blockReads: string[] = [];
+    const http = new FakeHttpTransport().route('http://a.test/', async (body, signal, endpoint) => {
+      const request = JSON.parse(body) as { method?: string; params?: unknown[] };
+      if (request.method === 'eth_getBlockByNumber') blockReads.push(String(request.params?.[0]));
+      return node.http(body, signal, endpoint);
+    });
+    const pool = new NodePool({ nodes: [{ name: 'a', http: 'http://a.test/' }], clock, httpTransport: http });
+    pool.update('a', { status: 'healthy', head: 105 });
+    try {
+      const logs = (await pool.request({ jsonrpc: '2.0', id: 1, method: 'eth_getLogs', params: [{ fromBlock: '0x69', toBlock: '0x69' }] })) as { result: Array<{ transactionHash: string }> };
+      expect(logs.result).toHaveLength(3);
+      node.readLagBlocks = 1;
+      let answer: unknown;
+      const batch = logs.result.map((log, i) => ({ jsonrpc: '2.0' as const, id: 10 + i, method: 'eth_getTransactionReceipt', params: [log.transactionHash] }));
+      void pool.request(batch).then((r) => (answer = r));
+      await clock.advance(0);
+      expect(blockReads).toEqual(['0x69']);
+      node.readLagBlocks = 0;
+      await clock.advance(1_000);
+      expect(answer).toEqual(logs.result.map((log, i) => expect.objectContaining({ id: 10 + i, result: expect.objectContaining({ transactionHash: log.transactionHash }) })));
     } finally {
       pool.close();
     }

@@ -432,5 +432,36 @@ describe('answers as geth and anvil give them', () => {
     expect(fees).toEqual({ code: -32000, message: 'request beyond head block: requested 100, head 10' });
     expect(classifyNodeError(fees, 'eth_feeHistory')).toBe('retry');
     expect(call(node, 'eth_feeHistory', ['0x0', 'latest', []])).toEqual({ oldestBlock: '0x0', gasUsedRatio: null });
+    // Only `pending` reaches the block after the head; that block by number is beyond it (geth's resolveBlockRange).
+    expect(call(node, 'eth_feeHistory', ['0x1', 'pending', []]).oldestBlock).toBe('0xb');
+    expect(errorOf(node, 'eth_feeHistory', ['0x1', '0xb', []]).message).toBe('request beyond head block: requested 11, head 10');
+  });
+
+  it('without a chain, reorg() replaces every block: the transactions of the old ones are gone with them', () => {
+    const node = new FakeNode({ head: 100 });
+    node.advance(1).emitLog();
+    const [log] = node.logs as [FakeLog];
+    expect(call(node, 'eth_getTransactionReceipt', [log.transactionHash])).toMatchObject({ blockHash: log.blockHash });
+    node.reorg();
+    expect(call(node, 'eth_getBlockByHash', [log.blockHash, false])).toBeNull();
+    expect(call(node, 'eth_getTransactionReceipt', [log.transactionHash])).toBeNull();
+    expect(call(node, 'eth_getBlockByNumber', ['0x65', false]).transactions).toEqual([]);
+    expect(call(node, 'eth_getLogs', [{ fromBlock: '0x65' }])).toEqual([]);
+  });
+
+  it("transaction hashes differ from every block hash and from each other where steadyrpc compares hashes (first 8 and last 5 hex digits)", () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ chain, head: 100 });
+    const b = new FakeNode({ chain, head: 100 });
+    a.advance(3, {}).emitLog().emitLog();
+    a.advance(1).emitLog();
+    b.advance(2).forkAt(0, 2, { logs: 2 });
+    const digest = (hash: string) => `${hash.slice(2, 10)}:${hash.slice(-5)}`;
+    const hashes = [...a.logs, ...b.logs].flatMap((log) => [log.transactionHash, log.blockHash]);
+    const txs = new Set([...a.logs, ...b.logs].map((log) => log.transactionHash));
+    const blocks = new Set([...a.logs, ...b.logs].map((log) => log.blockHash));
+    expect(new Set([...txs].map(digest)).size).toBe(txs.size);
+    expect([...txs].some((tx) => [...blocks].some((block) => digest(block) === digest(tx)))).toBe(false);
+    expect(hashes.length).toBeGreaterThan(10);
   });
 });
