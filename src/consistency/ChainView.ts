@@ -195,7 +195,8 @@ export class ChainView {
   #highest: number | undefined;
   /**
    * Hash ({@link hashKey}) → what it names and where, for the last {@link KNOWN_HASHES} given in
-   * answers (numbers only: about 90 bytes each). Made with the first.
+   * answers (numbers only: about 140 bytes each, 17.5 KB with all 128, measured on Node 20). Made
+   * with the first.
    */
   #known: Map<number, Known> | undefined;
 
