@@ -20,9 +20,9 @@ import type { Frame } from './wsClient.js';
  *   given when it sent the read (invariant 1: never a silent `null` for a block the client has);
  *   `blockReadWrong`: a block with another number. Errors (`BEHIND`) are answers.
  * - `receiptNull`: `null` for `eth_getTransactionReceipt` of the transaction of the newest log the
- *   client held when it asked, whose log the client still holds at the end of the run (never
- *   retracted: its block stayed on the client's chain, so the receipt existed; counted by
- *   {@link finish}); `receiptWrong`: a receipt of another transaction.
+ *   client held when it asked, whose log the client still holds at the end of the run and was not
+ *   retracted since it asked (its block stayed on the client's chain, so the receipt existed;
+ *   counted by {@link finish}); `receiptWrong`: a receipt of another transaction.
  *
  * Requests use colliding ids, so answers are matched to requests by id alone: the sender keeps at
  * most ONE request in flight per id whenever that request is an `eth_blockNumber` or a block read (see
@@ -57,6 +57,8 @@ export interface WatchCounts {
   /** `eth_getTransactionReceipt` answers checked (receipts, and `null`s judged by {@link ChaosWatch.finish}). */
   receiptsChecked: number;
   receiptNull: number;
+  /** `null` receipts that were true: their log was retracted after the read was sent (or is not held at the end). */
+  receiptNullTrue: number;
   receiptWrong: number;
 }
 
@@ -78,6 +80,7 @@ export const emptyWatchCounts = (): WatchCounts => ({
   blockReadWrong: 0,
   receiptsChecked: 0,
   receiptNull: 0,
+  receiptNullTrue: 0,
   receiptWrong: 0,
 });
 
@@ -99,13 +102,15 @@ export class ChaosWatch {
   readonly #blockNumberAt = new Map<unknown, number>();
   /** id → the block number the (only) `eth_getBlockByNumber` in flight with that id asked for. */
   readonly #blockReadAt = new Map<unknown, number>();
-  /** id → the transaction the (only) `eth_getTransactionReceipt` in flight with that id asked for. */
-  readonly #receiptAt = new Map<unknown, string>();
+  /** id → the transaction the (only) `eth_getTransactionReceipt` in flight with that id asked for, and its retractions then. */
+  readonly #receiptAt = new Map<unknown, { tx: string; retracted: number }>();
+  /** How often each transaction's log was retracted (`removed: true`). */
+  readonly #retractions = new Map<string, number>();
   /** Transactions of the logs the client holds (not retracted), and the newest of them. */
   readonly #heldTx = new Set<string>();
   #newestTx: { tx: string; n: number } | undefined;
-  /** Transactions whose receipt was answered `null`: judged at the end ({@link finish}). */
-  readonly #nullReceipts: string[] = [];
+  /** Receipts answered `null` (with the retractions of their log when asked): judged at the end ({@link finish}). */
+  readonly #nullReceipts: Array<{ tx: string; retracted: number }> = [];
   /** height → hash of the head the client holds there. */
   readonly #headAt = new Map<number, string>();
   #top: number | undefined;
@@ -129,12 +134,17 @@ export class ChaosWatch {
   }
 
   /**
-   * At the end of the run: each `null` receipt whose log the client still holds was wrong (the
-   * log was never retracted, so its block is on the client's chain).
+   * At the end of the run: each `null` receipt whose log the client still holds, and was not
+   * retracted since the receipt was asked, was wrong (its block stayed on the client's chain).
+   * One retracted meanwhile may have come back (a node's fork, then its rejoin): its `null`,
+   * answered while the chain had left its block, was then true.
    */
   finish(): void {
-    for (const tx of this.#nullReceipts.splice(0)) {
-      if (!this.#heldTx.has(tx)) continue;
+    for (const { tx, retracted } of this.#nullReceipts.splice(0)) {
+      if (!this.#heldTx.has(tx) || (this.#retractions.get(tx) ?? 0) !== retracted) {
+        this.counts.receiptNullTrue += 1;
+        continue;
+      }
       this.counts.receiptNull += 1;
       this.#example(`eth_getTransactionReceipt(${tx.slice(0, 10)}…) answered null, and the client holds its log to the end`);
     }
@@ -178,7 +188,7 @@ export class ChaosWatch {
       if (this.#blockNumberAt.has(id) || this.#blockReadAt.has(id) || this.#receiptAt.has(id)) throw new Error(`ChaosWatch: a second read in flight with id ${String(id)}`);
       if (method === 'eth_blockNumber') this.#blockNumberAt.set(id, this.#high);
       else if (method === 'eth_getBlockByNumber') this.#blockReadAt.set(id, block ?? this.#high);
-      else this.#receiptAt.set(id, tx ?? '');
+      else this.#receiptAt.set(id, { tx: tx ?? '', retracted: this.#retractions.get(tx ?? '') ?? 0 });
     }
   }
 
@@ -199,8 +209,8 @@ export class ChaosWatch {
     }
     const asked = this.#blockReadAt.get(frame.id);
     if (asked !== undefined) return this.#blockRead(frame, asked);
-    const tx = this.#receiptAt.get(frame.id);
-    if (tx !== undefined) return this.#receipt(frame, tx);
+    const receipt = this.#receiptAt.get(frame.id);
+    if (receipt !== undefined) return this.#receipt(frame, receipt);
     const highAtSend = this.#blockNumberAt.get(frame.id);
     if (highAtSend === undefined) return;
     this.#blockNumberAt.delete(frame.id);
@@ -230,11 +240,12 @@ export class ChaosWatch {
     }
   }
 
-  #receipt(frame: WatchFrame, tx: string): void {
+  #receipt(frame: WatchFrame, asked: { tx: string; retracted: number }): void {
     this.#receiptAt.delete(frame.id);
     if (frame.error !== undefined) return; // an error (BEHIND): counted by code by the caller
     this.counts.receiptsChecked += 1;
-    if (frame.result === null) return void this.#nullReceipts.push(tx);
+    const { tx } = asked;
+    if (frame.result === null) return void this.#nullReceipts.push(asked);
     const got = (frame.result as { transactionHash?: unknown } | undefined)?.transactionHash;
     if (got !== tx) {
       this.counts.receiptWrong += 1;
@@ -285,6 +296,7 @@ export class ChaosWatch {
     if (log.removed === true) {
       this.counts.removedLogs += 1;
       if (tx !== undefined) {
+        this.#retractions.set(tx, (this.#retractions.get(tx) ?? 0) + 1);
         this.#heldTx.delete(tx);
         if (this.#newestTx?.tx === tx) this.#newestTx = undefined;
       }
