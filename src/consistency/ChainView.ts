@@ -1,4 +1,5 @@
-import { hashKey, quantity } from './quantity.js';
+import { KnownHashes, type HashKind, type HashLookup, type KnownBlock } from './KnownHashes.js';
+import { quantity } from './quantity.js';
 
 /**
  * What a read demands of the node that serves it, given what the client has already seen:
@@ -23,48 +24,6 @@ export interface ViewDemand {
 
 /** `ok`: the answer may go to the client. `behind`: the node is behind the view. `head?`: it depends on the node's head, which is not known. */
 export type ViewVerdict = 'ok' | 'behind' | 'head?';
-
-/**
- * Where something the client was given by hash is: the height of its block, and that block's hash
- * as a {@link hashKey} (of a block: its own).
- */
-export interface KnownBlock {
-  readonly number: number;
-  readonly block: number;
-}
-
-/** What a hash names: a block, or a transaction. */
-export type HashKind = 'block' | 'transaction';
-
-/** Looks a hash (its {@link hashKey}) of `kind` up in what else the client was given (a session's subscriptions). */
-export type HashLookup = (key: number, kind: HashKind) => KnownBlock | undefined;
-
-/**
- * Hashes from the answers a client was given (blocks, transactions, receipts, logs) kept, newest
- * last: enough for the reads by hash an indexer makes after a read of logs or blocks.
- */
-export const KNOWN_HASHES = 128;
-
-/**
- * Reads by hash whose `null`, for a hash the client was given, cannot be true of the chain the
- * client saw: the block, or the transaction in it, is there (unless a reorg took it away). Each
- * looks up one kind of hash: a block's `null` for a transaction's hash is true, and so is the
- * reverse (an explorer's "a transaction, or else a block?").
- */
-const LOOKUPS: ReadonlyMap<string, HashKind> = new Map([
-  ['eth_getBlockByHash', 'block'],
-  ['eth_getHeaderByHash', 'block'],
-  ['eth_getBlockTransactionCountByHash', 'block'],
-  ['eth_getUncleCountByBlockHash', 'block'],
-  ['eth_getTransactionByHash', 'transaction'],
-  ['eth_getRawTransactionByHash', 'transaction'],
-  ['eth_getTransactionReceipt', 'transaction'],
-]);
-
-/** A kept hash: what it names, and where. */
-interface Known extends KnownBlock {
-  readonly kind: HashKind;
-}
 
 /** Methods whose block argument (number, tag, or EIP-1898 object) is at this index, and which read state at it. */
 const STATE_AT: ReadonlyMap<string, number> = new Map([
@@ -188,17 +147,13 @@ function numberIn(result: unknown, key: 'number' | 'blockNumber'): number | unde
  * `eth_blockNumber`, blocks, receipts, logs). Reads are judged against it, so that a client never
  * sees the chain go back because the node serving it is behind: a block number never decreases,
  * and a block, transaction, receipt or log it was given is never answered as missing by a node
- * that has not got there yet. Pure: it does no I/O; it keeps one number, and where the last
- * {@link KNOWN_HASHES} hashes it was given in answers are (see {@link lapsed}).
+ * that has not got there yet. Pure: it does no I/O; it keeps one number, and where the hashes
+ * it was given in answers last are ({@link KnownHashes}, for {@link lapsed}).
  */
 export class ChainView {
   #highest: number | undefined;
-  /**
-   * Hash ({@link hashKey}) → what it names and where, for the last {@link KNOWN_HASHES} given in
-   * answers (numbers only: about 140 bytes each, 17.5 KB with all 128, measured on Node 20). Made
-   * with the first.
-   */
-  #known: Map<number, Known> | undefined;
+  /** Hashes of blocks and transactions it was given in answers (see {@link given}). */
+  readonly #hashes = new KnownHashes();
 
   /** The highest block number the client has been given, if any. */
   get highest(): number | undefined {
@@ -212,24 +167,16 @@ export class ChainView {
 
   /** Where a hash of `kind` given to the client in an answer is, if it is among the last kept. */
   whereIs(hash: string, kind: HashKind): KnownBlock | undefined {
-    const key = hashKey(hash);
-    const known = key === undefined ? undefined : this.#known?.get(key);
-    return known?.kind === kind ? known : undefined;
+    return this.#hashes.whereIs(hash, kind);
   }
 
   /**
    * For a read by hash whose `null` could be wrong (blocks, transactions, receipts by hash): where
-   * the hash it looks up is, if the client was given it as what the read looks for (a block, or a
-   * transaction), in an answer (kept here) or as `lookup` finds it (a session's subscriptions).
-   * Asked as the read is sent: what the client knew then.
+   * the hash it looks up is, if the client was given it (see {@link KnownHashes.given}). Asked as
+   * the read is sent: what the client knew then.
    */
   given(method: string, params: unknown, lookup?: HashLookup): KnownBlock | undefined {
-    const kind = LOOKUPS.get(method);
-    if (kind === undefined) return undefined;
-    const key = hashKey(Array.isArray(params) ? params[0] : undefined);
-    if (key === undefined) return undefined;
-    const known = this.#known?.get(key);
-    return known?.kind === kind ? known : lookup?.(key, kind);
+    return this.#hashes.given(method, params, lookup);
   }
 
   /**
@@ -327,7 +274,7 @@ export class ChainView {
       case 'eth_getBlockByHash':
       case 'eth_getHeaderByHash':
         n = numberIn(result, 'number');
-        if (n !== undefined) this.#know((result as { hash?: unknown }).hash, 'block', n, (result as { hash?: unknown }).hash);
+        if (n !== undefined) this.#hashes.know((result as { hash?: unknown }).hash, 'block', n, (result as { hash?: unknown }).hash);
         break;
       case 'eth_getTransactionReceipt':
       case 'eth_getTransactionByHash':
@@ -337,8 +284,8 @@ export class ChainView {
         n = numberIn(result, 'blockNumber');
         const r = result as { transactionHash?: unknown; hash?: unknown; blockHash?: unknown } | null;
         if (n !== undefined) {
-          this.#know(method === 'eth_getTransactionReceipt' ? r!.transactionHash : r!.hash, 'transaction', n, r!.blockHash);
-          this.#know(r!.blockHash, 'block', n, r!.blockHash);
+          this.#hashes.know(method === 'eth_getTransactionReceipt' ? r!.transactionHash : r!.hash, 'transaction', n, r!.blockHash);
+          this.#hashes.know(r!.blockHash, 'block', n, r!.blockHash);
         }
         break;
       }
@@ -360,25 +307,14 @@ export class ChainView {
           if (at === undefined) continue;
           this.raise(at);
           const { transactionHash, blockHash } = log as { transactionHash?: unknown; blockHash?: unknown };
-          this.#know(transactionHash, 'transaction', at, blockHash);
-          this.#know(blockHash, 'block', at, blockHash);
+          this.#hashes.know(transactionHash, 'transaction', at, blockHash);
+          this.#hashes.know(blockHash, 'block', at, blockHash);
         }
         return;
       default:
         return;
     }
     this.#raiseMaybe(n);
-  }
-
-  /** Notes that `hash`, of `kind`, is in block `number`, of hash `blockHash`. */
-  #know(hash: unknown, kind: HashKind, number: number, blockHash: unknown): void {
-    const key = hashKey(hash);
-    const block = hashKey(blockHash);
-    if (key === undefined || block === undefined) return;
-    const known = (this.#known ??= new Map());
-    known.delete(key);
-    known.set(key, { kind, number, block });
-    if (known.size > KNOWN_HASHES) known.delete(known.keys().next().value!);
   }
 
   #raiseMaybe(n: number | undefined): void {

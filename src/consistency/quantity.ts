@@ -76,5 +76,13 @@ export function hashDigest(hash: unknown): [hi: number, lo: number] | undefined 
 /** A hash's {@link hashDigest} as one number (52 bits): a key for maps of hashes that keep no strings. */
 export function hashKey(hash: unknown): number | undefined {
   const digest = hashDigest(hash);
-  return digest === undefined ? undefined : digest[0] * 0x100000 + digest[1];
+  return digest === undefined ? undefined : digest[0] * DIGEST_LO_SPAN + digest[1];
 }
+
+/** A {@link hashKey}'s digest parts again: `[hi, lo]`. */
+export function keyDigest(key: number): [hi: number, lo: number] {
+  return [Math.floor(key / DIGEST_LO_SPAN), key % DIGEST_LO_SPAN];
+}
+
+/** How many values a digest's `lo` part takes (16 ** {@link DIGEST_LO_DIGITS}). */
+const DIGEST_LO_SPAN = 16 ** DIGEST_LO_DIGITS;

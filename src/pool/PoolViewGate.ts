@@ -1,4 +1,5 @@
-import { ChainView, type KnownBlock } from '../consistency/ChainView.js';
+import { ChainView } from '../consistency/ChainView.js';
+import type { KnownBlock } from '../consistency/KnownHashes.js';
 import { hashKey } from '../consistency/quantity.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { SteadyRpcError } from '../errors.js';

@@ -11,7 +11,7 @@
  *
  * This is what both kinds share; HeadsContinuity and LogsContinuity hold what each kind remembers.
  */
-import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
+import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import type { HeadLinks } from './HeadLinks.js';
 import type { HeadsContinuity } from './HeadsContinuity.js';
 import type { LogsContinuity } from './LogsContinuity.js';

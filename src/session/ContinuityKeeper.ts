@@ -1,4 +1,4 @@
-import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
+import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import { quantity } from '../consistency/quantity.js';
 import type { BlockWait, CheckHost, KeptSubscription } from './CheckRunner.js';
 import { CheckRunner } from './CheckRunner.js';

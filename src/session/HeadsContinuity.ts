@@ -1,5 +1,5 @@
-import { hashDigest, quantity } from '../consistency/quantity.js';
-import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
+import { hashDigest, keyDigest, quantity } from '../consistency/quantity.js';
+import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import type { ContinuityOptions } from './Continuity.js';
 import { Continuity } from './Continuity.js';
 import { HeadLinks } from './HeadLinks.js';
@@ -46,7 +46,7 @@ export class HeadsContinuity extends Continuity {
   }
 
   override whereIs(key: number, kind: HashKind): KnownBlock | undefined {
-    const number = kind === 'block' ? this.#heads.numberOf(Math.floor(key / 0x100000), key % 0x100000) : undefined;
+    const number = kind === 'block' ? this.#heads.numberOf(...keyDigest(key)) : undefined;
     return number === undefined ? undefined : { number, block: key };
   }
 

@@ -1,5 +1,5 @@
 import { quantity } from '../consistency/quantity.js';
-import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
+import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import { Continuity, NO_RETRACTIONS, TEXT_OF } from './Continuity.js';
 import { RecentKeys, detached } from './RecentKeys.js';
 import { RetainedLogs } from './RetainedLogs.js';

@@ -1,4 +1,4 @@
-import type { KnownBlock } from '../consistency/ChainView.js';
+import type { KnownBlock } from '../consistency/KnownHashes.js';
 import type { JsonRpcErrorObject, JsonRpcId, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, isJsonRpcErrorObject as isErrorObject } from '../jsonrpc.js';
 import type { BatchCollector } from './BatchCollector.js';

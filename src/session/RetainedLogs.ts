@@ -1,4 +1,4 @@
-import type { HashKind, KnownBlock } from '../consistency/ChainView.js';
+import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import { hashDigest, hashKey } from '../consistency/quantity.js';
 
 /** One log a client was given, kept so it can be retracted if its block leaves the chain. */

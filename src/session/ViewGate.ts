@@ -1,7 +1,8 @@
 import type { TimerHandle } from '../Clock.js';
 import { ChainView } from '../consistency/ChainView.js';
 import { hashKey, quantity } from '../consistency/quantity.js';
-import type { HashKind, KnownBlock, ViewDemand } from '../consistency/ChainView.js';
+import type { ViewDemand } from '../consistency/ChainView.js';
+import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { parseQuantity } from '../health/probes.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ChainView, KNOWN_HASHES } from '../../src/consistency/ChainView.js';
+import { ChainView } from '../../src/consistency/ChainView.js';
+import { KNOWN_HASHES } from '../../src/consistency/KnownHashes.js';
 import { hashKey } from '../../src/consistency/quantity.js';
 
 const ok = (result: unknown) => ({ jsonrpc: '2.0', id: 1, result });

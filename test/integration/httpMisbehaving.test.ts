@@ -13,12 +13,12 @@ import { JsonRpcProvider, Network } from 'ethers';
 import { createPublicClient, http as viemHttp, keccak256 } from 'viem';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startProxyServer, type ProxyServer } from '../../examples/proxy-server.js';
-import { FetchHttpTransport, HealthChecker, isSteadyRpcError, NodePool, RpcErrorCode, UpstreamSession } from '../../src/index.js';
+import { FetchHttpTransport, HealthChecker, isSteadyRpcError, NodePool, RpcErrorCode } from '../../src/index.js';
 import type { HttpEndpoint, HttpResponse, HttpTransport, RateLimitEvent } from '../../src/index.js';
 import { ResilientProvider } from '../../src/ethers.js';
 import { resilientTransport } from '../../src/viem.js';
 import { DEV_ACCOUNT, startAnvil, type AnvilNode } from './helpers/anvil.js';
-import { Recorder, until } from './helpers/consistency.js';
+import { recordedSession, until } from './helpers/consistency.js';
 import { FaultProxy } from './helpers/FaultProxy.js';
 import { MisbehavingNode, type LimitOptions } from './helpers/misbehavingNode.js';
 
@@ -67,12 +67,9 @@ async function openProxy(options: Partial<Parameters<typeof startProxyServer>[0]
 
 /** A session on `pool` and a client recording what it gets (closed after the test). */
 function openSession(pool: NodePool) {
-  const session = new UpstreamSession({ pool });
-  closers.push(() => session.close());
-  const client = new Recorder((text) => session.send(text));
-  session.on('message', (text) => client.receive(text));
-  session.on('error', () => {});
-  return { session, client };
+  const opened = recordedSession(pool);
+  closers.push(() => opened.session.close());
+  return opened;
 }
 
 /** The dev account's balance as viem's `resilientTransport` and an ethers `ResilientProvider` on `pool` read it. */

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startProxyServer } from '../../examples/proxy-server.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
 import { DEV_ACCOUNT, startAnvil, type AnvilNode } from './helpers/anvil.js';
-import { Recorder, until } from './helpers/consistency.js';
+import { Recorder, recordedSession, until } from './helpers/consistency.js';
 import { MisbehavingNode } from './helpers/misbehavingNode.js';
 
 let anvil: AnvilNode;
@@ -58,12 +58,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function sessionOnTheNode(): { session: UpstreamSession; client: Recorder } {
   const pool = new NodePool({ nodes: [{ name: 'a', http: node.url, ws: node.wsUrl }] });
   closers.push(() => pool.close());
-  const session = new UpstreamSession({ pool });
-  closers.push(() => session.close());
-  const client = new Recorder((text) => session.send(text));
-  session.on('message', (text) => client.receive(text));
-  session.on('error', () => {});
-  return { session, client };
+  const opened = recordedSession(pool);
+  closers.push(() => opened.session.close());
+  return opened;
 }
 
 describe('an endpoint whose reads lag its heads (issue 12, invariant 1)', { timeout: 30_000 }, () => {

@@ -129,6 +129,15 @@ export interface SessionEventLog {
 }
 
 /** Two SharedChain nodes, a pool over them (a first) and a running fast health checker. */
+/** A session on `pool` and a client recording what it gets; the session's errors are its own (counted in its stats). */
+export function recordedSession(pool: NodePool, options: Omit<UpstreamSessionOptions, 'pool'> = {}): { session: UpstreamSession; client: Recorder } {
+  const session = new UpstreamSession({ ...options, pool });
+  const client = new Recorder((text) => session.send(text));
+  session.on('message', (text) => client.receive(text));
+  session.on('error', () => {});
+  return { session, client };
+}
+
 export async function startRig(options: { health?: HealthCheckerOptions; pool?: Omit<NodePoolOptions, 'nodes'> } = {}): Promise<Rig> {
   const chain = await SharedChain.start();
   const pool = new NodePool({ nodes: chainNodes(chain), ...options.pool });
@@ -140,15 +149,12 @@ export async function startRig(options: { health?: HealthCheckerOptions; pool?: 
     pool,
     checker,
     session(sessionOptions = {}) {
-      const session = new UpstreamSession({ ...sessionOptions, pool });
+      const { session, client } = recordedSession(pool, sessionOptions);
       sessions.push(session);
-      const client = new Recorder((text) => session.send(text));
-      session.on('message', (text) => client.receive(text));
       const events: SessionEventLog = { reorgs: [], behind: [], switches: [] };
       session.on('reorg', (e) => events.reorgs.push({ at: Date.now(), ...e }));
       session.on('behind', (e) => events.behind.push({ at: Date.now(), ...e }));
       session.on('switch', (e) => events.switches.push({ at: Date.now(), ...e }));
-      session.on('error', () => {}); // handled by the session; counted in its stats
       return { session, client, events };
     },
     async stop() {
