@@ -172,6 +172,8 @@ export class LinkSwitcher {
     const now = ctx.clock.now();
     link.kill(1000, `steadyrpc: ${cause}`, cause === 'connect-timeout' || cause === 'keepalive-timeout');
     ctx.filter.failOwner(link, failure);
+    // A listener of one of those failures closed the session: close() answered what the link owed.
+    if (ctx.closed()) return;
     const owed = [...link.calls.values()];
     link.calls.clear();
     this.#noteNodeFailure(link, now);

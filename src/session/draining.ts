@@ -16,8 +16,10 @@ import type { UpstreamLink } from './UpstreamLink.js';
 export function drainLink(ctx: SessionContext, old: UpstreamLink, sick: boolean): void {
   old.phase = 'draining';
   old.clearTimer('keepalive');
-  ctx.filter.failOwner(old, new SteadyRpcError('ERR_ABORTED', 'Left for a better node'));
+  // Known to close() first: a listener of a failure below (a replay's) may close the session.
   ctx.draining.add(old);
+  ctx.filter.failOwner(old, new SteadyRpcError('ERR_ABORTED', 'Left for a better node'));
+  if (ctx.closed()) return;
   if (sick) {
     const moved: PendingCall[] = [];
     for (const [id, call] of old.calls) {
@@ -34,10 +36,12 @@ export function drainLink(ctx: SessionContext, old: UpstreamLink, sick: boolean)
 
 /** Closes a draining socket; calls it still owes are re-sent or failed. */
 export function retireLink(ctx: SessionContext, old: UpstreamLink): void {
-  if (!ctx.draining.delete(old)) return;
+  if (!ctx.draining.has(old)) return;
   // The session's own reads sent on it while it drained (the view gate asks the node that answered
   // for its head, or for a block) end now: their callers move on, none waits out its deadline.
+  // Still draining meanwhile, so that close() (from a listener of one) answers what it owes.
   ctx.filter.failOwner(old, new SteadyRpcError('ERR_ABORTED', 'Switched to a better node'));
+  if (!ctx.draining.delete(old)) return;
   const owed = [...old.calls.values()];
   old.calls.clear();
   old.kill(1000, 'steadyrpc: switched to a better node');

@@ -150,6 +150,43 @@ describe('a listener that closes the session from an event', () => {
     expectNothingLeft(h);
   });
 
+  // Found by the session property test (seed 20262113): the socket left by a switch fails its
+  // session-owned requests before it was known to close(), so the calls it still owed were lost.
+  it("'replay' failed by a switch's drain of the socket it leaves: the calls that socket owed are answered", async () => {
+    const h = await sessionHarness({ names: three });
+    await subscribeNewHeads(h);
+    // b keeps its socket alive (keepalives answered) but answers nothing else: its replay of the
+    // subscription times out, is retried, and the retry is still in flight at the failback.
+    h.sockets.route('ws://b.test/', (socket) => {
+      socket.onSend((text) => {
+        const request = JSON.parse(text) as { method: string; id: number };
+        if (request.method === SESSION_DEFAULTS.keepaliveMethod) socket.receiveJson(h.nodes.b!.answer(request as never));
+      });
+      socket.accept();
+    });
+    h.mark('c', 'unhealthy');
+    h.nodes.a!.cut();
+    h.mark('a', 'unhealthy');
+    await h.clock.advance(SESSION_DEFAULTS.replayTimeoutMs + 1_000);
+    expect(h.session.node).toBe('b');
+    h.send(rpc(1, 'eth_getBalance', ['0x0000000000000000000000000000000000000001', 'latest']));
+    h.send(rpc(2, 'eth_sendTransaction', [{}]));
+    await h.settle();
+    const replays: boolean[] = [];
+    h.session.on('replay', (e) => {
+      replays.push(e.ok);
+      if (!e.ok && e.node === 'b') h.session.close();
+    });
+    h.nodes.a!.restore();
+    h.mark('a', 'healthy');
+    await h.clock.advance(1_000);
+    expect(replays).toContain(false);
+    expect(h.answers(1)).toHaveLength(1);
+    expect(h.answers(2)).toHaveLength(1);
+    expect(h.answers(2)[0].error.code).toBe(RpcErrorCode.NOT_RESENT);
+    expectNothingLeft(h);
+  });
+
   it("'behind' that gives up on a call: the call still gets its answer", async () => {
     const h = await sessionHarness({ consistency: { waitMs: 2_000 } });
     h.nodes.a!.advance(3);
