@@ -121,7 +121,9 @@ export class ViewGate {
     this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [`0x${known.number.toString(16)}`, false]).then(
       (block) => {
         if (!this.#checking?.delete(call)) return; // the session closed meanwhile
-        if (block === null || (typeof block === 'object' && hashKey((block as { hash?: unknown }).hash) === known.block)) return this.#hold(call, held);
+        // A block without a hash it can read tells nothing (as an error does): held, as pool.request() holds it.
+        const key = block === null || typeof block !== 'object' ? undefined : hashKey((block as { hash?: unknown }).hash);
+        if (block === null || key === undefined || key === known.block) return this.#hold(call, held);
         this.#answer(call, response);
       },
       () => {

@@ -119,6 +119,29 @@ describe('what the hold does not take (found in review)', () => {
     expect(h.session.stats()).toMatchObject({ heldBehind: 0 });
   });
 
+  it('a node whose block at that height comes without a hash tells nothing: the read is held, as pool.request() holds it', async () => {
+    const { h, a, log } = await givenThenLagging('logs');
+    const socket = h.sockets.sockets.at(-1)!;
+    let confirms = 0;
+    socket.onSend((text) => {
+      const request = JSON.parse(text);
+      // A block, but no hash in it (its reads lag, so a's own answer would be null).
+      if (request.method === 'eth_getBlockByNumber' && ++confirms) return socket.receiveJson({ jsonrpc: '2.0', id: request.id, result: { number: request.params[0], transactions: [] } });
+      socket.receiveJson(a.answer(request));
+    });
+    // a's head is past the log's block (so its null is checked against its block there), its reads two blocks behind.
+    a.advance(1);
+    a.readLagBlocks = 2;
+    await h.settle();
+    h.send(rpc(1, 'eth_getTransactionReceipt', [log.transactionHash]));
+    await h.settle();
+    expect(confirms).toBe(1);
+    expect(h.answers(1)).toEqual([]);
+    a.readLagBlocks = 0;
+    await h.clock.advance(250);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.objectContaining({ transactionHash: log.transactionHash }) }]);
+  });
+
   it('a null from a socket being left, after a failback: the read moves on at once, not after the own read on that socket times out', async () => {
     const { h } = await onBackup();
     const b = h.nodes.b!;
