@@ -444,9 +444,12 @@ export class ClientModel {
         // have taken away (a node's chain lacks it, or some node reorged since it was sent).
         // One of a hash never given first: that read can get nothing but null (or an error), while
         // a read of a block a node lacks may still get its block.
+        // Of several, the likeliest first: a hash never given, then a block some node lacks now,
+        // then one a reorg since it was sent may have taken (it may still get its answer).
         const gone = (r: Req) => r.type === 'byHash' && r.limited === undefined && this.#mayBeGone(r);
         const never = list.findIndex((r) => gone(r) && r.hash === UNKNOWN_HASH);
-        const index = never >= 0 ? never : list.findIndex(gone);
+        const lacking = list.findIndex((r) => gone(r) && this.#lackedNow(r));
+        const index = never >= 0 ? never : lacking >= 0 ? lacking : list.findIndex(gone);
         if (index < 0) return this.#answeredNull(list, text);
         list.splice(index, 1);
         break;
@@ -495,8 +498,13 @@ export class ClientModel {
    * was sent, or some node's chain lacks its block now.
    */
   #mayBeGone(req: Req): boolean {
-    if (req.hash === UNKNOWN_HASH || req.reorgsAt !== this.#world.reorgs.count) return true;
+    return req.hash === UNKNOWN_HASH || req.reorgsAt !== this.#world.reorgs.count || this.#lackedNow(req);
+  }
+
+  /** Whether some node's chain lacks the block of a `byHash` read's hash now. */
+  #lackedNow(req: Req): boolean {
     const n = req.number!;
+    if (req.hash === UNKNOWN_HASH) return false;
     return this.#world.nodes.some((node) => node.tip < n || node.block(n).hash !== req.blockHash);
   }
 
