@@ -41,7 +41,8 @@ export class FakeNode {
    * Blocks at the top of the chain that block lookups (`eth_getBlockByNumber`, `eth_getBlockByHash`)
    * do not see yet: they answer `null` for them while heads and `eth_blockNumber` already show
    * them, as a load-balanced endpoint does when the backend that serves a read lags the one that
-   * sent the head. 0 (the default): every block up to the head is there.
+   * sent the head. 0 (the default): every block up to the head is there. The chain's genesis
+   * block is always there, however large the lag.
    */
   readLagBlocks = 0;
   readonly #clock: Clock | undefined;

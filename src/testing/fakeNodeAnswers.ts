@@ -48,8 +48,8 @@ export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRp
   if (node.mode === 'rpc-error') return errorResponse(id, RpcErrorCode.INTERNAL_ERROR, `${node.name}: internal error`);
   const params = Array.isArray(request.params) ? request.params : [];
   const genesis = state.chain?.genesis ?? 0;
-  /** What block lookups see: the head, less `readLagBlocks`. */
-  const readable = state.head - node.readLagBlocks;
+  /** What block lookups see: the head, less `readLagBlocks` (a backend that lags has genesis all the same). */
+  const readable = Math.max(genesis, state.head - node.readLagBlocks);
   switch (request.method) {
     case 'eth_blockNumber':
       return { jsonrpc: '2.0', id, result: hex(node.head) };

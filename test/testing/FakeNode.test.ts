@@ -409,6 +409,15 @@ describe('answers as geth and anvil give them', () => {
     expect(call(node, 'eth_getBlockByNumber', ['finalized', false]).number).toBe(hex(100));
   });
 
+  it('a read backend that lags (readLagBlocks) still has the genesis block, however large the lag', () => {
+    const node = new FakeNode({ chain: new FakeChain({ genesis: 100 }), head: 100 });
+    node.advance(1);
+    node.readLagBlocks = 5;
+    expect(call(node, 'eth_getBlockByNumber', [hex(101), false])).toBeNull();
+    expect(call(node, 'eth_getBlockByNumber', [hex(100), false])).toMatchObject({ number: hex(100), hash: node.block(100).hash });
+    expect(call(node, 'eth_getBlockByNumber', ['latest', false]).number).toBe(hex(100));
+  });
+
   it('malformed params are -32602, as geth and anvil answer them', () => {
     const node = new FakeNode({ head: 10 });
     expect(errorOf(node, 'eth_getBlockByNumber', ['bogus', false]).code).toBe(-32602);
