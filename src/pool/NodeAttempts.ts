@@ -135,7 +135,7 @@ export class NodeAttempts {
     }
     const { rateLimited } = verdict;
     if (rateLimited) passive.rateLimited(name, rateLimited.ms, verdict.kind === 'failed' ? 'http-status' : 'rpc-error', sentAt);
-    else if (verdict.kind !== 'failed' || (reply.status < 500 && verdict.own)) passive.answered(name);
+    else if (verdict.kind !== 'failed' || (reply.status < 500 && verdict.own)) passive.answered(name, sentAt);
     else passive.failed(name);
     if (verdict.kind === 'answer') return { kind: 'answer', answer: { node: name, response: verdict.response } };
     if (verdict.kind === 'not-here') return { kind: 'not-here', answer: { node: name, response: verdict.response } };

@@ -111,9 +111,9 @@ export class PassiveHealth {
     return true;
   }
 
-  /** `name` answered (a result or a JSON-RPC error): alive. */
-  answered(name: string): void {
-    this.#cooldown.answered(name, this.#hooks.now());
+  /** `name` answered (a result or a JSON-RPC error) a request sent at `sentAt` (unknown: now): alive. */
+  answered(name: string, sentAt?: number): void {
+    this.#cooldown.answered(name, this.#hooks.now(), sentAt);
     this.#publish(name, this.#breakers?.get(name)!.succeeded());
   }
 

@@ -132,10 +132,17 @@ export class RateLimitCooldown {
     return { until: node.until, ms };
   }
 
-  /** `name` answered without a rate limit: once its cool-down is over, its backoff starts over. */
-  answered(name: string, now: number): void {
+  /**
+   * `name` answered a request sent at `sentAt` (unknown: as if sent now) without a rate limit: once
+   * its cool-down is over, its backoff starts over. While an older request's limit keeps it cooling
+   * down, the trial that answered is over all the same: the next request after the cool-down is
+   * the trial then (else no request would ever go to the node again).
+   */
+  answered(name: string, now: number, sentAt = now): void {
     const node = this.#nodes.get(name);
-    if (node !== undefined && node.until <= now) this.#nodes.delete(name);
+    if (node === undefined) return;
+    if (node.until <= now) this.#nodes.delete(name);
+    else if (node.trial && sentAt >= node.trialAt) node.trial = false;
   }
 
   /** A request to `name` ended with no word on the rate limit (it failed, or its caller gave up). */

@@ -80,6 +80,31 @@ describe('RateLimitCooldown', () => {
     expect(c.admit('a', 5_300)).toBe(true);
   });
 
+  // Found by the pool property test (PROPS_SEED=20262118): the trial's answer left it "under way"
+  // for good, and no request went to the node ever again.
+  it('the trial answered while an older limit lengthened the cool-down: the next may go once it ends', () => {
+    const c = cooldown();
+    c.hit('a', 50, undefined, 0);
+    expect(c.admit('a', 1_200)).toBe(true); // the trial
+    expect(c.hit('a', 1_300, 4_000, 0)).toEqual({ until: 5_300, ms: 4_000 }); // an older request's limit names 4 s
+    c.answered('a', 1_350, 1_200); // the trial's answer, no rate limit
+    expect(c.admit('a', 5_299)).toBe(false);
+    expect(c.admit('a', 5_300)).toBe(true); // the next trial
+    expect(c.admit('a', 5_300)).toBe(false);
+    c.answered('a', 5_400, 5_300);
+    expect(c.admit('a', 5_400)).toBe(true);
+    expect(c.admit('a', 5_400)).toBe(true);
+  });
+
+  it("an older request's answer while the trial is under way, during a lengthened cool-down, leaves the trial alone", () => {
+    const c = cooldown();
+    c.hit('a', 50, undefined, 0);
+    expect(c.admit('a', 1_200)).toBe(true);
+    c.hit('a', 1_300, 4_000, 0);
+    c.answered('a', 1_350, 1_000); // sent before the trial
+    expect(c.admit('a', 5_300)).toBe(false);
+  });
+
   it("a session's call sent during the cool-down, limited after it ended, is no new strike", () => {
     const c = cooldown();
     c.hit('a', 0, undefined, 0);
