@@ -98,12 +98,19 @@ export class SessionContext {
   }
 
   /**
-   * Whether the session is closed: asked again after each event the session emits on the way of
-   * something, since a listener may close it (a method, so a check made before does not narrow it).
+   * Whether the session is closed, or closing: asked again after each event the session emits on
+   * the way of something, since a listener may close it (a method, so a check made before does not
+   * narrow it).
    */
   closed(): boolean {
-    return this.state === 'closed';
+    return this.state === 'closed' || this.closing;
   }
+
+  /**
+   * `close()` is under way (answering what the session owes): nothing new starts from a listener
+   * of one of those answers, as after it.
+   */
+  closing = false;
 
   /**
    * Gives the client its one answer to `call`, under the id as it wrote it; any later one is

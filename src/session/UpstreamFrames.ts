@@ -77,8 +77,12 @@ export class UpstreamFrames {
       this.#garbage(link, 'invalid JSON');
       return this.#failMalformed(link, text);
     }
-    if (Array.isArray(message)) for (const item of message) this.#onUpstreamItem(link, item);
-    else this.#onUpstreamItem(link, message);
+    if (!Array.isArray(message)) return this.#onUpstreamItem(link, message);
+    for (const item of message) {
+      // A listener of an earlier item's answer may have closed the session (or left this socket).
+      if (!link.alive || this.#ctx.closed()) return;
+      this.#onUpstreamItem(link, item);
+    }
   }
 
   /**
@@ -134,10 +138,11 @@ export class UpstreamFrames {
     // Reads the client's view of the chain cares about are judged, so parsed; but a head read
     // (the commonest call of all) is read in place when it keeps the view.
     if (this.#ctx.gate.reads(call) && !this.#headInView(link, call, text, ID_AT + head[1]!.length)) return false;
-    link.calls.delete(id);
+    // The pool first, while the call is the socket's (see #onUpstreamItem).
+    this.#ctx.pool.answered(link.node);
+    if (this.#ctx.closed() || !link.calls.delete(id)) return true;
     call.answered = true;
     this.#ctx.limits.answered(call, false);
-    this.#ctx.pool.answered(link.node);
     this.#ctx.emitText(`{"jsonrpc":"2.0","id":${call.idText}${text.slice(ID_AT + head[1]!.length)}`);
     this.#ctx.switcher.retireIfDone(link);
     return true;
@@ -210,7 +215,10 @@ export class UpstreamFrames {
     }
     const call = link.calls.get(response.id);
     if (!call) return void (ctx.stats.unknownAnswers += 1);
-    link.calls.delete(response.id);
+    // The pool hears of the answer first, while the call is still the socket's: a listener of what
+    // it emits (a rate limit's cool-down, a switch) may close the session, which answers it then.
+    if (!('error' in response) || !this.#failedByNode(link, call, response.error)) ctx.pool.answered(link.node);
+    if (ctx.closed() || !link.calls.delete(response.id)) return;
     this.#complete(link, call, response);
     ctx.switcher.retireIfDone(link);
   }
@@ -226,7 +234,6 @@ export class UpstreamFrames {
 
   #complete(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse): void {
     const ctx = this.#ctx;
-    if (!('error' in response) || !this.#failedByNode(link, call, response.error)) ctx.pool.answered(link.node);
     const result = (response as { result?: unknown }).result;
     if (call.method === 'eth_subscribe' && !('error' in response) && typeof result === 'string') {
       const clientId = this.#freshSubscriptionId(result);

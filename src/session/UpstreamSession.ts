@@ -194,7 +194,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (this.#ctx.state === 'closed') throw new SteadyRpcError('ERR_CLOSED', 'UpstreamSession is closed');
     const parsed = parseClientFrame(text, this.#ctx.settings);
     if (parsed.kind === 'error') return this.#ctx.emitText(JSON.stringify(parsed.response));
-    if (parsed.kind === 'single') return this.#take(parsed.item, undefined, text.length);
+    // From a listener of an answer close() gives: answered as a closed session answers.
+    if (parsed.kind === 'single') return this.#ctx.closed() ? this.#refuseClosed(parsed.item, undefined) : this.#take(parsed.item, undefined, text.length);
     const collector: BatchCollector<string> = new BatchCollector<string>(parsed.items.length, (answers) => {
       this.#ctx.limits.batchSent(collector);
       if (answers.length > 0) this.#ctx.emitText(`[${answers.join(',')}]`);
@@ -208,14 +209,17 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       parsed.items.forEach((item, index) => (this.#ctx.closed() ? this.#refuseClosed(item, { collector, index }) : this.#take(item, { collector, index }, share)));
     } finally {
       this.#sending -= 1;
-      if (this.#sending === 0 && this.#ctx.closed()) this.removeAllListeners();
+      if (this.#sending === 0 && this.#ctx.state === 'closed') this.removeAllListeners();
     }
   }
 
-  /** A batch item taken after a listener closed the session: answered as close() answers what it owes. */
-  #refuseClosed(item: ParsedItem, slot: BatchSlot): void {
+  /**
+   * An item taken after a listener closed the session (a batch's rest), or while close() answers
+   * what it owes (a frame a listener of one of those answers sent): answered as close() answers.
+   */
+  #refuseClosed(item: ParsedItem, slot: BatchSlot | undefined): void {
     if (item.kind === 'invalid') return this.#ctx.deliver(slot, item.response, item.idText);
-    if (!item.hasId) return slot.collector.skip(slot.index);
+    if (!item.hasId) return slot?.collector.skip(slot.index);
     this.#ctx.deliver(slot, errorResponse(item.request.id ?? null, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed'), item.idText);
   }
 
@@ -226,6 +230,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
    */
   reconnect(): void {
     if (this.#ctx.state === 'closed') throw new SteadyRpcError('ERR_CLOSED', 'UpstreamSession is closed');
+    // From a listener of an answer close() gives: the session is going away.
+    if (this.#ctx.closing) return;
     this.#ctx.switcher.restart();
   }
 
@@ -238,6 +244,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     // Also while closing: a listener of an answer close() gives may call it again.
     if (ctx.state === 'closed' || this.#closing) return;
     this.#closing = true;
+    // Closed from here on for the session's own parts (and for a listener of what it answers).
+    ctx.closing = true;
     ctx.pool.off('switch', this.#onPoolSwitch);
     for (const unlisten of this.#unlisten) unlisten();
     ctx.outbox.closeAll();
