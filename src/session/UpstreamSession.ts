@@ -209,7 +209,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       parsed.items.forEach((item, index) => (this.#ctx.closed() ? this.#refuseClosed(item, { collector, index }) : this.#take(item, { collector, index }, share)));
     } finally {
       this.#sending -= 1;
-      if (this.#sending === 0 && this.#ctx.state === 'closed') this.removeAllListeners();
+      // Not while close() is still answering (a listener of one of its answers sent this).
+      if (this.#sending === 0 && this.#closedFully()) this.removeAllListeners();
     }
   }
 
@@ -262,6 +263,11 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     this.emit('closed');
     // Closed by a listener in the middle of a batch: send() answers the rest, then lets go of them.
     if (this.#sending === 0) this.removeAllListeners();
+  }
+
+  /** Closed, and close() done (a method: a check made before does not narrow it). */
+  #closedFully(): boolean {
+    return this.#ctx.state === 'closed';
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Clock, NodeHealth, SessionSwitchEvent, SocketTransport, UpstreamSessionOptions } from '../../src/index.js';
+import type { Clock, NodeHealth, NodePoolOptions, SessionSwitchEvent, SocketTransport, UpstreamSessionOptions } from '../../src/index.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
 import { expect } from 'vitest';
 import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport, type FakeSubscriptionIds } from '../../src/testing/index.js';
@@ -36,9 +36,11 @@ export async function sessionHarness(
     transportOver?: (sockets: FakeSocketTransport) => SocketTransport;
     /** The session's clock, built over the harness's FakeClock (the pool keeps the FakeClock). */
     wrapClock?: (clock: FakeClock) => Clock;
+    /** More pool options (a `selector`, say). */
+    poolOptions?: Partial<NodePoolOptions>;
   } = {},
 ): Promise<SessionHarness> {
-  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, subscriptionIds, transportOver, wrapClock, ...sessionOptions } = options;
+  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, subscriptionIds, transportOver, wrapClock, poolOptions, ...sessionOptions } = options;
   const clock = new FakeClock();
   const sockets = new FakeSocketTransport();
   const nodes: Record<string, FakeNode> = {};
@@ -51,6 +53,7 @@ export async function sessionHarness(
     nodes: names.map(([name, tier]) => ({ name, tier, ws: `ws://${name}.test/` })),
     clock,
     httpTransport: new FakeHttpTransport(),
+    ...poolOptions,
   });
   if (healthy) for (const [name] of names) pool.update(name, { status: 'healthy', head: 100 });
   const transport = transportOver ? transportOver(sockets) : sockets;
@@ -95,4 +98,12 @@ export async function onBackup(options: Parameters<typeof sessionHarness>[0] = {
   await h.settle();
   expect(h.session.node).toBe('b');
   return { h, switches, subscription };
+}
+
+/** Nothing of the session outlives close(): no timer, no socket open, no pool listener. */
+export function expectNothingLeft(h: SessionHarness): void {
+  expect(h.session.state).toBe('closed');
+  expect(h.clock.pendingTimers).toBe(0);
+  expect(h.sockets.sockets.filter((s) => s.state !== 'closed')).toHaveLength(0);
+  expect(h.pool.listenerCount('health')).toBe(0);
 }

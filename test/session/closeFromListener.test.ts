@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { NodePool, RpcErrorCode, SESSION_DEFAULTS, SteadyRpcError } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport } from '../../src/testing/index.js';
-import { rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
+import { expectNothingLeft, rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
 
 const three: Array<[string, 'primary' | 'backup']> = [
   ['a', 'primary'],
   ['b', 'backup'],
   ['c', 'backup'],
 ];
-
-/** Nothing of the session outlives close(): no timer, no socket open, no pool listener. */
-function expectNothingLeft(h: Awaited<ReturnType<typeof sessionHarness>>): void {
-  expect(h.session.state).toBe('closed');
-  expect(h.clock.pendingTimers).toBe(0);
-  expect(h.sockets.sockets.filter((s) => s.state !== 'closed')).toHaveLength(0);
-  expect(h.pool.listenerCount('health')).toBe(0);
-}
 
 // A host's listener may close the session, or send, from any event: what the session was doing
 // stops there, every call it owed is answered once, and nothing outlives close().

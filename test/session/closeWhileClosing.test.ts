@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { NodePool, RpcErrorCode, UpstreamSession } from '../../src/index.js';
+import { RpcErrorCode } from '../../src/index.js';
 import type { FakeSocket } from '../../src/testing/index.js';
-import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
-import { rpc, sessionHarness } from '../helpers/session.js';
+import { expectNothingLeft, rpc, sessionHarness } from '../helpers/session.js';
 
 // Found in review (after the property test's seed 20262113): windows in which a host listener that
 // closes the session, or that sends or reconnects while close() answers what it owes, lost a call
 // or left a timer or a socket behind. A session closing is closed to what starts from a listener
 // of one of its answers: a frame sent then is answered "Session closed", reconnect() does nothing.
-
-/** Nothing of the session outlives close(): no timer, no socket open, no pool listener. */
-function expectNothingLeft(h: Awaited<ReturnType<typeof sessionHarness>>): void {
-  expect(h.session.state).toBe('closed');
-  expect(h.clock.pendingTimers).toBe(0);
-  expect(h.sockets.sockets.filter((s) => s.state !== 'closed')).toHaveLength(0);
-  expect(h.pool.listenerCount('health')).toBe(0);
-}
 
 describe('send() from a listener of an answer close() gives', () => {
   for (const check of ['answer', 'timers'] as const) {
@@ -67,7 +58,6 @@ describe('send() from a listener of an answer close() gives', () => {
 // #failedByNode → pool.coolDown() emits synchronously ('rateLimited', 'health', and 'switch' when
 // the selector minds rate limits → session.followPool → setState('switching') → 'state').
 
-
 function rateLimit(socket: FakeSocket): void {
   socket.onSend((text, s) => {
     const { id, method } = JSON.parse(text) as { id: number; method: string };
@@ -76,30 +66,8 @@ function rateLimit(socket: FakeSocket): void {
 }
 
 /** A session over a and b whose pool's selector leaves a node cooling down after a rate limit. */
-async function rateLimitAwareSession() {
-  const clock = new FakeClock();
-  const sockets = new FakeSocketTransport();
-  const nodes: Record<string, FakeNode> = {};
-  for (const [i, name] of ['a', 'b'].entries()) {
-    nodes[name] = new FakeNode({ name, head: 100, balance: BigInt(i + 1) });
-    sockets.route(`ws://${name}.test/`, nodes[name]!.socket);
-  }
-  const pool = new NodePool({
-    nodes: [
-      { name: 'a', tier: 'primary', ws: 'ws://a.test/' },
-      { name: 'b', tier: 'backup', ws: 'ws://b.test/' },
-    ],
-    clock,
-    httpTransport: new FakeHttpTransport(),
-    selector: (list) => list.find((n) => n.status === 'healthy' && !n.quarantined && !n.rateLimited)?.name,
-  });
-  for (const name of ['a', 'b']) pool.update(name, { status: 'healthy', head: 100 });
-  const session = new UpstreamSession({ pool, transport: sockets, clock, random: () => 0.5 });
-  const received: any[] = [];
-  session.on('message', (text) => received.push(JSON.parse(text)));
-  await clock.flush();
-  return { clock, sockets, nodes, pool, session, received, answers: (id: unknown) => received.filter((m) => m.id === id) };
-}
+const rateLimitAwareSession = () =>
+  sessionHarness({ poolOptions: { selector: (list) => list.find((n) => n.status === 'healthy' && !n.quarantined && !n.rateLimited)?.name } });
 
 describe('close() from an event a rate-limited answer causes before the call is answered', () => {
   it("session 'state' (to switching: the pool's selector leaves the rate-limited node): the call still gets its answer", async () => {
