@@ -95,6 +95,12 @@ export class ClientModel {
   readonly #notResent = new Map<string, number>();
   /** `BEHIND` errors, which could belong to any outstanding read of that id. */
   readonly #behind = new Map<string, number>();
+  /**
+   * By-hash reads a `null` was put down to, per id: which of several of one id the null was for is
+   * not known, so a later answer that fits one of them moves the null to another read still
+   * outstanding that could have got it (see `#takeBackNull`).
+   */
+  readonly #nulled = new Map<string, Req[]>();
   /** Every batch sent that is owed an answer, and every batch answer received. */
   readonly #batches: Array<{ seq: number; items: Req[] }> = [];
   readonly #batchAnswers: Array<{ responses: Array<Record<string, unknown>>; categories: Category[] }> = [];
@@ -451,11 +457,13 @@ export class ClientModel {
         const lacking = list.findIndex((r) => gone(r) && this.#lackedNow(r));
         const index = never >= 0 ? never : lacking >= 0 ? lacking : list.findIndex(gone);
         if (index < 0) return this.#answeredNull(list, text);
-        list.splice(index, 1);
+        const [nulled] = list.splice(index, 1);
+        this.#nulled.set(key, [...(this.#nulled.get(key) ?? []), nulled!]);
         break;
       }
       case 'specific': {
-        const index = bestMatch(list, category.matches);
+        let index = bestMatch(list, category.matches);
+        if (index < 0 && this.#takeBackNull(key, list, category.matches)) index = list.length - 1;
         if (index < 0) {
           const owner = category.tag === undefined ? undefined : this.#tagged.get(category.tag);
           const hint = owner ? ` (that request has id ${show(owner.replyId)}${this.#tagAnswered.has(category.tag!) ? ' and was answered already' : ''})` : '';
@@ -491,6 +499,21 @@ export class ClientModel {
           : `block ${r.number} (genesis, which every node has; the client had no view)`,
     );
     this.#violate(`${[...new Set(which)].join(' or ')} answered null (#${reads.map((r) => r.seq).join('/#')}): ${text}`);
+  }
+
+  /**
+   * An answer that fits none of the requests outstanding under `key` but fits a by-hash read a
+   * `null` was put down to: the null was another's, one still outstanding that could have got it.
+   * That one takes the null, and the read is put back in `list` (last) to take this answer.
+   */
+  #takeBackNull(key: string, list: Req[], matches: (req: Req) => boolean): boolean {
+    const nulled = this.#nulled.get(key) ?? [];
+    const back = nulled.findIndex(matches);
+    const other = list.findIndex((r) => r.type === 'byHash' && r.limited === undefined && this.#mayBeGone(r));
+    if (back < 0 || other < 0) return false;
+    const [read] = nulled.splice(back, 1, list.splice(other, 1)[0]!);
+    list.push(read!);
+    return true;
   }
 
   /**
