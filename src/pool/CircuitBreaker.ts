@@ -68,6 +68,8 @@ export class CircuitBreaker {
   #reopened = 0;
   #openUntil: number | undefined;
   #trialInFlight = false;
+  /** When the trial under way was let through. */
+  #trialAt = -Infinity;
 
   constructor(settings: Readonly<Required<CircuitBreakerOptions>>) {
     this.#settings = settings;
@@ -93,6 +95,7 @@ export class CircuitBreaker {
     if (!this.admits(now)) return { admitted: false };
     if (this.#state === 'closed') return { admitted: true };
     this.#trialInFlight = true;
+    this.#trialAt = now;
     if (this.#state === 'half-open') return { admitted: true };
     return { admitted: true, change: this.#move('half-open', this.#openUntil) };
   }
@@ -121,9 +124,13 @@ export class CircuitBreaker {
     return this.#move('open', now + Math.min(openMs * 2 ** this.#reopened, maxOpenMs));
   }
 
-  /** The trial ended with no verdict (its caller gave up, or a rate limit): the next request may try. */
-  released(): void {
-    this.#trialInFlight = false;
+  /**
+   * A request sent at `sentAt` (unknown: the trial) ended with no verdict (its caller gave up, or a
+   * rate limit): if it was the trial, the next request may try. One sent before the trial (before
+   * the circuit opened) leaves it under way.
+   */
+  released(sentAt?: number): void {
+    if (sentAt === undefined || sentAt >= this.#trialAt) this.#trialInFlight = false;
   }
 
   /** Closes the circuit whatever its state (the health probes brought the node back). */

@@ -118,25 +118,25 @@ export class NodeAttempts {
       reply = await this.post(name, body, signal);
     } catch (error) {
       if (signal?.aborted) {
-        passive.abandoned(name);
+        passive.abandoned(name, sentAt);
         throw error;
       }
       // Ended by close(): says nothing of the node.
-      if (this.#closed) passive.abandoned(name);
-      else passive.failed(name);
+      if (this.#closed) passive.abandoned(name, sentAt);
+      else passive.failed(name, sentAt);
       return { kind: 'failed', error, status: undefined };
     }
     let verdict;
     try {
       verdict = judgeReply(name, payload, reply, this.#classify, this.#pool.clock.now());
     } catch (error) {
-      passive.failed(name);
+      passive.failed(name, sentAt);
       return { kind: 'failed', error, status: reply.status };
     }
     const { rateLimited } = verdict;
     if (rateLimited) passive.rateLimited(name, rateLimited.ms, verdict.kind === 'failed' ? 'http-status' : 'rpc-error', sentAt);
     else if (verdict.kind !== 'failed' || (reply.status < 500 && verdict.own)) passive.answered(name, sentAt);
-    else passive.failed(name);
+    else passive.failed(name, sentAt);
     if (verdict.kind === 'answer') return { kind: 'answer', answer: { node: name, response: verdict.response } };
     if (verdict.kind === 'not-here') return { kind: 'not-here', answer: { node: name, response: verdict.response } };
     const own: Answer | undefined = verdict.own ? { node: name, response: verdict.own, final: true } : undefined;

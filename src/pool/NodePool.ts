@@ -205,16 +205,24 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
    * for `rateLimit.cooldownMs` again. `request()` does it by itself. The node's status stays as it
    * is, and so does its circuit (a closed one's count of failed requests starts over, as after a
    * request's answer). Cheap: for a node with no rate limit since its last answer, a lookup.
+   * `sentAt`: when the answered call was sent, on the pool's clock (unknown: now); a call sent
+   * before the cool-down ended proves nothing new, and leaves the trial after it under way.
    */
-  answered(name: string): void {
+  answered(name: string, sentAt?: number): void {
     this.node(name);
+    if (sentAt !== undefined && !Number.isFinite(sentAt)) {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected sentAt to be a finite number, got ${sentAt}`);
+    }
     if (this.#closed || !this.#rateLimitedSinceAnswer.has(name)) return;
     const record = this.#health.get(name)!;
     // Cooling down still: the backoff goes on. A circuit not closed is left to the requests (an
     // answer would close it), so the backoff starts over with their next answer.
-    if ((record.rateLimitedUntil ?? -Infinity) > this.clock.now() || record.circuit !== 'closed') return;
+    const until = record.rateLimitedUntil ?? -Infinity;
+    if (until > this.clock.now() || record.circuit !== 'closed') return;
+    // A call sent before the cool-down ended proves nothing new.
+    if (sentAt !== undefined && sentAt < until) return;
     this.#rateLimitedSinceAnswer.delete(name);
-    this.#passive.answered(name);
+    this.#passive.answered(name, sentAt);
   }
 
   /**

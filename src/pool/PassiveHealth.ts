@@ -107,7 +107,16 @@ export class PassiveHealth {
     const breaker = this.#breakers?.get(name);
     if (breaker && !breaker.admits(now)) return false;
     if (!this.#cooldown.admit(name, now)) return false;
-    if (breaker) this.#publish(name, breaker.admit(now).change);
+    if (!breaker) return true;
+    const { change } = breaker.admit(now);
+    try {
+      this.#publish(name, change);
+    } catch (error) {
+      // A listener of the change threw: the attempt is not made, so it is no trial of either.
+      this.#cooldown.released(name);
+      breaker.released();
+      throw error;
+    }
     return true;
   }
 
@@ -117,16 +126,19 @@ export class PassiveHealth {
     this.#publish(name, this.#breakers?.get(name)!.succeeded());
   }
 
-  /** An attempt to `name` failed: no answer in time, a broken connection, an HTTP error status, garbage. */
-  failed(name: string): void {
-    this.#cooldown.released(name);
+  /**
+   * An attempt to `name` sent at `sentAt` (unknown: now) failed: no answer in time, a broken
+   * connection, an HTTP error status, garbage.
+   */
+  failed(name: string, sentAt?: number): void {
+    this.#cooldown.released(name, sentAt);
     this.#publish(name, this.#breakers?.get(name)!.failed(this.#hooks.now()));
   }
 
-  /** An attempt ended with no verdict on the node (its caller gave up). */
-  abandoned(name: string): void {
-    this.#cooldown.released(name);
-    this.#breakers?.get(name)!.released();
+  /** An attempt sent at `sentAt` (unknown: now) ended with no verdict on the node (its caller gave up). */
+  abandoned(name: string, sentAt?: number): void {
+    this.#cooldown.released(name, sentAt);
+    this.#breakers?.get(name)!.released(sentAt);
   }
 
   /**
@@ -134,7 +146,7 @@ export class PassiveHealth {
    * `sentAt` (unknown: now): it cools down.
    */
   rateLimited(name: string, namedMs: number | undefined, source: RateLimitEvent['source'], sentAt?: number): void {
-    this.#breakers?.get(name)!.released();
+    this.#breakers?.get(name)!.released(sentAt);
     const cooled = this.#cooldown.hit(name, this.#hooks.now(), namedMs, sentAt);
     if (!cooled) return;
     this.#hooks.write(name, { rateLimitedUntil: cooled.until });

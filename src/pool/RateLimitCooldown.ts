@@ -141,13 +141,21 @@ export class RateLimitCooldown {
   answered(name: string, now: number, sentAt = now): void {
     const node = this.#nodes.get(name);
     if (node === undefined) return;
-    if (node.until <= now) this.#nodes.delete(name);
-    else if (node.trial && sentAt >= node.trialAt) node.trial = false;
+    const trialAnswered = node.trial && sentAt >= node.trialAt;
+    if (trialAnswered) node.trial = false;
+    // Not the trial, and sent before the latest cool-down ended: it proves nothing new (as such a
+    // request's rate limit is no new strike), and a trial under way stays under way.
+    if (!trialAnswered && sentAt < node.until) return;
+    if (node.until <= now && !node.trial) this.#nodes.delete(name);
   }
 
-  /** A request to `name` ended with no word on the rate limit (it failed, or its caller gave up). */
-  released(name: string): void {
+  /**
+   * A request to `name` sent at `sentAt` (unknown: the trial) ended with no word on the rate limit
+   * (it failed, or its caller gave up): if it was the trial, the next request may try. One sent
+   * before the trial leaves it under way.
+   */
+  released(name: string, sentAt?: number): void {
     const node = this.#nodes.get(name);
-    if (node) node.trial = false;
+    if (node && (sentAt === undefined || sentAt >= node.trialAt)) node.trial = false;
   }
 }

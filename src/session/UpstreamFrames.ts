@@ -139,7 +139,7 @@ export class UpstreamFrames {
     // (the commonest call of all) is read in place when it keeps the view.
     if (this.#ctx.gate.reads(call) && !this.#headInView(link, call, text, ID_AT + head[1]!.length)) return false;
     // The pool first, while the call is the socket's (see #onUpstreamItem).
-    this.#ctx.pool.answered(link.node);
+    this.#ctx.pool.answered(link.node, this.#poolSentAt(call));
     if (this.#ctx.closed() || !link.calls.delete(id)) return true;
     call.answered = true;
     this.#ctx.limits.answered(call, false);
@@ -217,7 +217,7 @@ export class UpstreamFrames {
     if (!call) return void (ctx.stats.unknownAnswers += 1);
     // The pool hears of the answer first, while the call is still the socket's: a listener of what
     // it emits (a rate limit's cool-down, a switch) may close the session, which answers it then.
-    if (!('error' in response) || !this.#failedByNode(link, call, response.error)) ctx.pool.answered(link.node);
+    if (!('error' in response) || !this.#failedByNode(link, call, response.error)) ctx.pool.answered(link.node, this.#poolSentAt(call));
     if (ctx.closed() || !link.calls.delete(response.id)) return;
     this.#complete(link, call, response);
     ctx.switcher.retireIfDone(link);
@@ -279,11 +279,14 @@ export class UpstreamFrames {
     const rpcError = error as { code: number; message: string; data?: unknown };
     const verdict = verdictOf(pool.classifyError, rpcError, call.method);
     if (verdict === 'rate-limited') {
-      // When it was sent, on the pool's clock (the session's may be another).
-      const sentAt = pool.clock.now() - (this.#ctx.clock.now() - call.sentAt);
-      pool.coolDown(link.node, suggestedBackoffMs(rpcError), 'rpc-error', sentAt);
+      pool.coolDown(link.node, suggestedBackoffMs(rpcError), 'rpc-error', this.#poolSentAt(call));
     }
     return verdict !== 'answer';
+  }
+
+  /** When `call` was sent, on the pool's clock (the session's may be another). */
+  #poolSentAt(call: PendingCall): number {
+    return this.#ctx.pool.clock.now() - (this.#ctx.clock.now() - call.sentAt);
   }
 
   /**
