@@ -1,4 +1,4 @@
-import { quantity } from '../consistency/quantity.js';
+import { hashDigest, quantity } from '../consistency/quantity.js';
 import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import { Continuity, NO_RETRACTIONS, TEXT_OF } from './Continuity.js';
 import { RecentKeys, detached } from './RecentKeys.js';
@@ -178,10 +178,27 @@ export class LogsContinuity extends Continuity {
   override finish(fetched: readonly unknown[], ancestor?: number, deep = false, head?: number): { retracted: Retraction[]; backfilled: unknown[]; live: unknown[] } {
     this.#compared = head;
     try {
-      return super.finish(fetched, ancestor, deep);
+      return super.finish(this.#notOverruled(fetched), ancestor, deep);
     } finally {
       this.#compared = undefined;
     }
+  }
+
+  /**
+   * The fetched logs, less those of a block that a head delivered while the check ran showed off
+   * the chain at its height: the node answered the fetch, then moved to another block there (its
+   * head came after; the logs that head retracted must not come back from the older answer).
+   */
+  #notOverruled(fetched: readonly unknown[]): readonly unknown[] {
+    let heads: Map<number, HeadMark> | undefined;
+    for (const result of this.held ?? []) if (result instanceof HeadMark) (heads ??= new Map()).set(result.block, result);
+    if (heads === undefined) return fetched;
+    return fetched.filter((result) => {
+      const log = result as { blockNumber?: unknown; blockHash?: unknown } | null;
+      const mark = typeof log === 'object' && log !== null ? heads.get(quantity(log.blockNumber) ?? -1) : undefined;
+      const digest = mark === undefined ? undefined : hashDigest(log!.blockHash);
+      return digest === undefined || (digest[0] === mark!.hi && digest[1] === mark!.lo);
+    });
   }
 
   protected admit(result: unknown, live: boolean): boolean {
