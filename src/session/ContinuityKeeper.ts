@@ -109,6 +109,7 @@ export class ContinuityKeeper implements CheckHost {
     const kind = continuityKind(params);
     if (kind === undefined || !this.#settings[kind]) return;
     const continuity = kind === 'newHeads' ? new HeadsContinuity(this.#settings, this.#onBlock, this.#headDelivered) : new LogsContinuity(this.#settings, this.#onBlock);
+    if (continuity instanceof LogsContinuity) continuity.onRetracted = this.#logsRetracted;
     if (this.#tracked.get(subscription)?.continuity.kind === 'logs') this.#logsTracked -= 1;
     if (kind === 'logs') this.#logsTracked += 1;
     this.#tracked.set(subscription, { continuity, params, epoch: this.#checks.epoch });
@@ -283,6 +284,16 @@ export class ContinuityKeeper implements CheckHost {
     this.#logsTracked = 0;
     this.#formerHeads = undefined;
   }
+
+  /**
+   * A logs subscription was told its logs from `block` up left the chain: what ended newHeads
+   * subscriptions showed from there up is no longer what it was shown (found by `npm run
+   * test:props:long`, seed 20262129: those heads vouched for heights whose logs were retracted since,
+   * and a check found the fork above them).
+   */
+  readonly #logsRetracted = (block: number): void => {
+    if (this.#formerHeads) for (const n of this.#formerHeads.keys()) if (n >= block) this.#formerHeads.delete(n);
+  };
 
   /** Adds an ended `newHeads` subscription's heads to {@link formerHeads}, keeping the last `reorgDepth` blocks. */
   #keepFormer(heads: SubscriptionContinuity): void {

@@ -12,6 +12,12 @@ import { RETRACTION, asRemoved } from './Retraction.js';
  * the block it began at bounds what a switch fetches.
  */
 export class LogsContinuity extends Continuity {
+  /**
+   * The client was told logs from height `block` up left the chain (the session retracted them,
+   * or their node did): the ContinuityKeeper forgets what ended newHeads subscriptions showed there.
+   */
+  onRetracted: ((block: number) => void) | undefined;
+
   readonly kind = 'logs' as const;
   /** Keys of recent logs (`blockHash:logIndex:removed?`), to drop duplicates. */
   readonly #keys = new RecentKeys(this.options.dedupeWindow);
@@ -253,6 +259,8 @@ export class LogsContinuity extends Continuity {
     if (logs.length === 0) return;
     let lowest = Infinity;
     for (const { block } of logs) if (block < lowest) lowest = block;
+    // Told to the client (retracted by the session or by the node): see `onRetracted`.
+    if (shown) this.onRetracted?.(lowest);
     const held = shown ? this.#retained?.newestBelow(lowest) : lowest - 1;
     const upTo = held ?? Math.min(lowest - 1, Math.max(this.#since ?? 0, lowest - 1 - this.options.reorgDepth));
     // Also when nothing was known of where the client stands (a subscription answered by a socket
