@@ -28,6 +28,7 @@ import { acceptsTraffic } from './SessionState.js';
 import type { SessionEvents, SessionStats } from './SessionEvents.js';
 import { SubscriptionRegistry } from './SubscriptionRegistry.js';
 import { UpstreamFrames } from './UpstreamFrames.js';
+import { unsubscribe, unsubscribeOneWay } from './unsubscribe.js';
 import { ViewGate } from './ViewGate.js';
 import { AskElsewhere } from './AskElsewhere.js';
 
@@ -301,10 +302,10 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       this.emit('error', new SteadyRpcError('ERR_ABORTED', 'Dropped a client eth_subscribe without an id: its subscription could never be ended'));
       return;
     }
-    if (!hasId && request.method === 'eth_unsubscribe') return this.#unsubscribeOneWay(call);
+    if (!hasId && request.method === 'eth_unsubscribe') return unsubscribeOneWay(this.#ctx, call);
     const over = this.#ctx.limits.admit(call);
     if (over !== undefined) return this.#refuse(call, over);
-    if (request.method === 'eth_unsubscribe') return this.#unsubscribe(call);
+    if (request.method === 'eth_unsubscribe') return unsubscribe(this.#ctx, call);
     this.#dispatch(call);
   }
 
@@ -317,35 +318,6 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const what = limit === 'maxInFlight' ? `${max} calls awaiting an answer` : `${max} subscriptions`;
     ctx.deliver(call.slot, errorResponse(call.clientId, RpcErrorCode.LIMIT_EXCEEDED, `Limit exceeded: this connection already has ${what}`, { limit, max }), call.idText);
     this.emit('limit', { limit, max, method: call.method });
-  }
-
-  #unsubscribe(call: PendingCall): void {
-    const ctx = this.#ctx;
-    const id = Array.isArray(call.params) ? call.params[0] : undefined;
-    const entry = typeof id === 'string' ? ctx.registry.remove(id) : undefined;
-    if (entry) ctx.continuity.forget(entry.clientId);
-    // An id the client does not have: answer as a node would, without bothering one.
-    if (!entry) return ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: false });
-    if (entry.upstreamId === undefined || !ctx.link || !acceptsTraffic(ctx.state)) {
-      // No upstream holds it now; it will simply not be replayed.
-      return ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: true });
-    }
-    ctx.outbox.sendCall(ctx.link, { ...call, params: [entry.upstreamId], unsubscribed: entry.clientId });
-  }
-
-  /**
-   * An `eth_unsubscribe` without an id: it ends the client's subscription as one with an id does
-   * (under the session's own id upstream, its answer swallowed), and is never passed on as written:
-   * an id the client does not have may be another session's upstream subscription on a shared
-   * socket, or a replay's.
-   */
-  #unsubscribeOneWay(call: PendingCall): void {
-    const ctx = this.#ctx;
-    const id = Array.isArray(call.params) ? call.params[0] : undefined;
-    const entry = typeof id === 'string' ? ctx.registry.remove(id) : undefined;
-    if (!entry) return;
-    ctx.continuity.forget(entry.clientId);
-    if (entry.upstreamId !== undefined && ctx.link && acceptsTraffic(ctx.state)) ctx.outbox.unsubscribeOrphan(ctx.link, entry.upstreamId);
   }
 
   #dispatch(call: PendingCall): void {
