@@ -1,7 +1,7 @@
 import type { Clock, NodeHealth, NodePoolOptions, SessionSwitchEvent, SocketTransport, UpstreamSessionOptions } from '../../src/index.js';
 import { NodePool, UpstreamSession } from '../../src/index.js';
 import { expect } from 'vitest';
-import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport, type FakeSubscriptionIds } from '../../src/testing/index.js';
+import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport, type FakeChain, type FakeSubscriptionIds } from '../../src/testing/index.js';
 
 export interface SessionHarness {
   clock: FakeClock;
@@ -38,14 +38,16 @@ export async function sessionHarness(
     wrapClock?: (clock: FakeClock) => Clock;
     /** More pool options (a `selector`, say). */
     poolOptions?: Partial<NodePoolOptions>;
+    /** One chain the nodes share, each at its block 100 (FakeNodeOptions' `chain`): they can fork and follow each other. */
+    chain?: FakeChain;
   } = {},
 ): Promise<SessionHarness> {
-  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, subscriptionIds, transportOver, wrapClock, poolOptions, ...sessionOptions } = options;
+  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, subscriptionIds, transportOver, wrapClock, poolOptions, chain, ...sessionOptions } = options;
   const clock = new FakeClock();
   const sockets = new FakeSocketTransport();
   const nodes: Record<string, FakeNode> = {};
   names.forEach(([name], index) => {
-    const node = new FakeNode({ name, head: 100, balance: BigInt(index + 1), ...(subscriptionIds ? { subscriptionIds } : {}) });
+    const node = new FakeNode({ name, head: 100, balance: BigInt(index + 1), ...(subscriptionIds ? { subscriptionIds } : {}), ...(chain ? { chain } : {}) });
     nodes[name] = node;
     sockets.route(`ws://${name}.test/`, node.socket);
   });
@@ -106,4 +108,31 @@ export function expectNothingLeft(h: SessionHarness): void {
   expect(h.clock.pendingTimers).toBe(0);
   expect(h.sockets.sockets.filter((s) => s.state !== 'closed')).toHaveLength(0);
   expect(h.pool.listenerCount('health')).toBe(0);
+}
+
+/** A log as a `logs` subscription delivers it (the fields the helpers below read). */
+export interface DeliveredLog {
+  blockNumber: string;
+  blockHash: string;
+  logIndex: string;
+  removed: boolean;
+}
+
+/** The logs the client received on every `logs` subscription, in order (retractions too). */
+export function deliveredLogs(h: SessionHarness): DeliveredLog[] {
+  return h.notifications().map((m) => m.params.result).filter((result) => result?.logIndex !== undefined);
+}
+
+/**
+ * What a client holds once it has replayed `logs` (those removed taken out), in the order first
+ * received: [block number, whether that block is on `node`'s chain].
+ */
+export function heldLogs(logs: readonly DeliveredLog[], node: FakeNode): Array<[number, boolean]> {
+  const kept = new Map<string, DeliveredLog>();
+  for (const log of logs) {
+    const key = `${log.blockHash}:${log.logIndex}`;
+    if (log.removed) kept.delete(key);
+    else kept.set(key, log);
+  }
+  return [...kept.values()].map((l) => [Number(l.blockNumber), l.blockHash === node.block(Number(l.blockNumber)).hash]);
 }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonRpcRequest } from '../../src/index.js';
-import { NodePool, UpstreamSession } from '../../src/index.js';
-import { FakeChain, FakeClock, fakeBlockHash, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
-import { rpc, sessionHarness } from '../helpers/session.js';
+import { FakeChain, fakeBlockHash, type FakeNode } from '../../src/testing/index.js';
+import { rpc, sessionHarness, subscribeNewHeads } from '../helpers/session.js';
 
 // Found by the model-based property test (test/session/session.property.test.ts), kept as plain
 // regression tests.
@@ -12,28 +11,14 @@ import { rpc, sessionHarness } from '../helpers/session.js';
  * mined 101–103 (the client has them from a). `heads`: what the client gets.
  */
 async function subscribedOnA() {
-  const clock = new FakeClock();
-  const sockets = new FakeSocketTransport();
-  const chain = new FakeChain({ genesis: 100 });
-  const a = new FakeNode({ name: 'a', chain, head: 100 });
-  const b = new FakeNode({ name: 'b', chain, head: 100 });
-  sockets.route('ws://a.test/', a.socket);
-  sockets.route('ws://b.test/', b.socket);
-  const pool = new NodePool({ nodes: [{ name: 'a', ws: 'ws://a.test/' }, { name: 'b', tier: 'backup', ws: 'ws://b.test/' }], clock, httpTransport: new FakeHttpTransport() });
-  const session = new UpstreamSession({ pool, transport: sockets, clock, random: () => 0.5 });
-  const heads: Array<{ number: string; hash: string; parentHash: string }> = [];
-  session.on('message', (text) => {
-    const m = JSON.parse(text);
-    if (m.method === 'eth_subscription') heads.push(m.params.result);
-  });
-  pool.update('a', { status: 'healthy', head: 100 });
-  pool.update('b', { status: 'healthy', head: 100 });
-  await clock.flush();
-  session.send(JSON.stringify(rpc(1, 'eth_subscribe', ['newHeads'])));
-  await clock.flush();
+  const h = await sessionHarness({ chain: new FakeChain({ genesis: 100 }) });
+  await subscribeNewHeads(h);
+  const a = h.nodes.a!;
+  const b = h.nodes.b!;
   a.advance(3);
   b.advance(3);
-  return { clock, a, b, pool, session, heads };
+  const heads = (): Array<{ number: string; hash: string; parentHash: string }> => h.notifications().map((m) => m.params.result);
+  return { clock: h.clock, a, b, pool: h.pool, session: h.session, heads };
 }
 
 /**
@@ -53,7 +38,7 @@ async function switchWhileTheNodeMoves(during: (a: FakeNode, b: FakeNode) => voi
   await clock.advance(1_000);
   session.close();
   pool.close();
-  return heads;
+  return heads();
 }
 
 /** Every head links to the one the client holds below it; none is delivered twice in a row. */
@@ -144,8 +129,8 @@ describe('a switch back while the check of the node the session moved to is stil
     session.close();
     pool.close();
     expect(back).toBe(true);
-    expectLinked(heads);
-    expect(heads.map((head) => head.hash)).not.toContain(fakeBlockHash(103, 1));
-    expect(heads.at(-1)?.hash).toBe(fakeBlockHash(103, 0));
+    expectLinked(heads());
+    expect(heads().map((head) => head.hash)).not.toContain(fakeBlockHash(103, 1));
+    expect(heads().at(-1)?.hash).toBe(fakeBlockHash(103, 0));
   });
 });
