@@ -6,11 +6,17 @@ import type { SessionContext } from './SessionContext.js';
 /**
  * How a session waits when it has nothing to connect to: a jittered, capped exponential backoff
  * when every node failed this round, or, while the device is offline, a wait for the network that
- * does not make the backoff grow. Either ends early when a probe finds a node healthy: the pool's
- * choice may not change (a node that flapped was never marked down), a session that backed off far
- * would otherwise wait out its delay (up to `backoff.maxDelayMs`) after the node answers again, and
- * a node a probe reaches is reachable whatever the device says (a node on localhost with no other
- * network). The pool's `health` events are listened to only while waiting.
+ * does not make the backoff grow. Either ends early when a probe brings news of a node:
+ * - a backoff, when a node comes back: the pool's status for it turns healthy, or its first good
+ *   probe after a failed one (a node that flapped faster than the pool marks a node down keeps
+ *   its status, and the session would otherwise wait out its delay, up to `backoff.maxDelayMs`,
+ *   after the node answers again). Probes that never failed are no news: a node whose HTTP side
+ *   answers while its WebSocket upgrade is refused is retried at the backoff's pace, not at every
+ *   probe;
+ * - the wait for the network, when a probe reaches a node at all: it is reachable whatever the
+ *   device says (a node on localhost with no other network). A probe that failed says nothing,
+ *   even while the pool's hysteresis still counts the node healthy.
+ * The pool's `health` events are listened to only while waiting.
  */
 export class ReconnectWait {
   readonly #ctx: SessionContext;
@@ -73,9 +79,12 @@ export class ReconnectWait {
     this.#ctx.pool.off('health', this.#onHealth);
   }
 
-  readonly #onHealth = ({ name, health }: HealthEvent): void => {
+  readonly #onHealth = ({ name, previous, health }: HealthEvent): void => {
     const { pool } = this.#ctx;
     if (health.status !== 'healthy' || pool.node(name).ws === undefined || (health.quarantinedUntil ?? -Infinity) > pool.clock.now()) return;
+    // The last probe failed (the node still counts healthy until enough fail in a row).
+    if (health.consecutiveFailures > 0) return;
+    if (!this.#forNetwork && previous === 'healthy' && health.consecutiveSuccesses !== 1) return;
     this.stop();
     this.#onHealthy(name);
   };

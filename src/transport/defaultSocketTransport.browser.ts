@@ -10,5 +10,6 @@ import { StandardWebSocketTransport } from './StandardWebSocketTransport.js';
  * without a `WebSocket` gets StandardWebSocketTransport's `ERR_CONFIG`, which says to pass one.
  */
 export function defaultSocketTransport(platform: SocketPlatform = globalThis as SocketPlatform): SocketTransport {
-  return new StandardWebSocketTransport({ WebSocket: platform.WebSocket as StandardWebSocketConstructor | undefined });
+  // Never `undefined`: the transport would take the global scope's WebSocket for it, not this platform's.
+  return new StandardWebSocketTransport({ WebSocket: (platform.WebSocket ?? null) as StandardWebSocketConstructor });
 }

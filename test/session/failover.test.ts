@@ -350,8 +350,12 @@ describe('a session backing off wakes when a probe finds a node healthy', () => 
     await h.clock.advance(1_000 + 2_000 + 4_000 + 8_000); // four rounds: the next wait is 16 s
     expect(h.session.state).toBe('reconnecting');
     expect(h.pool.preferred()).toBe('a'); // it flapped faster than the pool marks a node down
+    // A probe failed meanwhile: the node still counts healthy (one failure does not mark it down).
+    h.pool.update('a', { status: 'healthy', consecutiveFailures: 1, consecutiveSuccesses: 0 });
+    await h.settle();
+    expect(h.session.state).toBe('reconnecting');
     h.nodes.a!.restore();
-    h.pool.update('a', { status: 'healthy' }); // the next good probe
+    h.pool.update('a', { status: 'healthy', consecutiveFailures: 0, consecutiveSuccesses: 1 }); // the next good probe
     await h.settle();
     expect(h.session.state).toBe('ready');
     expect(h.session.node).toBe('a');

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StandardWebSocketTransport, WsSocketTransport, defaultSocketTransport } from '../../src/index.js';
+import { defaultSocketTransport as browserDefaultSocketTransport } from '../../src/transport/defaultSocketTransport.browser.js';
 import { fakeWebSocketClass } from '../helpers/fakeWebSocket.js';
 
 describe('defaultSocketTransport', () => {
@@ -22,5 +23,21 @@ describe('defaultSocketTransport', () => {
 
   it('falls back to ws where there is neither Node nor a global WebSocket', () => {
     expect(defaultSocketTransport({})).toBeInstanceOf(WsSocketTransport);
+  });
+});
+
+describe('defaultSocketTransport, browser build', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('uses the WebSocket of the platform it is given', () => {
+    const WebSocket = fakeWebSocketClass();
+    browserDefaultSocketTransport({ WebSocket }).open({ url: 'ws://node.test/' }, { onOpen() {}, onMessage() {}, onClose() {}, onError() {} });
+    expect(WebSocket.instances).toHaveLength(1);
+  });
+
+  // Found in review: it passed `{ WebSocket: undefined }`, and the transport then took the global one.
+  it('refuses a platform without a WebSocket (ERR_CONFIG), even where the global scope has one', () => {
+    vi.stubGlobal('WebSocket', class {});
+    expect(() => browserDefaultSocketTransport({})).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
   });
 });
