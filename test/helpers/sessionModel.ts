@@ -101,6 +101,12 @@ export class ClientModel {
    * outstanding that could have got it (see `#takeBackNull`).
    */
   readonly #nulled = new Map<string, Req[]>();
+  /**
+   * Block reads (by number or by hash) answered with a block, by id: the read the answer was put
+   * down to, what else that answer fits, and the last request sent before it came (see
+   * #takeBackBlock).
+   */
+  readonly #blockAnswered = new Map<string, Array<{ req: Req; matches: (req: Req) => boolean; sentBefore: number }>>();
   /** Every batch sent that is owed an answer, and every batch answer received. */
   readonly #batches: Array<{ seq: number; items: Req[] }> = [];
   readonly #batchAnswers: Array<{ responses: Array<Record<string, unknown>>; categories: Category[] }> = [];
@@ -455,7 +461,8 @@ export class ClientModel {
         const gone = (r: Req) => r.type === 'byHash' && r.limited === undefined && this.#mayBeGone(r);
         const never = list.findIndex((r) => gone(r) && r.hash === UNKNOWN_HASH);
         const lacking = list.findIndex((r) => gone(r) && this.#lackedNow(r));
-        const index = never >= 0 ? never : lacking >= 0 ? lacking : list.findIndex(gone);
+        let index = never >= 0 ? never : lacking >= 0 ? lacking : list.findIndex(gone);
+        if (index < 0 && this.#takeBackBlock(key, list, gone)) index = list.length - 1;
         if (index < 0) return this.#answeredNull(list, text);
         const [nulled] = list.splice(index, 1);
         this.#nulled.set(key, [...(this.#nulled.get(key) ?? []), nulled!]);
@@ -463,7 +470,7 @@ export class ClientModel {
       }
       case 'specific': {
         let index = bestMatch(list, category.matches);
-        if (index < 0 && this.#takeBackNull(key, list, category.matches)) index = list.length - 1;
+        if (index < 0 && (this.#takeBackNull(key, list, category.matches) || this.#takeBackBlock(key, list, category.matches))) index = list.length - 1;
         if (index < 0) {
           const owner = category.tag === undefined ? undefined : this.#tagged.get(category.tag);
           const hint = owner ? ` (that request has id ${show(owner.replyId)}${this.#tagAnswered.has(category.tag!) ? ' and was answered already' : ''})` : '';
@@ -478,6 +485,11 @@ export class ClientModel {
           if (this.#ambiguousSubscribes.has(key)) for (const kind of this.#subscribeKinds.get(key) ?? []) candidates.add(kind);
         }
         this.#answered(req!, category, candidates ?? new Set());
+        if (category.header !== undefined) {
+          const answered = this.#blockAnswered.get(key) ?? [];
+          answered.push({ req: req!, matches: category.matches, sentBefore: this.#seq });
+          this.#blockAnswered.set(key, answered);
+        }
       }
     }
     this.#checkFeasible(key);
@@ -514,6 +526,25 @@ export class ClientModel {
     const [read] = nulled.splice(back, 1, list.splice(other, 1)[0]!);
     list.push(read!);
     return true;
+  }
+
+  /**
+   * An answer that fits none of the requests outstanding under `key` but fits a read an earlier
+   * block answer was put down to, when that block also fits a read still outstanding that was sent
+   * before it came (a block by number and the same block by hash, under one id): the block was the
+   * other's. That one takes it, and the read is put back in `list` (last) to take this answer.
+   */
+  #takeBackBlock(key: string, list: Req[], matches: (req: Req) => boolean): boolean {
+    const answered = this.#blockAnswered.get(key) ?? [];
+    for (const [i, earlier] of answered.entries()) {
+      if (!matches(earlier.req)) continue;
+      const other = bestMatch(list, (r) => r.seq <= earlier.sentBefore && earlier.matches(r));
+      if (other < 0) continue;
+      answered[i] = { ...earlier, req: list.splice(other, 1)[0]! };
+      list.push(earlier.req);
+      return true;
+    }
+    return false;
   }
 
   /**
