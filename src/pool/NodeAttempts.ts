@@ -26,7 +26,7 @@ export function brokeMidway(attempt: Attempt): boolean {
 
 /**
  * An answer from one node. `final`: one no other node can improve on (a `NOT_RESENT`, or a node's
- * own error sent with a non-2xx status after every try), which is not held to the chain view.
+ * own errors sent with a non-2xx status after every try), which is not held to the chain view.
  */
 export interface Answer {
   readonly node: string;
@@ -139,7 +139,8 @@ export class NodeAttempts {
     else passive.failed(name, sentAt);
     if (verdict.kind === 'answer') return { kind: 'answer', answer: { node: name, response: verdict.response } };
     if (verdict.kind === 'not-here') return { kind: 'not-here', answer: { node: name, response: verdict.response } };
-    const own: Answer | undefined = verdict.own ? { node: name, response: verdict.own, final: true } : undefined;
+    // Only errors are final: results in a batch answered with an error status are held to the view.
+    const own: Answer | undefined = verdict.own ? { node: name, response: verdict.own, ...(onlyErrors(verdict.own) ? { final: true } : {}) } : undefined;
     return { kind: 'failed', error: verdict.error, status: reply.status, ...(own ? { own } : {}) };
   }
 
@@ -211,4 +212,8 @@ export class NodeAttempts {
       }
     });
   }
+}
+
+function onlyErrors(response: JsonRpcResponse | JsonRpcResponse[]): boolean {
+  return Array.isArray(response) ? response.every((item) => 'error' in item) : 'error' in response;
 }

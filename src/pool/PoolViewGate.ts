@@ -82,8 +82,11 @@ export class PoolViewGate {
   readonly #consistency: ConsistencySettings;
   readonly #isRepeatable: RepeatablePredicate;
   readonly #send: FailoverSend;
-  /** The highest head each node answered `eth_blockNumber` with, when the dispatcher had to ask. */
-  readonly #heads = new Map<string, number>();
+  /**
+   * The head each node last answered `eth_blockNumber` with when the gate had to ask, and when (on
+   * the pool's clock): the node's word until a probe reads its head later (see {@link #knownHeads}).
+   */
+  readonly #heads = new Map<string, { head: number; at: number }>();
 
   constructor(
     pool: NodePool,
@@ -169,17 +172,31 @@ export class PoolViewGate {
   }
 
   /**
-   * What each node's head was known to be before a request is sent: its probed head, or what it
-   * answered when asked. A head learned while the request is on its way (a probe landing meanwhile)
-   * cannot vouch for the answer, which the node may have made from before.
+   * What each node's head was known to be before a request is sent: the latest word of it, its
+   * probed head or what it answered when asked (that, when the two came at once: the gate asks
+   * because the probe's word did not do, and must then go by the answer it got). Not
+   * the higher: a node's head can go down (a node that rewound after a crash, one restored from a
+   * snapshot, an endpoint that balances over several nodes), and its state at `latest` is then
+   * that of its lower head. A head learned while the request is on its way (a probe landing
+   * meanwhile) cannot vouch for the answer, which the node may have made from before.
    */
   #knownHeads(): Map<string, number> {
     const heads = new Map<string, number>();
     for (const { name } of this.#pool.nodes) {
-      const head = Math.max(this.#pool.headOf(name) ?? -1, this.#heads.get(name) ?? -1);
-      if (head >= 0) heads.set(name, head);
+      let head = this.#pool.headOf(name);
+      const asked = this.#heads.get(name);
+      if (asked !== undefined) {
+        const probedAt = this.#pool.health(name).headAt;
+        if (head === undefined || probedAt === undefined || probedAt <= asked.at) head = asked.head;
+        else this.#heads.delete(name); // a probe read it since: the answer is old news
+      }
+      if (head !== undefined && head >= 0) heads.set(name, head);
     }
     return heads;
+  }
+
+  #asked(name: string, head: number): void {
+    this.#heads.set(name, { head, at: this.#pool.clock.now() });
   }
 
   /**
@@ -203,7 +220,7 @@ export class PoolViewGate {
       tried.clear();
       names.forEach((name, i) => {
         const head = heads[i];
-        if (head !== undefined) this.#heads.set(name, Math.max(head, this.#heads.get(name) ?? -1));
+        if (head !== undefined) this.#asked(name, head);
         if (head === undefined || head < need) tried.add(name);
       });
       if (tried.size < names.length || clock.now() >= deadline) return;
@@ -236,7 +253,7 @@ export class PoolViewGate {
         // Read the head now: if the node has got there, its answer may still be from before, so it
         // is asked again at once (and then judged by this head); if not, it is behind.
         const now = await this.#headOf(node, signal).catch(() => undefined);
-        if (now !== undefined) this.#heads.set(node, Math.max(now, this.#heads.get(node) ?? -1));
+        if (now !== undefined) this.#asked(node, now);
         askAgain ||= now !== undefined && now >= demand.need;
         verdict = 'behind';
       }
