@@ -81,6 +81,8 @@ export class PoolNode {
   readonly writes: number[] = [];
   /** The ids of every request that reached this node's handler. */
   readonly seen = new Set<unknown>();
+  /** When its head last went down (a reorg to a shorter branch); -Infinity: never. */
+  downAt = -Infinity;
   #resets = 0;
   #limits = 0;
 
@@ -91,7 +93,20 @@ export class PoolNode {
     readonly settings: PoolSettings,
     reorgs: ReorgCount,
   ) {
-    this.fake = countReorgs(new FakeNode({ name, chain, head: GENESIS, clock }), reorgs);
+    const fake = new FakeNode({ name, chain, head: GENESIS, clock });
+    for (const move of ['forkAt', 'follow'] as const) {
+      const moved = (fake[move] as (...args: unknown[]) => FakeNode).bind(fake);
+      Object.defineProperty(fake, move, {
+        configurable: true,
+        value: (...args: unknown[]): FakeNode => {
+          const head = fake.head;
+          moved(...args);
+          if (fake.head < head) this.downAt = clock.now();
+          return fake;
+        },
+      });
+    }
+    this.fake = countReorgs(fake, reorgs);
   }
 
   readonly handler = async (body: string, signal: AbortSignal): Promise<HttpResponse> => {
@@ -136,6 +151,9 @@ export class PoolNode {
     if (this.fault === 'rpc-rate-limited') return { jsonrpc: '2.0', id, error: { code: -32005, message: 'daily request count exceeded, request rate limited' } };
     if (item.method === WRITE) return { jsonrpc: '2.0', id, result: `0x${(item.params as [{ tag: number }])[0].tag.toString(16).padStart(64, '0')}` };
     if (this.fault === 'not-this-node') return { jsonrpc: '2.0', id, error: { code: -32000, message: 'header not found' } };
+    // State at `latest` is that of the node's head: its height stands for it, so an answer shows
+    // how old the state it came from is, and which node it came from (see answerProblem).
+    if (item.method === 'eth_getBalance') return { jsonrpc: '2.0', id, result: `0x${(this.fake.head * 8 + (POOL_NODE_NAMES as readonly string[]).indexOf(this.name)).toString(16)}` };
     return this.fake.answer(item);
   }
 
@@ -209,6 +227,8 @@ export interface RequestRecord {
   readonly specs: ReadonlyMap<string, ItemRecord>;
   /** The highest block number the caller had been given when it sent this. */
   readonly viewAtSend: number;
+  /** When a probe had last read each node's head (`headAt`), when it was sent. */
+  readonly probedAt: ReadonlyMap<string, number | undefined>;
   /** The node it was told not to ask (`request(payload, { avoid })`), if any. */
   readonly avoid: string | undefined;
   readonly controller: AbortController;
@@ -296,7 +316,7 @@ export async function startPool(world: PoolWorld): Promise<void> {
 export function probe(world: PoolWorld, node: PoolNode): void {
   const answers = node.fault === 'ok' || node.fault === 'not-this-node';
   if (node.fault === 'rate-limited') return; // a probe met with a rate limit counts neither way
-  world.pool.update(node.name, answers ? { status: 'healthy', head: node.fake.head } : { status: 'unhealthy' });
+  world.pool.update(node.name, answers ? { status: 'healthy', head: node.fake.head, headAt: world.clock.now() } : { status: 'unhealthy' });
 }
 
 /** Sends one request (`specs`: one item, or a batch), not to `avoid` if given, and records it. */
@@ -318,7 +338,8 @@ export function send(world: PoolWorld, specs: RequestSpec[], batch: boolean, avo
   });
   const payload = batch ? payloads : payloads[0]!;
   const controller = new AbortController();
-  const record: RequestRecord = { payload, specs: items, viewAtSend: world.view, avoid, controller, sentAt: world.clock.now(), settled: 0 };
+  const probedAt = new Map(world.nodes.map((node) => [node.name, world.pool.health(node.name).headAt]));
+  const record: RequestRecord = { payload, specs: items, viewAtSend: world.view, probedAt, avoid, controller, sentAt: world.clock.now(), settled: 0 };
   world.requests.push(record);
   world.trace?.(`send ${JSON.stringify(payload)} (view ${world.view}${avoid ? `, avoid ${avoid}` : ''})`);
   const options = { signal: controller.signal, ...(avoid === undefined ? {} : { avoid: [avoid] }) };
@@ -407,7 +428,8 @@ const isBlock = (value: unknown): value is { number: string; hash: string } =>
  * - a write reaches at most one node, at most once; a write answered with a result reached one;
  * - nothing goes back: a block number is never below what the caller had been given when it
  *   asked, a block it had been given is never answered `null` or as another height, `latest` is
- *   never an older block; a block answered is one of the chain's, at the height asked;
+ *   never an older block, state at `latest` never that of an older one; a block answered is one
+ *   of the chain's, at the height asked;
  * - a failure is the caller's own abort or a SteadyRpcError.
  */
 export function problemsOf(world: PoolWorld, { allSettled }: { allSettled: boolean }): string[] {
@@ -470,6 +492,17 @@ function answerProblem(world: PoolWorld, record: RequestRecord, item: ItemRecord
   switch (item.spec.type) {
     case 'blockNumber':
       return typeof result !== 'string' || Number(result) < record.viewAtSend ? `a block number below the view ${record.viewAtSend}` : undefined;
+    case 'balance': {
+      // The answering node's head when it answered, and the node (see PoolNode): state at `latest`
+      // older than the view is state going back, unless the node's head went down since the pool
+      // last read it (no probe read it later before this was sent): nothing could tell the pool.
+      if (typeof result !== 'string') return 'no balance';
+      const height = Math.floor(Number(result) / 8);
+      const node = world.nodes[Number(result) % 8]!;
+      const probedAt = record.probedAt.get(node.name);
+      const known = node.downAt === -Infinity || (probedAt !== undefined && probedAt > node.downAt);
+      return height < record.viewAtSend && known ? `state at block ${height} from ${node.name}, below the view ${record.viewAtSend}` : undefined;
+    }
     case 'blockByNumber':
       if (!isBlock(result)) return `no block for ${item.number}, at or below the view ${record.viewAtSend}`;
       if (Number(result.number) !== item.number) return `another height than ${item.number}`;
