@@ -245,6 +245,9 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     } finally {
       this.#clock.clearTimeout(probe.timer);
       probe.timer = undefined;
+      // What the probe left running (the default probe's other call, when one failed first) ends
+      // with it: it is nobody's now, and would hold a socket or a request with no deadline.
+      if (!controller.signal.aborted) controller.abort(new SteadyRpcError('ERR_CLOSED', `Probe of "${node.name}" is over`));
     }
     // Stopped (or closed) meanwhile: the result is nobody's.
     if (!this.#inFlight.get(node.name)?.delete(probe) || this.#closed || this.#pool.closed) return;

@@ -80,7 +80,10 @@ export class ProbeJudge {
     const current = this.#pool.health(name);
     let next = applyOutcome(current, ok, this.#settings);
     if (wrongChain) next = { ...next, status: 'unhealthy' };
-    if (next.status === 'unhealthy' && current.status !== 'unhealthy') this.#chains.reread(name);
+    // A node that went down, or that a probe could not reach, may come back redeployed on another
+    // chain: its chain is read again with the next probe that reaches it (a node that went down,
+    // answered once and went down again included).
+    if ((next.status === 'unhealthy' && current.status !== 'unhealthy') || !result) this.#chains.reread(name);
     this.#chains.judged(name, wrongChain);
     this.#pool.update(name, {
       ...next,

@@ -172,10 +172,14 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     const closed = previous !== 'healthy' && record.status === 'healthy' ? this.#passive.recovered(name) : undefined;
     if (closed) Object.assign(record, { circuit: closed.to, circuitOpenUntil: closed.openUntil });
     const change = this.#choice.reselect(this.clock.now());
-    this.emit('health', { name, previous, health: { ...record } });
-    if (closed) this.emit('circuit', closed);
-    // Unless a listener changed the choice since (an update of its own told its switch) or closed the pool.
-    if (change && !this.#closed && this.#choice.preferred === change.to) this.emit('switch', change);
+    // Each is told though a listener of one before it throws (its error is thrown after): sessions
+    // follow `switch`, and the choice is made already, so a switch not told now never would be.
+    allOf(
+      () => this.emit('health', { name, previous, health: { ...record } }),
+      () => closed && this.emit('circuit', closed),
+      // Unless a listener changed the choice since (an update of its own told its switch) or closed the pool.
+      () => change && !this.#closed && this.#choice.preferred === change.to && this.emit('switch', change),
+    );
   }
 
   /**
@@ -300,12 +304,29 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
       this.#quarantineTimer = undefined;
       if (this.#closed) return;
       const change = this.#choice.reselect(this.clock.now());
-      if (change) this.emit('switch', change);
-      if (!this.#closed) this.#scheduleQuarantineEnd();
+      allOf(
+        () => change && this.emit('switch', change),
+        () => !this.#closed && this.#scheduleQuarantineEnd(),
+      );
     }, Math.min(...ends) - now);
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new SteadyRpcError('ERR_CLOSED', 'NodePool is closed');
   }
+}
+
+/** Runs every step though one throws; then throws the first error, if any. */
+function allOf(...steps: Array<() => unknown>): void {
+  let failed = false;
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      step();
+    } catch (error) {
+      if (!failed) first = error;
+      failed = true;
+    }
+  }
+  if (failed) throw first;
 }
