@@ -100,7 +100,9 @@ export async function locateForks(
       // (a reorg it saw while this one's check was cut short) says nothing of this one's chain.
       const agrees = [...own.keys()].every((n) => union.get(n) !== CONFLICT);
       const delivered = new Map(own);
-      if (agrees) for (const [n, digest] of union) if (digest !== CONFLICT && !delivered.has(n)) delivered.set(n, digest);
+      // Nor a block this one told the client left the chain (see LogsContinuity.offChain).
+      const offChain = (n: number, [hi, lo]: readonly [number, number]) => continuity.kind === 'logs' && continuity.offChain(n, hi, lo);
+      if (agrees) for (const [n, digest] of union) if (digest !== CONFLICT && !delivered.has(n) && !offChain(n, digest)) delivered.set(n, digest);
       const numbers = heightsUpTo(delivered, head);
       if (numbers.length === 0) return;
       const top = numbers[0]!;
