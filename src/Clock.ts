@@ -21,9 +21,30 @@ export interface Clock {
  */
 export const LATE_TIMER_MS = 1_000;
 
-/** The real clock: `Date.now` and the global timers. */
+/**
+ * The longest delay the platforms' timers keep (a signed 32-bit count of ms, about 24.8 days): a
+ * longer one runs at once (Node: after 1 ms, with a warning), and a deadline that keeps being set
+ * again would run every millisecond.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A timer past {@link MAX_TIMER_MS}: set again in steps until it is due. */
+class LongTimer {
+  timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(callback: () => void, ms: number) {
+    const due = Date.now() + ms;
+    const arm = (): void => {
+      const left = due - Date.now();
+      this.timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(callback, Math.max(0, left));
+    };
+    arm();
+  }
+}
+
+/** The real clock: `Date.now` and the global timers (a delay past what they keep in steps). */
 export const systemClock: Clock = Object.freeze({
   now: () => Date.now(),
-  setTimeout: (callback: () => void, ms: number): TimerHandle => setTimeout(callback, ms),
-  clearTimeout: (handle: TimerHandle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setTimeout: (callback: () => void, ms: number): TimerHandle => (ms > MAX_TIMER_MS ? new LongTimer(callback, ms) : setTimeout(callback, ms)),
+  clearTimeout: (handle: TimerHandle) => clearTimeout((handle instanceof LongTimer ? handle.timer : handle) as ReturnType<typeof setTimeout>),
 });

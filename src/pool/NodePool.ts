@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Clock, TimerHandle } from '../Clock.js';
 import { systemClock } from '../Clock.js';
+import { FirstError } from '../FirstError.js';
 import { SteadyRpcError, describeError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import type { HttpTransport } from '../transport/HttpTransport.js';
@@ -318,15 +319,7 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
 
 /** Runs every step though one throws; then throws the first error, if any. */
 function allOf(...steps: Array<() => unknown>): void {
-  let failed = false;
-  let first: unknown;
-  for (const step of steps) {
-    try {
-      step();
-    } catch (error) {
-      if (!failed) first = error;
-      failed = true;
-    }
-  }
-  if (failed) throw first;
+  const errors = new FirstError();
+  for (const step of steps) errors.run(step);
+  errors.rethrow();
 }

@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../Clock.js';
 import { LATE_TIMER_MS } from '../Clock.js';
 import { SteadyRpcError } from '../errors.js';
+import { FirstError } from '../FirstError.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
 
 /**
@@ -121,14 +122,19 @@ export class ReplayFilter {
     return true;
   }
 
-  /** Fails every request sent on `owner` with `error` (its socket went away); others are kept. */
+  /**
+   * Fails every request sent on `owner` with `error` (its socket went away); others are kept. A
+   * handler that throws does not keep the others from theirs: the first error is thrown after.
+   */
   failOwner(owner: object, error: SteadyRpcError): void {
+    const errors = new FirstError();
     for (const [id, request] of [...this.#requests]) {
       // Not one forgotten meanwhile: a failure handler's listener may have closed the session (clear()).
       if (request.owner !== owner || this.#requests.get(id) !== request) continue;
       this.#forget(id, request);
-      request.onFail(error);
+      errors.run(() => request.onFail(error));
     }
+    errors.rethrow();
   }
 
   /**
@@ -161,6 +167,14 @@ export class ReplayFilter {
    * of its own length from now, so a healthy socket is not given up on because the page slept.
    */
   #expire(timeoutMs: number): void {
+    // A handler that throws does not keep the others due from failing, nor the next timer from
+    // being set: the first error is thrown once that is done.
+    const errors = new FirstError();
+    this.#failDue(timeoutMs, errors);
+    errors.rethrow();
+  }
+
+  #failDue(timeoutMs: number, errors: FirstError): void {
     const deadlines = this.#deadlines.get(timeoutMs);
     if (!deadlines) return;
     deadlines.timer = undefined;
@@ -185,7 +199,7 @@ export class ReplayFilter {
         continue;
       }
       this.#forget(id, request);
-      request.onFail(new SteadyRpcError('ERR_TIMEOUT', `${request.purpose} request got no answer within ${timeoutMs} ms`));
+      errors.run(() => request.onFail(new SteadyRpcError('ERR_TIMEOUT', `${request.purpose} request got no answer within ${timeoutMs} ms`)));
     }
   }
 }

@@ -14,7 +14,7 @@ export interface SubscriptionEntry {
    * replay has not answered yet).
    */
   readonly upstreamId: string | undefined;
-  /** The `eth_subscribe` params, replayed as they are on a new upstream (a frozen copy). */
+  /** The `eth_subscribe` params, replayed as they are on a new upstream (a frozen copy, filter objects and arrays in it too). */
   readonly params: readonly unknown[];
 }
 
@@ -67,7 +67,7 @@ export class SubscriptionRegistry {
     if (upstreamId !== null && this.#byUpstream.has(upstreamId)) {
       throw new SteadyRpcError('ERR_BAD_RESPONSE', `Upstream subscription id "${upstreamId}" is already in use`);
     }
-    const entry: Entry = { clientId, upstreamId: upstreamId ?? undefined, params: Object.freeze([...params]) };
+    const entry: Entry = { clientId, upstreamId: upstreamId ?? undefined, params: frozenCopy(params) as readonly unknown[] };
     this.#byClient.set(clientId, entry);
     if (upstreamId !== null) this.#byUpstream.set(upstreamId, entry);
     return entry;
@@ -148,4 +148,16 @@ export class SubscriptionRegistry {
       this.#byUpstream.delete(entry.upstreamId);
     }
   }
+}
+
+/**
+ * `value` copied with every array and plain object in it, each frozen: what the caller changes
+ * later (a `logs` filter it reuses) does not change what is replayed. Anything else is kept as it is.
+ */
+function frozenCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy));
+  if (typeof value !== 'object' || value === null) return value;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  return Object.freeze(Object.fromEntries(Object.entries(value).map(([key, item]) => [key, frozenCopy(item)])));
 }

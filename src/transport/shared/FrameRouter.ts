@@ -44,7 +44,10 @@ export class FrameRouter {
    * like a real socket, when the real socket cannot take it.
    */
   send(user: VirtualSocket, text: string): void {
-    const head = REQUEST_HEAD.exec(text);
+    let head = REQUEST_HEAD.exec(text);
+    // Another "id" or "method" after the head would be the one a node reads (the last of a repeated
+    // member, as JSON.parse reads it): such a frame is parsed, and written again with one of each.
+    if (head && (text.includes('"id"', head[0].length) || text.includes('"method"', head[0].length))) head = null;
     if (head && head[2] === 'eth_subscribe') return this.#subscriptions.subscribe(user, Number(head[1]), text.slice(head[0].length));
     if (head && head[2] !== 'eth_unsubscribe') {
       const id = Number(head[1]);
