@@ -1,5 +1,6 @@
+import { expect } from 'vitest';
 import { NodePool, type NodeConfig, type NodePoolOptions, type SwitchEvent } from '../../src/index.js';
-import { FakeClock, FakeHttpTransport, FakeNode } from '../../src/testing/index.js';
+import { FakeClock, FakeHttpTransport, FakeNode, type FakeHttpHandler } from '../../src/testing/index.js';
 
 export interface FakeCluster {
   clock: FakeClock;
@@ -57,4 +58,29 @@ export async function poolAfterCut(options: Parameters<typeof fakeCluster>[1] = 
   nodes.a!.setMode('down');
   pool.update('a', { status: 'unhealthy' });
   return cluster;
+}
+
+/**
+ * Nodes a (head 105) and b (head 100) over `handlers`, on a fake clock, with the view gate waiting
+ * 1 s (polling every 250 ms); the caller is given block 105 by a, then a goes away for good
+ * (refused, marked unhealthy): what b answers next is held to that view.
+ */
+export async function viewFromA(handlers: { a: FakeHttpHandler; b: FakeHttpHandler }, options: Partial<NodePoolOptions> = {}) {
+  const clock = new FakeClock();
+  const http = new FakeHttpTransport().route('http://a.test/', handlers.a).route('http://b.test/', handlers.b);
+  const pool = new NodePool({
+    nodes: [{ name: 'a', http: 'http://a.test/' }, { name: 'b', http: 'http://b.test/' }],
+    clock,
+    httpTransport: http,
+    http: { retryDelayMs: 0 },
+    consistency: { waitMs: 1_000, pollMs: 250 },
+    ...options,
+  });
+  pool.update('a', { status: 'healthy', head: 105 });
+  pool.update('b', { status: 'healthy', head: 100 });
+  const given = await pool.request({ jsonrpc: '2.0', id: 0, method: 'eth_blockNumber', params: [] });
+  expect(given).toMatchObject({ result: '0x69' });
+  http.fail('http://a.test/', 'refuse');
+  pool.update('a', { status: 'unhealthy' });
+  return { clock, http, pool };
 }

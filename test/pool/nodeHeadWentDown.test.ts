@@ -3,8 +3,9 @@
 // restored from a snapshot, an endpoint balancing over several nodes) the gate kept trusting it at
 // its old head, and its state at `latest`, older than what the client was given, went through.
 import { describe, expect, it } from 'vitest';
-import { NodePool, RpcErrorCode } from '../../src/index.js';
-import { FakeClock, FakeHttpTransport, type FakeHttpHandler } from '../../src/testing/index.js';
+import { RpcErrorCode } from '../../src/index.js';
+import type { FakeHttpHandler } from '../../src/testing/index.js';
+import { viewFromA } from '../helpers/pool.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
@@ -23,25 +24,9 @@ function node(state: { head: number }): FakeHttpHandler {
 
 describe('pool.request() and a node whose head went down', () => {
   it('does not pass on state at latest from a node whose probed head is below the view', async () => {
-    const clock = new FakeClock();
     const a = { head: 105 };
     const b = { head: 100 };
-    const http = new FakeHttpTransport().route('http://a.test/', node(a)).route('http://b.test/', node(b));
-    const pool = new NodePool({
-      nodes: [{ name: 'a', http: 'http://a.test/' }, { name: 'b', http: 'http://b.test/' }],
-      clock,
-      httpTransport: http,
-      breaker: false,
-      http: { retryDelayMs: 0 },
-      consistency: { waitMs: 1_000, pollMs: 250 },
-    });
-    pool.update('a', { status: 'healthy', head: 105 });
-    pool.update('b', { status: 'healthy', head: 100 });
-    // The client is given block 105 (from a).
-    expect(await pool.request(rpc(1, 'eth_blockNumber'))).toMatchObject({ result: hex(105) });
-    // a goes away for good.
-    http.fail('http://a.test/', 'refuse');
-    pool.update('a', { status: 'unhealthy' });
+    const { clock, pool } = await viewFromA({ a: node(a), b: node(b) }, { breaker: false });
 
     // b catches up to 105 before its probe says so: the gate asks it for its head and serves it.
     b.head = 105;

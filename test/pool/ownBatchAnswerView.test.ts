@@ -3,8 +3,9 @@
 // answer (always an error), a batch's may hold results: an eth_blockNumber below what the client was
 // given then reached it.
 import { describe, expect, it } from 'vitest';
-import { NodePool, RpcErrorCode } from '../../src/index.js';
-import { FakeClock, FakeHttpTransport, type FakeHttpHandler } from '../../src/testing/index.js';
+import { RpcErrorCode } from '../../src/index.js';
+import type { FakeHttpHandler } from '../../src/testing/index.js';
+import { viewFromA } from '../helpers/pool.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
@@ -19,20 +20,7 @@ function node(head: number, status: number): FakeHttpHandler {
 
 describe('pool.request() and a batch answered with a non-2xx status', () => {
   it('does not answer eth_blockNumber below the view because the answer came with HTTP 500', async () => {
-    const clock = new FakeClock();
-    const http = new FakeHttpTransport().route('http://a.test/', node(105, 200)).route('http://b.test/', node(100, 500));
-    const pool = new NodePool({
-      nodes: [{ name: 'a', http: 'http://a.test/' }, { name: 'b', http: 'http://b.test/' }],
-      clock,
-      httpTransport: http,
-      http: { retryDelayMs: 0 },
-      consistency: { waitMs: 1_000, pollMs: 250 },
-    });
-    pool.update('a', { status: 'healthy', head: 105 });
-    pool.update('b', { status: 'healthy', head: 100 });
-    expect(await pool.request(rpc(1, 'eth_blockNumber'))).toMatchObject({ result: hex(105) });
-    http.fail('http://a.test/', 'refuse');
-    pool.update('a', { status: 'unhealthy' });
+    const { clock, pool } = await viewFromA({ a: node(105, 200), b: node(100, 500) });
 
     let answer: unknown;
     void pool.request([rpc(2, 'eth_blockNumber')]).then((x) => (answer = x), (e) => (answer = e));
