@@ -11,6 +11,7 @@ import type { HttpRequestOptions } from './HttpDispatcher.js';
 import { firstUnrepeatable } from './httpAnswers.js';
 import type { Answer, NodeAttempts } from './NodeAttempts.js';
 import { poolClosedError } from './NodeAttempts.js';
+import { NodeHeadWords } from './NodeHeadWords.js';
 import type { NodePool } from './NodePool.js';
 import type { PassiveHealth } from './PassiveHealth.js';
 
@@ -82,11 +83,8 @@ export class PoolViewGate {
   readonly #consistency: ConsistencySettings;
   readonly #isRepeatable: RepeatablePredicate;
   readonly #send: FailoverSend;
-  /**
-   * The head each node last answered `eth_blockNumber` with when the gate had to ask, and when (on
-   * the pool's clock): the node's word until a probe reads its head later (see {@link #knownHeads}).
-   */
-  readonly #heads = new Map<string, { head: number; at: number }>();
+  /** What the gate knows of each node's head: see {@link NodeHeadWords}. */
+  readonly #heads: NodeHeadWords;
 
   constructor(
     pool: NodePool,
@@ -97,6 +95,7 @@ export class PoolViewGate {
     send: FailoverSend,
   ) {
     this.#pool = pool;
+    this.#heads = new NodeHeadWords(pool);
     this.#passive = passive;
     this.#attempts = attempts;
     this.#consistency = consistency;
@@ -123,7 +122,7 @@ export class PoolViewGate {
         if (this.#pool.closed) throw poolClosedError();
         const asking = answered === undefined ? payload : batch ? behind.map((i) => answered!.sent[i]!.request) : payload;
         const askingItems = answered === undefined ? items : behind.map((i) => answered!.sent[i]!);
-        const heads = this.#knownHeads();
+        const heads = this.#heads.known();
         let answer;
         try {
           answer = await this.#send(asking, options, answered === undefined ? unrepeatable : firstUnrepeatable(asking, this.#isRepeatable), tried, answered !== undefined);
@@ -171,33 +170,6 @@ export class PoolViewGate {
     }
   }
 
-  /**
-   * What each node's head was known to be before a request is sent: the latest word of it, its
-   * probed head or what it answered when asked (that, when the two came at once: the gate asks
-   * because the probe's word did not do, and must then go by the answer it got). Not
-   * the higher: a node's head can go down (a node that rewound after a crash, one restored from a
-   * snapshot, an endpoint that balances over several nodes), and its state at `latest` is then
-   * that of its lower head. A head learned while the request is on its way (a probe landing
-   * meanwhile) cannot vouch for the answer, which the node may have made from before.
-   */
-  #knownHeads(): Map<string, number> {
-    const heads = new Map<string, number>();
-    for (const { name } of this.#pool.nodes) {
-      let head = this.#pool.headOf(name);
-      const asked = this.#heads.get(name);
-      if (asked !== undefined) {
-        const probedAt = this.#pool.health(name).headAt;
-        if (head === undefined || probedAt === undefined || probedAt <= asked.at) head = asked.head;
-        else this.#heads.delete(name); // a probe read it since: the answer is old news
-      }
-      if (head !== undefined && head >= 0) heads.set(name, head);
-    }
-    return heads;
-  }
-
-  #asked(name: string, head: number): void {
-    this.#heads.set(name, { head, at: this.#pool.clock.now() });
-  }
 
   /**
    * Waits, asking the candidates' heads every `pollMs` (cheap), until one has reached the block
@@ -220,7 +192,7 @@ export class PoolViewGate {
       tried.clear();
       names.forEach((name, i) => {
         const head = heads[i];
-        if (head !== undefined) this.#asked(name, head);
+        if (head !== undefined) this.#heads.asked(name, head);
         if (head === undefined || head < need) tried.add(name);
       });
       if (tried.size < names.length || clock.now() >= deadline) return;
@@ -253,7 +225,7 @@ export class PoolViewGate {
         // Read the head now: if the node has got there, its answer may still be from before, so it
         // is asked again at once (and then judged by this head); if not, it is behind.
         const now = await this.#headOf(node, signal).catch(() => undefined);
-        if (now !== undefined) this.#asked(node, now);
+        if (now !== undefined) this.#heads.asked(node, now);
         askAgain ||= now !== undefined && now >= demand.need;
         verdict = 'behind';
       }

@@ -2,6 +2,7 @@ import { hashDigest, quantity } from '../consistency/quantity.js';
 import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import { Continuity, NO_RETRACTIONS, TEXT_OF } from './Continuity.js';
 import { RecentKeys, detached } from './RecentKeys.js';
+import { OffChainBlocks } from './OffChainBlocks.js';
 import { RetainedLogs } from './RetainedLogs.js';
 import type { Retraction } from './Retraction.js';
 import { RETRACTION, asRemoved } from './Retraction.js';
@@ -31,12 +32,8 @@ export class LogsContinuity extends Continuity {
   #orphaned: Retraction[] | undefined;
   /** While a check's results go out: the node's head it compared, if it read it. */
   #compared: number | undefined;
-  /**
-   * Blocks the client was told left the chain (their logs retracted, by the session or by the
-   * node), by height, for the last `reorgDepth` heights: no other subscription's heads vouch for
-   * them in a later check (see {@link offChain}). Made with the first retraction.
-   */
-  #offChain: Map<number, Array<readonly [number, number]>> | undefined;
+  /** Blocks the client was told left the chain: made with the first retraction. */
+  #offChain: OffChainBlocks | undefined;
 
   override get retainedBytes(): number {
     return this.#retained?.bytes ?? 0;
@@ -46,33 +43,9 @@ export class LogsContinuity extends Continuity {
     this.#retained?.anchors(into);
   }
 
-  /**
-   * Whether the client was told the block of digest (`hi`, `lo`) at `block` left the chain (its
-   * logs here were retracted, and none of it given since). A `newHeads` subscription that was not
-   * shown that reorg (its check cut short) still holds the block: its word must not place this
-   * subscription's fork above it (found by `npm run test:props:long`, seed 20262164).
-   */
+  /** Whether the client was told the block of digest (`hi`, `lo`) at `block` left the chain (see {@link OffChainBlocks}). */
   offChain(block: number, hi: number, lo: number): boolean {
-    return this.#offChain?.get(block)?.some(([h, l]) => h === hi && l === lo) ?? false;
-  }
-
-  #noteOffChain(block: number, blockHash: string): void {
-    const digest = hashDigest(blockHash);
-    if (digest === undefined || this.offChain(block, digest[0], digest[1])) return;
-    const offChain = (this.#offChain ??= new Map());
-    offChain.set(block, [...(offChain.get(block) ?? []), digest]);
-    const floor = Math.max(...offChain.keys()) - this.options.reorgDepth;
-    for (const n of offChain.keys()) if (n <= floor) offChain.delete(n);
-  }
-
-  /** A log of the block of `blockHash` at `block` was given (again): the client holds that block. */
-  #noteOnChain(block: number, blockHash: string): void {
-    const blocks = this.#offChain?.get(block);
-    const digest = blocks === undefined ? undefined : hashDigest(blockHash);
-    if (digest === undefined) return;
-    const rest = blocks!.filter(([h, l]) => h !== digest[0] || l !== digest[1]);
-    if (rest.length === 0) this.#offChain!.delete(block);
-    else this.#offChain!.set(block, rest);
+    return this.#offChain?.has(block, hi, lo) ?? false;
   }
 
   override whereIs(key: number, kind: HashKind): KnownBlock | undefined {
@@ -273,7 +246,7 @@ export class LogsContinuity extends Continuity {
   #retract(logs: ReadonlyArray<{ block: number; blockHash: string; key: string; text: string }>): Retraction[] {
     this.#forgetFrom(logs);
     return logs.map((log) => {
-      this.#noteOffChain(log.block, log.blockHash);
+      (this.#offChain ??= new OffChainBlocks(this.options.reorgDepth)).left(log.block, log.blockHash);
       this.#keys.forget(log.key);
       this.#retained?.retire(log.block, log.key);
       // The node may announce it too (geth sends removed logs): the client gets it once.
@@ -328,10 +301,10 @@ export class LogsContinuity extends Continuity {
       this.#retained?.retire(block, original);
       this.#keys.forget(original);
       this.#forgetFrom([{ block }]);
-      this.#noteOffChain(block, r.blockHash);
+      (this.#offChain ??= new OffChainBlocks(this.options.reorgDepth)).left(block, r.blockHash);
       return true;
     }
-    this.#noteOnChain(block, r.blockHash);
+    this.#offChain?.given(block, r.blockHash);
     this.last = this.last === undefined ? block : Math.max(this.last, block);
     const orphaned = this.#retained?.takeOrphanedBy(block, r.blockHash) ?? [];
     if (orphaned.length > 0) this.#orphaned = this.#retract(orphaned);
