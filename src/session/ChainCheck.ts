@@ -130,8 +130,17 @@ export async function locateForks(
         if (differs === undefined) return void verified.set(subscription, top);
         below = numbers.filter((n) => n < differs);
       }
-      // A fork: every delivered height below is compared at once (`reorgDepth` at most).
-      const at = (await Promise.all(below.map((n) => same(n, delivered.get(n)!)))).indexOf(true);
+      // A fork: every delivered height below is compared at once (`reorgDepth` at most). The
+      // ancestor is below every height of its own that the node's chain leaves: another's block
+      // that the node has above one of those is on a branch that left this one's (a head whose
+      // parent is not the block of a log it was given; found by `npm run test:props:long`, seed
+      // 20262190).
+      const sames = await Promise.all(below.map((n) => same(n, delivered.get(n)!)));
+      let ownLeft = Infinity;
+      below.forEach((n, i) => {
+        if (!sames[i] && own.has(n)) ownLeft = Math.min(ownLeft, n);
+      });
+      const at = below.findIndex((n, i) => sames[i] && n < ownLeft);
       // No height in common: the fork is below everything kept. When that is everything the client
       // was given (a young subscription), it is below anything it has seen, and the new branch from
       // there is all it needs; otherwise it is deeper than the kept history.
