@@ -282,7 +282,10 @@ export class PoolViewGate {
 
   /**
    * The answer to return: what is still `behind` fails with `BEHIND`, and the view learns from the
-   * rest. A batch answer keeps the node's order; what the node left out stays out (serveHttp answers it).
+   * rest. A batch answer keeps the node's order; what the node left out stays out (serveHttp answers
+   * it), and so does an answer under an id that no request it still owed has (a second answer to
+   * one request, or one to no request): the caller gets at most one answer per request. An answer
+   * under `id: null` (a node's error for an item it could not read) is passed on.
    */
   #finish(answered: Answered, behind: readonly number[], closed = false): JsonRpcResponse | JsonRpcResponse[] {
     const owed = (id: JsonRpcResponse['id']) =>
@@ -294,7 +297,8 @@ export class PoolViewGate {
       const item = answered.sent[i];
       if (item && typeof r === 'object' && r !== null) this.view.observe(item.request.method, item.request.params, r);
     });
-    return answered.single ? responses[0]! : responses;
+    if (answered.single) return responses[0]!;
+    return responses.filter((r, i) => answered.sent[i] !== undefined || typeof r !== 'object' || r === null || r.id === null);
   }
 
   /** Waits `ms` before asking again; ends early, rejecting, when the caller aborts or the pool closes. */

@@ -202,7 +202,7 @@ const times = <T>(count: number, arbitrary: fc.Arbitrary<T>): Array<fc.Arbitrary
 
 export function poolCommands(nodeCount: number, maxCommands: number, replayPath?: string): fc.Arbitrary<Iterable<PoolCommand>> {
   const node = fc.constantFrom(...POOL_NODE_NAMES.slice(0, nodeCount));
-  const fault = fc.constantFrom<PoolFault>('down', 'stall', 'http-error', 'reset', 'rate-limited', 'rpc-error', 'not-this-node', 'rpc-rate-limited', 'ok', 'ok', 'ok');
+  const fault = fc.constantFrom<PoolFault>('down', 'stall', 'http-error', 'reset', 'rate-limited', 'rpc-error', 'not-this-node', 'rpc-rate-limited', 'repeats', 'ok', 'ok', 'ok');
   const commands: Array<fc.Arbitrary<PoolCommand>> = [
     ...times(5, requestSpec.map((spec) => new Send([spec], false))),
     fc.tuple(requestSpec, node).map(([spec, avoid]) => new Send([spec], false, avoid)),

@@ -27,9 +27,10 @@ const WRITE = 'eth_sendTransaction';
  * `retryAfterSeconds` says);
  * `rpc-error` (a JSON-RPC internal error for every call); `not-this-node` (geth's "header not
  * found" for every read: the pool asks another node); `rpc-rate-limited` (Infura's -32005 "daily
- * request count exceeded, request rate limited" for every call, with HTTP 200).
+ * request count exceeded, request rate limited" for every call, with HTTP 200); `repeats` (answers
+ * as `ok`, but a batch with every answer twice and one more under an id nobody sent).
  */
-export type PoolFault = 'ok' | 'down' | 'stall' | 'http-error' | 'reset' | 'rate-limited' | 'rpc-error' | 'not-this-node' | 'rpc-rate-limited';
+export type PoolFault = 'ok' | 'down' | 'stall' | 'http-error' | 'reset' | 'rate-limited' | 'rpc-error' | 'not-this-node' | 'rpc-rate-limited' | 'repeats';
 
 export interface PoolSettings {
   nodes: number;
@@ -140,6 +141,7 @@ export class PoolNode {
         // them only, or for one alone.
         const answers = items.filter((item) => item.id !== undefined).map((item) => this.#answer(item));
         if (answers.length === 0) return { status: 200, body: '' };
+        if (this.fault === 'repeats' && Array.isArray(payload)) answers.push(...answers.map((a) => ({ ...a })), { jsonrpc: '2.0', id: 'nobody', result: '0x0' });
         return { status: 200, body: JSON.stringify(Array.isArray(payload) ? answers : answers[0]) };
       }
     }
@@ -314,7 +316,7 @@ export async function startPool(world: PoolWorld): Promise<void> {
 
 /** A probe of `node` as the health checker would report it (for worlds without one). */
 export function probe(world: PoolWorld, node: PoolNode): void {
-  const answers = node.fault === 'ok' || node.fault === 'not-this-node';
+  const answers = node.fault === 'ok' || node.fault === 'not-this-node' || node.fault === 'repeats';
   if (node.fault === 'rate-limited') return; // a probe met with a rate limit counts neither way
   world.pool.update(node.name, answers ? { status: 'healthy', head: node.fake.head, headAt: world.clock.now() } : { status: 'unhealthy' });
 }
