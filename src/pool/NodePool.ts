@@ -126,6 +126,11 @@ export class NodePool extends EventEmitter<NodePoolEvents> {
     return this.#health.get(name)?.head;
   }
 
+  /** When a probe last read the node's head (`health(name).headAt`, without copying the record); `undefined` if never told. */
+  headAtOf(name: string): number | undefined {
+    return this.#health.get(name)?.headAt;
+  }
+
   /** The node to use now, or `undefined` when none is usable. */
   preferred(): string | undefined {
     return this.#choice.preferred;

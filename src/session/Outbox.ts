@@ -25,6 +25,7 @@ export class Outbox {
     const id = this.#ctx.nextId++;
     call.sentAt = this.#ctx.clock.now();
     call.probedHead = this.#ctx.pool.headOf(link.node);
+    call.probedAt = this.#ctx.pool.headAtOf(link.node);
     link.calls.set(id, call);
     if (!link.hasTimer('calls')) link.setTimer('calls', this.#ctx.settings.requestTimeoutMs, () => this.#expireCalls(link));
     this.#write(link, id, call.method, call.params);

@@ -33,6 +33,8 @@ export interface PendingCall {
    * answer is on its way cannot vouch for it (the node may have answered from before).
    */
   probedHead: number | undefined;
+  /** When that probe read it (`NodePool.headAtOf`). */
+  probedAt: number | undefined;
   /** Set once the client has its one answer; later answers are dropped. */
   answered: boolean;
   /** A JSON-RPC notification (no `id`): forwarded, never answered. */

@@ -156,7 +156,7 @@ export class UpstreamFrames {
     const { gate } = this.#ctx;
     if (head === undefined || head < (call.viewAt ?? 0)) return false;
     gate.view.raise(head);
-    gate.noteHead(link, head);
+    gate.noteHead(link, head, true);
     return true;
   }
 

@@ -51,8 +51,14 @@ export class UpstreamLink {
   /** Spaces out retries of failed replays on this socket. */
   replayBackoff = REPLAY_BACKOFF;
   keepaliveInFlight = false;
-  /** The highest head this node is known to have reached (probes, heads, answers). */
+  /**
+   * The node's head as this socket last told it: its answer when asked (`eth_blockNumber`), which
+   * may be lower than before (a node rewound: a geth after an unclean shutdown, a snapshot
+   * restore), raised by any higher head it showed since (notifications, blocks delivered).
+   */
   head: number | undefined;
+  /** When {@link head} was last told (the session's clock), to tell it from a probe's older or newer word. */
+  headAt: number | undefined;
   readonly #clock: Clock;
   readonly #timers = new Map<string, TimerHandle>();
 

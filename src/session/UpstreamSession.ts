@@ -287,6 +287,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       bytes,
       sentAt: 0,
       probedHead: undefined,
+      probedAt: undefined,
       answered: false,
       oneWay: !hasId,
       viewAt: this.#ctx.gate.view.highest,

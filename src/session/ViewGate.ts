@@ -55,9 +55,15 @@ export class ViewGate {
     return this.#settings.monotonic && (ChainView.observes(call.method) || this.view.demand(call.method, call.params, call.viewAt) !== undefined);
   }
 
-  /** What the session learned of `link`'s head (answers, heads, own reads). */
-  noteHead(link: UpstreamLink, head: number): void {
-    if (link.head === undefined || head > link.head) link.head = head;
+  /**
+   * What the session learned of `link`'s head: `asked`, the node's answer to `eth_blockNumber`,
+   * is its latest word, also when lower than before (the node rewound); a head it showed otherwise
+   * (a notification, a block delivered) only raises it.
+   */
+  noteHead(link: UpstreamLink, head: number, asked = false): void {
+    if (!asked && link.head !== undefined && head <= link.head) return;
+    link.head = head;
+    link.headAt = this.#ctx.clock.now();
   }
 
   /**
@@ -69,7 +75,7 @@ export class ViewGate {
     if (!this.#settings.monotonic) return ctx.answer(call, clientAnswer(call, response));
     if (call.method === 'eth_blockNumber' && !('error' in response)) {
       try {
-        this.noteHead(link, parseQuantity(response.result, 'eth_blockNumber'));
+        this.noteHead(link, parseQuantity(response.result, 'eth_blockNumber'), true);
       } catch {
         // not a quantity: the client gets it as the node wrote it
       }
@@ -88,7 +94,7 @@ export class ViewGate {
       (value) => {
         if (!this.#checking?.delete(call)) return; // the session closed meanwhile
         const head = quantity(value);
-        if (head !== undefined) this.noteHead(link, head);
+        if (head !== undefined) this.noteHead(link, head, true);
         // Even when the node has got there now, its answer may be from before: it is asked again
         // (at once when it has; its next answer is then judged by a head known beforehand). Only a
         // node below the view makes it a read held behind (the `behind` event, the count).
@@ -156,13 +162,19 @@ export class ViewGate {
 
   /**
    * The node's head as known before its answer to `call` came, if high enough; else what is known
-   * (maybe nothing): what its socket showed (heads, answers: one node may interleave a new head
-   * before an answer from the one below, and so may this), and its probed head when the call was
-   * sent. A probe that landed meanwhile, on another connection, cannot vouch for the answer.
+   * (maybe nothing): the later word of what its socket showed (heads, answers: one node may
+   * interleave a new head before an answer from the one below, and so may this) and its probed
+   * head when the call was sent (the higher of the two when it is not known which came later).
+   * A probe that landed meanwhile, on another connection, cannot vouch for the answer; and a node
+   * whose head went down since a higher word (it rewound) is judged by where it is now.
    */
   #knownHead(link: UpstreamLink, call: PendingCall, demand: ViewDemand): number | undefined {
-    const probed = call.probedHead;
-    const head = probed === undefined ? link.head : link.head === undefined ? probed : Math.max(probed, link.head);
+    const { probedHead: probed, probedAt } = call;
+    let head = link.head;
+    if (probed !== undefined && head === undefined) head = probed;
+    else if (probed !== undefined && head !== undefined) {
+      head = probedAt === undefined || link.headAt === undefined ? Math.max(probed, head) : probedAt > link.headAt ? probed : head;
+    }
     return demand.kind === 'head' && head !== undefined && head < demand.need ? undefined : head;
   }
 
@@ -208,7 +220,7 @@ export class ViewGate {
       (value) => {
         this.#polling = false;
         try {
-          this.noteHead(link, parseQuantity(value, 'eth_blockNumber'));
+          this.noteHead(link, parseQuantity(value, 'eth_blockNumber'), true);
         } catch {
           return this.#schedule();
         }
