@@ -1,6 +1,6 @@
 import { SteadyRpcError } from '../../errors.js';
-import type { JsonRpcId } from '../../jsonrpc.js';
 import { ID_AT } from '../../frameShapes.js';
+import { idTextOf, rawBatchIdTexts, rawIdText } from '../../session/idText.js';
 import { REQUEST_HEAD, answerFrame, type IdAddressing } from './IdAddressing.js';
 import type { SharedSubscriptions } from './SharedSubscriptions.js';
 import type { VirtualSocket } from './VirtualSocket.js';
@@ -48,13 +48,14 @@ export class FrameRouter {
     // Another "id" or "method" after the head would be the one a node reads (the last of a repeated
     // member, as JSON.parse reads it): such a frame is parsed, and written again with one of each.
     if (head && (text.includes('"id"', head[0].length) || text.includes('"method"', head[0].length))) head = null;
-    if (head && head[2] === 'eth_subscribe') return this.#subscriptions.subscribe(user, Number(head[1]), text.slice(head[0].length));
     if (head && head[2] !== 'eth_unsubscribe') {
-      const id = Number(head[1]);
+      // At most 15 digits: a safe integer, answered as JSON writes it (no leading zeros).
+      const idText = String(Number(head[1]));
+      if (head[2] === 'eth_subscribe') return this.#subscriptions.subscribe(user, idText, text.slice(head[0].length));
       const chainId = head[2] === 'eth_chainId';
-      if (chainId && this.#answerChainId(user, id)) return;
+      if (chainId && this.#answerChainId(user, idText)) return;
       const rest = text.slice(ID_AT + head[1]!.length);
-      this.#ids.call(user, chainId ? { kind: 'call', user, id, chainId } : { kind: 'call', user, id }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
+      this.#ids.call(user, chainId ? { kind: 'call', user, idText, chainId } : { kind: 'call', user, idText }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
       return;
     }
     let message: unknown;
@@ -63,7 +64,10 @@ export class FrameRouter {
     } catch {
       throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: a shared socket carries JSON-RPC frames only');
     }
-    for (const item of Array.isArray(message) ? message : [message]) this.#sendItem(user, item);
+    // An id JSON.parse could not hold exactly (past 2^53) is answered with its text from the frame.
+    if (!Array.isArray(message)) return this.#sendItem(user, message, () => rawIdText(text));
+    let rawIds: Array<string | undefined> | undefined;
+    message.forEach((item, index) => this.#sendItem(user, item, () => (rawIds ??= rawBatchIdTexts(text))[index]));
   }
 
   /** A frame from the node: each answer to the user that asked, each notification to the subscribers. */
@@ -80,15 +84,18 @@ export class FrameRouter {
   }
 
   /** Answers `eth_chainId` from the node's last answer while the socket is known to be alive. */
-  #answerChainId(user: VirtualSocket, id: number): boolean {
+  #answerChainId(user: VirtualSocket, idText: string): boolean {
     if (this.#chainId === undefined || !this.#socket.heardRecently()) return false;
-    const answer = `{"jsonrpc":"2.0","id":${id},"result":${this.#chainId}}`;
+    const answer = `{"jsonrpc":"2.0","id":${idText},"result":${this.#chainId}}`;
     queueMicrotask(() => user.deliver(answer));
     return true;
   }
 
-  /** A request that is not in the shape a session writes (a batch item, say): parsed, re-addressed whole. */
-  #sendItem(user: VirtualSocket, item: unknown): void {
+  /**
+   * A request that is not in the shape a session writes (a batch item, say): parsed, re-addressed
+   * whole. `rawId` finds its id's text in the frame (see `idTextOf`).
+   */
+  #sendItem(user: VirtualSocket, item: unknown, rawId: () => string | undefined): void {
     const request = item as { id?: unknown; method?: unknown; params?: unknown };
     if (typeof item !== 'object' || item === null || !('id' in request) || request.id === undefined) {
       // A one-way subscribe or unsubscribe is dropped: on the socket every user shares it would end
@@ -97,11 +104,11 @@ export class FrameRouter {
       // A notification to the node (or not a request at all): nothing comes back to anyone for it.
       return this.#socket.write(JSON.stringify(item));
     }
-    const id = request.id as JsonRpcId;
+    const idText = idTextOf(request.id, rawId);
     const params = Array.isArray(request.params) ? request.params : [];
-    if (request.method === 'eth_subscribe') return this.#subscriptions.subscribe(user, id, `,"params":${JSON.stringify(params)}}`);
-    if (request.method === 'eth_unsubscribe' && typeof params[0] === 'string') return this.#subscriptions.unsubscribe(user, id, params[0]);
-    this.#ids.call(user, { kind: 'call', user, id }, (upstreamId) => JSON.stringify({ ...request, id: upstreamId }));
+    if (request.method === 'eth_subscribe') return this.#subscriptions.subscribe(user, idText, `,"params":${JSON.stringify(params)}}`);
+    if (request.method === 'eth_unsubscribe' && typeof params[0] === 'string') return this.#subscriptions.unsubscribe(user, idText, params[0]);
+    this.#ids.call(user, { kind: 'call', user, idText }, (upstreamId) => JSON.stringify({ ...request, id: upstreamId }));
   }
 
   #onItem(item: unknown): void {
@@ -113,7 +120,7 @@ export class FrameRouter {
     if (origin.kind !== 'subscribe') {
       if (origin.chainId && typeof frame.result === 'string') this.#chainId = JSON.stringify(frame.result);
       // Its JSON-RPC members only: nothing else a node adds reaches a session.
-      if (origin.kind === 'call') origin.user.deliver(answerFrame(origin.id, frame));
+      if (origin.kind === 'call') origin.user.deliver(answerFrame(origin.idText, frame));
       return;
     }
     this.#subscriptions.subscribed(origin.shared, item as { result?: unknown; error?: unknown });

@@ -1,4 +1,3 @@
-import type { JsonRpcId } from '../../jsonrpc.js';
 import { RpcErrorCode } from '../../jsonrpc.js';
 import { ANSWER_HEAD, ID_AT } from '../../frameShapes.js';
 import { checkFrame } from '../../jsonScan.js';
@@ -11,8 +10,11 @@ import type { VirtualSocket } from './VirtualSocket.js';
  */
 export const REQUEST_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"method":"([A-Za-z0-9_]+)"/;
 
-/** A user's call on the real socket: whose, and under which id it sent it. */
-export type CallOrigin = { kind: 'call'; user: VirtualSocket; id: JsonRpcId; chainId?: true };
+/**
+ * A user's call on the real socket: whose, and under which id it sent it (`idText`: the id's JSON
+ * text as the user wrote it, see `idTextOf`, so an id past 2^53 comes back with all its digits).
+ */
+export type CallOrigin = { kind: 'call'; user: VirtualSocket; idText: string; chainId?: true };
 
 /**
  * Who sent a request now on the real socket, under which id: a user's call, a shared subscribe,
@@ -22,13 +24,13 @@ export type CallOrigin = { kind: 'call'; user: VirtualSocket; id: JsonRpcId; cha
 export type Origin = CallOrigin | { kind: 'subscribe'; shared: SharedSubscription } | { kind: 'own'; chainId?: true };
 
 /**
- * The answer a user gets, under its own `id`, with the JSON-RPC members of the node's `frame` and
+ * The answer a user gets, under its own id (`idText`: its JSON text), with the JSON-RPC members of the node's `frame` and
  * nothing else: `error` when it has one (as a session reads an answer with both), else `result`.
  * Written by JSON.stringify, so the frame is exactly `{"jsonrpc":"2.0","id":…,"result":R}` (or
  * `"error"`) with R one JSON value: what a session takes for granted of a `framesChecked` transport.
  */
-export function answerFrame(id: JsonRpcId, frame: { result?: unknown; error?: unknown }): string {
-  const head = `{"jsonrpc":"2.0","id":${JSON.stringify(id)}`;
+export function answerFrame(idText: string, frame: { result?: unknown; error?: unknown }): string {
+  const head = `{"jsonrpc":"2.0","id":${idText}`;
   if ('error' in frame) return `${head},"error":${JSON.stringify(frame.error) ?? 'null'}}`;
   if ('result' in frame) return `${head},"result":${JSON.stringify(frame.result) ?? 'null'}}`;
   return `${head}}`;
@@ -115,7 +117,7 @@ export class IdAddressing {
     if (!checkFrame(text, head[0].length, text.length - 1, -1, bytes)) return false;
     this.#calls.delete(id);
     origin.user.calls.delete(id);
-    origin.user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(origin.id)}${text.slice(ID_AT + head[1]!.length)}`);
+    origin.user.deliver(`{"jsonrpc":"2.0","id":${origin.idText}${text.slice(ID_AT + head[1]!.length)}`);
     return true;
   }
 
@@ -132,7 +134,7 @@ export class IdAddressing {
     this.#calls.delete(id!);
     origin.user.calls.delete(id!);
     const error = { code: RpcErrorCode.INTERNAL_ERROR, message: 'Internal error: the node sent a malformed answer' };
-    origin.user.deliver(answerFrame(origin.id, { error }));
+    origin.user.deliver(answerFrame(origin.idText, { error }));
   }
 
   /** The origin of the answer with id `id`, forgotten (with the user's record of it): it is answered now. */

@@ -1,5 +1,4 @@
 import type { Clock, TimerHandle } from '../../Clock.js';
-import type { JsonRpcId } from '../../jsonrpc.js';
 import { NOTIFICATION_PREFIX, NOTIFICATION_RESULT, SUBSCRIPTION_AT, notificationId } from '../../frameShapes.js';
 import { checkFrame } from '../../jsonScan.js';
 import { answerFrame, type IdAddressing } from './IdAddressing.js';
@@ -40,8 +39,8 @@ export interface SharedSubscription {
   askAfter: number;
   /** The timer that asks again; only while unanswered and waited on. */
   timer: TimerHandle | undefined;
-  /** Subscribes waiting for the upstream answer. */
-  readonly waiters: Array<{ user: VirtualSocket; id: JsonRpcId }>;
+  /** Subscribes waiting for the upstream answer (`idText`: the JSON text of the id each was sent under). */
+  readonly waiters: Array<{ user: VirtualSocket; idText: string }>;
   /** User subscription id → its member. */
   readonly members: Map<string, Member>;
   /** Notifications fanned out so far (see `Member.from`). */
@@ -110,29 +109,30 @@ export class SharedSubscriptions {
   /**
    * `rest`: the subscribe frame after its method (`,"params":[…]}` as the session wrote it), which is
    * what tells subscriptions apart and what goes upstream after the connection's own id and method.
+   * `idText`: the JSON text of the id it was sent under, as the user wrote it.
    */
-  subscribe(user: VirtualSocket, id: JsonRpcId, rest: string): void {
+  subscribe(user: VirtualSocket, idText: string, rest: string): void {
     const key = this.#share ? rest : `unshared:${this.#unshared++}`;
     let shared = this.#byParams.get(key);
-    if (shared?.upstreamId !== undefined) return this.#admitNow(shared, user, id);
+    if (shared?.upstreamId !== undefined) return this.#admitNow(shared, user, idText);
     if (shared === undefined) {
       const now = this.#clock.now();
       shared = { key, rest, upstreamId: undefined, settled: false, sentAt: now, askAfter: RESUBSCRIBE_AFTER_MS, timer: undefined, waiters: [], members: new Map(), fanouts: 0 };
       this.#ids.subscribe(shared, rest); // throws, recording nothing, when the socket cannot take it
       this.#byParams.set(key, shared);
     }
-    shared.waiters.push({ user, id });
+    shared.waiters.push({ user, idText });
     // A newcomer does not wait on an ask older than RESUBSCRIBE_AFTER_MS (however long the timer's
     // next wait has grown): it is asked again now, for everyone waiting.
     if (this.#clock.now() - shared.sentAt >= RESUBSCRIBE_AFTER_MS) this.#askAgain(shared);
     else this.#arm(shared);
   }
 
-  unsubscribe(user: VirtualSocket, id: JsonRpcId, subscription: string): void {
+  unsubscribe(user: VirtualSocket, idText: string, subscription: string): void {
     const owned = user.subscriptions.delete(subscription);
     if (owned) this.#leaveSubscription(subscription);
     // As a node answers: true for a subscription it had, false for any other id.
-    this.#vouch(user, () => user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${owned}}`));
+    this.#vouch(user, () => user.deliver(`{"jsonrpc":"2.0","id":${idText},"result":${owned}}`));
   }
 
   /** `user` is gone: its subscriptions are left, and it waits for no subscribe answer any more. */
@@ -164,7 +164,7 @@ export class SharedSubscriptions {
     const waiters = shared.waiters.splice(0);
     if (!ok) {
       if (this.#byParams.get(shared.key) === shared) this.#byParams.delete(shared.key);
-      for (const { user, id } of waiters) user.deliver(answerFrame(id, answer));
+      for (const { user, idText } of waiters) user.deliver(answerFrame(idText, answer));
       return;
     }
     const upstreamId = answer.result as string;
@@ -172,9 +172,9 @@ export class SharedSubscriptions {
     this.#byUpstream.set(upstreamId, shared);
     // Every waiter is a member before any answer goes out: one that unsubscribes at once, on
     // hearing its answer, then leaves the others their subscription.
-    const admitted = waiters.filter(({ user }) => user.isOpen).map(({ user, id }) => ({ user, id, subscription: this.#member(shared, user, undefined) }));
+    const admitted = waiters.filter(({ user }) => user.isOpen).map(({ user, idText }) => ({ user, idText, subscription: this.#member(shared, user, undefined) }));
     if (admitted.length === 0) return this.#close(shared); // everyone who asked has left meanwhile
-    for (const { user, id, subscription } of admitted) user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"${subscription}"}`);
+    for (const { user, idText, subscription } of admitted) user.deliver(`{"jsonrpc":"2.0","id":${idText},"result":"${subscription}"}`);
   }
 
   /** A notification in the common shape, its result one JSON value (checked in place), fanned out as text. */
@@ -229,13 +229,13 @@ export class SharedSubscriptions {
    * user's send() returns and the node is known to be there, with the notifications that come
    * meanwhile held until then.
    */
-  #admitNow(shared: SharedSubscription, user: VirtualSocket, id: JsonRpcId): void {
+  #admitNow(shared: SharedSubscription, user: VirtualSocket, idText: string): void {
     const subscription = this.#member(shared, user, []);
     const member = shared.members.get(subscription)!;
     this.#vouch(user, () => {
       const held = member.held ?? [];
       member.held = undefined;
-      user.deliver(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"${subscription}"}`);
+      user.deliver(`{"jsonrpc":"2.0","id":${idText},"result":"${subscription}"}`);
       for (const text of held) user.deliver(text);
     });
   }
