@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../../Clock.js';
+import { FirstError } from '../../FirstError.js';
 import type { VirtualSocket } from './VirtualSocket.js';
 
 /**
@@ -103,8 +104,11 @@ export class LivenessGate {
     this.#joining.clear();
     const vouched = this.#vouched;
     this.#vouched = undefined;
-    for (const user of joining) user.opened();
-    for (const answers of vouched?.values() ?? []) for (const answer of answers) answer();
+    // Each goes on though a listener throws (the first error is thrown after).
+    const errors = new FirstError();
+    for (const user of joining) errors.run(() => user.opened());
+    for (const answers of vouched?.values() ?? []) for (const answer of answers) errors.run(answer);
+    errors.rethrow();
   }
 
   /** `user` left: it waits for nothing here any more, and the probe stops when nothing else does. */

@@ -1,4 +1,5 @@
 import type { Clock } from '../../Clock.js';
+import { FirstError } from '../../FirstError.js';
 import { SteadyRpcError } from '../../errors.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketTransport, UpstreamSocket } from '../SocketTransport.js';
 import { CloseCode } from '../SocketTransport.js';
@@ -104,19 +105,19 @@ export class SharedConnection implements RequestWriter {
           this.#state = 'open';
           this.#openedAt = this.#clock.now();
           this.#gate.heard(this.#openedAt);
-          for (const user of this.users) user.opened();
+          everyUser(this.users, (user) => user.opened());
         },
         onMessage: (text, bytes) => this.#onMessage(text, bytes),
         onClose: (info) => this.#onClose(info),
-        onError: (error) => {
-          for (const user of this.users) user.error(error);
-        },
+        onError: (error) => everyUser(this.users, (user) => user.error(error)),
       });
     } catch (error) {
       // A transport that throws instead of reporting: the same as a connect that failed at once.
       queueMicrotask(() => {
-        for (const user of this.users) user.error(error instanceof Error ? error : new Error(String(error)));
-        this.#onClose({ code: CloseCode.ABNORMAL, reason: '' });
+        const errors = new FirstError();
+        errors.run(() => everyUser(this.users, (user) => user.error(error instanceof Error ? error : new Error(String(error)))));
+        errors.run(() => this.#onClose({ code: CloseCode.ABNORMAL, reason: '' }));
+        errors.rethrow();
       });
     }
   }
@@ -189,9 +190,12 @@ export class SharedConnection implements RequestWriter {
   #onMessage(text: string, bytes: Uint8Array | undefined): void {
     if (this.#state === 'closed') return;
     this.#gate.heard(this.#clock.now());
-    this.#router.receive(text, bytes);
-    // The node is there: whatever waited for it goes on (after the frame, which was not theirs).
-    if (this.#state === 'open') this.#gate.release();
+    // The node is there: whatever waited for it goes on (after the frame, which was not theirs),
+    // though a listener the frame went to threw.
+    const errors = new FirstError();
+    errors.run(() => this.#router.receive(text, bytes));
+    if (this.#state === 'open') errors.run(() => this.#gate.release());
+    errors.rethrow();
   }
 
   /**
@@ -246,6 +250,13 @@ export class SharedConnection implements RequestWriter {
     const users = [...this.users];
     this.users.clear();
     this.#clear();
-    for (const user of users) user.closed(info);
+    everyUser(users, (user) => user.closed(info));
   }
+}
+
+/** Tells every user of something, though one's listener throws; then throws the first error. */
+function everyUser(users: Iterable<VirtualSocket>, tell: (user: VirtualSocket) => void): void {
+  const errors = new FirstError();
+  for (const user of users) errors.run(() => tell(user));
+  errors.rethrow();
 }

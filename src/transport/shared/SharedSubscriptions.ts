@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../../Clock.js';
+import { FirstError } from '../../FirstError.js';
 import { NOTIFICATION_PREFIX, NOTIFICATION_RESULT, SUBSCRIPTION_AT, notificationId } from '../../frameShapes.js';
 import { checkFrame } from '../../jsonScan.js';
 import { answerFrame, type IdAddressing } from './IdAddressing.js';
@@ -162,10 +163,12 @@ export class SharedSubscriptions {
     shared.settled = true;
     this.#disarm(shared);
     const waiters = shared.waiters.splice(0);
+    // Every waiter hears, though one's listener throws (its error is thrown after).
+    const errors = new FirstError();
     if (!ok) {
       if (this.#byParams.get(shared.key) === shared) this.#byParams.delete(shared.key);
-      for (const { user, idText } of waiters) user.deliver(answerFrame(idText, answer));
-      return;
+      for (const { user, idText } of waiters) errors.run(() => user.deliver(answerFrame(idText, answer)));
+      return errors.rethrow();
     }
     const upstreamId = answer.result as string;
     shared.upstreamId = upstreamId;
@@ -174,7 +177,8 @@ export class SharedSubscriptions {
     // hearing its answer, then leaves the others their subscription.
     const admitted = waiters.filter(({ user }) => user.isOpen).map(({ user, idText }) => ({ user, idText, subscription: this.#member(shared, user, undefined) }));
     if (admitted.length === 0) return this.#close(shared); // everyone who asked has left meanwhile
-    for (const { user, idText, subscription } of admitted) user.deliver(`{"jsonrpc":"2.0","id":${idText},"result":"${subscription}"}`);
+    for (const { user, idText, subscription } of admitted) errors.run(() => user.deliver(`{"jsonrpc":"2.0","id":${idText},"result":"${subscription}"}`));
+    errors.rethrow();
   }
 
   /** A notification in the common shape, its result one JSON value (checked in place), fanned out as text. */
@@ -185,11 +189,7 @@ export class SharedSubscriptions {
     if (!checkFrame(text, idEnd + NOTIFICATION_RESULT.length, text.length - 2, -1, bytes)) return false;
     const shared = this.#byUpstream.get(upstreamId);
     if (!shared) return true; // a subscription closed here, its notifications still in flight: nobody wants them
-    const rest = text.slice(SUBSCRIPTION_AT + upstreamId.length);
-    const fanout = ++shared.fanouts;
-    // A member that joins while this goes out (a subscribe from a handler) is not given it: the node
-    // sent it before that subscribe, as on a socket of its own.
-    for (const [subscription, member] of shared.members) if (member.from < fanout) this.#notify(member, `${NOTIFICATION_PREFIX}${subscription}${rest}`);
+    this.#fanOut(shared, text.slice(SUBSCRIPTION_AT + upstreamId.length));
     return true;
   }
 
@@ -202,9 +202,7 @@ export class SharedSubscriptions {
     const shared = typeof frame.params?.subscription === 'string' ? this.#byUpstream.get(frame.params.subscription) : undefined;
     if (!shared) return;
     const result = JSON.stringify(frame.params!.result);
-    const rest = result === undefined ? '"}}' : `${NOTIFICATION_RESULT}${result}}}`;
-    const fanout = ++shared.fanouts;
-    for (const [subscription, member] of shared.members) if (member.from < fanout) this.#notify(member, `${NOTIFICATION_PREFIX}${subscription}${rest}`);
+    this.#fanOut(shared, result === undefined ? '"}}' : `${NOTIFICATION_RESULT}${result}}}`);
   }
 
   /** The real socket is gone: every subscription with it. */
@@ -287,6 +285,19 @@ export class SharedSubscriptions {
     if (upstreamId === undefined || this.#byUpstream.get(upstreamId) !== shared) return;
     this.#byUpstream.delete(upstreamId);
     this.#ids.unsubscribe(upstreamId);
+  }
+
+  /**
+   * A notification (`rest`: its text after the subscription id) to every member of `shared`, though
+   * one's listener throws (its error is thrown after). A member that joins while it goes out (a
+   * subscribe from a handler) is not given it: the node sent it before that subscribe, as on a
+   * socket of its own.
+   */
+  #fanOut(shared: SharedSubscription, rest: string): void {
+    const fanout = ++shared.fanouts;
+    const errors = new FirstError();
+    for (const [subscription, member] of shared.members) if (member.from < fanout) errors.run(() => this.#notify(member, `${NOTIFICATION_PREFIX}${subscription}${rest}`));
+    errors.rethrow();
   }
 
   #notify(member: Member, text: string): void {
