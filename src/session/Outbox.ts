@@ -1,4 +1,5 @@
 import { SteadyRpcError } from '../errors.js';
+import { quantity } from '../consistency/quantity.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode } from '../jsonrpc.js';
 import type { OwnCall } from './ContinuityKeeper.js';
@@ -26,6 +27,8 @@ export class Outbox {
     call.sentAt = this.#ctx.clock.now();
     call.probedHead = this.#ctx.pool.headOf(link.node);
     call.probedAt = this.#ctx.pool.headAtOf(link.node);
+    call.linkHead = link.head;
+    call.linkHeadAt = link.headAt;
     link.calls.set(id, call);
     if (!link.hasTimer('calls')) link.setTimer('calls', this.#ctx.settings.requestTimeoutMs, () => this.#expireCalls(link));
     this.#write(link, id, call.method, call.params);
@@ -47,8 +50,12 @@ export class Outbox {
         this.sendOwn(link, 'backfill', method, params, this.#ctx.settings.replayTimeoutMs,
           (response) => {
             if ('error' in response) return reject(new SteadyRpcError('ERR_BAD_RESPONSE', `${method} failed on node "${link.node}": ${response.error.message}`));
+            const { result } = response as { result?: unknown };
+            // The node's head when asked, for whatever purpose, is its latest word (ViewGate.noteHead).
+            const head = method === 'eth_blockNumber' ? quantity(result) : undefined;
+            if (head !== undefined) this.#ctx.gate.noteHead(link, head, true);
             answered?.();
-            resolve((response as { result?: unknown }).result);
+            resolve(result);
           },
           reject,
         );

@@ -35,6 +35,13 @@ export interface PendingCall {
   probedHead: number | undefined;
   /** When that probe read it (`NodePool.headAtOf`). */
   probedAt: number | undefined;
+  /**
+   * What its socket had said of the node's head when the call was last sent, and when (see
+   * `UpstreamLink.head`): a head it shows later cannot vouch for the answer either (a node may
+   * write a new head before an answer it made from the one below).
+   */
+  linkHead: number | undefined;
+  linkHeadAt: number | undefined;
   /** Set once the client has its one answer; later answers are dropped. */
   answered: boolean;
   /** A JSON-RPC notification (no `id`): forwarded, never answered. */

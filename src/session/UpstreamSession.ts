@@ -288,6 +288,8 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
       sentAt: 0,
       probedHead: undefined,
       probedAt: undefined,
+      linkHead: undefined,
+      linkHeadAt: undefined,
       answered: false,
       oneWay: !hasId,
       viewAt: this.#ctx.gate.view.highest,

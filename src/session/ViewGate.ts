@@ -82,7 +82,7 @@ export class ViewGate {
     }
     const demand = this.view.demand(call.method, call.params, call.viewAt);
     if (demand === undefined) return this.#answer(call, response);
-    const verdict = this.view.judge(call.method, demand, response, this.#knownHead(link, call, demand));
+    const verdict = this.view.judge(call.method, demand, response, this.#knownHead(call, demand));
     if (verdict === 'ok') {
       const lapsed = this.view.lapsed(response, call.viewAt, call.given);
       return lapsed === undefined ? this.#answer(call, response) : this.#confirm(link, call, response, lapsed);
@@ -161,19 +161,19 @@ export class ViewGate {
   }
 
   /**
-   * The node's head as known before its answer to `call` came, if high enough; else what is known
-   * (maybe nothing): the later word of what its socket showed (heads, answers: one node may
-   * interleave a new head before an answer from the one below, and so may this) and its probed
-   * head when the call was sent (the higher of the two when it is not known which came later).
-   * A probe that landed meanwhile, on another connection, cannot vouch for the answer; and a node
-   * whose head went down since a higher word (it rewound) is judged by where it is now.
+   * The node's head as known when `call` was last sent, if high enough; else what is known (maybe
+   * nothing): the later word of what its socket had shown (heads, answers) and its probed head (the
+   * higher of the two when it is not known which came later). A word that came after the send
+   * cannot vouch for the answer: a probe on another connection, or the socket itself (a node may
+   * write a new head before an answer it made from the one below, as geth's concurrent handlers
+   * do). A node whose head went down since a higher word (it rewound) is judged by where it is now.
    */
-  #knownHead(link: UpstreamLink, call: PendingCall, demand: ViewDemand): number | undefined {
-    const { probedHead: probed, probedAt } = call;
-    let head = link.head;
+  #knownHead(call: PendingCall, demand: ViewDemand): number | undefined {
+    const { probedHead: probed, probedAt, linkHead, linkHeadAt } = call;
+    let head = linkHead;
     if (probed !== undefined && head === undefined) head = probed;
     else if (probed !== undefined && head !== undefined) {
-      head = probedAt === undefined || link.headAt === undefined ? Math.max(probed, head) : probedAt > link.headAt ? probed : head;
+      head = probedAt === undefined || linkHeadAt === undefined ? Math.max(probed, head) : probedAt > linkHeadAt ? probed : head;
     }
     return demand.kind === 'head' && head !== undefined && head < demand.need ? undefined : head;
   }

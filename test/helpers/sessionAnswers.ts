@@ -1,6 +1,6 @@
 import type { JsonRpcId } from '../../src/index.js';
 import { RpcErrorCode } from '../../src/index.js';
-import { FIRST_HEAD, type World } from './sessionWorld.js';
+import { FIRST_HEAD, balanceParts, type World } from './sessionWorld.js';
 
 // What a client sends and what the answers it gets say about the requests they are for.
 
@@ -77,7 +77,7 @@ export interface Req {
 export type LimitName = 'maxInFlight' | 'maxSubscriptions';
 
 export type Category =
-  | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint; block?: number; header?: Record<string, unknown> }
+  | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint; block?: number; header?: Record<string, unknown>; stateAt?: number }
   /** `unsent`: an error that says the request never left (`UPSTREAM_UNAVAILABLE`, `QUEUE_FULL`). */
   | { type: 'generic'; unsent: boolean }
   | { type: 'notResent' }
@@ -155,9 +155,10 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
     const tag = BigInt(`0x${result.slice(4)}`);
     return { type: 'specific', matches: (r) => r.type === 'sendTransaction' && r.tag === tag, what: `the transaction hash of request #${tag}`, tag };
   }
-  if (digits === 17) {
-    const tag = BigInt(result) & ((1n << 64n) - 1n);
-    return { type: 'specific', matches: (r) => r.type === 'getBalance' && r.tag === tag, what: `the balance answer of request #${tag}`, tag };
+  if (digits >= 18 && digits <= 31) {
+    // The block whose state the node answered from (its head): see ModelCheck's state check.
+    const { tag, head } = balanceParts(BigInt(result));
+    return { type: 'specific', matches: (r) => r.type === 'getBalance' && r.tag === tag, what: `the balance answer of request #${tag}`, tag, stateAt: head };
   }
   if (digits !== 32 && Number.parseInt(result, 16) >= FIRST_HEAD) {
     // Never below what the client had seen when it asked (invariant 10).

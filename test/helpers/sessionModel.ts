@@ -5,7 +5,7 @@ import type { FakeNode, FakeSocket } from '../../src/testing/index.js';
 import type { Category, InvalidVariant, ItemSpec, LimitName, Req, ReqType, SubKind } from './sessionAnswers.js';
 import { batchFits, categorize, isCall, isRead, isSubscribe, notificationSource, show } from './sessionAnswers.js';
 import { DeliveredChain } from './sessionChain.js';
-import { GENESIS, tagHex, type World } from './sessionWorld.js';
+import { GENESIS, tagHex, type HeadWord, type World } from './sessionWorld.js';
 
 interface Held {
   /** Kinds the subscribe it answered may have asked for (one, unless client ids collided). */
@@ -86,6 +86,13 @@ export class ClientModel {
   /** The highest block the client has been given (block numbers, heads): invariant 10 is judged against it. */
   #view = 0;
   #episode = 0;
+  /**
+   * The upstream ids of the `eth_blockNumber` calls the session sent, per socket, and when (in
+   * HeadWords' sequence): their answers are the node's word of its head, made after that.
+   */
+  readonly #blockNumberIds = new Map<FakeSocket, Map<number, number>>();
+  /** The words of its node's head the session had when each `eth_getBalance` (by tag) was last sent upstream. */
+  readonly #wordsAtSend = new Map<bigint, { probed: HeadWord | undefined; asked: HeadWord | undefined }>();
   /** Unanswered single requests by answer id (JSON). */
   readonly #outstanding = new Map<string, Req[]>();
   /** Error answers that could belong to any outstanding request of that id, not yet tied to one. */
@@ -182,15 +189,16 @@ export class ClientModel {
       const held = this.#held.get(subscription);
       if (held && (skipped || error)) held.unchecked = true;
     });
-    transport.onUpstreamSend = (text) => this.#onUpstreamSend(text);
+    transport.onUpstreamSend = (text, socket) => this.#onUpstreamSend(text, socket);
     transport.onDeliver = (text, socket) => {
-      if (socket !== this.#active) return;
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch {
         return;
       }
+      this.#noteHeadWord(parsed, socket);
+      if (socket !== this.#active) return;
       const node = world.nodeOfSocket(socket).name;
       // A socket speaks for its own node (and the chain) only; anything else is garbage and must be dropped.
       const admit = (payload: unknown) => {
@@ -598,6 +606,10 @@ export class ClientModel {
       const released = this.#released.indexOf(category.subscription);
       if (released >= 0) this.#released.splice(released, 1);
     }
+    if (category.stateAt !== undefined && req.gated) {
+      const problem = this.#stateProblem(req, category.stateAt);
+      if (problem) this.#violate(problem);
+    }
     if (category.tag !== undefined) {
       this.#tagAnswered.add(category.tag);
       // A read the view gate may hold is answered when its node proves to be caught up, not in turn.
@@ -740,12 +752,19 @@ export class ClientModel {
   /** Whether `req` is an `eth_sendTransaction` the session has sent upstream. */
   readonly #wentUpstream = (req: Req): boolean => req.type === 'sendTransaction' && req.tag !== undefined && this.#sentUpstream.has(req.tag);
 
-  #onUpstreamSend(text: string): void {
-    let frame: { method?: unknown; params?: unknown };
+  #onUpstreamSend(text: string, socket: FakeSocket): void {
+    let frame: { id?: unknown; method?: unknown; params?: unknown };
     try {
       frame = JSON.parse(text) as typeof frame;
     } catch {
       return this.#violate(`the session sent upstream a frame that is not JSON: ${text}`);
+    }
+    for (const item of (Array.isArray(frame) ? frame : [frame]) as Array<typeof frame>) {
+      if (item.method === 'eth_blockNumber' && typeof item.id === 'number') {
+        let ids = this.#blockNumberIds.get(socket);
+        if (ids === undefined) this.#blockNumberIds.set(socket, (ids = new Map()));
+        ids.set(item.id, this.#world.headWords.next());
+      }
     }
     const params = Array.isArray(frame.params) ? frame.params : [];
     let tagText: unknown;
@@ -757,6 +776,9 @@ export class ClientModel {
     const req = this.#tagged.get(tag);
     if (!req) return this.#violate(`the session sent upstream a request the client never made: ${text}`);
     if (this.#tagAnswered.has(tag)) this.#violate(`request #${tag} was sent upstream again after its answer was delivered`);
+    // The words the session holds the answer to (see #stateProblem), at each send.
+    const { headWords } = this.#world;
+    if (req.type === 'getBalance') this.#wordsAtSend.set(tag, { probed: headWords.probed.get(this.#world.nodeOfSocket(socket).name), asked: headWords.asked.get(socket) });
     if (this.#sentUpstream.has(tag)) {
       if (req.type === 'sendTransaction') this.#violate(`eth_sendTransaction #${tag} was sent upstream twice`);
       return;
@@ -764,6 +786,39 @@ export class ClientModel {
     if (tag < this.#lastSentUpstream) this.#violate(`request #${tag} went upstream after request #${this.#lastSentUpstream}, which the client sent later`);
     this.#sentUpstream.add(tag);
     if (tag > this.#lastSentUpstream) this.#lastSentUpstream = tag;
+  }
+
+  /** An `eth_blockNumber` answer to the session, as it reaches it: the node's latest word of its head. */
+  #noteHeadWord(parsed: unknown, socket: FakeSocket): void {
+    const ids = this.#blockNumberIds.get(socket);
+    if (ids === undefined) return;
+    for (const frame of (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ id?: unknown; result?: unknown }>) {
+      const sent = typeof frame?.id === 'number' ? ids.get(frame.id) : undefined;
+      if (sent === undefined) continue;
+      ids.delete(frame.id as number);
+      if (typeof frame.result !== 'string' || !/^0x[0-9a-f]{1,13}$/.test(frame.result)) continue;
+      // Made after it was asked for: a drop of the node's head since then may be in it or not.
+      this.#world.headWords.asked.set(socket, { head: Number.parseInt(frame.result, 16), seq: sent, at: this.#world.clock.now() });
+    }
+  }
+
+  /**
+   * State at `latest` (an `eth_getBalance` answer, from its node's head `stateAt`) never older than
+   * what the client had been given when it asked (invariant 10), as far as the session could know:
+   * by the latest word of the node's head it had when it last sent the request (the node's last
+   * `eth_blockNumber` answer on that socket, or a probe read after it), if the node's head has not
+   * gone down since that word was asked for. A node that went down since it last said its head
+   * nobody can see; and a word that came after the send cannot vouch for the answer.
+   */
+  #stateProblem(req: Req, stateAt: number): string | undefined {
+    if (stateAt >= req.viewAt || req.tag === undefined) return undefined;
+    const socket = this.#world.transport.delivering;
+    if (socket === undefined) return undefined;
+    const node = this.#world.nodeOfSocket(socket).name;
+    const { asked, probed } = this.#wordsAtSend.get(req.tag) ?? {};
+    const word = probed !== undefined && (asked === undefined || probed.at > asked.at) ? probed : asked;
+    if (word === undefined || word.head >= req.viewAt || (this.#world.headWords.downAt.get(node) ?? 0) > word.seq) return undefined;
+    return `request #${req.tag} (eth_getBalance at latest) answered from ${node}'s state at block ${stateAt}, below the client's view ${req.viewAt}, though ${node} had said its head was ${word.head}`;
   }
 
   /** Notes a broken rule. */

@@ -22,8 +22,13 @@ export const GENESIS = FIRST_HEAD - 8;
 
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 
-/** `eth_getBalance` answer of node `index` for a request tagged `tag`: the node in bits 64.., the tag below. */
-export const taggedBalance = (index: number, tag: bigint) => hex((BigInt(index + 1) << 64n) | tag);
+/**
+ * `eth_getBalance` answer of node `index` for a request tagged `tag`, from its state at block
+ * `head` (its head when it answered): the head in bits 68.., the node in bits 64..67, the tag below.
+ */
+export const taggedBalance = (index: number, tag: bigint, head: number) => hex((BigInt(head) << 68n) | (BigInt(index + 1) << 64n) | tag);
+/** The parts of a {@link taggedBalance} answer. */
+export const balanceParts = (value: bigint) => ({ tag: value & ((1n << 64n) - 1n), head: Number(value >> 68n) });
 /** `eth_sendTransaction` answer of node `index` for a request tagged `tag`: a 32-byte hash. */
 export const taggedTxHash = (index: number, tag: bigint) => `0x${index.toString(16).padStart(2, '0')}${tag.toString(16).padStart(62, '0')}`;
 /** The address a tagged `eth_getBalance` asks about, and the `data` of a tagged transaction. */
@@ -63,7 +68,7 @@ export class TaggedNode extends FakeNode {
     const params = Array.isArray(request.params) ? request.params : [];
     const id = request.id ?? null;
     if (this.mode === 'ok' && request.method === 'eth_getBalance' && typeof params[0] === 'string') {
-      return { jsonrpc: '2.0', id, result: taggedBalance(this.index, BigInt(params[0])) };
+      return { jsonrpc: '2.0', id, result: taggedBalance(this.index, BigInt(params[0]), this.head) };
     }
     const tx = params[0] as { data?: unknown } | undefined;
     if (this.mode === 'ok' && request.method === 'eth_sendTransaction' && typeof tx?.data === 'string') {
@@ -73,7 +78,7 @@ export class TaggedNode extends FakeNode {
   }
 }
 
-const TAGGED_BALANCE_ANSWER = /"result":"0x[0-9a-f]{17}"/;
+const TAGGED_BALANCE_ANSWER = /"result":"0x[0-9a-f]{18,31}"/;
 
 interface InFlight {
   readonly socket: FakeSocket;
@@ -278,8 +283,36 @@ export interface WorldSettings {
   logsBeforeHead: boolean;
 }
 
+/**
+ * What the session could know of each node's head, for the check that state at `latest` is never
+ * older than the client's view (invariant 10): when each node's head last went down, each probe's
+ * word, and each `eth_blockNumber` answer a socket delivered. Ordered by a sequence of its own
+ * (clock time alone does not order the events of one instant).
+ */
+export class HeadWords {
+  #seq = 0;
+  /** The sequence number of each node's last head drop (a fork to a shorter branch, a rollback). */
+  readonly downAt = new Map<string, number>();
+  /** Each node's last probe: its head, and when (sequence, and the clock, which the session compares). */
+  readonly probed = new Map<string, HeadWord>();
+  /** Each socket's last `eth_blockNumber` answer as it reached the session. */
+  readonly asked = new Map<object, HeadWord>();
+
+  next(): number {
+    return ++this.#seq;
+  }
+}
+
+export interface HeadWord {
+  readonly head: number;
+  readonly seq: number;
+  readonly at: number;
+}
+
 export interface World {
   clock: FakeClock;
+  /** See {@link HeadWords}. */
+  headWords: HeadWords;
   /** The network's block tree, which every node shares. */
   chain: FakeChain;
   /**
@@ -341,7 +374,8 @@ export function createWorld(settings: WorldSettings): World {
   // (ids counted per socket) in the third: drawn from the seed, so the schedule is unchanged.
   const subscriptionIds: FakeSubscriptionIds = Math.abs(settings.seed % 3) === 2 ? 'per-socket' : 'random';
   const reorgs: ReorgCount = { count: 0 };
-  const nodes = names.map((name, index) => countReorgs(new TaggedNode(name, index, chain, settings.removedLogs, settings.logsBeforeHead, subscriptionIds), reorgs));
+  const headWords = new HeadWords();
+  const nodes = names.map((name, index) => countReorgs(watchHeadDrops(new TaggedNode(name, index, chain, settings.removedLogs, settings.logsBeforeHead, subscriptionIds), headWords), reorgs));
   const shadow = new FakeNode({ name: 'shadow', chain, head: FIRST_HEAD });
   for (const node of nodes) transport.fake.route(url(node.name), node.socket);
   const pool = new NodePool({
@@ -349,6 +383,7 @@ export function createWorld(settings: WorldSettings): World {
     clock,
     httpTransport: new FakeHttpTransport(),
   });
+  watchProbes(pool, clock, headWords);
   for (const name of names) pool.update(name, { status: 'healthy', head: FIRST_HEAD });
   const queue: NonNullable<UpstreamSessionOptions['queue']> = {};
   if (settings.queueMaxCount !== undefined) queue.maxCount = settings.queueMaxCount;
@@ -376,6 +411,7 @@ export function createWorld(settings: WorldSettings): World {
   };
   return {
     clock,
+    headWords,
     chain,
     shadow,
     transport,
@@ -393,3 +429,31 @@ export function createWorld(settings: WorldSettings): World {
 
 /** `MessageQueue`'s default `maxCount`. */
 const QUEUE_DEFAULT_MAX_COUNT = 1_000;
+
+/** Notes in `words` each time `node`'s head goes down (`forkAt` to a shorter branch, `follow` to a lower head). */
+function watchHeadDrops<T extends FakeNode>(node: T, words: HeadWords): T {
+  for (const name of ['forkAt', 'follow'] as const) {
+    const move = (node[name] as (...args: unknown[]) => T).bind(node);
+    Object.defineProperty(node, name, {
+      value: (...args: unknown[]): T => {
+        const head = node.head;
+        move(...args);
+        if (node.head < head) words.downAt.set(node.name, words.next());
+        return node;
+      },
+      configurable: true,
+    });
+  }
+  return node;
+}
+
+/** A head given to the pool is a probe's word: dated (`headAt`) as the health checker dates it, and noted in `words`. */
+function watchProbes(pool: NodePool, clock: FakeClock, words: HeadWords): void {
+  const update = pool.update.bind(pool);
+  pool.update = (name, patch) => {
+    if (patch.head === undefined) return update(name, patch);
+    const at = clock.now();
+    words.probed.set(name, { head: patch.head, seq: words.next(), at });
+    update(name, { headAt: at, ...patch });
+  };
+}

@@ -3,14 +3,13 @@
 // shutdown, a snapshot restore) the node was still trusted at its old head, and its state at
 // `latest`, older than the block the client had been given, went through.
 import { describe, expect, it } from 'vitest';
-import type { BehindEvent } from '../../src/index.js';
 import { rpc, sessionHarness } from '../helpers/session.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 async function clientSaw105() {
   const h = await sessionHarness({ names: [['a', 'primary']] });
-  const behind: BehindEvent[] = [];
+  const behind: Array<{ method: string; outcome: string }> = [];
   h.session.on('behind', (event) => behind.push(event));
   const a = h.nodes.a!;
   a.head = 105;
