@@ -1,5 +1,6 @@
 import type { JsonRpcFailure, JsonRpcId, JsonRpcRequest } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
+import { nestsDeeperThan } from '../jsonDepth.js';
 import { utf8ByteLength } from '../utf8Length.js';
 import { idTextOf, rawBatchIdTexts, rawIdText } from './idText.js';
 
@@ -57,20 +58,6 @@ function exceeds(text: string, maxBytes: number): boolean {
  * serialised again for the upstream, so it is refused here, answered, and never forwarded.
  */
 export const MAX_PARAMS_DEPTH = 64;
-
-/** Whether `value` nests deeper than `limit` levels (iterative: deep input cannot overflow it). */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
-    if (depth > limit) return true;
-    for (const child of Array.isArray(current) ? current : Object.values(current)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-    }
-  }
-  return false;
-}
 
 function isValidId(value: unknown): value is JsonRpcId | null {
   return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));

@@ -8,6 +8,7 @@ import type { SubscriptionEntry } from './SubscriptionRegistry.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 import { quantity } from '../consistency/quantity.js';
 import { ANSWER_HEAD, ID_AT, NOTIFICATION_RESULT, SUBSCRIPTION_AT, knownSubscription, notificationId, type KnownSubscription } from '../frameShapes.js';
+import { MAX_UPSTREAM_DEPTH, tooDeepToPassOn } from '../jsonDepth.js';
 import { checkFrame } from '../jsonScan.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import { suggestedBackoffMs, verdictOf } from '../pool/nodeErrors.js';
@@ -77,11 +78,11 @@ export class UpstreamFrames {
       this.#garbage(link, 'invalid JSON');
       return this.#failMalformed(link, text);
     }
-    if (!Array.isArray(message)) return this.#onUpstreamItem(link, message);
+    if (!Array.isArray(message)) return this.#onUpstreamItem(link, message, text);
     for (const item of message) {
       // A listener of an earlier item's answer may have closed the session (or left this socket).
       if (!link.alive || this.#ctx.closed()) return;
-      this.#onUpstreamItem(link, item);
+      this.#onUpstreamItem(link, item, text);
     }
   }
 
@@ -195,10 +196,17 @@ export class UpstreamFrames {
     return known!;
   }
 
-  #onUpstreamItem(link: UpstreamLink, message: unknown): void {
+  /** `text`: the frame `message` was parsed from. */
+  #onUpstreamItem(link: UpstreamLink, message: unknown, text: string): void {
     const ctx = this.#ctx;
     if (typeof message !== 'object' || message === null) return this.#garbage(link, 'not an object');
     const frame = message as Upstream;
+    // What the session passes on, keeps or retracts it may serialise again: nothing goes further
+    // that JSON.stringify cannot take (the stack would overflow).
+    if (tooDeepToPassOn(text, frame)) {
+      this.#garbage(link, `nested deeper than ${MAX_UPSTREAM_DEPTH} levels`);
+      return this.#failCall(link, frame.id, `sent an answer that could not be passed on (nested deeper than ${MAX_UPSTREAM_DEPTH} levels)`);
+    }
     if (frame.method === 'eth_subscription') return this.#onNotification(link, frame);
     if (!('id' in frame) || !('result' in frame || 'error' in frame)) return this.#garbage(link, 'neither an answer nor a notification');
     const response = frame as unknown as JsonRpcResponse;
@@ -313,12 +321,16 @@ export class UpstreamFrames {
    */
   #failMalformed(link: UpstreamLink, text: string): void {
     const head = ANSWER_HEAD.exec(text);
-    const id = head ? Number(head[1]) : undefined;
-    const call = id === undefined ? undefined : link.calls.get(id);
+    if (head) this.#failCall(link, Number(head[1]), 'sent a malformed answer');
+  }
+
+  /** The client call an answer with `id` is for on `link`, if any, failed: the node `what`. */
+  #failCall(link: UpstreamLink, id: unknown, what: string): void {
+    const call = typeof id === 'number' ? link.calls.get(id) : undefined;
     // A subscribe is left to its deadline, which unsubscribes what the node may have set up.
     if (!call || call.method === 'eth_subscribe') return;
-    link.calls.delete(id!);
-    this.#ctx.answer(call, errorResponse(call.clientId, RpcErrorCode.INTERNAL_ERROR, `Internal error: node "${link.node}" sent a malformed answer`));
+    link.calls.delete(id as number);
+    this.#ctx.answer(call, errorResponse(call.clientId, RpcErrorCode.INTERNAL_ERROR, `Internal error: node "${link.node}" ${what}`));
     this.#ctx.switcher.retireIfDone(link);
   }
 

@@ -62,8 +62,9 @@ export interface SharedSocketStats {
   /** Subscriptions handed to users (each shares one upstream subscription). */
   subscriptions: number;
   /**
-   * Frames from upstream that could be given to no user: not JSON, or an answer nobody waits for
-   * (its session left before it came).
+   * Frames from upstream that could be given to no user: not JSON, nested too deep to serialise
+   * again (deeper than 2,048 levels; the call it answers gets -32603), or an answer nobody waits
+   * for (its session left before it came).
    */
   unroutable: number;
 }

@@ -1,5 +1,6 @@
 import { SteadyRpcError } from '../../errors.js';
 import { ID_AT } from '../../frameShapes.js';
+import { MAX_UPSTREAM_DEPTH, tooDeepToPassOn } from '../../jsonDepth.js';
 import { idTextOf, rawBatchIdTexts, rawIdText } from '../../session/idText.js';
 import { REQUEST_HEAD, answerFrame, type IdAddressing } from './IdAddressing.js';
 import type { SharedSubscriptions } from './SharedSubscriptions.js';
@@ -80,7 +81,7 @@ export class FrameRouter {
       this.#socket.unroutable();
       return this.#ids.failMalformed(text);
     }
-    for (const item of Array.isArray(message) ? message : [message]) this.#onItem(item);
+    for (const item of Array.isArray(message) ? message : [message]) this.#onItem(item, text);
   }
 
   /** Answers `eth_chainId` from the node's last answer while the socket is known to be alive. */
@@ -111,9 +112,15 @@ export class FrameRouter {
     this.#ids.call(user, { kind: 'call', user, idText }, (upstreamId) => JSON.stringify({ ...request, id: upstreamId }));
   }
 
-  #onItem(item: unknown): void {
+  /** `text`: the frame `item` was parsed from. */
+  #onItem(item: unknown, text: string): void {
     if (typeof item !== 'object' || item === null) return this.#socket.unroutable();
     const frame = item as { id?: unknown; method?: unknown; result?: unknown; params?: { subscription?: unknown; result?: unknown } };
+    // What a user is given is serialised again: nothing goes on that JSON.stringify cannot take.
+    if (tooDeepToPassOn(text, frame)) {
+      this.#socket.unroutable();
+      return this.#ids.fail(frame.id, `the node sent an answer that could not be passed on (nested deeper than ${MAX_UPSTREAM_DEPTH} levels)`);
+    }
     if (frame.method === 'eth_subscription') return this.#subscriptions.notification(frame);
     const origin = typeof frame.id === 'number' ? this.#ids.take(frame.id) : undefined;
     if (!origin) return this.#socket.unroutable();

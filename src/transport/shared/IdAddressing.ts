@@ -128,12 +128,16 @@ export class IdAddressing {
    */
   failMalformed(text: string): void {
     const head = ANSWER_HEAD.exec(text);
-    const id = head ? Number(head[1]) : undefined;
-    const origin = id === undefined ? undefined : this.#calls.get(id);
+    if (head) this.fail(Number(head[1]), 'the node sent a malformed answer');
+  }
+
+  /** An answer with id `id` that cannot be passed on: the user whose call it is gets an internal error, `what` saying why. */
+  fail(id: unknown, what: string): void {
+    const origin = typeof id === 'number' ? this.#calls.get(id) : undefined;
     if (origin?.kind !== 'call') return;
-    this.#calls.delete(id!);
-    origin.user.calls.delete(id!);
-    const error = { code: RpcErrorCode.INTERNAL_ERROR, message: 'Internal error: the node sent a malformed answer' };
+    this.#calls.delete(id as number);
+    origin.user.calls.delete(id as number);
+    const error = { code: RpcErrorCode.INTERNAL_ERROR, message: `Internal error: ${what}` };
     origin.user.deliver(answerFrame(origin.idText, { error }));
   }
 
