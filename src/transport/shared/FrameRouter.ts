@@ -1,10 +1,14 @@
 import { SteadyRpcError } from '../../errors.js';
 import { ID_AT } from '../../frameShapes.js';
 import { MAX_UPSTREAM_DEPTH, tooDeepToPassOn } from '../../jsonDepth.js';
+import { RpcErrorCode, errorResponse } from '../../jsonrpc.js';
 import { idTextOf, rawBatchIdTexts, rawIdText } from '../../session/idText.js';
 import { REQUEST_HEAD, answerFrame, type IdAddressing } from './IdAddressing.js';
 import type { SharedSubscriptions } from './SharedSubscriptions.js';
 import type { VirtualSocket } from './VirtualSocket.js';
+
+/** The answer to a batch item that is an array (what a node, or a session, answers it). */
+const NOT_A_REQUEST = JSON.stringify(errorResponse(null, RpcErrorCode.INVALID_REQUEST, 'Invalid request: expected an object'));
 
 /** The connection, as its frame routing sees it. */
 export interface RoutedSocket {
@@ -97,6 +101,9 @@ export class FrameRouter {
    * whole. `rawId` finds its id's text in the frame (see `idTextOf`).
    */
   #sendItem(user: VirtualSocket, item: unknown, rawId: () => string | undefined): void {
+    // An array in a batch is no request, and written as it is, its items would reach the node under
+    // ids of their own (another user's, maybe): answered as invalid, to this user only, after send().
+    if (Array.isArray(item)) return queueMicrotask(() => user.deliver(NOT_A_REQUEST));
     const request = item as { id?: unknown; method?: unknown; params?: unknown };
     if (typeof item !== 'object' || item === null || !('id' in request) || request.id === undefined) {
       // A one-way subscribe or unsubscribe is dropped: on the socket every user shares it would end
