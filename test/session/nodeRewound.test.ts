@@ -21,35 +21,36 @@ async function clientSaw105() {
   return { h, a, behind };
 }
 
+/** A read at latest sent now is held (`behind`), and answered once the node is back at 105. */
+async function balanceHeldUntil105({ h, a, behind }: Awaited<ReturnType<typeof clientSaw105>>): Promise<void> {
+  h.send(rpc(3, 'eth_getBalance', ['0x0000000000000000000000000000000000000001', 'latest']));
+  await h.settle();
+  expect(h.answers(3)).toEqual([]);
+  expect(behind.map((e) => [e.method, e.outcome])).toContainEqual(['eth_getBalance', 'held']);
+  a.head = 105;
+  await h.clock.advance(500);
+  expect(h.answers(3)).toEqual([expect.objectContaining({ result: expect.any(String) })]);
+}
+
 describe('a node whose head went down under the session', () => {
   it('is judged by its latest answer: a read at latest waits until it is back at the block the client has', async () => {
-    const { h, a, behind } = await clientSaw105();
+    const saw = await clientSaw105();
+    const { h } = saw;
     h.send(rpc(2, 'eth_blockNumber'));
     await h.settle();
     expect(h.answers(2)).toEqual([]);
-    h.send(rpc(3, 'eth_getBalance', ['0x0000000000000000000000000000000000000001', 'latest']));
-    await h.settle();
-    expect(h.answers(3)).toEqual([]);
-    expect(behind.map((e) => [e.method, e.outcome])).toContainEqual(['eth_getBalance', 'held']);
-    a.head = 105;
-    await h.clock.advance(500);
+    await balanceHeldUntil105(saw);
     expect(h.answers(2)).toEqual([expect.objectContaining({ result: hex(105) })]);
-    expect(h.answers(3)).toEqual([expect.objectContaining({ result: expect.any(String) })]);
     h.session.close();
     h.pool.close();
   });
 
   it('is judged by a probe that read its head after the socket last told it', async () => {
-    const { h, a, behind } = await clientSaw105();
+    const saw = await clientSaw105();
+    const { h } = saw;
     h.pool.update('a', { status: 'healthy', head: 100, headAt: h.clock.now() + 1 });
     await h.clock.advance(1);
-    h.send(rpc(3, 'eth_getBalance', ['0x0000000000000000000000000000000000000001', 'latest']));
-    await h.settle();
-    expect(h.answers(3)).toEqual([]);
-    expect(behind.map((e) => [e.method, e.outcome])).toContainEqual(['eth_getBalance', 'held']);
-    a.head = 105;
-    await h.clock.advance(500);
-    expect(h.answers(3)).toEqual([expect.objectContaining({ result: expect.any(String) })]);
+    await balanceHeldUntil105(saw);
     h.session.close();
     h.pool.close();
   });

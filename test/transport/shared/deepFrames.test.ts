@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RpcErrorCode, SharedSocketTransport } from '../../../src/index.js';
-import { FakeClock, FakeSocketTransport } from '../../../src/testing/index.js';
-import { settle, user } from '../../helpers/sharedUser.js';
+import { RpcErrorCode } from '../../../src/index.js';
+import { settle, twoUsers } from '../../helpers/sharedUser.js';
 import { rpc, world } from '../../helpers/sharedWorld.js';
 
 // Found in review: the general path re-serialises what it gives a user (the answer's result, a
@@ -9,18 +8,6 @@ import { rpc, world } from '../../helpers/sharedWorld.js';
 // deep: the RangeError went out of the real socket's listener, with every user on it.
 
 const DEEP = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
-
-/** Two users on one open real socket. */
-async function twoUsers() {
-  const fake = new FakeSocketTransport();
-  const shared = new SharedSocketTransport({ transport: fake, clock: new FakeClock(), random: () => 0.5 });
-  const users = [user(), user()];
-  const sockets = users.map((u) => shared.open({ url: 'ws://a.test/' }, u.listener));
-  await settle();
-  const server = fake.last()!;
-  server.accept();
-  return { shared, users, sockets, server };
-}
 
 const upstreamId = (text: string) => (JSON.parse(text) as { id: number }).id;
 const tooDeep = { code: RpcErrorCode.INTERNAL_ERROR, message: expect.stringContaining('could not be passed on') };

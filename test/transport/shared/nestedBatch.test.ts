@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RpcErrorCode, SharedSocketTransport } from '../../../src/index.js';
-import { FakeClock, FakeSocketTransport } from '../../../src/testing/index.js';
-import { settle, user } from '../../helpers/sharedUser.js';
+import { RpcErrorCode } from '../../../src/index.js';
+import { settle, twoUsers } from '../../helpers/sharedUser.js';
 
 // Found in review: a batch item that is itself an array was written to the real socket as it was,
 // ids and all. A node reads it as a batch of its own and answers under those ids, which may be
 // another session's on the shared socket: the answer went to the wrong session. A JSON-RPC batch is
 // one array of request objects; an array in it is no request.
-
-async function twoUsers() {
-  const fake = new FakeSocketTransport();
-  const shared = new SharedSocketTransport({ transport: fake, clock: new FakeClock(), random: () => 0.5 });
-  const users = [user(), user()];
-  const sockets = users.map((u) => shared.open({ url: 'ws://a.test/' }, u.listener));
-  await settle();
-  const server = fake.last()!;
-  server.accept();
-  return { users, sockets, server };
-}
 
 const invalid = { jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.INVALID_REQUEST, message: 'Invalid request: expected an object' } };
 const upstreamId = (text: string) => (JSON.parse(text) as { id: number }).id;
