@@ -92,7 +92,9 @@ export class ClientModel {
    */
   readonly #blockNumberIds = new Map<FakeSocket, Map<number, number>>();
   /** The words of its node's head the session had when each `eth_getBalance` (by tag) was last sent upstream. */
-  readonly #wordsAtSend = new Map<bigint, { probed: HeadWord | undefined; asked: HeadWord | undefined }>();
+  readonly #wordsAtSend = new Map<bigint, { probed: HeadWord | undefined; asked: HeadWord | undefined; heads: number }>();
+  /** The heads each socket showed the session (notifications), with when: they raise its word of the node's head. */
+  readonly #socketHeads = new Map<FakeSocket, Array<{ n: number; at: number }>>();
   /** Unanswered single requests by answer id (JSON). */
   readonly #outstanding = new Map<string, Req[]>();
   /** Error answers that could belong to any outstanding request of that id, not yet tied to one. */
@@ -778,7 +780,9 @@ export class ClientModel {
     if (this.#tagAnswered.has(tag)) this.#violate(`request #${tag} was sent upstream again after its answer was delivered`);
     // The words the session holds the answer to (see #stateProblem), at each send.
     const { headWords } = this.#world;
-    if (req.type === 'getBalance') this.#wordsAtSend.set(tag, { probed: headWords.probed.get(this.#world.nodeOfSocket(socket).name), asked: headWords.asked.get(socket) });
+    if (req.type === 'getBalance') {
+      this.#wordsAtSend.set(tag, { probed: headWords.probed.get(this.#world.nodeOfSocket(socket).name), asked: headWords.asked.get(socket), heads: this.#socketHeads.get(socket)?.length ?? 0 });
+    }
     if (this.#sentUpstream.has(tag)) {
       if (req.type === 'sendTransaction') this.#violate(`eth_sendTransaction #${tag} was sent upstream twice`);
       return;
@@ -790,6 +794,13 @@ export class ClientModel {
 
   /** An `eth_blockNumber` answer to the session, as it reaches it: the node's latest word of its head. */
   #noteHeadWord(parsed: unknown, socket: FakeSocket): void {
+    for (const frame of (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ method?: unknown; params?: { result?: { number?: unknown; parentHash?: unknown } } }>) {
+      const head = frame?.method === 'eth_subscription' ? frame.params?.result : undefined;
+      if (typeof head?.number !== 'string' || typeof head.parentHash !== 'string') continue;
+      let heads = this.#socketHeads.get(socket);
+      if (heads === undefined) this.#socketHeads.set(socket, (heads = []));
+      heads.push({ n: Number.parseInt(head.number, 16), at: this.#world.clock.now() });
+    }
     const ids = this.#blockNumberIds.get(socket);
     if (ids === undefined) return;
     for (const frame of (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ id?: unknown; result?: unknown }>) {
@@ -815,9 +826,13 @@ export class ClientModel {
     const socket = this.#world.transport.delivering;
     if (socket === undefined) return undefined;
     const node = this.#world.nodeOfSocket(socket).name;
-    const { asked, probed } = this.#wordsAtSend.get(req.tag) ?? {};
+    const { asked, probed, heads = 0 } = this.#wordsAtSend.get(req.tag) ?? {};
+    // The later word; of one instant, the socket's (as the session takes them).
     const word = probed !== undefined && (asked === undefined || probed.at > asked.at) ? probed : asked;
     if (word === undefined || word.head >= req.viewAt || (this.#world.headWords.downAt.get(node) ?? 0) > word.seq) return undefined;
+    // A head the socket showed since that word may have raised it (the session's word is the
+    // highest its socket showed since it was last asked): where one reached the view, no check.
+    if (this.#socketHeads.get(socket)?.slice(0, heads).some((h) => h.n >= req.viewAt && h.at >= word.at)) return undefined;
     return `request #${req.tag} (eth_getBalance at latest) answered from ${node}'s state at block ${stateAt}, below the client's view ${req.viewAt}, though ${node} had said its head was ${word.head}`;
   }
 
