@@ -154,14 +154,14 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   }
 
   const server = http.createServer(serverOptions(deadlines), (req, res) => {
-    active.track(res);
+    const gone = active.track(res);
     // During a drain, each connection closes once its answer is out.
     if (draining) res.setHeader('connection', 'close');
     if (answerProbe(req, res, readiness)) return;
     active.arrived();
     if (adminListen === undefined && answerMonitoring(req, res)) return;
     // serveHttp never rejects; should anything else fail, no error text (which could quote a node URL) reaches the client.
-    void handleHttp(req, res).catch(() => {
+    void handleHttp(req, res, gone).catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error');
     });
@@ -178,18 +178,14 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes * 2 });
 
   /** POST /: the same checks and answers as a WebSocket frame (serveHttp), exact ids, writes sent once. */
-  async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** `gone`: the client went away before its answer; the nodes are no longer asked for it. */
+  async function handleHttp(req: http.IncomingMessage, res: http.ServerResponse, gone: AbortSignal): Promise<void> {
     if (req.method !== 'POST') {
       res.writeHead(req.method === 'GET' ? 404 : 405, { allow: 'POST, GET' });
       return void res.end();
     }
-    // A client gone before its answer: stop asking the nodes for it.
-    const gone = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) gone.abort();
-    });
     const { maxBatchSize } = sessionOptions;
-    const answer = await serveHttp(pool, req, { maxBodyBytes: maxFrameBytes, ...(maxBatchSize === undefined ? {} : { maxBatchSize }), signal: gone.signal });
+    const answer = await serveHttp(pool, req, { maxBodyBytes: maxFrameBytes, ...(maxBatchSize === undefined ? {} : { maxBatchSize }), signal: gone });
     httpRequests.inc({ outcome: answer.outcome });
     res.writeHead(answer.status, answer.headers);
     res.end(answer.body);

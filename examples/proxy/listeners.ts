@@ -66,6 +66,8 @@ export function answerProbe(req: IncomingMessage, res: ServerResponse, readiness
 export class ActiveRequests {
   #active = 0;
   #waiters: Array<() => void> = [];
+  /** Per connection, how to end each of its requests still counted: one 'close' listener per connection. */
+  readonly #byConnection = new Map<Socket, Set<() => void>>();
   /** When the latest client request or upgrade arrived (readiness and liveness probes aside), `Date.now()`. */
   lastArrival = -Infinity;
 
@@ -78,12 +80,35 @@ export class ActiveRequests {
     return this.#active;
   }
 
-  /** Counts `res` until it has been answered or its connection has gone. */
-  track(res: ServerResponse): void {
+  /**
+   * Counts `res` until it has been answered or its connection has gone. The signal aborts when the
+   * connection goes before the answer is out. A pipelined request's response, queued behind the
+   * one before it, emits no 'close' when the connection drops (Node 20): the connection's own
+   * 'close' ends it.
+   */
+  track(res: ServerResponse): AbortSignal {
     this.#active++;
-    res.once('close', () => {
+    const gone = new AbortController();
+    const socket = res.req.socket as Socket;
+    let open = this.#byConnection.get(socket);
+    if (open === undefined) {
+      const ends = (open = new Set());
+      this.#byConnection.set(socket, ends);
+      socket.once('close', () => {
+        this.#byConnection.delete(socket);
+        for (const end of ends) end();
+      });
+    }
+    const ends = open;
+    const end = () => {
+      if (!ends.delete(end)) return;
+      res.off('close', end);
+      if (!res.writableFinished) gone.abort();
       if (--this.#active === 0) for (const wake of this.#waiters.splice(0)) wake();
-    });
+    };
+    ends.add(end);
+    res.once('close', end);
+    return gone.signal;
   }
 
   /** Resolves once no request is being answered. */
