@@ -7,6 +7,7 @@ import type { ClientCall, ParsedFrame, ParsedItem } from '../session/ClientFrame
 import { parseClientFrame, withIdText } from '../session/ClientFrame.js';
 import { SESSION_DEFAULTS } from '../session/SessionOptions.js';
 import { readHttpBody } from './readHttpBody.js';
+import { definedOnly } from './definedOnly.js';
 
 export interface ServeHttpOptions {
   /**
@@ -55,7 +56,7 @@ function reply(status: number, body: string, outcome: HttpOutcome): HttpAnswer {
 }
 
 function validated(options: ServeHttpOptions): Required<Omit<ServeHttpOptions, 'signal'>> {
-  const { maxBodyBytes, maxBatchSize } = { ...SERVE_HTTP_DEFAULTS, ...options };
+  const { maxBodyBytes, maxBatchSize } = { ...SERVE_HTTP_DEFAULTS, ...definedOnly(options) };
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
     throw new SteadyRpcError('ERR_CONFIG', `Expected maxBodyBytes to be an integer >= 1, got ${maxBodyBytes}`);
   }

@@ -6,6 +6,7 @@ import type { UpstreamSession } from '../session/UpstreamSession.js';
 import { CloseCode } from '../transport/SocketTransport.js';
 import type { ServeSocketOptions, ServedSocket, ServedSocketClose, ServedSocketCloseCause } from './ServedSocket.js';
 import { SERVE_SOCKET_DEFAULTS } from './ServedSocket.js';
+import { definedOnly } from './definedOnly.js';
 
 export type { ServeSocketOptions, ServedSocket, ServedSocketClose, ServedSocketCloseCause } from './ServedSocket.js';
 export { SERVE_SOCKET_DEFAULTS } from './ServedSocket.js';
@@ -287,10 +288,6 @@ function positive(name: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new SteadyRpcError('ERR_CONFIG', `Expected ${name} to be a finite number > 0, got ${String(value)}`);
   }
-}
-
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /** The codes an endpoint may send in a close frame (RFC 6455 §7.4, as ws checks them). */

@@ -221,4 +221,12 @@ describe('serveHttp and the nodes', () => {
     await expect(serveHttp(pool, '{}', { maxBodyBytes: 0 })).rejects.toThrow('Expected maxBodyBytes to be an integer >= 1, got 0');
     await expect(serveHttp(pool, '{}', { maxBatchSize: 1.5 })).rejects.toThrow('Expected maxBatchSize to be an integer >= 1, got 1.5');
   });
+
+  // Found in review: an option given as `undefined` (as a host forwarding its own optional settings
+  // writes it) threw ERR_CONFIG, where serveSocket takes it as left out.
+  it('takes an option set to undefined as left out: its default holds', async () => {
+    const { pool } = cluster();
+    const big = await serveHttp(pool, text(Array.from({ length: 1_001 }, (_, i) => rpc(i, 'eth_chainId'))), { maxBatchSize: undefined, maxBodyBytes: undefined });
+    expect(json(big)).toMatchObject({ id: null, error: { code: -32600, data: { maxBatchSize: 1_000 } } });
+  });
 });
