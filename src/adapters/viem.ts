@@ -167,12 +167,20 @@ function open(options: ResilientOptions, batchOptions: RequestBatcherOptions | u
         }
       }
       const id = subscriptionId;
-      // viem's watchers call unsubscribe() without handling its promise: it never rejects.
-      const unsubscribe = () =>
-        client.unsubscribe(id).then(
-          (result): ResilientUnsubscribeResponse => ({ jsonrpc: '2.0', id: 0, result }),
-          (error: ProviderRpcError): ResilientUnsubscribeResponse => ({ jsonrpc: '2.0', id: 0, error: { code: error.code, message: error.message } }),
-        );
+      // viem's watchers call unsubscribe() once, without handling its promise: it never rejects,
+      // and one steadyrpc refuses for now (a session limit) is asked again as a subscribe is, or
+      // the subscription would stay in the session and on the node with nobody to hear it.
+      const unsubscribe = async (): Promise<ResilientUnsubscribeResponse> => {
+        for (let backoff = ADAPTER_RETRY; ; backoff = backoff.next()) {
+          try {
+            return { jsonrpc: '2.0', id: 0, result: await client.unsubscribe(id) };
+          } catch (error) {
+            const { code, message } = error as ProviderRpcError;
+            if (closed || !isRetryable(error as ProviderRpcError)) return { jsonrpc: '2.0', id: 0, error: { code, message } };
+            await pause(adapterRetryDelay(backoff));
+          }
+        }
+      };
       return { subscriptionId: id, unsubscribe };
     },
     close() {

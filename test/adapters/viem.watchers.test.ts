@@ -1,6 +1,6 @@
 import { createPublicClient } from 'viem';
 import { watchBlocks, watchEvent } from 'viem/actions';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { resilientTransport } from '../../src/viem.js';
 import { adapterWorld, sentTo } from './world.js';
 import { ADDRESS, viemClient } from './viemClient.js';
@@ -144,5 +144,58 @@ describe('viem: a watcher started while no node is reachable', () => {
     expect(error.code).not.toBe(4900);
     expect(world.nodes.a.calls.get('eth_subscribe')).toBe(1);
     client.transport.close();
+  });
+});
+
+describe('viem: unwatch() refused for now by the session', () => {
+  // viem's watchers call unsubscribe() once and never look at its answer: one the session refuses
+  // LIMIT_EXCEEDED (maxInFlight reached) would leave the subscription in the session and on the
+  // node for good, with nobody to hear it, replayed on every switch.
+  it('is asked again until the session takes it: the subscription leaves the session and the node', async () => {
+    const world = adapterWorld();
+    const options = world.nodesOptions();
+    const client = createPublicClient({ transport: resilientTransport({ ...options, session: { ...options.session, maxInFlight: 2 } }) });
+    await world.settle();
+    const unwatch = watchBlocks(client, { onBlock: () => {} });
+    await world.settle();
+    expect(world.nodes.a.subscriptionCount).toBe(1);
+    world.nodes.a.setMode('stall');
+    const calls = [client.getBlockNumber({ cacheTime: 0 }), client.getChainId()];
+    await world.settle();
+    const send = vi.spyOn(client.transport.session, 'send');
+    unwatch();
+    await world.settle();
+    expect(send.mock.calls.map(([text]) => JSON.parse(text).method)).toEqual(['eth_unsubscribe']);
+    expect(client.transport.session.stats().subscriptions).toBe(1); // refused: two calls in flight
+    // The node goes: the two calls are answered by the backup, and the unsubscribe asked again.
+    world.nodes.a.cut();
+    await world.settle();
+    expect(client.transport.session.node).toBe('b');
+    expect(await Promise.all(calls)).toEqual([100n, 1]);
+    await world.clock.advance(1_000);
+    await world.settle();
+    expect(client.transport.session.stats().subscriptions).toBe(0);
+    expect(world.nodes.b.subscriptionCount).toBe(0);
+    client.transport.close();
+    expect(world.clock.pendingTimers).toBe(0);
+  });
+
+  it('close() while it waits to ask again answers it 4900 (it never rejects) and leaves no timer', async () => {
+    const world = adapterWorld();
+    const options = world.nodesOptions();
+    const client = createPublicClient({ transport: resilientTransport({ ...options, session: { ...options.session, maxInFlight: 1 } }) });
+    await world.settle();
+    const subscribed = client.transport.subscribe({ params: ['newHeads'], onData: () => {} });
+    await world.settle();
+    const { unsubscribe } = await subscribed;
+    world.nodes.a.setMode('stall');
+    const call = client.getBlockNumber({ cacheTime: 0 }).catch((e: unknown) => e);
+    await world.settle();
+    const unsubscribed = unsubscribe();
+    await world.settle();
+    client.transport.close();
+    expect(await unsubscribed).toMatchObject({ error: { code: 4900 } });
+    expect(await call).toMatchObject({ code: 4900 });
+    expect(world.clock.pendingTimers).toBe(0);
   });
 });
