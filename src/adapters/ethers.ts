@@ -1,5 +1,5 @@
-import { makeError, SocketProvider, SocketSubscriber } from 'ethers';
-import type { JsonRpcApiProviderOptions, JsonRpcError, JsonRpcPayload, JsonRpcResult, Networkish, Subscriber, Subscription } from 'ethers';
+import { makeError, SocketEventSubscriber, SocketProvider, SocketSubscriber } from 'ethers';
+import type { JsonRpcApiProviderOptions, JsonRpcError, JsonRpcPayload, JsonRpcResult, LogParams, Network, Networkish, Subscriber, Subscription } from 'ethers';
 import type { TimerHandle } from '../Clock.js';
 import type { JsonRpcErrorObject } from '../jsonrpc.js';
 import { RpcErrorCode } from '../jsonrpc.js';
@@ -122,7 +122,30 @@ export class ResilientProvider extends SocketProvider {
       subscribing = undefined;
       stop();
     };
+    if (subscriber instanceof SocketEventSubscriber) subscriber._emit = (_, log) => this.#emitLog(subscriber, log);
     return subscriber;
+  }
+
+  /**
+   * ethers' `SocketEventSubscriber._emit`, except when ethers does not know the network yet (none
+   * given, and its first `eth_chainId` failed: it asks again 1 s later). Its `_emit` reads
+   * `provider._network`, which throws until then: an unhandled rejection in the subscriber's emit
+   * chain, which stays rejected, so the filter never emits again. A subscription asked again at once
+   * when a node is back can get a log within that second: the network is read for it now (should
+   * that fail too, the log is lost, and said so with an `error` event).
+   */
+  async #emitLog(subscriber: SocketEventSubscriber, log: LogParams): Promise<void> {
+    let network: Network;
+    try {
+      network = this._network;
+    } catch {
+      try {
+        network = await this._detectNetwork();
+      } catch (error) {
+        return void this.emit('error', error);
+      }
+    }
+    void this.emit(subscriber.logFilter, this._wrapLog(log, network));
   }
 
   /**

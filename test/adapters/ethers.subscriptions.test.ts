@@ -1,7 +1,7 @@
 import { Network, SocketProvider } from 'ethers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ResilientProvider } from '../../src/ethers.js';
-import { adapterWorld, drain, sentTo, turns, unhandledRejections, until, type AdapterWorld } from './world.js';
+import { adapterWorld, drain, extend, sentTo, turns, unhandledRejections, until, type AdapterWorld } from './world.js';
 
 function provider(world = adapterWorld(), session: Record<string, unknown> = {}) {
   const options = world.nodesOptions();
@@ -310,5 +310,42 @@ describe('ethers: block events and subscriptions across switches', () => {
     expect(world.sockets.openSockets).toEqual([]);
     expect(world.clock.pendingTimers).toBe(0);
     expect(sentTo(world, 'a')).toHaveLength(sent);
+  });
+});
+
+describe('ethers: an event filter while ethers does not know the network yet', () => {
+  const unhandled = unhandledRejections();
+
+  // Without a network given, ethers reads it with eth_chainId at start and, if that fails, tries
+  // again 1 s (real time) later. SocketEventSubscriber reads provider._network for every log, which
+  // throws until then: inside its emit chain that is an unhandled rejection, and the chain stays
+  // rejected, so the filter never emits again. A filter the provider subscribes during that second
+  // (asked again at once when a node is back) got a log then.
+  it('a log that comes before the network is known reaches the listener; later logs too; no unhandled rejection', async () => {
+    const world = adapterWorld();
+    let refuse = true;
+    extend(world.nodes.a, (request) => (refuse && request.method === 'eth_chainId' ? { error: { code: -32603, message: 'not ready' } } : undefined));
+    const quiet = vi.spyOn(console, 'log').mockImplementation(() => {}); // ethers logs its failed start
+    const p = new ResilientProvider(world.nodesOptions());
+    const errors: unknown[] = [];
+    void p.on('error', (e: unknown) => errors.push(e));
+    await turns(world); // ethers' first eth_chainId failed: it waits 1 s (real time) to ask again
+    quiet.mockRestore();
+    expect(() => p._network).toThrow(/network is not available yet/);
+    refuse = false;
+    const logs: Array<{ blockNumber: number; removed: boolean }> = [];
+    await p.on({ topics: [] }, (log: { blockNumber: number; removed: boolean }) => logs.push(log));
+    await turns(world);
+    expect(world.nodes.a.subscriptionCount).toBe(1);
+    world.nodes.a.emitLog();
+    await turns(world);
+    world.nodes.a.advance(1).emitLog();
+    await turns(world);
+    expect(logs.map((l) => [l.blockNumber, l.removed])).toEqual([
+      [100, false],
+      [101, false],
+    ]);
+    expect(unhandled.reasons).toEqual([]);
+    p.destroy();
   });
 });
