@@ -3,6 +3,8 @@ import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { FakeNode } from './FakeNode.js';
 import type { FakeSocket } from './FakeSocketTransport.js';
 import { hex } from './fakeNodeAnswers.js';
+import type { FakeLog } from './FakeChain.js';
+import { logMatches } from './fakeLogFilter.js';
 import type { FakeSubscriptionIds } from './FakeNodeOptions.js';
 
 interface FakeSubscription {
@@ -45,8 +47,7 @@ export class FakeNodeSockets {
     for (const [socket, subscriptions] of this.#open()) {
       for (const [id, subscription] of subscriptions) {
         if (subscription.kind !== kind) continue;
-        const filter = subscription.params[1] as { address?: string } | undefined;
-        if (kind === 'logs' && filter?.address !== undefined && filter.address !== (result as { address?: string }).address) continue;
+        if (kind === 'logs' && !logMatches(subscription.params[1], result as FakeLog)) continue;
         socket.receiveJson({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: id, result } });
       }
     }

@@ -2,6 +2,7 @@ import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import type { Branch, FakeBlockHeader, FakeChain, FakeLog } from './FakeChain.js';
 import { fakeBlockHash } from './FakeChain.js';
+import { logMatches } from './fakeLogFilter.js';
 import type { FakeNode } from './FakeNode.js';
 
 export const hex = (n: number | bigint) => `0x${n.toString(16)}`;
@@ -21,7 +22,8 @@ export interface FakeNodeState {
 interface LogFilter {
   fromBlock?: string;
   toBlock?: string;
-  address?: string;
+  address?: string | string[];
+  topics?: Array<string | string[] | null>;
   blockHash?: string;
 }
 
@@ -210,7 +212,7 @@ function numberOf(state: FakeNodeState, hash: unknown): number | undefined {
  * `fromBlock` above the head is geth's error) or one block by hash.
  */
 function getLogs(node: FakeNode, state: FakeNodeState, id: JsonRpcResponse['id'], filter: LogFilter): JsonRpcResponse {
-  const matches = (log: FakeLog) => filter.address === undefined || filter.address === log.address;
+  const matches = (log: FakeLog) => logMatches(filter, log);
   if (filter.blockHash !== undefined) {
     if (filter.fromBlock !== undefined || filter.toBlock !== undefined) return invalidParams(id, 0, 'cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other');
     const number = numberOf(state, filter.blockHash);

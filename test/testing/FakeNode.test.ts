@@ -160,6 +160,19 @@ describe('logs belong to the block they were emitted in', () => {
     expect(call(a, 'eth_getLogs', [{ fromBlock: hex(100) }])).toEqual([]);
     expect(a.logs).toEqual([]);
   });
+
+  // Found in review: an `address` list (ethers always sends one) matched no log, with no error, and
+  // `topics` were not read at all.
+  it('reads a filter as geth does: an address or a list of them, in any case; topics by position', async () => {
+    const chain = new FakeChain({ genesis: 100 });
+    const a = new FakeNode({ chain, head: 100 });
+    const filters = [{ address: [ADDRESS] }, { address: [OTHER.toUpperCase().replace('0X', '0x'), ADDRESS] }, { topics: [] }, { topics: [null] }, { address: ADDRESS, topics: [] }];
+    const seen = await Promise.all(filters.map((filter) => watch(a, filter)));
+    a.advance(1).emitLog(ADDRESS, '0x01').emitLog(OTHER, '0x02');
+    const data = (logs: readonly FakeLog[]) => logs.map((l) => l.data);
+    expect(seen.map((s) => data(s.logs))).toEqual([['0x01'], ['0x01', '0x02'], ['0x01', '0x02'], [], ['0x01']]);
+    for (const [i, filter] of filters.entries()) expect(data(call(a, 'eth_getLogs', [{ fromBlock: hex(100), ...filter }]))).toEqual(data(seen[i]!.logs));
+  });
 });
 
 describe('forkAt: a node’s own reorg', () => {
