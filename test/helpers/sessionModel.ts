@@ -92,7 +92,7 @@ export class ClientModel {
    */
   readonly #blockNumberIds = new Map<FakeSocket, Map<number, number>>();
   /** The words of its node's head the session had when each `eth_getBalance` (by tag) was last sent upstream. */
-  readonly #wordsAtSend = new Map<bigint, { probed: HeadWord | undefined; asked: HeadWord | undefined; heads: number }>();
+  readonly #wordsAtSend = new Map<bigint, { socket: FakeSocket; probed: HeadWord | undefined; asked: HeadWord | undefined; heads: number }>();
   /** The heads each socket showed the session (notifications), with when: they raise its word of the node's head. */
   readonly #socketHeads = new Map<FakeSocket, Array<{ n: number; at: number }>>();
   /** Unanswered single requests by answer id (JSON). */
@@ -781,7 +781,7 @@ export class ClientModel {
     // The words the session holds the answer to (see #stateProblem), at each send.
     const { headWords } = this.#world;
     if (req.type === 'getBalance') {
-      this.#wordsAtSend.set(tag, { probed: headWords.probed.get(this.#world.nodeOfSocket(socket).name), asked: headWords.asked.get(socket), heads: this.#socketHeads.get(socket)?.length ?? 0 });
+      this.#wordsAtSend.set(tag, { socket, probed: headWords.probed.get(this.#world.nodeOfSocket(socket).name), asked: headWords.asked.get(socket), heads: this.#socketHeads.get(socket)?.length ?? 0 });
     }
     if (this.#sentUpstream.has(tag)) {
       if (req.type === 'sendTransaction') this.#violate(`eth_sendTransaction #${tag} was sent upstream twice`);
@@ -822,11 +822,11 @@ export class ClientModel {
    * nobody can see; and a word that came after the send cannot vouch for the answer.
    */
   #stateProblem(req: Req, stateAt: number): string | undefined {
-    if (stateAt >= req.viewAt || req.tag === undefined) return undefined;
-    const socket = this.#world.transport.delivering;
-    if (socket === undefined) return undefined;
+    const sent = req.tag === undefined ? undefined : this.#wordsAtSend.get(req.tag);
+    if (stateAt >= req.viewAt || sent === undefined) return undefined;
+    // The socket it was last sent on answered it (a batch's answer goes out with its last item's, maybe from another).
+    const { socket, asked, probed, heads } = sent;
     const node = this.#world.nodeOfSocket(socket).name;
-    const { asked, probed, heads = 0 } = this.#wordsAtSend.get(req.tag) ?? {};
     // The later word; of one instant, the socket's (as the session takes them).
     const word = probed !== undefined && (asked === undefined || probed.at > asked.at) ? probed : asked;
     if (word === undefined || word.head >= req.viewAt || (this.#world.headWords.downAt.get(node) ?? 0) > word.seq) return undefined;
