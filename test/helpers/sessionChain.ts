@@ -23,6 +23,16 @@ export class DeliveredChain {
   /** The highest block of a log delivered (retractions too). */
   #topLog = -Infinity;
   #floor = -Infinity;
+  /**
+   * Heights found carrying logs of two blocks, judged when the step's events are in (see
+   * {@link takeMixed}): a check delivers a deep fork's new branch before its `reorg` event.
+   */
+  readonly #mixed: Array<{ n: number; problem: string }> = [];
+
+  /** The heights found carrying logs of two blocks since last asked, but those a deep fork reported since exempts. */
+  takeMixed(): string[] {
+    return this.#mixed.splice(0).flatMap(({ n, problem }) => (n <= this.#floor ? [] : [problem]));
+  }
 
   /** A fork reported as too deep to announce in full, above `ancestor`. */
   deep(ancestor: number): void {
@@ -105,7 +115,8 @@ export class DeliveredChain {
     if (n <= this.#floor) return undefined;
     for (const [other, log] of this.#live) {
       if (log.block === n && log.blockHash !== blockHash) {
-        return `block ${n} carries logs of two blocks: ${other} (never retracted) and ${id}`;
+        this.#mixed.push({ n, problem: `block ${n} carries logs of two blocks: ${other} (never retracted) and ${id}` });
+        return undefined;
       }
     }
     return undefined;

@@ -845,6 +845,7 @@ export class ClientModel {
 
   /** Throws with every rule broken so far. */
   assertNoViolation(when: string): void {
+    for (const chain of this.#chains) for (const problem of chain.takeMixed()) this.#violate(problem);
     if (this.violations.length === 0) return;
     const shown = this.violations.slice(0, 12);
     if (this.violations.length > shown.length) shown.push(`… and ${this.violations.length - shown.length} more`);
