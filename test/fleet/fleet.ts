@@ -5,9 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { RelayNode } from '../adversarial/helpers/RelayNode.js';
-import { freePort, startAnvil, type AnvilNode } from '../integration/helpers/anvil.js';
+import { startAnvil, type AnvilNode } from '../integration/helpers/anvil.js';
 import { poll } from '../integration/helpers/wsClient.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -84,9 +85,9 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const relay = options.relay ? await RelayNode.start(anvils[0]!) : undefined;
   const nodeA = relay ?? anvils[0]!;
   const replicas: Replica[] = [];
-  for (let i = 0; i < 3; i++) replicas.push({ name: `r${i + 1}`, port: await freePort(), child: undefined });
-  const listen = await freePort();
-  const stats = await freePort();
+  for (let i = 0; i < 3; i++) replicas.push({ name: `r${i + 1}`, port: await stablePort(), child: undefined });
+  const listen = await stablePort();
+  const stats = await stablePort();
   const statsUrl = `http://127.0.0.1:${stats}`;
 
   const startReplica = async (i: number) => {
@@ -176,4 +177,29 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     waitState,
     stop: stopAll,
   };
+}
+
+/** Ports handed out by {@link stablePort} in this process. */
+const handedOut = new Set<number>();
+
+/**
+ * A free port below Linux's ephemeral range (32768–60999), for a listener that is started later
+ * and again on the same port (a replica's restart). A port from `freePort()` is an ephemeral one:
+ * meanwhile, an outgoing connection (HAProxy's checks, a client's) may take it as its local port,
+ * and the replica's listen fails with EADDRINUSE (seen in the clean-clone CI of 47298cb).
+ */
+async function stablePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.unref();
+      server.once('error', () => resolve(false));
+      server.listen({ host: '127.0.0.1', port }, () => server.close(() => resolve(true)));
+    });
+    if (!free) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
