@@ -93,8 +93,8 @@ export class ViewGate {
     ctx.outbox.ownCall(link)('eth_blockNumber', []).then(
       (value) => {
         if (!this.#checking?.delete(call)) return; // the session closed meanwhile
+        // Noted as the node's latest word by the own call itself (Outbox.ownCall).
         const head = quantity(value);
-        if (head !== undefined) this.noteHead(link, head, true);
         // Even when the node has got there now, its answer may be from before: it is asked again
         // (at once when it has; its next answer is then judged by a head known beforehand). Only a
         // node below the view makes it a read held behind (the `behind` event, the count).
@@ -220,7 +220,8 @@ export class ViewGate {
       (value) => {
         this.#polling = false;
         try {
-          this.noteHead(link, parseQuantity(value, 'eth_blockNumber'), true);
+          // Noted as the node's latest word by the own call itself (Outbox.ownCall).
+          parseQuantity(value, 'eth_blockNumber');
         } catch {
           return this.#schedule();
         }
