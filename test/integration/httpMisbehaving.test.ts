@@ -295,8 +295,10 @@ describe('"not this node" errors go to the next node; real answers are returned 
 
 describe('writes are never sent twice', { timeout: 30_000 }, () => {
   it.each([
-    ['HTTP 429 after anvil carried it out', { windowMs: 1_000, retryAfter: 'seconds', forwardFirst: true } as LimitOptions],
-    ['JSON-RPC -32005 after anvil carried it out', { windowMs: 1_000, as: 'rpc', forwardFirst: true } as LimitOptions],
+    // The window opens at the write: a health probe of either pool coming first would have the pool
+    // avoid a, and the write would rightly go to b (seen in CI at c9df1ba).
+    ['HTTP 429 after anvil carried it out', { windowMs: 1_000, retryAfter: 'seconds', forwardFirst: true, opensOn: 'eth_sendTransaction' } as LimitOptions],
+    ['JSON-RPC -32005 after anvil carried it out', { windowMs: 1_000, as: 'rpc', forwardFirst: true, opensOn: 'eth_sendTransaction' } as LimitOptions],
   ])('eth_sendTransaction answered %s: the rate limit is the answer, the transaction is only in a', async (_what, limit) => {
     const pool = openPool();
     const proxy = await openProxy();

@@ -6,7 +6,8 @@
  *   answered HTTP 429 (with `Retry-After` in seconds, as an HTTP date, or none) or HTTP 200 with
  *   Infura's JSON-RPC rate-limit error (-32005 with `backoff_seconds`); every WebSocket call gets
  *   that JSON-RPC error. `forwardFirst`: the request is carried out by anvil before the answer (a
- *   provider that counts after serving), so a write that met the limit may have happened.
+ *   provider that counts after serving), so a write that met the limit may have happened. `opensOn`:
+ *   the window opens at the first request of that method.
  * - `headerNotFound(methods)`: those methods are answered geth's `header not found` (-32000).
  * - `slowTail({ every, delayMs })`: every `every`-th request waits `delayMs` before it is forwarded.
  * - `nullBlocksAbove(n)`: `eth_getBlockByNumber` for a block number above `n` is answered `null`
@@ -43,6 +44,11 @@ export interface LimitOptions {
   retryAfter?: 'seconds' | 'date' | 'none';
   /** Forward the request to anvil (it is carried out) and then answer with the rate limit. */
   forwardFirst?: boolean;
+  /**
+   * The window opens at the first request of this method rather than at the next request of any
+   * kind (a health probe of a pool may come first, and the pool would then avoid the node).
+   */
+  opensOn?: string;
 }
 
 /** The window a limiter answered in: `[from, until)` in `Date.now()` time. */
@@ -151,10 +157,11 @@ export class MisbehavingNode {
   }
 
   /** The limiter's window if `now` is in it (opening it on the first request after `limit()`). */
-  #limited(now: number): (LimitOptions & { window: LimitWindow }) | undefined {
+  #limited(now: number, method: string): (LimitOptions & { window: LimitWindow }) | undefined {
     const limit = this.#limit;
     if (!limit) return undefined;
     if (!limit.window) {
+      if (limit.opensOn !== undefined && method !== limit.opensOn) return undefined;
       // A date has whole seconds: the window ends at the next whole second past windowMs.
       const until = limit.as !== 'rpc' && limit.retryAfter === 'date' ? Math.ceil((now + limit.windowMs) / 1_000) * 1_000 : now + limit.windowMs;
       limit.window = { from: now, until };
@@ -174,7 +181,7 @@ export class MisbehavingNode {
 
   /** What to do with one call (a batch counts as its first item). */
   #decide(method: string, now: number, params?: unknown): { answer: Received['answer']; limit?: LimitOptions & { window: LimitWindow } } {
-    const limit = this.#limited(now);
+    const limit = this.#limited(now, method);
     if (limit) return { answer: 'rate-limited', limit };
     if (this.#notFound.has(method)) return { answer: 'header-not-found' };
     const at = method === 'eth_getBlockByNumber' && Array.isArray(params) && typeof params[0] === 'string' && params[0].startsWith('0x') ? Number(params[0]) : undefined;
