@@ -1,6 +1,6 @@
 import { SteadyRpcError } from '../../errors.js';
 import { ID_AT } from '../../frameShapes.js';
-import { MAX_UPSTREAM_DEPTH, tooDeepToPassOn } from '../../jsonDepth.js';
+import { MAX_UPSTREAM_DEPTH, nestsDeeperThan, tooDeepToPassOn } from '../../jsonDepth.js';
 import { RpcErrorCode, errorResponse } from '../../jsonrpc.js';
 import { idTextOf, rawBatchIdTexts, rawIdText } from '../../session/idText.js';
 import { REQUEST_HEAD, answerFrame, type IdAddressing } from './IdAddressing.js';
@@ -46,7 +46,8 @@ export class FrameRouter {
 
   /**
    * A user's frame: each request re-addressed, subscriptions served from the shared ones. Throws,
-   * like a real socket, when the real socket cannot take it.
+   * like a real socket, when the real socket cannot take it, and (sending nothing of it) when it
+   * is not JSON or, not in a session's shape, is nested too deep to be written again.
    */
   send(user: VirtualSocket, text: string): void {
     let head = REQUEST_HEAD.exec(text);
@@ -68,6 +69,11 @@ export class FrameRouter {
       message = JSON.parse(text);
     } catch {
       throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: a shared socket carries JSON-RPC frames only');
+    }
+    // Its requests are written again: JSON.stringify would overflow the stack part-way through a
+    // batch. (An array in a batch is answered as no request, never written.)
+    if (tooDeepToPassOn(text, message) && (Array.isArray(message) ? message : [message]).some((item) => !Array.isArray(item) && nestsDeeperThan(item, MAX_UPSTREAM_DEPTH))) {
+      throw new SteadyRpcError('ERR_TRANSPORT', `Cannot send: a frame nested deeper than ${MAX_UPSTREAM_DEPTH} levels`);
     }
     // An id JSON.parse could not hold exactly (past 2^53) is answered with its text from the frame.
     if (!Array.isArray(message)) return this.#sendItem(user, message, () => rawIdText(text));
