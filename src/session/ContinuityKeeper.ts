@@ -266,6 +266,15 @@ export class ContinuityKeeper implements CheckHost {
   }
 
   /**
+   * The node in use answered for a block the client was given that it is no longer on its chain
+   * (see ViewGate): its chain is checked against what was delivered, and what it shows is
+   * announced as a reorg (nothing, when the subscriptions hold none of what left).
+   */
+  nodeLeftBlock(): void {
+    this.#recheck();
+  }
+
+  /**
    * A live head did not link to the one delivered below it: the node's chain is checked against
    * what was delivered, as after a switch, and what it shows is announced as a reorg.
    */

@@ -119,7 +119,8 @@ export class ViewGate {
    * `null` from a node whose head is past the block `known` (a block or transaction the client was
    * given): the node is asked for its block at that height. The same block, or none, says its read
    * backend lags: the read is held and asked again at each poll, as a read by number is. Another
-   * block says a reorg took it away: `null` is the answer.
+   * block says a reorg took it away: `null` is the answer, and the node's chain is checked against
+   * what the subscriptions delivered.
    */
   #confirm(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse, known: KnownBlock): void {
     const held: ViewDemand = { kind: 'head', need: known.number, onlyIfMissing: true };
@@ -131,6 +132,10 @@ export class ViewGate {
         const key = block === null || typeof block !== 'object' ? undefined : hashKey((block as { hash?: unknown }).hash);
         if (block === null || key === undefined || key === known.block) return this.#hold(call, held);
         this.#answer(call, response);
+        // The node left a block the client was given, maybe one its subscriptions hold (a node that
+        // tells no one of its reorg, as anvil tells `logs` subscribers nothing): checked as when a
+        // head does not link, so what left the chain is retracted.
+        if (link === this.#ctx.link) this.#ctx.continuity.nodeLeftBlock();
       },
       () => {
         if (this.#checking?.delete(call)) this.#hold(call, held);

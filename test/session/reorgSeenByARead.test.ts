@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { FakeChain } from '../../src/testing/index.js';
+import { rpc, sessionHarness } from '../helpers/session.js';
+
+// A node that reorgs without telling `logs` subscribers of the left blocks (anvil never sends
+// `removed: true`), under a client with a `logs` subscription only: the session has no head to see
+// the reorg by. The client then reads its newest log's receipt: the node answers null, and the
+// session, asking the node for its block at the log's height, finds another block there. That
+// `null` is true of the node's chain, and it is also the first word that the logs the client holds
+// left it: the session checks the node's chain against them as it does when a head does not link,
+// so the client gets the retractions (and a `reorg` event) rather than keeping the logs for good.
+
+async function logsOnlyOnAnvilLikeNode() {
+  const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+  const a = h.nodes.a!;
+  a.announceRemovedLogs = false;
+  const reorgs: unknown[] = [];
+  h.session.on('reorg', (event) => reorgs.push(event));
+  h.send(rpc('s', 'eth_subscribe', ['logs', {}]));
+  await h.settle();
+  for (let i = 0; i < 5; i++) a.advance(1).emitLog();
+  await h.settle();
+  const logs = () => h.notifications().map((m) => m.params.result);
+  expect(logs().map((log) => [Number(log.blockNumber), log.removed])).toEqual([101, 102, 103, 104, 105].map((n) => [n, false]));
+  return { h, a, reorgs, logs };
+}
+
+describe("a read by hash whose null shows the node left the client's logs", () => {
+  it('the null is answered, and the logs that left the chain are retracted, with a reorg event', async () => {
+    const { h, a, reorgs, logs } = await logsOnlyOnAnvilLikeNode();
+    const held = logs();
+    a.forkAt(2, 3); // 104 and 105 leave a's chain, told to no one; its new blocks carry no log
+    await h.settle();
+    expect(logs()).toEqual(held);
+    h.send(rpc(1, 'eth_getTransactionReceipt', [held.at(-1).transactionHash]));
+    await h.settle();
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    expect(logs().slice(held.length)).toEqual(held.slice(3).map((log) => ({ ...log, removed: true })));
+    expect(reorgs).toEqual([expect.objectContaining({ ancestor: 103, deep: false, from: 'a', to: 'a' })]);
+    // What stayed on the chain is still held: its receipt is there.
+    h.send(rpc(2, 'eth_getTransactionReceipt', [held[2].transactionHash]));
+    await h.settle();
+    expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, result: expect.objectContaining({ transactionHash: held[2].transactionHash }) }]);
+  });
+
+  it('a null for a log the chain kept, from a node whose read backend lags, retracts nothing', async () => {
+    const { h, a, reorgs, logs } = await logsOnlyOnAnvilLikeNode();
+    const held = logs();
+    a.advance(1);
+    a.readLagBlocks = 2;
+    await h.settle();
+    h.send(rpc(1, 'eth_getTransactionReceipt', [held.at(-1).transactionHash]));
+    await h.settle();
+    expect(h.answers(1)).toEqual([]);
+    a.readLagBlocks = 0;
+    await h.clock.advance(250);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.objectContaining({ transactionHash: held.at(-1).transactionHash }) }]);
+    expect(logs()).toEqual(held);
+    expect(reorgs).toEqual([]);
+  });
+});
