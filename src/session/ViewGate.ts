@@ -38,6 +38,8 @@ export class ViewGate {
   #checking: Set<PendingCall> | undefined;
   #timer: TimerHandle | undefined;
   #polling = false;
+  /** The block a node was last found to have left (see {@link #nodeLeft}). */
+  #left: { readonly link: UpstreamLink; readonly block: number; readonly at: number } | undefined;
   /** Calls held because their node was behind, and how many of them were failed with `BEHIND`. */
   readonly stats = { held: 0, behind: 0 };
 
@@ -132,15 +134,28 @@ export class ViewGate {
         const key = block === null || typeof block !== 'object' ? undefined : hashKey((block as { hash?: unknown }).hash);
         if (block === null || key === undefined || key === known.block) return this.#hold(call, held);
         this.#answer(call, response);
-        // The node left a block the client was given, maybe one its subscriptions hold (a node that
-        // tells no one of its reorg, as anvil tells `logs` subscribers nothing): checked as when a
-        // head does not link, so what left the chain is retracted.
-        if (link === this.#ctx.link) this.#ctx.continuity.nodeLeftBlock();
+        this.#nodeLeft(link, known.block);
       },
       () => {
         if (this.#checking?.delete(call)) this.#hold(call, held);
       },
     );
+  }
+
+  /**
+   * `link`'s node left `block`, a block the client was given, maybe one its subscriptions hold (a
+   * node that tells no one of its reorg, as anvil tells `logs` subscribers nothing): its chain is
+   * checked as when a head does not link, so what left it is retracted. Once for a block within
+   * `waitMs` (an indexer reads the receipt of every log of a block at once).
+   */
+  #nodeLeft(link: UpstreamLink, block: number): void {
+    const ctx = this.#ctx;
+    if (link !== ctx.link) return;
+    const now = ctx.clock.now();
+    const last = this.#left;
+    if (last !== undefined && last.link === link && last.block === block && now - last.at < this.#settings.waitMs) return;
+    this.#left = { link, block, at: now };
+    ctx.continuity.nodeLeftBlock();
   }
 
   /** Fails every waiting call (the session is closing) and stops the timer. */

@@ -59,3 +59,28 @@ describe("a read by hash whose null shows the node left the client's logs", () =
     expect(reorgs).toEqual([]);
   });
 });
+
+describe('reads that find the same block gone', () => {
+  it("an indexer's receipts of every log of that block: one check of the node's chain, not one each", async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const a = h.nodes.a!;
+    a.announceRemovedLogs = false;
+    h.send(rpc('s', 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    a.advance(1);
+    for (let i = 0; i < 4; i++) a.emitLog();
+    a.advance(1).emitLog();
+    await h.settle();
+    const held = h.notifications().map((m) => m.params.result);
+    expect(held.map((log) => Number(log.blockNumber))).toEqual([101, 101, 101, 101, 102]);
+    a.forkAt(2, 3);
+    await h.settle();
+    const heads = () => a.calls.get('eth_blockNumber') ?? 0;
+    const before = heads();
+    held.slice(0, 4).forEach((log, i) => h.send(rpc(i + 1, 'eth_getTransactionReceipt', [log.transactionHash])));
+    await h.settle();
+    expect([1, 2, 3, 4].map((id) => h.answers(id))).toEqual([1, 2, 3, 4].map((id) => [{ jsonrpc: '2.0', id, result: null }]));
+    expect(heads() - before).toBe(1);
+    expect(h.notifications().slice(held.length).map((m) => m.params.result)).toEqual(held.map((log) => ({ ...log, removed: true })));
+  });
+});
