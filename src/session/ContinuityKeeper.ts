@@ -274,6 +274,12 @@ export class ContinuityKeeper implements CheckHost {
     this.#recheck();
   }
 
+  /** Whether a check holds a subscription's notifications now. */
+  get checking(): boolean {
+    for (const { continuity } of this.#tracked.values()) if (continuity.backfilling) return true;
+    return false;
+  }
+
   /**
    * A live head did not link to the one delivered below it: the node's chain is checked against
    * what was delivered, as after a switch, and what it shows is announced as a reorg.

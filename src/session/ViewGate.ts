@@ -39,7 +39,7 @@ export class ViewGate {
   #timer: TimerHandle | undefined;
   #polling = false;
   /** The block a node was last found to have left (see {@link #nodeLeft}). */
-  #left: { readonly link: UpstreamLink; readonly block: number; readonly at: number } | undefined;
+  #left: { readonly link: UpstreamLink; readonly block: number } | undefined;
   /** Calls held because their node was behind, and how many of them were failed with `BEHIND`. */
   readonly stats = { held: 0, behind: 0 };
 
@@ -145,16 +145,15 @@ export class ViewGate {
   /**
    * `link`'s node left `block`, a block the client was given, maybe one its subscriptions hold (a
    * node that tells no one of its reorg, as anvil tells `logs` subscribers nothing): its chain is
-   * checked as when a head does not link, so what left it is retracted. Once for a block within
-   * `waitMs` (an indexer reads the receipt of every log of a block at once).
+   * checked as when a head does not link, so what left it is retracted. Not again for the same
+   * block while that check runs (an indexer reads the receipt of every log of a block at once).
    */
   #nodeLeft(link: UpstreamLink, block: number): void {
     const ctx = this.#ctx;
     if (link !== ctx.link) return;
-    const now = ctx.clock.now();
     const last = this.#left;
-    if (last !== undefined && last.link === link && last.block === block && now - last.at < this.#settings.waitMs) return;
-    this.#left = { link, block, at: now };
+    if (last !== undefined && last.link === link && last.block === block && ctx.continuity.checking) return;
+    this.#left = { link, block };
     ctx.continuity.nodeLeftBlock();
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeChain } from '../../src/testing/index.js';
+import { FakeChain, type FakeNode } from '../../src/testing/index.js';
 import { rpc, sessionHarness } from '../helpers/session.js';
 
 // A node that reorgs without telling `logs` subscribers of the left blocks (anvil never sends
@@ -82,5 +82,34 @@ describe('reads that find the same block gone', () => {
     expect([1, 2, 3, 4].map((id) => h.answers(id))).toEqual([1, 2, 3, 4].map((id) => [{ jsonrpc: '2.0', id, result: null }]));
     expect(heads() - before).toBe(1);
     expect(h.notifications().slice(held.length).map((m) => m.params.result)).toEqual(held.map((log) => ({ ...log, removed: true })));
+  });
+});
+
+describe('the same block gone again after it came back', () => {
+  it('is checked again: its logs are retracted each time', async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+    a.announceRemovedLogs = false;
+    h.send(rpc('s', 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    for (let i = 0; i < 3; i++) {
+      a.advance(1).emitLog();
+      b.advance(1);
+    }
+    await h.settle();
+    const held = h.notifications().map((m) => m.params.result);
+    const newest = held.at(-1);
+    const retractions = () => h.notifications().filter((m) => m.params.result.removed && m.params.result.transactionHash === newest.transactionHash).length;
+    for (const round of [1, 2]) {
+      a.forkAt(1, 2);
+      await h.settle();
+      h.send(rpc(`r${round}`, 'eth_getTransactionReceipt', [newest.transactionHash]));
+      await h.settle();
+      expect(h.answers(`r${round}`)).toEqual([{ jsonrpc: '2.0', id: `r${round}`, result: null }]);
+      expect(retractions()).toBe(round);
+      a.follow(b); // back on b's branch: its logs again, as a node's reorg back sends them
+      await h.settle();
+      expect(h.notifications().at(-1).params.result).toEqual(newest);
+    }
   });
 });
