@@ -153,6 +153,35 @@ describe('consistency through an UpstreamSession on real nodes', { timeout: 30_0
     );
   });
 
+  it("the node in use reorgs under a logs-only client (anvil sends no removed logs): the client's receipt read finds the block gone, and the logs that left are retracted", async () => {
+    rig = await startRig();
+    const { chain, pool } = rig;
+    await poolSees(pool, { a: 1, b: 1 });
+    await until('pool prefers a', () => pool.preferred() === 'a');
+    const { session, client, events } = rig.session();
+    const logs = await client.subscribe(['logs', { address: chain.logger }]);
+    for (let i = 0; i < 4; i++) await chain.mine({ logs: 2 }); // blocks 2..5 on both
+    await until('the 8 logs of 2..5 delivered', () => client.logs(logs).length === 8);
+    const held = client.logs(logs);
+    // a leaves 4 and 5 for blocks of its own, with no log: anvil tells the logs subscription nothing.
+    await chain.fork('a', 2, { blocks: 3, logs: 0 });
+    await sleep(300);
+    expect(client.logs(logs)).toHaveLength(8);
+    const newest = held.at(-1)!;
+    const { frame } = await client.call('eth_getTransactionReceipt', [newest.transactionHash]);
+    expect(frame).toMatchObject({ result: null });
+    await until('the logs of 4 and 5 retracted', () => client.logs(logs).filter((l) => l.removed === true).length === 4);
+    await sleep(300);
+    const retracted = client.logs(logs).slice(8);
+    expect(retracted.map(logKey)).toEqual(held.slice(4).map(logKey));
+    expect(retracted.every((l) => l.removed === true)).toBe(true);
+    expect(session.node).toBe('a');
+    expect(events.reorgs).toEqual([expect.objectContaining({ ancestor: 3, deep: false, from: 'a', to: 'a' })]);
+    // What stayed on a's chain is still there.
+    expect((await client.call('eth_getTransactionReceipt', [held[3]!.transactionHash])).frame.result).toMatchObject({ transactionHash: held[3]!.transactionHash });
+    console.log(`a's own reorg of depth 2, told to no logs subscriber: the receipt read answered null, then ${retracted.length} logs retracted; reorg ${JSON.stringify(events.reorgs.map(({ ancestor, depth, from, to }) => ({ ancestor, depth, from, to })))}`);
+  });
+
   it('failback onto a node that came back on another branch is announced as a reorg too', async () => {
     const { session, client, events, chain, pool, heads, logs } = await sessionOnA();
     for (let i = 0; i < 4; i++) await chain.mine({ logs: 2 }); // 2..5
