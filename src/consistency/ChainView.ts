@@ -115,15 +115,23 @@ function namesPending(method: string, params: unknown): boolean {
 /** Tags that name a block below any head the client sees, whatever node answers. */
 const SETTLED_TAGS: ReadonlySet<string> = new Set(['earliest', 'safe', 'finalized']);
 
+/** A block number in decimal, as erigon reads one besides hex (at most 15 digits: a safe integer). */
+const DECIMAL = /^[0-9]{1,15}$/;
+
 /**
  * The block a block argument names: a number, `'head'` for `latest`/`pending`/absent, `'hash'` for
  * a block hash, `undefined` for tags every node can answer (`earliest`, `safe`, `finalized`).
+ * A number may come as a hex quantity, a decimal string or a JSON number: erigon reads all three
+ * (rpc/types.go, `BlockNumber.UnmarshalJSON`), anvil the last too; a node that does not answers an
+ * error, which goes to the client once a node that has got there answers it.
  */
 function blockArg(value: unknown): number | 'head' | 'hash' | undefined {
   if (value === undefined || value === null || value === 'latest' || value === 'pending') return 'head';
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (typeof value === 'string') {
     if (SETTLED_TAGS.has(value)) return undefined;
     if (value.length === 66) return 'hash';
+    if (DECIMAL.test(value)) return Number(value);
     // geth reads `0X` as it reads `0x`.
     return quantity(value.charCodeAt(1) === 88 /* X */ ? `0x${value.slice(2)}` : value) ?? undefined;
   }
