@@ -20,6 +20,12 @@ export interface ViewDemand {
    * claims (a load-balanced endpoint whose read backend lags the one that sent the heads).
    */
   readonly exact?: boolean;
+  /**
+   * The read names the pending block (`answer`), which geth numbers head + 1 and anvil as the
+   * head: one numbered `need`, the client's own block, is right only from a node whose head is
+   * there (anvil's), not from one a block behind (geth's, built on the block below it).
+   */
+  readonly pending?: boolean;
 }
 
 /** `ok`: the answer may go to the client. `behind`: the node is behind the view. `head?`: it depends on the node's head, which is not known. */
@@ -218,7 +224,7 @@ export class ChainView {
     if (stateAt !== undefined) return this.#at(blockArg(args[stateAt]), highest);
     if (BY_NUMBER.has(method)) {
       const at = blockArg(args[0]);
-      if (at === 'head' && HEAD_BLOCK.has(method)) return { kind: 'answer', need: highest, onlyIfMissing: false };
+      if (at === 'head' && HEAD_BLOCK.has(method)) return { kind: 'answer', need: highest, onlyIfMissing: false, ...(args[0] === 'pending' ? { pending: true } : {}) };
       const demand = this.#at(at, highest);
       return demand !== undefined && typeof at === 'number' && at > highest - LAPSE_BLOCKS && BLOCK_AT.has(method) ? { ...demand, exact: true } : demand;
     }
@@ -252,7 +258,10 @@ export class ChainView {
       if ('error' in response) return 'ok';
       const result = (response as { result?: unknown }).result;
       const n = method === 'eth_blockNumber' ? quantity(result) : numberIn(result, 'number');
-      return n === undefined ? (result === null ? 'behind' : 'ok') : n < highest ? 'behind' : 'ok';
+      if (n === undefined) return result === null ? 'behind' : 'ok';
+      if (n < highest) return 'behind';
+      if (demand.pending && n === highest) return nodeHead === undefined ? 'head?' : nodeHead >= highest ? 'ok' : 'behind';
+      return 'ok';
     }
     if (demand.onlyIfMissing && !isMissing(response)) return 'ok';
     // `null` for a block the chain has: this node has not got it, whatever head it claims. (After a

@@ -220,7 +220,7 @@ export class PoolViewGate {
       if (!item || typeof r !== 'object' || r === null) continue;
       const demand = this.view.demand(item.request.method, item.request.params, item.viewAt);
       if (!demand) continue;
-      let verdict = this.view.judge(item.request.method, demand, r, demand.kind === 'head' && (head ?? -1) < demand.need ? undefined : head);
+      let verdict = this.view.judge(item.request.method, demand, r, (demand.kind === 'head' || demand.pending) && (head ?? -1) < demand.need ? undefined : head);
       if (verdict === 'head?') {
         // Read the head now: if the node has got there, its answer may still be from before, so it
         // is asked again at once (and then judged by this head); if not, it is behind.

@@ -194,7 +194,7 @@ export class ViewGate {
     else if (probed !== undefined && head !== undefined) {
       head = probedAt === undefined || linkHeadAt === undefined ? Math.max(probed, head) : probedAt > linkHeadAt ? probed : head;
     }
-    return demand.kind === 'head' && head !== undefined && head < demand.need ? undefined : head;
+    return (demand.kind === 'head' || demand.pending) && head !== undefined && head < demand.need ? undefined : head;
   }
 
   /** `behind`: the node is (or may be) below the view: told once per read (`behind`, `held`). */
