@@ -152,7 +152,9 @@ export class PoolViewGate {
           }
           behind = stillBehind;
         }
-        if (behind.length === 0 || answer.final) return this.#finish(answered, []);
+        // A final answer is the last word: what it left unanswered is still behind (BEHIND), never
+        // answered by what the node behind the view said.
+        if (behind.length === 0 || answer.final) return this.#finish(answered, behind);
         // What is behind is asked again only if it is safe to send twice (a read, as a rule).
         const repeatable = firstUnrepeatable(behind.map((i) => answered!.sent[i]!.request), this.#isRepeatable) === undefined;
         if (clock.now() >= deadline || !repeatable) return this.#finish(answered, behind);
