@@ -104,9 +104,13 @@ function namesPending(method: string, params: unknown): boolean {
   switch (method) {
     case 'eth_getBlockByNumber':
     case 'eth_getHeaderByNumber':
-    case 'eth_getBlockReceipts':
     case 'eth_getTransactionByBlockNumberAndIndex':
       return params[0] === 'pending';
+    case 'eth_getBlockReceipts': {
+      // An EIP-1898 block number or hash (geth): `{ blockNumber: 'pending' }` names it too.
+      const at: unknown = params[0];
+      return at === 'pending' || (typeof at === 'object' && at !== null && (at as { blockNumber?: unknown }).blockNumber === 'pending');
+    }
     case 'eth_feeHistory':
       return params[1] === 'pending';
     case 'eth_getLogs': {
