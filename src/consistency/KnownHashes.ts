@@ -32,6 +32,8 @@ const LOOKUPS: ReadonlyMap<string, HashKind> = new Map([
   ['eth_getHeaderByHash', 'block'],
   ['eth_getBlockTransactionCountByHash', 'block'],
   ['eth_getUncleCountByBlockHash', 'block'],
+  // By a hash or an EIP-1898 `{ blockHash }` (geth answers `null` for a block it has not got).
+  ['eth_getBlockReceipts', 'block'],
   ['eth_getTransactionByHash', 'transaction'],
   ['eth_getRawTransactionByHash', 'transaction'],
   ['eth_getTransactionReceipt', 'transaction'],
@@ -66,7 +68,8 @@ export class KnownHashes {
   given(method: string, params: unknown, lookup?: HashLookup): KnownBlock | undefined {
     const kind = LOOKUPS.get(method);
     if (kind === undefined) return undefined;
-    const key = hashKey(Array.isArray(params) ? params[0] : undefined);
+    const first: unknown = Array.isArray(params) ? params[0] : undefined;
+    const key = hashKey(typeof first === 'object' && first !== null ? (first as { blockHash?: unknown }).blockHash : first);
     if (key === undefined) return undefined;
     const known = this.#known?.get(key);
     return known?.kind === kind ? known : lookup?.(key, kind);
