@@ -213,6 +213,8 @@ export class PoolViewGate {
   ): Promise<number[]> {
     const head = heads.get(node);
     let askAgain = false;
+    /** The node's head read now, once for the whole answer (a batch's items would each ask it). */
+    let headNow: Promise<number | undefined> | undefined;
     const behind: number[] = [];
     /** `null`s for what was already served, and where it is (see {@link #blockAt}). */
     let lapses: Array<[index: number, known: KnownBlock]> | undefined;
@@ -226,8 +228,10 @@ export class PoolViewGate {
       if (verdict === 'head?') {
         // Read the head now: if the node has got there, its answer may still be from before, so it
         // is asked again at once (and then judged by this head); if not, it is behind.
-        const now = await this.#headOf(node, signal).catch(() => undefined);
-        if (now !== undefined) this.#heads.asked(node, now);
+        const now = await (headNow ??= this.#headOf(node, signal).then(
+          (n) => (this.#heads.asked(node, n), n),
+          () => undefined,
+        ));
         askAgain ||= now !== undefined && now >= demand.need;
         verdict = 'behind';
       }
