@@ -112,7 +112,12 @@ export class PoolViewGate {
     const batch = Array.isArray(payload);
     const items = (batch ? payload : [payload]).map((request): Sent => ({ request, viewAt: this.view.highest, given: this.view.given(request.method, request.params) }));
     const { clock } = this.#pool;
-    const deadline = clock.now() + this.#consistency.waitMs;
+    /**
+     * When a read behind gives up (BEHIND): `waitMs` after the first answer came, not after the call
+     * (reaching a node may itself take longer than `waitMs`: a node that never answers holds an
+     * attempt for `http.attemptTimeoutMs`), so the nodes not asked yet still are.
+     */
+    let deadline = Infinity;
     const tried = new Set<string>();
     let answered: Answered | undefined;
     /** Where in `answered` the answers from a node behind the view are. */
@@ -135,6 +140,7 @@ export class PoolViewGate {
           await this.#sleep(Math.min(this.#consistency.pollMs, deadline - clock.now()), options.signal);
           continue;
         }
+        if (answered === undefined) deadline = clock.now() + this.#consistency.waitMs;
         const sent = matchAnswers(askingItems, answer.response);
         const responses = Array.isArray(answer.response) ? answer.response : [answer.response];
         const late = answer.final ? [] : await this.#behind(answer.node, responses, sent, heads, tried, options.signal);
