@@ -54,8 +54,9 @@ export class ProbeJudge {
       this.#pool.update(name, { lastError: describeError(error!), checkedAt: this.#clock.now() });
       return { name, ok: false, head: undefined, latencyMs, error, rateLimited: true };
     }
-    // The node answered: its rate-limit backoff starts over (once any cool-down is over).
-    if (result) this.#pool.answered(name);
+    // The node answered: its rate-limit backoff starts over (once any cool-down is over). Dated
+    // when the probe was sent, as its rate limit is: one sent during a cool-down proves nothing new.
+    if (result) this.#pool.answered(name, this.#pool.clock.now() - latencyMs);
     let head: number | undefined;
     let lag: number | undefined;
     if (result?.chainId !== undefined) this.#chains.reported(name, result.chainId);
