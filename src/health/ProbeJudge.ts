@@ -51,7 +51,8 @@ export class ProbeJudge {
       // keeps its status, so no session moves for a one-second limit.
       // Sent `latencyMs` ago (on the pool's clock: this checker's may be another).
       this.#pool.coolDown(name, limited.ms, limited.source, this.#pool.clock.now() - latencyMs);
-      this.#pool.update(name, { lastError: describeError(error!), checkedAt: this.#clock.now() });
+      // Unless a listener of the cool-down closed the pool.
+      if (!this.#pool.closed) this.#pool.update(name, { lastError: describeError(error!), checkedAt: this.#clock.now() });
       return { name, ok: false, head: undefined, latencyMs, error, rateLimited: true };
     }
     // The node answered: its rate-limit backoff starts over (once any cool-down is over). Dated
