@@ -109,12 +109,17 @@ export class CircuitBreaker {
     return this.#move('closed', undefined);
   }
 
-  /** An attempt failed at `now`: the circuit opens at the threshold, or again when the trial failed. */
-  failed(now: number): CircuitChange | undefined {
+  /**
+   * An attempt sent at `sentAt` (unknown: the trial) failed at `now`: the circuit opens at the
+   * threshold, or again when the trial failed. One sent before the trial (before the circuit
+   * opened) is not the trial: it proves nothing new.
+   */
+  failed(now: number, sentAt?: number): CircuitChange | undefined {
     if (this.#state === 'closed') {
       this.#failures += 1;
       if (this.#failures < this.#settings.failures) return undefined;
     } else if (this.#state === 'half-open') {
+      if (sentAt !== undefined && sentAt < this.#trialAt) return undefined;
       this.#reopened += 1;
     } else {
       return undefined; // a request that left before it opened: it proves nothing new

@@ -132,7 +132,7 @@ export class PassiveHealth {
    */
   failed(name: string, sentAt?: number): void {
     this.#cooldown.released(name, sentAt);
-    this.#publish(name, this.#breakers?.get(name)!.failed(this.#hooks.now()));
+    this.#publish(name, this.#breakers?.get(name)!.failed(this.#hooks.now(), sentAt));
   }
 
   /** An attempt sent at `sentAt` (unknown: now) ended with no verdict on the node (its caller gave up). */
