@@ -184,6 +184,8 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   }
 
   #round(): void {
+    // A pool closed under it (its host closed the pool, not the checker) is not probed any more.
+    if (this.#pool.closed) return this.close();
     // Schedule the next round first: however long this one's probes take, the next starts on time.
     this.#timer = this.#clock.setTimeout(() => this.#round(), this.#options.intervalMs);
     void this.#launchRound();
