@@ -122,8 +122,10 @@ export async function locateForks(
         // The newest block is on the node's chain, and so is all below it that came from one node.
         // Not logs given by a node that was ahead of an earlier check's node (see `doubts`): each
         // of those is compared now that this node has reached it.
+        // Nor what was delivered before a check that failed (see Continuity.distrust).
         const doubted = new Map<number, readonly [number, number]>();
         if (continuity.kind === 'logs') continuity.doubts(doubted);
+        continuity.suspects(doubted);
         const heights = [...doubted.keys()].filter((n) => n <= head).sort((x, y) => x - y);
         const sames = await Promise.all(heights.map((n) => same(n, doubted.get(n)!)));
         const differs = heights.find((_, i) => !sames[i]);

@@ -42,6 +42,9 @@ export interface CheckHost {
 /** Attempts at the check after a switch before what is held goes out unchecked. */
 const CHECK_ATTEMPTS = 3;
 
+/** Longest wait between tries at a check that keeps failing, in ms. */
+const MAX_RETRY_MS = 30_000;
+
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** One attempt at the check after a switch: its own calls, its number, and the epoch it holds for. */
@@ -79,6 +82,12 @@ export class CheckRunner {
   #epoch = 0;
   /** A switch whose check has not finished yet: a fork found meanwhile is the switch's. */
   #switchUnchecked = false;
+  /**
+   * The next try after a check that failed, and how long after the next failure it comes: from
+   * `pollMs`, doubling up to {@link MAX_RETRY_MS}, back to `pollMs` once a check succeeds.
+   */
+  #retry: TimerHandle | undefined;
+  #retryMs: number | undefined;
 
   constructor(host: CheckHost, blockWait?: BlockWait) {
     this.#host = host;
@@ -120,6 +129,24 @@ export class CheckRunner {
   #stopLooking(): void {
     if (this.#lookAgain !== undefined) this.#blockWait!.clock.clearTimeout(this.#lookAgain);
     this.#lookAgain = undefined;
+    if (this.#retry !== undefined) this.#blockWait!.clock.clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  /**
+   * A check of `call`'s node failed: what it held went out unchecked, and what was delivered before
+   * is suspect (see Continuity.distrust). It is checked again a little later, while the session is
+   * still on that node (a switch checks the new one anyway); with no clock, by the next check that
+   * runs for another reason.
+   */
+  #retryLater(call: OwnCall): void {
+    const wait = this.#blockWait;
+    if (wait === undefined || this.#retry !== undefined) return;
+    const ms = (this.#retryMs = this.#retryMs === undefined ? wait.pollMs : Math.min(this.#retryMs * 2, MAX_RETRY_MS));
+    this.#retry = wait.clock.setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#current === call) this.#check(call, 1);
+    }, ms);
   }
 
   /**
@@ -164,7 +191,7 @@ export class CheckRunner {
       }
       return;
     }
-    if (run.attempt < CHECK_ATTEMPTS && error.code !== 'ERR_ABORTED') return this.#check(run.call, run.attempt + 1);
+    if (run.attempt < CHECK_ATTEMPTS && error.code !== 'ERR_ABORTED') return this.#check(run.call, run.attempt + 1, false, 0);
     for (const [subscription, kept] of held) this.#finish(subscription, kept, run, [], { error });
   }
 
@@ -211,8 +238,8 @@ export class CheckRunner {
     if (this.#overtaken(subscription, kept, run)) return;
     const { continuity } = kept;
     // The node moved to another branch while it was checked: what it showed is stale, so look again.
-    if (!outcome.deep && run.attempt < CHECK_ATTEMPTS && continuity.kind === 'newHeads' && !continuity.linksUp(fetched)) return this.#check(run.call, run.attempt + 1);
-    this.#switchUnchecked = false;
+    if (!outcome.deep && run.attempt < CHECK_ATTEMPTS && continuity.kind === 'newHeads' && !continuity.linksUp(fetched)) return this.#check(run.call, run.attempt + 1, false, 0);
+    if (!outcome.error) this.#switchUnchecked = false;
     // Logs another node gave above this node's head could not be compared: the next check compares
     // them, and a live log at or above them calls for one. Noted before what was held goes out
     // (this node's own logs are not doubted), and only after a switch (a recheck on the same node
@@ -222,6 +249,16 @@ export class CheckRunner {
     if (continuity.kind === 'logs') {
       continuity.settleDoubts(outcome.error || run.head === undefined ? Infinity : run.head);
       if (!outcome.error && run.head !== undefined && run.afterSwitch) continuity.doubtAbove(run.head);
+    }
+    // What was delivered before a check that failed is compared by the next one (before, the logs
+    // of the branch left stayed with the client for good: later checks compared only the newest
+    // block, the new node's; as `npm run test:chaos` showed with seed 20261213).
+    if (outcome.error) {
+      continuity.distrust();
+      this.#retryLater(run.call);
+    } else if (run.head !== undefined) {
+      continuity.settleSuspects(run.head);
+      this.#retryMs = undefined;
     }
     // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
     const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep, run.head, outcome.heard);

@@ -68,6 +68,8 @@ export abstract class Continuity {
   protected duplicateCount = 0;
   /** The last live result offered is held until the node's chain is checked (see {@link takeUnlinked}). */
   protected unlinked = false;
+  /** Heights of delivered blocks a check failed to compare (see {@link distrust}). */
+  #suspects: Set<number> | undefined;
 
   constructor(options: ContinuityOptions, onBlock?: (block: number) => void) {
     this.options = options;
@@ -130,6 +132,39 @@ export abstract class Continuity {
   /** Bytes of delivered logs kept for retraction. */
   get retainedBytes(): number {
     return 0;
+  }
+
+  /**
+   * A check failed: what is held goes out unchecked, so what was delivered before it is no longer
+   * known to be on the node's chain (it may be another node's branch). Its newest block is
+   * compared by the next check that runs, whatever calls for it: where the node has that block,
+   * it has every block below it too.
+   */
+  distrust(): void {
+    const delivered = new Map<number, readonly [number, number]>();
+    this.anchors(delivered);
+    if (delivered.size > 0) (this.#suspects ??= new Set()).add(Math.max(...delivered.keys()));
+  }
+
+  /** (height → digest) of the blocks {@link distrust} left to compare, while they are still what the client holds there. */
+  suspects(into: Map<number, readonly [number, number]>): void {
+    if (this.#suspects === undefined) return;
+    const delivered = new Map<number, readonly [number, number]>();
+    this.anchors(delivered);
+    for (const n of this.#suspects) {
+      const digest = delivered.get(n);
+      // Forgotten, or retracted since: nothing left there to doubt.
+      if (digest === undefined) this.#suspects.delete(n);
+      else into.set(n, digest);
+    }
+    if (this.#suspects.size === 0) this.#suspects = undefined;
+  }
+
+  /** A check compared the node's chain up to `head`: the suspect blocks at or below it are settled. */
+  settleSuspects(head: number): void {
+    if (this.#suspects === undefined) return;
+    for (const n of this.#suspects) if (n <= head) this.#suspects.delete(n);
+    if (this.#suspects.size === 0) this.#suspects = undefined;
   }
 
   /** Where a block or transaction hash (its hashKey) the client was given is, if this subscription keeps it. */

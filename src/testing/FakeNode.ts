@@ -45,6 +45,12 @@ export class FakeNode {
    * block is always there, however large the lag.
    */
   readLagBlocks = 0;
+  /**
+   * When set, the node's chain reads (`eth_blockNumber`, `eth_getBlockByNumber`,
+   * `eth_getBlockByHash`, `eth_getLogs`) answer an internal error, as an overloaded node's do,
+   * while its other calls and its subscriptions go on: a check of its chain after a switch fails.
+   */
+  failReads = false;
   readonly #clock: Clock | undefined;
   /** The shared chain, and where on it this node is: its branch and its head's height there. */
   readonly #chain: FakeChain | undefined;

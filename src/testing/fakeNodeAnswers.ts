@@ -44,10 +44,13 @@ const isBlockTag = (tag: unknown): boolean => BLOCK_TAGS.has(tag) || (typeof tag
 const invalidParams = (id: JsonRpcResponse['id'], index: number, message: string) => errorResponse(id, RpcErrorCode.INVALID_PARAMS, `invalid argument ${index}: ${message}`);
 
 /** Answers one JSON-RPC call from the node's current state (see {@link FakeNode.answer}). */
+/** The reads {@link FakeNode.failReads} fails. */
+const CHAIN_READS = new Set(['eth_blockNumber', 'eth_getBlockByNumber', 'eth_getBlockByHash', 'eth_getLogs']);
+
 export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRpcRequest): JsonRpcResponse {
   const id = request.id ?? null;
   node.calls.set(request.method, (node.calls.get(request.method) ?? 0) + 1);
-  if (node.mode === 'rpc-error') return errorResponse(id, RpcErrorCode.INTERNAL_ERROR, `${node.name}: internal error`);
+  if (node.mode === 'rpc-error' || (node.failReads && CHAIN_READS.has(request.method))) return errorResponse(id, RpcErrorCode.INTERNAL_ERROR, `${node.name}: internal error`);
   const params = Array.isArray(request.params) ? request.params : [];
   const genesis = state.chain?.genesis ?? 0;
   /** What block lookups see: the head, less `readLagBlocks` (a backend that lags has genesis all the same). */

@@ -479,6 +479,19 @@ export class ReadLag extends Step {
   }
 }
 
+/** The node's chain reads fail (an overloaded node: see FakeNode.failReads), or work again. */
+export class FailReads extends Step {
+  constructor(readonly node: string, readonly on: boolean) {
+    super();
+  }
+  act(env: Env) {
+    env.world.nodeByName(this.node).failReads = this.on;
+  }
+  toString() {
+    return `failReads(${this.node}, ${this.on})`;
+  }
+}
+
 /** The health checker's verdict on a node; a healthy probe reports the node's head too. */
 export class MarkNode extends Step {
   constructor(readonly node: string, readonly status: 'healthy' | 'unhealthy' | 'unknown') {

@@ -23,6 +23,7 @@ import {
   NodeFault,
   NodeNotifies,
   ReadLag,
+  FailReads,
   Reconnect,
   Rejoin,
   Release,
@@ -142,6 +143,8 @@ export function commandsFor(nodeCount: number, maxCommands: number, replayPath?:
     fc.tuple(node, fc.constantFrom(0, 0, 50, 700)).map(([n, ms]) => new SetUplinkLatency(n, ms)),
     // A load-balanced node's read backend lags its heads by 1–3 blocks, or catches up (0).
     ...times(2, fc.tuple(node, fc.nat(3)).map(([n, blocks]) => new ReadLag(n, blocks))),
+    // Its chain reads fail for a while (a check of its chain after a switch fails), or work again.
+    fc.tuple(node, fc.boolean()).map(([n, on]) => new FailReads(n, on)),
     ...times(2, node.map((n) => new Hold(n))),
     ...times(2, fc.tuple(node, fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined })).map(([n, c]) => new Release(n, c))),
     ...times(2, fc.tuple(node, fc.constantFrom('healthy' as const, 'healthy' as const, 'unhealthy' as const, 'unknown' as const)).map(([n, s]) => new MarkNode(n, s))),
@@ -264,6 +267,7 @@ export async function settle(env: Env): Promise<void> {
     transport.setUplinkLatency(node.name, 0);
     transport.release(node.name);
     node.readLagBlocks = 0;
+    node.failReads = false;
     node.refuseStatus = undefined;
     node.restore();
   }
@@ -357,7 +361,7 @@ export function traceTo(env: Env, write: (line: string) => void): void {
   const { world } = env;
   const at = () => `${String(world.clock.now()).padStart(7)}`;
   env.trace = (line) => {
-    const nodes = world.nodes.map((node) => `${node.name}:${node.head}/${node.fork}${node.mode === 'ok' ? '' : ` ${node.mode}`}${node.readLagBlocks === 0 ? '' : ` readLag ${node.readLagBlocks}`}`);
+    const nodes = world.nodes.map((node) => `${node.name}:${node.head}/${node.fork}${node.mode === 'ok' ? '' : ` ${node.mode}`}${node.readLagBlocks === 0 ? '' : ` readLag ${node.readLagBlocks}`}${node.failReads ? " failReads" : ""}`);
     write(`${at()} ${line}   [${nodes.join(' ')}]`);
   };
   const previousSend = world.transport.onUpstreamSend;

@@ -492,7 +492,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     clients.forEach((client, index) => {
       absorb(client);
       const { ws, watch, sent } = client;
-      watch.finish();
+      watch.finish((n) => (n < chain.canonical().number + 1 ? chain.canonical(n).hash : undefined));
       for (const key of Object.keys(watch.counts) as Array<keyof WatchCounts>) counts[key] += watch.counts[key];
       for (const example of watch.examples) if (counts.examples.length < 12) counts.examples.push(`client ${index}: ${example}`);
       for (const { frame, at } of ws.frames) {

@@ -106,11 +106,11 @@ export class ChaosWatch {
   readonly #receiptAt = new Map<unknown, { tx: string; retracted: number }>();
   /** How often each transaction's log was retracted (`removed: true`). */
   readonly #retractions = new Map<string, number>();
-  /** Transactions of the logs the client holds (not retracted), and the newest of them. */
-  readonly #heldTx = new Set<string>();
+  /** Transactions of the logs the client holds (not retracted): the block of the log, and the newest of them. */
+  readonly #heldTx = new Map<string, { n: number; hash: string }>();
   #newestTx: { tx: string; n: number } | undefined;
   /** Receipts answered `null` (with the retractions of their log when asked): judged at the end ({@link finish}). */
-  readonly #nullReceipts: Array<{ tx: string; retracted: number }> = [];
+  readonly #nullReceipts: Array<{ tx: string; retracted: number; at: number }> = [];
   /** height → hash of the head the client holds there. */
   readonly #headAt = new Map<number, string>();
   #top: number | undefined;
@@ -139,14 +139,17 @@ export class ChaosWatch {
    * One retracted meanwhile may have come back (a node's fork, then its rejoin): its `null`,
    * answered while the chain had left its block, was then true.
    */
-  finish(): void {
-    for (const { tx, retracted } of this.#nullReceipts.splice(0)) {
-      if (!this.#heldTx.has(tx) || (this.#retractions.get(tx) ?? 0) !== retracted) {
+  finish(canonical?: (n: number) => string | undefined): void {
+    for (const { tx, retracted, at } of this.#nullReceipts.splice(0)) {
+      const block = this.#heldTx.get(tx);
+      if (!block || (this.#retractions.get(tx) ?? 0) !== retracted) {
         this.counts.receiptNullTrue += 1;
         continue;
       }
       this.counts.receiptNull += 1;
-      this.#example(`eth_getTransactionReceipt(${tx.slice(0, 10)}…) answered null, and the client holds its log to the end`);
+      const onChain = canonical?.(block.n);
+      const where = onChain === undefined ? '' : onChain === block.hash ? ', canonical' : `, off the chain: canonical ${onChain.slice(0, 10)}`;
+      this.#example(`eth_getTransactionReceipt(${tx.slice(0, 10)}…) answered null at ${(at / 1_000).toFixed(1)}s, and the client holds its log (block ${block.n} ${block.hash.slice(0, 10)}${where}) to the end`);
     }
   }
 
@@ -245,7 +248,7 @@ export class ChaosWatch {
     if (frame.error !== undefined) return; // an error (BEHIND): counted by code by the caller
     this.counts.receiptsChecked += 1;
     const { tx } = asked;
-    if (frame.result === null) return void this.#nullReceipts.push(asked);
+    if (frame.result === null) return void this.#nullReceipts.push({ ...asked, at: this.#now() });
     const got = (frame.result as { transactionHash?: unknown } | undefined)?.transactionHash;
     if (got !== tx) {
       this.counts.receiptWrong += 1;
@@ -324,7 +327,7 @@ export class ChaosWatch {
     }
     keys.add(key);
     if (tx !== undefined) {
-      this.#heldTx.add(tx);
+      this.#heldTx.set(tx, { n, hash: log.blockHash });
       if (this.#newestTx === undefined || n >= this.#newestTx.n) this.#newestTx = { tx, n };
     }
     if (n > this.#logTop) {

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import type { JsonRpcRequest, JsonRpcResponse } from '../../../src/jsonrpc.js';
+import { FakeChain, type FakeNode } from '../../../src/testing/index.js';
+import { rpc, sessionHarness } from '../../helpers/session.js';
+
+// A switch's check can fail (the new node errs on the reads it makes, or is left while they run):
+// what it held then goes out unchecked, with a `backfill` event carrying the error. What the client
+// was given before it is no longer known to be on the node's chain. Before, the logs of the branch
+// left stayed with the client for good (their receipts `null`, as `npm run test:chaos` showed with
+// seed 20261213), because every later check compared only the newest block delivered, the node's own.
+
+const READS = ['eth_blockNumber', 'eth_getBlockByNumber', 'eth_getLogs'];
+
+/** Makes `node` answer the check's reads with an error while `failing()` says so; counts the `eth_blockNumber` calls (one a check). */
+function failReads(node: FakeNode, failing: () => boolean): () => number {
+  const answer = node.answer.bind(node);
+  let heads = 0;
+  node.answer = (request: JsonRpcRequest): JsonRpcResponse => {
+    if (request.method === 'eth_blockNumber') heads += 1;
+    return failing() && READS.includes(request.method) ? { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32000, message: 'busy' } } : answer(request);
+  };
+  return () => heads;
+}
+
+/**
+ * A client with `newHeads` and `logs` on `a`, given blocks 101–103 (a log each); `b` then forks
+ * below 103 and `a` is cut while `b` fails the check's reads.
+ */
+async function switchWhoseCheckFails(options: { fork: boolean }) {
+  const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+  const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+  a.announceRemovedLogs = false;
+  b.announceRemovedLogs = false;
+  const reorgs: unknown[] = [];
+  const failures: unknown[] = [];
+  h.session.on('reorg', (event) => reorgs.push(event));
+  h.session.on('backfill', (event) => {
+    if (event.error) failures.push(event.error.code);
+  });
+  h.send(rpc('h', 'eth_subscribe', ['newHeads']));
+  h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
+  await h.settle();
+  for (let i = 0; i < 3; i++) {
+    a.advance(1).emitLog();
+    b.advance(1);
+  }
+  await h.settle();
+  const logs = () => h.notifications().filter((m) => m.params.subscription === h.answers('l')[0].result).map((m) => m.params.result);
+  const heads = () => h.notifications().filter((m) => m.params.subscription === h.answers('h')[0].result).map((m) => m.params.result);
+  const given = logs();
+  expect(given.map((log) => Number(log.blockNumber))).toEqual([101, 102, 103]);
+  if (options.fork) b.forkAt(1, 2); // b leaves 103: its branch is 103', 104'
+  let failing = true;
+  const checks = failReads(b, () => failing);
+  a.cut();
+  await h.settle();
+  await h.settle();
+  expect(failures).toEqual(['ERR_BAD_RESPONSE', 'ERR_BAD_RESPONSE']);
+  return { h, a, b, reorgs, logs, heads, given, checks, heal: () => (failing = false) };
+}
+
+describe("a switch whose check of the new node's chain fails", () => {
+  it('checks again a moment later: the branch left is retracted, and the new branch\'s heads follow from the ancestor', async () => {
+    const { h, reorgs, logs, heads, given, heal } = await switchWhoseCheckFails({ fork: true });
+    expect(reorgs).toEqual([]);
+    heal();
+    await h.clock.advance(250);
+    const log103 = given[2];
+    expect(logs().slice(3)).toEqual([{ ...log103, removed: true }]);
+    // The new branch's heads from the ancestor (102) up, each linked to the one before.
+    const after = heads().slice(3);
+    expect(after.map((head) => Number(head.number))).toEqual([103, 104]);
+    expect(after[0].parentHash).toBe(heads()[1].hash);
+    expect(after[1].parentHash).toBe(after[0].hash);
+    expect(reorgs).toEqual([expect.objectContaining({ ancestor: 102, from: 'a', to: 'b', deep: false })]);
+    // The receipt of the retracted log is null on b's chain: nothing more to announce.
+    h.send(rpc(1, 'eth_getTransactionReceipt', [log103.transactionHash]));
+    await h.settle();
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    expect(reorgs).toHaveLength(1);
+  });
+
+  it('on one chain, the check that succeeds later announces nothing', async () => {
+    const { h, b, reorgs, logs, heads, checks, heal } = await switchWhoseCheckFails({ fork: false });
+    heal();
+    const before = checks();
+    await h.clock.advance(250);
+    expect(checks() - before).toBe(1);
+    b.advance(1).emitLog();
+    await h.settle();
+    expect(logs().map((log) => [Number(log.blockNumber), log.removed ?? false])).toEqual([101, 102, 103, 104].map((n) => [n, false]));
+    expect(heads().map((head) => Number(head.number))).toEqual([101, 102, 103, 104]);
+    expect(reorgs).toEqual([]);
+    // Settled: no more checks.
+    await h.clock.advance(60_000);
+    expect(checks() - before).toBe(1);
+  });
+
+  it('checks again at doubling intervals while it fails (not at each notification), and a read that finds the block gone checks at once', async () => {
+    const { h, b, reorgs, logs, given, checks, heal } = await switchWhoseCheckFails({ fork: true });
+    // One check (three attempts, one head read each) 250 ms after the first failed, then after 500 ms, 1 s, 2 s.
+    const at: number[] = [];
+    let seen = checks();
+    for (let ms = 0; ms < 4_000; ms += 50) {
+      if (ms % 500 === 0) b.advance(1).emitLog(); // notifications go on meanwhile
+      await h.clock.advance(50);
+      if (checks() !== seen) at.push(ms + 50);
+      seen = checks();
+    }
+    expect(at).toEqual([250, 750, 1_750, 3_750]);
+    expect(logs().filter((log) => log.removed)).toEqual([]);
+    heal();
+    // The client reads its log of 103's receipt: null, and b has another block at 103.
+    h.send(rpc(1, 'eth_getTransactionReceipt', [given[2].transactionHash]));
+    await h.settle();
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    const since = logs().slice(logs().findIndex((log) => log.removed));
+    expect(since[0]).toEqual({ ...given[2], removed: true });
+    // Retracted from the ancestor up, as a node announces its reorg: the log of 103, then b's own
+    // (delivered meanwhile), which its branch then gives again.
+    const mine = [105, 106, 107, 108, 109, 110, 111, 112];
+    expect(since.map((log) => [Number(log.blockNumber), log.removed ?? false])).toEqual([[103, true], ...mine.map((n) => [n, true]), ...mine.map((n) => [n, false])]);
+    expect(reorgs).toEqual([expect.objectContaining({ ancestor: 102, from: 'a', to: 'b' })]);
+    expect(h.clock.pendingTimers).toBeGreaterThan(0);
+    h.session.close();
+    expect(h.clock.pendingTimers).toBe(0);
+  });
+});
