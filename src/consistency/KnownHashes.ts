@@ -44,6 +44,15 @@ interface Known extends KnownBlock {
   readonly kind: HashKind;
 }
 
+/** The hash (its {@link hashKey}) a read by hash looks up, and of what kind; `undefined` for other reads. */
+export function lookedUp(method: string, params: unknown): readonly [number, HashKind] | undefined {
+  const kind = LOOKUPS.get(method);
+  if (kind === undefined) return undefined;
+  const first: unknown = Array.isArray(params) ? params[0] : undefined;
+  const key = hashKey(typeof first === 'object' && first !== null ? (first as { blockHash?: unknown }).blockHash : first);
+  return key === undefined ? undefined : [key, kind];
+}
+
 /**
  * The hashes of blocks and transactions a client was given in answers (blocks, receipts,
  * transactions, logs), the last {@link KNOWN_HASHES}: where each is, for a read by hash whose `null`
@@ -66,11 +75,9 @@ export class KnownHashes {
    * reads.
    */
   given(method: string, params: unknown, lookup?: HashLookup): KnownBlock | undefined {
-    const kind = LOOKUPS.get(method);
-    if (kind === undefined) return undefined;
-    const first: unknown = Array.isArray(params) ? params[0] : undefined;
-    const key = hashKey(typeof first === 'object' && first !== null ? (first as { blockHash?: unknown }).blockHash : first);
-    if (key === undefined) return undefined;
+    const looked = lookedUp(method, params);
+    if (looked === undefined) return undefined;
+    const [key, kind] = looked;
     const known = this.#known?.get(key);
     return known?.kind === kind ? known : lookup?.(key, kind);
   }

@@ -3,6 +3,7 @@ import { ChainView } from '../consistency/ChainView.js';
 import { hashKey, quantity } from '../consistency/quantity.js';
 import type { ViewDemand } from '../consistency/ChainView.js';
 import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
+import { lookedUp } from '../consistency/KnownHashes.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { parseQuantity } from '../health/probes.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
@@ -133,13 +134,23 @@ export class ViewGate {
         // A block without a hash it can read tells nothing (as an error does): held, as pool.request() holds it.
         const key = block === null || typeof block !== 'object' ? undefined : hashKey((block as { hash?: unknown }).hash);
         if (block === null || key === undefined || key === known.block) return this.#hold(call, held);
-        this.#answer(call, response);
         this.#nodeLeft(link, known.block);
+        // A subscription of the client's still holds that block: the client hears that it left
+        // (the check just called for retracts it) before it gets the `null`, as from one node. The
+        // read is asked again at each poll (on the node in use by then) until that is so.
+        if (this.#subscriptionsHold(call, known)) return this.#hold(call, held, false);
+        this.#answer(call, response);
       },
       () => {
         if (this.#checking?.delete(call)) this.#hold(call, held);
       },
     );
+  }
+
+  /** Whether the block `known` that `call` reads by hash is still one the client's subscriptions hold. */
+  #subscriptionsHold(call: PendingCall, known: KnownBlock): boolean {
+    const looked = lookedUp(call.method, call.params);
+    return looked !== undefined && this.#ctx.continuity.whereIs(looked[0], looked[1])?.block === known.block;
   }
 
   /**

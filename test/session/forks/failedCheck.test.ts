@@ -113,6 +113,7 @@ describe("a switch whose check of the new node's chain fails", () => {
     // The client reads its log of 103's receipt: null, and b has another block at 103.
     h.send(rpc(1, 'eth_getTransactionReceipt', [given[2].transactionHash]));
     await h.settle();
+    await h.clock.advance(250); // asked again once the log is retracted
     expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
     const since = logs().slice(logs().findIndex((log) => log.removed));
     expect(since[0]).toEqual({ ...given[2], removed: true });
@@ -124,5 +125,81 @@ describe("a switch whose check of the new node's chain fails", () => {
     expect(h.clock.pendingTimers).toBeGreaterThan(0);
     h.session.close();
     expect(h.clock.pendingTimers).toBe(0);
+  });
+});
+
+// The same failed check, then the client reads the receipt of a log it holds that the node's
+// branch does not have. `null` is true of that branch, but the client still holds the log: it
+// must hear that the log left the chain before it gets the `null` (as from one node, whose
+// `removed` log comes with its reorg), never a `null` for a log it is never told it lost (the
+// shared-sockets run of `npm run test:chaos`, seed 20261213, after the fix above: a node on its
+// own branch answered `null` while the check that would have retracted the log was cut short).
+describe('a null for a log the client holds, from a node on another branch', () => {
+  /** As switchWhoseCheckFails, but only b's `eth_getLogs` fails (its blocks can be read). */
+  async function logsCheckFails() {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+    a.announceRemovedLogs = false;
+    b.announceRemovedLogs = false;
+    h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    for (let i = 0; i < 3; i++) {
+      a.advance(1).emitLog();
+      b.advance(1);
+    }
+    await h.settle();
+    const given = h.notifications().map((m) => m.params.result);
+    b.forkAt(1, 2);
+    let failing = true;
+    const answer = b.answer.bind(b);
+    b.answer = (request: JsonRpcRequest): JsonRpcResponse =>
+      failing && request.method === 'eth_getLogs' ? { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32000, message: 'busy' } } : answer(request);
+    a.cut();
+    await h.settle();
+    expect(h.notifications().length).toBe(3); // nothing retracted: the check failed
+    /** Where in what the client received the answer to `id` and the retraction of `log` are (-1: not there). */
+    const order = (id: unknown, log: any): [number, number] => [h.received.findIndex((m) => m.id === id), h.received.findIndex((m) => m.params?.result?.removed && m.params.result.transactionHash === log.transactionHash)];
+    return { h, a, b, given, order, heal: () => (failing = false) };
+  }
+
+  it('waits for the check that retracts the log, then answers null', async () => {
+    const { h, given, order, heal } = await logsCheckFails();
+    h.send(rpc(1, 'eth_getTransactionReceipt', [given[2].transactionHash]));
+    await h.settle();
+    expect(h.answers(1)).toEqual([]);
+    heal();
+    await h.clock.advance(1_000);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    const [answered, retracted] = order(1, given[2]);
+    expect(retracted).toBeGreaterThanOrEqual(0);
+    expect(answered).toBeGreaterThan(retracted);
+  });
+
+  it('asked again on the node the session moves to, whose chain has the log: its receipt', async () => {
+    const { h, a, b, given } = await logsCheckFails();
+    h.send(rpc(1, 'eth_getTransactionReceipt', [given[2].transactionHash]));
+    await h.settle();
+    a.restore();
+    h.pool.update('a', { status: 'healthy', head: a.head });
+    b.cut();
+    await h.clock.advance(2_000);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.objectContaining({ transactionHash: given[2].transactionHash }) }]);
+    expect(h.notifications().filter((m) => m.params.result.removed)).toEqual([]);
+  });
+
+  it('a block the client was given only in an answer (no subscription holds it): null at once, as before', async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+    a.advance(3);
+    b.advance(3);
+    h.send(rpc(1, 'eth_getBlockByNumber', ['0x67', false]));
+    await h.settle();
+    const block = h.answers(1)[0].result;
+    b.forkAt(1, 2);
+    a.cut();
+    await h.settle();
+    h.send(rpc(2, 'eth_getBlockByHash', [block.hash, false]));
+    await h.settle();
+    expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, result: null }]);
   });
 });
