@@ -255,7 +255,9 @@ export class CheckRunner {
     // block, the new node's; as `npm run test:chaos` showed with seed 20261213).
     if (outcome.error) {
       continuity.distrust();
-      this.#retryLater(run.call);
+      // Not when the node was left (its link is gone): the next switch's check compares them, and
+      // a retry on the dead link would fail at once, again and again, while the session has no node.
+      if (outcome.error.code !== 'ERR_ABORTED') this.#retryLater(run.call);
     } else if (run.head !== undefined) {
       continuity.settleSuspects(run.head);
       this.#retryMs = undefined;

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { FakeChain, type FakeNode } from '../../../src/testing/index.js';
+import { rpc, sessionHarness } from '../../helpers/session.js';
+
+async function failedSwitch(names?: Array<[string, 'primary' | 'backup']>) {
+  const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }), ...(names ? { names } : {}) });
+  const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+  for (const node of Object.values(h.nodes)) node.announceRemovedLogs = false;
+  const errors: Array<{ node: string; code: string; at: number }> = [];
+  h.session.on('backfill', (event) => {
+    if (event.error) errors.push({ node: event.node, code: event.error.code, at: h.clock.now() });
+  });
+  h.send(rpc('h', 'eth_subscribe', ['newHeads']));
+  h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
+  await h.settle();
+  for (let i = 0; i < 3; i++) {
+    a.advance(1).emitLog();
+    for (const node of Object.values(h.nodes)) if (node !== a) node.advance(1);
+  }
+  await h.settle();
+  b.failReads = true;
+  a.cut();
+  await h.settle();
+  await h.settle();
+  expect(h.session.node).toBe('b');
+  expect(errors.map((e) => e.node)).toEqual(['b', 'b']);
+  return { h, a, b, errors };
+}
+
+describe('the retry after a failed check', () => {
+  it('is not made again after its node was left (no check, no backfill error, while the session has no node)', async () => {
+    const { h, b, errors } = await failedSwitch();
+    h.mark('a', 'unhealthy');
+    b.cut();
+    h.mark('b', 'unhealthy');
+    await h.settle();
+    const before = errors.length;
+    await h.clock.advance(120_000);
+    expect(h.session.node).toBeUndefined();
+    // Each retry on the dead link was a check that failed at once (ERR_ABORTED), reported to the
+    // client, then made again at doubling intervals for as long as the session had no node. The
+    // retry already scheduled when the node was lost runs once; its failure (the node was left)
+    // schedules none.
+    expect(errors.slice(before).filter((e) => e.at > 250)).toEqual([]);
+  });
+});
