@@ -103,6 +103,8 @@ export class CheckRunner {
   afterSwitch(call: OwnCall): void {
     this.#current = call;
     this.#switchUnchecked = true;
+    // A new node: its retries after a failed check start again from `pollMs`.
+    this.#retryMs = undefined;
     this.#check(call, 1, true);
   }
 

@@ -44,3 +44,36 @@ describe('the retry after a failed check', () => {
     expect(errors.slice(before).filter((e) => e.at > 250)).toEqual([]);
   });
 });
+
+describe('the retry after a failed check, on the next node', () => {
+  it('comes pollMs after a failed check of a node switched to, not at the interval the node left had reached', async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }), names: [['a', 'primary'], ['b', 'backup'], ['c', 'backup']] });
+    const nodes = Object.values(h.nodes);
+    const a = h.nodes.a!;
+    for (const node of nodes) node.announceRemovedLogs = false;
+    h.send(rpc('h', 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    for (let i = 0; i < 3; i++) for (const node of nodes) node.advance(1);
+    await h.settle();
+    for (const node of nodes) if (node !== a) node.failReads = true;
+    a.cut();
+    h.mark('a', 'unhealthy');
+    await h.settle();
+    const first = h.nodes[h.session.node!]!;
+    expect(first).not.toBe(a);
+    // Its check fails, and again at 250, 750, 1750 ms: the next retry would be 2 s after the last.
+    await h.clock.advance(2_000);
+    first.cut();
+    h.mark(first.name, 'unhealthy');
+    await h.settle();
+    const next = h.nodes[h.session.node!]!;
+    expect(next).not.toBe(first);
+    expect(next).not.toBe(a);
+    const reads = () => next.calls.get('eth_blockNumber') ?? 0;
+    const afterSwitch = reads();
+    expect(afterSwitch).toBeGreaterThan(0); // the switch's check (it failed)
+    // As after the first failed check of a node: again pollMs (250 ms) later.
+    await h.clock.advance(300);
+    expect(reads()).toBeGreaterThan(afterSwitch);
+  });
+});
