@@ -270,7 +270,9 @@ export class CheckRunner {
     this.#host.deliverChecked(subscription, continuity, [...retracted, ...backfilled, ...live], fetchedCount, run.head);
     // Told once what was held went out: a listener that switches, unsubscribes or closes finds
     // nothing of this check left to run.
-    if (run.fork && !run.reported) {
+    // Not by a check that failed: it retracted nothing, and the check made again finds the fork
+    // again (announced then, once, with its retractions; not at each failed retry).
+    if (run.fork && !run.reported && !outcome.error) {
       run.reported = true;
       this.#host.onReorg(run.fork, run.afterSwitch);
     }

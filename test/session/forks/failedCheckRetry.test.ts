@@ -77,3 +77,41 @@ describe('the retry after a failed check, on the next node', () => {
     expect(reads()).toBeGreaterThan(afterSwitch);
   });
 });
+
+describe('a fork found by a check whose backfill fails', () => {
+  it('is announced once, when what left is retracted, not at each failed retry', async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+    a.announceRemovedLogs = false;
+    b.announceRemovedLogs = false;
+    const reorgs: unknown[] = [];
+    const errors: unknown[] = [];
+    h.session.on('reorg', (event) => reorgs.push(event));
+    h.session.on('backfill', (event) => {
+      if (event.error) errors.push(event.error.code);
+    });
+    h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    for (let i = 0; i < 3; i++) {
+      a.advance(1).emitLog();
+      b.advance(1);
+    }
+    await h.settle();
+    const logs = () => h.notifications(h.answers('l')[0].result).map((m) => m.params.result);
+    expect(logs().map((log) => Number(log.blockNumber))).toEqual([101, 102, 103]);
+    b.forkAt(1, 2); // b leaves 103: its branch is 103', 104'
+    // b reads blocks, but its eth_getLogs fails: the check finds the fork, its backfill fails.
+    let failing = true;
+    const answer = b.answer.bind(b);
+    b.answer = (request) => (failing && request.method === 'eth_getLogs' ? { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32000, message: 'busy' } } : answer(request));
+    a.cut();
+    await h.settle();
+    await h.clock.advance(10_000);
+    expect(errors.length).toBeGreaterThan(1); // it failed, and its retries too
+    expect(logs().filter((log) => log.removed)).toEqual([]); // nothing retracted yet
+    failing = false;
+    await h.clock.advance(30_000);
+    expect(logs().filter((log) => log.removed).map((log) => Number(log.blockNumber))).toEqual([103]);
+    expect(reorgs).toEqual([expect.objectContaining({ ancestor: 102, from: 'a', to: 'b' })]);
+  });
+});
