@@ -109,12 +109,29 @@ export async function locateForks(
       const ownTop = heightsUpTo(own, head)[0];
       // Heights compared for the common ancestor, newest first, once the newest is known to differ.
       let below: number[] | undefined;
+      // The lowest of the heights its newest block does not vouch for that the node's chain leaves:
+      // logs given by a node that was ahead of an earlier check's node (see `doubts`), and what was
+      // delivered before a check that failed (see Continuity.distrust).
+      const doubtedLeft = async (): Promise<number | undefined> => {
+        const doubted = new Map<number, readonly [number, number]>();
+        if (continuity.kind === 'logs') continuity.doubts(doubted);
+        continuity.suspects(doubted);
+        const heights = [...doubted.keys()].filter((n) => n <= head).sort((x, y) => x - y);
+        const sames = await Promise.all(heights.map((n) => same(n, doubted.get(n)!)));
+        return heights.find((_, i) => !sames[i]);
+      };
       if (ownTop !== undefined && ownTop !== top) {
         // What it was given must be on the node's chain up to its own newest block; the others'
         // heights above that tell only of the chain above it (another may have begun on a branch
         // this one was never shown: after a reorg this one's check was cut short before telling it).
         const [ownSame, topSame] = await Promise.all([same(ownTop, own.get(ownTop)!), same(top, delivered.get(top)!)]);
         if (!(ownSame && topSame)) below = ownSame ? numbers.filter((n) => n >= ownTop).slice(1) : numbers.filter((n) => n < ownTop);
+        // Its own newest block is on the node's chain, but not necessarily what it was given below
+        // it by another node: compared as when the newest block is (below).
+        if (ownSame && !topSame) {
+          const differs = await doubtedLeft();
+          if (differs !== undefined) below = numbers.filter((n) => n < differs);
+        }
       } else if (!(await same(top, delivered.get(top)!))) {
         below = numbers.slice(1);
       }
@@ -123,12 +140,7 @@ export async function locateForks(
         // Not logs given by a node that was ahead of an earlier check's node (see `doubts`): each
         // of those is compared now that this node has reached it.
         // Nor what was delivered before a check that failed (see Continuity.distrust).
-        const doubted = new Map<number, readonly [number, number]>();
-        if (continuity.kind === 'logs') continuity.doubts(doubted);
-        continuity.suspects(doubted);
-        const heights = [...doubted.keys()].filter((n) => n <= head).sort((x, y) => x - y);
-        const sames = await Promise.all(heights.map((n) => same(n, doubted.get(n)!)));
-        const differs = heights.find((_, i) => !sames[i]);
+        const differs = await doubtedLeft();
         if (differs === undefined) return void verified.set(subscription, top);
         below = numbers.filter((n) => n < differs);
       }

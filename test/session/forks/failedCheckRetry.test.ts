@@ -115,3 +115,51 @@ describe('a fork found by a check whose backfill fails', () => {
     expect(reorgs).toEqual([expect.objectContaining({ ancestor: 102, from: 'a', to: 'b' })]);
   });
 });
+
+describe('what was delivered before a failed check, when another subscription was given a higher block', () => {
+  it('is compared by the check made again, and retracted when the node does not have it', async () => {
+    const X = '0x' + '11'.repeat(20);
+    const Y = '0x' + '22'.repeat(20);
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+    a.announceRemovedLogs = false;
+    b.announceRemovedLogs = false;
+    const reorgs: unknown[] = [];
+    h.session.on('reorg', (event) => reorgs.push(event));
+    h.send(rpc('x', 'eth_subscribe', ['logs', { address: X }]));
+    h.send(rpc('y', 'eth_subscribe', ['logs', { address: Y }]));
+    await h.settle();
+    a.advance(2);
+    b.advance(2); // both at 102, one chain
+    a.advance(1).emitLog(X); // 103 (a's branch): x's log
+    a.advance(3).emitLog(Y); // 106 (a's branch): y's log
+    await h.settle();
+    const logs = (id: string) => h.notifications(h.answers(id)[0].result).map((m) => m.params.result);
+    expect(logs('x').map((log) => Number(log.blockNumber))).toEqual([103]);
+    expect(logs('y').map((log) => Number(log.blockNumber))).toEqual([106]);
+    b.forkAt(0, 0); // b goes on a branch of its own from 102
+    b.failReads = true;
+    a.cut();
+    h.mark('a', 'unhealthy');
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    // b's own blocks: x is given b's log at 105, unchecked (b's reads still fail).
+    b.advance(3).emitLog(X);
+    b.advance(2); // 107
+    await h.settle();
+    expect(logs('x').map((log) => [Number(log.blockNumber), log.blockHash === b.block(Number(log.blockNumber)).hash])).toEqual([
+      [103, false],
+      [105, true],
+    ]);
+    b.failReads = false;
+    await h.clock.advance(60_000);
+    // What x holds once it has applied every retraction: only what is on b's chain.
+    const held = new Map<string, any>();
+    for (const log of logs('x')) {
+      const key = `${log.blockHash}:${log.logIndex}`;
+      if (log.removed) held.delete(key);
+      else held.set(key, log);
+    }
+    expect([...held.values()].map((log) => [Number(log.blockNumber), log.blockHash === b.block(Number(log.blockNumber)).hash])).toEqual([[105, true]]);
+  });
+});
