@@ -68,8 +68,8 @@ export abstract class Continuity {
   protected duplicateCount = 0;
   /** The last live result offered is held until the node's chain is checked (see {@link takeUnlinked}). */
   protected unlinked = false;
-  /** Heights of delivered blocks a check failed to compare (see {@link distrust}). */
-  #suspects: Set<number> | undefined;
+  /** Delivered blocks a check failed to compare, (height → digest) as delivered (see {@link distrust}). */
+  #suspects: Map<number, readonly [number, number]> | undefined;
 
   constructor(options: ContinuityOptions, onBlock?: (block: number) => void) {
     this.options = options;
@@ -143,27 +143,45 @@ export abstract class Continuity {
   distrust(): void {
     const delivered = new Map<number, readonly [number, number]>();
     this.anchors(delivered);
-    if (delivered.size > 0) (this.#suspects ??= new Set()).add(Math.max(...delivered.keys()));
+    this.#followSuspects(delivered);
+    if (delivered.size === 0) return;
+    const newest = Math.max(...delivered.keys());
+    (this.#suspects ??= new Map()).set(newest, delivered.get(newest)!);
   }
 
-  /** (height → digest) of the blocks {@link distrust} left to compare, while they are still what the client holds there. */
+  /** (height → digest) of the blocks {@link distrust} left to compare, as the client holds them. */
   suspects(into: Map<number, readonly [number, number]>): void {
     if (this.#suspects === undefined) return;
     const delivered = new Map<number, readonly [number, number]>();
     this.anchors(delivered);
-    for (const n of this.#suspects) {
-      const digest = delivered.get(n);
-      // Forgotten, or retracted since: nothing left there to doubt.
-      if (digest === undefined) this.#suspects.delete(n);
-      else into.set(n, digest);
+    this.#followSuspects(delivered);
+    for (const [n, digest] of this.#suspects ?? []) into.set(n, digest);
+  }
+
+  /**
+   * A suspect block the client no longer holds (retracted, or replaced by another block at its
+   * height: a log or head of the node's since) leaves what it held below it, of the same chain,
+   * suspect: the newest of that still delivered is compared in its place (not the block that
+   * replaced it, which tells nothing of the heights below). Forgotten: nothing left to doubt.
+   */
+  #followSuspects(delivered: ReadonlyMap<number, readonly [number, number]>): void {
+    const suspects = this.#suspects;
+    if (suspects === undefined) return;
+    for (const [n, digest] of [...suspects]) {
+      const held = delivered.get(n);
+      if (held !== undefined && held[0] === digest[0] && held[1] === digest[1]) continue;
+      suspects.delete(n);
+      let below: number | undefined;
+      for (const m of delivered.keys()) if (m < n && (below === undefined || m > below)) below = m;
+      if (below !== undefined && !suspects.has(below)) suspects.set(below, delivered.get(below)!);
     }
-    if (this.#suspects.size === 0) this.#suspects = undefined;
+    if (suspects.size === 0) this.#suspects = undefined;
   }
 
   /** A check compared the node's chain up to `head`: the suspect blocks at or below it are settled. */
   settleSuspects(head: number): void {
     if (this.#suspects === undefined) return;
-    for (const n of this.#suspects) if (n <= head) this.#suspects.delete(n);
+    for (const n of [...this.#suspects.keys()]) if (n <= head) this.#suspects.delete(n);
     if (this.#suspects.size === 0) this.#suspects = undefined;
   }
 

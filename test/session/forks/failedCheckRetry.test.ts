@@ -163,3 +163,39 @@ describe('what was delivered before a failed check, when another subscription wa
     expect([...held.values()].map((log) => [Number(log.blockNumber), log.blockHash === b.block(Number(log.blockNumber)).hash])).toEqual([[105, true]]);
   });
 });
+
+describe('what was delivered before a failed check, whose newest block the new node replaced since', () => {
+  it('is still compared below it: the logs of the branch left are retracted', async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+    a.announceRemovedLogs = false;
+    b.announceRemovedLogs = false;
+    h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    a.advance(2);
+    b.advance(2); // both at 102, one chain
+    a.advance(1).emitLog(); // 103 (a's branch)
+    a.advance(1).emitLog(); // 104 (a's branch)
+    await h.settle();
+    const logs = () => h.notifications(h.answers('l')[0].result).map((m) => m.params.result);
+    expect(logs().map((log) => Number(log.blockNumber))).toEqual([103, 104]);
+    b.failReads = true;
+    a.cut();
+    h.mark('a', 'unhealthy');
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    // b's own branch from 102: its log at 104 takes the place of a's there (unchecked: b's reads fail).
+    b.forkAt(0, 2).emitLog();
+    await h.settle();
+    b.failReads = false;
+    await h.clock.advance(60_000);
+    const held = new Map<string, any>();
+    for (const log of logs()) {
+      const key = `${log.blockHash}:${log.logIndex}`;
+      if (log.removed) held.delete(key);
+      else held.set(key, log);
+    }
+    // a's log at 103 is off b's chain.
+    expect([...held.values()].map((log) => [Number(log.blockNumber), log.blockHash === b.block(Number(log.blockNumber)).hash])).toEqual([[104, true]]);
+  });
+});
