@@ -43,10 +43,10 @@ const isBlockTag = (tag: unknown): boolean => BLOCK_TAGS.has(tag) || (typeof tag
 /** geth's words for a param it cannot read: `invalid argument <index>: …`. */
 const invalidParams = (id: JsonRpcResponse['id'], index: number, message: string) => errorResponse(id, RpcErrorCode.INVALID_PARAMS, `invalid argument ${index}: ${message}`);
 
-/** Answers one JSON-RPC call from the node's current state (see {@link FakeNode.answer}). */
 /** The reads {@link FakeNode.failReads} fails. */
 const CHAIN_READS = new Set(['eth_blockNumber', 'eth_getBlockByNumber', 'eth_getBlockByHash', 'eth_getLogs']);
 
+/** Answers one JSON-RPC call from the node's current state (see {@link FakeNode.answer}). */
 export function answerCall(node: FakeNode, state: FakeNodeState, request: JsonRpcRequest): JsonRpcResponse {
   const id = request.id ?? null;
   node.calls.set(request.method, (node.calls.get(request.method) ?? 0) + 1);
