@@ -235,7 +235,10 @@ export class PoolViewGate {
         // Read the head now: if the node has got there, its answer may still be from before, so it
         // is asked again at once (and then judged by this head); if not, it is behind.
         const now = await (headNow ??= this.#headOf(node, signal).then(
-          (n) => (this.#heads.asked(node, n), n),
+          (n) => {
+            this.#heads.asked(node, n);
+            return n;
+          },
           () => undefined,
         ));
         askAgain ||= now !== undefined && now >= demand.need;

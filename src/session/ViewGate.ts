@@ -165,7 +165,7 @@ export class ViewGate {
     const last = this.#left;
     if (last !== undefined && last.link === link && last.block === block && ctx.continuity.checking) return;
     this.#left = { link, block };
-    ctx.continuity.nodeLeftBlock();
+    ctx.continuity.resync();
   }
 
   /** Fails every waiting call (the session is closing) and stops the timer. */
