@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonRpcRequest, JsonRpcResponse } from '../../../src/jsonrpc.js';
 import { FakeChain, type FakeNode } from '../../../src/testing/index.js';
+import { anvilLikeSession, failMethods, logsOf, mineLogs } from '../../helpers/anvilLike.js';
 import { rpc, sessionHarness } from '../../helpers/session.js';
 
 // A switch's check can fail (the new node errs on the reads it makes, or is left while they run):
@@ -11,51 +11,27 @@ import { rpc, sessionHarness } from '../../helpers/session.js';
 
 const READS = ['eth_blockNumber', 'eth_getBlockByNumber', 'eth_getLogs'];
 
-/** Makes `node` answer the check's reads with an error while `failing()` says so; counts the `eth_blockNumber` calls (one a check). */
-function failReads(node: FakeNode, failing: () => boolean): () => number {
-  const answer = node.answer.bind(node);
-  let heads = 0;
-  node.answer = (request: JsonRpcRequest): JsonRpcResponse => {
-    if (request.method === 'eth_blockNumber') heads += 1;
-    return failing() && READS.includes(request.method) ? { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32000, message: 'busy' } } : answer(request);
-  };
-  return () => heads;
-}
-
 /**
  * A client with `newHeads` and `logs` on `a`, given blocks 101–103 (a log each); `b` then forks
  * below 103 and `a` is cut while `b` fails the check's reads.
  */
 async function switchWhoseCheckFails(options: { fork: boolean }) {
-  const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
-  const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
-  a.announceRemovedLogs = false;
-  b.announceRemovedLogs = false;
-  const reorgs: unknown[] = [];
-  const failures: unknown[] = [];
-  h.session.on('reorg', (event) => reorgs.push(event));
-  h.session.on('backfill', (event) => {
-    if (event.error) failures.push(event.error.code);
-  });
+  const { h, a, b, reorgs, failures } = await anvilLikeSession();
   h.send(rpc('h', 'eth_subscribe', ['newHeads']));
   h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
   await h.settle();
-  for (let i = 0; i < 3; i++) {
-    a.advance(1).emitLog();
-    b.advance(1);
-  }
-  await h.settle();
-  const logs = () => h.notifications().filter((m) => m.params.subscription === h.answers('l')[0].result).map((m) => m.params.result);
-  const heads = () => h.notifications().filter((m) => m.params.subscription === h.answers('h')[0].result).map((m) => m.params.result);
+  await mineLogs(h, 3);
+  const logs = () => logsOf(h, 'l');
+  const heads = () => logsOf(h, 'h');
   const given = logs();
   expect(given.map((log) => Number(log.blockNumber))).toEqual([101, 102, 103]);
   if (options.fork) b.forkAt(1, 2); // b leaves 103: its branch is 103', 104'
   let failing = true;
-  const checks = failReads(b, () => failing);
+  const checks = failMethods(b, READS, () => failing);
   a.cut();
   await h.settle();
   await h.settle();
-  expect(failures).toEqual(['ERR_BAD_RESPONSE', 'ERR_BAD_RESPONSE']);
+  expect(failures.map((f) => f.code)).toEqual(['ERR_BAD_RESPONSE', 'ERR_BAD_RESPONSE']);
   return { h, a, b, reorgs, logs, heads, given, checks, heal: () => (failing = false) };
 }
 
@@ -137,23 +113,14 @@ describe("a switch whose check of the new node's chain fails", () => {
 describe('a null for a log the client holds, from a node on another branch', () => {
   /** As switchWhoseCheckFails, but only b's `eth_getLogs` fails (its blocks can be read). */
   async function logsCheckFails() {
-    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
-    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
-    a.announceRemovedLogs = false;
-    b.announceRemovedLogs = false;
+    const { h, a, b } = await anvilLikeSession();
     h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
     await h.settle();
-    for (let i = 0; i < 3; i++) {
-      a.advance(1).emitLog();
-      b.advance(1);
-    }
-    await h.settle();
+    await mineLogs(h, 3);
     const given = h.notifications().map((m) => m.params.result);
     b.forkAt(1, 2);
     let failing = true;
-    const answer = b.answer.bind(b);
-    b.answer = (request: JsonRpcRequest): JsonRpcResponse =>
-      failing && request.method === 'eth_getLogs' ? { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32000, message: 'busy' } } : answer(request);
+    failMethods(b, ['eth_getLogs'], () => failing);
     a.cut();
     await h.settle();
     expect(h.notifications().length).toBe(3); // nothing retracted: the check failed

@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { FakeChain, type FakeNode } from '../../../src/testing/index.js';
-import { rpc, sessionHarness } from '../../helpers/session.js';
+import { anvilLikeSession, failMethods, heldLogs, logsOf, mineLogs } from '../../helpers/anvilLike.js';
+import { rpc } from '../../helpers/session.js';
 
 async function failedSwitch(names?: Array<[string, 'primary' | 'backup']>) {
-  const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }), ...(names ? { names } : {}) });
-  const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
-  for (const node of Object.values(h.nodes)) node.announceRemovedLogs = false;
-  const errors: Array<{ node: string; code: string; at: number }> = [];
-  h.session.on('backfill', (event) => {
-    if (event.error) errors.push({ node: event.node, code: event.error.code, at: h.clock.now() });
-  });
+  const { h, a, b, failures: errors } = await anvilLikeSession(names ? { names } : {});
   h.send(rpc('h', 'eth_subscribe', ['newHeads']));
   h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
   await h.settle();
-  for (let i = 0; i < 3; i++) {
-    a.advance(1).emitLog();
-    for (const node of Object.values(h.nodes)) if (node !== a) node.advance(1);
-  }
-  await h.settle();
+  await mineLogs(h, 3);
   b.failReads = true;
   a.cut();
   await h.settle();
@@ -47,10 +37,8 @@ describe('the retry after a failed check', () => {
 
 describe('the retry after a failed check, on the next node', () => {
   it('comes pollMs after a failed check of a node switched to, not at the interval the node left had reached', async () => {
-    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }), names: [['a', 'primary'], ['b', 'backup'], ['c', 'backup']] });
+    const { h, a } = await anvilLikeSession({ names: [['a', 'primary'], ['b', 'backup'], ['c', 'backup']] });
     const nodes = Object.values(h.nodes);
-    const a = h.nodes.a!;
-    for (const node of nodes) node.announceRemovedLogs = false;
     h.send(rpc('h', 'eth_subscribe', ['newHeads']));
     await h.settle();
     for (let i = 0; i < 3; i++) for (const node of nodes) node.advance(1);
@@ -80,30 +68,16 @@ describe('the retry after a failed check, on the next node', () => {
 
 describe('a fork found by a check whose backfill fails', () => {
   it('is announced once, when what left is retracted, not at each failed retry', async () => {
-    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
-    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
-    a.announceRemovedLogs = false;
-    b.announceRemovedLogs = false;
-    const reorgs: unknown[] = [];
-    const errors: unknown[] = [];
-    h.session.on('reorg', (event) => reorgs.push(event));
-    h.session.on('backfill', (event) => {
-      if (event.error) errors.push(event.error.code);
-    });
+    const { h, a, b, reorgs, failures: errors } = await anvilLikeSession();
     h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
     await h.settle();
-    for (let i = 0; i < 3; i++) {
-      a.advance(1).emitLog();
-      b.advance(1);
-    }
-    await h.settle();
-    const logs = () => h.notifications(h.answers('l')[0].result).map((m) => m.params.result);
+    await mineLogs(h, 3);
+    const logs = () => logsOf(h, 'l');
     expect(logs().map((log) => Number(log.blockNumber))).toEqual([101, 102, 103]);
     b.forkAt(1, 2); // b leaves 103: its branch is 103', 104'
     // b reads blocks, but its eth_getLogs fails: the check finds the fork, its backfill fails.
     let failing = true;
-    const answer = b.answer.bind(b);
-    b.answer = (request) => (failing && request.method === 'eth_getLogs' ? { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32000, message: 'busy' } } : answer(request));
+    failMethods(b, ['eth_getLogs'], () => failing);
     a.cut();
     await h.settle();
     await h.clock.advance(10_000);
@@ -120,12 +94,7 @@ describe('what was delivered before a failed check, when another subscription wa
   it('is compared by the check made again, and retracted when the node does not have it', async () => {
     const X = '0x' + '11'.repeat(20);
     const Y = '0x' + '22'.repeat(20);
-    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
-    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
-    a.announceRemovedLogs = false;
-    b.announceRemovedLogs = false;
-    const reorgs: unknown[] = [];
-    h.session.on('reorg', (event) => reorgs.push(event));
+    const { h, a, b } = await anvilLikeSession();
     h.send(rpc('x', 'eth_subscribe', ['logs', { address: X }]));
     h.send(rpc('y', 'eth_subscribe', ['logs', { address: Y }]));
     await h.settle();
@@ -134,7 +103,7 @@ describe('what was delivered before a failed check, when another subscription wa
     a.advance(1).emitLog(X); // 103 (a's branch): x's log
     a.advance(3).emitLog(Y); // 106 (a's branch): y's log
     await h.settle();
-    const logs = (id: string) => h.notifications(h.answers(id)[0].result).map((m) => m.params.result);
+    const logs = (id: string) => logsOf(h, id);
     expect(logs('x').map((log) => Number(log.blockNumber))).toEqual([103]);
     expect(logs('y').map((log) => Number(log.blockNumber))).toEqual([106]);
     b.forkAt(0, 0); // b goes on a branch of its own from 102
@@ -154,22 +123,13 @@ describe('what was delivered before a failed check, when another subscription wa
     b.failReads = false;
     await h.clock.advance(60_000);
     // What x holds once it has applied every retraction: only what is on b's chain.
-    const held = new Map<string, any>();
-    for (const log of logs('x')) {
-      const key = `${log.blockHash}:${log.logIndex}`;
-      if (log.removed) held.delete(key);
-      else held.set(key, log);
-    }
-    expect([...held.values()].map((log) => [Number(log.blockNumber), log.blockHash === b.block(Number(log.blockNumber)).hash])).toEqual([[105, true]]);
+    expect(heldLogs(logs('x')).map((log) => [Number(log.blockNumber), log.blockHash === b.block(Number(log.blockNumber)).hash])).toEqual([[105, true]]);
   });
 });
 
 describe('what was delivered before a failed check, whose newest block the new node replaced since', () => {
   it('is still compared below it: the logs of the branch left are retracted', async () => {
-    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
-    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
-    a.announceRemovedLogs = false;
-    b.announceRemovedLogs = false;
+    const { h, a, b } = await anvilLikeSession();
     h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
     await h.settle();
     a.advance(2);
@@ -177,7 +137,7 @@ describe('what was delivered before a failed check, whose newest block the new n
     a.advance(1).emitLog(); // 103 (a's branch)
     a.advance(1).emitLog(); // 104 (a's branch)
     await h.settle();
-    const logs = () => h.notifications(h.answers('l')[0].result).map((m) => m.params.result);
+    const logs = () => logsOf(h, 'l');
     expect(logs().map((log) => Number(log.blockNumber))).toEqual([103, 104]);
     b.failReads = true;
     a.cut();
@@ -189,13 +149,7 @@ describe('what was delivered before a failed check, whose newest block the new n
     await h.settle();
     b.failReads = false;
     await h.clock.advance(60_000);
-    const held = new Map<string, any>();
-    for (const log of logs()) {
-      const key = `${log.blockHash}:${log.logIndex}`;
-      if (log.removed) held.delete(key);
-      else held.set(key, log);
-    }
     // a's log at 103 is off b's chain.
-    expect([...held.values()].map((log) => [Number(log.blockNumber), log.blockHash === b.block(Number(log.blockNumber)).hash])).toEqual([[104, true]]);
+    expect(heldLogs(logs()).map((log) => [Number(log.blockNumber), log.blockHash === b.block(Number(log.blockNumber)).hash])).toEqual([[104, true]]);
   });
 });
