@@ -41,6 +41,9 @@ const STATE_AT: ReadonlyMap<string, number> = new Map([
   ['eth_estimateGas', 1],
   ['eth_createAccessList', 1],
   ['eth_getProof', 2],
+  // Calls run on the state of a block: simulated blocks on top of it, a traced call in it.
+  ['eth_simulateV1', 1],
+  ['debug_traceCall', 1],
 ]);
 
 /** Methods whose first argument names a block by number or tag. */

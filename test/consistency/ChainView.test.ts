@@ -96,6 +96,8 @@ describe('ChainView: what a read demands of the node that answers it', () => {
     ['eth_estimateGas', [{ to: '0x0' }]],
     ['eth_createAccessList', [{ to: '0x0' }]],
     ['eth_getProof', ['0x0', []]],
+    ['eth_simulateV1', [{ blockStateCalls: [] }]],
+    ['debug_traceCall', [{ to: '0x0' }]],
   ])('%s reads state: at latest (or no block argument) it needs the node at the view; at block 5, a node that has it', (method, args) => {
     const view = seen(11);
     const atView = { kind: 'head', need: 11, onlyIfMissing: false };

@@ -76,6 +76,24 @@ describe('a session never shows the client the chain going back (invariant 10)',
     expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, result: [] }]);
   });
 
+  it('a simulation or a traced call at latest (eth_simulateV1, debug_traceCall) waits too: it runs on the state of the node\'s head', async () => {
+    const h = await onLaggingBackup();
+    h.send(rpc(1, 'eth_simulateV1', [{ blockStateCalls: [] }, 'latest']));
+    h.send(rpc(2, 'debug_traceCall', [{ to: '0x0000000000000000000000000000000000000001' }, 'latest', {}]));
+    h.send(rpc(3, 'eth_simulateV1', [{ blockStateCalls: [] }, '0x60'])); // a block b has
+    await h.settle();
+    expect(h.answers(1)).toEqual([]);
+    expect(h.answers(2)).toEqual([]);
+    expect(h.answers(3)).toHaveLength(1);
+    const asked = h.nodes.b!.calls.get('eth_simulateV1') ?? 0;
+    h.nodes.b!.advance(3);
+    await h.clock.advance(250);
+    // Asked again of b once it reached the view (the fake node knows neither method: its error is the answer).
+    expect(h.nodes.b!.calls.get('eth_simulateV1')).toBe(asked + 1);
+    expect(h.answers(1)).toHaveLength(1);
+    expect(h.answers(2)).toHaveLength(1);
+  });
+
   it('a read of a block the lagging node has is answered at once', async () => {
     const h = await onLaggingBackup();
     const held: string[] = [];
