@@ -46,6 +46,9 @@ const STATE_AT: ReadonlyMap<string, number> = new Map([
   ['debug_traceCall', 1],
 ]);
 
+/** Rises of the view kept for {@link ChainView.highestAt}: at four blocks a second, 16 s of them. */
+const RISES = 64;
+
 /** Methods whose first argument names a block by number or tag. */
 const BY_NUMBER: ReadonlySet<string> = new Set([
   'eth_getBlockByNumber',
@@ -175,6 +178,17 @@ export class ChainView {
   #highest: number | undefined;
   /** Hashes of blocks and transactions it was given in answers (see {@link given}). */
   readonly #hashes = new KnownHashes();
+  /** The clock {@link highestAt} reads times on; without one, no rise is kept. */
+  readonly #now: (() => number) | undefined;
+  /** The last {@link RISES} rises of the view (one per clock reading), a ring: when, and to what. */
+  #riseAt: Float64Array | undefined;
+  #riseTo: Float64Array | undefined;
+  #rises = 0;
+
+  /** `now`: the clock of the probes whose heads {@link highestAt} is compared with. */
+  constructor(now?: () => number) {
+    this.#now = now;
+  }
 
   /** The highest block number the client has been given, if any. */
   get highest(): number | undefined {
@@ -183,7 +197,40 @@ export class ChainView {
 
   /** The client was given block `n` (or something in it). */
   raise(n: number): void {
-    if (this.#highest === undefined || n > this.#highest) this.#highest = n;
+    if (this.#highest !== undefined && n <= this.#highest) return;
+    this.#highest = n;
+    if (this.#now !== undefined) this.#rose(n, this.#now());
+  }
+
+  #rose(n: number, at: number): void {
+    const times = (this.#riseAt ??= new Float64Array(RISES));
+    const heights = (this.#riseTo ??= new Float64Array(RISES));
+    const last = (this.#rises - 1) % RISES;
+    if (this.#rises > 0 && times[last] === at) {
+      heights[last] = n;
+      return;
+    }
+    const next = this.#rises % RISES;
+    times[next] = at;
+    heights[next] = n;
+    this.#rises += 1;
+  }
+
+  /**
+   * At most the highest block the client had been given at time `at` (on the clock given to the
+   * constructor): what a node's head read then is to be compared with. A probe's head is up to a
+   * probe interval old, and on a chain whose blocks come faster than that, the view has always
+   * moved on since: compared with the view now, a node that keeps up would never count as caught
+   * up. Before the rises kept, one below the oldest; without a clock, the view now.
+   */
+  highestAt(at: number): number | undefined {
+    if (this.#riseAt === undefined || this.#riseTo === undefined) return this.#highest;
+    const kept = Math.min(this.#rises, RISES);
+    for (let k = 1; k <= kept; k++) {
+      const i = (this.#rises - k) % RISES;
+      if (this.#riseAt[i]! <= at) return this.#riseTo[i]!;
+    }
+    return this.#riseTo[(this.#rises - kept) % RISES]! - 1;
   }
 
   /** Where a hash of `kind` given to the client in an answer is, if it is among the last kept. */

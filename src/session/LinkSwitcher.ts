@@ -274,13 +274,23 @@ export class LinkSwitcher {
     return open.find((name) => !this.#behindView(name)) ?? open[0];
   }
 
-  /** Whether the pool knows `node`'s head to be below the highest block the client has seen. */
+  /**
+   * Whether the pool knows `node`'s head to be behind what the client has seen: below what the
+   * client had been given {@link ViewGate.skewMs} before a probe read it. Not the view now: a
+   * probe's head is up to a probe interval old, and on a chain whose blocks come faster than that
+   * (250 ms blocks, 1 s probes) a node that keeps up, importing each block a little after the node
+   * in use, was always behind it, and the session never failed back. A node within that skew is
+   * caught up: a read of a block it has not imported yet waits for it, as on any switch. A head no
+   * probe dated is compared with the view now.
+   */
   #behindView(node: string): boolean {
     const { gate, pool } = this.#ctx;
     const highest = gate.view.highest;
     if (!gate.enabled || highest === undefined) return false;
-    const head = pool.health(node).head;
-    return head !== undefined && head < highest;
+    const head = pool.headOf(node);
+    if (head === undefined || head >= highest) return false;
+    const at = pool.headAtOf(node);
+    return head < (at === undefined ? highest : (gate.view.highestAt(at - gate.skewMs) ?? highest));
   }
 
   #noteNodeFailure(link: UpstreamLink, now: number): void {

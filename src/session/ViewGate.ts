@@ -27,7 +27,7 @@ interface Waiting {
  * when `waitMs` passes. One poll timer serves every waiting call.
  */
 export class ViewGate {
-  readonly view = new ChainView();
+  readonly view: ChainView;
   readonly #ctx: SessionContext;
   readonly #settings: ConsistencySettings;
   readonly #waiting: Waiting[] = [];
@@ -47,10 +47,20 @@ export class ViewGate {
   constructor(ctx: SessionContext, settings: ConsistencySettings) {
     this.#ctx = ctx;
     this.#settings = settings;
+    // Its rises are dated on the pool's clock, the one probes date the heads they read with.
+    this.view = new ChainView(() => ctx.pool.clock.now());
   }
 
   get enabled(): boolean {
     return this.#settings.monotonic;
+  }
+
+  /**
+   * How far behind the view, in time, a node probed may be and still count as caught up (to fail
+   * back to it): two polls, so a read it cannot serve yet waits at most about that long.
+   */
+  get skewMs(): number {
+    return 2 * this.#settings.pollMs;
   }
 
   /** Whether `method`'s answer must be read before it goes out (it may raise or be judged by the view). */
