@@ -195,11 +195,11 @@ export class ChainView {
     return this.#highest;
   }
 
-  /** The client was given block `n` (or something in it). */
-  raise(n: number): void {
+  /** The client was given block `n` (or something in it); `now`: the clock's time, if the caller has read it. */
+  raise(n: number, now?: number): void {
     if (this.#highest !== undefined && n <= this.#highest) return;
     this.#highest = n;
-    if (this.#now !== undefined) this.#rose(n, this.#now());
+    if (this.#now !== undefined) this.#rose(n, now ?? this.#now());
   }
 
   #rose(n: number, at: number): void {

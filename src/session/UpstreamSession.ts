@@ -104,9 +104,15 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
         this.emit('reorg', { ...event, from: afterSwitch ? this.#ctx.previousNode : to, to });
       },
       (block) => {
-        const ctx = this.#ctx;
-        ctx.gate.view.raise(block);
-        if (ctx.link) ctx.gate.noteHead(ctx.link, block);
+        const { gate, link, clock } = this.#ctx;
+        const highest = gate.view.highest;
+        const rises = highest === undefined || block > highest;
+        const newer = link !== undefined && (link.head === undefined || block > link.head);
+        if (!rises && !newer) return;
+        // One clock read for both (a clock read costs a good part of a notification's trip).
+        const now = clock.now();
+        if (rises) gate.view.raise(block, now);
+        if (newer) gate.noteHead(link, block, false, now);
       },
       // A node that does not serve a block below its head yet is waited for as a read is.
       { clock, pollMs: consistency.pollMs, waitMs: consistency.waitMs },

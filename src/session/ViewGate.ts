@@ -47,8 +47,10 @@ export class ViewGate {
   constructor(ctx: SessionContext, settings: ConsistencySettings) {
     this.#ctx = ctx;
     this.#settings = settings;
-    // Its rises are dated on the pool's clock, the one probes date the heads they read with.
-    this.view = new ChainView(() => ctx.pool.clock.now());
+    // Its rises are dated on the session's clock: compared with the heads the pool's probes read,
+    // as #knownHead compares them, the two are taken to be one clock (they are unless a host gives
+    // the session and its pool different ones).
+    this.view = new ChainView(() => ctx.clock.now());
   }
 
   get enabled(): boolean {
@@ -73,10 +75,10 @@ export class ViewGate {
    * is its latest word, also when lower than before (the node rewound); a head it showed otherwise
    * (a notification, a block delivered) only raises it.
    */
-  noteHead(link: UpstreamLink, head: number, asked = false): void {
+  noteHead(link: UpstreamLink, head: number, asked = false, now = this.#ctx.clock.now()): void {
     if (!asked && link.head !== undefined && head <= link.head) return;
     link.head = head;
-    link.headAt = this.#ctx.clock.now();
+    link.headAt = now;
   }
 
   /**

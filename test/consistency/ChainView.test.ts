@@ -204,3 +204,38 @@ describe('ChainView: hashes the client was given, for reads by hash', () => {
     expect(view.lapsed({ error: { code: -32000, message: 'x' } }, 200, at200)).toBeUndefined();
   });
 });
+
+describe('ChainView.highestAt: the view as it was when a probe read a head', () => {
+  it('answers the highest block given at or before a time, one rise a clock reading', () => {
+    let now = 1_000;
+    const view = new ChainView(() => now);
+    expect(view.highestAt(500)).toBeUndefined();
+    view.raise(10);
+    view.raise(11); // the same reading: one rise, to 11
+    now = 1_250;
+    view.raise(12);
+    view.raise(9); // not a rise
+    now = 1_500;
+    view.raise(13);
+    expect([999, 1_000, 1_100, 1_250, 1_499, 1_500, 9_000].map((t) => view.highestAt(t))).toEqual([10, 11, 11, 12, 12, 13, 13]);
+  });
+
+  it('before the rises it keeps (the last 64): one below the oldest kept, so a head at it counts as caught up', () => {
+    let now = 0;
+    const view = new ChainView(() => now);
+    for (let n = 1; n <= 100; n++) {
+      now = n * 10;
+      view.raise(n);
+    }
+    expect(view.highestAt(1_000)).toBe(100);
+    expect(view.highestAt(370)).toBe(37); // the oldest kept: 37 at 370
+    expect(view.highestAt(369)).toBe(36);
+    expect(view.highestAt(0)).toBe(36);
+  });
+
+  it('without a clock, the view now', () => {
+    const view = new ChainView();
+    view.raise(7);
+    expect(view.highestAt(0)).toBe(7);
+  });
+});
