@@ -85,6 +85,11 @@ export class HeadsContinuity extends Continuity {
     // After a deep fork the delivered heads tell nothing about the new chain: heads from here on
     // are judged against what follows.
     if (deep) this.#heads.forgetAbove(-1);
+    // A fork whose new branch is not fetched (a gap longer than maxBackfillBlocks, skipped): the
+    // heads above the ancestor left the chain and none replaces them. Kept, a read by hash would
+    // find them held (ViewGate holds its `null` until BEHIND) and every later check would find the
+    // same fork again.
+    else if (ancestor !== undefined && fetched.length === 0) this.#heads.forgetAbove(ancestor);
     if (this.held !== undefined && heard !== undefined) this.held = withoutOlder(this.held, fetched, heard);
     const settled = (this.#settled = this.#onHead ? new Map() : undefined);
     const done = super.finish(fetched, ancestor, deep);

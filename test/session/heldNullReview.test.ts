@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { FakeChain, type FakeNode } from '../../src/testing/index.js';
+import { rpc, sessionHarness } from '../helpers/session.js';
+
+// Reads by hash held (since 27b31aa) until the client's subscriptions no longer hold the block
+// they look up: cases where no check ever takes the block out of what the subscriptions hold.
+
+describe('a newHeads head left by a fork whose backfill was skipped (longer than maxBackfillBlocks)', () => {
+  it('its block read by hash from the new node: null promptly, not BEHIND after waitMs', async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+    const backfills: any[] = [];
+    const reorgs: unknown[] = [];
+    h.session.on('backfill', (e) => backfills.push(e));
+    h.session.on('reorg', (e) => reorgs.push(e));
+    h.send(rpc('h', 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    for (let i = 0; i < 3; i++) {
+      a.advance(1);
+      b.advance(1);
+    }
+    await h.settle();
+    const heads = h.notifications().map((m) => m.params.result);
+    expect(heads.map((x) => Number(x.number))).toEqual([101, 102, 103]);
+    b.forkAt(2, 140); // b leaves 102 and 103, and is 138 blocks past them
+    a.cut();
+    h.mark('a', 'unhealthy');
+    await h.settle();
+    expect(h.session.node).toBe('b');
+    expect(backfills).toEqual([expect.objectContaining({ skipped: true })]);
+    expect(reorgs.length).toBe(1);
+    const events = reorgs.length;
+    h.send(rpc(1, 'eth_getBlockByHash', [heads[2].hash, false]));
+    await h.settle();
+    await h.clock.advance(500);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    expect(h.session.stats().failedBehind).toBe(0);
+    // The fork was announced once (not again at each poll of a held read).
+    expect(reorgs.length - events).toBeLessThanOrEqual(1);
+  });
+});
