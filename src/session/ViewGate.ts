@@ -37,6 +37,8 @@ export class ViewGate {
   #told: WeakSet<PendingCall> | undefined;
   /** Calls whose answer waits for the node's head to be read (they are owed an answer too). */
   #checking: Set<PendingCall> | undefined;
+  /** Reads by hash held while the client's subscriptions held the block they look up (see {@link #confirm}). */
+  #heldForCheck: WeakSet<PendingCall> | undefined;
   #timer: TimerHandle | undefined;
   #polling = false;
   /** The block a node was last found to have left (see {@link #nodeLeft}). */
@@ -146,11 +148,17 @@ export class ViewGate {
         // A block without a hash it can read tells nothing (as an error does): held, as pool.request() holds it.
         const key = block === null || typeof block !== 'object' ? undefined : hashKey((block as { hash?: unknown }).hash);
         if (block === null || key === undefined || key === known.block) return this.#hold(call, held);
-        this.#nodeLeft(link, known.block);
         // A subscription of the client's still holds that block: the client hears that it left
         // (the check just called for retracts it) before it gets the `null`, as from one node. The
-        // read is asked again at each poll (on the node in use by then) until that is so.
-        if (this.#subscriptionsHold(call, known)) return this.#hold(call, held, false);
+        // read is asked again at each poll (on the node in use by then) until that is so. Asked
+        // again once the subscriptions no longer hold it, it calls for no other check: the one it
+        // called for (or the switch's) took the block out.
+        const holds = this.#subscriptionsHold(call, known);
+        if (holds || !this.#heldForCheck?.has(call)) this.#nodeLeft(link, known.block);
+        if (holds) {
+          (this.#heldForCheck ??= new WeakSet()).add(call);
+          return this.#hold(call, held, false);
+        }
         this.#answer(call, response);
       },
       () => {

@@ -39,3 +39,29 @@ describe('a newHeads head left by a fork whose backfill was skipped (longer than
     expect(reorgs.length - events).toBeLessThanOrEqual(1);
   });
 });
+
+describe("a read by hash held until the check its null called for retracts the client's log", () => {
+  it('asked again once retracted: null, without a second check of the node (nor a second backfill event)', async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const a = h.nodes.a!;
+    a.announceRemovedLogs = false;
+    const backfills: unknown[] = [];
+    h.session.on('backfill', (e) => backfills.push(e));
+    h.send(rpc('s', 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    for (let i = 0; i < 5; i++) a.advance(1).emitLog();
+    await h.settle();
+    const held = h.notifications().map((m) => m.params.result);
+    a.forkAt(2, 3);
+    await h.settle();
+    h.send(rpc(1, 'eth_getTransactionReceipt', [held.at(-1).transactionHash]));
+    await h.settle();
+    expect(h.notifications().slice(held.length).map((m) => m.params.result)).toEqual(held.slice(3).map((log) => ({ ...log, removed: true })));
+    expect(a.calls.get('eth_getLogs')).toBe(1);
+    expect(backfills.length).toBe(1);
+    await h.clock.advance(250);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    expect(a.calls.get('eth_getLogs')).toBe(1);
+    expect(backfills.length).toBe(1);
+  });
+});
