@@ -99,6 +99,11 @@ export class CheckRunner {
     return this.#epoch;
   }
 
+  /** Whether a check that failed is to be made again (see {@link #retryLater}). */
+  get retrying(): boolean {
+    return this.#retry !== undefined;
+  }
+
   /** The session moved to another upstream, reached through `call`: its chain is checked. */
   afterSwitch(call: OwnCall): void {
     this.#current = call;

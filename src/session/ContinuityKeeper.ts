@@ -267,6 +267,20 @@ export class ContinuityKeeper implements CheckHost {
     this.#recheck();
   }
 
+  /**
+   * The node in use answered for a block the client was given that it is no longer on its chain
+   * (see ViewGate): its chain is checked against what was delivered, and what it shows is
+   * announced as a reorg (nothing, when the subscriptions hold none of what left).
+   */
+  nodeLeftBlock(): void {
+    this.#recheck();
+  }
+
+  /** Whether a check that failed is to be made again, a little later (it backs off: see CheckRunner). */
+  get retrying(): boolean {
+    return this.#checks.retrying;
+  }
+
   /** Whether a check holds a subscription's notifications now. */
   get checking(): boolean {
     for (const { continuity } of this.#tracked.values()) if (continuity.backfilling) return true;

@@ -151,10 +151,12 @@ export class ViewGate {
         // A subscription of the client's still holds that block: the client hears that it left
         // (the check just called for retracts it) before it gets the `null`, as from one node. The
         // read is asked again at each poll (on the node in use by then) until that is so. Asked
-        // again once the subscriptions no longer hold it, it calls for no other check: the one it
-        // called for (or the switch's) took the block out.
+        // again, it calls for no other check once the subscriptions no longer hold the block (the
+        // one it called for, or the switch's, took it out), nor while a check that failed is to be
+        // made again (its retries back off: one each poll, three attempts each, would not).
         const holds = this.#subscriptionsHold(call, known);
-        if (holds || !this.#heldForCheck?.has(call)) this.#nodeLeft(link, known.block);
+        const again = this.#heldForCheck?.has(call) === true;
+        if (!again || (holds && !this.#ctx.continuity.retrying)) this.#nodeLeft(link, known.block);
         if (holds) {
           (this.#heldForCheck ??= new WeakSet()).add(call);
           return this.#hold(call, held, false);

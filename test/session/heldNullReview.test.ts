@@ -65,3 +65,61 @@ describe("a read by hash held until the check its null called for retracts the c
     expect(backfills.length).toBe(1);
   });
 });
+
+describe("a read by hash held while the node's check keeps failing", () => {
+  /** A client with `logs` on `a` (blocks 101–103, a log each); `b` forks below 103, and fails eth_getLogs while `failing`. */
+  async function onFailingNode() {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
+    a.announceRemovedLogs = false;
+    b.announceRemovedLogs = false;
+    const errors: unknown[] = [];
+    h.session.on('backfill', (e) => {
+      if (e.error) errors.push(e);
+    });
+    h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    for (let i = 0; i < 3; i++) {
+      a.advance(1).emitLog();
+      b.advance(1);
+    }
+    await h.settle();
+    const given = h.notifications().map((m) => m.params.result);
+    b.forkAt(1, 2);
+    let failing = true;
+    let getLogs = 0;
+    const answer = b.answer.bind(b);
+    b.answer = (request: any): any => {
+      if (request.method === 'eth_getLogs') getLogs += 1;
+      return failing && request.method === 'eth_getLogs' ? { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32000, message: 'busy' } } : answer(request);
+    };
+    a.cut();
+    await h.settle();
+    return { h, given, errors, getLogs: () => getLogs, heal: () => (failing = false) };
+  }
+
+  it("does not check the node at each poll: the failed check's retries keep backing off", async () => {
+    const without = await onFailingNode();
+    await without.h.clock.advance(5_000);
+    const { h, given, errors, getLogs } = await onFailingNode();
+    h.send(rpc(1, 'eth_getTransactionReceipt', [given[2].transactionHash]));
+    await h.settle();
+    await h.clock.advance(5_000);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, error: expect.objectContaining({ code: -32055 }) }]);
+    // The read's own first check (three attempts) at most, over the retries made without it.
+    expect(errors.length).toBeLessThanOrEqual(without.errors.length + 1);
+    expect(getLogs()).toBeLessThanOrEqual(without.getLogs() + 3);
+  });
+
+  it('once the node serves its logs again, the next retry retracts the log and the null follows', async () => {
+    const { h, given, heal } = await onFailingNode();
+    h.send(rpc(1, 'eth_getTransactionReceipt', [given[2].transactionHash]));
+    await h.settle();
+    expect(h.answers(1)).toEqual([]);
+    heal();
+    await h.clock.advance(1_000);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    const at = h.received.findIndex((m) => m.id === 1);
+    expect(h.received.findIndex((m) => m.params?.result?.removed && m.params.result.transactionHash === given[2].transactionHash)).toBeLessThan(at);
+  });
+});
