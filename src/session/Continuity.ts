@@ -149,6 +149,16 @@ export abstract class Continuity {
     (this.#suspects ??= new Map()).set(newest, delivered.get(newest)!);
   }
 
+  /**
+   * The node in use no longer has the delivered block of `digest` at `n` (a read by hash found
+   * another block there): the next check compares it, as a suspect. Its newest block may still be
+   * on the node's chain (a node that reorged and told only of its new head, above a gap in its
+   * heads), and would then vouch for the block left.
+   */
+  suspect(n: number, digest: readonly [number, number]): void {
+    (this.#suspects ??= new Map()).set(n, digest);
+  }
+
   /** (height → digest) of the blocks {@link distrust} left to compare, as the client holds them. */
   suspects(into: Map<number, readonly [number, number]>): void {
     if (this.#suspects === undefined) return;

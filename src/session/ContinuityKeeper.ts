@@ -1,5 +1,5 @@
 import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
-import { quantity } from '../consistency/quantity.js';
+import { keyDigest, quantity } from '../consistency/quantity.js';
 import type { BlockWait, CheckHost, KeptSubscription } from './CheckRunner.js';
 import { CheckRunner } from './CheckRunner.js';
 import type { Identified } from './resultFields.js';
@@ -269,10 +269,16 @@ export class ContinuityKeeper implements CheckHost {
 
   /**
    * The node in use answered for a block the client was given that it is no longer on its chain
-   * (see ViewGate): its chain is checked against what was delivered, and what it shows is
-   * announced as a reorg (nothing, when the subscriptions hold none of what left).
+   * (see ViewGate), `left`: its chain is checked against what was delivered (that block too, where
+   * a subscription holds it), and what it shows is announced as a reorg (nothing, when the
+   * subscriptions hold none of what left).
    */
-  nodeLeftBlock(): void {
+  nodeLeftBlock(left?: KnownBlock): void {
+    // The subscriptions that hold that block compare it (see Continuity.suspect).
+    if (left !== undefined) {
+      const digest = keyDigest(left.block);
+      for (const { continuity } of this.#tracked.values()) if (continuity.whereIs(left.block, 'block')?.number === left.number) continuity.suspect(left.number, digest);
+    }
     this.#recheck();
   }
 

@@ -156,7 +156,7 @@ export class ViewGate {
         // made again (its retries back off: one each poll, three attempts each, would not).
         const holds = this.#subscriptionsHold(call, known);
         const again = this.#heldForCheck?.has(call) === true;
-        if (!again || (holds && !this.#ctx.continuity.retrying)) this.#nodeLeft(link, known.block);
+        if (!again || (holds && !this.#ctx.continuity.retrying)) this.#nodeLeft(link, known);
         if (holds) {
           (this.#heldForCheck ??= new WeakSet()).add(call);
           return this.#hold(call, held, false);
@@ -176,18 +176,19 @@ export class ViewGate {
   }
 
   /**
-   * `link`'s node left `block`, a block the client was given, maybe one its subscriptions hold (a
+   * `link`'s node left `known`, a block the client was given, maybe one its subscriptions hold (a
    * node that tells no one of its reorg, as anvil tells `logs` subscribers nothing): its chain is
    * checked as when a head does not link, so what left it is retracted. Not again for the same
    * block while that check runs (an indexer reads the receipt of every log of a block at once).
    */
-  #nodeLeft(link: UpstreamLink, block: number): void {
+  #nodeLeft(link: UpstreamLink, known: KnownBlock): void {
     const ctx = this.#ctx;
     if (link !== ctx.link) return;
     const last = this.#left;
+    const { block } = known;
     if (last !== undefined && last.link === link && last.block === block && ctx.continuity.checking) return;
     this.#left = { link, block };
-    ctx.continuity.resync();
+    ctx.continuity.nodeLeftBlock(known);
   }
 
   /** Fails every waiting call (the session is closing) and stops the timer. */

@@ -123,3 +123,37 @@ describe("a read by hash held while the node's check keeps failing", () => {
     expect(h.received.findIndex((m) => m.params?.result?.removed && m.params.result.transactionHash === given[2].transactionHash)).toBeLessThan(at);
   });
 });
+
+describe('a newHeads head left by a reorg its node told only by the new tip (a batch import: a gap in the heads)', () => {
+  it("its block read by hash: the check compares that block, the new branch's heads go out, then null", async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const a = h.nodes.a!;
+    const reorgs: unknown[] = [];
+    h.session.on('reorg', (e) => reorgs.push(e));
+    h.send(rpc('s', 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    a.advance(5);
+    await h.settle();
+    const heads = h.notifications().map((m) => m.params.result);
+    expect(heads.map((x) => Number(x.number))).toEqual([101, 102, 103, 104, 105]);
+    a.forkAt(3, 5, { batch: true }); // 103–105 left; 103'–107' told as 107' alone
+    await h.settle();
+    expect(h.notifications().slice(5).map((m) => Number(m.params.result.number))).toEqual([107]);
+    h.send(rpc(1, 'eth_getBlockByHash', [heads[4].hash, false]));
+    await h.settle();
+    await h.clock.advance(250);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    expect(h.session.stats().failedBehind).toBe(0);
+    expect(reorgs).toEqual([expect.objectContaining({ ancestor: 102, deep: false })]);
+    // The new branch from the ancestor up, before the null.
+    const after = h.received.slice(h.received.indexOf(h.notifications()[5]) + 1);
+    const answered = after.findIndex((m) => m.id === 1);
+    expect(after.slice(0, answered).map((m) => [Number(m.params.result.number), m.params.result.hash])).toEqual(
+      [103, 104, 105, 106, 107].map((n) => [n, a.block(n).hash]),
+    );
+    // Nothing more is checked once it is answered.
+    const calls = a.calls.get('eth_blockNumber');
+    await h.clock.advance(2_000);
+    expect(a.calls.get('eth_blockNumber')).toBe(calls);
+  });
+});
