@@ -157,3 +157,30 @@ describe('a newHeads head left by a reorg its node told only by the new tip (a b
     expect(a.calls.get('eth_blockNumber')).toBe(calls);
   });
 });
+
+describe("a log left by an unannounced reorg whose new branch's first log came above it", () => {
+  it('its receipt read by hash: the check compares its block, the log is retracted, then null', async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const a = h.nodes.a!;
+    a.announceRemovedLogs = false;
+    h.send(rpc('s', 'eth_subscribe', ['logs', {}]));
+    await h.settle();
+    for (let i = 0; i < 5; i++) a.advance(1).emitLog();
+    await h.settle();
+    const held = h.notifications().map((m) => m.params.result);
+    a.forkAt(3, 4); // 103–105 left, told to no one; 103'–106' carry no log
+    a.advance(1).emitLog(); // 107' does: the client gets it live
+    await h.settle();
+    expect(h.notifications().length).toBe(held.length + 1);
+    h.send(rpc(1, 'eth_getTransactionReceipt', [held.at(-1).transactionHash]));
+    await h.settle();
+    await h.clock.advance(250);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    expect(h.session.stats().failedBehind).toBe(0);
+    const retracted = h.notifications().filter((m) => m.params.result.removed).map((m) => Number(m.params.result.blockNumber));
+    // Everything above the ancestor, as on any fork a check finds; 107', on the node's chain, then comes again.
+    expect(retracted).toEqual([103, 104, 105, 107]);
+    expect(h.notifications().at(-1).params.result).toEqual(expect.objectContaining({ blockNumber: '0x6b', blockHash: a.block(107).hash, removed: false }));
+    expect(h.received.findIndex((m) => m.id === 1)).toBeGreaterThan(h.received.indexOf(h.notifications().filter((m) => m.params.result.removed).at(-1)));
+  });
+});
