@@ -61,6 +61,8 @@ interface CheckRun {
   /** The fork it found, announced (once) when the first subscription has delivered it. */
   fork?: ReorgEvent;
   reported?: boolean;
+  /** Subscriptions it has yet to compare and release (see {@link CheckRunner.compared}). */
+  unfinished: number;
 }
 
 function backfillError(cause: unknown): SteadyRpcError {
@@ -88,6 +90,7 @@ export class CheckRunner {
    */
   #retry: TimerHandle | undefined;
   #retryMs: number | undefined;
+  #compared = 0;
 
   constructor(host: CheckHost, blockWait?: BlockWait) {
     this.#host = host;
@@ -97,6 +100,11 @@ export class CheckRunner {
   /** The latest check's number: a subscription held for an older one is released by a newer one. */
   get epoch(): number {
     return this.#epoch;
+  }
+
+  /** The epoch of the latest check that compared every subscription it held with the node's chain (none failed). */
+  get compared(): number {
+    return this.#compared;
   }
 
   /** Whether a check that failed is to be made again (see {@link #retryLater}). */
@@ -172,7 +180,7 @@ export class CheckRunner {
       kept.epoch = epoch;
       kept.continuity.hold(switched);
     }
-    const run: CheckRun = { call, attempt, epoch, waited, afterSwitch: this.#switchUnchecked };
+    const run: CheckRun = { call, attempt, epoch, waited, afterSwitch: this.#switchUnchecked, unfinished: held.length };
     // One read of the new node's head (and one walk back, on a fork) serves every subscription.
     locateForks(call, () => [...subscriptions].map(([subscription, { continuity }]) => [subscription, continuity] as const), this.#host.formerHeads).then(
       ({ head, forks, verified }) => {
@@ -272,6 +280,7 @@ export class CheckRunner {
     // On a fork, the retractions go first (as a node announces a reorg), then the new branch.
     const { retracted, backfilled, live } = continuity.finish(fetched, outcome.ancestor, outcome.deep, run.head, outcome.heard);
     const fetchedCount = backfilled.filter((item) => !isRetraction(item)).length;
+    if (!outcome.error && --run.unfinished === 0 && run.epoch > this.#compared) this.#compared = run.epoch;
     this.#host.deliverChecked(subscription, continuity, [...retracted, ...backfilled, ...live], fetchedCount, run.head);
     // Told once what was held went out: a listener that switches, unsubscribes or closes finds
     // nothing of this check left to run.

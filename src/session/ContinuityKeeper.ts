@@ -282,6 +282,16 @@ export class ContinuityKeeper implements CheckHost {
     this.#recheck();
   }
 
+  /** The latest check's number (see CheckRunner.epoch). */
+  get checkEpoch(): number {
+    return this.#checks.epoch;
+  }
+
+  /** The number of the latest check that compared every subscription with the node's chain. */
+  get comparedEpoch(): number {
+    return this.#checks.compared;
+  }
+
   /** Whether a check that failed is to be made again, a little later (it backs off: see CheckRunner). */
   get retrying(): boolean {
     return this.#checks.retrying;

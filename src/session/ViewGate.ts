@@ -37,8 +37,11 @@ export class ViewGate {
   #told: WeakSet<PendingCall> | undefined;
   /** Calls whose answer waits for the node's head to be read (they are owed an answer too). */
   #checking: Set<PendingCall> | undefined;
-  /** Reads by hash held while the client's subscriptions held the block they look up (see {@link #confirm}). */
-  #heldForCheck: WeakSet<PendingCall> | undefined;
+  /**
+   * Reads by hash held while the client's subscriptions held the block they look up (see
+   * {@link #confirm}), and the number of the check (ContinuityKeeper) they wait for.
+   */
+  #heldForCheck: WeakMap<PendingCall, number> | undefined;
   #timer: TimerHandle | undefined;
   #polling = false;
   /** The block a node was last found to have left (see {@link #nodeLeft}). */
@@ -154,11 +157,15 @@ export class ViewGate {
         // again, it calls for no other check once the subscriptions no longer hold the block (the
         // one it called for, or the switch's, took it out), nor while a check that failed is to be
         // made again (its retries back off: one each poll, three attempts each, would not).
+        // Nor is it held once a check made since it was first held compared every subscription
+        // and left the block with them: no check takes it out (a head the check cannot compare).
+        const continuity = this.#ctx.continuity;
         const holds = this.#subscriptionsHold(call, known);
-        const again = this.#heldForCheck?.has(call) === true;
-        if (!again || (holds && !this.#ctx.continuity.retrying)) this.#nodeLeft(link, known);
-        if (holds) {
-          (this.#heldForCheck ??= new WeakSet()).add(call);
+        const waitsFor = this.#heldForCheck?.get(call);
+        const compared = waitsFor !== undefined && continuity.comparedEpoch >= waitsFor;
+        if (waitsFor === undefined || (holds && !compared && !continuity.retrying)) this.#nodeLeft(link, known);
+        if (holds && !compared) {
+          if (waitsFor === undefined) (this.#heldForCheck ??= new WeakMap()).set(call, continuity.checkEpoch);
           return this.#hold(call, held, false);
         }
         this.#answer(call, response);

@@ -184,3 +184,24 @@ describe("a log left by an unannounced reorg whose new branch's first log came a
     expect(h.received.findIndex((m) => m.id === 1)).toBeGreaterThan(h.received.indexOf(h.notifications().filter((m) => m.params.result.removed).at(-1)));
   });
 });
+
+describe('a newHeads head the check cannot compare (a gap in the heads longer than reorgDepth)', () => {
+  it('its block read by hash: null once a check since compared every subscription, not BEHIND after waitMs', async () => {
+    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
+    const a = h.nodes.a!;
+    h.send(rpc('s', 'eth_subscribe', ['newHeads']));
+    await h.settle();
+    a.advance(5);
+    await h.settle();
+    const heads = h.notifications().map((m) => m.params.result);
+    a.forkAt(3, 100, { batch: true }); // 103–105 left; 103'–202' told as 202' alone, 97 blocks above 105
+    await h.settle();
+    h.send(rpc(1, 'eth_getBlockByHash', [heads[4].hash, false]));
+    await h.settle();
+    await h.clock.advance(500);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: null }]);
+    expect(h.session.stats().failedBehind).toBe(0);
+    // One check (the one its null called for), not one at each poll.
+    expect(a.calls.get('eth_blockNumber')).toBeLessThanOrEqual(2);
+  });
+});
