@@ -163,9 +163,11 @@ export class ViewGate {
         const holds = this.#subscriptionsHold(call, known);
         const waitsFor = this.#heldForCheck?.get(call);
         const compared = waitsFor !== undefined && continuity.comparedEpoch >= waitsFor;
-        if (waitsFor === undefined || (holds && !compared && !continuity.retrying)) this.#nodeLeft(link, known);
+        const checked = (waitsFor === undefined || (holds && !compared && !continuity.retrying)) && this.#nodeLeft(link, known);
         if (holds && !compared) {
-          if (waitsFor === undefined) (this.#heldForCheck ??= new WeakMap()).set(call, continuity.checkEpoch);
+          // The check it waits for: the one its null called for (or the one running for that block).
+          // A node already left calls for none: asked again, the read calls for one on the node in use.
+          if (waitsFor === undefined && checked) (this.#heldForCheck ??= new WeakMap()).set(call, continuity.checkEpoch);
           return this.#hold(call, held, false);
         }
         this.#answer(call, response);
@@ -187,15 +189,17 @@ export class ViewGate {
    * node that tells no one of its reorg, as anvil tells `logs` subscribers nothing): its chain is
    * checked as when a head does not link, so what left it is retracted. Not again for the same
    * block while that check runs (an indexer reads the receipt of every log of a block at once).
+   * Returns whether a check of the node in use is (now) under way for it.
    */
-  #nodeLeft(link: UpstreamLink, known: KnownBlock): void {
+  #nodeLeft(link: UpstreamLink, known: KnownBlock): boolean {
     const ctx = this.#ctx;
-    if (link !== ctx.link) return;
+    if (link !== ctx.link) return false;
     const last = this.#left;
     const { block } = known;
-    if (last !== undefined && last.link === link && last.block === block && ctx.continuity.checking) return;
+    if (last !== undefined && last.link === link && last.block === block && ctx.continuity.checking) return true;
     this.#left = { link, block };
     ctx.continuity.nodeLeftBlock(known);
+    return true;
   }
 
   /** Fails every waiting call (the session is closing) and stops the timer. */
