@@ -256,12 +256,10 @@ export class ContinuityKeeper implements CheckHost {
   }
 
   /**
-   * Checks the node in use against what was delivered, as after a switch, and backfills what the
-   * client missed (on the same chain it costs two calls). Called when a subscription came back on
-   * that node after its notifications were lost for a while (a replay that timed out and was
-   * retried after the switch: Replayer), and when the node answered for a block the client was
-   * given that it is no longer on its chain (ViewGate): what left it is then announced as a reorg
-   * (nothing, when the subscriptions hold none of it).
+   * A subscription came back on the upstream in use after its notifications were lost for a while
+   * (a replay that timed out and was retried after the switch: Replayer): what the client missed
+   * meanwhile is fetched, as after a switch (the check runs for every kept subscription; it costs
+   * two calls on the same chain).
    */
   resync(): void {
     this.#recheck();
