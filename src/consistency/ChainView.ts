@@ -1,5 +1,7 @@
+import { ViewRises } from './ViewRises.js';
 import { KnownHashes, type HashKind, type HashLookup, type KnownBlock } from './KnownHashes.js';
 import { quantity } from './quantity.js';
+import { STATE_AT, BY_NUMBER, LAPSE_BLOCKS, BLOCK_AT, HEAD_BLOCK, BY_HASH, OBSERVED, namesPending, blockArg, isMissing, numberIn } from './viewMethods.js';
 
 /**
  * What a read demands of the node that serves it, given what the client has already seen:
@@ -31,141 +33,6 @@ export interface ViewDemand {
 /** `ok`: the answer may go to the client. `behind`: the node is behind the view. `head?`: it depends on the node's head, which is not known. */
 export type ViewVerdict = 'ok' | 'behind' | 'head?';
 
-/** Methods whose block argument (number, tag, or EIP-1898 object) is at this index, and which read state at it. */
-const STATE_AT: ReadonlyMap<string, number> = new Map([
-  ['eth_getBalance', 1],
-  ['eth_getCode', 1],
-  ['eth_getTransactionCount', 1],
-  ['eth_getStorageAt', 2],
-  ['eth_call', 1],
-  ['eth_estimateGas', 1],
-  ['eth_createAccessList', 1],
-  ['eth_getProof', 2],
-  // Calls run on the state of a block: simulated blocks on top of it, a traced call in it.
-  ['eth_simulateV1', 1],
-  ['debug_traceCall', 1],
-]);
-
-/** Rises of the view kept for {@link ChainView.highestAt}: at four blocks a second, 16 s of them. */
-const RISES = 64;
-
-/** Methods whose first argument names a block by number or tag. */
-const BY_NUMBER: ReadonlySet<string> = new Set([
-  'eth_getBlockByNumber',
-  'eth_getBlockTransactionCountByNumber',
-  'eth_getUncleCountByBlockNumber',
-  'eth_getTransactionByBlockNumberAndIndex',
-  'eth_getUncleByBlockNumberAndIndex',
-  'eth_getBlockReceipts',
-  'eth_getHeaderByNumber',
-  'eth_getRawTransactionByBlockNumberAndIndex',
-]);
-
-/**
- * How far below the view a `null` for a block read by number is taken for a lagging read backend
- * (which lags seconds, so a few blocks). Further down it is the node's pruned history: older nodes
- * answer `null` for it where newer ones give EIP-4444's error, and no wait would change it.
- */
-const LAPSE_BLOCKS = 128;
-
-/** Of those, the ones whose `null` says there is no block at that number (not: no such index in it). */
-const BLOCK_AT: ReadonlySet<string> = new Set(['eth_getBlockByNumber', 'eth_getHeaderByNumber', 'eth_getBlockTransactionCountByNumber', 'eth_getUncleCountByBlockNumber', 'eth_getBlockReceipts']);
-
-/** Of those, the ones whose answer for `latest` is the node's head block: it must not be below the view. */
-const HEAD_BLOCK: ReadonlySet<string> = new Set(['eth_getBlockByNumber', 'eth_getHeaderByNumber']);
-
-/** Methods that look something up by hash: `null` from a node behind the view may only mean it lacks it yet. */
-const BY_HASH: ReadonlySet<string> = new Set([
-  'eth_getBlockByHash',
-  'eth_getBlockTransactionCountByHash',
-  'eth_getUncleCountByBlockHash',
-  'eth_getTransactionByBlockHashAndIndex',
-  'eth_getUncleByBlockHashAndIndex',
-  'eth_getTransactionByHash',
-  'eth_getRawTransactionByHash',
-  'eth_getTransactionReceipt',
-  'eth_getHeaderByHash',
-  'eth_getRawTransactionByBlockHashAndIndex',
-]);
-
-/** Methods whose answer tells the client of a block (see {@link ChainView.observe}). */
-const OBSERVED: ReadonlySet<string> = new Set([
-  'eth_blockNumber',
-  'eth_getLogs',
-  'eth_getBlockByNumber',
-  'eth_getBlockByHash',
-  'eth_getHeaderByNumber',
-  'eth_getHeaderByHash',
-  'eth_getBlockReceipts',
-  'eth_getTransactionReceipt',
-  'eth_getTransactionByHash',
-  'eth_getTransactionByBlockNumberAndIndex',
-  'eth_getTransactionByBlockHashAndIndex',
-  'eth_feeHistory',
-]);
-
-/** Whether a read names the pending block (where the methods {@link ChainView.observe} reads take a block). */
-function namesPending(method: string, params: unknown): boolean {
-  if (!Array.isArray(params)) return false;
-  switch (method) {
-    case 'eth_getBlockByNumber':
-    case 'eth_getHeaderByNumber':
-    case 'eth_getTransactionByBlockNumberAndIndex':
-      return params[0] === 'pending';
-    case 'eth_getBlockReceipts': {
-      // An EIP-1898 block number or hash (geth): `{ blockNumber: 'pending' }` names it too.
-      const at: unknown = params[0];
-      return at === 'pending' || (typeof at === 'object' && at !== null && (at as { blockNumber?: unknown }).blockNumber === 'pending');
-    }
-    case 'eth_feeHistory':
-      return params[1] === 'pending';
-    case 'eth_getLogs': {
-      const filter = params[0] as { fromBlock?: unknown; toBlock?: unknown } | null | undefined;
-      return filter?.fromBlock === 'pending' || filter?.toBlock === 'pending';
-    }
-    default:
-      return false;
-  }
-}
-
-/** Tags that name a block below any head the client sees, whatever node answers. */
-const SETTLED_TAGS: ReadonlySet<string> = new Set(['earliest', 'safe', 'finalized']);
-
-/** A block number in decimal, as erigon reads one besides hex (at most 15 digits: a safe integer). */
-const DECIMAL = /^[0-9]{1,15}$/;
-
-/**
- * The block a block argument names: a number, `'head'` for `latest`/`pending`/absent, `'hash'` for
- * a block hash, `undefined` for tags every node can answer (`earliest`, `safe`, `finalized`).
- * A number may come as a hex quantity, a decimal string or a JSON number: erigon reads all three
- * (rpc/types.go, `BlockNumber.UnmarshalJSON`), anvil the last too; a node that does not answers an
- * error, which goes to the client once a node that has got there answers it.
- */
-function blockArg(value: unknown): number | 'head' | 'hash' | undefined {
-  if (value === undefined || value === null || value === 'latest' || value === 'pending') return 'head';
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value === 'string') {
-    if (SETTLED_TAGS.has(value)) return undefined;
-    if (value.length === 66) return 'hash';
-    if (DECIMAL.test(value)) return Number(value);
-    // geth reads `0X` as it reads `0x`.
-    return quantity(value.charCodeAt(1) === 88 /* X */ ? `0x${value.slice(2)}` : value) ?? undefined;
-  }
-  if (typeof value === 'object') {
-    const o = value as { blockHash?: unknown; blockNumber?: unknown };
-    if (typeof o.blockHash === 'string') return 'hash';
-    return blockArg(o.blockNumber);
-  }
-  return undefined;
-}
-
-const isMissing = (response: object): boolean => 'error' in response || (response as { result?: unknown }).result == null;
-
-/** The block number of an object answer (`number` of a block, `blockNumber` of a receipt, transaction or log). */
-function numberIn(result: unknown, key: 'number' | 'blockNumber'): number | undefined {
-  return typeof result === 'object' && result !== null ? quantity((result as Record<string, unknown>)[key]) : undefined;
-}
-
 /**
  * The chain as one client has seen it: the highest block number it has been given (heads,
  * `eth_blockNumber`, blocks, receipts, logs). Reads are judged against it, so that a client never
@@ -180,10 +47,7 @@ export class ChainView {
   readonly #hashes = new KnownHashes();
   /** The clock {@link highestAt} reads times on; without one, no rise is kept. */
   readonly #now: (() => number) | undefined;
-  /** The last {@link RISES} rises of the view (one per clock reading), a ring: when, and to what. */
-  #riseAt: Float64Array | undefined;
-  #riseTo: Float64Array | undefined;
-  #rises = 0;
+  #rises: ViewRises | undefined;
 
   /** `now`: the clock of the probes whose heads {@link highestAt} is compared with. */
   constructor(now?: () => number) {
@@ -199,21 +63,7 @@ export class ChainView {
   raise(n: number, now?: number): void {
     if (this.#highest !== undefined && n <= this.#highest) return;
     this.#highest = n;
-    if (this.#now !== undefined) this.#rose(n, now ?? this.#now());
-  }
-
-  #rose(n: number, at: number): void {
-    const times = (this.#riseAt ??= new Float64Array(RISES));
-    const heights = (this.#riseTo ??= new Float64Array(RISES));
-    const last = (this.#rises - 1) % RISES;
-    if (this.#rises > 0 && times[last] === at) {
-      heights[last] = n;
-      return;
-    }
-    const next = this.#rises % RISES;
-    times[next] = at;
-    heights[next] = n;
-    this.#rises += 1;
+    if (this.#now !== undefined) (this.#rises ??= new ViewRises()).rose(n, now ?? this.#now());
   }
 
   /**
@@ -224,14 +74,9 @@ export class ChainView {
    * up. Before the rises kept, one below the oldest; without a clock, the view now.
    */
   highestAt(at: number): number | undefined {
-    if (this.#riseAt === undefined || this.#riseTo === undefined) return this.#highest;
-    const kept = Math.min(this.#rises, RISES);
-    for (let k = 1; k <= kept; k++) {
-      const i = (this.#rises - k) % RISES;
-      if (this.#riseAt[i]! <= at) return this.#riseTo[i]!;
-    }
-    return this.#riseTo[(this.#rises - kept) % RISES]! - 1;
+    return this.#rises === undefined ? this.#highest : this.#rises.highestAt(at);
   }
+
 
   /** Where a hash of `kind` given to the client in an answer is, if it is among the last kept. */
   whereIs(hash: string, kind: HashKind): KnownBlock | undefined {
