@@ -206,7 +206,7 @@ export class CheckRunner {
       }
       return;
     }
-    if (run.attempt < CHECK_ATTEMPTS && error.code !== 'ERR_ABORTED') return this.#check(run.call, run.attempt + 1, false, 0);
+    if (run.attempt < CHECK_ATTEMPTS && error.code !== 'ERR_ABORTED') return this.#check(run.call, run.attempt + 1);
     for (const [subscription, kept] of held) this.#finish(subscription, kept, run, [], { error });
   }
 
@@ -253,7 +253,7 @@ export class CheckRunner {
     if (this.#overtaken(subscription, kept, run)) return;
     const { continuity } = kept;
     // The node moved to another branch while it was checked: what it showed is stale, so look again.
-    if (!outcome.deep && run.attempt < CHECK_ATTEMPTS && continuity.kind === 'newHeads' && !continuity.linksUp(fetched)) return this.#check(run.call, run.attempt + 1, false, 0);
+    if (!outcome.deep && run.attempt < CHECK_ATTEMPTS && continuity.kind === 'newHeads' && !continuity.linksUp(fetched)) return this.#check(run.call, run.attempt + 1);
     if (!outcome.error) this.#switchUnchecked = false;
     // Logs another node gave above this node's head could not be compared: the next check compares
     // them, and a live log at or above them calls for one. Noted before what was held goes out

@@ -59,14 +59,33 @@ export async function mineLogs(h: SessionHarness, blocks: number): Promise<void>
 
 /**
  * Makes `node` answer `methods` with an error while `failing()` says so (finer than
- * `FakeNode.failReads`); returns how many `eth_blockNumber` calls it got since (one per check).
+ * `FakeNode.failReads`); returns how many `counted` calls it got since (`eth_blockNumber`: one per check).
  */
-export function failMethods(node: FakeNode, methods: readonly string[], failing: () => boolean): () => number {
+export function failMethods(node: FakeNode, methods: readonly string[], failing: () => boolean, counted = 'eth_blockNumber'): () => number {
   const answer = node.answer.bind(node);
   let heads = 0;
   node.answer = (request) => {
-    if (request.method === 'eth_blockNumber') heads += 1;
+    if (request.method === counted) heads += 1;
     return failing() && methods.includes(request.method) ? { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32000, message: 'busy' } } : answer(request);
   };
   return () => heads;
+}
+
+/**
+ * A client with a `logs` subscription on `a`, given blocks 101–103 (a log each); `b` then forks
+ * below 103, its `eth_getLogs` failing until `heal()`, and `a` is cut: the switch's check of `b`
+ * finds the fork but cannot fetch its logs, so the log of 103 stays with the client.
+ */
+export async function forkWhoseLogsFail() {
+  const { h, a, b, failures } = await anvilLikeSession();
+  h.send({ jsonrpc: '2.0', id: 'l', method: 'eth_subscribe', params: ['logs', {}] });
+  await h.settle();
+  await mineLogs(h, 3);
+  const given = logsOf(h, 'l');
+  b.forkAt(1, 2);
+  let failing = true;
+  const getLogs = failMethods(b, ['eth_getLogs'], () => failing, 'eth_getLogs');
+  a.cut();
+  await h.settle();
+  return { h, a, b, given, failures, getLogs, heal: () => (failing = false) };
 }

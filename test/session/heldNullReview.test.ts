@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeChain, type FakeNode } from '../../src/testing/index.js';
+import { forkWhoseLogsFail } from '../helpers/anvilLike.js';
 import { rpc, sessionHarness } from '../helpers/session.js';
 
 // Reads by hash held (since 27b31aa) until the client's subscriptions no longer hold the block
@@ -69,33 +70,8 @@ describe("a read by hash held until the check its null called for retracts the c
 describe("a read by hash held while the node's check keeps failing", () => {
   /** A client with `logs` on `a` (blocks 101–103, a log each); `b` forks below 103, and fails eth_getLogs while `failing`. */
   async function onFailingNode() {
-    const h = await sessionHarness({ chain: new FakeChain({ genesis: 90 }) });
-    const { a, b } = h.nodes as { a: FakeNode; b: FakeNode };
-    a.announceRemovedLogs = false;
-    b.announceRemovedLogs = false;
-    const errors: unknown[] = [];
-    h.session.on('backfill', (e) => {
-      if (e.error) errors.push(e);
-    });
-    h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
-    await h.settle();
-    for (let i = 0; i < 3; i++) {
-      a.advance(1).emitLog();
-      b.advance(1);
-    }
-    await h.settle();
-    const given = h.notifications().map((m) => m.params.result);
-    b.forkAt(1, 2);
-    let failing = true;
-    let getLogs = 0;
-    const answer = b.answer.bind(b);
-    b.answer = (request: any): any => {
-      if (request.method === 'eth_getLogs') getLogs += 1;
-      return failing && request.method === 'eth_getLogs' ? { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32000, message: 'busy' } } : answer(request);
-    };
-    a.cut();
-    await h.settle();
-    return { h, given, errors, getLogs: () => getLogs, heal: () => (failing = false) };
+    const { h, given, failures: errors, getLogs, heal } = await forkWhoseLogsFail();
+    return { h, given, errors, getLogs, heal };
   }
 
   it("does not check the node at each poll: the failed check's retries keep backing off", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeChain, type FakeNode } from '../../../src/testing/index.js';
-import { anvilLikeSession, failMethods, logsOf, mineLogs } from '../../helpers/anvilLike.js';
+import { anvilLikeSession, failMethods, forkWhoseLogsFail, logsOf, mineLogs } from '../../helpers/anvilLike.js';
 import { rpc, sessionHarness } from '../../helpers/session.js';
 
 // A switch's check can fail (the new node errs on the reads it makes, or is left while they run):
@@ -113,20 +113,11 @@ describe("a switch whose check of the new node's chain fails", () => {
 describe('a null for a log the client holds, from a node on another branch', () => {
   /** As switchWhoseCheckFails, but only b's `eth_getLogs` fails (its blocks can be read). */
   async function logsCheckFails() {
-    const { h, a, b } = await anvilLikeSession();
-    h.send(rpc('l', 'eth_subscribe', ['logs', {}]));
-    await h.settle();
-    await mineLogs(h, 3);
-    const given = h.notifications().map((m) => m.params.result);
-    b.forkAt(1, 2);
-    let failing = true;
-    failMethods(b, ['eth_getLogs'], () => failing);
-    a.cut();
-    await h.settle();
+    const { h, a, b, given, heal } = await forkWhoseLogsFail();
     expect(h.notifications().length).toBe(3); // nothing retracted: the check failed
     /** Where in what the client received the answer to `id` and the retraction of `log` are (-1: not there). */
     const order = (id: unknown, log: any): [number, number] => [h.received.findIndex((m) => m.id === id), h.received.findIndex((m) => m.params?.result?.removed && m.params.result.transactionHash === log.transactionHash)];
-    return { h, a, b, given, order, heal: () => (failing = false) };
+    return { h, a, b, given, order, heal };
   }
 
   it('waits for the check that retracts the log, then answers null', async () => {
