@@ -104,14 +104,15 @@ export const SETTLED_TAGS: ReadonlySet<string> = new Set(['earliest', 'safe', 'f
 const DECIMAL = /^[0-9]{1,15}$/;
 
 /**
- * The block a block argument names: a number, `'head'` for `latest`/`pending`/absent, `'hash'` for
+ * The block a block argument names: a number, `'head'` for `latest`/`pending`/absent (and the
+ * string `"null"`, which erigon reads as `latest`: rpc/types.go), `'hash'` for
  * a block hash, `undefined` for tags every node can answer (`earliest`, `safe`, `finalized`).
  * A number may come as a hex quantity, a decimal string or a JSON number: erigon reads all three
  * (rpc/types.go, `BlockNumber.UnmarshalJSON`), anvil the last too; a node that does not answers an
  * error, which goes to the client once a node that has got there answers it.
  */
 export function blockArg(value: unknown): number | 'head' | 'hash' | undefined {
-  if (value === undefined || value === null || value === 'latest' || value === 'pending') return 'head';
+  if (value === undefined || value === null || value === 'latest' || value === 'pending' || value === 'null') return 'head';
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (typeof value === 'string') {
     if (SETTLED_TAGS.has(value)) return undefined;
