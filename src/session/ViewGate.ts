@@ -17,6 +17,8 @@ interface Waiting {
   readonly call: PendingCall;
   readonly need: number;
   readonly deadline: number;
+  /** The node that has another block at `need`, when the call was held for that (see {@link ViewGate.#confirm}). */
+  readonly leftBy?: string;
 }
 
 /**
@@ -168,7 +170,7 @@ export class ViewGate {
           // The check it waits for: the one its null called for (or the one running for that block).
           // A node already left calls for none: asked again, the read calls for one on the node in use.
           if (waitsFor === undefined && checked) (this.#heldForCheck ??= new WeakMap()).set(call, continuity.checkEpoch);
-          return this.#hold(call, held, false);
+          return this.#hold(call, held, false, link.node);
         }
         this.#answer(call, response);
       },
@@ -243,14 +245,14 @@ export class ViewGate {
   }
 
   /** `behind`: the node is (or may be) below the view: told once per read (`behind`, `held`). */
-  #hold(call: PendingCall, demand: ViewDemand, behind = true): void {
+  #hold(call: PendingCall, demand: ViewDemand, behind = true, leftBy?: string): void {
     if (call.answered) return;
     const ctx = this.#ctx;
     const { need } = demand;
     this.#deadlines ??= new WeakMap();
     const known = this.#deadlines.get(call);
     const deadline = known ?? ctx.clock.now() + this.#settings.waitMs;
-    this.#waiting.push({ call, need, deadline });
+    this.#waiting.push({ call, need, deadline, leftBy });
     if (known === undefined) this.#deadlines.set(call, deadline);
     // Once per read: held again after a node that had not caught up answered it, it is the same read.
     if (behind && !(this.#told ??= new WeakSet()).has(call)) {
@@ -320,12 +322,19 @@ export class ViewGate {
       const at = this.#waiting.indexOf(waiting);
       if (at < 0) continue;
       this.#waiting.splice(at, 1);
-      const { call, need } = waiting;
+      const { call, need, leftBy } = waiting;
       // Held only to be asked again (its node had caught up), and timed out all the same: it was behind.
       const untold = !this.#told?.has(call);
       if (untold) this.stats.held += 1;
       this.stats.behind += 1;
-      this.#ctx.fail(call, RpcErrorCode.BEHIND, `No node caught up with block ${need}, which the client has already seen, within ${this.#settings.waitMs} ms`);
+      const within = `within ${this.#settings.waitMs} ms`;
+      this.#ctx.fail(
+        call,
+        RpcErrorCode.BEHIND,
+        leftBy === undefined
+          ? `No node caught up with block ${need}, which the client has already seen, ${within}`
+          : `Block ${need}, which the client has already seen, is not on the chain of node "${leftBy}" (it has another block at that height), and was not retracted ${within}`,
+      );
       const node = this.#ctx.link?.node ?? '';
       if (untold && !this.#ctx.closed()) this.#ctx.events.emit('behind', { node, method: call.method, need, outcome: 'held' });
       if (!this.#ctx.closed()) this.#ctx.events.emit('behind', { node, method: call.method, need, outcome: 'failed' });

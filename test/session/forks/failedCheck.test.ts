@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RpcErrorCode } from '../../../src/index.js';
 import { FakeChain, type FakeNode } from '../../../src/testing/index.js';
 import { anvilLikeSession, failMethods, forkWhoseLogsFail, logsOf, mineLogs } from '../../helpers/anvilLike.js';
 import { rpc, sessionHarness } from '../../helpers/session.js';
@@ -131,6 +132,18 @@ describe('a null for a log the client holds, from a node on another branch', () 
     const [answered, retracted] = order(1, given[2]);
     expect(retracted).toBeGreaterThanOrEqual(0);
     expect(answered).toBeGreaterThan(retracted);
+  });
+
+  // Found in review: its BEHIND said "No node caught up with block 103", though the node was past
+  // it, on another branch: an operator reading it would look for a lagging node.
+  it('no check retracts it within waitMs: BEHIND that says the node is on another branch, not that it lags', async () => {
+    const { h, given } = await logsCheckFails();
+    h.send(rpc(1, 'eth_getTransactionReceipt', [given[2].transactionHash]));
+    await h.settle();
+    await h.clock.advance(6_000);
+    const [answer] = h.answers(1);
+    expect(answer.error.code).toBe(RpcErrorCode.BEHIND);
+    expect(answer.error.message).toBe('Block 103, which the client has already seen, is not on the chain of node "b" (it has another block at that height), and was not retracted within 5000 ms');
   });
 
   it('asked again on the node the session moves to, whose chain has the log: its receipt', async () => {
