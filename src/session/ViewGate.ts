@@ -11,6 +11,7 @@ import { RpcErrorCode } from '../jsonrpc.js';
 import type { PendingCall } from './PendingCall.js';
 import { clientAnswer } from './PendingCall.js';
 import type { SessionContext } from './SessionContext.js';
+import { SharedBlockReads } from './SharedBlockReads.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 
 interface Waiting {
@@ -46,6 +47,7 @@ export class ViewGate {
   #heldForCheck: WeakMap<PendingCall, number> | undefined;
   #timer: TimerHandle | undefined;
   #polling = false;
+  readonly #blockReads = new SharedBlockReads();
   /** The block a node was last found to have left (see {@link #nodeLeft}). */
   #left: { readonly link: UpstreamLink; readonly block: number } | undefined;
   /** Calls held because their node was behind, and how many of them were failed with `BEHIND`. */
@@ -147,7 +149,8 @@ export class ViewGate {
   #confirm(link: UpstreamLink, call: PendingCall, response: JsonRpcResponse, known: KnownBlock): void {
     const held: ViewDemand = { kind: 'head', need: known.number, onlyIfMissing: true };
     (this.#checking ??= new Set()).add(call);
-    this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [`0x${known.number.toString(16)}`, false]).then(
+    const at = `0x${known.number.toString(16)}`;
+    this.#blockReads.read(link, known.number, () => this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [at, false])).then(
       (block) => {
         if (!this.#checking?.delete(call)) return; // the session closed meanwhile
         // A block without a hash it can read tells nothing (as an error does): held, as pool.request() holds it.
