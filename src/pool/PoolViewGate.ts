@@ -1,3 +1,4 @@
+import { SharedReads } from '../SharedReads.js';
 import { ChainView } from '../consistency/ChainView.js';
 import type { KnownBlock } from '../consistency/KnownHashes.js';
 import { hashKey } from '../consistency/quantity.js';
@@ -85,6 +86,11 @@ export class PoolViewGate {
   readonly #send: FailoverSend;
   /** What the gate knows of each node's head: see {@link NodeHeadWords}. */
   readonly #heads: NodeHeadWords;
+  /**
+   * The block reads under way (see {@link #blockAt}), by node and height, and their answers for
+   * half a poll: the requests held on one block, each with its own poll, ask about the same time.
+   */
+  readonly #blockReads: SharedReads<number | null>;
 
   constructor(
     pool: NodePool,
@@ -101,6 +107,7 @@ export class PoolViewGate {
     this.#consistency = consistency;
     this.#isRepeatable = isRepeatable;
     this.#send = send;
+    this.#blockReads = new SharedReads(() => pool.clock.now(), consistency.pollMs / 2);
   }
 
   /** `payload` answered and held to the view; `unrepeatable` as judged once for the whole request. */
@@ -254,7 +261,8 @@ export class PoolViewGate {
       // The node's block at each height, read once a height and all at once. The same block, or
       // none, says its read backend lags; so does a read that fails (nothing known): behind.
       const heights = [...new Set(lapses.map(([, known]) => known.number))];
-      const blocks = await Promise.all(heights.map((n) => this.#blockAt(node, n, signal).catch(() => undefined)));
+      // Shared with the other requests reading it meanwhile: not cut short by this one's signal.
+      const blocks = await Promise.all(heights.map((n) => this.#blockReads.read(`${node}:${n}`, () => this.#blockAt(node, n, undefined)).catch(() => undefined)));
       const blockAt = new Map(heights.map((n, k) => [n, blocks[k]]));
       for (const [i, known] of lapses) {
         const block = blockAt.get(known.number);

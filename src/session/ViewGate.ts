@@ -6,12 +6,12 @@ import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import { lookedUp } from '../consistency/KnownHashes.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
 import { parseQuantity } from '../health/probes.js';
+import { SharedReads } from '../SharedReads.js';
 import type { JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode } from '../jsonrpc.js';
 import type { PendingCall } from './PendingCall.js';
 import { clientAnswer } from './PendingCall.js';
 import type { SessionContext } from './SessionContext.js';
-import { SharedBlockReads } from './SharedBlockReads.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 
 interface Waiting {
@@ -47,7 +47,8 @@ export class ViewGate {
   #heldForCheck: WeakMap<PendingCall, number> | undefined;
   #timer: TimerHandle | undefined;
   #polling = false;
-  readonly #blockReads = new SharedBlockReads();
+  /** The block reads of {@link #confirm} under way, by link and height. */
+  readonly #blockReads = new SharedReads<unknown>();
   /** The block a node was last found to have left (see {@link #nodeLeft}). */
   #left: { readonly link: UpstreamLink; readonly block: number } | undefined;
   /** Calls held because their node was behind, and how many of them were failed with `BEHIND`. */
@@ -150,7 +151,7 @@ export class ViewGate {
     const held: ViewDemand = { kind: 'head', need: known.number, onlyIfMissing: true };
     (this.#checking ??= new Set()).add(call);
     const at = `0x${known.number.toString(16)}`;
-    this.#blockReads.read(link, known.number, () => this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [at, false])).then(
+    this.#blockReads.read(`${link.generation}:${at}`, () => this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [at, false])).then(
       (block) => {
         if (!this.#checking?.delete(call)) return; // the session closed meanwhile
         // A block without a hash it can read tells nothing (as an error does): held, as pool.request() holds it.

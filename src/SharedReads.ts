@@ -1,0 +1,37 @@
+/**
+ * Reads under way, by key: whoever asks while one is under way (or within `keepMs` of its answer)
+ * is given its outcome instead of sending another. The gates read a node's block at a height to
+ * tell a lagging read backend from a reorg, once for each `null` they are given, and an indexer
+ * reads the receipts of every log of a block at once, each asked again at each poll: those reads
+ * of one block of one node are one.
+ */
+export class SharedReads<V> {
+  readonly #reads = new Map<string, { readonly read: Promise<V>; until: number }>();
+  readonly #now: () => number;
+  readonly #keepMs: number;
+
+  /** `keepMs`: how long an answer (not a failure) is given out after it came, on the clock `now`. */
+  constructor(now: () => number = () => 0, keepMs = 0) {
+    this.#now = now;
+    this.#keepMs = keepMs;
+  }
+
+  /** The read of `key` under way or just answered, or the one `send` starts. */
+  read(key: string, send: () => Promise<V>): Promise<V> {
+    const known = this.#reads.get(key);
+    if (known !== undefined && this.#now() < known.until) return known.read;
+    const read = send();
+    const entry = { read, until: Infinity };
+    this.#reads.set(key, entry);
+    const forget = () => {
+      if (this.#reads.get(key) === entry) this.#reads.delete(key);
+    };
+    read.then(() => {
+      if (this.#keepMs <= 0) return forget();
+      entry.until = this.#now() + this.#keepMs;
+      // Not kept past its time: one entry per block the gate read, each gone once it is stale.
+      this.#reads.forEach((other, k) => other.until <= this.#now() && other !== entry && this.#reads.delete(k));
+    }, forget);
+    return read;
+  }
+}
