@@ -18,6 +18,7 @@ import {
   HealthChecker,
   Metrics,
   NodePool,
+  RpcErrorCode,
   SharedSocketTransport,
   UpstreamSession,
   serveHttp,
@@ -71,6 +72,12 @@ export interface ProxyServerOptions {
   shareUpstreams?: boolean;
   /** Client WebSockets open at once; past it an upgrade is refused with HTTP 503 + Retry-After. @default 10_000 */
   maxClients?: number;
+  /**
+   * HTTP JSON-RPC requests (POST /) in progress at once, all connections together (pipelined ones
+   * included); past it a POST is answered HTTP 503 with Retry-After and a LIMIT_EXCEEDED (-32005)
+   * error, counted as `steadyrpc_proxy_http_requests_total{outcome="busy"}`. @default 1_000
+   */
+  maxHttpInFlight?: number;
   /** Deadlines of client HTTP connections (both listeners). @default PROXY_DEADLINE_DEFAULTS */
   deadlines?: Partial<ProxyDeadlines>;
   /** Bytes queued for a client that does not read, past which it is closed with 1013. @default 16 MiB */
@@ -114,8 +121,9 @@ export interface ProxyServer {
 
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
   const { listen = {}, adminListen, upstreams, health = {}, session: sessionOptions = {}, maxFrameBytes = 5 * 1024 * 1024, shareUpstreams = false } = options;
-  const { maxClients = PROXY_LIMIT_DEFAULTS.maxClients, maxBufferedBytes, pingIntervalMs, upstreamHttp, hedge } = options;
+  const { maxClients = PROXY_LIMIT_DEFAULTS.maxClients, maxHttpInFlight = PROXY_LIMIT_DEFAULTS.maxHttpInFlight, maxBufferedBytes, pingIntervalMs, upstreamHttp, hedge } = options;
   if (!Number.isSafeInteger(maxClients) || maxClients < 0) throw new Error(`Expected maxClients to be an integer >= 0, got ${String(maxClients)}`);
+  if (!Number.isSafeInteger(maxHttpInFlight) || maxHttpInFlight < 1) throw new Error(`Expected maxHttpInFlight to be an integer >= 1, got ${String(maxHttpInFlight)}`);
   checkClientSettings({ session: sessionOptions, maxFrameBytes, maxBufferedBytes, pingIntervalMs });
   const deadlines = proxyDeadlines(options.deadlines);
   const pool = new NodePool({ nodes: upstreams, ...(upstreamHttp === undefined ? {} : { http: upstreamHttp }), ...(hedge === undefined ? {} : { hedge }) });
@@ -137,6 +145,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   metrics.addGauge('proxy_draining', '1 from the start of a drain.', () => (draining ? 1 : 0));
   const readiness = (): Readiness => (draining ? { ready: false, reason: 'draining' } : pool.usable().length > 0 ? { ready: true } : { ready: false, reason: 'no usable node' });
   const active = new ActiveRequests();
+  /** POST / requests being answered (see maxHttpInFlight). */
+  let httpInFlight = 0;
 
   /** GET /metrics and GET /status: on the admin listener when there is one, else on the client port. */
   function answerMonitoring(req: http.IncomingMessage, res: http.ServerResponse): boolean {
@@ -184,11 +194,23 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       res.writeHead(req.method === 'GET' ? 404 : 405, { allow: 'POST, GET' });
       return void res.end();
     }
-    const { maxBatchSize } = sessionOptions;
-    const answer = await serveHttp(pool, req, { maxBodyBytes: maxFrameBytes, ...(maxBatchSize === undefined ? {} : { maxBatchSize }), signal: gone });
-    httpRequests.inc({ outcome: answer.outcome });
-    res.writeHead(answer.status, answer.headers);
-    res.end(answer.body);
+    if (httpInFlight >= maxHttpInFlight) {
+      // Its body is not read: Node discards it, and the connection serves the requests behind it.
+      httpRequests.inc({ outcome: 'busy' });
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': String(PROXY_LIMIT_DEFAULTS.retryAfterSec) });
+      const error = { code: RpcErrorCode.LIMIT_EXCEEDED, message: `Proxy busy: ${maxHttpInFlight} HTTP requests in progress`, data: { limit: 'maxHttpInFlight', max: maxHttpInFlight } };
+      return void res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error }));
+    }
+    httpInFlight++;
+    try {
+      const { maxBatchSize } = sessionOptions;
+      const answer = await serveHttp(pool, req, { maxBodyBytes: maxFrameBytes, ...(maxBatchSize === undefined ? {} : { maxBatchSize }), signal: gone });
+      httpRequests.inc({ outcome: answer.outcome });
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+    } finally {
+      httpInFlight--;
+    }
   }
 
   server.on('upgrade', (req, socket, head) => {

@@ -73,7 +73,7 @@ describe('the proxy command line', () => {
   });
 
   it('documents every flag in the help', () => {
-    for (const flag of ['--admin-listen', '--max-clients', '--max-buffered-bytes', '--max-in-flight', '--max-subscriptions', '--drain-ms', '--headers-timeout-ms', '--http-request-timeout-ms', '--http-keepalive-timeout-ms', '--deadline-check-interval-ms', '--ping-interval-ms', '--hedge-delay-ms', '--hedge-percentile']) {
+    for (const flag of ['--admin-listen', '--max-clients', '--max-http-in-flight', '--max-buffered-bytes', '--max-in-flight', '--max-subscriptions', '--drain-ms', '--headers-timeout-ms', '--http-request-timeout-ms', '--http-keepalive-timeout-ms', '--deadline-check-interval-ms', '--ping-interval-ms', '--hedge-delay-ms', '--hedge-percentile']) {
       expect(HELP).toContain(flag);
     }
     expect(HELP).toContain('(default 10000)'); // --max-clients, --drain-ms

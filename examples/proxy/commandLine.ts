@@ -45,6 +45,9 @@ Options:
 Limits (every one has a safe default):
   --max-clients N               client WebSockets open at once; past it an upgrade gets HTTP 503
                                 with Retry-After (default ${PROXY_LIMIT_DEFAULTS.maxClients})
+  --max-http-in-flight N        POST / requests in progress at once, all connections together;
+                                past it a POST gets HTTP 503 with Retry-After and error -32005
+                                (default ${PROXY_LIMIT_DEFAULTS.maxHttpInFlight})
   --max-buffered-bytes N        bytes queued for a client that does not read; past it the client
                                 is closed with 1013 (default ${SERVE_SOCKET_DEFAULTS.maxBufferedBytes})
   --max-in-flight N             calls one client may have unanswered; past it a call gets error
@@ -98,7 +101,7 @@ export function parseHostPort(flag: string, value: string): { host: string; port
 const INTEGER_FLAGS = [
   'health-interval-ms', 'health-timeout-ms', 'max-lag-blocks', 'failures-to-down', 'successes-to-up', 'chain-id',
   'connect-timeout-ms', 'keepalive-interval-ms', 'keepalive-timeout-ms', 'request-timeout-ms', 'queue-max', 'max-frame-bytes',
-  'max-clients', 'max-buffered-bytes', 'max-in-flight', 'max-subscriptions', 'ping-interval-ms', 'headers-timeout-ms',
+  'max-clients', 'max-http-in-flight', 'max-buffered-bytes', 'max-in-flight', 'max-subscriptions', 'ping-interval-ms', 'headers-timeout-ms',
   'http-request-timeout-ms', 'http-keepalive-timeout-ms', 'deadline-check-interval-ms', 'drain-ms', 'hedge-delay-ms', 'hedge-percentile',
 ] as const;
 
@@ -169,6 +172,7 @@ export function parseCommandLine(argv: string[]): ProxyServerOptions | 'help' {
     ...defined({
       maxFrameBytes: int('max-frame-bytes'),
       maxClients: int('max-clients'),
+      maxHttpInFlight: int('max-http-in-flight'),
       maxBufferedBytes: int('max-buffered-bytes'),
       pingIntervalMs: int('ping-interval-ms'),
       drainMs: int('drain-ms'),

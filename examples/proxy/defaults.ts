@@ -53,9 +53,14 @@ export const PROXY_DEADLINE_DEFAULTS: Readonly<ProxyDeadlines> = Object.freeze({
 export const PROXY_LIMIT_DEFAULTS = Object.freeze({
   /** Client WebSockets open at once; past it an upgrade gets HTTP 503 with Retry-After. */
   maxClients: 10_000,
+  /**
+   * HTTP JSON-RPC requests (POST /) in progress at once, all connections together; past it a POST
+   * gets HTTP 503 with Retry-After and a LIMIT_EXCEEDED (-32005) error.
+   */
+  maxHttpInFlight: 1_000,
   /** SIGTERM/SIGINT: how long owed answers have to arrive before what remains is closed anyway (ms). */
   drainMs: 10_000,
-  /** Retry-After (s) sent with a refused upgrade. */
+  /** Retry-After (s) sent with a refused upgrade or POST. */
   retryAfterSec: 1,
 });
 

@@ -3,9 +3,12 @@
  * answer the calls past them with LIMIT_EXCEEDED (-32005), per item in a batch; the socket stays
  * open and the calls under the cap are answered.
  */
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommandLine, type ProxyServer } from '../../examples/proxy-server.js';
 import { DEV_ACCOUNT } from '../integration/helpers/anvil.js';
+import { poll } from '../integration/helpers/wsClient.js';
 import { TextClient } from './helpers/raw.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -72,8 +75,57 @@ describe('per-client caps', { timeout: 30_000 }, () => {
     }
   });
 
+  // Found in review: POST / had no cap at all. Every request in progress holds its body and an
+  // upstream request (the pool's HTTP agents open sockets without limit), and one connection may
+  // pipeline thousands: a flood reached the nodes whole. Past maxHttpInFlight a POST gets 503.
+  it('POSTs past maxHttpInFlight get HTTP 503 with Retry-After and LIMIT_EXCEEDED; the others their answers', async () => {
+    const { relay } = stack.node('a');
+    relay.misbehave('eth_getBalance', { kind: 'slow', ms: 500 });
+    const capped = await stack.proxy({ maxHttpInFlight: 3 });
+    try {
+      const post = (id: number) => fetch(capped.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(balance(id)) });
+      const responses = await Promise.all([1, 2, 3, 4, 5].map(post));
+      const bodies = (await Promise.all(responses.map((r) => r.json()))) as Answer[];
+      const refused = responses.flatMap((r, i) => (r.status === 503 ? [{ retryAfter: r.headers.get('retry-after'), body: bodies[i] }] : []));
+      expect(responses.filter((r) => r.status === 200).length).toBe(3);
+      expect(bodies.filter((b) => b.result !== undefined).length).toBe(3);
+      expect(refused).toEqual([1, 2].map(() => ({ retryAfter: '1', body: { jsonrpc: '2.0', id: null, error: { code: LIMIT_EXCEEDED, message: 'Proxy busy: 3 HTTP requests in progress', data: { limit: 'maxHttpInFlight', max: 3 } } } })));
+      expect(capped.metrics.render()).toContain('steadyrpc_proxy_http_requests_total{outcome="busy"} 2');
+      // Under the cap again once answered.
+      expect(await (await post(6)).json()).toMatchObject({ id: 6, result: expect.any(String) });
+    } finally {
+      relay.misbehave('eth_getBalance', undefined);
+      await capped.close();
+    }
+  });
+
+  it('pipelined on one connection: the POSTs past the cap get 503 in their turn, and every request is answered', async () => {
+    const { relay } = stack.node('a');
+    relay.misbehave('eth_getBalance', { kind: 'slow', ms: 500 });
+    const capped = await stack.proxy({ maxHttpInFlight: 3 });
+    const { hostname, port } = new URL(capped.url);
+    const client = net.connect(Number(port), hostname);
+    try {
+      await once(client, 'connect');
+      let received = '';
+      client.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      const post = (id: number) => {
+        const body = JSON.stringify(balance(id));
+        return `POST / HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      };
+      client.write([1, 2, 3, 4, 5].map(post).join(''));
+      await poll('five responses', async () => (received.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= 5, 10_000);
+      // In request order (HTTP/1.1): the three under the cap, then the two past it.
+      expect(received.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 503', 'HTTP/1.1 503']);
+    } finally {
+      client.destroy();
+      relay.misbehave('eth_getBalance', undefined);
+      await capped.close();
+    }
+  });
+
   it('the flags reach the session options', () => {
-    const options = parseCommandLine(['--upstream', 'a=http://127.0.0.1:1', '--max-in-flight', '8', '--max-subscriptions', '3', '--max-buffered-bytes', '1048576']);
-    expect(options).toMatchObject({ session: { maxInFlight: 8, maxSubscriptions: 3 }, maxBufferedBytes: 1_048_576 });
+    const options = parseCommandLine(['--upstream', 'a=http://127.0.0.1:1', '--max-in-flight', '8', '--max-subscriptions', '3', '--max-buffered-bytes', '1048576', '--max-http-in-flight', '64']);
+    expect(options).toMatchObject({ session: { maxInFlight: 8, maxSubscriptions: 3 }, maxBufferedBytes: 1_048_576, maxHttpInFlight: 64 });
   });
 });
