@@ -32,7 +32,7 @@ import {
 } from 'steadyrpc';
 import { HELP, parseCommandLine } from './proxy/commandLine.js';
 import { PROXY_HEALTH_DEFAULTS, PROXY_LIMIT_DEFAULTS, checkClientSettings, proxyDeadlines, type ProxyDeadlines } from './proxy/defaults.js';
-import { ActiveRequests, UnstartedConnections, answerProbe, pathOf, refuseUpgrade, serverOptions, type Readiness } from './proxy/listeners.js';
+import { ActiveRequests, UnstartedConnections, answerProbe, asksForWebSocket, pathOf, refuseUpgrade, serveAsHttp, serverOptions, type Readiness } from './proxy/listeners.js';
 import { Shutdown } from './proxy/shutdown.js';
 import { describeStartup, statusBody } from './proxy/status.js';
 
@@ -214,6 +214,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   }
 
   server.on('upgrade', (req, socket, head) => {
+    if (!asksForWebSocket(req)) return serveAsHttp(server, req, socket, head);
     active.arrived();
     const refused = draining ? 'draining' : clients.size >= maxClients ? 'max-clients' : undefined;
     if (refused !== undefined) {

@@ -1,6 +1,6 @@
 /**
  * What the proxy's HTTP listeners share: Node's deadline options, the refusal of an upgrade past a
- * limit, the readiness and liveness endpoints, and the count of HTTP requests being answered (so a
+ * limit, an upgrade offer to another protocol than WebSocket served as HTTP, the readiness and liveness endpoints, and the count of HTTP requests being answered (so a
  * drain knows when they are done).
  */
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
@@ -39,6 +39,43 @@ export function refuseUpgrade(socket: Duplex, reason: string, retryAfterSec: num
       body,
     () => socket.destroy(),
   );
+}
+
+/** Whether an upgrade request asks for a WebSocket (else it offers another protocol: `h2c`, say). */
+export const asksForWebSocket = (req: IncomingMessage): boolean => /(?:^|,)\s*websocket\s*(?:,|$)/i.test(req.headers.upgrade ?? '');
+
+/** Connection options that only go with the offer of an upgrade. */
+const OFFER = /^(?:upgrade|http2-settings)$/i;
+
+/**
+ * Serves an upgrade request that offers another protocol than WebSocket (`Upgrade: h2c`, as
+ * `curl --http2` and Java's HttpClient send to an http:// URL) as the HTTP/1.1 request it also is:
+ * a server may ignore the offer (RFC 9110, 7.8), and Node does while no 'upgrade' listener is set.
+ * With one, Node hands over the socket after the request's head; that head is written back without
+ * the offer, before the part of the body already read, and the socket given to `server` as a new
+ * connection, which reads the request again (and any behind it). Node's parser refused CR and LF
+ * in the head, so it is written back as it came.
+ */
+export function serveAsHttp(server: Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    let value = raw[i + 1]!;
+    if (OFFER.test(name)) continue;
+    if (/^connection$/i.test(name)) {
+      value = value
+        .split(',')
+        .map((option) => option.trim())
+        .filter((option) => option !== '' && !OFFER.test(option))
+        .join(', ');
+      if (value === '') continue;
+    }
+    lines.push(`${name}: ${value}`);
+  }
+  // Header values are Latin-1 strings as Node read them: written back byte for byte.
+  socket.unshift(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]));
+  server.emit('connection', socket);
 }
 
 /** Whether the proxy should get new clients now, and if not, why. */
