@@ -19,7 +19,7 @@ export { RpcErrorCode } from './jsonrpc.js';
 
 export type { EndpointSource } from './transport/endpoint.js';
 export type { HttpEndpoint, HttpResponse, HttpTransport } from './transport/HttpTransport.js';
-export { FetchHttpTransport, isNotDelivered, markNotDelivered } from './transport/HttpTransport.js';
+export { FetchHttpTransport, type FetchHttpTransportOptions, isNotDelivered, markNotDelivered } from './transport/HttpTransport.js';
 export { NodeHttpTransport, type NodeHttpTransportOptions } from './transport/NodeHttpTransport.js';
 export type {
   SocketCloseInfo,

@@ -1,5 +1,5 @@
 import { utf8Base64 } from '../base64.js';
-import { SteadyRpcError } from '../errors.js';
+import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
 
 /** Where to POST, resolved fresh before every request so credentials can rotate. */
 export interface HttpEndpoint {
@@ -25,6 +25,22 @@ export interface HttpTransport {
   post(endpoint: HttpEndpoint, body: string, signal: AbortSignal): Promise<HttpResponse>;
   /** Releases what it holds (kept-alive connections). A pool calls it only on the transport it made itself. */
   close?(): void;
+}
+
+/** The largest answer the HTTP transports read by default, decoded: the WebSocket transport's `maxPayload`. */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** `maxResponseBytes` checked as the HTTP transports take it. */
+export function checkMaxResponseBytes(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new SteadyRpcError('ERR_CONFIG', `Expected maxResponseBytes to be an integer >= 1 (bytes), got ${String(value)}`);
+  }
+  return value;
+}
+
+/** An answer past `maxResponseBytes`: a bad answer (the same request would get it again), not a broken connection. */
+export function tooLarge(status: number, max: number, endpoint: HttpEndpoint): SteadyRpcError {
+  return SteadyRpcError.forUrl('ERR_BAD_RESPONSE', `HTTP ${status} answer is larger than maxResponseBytes (${max} bytes)`, endpoint);
 }
 
 const NOT_DELIVERED: unique symbol = Symbol.for('steadyrpc.notDelivered');
@@ -96,15 +112,26 @@ interface PreparedUrl {
 /** URLs remembered per transport (parsing two URLs per request cost more than the rest of `post`). */
 const PREPARED_URLS = 256;
 
+export interface FetchHttpTransportOptions {
+  /**
+   * The largest answer read, in bytes as fetch gives them (decompressed); past it the request fails
+   * with `ERR_BAD_RESPONSE` and the rest of the answer is not read.
+   * @default 64 MiB (the WebSocket transport's `maxPayload`)
+   */
+  maxResponseBytes?: number;
+}
+
 /** The default {@link HttpTransport}, over the global `fetch` (or one passed in). */
 export class FetchHttpTransport implements HttpTransport {
   readonly #fetch: (url: string, init: RequestInit) => Promise<Response>;
   readonly #prepared = new Map<string, PreparedUrl | undefined>();
+  readonly #maxResponseBytes: number;
 
-  constructor(fetchImpl: typeof fetch = globalThis.fetch) {
+  constructor(fetchImpl: typeof fetch = globalThis.fetch, options: FetchHttpTransportOptions = {}) {
     if (typeof fetchImpl !== 'function') {
       throw new SteadyRpcError('ERR_CONFIG', 'No fetch implementation: pass one to FetchHttpTransport');
     }
+    this.#maxResponseBytes = checkMaxResponseBytes(options.maxResponseBytes ?? MAX_RESPONSE_BYTES);
     // Called on globalThis, never detached: a platform's fetch is a method of the global, and a
     // detached call of it is "Illegal invocation" in Chromium. A plain or bound function passed in
     // does not mind.
@@ -125,8 +152,9 @@ export class FetchHttpTransport implements HttpTransport {
     }
     let text: string;
     try {
-      text = await response.text();
+      text = await readText(response, this.#maxResponseBytes, endpoint);
     } catch (error) {
+      if (isSteadyRpcError(error, 'ERR_BAD_RESPONSE')) throw error;
       // A body its Content-Encoding does not decode: an answer, and a bad one (as NodeHttpTransport
       // says), not a connection that broke; the same request would get it again.
       const coding = response.headers.get('content-encoding');
@@ -150,6 +178,42 @@ export class FetchHttpTransport implements HttpTransport {
     this.#prepared.set(raw, prepared);
     return prepared;
   }
+}
+
+/**
+ * The body of `response` as UTF-8 text (a leading BOM dropped, as `text()` does), read no further
+ * than `max` bytes: past it the rest is cancelled and `ERR_BAD_RESPONSE` thrown.
+ */
+async function readText(response: Response, max: number, endpoint: HttpEndpoint): Promise<string> {
+  const declared = response.headers.get('content-encoding') === null ? Number(response.headers.get('content-length')) : Number.NaN;
+  if (declared > max) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge(response.status, max, endpoint);
+  }
+  const reader = response.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(response.status, max, endpoint);
+    }
+    chunks.push(value);
+  }
+  let bytes = chunks[0] ?? new Uint8Array(0);
+  if (chunks.length > 1) {
+    bytes = new Uint8Array(length);
+    let at = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    }
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 function isHttpUrl(raw: string): boolean {

@@ -7,7 +7,7 @@ import type { Clock, TimerHandle } from '../Clock.js';
 import { systemClock } from '../Clock.js';
 import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
 import type { HttpEndpoint, HttpResponse, HttpTransport } from './HttpTransport.js';
-import { basicAuthorization, isNotDelivered, markNotDelivered } from './HttpTransport.js';
+import { MAX_RESPONSE_BYTES, basicAuthorization, checkMaxResponseBytes, isNotDelivered, markNotDelivered, tooLarge } from './HttpTransport.js';
 
 export interface NodeHttpTransportOptions {
   /**
@@ -31,11 +31,17 @@ export interface NodeHttpTransportOptions {
    * @default one keep-alive agent per protocol, owned by the transport
    */
   agents?: { http?: HttpAgent; https?: HttpsAgent };
+  /**
+   * The largest answer read, in bytes once decompressed; past it the request fails with
+   * `ERR_BAD_RESPONSE` (and its connection is dropped) instead of holding whatever a node sends.
+   * @default 64 MiB (the WebSocket transport's `maxPayload`)
+   */
+  maxResponseBytes?: number;
   /** Times the connect timeout. @default systemClock */
   clock?: Clock;
 }
 
-const DEFAULTS = Object.freeze({ connectTimeoutMs: 10_000, keepAliveMs: 4_000, maxSockets: Infinity });
+const DEFAULTS = Object.freeze({ connectTimeoutMs: 10_000, keepAliveMs: 4_000, maxSockets: Infinity, maxResponseBytes: MAX_RESPONSE_BYTES });
 
 /** A URL made ready once: the request options (headers shared when the endpoint brings none). */
 interface Target {
@@ -47,7 +53,7 @@ interface Target {
 /** URLs remembered per transport: endpoint functions may put fresh credentials in every URL. */
 const TARGETS = 256;
 
-type Decoder = typeof gunzip;
+type Decoder = (data: Buffer, options: { maxOutputLength: number }, callback: (error: Error | null, result: Buffer) => void) => void;
 
 /**
  * The content codings fetch (undici) undoes, each with the decoder for the data at hand: `deflate`
@@ -64,12 +70,13 @@ const DECODERS = new Map<string, (data: Buffer) => Decoder>([
  * The body as its `Content-Encoding` says, codings undone last first as fetch does them (`gzip, br`:
  * br, then gzip). A coding it does not know leaves the whole body as it came, as fetch leaves it.
  */
-function decodeBody(raw: Buffer, header: string | undefined, done: (error: Error | null, body: Buffer) => void): void {
+function decodeBody(raw: Buffer, header: string | undefined, maxBytes: number, done: (error: Error | null, body: Buffer) => void): void {
   const codings = (header ?? '').toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '').reverse();
   if (!codings.every((c) => DECODERS.has(c))) return done(null, raw);
   const step = (i: number, data: Buffer): void => {
     if (i === codings.length) return done(null, data);
-    DECODERS.get(codings[i]!)!(data)(data, (error, decoded) => (error ? done(error, data) : step(i + 1, decoded)));
+    // Inflated no further than the limit: a few KB may inflate to gigabytes.
+    DECODERS.get(codings[i]!)!(data)(data, { maxOutputLength: maxBytes }, (error, decoded) => (error ? done(error, data) : step(i + 1, decoded)));
   };
   step(0, raw);
 }
@@ -89,6 +96,7 @@ function decodeBody(raw: Buffer, header: string | undefined, done: (error: Error
 export class NodeHttpTransport implements HttpTransport {
   readonly #clock: Clock;
   readonly #connectTimeoutMs: number;
+  readonly #maxResponseBytes: number;
   readonly #http: HttpAgent;
   readonly #https: HttpsAgent;
   readonly #owned: readonly HttpAgent[];
@@ -99,7 +107,14 @@ export class NodeHttpTransport implements HttpTransport {
     if (typeof options !== 'object' || options === null) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected NodeHttpTransport options to be an object, got ${String(options)}`);
     }
-    const { connectTimeoutMs = DEFAULTS.connectTimeoutMs, keepAliveMs = DEFAULTS.keepAliveMs, maxSockets = DEFAULTS.maxSockets, agents = {}, clock = systemClock } = options;
+    const {
+      connectTimeoutMs = DEFAULTS.connectTimeoutMs,
+      keepAliveMs = DEFAULTS.keepAliveMs,
+      maxSockets = DEFAULTS.maxSockets,
+      maxResponseBytes = DEFAULTS.maxResponseBytes,
+      agents = {},
+      clock = systemClock,
+    } = options;
     if (typeof connectTimeoutMs !== 'number' || !(connectTimeoutMs > 0) || !Number.isFinite(connectTimeoutMs)) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected connectTimeoutMs to be a finite number > 0 (ms), got ${String(connectTimeoutMs)}`);
     }
@@ -109,6 +124,7 @@ export class NodeHttpTransport implements HttpTransport {
     if (maxSockets !== Infinity && (!Number.isSafeInteger(maxSockets) || maxSockets < 1)) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected maxSockets to be an integer >= 1 or Infinity, got ${String(maxSockets)}`);
     }
+    this.#maxResponseBytes = checkMaxResponseBytes(maxResponseBytes);
     this.#clock = clock;
     this.#connectTimeoutMs = connectTimeoutMs;
     const settings = { keepAlive: true, timeout: keepAliveMs, maxSockets, scheduling: 'lifo' as const };
@@ -170,16 +186,27 @@ export class NodeHttpTransport implements HttpTransport {
         }, this.#connectTimeoutMs);
       });
       req.on('response', (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        const max = this.#maxResponseBytes;
+        const over = () => {
+          fail(tooLarge(status, max, endpoint));
+          req.destroy();
+        };
+        if (res.headers['content-encoding'] === undefined && Number(res.headers['content-length']) > max) return over();
         const chunks: Buffer[] = [];
+        let length = 0;
         let ended = false;
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          if (length > max) return over();
+          chunks.push(chunk);
+        });
         res.on('error', fail);
         res.on('close', () => {
           if (!ended) fail(Object.assign(new Error('The connection closed before the whole answer arrived'), { code: 'ECONNRESET' }));
         });
         res.on('end', () => {
           ended = true;
-          const status = res.statusCode ?? 0;
           const retryAfter = res.headers['retry-after'];
           const done = (text: string) => {
             if (settled) return;
@@ -190,8 +217,9 @@ export class NodeHttpTransport implements HttpTransport {
           const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
           const coding = res.headers['content-encoding'];
           if (coding === undefined) return done(raw.toString('utf8'));
-          decodeBody(raw, coding, (error, decoded) => {
+          decodeBody(raw, coding, max, (error, decoded) => {
             if (!error) return done(decoded.toString('utf8'));
+            if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') return fail(tooLarge(status, max, endpoint));
             // The whole answer arrived, and is not what its Content-Encoding says: a bad answer, not a dropped connection.
             fail(SteadyRpcError.forUrl('ERR_BAD_RESPONSE', `HTTP ${status} answer could not be decoded as ${coding}`, endpoint, { cause: error, details: error.message }));
           });
