@@ -86,7 +86,7 @@ export class LinkOpener {
     ctx.events.emit('upstreamClose', { node: link.node, ...info, auth, ...(link.openedAt === undefined ? {} : { openMs: ctx.clock.now() - link.openedAt }) });
     const error = new SteadyRpcError(auth ? 'ERR_UPSTREAM_AUTH' : 'ERR_TRANSPORT', `Node "${link.node}" closed the socket (${info.code}${info.httpStatus ? `, HTTP ${info.httpStatus}` : ''}${info.reason ? `: ${info.reason}` : ''})`);
     if (auth) ctx.pool.quarantine(link.node, ctx.settings.authQuarantineMs, error);
-    if (link.alive) this.#failed(link, auth ? 'auth' : 'closed', error);
+    if (link.alive) this.#failed(link, auth ? 'auth' : info.messageTooBig ? 'message-too-big' : 'closed', error);
     else if (auth) ctx.events.emit('error', error);
   }
 }

@@ -163,7 +163,7 @@ export class LinkSwitcher {
     const failure = error instanceof SteadyRpcError ? error : new SteadyRpcError('ERR_TRANSPORT', describeError(error), { cause: error });
     this.#failLink(link, cause, failure);
     // Told once the session has moved on: a listener that closes it interrupts nothing.
-    if (cause !== 'closed' && !ctx.closed()) ctx.events.emit('error', failure);
+    if (cause !== 'closed' && cause !== 'message-too-big' && !ctx.closed()) ctx.events.emit('error', failure);
   }
 
   #failLink(link: UpstreamLink, cause: string, failure: SteadyRpcError): void {
@@ -176,6 +176,8 @@ export class LinkSwitcher {
     if (ctx.closed()) return;
     const owed = [...link.calls.values()];
     link.calls.clear();
+    // One of their answers was larger than the socket takes: which one, no one can tell yet.
+    if (cause === 'message-too-big') for (const call of owed) call.tooBig = (call.tooBig ?? 0) + 1;
     this.#noteNodeFailure(link, now);
     if (ctx.draining.delete(link)) return ctx.outbox.rehome(owed, link.node);
     if (link === ctx.next) {

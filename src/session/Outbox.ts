@@ -94,12 +94,15 @@ export class Outbox {
     this.carry(owed, node);
     const resend: PendingCall[] = [];
     const answers: Array<[PendingCall, boolean]> = [];
+    const tooBig: PendingCall[] = [];
     for (const call of owed) {
       if (call.answered) {
         this.landed(call);
         continue;
       }
       if (call.unsubscribed !== undefined) answers.push([call, true]);
+      // In flight on two sockets that a message too big failed: its answer, sent again, would fail a third.
+      else if ((call.tooBig ?? 0) >= 2) tooBig.push(call);
       else if (ctx.isRepeatable(call.method)) resend.push(call);
       else answers.push([call, false]);
     }
@@ -109,9 +112,15 @@ export class Outbox {
     const queued = resend.length > 0 && !(ctx.link && acceptsTraffic(ctx.state));
     if (queued) ctx.queue.unshift(resend.map((call) => ({ value: call, bytes: call.bytes })));
     else for (const call of resend) this.sendCall(ctx.link!, call);
-    const failed = answers.filter(([, unsubscribed]) => !unsubscribed).length;
+    const notResent = answers.filter(([, unsubscribed]) => !unsubscribed).length;
+    const failed = notResent + tooBig.length;
     ctx.stats.resent += resend.length;
-    ctx.stats.notResent += failed;
+    ctx.stats.notResent += notResent;
+    for (const call of tooBig) {
+      this.landed(call);
+      const max = `larger than the socket takes (WsSocketTransport's maxPayload)`;
+      ctx.fail(call, RpcErrorCode.FRAME_TOO_LARGE, `The answer to ${call.method} from node "${node}" was ${max}, on two sockets: not sent again`);
+    }
     for (const [call, unsubscribed] of answers) {
       this.landed(call);
       if (unsubscribed) ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: true });

@@ -44,6 +44,11 @@ export interface PendingCall {
   linkHeadAt: number | undefined;
   /** Set once the client has its one answer; later answers are dropped. */
   answered: boolean;
+  /**
+   * Sockets that failed on a message too big for them (`SocketCloseInfo.messageTooBig`) while this
+   * call was in flight: at two, its answer is taken to be the one, and it is not sent again.
+   */
+  tooBig?: number;
   /** A JSON-RPC notification (no `id`): forwarded, never answered. */
   readonly oneWay: boolean;
 }

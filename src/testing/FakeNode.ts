@@ -38,6 +38,11 @@ export class FakeNode {
   /** When set, new sockets are refused with this HTTP status (401/403: an auth failure). */
   refuseStatus: number | undefined;
   /**
+   * Methods whose answers are larger than the client's socket takes: a frame calling one fails its
+   * socket (`FakeSocket.tooBig`, as `WsSocketTransport` past `maxPayload`) instead of an answer.
+   */
+  readonly oversized = new Set<string>();
+  /**
    * Blocks at the top of the chain that block lookups (`eth_getBlockByNumber`, `eth_getBlockByHash`)
    * do not see yet: they answer `null` for them while heads and `eth_blockNumber` already show
    * them, as a load-balanced endpoint does when the backend that serves a read lags the one that

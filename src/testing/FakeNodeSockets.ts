@@ -88,7 +88,9 @@ export class FakeNodeSockets {
     } catch {
       return socket.receiveJson(errorResponse(null, RpcErrorCode.PARSE_ERROR, 'Parse error'));
     }
-    const answers = (Array.isArray(payload) ? payload : [payload]).map((r) => this.#answerOnSocket(socket, r as JsonRpcRequest));
+    const requests = (Array.isArray(payload) ? payload : [payload]) as JsonRpcRequest[];
+    if (this.#node.mode === 'ok' && this.#node.oversized.size > 0 && requests.some((r) => this.#node.oversized.has(r?.method))) return socket.tooBig();
+    const answers = requests.map((r) => this.#answerOnSocket(socket, r));
     socket.receiveJson(Array.isArray(payload) ? answers : answers[0]);
   }
 

@@ -33,7 +33,7 @@ type Settings = Readonly<Required<FakeSocketTransportOptions>>;
 
 /**
  * One scripted socket: the client side is the {@link UpstreamSocket} contract, the server side is
- * a set of drivers (`accept`, `receive`, `serverClose`, `refuse`, `fail`, `pong`) that call the
+ * a set of drivers (`accept`, `receive`, `serverClose`, `refuse`, `fail`, `tooBig`, `pong`) that call the
  * listener synchronously. Once closed, drivers do nothing (tests may race them against a close)
  * and the listener is never called again.
  */
@@ -145,6 +145,18 @@ export class FakeSocket implements UpstreamSocket {
     this.#state = 'closing';
     this.#listener.onError(error);
     this.#finish({ code: CloseCode.ABNORMAL, reason: '' });
+  }
+
+  /**
+   * A message from the server was larger than the transport takes (as `WsSocketTransport`'s past
+   * its `maxPayload`): `onError`, then `onClose({ code: 1006, reason: '', messageTooBig: true })`.
+   */
+  tooBig(): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'connecting') throw new Error('FakeSocket.tooBig: the socket is not open yet');
+    this.#state = 'closing';
+    this.#listener.onError(new Error('Max payload size exceeded'));
+    this.#finish({ code: CloseCode.ABNORMAL, reason: '', messageTooBig: true });
   }
 
   /** A pong arrives: `onPong`. */

@@ -12,6 +12,11 @@ export interface SocketCloseInfo {
   httpStatus?: number;
   /** The refusal's `Retry-After` header, as sent, when it had one (a 429 or 503 naming its wait). */
   retryAfter?: string;
+  /**
+   * The socket failed because a message from the node was larger than the transport takes
+   * (`WsSocketTransport`'s `maxPayload`): the session then gives up on a call whose answer did it twice.
+   */
+  messageTooBig?: boolean;
 }
 
 /**

@@ -100,6 +100,8 @@ class WsUpstreamSocket implements UpstreamSocket {
   #closed = false;
   /** A text message was not UTF-8: the socket is failing, and reads nothing more. */
   #invalid = false;
+  /** ws refused a message past maxPayload: the close says so (SocketCloseInfo.messageTooBig). */
+  #tooBig = false;
   /** The stream under ws, once open, when writes are coalesced. */
   #wire: Corkable | undefined;
   /** The wire is corked until the end of this turn. */
@@ -153,8 +155,12 @@ class WsUpstreamSocket implements UpstreamSocket {
       this.#close({ code: CloseCode.ABNORMAL, reason: `HTTP ${status}`, httpStatus: status, ...(retryAfter === undefined ? {} : { retryAfter }) });
     });
     // Stays attached for the socket's whole life, so ws never emits an unhandled 'error'.
-    ws.on('error', (error) => this.#error(error));
-    ws.on('close', (code: number, reason: Buffer) => this.#close({ code, reason: reason.toString('utf8') }));
+    ws.on('error', (error) => {
+      // A message past maxPayload: ws sends the node 1009 and drops the connection.
+      if ((error as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#tooBig = true;
+      this.#error(error);
+    });
+    ws.on('close', (code: number, reason: Buffer) => this.#close({ code, reason: reason.toString('utf8'), ...(this.#tooBig ? { messageTooBig: true } : {}) }));
   }
 
   get bufferedAmount(): number {

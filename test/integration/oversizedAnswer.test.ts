@@ -1,0 +1,49 @@
+// The case of test/session/oversizedAnswer.test.ts over a real socket: a ws server whose answer to
+// eth_getLogs (2 MiB) is past the transport's maxPayload (1 MiB here). Before, the session sent the
+// call again on every new socket until its deadline (6 connections in 12 s, no answer); now the call
+// gets FRAME_TOO_LARGE once two sockets failed on it, and the session serves the next call.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { NodePool, RpcErrorCode, UpstreamSession, WsSocketTransport } from '../../src/index.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('an answer past maxPayload, over a real socket', { timeout: 20_000 }, () => {
+  it('FRAME_TOO_LARGE after two sockets, then the session answers the next call', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
+    await once(wss, 'listening');
+    let connections = 0;
+    const huge = 'ab'.repeat(1024 * 1024);
+    wss.on('connection', (ws) => {
+      connections++;
+      ws.on('message', (data) => {
+        const { id, method } = JSON.parse(String(data)) as { id: number; method: string };
+        ws.send(JSON.stringify({ jsonrpc: '2.0', id, result: method === 'eth_getLogs' ? [huge] : '0x1' }));
+      });
+    });
+    const url = `127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    const pool = new NodePool({ nodes: [{ name: 'a', ws: `ws://${url}`, http: `http://${url}` }] });
+    const session = new UpstreamSession({ pool, transport: new WsSocketTransport({ maxPayload: 1024 * 1024 }) });
+    cleanups.push(() => pool.close(), () => session.close());
+    const answers = new Map<number, { result?: unknown; error?: { code: number; message: string } }>();
+    session.on('message', (text) => {
+      const frame = JSON.parse(text) as { id: number };
+      answers.set(frame.id, frame);
+    });
+    const started = Date.now();
+    session.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getLogs', params: [{ fromBlock: '0x0' }] }));
+    while (!answers.has(1) && Date.now() - started < 15_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answers.get(1)?.error?.code).toBe(RpcErrorCode.FRAME_TOO_LARGE);
+    expect(connections).toBe(2);
+    session.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'eth_chainId', params: [] }));
+    while (!answers.has(2) && Date.now() - started < 15_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answers.get(2)).toEqual({ jsonrpc: '2.0', id: 2, result: '0x1' });
+    expect(connections).toBe(3);
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { RpcErrorCode } from '../../src/index.js';
+import { rpc, sessionHarness } from '../helpers/session.js';
+
+// Found in review: an answer larger than the socket takes (WsSocketTransport's maxPayload, 64 MiB:
+// an eth_getLogs over a wide range, a block trace) fails the socket before anyone can tell whose
+// answer it was. The session then sent every call the socket owed again, that one included, whose
+// answer failed the next socket too, and so on until the call's deadline (30 s): the socket was
+// torn down about every two seconds, and with it every other call in flight and every
+// subscription (replayed each time; with SharedSocketTransport, every session on the socket).
+// A real ws server and `maxPayload: 1 MiB` showed 6 connections in 12 s. A call that was in
+// flight on two sockets that failed so gets FRAME_TOO_LARGE instead of a third try.
+
+/** A session on a and b with a newHeads subscription; `on` lists the nodes whose eth_getLogs answer is too big. */
+async function oversizedLogs(on: readonly string[]) {
+  const h = await sessionHarness();
+  const closes: Array<{ node: string; code: number }> = [];
+  h.session.on('upstreamClose', ({ node, code }) => closes.push({ node, code }));
+  h.send(rpc('s', 'eth_subscribe', ['newHeads']));
+  await h.settle();
+  for (const name of on) h.nodes[name]!.oversized.add('eth_getLogs');
+  return { h, closes };
+}
+
+describe('a call whose answer is larger than the socket takes', () => {
+  it('on every node: FRAME_TOO_LARGE once it failed two sockets, and the session goes on', async () => {
+    const { h, closes } = await oversizedLogs(['a', 'b']);
+    h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+    await h.settle();
+    await h.clock.advance(5_000);
+    const [answer] = h.answers(1);
+    expect(answer.error.code).toBe(RpcErrorCode.FRAME_TOO_LARGE);
+    expect(answer.error.message).toMatch(/eth_getLogs .*larger than the socket takes/);
+    // Two sockets, not one every couple of seconds until the call's deadline.
+    expect(closes.length).toBe(2);
+    await h.clock.advance(10_000);
+    expect(closes.length).toBe(2);
+    h.send(rpc(2, 'eth_chainId'));
+    await h.settle();
+    expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, result: expect.any(String) }]);
+    const node = h.nodes[h.session.node!]!;
+    node.advance(1);
+    await h.settle();
+    expect(h.notifications().at(-1).params.result.number).toBe(`0x${node.head.toString(16)}`);
+  });
+
+  it('on one node only: sent again to the next, and answered there', async () => {
+    const { h, closes } = await oversizedLogs(['a']);
+    h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+    await h.settle();
+    await h.clock.advance(5_000);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.any(Array) }]);
+    expect(closes.length).toBe(1);
+  });
+
+  it('a call in flight on the same socket when it failed is sent again and answered, not failed with it', async () => {
+    const { h } = await oversizedLogs(['a', 'b']);
+    h.nodes.a!.latencyMs = 100;
+    h.send(rpc(1, 'eth_chainId'));
+    h.send(rpc(2, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+    await h.settle();
+    await h.clock.advance(5_000);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.any(String) }]);
+    expect(h.answers(2)[0].error.code).toBe(RpcErrorCode.FRAME_TOO_LARGE);
+  });
+});
