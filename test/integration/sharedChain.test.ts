@@ -3,7 +3,7 @@
  * and rejoin on demand. Also records what anvil itself sends to subscribers when a node forks.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LOG_TOPIC, rpc, SharedChain } from './helpers/sharedChain.js';
+import { LOG_TOPIC, rpc, SharedChain, TICKS } from './helpers/sharedChain.js';
 import { WsClient } from './helpers/wsClient.js';
 
 interface Log {
@@ -104,6 +104,27 @@ describe('SharedChain', () => {
     expect(await hashes('c', 6)).toEqual(await hashes('a', 6));
     expect(await hashes('b', 6)).toEqual(await hashes('a', 6));
     expect(await chain.mine()).toEqual(await chain.head('c'));
+  });
+
+  it('with ticks, the balance of TICKS at a block is its number, on a fork branch too; headChanges records every move of a head', async () => {
+    await chain.stop();
+    chain = await SharedChain.start({ ticks: true });
+    const ticksAt = async (name: string, at: string) => Number(await rpc<string>(url(name), 'eth_getBalance', [TICKS, at]));
+    for (let i = 0; i < 3; i++) await chain.mine({ logs: i }); // 4
+    expect(await ticksAt('a', 'latest')).toBe(4);
+    expect(await ticksAt('b', '0x2')).toBe(2);
+    await chain.fork('b', 2, { blocks: 1, logs: 1 }); // b: 3' on top of 2, its own txs
+    expect(await ticksAt('b', 'latest')).toBe(3);
+    await chain.fork('b', 0, { blocks: 2 }); // b: 4', 5'
+    await chain.mine(); // the canonical 5, on a
+    await chain.rejoin('b');
+    expect(await ticksAt('a', 'latest')).toBe(5);
+    expect(await ticksAt('b', 'latest')).toBe(5);
+    expect(await ticksAt('b', '0x3')).toBe(3);
+    // b went 4 → 2 (rollback) → 3' 4' 5' → 2 (rejoin's rollback) → 3 4 5.
+    const moves = chain.headChanges.filter((c) => c.node === 'b').map((c) => c.head);
+    expect(moves).toEqual([0, 1, 2, 3, 4, 2, 3, 4, 5, 2, 3, 4, 5]);
+    expect(chain.headChanges.every((c) => c.from <= c.to)).toBe(true);
   });
 
   it('logs of canonical blocks are the same on every node (blockHash, tx, distinct data)', async () => {

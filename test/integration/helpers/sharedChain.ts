@@ -21,6 +21,11 @@
  *   anvil sends NO `removed: true` logs for the dropped blocks (geth does), neither on fork() nor
  *   on rejoin(): don't use anvil as the oracle for `removed`.
  * - Mining is fast: mine() takes about 3 ms for an empty block on two nodes, about 11 ms with 5 logs.
+ *
+ * With `start({ ticks: true })` every block, canonical or of a fork, also sends 1 wei to {@link TICKS}
+ * (its last transaction), so that address's balance at a block is the block's number on any branch:
+ * a state read at `latest` tells which height's state answered it. `headChanges` records when each
+ * node's head moved, up or down, for judging such answers afterwards.
  */
 import { getContractAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -63,6 +68,16 @@ const BLOCK_SECONDS = 12;
 const FORK_TAG = 1n << 255n;
 
 export const LOG_TOPIC: Hex = `0x${'2a'.padStart(64, '0')}`;
+/** With `ticks`, the address every block sends 1 wei to: its balance at a block is the block's number. */
+export const TICKS: Hex = '0x000000000000000000000000000000000000c10c';
+
+/** A node's head became `head` at some moment between `from` and `to` (`Date.now()` before and after the call that did it). */
+export interface HeadChange {
+  node: string;
+  head: number;
+  from: number;
+  to: number;
+}
 
 interface CanonicalBlock extends BlockRef {
   timestamp: number;
@@ -87,6 +102,9 @@ export class SharedChain {
   readonly logger: Hex = getContractAddress({ from: DEV_ACCOUNT, nonce: 0n });
   readonly genesisTimestamp: number;
   readonly chainId: number;
+  /** Every move of every node's head, in the order each node made them (see {@link HeadChange}). */
+  readonly headChanges: HeadChange[] = [];
+  readonly #ticks: boolean;
   readonly #canon: CanonicalBlock[];
   readonly #state = new Map<string, NodeState>();
   /** Next nonce of the canonical chain (every canonical tx comes from DEV_ACCOUNT). */
@@ -96,9 +114,11 @@ export class SharedChain {
   /** Serializes every chain-driving operation, so concurrent calls cannot interleave blocks. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(nodes: SharedChainNode[], genesis: CanonicalBlock, chainId: number) {
+  private constructor(nodes: SharedChainNode[], genesis: CanonicalBlock, chainId: number, ticks: boolean) {
     this.nodes = Object.fromEntries(nodes.map((node) => [node.name, node]));
     for (const node of nodes) this.#state.set(node.name, { head: 0, ancestor: 0, lagging: false, forked: false });
+    for (const node of nodes) this.headChanges.push({ node: node.name, head: 0, from: 0, to: 0 });
+    this.#ticks = ticks;
     this.#canon = [genesis];
     this.genesisTimestamp = genesis.timestamp;
     this.chainId = chainId;
@@ -109,7 +129,7 @@ export class SharedChain {
    * canonical block 1 (the logger deployment) on all of them. The genesis timestamp is an hour ago,
    * so canonical heads (12 s apart) stay behind the wall clock for the first 300 blocks.
    */
-  static async start(options: { names?: string[]; chainId?: number; readLag?: boolean } = {}): Promise<SharedChain> {
+  static async start(options: { names?: string[]; chainId?: number; readLag?: boolean; ticks?: boolean } = {}): Promise<SharedChain> {
     const names = options.names ?? ['a', 'b'];
     const chainId = options.chainId ?? 31337;
     if (names.length === 0 || new Set(names).size !== names.length) throw new Error(`SharedChain: bad node names ${names.join(',')}`);
@@ -134,11 +154,14 @@ export class SharedChain {
       const nodes = results.map((r) => (r as PromiseFulfilledResult<SharedChainNode>).value);
       const genesis = await Promise.all(nodes.map((n) => rpc<{ hash: string }>(n.anvil.httpUrl, 'eth_getBlockByNumber', ['0x0', false])));
       if (new Set(genesis.map((g) => g.hash)).size !== 1) throw new Error('SharedChain: the nodes have different genesis blocks');
-      const chain = new SharedChain(nodes, { number: 0, hash: genesis[0]!.hash, timestamp: genesisTimestamp, txs: [] }, chainId);
+      const ticks = options.ticks ?? false;
+      const chain = new SharedChain(nodes, { number: 0, hash: genesis[0]!.hash, timestamp: genesisTimestamp, txs: [] }, chainId, ticks);
       const deploy = await chain.#sign(undefined, LOGGER_INIT, 200_000n, chain.#nonce++);
-      await chain.#mineCanonical([deploy]);
+      await chain.#mineCanonical(ticks ? [deploy, await chain.#tick(chain.#nonce++)] : [deploy]);
       const code = await rpc<string>(nodes[0]!.anvil.httpUrl, 'eth_getCode', [chain.logger, 'latest']);
       if (code !== `0x${LOGGER_RUNTIME}`) throw new Error(`SharedChain: logger deployment failed (code at ${chain.logger}: ${code})`);
+      const ticked = ticks ? Number(await rpc<string>(nodes[0]!.anvil.httpUrl, 'eth_getBalance', [TICKS, 'latest'])) : 1;
+      if (ticked !== 1) throw new Error(`SharedChain: ${TICKS} holds ${ticked} wei at block 1, not 1`);
       return chain;
     } catch (error) {
       await stopAll();
@@ -152,7 +175,7 @@ export class SharedChain {
    */
   mine(options: { logs?: number } = {}): Promise<BlockRef> {
     return this.#serialized(async () => {
-      const txs = await this.#logCalls(options.logs ?? 0, this.#nonce, 0n);
+      const txs = await this.#blockTxs(options.logs ?? 0, this.#nonce, 0n);
       this.#nonce += txs.length;
       return this.#mineCanonical(txs);
     });
@@ -187,14 +210,13 @@ export class SharedChain {
       if (!Number.isInteger(depth) || depth < 0 || !Number.isInteger(blocks) || blocks < 1) throw new RangeError(`SharedChain.fork: bad depth ${depth} / blocks ${blocks}`);
       if (state.head - depth < 1) throw new RangeError(`SharedChain.fork: ${name} cannot roll back ${depth} blocks from ${state.head}`);
       const url = this.nodes[name]!.anvil.httpUrl;
-      if (depth > 0) await rpc(url, 'anvil_rollback', [depth]);
-      state.head -= depth;
+      if (depth > 0) await this.#rollback(name, state.head - depth);
       state.ancestor = Math.min(state.ancestor, state.head);
       state.forked = true;
       const serial = ++this.#forkSerial;
       let nonce = Number(await rpc<string>(url, 'eth_getTransactionCount', [DEV_ACCOUNT, 'latest']));
       for (let i = 0; i < blocks; i++) {
-        const txs = await this.#logCalls(options.logs ?? 0, nonce, FORK_TAG);
+        const txs = await this.#blockTxs(options.logs ?? 0, nonce, FORK_TAG);
         nonce += txs.length;
         const number = state.head + 1;
         await this.#mineOn(name, txs, this.genesisTimestamp + number * BLOCK_SECONDS + 1 + (serial % (BLOCK_SECONDS - 1)));
@@ -206,7 +228,7 @@ export class SharedChain {
   rejoin(name: string): Promise<void> {
     return this.#serialized(async () => {
       const state = this.#node(name);
-      if (state.forked && state.head > state.ancestor) await rpc(this.nodes[name]!.anvil.httpUrl, 'anvil_rollback', [state.head - state.ancestor]);
+      if (state.forked && state.head > state.ancestor) await this.#rollback(name, state.ancestor);
       state.head = state.ancestor;
       state.forked = false;
       await this.#replay(name, this.#canon.length - 1);
@@ -249,10 +271,25 @@ export class SharedChain {
     return SIGNER.signTransaction({ chainId: this.chainId, type: 'eip1559', nonce, to, data, gas, maxFeePerGas: 100n * 10n ** 9n, maxPriorityFeePerGas: 1n, value: 0n });
   }
 
-  async #logCalls(count: number, firstNonce: number, tag: bigint): Promise<Hex[]> {
+  /** A block's transactions: `count` logger calls, then (with ticks) the 1 wei to {@link TICKS}. */
+  async #blockTxs(count: number, firstNonce: number, tag: bigint): Promise<Hex[]> {
     const txs: Hex[] = [];
     for (let i = 0; i < count; i++) txs.push(await this.#sign(this.logger, word(tag | ++this.#logSerial), 60_000n, firstNonce + i));
+    if (this.#ticks) txs.push(await this.#tick(firstNonce + count));
     return txs;
+  }
+
+  #tick(nonce: number): Promise<Hex> {
+    return SIGNER.signTransaction({ chainId: this.chainId, type: 'eip1559', nonce, to: TICKS, value: 1n, gas: 21_000n, maxFeePerGas: 100n * 10n ** 9n, maxPriorityFeePerGas: 1n });
+  }
+
+  /** Rolls `name` back to block `to` (its head goes down: recorded like a block mined). */
+  async #rollback(name: string, to: number): Promise<void> {
+    const state = this.#node(name);
+    const from = Date.now();
+    await rpc(this.nodes[name]!.anvil.httpUrl, 'anvil_rollback', [state.head - to]);
+    state.head = to;
+    this.headChanges.push({ node: name, head: to, from, to: Date.now() });
   }
 
   async #mineCanonical(txs: Hex[]): Promise<BlockRef> {
@@ -282,8 +319,10 @@ export class SharedChain {
   /** Mines one block on `name` with exactly these txs and this timestamp; returns its hash. */
   async #mineOn(name: string, txs: Hex[], timestamp: number): Promise<string> {
     const state = this.#node(name);
+    const from = Date.now();
     const hash = await mineBlock(this.nodes[name]!.anvil.httpUrl, state.head, txs, timestamp);
     state.head += 1;
+    this.headChanges.push({ node: name, head: state.head, from, to: Date.now() });
     return hash;
   }
 }
