@@ -1,6 +1,6 @@
 /**
  * Chaos: many clients, a seeded schedule of transport, lag and fork faults on two nodes of one
- * network, exact counts (invariants 1–4, 10 and 11 for every client, 10 and 17 for HTTP clients; the per-client limits with a
+ * network, exact counts (invariants 1–4, 10 (state at `latest` included) and 11 for every client, 10 and 17 for HTTP clients; the per-client limits with a
  * bursting and a stalled client). `npm test` runs a short
  * version; `npm run test:chaos` runs 90 s with 50 clients. Replay a failure with CHAOS_SEED=<printed seed>.
  */
@@ -33,13 +33,15 @@ describe('chaos', () => {
       `chaos: heads ${c.heads} (duplicates ${c.newHeadsDuplicates}, unlinked ${c.unlinkedHeads}, gaps ${c.newHeadsGaps}, re-emitted by reorgs ${c.headReorgs}), ` +
         `logs ${c.logs} (removed ${c.removedLogs}, mixed-branch ${c.mixedBranchLogs}, bad retractions ${c.badRetractions}, duplicates ${c.logDuplicates}), ` +
         `eth_blockNumber checked ${c.blockNumberChecked} (went back ${c.blockNumberWentBack}), ` +
+        `state reads at latest checked ${c.stateReadsChecked} (older than the view ${c.stateReadsOlder}, older from a node gone down since it was at the view ${c.stateReadsOlderAfterRewind}), ` +
         `blocks read by number ${c.blockReadsChecked} (null ${c.blockReadNull}, wrong ${c.blockReadWrong}), ` +
         `receipts of logs given ${c.receiptsChecked} (null while the log stayed ${c.receiptNull}, null for a log retracted meanwhile ${c.receiptNullTrue}, wrong ${c.receiptWrong}), ` +
         `reorgs announced ${c.reorgsAnnounced} (deep ${c.deepReorgs}), behind reads held ${c.behindReads.held} / failed ${c.behindReads.failed}`,
     );
     console.log(
       `chaos: HTTP ${c.http.requests} requests, ${c.http.answers} answers (errors by code ${JSON.stringify(c.http.errorAnswers)}), lost ${c.http.lost}, wrong id ${c.http.wrongId}, ` +
-        `eth_blockNumber checked ${c.http.blockNumberChecked} (went back ${c.http.blockNumberWentBack}), blocks read by number ${c.http.blockReadsChecked} (null ${c.http.blockReadNull}, wrong ${c.http.blockReadWrong})` +
+        `eth_blockNumber checked ${c.http.blockNumberChecked} (went back ${c.http.blockNumberWentBack}), blocks read by number ${c.http.blockReadsChecked} (null ${c.http.blockReadNull}, wrong ${c.http.blockReadWrong}), ` +
+        `state reads at latest checked ${c.http.stateReadsChecked} (older than the view ${c.http.stateReadsOlder}, older from a node gone down since it was at the view ${c.http.stateReadsOlderAfterRewind})` +
         (c.http.examples.length > 0 ? `; first violations: ${c.http.examples.join(' | ')}` : ''),
     );
     console.log(`chaos: once healed, ${c.afterHeal.asked} calls, ${c.afterHeal.failed.length} without a result${c.afterHeal.failed.length > 0 ? `: ${c.afterHeal.failed.slice(0, 3).join(' | ')}` : ''}; backfills skipped or failed ${c.backfillSkipped}`);
@@ -58,6 +60,10 @@ describe('chaos', () => {
     expect(c.afterHeal.failed).toEqual([]);
     expect(c.afterHeal.asked).toBeGreaterThanOrEqual(clients * 2);
     expect(c.blockNumberWentBack).toBe(0);
+    // Invariant 10 for state at `latest`: never older than the client's view when it asked (a
+    // node gone down since it was at the view, which nothing can see, counted apart).
+    expect(c.stateReadsChecked).toBeGreaterThan(0);
+    expect(c.stateReadsOlder).toBe(0);
     expect(c.blockReadsChecked).toBeGreaterThan(0);
     expect(c.blockReadNull).toBe(0);
     expect(c.blockReadWrong).toBe(0);
@@ -74,8 +80,9 @@ describe('chaos', () => {
     expect(c.burst!.limitErrors).toBeGreaterThan(0);
     expect(c.slowReaderCloses).toBeGreaterThanOrEqual(1);
     // The HTTP clients (POST / through the pool's view): the same invariants.
-    expect(c.http).toMatchObject({ lost: 0, wrongId: 0, blockNumberWentBack: 0, blockReadNull: 0, blockReadWrong: 0 });
+    expect(c.http).toMatchObject({ lost: 0, wrongId: 0, blockNumberWentBack: 0, blockReadNull: 0, blockReadWrong: 0, stateReadsOlder: 0 });
     expect(c.http.blockReadsChecked).toBeGreaterThan(0);
+    expect(c.http.stateReadsChecked).toBeGreaterThan(0);
   });
 });
 
@@ -133,6 +140,37 @@ describe('chaos checks', () => {
     w.sent(0, 'eth_getBlockByNumber', 20);
     w.receive({ id: 0, error: { code: -32055, message: 'behind' } });
     expect(w.counts).toMatchObject({ blockReadsChecked: 2, blockReadNull: 1, blockReadWrong: 1 });
+  });
+
+  it('checks state at latest against the view when it was sent; below it counts unless a node that had been at the view went down since', () => {
+    let now = 0;
+    const w = Object.assign(new ChaosWatch(() => now), { heads: 'h', logs: 'l' });
+    w.receive(head(20, 'A20', 'A19'));
+    w.sent(0, 'eth_getBalance'); // view 20
+    now = 1_000;
+    w.receive(head(21, 'A21', 'A20'));
+    w.sent(0, 'eth_getBalance'); // view 21: two in flight on one id, answers matched by id alone
+    w.receive({ id: 0, result: '0x14' }, 1_500); // 20: judged by the oldest's view (20), the newest taken out
+    w.receive({ id: 0, result: '0x14' }, 1_600); // so this one is too: never a false alarm
+    now = 2_000;
+    w.sent(1, 'eth_getBalance');
+    w.receive({ id: 1, result: '0x13' }, 2_500); // 19 < 21: judged at the end
+    w.sent(1, 'eth_getBalance');
+    w.receive({ id: 1, error: { code: -32055, message: 'behind' } }, 2_600);
+    w.sent(2, 'eth_getBalance');
+    w.receive({ id: 2, result: '0x12' }, 3_000); // 18 < 21
+    // a at 21, then rolled back to 18 (a fork) at 2.1 s; b lagging at 19 all along.
+    const changes = [
+      { node: 'a', head: 0, from: 0, to: 0 },
+      { node: 'b', head: 0, from: 0, to: 0 },
+      { node: 'b', head: 19, from: 400, to: 410 },
+      { node: 'a', head: 21, from: 500, to: 510 },
+      { node: 'a', head: 18, from: 2_100, to: 2_200 },
+    ];
+    w.finish(undefined, { changes, origin: 0 });
+    expect(w.counts).toMatchObject({ stateReadsChecked: 4, stateReadsOlder: 1, stateReadsOlderAfterRewind: 1 });
+    expect(w.examples).toHaveLength(1);
+    expect(w.examples[0]).toMatch(/#1 sent at 2\.0s with the client's view at block 21 answered at 2\.5s with the state of block 19 \(node heads meanwhile: a 18–21, b 19;/);
   });
 
   it("checks the receipt of the newest log's transaction: a null counts only if the client holds the log to the end", () => {

@@ -3,8 +3,9 @@
  * a FaultProxy), a miner that mines a block with a log or two every 0.5–1 s, the reference proxy, many
  * `ws` clients and a seeded fault schedule. Each client subscribes to `newHeads` and to the logger's
  * `logs`, and sends a steady stream of requests with colliding ids (`eth_blockNumber`, the newest
- * block it was given by number, the receipt of the newest log's transaction, `eth_getBalance`).
- * Returns exact counts; the caller asserts them.
+ * block it was given by number, the receipt of the newest log's transaction, and state at `latest`:
+ * `eth_getBalance` of SharedChain's TICKS, whose balance is the number of the block whose state
+ * answered, see stateReads.ts). Returns exact counts; the caller asserts them.
  *
  * The schedule runs in rounds of four steps, shuffled: a fork, a lag and two transport faults (cut,
  * blackhole, slow, flap or restore), so even the short run has each kind. Transport faults hit one
@@ -46,13 +47,12 @@
  * as a slow reader, counted in /metrics), so the limits are held under faults, not only in the
  * adversarial probes.
  */
-import { DEV_ACCOUNT } from './helpers/anvil.js';
 import { BurstClient, SlowReader, type BurstCounts } from './helpers/chaosAbusers.js';
 import { metricSum, startProxyOverChain } from './helpers/chaosProxy.js';
 import { seededRandom as chaosRandom } from '../helpers/sessionWorld.js';
 import { HttpChaosClient, sumHttpCounts, type HttpChaosCounts } from './helpers/chaosHttp.js';
 import { ChaosWatch, emptyWatchCounts, type WatchCounts } from './helpers/chaosWatch.js';
-import { LOG_TOPIC, SharedChain } from './helpers/sharedChain.js';
+import { LOG_TOPIC, SharedChain, TICKS } from './helpers/sharedChain.js';
 import { WsClient, poll, sleep } from './helpers/wsClient.js';
 
 export interface ChaosOptions {
@@ -134,10 +134,13 @@ interface Client {
   absorbed: number;
 }
 
-/** Feeds the watch every frame the client received since the last call (they are in arrival order). */
-function absorb(client: Client): void {
+/**
+ * Feeds the watch every frame the client received since the last call (they are in arrival order),
+ * with when each arrived (`origin`: `Date.now()` at the watch's time 0).
+ */
+function absorb(client: Client, origin: number): void {
   const frames = client.ws.frames;
-  for (let i = client.absorbed; i < frames.length; i++) client.watch.receive(frames[i]!.frame);
+  for (let i = client.absorbed; i < frames.length; i++) client.watch.receive(frames[i]!.frame, frames[i]!.at - origin);
   client.absorbed = frames.length;
 }
 
@@ -147,7 +150,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
   const random = chaosRandom(seed);
   const minerRandom = chaosRandom(seed ^ 0x5bd1e995);
   const clientRandom = chaosRandom(seed ^ 0x27d4eb2f);
-  const chain = await SharedChain.start({ names: ['a', 'b'], readLag: true });
+  // With ticks: a state read's answer tells which block's state it is (see stateReads.ts).
+  const chain = await SharedChain.start({ names: ['a', 'b'], readLag: true, ticks: true });
   const clients: Client[] = [];
   const httpClients: HttpChaosClient[] = [];
   const faults: string[] = [];
@@ -237,14 +241,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
 
     // A steady stream of requests with repeated ids.
     const send = (client: Client) => {
-      absorb(client); // the client's view when it sends
+      absorb(client, started); // the client's view when it sends
       const next = client.watch.next(clientRandom, ID_POOL);
       if (!next) return;
       const { id, method } = next;
       const block = client.watch.high;
       const tx = client.watch.newestTransaction;
       const params =
-        method === 'eth_getBalance' ? [DEV_ACCOUNT, 'latest'] : method === 'eth_getBlockByNumber' ? [`0x${block.toString(16)}`, false] : method === 'eth_getTransactionReceipt' ? [tx] : [];
+        method === 'eth_getBalance' ? [TICKS, 'latest'] : method === 'eth_getBlockByNumber' ? [`0x${block.toString(16)}`, false] : method === 'eth_getTransactionReceipt' ? [tx] : [];
       client.ws.send({ jsonrpc: '2.0', id, method, params });
       client.watch.sent(id, method, block, tx);
       client.sent.set(id, [...(client.sent.get(id) ?? []), method]);
@@ -259,7 +263,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     }
     const httpRandom = chaosRandom(seed ^ 0x165667b1);
     for (let i = 0; i < httpClientCount; i++) {
-      const client = new HttpChaosClient(`${px.url}/`, httpRandom);
+      const client = new HttpChaosClient(`${px.url}/`, httpRandom, () => Date.now() - started);
       httpClients.push(client);
       timers.push(setInterval(() => client.send(), 1_000 / rate));
     }
@@ -437,7 +441,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       ...clients.flatMap((client, index) =>
         (['eth_blockNumber', 'eth_getBalance'] as const).map((method) => {
           const id = `after-heal-${method}`;
-          const params = method === 'eth_getBalance' ? [DEV_ACCOUNT, 'latest'] : [];
+          const params = method === 'eth_getBalance' ? [TICKS, 'latest'] : [];
           client.sent.set(id, [method]);
           client.watch.sent(id, method, client.watch.high);
           return askAfterHeal(`client ${index} ${method}`, () => client.ws.call(method, params, id, 10_000));
@@ -458,6 +462,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     if (minerError) throw minerError;
     const metrics = await (await fetch(`${px.url}/metrics`)).text();
 
+    for (const client of httpClients) client.finish(chain.headChanges, started);
     const counts: ChaosCounts = {
       ...emptyWatchCounts(),
       seed,
@@ -490,9 +495,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     // Still on its way after the wait for every answer: lost.
     counts.http.lost += httpClients.reduce((n, c) => n + c.pending, 0);
     clients.forEach((client, index) => {
-      absorb(client);
+      absorb(client, started);
       const { ws, watch, sent } = client;
-      watch.finish((n) => (n < chain.canonical().number + 1 ? chain.canonical(n).hash : undefined));
+      watch.finish((n) => (n < chain.canonical().number + 1 ? chain.canonical(n).hash : undefined), { changes: chain.headChanges, origin: started });
       for (const key of Object.keys(watch.counts) as Array<keyof WatchCounts>) counts[key] += watch.counts[key];
       for (const example of watch.examples) if (counts.examples.length < 12) counts.examples.push(`client ${index}: ${example}`);
       for (const { frame, at } of ws.frames) {

@@ -1,13 +1,17 @@
 /**
  * HTTP clients of the chaos run: each POSTs to the reference proxy's `POST /` (so `pool.request()`,
  * one pool view shared by every HTTP client) a steady stream of `eth_blockNumber`, the newest block
- * it was given by number, and both in one batch, and checks every answer against what it had been
- * given when it asked (invariants 10 and 17 over HTTP, under the same faults as the sockets):
- * every request answered once under its ids, no lower block number, no `null` or other block for a
- * block it was given. Errors (`BEHIND`, `UPSTREAM_UNAVAILABLE`) are answers.
+ * it was given by number, the balance of `TICKS` at `latest` (the number of the block whose state
+ * answered: see stateReads.ts), and the three in one batch, and checks every answer against what
+ * it had been given when it asked (invariants 10 and 17 over HTTP, under the same faults as the
+ * sockets): every request answered once under its ids, no lower block number, no `null` or other
+ * block for a block it was given, no state older than it. Errors (`BEHIND`,
+ * `UPSTREAM_UNAVAILABLE`) are answers.
  */
+import { TICKS, type HeadChange } from './sharedChain.js';
+import { StateReads, emptyStateCounts, type StateCounts } from './stateReads.js';
 
-export interface HttpChaosCounts {
+export interface HttpChaosCounts extends StateCounts {
   requests: number;
   /** Answers (a batch's count one each) and error answers among them, by code. */
   answers: number;
@@ -27,12 +31,13 @@ export interface HttpChaosCounts {
 
 interface Item {
   id: number;
-  method: 'eth_blockNumber' | 'eth_getBlockByNumber';
+  method: 'eth_blockNumber' | 'eth_getBlockByNumber' | 'eth_getBalance';
   /** The client's view when it asked (and, for a block read, the block it asked for). */
   view: number;
 }
 
 const emptyCounts = (): HttpChaosCounts => ({
+  ...emptyStateCounts(),
   requests: 0,
   answers: 0,
   errorAnswers: {},
@@ -52,23 +57,33 @@ export class HttpChaosClient {
   #view = 0;
   #nextId = 1;
   #pending = 0;
+  readonly #stateReads = new StateReads(this.counts, (text) => this.#example(text));
 
+  /** `now`: the run's clock (ms), for the times the state reads' examples name. */
   constructor(
     readonly url: string,
     readonly random: () => number,
+    readonly now: () => number = Date.now,
   ) {}
 
   get pending(): number {
     return this.#pending;
   }
 
-  /** One request: a block number (half), the newest block it was given (a third), or both as a batch. */
+  /**
+   * One request: a block number (40%), the newest block it was given (25%), state at `latest`
+   * (20%), or the three as a batch.
+   */
   send(): void {
     const roll = this.random();
     const view = this.#view;
     const item = (method: Item['method']): Item => ({ id: this.#nextId++, method, view });
-    const items = roll < 0.5 ? [item('eth_blockNumber')] : roll < 0.83 || view === 0 ? [item(view === 0 ? 'eth_blockNumber' : 'eth_getBlockByNumber')] : [item('eth_blockNumber'), item('eth_getBlockByNumber')];
-    const request = (i: Item) => ({ jsonrpc: '2.0', id: i.id, method: i.method, params: i.method === 'eth_getBlockByNumber' ? [`0x${i.view.toString(16)}`, false] : [] });
+    const block = (): Item => item(view === 0 ? 'eth_blockNumber' : 'eth_getBlockByNumber');
+    const items =
+      roll < 0.4 ? [item('eth_blockNumber')] : roll < 0.65 ? [block()] : roll < 0.85 || view === 0 ? [item('eth_getBalance')] : [item('eth_blockNumber'), block(), item('eth_getBalance')];
+    for (const i of items) if (i.method === 'eth_getBalance') this.#stateReads.sent(i.id, view, this.now());
+    const params = (i: Item) => (i.method === 'eth_getBlockByNumber' ? [`0x${i.view.toString(16)}`, false] : i.method === 'eth_getBalance' ? [TICKS, 'latest'] : []);
+    const request = (i: Item) => ({ jsonrpc: '2.0', id: i.id, method: i.method, params: params(i) });
     const body = items.length === 1 ? request(items[0]!) : items.map(request);
     this.counts.requests += 1;
     this.#pending += 1;
@@ -94,11 +109,13 @@ export class HttpChaosClient {
       }
       byId.delete(item.id);
       this.counts.answers += 1;
+      if (item.method === 'eth_getBalance') this.#stateReads.answered(item.id, a, this.now());
       if (a.error !== undefined) {
         const code = String(a.error.code);
         this.counts.errorAnswers[code] = (this.counts.errorAnswers[code] ?? 0) + 1;
         continue;
       }
+      if (item.method === 'eth_getBalance') continue;
       if (item.method === 'eth_blockNumber') {
         this.counts.blockNumberChecked += 1;
         const number = Number(a.result);
@@ -122,6 +139,11 @@ export class HttpChaosClient {
     if (byId.size > 0) this.#lose(byId.size, `ids ${[...byId.keys()].join(', ')} left unanswered in ${JSON.stringify(answer).slice(0, 200)}`);
   }
 
+  /** Judges the state reads answered below the view (see stateReads.ts); `origin`: `Date.now()` at this client's time 0. */
+  finish(changes: readonly HeadChange[], origin = 0): void {
+    this.#stateReads.finish(changes, origin);
+  }
+
   #lose(count: number, why: string): void {
     this.counts.lost += count;
     this.#example(why);
@@ -137,6 +159,7 @@ export function sumHttpCounts(clients: readonly HttpChaosClient[]): HttpChaosCou
   const total = emptyCounts();
   for (const { counts } of clients) {
     for (const key of ['requests', 'answers', 'lost', 'wrongId', 'blockNumberChecked', 'blockNumberWentBack', 'blockReadsChecked', 'blockReadNull', 'blockReadWrong'] as const) total[key] += counts[key];
+    for (const key of Object.keys(emptyStateCounts()) as Array<keyof StateCounts>) total[key] += counts[key];
     for (const [code, n] of Object.entries(counts.errorAnswers)) total.errorAnswers[code] = (total.errorAnswers[code] ?? 0) + n;
     for (const example of counts.examples) if (total.examples.length < 8) total.examples.push(example);
   }

@@ -1,3 +1,5 @@
+import type { HeadChange } from './sharedChain.js';
+import { StateReads, emptyStateCounts, type StateCounts } from './stateReads.js';
 import type { Frame } from './wsClient.js';
 
 /**
@@ -23,6 +25,9 @@ import type { Frame } from './wsClient.js';
  *   client held when it asked, whose log the client still holds at the end of the run and was not
  *   retracted since it asked (its block stayed on the client's chain, so the receipt existed;
  *   counted by {@link finish}); `receiptWrong`: a receipt of another transaction.
+ * - `stateReadsOlder`: an `eth_getBalance(TICKS, 'latest')` answered with the state of a block below
+ *   the highest block the client had been given when it sent the read (see stateReads.ts; judged
+ *   by {@link finish}, a node that went down since it was at the view excused).
  *
  * Requests use colliding ids, so answers are matched to requests by id alone: the sender keeps at
  * most ONE request in flight per id whenever that request is an `eth_blockNumber` or a block read (see
@@ -34,7 +39,7 @@ export type Method = 'eth_blockNumber' | 'eth_getBlockByNumber' | 'eth_getTransa
 /** A frame as the chaos clients record it (wsClient's, without caring about `jsonrpc`). */
 export type WatchFrame = Omit<Frame, 'jsonrpc'>;
 
-export interface WatchCounts {
+export interface WatchCounts extends StateCounts {
   heads: number;
   logs: number;
   /** `eth_blockNumber` results checked against the client's view. */
@@ -63,6 +68,7 @@ export interface WatchCounts {
 }
 
 export const emptyWatchCounts = (): WatchCounts => ({
+  ...emptyStateCounts(),
   heads: 0,
   logs: 0,
   blockNumberChecked: 0,
@@ -118,6 +124,8 @@ export class ChaosWatch {
   readonly #logsAt = new Map<number, Map<string, Set<string>>>();
   #logTop = -1;
   readonly #now: () => number;
+  /** The `eth_getBalance` reads (of TICKS at `latest`) in flight, and their answers below the view. */
+  readonly #stateReads = new StateReads(this.counts, (text) => this.#example(text));
 
   constructor(now: () => number = () => 0) {
     this.#now = now;
@@ -137,9 +145,11 @@ export class ChaosWatch {
    * At the end of the run: each `null` receipt whose log the client still holds, and was not
    * retracted since the receipt was asked, was wrong (its block stayed on the client's chain).
    * One retracted meanwhile may have come back (a node's fork, then its rejoin): its `null`,
-   * answered while the chain had left its block, was then true.
+   * answered while the chain had left its block, was then true. And each state read answered
+   * below the view, against every node's head moves (`heads`; see stateReads.ts).
    */
-  finish(canonical?: (n: number) => string | undefined): void {
+  finish(canonical?: (n: number) => string | undefined, heads?: { changes: readonly HeadChange[]; origin: number }): void {
+    if (heads) this.#stateReads.finish(heads.changes, heads.origin);
     for (const { tx, retracted, at } of this.#nullReceipts.splice(0)) {
       const block = this.#heldTx.get(tx);
       if (!block || (this.#retractions.get(tx) ?? 0) !== retracted) {
@@ -187,6 +197,7 @@ export class ChaosWatch {
    */
   sent(id: unknown, method: string, block?: number, tx?: string): void {
     this.#outstanding.set(id, (this.#outstanding.get(id) ?? 0) + 1);
+    if (method === 'eth_getBalance') this.#stateReads.sent(id, this.#high, this.#now());
     if (method === 'eth_blockNumber' || method === 'eth_getBlockByNumber' || method === 'eth_getTransactionReceipt') {
       if (this.#blockNumberAt.has(id) || this.#blockReadAt.has(id) || this.#receiptAt.has(id)) throw new Error(`ChaosWatch: a second read in flight with id ${String(id)}`);
       if (method === 'eth_blockNumber') this.#blockNumberAt.set(id, this.#high);
@@ -195,8 +206,8 @@ export class ChaosWatch {
     }
   }
 
-  /** The client received `frame`. */
-  receive(frame: WatchFrame | WatchFrame[]): void {
+  /** The client received `frame` (`at`: when it arrived, on the watch's clock; default now). */
+  receive(frame: WatchFrame | WatchFrame[], at?: number): void {
     if (Array.isArray(frame)) return; // no batch is ever sent: counted as a wrong answer by the caller
     if (frame.method === 'eth_subscription') {
       const subscription = frame.params?.subscription;
@@ -214,6 +225,7 @@ export class ChaosWatch {
     if (asked !== undefined) return this.#blockRead(frame, asked);
     const receipt = this.#receiptAt.get(frame.id);
     if (receipt !== undefined) return this.#receipt(frame, receipt);
+    if (this.#stateReads.has(frame.id)) return this.#stateReads.answered(frame.id, frame, at ?? this.#now());
     const highAtSend = this.#blockNumberAt.get(frame.id);
     if (highAtSend === undefined) return;
     this.#blockNumberAt.delete(frame.id);
