@@ -170,7 +170,7 @@ describe('chaos checks', () => {
     w.finish(undefined, { changes, origin: 0 });
     expect(w.counts).toMatchObject({ stateReadsChecked: 4, stateReadsOlder: 1, stateReadsOlderAfterRewind: 1 });
     expect(w.examples).toHaveLength(1);
-    expect(w.examples[0]).toMatch(/#1 sent at 2\.0s with the client's view at block 21 answered at 2\.5s with the state of block 19 \(node heads meanwhile: a 18–21, b 19;/);
+    expect(w.examples[0]).toMatch(/^2\.5s eth_getBalance\(TICKS, latest\) #1 sent at 2\.0s with the client's view at block 21 answered with the state of block 19 \(node heads meanwhile: a 18–21, b 19;/);
   });
 
   it("checks the receipt of the newest log's transaction: a null counts only if the client holds the log to the end", () => {

@@ -9,7 +9,7 @@
  * `UPSTREAM_UNAVAILABLE`) are answers.
  */
 import { TICKS, type HeadChange } from './sharedChain.js';
-import { StateReads, emptyStateCounts, type StateCounts } from './stateReads.js';
+import { StateReads, emptyStateCounts, seconds, type StateCounts } from './stateReads.js';
 
 export interface HttpChaosCounts extends StateCounts {
   requests: number;
@@ -57,7 +57,7 @@ export class HttpChaosClient {
   #view = 0;
   #nextId = 1;
   #pending = 0;
-  readonly #stateReads = new StateReads(this.counts, (text) => this.#example(text));
+  readonly #stateReads = new StateReads(this.counts, (text, at) => this.#example(`${seconds(at)} ${text}`));
 
   /** `now`: the run's clock (ms), for the times the state reads' examples name. */
   constructor(

@@ -25,9 +25,8 @@ import type { Frame } from './wsClient.js';
  *   client held when it asked, whose log the client still holds at the end of the run and was not
  *   retracted since it asked (its block stayed on the client's chain, so the receipt existed;
  *   counted by {@link finish}); `receiptWrong`: a receipt of another transaction.
- * - `stateReadsOlder`: an `eth_getBalance(TICKS, 'latest')` answered with the state of a block below
- *   the highest block the client had been given when it sent the read (see stateReads.ts; judged
- *   by {@link finish}, a node that went down since it was at the view excused).
+ * - `stateReadsOlder`: `eth_getBalance(TICKS, 'latest')` answered with the state of a block below the
+ *   client's high when it sent the read (judged by {@link finish}, see stateReads.ts).
  *
  * Requests use colliding ids, so answers are matched to requests by id alone: the sender keeps at
  * most ONE request in flight per id whenever that request is an `eth_blockNumber` or a block read (see
@@ -125,7 +124,7 @@ export class ChaosWatch {
   #logTop = -1;
   readonly #now: () => number;
   /** The `eth_getBalance` reads (of TICKS at `latest`) in flight, and their answers below the view. */
-  readonly #stateReads = new StateReads(this.counts, (text) => this.#example(text));
+  readonly #stateReads = new StateReads(this.counts, (text, at) => this.#example(text, at));
 
   constructor(now: () => number = () => 0) {
     this.#now = now;
@@ -272,8 +271,8 @@ export class ChaosWatch {
     if (n > this.#high) this.#high = n;
   }
 
-  #example(text: string): void {
-    if (this.examples.length < MAX_EXAMPLES) this.examples.push(`${(this.#now() / 1_000).toFixed(1)}s ${text}`);
+  #example(text: string, at = this.#now()): void {
+    if (this.examples.length < MAX_EXAMPLES) this.examples.push(`${(at / 1_000).toFixed(1)}s ${text}`);
   }
 
   #head(head: { number?: string; hash?: string; parentHash?: string }): void {

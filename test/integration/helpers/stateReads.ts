@@ -8,15 +8,18 @@ import type { HeadChange } from './sharedChain.js';
  * sent the read (its view: a lower bound of the session's or the pool's, which count more kinds of
  * answers). A lagging node's answer is held, or the read fails with `BEHIND`: errors are answers.
  *
- * One thing no library can see, and the consistency guide says so: a node whose head went DOWN
- * since the library last heard of it (a fork to a shorter branch, a rejoin's rollback; anvil's
- * rollback and the first block mined on top are not even one step), whose word is still at the
- * view. An answer below the view is therefore judged at the end of the run against the chain's
- * record of every node's head ({@link rewoundNode}): if a node had been at the view or above and
- * was at exactly the answered block at some moment between the send and the answer, it is counted
- * apart (`stateReadsOlderAfterRewind`), not as a violation. A lagging node's head only goes up, so
- * a lag is never excused; nor is a node that never reached the view (the other branch of a fork
- * that is lower, a node cut while the chain went on).
+ * One thing no library can see, and the consistency guide says so ("what nobody has told yet"): a
+ * node whose head went DOWN since its last word (a live fork to a shorter branch, a rejoin's
+ * rollback; on anvil even a fork to a longer one, whose rollback and first block are two steps).
+ * Its word is still at the view, so its older state passes until a probe or an `eth_blockNumber`
+ * answer says otherwise (a client on it was shown the node's reorg, as one node would show it).
+ * Which node answered a read the client cannot tell, so an answer below the view is judged at the
+ * end of the run against the chain's record of every node's head ({@link rewoundNode}): if some
+ * node had been at the view or above and then, between the send and the answer, was at exactly
+ * the block answered, the answer is ambiguous and counted apart (`stateReadsOlderAfterRewind`),
+ * not as a violation. A lagging node's head only goes up, so a lag is never excused; nor is a node
+ * that never reached the view (the canonical node, when the client's view came from a longer fork
+ * branch on the other).
  */
 
 export interface StateCounts {
@@ -50,7 +53,8 @@ export class StateReads {
 
   constructor(
     readonly counts: StateCounts,
-    readonly example: (text: string) => void,
+    /** A violation, described, and when its answer arrived. */
+    readonly example: (text: string, at: number) => void,
   ) {}
 
   /** Whether a state read is in flight with `id` (then an answer with it is a state read's). */
@@ -97,14 +101,15 @@ export class StateReads {
       }
       this.counts.stateReadsOlder += 1;
       this.example(
-        `eth_getBalance(TICKS, latest) #${String(id)} sent at ${seconds(at)} with the client's view at block ${view} answered at ${seconds(answeredAt)} with the state of block ${state} ` +
+        `eth_getBalance(TICKS, latest) #${String(id)} sent at ${seconds(at)} with the client's view at block ${view} answered with the state of block ${state} ` +
           `(node heads meanwhile: ${headsBetween(moves, at, answeredAt)}; none had been at ${view} and gone down since)`,
+        answeredAt,
       );
     }
   }
 }
 
-const seconds = (ms: number) => `${(ms / 1_000).toFixed(1)}s`;
+export const seconds = (ms: number) => `${(ms / 1_000).toFixed(1)}s`;
 
 /** A node's head over time: `head` from (at the earliest) `from` to (at the latest) `to`. */
 interface Span {
