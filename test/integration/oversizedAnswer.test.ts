@@ -33,7 +33,7 @@ describe('an answer past maxPayload, over a real socket', { timeout: 20_000 }, (
     cleanups.push(() => pool.close(), () => session.close());
     const answers = new Map<number, { result?: unknown; error?: { code: number; message: string } }>();
     session.on('message', (text) => {
-      const frame = JSON.parse(text) as { id: number };
+      const frame = JSON.parse(text) as { id: number; result?: unknown; error?: { code: number; message: string } };
       answers.set(frame.id, frame);
     });
     const started = Date.now();
