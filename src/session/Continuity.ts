@@ -59,8 +59,11 @@ export function continuityKind(params: readonly unknown[]): ContinuityKind | und
 export abstract class Continuity {
   abstract readonly kind: ContinuityKind;
   protected readonly options: ContinuityOptions;
-  /** Reports every block number delivered (the client's view of the chain rises with it). */
-  protected readonly onBlock: ((block: number) => void) | undefined;
+  /**
+   * Reports every block number delivered (the client's view of the chain rises with it); `live`: a
+   * head the node in use just sent, its latest word of its head (lower too: it reorged).
+   */
+  protected readonly onBlock: ((block: number, live?: boolean) => void) | undefined;
   /** Highest block the client is known to have seen everything up to (for logs: since). */
   protected last: number | undefined;
   /** Live notifications held while a check runs (a backfill, or a head that does not link). */
@@ -71,7 +74,7 @@ export abstract class Continuity {
   /** Delivered blocks a check failed to compare, (height → digest) as delivered (see {@link distrust}). */
   #suspects: Map<number, readonly [number, number]> | undefined;
 
-  constructor(options: ContinuityOptions, onBlock?: (block: number) => void) {
+  constructor(options: ContinuityOptions, onBlock?: (block: number, live?: boolean) => void) {
     this.options = options;
     this.onBlock = onBlock;
   }

@@ -25,7 +25,7 @@ export class ContinuityKeeper implements CheckHost {
   readonly #deliver: Deliver;
   readonly report: (event: BackfillEvent) => void;
   readonly onReorg: (event: ReorgEvent, afterSwitch: boolean) => void;
-  readonly #onBlock: (block: number) => void;
+  readonly #onBlock: (block: number, live?: boolean) => void;
   readonly #tracked = new Map<string, KeptSubscription>();
   readonly #checks: CheckRunner;
   #backfilled = 0;
@@ -42,7 +42,7 @@ export class ContinuityKeeper implements CheckHost {
     deliver: Deliver,
     report: (event: BackfillEvent) => void,
     onReorg: (event: ReorgEvent, afterSwitch: boolean) => void = () => {},
-    onBlock: (block: number) => void = () => {},
+    onBlock: (block: number, live?: boolean) => void = () => {},
     blockWait?: BlockWait,
   ) {
     this.#settings = settings;

@@ -35,7 +35,7 @@ export class HeadsContinuity extends Continuity {
   /** During {@link finish}: the last head delivered at each height. */
   #settled: Map<number, readonly [number, number]> | undefined;
 
-  constructor(options: ContinuityOptions, onBlock?: (block: number) => void, onHead?: OnHead) {
+  constructor(options: ContinuityOptions, onBlock?: (block: number, live?: boolean) => void, onHead?: OnHead) {
     super(options, onBlock);
     this.#onHead = onHead;
     this.#heads = new RecentHeads(Math.max(options.dedupeWindow, options.reorgDepth));
@@ -138,7 +138,7 @@ export class HeadsContinuity extends Continuity {
     const replaces = heads.holds(number);
     heads.add(number, hi, lo);
     this.last = number;
-    this.onBlock?.(number);
+    this.onBlock?.(number, live);
     // Another head at a height the client had one for: the node reorged (it says so only here).
     if (live) this.#onHead?.(number, hi, lo, replaces);
     else this.#settled?.set(number, [hi, lo]);

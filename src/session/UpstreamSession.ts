@@ -103,12 +103,17 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
         // A node that reorged under the session is both ends of its reorg.
         this.emit('reorg', { ...event, from: afterSwitch ? this.#ctx.previousNode : to, to });
       },
-      (block) => {
+      (block, live) => {
         const { gate, link, clock } = this.#ctx;
         const highest = gate.view.highest;
         const rises = highest === undefined || block > highest;
         const newer = link !== undefined && (link.head === undefined || block > link.head);
-        if (!rises && !newer) return;
+        if (!rises && !newer) {
+          // A live head below the node's last word: it went back (a reorg onto a shorter branch).
+          // Its latest word, as an eth_blockNumber answer would be: reads are judged by it now.
+          if (live && link !== undefined && block < link.head!) gate.noteHead(link, block, true);
+          return;
+        }
         // One clock read for both (a clock read costs a good part of a notification's trip).
         const now = clock.now();
         if (rises) gate.view.raise(block, now);
