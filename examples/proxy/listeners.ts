@@ -74,8 +74,28 @@ export function serveAsHttp(server: Server, req: IncomingMessage, socket: Duplex
     lines.push(`${name}: ${value}`);
   }
   // Header values are Latin-1 strings as Node read them: written back byte for byte.
-  socket.unshift(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]));
-  server.emit('connection', socket);
+  const request = Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]);
+  // Pipelined behind requests still being answered: their responses belong to the connection's old
+  // parser, which sends them in order and then would never start the new parser's (Node queues a
+  // response behind `socket._httpMessage`, and only the old parser's 'finish' handler moves its own
+  // queue). Handed over once the old responses are out.
+  const refeed = (): void => {
+    socket.unshift(request);
+    server.emit('connection', socket);
+  };
+  const owed = (): ServerResponse | null => (socket as { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+  if (owed() === null) return refeed();
+  // Node took its 'error' listener off the socket with the upgrade: a reset meanwhile must not throw.
+  const ignore = () => {};
+  socket.on('error', ignore);
+  const next = (): void => {
+    if (socket.destroyed) return void socket.off('error', ignore);
+    const res = owed();
+    if (res !== null) return void res.once('finish', next);
+    socket.off('error', ignore);
+    refeed();
+  };
+  next();
 }
 
 /** Whether the proxy should get new clients now, and if not, why. */
