@@ -16,8 +16,16 @@ export class SharedReads<V> {
     this.#keepMs = keepMs;
   }
 
-  /** The read of `key` under way or just answered, or the one `send` starts. */
-  read(key: string, send: () => Promise<V>): Promise<V> {
+  /**
+   * The read of `key` under way or just answered, or the one `send` starts. `signal`: the caller's
+   * own, which the shared read does not take (others wait on it too); its abort rejects the promise
+   * returned to this caller only.
+   */
+  read(key: string, send: () => Promise<V>, signal?: AbortSignal): Promise<V> {
+    return signal === undefined ? this.#read(key, send) : untilAborted(this.#read(key, send), signal);
+  }
+
+  #read(key: string, send: () => Promise<V>): Promise<V> {
     const known = this.#reads.get(key);
     if (known !== undefined && this.#now() < known.until) return known.read;
     const read = send();
@@ -34,4 +42,23 @@ export class SharedReads<V> {
     }, forget);
     return read;
   }
+}
+
+/** `promise`, or its rejection with `signal`'s reason once that aborts first. */
+function untilAborted<V>(promise: Promise<V>, signal: AbortSignal): Promise<V> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<V>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

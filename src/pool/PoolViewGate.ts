@@ -261,8 +261,9 @@ export class PoolViewGate {
       // The node's block at each height, read once a height and all at once. The same block, or
       // none, says its read backend lags; so does a read that fails (nothing known): behind.
       const heights = [...new Set(lapses.map(([, known]) => known.number))];
-      // Shared with the other requests reading it meanwhile: not cut short by this one's signal.
-      const blocks = await Promise.all(heights.map((n) => this.#blockReads.read(`${node}:${n}`, () => this.#blockAt(node, n, undefined)).catch(() => undefined)));
+      // Shared with the other requests reading it meanwhile: not cut short by this one's signal,
+      // but this one stops waiting on it when its signal aborts.
+      const blocks = await Promise.all(heights.map((n) => this.#blockReads.read(`${node}:${n}`, () => this.#blockAt(node, n, undefined), signal).catch(() => undefined)));
       const blockAt = new Map(heights.map((n, k) => [n, blocks[k]]));
       for (const [i, known] of lapses) {
         const block = blockAt.get(known.number);
