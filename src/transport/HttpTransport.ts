@@ -1,5 +1,6 @@
 import { utf8Base64 } from '../base64.js';
 import { SteadyRpcError, isSteadyRpcError } from '../errors.js';
+import { utf8ByteLength } from '../utf8Length.js';
 
 /** Where to POST, resolved fresh before every request so credentials can rotate. */
 export interface HttpEndpoint {
@@ -190,8 +191,15 @@ async function readText(response: Response, max: number, endpoint: HttpEndpoint)
     await response.body?.cancel().catch(() => {});
     throw tooLarge(response.status, max, endpoint);
   }
-  const reader = response.body?.getReader();
-  if (reader === undefined) return '';
+  const body = response.body as { getReader?: unknown } | null | undefined;
+  if (body === null || body === undefined || typeof body.getReader !== 'function') {
+    // A fetch without WHATWG body streams (React Native's, node-fetch 2's Node stream, a test
+    // double): read whole as before, and held to the limit once read. (A null body reads as ''.)
+    const text = await response.text();
+    if (text.length > max || utf8ByteLength(text) > max) throw tooLarge(response.status, max, endpoint);
+    return text;
+  }
+  const reader = response.body!.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
   for (;;) {
