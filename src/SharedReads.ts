@@ -6,7 +6,7 @@
  * of one block of one node are one.
  */
 export class SharedReads<V> {
-  readonly #reads = new Map<string, { readonly read: Promise<V>; until: number }>();
+  readonly #reads = new Map<string, { readonly read: Promise<V>; readonly startedAt: number; until: number }>();
   readonly #now: () => number;
   readonly #keepMs: number;
 
@@ -19,17 +19,20 @@ export class SharedReads<V> {
   /**
    * The read of `key` under way or just answered, or the one `send` starts. `signal`: the caller's
    * own, which the shared read does not take (others wait on it too); its abort rejects the promise
-   * returned to this caller only.
+   * returned to this caller only. `notBefore`: only a read sent at or after that time will do (one
+   * from before cannot speak for what the node held since).
    */
-  read(key: string, send: () => Promise<V>, signal?: AbortSignal): Promise<V> {
-    return signal === undefined ? this.#read(key, send) : untilAborted(this.#read(key, send), signal);
+  read(key: string, send: () => Promise<V>, signal?: AbortSignal, notBefore?: number): Promise<V> {
+    const read = this.#read(key, send, notBefore);
+    return signal === undefined ? read : untilAborted(read, signal);
   }
 
-  #read(key: string, send: () => Promise<V>): Promise<V> {
+  #read(key: string, send: () => Promise<V>, notBefore = -Infinity): Promise<V> {
     const known = this.#reads.get(key);
-    if (known !== undefined && this.#now() < known.until) return known.read;
+    const now = this.#now();
+    if (known !== undefined && now < known.until && known.startedAt >= notBefore) return known.read;
     const read = send();
-    const entry = { read, until: Infinity };
+    const entry = { read, startedAt: now, until: Infinity };
     this.#reads.set(key, entry);
     const forget = () => {
       if (this.#reads.get(key) === entry) this.#reads.delete(key);

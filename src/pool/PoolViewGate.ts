@@ -225,6 +225,8 @@ export class PoolViewGate {
     signal: AbortSignal | undefined,
   ): Promise<number[]> {
     const head = heads.get(node);
+    /** When the answers being judged came (block reads from before cannot judge them). */
+    const arrived = this.#pool.clock.now();
     let askAgain = false;
     /** The node's head read now, once for the whole answer (a batch's items would each ask it). */
     let headNow: Promise<number | undefined> | undefined;
@@ -263,7 +265,17 @@ export class PoolViewGate {
       const heights = [...new Set(lapses.map(([, known]) => known.number))];
       // Shared with the other requests reading it meanwhile: not cut short by this one's signal,
       // but this one stops waiting on it when its signal aborts.
-      const blocks = await Promise.all(heights.map((n) => this.#blockReads.read(`${node}:${n}`, () => this.#blockAt(node, n, undefined), signal).catch(() => undefined)));
+      const read = (n: number, notBefore?: number) => this.#blockReads.read(`${node}:${n}`, () => this.#blockAt(node, n, undefined), signal, notBefore).catch(() => undefined);
+      const blocks = await Promise.all(heights.map((n) => read(n)));
+      // Another block there lets the `null` through (a reorg took the block): only on a read sent
+      // after the `null` came, as an earlier one (kept, or under way) may predate the node's return
+      // to the caller's block. The same block or none (it lags) holds it: any read will do for that.
+      await Promise.all(
+        heights.map(async (n, k) => {
+          const block = blocks[k];
+          if (typeof block === 'number' && lapses!.some(([, known]) => known.number === n && known.block !== block)) blocks[k] = await read(n, arrived);
+        }),
+      );
       const blockAt = new Map(heights.map((n, k) => [n, blocks[k]]));
       for (const [i, known] of lapses) {
         const block = blockAt.get(known.number);
