@@ -14,6 +14,9 @@ import { clientAnswer } from './PendingCall.js';
 import type { SessionContext } from './SessionContext.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 
+/** The hash key of a block answer, if it has a hash that reads as one. */
+const hashOf = (block: unknown): number | undefined => (block === null || typeof block !== 'object' ? undefined : hashKey((block as { hash?: unknown }).hash));
+
 interface Waiting {
   readonly call: PendingCall;
   readonly need: number;
@@ -48,7 +51,7 @@ export class ViewGate {
   #timer: TimerHandle | undefined;
   #polling = false;
   /** The block reads of {@link #confirm} under way, by link and height. */
-  readonly #blockReads = new SharedReads<unknown>();
+  readonly #blockReads: SharedReads<unknown>;
   /** The block a node was last found to have left (see {@link #nodeLeft}). */
   #left: { readonly link: UpstreamLink; readonly block: number } | undefined;
   /** Calls held because their node was behind, and how many of them were failed with `BEHIND`. */
@@ -57,6 +60,7 @@ export class ViewGate {
   constructor(ctx: SessionContext, settings: ConsistencySettings) {
     this.#ctx = ctx;
     this.#settings = settings;
+    this.#blockReads = new SharedReads(() => ctx.clock.now());
     // Its rises are dated on the session's clock: compared with the heads the pool's probes read,
     // as #knownHead compares them, the two are taken to be one clock (they are unless a host gives
     // the session and its pool different ones).
@@ -151,11 +155,16 @@ export class ViewGate {
     const held: ViewDemand = { kind: 'head', need: known.number, onlyIfMissing: true };
     (this.#checking ??= new Set()).add(call);
     const at = `0x${known.number.toString(16)}`;
-    this.#blockReads.read(`${link.generation}:${at}`, () => this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [at, false])).then(
+    const arrived = this.#ctx.clock.now();
+    const read = (notBefore?: number) => this.#blockReads.read(`${link.generation}:${at}`, () => this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [at, false]), undefined, notBefore);
+    // Another block there lets the `null` out: only on a read sent after it came (one under way
+    // may predate the node's return to the client's block); the same block or none holds it.
+    const confirmed = read().then((block) => (hashOf(block) !== undefined && hashOf(block) !== known.block ? read(arrived) : block));
+    confirmed.then(
       (block) => {
         if (!this.#checking?.delete(call)) return; // the session closed meanwhile
         // A block without a hash it can read tells nothing (as an error does): held, as pool.request() holds it.
-        const key = block === null || typeof block !== 'object' ? undefined : hashKey((block as { hash?: unknown }).hash);
+        const key = hashOf(block);
         if (block === null || key === undefined || key === known.block) return this.#hold(call, held);
         // A subscription of the client's still holds that block: the client hears that it left
         // (the check just called for retracts it) before it gets the `null`, as from one node. The
