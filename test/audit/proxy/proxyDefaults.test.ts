@@ -64,7 +64,7 @@ describe('the reference proxy limit and deadline defaults (proxy.md:69-92, 126)'
     expect(PROXY_DEADLINE_DEFAULTS).toEqual({ headersTimeoutMs: 20_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, checkIntervalMs: 5_000 });
   });
 
-  it('10,000 clients, a 10 s drain, Retry-After: 1', () => {
-    expect(PROXY_LIMIT_DEFAULTS).toEqual({ maxClients: 10_000, drainMs: 10_000, retryAfterSec: 1 });
+  it('10,000 clients, 1,000 POSTs in progress, a 10 s drain, Retry-After: 1', () => {
+    expect(PROXY_LIMIT_DEFAULTS).toEqual({ maxClients: 10_000, maxHttpInFlight: 1_000, drainMs: 10_000, retryAfterSec: 1 });
   });
 });
