@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { NodePool, type NodeConfig, type NodePoolOptions, type SwitchEvent } from '../../src/index.js';
-import { FakeClock, FakeHttpTransport, FakeNode, type FakeHttpHandler } from '../../src/testing/index.js';
+import { FakeClock, FakeHttpTransport, FakeNode, fakeBlockHash, type FakeHttpHandler } from '../../src/testing/index.js';
+import { gethish } from './gethReads.js';
 
 export interface FakeCluster {
   clock: FakeClock;
@@ -83,4 +84,20 @@ export async function viewFromA(handlers: { a: FakeHttpHandler; b: FakeHttpHandl
   http.fail('http://a.test/', 'refuse');
   pool.update('a', { status: 'unhealthy' });
   return { clock, http, pool };
+}
+
+/**
+ * Nodes a and b at 103 on one chain, answering block reads as geth does (gethReads.ts); the caller
+ * was given block 103 by a, then a went down for good: what b answers of it is held to that view.
+ */
+export async function gethClusterAfterA(consistency: { waitMs: number; pollMs: number }): Promise<FakeCluster> {
+  const c = fakeCluster([{ name: 'a', head: 103 }, { name: 'b', head: 103 }], { consistency });
+  gethish(c.nodes.a!);
+  gethish(c.nodes.b!);
+  c.pool.update('a', { status: 'healthy', head: 103 });
+  c.pool.update('b', { status: 'healthy', head: 103 });
+  expect(await c.pool.request({ jsonrpc: '2.0', id: 0, method: 'eth_getBlockByNumber', params: ['0x67', false] })).toMatchObject({ result: { hash: fakeBlockHash(103) } });
+  c.nodes.a!.setMode('down');
+  c.pool.update('a', { status: 'unhealthy' });
+  return c;
 }

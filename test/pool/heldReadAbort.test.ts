@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeBlockHash } from '../../src/testing/index.js';
-import { gethish } from '../helpers/gethReads.js';
-import { fakeCluster, outcome } from '../helpers/pool.js';
+import { gethClusterAfterA, outcome } from '../helpers/pool.js';
 
 const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
 
@@ -9,15 +8,8 @@ const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: 
 // signal; a request aborted meanwhile (its client went away) stayed pending until the read ended.
 describe('pool.request(): a request aborted while its null waits on the block read', () => {
   it('settles at once, as before the read was shared', async () => {
-    const c = fakeCluster([{ name: 'a', head: 103 }, { name: 'b', head: 103 }], { consistency: { waitMs: 20_000, pollMs: 250 } });
-    gethish(c.nodes.a!);
-    gethish(c.nodes.b!);
-    c.pool.update('a', { status: 'healthy', head: 103 });
-    c.pool.update('b', { status: 'healthy', head: 103 });
+    const c = await gethClusterAfterA({ waitMs: 20_000, pollMs: 250 });
     try {
-      expect(await c.pool.request(rpc(0, 'eth_getBlockByNumber', ['0x67', false]))).toMatchObject({ result: { hash: fakeBlockHash(103) } });
-      c.nodes.a!.setMode('down');
-      c.pool.update('a', { status: 'unhealthy' });
       c.nodes.b!.readLagBlocks = 2;
       // b takes its time over block reads (never answers them here).
       const own = c.nodes.b!.http;

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeBlockHash } from '../../src/testing/index.js';
 import { failMethods } from '../helpers/anvilLike.js';
-import { gethish } from '../helpers/gethReads.js';
-import { fakeCluster, outcome } from '../helpers/pool.js';
+import { gethClusterAfterA, outcome } from '../helpers/pool.js';
 
 // As test/session/heldReadsShareBlockRead.test.ts, through pool.request(): each `null` for a block
 // the caller was given, from a node whose head is past it, has the gate read the node's block at
@@ -13,15 +12,8 @@ const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: 
 
 describe('pool.request(): many reads of one block the caller was given, from a node whose reads lag', () => {
   it('share one eth_getBlockByNumber of that block at a time, and are all answered once it has caught up', async () => {
-    const c = fakeCluster([{ name: 'a', head: 103 }, { name: 'b', head: 103 }], { consistency: { waitMs: 2_000, pollMs: 250 } });
-    gethish(c.nodes.a!);
-    gethish(c.nodes.b!);
-    c.pool.update('a', { status: 'healthy', head: 103 });
-    c.pool.update('b', { status: 'healthy', head: 103 });
+    const c = await gethClusterAfterA({ waitMs: 2_000, pollMs: 250 });
     try {
-      expect(await c.pool.request(rpc(0, 'eth_getBlockByNumber', ['0x67', false]))).toMatchObject({ result: { hash: fakeBlockHash(103) } });
-      c.nodes.a!.setMode('down');
-      c.pool.update('a', { status: 'unhealthy' });
       c.nodes.b!.readLagBlocks = 2;
       const blockReads = failMethods(c.nodes.b!, [], () => false, 'eth_getBlockByNumber');
       const reads = Array.from({ length: 20 }, (_, i) => outcome(c.pool.request(rpc(i + 1, 'eth_getBlockByHash', [fakeBlockHash(103), false]))));
