@@ -1,4 +1,4 @@
-import { quantity } from './quantity.js';
+import { hashKey, quantity } from './quantity.js';
 
 // Which JSON-RPC methods read what (state at a block, a block by number or by hash), and how their
 // block arguments read: the tables ChainView judges answers by.
@@ -135,3 +135,6 @@ export const isMissing = (response: object): boolean => 'error' in response || (
 export function numberIn(result: unknown, key: 'number' | 'blockNumber'): number | undefined {
   return typeof result === 'object' && result !== null ? quantity((result as Record<string, unknown>)[key]) : undefined;
 }
+
+/** The hash key of a block answer, if it has a hash that reads as one. */
+export const hashOf = (block: unknown): number | undefined => (block === null || typeof block !== 'object' ? undefined : hashKey((block as { hash?: unknown }).hash));

@@ -1,18 +1,16 @@
 import { SharedReads } from '../SharedReads.js';
 import { ChainView } from '../consistency/ChainView.js';
 import type { KnownBlock } from '../consistency/KnownHashes.js';
-import { hashKey } from '../consistency/quantity.js';
 import type { ConsistencySettings } from '../consistency/settings.js';
-import { SteadyRpcError } from '../errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../jsonrpc.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
-import { parseQuantity } from '../health/probes.js';
 import type { RepeatablePredicate } from '../session/repeatable.js';
 import type { HttpRequestOptions } from './HttpDispatcher.js';
 import { firstUnrepeatable } from './httpAnswers.js';
 import type { Answer, NodeAttempts } from './NodeAttempts.js';
 import { poolClosedError } from './NodeAttempts.js';
 import { NodeHeadWords } from './NodeHeadWords.js';
+import { readBlockAt, readHead } from './nodeReads.js';
 import type { NodePool } from './NodePool.js';
 import type { PassiveHealth } from './PassiveHealth.js';
 
@@ -65,8 +63,6 @@ interface Answered {
   single: boolean;
 }
 
-/** The view gate's head read, as sent. */
-const HEAD_REQUEST = '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}';
 
 /**
  * Holds `pool.request()`'s answers to the chain the pool has served ({@link ChainView}): a read
@@ -87,7 +83,7 @@ export class PoolViewGate {
   /** What the gate knows of each node's head: see {@link NodeHeadWords}. */
   readonly #heads: NodeHeadWords;
   /**
-   * The block reads under way (see {@link #blockAt}), by node and height, and their answers for
+   * The block reads under way (see {@link readBlockAt}), by node and height, and their answers for
    * half a poll: the requests held on one block, each with its own poll, ask about the same time.
    */
   readonly #blockReads: SharedReads<number | null>;
@@ -203,7 +199,7 @@ export class PoolViewGate {
       // No candidate (every node held down by the probes): the read goes again as the dispatcher
       // sends it, beyond the candidates.
       if (names.length === 0) return;
-      const heads = await Promise.all(names.map((name) => this.#headOf(name, signal).catch(() => undefined)));
+      const heads = await Promise.all(names.map((name) => readHead(this.#passive, this.#attempts, name, signal).catch(() => undefined)));
       tried.clear();
       names.forEach((name, i) => {
         const head = heads[i];
@@ -231,7 +227,7 @@ export class PoolViewGate {
     /** The node's head read now, once for the whole answer (a batch's items would each ask it). */
     let headNow: Promise<number | undefined> | undefined;
     const behind: number[] = [];
-    /** `null`s for what was already served, and where it is (see {@link #blockAt}). */
+    /** `null`s for what was already served, and where it is (see {@link readBlockAt}). */
     let lapses: Array<[index: number, known: KnownBlock]> | undefined;
     for (let i = 0; i < responses.length; i++) {
       const r = responses[i]!;
@@ -243,7 +239,7 @@ export class PoolViewGate {
       if (verdict === 'head?') {
         // Read the head now: if the node has got there, its answer may still be from before, so it
         // is asked again at once (and then judged by this head); if not, it is behind.
-        const now = await (headNow ??= this.#headOf(node, signal).then(
+        const now = await (headNow ??= readHead(this.#passive, this.#attempts, node, signal).then(
           (n) => {
             this.#heads.asked(node, n);
             return n;
@@ -265,7 +261,7 @@ export class PoolViewGate {
       const heights = [...new Set(lapses.map(([, known]) => known.number))];
       // Shared with the other requests reading it meanwhile: not cut short by this one's signal,
       // but this one stops waiting on it when its signal aborts.
-      const read = (n: number, notBefore?: number) => this.#blockReads.read(`${node}:${n}`, () => this.#blockAt(node, n, undefined), signal, notBefore).catch(() => undefined);
+      const read = (n: number, notBefore?: number) => this.#blockReads.read(`${node}:${n}`, () => readBlockAt(this.#passive, this.#attempts, node, n, undefined), signal, notBefore).catch(() => undefined);
       const blocks = await Promise.all(heights.map((n) => read(n)));
       // Another block there lets the `null` through (a reorg took the block): only on a read sent
       // after the `null` came, as an earlier one (kept, or under way) may predate the node's return
@@ -285,35 +281,6 @@ export class PoolViewGate {
     }
     if (behind.length > 0 && !askAgain) tried.add(node);
     return behind;
-  }
-
-  /**
-   * The node's head now, asked over HTTP (for an answer that is only right if the node has got far
-   * enough): an attempt like any other, so not while the node cools down after a rate limit or its
-   * circuit is open, and its outcome counts for or against the node.
-   */
-  async #headOf(node: string, signal: AbortSignal | undefined): Promise<number> {
-    if (!this.#passive.admit(node)) throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Node "${node}": ${this.#passive.why(node)}`);
-    const request: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] };
-    const outcome = await this.#attempts.attempt(node, request, HEAD_REQUEST, signal);
-    if (outcome.kind === 'failed') throw outcome.error;
-    return parseQuantity((outcome.answer.response as { result?: unknown }).result, 'eth_blockNumber');
-  }
-
-  /**
-   * `node`'s block at height `n`: its hash's hashKey, or `null` when the node answers it has none;
-   * throws when that is not known (the node failed, or answered an error or something else).
-   */
-  async #blockAt(node: string, n: number, signal: AbortSignal | undefined): Promise<number | null> {
-    if (!this.#passive.admit(node)) throw new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Node "${node}": ${this.#passive.why(node)}`);
-    const request: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method: 'eth_getBlockByNumber', params: [`0x${n.toString(16)}`, false] };
-    const outcome = await this.#attempts.attempt(node, request, JSON.stringify(request), signal);
-    if (outcome.kind !== 'answer') throw outcome.kind === 'failed' ? outcome.error : new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}": no block ${n}`);
-    const response = outcome.answer.response as { result?: { hash?: unknown } | null };
-    if (response.result === null) return null;
-    const key = hashKey(response.result?.hash);
-    if (key === undefined) throw new SteadyRpcError('ERR_BAD_RESPONSE', `Node "${node}": no block ${n}`);
-    return key;
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { TimerHandle } from '../Clock.js';
 import { ChainView } from '../consistency/ChainView.js';
-import { hashKey, quantity } from '../consistency/quantity.js';
+import { quantity } from '../consistency/quantity.js';
+import { hashOf } from '../consistency/viewMethods.js';
 import type { ViewDemand } from '../consistency/ChainView.js';
 import type { HashKind, KnownBlock } from '../consistency/KnownHashes.js';
 import { lookedUp } from '../consistency/KnownHashes.js';
@@ -13,9 +14,6 @@ import type { PendingCall } from './PendingCall.js';
 import { clientAnswer } from './PendingCall.js';
 import type { SessionContext } from './SessionContext.js';
 import type { UpstreamLink } from './UpstreamLink.js';
-
-/** The hash key of a block answer, if it has a hash that reads as one. */
-const hashOf = (block: unknown): number | undefined => (block === null || typeof block !== 'object' ? undefined : hashKey((block as { hash?: unknown }).hash));
 
 interface Waiting {
   readonly call: PendingCall;
@@ -341,13 +339,8 @@ export class ViewGate {
       if (untold) this.stats.held += 1;
       this.stats.behind += 1;
       const within = `within ${this.#settings.waitMs} ms`;
-      this.#ctx.fail(
-        call,
-        RpcErrorCode.BEHIND,
-        leftBy === undefined
-          ? `No node caught up with block ${need}, which the client has already seen, ${within}`
-          : `Block ${need}, which the client has already seen, is not on the chain of node "${leftBy}" (it has another block at that height), and was not retracted ${within}`,
-      );
+      const why = leftBy === undefined ? `No node caught up with block ${need}, which the client has already seen, ${within}` : `Block ${need}, which the client has already seen, is not on the chain of node "${leftBy}" (it has another block at that height), and was not retracted ${within}`;
+      this.#ctx.fail(call, RpcErrorCode.BEHIND, why);
       const node = this.#ctx.link?.node ?? '';
       if (untold && !this.#ctx.closed()) this.#ctx.events.emit('behind', { node, method: call.method, need, outcome: 'held' });
       if (!this.#ctx.closed()) this.#ctx.events.emit('behind', { node, method: call.method, need, outcome: 'failed' });

@@ -37,10 +37,7 @@ export class FakeNode {
   readonly calls = new Map<string, number>();
   /** When set, new sockets are refused with this HTTP status (401/403: an auth failure). */
   refuseStatus: number | undefined;
-  /**
-   * Methods whose answers are larger than the client's socket takes: a frame calling one fails its
-   * socket (`FakeSocket.tooBig`, as `WsSocketTransport` past `maxPayload`) instead of an answer.
-   */
+  /** Methods whose answers the client's socket cannot take: a call of one fails it (`FakeSocket.tooBig`). */
   readonly oversized = new Set<string>();
   /**
    * Blocks at the top of the chain that block lookups (`eth_getBlockByNumber`, `eth_getBlockByHash`)
