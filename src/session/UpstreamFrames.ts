@@ -62,6 +62,14 @@ export class UpstreamFrames {
     this.#ctx = ctx;
   }
 
+  /**
+   * The clock's time for what arrives on `link` now: the reading taken for its frames in this turn
+   * of the event loop when there is one (see {@link #stamped}), else a new one.
+   */
+  timeOf(link: UpstreamLink): number {
+    return link === this.#stamped ? link.lastSeenAt : this.#ctx.clock.now();
+  }
+
   /** `bytes`: what `text` was decoded from, when the transport has them (see SocketListener). */
   onMessage(link: UpstreamLink, text: string, bytes?: Uint8Array): void {
     if (!link.alive) return;

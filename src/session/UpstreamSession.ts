@@ -114,8 +114,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
           if (live && link !== undefined && block < link.head!) gate.noteHead(link, block, true);
           return;
         }
-        // One clock read for both (a clock read costs a good part of a notification's trip).
-        const now = clock.now();
+        // One clock read for both, the one taken for the frame it came in when there is one (a
+        // clock read costs a good part of a notification's trip).
+        const now = link === undefined ? clock.now() : this.#ctx.frames.timeOf(link);
         if (rises) gate.view.raise(block, now);
         if (newer) gate.noteHead(link, block, false, now);
       },

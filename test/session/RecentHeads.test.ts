@@ -39,3 +39,20 @@ describe('what RecentHeads finds above its tip', () => {
     expect(heads.has(5, 5, -5)).toBe(true);
   });
 });
+
+describe('RecentHeads across 2^31', () => {
+  // Slots are computed on integers below 2^31 and on doubles above: a chain whose numbers cross
+  // that line keeps its heads where lookups find them.
+  it('keeps and finds heads on both sides of 2^31, and above 2^32', () => {
+    for (const start of [2 ** 31 - 6, 2 ** 32 - 6, 2 ** 53 - 20]) {
+      const heads = new RecentHeads(8);
+      for (let n = start; n < start + 12; n++) heads.add(n, n % 1000, 1);
+      for (let n = start + 4; n < start + 12; n++) {
+        expect(heads.has(n, n % 1000, 1)).toBe(true);
+        expect(heads.differsAt(n, 0, 0)).toBe(true);
+      }
+      expect(heads.holds(start + 3)).toBe(false);
+      expect(heads.tip).toBe(start + 11);
+    }
+  });
+});
