@@ -1,11 +1,12 @@
 /**
  * Chaos: many clients, a seeded schedule of transport, lag and fork faults on two nodes of one
  * network, exact counts (invariants 1–4, 10 (state at `latest` included) and 11 for every client, 10 and 17 for HTTP clients; the per-client limits with a
- * bursting and a stalled client). `npm test` runs a short
+ * bursting and a stalled client, the cap on `POST /` in progress with an HTTP burst). `npm test` runs a short
  * version; `npm run test:chaos` runs 90 s with 50 clients. Replay a failure with CHAOS_SEED=<printed seed>.
  */
 import { describe, expect, it } from 'vitest';
 import { runChaos } from './chaos.js';
+import { HttpOutstanding, judgeBusy } from './helpers/chaosHttpLimit.js';
 import { ChaosWatch } from './helpers/chaosWatch.js';
 
 const seconds = Number(process.env.CHAOS_SECONDS ?? 12);
@@ -46,6 +47,7 @@ describe('chaos', () => {
     );
     console.log(`chaos: once healed, ${c.afterHeal.asked} calls, ${c.afterHeal.failed.length} without a result${c.afterHeal.failed.length > 0 ? `: ${c.afterHeal.failed.slice(0, 3).join(' | ')}` : ''}; backfills skipped or failed ${c.backfillSkipped}`);
     if (c.burst) console.log(`chaos: burst client ${JSON.stringify(c.burst)}; slow readers closed ${c.slowReaderCloses}`);
+    if (c.httpBurst) console.log(`chaos: HTTP burst client ${JSON.stringify(c.httpBurst)}; other HTTP clients refused ${c.http.busy} times (unjustified ${c.http.busyUnjustified})`);
     if (c.examples.length > 0) console.log(`chaos: first violations:\n  ${c.examples.join('\n  ')}`);
     expect(c.lostAnswers).toBe(0);
     expect(c.duplicatedAnswers).toBe(0);
@@ -79,14 +81,40 @@ describe('chaos', () => {
     expect(c.burst).toMatchObject({ lost: 0, duplicated: 0, unjustifiedLimitErrors: 0 });
     expect(c.burst!.limitErrors).toBeGreaterThan(0);
     expect(c.slowReaderCloses).toBeGreaterThanOrEqual(1);
+    // The cap on POST / in progress holds too: every request of the HTTP burst answered once, with a
+    // result or the documented 503, and that only when the cap could have been met (met it is).
+    expect(c.httpBurst).toMatchObject({ lost: 0, unjustifiedBusy: 0 });
+    expect(c.httpBurst!.busy).toBeGreaterThan(0);
+    expect(c.httpBurst!.answered).toBeGreaterThan(0);
     // The HTTP clients (POST / through the pool's view): the same invariants.
-    expect(c.http).toMatchObject({ lost: 0, wrongId: 0, blockNumberWentBack: 0, blockReadNull: 0, blockReadWrong: 0, stateReadsOlder: 0 });
+    expect(c.http).toMatchObject({ lost: 0, wrongId: 0, busyUnjustified: 0, blockNumberWentBack: 0, blockReadNull: 0, blockReadWrong: 0, stateReadsOlder: 0 });
     expect(c.http.blockReadsChecked).toBeGreaterThan(0);
     expect(c.http.stateReadsChecked).toBeGreaterThan(0);
   });
 });
 
 describe('chaos checks', () => {
+  it("judges the proxy's refusals by the most requests the clients had in progress, and by their shape", () => {
+    const outstanding = new HttpOutstanding();
+    const first = outstanding.begin();
+    const second = outstanding.begin();
+    expect(outstanding.end(first)).toBe(1); // the second was sent while the first was in progress
+    const third = outstanding.begin();
+    expect(outstanding.end(third)).toBe(1);
+    // Two at once while the second is in progress: the most others it had at one time is 2.
+    const fourth = outstanding.begin();
+    const fifth = outstanding.begin();
+    expect(outstanding.end(fourth)).toBe(2);
+    expect(outstanding.end(second)).toBe(2);
+    expect(outstanding.end(fifth)).toBe(2);
+    const refusal = { jsonrpc: '2.0', id: null, error: { code: -32005, message: 'Proxy busy', data: { limit: 'maxHttpInFlight', max: 4 } } };
+    expect(judgeBusy(503, '1', refusal, 4)).toBeUndefined();
+    expect(judgeBusy(503, null, refusal, 4)).toMatch(/Retry-After/);
+    expect(judgeBusy(503, '1', { ...refusal, error: { ...refusal.error, data: { limit: 'maxHttpInFlight', max: 5 } } }, 4)).toMatch(/body/);
+    expect(judgeBusy(503, '1', { ...refusal, id: 1 }, 4)).toMatch(/body/);
+    expect(judgeBusy(500, '1', refusal, 4)).toMatch(/status/);
+  });
+
   const head = (n: number, hash: string, parent: string) => ({ method: 'eth_subscription', params: { subscription: 'h', result: { number: `0x${n.toString(16)}`, hash, parentHash: parent } } });
   const log = (n: number, blockHash: string, index: number, removed = false) => ({
     method: 'eth_subscription',

@@ -41,13 +41,16 @@
  * pool, a block number, the newest block each was given, and both in a batch, checked the same way
  * (no lower number, no `null` for a block given, every request answered once under its ids).
  *
- * Two abusers run along (`abusers`, on by default; the proxy then has small per-client limits,
+ * Three abusers run along (`abusers`, on by default; the proxy then has small limits,
  * CHAOS_LIMITS): a client that sends bursts past `maxInFlight` (every call answered exactly once,
- * LIMIT_EXCEEDED only past the cap) and one that stops reading while asking for every log (closed
- * as a slow reader, counted in /metrics), so the limits are held under faults, not only in the
- * adversarial probes.
+ * LIMIT_EXCEEDED only past the cap), one that stops reading while asking for every log (closed
+ * as a slow reader, counted in /metrics), and an HTTP client that holds more `POST /` requests in
+ * progress than `maxHttpInFlight` (every request answered once, a result or the documented 503,
+ * and that only when the cap could have been met: chaosHttpLimit.ts; the other HTTP clients are
+ * judged the same way), so the limits are held under faults, not only in the adversarial probes.
  */
 import { BurstClient, SlowReader, type BurstCounts } from './helpers/chaosAbusers.js';
+import { HttpBurstClient, HttpOutstanding, type HttpBurstCounts } from './helpers/chaosHttpLimit.js';
 import { metricSum, startProxyOverChain } from './helpers/chaosProxy.js';
 import { seededRandom as chaosRandom } from '../helpers/sessionWorld.js';
 import { HttpChaosClient, sumHttpCounts, type HttpChaosCounts } from './helpers/chaosHttp.js';
@@ -107,6 +110,8 @@ export interface ChaosCounts extends WatchCounts {
   examples: string[];
   /** The client bursting past `maxInFlight` (undefined without abusers). */
   burst?: BurstCounts;
+  /** The HTTP client bursting past the proxy's `maxHttpInFlight` (undefined without abusers). */
+  httpBurst?: HttpBurstCounts;
   /** From /metrics: clients closed as slow readers, and closes by cause. */
   slowReaderCloses: number;
   /** The HTTP clients' counts, added up. */
@@ -118,7 +123,16 @@ export interface ChaosCounts extends WatchCounts {
 }
 
 /** The per-client limits the proxy gets in a run with abusers: small, so they are met. */
-export const CHAOS_LIMITS = Object.freeze({ maxInFlight: 64, maxBufferedBytes: 256 * 1024, burst: 80 });
+export const CHAOS_LIMITS = Object.freeze({
+  maxInFlight: 64,
+  maxBufferedBytes: 256 * 1024,
+  burst: 80,
+  /** The proxy's cap on `POST /` in progress; the HTTP burst opens more, held `httpHoldMs` each, every `httpEveryMs`. */
+  maxHttpInFlight: 48,
+  httpBurst: 64,
+  httpHoldMs: 200,
+  httpEveryMs: 2_000,
+});
 
 const ID_POOL = [0, 1, 2, 'x', 'y']; // small on purpose: ids repeat and collide
 const SUBSCRIBE_IDS = new Set<unknown>(['sub', 'logs']);
@@ -185,12 +199,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
   let proxy: Awaited<ReturnType<typeof startProxyOverChain>> | undefined;
   let burster: BurstClient | undefined;
   let slowReader: SlowReader | undefined;
+  let httpBurster: HttpBurstClient | undefined;
+  /** Every HTTP client's requests in progress, to judge the proxy's refusals by (chaosHttpLimit.ts). */
+  const outstanding = new HttpOutstanding();
   try {
     // A few blocks at once, so a fork of depth 3 is possible from the start.
     for (let i = 0; i < 4; i++) await chain.mine({ logs: 1 });
     proxy = await startProxyOverChain(chain, {
       shareUpstreams: options.shareUpstreams ?? false,
-      ...(abusers ? { maxBufferedBytes: CHAOS_LIMITS.maxBufferedBytes, session: { maxInFlight: CHAOS_LIMITS.maxInFlight } } : {}),
+      ...(abusers ? { maxBufferedBytes: CHAOS_LIMITS.maxBufferedBytes, maxHttpInFlight: CHAOS_LIMITS.maxHttpInFlight, session: { maxInFlight: CHAOS_LIMITS.maxInFlight } } : {}),
     });
     const px = proxy;
     const sessionsOn = (name: Name) => metricSum(px.metrics.render(), 'steadyrpc_sessions', { node: name });
@@ -237,6 +254,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       timers.push(setInterval(() => b.burst(CHAOS_LIMITS.burst), 1_500));
       slowReader = await SlowReader.connect(px.wsUrl);
       slowReader.start(100, 10);
+      httpBurster = new HttpBurstClient(`${px.url}/`, CHAOS_LIMITS.maxHttpInFlight, outstanding);
+      const h = httpBurster;
+      timers.push(setInterval(() => h.burst(CHAOS_LIMITS.httpBurst, CHAOS_LIMITS.httpHoldMs), CHAOS_LIMITS.httpEveryMs));
     }
 
     // A steady stream of requests with repeated ids.
@@ -263,7 +283,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     }
     const httpRandom = chaosRandom(seed ^ 0x165667b1);
     for (let i = 0; i < httpClientCount; i++) {
-      const client = new HttpChaosClient(`${px.url}/`, httpRandom, () => Date.now() - started);
+      const limit = abusers ? { max: CHAOS_LIMITS.maxHttpInFlight, outstanding } : undefined;
+      const client = new HttpChaosClient(`${px.url}/`, httpRandom, () => Date.now() - started, limit);
       httpClients.push(client);
       timers.push(setInterval(() => client.send(), 1_000 / rate));
     }
@@ -422,7 +443,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     slowReader?.close();
     await poll(
       'every answer',
-      async () => (burster?.settled ?? true) && httpClients.every((c) => c.pending === 0) && clients.every((c) => [...c.sent.keys()].every((id) => c.ws.answers(id).length >= sentCount(c, id))),
+      async () => (burster?.settled ?? true) && (httpBurster?.settled ?? true) && httpClients.every((c) => c.pending === 0) && clients.every((c) => [...c.sent.keys()].every((id) => c.ws.answers(id).length >= sentCount(c, id))),
       30_000,
       200,
     ).catch(() => undefined);
@@ -487,6 +508,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       behindReads: { held: metricSum(metrics, 'steadyrpc_session_behind_reads_total', { outcome: 'held' }), failed: metricSum(metrics, 'steadyrpc_session_behind_reads_total', { outcome: 'failed' }) },
       examples: [],
       ...(burster ? { burst: burster.counts() } : {}),
+      ...(httpBurster ? { httpBurst: httpBurster.counts } : {}),
       slowReaderCloses: metricSum(metrics, 'steadyrpc_client_slow_reader_closes_total'),
       afterHeal,
       backfillSkipped: metricSum(metrics, 'steadyrpc_session_backfill_total', { outcome: 'skipped' }) + metricSum(metrics, 'steadyrpc_session_backfill_total', { outcome: 'failed' }),
@@ -538,6 +560,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     for (const timer of timers) clearInterval(timer);
     for (const client of clients) client.ws.close();
     burster?.close();
+    httpBurster?.close();
     slowReader?.close();
     await miner.catch(() => undefined);
     await proxy?.close();

@@ -8,6 +8,7 @@
  * block for a block it was given, no state older than it. Errors (`BEHIND`,
  * `UPSTREAM_UNAVAILABLE`) are answers.
  */
+import { judgeBusy, type HttpOutstanding } from './chaosHttpLimit.js';
 import { TICKS, type HeadChange } from './sharedChain.js';
 import { StateReads, emptyStateCounts, seconds, type StateCounts } from './stateReads.js';
 
@@ -20,6 +21,10 @@ export interface HttpChaosCounts extends StateCounts {
   lost: number;
   /** Answers under an id the request did not have, or twice under one. */
   wrongId: number;
+  /** Requests refused with the proxy's documented `maxHttpInFlight` answer (see chaosHttpLimit.ts). */
+  busy: number;
+  /** Refused while fewer than the cap could have been in progress. */
+  busyUnjustified: number;
   blockNumberChecked: number;
   blockNumberWentBack: number;
   blockReadsChecked: number;
@@ -43,6 +48,8 @@ const emptyCounts = (): HttpChaosCounts => ({
   errorAnswers: {},
   lost: 0,
   wrongId: 0,
+  busy: 0,
+  busyUnjustified: 0,
   blockNumberChecked: 0,
   blockNumberWentBack: 0,
   blockReadsChecked: 0,
@@ -59,11 +66,15 @@ export class HttpChaosClient {
   #pending = 0;
   readonly #stateReads = new StateReads(this.counts, (text, at) => this.#example(`${seconds(at)} ${text}`));
 
-  /** `now`: the run's clock (ms), for the times the state reads' examples name. */
+  /**
+   * `now`: the run's clock (ms), for the times the state reads' examples name. `limit`: the proxy's
+   * `maxHttpInFlight`, and the count of requests in progress every HTTP client of the run keeps.
+   */
   constructor(
     readonly url: string,
     readonly random: () => number,
     readonly now: () => number = Date.now,
+    readonly limit?: { max: number; outstanding: HttpOutstanding },
   ) {}
 
   get pending(): number {
@@ -87,14 +98,33 @@ export class HttpChaosClient {
     const body = items.length === 1 ? request(items[0]!) : items.map(request);
     this.counts.requests += 1;
     this.#pending += 1;
+    const outstanding = this.limit?.outstanding.begin();
     // Longer than any answer may take: three attempts of 10 s and the view's 5 s wait.
     void fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) })
-      .then((res) => res.json() as Promise<unknown>)
+      .then(async (res) => ({ status: res.status, retryAfter: res.headers.get('retry-after'), answer: (await res.json()) as unknown }))
       .then(
-        (answer) => this.#check(items, answer),
+        ({ status, retryAfter, answer }) => {
+          const peak = outstanding === undefined ? 0 : this.limit!.outstanding.end(outstanding);
+          if (status === 503 && this.limit !== undefined) this.#busy(items, judgeBusy(status, retryAfter, answer, this.limit.max), peak);
+          else this.#check(items, answer);
+        },
         (error: unknown) => this.#lose(items.length, `no answer: ${String(error)}`),
       )
-      .finally(() => (this.#pending -= 1));
+      .finally(() => {
+        if (outstanding !== undefined && !outstanding.ended) this.limit!.outstanding.end(outstanding);
+        this.#pending -= 1;
+      });
+  }
+
+  /** The proxy refused the request as too many were in progress: an answer, if documented and justified. */
+  #busy(items: readonly Item[], wrong: string | undefined, peak: number): void {
+    if (wrong !== undefined) return this.#lose(items.length, `refused, but not as documented: ${wrong}`);
+    this.counts.busy += 1;
+    for (const i of items) if (i.method === 'eth_getBalance') this.#stateReads.answered(i.id, { error: 'busy' }, this.now());
+    if (peak < this.limit!.max) {
+      this.counts.busyUnjustified += 1;
+      this.#example(`refused while at most ${peak} other requests were in progress (cap ${this.limit!.max})`);
+    }
   }
 
   #check(items: readonly Item[], answer: unknown): void {
@@ -158,7 +188,7 @@ export class HttpChaosClient {
 export function sumHttpCounts(clients: readonly HttpChaosClient[]): HttpChaosCounts {
   const total = emptyCounts();
   for (const { counts } of clients) {
-    for (const key of ['requests', 'answers', 'lost', 'wrongId', 'blockNumberChecked', 'blockNumberWentBack', 'blockReadsChecked', 'blockReadNull', 'blockReadWrong'] as const) total[key] += counts[key];
+    for (const key of ['requests', 'answers', 'lost', 'wrongId', 'busy', 'busyUnjustified', 'blockNumberChecked', 'blockNumberWentBack', 'blockReadsChecked', 'blockReadNull', 'blockReadWrong'] as const) total[key] += counts[key];
     for (const key of Object.keys(emptyStateCounts()) as Array<keyof StateCounts>) total[key] += counts[key];
     for (const [code, n] of Object.entries(counts.errorAnswers)) total.errorAnswers[code] = (total.errorAnswers[code] ?? 0) + n;
     for (const example of counts.examples) if (total.examples.length < 8) total.examples.push(example);
