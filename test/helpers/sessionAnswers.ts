@@ -39,7 +39,30 @@ export type ItemSpec =
   | { type: 'unsubscribe'; id: JsonRpcId; pick: number | 'bogus' }
   /** A JSON-RPC notification from the client (no id): forwarded, never answered. */
   | { type: 'notification' }
-  | { type: 'invalid'; id: JsonRpcId; variant: InvalidVariant };
+  | { type: 'invalid'; id: JsonRpcId; variant: InvalidVariant }
+  /**
+   * A read whose answer the session's socket cannot take ({@link OVERSIZED_METHOD}, in every
+   * node's `oversized`): the socket fails each time it is sent, and after the second it gets
+   * FRAME_TOO_LARGE (or a generic error, when the session gave up on it for another reason first).
+   */
+  | { type: 'oversized'; id: JsonRpcId };
+
+/** The method every node of a world answers too large for the socket (FakeNode.oversized). */
+export const OVERSIZED_METHOD = 'debug_traceBlockByNumber';
+
+/** The methods a request of each type calls (see ClientModel's #build). */
+const METHODS: Partial<Record<ReqType, readonly string[]>> = {
+  blockNumber: ['eth_blockNumber'],
+  getBalance: ['eth_getBalance'],
+  sendTransaction: ['eth_sendTransaction'],
+  feeHistory: ['eth_feeHistory'],
+  getBlock: ['eth_getBlockByNumber'],
+  byHash: ['eth_getTransactionReceipt', 'eth_getBlockByHash'],
+  subscribe: ['eth_subscribe'],
+  badSubscribe: ['eth_subscribe'],
+  unsubscribe: ['eth_unsubscribe'],
+  oversized: [OVERSIZED_METHOD],
+};
 
 export type ReqType = Exclude<ItemSpec['type'], 'notification'> | 'parse' | 'tooLarge';
 
@@ -72,12 +95,29 @@ export interface Req {
   readonly gated: boolean;
   /** The session must refuse it with `LIMIT_EXCEEDED`: it would take the client past this cap. */
   readonly limited?: LimitName;
+  /**
+   * It was owed while an `oversized` call was: it may have been in flight on the sockets that call
+   * failed, and then gets FRAME_TOO_LARGE with it (a known limitation: nothing says which message
+   * was too big; see test/session/oversizedInnocent.test.ts).
+   */
+  mayBeTooLarge?: boolean;
 }
 
 export type LimitName = 'maxInFlight' | 'maxSubscriptions';
 
 export type Category =
-  | { type: 'specific'; matches: (req: Req) => boolean; what: string; subscription?: string; tag?: bigint; block?: number; header?: Record<string, unknown>; stateAt?: number }
+  | {
+      type: 'specific';
+      matches: (req: Req) => boolean;
+      /** Among the requests it matches, those it is taken for first (the one it must come to, before those it may). */
+      preferred?: (req: Req) => boolean;
+      what: string;
+      subscription?: string;
+      tag?: bigint;
+      block?: number;
+      header?: Record<string, unknown>;
+      stateAt?: number;
+    }
   /** `unsent`: an error that says the request never left (`UPSTREAM_UNAVAILABLE`, `QUEUE_FULL`). */
   | { type: 'generic'; unsent: boolean }
   | { type: 'notResent' }
@@ -120,7 +160,13 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
     const code = (answer.error as { code?: unknown } | undefined)?.code;
     if (code === RpcErrorCode.PARSE_ERROR) return { type: 'specific', matches: (r) => r.type === 'parse', what: 'a parse error' };
     if (code === RpcErrorCode.INVALID_REQUEST) return { type: 'specific', matches: (r) => r.type === 'invalid', what: 'an invalid-request error' };
-    if (code === RpcErrorCode.FRAME_TOO_LARGE) return { type: 'specific', matches: (r) => r.type === 'tooLarge', what: 'a frame-too-large error' };
+    if (code === RpcErrorCode.FRAME_TOO_LARGE) {
+      // A call that failed with an oversized one names its method: the one of that method it is for.
+      const method = /^The answer to (\S+) from/.exec(String((answer.error as { message?: unknown }).message))?.[1];
+      const preferred = (r: Req) => r.type === 'tooLarge' || (r.type === 'oversized' && (method === undefined || method === OVERSIZED_METHOD));
+      const bystander = (r: Req) => r.mayBeTooLarge === true && (method === undefined || METHODS[r.type]?.includes(method) === true);
+      return { type: 'specific', matches: (r) => preferred(r) || bystander(r), preferred, what: 'a frame-too-large error' };
+    }
     if (code === RpcErrorCode.INVALID_PARAMS) return { type: 'specific', matches: (r) => r.type === 'badSubscribe', what: 'an invalid-params error' };
     if (code === RpcErrorCode.NOT_RESENT) return { type: 'notResent' };
     if (code === RpcErrorCode.BEHIND) return { type: 'behind' };

@@ -3,6 +3,7 @@ import { RpcErrorCode } from '../../src/index.js';
 import { CONTINUITY_DEFAULTS } from '../../src/session/ContinuitySettings.js';
 import type { FakeNode, FakeSocket } from '../../src/testing/index.js';
 import type { Category, InvalidVariant, ItemSpec, LimitName, Req, ReqType, SubKind } from './sessionAnswers.js';
+import { OVERSIZED_METHOD } from './sessionAnswers.js';
 import { batchFits, categorize, isCall, isRead, isSubscribe, notificationSource, show } from './sessionAnswers.js';
 import { DeliveredChain } from './sessionChain.js';
 import { GENESIS, tagHex, type HeadWord, type World } from './sessionWorld.js';
@@ -111,9 +112,10 @@ export class ClientModel {
    */
   readonly #nulled = new Map<string, Req[]>();
   /**
-   * Block reads (by number or by hash) answered with a block, by id: the read the answer was put
-   * down to, what else that answer fits, and the last request sent before it came (see
-   * #takeBackBlock).
+   * Answers that fit more than one request of their id, by id: block reads (by number or by hash)
+   * answered with a block, and calls answered FRAME_TOO_LARGE beside an oversized one. The request
+   * the answer was put down to, what else that answer fits, and the last request sent before it
+   * came (see #takeBackBlock).
    */
   readonly #blockAnswered = new Map<string, Array<{ req: Req; matches: (req: Req) => boolean; sentBefore: number }>>();
   /** Every batch sent that is owed an answer, and every batch answer received. */
@@ -151,6 +153,10 @@ export class ClientModel {
   /** Whether every request gets an id of its own (see {@link constructor}). */
   readonly #uniqueIds: boolean;
   #nextUnique = 0;
+  /** The sockets each `oversized` call was sent on, by its block number (see #onUpstreamSend). */
+  readonly #oversizedOn = new Map<unknown, FakeSocket[]>();
+  /** Sockets the session left (switched away from) while they were open. */
+  readonly #left = new WeakSet<FakeSocket>();
 
   /**
    * `uniqueIds`: every request gets an id no other has, instead of the colliding ids it was built
@@ -169,6 +175,7 @@ export class ClientModel {
     });
     session.on('switch', ({ to }) => {
       this.#deepJustifiedAtSwitch = this.#justifiesDeep(to);
+      if (this.#active?.state === 'open') this.#left.add(this.#active);
       this.#active = transport.fake.sockets.at(-1);
       if (!this.#active || world.nodeOfSocket(this.#active).name !== to || this.#active.state !== 'open') {
         this.#violate(`switch to ${to}, but the newest socket is ${this.#active?.endpoint.url} (${this.#active?.state})`);
@@ -259,6 +266,7 @@ export class ClientModel {
       if (req.type === 'unsubscribe' && req.expectUnsub && !req.limited && this.#held.delete(req.target!)) this.#released.unshift(req.target!);
     }
     owe();
+    this.#exposeToOversized();
     return this.#send(text);
   }
 
@@ -276,6 +284,16 @@ export class ClientModel {
       this.#violate(`send(${text}) threw ${String(error)}`);
     }
     return text;
+  }
+
+  /**
+   * While an `oversized` call is owed, every call owed may get FRAME_TOO_LARGE with it (see
+   * Req.mayBeTooLarge): all but writes, which are never sent on a second socket.
+   */
+  #exposeToOversized(): void {
+    const owed = [...[...this.#outstanding.values()].flat(), ...this.#batches.flatMap((batch, index) => (this.#answeredBatches.has(index) ? [] : batch.items))];
+    if (!owed.some((req) => req.type === 'oversized')) return;
+    for (const req of owed) if (req.type !== 'sendTransaction') req.mayBeTooLarge = true;
   }
 
   #req(type: ReqType, replyId: JsonRpcId | null, inBatch: boolean, extra: Partial<Req> = {}): Req {
@@ -382,6 +400,11 @@ export class ClientModel {
       }
       case 'badSubscribe':
         return { value: call(spec.id, 'eth_subscribe', ['nonsense']), req: this.#req('badSubscribe', spec.id, inBatch, extra) };
+      case 'oversized': {
+        // Its own block number: the frames that carry it upstream are told apart (see #onUpstreamSend).
+        const req = this.#req('oversized', spec.id, inBatch, extra);
+        return { value: call(spec.id, OVERSIZED_METHOD, [`0x${req.seq.toString(16)}`, {}]), req };
+      }
       case 'unsubscribe': {
         const held = this.held;
         const target = spec.pick !== 'bogus' && held.length > 0 ? held[spec.pick % held.length]! : (this.#released[0] ?? '0xdead');
@@ -479,7 +502,8 @@ export class ClientModel {
         break;
       }
       case 'specific': {
-        let index = bestMatch(list, category.matches);
+        let index = category.preferred === undefined ? -1 : bestMatch(list, (r) => category.matches(r) && category.preferred!(r));
+        if (index < 0) index = bestMatch(list, category.matches);
         if (index < 0 && (this.#takeBackNull(key, list, category.matches) || this.#takeBackBlock(key, list, category.matches))) index = list.length - 1;
         if (index < 0) {
           const owner = category.tag === undefined ? undefined : this.#tagged.get(category.tag);
@@ -495,7 +519,7 @@ export class ClientModel {
           if (this.#ambiguousSubscribes.has(key)) for (const kind of this.#subscribeKinds.get(key) ?? []) candidates.add(kind);
         }
         this.#answered(req!, category, candidates ?? new Set());
-        if (category.header !== undefined) {
+        if (category.header !== undefined || (category.preferred !== undefined && !category.preferred(req!))) {
           const answered = this.#blockAnswered.get(key) ?? [];
           answered.push({ req: req!, matches: category.matches, sentBefore: this.#seq });
           this.#blockAnswered.set(key, answered);
@@ -542,7 +566,8 @@ export class ClientModel {
    * An answer that fits none of the requests outstanding under `key` but fits a read an earlier
    * block answer was put down to, when that block also fits a read still outstanding that was sent
    * before it came (a block by number and the same block by hash, under one id): the block was the
-   * other's. That one takes it, and the read is put back in `list` (last) to take this answer.
+   * other's. That one takes it, and the read is put back in `list` (last) to take this answer. The
+   * same for a FRAME_TOO_LARGE put down to one of two calls of a method beside an oversized one.
    */
   #takeBackBlock(key: string, list: Req[], matches: (req: Req) => boolean): boolean {
     const answered = this.#blockAnswered.get(key) ?? [];
@@ -762,6 +787,17 @@ export class ClientModel {
       return this.#violate(`the session sent upstream a frame that is not JSON: ${text}`);
     }
     for (const item of (Array.isArray(frame) ? frame : [frame]) as Array<typeof frame>) {
+      // A call whose answer is too large for the socket is not sent again once two sockets it was
+      // in flight on failed on such an answer (it gets FRAME_TOO_LARGE): not one socket after
+      // another until its deadline. A socket the session had left when it failed does not count:
+      // the calls of a node left as unhealthy move to the new socket at once, and the session no
+      // longer counts them as the old one's.
+      if (item.method === OVERSIZED_METHOD && Array.isArray(item.params)) {
+        const on = this.#oversizedOn.get(item.params[0]) ?? [];
+        const failed = on.filter((s) => s.closeInfo?.messageTooBig === true && !this.#left.has(s)).length;
+        if (failed >= 2) this.#violate(`${OVERSIZED_METHOD}(${String(item.params[0])}) sent again after ${failed} sockets it was in flight on failed on an answer too large for them`);
+        this.#oversizedOn.set(item.params[0], [...on, socket]);
+      }
       if (item.method === 'eth_blockNumber' && typeof item.id === 'number') {
         let ids = this.#blockNumberIds.get(socket);
         if (ids === undefined) this.#blockNumberIds.set(socket, (ids = new Map()));

@@ -68,6 +68,8 @@ const subKind = fc.constantFrom<SubKind>(...SUB_KINDS);
 const callSpec: fc.Arbitrary<ItemSpec> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ type: fc.constantFrom('blockNumber' as const, 'getBalance' as const), id: clientId }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('feeHistory' as const), id: clientId }) },
+  // A read whose answer is too large for the socket (FRAME_TOO_LARGE after two sockets fail on it).
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('oversized' as const), id: clientId }) },
   // A block the client has been given, by number: never answered null (invariant 1).
   { weight: 2, arbitrary: fc.record({ type: fc.constant('getBlock' as const), id: clientId, back: fc.nat(3) }) },
   // By hash, the newest head or log's transaction a subscription was given: never null while its block is on every node's chain.

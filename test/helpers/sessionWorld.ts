@@ -14,6 +14,7 @@ import { NodePool, UpstreamSession } from '../../src/index.js';
 import type { FakeSocket } from '../../src/testing/index.js';
 import { FakeChain, FakeClock, FakeEnvironment, FakeHttpTransport, FakeNode, FakeSocketTransport, type FakeSubscriptionIds } from '../../src/testing/index.js';
 import { PLANTED, USERINFO, leaksIn, render } from './secrets.js';
+import { OVERSIZED_METHOD } from './sessionAnswers.js';
 
 /** Every node's head starts here, so a block number can never be mistaken for a small subscription id. */
 export const FIRST_HEAD = 1_000_000;
@@ -57,6 +58,7 @@ export class TaggedNode extends FakeNode {
   ) {
     super({ name, chain, head: FIRST_HEAD, balance: BigInt(index + 1), announceRemovedLogs, logsBeforeHead, subscriptionIds });
     this.index = index;
+    this.oversized.add(OVERSIZED_METHOD);
   }
 
   override notify(kind: string, result: unknown): this {
