@@ -511,6 +511,9 @@ export class ClientModel {
           return this.#violate(`${category.what} came for id ${key}, which has no such request outstanding${hint}: ${text}`);
         }
         const [req] = list.splice(index, 1);
+        // A FRAME_TOO_LARGE beside an oversized call, put down to one of two subscribes of an id:
+        // which of them it was is not known, so the other's subscription may be of either kind.
+        if (category.preferred?.(req!) === false && req!.type === 'subscribe' && list.some((r) => r.type === 'subscribe')) this.#ambiguousSubscribes.add(key);
         let candidates: Set<SubKind> | undefined;
         if (category.subscription !== undefined) {
           candidates = new Set(list.filter((r) => r.type === 'subscribe').map((r) => r.kind!));
