@@ -155,6 +155,13 @@ export class ClientModel {
   #nextUnique = 0;
   /** The sockets each `oversized` call was sent on, by its block number (see #onUpstreamSend). */
   readonly #oversizedOn = new Map<unknown, FakeSocket[]>();
+  /** Whether at least two sockets an `oversized` call was sent on failed on an answer too large for them (any other request: true). */
+  #failedTwice(req: Req): boolean {
+    if (req.type !== 'oversized') return true;
+    const on = this.#oversizedOn.get(`0x${req.seq.toString(16)}`) ?? [];
+    return on.filter((socket) => socket.closeInfo?.messageTooBig === true).length >= 2;
+  }
+
   /** Sockets the session left (switched away from) while they were open. */
   readonly #left = new WeakSet<FakeSocket>();
 
@@ -502,7 +509,12 @@ export class ClientModel {
         break;
       }
       case 'specific': {
-        let index = category.preferred === undefined ? -1 : bestMatch(list, (r) => category.matches(r) && category.preferred!(r));
+        let index = category.preferred === undefined ? -1 : bestMatch(list, (r) => category.matches(r) && category.preferred!(r) && this.#failedTwice(r));
+        // FRAME_TOO_LARGE for an oversized call only once two sockets it was sent on failed on an
+        // answer too large for them: not after one (the calls beside it would be failed with it).
+        if (index < 0 && category.preferred !== undefined && list.some((r) => category.matches(r) && category.preferred!(r) && r.type === 'oversized')) {
+          return this.#violate(`FRAME_TOO_LARGE for an oversized call of id ${key} before two sockets it was sent on failed on it: ${text}`);
+        }
         if (index < 0) index = bestMatch(list, category.matches);
         if (index < 0 && (this.#takeBackNull(key, list, category.matches) || this.#takeBackBlock(key, list, category.matches))) index = list.length - 1;
         if (index < 0) {
