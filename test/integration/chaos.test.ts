@@ -83,7 +83,8 @@ describe('chaos', () => {
     expect(c.slowReaderCloses).toBeGreaterThanOrEqual(1);
     // The cap on POST / in progress holds too: every request of the HTTP burst answered once, with a
     // result or the documented 503, and that only when the cap could have been met (met it is).
-    expect(c.httpBurst).toMatchObject({ lost: 0, unjustifiedBusy: 0 });
+    expect(c.httpBurst).toMatchObject({ lost: 0, unjustifiedBusy: 0, overCap: 0, underCap: 0 });
+    expect(c.httpBurst!.bursts).toBeGreaterThan(0);
     expect(c.httpBurst!.busy).toBeGreaterThan(0);
     expect(c.httpBurst!.answered).toBeGreaterThan(0);
     // The HTTP clients (POST / through the pool's view): the same invariants.
@@ -107,6 +108,21 @@ describe('chaos checks', () => {
     expect(outstanding.end(fourth)).toBe(2);
     expect(outstanding.end(second)).toBe(2);
     expect(outstanding.end(fifth)).toBe(2);
+    // The other clients' requests (not the burst's) in progress at most since the mark.
+    const tracked = new HttpOutstanding();
+    const other = tracked.begin();
+    tracked.markOthers();
+    const earlier = tracked.begin('burst'); // the burst under way: not counted
+    expect(tracked.othersPeak()).toBe(1);
+    const more = tracked.begin();
+    tracked.end(other);
+    tracked.end(more);
+    expect(tracked.othersPeak()).toBe(2);
+    tracked.markOthers(); // the next burst: the earlier one's request still in progress counts
+    expect(tracked.othersPeak()).toBe(1);
+    tracked.end(earlier);
+    tracked.begin();
+    expect(tracked.othersPeak()).toBe(1);
     const refusal = { jsonrpc: '2.0', id: null, error: { code: -32005, message: 'Proxy busy', data: { limit: 'maxHttpInFlight', max: 4 } } };
     expect(judgeBusy(503, '1', refusal, 4)).toBeUndefined();
     expect(judgeBusy(503, null, refusal, 4)).toMatch(/Retry-After/);

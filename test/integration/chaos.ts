@@ -127,10 +127,9 @@ export const CHAOS_LIMITS = Object.freeze({
   maxInFlight: 64,
   maxBufferedBytes: 256 * 1024,
   burst: 80,
-  /** The proxy's cap on `POST /` in progress; the HTTP burst opens more, held `httpHoldMs` each, every `httpEveryMs`. */
+  /** The proxy's cap on `POST /` in progress; the HTTP burst opens more every `httpEveryMs` (chaosHttpLimit.ts). */
   maxHttpInFlight: 48,
   httpBurst: 64,
-  httpHoldMs: 200,
   httpEveryMs: 2_000,
 });
 
@@ -256,7 +255,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       slowReader.start(100, 10);
       httpBurster = new HttpBurstClient(`${px.url}/`, CHAOS_LIMITS.maxHttpInFlight, outstanding);
       const h = httpBurster;
-      timers.push(setInterval(() => h.burst(CHAOS_LIMITS.httpBurst, CHAOS_LIMITS.httpHoldMs), CHAOS_LIMITS.httpEveryMs));
+      timers.push(setInterval(() => h.burst(CHAOS_LIMITS.httpBurst), CHAOS_LIMITS.httpEveryMs));
     }
 
     // A steady stream of requests with repeated ids.
