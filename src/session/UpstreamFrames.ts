@@ -28,32 +28,27 @@ const ISSUED_IDS_REMEMBERED = 4_096;
  */
 export class UpstreamFrames {
   readonly #ctx: SessionContext;
-  /**
-   * Subscriptions whose subscribe answer waits in an unfinished client batch, with their
-   * notifications held back until the client has that answer (it cannot know the id before).
-   */
+  /** Subscriptions whose subscribe answer waits in an unfinished client batch, with their notifications held back till then. */
   #unannounced: Map<string, string[]> | undefined;
   /** Made with the first subscribe in a batch (as is the one above): most sessions never need them. */
   #batchSubscriptions: WeakMap<BatchCollector<string>, string[]> | undefined;
   /**
-   * Subscription ids given to the client, most recent last; none of them is given again. Bounded,
-   * so a session that subscribes and unsubscribes for days does not grow: a late unsubscribe of an
-   * id thousands of subscriptions old is not a risk worth unbounded memory.
+   * Subscription ids given to the client, most recent last; none is given again. Bounded: a late
+   * unsubscribe of an id thousands of subscriptions old is not worth unbounded memory.
    */
   readonly #issuedSubscriptionIds = new Set<string>();
-  /**
-   * The subscription of the last notification passed on, by the registry's own id string: the next
-   * one for it is known by one test, and looked up and compared by that same string.
-   */
+  /** The subscription of the last notification passed on: the next one for it is known by one test. */
   #known: KnownSubscription | undefined;
   /** Each entry's {@link KnownSubscription}, made once (a session may have several streams interleaved). */
   #knownOf: WeakMap<SubscriptionEntry, KnownSubscription> | undefined;
   /**
-   * The link whose `lastSeenAt` was set in this turn of the event loop: the clock is read once per
-   * turn, not per frame (the frames of one read of a socket arrive together, dozens at a time under
-   * load, and a clock read costs as much as a tenth of a notification's whole trip).
+   * The link whose `lastSeenAt` was set in this turn of the event loop: the clock is read once a
+   * turn, not a frame (a socket's frames come dozens to a read; a clock read costs a good part of
+   * a notification's trip).
    */
   #stamped: UpstreamLink | undefined;
+  /** The link whose frame is being handled, if any (see {@link timeOf}). */
+  #handling: UpstreamLink | undefined;
   readonly #unstamp = (): void => {
     this.#stamped = undefined;
   };
@@ -63,11 +58,13 @@ export class UpstreamFrames {
   }
 
   /**
-   * The clock's time for what arrives on `link` now: the reading taken for its frames in this turn
-   * of the event loop when there is one (see {@link #stamped}), else a new one.
+   * The clock's time for what arrives on `link` now: while one of its frames is handled, the
+   * reading taken for its frames in this turn (see {@link #stamped}); else a new one (a transport
+   * that hands frames over in microtasks, as for binary frames in a browser, may run other jobs
+   * between its frames).
    */
   timeOf(link: UpstreamLink): number {
-    return link === this.#stamped ? link.lastSeenAt : this.#ctx.clock.now();
+    return link === this.#handling && link === this.#stamped ? link.lastSeenAt : this.#ctx.clock.now();
   }
 
   /** `bytes`: what `text` was decoded from, when the transport has them (see SocketListener). */
@@ -78,6 +75,15 @@ export class UpstreamFrames {
       if (this.#stamped === undefined) queueMicrotask(this.#unstamp);
       this.#stamped = link;
     }
+    this.#handling = link;
+    try {
+      this.#handle(link, text, bytes);
+    } finally {
+      this.#handling = undefined;
+    }
+  }
+
+  #handle(link: UpstreamLink, text: string, bytes: Uint8Array | undefined): void {
     if (this.#fastAnswer(link, text, bytes) || this.#fastNotification(link, text, bytes)) return;
     let message: unknown;
     try {
@@ -95,9 +101,8 @@ export class UpstreamFrames {
   }
 
   /**
-   * Emits a notification: `frameText` when the node's frame reads exactly as the client's would
-   * (same subscription id), else built around `resultText` (the result as the node wrote it), else
-   * serialised.
+   * Emits a notification: `frameText` when the node's frame reads as the client's would, else built
+   * around `resultText` (the result as the node wrote it), else serialised.
    */
   emitNotification(subscription: string, result: unknown, resultText?: string, frameText?: string): void {
     const text =
@@ -281,11 +286,10 @@ export class UpstreamFrames {
   }
 
   /**
-   * A node that answers a call with a rate limit cools down in the pool, so new sessions (and
-   * `request()`) go elsewhere while it lasts. This session stays: the answer reaches the client as
-   * the node sent it. Returns whether the error says the node failed the call (a rate limit, or
-   * "not this node"): any other answer tells the pool the node answered (`NodePool.answered`: its
-   * rate-limit backoff starts over once a cool-down is over, as `request()`'s answers do).
+   * A node that answers a call with a rate limit cools down in the pool (new sessions and
+   * `request()` go elsewhere meanwhile); this session stays, the answer reaching the client as sent.
+   * Returns whether the error says the node failed the call (a rate limit, or "not this node"): any
+   * other answer tells the pool the node answered (its rate-limit backoff then starts over).
    */
   #failedByNode(link: UpstreamLink, call: PendingCall, error: unknown): boolean {
     const { pool } = this.#ctx;
@@ -294,9 +298,7 @@ export class UpstreamFrames {
     if (typeof code !== 'number' || typeof message !== 'string') return false;
     const rpcError = error as { code: number; message: string; data?: unknown };
     const verdict = verdictOf(pool.classifyError, rpcError, call.method);
-    if (verdict === 'rate-limited') {
-      pool.coolDown(link.node, suggestedBackoffMs(rpcError), 'rpc-error', this.#poolSentAt(call));
-    }
+    if (verdict === 'rate-limited') pool.coolDown(link.node, suggestedBackoffMs(rpcError), 'rpc-error', this.#poolSentAt(call));
     return verdict !== 'answer';
   }
 
@@ -311,8 +313,7 @@ export class UpstreamFrames {
    */
   #freshSubscriptionId(upstreamId: string): string {
     let id = upstreamId;
-    // The attempt is mixed in: an injected `random` that repeats itself (a test's constant) must
-    // not make this loop for ever.
+    // The attempt is mixed in: an injected `random` that repeats itself must not loop for ever.
     for (let attempt = 1; this.#issuedSubscriptionIds.has(id) || this.#ctx.registry.byUpstreamId(id); attempt++) {
       id = `0x${Array.from({ length: 4 }, (_, i) => ((Math.floor(this.#ctx.random() * 2 ** 32) + (i === 3 ? attempt : 0)) >>> 0).toString(16).padStart(8, '0')).join('')}`;
     }
