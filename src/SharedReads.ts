@@ -19,12 +19,24 @@ export class SharedReads<V> {
   /**
    * The read of `key` under way or just answered, or the one `send` starts. `signal`: the caller's
    * own, which the shared read does not take (others wait on it too); its abort rejects the promise
-   * returned to this caller only. `notBefore`: only a read sent at or after that time will do (one
-   * from before cannot speak for what the node held since).
+   * returned to this caller only.
    */
-  read(key: string, send: () => Promise<V>, signal?: AbortSignal, notBefore?: number): Promise<V> {
-    const read = this.#read(key, send, notBefore);
+  read(key: string, send: () => Promise<V>, signal?: AbortSignal): Promise<V> {
+    const read = this.#read(key, send);
     return signal === undefined ? read : untilAborted(read, signal);
+  }
+
+  /**
+   * {@link read}, but an answer that would decide against what came at `since` (`decides`: a block
+   * read that says the block left) is taken only from a read sent at or after `since`: one from
+   * before cannot speak for what the node held since. Otherwise any read will do.
+   */
+  readSince(key: string, send: () => Promise<V>, since: number, decides: (value: V) => boolean, signal?: AbortSignal): Promise<V> {
+    return this.read(key, send, signal).then((value) => {
+      if (!decides(value)) return value;
+      const fresh = this.#read(key, send, since);
+      return signal === undefined ? fresh : untilAborted(fresh, signal);
+    });
   }
 
   #read(key: string, send: () => Promise<V>, notBefore = -Infinity): Promise<V> {

@@ -260,16 +260,14 @@ export class PoolViewGate {
       // none, says its read backend lags; so does a read that fails (nothing known): behind.
       const heights = [...new Set(lapses.map(([, known]) => known.number))];
       // Shared with the other requests reading it meanwhile: not cut short by this one's signal,
-      // but this one stops waiting on it when its signal aborts.
-      const read = (n: number, notBefore?: number) => this.#blockReads.read(`${node}:${n}`, () => readBlockAt(this.#passive, this.#attempts, node, n, undefined), signal, notBefore).catch(() => undefined);
-      const blocks = await Promise.all(heights.map((n) => read(n)));
-      // Another block there lets the `null` through (a reorg took the block): only on a read sent
-      // after the `null` came, as an earlier one (kept, or under way) may predate the node's return
-      // to the caller's block. The same block or none (it lags) holds it: any read will do for that.
-      await Promise.all(
-        heights.map(async (n, k) => {
-          const block = blocks[k];
-          if (typeof block === 'number' && lapses!.some(([, known]) => known.number === n && known.block !== block)) blocks[k] = await read(n, arrived);
+      // but this one stops waiting on it when its signal aborts. Another block there lets the
+      // `null` through (a reorg took the block): only on a read sent after the `null` came, as an
+      // earlier one (kept, or under way) may predate the node's return to the caller's block. The
+      // same block or none (it lags) holds it: any read will do for that.
+      const blocks = await Promise.all(
+        heights.map((n) => {
+          const leftBy = (block: number | null) => typeof block === 'number' && lapses!.some(([, known]) => known.number === n && known.block !== block);
+          return this.#blockReads.readSince(`${node}:${n}`, () => readBlockAt(this.#passive, this.#attempts, node, n, undefined), arrived, leftBy, signal).catch(() => undefined);
         }),
       );
       const blockAt = new Map(heights.map((n, k) => [n, blocks[k]]));

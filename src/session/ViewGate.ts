@@ -153,12 +153,13 @@ export class ViewGate {
     const held: ViewDemand = { kind: 'head', need: known.number, onlyIfMissing: true };
     (this.#checking ??= new Set()).add(call);
     const at = `0x${known.number.toString(16)}`;
-    const arrived = this.#ctx.clock.now();
-    const read = (notBefore?: number) => this.#blockReads.read(`${link.generation}:${at}`, () => this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [at, false]), undefined, notBefore);
-    // Another block there lets the `null` out: only on a read sent after it came (one under way
-    // may predate the node's return to the client's block); the same block or none holds it.
-    const confirmed = read().then((block) => (hashOf(block) !== undefined && hashOf(block) !== known.block ? read(arrived) : block));
-    confirmed.then(
+    // Another block there lets the `null` out (on a read sent after it came: SharedReads.readSince).
+    const send = () => this.#ctx.outbox.ownCall(link)('eth_getBlockByNumber', [at, false]);
+    const leftBy = (block: unknown): boolean => {
+      const key = hashOf(block);
+      return key !== undefined && key !== known.block;
+    };
+    this.#blockReads.readSince(`${link.generation}:${at}`, send, this.#ctx.clock.now(), leftBy).then(
       (block) => {
         if (!this.#checking?.delete(call)) return; // the session closed meanwhile
         // A block without a hash it can read tells nothing (as an error does): held, as pool.request() holds it.

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeBlockHash } from '../../src/testing/index.js';
 import { gethClusterAfterA, outcome } from '../helpers/pool.js';
-
-const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
+import { rpc } from '../helpers/scriptedHttp.js';
 
 // Review: the block read a held `null` waits on is shared, and no longer given the request's
 // signal; a request aborted meanwhile (its client went away) stayed pending until the read ended.

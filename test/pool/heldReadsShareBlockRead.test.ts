@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { fakeBlockHash } from '../../src/testing/index.js';
 import { failMethods } from '../helpers/anvilLike.js';
 import { gethClusterAfterA, outcome } from '../helpers/pool.js';
+import { rpc } from '../helpers/scriptedHttp.js';
 
 // As test/session/heldReadsShareBlockRead.test.ts, through pool.request(): each `null` for a block
 // the caller was given, from a node whose head is past it, has the gate read the node's block at
 // that height (a lag or a reorg?), once per request and again at each poll. Requests that wait on
 // the same block of the same node share one block read.
-
-const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
 
 describe('pool.request(): many reads of one block the caller was given, from a node whose reads lag', () => {
   it('share one eth_getBlockByNumber of that block at a time, and are all answered once it has caught up', async () => {

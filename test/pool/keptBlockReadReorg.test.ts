@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeBlockHash } from '../../src/testing/index.js';
 import { gethClusterAfterA, outcome } from '../helpers/pool.js';
-
-const rpc = (id: number, method: string, params: unknown[] = []) => ({ jsonrpc: '2.0' as const, id, method, params });
+import { rpc } from '../helpers/scriptedHttp.js';
 
 // Review: pool.request() keeps a node's block read for half a poll and gives it to the next
 // request's `null` for a block the caller was given. A read that says "another block there" lets the
