@@ -220,7 +220,7 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
  * had not taken yet are answered as a closed session answers (a generic error), caps or not.
  */
 export function batchFits(
-  answer: { responses: Array<Record<string, unknown>>; categories: Category[]; closedDuring?: boolean },
+  answer: { responses: Array<Record<string, unknown>>; categories: Category[]; closedDuring?: boolean; failedTwice?: ReadonlySet<Req> },
   items: readonly Req[],
   sentUpstream: (req: Req) => boolean = () => false,
 ): boolean {
@@ -229,7 +229,9 @@ export function batchFits(
     items.every((req, i) => {
       const category = answer.categories[i]!;
       if (show(answer.responses[i]!.id) !== show(req.replyId)) return false;
-      if (category.type === 'specific') return category.matches(req);
+      // FRAME_TOO_LARGE for an `oversized` call only once two sockets it was sent on had failed on
+      // an answer too large for them when the batch answer came (`failedTwice`, when given).
+      if (category.type === 'specific') return category.matches(req) && !(req.type === 'oversized' && category.preferred?.(req) === true && answer.failedTwice?.has(req) === false);
       // A write that went upstream may have been carried out: never answered as if it had not.
       if (category.type === 'generic') return (isCall(req) && !(category.unsent && req.type === 'sendTransaction' && sentUpstream(req))) || (answer.closedDuring === true && req.limited !== undefined);
       if (category.type === 'notResent') return isCall(req) && req.type === 'sendTransaction';

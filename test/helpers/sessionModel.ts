@@ -120,7 +120,7 @@ export class ClientModel {
   readonly #blockAnswered = new Map<string, Array<{ req: Req; matches: (req: Req) => boolean; sentBefore: number }>>();
   /** Every batch sent that is owed an answer, and every batch answer received. */
   readonly #batches: Array<{ seq: number; items: Req[] }> = [];
-  readonly #batchAnswers: Array<{ responses: Array<Record<string, unknown>>; categories: Category[] }> = [];
+  readonly #batchAnswers: Array<{ responses: Array<Record<string, unknown>>; categories: Category[]; closedDuring?: boolean; failedTwice?: ReadonlySet<Req> }> = [];
   /** Indexes (in `#batches`) of the batches answered, as the last matching of answers to batches has it. */
   #answeredBatches = new Set<number>();
   /** Subscribe kinds sent per id, and the ids whose subscribe answers could not be told apart. */
@@ -677,7 +677,10 @@ export class ClientModel {
       (category): Category =>
         category.type === 'null' ? { type: 'specific', matches: (r) => r.type === 'byHash' && r.limited === undefined && this.#mayBeGone(r), what: 'null' } : category,
     );
-    const answer = { responses, categories, closedDuring: this.#world.session.state === 'closed' };
+    // Whether each oversized call of a batch had failed two sockets is judged as the answer comes:
+    // sockets failing later do not make an early FRAME_TOO_LARGE right (see batchFits).
+    const failedTwice = new Set(this.#batches.flatMap((batch) => batch.items.filter((r) => r.type === 'oversized' && this.#failedTwice(r))));
+    const answer = { responses, categories, closedDuring: this.#world.session.state === 'closed', failedTwice };
     const nulls = categories.flatMap((category, i) => (category.type === 'specific' && category.what === 'null' ? [i] : []));
     const atIndex = (i: number) =>
       this.#batches.flatMap((batch) => (batch.items.length === responses.length && show(batch.items[i]!.replyId) === show(responses[i]!.id) ? [batch.items[i]!] : []));
