@@ -73,8 +73,6 @@ export interface OversizedCounts {
   sentAgain: number;
   /** Times an oversized call reached a node more often than the ledger saw it sent: the ledger would be blind. */
   unledgered: number;
-  /** Sockets closed as too big under an oversized call that its session had already found closing by a failed send (see judgeOversized). */
-  tooBigNoticedBySend: number;
   /** The small calls beside them: sent, answered `0x0`, answered FRAME_TOO_LARGE (the known limitation, see counts()). */
   besideSent: number;
   besideAnswered: number;
@@ -191,11 +189,11 @@ export async function checkBigCall(url: string, maxPayload: number): Promise<voi
  * (`ledger`: the proxy's upstream transport's SocketLedger) and by what the nodes received (`nodes`:
  * each node's front end, by name).
  *
- * The rule's count, as the session keeps it: a socket closed as too big counts for a call that was
- * on it then (its last send went there, and the session had not let the socket go: a socket left
- * for another, or one the session had found closing by a failed send, owes it nothing any more:
- * the known limitation of the left socket). A socket that failed otherwise (a cut, a keepalive
- * timeout) does not count either: the call is sent again, as any read is. Once two have counted,
+ * The rule's count: a socket closed as too big counts for a call that was on it then (its last
+ * send went there, and the session had not let go of the socket: a socket left for another owes
+ * it nothing any more, the known limitation of the left socket). One the session found closing by
+ * a failed send still counts: the answer too big failed it all the same. A socket that failed
+ * otherwise (a cut, a keepalive timeout) does not count: the call is sent again, as any read is. Once two have counted,
  * no further send: `sentAgain` counts those. FRAME_TOO_LARGE (to the oversized call, or to one
  * beside it, naming its own method: the known limitation) only once two have counted.
  *
@@ -206,25 +204,25 @@ export async function checkBigCall(url: string, maxPayload: number): Promise<voi
 export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger: readonly LedgerEvent[], nodes: Record<string, NodeRecord>): OversizedCounts {
   const examples: string[] = [];
   const counts: OversizedCounts = {
-    sent: 0, tooLarge: 0, timedOut: 0, lost: 0, duplicated: 0, unjustified: 0, sends: 0, reached: 0, onTooBigSockets: 0, sentAgain: 0, unledgered: 0, tooBigNoticedBySend: 0,
+    sent: 0, tooLarge: 0, timedOut: 0, lost: 0, duplicated: 0, unjustified: 0, sends: 0, reached: 0, onTooBigSockets: 0, sentAgain: 0, unledgered: 0,
     besideSent: 0, besideAnswered: 0, besideTooLarge: 0, besideTimedOut: 0, besideLost: 0, besideDuplicated: 0, besideUnjustified: 0, examples,
   };
   const note = (text: string) => {
     if (examples.length < 6) examples.push(text);
   };
-  /** By tag: sends, too-big closes counted, and the socket its last send went to. */
-  const rule = new Map<string, { sends: number; counted: number; on: number }>();
-  /** By socket: the tags whose last send went there, and how the session let go of it, if it did before it closed. */
+  /** By tag: sends, the sockets closed as too big under it (described), and the socket its last send went to. */
+  const rule = new Map<string, { sends: number; counted: string[]; on: number }>();
+  /** By socket: the tags whose last send went there, and how it was let go of (or found closing by a send) before it closed. */
   const sockets = new Map<number, { tags: Set<string>; let?: 'left' | 'send-failed' }>();
   const socket = (n: number) => sockets.get(n) ?? sockets.set(n, { tags: new Set() }).get(n)!;
   for (const event of ledger) {
     if (event.kind === 'sent') {
-      const state = rule.get(event.tag) ?? { sends: 0, counted: 0, on: event.socket };
+      const state = rule.get(event.tag) ?? { sends: 0, counted: [], on: event.socket };
       rule.set(event.tag, state);
       state.sends += 1;
-      if (state.counted >= 2 && calls.has(`big-${event.tag}`)) {
+      if (state.counted.length >= 2 && calls.has(`big-${event.tag}`)) {
         counts.sentAgain += 1;
-        note(`big-${event.tag} sent on socket ${event.socket} after two sockets it was on closed as too big`);
+        note(`big-${event.tag} sent on socket ${event.socket} after sockets ${state.counted.join(' and ')} it was on closed as too big`);
       }
       sockets.get(state.on)?.tags.delete(event.tag);
       state.on = event.socket;
@@ -235,11 +233,9 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
       const closed = sockets.get(event.socket);
       sockets.delete(event.socket);
       if (!event.tooBig || !closed) continue;
-      for (const tag of closed.tags) {
-        if (closed.let === undefined) rule.get(tag)!.counted += 1;
-        // The session failed the socket as closed at the failed send, before its close said why.
-        else if (closed.let === 'send-failed' && calls.has(`big-${tag}`)) counts.tooBigNoticedBySend += 1;
-      }
+      // A send that failed on it first does not make it another reason: the answer too big did.
+      const described = closed.let === 'send-failed' ? `${event.socket} (where a send had failed first)` : String(event.socket);
+      if (closed.let !== 'left') for (const tag of closed.tags) rule.get(tag)!.counted.push(described);
     }
   }
   const receipts = new Map<string, { count: number; tooBig: number }>();
@@ -252,7 +248,7 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
       if (r.socket !== undefined && node.socketCloses.get(r.socket) === TOO_BIG_CLOSE) seen.tooBig += 1;
     }
   }
-  const twoCounted = (tag: string) => (rule.get(tag)?.counted ?? 0) >= 2;
+  const twoCounted = (tag: string) => (rule.get(tag)?.counted.length ?? 0) >= 2;
   for (const [id, call] of calls) {
     const big = call.kind === 'big';
     if (big) {
@@ -269,7 +265,7 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
     } else {
       counts.besideSent += 1;
     }
-    const why = `its session counted ${rule.get(call.tag)?.counted ?? 0} socket(s) closed as too big while it was on them`;
+    const why = `only ${rule.get(call.tag)?.counted.length ?? 0} socket(s) it was on closed as too big`;
     judgeAnswer(call, big ? 'eth_call' : 'eth_getBalance', () => twoCounted(call.tag), counts, call.kind, id, note, why);
   }
   return counts;
