@@ -156,7 +156,7 @@ export const CHAOS_LIMITS = Object.freeze({
   /**
    * The same with shared upstream sockets. There an oversized answer closes the one socket every
    * session is on, twice per call (the known limitation at its widest: their calls in flight on
-   * both get FRAME_TOO_LARGE too, 723 of them in the 90 s run of seed 20261301). Every 4 s, that
+   * both get FRAME_TOO_LARGE too, from 90 to 923 in four 90 s runs). Every 4 s, that
    * breaks the run (seed 20261301, 90 s, 50 clients): once healed, 100 of the 104 calls timed out
    * and no subscription delivered. Likely the sessions never stay up the 10 s after which their
    * reconnect backoff starts over (`stableAfterMs`), so it grows towards 30 s: with `stableAfterMs`

@@ -119,15 +119,17 @@ export class OversizedClient {
     return new OversizedClient(ws);
   }
 
-  /** An oversized call with three small ones beside it every `everyMs`, and a small one every 250 ms. */
+  /**
+   * An oversized call with three small ones beside it now and every `everyMs` (so a short run has
+   * one too), and a small one every 250 ms.
+   */
   start(everyMs: number): void {
-    this.#timers.push(
-      setInterval(() => {
-        if (this.#bigOpen === undefined) this.#sendBig();
-        for (let i = 0; i < 3; i++) this.#sendSmall();
-      }, everyMs),
-      setInterval(() => this.#sendSmall(), 250),
-    );
+    const round = () => {
+      if (this.#bigOpen === undefined) this.#sendBig();
+      for (let i = 0; i < 3; i++) this.#sendSmall();
+    };
+    round();
+    this.#timers.push(setInterval(round, everyMs), setInterval(() => this.#sendSmall(), 250));
   }
 
   stop(): void {
