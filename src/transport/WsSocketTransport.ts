@@ -14,7 +14,7 @@ import type {
 export interface WsSocketTransportOptions {
   /**
    * The largest message accepted from the server, in bytes. A bigger one fails the socket
-   * (`onError`, then `onClose` with 1006: ws sends the node 1009 and does not wait for its echo).
+   * (`onError`, then at once `onClose` with 1006: ws sends the node 1009 and reads nothing more).
    * @default 67_108_864 (64 MiB)
    */
   maxPayload?: number;
@@ -100,8 +100,6 @@ class WsUpstreamSocket implements UpstreamSocket {
   #closed = false;
   /** A text message was not UTF-8: the socket is failing, and reads nothing more. */
   #invalid = false;
-  /** ws refused a message past maxPayload: the close says so (SocketCloseInfo.messageTooBig). */
-  #tooBig = false;
   /** The stream under ws, once open, when writes are coalesced. */
   #wire: Corkable | undefined;
   /** The wire is corked until the end of this turn. */
@@ -156,11 +154,14 @@ class WsUpstreamSocket implements UpstreamSocket {
     });
     // Stays attached for the socket's whole life, so ws never emits an unhandled 'error'.
     ws.on('error', (error) => {
-      // A message past maxPayload: ws sends the node 1009 and drops the connection.
-      if ((error as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#tooBig = true;
       this.#error(error);
+      // A message past maxPayload: ws sends the node 1009 and reads nothing more. The close is told
+      // now, not once the connection has closed: a send in between would find the socket closing,
+      // and the session would fail it as closed without learning why (a call whose answer did it
+      // would then go to a third socket).
+      if ((error as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#close({ code: CloseCode.ABNORMAL, reason: '', messageTooBig: true });
     });
-    ws.on('close', (code: number, reason: Buffer) => this.#close({ code, reason: reason.toString('utf8'), ...(this.#tooBig ? { messageTooBig: true } : {}) }));
+    ws.on('close', (code: number, reason: Buffer) => this.#close({ code, reason: reason.toString('utf8') }));
   }
 
   get bufferedAmount(): number {

@@ -361,6 +361,25 @@ describe('WsSocketTransport with a server that accepts', () => {
     expect(events.types()).toEqual(['open', 'error', 'close']);
     expect((await events.next('error')).error.message).toMatch(/Max payload size exceeded/);
   });
+
+  // Before, onClose waited for the connection to close: a send in between found the socket closing
+  // and the session failed it as closed, not knowing an answer too big did it (chaos, seed 20261301).
+  it('tells the close of a message past maxPayload at once, though the node never ends the connection', async () => {
+    const server = await startWsServer();
+    const connection = server.nextConnection();
+    const { socket, events } = openSocket(server.url, new WsSocketTransport({ maxPayload: 1024 }));
+    const [serverSocket] = await connection;
+    await events.next('open');
+    serverSocket.send('x'.repeat(2048));
+    // The node reads nothing more: the 1009 and the end of the connection stay unread.
+    (serverSocket as unknown as { _socket: Socket })._socket.pause();
+    const { info } = await events.next('close');
+    expect(info).toEqual({ code: 1006, reason: '', messageTooBig: true });
+    expect(events.types()).toEqual(['open', 'error', 'close']);
+    expect(() => socket.send('{}')).toThrow(/not open/);
+    await settle();
+    expect(events.types()).toEqual(['open', 'error', 'close']);
+  });
 });
 
 describe('WsSocketTransport when the upgrade is refused', () => {

@@ -17,7 +17,8 @@
  * - `nullForHashes(hashes)`: reads by hash (`eth_getTransactionReceipt`, `eth_getTransactionByHash`,
  *   `eth_getBlockByHash`) of one of `hashes` are answered `null`: the same lagging backend, for a
  *   transaction or block it has not got yet.
- * Every request received is recorded (time, method, first param) before anything else is done.
+ * Every request received is recorded (time, method, first param, the socket it came on) before
+ * anything else is done, and so is the close code of every client socket.
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -28,9 +29,11 @@ export interface Received {
   /** `Date.now()` when the request was read. */
   readonly at: number;
   readonly method: string;
-  /** The first param, when it is a string (tests tag requests with it). */
+  /** The first param when it is a string, else its `data` when that is (tests tag requests with it: a call's data). */
   readonly tag: string | undefined;
   readonly via: 'http' | 'ws';
+  /** For `ws`: which of the node's client sockets it came on, numbered from 1 (see `socketCloses`). */
+  readonly socket?: number;
   /** What the node did: forwarded to anvil, or answered with a rate limit or `header not found`. */
   readonly answer: 'forwarded' | 'rate-limited' | 'header-not-found' | 'null-block';
 }
@@ -69,6 +72,8 @@ export class MisbehavingNode {
   readonly abandoned: Array<string | undefined> = [];
   /** Every window a limiter answered in, in order. */
   readonly windows: LimitWindow[] = [];
+  /** The code each client socket that closed was closed with (1006: it dropped without a close frame), by socket number. */
+  readonly socketCloses = new Map<number, number>();
   readonly #target: { http: string; ws: string };
   readonly #server: http.Server;
   readonly #wss: WebSocketServer;
@@ -79,6 +84,7 @@ export class MisbehavingNode {
   #count = 0;
   #nullAbove: number | undefined;
   #nullHashes: Set<string> | undefined;
+  #sockets = 0;
 
   private constructor(server: http.Server, wss: WebSocketServer, target: { http: string; ws: string }) {
     this.#server = server;
@@ -141,6 +147,7 @@ export class MisbehavingNode {
     this.received.length = 0;
     this.windows.length = 0;
     this.abandoned.length = 0;
+    this.socketCloses.clear();
   }
 
   /** Requests tagged `tag…` (their first param starts with it). */
@@ -174,9 +181,11 @@ export class MisbehavingNode {
     return limit as LimitOptions & { window: LimitWindow };
   }
 
-  #record(via: 'http' | 'ws', method: string, params: unknown, answer: Received['answer'], at: number): void {
-    const first = Array.isArray(params) ? params[0] : undefined;
-    this.received.push({ at, method, tag: typeof first === 'string' ? first : undefined, via, answer });
+  #record(via: 'http' | 'ws', method: string, params: unknown, answer: Received['answer'], at: number, socket?: number): void {
+    const first: unknown = Array.isArray(params) ? params[0] : undefined;
+    const data = typeof first === 'object' && first !== null ? (first as { data?: unknown }).data : undefined;
+    const tag = typeof first === 'string' ? first : typeof data === 'string' ? data : undefined;
+    this.received.push({ at, method, tag, via, answer, ...(socket === undefined ? {} : { socket }) });
   }
 
   /** What to do with one call (a batch counts as its first item). */
@@ -274,6 +283,7 @@ export class MisbehavingNode {
 
   /** A client socket: calls forwarded to a socket of its own to anvil, unless the limiter answers them. */
   #onSocket(client: WebSocket): void {
+    const socket = ++this.#sockets;
     const upstream = new WebSocket(this.#target.ws);
     const held: string[] = [];
     upstream.on('open', () => {
@@ -300,7 +310,10 @@ export class MisbehavingNode {
     });
     upstream.on('close', () => client.close());
     upstream.on('error', () => client.terminate());
-    client.on('close', () => upstream.terminate());
+    client.on('close', (code) => {
+      this.socketCloses.set(socket, code);
+      upstream.terminate();
+    });
     client.on('error', () => upstream.terminate());
     client.on('message', (data) => {
       const text = data.toString();
@@ -313,7 +326,7 @@ export class MisbehavingNode {
       }
       const method = typeof frame?.method === 'string' ? frame.method : '';
       const { answer, limit } = this.#decide(method, now, frame?.params);
-      this.#record('ws', method, frame?.params, answer, now);
+      this.#record('ws', method, frame?.params, answer, now, socket);
       if (answer === 'forwarded' || frame?.id === undefined) {
         if (answer === 'forwarded' && frame?.id !== undefined && BY_HASH.has(method)) byHash.set(frame.id, method);
         if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
