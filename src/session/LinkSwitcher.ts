@@ -178,7 +178,11 @@ export class LinkSwitcher {
     link.calls.clear();
     // One of their answers was larger than the socket takes: which one, no one can tell yet.
     if (cause === 'message-too-big') for (const call of owed) call.tooBig = (call.tooBig ?? 0) + 1;
-    this.#noteNodeFailure(link, now);
+    // The node did not fail, then: the socket carried what was asked of it (with shared sockets,
+    // maybe another session's call). Counted as a failure, a client sending such calls every few
+    // seconds would keep every session's backoff growing, as no socket stays up `stableAfterMs`.
+    const answerTooBig = cause === 'message-too-big' && link.activatedAt !== undefined;
+    if (!answerTooBig) this.#noteNodeFailure(link, now);
     if (ctx.draining.delete(link)) return ctx.outbox.rehome(owed, link.node);
     if (link === ctx.next) {
       ctx.next = undefined;
@@ -193,7 +197,7 @@ export class LinkSwitcher {
     if (!wasActive) return;
     ctx.link = undefined;
     ctx.registry.detachAll();
-    if (link.activatedAt !== undefined && now - link.activatedAt >= ctx.settings.stableAfterMs) {
+    if (answerTooBig || (link.activatedAt !== undefined && now - link.activatedAt >= ctx.settings.stableAfterMs)) {
       this.#wait.reset();
     }
     (this.#failedThisRound ??= new Set()).add(link.node);

@@ -53,3 +53,38 @@ describe('a call whose answer is larger than the socket takes', () => {
     expect(closes.length).toBe(1);
   });
 });
+
+// Found by the chaos suite: with shared upstream sockets, one client's oversized call closes the
+// socket every session is on, twice. Each close counted as the node failing, so a session whose
+// sockets did not stay up `stableAfterMs` between such calls kept the backoff grown by real
+// failures, and it grew to its cap: one client could keep every session of a proxy off its nodes.
+describe('sockets closed by answers too large for them', () => {
+  it('are not the nodes failing: the backoff starts over', async () => {
+    const { h } = await oversizedLogs(['a', 'b']);
+    const waits: number[] = [];
+    h.session.on('reconnecting', ({ attempt }) => waits.push(attempt));
+    // Both nodes down for 5 s, then back: on one again as soon as the backoff lets it.
+    const cutBoth = async () => {
+      h.nodes.a!.cut();
+      h.nodes.b!.cut();
+      await h.clock.advance(5_000);
+      h.nodes.a!.restore();
+      h.nodes.b!.restore();
+      for (let ms = 0; h.session.state !== 'ready' && ms < 60_000; ms += 100) await h.clock.advance(100);
+      expect(h.session.state).toBe('ready');
+    };
+    // Two rounds of real failures grow the backoff.
+    await cutBoth();
+    await cutBoth();
+    const grown = waits.at(-1)!;
+    expect(grown).toBeGreaterThan(1);
+    // Sockets closed by an answer too large for them, well within `stableAfterMs` of opening.
+    h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+    await h.settle();
+    await h.clock.advance(1_000);
+    expect(h.answers(1)[0].error.code).toBe(RpcErrorCode.FRAME_TOO_LARGE);
+    waits.length = 0;
+    await cutBoth();
+    expect(waits[0]).toBe(1);
+  });
+});
