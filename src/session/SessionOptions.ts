@@ -56,7 +56,7 @@ export interface UpstreamSessionOptions {
   drainTimeoutMs?: number;
   /** Backoff between rounds when every node failed. @default 250 ms doubling to 30 s, ±20 % jitter */
   backoff?: ExponentialBackoffOptions;
-  /** Uptime after which a socket counts as stable and the backoff starts over, in ms. @default 10_000 */
+  /** Uptime after which a socket counts as stable and the backoff starts over, in ms (at once for a socket closed by an answer too large for it). @default 10_000 */
   stableAfterMs?: number;
   /**
    * How long a node that refused us (close 4401/1008/1003, upgrade 401/403) is kept out of use, in ms.
