@@ -9,6 +9,7 @@
  */
 import WebSocket from 'ws';
 import { RpcErrorCode } from '../../../src/jsonrpc.js';
+import { openWs } from './wsClient.js';
 
 interface Answer {
   id?: unknown;
@@ -50,11 +51,7 @@ export class BurstClient {
   }
 
   static async connect(url: string, cap: number): Promise<BurstClient> {
-    const ws = new WebSocket(url);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    const ws = await openWs(url);
     ws.on('error', () => {});
     return new BurstClient(ws, cap);
   }
@@ -109,11 +106,7 @@ export class SlowReader {
   }
 
   static async connect(url: string): Promise<SlowReader> {
-    const ws = new WebSocket(url);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    const ws = await openWs(url);
     ws.on('error', () => {});
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: 'sub', method: 'eth_subscribe', params: ['newHeads'] }));
     // From here on nothing is read: what the proxy sends piles up in the kernel, then in the proxy.

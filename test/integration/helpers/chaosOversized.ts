@@ -18,6 +18,7 @@ import WebSocket from 'ws';
 import { RpcErrorCode } from '../../../src/jsonrpc.js';
 import type { Received } from './misbehavingNode.js';
 import type { LedgerEvent } from './socketLedger.js';
+import { openWs } from './wsClient.js';
 
 /** Where the state override puts the code; nothing lives there otherwise. */
 export const BIG_RETURN = '0x00000000000000000000000000000000000b16b1';
@@ -31,6 +32,8 @@ const QUEUE_WAIT_MS = 10_000;
 /** Tags: the eth_call's data, and the balance's address, each with the call's number. */
 export const TAG_PATTERN = /0x0b16[0-9a-f]{8}|0x5a11[0-9a-f]{36}/g;
 const bigTag = (n: number) => `0x0b16${n.toString(16).padStart(8, '0')}`;
+/** The oversized call's params: its tag as the data, the code returning 1.5 MiB put at BIG_RETURN by a state override. */
+const bigCallParams = (tag: string) => [{ to: BIG_RETURN, data: tag }, 'latest', { [BIG_RETURN]: { code: BIG_CODE } }];
 const smallTag = (n: number) => `0x5a11${n.toString(16).padStart(36, '0')}`;
 const TOO_BIG_CLOSE = 1009;
 
@@ -110,11 +113,7 @@ export class OversizedClient {
   }
 
   static async connect(url: string): Promise<OversizedClient> {
-    const ws = new WebSocket(url);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    const ws = await openWs(url);
     ws.on('error', () => {});
     return new OversizedClient(ws);
   }
@@ -153,8 +152,7 @@ export class OversizedClient {
     const id = `big-${tag}`;
     this.#bigOpen = id;
     this.#sent.set(id, { kind: 'big', tag, at: Date.now(), answers: [] });
-    const params = [{ to: BIG_RETURN, data: tag }, 'latest', { [BIG_RETURN]: { code: BIG_CODE } }];
-    this.#ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'eth_call', params }));
+    this.#ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'eth_call', params: bigCallParams(tag) }));
   }
 
   #sendSmall(): void {
@@ -176,8 +174,8 @@ export class OversizedClient {
  * (anvil's gas cap allows the memory, and its answer is past the sessions' `maxPayload` as hex).
  */
 export async function checkBigCall(url: string, maxPayload: number): Promise<void> {
-  const params = [{ to: BIG_RETURN, data: bigTag(0) }, 'latest', { [BIG_RETURN]: { code: BIG_CODE } }];
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_call', params }) });
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_call', params: bigCallParams(bigTag(0)) });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   const text = await response.text();
   const { result } = JSON.parse(text) as { result?: unknown };
   if (typeof result !== 'string' || result.length !== 2 + 2 * BIG_RETURN_BYTES || /[^0]/.test(result.slice(2))) {
@@ -268,27 +266,18 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
       counts.besideSent += 1;
     }
     const why = `only ${rule.get(call.tag)?.counted.length ?? 0} socket(s) it was on closed as too big`;
-    judgeAnswer(call, big ? 'eth_call' : 'eth_getBalance', () => twoCounted(call.tag), counts, call.kind, id, note, why);
+    judgeAnswer(call, big ? 'eth_call' : 'eth_getBalance', twoCounted(call.tag), counts, id, note, why);
   }
   return counts;
 }
-/** Counts one call's answers; returns how its first answer was judged. */
-function judgeAnswer(
-  sent: OversizedCall,
-  method: string,
-  tooLargeAllowed: () => boolean,
-  counts: OversizedCounts,
-  kind: 'big' | 'small',
-  id: string,
-  note: (text: string) => void,
-  why: string,
-): 'too-large' | 'ok' | 'unjustified' | 'lost' {
-  const big = kind === 'big';
+/** Counts one call's answers. `tooLargeAllowed`: whether two sockets it was on closed as too big. */
+function judgeAnswer(sent: OversizedCall, method: string, tooLargeAllowed: boolean, counts: OversizedCounts, id: string, note: (text: string) => void, why: string): void {
+  const big = sent.kind === 'big';
   if (sent.answers.length === 0) {
     if (big) counts.lost += 1;
     else counts.besideLost += 1;
     note(`${id} got no answer`);
-    return 'lost';
+    return;
   }
   if (sent.answers.length > 1) {
     if (big) counts.duplicated += sent.answers.length - 1;
@@ -302,23 +291,21 @@ function judgeAnswer(
     if (big) counts.unjustified += 1;
     else counts.besideUnjustified += 1;
     note(`${id} ${text} (after ${waited} ms): ${JSON.stringify(answer).slice(0, 240)}`);
-    return 'unjustified' as const;
   };
   if (error?.code === RpcErrorCode.FRAME_TOO_LARGE) {
     if (!error.message.startsWith(`The answer to ${method} `) || !error.message.includes('on two sockets')) return unjustified(`got FRAME_TOO_LARGE not naming ${method} on two sockets`);
-    if (!tooLargeAllowed()) return unjustified(`got FRAME_TOO_LARGE but ${why}`);
+    if (!tooLargeAllowed) return unjustified(`got FRAME_TOO_LARGE but ${why}`);
     if (big) counts.tooLarge += 1;
     else counts.besideTooLarge += 1;
-    return 'too-large';
+    return;
   }
   if (error?.code === RpcErrorCode.REQUEST_TIMEOUT) {
     if (waited < QUEUE_WAIT_MS) return unjustified('got REQUEST_TIMEOUT sooner than any deadline');
     if (big) counts.timedOut += 1;
     else counts.besideTimedOut += 1;
-    return 'ok';
+    return;
   }
   if (big) return unjustified(error ? 'got an error the rule does not give' : 'got a result past the sockets\' maxPayload');
   if (error || answer.result !== '0x0') return unjustified('got something else than its balance 0x0');
   counts.besideAnswered += 1;
-  return 'ok';
 }

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import WebSocket from 'ws';
 
 export interface Frame {
@@ -7,6 +8,13 @@ export interface Frame {
   result?: any;
   error?: { code: number; message: string };
   params?: { subscription: string; result: any };
+}
+
+/** A `ws` socket to `url`, once open (rejects with the error that kept it from opening). */
+export async function openWs(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  await once(ws, 'open');
+  return ws;
 }
 
 /** A plain `ws` JSON-RPC client that records every frame it receives, with the time it arrived. */
@@ -26,11 +34,7 @@ export class WsClient {
   }
 
   static async connect(url: string): Promise<WsClient> {
-    const ws = new WebSocket(url);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    const ws = await openWs(url);
     return new WsClient(ws);
   }
 
