@@ -78,7 +78,8 @@ export class LinkOpener {
   #onClose(link: UpstreamLink, closed: SocketCloseInfo): void {
     const ctx = this.#ctx;
     // A reason may quote what we sent (a gateway echoing the key it refused): scrubbed like errors.
-    const info = closed.reason ? { ...closed, reason: redactNodeText(ctx.pool.node(link.node), closed.reason) } : closed;
+    const { tooBigSuspects, ...info } = closed.reason ? { ...closed, reason: redactNodeText(ctx.pool.node(link.node), closed.reason) } : closed;
+    if (info.messageTooBig && tooBigSuspects !== undefined) link.tooBigSuspects = new Set(tooBigSuspects);
     const auth = isAuthOrPolicyClose(info);
     // The close of a link already left still counts when a send failed on it (see closing()), or
     // when the node refused us, whatever left it first: a node that refused us is not retried.

@@ -174,10 +174,11 @@ export class LinkSwitcher {
     ctx.filter.failOwner(link, failure);
     // A listener of one of those failures closed the session: close() answered what the link owed.
     if (ctx.closed()) return;
+    // One of their answers was larger than the socket takes: which one, no one can tell yet (of
+    // those the transport says were on the socket, when it says).
+    if (cause === 'message-too-big') for (const [id, call] of link.calls) if (link.tooBigSuspects?.has(id) ?? true) call.tooBig = (call.tooBig ?? 0) + 1;
     const owed = [...link.calls.values()];
     link.calls.clear();
-    // One of their answers was larger than the socket takes: which one, no one can tell yet.
-    if (cause === 'message-too-big') for (const call of owed) call.tooBig = (call.tooBig ?? 0) + 1;
     // The node did not fail, then: the socket carried what was asked of it (with shared sockets,
     // maybe another session's call). Counted as a failure, a client sending such calls every few
     // seconds would keep every session's backoff growing, as no socket stays up `stableAfterMs`.

@@ -29,6 +29,8 @@ export class UpstreamLink {
   openedAt: number | undefined;
   /** When it became active. */
   activatedAt: number | undefined;
+  /** Its close said a message too big failed it, and which of its calls were on it (`SocketCloseInfo.tooBigSuspects`). */
+  tooBigSuspects: ReadonlySet<number> | undefined;
   /** When a frame last arrived on it. */
   lastSeenAt = 0;
   /** Client calls in flight, by upstream id, in the order they were sent. */

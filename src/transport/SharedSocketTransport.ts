@@ -5,6 +5,7 @@ import type { Random } from '../random.js';
 import { defaultRandom } from '../random.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from './SocketTransport.js';
 import { defaultSocketTransport } from './defaultSocketTransport.js';
+import { IsolationLane, TooBigSuspects } from './shared/IsolationLane.js';
 import { SharedConnection, type ConnectionOwner, type ConnectionSettings } from './shared/SharedConnection.js';
 import { VirtualSocket } from './shared/VirtualSocket.js';
 
@@ -121,6 +122,12 @@ export class SharedSocketTransport implements SocketTransport {
   readonly #all = new Set<SharedConnection>();
   /** Endpoints whose last connect failed: when, and how. */
   readonly #failures = new Map<string, { at: number; info: SocketCloseInfo }>();
+  /**
+   * The requests in flight on real sockets a message too big closed lately: each sent again goes
+   * on a socket of its own, by its endpoint's lane (see IsolationLane).
+   */
+  readonly #suspects: TooBigSuspects;
+  readonly #lanes = new Map<string, IsolationLane>();
   #nextSubscription = 1;
   #unroutable = 0;
   /** What the connections tell this transport: kept off its public surface. */
@@ -134,6 +141,19 @@ export class SharedSocketTransport implements SocketTransport {
     },
     place: (user) => this.#place(user),
     ended: (connection, failed) => this.#ended(connection, failed),
+    isolated: (key, user, idText, method, rest) => {
+      if (this.#suspects.size === 0 || !this.#suspects.has(rest)) return false;
+      let lane = this.#lanes.get(key);
+      if (lane === undefined) {
+        const created = (lane = new IsolationLane(this.#inner, this.#clock, () => {
+          if (this.#lanes.get(key) === created) this.#lanes.delete(key);
+        }));
+        this.#lanes.set(key, lane);
+      }
+      lane.add(user, idText, method, rest);
+      return true;
+    },
+    tooBig: (requests) => this.#suspects.add(requests),
   };
 
   constructor(options: SharedSocketTransportOptions = {}) {
@@ -161,6 +181,7 @@ export class SharedSocketTransport implements SocketTransport {
     this.#inner = transport;
     this.#settings = Object.freeze({ shareSubscriptions, retryAfterMs, livenessWindowMs });
     this.#clock = clock;
+    this.#suspects = new TooBigSuspects(clock);
     this.#idPrefix = Array.from({ length: 2 }, () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0')).join('');
   }
 

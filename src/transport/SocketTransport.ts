@@ -17,6 +17,13 @@ export interface SocketCloseInfo {
    * (`WsSocketTransport`'s `maxPayload`): the session then gives up on a call whose answer did it twice.
    */
   messageTooBig?: boolean;
+  /**
+   * With `messageTooBig`, when the transport knows which of the session's requests were on the
+   * socket that failed (by the ids the session sent them under): only their answers can have been
+   * the one too big. A SharedSocketTransport says so, as calls it sent on a socket of their own
+   * (IsolationLane) were not on it. Absent: every call the socket owed was.
+   */
+  tooBigSuspects?: readonly number[];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NodePool, SharedSocketTransport, UpstreamSession } from '../../src/index.js';
+import { NodePool, RpcErrorCode, SharedSocketTransport, UpstreamSession } from '../../src/index.js';
 import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../../src/testing/index.js';
 
 /** `count` sessions on nodes a (primary) and b (backup), all over one SharedSocketTransport. */
@@ -148,5 +148,88 @@ describe('sessions over a SharedSocketTransport, and frames that are not one JSO
       expect(JSON.stringify(c.received)).not.toContain('leak');
     }
     expect(clients[0]!.received.find((m) => m.id === 2)).toMatchObject({ error: { code: -32603 } });
+  });
+});
+
+describe('sessions over a SharedSocketTransport: an answer too big for the socket', () => {
+  /**
+   * Sessions on one node `a` whose eth_call answers are too big for the socket, over one
+   * SharedSocketTransport; the node is slow with eth_getBalance (never answers it) on the sockets
+   * `slowOn` numbers (1: the first socket opened to it). The first session made is told first of a
+   * shared socket's close, so it sends its calls again first.
+   */
+  async function oversizedWorld(count: number, slowOn: number[]) {
+    const clock = new FakeClock();
+    const fake = new FakeSocketTransport();
+    const a = new FakeNode({ name: 'a', head: 100 });
+    a.oversized.add('eth_call');
+    let opened = 0;
+    fake.route('ws://a.test/', (socket) => {
+      const slow = slowOn.includes(++opened);
+      const set = socket.onSend.bind(socket);
+      socket.onSend = (handler) => set(handler && ((text, s) => (slow && text.includes('"eth_getBalance"') ? undefined : handler(text, s))));
+      a.socket(socket);
+    });
+    const pool = new NodePool({ nodes: [{ name: 'a', ws: 'ws://a.test/' }], clock, httpTransport: new FakeHttpTransport() });
+    pool.update('a', { status: 'healthy', head: 100 });
+    const transport = new SharedSocketTransport({ transport: fake, clock });
+    const sessions = Array.from({ length: count }, () => {
+      const session = new UpstreamSession({ pool, transport, clock, random: () => 0.5 });
+      const received: any[] = [];
+      session.on('message', (text) => received.push(JSON.parse(text)));
+      return { session, received, send: (value: unknown) => session.send(JSON.stringify(value)) };
+    });
+    await clock.flush();
+    const close = () => {
+      for (const c of sessions) c.session.close();
+      pool.close();
+    };
+    /** The methods each socket to the node was sent, in the order the sockets opened. */
+    const sent = () => fake.sockets.map((s) => (s.sentJson() as Array<{ method?: string }>).map((m) => m.method));
+    return { clock, sessions, close, sent };
+  }
+  const balance = (id: number) => ({ jsonrpc: '2.0', id, method: 'eth_getBalance', params: ['0x00000000000000000000000000000000000000a1', 'latest'] });
+  const bigCall = (id: number, to = '0x00000000000000000000000000000000000000b1') => ({ jsonrpc: '2.0', id, method: 'eth_call', params: [{ to }, 'latest'] });
+
+  it("fail only the call whose answer it was: another session's call in flight beside it on both shared sockets is answered", async () => {
+    // The node is slow on the two shared sockets: the other call is in flight when the eth_call's
+    // answer fails each of them.
+    const { clock, sessions, close, sent } = await oversizedWorld(2, [1, 2]);
+    const [other, big] = sessions;
+    other!.send(balance(1));
+    await clock.flush();
+    big!.send(bigCall(1));
+    await clock.flush();
+    await clock.advance(5_000);
+    expect(big!.received).toEqual([{ jsonrpc: '2.0', id: 1, error: expect.objectContaining({ code: RpcErrorCode.FRAME_TOO_LARGE }) }]);
+    expect(other!.received).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.stringMatching(/^0x/) }]);
+    // The eth_call reached the node twice: on the shared socket, then alone on one of its own.
+    expect(sent().filter((methods) => methods.includes('eth_call'))).toEqual([['eth_getBalance', 'eth_call'], ['eth_call']]);
+    close();
+  });
+
+  it('do not count a shared socket closed as too big against a call that was on a socket of its own meanwhile', async () => {
+    // Slow on the first shared socket and on the first socket of its own the balance call gets.
+    const { clock, sessions, close, sent } = await oversizedWorld(2, [1, 3]);
+    const [other, big] = sessions;
+    other!.send(balance(1));
+    await clock.flush();
+    big!.send(bigCall(1));
+    await clock.flush();
+    await clock.advance(1_000);
+    // The balance call waits on a socket of its own; another big call fails the shared socket.
+    expect(sent()[2]).toEqual(['eth_getBalance']);
+    big!.send(bigCall(2, '0x00000000000000000000000000000000000000b2'));
+    await clock.flush();
+    await clock.advance(5_000);
+    // The balance call was on one shared socket that failed so, not two: sent again and answered.
+    expect(other!.received).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.stringMatching(/^0x/) }]);
+    expect(big!.received.map((m) => [m.id, m.error?.code])).toEqual(
+      expect.arrayContaining([
+        [1, RpcErrorCode.FRAME_TOO_LARGE],
+        [2, RpcErrorCode.FRAME_TOO_LARGE],
+      ]),
+    );
+    close();
   });
 });

@@ -21,6 +21,11 @@ export interface RoutedSocket {
   heardRecently(): boolean;
   /** A frame from upstream could be given to no user. */
   unroutable(): void;
+  /**
+   * Whether a user's call (`rest`: its request after the id) is sent on a socket of its own
+   * instead (see `IsolationLane`): then it is no longer this socket's.
+   */
+  isolated(user: VirtualSocket, idText: string, method: string, rest: string): boolean;
 }
 
 /**
@@ -61,7 +66,9 @@ export class FrameRouter {
       const chainId = head[2] === 'eth_chainId';
       if (chainId && this.#answerChainId(user, idText)) return;
       const rest = text.slice(ID_AT + head[1]!.length);
-      this.#ids.call(user, chainId ? { kind: 'call', user, idText, chainId } : { kind: 'call', user, idText }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
+      if (chainId) return this.#ids.call(user, { kind: 'call', user, idText, chainId }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
+      if (this.#socket.isolated(user, idText, head[2]!, rest)) return;
+      this.#ids.call(user, { kind: 'call', user, idText, rest }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
       return;
     }
     let message: unknown;

@@ -12,9 +12,10 @@ export const REQUEST_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"method":"([A-Z
 
 /**
  * A user's call on the real socket: whose, and under which id it sent it (`idText`: the id's JSON
- * text as the user wrote it, see `idTextOf`, so an id past 2^53 comes back with all its digits).
+ * text as the user wrote it, see `idTextOf`, so an id past 2^53 comes back with all its digits;
+ * `rest`: its request after the id, when it came in the common shape, see `IsolationLane`).
  */
-export type CallOrigin = { kind: 'call'; user: VirtualSocket; idText: string; chainId?: true };
+export type CallOrigin = { kind: 'call'; user: VirtualSocket; idText: string; chainId?: true; rest?: string };
 
 /**
  * Who sent a request now on the real socket, under which id: a user's call, a shared subscribe,
@@ -154,6 +155,23 @@ export class IdAddressing {
   forget(user: VirtualSocket): void {
     for (const id of user.calls) this.#calls.delete(id);
     user.calls.clear();
+  }
+
+  /** The ids (as numbers) `user` sent its calls now in flight here under. */
+  sentIdsOf(user: VirtualSocket): number[] {
+    const ids: number[] = [];
+    for (const id of user.calls) {
+      const origin = this.#calls.get(id);
+      if (origin?.kind === 'call' && /^\d+$/.test(origin.idText)) ids.push(Number(origin.idText));
+    }
+    return ids;
+  }
+
+  /** The requests of the users' calls in flight, after their ids (those sent in the common shape). */
+  requestsInFlight(): string[] {
+    const rests: string[] = [];
+    for (const origin of this.#calls.values()) if (origin.kind === 'call' && origin.rest !== undefined) rests.push(origin.rest);
+    return rests;
   }
 
   /** The real socket is gone: every id is forgotten. */

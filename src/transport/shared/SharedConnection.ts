@@ -36,6 +36,13 @@ export interface ConnectionOwner {
   /** Users that waited to join a connection that did not answer: each placed afresh, as a new open. */
   place(user: VirtualSocket): void;
   /**
+   * Whether a user's call goes on a socket of its own instead of this one (see `IsolationLane`):
+   * its request was in flight on a real socket (to any node) that a message too big closed lately.
+   */
+  isolated(key: string, user: VirtualSocket, idText: string, method: string, rest: string): boolean;
+  /** A real socket closed on a message too big for it, with these requests in flight (after their ids). */
+  tooBig(requests: string[]): void;
+  /**
    * The real socket is done (no user left on it): forgotten, and when its connect failed (`failed`:
    * how it ended), remembered so that opens to its endpoint are paced.
    */
@@ -93,6 +100,7 @@ export class SharedConnection implements RequestWriter {
       write: (text) => this.write(text),
       heardRecently: () => clock.now() - this.#gate.heardAt < settings.livenessWindowMs,
       unroutable: () => owner.unroutable(),
+      isolated: (user, idText, method, rest) => owner.isolated(key, user, idText, method, rest),
     };
     this.#router = new FrameRouter(socket, this.#ids, this.subscriptions);
   }
@@ -243,14 +251,19 @@ export class SharedConnection implements RequestWriter {
     if (this.#state === 'closed') return;
     const now = this.#clock.now();
     // A connect that failed, or a socket the node closed right after opening it: paced.
-    const failed = !this.#dropped && (this.#openedAt === undefined || now - this.#openedAt < this.#settings.retryAfterMs);
+    // (Not one an answer too big closed: the node answered.)
+    const failed = !this.#dropped && info.messageTooBig !== true && (this.#openedAt === undefined || now - this.#openedAt < this.#settings.retryAfterMs);
     this.#state = 'closed';
     this.#closeInfo = info;
+    const tooBig = info.messageTooBig === true;
+    if (tooBig) this.#owner.tooBig(this.#ids.requestsInFlight());
     this.#owner.ended(this, failed ? info : undefined);
     const users = [...this.users];
+    // Each user is told which of its calls were on this socket (not those on a socket of their own).
+    const suspects = tooBig ? new Map(users.map((user) => [user, this.#ids.sentIdsOf(user)])) : undefined;
     this.users.clear();
     this.#clear();
-    everyUser(users, (user) => user.closed(info));
+    everyUser(users, (user) => user.closed(suspects ? { ...info, tooBigSuspects: suspects.get(user)! } : info));
   }
 }
 

@@ -80,9 +80,21 @@ export class VirtualSocket implements UpstreamSocket {
     this.#listener.onClose(info);
   }
 
-  /** Never opened: a recent connect to this endpoint failed, or the connection closed under it. */
+  /**
+   * Closed by the transport, as a node closes a socket: it leaves its connection, and its session
+   * hears the close after the call (a call of its that went on a socket of its own was lost there).
+   */
+  drop(info: SocketCloseInfo): void {
+    this.#leave(info, false);
+  }
+
+  /**
+   * Never opened: a recent connect to this endpoint failed, or the connection closed under it. Not
+   * as too big, though that one was: none of this socket's calls was on it.
+   */
   fail(info: SocketCloseInfo): void {
-    queueMicrotask(() => this.closed(info));
+    const { messageTooBig: _tooBig, tooBigSuspects: _suspects, ...closed } = info;
+    queueMicrotask(() => this.closed(closed));
   }
 
   #leave(info: SocketCloseInfo, terminated: boolean): void {

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { RpcErrorCode, SharedSocketTransport } from '../../src/index.js';
+import { FakeClock, FakeSocketTransport, type FakeSocket } from '../../src/testing/index.js';
+import { settle, user } from '../helpers/sharedUser.js';
+
+// A message too big for the real socket (past the inner transport's maxPayload) closes it under
+// every user's calls; whose answer it was nobody can tell. Each session sends its calls again: those
+// go on a socket of their own, one at a time, so that the one whose answer is too big closes only
+// that socket, is answered FRAME_TOO_LARGE, and no other user's call is failed for it.
+
+const BIG = { jsonrpc: '2.0', method: 'eth_call', params: [{ to: '0x00000000000000000000000000000000000000b1', data: '0x' }, 'latest'] };
+const SMALL = { jsonrpc: '2.0', method: 'eth_getBalance', params: ['0x00000000000000000000000000000000000000a1', 'latest'] };
+/** A request as a session writes it: `{"jsonrpc":"2.0","id":N,"method":…`. */
+const request = (id: number, body: { method: string; params: unknown[] }) => JSON.stringify({ jsonrpc: '2.0', id, method: body.method, params: body.params });
+
+function setup() {
+  const clock = new FakeClock();
+  const fake = new FakeSocketTransport();
+  const shared = new SharedSocketTransport({ transport: fake, clock, random: () => 0.5 });
+  const endpoint = { url: 'ws://a.test/' };
+  /** Two users, once the real socket under them is open (a new one when the last closed). */
+  const pair = async () => {
+    const [a, b] = [user(), user()];
+    const sa = shared.open(endpoint, a.listener);
+    const sb = shared.open(endpoint, b.listener);
+    await settle();
+    const real = fake.last()!;
+    real.accept();
+    await settle();
+    return { a, sa, b, sb, real };
+  };
+  /** The requests a real socket was sent, by method. */
+  const methods = (socket: FakeSocket) => (socket.sentJson() as Array<{ method: string }>).map((m) => m.method);
+  return { clock, fake, shared, pair, methods };
+}
+
+/** A shared socket closed by a message too big, under one user's big call and the other's small one. */
+async function afterTooBig() {
+  const t = setup();
+  const first = await t.pair();
+  first.sa.send(request(1, BIG));
+  first.sb.send(request(1, SMALL));
+  first.real.tooBig();
+  await settle();
+  expect(first.a.events.at(-1)).toMatchObject({ type: 'close', info: { messageTooBig: true } });
+  expect(first.b.events.at(-1)).toMatchObject({ type: 'close', info: { messageTooBig: true } });
+  // The sessions connect again (after retryAfterMs: the socket closed right after it opened) and
+  // send their calls again, under new ids, as a session does.
+  await t.clock.advance(250);
+  const second = await t.pair();
+  return { ...t, first, second };
+}
+
+describe('SharedSocketTransport: a message too big for the real socket', () => {
+  it('sends the calls that were in flight again on a socket of their own, one at a time: the small one is answered, the big one alone fails FRAME_TOO_LARGE', async () => {
+    const { fake, second, methods } = await afterTooBig();
+    second.sb.send(request(7, SMALL));
+    second.sa.send(request(9, BIG));
+    // Neither went on the new shared socket: a lane socket of their own took the first.
+    expect(methods(second.real)).toEqual([]);
+    const lane = fake.last()!;
+    expect(lane).not.toBe(second.real);
+    lane.accept();
+    expect(methods(lane)).toEqual(['eth_getBalance']);
+    const [small] = lane.sentJson() as Array<{ id: number }>;
+    lane.receive(`{"jsonrpc":"2.0","id":${small!.id},"result":"0x0"}`);
+    expect(second.b.messages()).toEqual([{ jsonrpc: '2.0', id: 7, result: '0x0' }]);
+    // Then the big one, alone on the socket.
+    expect(methods(lane)).toEqual(['eth_getBalance', 'eth_call']);
+    lane.tooBig();
+    await settle();
+    expect(second.a.messages()).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: 9,
+        error: { code: RpcErrorCode.FRAME_TOO_LARGE, message: expect.stringMatching(/^The answer to eth_call was larger than the socket takes .*: it failed a socket it was alone in flight on; not sent again$/) },
+      },
+    ]);
+    // No user's socket closed for it; the shared socket carries on.
+    expect(second.a.types()).toEqual(['open', 'message']);
+    expect(second.b.types()).toEqual(['open', 'message']);
+    expect(second.real.state).toBe('open');
+    expect(fake.openSockets).toEqual([second.real]);
+  });
+
+  it('tells each user, when the next shared socket too closes on a message too big, which of its calls were on it: not those on a socket of their own', async () => {
+    const { fake, second, methods } = await afterTooBig();
+    second.sb.send(request(7, SMALL)); // a suspect: on the lane
+    second.sb.send(request(8, { method: 'eth_blockNumber', params: [] })); // new: on the shared socket
+    second.sa.send(request(9, { method: 'eth_call', params: [{ to: '0x00000000000000000000000000000000000000b2' }, 'latest'] })); // a new big one
+    expect(methods(second.real)).toEqual(['eth_blockNumber', 'eth_call']);
+    expect(methods(fake.sockets.at(-1)!)).toEqual([]); // the lane's socket, connecting
+    second.real.tooBig();
+    await settle();
+    expect(second.b.events.at(-1)).toMatchObject({ type: 'close', info: { messageTooBig: true, tooBigSuspects: [8] } });
+    expect(second.a.events.at(-1)).toMatchObject({ type: 'close', info: { messageTooBig: true, tooBigSuspects: [9] } });
+  });
+
+  it('does not pace opens after a socket a message too big closed right after it opened: the node answered', async () => {
+    const { fake, shared } = setup();
+    const endpoint = { url: 'ws://a.test/' };
+    const a = user();
+    const sa = shared.open(endpoint, a.listener);
+    await settle();
+    const real = fake.last()!;
+    real.accept();
+    await settle();
+    sa.send(request(1, BIG));
+    real.tooBig();
+    await settle();
+    // At once, with no time passed: a new real socket, not the last close again.
+    const b = user();
+    shared.open(endpoint, b.listener);
+    await settle();
+    expect(fake.last()).not.toBe(real);
+    expect(b.types()).toEqual([]);
+    fake.last()!.accept();
+    expect(b.types()).toEqual(['open']);
+  });
+
+  it('sends a suspect on a socket of its own to whichever node it is sent again to (its session may have moved on)', async () => {
+    const { fake, shared, first, methods } = await afterTooBig();
+    const u = user();
+    const socket = shared.open({ url: 'ws://b.test/' }, u.listener);
+    await settle();
+    const b = fake.last()!;
+    b.accept();
+    await settle();
+    socket.send(request(3, SMALL));
+    expect(methods(b)).toEqual([]);
+    const lane = fake.last()!;
+    expect(lane.endpoint.url).toBe('ws://b.test/');
+    lane.accept();
+    expect(methods(lane)).toEqual(['eth_getBalance']);
+    expect(first.real.endpoint.url).toBe('ws://a.test/');
+  });
+
+  it('sends a new call on the shared socket as before, and a suspect on a socket of its own each time it is sent within SUSPECT_MS', async () => {
+    const { fake, second, methods } = await afterTooBig();
+    second.sb.send(request(2, { method: 'eth_blockNumber', params: [] }));
+    expect(methods(second.real)).toEqual(['eth_blockNumber']);
+    second.sb.send(request(3, SMALL));
+    second.sb.send(request(4, SMALL)); // sent again: its session's socket closed while it waited, say
+    expect(methods(second.real)).toEqual(['eth_blockNumber']);
+    const lane = fake.last()!;
+    lane.accept();
+    const answer = () => lane.receive(`{"jsonrpc":"2.0","id":${(lane.sentJson().at(-1) as { id: number }).id},"result":"0x0"}`);
+    answer();
+    answer();
+    expect(methods(lane)).toEqual(['eth_getBalance', 'eth_getBalance']);
+    expect(second.b.messages().map((m) => m.id)).toEqual([3, 4]);
+  });
+
+  it('forgets the suspects after SUSPECT_MS: a call sent again later goes on the shared socket', async () => {
+    const { clock, second, methods } = await afterTooBig();
+    await clock.advance(60_000);
+    second.sa.send(request(9, BIG));
+    expect(methods(second.real)).toEqual(['eth_call']);
+  });
+
+  it('a lane socket lost otherwise closes the socket of the user whose call was on it (its session decides), and carries on with the next', async () => {
+    const { fake, second, methods } = await afterTooBig();
+    second.sa.send(request(9, BIG));
+    second.sb.send(request(7, SMALL));
+    const lane = fake.last()!;
+    lane.accept();
+    expect(methods(lane)).toEqual(['eth_call']);
+    lane.serverClose(1011, 'node restarting');
+    await settle();
+    expect(second.a.events.at(-1)).toMatchObject({ type: 'close', info: { code: 1011 } });
+    expect(second.a.events.at(-1)).not.toMatchObject({ info: { messageTooBig: true } });
+    // The other user's call goes on a new lane socket, and is answered there.
+    const next = fake.last()!;
+    expect(next).not.toBe(lane);
+    next.accept();
+    expect(methods(next)).toEqual(['eth_getBalance']);
+    next.receive(`{"jsonrpc":"2.0","id":${(next.sentJson()[0] as { id: number }).id},"result":"0x0"}`);
+    expect(second.b.messages()).toEqual([{ jsonrpc: '2.0', id: 7, result: '0x0' }]);
+    expect(second.b.types()).toEqual(['open', 'message']);
+    // The shared socket lost a user, not its life.
+    expect(second.real.state).toBe('open');
+  });
+
+  it('a lane socket that cannot connect closes the sockets of every user waiting on it', async () => {
+    const { fake, second } = await afterTooBig();
+    second.sa.send(request(9, BIG));
+    second.sb.send(request(7, SMALL));
+    fake.last()!.refuse(503);
+    await settle();
+    expect(second.a.types()).toEqual(['open', 'close']);
+    expect(second.b.types()).toEqual(['open', 'close']);
+  });
+
+  it('gives up on a lane socket that does not open within 5 s, or on a call it does not answer within 30 s, as on a socket lost', async () => {
+    const { clock, fake, second, methods } = await afterTooBig();
+    second.sa.send(request(9, BIG));
+    second.sb.send(request(7, SMALL));
+    const lane = fake.last()!;
+    lane.accept();
+    expect(methods(lane)).toEqual(['eth_call']);
+    await clock.advance(29_999);
+    expect(second.a.types()).toEqual(['open']);
+    await clock.advance(1);
+    expect(lane.terminated).toBe(true);
+    expect(second.a.events.at(-1)).toMatchObject({ type: 'close', info: { code: 1006, reason: 'steadyrpc: no answer within 30000 ms' } });
+    // The next call's socket never opens.
+    const next = fake.last()!;
+    expect(next).not.toBe(lane);
+    await clock.advance(5_000);
+    expect(next.terminated).toBe(true);
+    expect(second.b.events.at(-1)).toMatchObject({ type: 'close', info: { code: 1006, reason: 'steadyrpc: no open within 5000 ms' } });
+  });
+
+  it('does not send the call of a user that left while it waited, and passes on only the JSON-RPC members of an answer', async () => {
+    const { fake, second, methods } = await afterTooBig();
+    second.sb.send(request(7, SMALL));
+    second.sa.send(request(9, BIG));
+    second.sa.close();
+    const lane = fake.last()!;
+    lane.accept();
+    const [small] = lane.sentJson() as Array<{ id: number }>;
+    lane.receive(`{"jsonrpc":"2.0","id":${small!.id},"result":"0x0", "extra":1}`);
+    expect(second.b.events.filter((e) => e.type === 'message').map((e) => (e as { text: string }).text)).toEqual(['{"jsonrpc":"2.0","id":7,"result":"0x0"}']);
+    // Nothing else to send: the lane's socket is let go.
+    expect(methods(lane)).toEqual(['eth_getBalance']);
+    expect(lane.state).not.toBe('open');
+  });
+});
