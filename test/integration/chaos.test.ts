@@ -6,6 +6,7 @@
  * version; `npm run test:chaos` runs 90 s with 50 clients. Replay a failure with CHAOS_SEED=<printed seed>.
  */
 import { describe, expect, it } from 'vitest';
+import { RpcErrorCode } from '../../src/index.js';
 import { runChaos } from './chaos.js';
 import { HttpOutstanding, judgeBusy } from './helpers/chaosHttpLimit.js';
 import { judgeOversized, type OversizedCall } from './helpers/chaosOversized.js';
@@ -100,6 +101,10 @@ describe('chaos', () => {
     expect(c.oversized!.tooLarge).toBeGreaterThan(0);
     expect(c.oversized!.onTooBigSockets).toBeGreaterThan(0);
     expect(c.oversized!.besideAnswered).toBeGreaterThan(0);
+    // No other client's call is failed for the oversized one's answer: not with a socket per
+    // session, and not with shared sockets either (there calls in flight beside it go on a socket of
+    // their own once a shared socket closed as too big: IsolationLane).
+    expect(c.errorAnswers[String(RpcErrorCode.FRAME_TOO_LARGE)] ?? 0).toBe(0);
     // The HTTP clients (POST / through the pool's view): the same invariants.
     expect(c.http).toMatchObject({ lost: 0, wrongId: 0, busyUnjustified: 0, blockNumberWentBack: 0, blockReadNull: 0, blockReadWrong: 0, stateReadsOlder: 0 });
     expect(c.http.blockReadsChecked).toBeGreaterThan(0);
@@ -144,7 +149,7 @@ describe('chaos checks', () => {
     expect(judgeBusy(500, '1', refusal, 4)).toMatch(/status/);
   });
 
-  it("judges an oversized call by its session's sockets: FRAME_TOO_LARGE once two it was on closed as too big, no send after", () => {
+  it("judges an oversized call by its session's sockets: FRAME_TOO_LARGE once two it was on closed as too big (or one it came alone in flight on, as a node saw it), no send after", () => {
     const tooLarge = (method: string) => ({ error: { code: -32054, message: `The answer to ${method} from node "a" was larger than the socket takes (WsSocketTransport's maxPayload), on two sockets: not sent again` } });
     const call = (kind: 'big' | 'small', tag: string, at: number, answers: Array<[number, object]>): [string, OversizedCall] => [
       `${kind}-${tag}`,
@@ -157,6 +162,9 @@ describe('chaos checks', () => {
       call('big', 't4', 3_000, [[3_500, { error: { code: -32052, message: 'timed out' } }]]),
       call('big', 't5', 4_000, [[4_900, tooLarge('eth_call')]]),
       call('big', 't6', 5_000, [[5_900, tooLarge('eth_call')]]),
+      call('big', 't7', 6_000, [[6_900, tooLarge('eth_call')]]),
+      // A shared transport's words for one it sent alone on a socket of its own.
+      call('big', 't8', 7_000, [[7_900, { error: { code: -32054, message: 'The answer to eth_call was larger than the socket takes (…): it failed a socket it was alone in flight on; not sent again' } }]]),
       // Beside t1 on both sockets: FRAME_TOO_LARGE naming its own method is the known limitation; on one, not.
       call('small', 's1', 10, [[890, tooLarge('eth_getBalance')]]),
       call('small', 's2', 1_010, [[1_100, tooLarge('eth_getBalance')]]),
@@ -176,13 +184,20 @@ describe('chaos checks', () => {
       sent(8, 't5'), { kind: 'left' as const, socket: 8 }, sent(9, 't5'), closed(8, true), closed(9, true), sent(10, 't5'), closed(10, true),
       // t6: the session found socket 11 closing by a failed send, then it closed as too big: it counts.
       sent(11, 't6'), { kind: 'send-failed' as const, socket: 11 }, { kind: 'left' as const, socket: 11 }, closed(11, true), sent(12, 't6'), closed(12, true), sent(13, 't6'),
+      // t7: one socket closed as too big; sent again on socket 15, which a shared transport sent on a
+      // socket of its own to node b (its socket 2), alone: that one closing with 1009 is the second.
+      sent(14, 't7'), closed(14, true), sent(15, 't7'),
+      // t8: the same request sent again by its client (a suspect still): alone on node b's socket 3 at once.
+      sent(16, 't8'),
     ];
-    const received = (tags: Array<[string, number]>) => tags.map(([tag, socket]) => ({ at: 0, method: 'eth_call', tag, via: 'ws' as const, answer: 'forwarded' as const, socket }));
+    const received = (tags: Array<[string, number]>, unansweredBefore: number) =>
+      tags.map(([tag, socket]) => ({ at: 0, method: 'eth_call', tag, via: 'ws' as const, answer: 'forwarded' as const, socket, unansweredBefore }));
     const counts = judgeOversized(calls, ledger, {
-      a: { received: received([['t1', 1], ['t1', 2], ['t3', 3], ['t3', 4]]), socketCloses: new Map([[1, 1006], [2, 1009], [3, 1009], [4, 1006]]) },
-      b: { received: received([['t1', 1]]), socketCloses: new Map([[1, 1009]]) },
+      // t3 came last on a socket closed with 1009, but not alone in flight there: no proof.
+      a: { received: received([['t1', 1], ['t1', 2], ['t3', 3], ['t3', 4]], 1), socketCloses: new Map([[1, 1006], [2, 1009], [3, 1009], [4, 1006]]) },
+      b: { received: received([['t1', 1], ['t7', 2], ['t8', 3]], 0), socketCloses: new Map([[1, 1009], [2, 1009], [3, 1009]]) },
     });
-    expect(counts).toMatchObject({ sent: 6, tooLarge: 4, unjustified: 2, sends: 13, reached: 5, onTooBigSockets: 3, sentAgain: 2, unledgered: 1 });
+    expect(counts).toMatchObject({ sent: 8, tooLarge: 6, unjustified: 2, sends: 16, reached: 7, onTooBigSockets: 5, sentAgain: 2, unledgered: 1 });
     expect(counts).toMatchObject({ besideSent: 4, besideAnswered: 1, besideTooLarge: 1, besideUnjustified: 1, besideLost: 1, besideDuplicated: 1 });
     expect(counts.examples).toContain('big-t2 sent on socket 6 after sockets 4 and 5 it was on closed as too big');
     expect(counts.examples).toContain('big-t6 sent on socket 13 after sockets 11 (where a send had failed first) and 12 it was on closed as too big');

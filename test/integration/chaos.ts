@@ -81,7 +81,7 @@ export interface ChaosOptions {
    * with small limits for them. @default true
    */
   abusers?: boolean;
-  /** How often the oversized-answer client sends its call, in ms. @default CHAOS_LIMITS.oversizedEveryMs (oversizedEverySharedMs with shareUpstreams) */
+  /** How often the oversized-answer client sends its call, in ms. @default CHAOS_LIMITS.oversizedEveryMs */
   oversizedEveryMs?: number;
   /** Clients of the proxy's `POST /` (see chaosHttp.ts), each at `rate`. @default 4 */
   httpClients?: number;
@@ -151,18 +151,15 @@ export const CHAOS_LIMITS = Object.freeze({
    * caps the HTTP body).
    */
   upstreamMaxPayload: 1024 * 1024,
-  /** How often the oversized call goes (when the last one is answered). */
-  oversizedEveryMs: 4_000,
   /**
-   * The same with shared upstream sockets. There an oversized answer closes the one socket every
-   * session is on, twice per call (the known limitation at its widest: their calls in flight on
-   * both get FRAME_TOO_LARGE too, from 90 to 923 in four 90 s runs). Such closes once kept every
-   * session's reconnect backoff at its cap (once healed, 100 of 104 calls timed out: seed
-   * 20261301 every 4 s, seed 20261303 every 15 s); they no longer count as the node failing, and
-   * seed 20261301 every 4 s passed once since (CHAOS_OVERSIZED_EVERY_MS=4000). Every 15 s until
-   * more runs say 4 s holds.
+   * How often the oversized call goes (when the last one is answered), in both variants. With
+   * shared upstream sockets each one closes the socket every session is on, once: the calls then in
+   * flight are sent again on sockets of their own (IsolationLane), so no other client's call gets
+   * FRAME_TOO_LARGE (before, from 90 to 923 did in four 90 s runs, every 15 s). Such closes once
+   * kept every session's reconnect backoff at its cap (seeds 20261301 and 20261303); they no longer
+   * count as the node failing.
    */
-  oversizedEverySharedMs: 15_000,
+  oversizedEveryMs: 4_000,
 });
 
 const ID_POOL = [0, 1, 2, 'x', 'y']; // small on purpose: ids repeat and collide
@@ -300,7 +297,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       const h = httpBurster;
       timers.push(setInterval(() => h.burst(CHAOS_LIMITS.httpBurst), CHAOS_LIMITS.httpEveryMs));
       oversized = await OversizedClient.connect(px.wsUrl);
-      oversized.start(options.oversizedEveryMs ?? (shareUpstreams ? CHAOS_LIMITS.oversizedEverySharedMs : CHAOS_LIMITS.oversizedEveryMs));
+      oversized.start(options.oversizedEveryMs ?? CHAOS_LIMITS.oversizedEveryMs);
     }
 
     // A steady stream of requests with repeated ids.

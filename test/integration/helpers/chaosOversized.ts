@@ -248,7 +248,20 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
       if (r.socket !== undefined && node.socketCloses.get(r.socket) === TOO_BIG_CLOSE) seen.tooBig += 1;
     }
   }
-  const twoCounted = (tag: string) => (rule.get(tag)?.counted.length ?? 0) >= 2;
+  /**
+   * Tags a node received as the last frame on a socket of its, alone in flight (everything before it
+   * answered), that then closed with 1009: a SharedSocketTransport sends a call that was in flight
+   * on a shared socket closed as too big on a socket of its own, one at a time (IsolationLane), and
+   * that socket failing proves the answer was the call's.
+   */
+  const aloneOnTooBig = new Set<string>();
+  for (const node of Object.values(nodes)) {
+    const last = new Map<number, Received>();
+    for (const r of node.received) if (r.socket !== undefined) last.set(r.socket, r);
+    for (const [n, r] of last) if (r.tag !== undefined && r.unansweredBefore === 0 && node.socketCloses.get(n) === TOO_BIG_CLOSE) aloneOnTooBig.add(r.tag);
+  }
+  // Two sockets it was on closed as too big, or one it was alone in flight on.
+  const twoCounted = (tag: string) => (rule.get(tag)?.counted.length ?? 0) >= 2 || aloneOnTooBig.has(tag);
   for (const [id, call] of calls) {
     const big = call.kind === 'big';
     if (big) {
@@ -293,7 +306,9 @@ function judgeAnswer(sent: OversizedCall, method: string, tooLargeAllowed: boole
     note(`${id} ${text} (after ${waited} ms): ${JSON.stringify(answer).slice(0, 240)}`);
   };
   if (error?.code === RpcErrorCode.FRAME_TOO_LARGE) {
-    if (!error.message.startsWith(`The answer to ${method} `) || !error.message.includes('on two sockets')) return unjustified(`got FRAME_TOO_LARGE not naming ${method} on two sockets`);
+    // The session's words (two sockets), or the shared transport's (a socket it was alone on).
+    const reason = error.message.includes('on two sockets') || error.message.includes('a socket it was alone in flight on');
+    if (!error.message.startsWith(`The answer to ${method} `) || !reason) return unjustified(`got FRAME_TOO_LARGE not naming ${method} and its sockets`);
     if (!tooLargeAllowed) return unjustified(`got FRAME_TOO_LARGE but ${why}`);
     if (big) counts.tooLarge += 1;
     else counts.besideTooLarge += 1;

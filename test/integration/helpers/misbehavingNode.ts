@@ -34,6 +34,11 @@ export interface Received {
   readonly via: 'http' | 'ws';
   /** For `ws`: which of the node's client sockets it came on, numbered from 1 (see `socketCloses`). */
   readonly socket?: number;
+  /**
+   * For `ws`: how many frames the socket had received but not yet answered when this one came (every
+   * frame the node sent on it counts as an answer, a notification too): 0 for a call alone in flight.
+   */
+  readonly unansweredBefore?: number;
   /** What the node did: forwarded to anvil, or answered with a rate limit or `header not found`. */
   readonly answer: 'forwarded' | 'rate-limited' | 'header-not-found' | 'null-block';
 }
@@ -181,11 +186,11 @@ export class MisbehavingNode {
     return limit as LimitOptions & { window: LimitWindow };
   }
 
-  #record(via: 'http' | 'ws', method: string, params: unknown, answer: Received['answer'], at: number, socket?: number): void {
+  #record(via: 'http' | 'ws', method: string, params: unknown, answer: Received['answer'], at: number, socket?: { n: number; unanswered: number }): void {
     const first: unknown = Array.isArray(params) ? params[0] : undefined;
     const data = typeof first === 'object' && first !== null ? (first as { data?: unknown }).data : undefined;
     const tag = typeof first === 'string' ? first : typeof data === 'string' ? data : undefined;
-    this.received.push({ at, method, tag, via, answer, ...(socket === undefined ? {} : { socket }) });
+    this.received.push({ at, method, tag, via, answer, ...(socket === undefined ? {} : { socket: socket.n, unansweredBefore: socket.unanswered }) });
   }
 
   /** What to do with one call (a batch counts as its first item). */
@@ -284,6 +289,13 @@ export class MisbehavingNode {
   /** A client socket: calls forwarded to a socket of its own to anvil, unless the limiter answers them. */
   #onSocket(client: WebSocket): void {
     const socket = ++this.#sockets;
+    /** Frames received on it, and frames sent back (see Received.unansweredBefore). */
+    let frames = 0;
+    let answers = 0;
+    const reply = (text: string) => {
+      answers += 1;
+      client.send(text);
+    };
     const upstream = new WebSocket(this.#target.ws);
     const held: string[] = [];
     upstream.on('open', () => {
@@ -306,7 +318,7 @@ export class MisbehavingNode {
           text = this.#lagged(text, method, 'ws') ?? text;
         }
       }
-      if (client.readyState === WebSocket.OPEN) client.send(text);
+      if (client.readyState === WebSocket.OPEN) reply(text);
     });
     upstream.on('close', () => client.close());
     upstream.on('error', () => client.terminate());
@@ -326,16 +338,17 @@ export class MisbehavingNode {
       }
       const method = typeof frame?.method === 'string' ? frame.method : '';
       const { answer, limit } = this.#decide(method, now, frame?.params);
-      this.#record('ws', method, frame?.params, answer, now, socket);
+      this.#record('ws', method, frame?.params, answer, now, { n: socket, unanswered: frames - answers });
+      frames += 1;
       if (answer === 'forwarded' || frame?.id === undefined) {
         if (answer === 'forwarded' && frame?.id !== undefined && BY_HASH.has(method)) byHash.set(frame.id, method);
         if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
         else held.push(text);
         return;
       }
-      if (answer === 'null-block') return client.send(JSON.stringify({ jsonrpc: '2.0', id: frame.id, result: null }));
+      if (answer === 'null-block') return reply(JSON.stringify({ jsonrpc: '2.0', id: frame.id, result: null }));
       const error = answer === 'header-not-found' ? HEADER_NOT_FOUND : RATE_LIMIT_ERROR(Math.max(1, Math.ceil((limit!.window.until - now) / 1_000)));
-      client.send(JSON.stringify({ jsonrpc: '2.0', id: frame.id, error }));
+      reply(JSON.stringify({ jsonrpc: '2.0', id: frame.id, error }));
     });
   }
 }
