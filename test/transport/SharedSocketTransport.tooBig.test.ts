@@ -151,6 +151,22 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
     expect(second.b.messages().map((m) => m.id)).toEqual([3, 4]);
   });
 
+  it('keeps suspects up to 4 MiB of requests: a larger one sent again goes on the shared socket, as before the lane', async () => {
+    const t = setup();
+    const first = await t.pair();
+    const HUGE = { method: 'eth_call', params: [{ to: '0x00000000000000000000000000000000000000b1', data: `0x${'ab'.repeat(2_200_000)}` }, 'latest'] };
+    first.sa.send(request(1, HUGE));
+    first.sb.send(request(1, SMALL));
+    first.real.tooBig();
+    await settle();
+    await t.clock.advance(250);
+    const second = await t.pair();
+    second.sa.send(request(2, HUGE));
+    second.sb.send(request(2, SMALL));
+    expect(t.methods(second.real)).toEqual(['eth_call']);
+    expect(t.fake.last()).not.toBe(second.real); // the small one's lane
+  });
+
   it('forgets the suspects after SUSPECT_MS: a call sent again later goes on the shared socket', async () => {
     const { clock, second, methods } = await afterTooBig();
     await clock.advance(60_000);

@@ -7,8 +7,12 @@ import type { VirtualSocket } from './VirtualSocket.js';
 
 /** How long a request in flight on a real socket that a message too big closed stays a suspect. */
 export const SUSPECT_MS = 60_000;
-/** Suspects kept at most (a larger crowd in flight on the socket is kept up to this many). */
+/**
+ * Suspects kept at most, and their requests' characters in all (a larger crowd in flight on the
+ * socket is kept up to these; the rest is sent again on the shared socket, as before the lane).
+ */
 const SUSPECTS_KEPT = 4_096;
+const SUSPECT_CHARS_KEPT = 4 * 1024 * 1024;
 /** Requests looked up between two looks for suspects past their time (the clock is not read per call). */
 const SWEEP_EVERY = 1_024;
 
@@ -24,6 +28,8 @@ export class TooBigSuspects {
   readonly #clock: Clock;
   /** Each suspect's request, and until when it is one. */
   readonly #until = new Map<string, number>();
+  /** The characters of the requests kept. */
+  #chars = 0;
   #looks = 0;
 
   constructor(clock: Clock) {
@@ -37,8 +43,11 @@ export class TooBigSuspects {
   add(rests: Iterable<string>): void {
     const until = this.#clock.now() + SUSPECT_MS;
     for (const rest of rests) {
-      if (this.#until.size >= SUSPECTS_KEPT && !this.#until.has(rest)) this.#sweep();
-      if (this.#until.size >= SUSPECTS_KEPT && !this.#until.has(rest)) break;
+      if (!this.#until.has(rest)) {
+        if (!this.#fits(rest)) this.#sweep();
+        if (!this.#fits(rest)) continue;
+        this.#chars += rest.length;
+      }
       this.#until.set(rest, until);
     }
   }
@@ -55,9 +64,17 @@ export class TooBigSuspects {
     return false;
   }
 
+  #fits(rest: string): boolean {
+    return this.#until.size < SUSPECTS_KEPT && this.#chars + rest.length <= SUSPECT_CHARS_KEPT;
+  }
+
   #sweep(): void {
     const now = this.#clock.now();
-    for (const [rest, until] of this.#until) if (until <= now) this.#until.delete(rest);
+    for (const [rest, until] of this.#until) {
+      if (until > now) continue;
+      this.#until.delete(rest);
+      this.#chars -= rest.length;
+    }
   }
 }
 
