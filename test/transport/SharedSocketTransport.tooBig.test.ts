@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RpcErrorCode, SharedSocketTransport } from '../../src/index.js';
+import { RpcErrorCode, SharedSocketTransport, type SocketTransport } from '../../src/index.js';
 import { FakeClock, FakeSocketTransport, type FakeSocket } from '../../src/testing/index.js';
 import { settle, user } from '../helpers/sharedUser.js';
 
@@ -13,10 +13,19 @@ const SMALL = { jsonrpc: '2.0', method: 'eth_getBalance', params: ['0x0000000000
 /** A request as a session writes it: `{"jsonrpc":"2.0","id":N,"method":…`. */
 const request = (id: number, body: { method: string; params: unknown[] }) => JSON.stringify({ jsonrpc: '2.0', id, method: body.method, params: body.params });
 
+/** `refuse()`: from then on the transport under the shared one throws on open. */
 function setup() {
   const clock = new FakeClock();
   const fake = new FakeSocketTransport();
-  const shared = new SharedSocketTransport({ transport: fake, clock, random: () => 0.5 });
+  let refusing = false;
+  const inner: SocketTransport = {
+    open: (endpoint, listener) => {
+      if (refusing) throw new Error('cannot open');
+      return fake.open(endpoint, listener);
+    },
+  };
+  const refuse = () => void (refusing = true);
+  const shared = new SharedSocketTransport({ transport: inner, clock, random: () => 0.5 });
   const endpoint = { url: 'ws://a.test/' };
   /** Two users, once the real socket under them is open (a new one when the last closed). */
   const pair = async () => {
@@ -31,7 +40,7 @@ function setup() {
   };
   /** The requests a real socket was sent, by method. */
   const methods = (socket: FakeSocket) => (socket.sentJson() as Array<{ method: string }>).map((m) => m.method);
-  return { clock, fake, shared, pair, methods };
+  return { clock, fake, shared, pair, methods, refuse };
 }
 
 /** A shared socket closed by a message too big, under one user's big call and the other's small one. */
@@ -225,6 +234,15 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
     await clock.advance(5_000);
     expect(next.terminated).toBe(true);
     expect(second.b.events.at(-1)).toMatchObject({ type: 'close', info: { code: 1006, reason: 'steadyrpc: no open within 5000 ms' } });
+  });
+
+  it('a transport that throws when the lane opens its socket: a connect that failed, told after the send', async () => {
+    const { second, refuse } = await afterTooBig();
+    refuse();
+    expect(() => second.sb.send(request(7, SMALL))).not.toThrow();
+    expect(second.b.types()).toEqual(['open']);
+    await settle();
+    expect(second.b.types()).toEqual(['open', 'close']);
   });
 
   it('does not send the call of a user that left while it waited, and passes on only the JSON-RPC members of an answer', async () => {

@@ -139,14 +139,27 @@ export class IsolationLane {
     else if (this.#open) this.#sendNext();
   }
 
-  /** Calls on the lane, waiting or in flight. */
-  get size(): number {
-    return this.#queue.length + (this.#inFlight === undefined ? 0 : 1);
-  }
-
   #connect(endpoint: SocketEndpoint): void {
     this.#opened = false;
-    const socket = this.#inner.open(endpoint, {
+    let socket: UpstreamSocket;
+    try {
+      socket = this.#openSocket(endpoint);
+    } catch {
+      // A transport that throws instead of reporting: a connect that failed at once (told after
+      // the send that brought the call here, as a socket's close always is).
+      const waiting = this.#queue.splice(0);
+      queueMicrotask(() => {
+        for (const call of waiting) call.user.drop({ code: 1006, reason: '' });
+        this.#checkIdle();
+      });
+      return;
+    }
+    this.#socket = socket;
+    this.#armDeadline(LANE_CONNECT_MS);
+  }
+
+  #openSocket(endpoint: SocketEndpoint): UpstreamSocket {
+    const socket: UpstreamSocket = this.#inner.open(endpoint, {
       onOpen: () => {
         if (this.#socket !== socket) return;
         this.#clearDeadline();
@@ -161,8 +174,7 @@ export class IsolationLane {
       },
       onError: () => {},
     });
-    this.#socket = socket;
-    this.#armDeadline(LANE_CONNECT_MS);
+    return socket;
   }
 
   /** A socket that does not open, or a call not answered, in time: the socket is given up as lost. */
