@@ -5,8 +5,9 @@ import type { Random } from '../random.js';
 import { defaultRandom } from '../random.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from './SocketTransport.js';
 import { defaultSocketTransport } from './defaultSocketTransport.js';
-import { IsolationLane, TooBigSuspects } from './shared/IsolationLane.js';
+import { IsolationLane } from './shared/IsolationLane.js';
 import { SharedConnection, type ConnectionOwner, type ConnectionSettings } from './shared/SharedConnection.js';
+import { TooBigSuspects } from './shared/TooBigSuspects.js';
 import { VirtualSocket } from './shared/VirtualSocket.js';
 
 export interface SharedSocketTransportOptions {
