@@ -6,8 +6,8 @@ import { FakeClock, FakeHttpTransport, FakeNode, FakeSocketTransport } from '../
 /**
  * Sessions on one SharedSocketTransport, over nodes whose `eth_call` answers are too large for the
  * socket, under any interleaving of small and oversized calls, latency, cuts and time. An oversized
- * answer closes the real socket under every session's calls in flight; the transport sends those
- * calls again on sockets of their own (IsolationLane). The property: every call is answered exactly
+ * answer closes the real socket under every session's calls in flight; the sessions send those
+ * calls again, and the transport puts them on sockets of their own (IsolationLane). The property: every call is answered exactly
  * once; no call but an oversized one is ever answered FRAME_TOO_LARGE (no session's call fails for
  * another's answer, nor for one of its own session's); an oversized call never gets a result, and is
  * never written to a node again once its client has its answer; and nothing is left open once the
