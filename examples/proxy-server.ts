@@ -137,6 +137,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   if (shared) {
     metrics.addGauge('shared_upstream_sockets', 'Upstream sockets the client sessions share.', () => shared.stats().sockets);
     metrics.addGauge('shared_upstream_subscriptions', 'Upstream subscriptions the client sessions share.', () => shared.stats().upstreamSubscriptions);
+    metrics.addCounter('shared_upstream_isolated_calls_total', 'Calls sent on an upstream socket of their own: they were in flight on a shared one an answer too large closed.', () => shared.stats().isolated);
+    metrics.addCounter('shared_upstream_isolated_too_large_total', 'Of those, calls answered FRAME_TOO_LARGE: their answer failed a socket they were alone on.', () => shared.stats().isolatedTooLarge);
   }
   const httpRequests = metrics.counter('proxy_http_requests_total', 'HTTP JSON-RPC requests, by outcome.');
   const refusals = metrics.counter('proxy_upgrades_refused_total', 'Client WebSocket upgrades refused with HTTP 503, by reason.');

@@ -22,6 +22,7 @@ export type { HttpEndpoint, HttpResponse, HttpTransport } from './transport/Http
 export { FetchHttpTransport, type FetchHttpTransportOptions, isNotDelivered, markNotDelivered } from './transport/HttpTransport.js';
 export { NodeHttpTransport, type NodeHttpTransportOptions } from './transport/NodeHttpTransport.js';
 export type {
+  SendOptions,
   SocketCloseInfo,
   SocketEndpoint,
   SocketListener,

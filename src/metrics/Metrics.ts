@@ -33,7 +33,8 @@ export class Metrics {
   readonly #prefix: string;
   readonly #counters = new Map<string, CounterFamily>();
   readonly #histograms = new Map<string, HistogramFamily>();
-  readonly #gauges = new Map<string, { help: string; read: GaugeReader }>();
+  /** Read at render time: gauges, and counters whose totals are kept elsewhere. */
+  readonly #read = new Map<string, { help: string; read: GaugeReader; type: 'gauge' | 'counter' }>();
   readonly #pools = new Set<NodePool>();
   readonly #sessions = new Set<UpstreamSession>();
   readonly #served = new Set<ServedSocket>();
@@ -58,7 +59,15 @@ export class Metrics {
 
   /** Registers a gauge read at render time (e.g. the host's client connection count). */
   addGauge(name: string, help: string, read: GaugeReader): void {
-    this.#gauges.set(this.#prefix + name, { help, read });
+    this.#read.set(this.#prefix + name, { help, read, type: 'gauge' });
+  }
+
+  /**
+   * Registers a counter read at render time: a total kept elsewhere that only grows (e.g. a
+   * `SharedSocketTransport`'s `stats().isolated`). Name it with `_total`.
+   */
+  addCounter(name: string, help: string, read: GaugeReader): void {
+    this.#read.set(this.#prefix + name, { help, read, type: 'counter' });
   }
 
   /** A counter, created on first use. */
@@ -212,11 +221,11 @@ export class Metrics {
   }
 
   families(): MetricFamily[] {
-    const gauges = [...this.#gauges].map(([name, { help, read }]): MetricFamily => {
+    const read = [...this.#read].map(([name, { help, read, type }]): MetricFamily => {
       const value = read();
-      return { name, help, type: 'gauge', samples: typeof value === 'number' ? [[{}, value]] : value };
+      return { name, help, type, samples: typeof value === 'number' ? [[{}, value]] : value };
     });
-    return [...gauges, ...[...this.#counters.values(), ...this.#histograms.values()].map((family) => family.family())];
+    return [...read, ...[...this.#counters.values(), ...this.#histograms.values()].map((family) => family.family())];
   }
 
   /** The Prometheus text exposition of every metric. */

@@ -8,6 +8,9 @@ import type { OwnPurpose } from './ReplayFilter.js';
 import type { SessionContext } from './SessionContext.js';
 import { acceptsTraffic } from './SessionState.js';
 import type { UpstreamLink } from './UpstreamLink.js';
+import type { SendOptions } from '../transport/SocketTransport.js';
+
+const ISOLATE: SendOptions = Object.freeze({ isolate: true });
 
 /**
  * What a session writes upstream: client calls under ids it owns (with their deadlines), requests
@@ -31,7 +34,8 @@ export class Outbox {
     call.linkHeadAt = link.headAt;
     link.calls.set(id, call);
     if (!link.hasTimer('calls')) link.setTimer('calls', this.#ctx.settings.requestTimeoutMs, () => this.#expireCalls(link));
-    this.#write(link, id, call.method, call.params);
+    // In flight on a socket an answer too large failed: a shared socket sends it apart.
+    this.#write(link, id, call.method, call.params, call.tooBig !== undefined);
   }
 
   /** Sends a request of the session's own; its answer goes to `onAnswer`, never to the client. */
@@ -163,13 +167,14 @@ export class Outbox {
   }
 
   /** Writes one request (a notification when `id` is undefined), without keys that are absent. */
-  #write(link: UpstreamLink, id: number | undefined, method: string, params: unknown): void {
+  #write(link: UpstreamLink, id: number | undefined, method: string, params: unknown, isolate = false): void {
     const payload =
       id === undefined
         ? params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }
         : params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
     try {
-      link.socket!.send(JSON.stringify(payload));
+      if (isolate) link.socket!.send(JSON.stringify(payload), ISOLATE);
+      else link.socket!.send(JSON.stringify(payload));
     } catch (error) {
       // The socket is going away: this re-homes what it owes, in order, and its close says why.
       queueMicrotask(() => this.#ctx.switcher.sendFailed(link, error));

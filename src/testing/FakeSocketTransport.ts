@@ -1,6 +1,7 @@
 import { SteadyRpcError } from '../errors.js';
 import { CloseCode } from '../transport/SocketTransport.js';
 import type {
+  SendOptions,
   SocketCloseInfo,
   SocketEndpoint,
   SocketListener,
@@ -41,6 +42,8 @@ export class FakeSocket implements UpstreamSocket {
   readonly endpoint: SocketEndpoint;
   /** Frames the client sent, in order. */
   readonly sent: string[] = [];
+  /** The frames of `sent` the session sent with `isolate` (SendOptions): calls it sends again after a message too big. */
+  readonly isolated: string[] = [];
   /** What the client passed to `close()`, if it called it while the socket was not yet closing. */
   closedWith: { code?: number; reason?: string } | undefined;
   /** Whether the client called `terminate()` before the socket was closed. */
@@ -168,12 +171,16 @@ export class FakeSocket implements UpstreamSocket {
 
   // Client side.
 
-  /** Records the frame; throws `ERR_TRANSPORT` unless the socket is open, as the ws transport does. */
-  send(text: string): void {
+  /**
+   * Records the frame (in `isolated` too, when sent with `isolate`); throws `ERR_TRANSPORT` unless
+   * the socket is open, as the ws transport does.
+   */
+  send(text: string, options?: SendOptions): void {
     if (this.#state !== 'open') {
       throw SteadyRpcError.forUrl('ERR_TRANSPORT', 'Cannot send: socket is not open', this.endpoint);
     }
     this.sent.push(text);
+    if (options?.isolate === true) this.isolated.push(text);
     if (this.#onSend !== undefined || this.#onSent !== undefined) {
       queueMicrotask(() => {
         this.#onSend?.(text, this);

@@ -7,7 +7,6 @@ import type { SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, 
 import { defaultSocketTransport } from './defaultSocketTransport.js';
 import { IsolationLane } from './shared/IsolationLane.js';
 import { SharedConnection, type ConnectionOwner, type ConnectionSettings } from './shared/SharedConnection.js';
-import { TooBigSuspects } from './shared/TooBigSuspects.js';
 import { VirtualSocket } from './shared/VirtualSocket.js';
 
 export interface SharedSocketTransportOptions {
@@ -69,6 +68,14 @@ export interface SharedSocketStats {
    * for (its session left before it came).
    */
   unroutable: number;
+  /**
+   * Calls sent with `isolate` (SendOptions: a session sends so a call that was in flight on a socket
+   * an answer too large closed), each put on a real socket of its own to go one at a time (see
+   * IsolationLane); since the transport was made.
+   */
+  isolated: number;
+  /** Of those, calls answered FRAME_TOO_LARGE: their answer failed a socket they were alone in flight on. */
+  isolatedTooLarge: number;
 }
 
 const DEFAULTS = Object.freeze({ shareSubscriptions: true, retryAfterMs: 250, livenessWindowMs: 1_000 });
@@ -123,14 +130,12 @@ export class SharedSocketTransport implements SocketTransport {
   readonly #all = new Set<SharedConnection>();
   /** Endpoints whose last connect failed: when, and how. */
   readonly #failures = new Map<string, { at: number; info: SocketCloseInfo }>();
-  /**
-   * The requests in flight on real sockets a message too big closed lately: each sent again goes
-   * on a socket of its own, by its endpoint's lane (see IsolationLane).
-   */
-  readonly #suspects: TooBigSuspects;
+  /** By endpoint: the calls sent on sockets of their own (see IsolationLane). */
   readonly #lanes = new Map<string, IsolationLane>();
   #nextSubscription = 1;
   #unroutable = 0;
+  #isolated = 0;
+  #isolatedTooLarge = 0;
   /** What the connections tell this transport: kept off its public surface. */
   readonly #owner: ConnectionOwner = {
     subscriptionId: () => `0x${this.#idPrefix}${(this.#nextSubscription++).toString(16).padStart(16, '0')}`,
@@ -142,19 +147,20 @@ export class SharedSocketTransport implements SocketTransport {
     },
     place: (user) => this.#place(user),
     ended: (connection, failed) => this.#ended(connection, failed),
-    isolated: (key, user, idText, method, rest) => {
-      if (this.#suspects.size === 0 || !this.#suspects.has(rest)) return false;
+    isolate: (key, user, idText, method, rest) => {
       let lane = this.#lanes.get(key);
       if (lane === undefined) {
-        const created = (lane = new IsolationLane(this.#inner, this.#clock, () => {
-          if (this.#lanes.get(key) === created) this.#lanes.delete(key);
+        const created = (lane = new IsolationLane(this.#inner, this.#clock, {
+          tooLarge: () => void (this.#isolatedTooLarge += 1),
+          idle: () => {
+            if (this.#lanes.get(key) === created) this.#lanes.delete(key);
+          },
         }));
         this.#lanes.set(key, lane);
       }
       lane.add(user, idText, method, rest);
-      return true;
+      this.#isolated += 1;
     },
-    tooBig: (requests) => this.#suspects.add(requests),
   };
 
   constructor(options: SharedSocketTransportOptions = {}) {
@@ -182,7 +188,6 @@ export class SharedSocketTransport implements SocketTransport {
     this.#inner = transport;
     this.#settings = Object.freeze({ shareSubscriptions, retryAfterMs, livenessWindowMs });
     this.#clock = clock;
-    this.#suspects = new TooBigSuspects(clock);
     this.#idPrefix = Array.from({ length: 2 }, () => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0')).join('');
   }
 
@@ -226,7 +231,7 @@ export class SharedSocketTransport implements SocketTransport {
       upstreamSubscriptions += connection.subscriptions.upstreamCount;
       subscriptions += connection.subscriptions.memberCount;
     }
-    return Object.freeze({ sockets: this.#all.size, users, upstreamSubscriptions, subscriptions, unroutable: this.#unroutable });
+    return Object.freeze({ sockets: this.#all.size, users, upstreamSubscriptions, subscriptions, unroutable: this.#unroutable, isolated: this.#isolated, isolatedTooLarge: this.#isolatedTooLarge });
   }
 
   /**

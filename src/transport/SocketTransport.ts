@@ -43,9 +43,20 @@ export interface SocketListener {
   onPong?(): void;
 }
 
+/** What a session says of a request it sends (a transport may ignore it). */
+export interface SendOptions {
+  /**
+   * Its answer may be too large for a socket: it was in flight on one that a message too big
+   * closed (`SocketCloseInfo.messageTooBig`), and is sent again. A transport that shares a socket
+   * among sessions sends it where no other call's answer is affected (SharedSocketTransport: on a
+   * socket of its own, see IsolationLane).
+   */
+  isolate?: boolean;
+}
+
 /** One open (or opening) socket. */
 export interface UpstreamSocket {
-  send(text: string): void;
+  send(text: string, options?: SendOptions): void;
   /** Starts the closing handshake; `onClose` follows. Safe to call more than once. */
   close(code?: number, reason?: string): void;
   /** Tears the socket down at once, without a handshake; `onClose` follows. */

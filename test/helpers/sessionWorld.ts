@@ -207,10 +207,10 @@ export class TracingTransport implements SocketTransport {
     const fake = this.fake.open(endpoint, traced);
     socket = fake;
     return {
-      send: (text) => {
+      send: (text, options) => {
         this.#toHost(host, () => {
           // A frame still on the way when its socket closed is gone with it.
-          if (fake.state === 'open') fake.send(text);
+          if (fake.state === 'open') fake.send(text, options);
         });
         this.onUpstreamSend?.(text, fake);
       },

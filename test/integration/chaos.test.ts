@@ -54,6 +54,7 @@ describe('chaos', () => {
     if (c.burst) console.log(`chaos: burst client ${JSON.stringify(c.burst)}; slow readers closed ${c.slowReaderCloses}`);
     if (c.httpBurst) console.log(`chaos: HTTP burst client ${JSON.stringify(c.httpBurst)}; other HTTP clients refused ${c.http.busy} times (unjustified ${c.http.busyUnjustified})`);
     if (c.oversized) console.log(`chaos: oversized-answer client ${JSON.stringify(c.oversized)}`);
+    if (c.isolation) console.log(`chaos: shared transport sent ${c.isolation.isolated} calls on sockets of their own, ${c.isolation.isolatedTooLarge} of them answered FRAME_TOO_LARGE there`);
     if (c.examples.length > 0) console.log(`chaos: first violations:\n  ${c.examples.join('\n  ')}`);
     expect(c.lostAnswers).toBe(0);
     expect(c.duplicatedAnswers).toBe(0);
@@ -105,6 +106,11 @@ describe('chaos', () => {
     // session, and not with shared sockets either (there calls in flight beside it go on a socket of
     // their own once a shared socket closed as too big: IsolationLane).
     expect(c.errorAnswers[String(RpcErrorCode.FRAME_TOO_LARGE)] ?? 0).toBe(0);
+    if (shareUpstreams) {
+      // That happened there: calls went on sockets of their own, and oversized ones failed there alone.
+      expect(c.isolation!.isolatedTooLarge).toBeGreaterThan(0);
+      expect(c.isolation!.isolated).toBeGreaterThan(c.isolation!.isolatedTooLarge);
+    }
     // The HTTP clients (POST / through the pool's view): the same invariants.
     expect(c.http).toMatchObject({ lost: 0, wrongId: 0, busyUnjustified: 0, blockNumberWentBack: 0, blockReadNull: 0, blockReadWrong: 0, stateReadsOlder: 0 });
     expect(c.http.blockReadsChecked).toBeGreaterThan(0);

@@ -53,6 +53,7 @@
  * beside it answered: chaosOversized.ts), so the limits are held under faults, not only in the
  * adversarial probes.
  */
+import { SharedSocketTransport } from '../../src/index.js';
 import { BurstClient, SlowReader, type BurstCounts } from './helpers/chaosAbusers.js';
 import { HttpBurstClient, HttpOutstanding, type HttpBurstCounts } from './helpers/chaosHttpLimit.js';
 import { OversizedClient, TAG_PATTERN, checkBigCall, type OversizedCounts } from './helpers/chaosOversized.js';
@@ -124,6 +125,8 @@ export interface ChaosCounts extends WatchCounts {
   httpBurst?: HttpBurstCounts;
   /** The client whose answers are past the upstream sockets' `maxPayload` (undefined without abusers). */
   oversized?: OversizedCounts;
+  /** With shared upstream sockets: the calls the transport sent on sockets of their own, and those answered FRAME_TOO_LARGE there. */
+  isolation?: { isolated: number; isolatedTooLarge: number };
   /** From /metrics: clients closed as slow readers, and closes by cause. */
   slowReaderCloses: number;
   /** The HTTP clients' counts, added up. */
@@ -237,7 +240,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
     const shareUpstreams = options.shareUpstreams ?? false;
     if (abusers) await checkBigCall(chain.nodes.a!.anvil.httpUrl, CHAOS_LIMITS.upstreamMaxPayload);
     // What the sessions do with their sockets, for judging the oversized client's calls.
-    const ledger = abusers ? new SocketLedger(cappedUpstreams(CHAOS_LIMITS.upstreamMaxPayload, shareUpstreams), TAG_PATTERN) : undefined;
+    const upstreams = abusers ? cappedUpstreams(CHAOS_LIMITS.upstreamMaxPayload, shareUpstreams) : undefined;
+    const ledger = upstreams ? new SocketLedger(upstreams, TAG_PATTERN) : undefined;
     proxy = await startProxyOverChain(chain, {
       shareUpstreams,
       ...(abusers
@@ -552,6 +556,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       ...(burster ? { burst: burster.counts() } : {}),
       ...(httpBurster ? { httpBurst: httpBurster.counts } : {}),
       ...(oversized ? { oversized: oversized.counts(ledger!.events, { a: chain.nodes.a!.reads!, b: chain.nodes.b!.reads! }) } : {}),
+      ...(upstreams instanceof SharedSocketTransport ? { isolation: { isolated: upstreams.stats().isolated, isolatedTooLarge: upstreams.stats().isolatedTooLarge } } : {}),
       slowReaderCloses: metricSum(metrics, 'steadyrpc_client_slow_reader_closes_total'),
       afterHeal,
       backfillSkipped: metricSum(metrics, 'steadyrpc_session_backfill_total', { outcome: 'skipped' }) + metricSum(metrics, 'steadyrpc_session_backfill_total', { outcome: 'failed' }),

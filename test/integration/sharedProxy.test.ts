@@ -12,11 +12,11 @@ let cluster: Cluster;
 let proxy: ProxyServer;
 const clients: WsClient[] = [];
 
-/** A gauge's value from the proxy's /metrics. */
+/** A metric's value (one sample, no labels) from the proxy's /metrics. */
 async function gauge(name: string): Promise<number> {
   const text = await (await fetch(`${proxy.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
   const line = text.split('\n').find((l) => l.startsWith(`steadyrpc_${name} `));
-  if (line === undefined) throw new Error(`no gauge ${name} in /metrics`);
+  if (line === undefined) throw new Error(`no metric ${name} in /metrics`);
   return Number(line.split(' ')[1]);
 }
 
@@ -51,6 +51,9 @@ describe('the reference proxy sharing its upstream sockets', { timeout: 60_000 }
     expect(new Set(heads).size).toBe(clients.length);
     expect(await gauge('shared_upstream_sockets')).toBe(1);
     expect(await gauge('shared_upstream_subscriptions')).toBe(2);
+    // No answer too large for the shared socket: nothing sent on a socket of its own.
+    expect(await gauge('shared_upstream_isolated_calls_total')).toBe(0);
+    expect(await gauge('shared_upstream_isolated_too_large_total')).toBe(0);
 
     const everyoneGetsAHead = (phase: string) =>
       Promise.all(

@@ -14,6 +14,19 @@ describe('Prometheus text', () => {
   });
 });
 
+describe('Metrics read at render time', () => {
+  it('renders a gauge and a counter whose values are kept elsewhere, read anew each time', () => {
+    const metrics = new Metrics({ prefix: 'x_' });
+    let total = 2;
+    metrics.addGauge('open', 'Open now.', () => 1);
+    metrics.addCounter('done_total', 'Done so far.', () => total);
+    expect(metrics.render()).toContain('# HELP x_done_total Done so far.\n# TYPE x_done_total counter\nx_done_total 2\n');
+    total = 5;
+    expect(metrics.render()).toContain('x_done_total 5\n');
+    expect(metrics.render()).toContain('# TYPE x_open gauge\nx_open 1\n');
+  });
+});
+
 describe('Prometheus histograms', () => {
   it('renders cumulative buckets (bounds inclusive), +Inf, _sum and _count per label set', () => {
     const metrics = new Metrics({ prefix: 'x_' });

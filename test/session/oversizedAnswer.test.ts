@@ -52,6 +52,18 @@ describe('a call whose answer is larger than the socket takes', () => {
     expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.any(Array) }]);
     expect(closes.length).toBe(1);
   });
+
+  it('is sent again with `isolate` (a shared socket sends it apart), and only it: a new call is not', async () => {
+    const { h } = await oversizedLogs(['a']);
+    h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+    await h.settle();
+    await h.clock.advance(5_000);
+    h.send(rpc(2, 'eth_blockNumber'));
+    await h.settle();
+    const isolated = h.sockets.sockets.flatMap((s) => s.isolated.map((text) => (JSON.parse(text) as { method: string }).method));
+    expect(isolated).toEqual(['eth_getLogs']);
+    expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, result: expect.any(String) }]);
+  });
 });
 
 // Found by the chaos suite: with shared upstream sockets, one client's oversized call closes the

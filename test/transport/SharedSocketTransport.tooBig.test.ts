@@ -4,12 +4,15 @@ import { FakeClock, FakeSocketTransport, type FakeSocket } from '../../src/testi
 import { settle, user } from '../helpers/sharedUser.js';
 
 // A message too big for the real socket (past the inner transport's maxPayload) closes it under
-// every user's calls; whose answer it was nobody can tell. Each session sends its calls again: those
-// go on a socket of their own, one at a time, so that the one whose answer is too big closes only
-// that socket, is answered FRAME_TOO_LARGE, and no other user's call is failed for it.
+// every user's calls; whose answer it was nobody can tell. Each session sends its calls again with
+// `isolate` (SendOptions): those go on a socket of their own, one at a time, so that the one whose
+// answer is too big closes only that socket, is answered FRAME_TOO_LARGE, and no other user's call
+// is failed for it.
 
 const BIG = { jsonrpc: '2.0', method: 'eth_call', params: [{ to: '0x00000000000000000000000000000000000000b1', data: '0x' }, 'latest'] };
 const SMALL = { jsonrpc: '2.0', method: 'eth_getBalance', params: ['0x00000000000000000000000000000000000000a1', 'latest'] };
+/** How a session sends a call again after a message too big. */
+const ISOLATE = { isolate: true };
 /** A request as a session writes it: `{"jsonrpc":"2.0","id":N,"method":…`. */
 const request = (id: number, body: { method: string; params: unknown[] }) => JSON.stringify({ jsonrpc: '2.0', id, method: body.method, params: body.params });
 
@@ -62,9 +65,10 @@ async function afterTooBig() {
 
 describe('SharedSocketTransport: a message too big for the real socket', () => {
   it('sends the calls that were in flight again on a socket of their own, one at a time: the small one is answered, the big one alone fails FRAME_TOO_LARGE', async () => {
-    const { fake, second, methods } = await afterTooBig();
-    second.sb.send(request(7, SMALL));
-    second.sa.send(request(9, BIG));
+    const { fake, shared, second, methods } = await afterTooBig();
+    expect(shared.stats()).toMatchObject({ isolated: 0, isolatedTooLarge: 0 });
+    second.sb.send(request(7, SMALL), ISOLATE);
+    second.sa.send(request(9, BIG), ISOLATE);
     // Neither went on the new shared socket: a lane socket of their own took the first.
     expect(methods(second.real)).toEqual([]);
     const lane = fake.last()!;
@@ -90,11 +94,12 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
     expect(second.b.types()).toEqual(['open', 'message']);
     expect(second.real.state).toBe('open');
     expect(fake.openSockets).toEqual([second.real]);
+    expect(shared.stats()).toMatchObject({ isolated: 2, isolatedTooLarge: 1 });
   });
 
   it('tells each user, when the next shared socket too closes on a message too big, which of its calls were on it: not those on a socket of their own', async () => {
     const { fake, second, methods } = await afterTooBig();
-    second.sb.send(request(7, SMALL)); // a suspect: on the lane
+    second.sb.send(request(7, SMALL), ISOLATE); // sent again: on a socket of its own
     second.sb.send(request(8, { method: 'eth_blockNumber', params: [] })); // new: on the shared socket
     second.sa.send(request(9, { method: 'eth_call', params: [{ to: '0x00000000000000000000000000000000000000b2' }, 'latest'] })); // a new big one
     expect(methods(second.real)).toEqual(['eth_blockNumber', 'eth_call']);
@@ -127,7 +132,7 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
     expect(b.types()).toEqual(['open']);
   });
 
-  it('sends a suspect on a socket of its own to whichever node it is sent again to (its session may have moved on)', async () => {
+  it('sends a call sent again on a socket of its own to the node its session is on now', async () => {
     const { fake, shared, first, methods } = await afterTooBig();
     const u = user();
     const socket = shared.open({ url: 'ws://b.test/' }, u.listener);
@@ -135,7 +140,7 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
     const b = fake.last()!;
     b.accept();
     await settle();
-    socket.send(request(3, SMALL));
+    socket.send(request(3, SMALL), ISOLATE);
     expect(methods(b)).toEqual([]);
     const lane = fake.last()!;
     expect(lane.endpoint.url).toBe('ws://b.test/');
@@ -144,49 +149,35 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
     expect(first.real.endpoint.url).toBe('ws://a.test/');
   });
 
-  it('sends a new call on the shared socket as before, and a suspect on a socket of its own each time it is sent within SUSPECT_MS', async () => {
+  it('sends a call without isolate on the shared socket as before, and one with it on a socket of its own each time', async () => {
     const { fake, second, methods } = await afterTooBig();
     second.sb.send(request(2, { method: 'eth_blockNumber', params: [] }));
-    expect(methods(second.real)).toEqual(['eth_blockNumber']);
     second.sb.send(request(3, SMALL));
-    second.sb.send(request(4, SMALL)); // sent again: its session's socket closed while it waited, say
-    expect(methods(second.real)).toEqual(['eth_blockNumber']);
+    expect(methods(second.real)).toEqual(['eth_blockNumber', 'eth_getBalance']);
+    second.sb.send(request(4, SMALL), ISOLATE);
+    second.sb.send(request(5, SMALL), ISOLATE); // sent again: its session's socket closed while it waited, say
+    expect(methods(second.real)).toEqual(['eth_blockNumber', 'eth_getBalance']);
     const lane = fake.last()!;
     lane.accept();
     const answer = () => lane.receive(`{"jsonrpc":"2.0","id":${(lane.sentJson().at(-1) as { id: number }).id},"result":"0x0"}`);
     answer();
     answer();
     expect(methods(lane)).toEqual(['eth_getBalance', 'eth_getBalance']);
-    expect(second.b.messages().map((m) => m.id)).toEqual([3, 4]);
+    expect(second.b.messages().map((m) => m.id)).toEqual([4, 5]);
   });
 
-  it('keeps suspects up to 4 MiB of requests: a larger one sent again goes on the shared socket, as before the lane', async () => {
-    const t = setup();
-    const first = await t.pair();
-    const HUGE = { method: 'eth_call', params: [{ to: '0x00000000000000000000000000000000000000b1', data: `0x${'ab'.repeat(2_200_000)}` }, 'latest'] };
-    first.sa.send(request(1, HUGE));
-    first.sb.send(request(1, SMALL));
-    first.real.tooBig();
+  it('keeps eth_chainId (the keepalive, answered from the socket while it is alive) on the shared socket, even with isolate', async () => {
+    const { fake, second } = await afterTooBig();
+    const sockets = fake.sockets.length;
+    second.sb.send(request(6, { method: 'eth_chainId', params: [] }), ISOLATE);
     await settle();
-    await t.clock.advance(250);
-    const second = await t.pair();
-    second.sa.send(request(2, HUGE));
-    second.sb.send(request(2, SMALL));
-    expect(t.methods(second.real)).toEqual(['eth_call']);
-    expect(t.fake.last()).not.toBe(second.real); // the small one's lane
-  });
-
-  it('forgets the suspects after SUSPECT_MS: a call sent again later goes on the shared socket', async () => {
-    const { clock, second, methods } = await afterTooBig();
-    await clock.advance(60_000);
-    second.sa.send(request(9, BIG));
-    expect(methods(second.real)).toEqual(['eth_call']);
+    expect(fake.sockets).toHaveLength(sockets); // no socket of its own
   });
 
   it('a lane socket lost otherwise closes the socket of the user whose call was on it (its session decides), and carries on with the next', async () => {
     const { fake, second, methods } = await afterTooBig();
-    second.sa.send(request(9, BIG));
-    second.sb.send(request(7, SMALL));
+    second.sa.send(request(9, BIG), ISOLATE);
+    second.sb.send(request(7, SMALL), ISOLATE);
     const lane = fake.last()!;
     lane.accept();
     expect(methods(lane)).toEqual(['eth_call']);
@@ -208,8 +199,8 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
 
   it('a lane socket that cannot connect closes the sockets of every user waiting on it', async () => {
     const { fake, second } = await afterTooBig();
-    second.sa.send(request(9, BIG));
-    second.sb.send(request(7, SMALL));
+    second.sa.send(request(9, BIG), ISOLATE);
+    second.sb.send(request(7, SMALL), ISOLATE);
     fake.last()!.refuse(503);
     await settle();
     expect(second.a.types()).toEqual(['open', 'close']);
@@ -218,8 +209,8 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
 
   it('gives up on a lane socket that does not open within 5 s, or on a call it does not answer within 30 s, as on a socket lost', async () => {
     const { clock, fake, second, methods } = await afterTooBig();
-    second.sa.send(request(9, BIG));
-    second.sb.send(request(7, SMALL));
+    second.sa.send(request(9, BIG), ISOLATE);
+    second.sb.send(request(7, SMALL), ISOLATE);
     const lane = fake.last()!;
     lane.accept();
     expect(methods(lane)).toEqual(['eth_call']);
@@ -239,7 +230,7 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
   it('a transport that throws when the lane opens its socket: a connect that failed, told after the send', async () => {
     const { second, refuse } = await afterTooBig();
     refuse();
-    expect(() => second.sb.send(request(7, SMALL))).not.toThrow();
+    expect(() => second.sb.send(request(7, SMALL), ISOLATE)).not.toThrow();
     expect(second.b.types()).toEqual(['open']);
     await settle();
     expect(second.b.types()).toEqual(['open', 'close']);
@@ -247,8 +238,8 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
 
   it('does not send the call of a user that left while it waited, and passes on only the JSON-RPC members of an answer', async () => {
     const { fake, second, methods } = await afterTooBig();
-    second.sb.send(request(7, SMALL));
-    second.sa.send(request(9, BIG));
+    second.sb.send(request(7, SMALL), ISOLATE);
+    second.sa.send(request(9, BIG), ISOLATE);
     second.sa.close();
     const lane = fake.last()!;
     lane.accept();

@@ -21,11 +21,8 @@ export interface RoutedSocket {
   heardRecently(): boolean;
   /** A frame from upstream could be given to no user. */
   unroutable(): void;
-  /**
-   * Whether a user's call (`rest`: its request after the id) is sent on a socket of its own
-   * instead (see `IsolationLane`): then it is no longer this socket's.
-   */
-  isolated(user: VirtualSocket, idText: string, method: string, rest: string): boolean;
+  /** A user's call (`rest`: its request after the id) goes on a socket of its own instead (see `IsolationLane`). */
+  isolate(user: VirtualSocket, idText: string, method: string, rest: string): void;
 }
 
 /**
@@ -52,9 +49,10 @@ export class FrameRouter {
   /**
    * A user's frame: each request re-addressed, subscriptions served from the shared ones. Throws,
    * like a real socket, when the real socket cannot take it, and (sending nothing of it) when it
-   * is not JSON or, not in a session's shape, is nested too deep to be written again.
+   * is not JSON or, not in a session's shape, is nested too deep to be written again. `isolate`
+   * (see SendOptions): a call in a session's shape goes on a socket of its own instead.
    */
-  send(user: VirtualSocket, text: string): void {
+  send(user: VirtualSocket, text: string, isolate = false): void {
     let head = REQUEST_HEAD.exec(text);
     // Another "id" or "method" after the head would be the one a node reads (the last of a repeated
     // member, as JSON.parse reads it): such a frame is parsed, and written again with one of each.
@@ -66,9 +64,8 @@ export class FrameRouter {
       const chainId = head[2] === 'eth_chainId';
       if (chainId && this.#answerChainId(user, idText)) return;
       const rest = text.slice(ID_AT + head[1]!.length);
-      if (chainId) return this.#ids.call(user, { kind: 'call', user, idText, chainId }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
-      if (this.#socket.isolated(user, idText, head[2]!, rest)) return;
-      this.#ids.call(user, { kind: 'call', user, idText, rest }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
+      if (isolate && !chainId) return this.#socket.isolate(user, idText, head[2]!, rest);
+      this.#ids.call(user, chainId ? { kind: 'call', user, idText, chainId } : { kind: 'call', user, idText }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
       return;
     }
     let message: unknown;

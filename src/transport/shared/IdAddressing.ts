@@ -12,10 +12,9 @@ export const REQUEST_HEAD = /^\{"jsonrpc":"2\.0","id":(\d{1,15}),"method":"([A-Z
 
 /**
  * A user's call on the real socket: whose, and under which id it sent it (`idText`: the id's JSON
- * text as the user wrote it, see `idTextOf`, so an id past 2^53 comes back with all its digits;
- * `rest`: its request after the id, when it came in the common shape, see `IsolationLane`).
+ * text as the user wrote it, see `idTextOf`, so an id past 2^53 comes back with all its digits).
  */
-export type CallOrigin = { kind: 'call'; user: VirtualSocket; idText: string; chainId?: true; rest?: string };
+export type CallOrigin = { kind: 'call'; user: VirtualSocket; idText: string; chainId?: true };
 
 /**
  * Who sent a request now on the real socket, under which id: a user's call, a shared subscribe,
@@ -165,13 +164,6 @@ export class IdAddressing {
       if (origin?.kind === 'call' && /^\d+$/.test(origin.idText)) ids.push(Number(origin.idText));
     }
     return ids;
-  }
-
-  /** The requests of the users' calls in flight, after their ids (those sent in the common shape). */
-  requestsInFlight(): string[] {
-    const rests: string[] = [];
-    for (const origin of this.#calls.values()) if (origin.kind === 'call' && origin.rest !== undefined) rests.push(origin.rest);
-    return rests;
   }
 
   /** The real socket is gone: every id is forgotten. */

@@ -3,7 +3,6 @@ import { MAX_UPSTREAM_DEPTH, tooDeepToPassOn } from '../../jsonDepth.js';
 import { RpcErrorCode } from '../../jsonrpc.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketTransport, UpstreamSocket } from '../SocketTransport.js';
 import { answerFrame } from './IdAddressing.js';
-import type { TooBigSuspects } from './TooBigSuspects.js';
 import type { VirtualSocket } from './VirtualSocket.js';
 
 /** How long the lane's socket may take to open (a session's `connectTimeoutMs`, by default). */
@@ -30,17 +29,16 @@ interface LaneCall {
  * once more under every session's calls then in flight, and a session fails a call that two such
  * sockets failed under (FRAME_TOO_LARGE, rather than a third send) though its answer was small.
  *
- * So the requests that were in flight are remembered ({@link TooBigSuspects}), and a call sent
- * again with one of those texts, to whichever node, comes to that node's lane instead of going
- * on the shared socket: sent on the lane's own socket with nothing else in flight, it is answered
- * as usual, or, when that socket too closes on a message too big, known to be the one and answered
- * FRAME_TOO_LARGE by its id. The other sessions' calls never share a socket with it again.
+ * So a session sends such a call again with `isolate` (SendOptions), and it comes here instead of
+ * going on the shared socket: sent on the lane's own socket with nothing else in flight, it is
+ * answered as usual, or, when that socket too closes on a message too big, known to be the one and
+ * answered FRAME_TOO_LARGE by its id. The other sessions' calls never share a socket with it again.
  */
 export class IsolationLane {
   readonly #inner: SocketTransport;
   readonly #clock: Clock;
-  /** The lane has nothing left to do: its transport forgets it. */
-  readonly #idle: () => void;
+  /** `tooLarge`: a call was answered FRAME_TOO_LARGE; `idle`: the lane has nothing left to do (its transport forgets it). */
+  readonly #tell: { tooLarge(): void; idle(): void };
   /** The socket's deadline: to open, then for the answer in flight. */
   #deadline: TimerHandle | undefined;
   readonly #queue: LaneCall[] = [];
@@ -51,13 +49,13 @@ export class IsolationLane {
   #inFlight: (LaneCall & { id: number }) | undefined;
   #nextId = 1;
 
-  constructor(inner: SocketTransport, clock: Clock, idle: () => void) {
+  constructor(inner: SocketTransport, clock: Clock, tell: { tooLarge(): void; idle(): void }) {
     this.#inner = inner;
     this.#clock = clock;
-    this.#idle = idle;
+    this.#tell = tell;
   }
 
-  /** A user's call (a suspect's request, see {@link TooBigSuspects}), sent from here once those before it are answered. */
+  /** A user's call, sent from here once those before it are answered. */
   add(user: VirtualSocket, idText: string, method: string, rest: string): void {
     this.#queue.push({ user, idText, method, rest });
     // The call in flight is nobody's any more (its session left that socket, and sends it again):
@@ -194,6 +192,7 @@ export class IsolationLane {
     this.#inFlight = undefined;
     const closeInfo: SocketCloseInfo = { code: info.code, reason: info.reason };
     if (call !== undefined && info.messageTooBig === true) {
+      this.#tell.tooLarge();
       call.user.deliver(
         answerFrame(call.idText, {
           error: {
@@ -214,6 +213,6 @@ export class IsolationLane {
 
   /** A lane with nothing left tells its transport. */
   #checkIdle(): void {
-    if (this.#socket === undefined && this.#queue.length === 0) this.#idle();
+    if (this.#socket === undefined && this.#queue.length === 0) this.#tell.idle();
   }
 }

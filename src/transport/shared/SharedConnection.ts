@@ -35,13 +35,8 @@ export interface ConnectionOwner {
   retired(connection: SharedConnection): void;
   /** Users that waited to join a connection that did not answer: each placed afresh, as a new open. */
   place(user: VirtualSocket): void;
-  /**
-   * Whether a user's call goes on a socket of its own instead of this one (see `IsolationLane`):
-   * its request was in flight on a real socket (to any node) that a message too big closed lately.
-   */
-  isolated(key: string, user: VirtualSocket, idText: string, method: string, rest: string): boolean;
-  /** A real socket closed on a message too big for it, with these requests in flight (after their ids). */
-  tooBig(requests: string[]): void;
+  /** A user's call (`rest`: its request after the id) goes on a socket of its own to endpoint `key` (see `IsolationLane`). */
+  isolate(key: string, user: VirtualSocket, idText: string, method: string, rest: string): void;
   /**
    * The real socket is done (no user left on it): forgotten, and when its connect failed (`failed`:
    * how it ended), remembered so that opens to its endpoint are paced.
@@ -100,7 +95,7 @@ export class SharedConnection implements RequestWriter {
       write: (text) => this.write(text),
       heardRecently: () => clock.now() - this.#gate.heardAt < settings.livenessWindowMs,
       unroutable: () => owner.unroutable(),
-      isolated: (user, idText, method, rest) => owner.isolated(key, user, idText, method, rest),
+      isolate: (user, idText, method, rest) => owner.isolate(key, user, idText, method, rest),
     };
     this.#router = new FrameRouter(socket, this.#ids, this.subscriptions);
   }
@@ -157,12 +152,12 @@ export class SharedConnection implements RequestWriter {
   }
 
   /**
-   * A user's frame: each request re-addressed, subscriptions served from the shared ones. Throws,
-   * like a real socket, when the real socket cannot take it.
+   * A user's frame: each request re-addressed, subscriptions served from the shared ones (`isolate`:
+   * see SendOptions). Throws, like a real socket, when the real socket cannot take it.
    */
-  send(user: VirtualSocket, text: string): void {
+  send(user: VirtualSocket, text: string, isolate: boolean): void {
     if (this.#state !== 'open') throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
-    this.#router.send(user, text);
+    this.#router.send(user, text, isolate);
   }
 
   /**
@@ -256,7 +251,6 @@ export class SharedConnection implements RequestWriter {
     this.#state = 'closed';
     this.#closeInfo = info;
     const tooBig = info.messageTooBig === true;
-    if (tooBig) this.#owner.tooBig(this.#ids.requestsInFlight());
     this.#owner.ended(this, failed ? info : undefined);
     const users = [...this.users];
     // Each user is told which of its calls were on this socket (not those on a socket of their own).

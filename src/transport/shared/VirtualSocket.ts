@@ -1,5 +1,5 @@
 import { SteadyRpcError } from '../../errors.js';
-import type { SocketCloseInfo, SocketEndpoint, SocketListener, UpstreamSocket } from '../SocketTransport.js';
+import type { SendOptions, SocketCloseInfo, SocketEndpoint, SocketListener, UpstreamSocket } from '../SocketTransport.js';
 import { CloseCode } from '../SocketTransport.js';
 import type { SharedConnection } from './SharedConnection.js';
 
@@ -40,9 +40,9 @@ export class VirtualSocket implements UpstreamSocket {
     return this.#connection?.bufferedAmount ?? 0;
   }
 
-  send(text: string): void {
+  send(text: string, options?: SendOptions): void {
     if (this.#state !== 'open') throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
-    this.#connection!.send(this, text);
+    this.#connection!.send(this, text, options?.isolate === true);
   }
 
   close(code?: number, reason?: string): void {

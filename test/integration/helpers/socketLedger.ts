@@ -6,7 +6,7 @@
  * close, with whether a message too big for the socket caused it. That is the session's own view
  * of which socket a call was on when which socket failed, which the nodes cannot see.
  */
-import type { SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from '../../../src/index.js';
+import type { SendOptions, SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from '../../../src/index.js';
 
 export type LedgerEvent =
   | { kind: 'sent'; socket: number; tag: string }
@@ -67,9 +67,9 @@ class LedgerSocket implements UpstreamSocket {
     return this.#inner.bufferedAmount;
   }
 
-  send(text: string): void {
+  send(text: string, options?: SendOptions): void {
     try {
-      this.#inner.send(text);
+      this.#inner.send(text, options);
     } catch (error) {
       this.#events.push({ kind: 'send-failed', socket: this.#socket });
       throw error;
