@@ -220,8 +220,8 @@ export class CheckRunner {
     // retracted (and the new branch's fetched over their range); heads are not re-emitted from a
     // guess: the stream goes on from the new node, and the `reorg` event says it is deep.
     const ancestor = fork?.deep && kept.continuity.kind === 'newHeads' ? undefined : fork?.ancestor;
-    const plan = kept.continuity.plan(head, ancestor, verified);
     const deep = fork?.deep === true;
+    const plan = kept.continuity.plan(head, ancestor, verified, deep);
     if (plan.kind === 'none') return this.#finish(subscription, kept, run, [], { ancestor, deep });
     const { from, to } = plan;
     if (plan.kind === 'skip') return this.#finish(subscription, kept, run, [], { from, to, skipped: true, ancestor, deep });

@@ -98,7 +98,7 @@ export abstract class Continuity {
   protected abstract admit(result: unknown, live: boolean): boolean;
 
   /** The first block to fetch after a switch, given the last one the client has seen everything up to. */
-  protected abstract fetchFrom(last: number, head: number, ancestor: number | undefined, verified: number | undefined): number;
+  protected abstract fetchFrom(last: number, head: number, ancestor: number | undefined, verified: number | undefined, deep: boolean): number;
 
   /**
    * The chain this subscription delivered is left above `ancestor`: forgets that it saw everything
@@ -237,13 +237,14 @@ export abstract class Continuity {
 
   /**
    * Starts buffering live notifications; returns what to fetch once the new node's head is known.
-   * `verified`: the highest height delivered that the check found on the node's chain.
+   * `verified`: the highest height delivered that the check found on the node's chain; `deep`: the
+   * fork reaches below what is kept.
    */
-  plan(head: number, ancestor?: number, verified?: number): BackfillPlan {
+  plan(head: number, ancestor?: number, verified?: number, deep = false): BackfillPlan {
     this.held ??= [];
     const last = ancestor !== undefined && (this.last === undefined || ancestor < this.last) ? ancestor : this.last;
     if (last === undefined) return { kind: 'none' };
-    const from = this.fetchFrom(last, head, ancestor, verified);
+    const from = this.fetchFrom(last, head, ancestor, verified, deep);
     if (head < from) return { kind: 'none' };
     if (head - from + 1 > this.options.maxBackfillBlocks) return { kind: 'skip', from, to: head };
     return this.kind === 'newHeads' ? { kind: 'blocks', from, to: head } : { kind: 'logs', from, to: head };

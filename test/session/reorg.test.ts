@@ -824,4 +824,30 @@ describe('a logs subscription whose logs between are forgotten', () => {
     await flush();
     expect(reorgs).toEqual([{ ancestor: 3, depth: 35, deep: true }]);
   });
+
+  // Found by npm run test:props:long, seed 20261409 (before this session's work too): the fork was
+  // found at the block of the newest forgotten log, and the backfill fetched that block again; it
+  // had more logs than the dedupe window holds, and the client got the older of them twice.
+  it('a fork at the block of its newest forgotten log does not deliver that block\'s logs again, however many', async () => {
+    const a = chain(20);
+    const b = chain(22, 10); // b left a's chain above 10: its block 10 is a's
+    const MANY = 300;
+    const logsAt = (c: ReturnType<typeof chain>, n: number) => Array.from({ length: n === 10 ? MANY : 1 }, (_, i) => c.log(n, i));
+    const call = async (method: string, params: unknown[]) => {
+      if (method !== 'eth_getLogs') return b.call(method, params);
+      const { fromBlock, toBlock } = params[0] as { fromBlock: string; toBlock: string };
+      const logs = [];
+      for (let n = Number(fromBlock); n <= Math.min(Number(toBlock), 22); n++) logs.push(...logsAt(b, n));
+      return logs;
+    };
+    const { keeper: k, delivered, reorgs } = keeper({ reorgDepth: 4 });
+    k.track('l', ['logs', {}], undefined);
+    for (const log of logsAt(a, 10)) k.accept('l', log);
+    k.accept('l', a.log(20)); // 10 blocks up: block 10's logs are forgotten
+    k.afterSwitch(call);
+    await flush();
+    expect(reorgs).toEqual([{ ancestor: 10, depth: 10, deep: false }]);
+    const after = delivered.slice(MANY + 1).map(({ item }) => item);
+    expect(after).toEqual([{ ...a.log(20), removed: true }, ...Array.from({ length: 12 }, (_, i) => b.log(11 + i))]);
+  });
 });
