@@ -556,7 +556,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosCounts> {
       ...(burster ? { burst: burster.counts() } : {}),
       ...(httpBurster ? { httpBurst: httpBurster.counts } : {}),
       ...(oversized ? { oversized: oversized.counts(ledger!.events, { a: chain.nodes.a!.reads!, b: chain.nodes.b!.reads! }) } : {}),
-      ...(upstreams instanceof SharedSocketTransport ? { isolation: { isolated: upstreams.stats().isolated, isolatedTooLarge: upstreams.stats().isolatedTooLarge } } : {}),
+      ...(upstreams instanceof SharedSocketTransport ? { isolation: upstreams.stats() } : {}),
       slowReaderCloses: metricSum(metrics, 'steadyrpc_client_slow_reader_closes_total'),
       afterHeal,
       backfillSkipped: metricSum(metrics, 'steadyrpc_session_backfill_total', { outcome: 'skipped' }) + metricSum(metrics, 'steadyrpc_session_backfill_total', { outcome: 'failed' }),

@@ -43,7 +43,6 @@ export class IsolationLane {
   #deadline: TimerHandle | undefined;
   readonly #queue: LaneCall[] = [];
   #socket: UpstreamSocket | undefined;
-  #open = false;
   /** Whether the socket now connecting or open has opened (a connect that fails is no call's doing). */
   #opened = false;
   #inFlight: (LaneCall & { id: number }) | undefined;
@@ -62,7 +61,7 @@ export class IsolationLane {
     // its answer is not waited for.
     if (this.#inFlight !== undefined && !this.#inFlight.user.isOpen) this.#giveUp('steadyrpc: its call was abandoned');
     if (this.#socket === undefined) this.#connect(user.endpoint);
-    else if (this.#open) this.#sendNext();
+    else if (this.#opened) this.#sendNext();
   }
 
   #connect(endpoint: SocketEndpoint): void {
@@ -89,7 +88,7 @@ export class IsolationLane {
       onOpen: () => {
         if (this.#socket !== socket) return;
         this.#clearDeadline();
-        this.#open = this.#opened = true;
+        this.#opened = true;
         this.#sendNext();
       },
       onMessage: (text) => {
@@ -134,7 +133,6 @@ export class IsolationLane {
     if (next === undefined) {
       const socket = this.#socket;
       this.#socket = undefined;
-      this.#open = false;
       socket?.close(1000, 'steadyrpc: done');
       return this.#checkIdle();
     }
@@ -188,7 +186,6 @@ export class IsolationLane {
     const opened = this.#opened;
     this.#clearDeadline();
     this.#socket = undefined;
-    this.#open = false;
     this.#inFlight = undefined;
     const closeInfo: SocketCloseInfo = { code: info.code, reason: info.reason };
     if (call !== undefined && info.messageTooBig === true) {

@@ -246,11 +246,11 @@ export class SharedConnection implements RequestWriter {
     if (this.#state === 'closed') return;
     const now = this.#clock.now();
     // A connect that failed, or a socket the node closed right after opening it: paced.
+    const tooBig = info.messageTooBig === true;
     // (Not one an answer too big closed: the node answered.)
-    const failed = !this.#dropped && info.messageTooBig !== true && (this.#openedAt === undefined || now - this.#openedAt < this.#settings.retryAfterMs);
+    const failed = !this.#dropped && !tooBig && (this.#openedAt === undefined || now - this.#openedAt < this.#settings.retryAfterMs);
     this.#state = 'closed';
     this.#closeInfo = info;
-    const tooBig = info.messageTooBig === true;
     this.#owner.ended(this, failed ? info : undefined);
     const users = [...this.users];
     // Each user is told which of its calls were on this socket (not those on a socket of their own).

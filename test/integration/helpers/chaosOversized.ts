@@ -261,7 +261,7 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
     for (const [n, r] of last) if (r.tag !== undefined && r.unansweredBefore === 0 && node.socketCloses.get(n) === TOO_BIG_CLOSE) aloneOnTooBig.add(r.tag);
   }
   // Two sockets it was on closed as too big, or one it was alone in flight on.
-  const twoCounted = (tag: string) => (rule.get(tag)?.counted.length ?? 0) >= 2 || aloneOnTooBig.has(tag);
+  const tooLargeShown = (tag: string) => (rule.get(tag)?.counted.length ?? 0) >= 2 || aloneOnTooBig.has(tag);
   for (const [id, call] of calls) {
     const big = call.kind === 'big';
     if (big) {
@@ -279,11 +279,14 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
       counts.besideSent += 1;
     }
     const why = `only ${rule.get(call.tag)?.counted.length ?? 0} socket(s) it was on closed as too big`;
-    judgeAnswer(call, big ? 'eth_call' : 'eth_getBalance', twoCounted(call.tag), counts, id, note, why);
+    judgeAnswer(call, big ? 'eth_call' : 'eth_getBalance', tooLargeShown(call.tag), counts, id, note, why);
   }
   return counts;
 }
-/** Counts one call's answers. `tooLargeAllowed`: whether two sockets it was on closed as too big. */
+/**
+ * Counts one call's answers. `tooLargeAllowed`: whether two sockets it was on closed as too big, or
+ * one it was alone in flight on.
+ */
 function judgeAnswer(sent: OversizedCall, method: string, tooLargeAllowed: boolean, counts: OversizedCounts, id: string, note: (text: string) => void, why: string): void {
   const big = sent.kind === 'big';
   if (sent.answers.length === 0) {
