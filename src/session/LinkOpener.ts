@@ -59,6 +59,7 @@ export class LinkOpener {
     }
     if (!link.alive) return;
     const scrub = (text: string) => redactNodeText(info, redactText(text, endpoint, { revealPath: info.revealPath }));
+    link.endpoint = endpoint;
     link.socket = ctx.transport.open(endpoint, {
       onOpen: () => this.#onOpen(link),
       onMessage: (text, bytes) => ctx.frames.onMessage(link, text, bytes),

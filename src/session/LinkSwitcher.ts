@@ -174,9 +174,10 @@ export class LinkSwitcher {
     ctx.filter.failOwner(link, failure);
     // A listener of one of those failures closed the session: close() answered what the link owed.
     if (ctx.closed()) return;
-    // One of their answers was larger than the socket takes: which one, no one can tell yet (of
-    // those the transport says were on the socket, when it says).
-    if (cause === 'message-too-big') for (const [id, call] of link.calls) if (link.tooBigSuspects?.has(id) ?? true) call.tooBig = (call.tooBig ?? 0) + 1;
+    // One of their answers was larger than the socket takes: which one, no one can tell (of those
+    // the transport says were on the socket, when it says), so each goes on a socket of its own
+    // from now on. One already sent so was not on this socket.
+    if (cause === 'message-too-big') for (const [id, call] of link.calls) if (call.tooBig === undefined && (link.tooBigSuspects?.has(id) ?? true)) call.tooBig = true;
     const owed = [...link.calls.values()];
     link.calls.clear();
     // The node did not fail, then: the socket carried what was asked of it (with shared sockets,

@@ -8,7 +8,9 @@ import type { OwnPurpose } from './ReplayFilter.js';
 import type { SessionContext } from './SessionContext.js';
 import { acceptsTraffic } from './SessionState.js';
 import type { UpstreamLink } from './UpstreamLink.js';
-import type { SendOptions } from '../transport/SocketTransport.js';
+import { redactNodeText } from '../pool/NodeConfig.js';
+import { IsolationLane, type LaneUser } from '../transport/IsolationLane.js';
+import type { SendOptions, SocketCloseInfo } from '../transport/SocketTransport.js';
 
 const ISOLATE: SendOptions = Object.freeze({ isolate: true });
 
@@ -19,6 +21,11 @@ const ISOLATE: SendOptions = Object.freeze({ isolate: true });
  */
 export class Outbox {
   readonly #ctx: SessionContext;
+  /**
+   * By node, for a transport that does not isolate calls itself: the calls sent on a socket of
+   * their own (see {@link #sendApart}). Made with the first: most sessions never need one.
+   */
+  #lanes: Map<string, IsolationLane> | undefined;
 
   constructor(ctx: SessionContext) {
     this.#ctx = ctx;
@@ -34,8 +41,8 @@ export class Outbox {
     call.linkHeadAt = link.headAt;
     link.calls.set(id, call);
     if (!link.hasTimer('calls')) link.setTimer('calls', this.#ctx.settings.requestTimeoutMs, () => this.#expireCalls(link));
-    // In flight on a socket an answer too large failed: a shared socket sends it apart.
-    this.#write(link, id, call.method, call.params, call.tooBig !== undefined);
+    // In flight on a socket an answer too large failed: sent on a socket of its own.
+    this.#write(link, id, call.method, call.params, call.tooBig);
   }
 
   /** Sends a request of the session's own; its answer goes to `onAnswer`, never to the client. */
@@ -98,15 +105,12 @@ export class Outbox {
     this.carry(owed, node);
     const resend: PendingCall[] = [];
     const answers: Array<[PendingCall, boolean]> = [];
-    const tooBig: PendingCall[] = [];
     for (const call of owed) {
       if (call.answered) {
         this.landed(call);
         continue;
       }
       if (call.unsubscribed !== undefined) answers.push([call, true]);
-      // In flight on two sockets that a message too big failed: its answer, sent again, would fail a third.
-      else if ((call.tooBig ?? 0) >= 2) tooBig.push(call);
       else if (ctx.isRepeatable(call.method)) resend.push(call);
       else answers.push([call, false]);
     }
@@ -117,21 +121,15 @@ export class Outbox {
     if (queued) ctx.queue.unshift(resend.map((call) => ({ value: call, bytes: call.bytes })));
     else for (const call of resend) this.sendCall(ctx.link!, call);
     const notResent = answers.filter(([, unsubscribed]) => !unsubscribed).length;
-    const failed = notResent + tooBig.length;
     ctx.stats.resent += resend.length;
     ctx.stats.notResent += notResent;
-    for (const call of tooBig) {
-      this.landed(call);
-      const max = `larger than the socket takes (WsSocketTransport's maxPayload)`;
-      ctx.fail(call, RpcErrorCode.FRAME_TOO_LARGE, `The answer to ${call.method} from node "${node}" was ${max}, on two sockets: not sent again`);
-    }
     for (const [call, unsubscribed] of answers) {
       this.landed(call);
       if (unsubscribed) ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: true });
       else ctx.fail(call, RpcErrorCode.NOT_RESENT, `Node "${node}" went away before answering; ${call.method} is not safe to send twice`);
     }
     if (ctx.closed()) return;
-    if (resend.length > 0 || failed > 0) ctx.events.emit('inflight', { node, resent: resend.length, failed });
+    if (resend.length > 0 || notResent > 0) ctx.events.emit('inflight', { node, resent: resend.length, failed: notResent });
     if (queued && !ctx.closed()) ctx.emitQueue();
   }
 
@@ -159,6 +157,8 @@ export class Outbox {
       link.calls.clear();
       link.kill(1000, 'steadyrpc: session closed');
     }
+    for (const lane of this.#lanes?.values() ?? []) lane.close();
+    this.#lanes = undefined;
     for (const call of owed) ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
     for (const [call, node] of sent) {
       if (call.unsubscribed !== undefined || ctx.isRepeatable(call.method)) ctx.fail(call, RpcErrorCode.UPSTREAM_UNAVAILABLE, 'Session closed');
@@ -166,19 +166,71 @@ export class Outbox {
     }
   }
 
-  /** Writes one request (a notification when `id` is undefined), without keys that are absent. */
-  #write(link: UpstreamLink, id: number | undefined, method: string, params: unknown, isolate = false): void {
+  /**
+   * Writes one request (a notification when `id` is undefined), without keys that are absent.
+   * `isolate`: on a socket where no other call is in flight (see PendingCall.tooBig).
+   */
+  #write(link: UpstreamLink, id: number | undefined, method: string, params: unknown, isolate?: boolean): void {
     const payload =
       id === undefined
         ? params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }
         : params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
+    const text = JSON.stringify(payload);
+    // A subscription lives on the socket it was made on, and its answers are small. A transport
+    // whose opens share connections is told instead: a socket of the session's own would not be.
+    const { transport } = this.#ctx;
+    if (isolate && id !== undefined && !transport.isolates && !transport.multiplexed && method !== 'eth_subscribe' && method !== 'eth_unsubscribe') {
+      return this.#sendApart(link, id, method, text.slice(`{"jsonrpc":"2.0","id":${id}`.length));
+    }
     try {
-      if (isolate) link.socket!.send(JSON.stringify(payload), ISOLATE);
-      else link.socket!.send(JSON.stringify(payload));
+      if (isolate) link.socket!.send(text, ISOLATE);
+      else link.socket!.send(text);
     } catch (error) {
       // The socket is going away: this re-homes what it owes, in order, and its close says why.
       queueMicrotask(() => this.#ctx.switcher.sendFailed(link, error));
     }
+  }
+
+  /**
+   * Sends call `id` of `link` (`rest`: its request after the id) on a socket of its own to the
+   * node, one such call at a time (see IsolationLane): its answer comes as if on `link`; when that
+   * socket too fails on a message too big, the call is answered FRAME_TOO_LARGE, as nothing else
+   * was in flight on it; when it is lost otherwise, so is `link` (the calls are sent again, as
+   * for any socket lost).
+   */
+  #sendApart(link: UpstreamLink, id: number, method: string, rest: string): void {
+    const ctx = this.#ctx;
+    const lanes = (this.#lanes ??= new Map());
+    let lane = lanes.get(link.node);
+    if (lane === undefined) {
+      const node = link.node;
+      const created = (lane = new IsolationLane(ctx.transport, ctx.clock, {
+        // Past the session's own deadline for the call: it has answered the client by then.
+        answerMs: ctx.settings.requestTimeoutMs + 1_000,
+        tooLarge: (of) => `The answer to ${of} from node "${node}" was larger than the socket takes (WsSocketTransport's maxPayload), on a socket it was alone in flight on: not sent again`,
+        idle: () => {
+          if (this.#lanes?.get(node) === created) this.#lanes.delete(node);
+        },
+      }));
+      lanes.set(node, lane);
+    }
+    const user: LaneUser = {
+      endpoint: link.endpoint!,
+      get isOpen() {
+        return link.alive;
+      },
+      deliver: (text) => ctx.frames.onMessage(link, text),
+      // As a socket's close is, told after the call.
+      drop: (info: SocketCloseInfo) => queueMicrotask(() => this.#laneLost(link, info)),
+    };
+    lane.add(user, String(id), method, rest);
+  }
+
+  /** The socket a call of `link`'s was sent on apart was lost: `link` is given up with it. */
+  #laneLost(link: UpstreamLink, info: SocketCloseInfo): void {
+    if (!link.alive || this.#ctx.closed()) return;
+    const reason = info.reason ? `: ${redactNodeText(this.#ctx.pool.node(link.node), info.reason)}` : '';
+    this.#ctx.switcher.linkFailed(link, 'closed', new SteadyRpcError('ERR_TRANSPORT', `Node "${link.node}" closed the socket a call was sent on apart (${info.code}${reason})`));
   }
 
   #expireCalls(link: UpstreamLink): void {

@@ -45,10 +45,11 @@ export interface PendingCall {
   /** Set once the client has its one answer; later answers are dropped. */
   answered: boolean;
   /**
-   * Sockets that failed on a message too big for them (`SocketCloseInfo.messageTooBig`) while this
-   * call was in flight: at two, its answer is taken to be the one, and it is not sent again.
+   * It was in flight on a socket that a message too big for it failed
+   * (`SocketCloseInfo.messageTooBig`), so its answer may be the one: from then on it is sent on a
+   * socket of its own (SendOptions.isolate), where such a failure is known to be its own.
    */
-  tooBig?: number;
+  tooBig?: true;
   /** A JSON-RPC notification (no `id`): forwarded, never answered. */
   readonly oneWay: boolean;
 }

@@ -1,6 +1,6 @@
 import { ExponentialBackoff } from '../backoff/ExponentialBackoff.js';
 import type { Clock, TimerHandle } from '../Clock.js';
-import type { UpstreamSocket } from '../transport/SocketTransport.js';
+import type { SocketEndpoint, UpstreamSocket } from '../transport/SocketTransport.js';
 import type { PendingCall } from './PendingCall.js';
 
 /**
@@ -25,6 +25,8 @@ export class UpstreamLink {
   readonly generation: number;
   phase: LinkPhase = 'connecting';
   socket: UpstreamSocket | undefined;
+  /** Where its socket connected (resolved for it). */
+  endpoint: SocketEndpoint | undefined;
   /** When its socket opened. */
   openedAt: number | undefined;
   /** When it became active. */

@@ -5,7 +5,7 @@ import type { Random } from '../random.js';
 import { defaultRandom } from '../random.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from './SocketTransport.js';
 import { defaultSocketTransport } from './defaultSocketTransport.js';
-import { IsolationLane } from './shared/IsolationLane.js';
+import { IsolationLane } from './IsolationLane.js';
 import { SharedConnection, type ConnectionOwner, type ConnectionSettings } from './shared/SharedConnection.js';
 import { VirtualSocket } from './shared/VirtualSocket.js';
 
@@ -121,6 +121,8 @@ export class SharedSocketTransport implements SocketTransport {
    * sessions on one subscription do not check each frame again.
    */
   readonly framesChecked = true;
+  /** Calls sent with `isolate` go on sockets of their own (see IsolationLane). */
+  readonly isolates = true;
   readonly #inner: SocketTransport;
   readonly #settings: ConnectionSettings;
   readonly #clock: Clock;
@@ -151,7 +153,10 @@ export class SharedSocketTransport implements SocketTransport {
       let lane = this.#lanes.get(key);
       if (lane === undefined) {
         const created = (lane = new IsolationLane(this.#inner, this.#clock, {
-          tooLarge: () => void (this.#isolatedTooLarge += 1),
+          tooLarge: (method) => {
+            this.#isolatedTooLarge += 1;
+            return `The answer to ${method} was larger than the socket takes (the maxPayload of the transport under SharedSocketTransport): it failed a socket it was alone in flight on; not sent again`;
+          },
           idle: () => {
             if (this.#lanes.get(key) === created) this.#lanes.delete(key);
           },

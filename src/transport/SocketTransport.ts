@@ -14,7 +14,8 @@ export interface SocketCloseInfo {
   retryAfter?: string;
   /**
    * The socket failed because a message from the node was larger than the transport takes
-   * (`WsSocketTransport`'s `maxPayload`): the session then gives up on a call whose answer did it twice.
+   * (`WsSocketTransport`'s `maxPayload`): the session then sends each call that was on it again on
+   * a socket of its own (SendOptions.isolate), and gives up on one whose answer failed that too.
    */
   messageTooBig?: boolean;
   /**
@@ -47,9 +48,10 @@ export interface SocketListener {
 export interface SendOptions {
   /**
    * Its answer may be too large for a socket: it was in flight on one that a message too big
-   * closed (`SocketCloseInfo.messageTooBig`), and is sent again. A transport that shares a socket
-   * among sessions sends it where no other call's answer is affected (SharedSocketTransport: on a
-   * socket of its own, see IsolationLane).
+   * closed (`SocketCloseInfo.messageTooBig`), and is sent again, to go where no other call's answer
+   * is in flight (SharedSocketTransport: on a socket of its own, see IsolationLane). Sent only to
+   * a transport that says it does so ({@link SocketTransport.isolates}): for any other, the session
+   * opens such a socket itself.
    */
   isolate?: boolean;
 }
@@ -81,6 +83,14 @@ export interface SocketTransport {
    * each frame again before passing its text on to their client.
    */
   readonly framesChecked?: boolean;
+  /**
+   * True when its sockets send a request with `isolate` (SendOptions) on a socket where nothing
+   * else is in flight, and answer it FRAME_TOO_LARGE when its answer fails that one too, as
+   * `SharedSocketTransport` does. A session opens a socket of its own for such requests otherwise,
+   * unless the transport is {@link multiplexed} (it is sent `isolate` then, as it is the one that
+   * can): a transport that wraps another says what the one it wraps says.
+   */
+  readonly isolates?: boolean;
 }
 
 /** The standard close codes steadyrpc treats specially. */

@@ -50,20 +50,6 @@ export type ItemSpec =
 /** The method every node of a world answers too large for the socket (FakeNode.oversized). */
 export const OVERSIZED_METHOD = 'debug_traceBlockByNumber';
 
-/** The methods a request of each type calls (see ClientModel's #build). */
-const METHODS: Partial<Record<ReqType, readonly string[]>> = {
-  blockNumber: ['eth_blockNumber'],
-  getBalance: ['eth_getBalance'],
-  sendTransaction: ['eth_sendTransaction'],
-  feeHistory: ['eth_feeHistory'],
-  getBlock: ['eth_getBlockByNumber'],
-  byHash: ['eth_getTransactionReceipt', 'eth_getBlockByHash'],
-  subscribe: ['eth_subscribe'],
-  badSubscribe: ['eth_subscribe'],
-  unsubscribe: ['eth_unsubscribe'],
-  oversized: [OVERSIZED_METHOD],
-};
-
 export type ReqType = Exclude<ItemSpec['type'], 'notification'> | 'parse' | 'tooLarge';
 
 /** A request the client made that is owed exactly one answer. */
@@ -95,12 +81,6 @@ export interface Req {
   readonly gated: boolean;
   /** The session must refuse it with `LIMIT_EXCEEDED`: it would take the client past this cap. */
   readonly limited?: LimitName;
-  /**
-   * It was owed while an `oversized` call was: it may have been in flight on the sockets that call
-   * failed, and then gets FRAME_TOO_LARGE with it (a known limitation: nothing says which message
-   * was too big; see test/session/oversizedInnocent.test.ts).
-   */
-  mayBeTooLarge?: boolean;
 }
 
 export type LimitName = 'maxInFlight' | 'maxSubscriptions';
@@ -161,11 +141,11 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
     if (code === RpcErrorCode.PARSE_ERROR) return { type: 'specific', matches: (r) => r.type === 'parse', what: 'a parse error' };
     if (code === RpcErrorCode.INVALID_REQUEST) return { type: 'specific', matches: (r) => r.type === 'invalid', what: 'an invalid-request error' };
     if (code === RpcErrorCode.FRAME_TOO_LARGE) {
-      // A call that failed with an oversized one names its method: the one of that method it is for.
+      // A request too large to take, or an oversized call (it names its method): never a call
+      // that was only in flight beside one (oversizedInnocent.test.ts).
       const method = /^The answer to (\S+) from/.exec(String((answer.error as { message?: unknown }).message))?.[1];
       const preferred = (r: Req) => r.type === 'tooLarge' || (r.type === 'oversized' && (method === undefined || method === OVERSIZED_METHOD));
-      const bystander = (r: Req) => r.mayBeTooLarge === true && (method === undefined || METHODS[r.type]?.includes(method) === true);
-      return { type: 'specific', matches: (r) => preferred(r) || bystander(r), preferred, what: 'a frame-too-large error' };
+      return { type: 'specific', matches: preferred, preferred, what: 'a frame-too-large error' };
     }
     if (code === RpcErrorCode.INVALID_PARAMS) return { type: 'specific', matches: (r) => r.type === 'badSubscribe', what: 'an invalid-params error' };
     if (code === RpcErrorCode.NOT_RESENT) return { type: 'notResent' };
@@ -220,7 +200,7 @@ function categorizeWithin(answer: Record<string, unknown>): Category {
  * had not taken yet are answered as a closed session answers (a generic error), caps or not.
  */
 export function batchFits(
-  answer: { responses: Array<Record<string, unknown>>; categories: Category[]; closedDuring?: boolean; failedTwice?: ReadonlySet<Req> },
+  answer: { responses: Array<Record<string, unknown>>; categories: Category[]; closedDuring?: boolean; failedAlone?: ReadonlySet<Req> },
   items: readonly Req[],
   sentUpstream: (req: Req) => boolean = () => false,
 ): boolean {
@@ -229,9 +209,9 @@ export function batchFits(
     items.every((req, i) => {
       const category = answer.categories[i]!;
       if (show(answer.responses[i]!.id) !== show(req.replyId)) return false;
-      // FRAME_TOO_LARGE for an `oversized` call only once two sockets it was sent on had failed on
-      // an answer too large for them when the batch answer came (`failedTwice`, when given).
-      if (category.type === 'specific') return category.matches(req) && !(req.type === 'oversized' && category.preferred?.(req) === true && answer.failedTwice?.has(req) === false);
+      // FRAME_TOO_LARGE for an `oversized` call only once a socket it was alone on had failed on an
+      // answer too large for it when the batch answer came (`failedAlone`, when given).
+      if (category.type === 'specific') return category.matches(req) && !(req.type === 'oversized' && category.preferred?.(req) === true && answer.failedAlone?.has(req) === false);
       // A write that went upstream may have been carried out: never answered as if it had not.
       if (category.type === 'generic') return (isCall(req) && !(category.unsent && req.type === 'sendTransaction' && sentUpstream(req))) || (answer.closedDuring === true && req.limited !== undefined);
       if (category.type === 'notResent') return isCall(req) && req.type === 'sendTransaction';

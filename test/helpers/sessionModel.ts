@@ -113,7 +113,7 @@ export class ClientModel {
   readonly #nulled = new Map<string, Req[]>();
   /**
    * Answers that fit more than one request of their id, by id: block reads (by number or by hash)
-   * answered with a block, and calls answered FRAME_TOO_LARGE beside an oversized one. The request
+   * answered with a block. The request
    * the answer was put down to, what else that answer fits, and the last request sent before it
    * came (see #takeBackBlock).
    */
@@ -155,11 +155,14 @@ export class ClientModel {
   #nextUnique = 0;
   /** The sockets each `oversized` call was sent on, by its block number (see #onUpstreamSend). */
   readonly #oversizedOn = new Map<unknown, FakeSocket[]>();
-  /** Whether at least two sockets an `oversized` call was sent on failed on an answer too large for them (any other request: true). */
-  #failedTwice(req: Req): boolean {
+  /**
+   * Whether a socket an `oversized` call was sent on apart (nothing else of the session's in flight
+   * on it) failed on an answer too large for it (any other request: true).
+   */
+  #failedAlone(req: Req): boolean {
     if (req.type !== 'oversized') return true;
     const on = this.#oversizedOn.get(`0x${req.seq.toString(16)}`) ?? [];
-    return on.filter((socket) => socket.closeInfo?.messageTooBig === true).length >= 2;
+    return on.some((socket) => this.#world.transport.apart.has(socket) && socket.closeInfo?.messageTooBig === true);
   }
 
   /** Sockets the session left (switched away from) while they were open. */
@@ -183,7 +186,7 @@ export class ClientModel {
     session.on('switch', ({ to }) => {
       this.#deepJustifiedAtSwitch = this.#justifiesDeep(to);
       if (this.#active?.state === 'open') this.#left.add(this.#active);
-      this.#active = transport.fake.sockets.at(-1);
+      this.#active = transport.fake.sockets.filter((socket) => !transport.apart.has(socket)).at(-1);
       if (!this.#active || world.nodeOfSocket(this.#active).name !== to || this.#active.state !== 'open') {
         this.#violate(`switch to ${to}, but the newest socket is ${this.#active?.endpoint.url} (${this.#active?.state})`);
       }
@@ -273,7 +276,6 @@ export class ClientModel {
       if (req.type === 'unsubscribe' && req.expectUnsub && !req.limited && this.#held.delete(req.target!)) this.#released.unshift(req.target!);
     }
     owe();
-    this.#exposeToOversized();
     return this.#send(text);
   }
 
@@ -291,16 +293,6 @@ export class ClientModel {
       this.#violate(`send(${text}) threw ${String(error)}`);
     }
     return text;
-  }
-
-  /**
-   * While an `oversized` call is owed, every call owed may get FRAME_TOO_LARGE with it (see
-   * Req.mayBeTooLarge): all but writes, which are never sent on a second socket.
-   */
-  #exposeToOversized(): void {
-    const owed = [...[...this.#outstanding.values()].flat(), ...this.#batches.flatMap((batch, index) => (this.#answeredBatches.has(index) ? [] : batch.items))];
-    if (!owed.some((req) => req.type === 'oversized')) return;
-    for (const req of owed) if (req.type !== 'sendTransaction') req.mayBeTooLarge = true;
   }
 
   #req(type: ReqType, replyId: JsonRpcId | null, inBatch: boolean, extra: Partial<Req> = {}): Req {
@@ -509,11 +501,11 @@ export class ClientModel {
         break;
       }
       case 'specific': {
-        let index = category.preferred === undefined ? -1 : bestMatch(list, (r) => category.matches(r) && category.preferred!(r) && this.#failedTwice(r));
-        // FRAME_TOO_LARGE for an oversized call only once two sockets it was sent on failed on an
-        // answer too large for them: not after one (the calls beside it would be failed with it).
+        let index = category.preferred === undefined ? -1 : bestMatch(list, (r) => category.matches(r) && category.preferred!(r) && this.#failedAlone(r));
+        // FRAME_TOO_LARGE for an oversized call only once a socket it was alone on failed on an
+        // answer too large for it: not after one it shared (the calls beside it may be the one).
         if (index < 0 && category.preferred !== undefined && list.some((r) => category.matches(r) && category.preferred!(r) && r.type === 'oversized')) {
-          return this.#violate(`FRAME_TOO_LARGE for an oversized call of id ${key} before two sockets it was sent on failed on it: ${text}`);
+          return this.#violate(`FRAME_TOO_LARGE for an oversized call of id ${key} before a socket it was alone on failed on it: ${text}`);
         }
         if (index < 0) index = bestMatch(list, category.matches);
         if (index < 0 && (this.#takeBackNull(key, list, category.matches) || this.#takeBackBlock(key, list, category.matches))) index = list.length - 1;
@@ -523,9 +515,6 @@ export class ClientModel {
           return this.#violate(`${category.what} came for id ${key}, which has no such request outstanding${hint}: ${text}`);
         }
         const [req] = list.splice(index, 1);
-        // A FRAME_TOO_LARGE beside an oversized call, put down to one of two subscribes of an id:
-        // which of them it was is not known, so the other's subscription may be of either kind.
-        if (category.preferred?.(req!) === false && req!.type === 'subscribe' && list.some((r) => r.type === 'subscribe')) this.#ambiguousSubscribes.add(key);
         let candidates: Set<SubKind> | undefined;
         if (category.subscription !== undefined) {
           candidates = new Set(list.filter((r) => r.type === 'subscribe').map((r) => r.kind!));
@@ -534,7 +523,7 @@ export class ClientModel {
           if (this.#ambiguousSubscribes.has(key)) for (const kind of this.#subscribeKinds.get(key) ?? []) candidates.add(kind);
         }
         this.#answered(req!, category, candidates ?? new Set());
-        if (category.header !== undefined || (category.preferred !== undefined && !category.preferred(req!))) {
+        if (category.header !== undefined) {
           const answered = this.#blockAnswered.get(key) ?? [];
           answered.push({ req: req!, matches: category.matches, sentBefore: this.#seq });
           this.#blockAnswered.set(key, answered);
@@ -581,8 +570,7 @@ export class ClientModel {
    * An answer that fits none of the requests outstanding under `key` but fits a read an earlier
    * block answer was put down to, when that block also fits a read still outstanding that was sent
    * before it came (a block by number and the same block by hash, under one id): the block was the
-   * other's. That one takes it, and the read is put back in `list` (last) to take this answer. The
-   * same for a FRAME_TOO_LARGE put down to one of two calls of a method beside an oversized one.
+   * other's. That one takes it, and the read is put back in `list` (last) to take this answer.
    */
   #takeBackBlock(key: string, list: Req[], matches: (req: Req) => boolean): boolean {
     const answered = this.#blockAnswered.get(key) ?? [];
@@ -677,10 +665,10 @@ export class ClientModel {
       (category): Category =>
         category.type === 'null' ? { type: 'specific', matches: (r) => r.type === 'byHash' && r.limited === undefined && this.#mayBeGone(r), what: 'null' } : category,
     );
-    // Whether each oversized call of a batch had failed two sockets is judged as the answer comes:
-    // sockets failing later do not make an early FRAME_TOO_LARGE right (see batchFits).
-    const failedTwice = new Set(this.#batches.flatMap((batch) => batch.items.filter((r) => r.type === 'oversized' && this.#failedTwice(r))));
-    const answer = { responses, categories, closedDuring: this.#world.session.state === 'closed', failedTwice };
+    // Whether each oversized call of a batch had failed a socket alone is judged as the answer
+    // comes: sockets failing later do not make an early FRAME_TOO_LARGE right (see batchFits).
+    const failedAlone = new Set(this.#batches.flatMap((batch) => batch.items.filter((r) => r.type === 'oversized' && this.#failedAlone(r))));
+    const answer = { responses, categories, closedDuring: this.#world.session.state === 'closed', failedAlone };
     const nulls = categories.flatMap((category, i) => (category.type === 'specific' && category.what === 'null' ? [i] : []));
     const atIndex = (i: number) =>
       this.#batches.flatMap((batch) => (batch.items.length === responses.length && show(batch.items[i]!.replyId) === show(responses[i]!.id) ? [batch.items[i]!] : []));
@@ -805,15 +793,18 @@ export class ClientModel {
       return this.#violate(`the session sent upstream a frame that is not JSON: ${text}`);
     }
     for (const item of (Array.isArray(frame) ? frame : [frame]) as Array<typeof frame>) {
-      // A call whose answer is too large for the socket is not sent again once two sockets it was
-      // in flight on failed on such an answer (it gets FRAME_TOO_LARGE): not one socket after
-      // another until its deadline. A socket the session had left when it failed does not count:
-      // the calls of a node left as unhealthy move to the new socket at once, and the session no
-      // longer counts them as the old one's.
+      // A call whose answer is too large for the socket, once a socket it was in flight on failed
+      // on such an answer, is sent only apart (on a socket with nothing else of the session's in
+      // flight): it never fails a socket under other calls again. (Apart, it may be sent more than
+      // once: the FRAME_TOO_LARGE of a socket it was alone on is lost with the session's socket, if
+      // that closed first, as any answer is.) A socket the session had left when it failed does
+      // not count: the calls of a node left as unhealthy move to the new socket at once.
       if (item.method === OVERSIZED_METHOD && Array.isArray(item.params)) {
         const on = this.#oversizedOn.get(item.params[0]) ?? [];
         const failed = on.filter((s) => s.closeInfo?.messageTooBig === true && !this.#left.has(s)).length;
-        if (failed >= 2) this.#violate(`${OVERSIZED_METHOD}(${String(item.params[0])}) sent again after ${failed} sockets it was in flight on failed on an answer too large for them`);
+        if (failed > 0 && !this.#world.transport.apart.has(socket)) {
+          this.#violate(`${OVERSIZED_METHOD}(${String(item.params[0])}) sent again on a socket shared with other calls after ${failed} sockets it was in flight on failed on an answer too large for them`);
+        }
         this.#oversizedOn.set(item.params[0], [...on, socket]);
       }
       if (item.method === 'eth_blockNumber' && typeof item.id === 'number') {

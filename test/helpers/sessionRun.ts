@@ -68,7 +68,7 @@ const subKind = fc.constantFrom<SubKind>(...SUB_KINDS);
 const callSpec: fc.Arbitrary<ItemSpec> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ type: fc.constantFrom('blockNumber' as const, 'getBalance' as const), id: clientId }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('feeHistory' as const), id: clientId }) },
-  // A read whose answer is too large for the socket (FRAME_TOO_LARGE after two sockets fail on it).
+  // A read whose answer is too large for the socket (FRAME_TOO_LARGE once it fails a socket it is alone on).
   { weight: 1, arbitrary: fc.record({ type: fc.constant('oversized' as const), id: clientId }) },
   // A block the client has been given, by number: never answered null (invariant 1).
   { weight: 2, arbitrary: fc.record({ type: fc.constant('getBlock' as const), id: clientId, back: fc.nat(3) }) },

@@ -99,6 +99,11 @@ export class TracingTransport implements SocketTransport {
   readonly fake = new FakeSocketTransport();
   /** The socket whose frame the session is reading at this moment. */
   delivering: FakeSocket | undefined;
+  /**
+   * Sockets a session opened for a call sent apart (IsolationLane), not as its link to a node:
+   * told by the caller of open(), as nothing a transport is given says what a socket is for.
+   */
+  readonly apart = new WeakSet<FakeSocket>();
   onUpstreamSend: ((text: string, socket: FakeSocket) => void) | undefined;
   /** Sees every frame as it reaches the session, before the session reads it. */
   onDeliver: ((text: string, socket: FakeSocket) => void) | undefined;
@@ -206,6 +211,7 @@ export class TracingTransport implements SocketTransport {
     };
     const fake = this.fake.open(endpoint, traced);
     socket = fake;
+    if (new Error().stack?.includes('IsolationLane') === true) this.apart.add(fake);
     return {
       send: (text, options) => {
         this.#toHost(host, () => {

@@ -48,9 +48,9 @@
  * progress than `maxHttpInFlight` (every request answered once, a result or the documented 503,
  * and that only when the cap could have been met: chaosHttpLimit.ts; the other HTTP clients are
  * judged the same way), and a client whose `eth_call` every few seconds has an answer past the
- * upstream sockets' `maxPayload` (1 MiB here), beside small calls on its socket (FRAME_TOO_LARGE
- * naming the method once two sockets failed on it, never sent to a node after that, the calls
- * beside it answered: chaosOversized.ts), so the limits are held under faults, not only in the
+ * upstream sockets' `maxPayload` (1 MiB here), beside small calls on its socket (sent only alone in
+ * flight once a socket it was on failed so, FRAME_TOO_LARGE naming the method once one it was alone
+ * on failed too, the calls beside it answered: chaosOversized.ts), so the limits are held under faults, not only in the
  * adversarial probes.
  */
 import { SharedSocketTransport } from '../../src/index.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RpcErrorCode } from '../../src/index.js';
+import type { FakeSocket } from '../../src/testing/index.js';
 import { rpc, sessionHarness } from '../helpers/session.js';
 
 // Found in review: an answer larger than the socket takes (WsSocketTransport's maxPayload, 64 MiB:
@@ -8,8 +9,10 @@ import { rpc, sessionHarness } from '../helpers/session.js';
 // answer failed the next socket too, and so on until the call's deadline (30 s): the socket was
 // torn down about every two seconds, and with it every other call in flight and every
 // subscription (replayed each time; with SharedSocketTransport, every session on the socket).
-// A real ws server and `maxPayload: 1 MiB` showed 6 connections in 12 s. A call that was in
-// flight on two sockets that failed so gets FRAME_TOO_LARGE instead of a third try.
+// A real ws server and `maxPayload: 1 MiB` showed 6 connections in 12 s. Each call that was in
+// flight on a socket that failed so is sent again on a socket of its own: one whose answer fails
+// that one too gets FRAME_TOO_LARGE instead of a third try (see oversizedInnocent.test.ts for the
+// calls beside it).
 
 /** A session on a and b with a newHeads subscription; `on` lists the nodes whose eth_getLogs answer is too big. */
 async function oversizedLogs(on: readonly string[]) {
@@ -23,18 +26,24 @@ async function oversizedLogs(on: readonly string[]) {
 }
 
 describe('a call whose answer is larger than the socket takes', () => {
-  it('on every node: FRAME_TOO_LARGE once it failed two sockets, and the session goes on', async () => {
+  it('on every node: FRAME_TOO_LARGE once it failed a socket of its own, and the session goes on', async () => {
     const { h, closes } = await oversizedLogs(['a', 'b']);
     h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
     await h.settle();
     await h.clock.advance(5_000);
     const [answer] = h.answers(1);
     expect(answer.error.code).toBe(RpcErrorCode.FRAME_TOO_LARGE);
-    expect(answer.error.message).toMatch(/eth_getLogs .*larger than the socket takes/);
-    // Two sockets, not one every couple of seconds until the call's deadline.
-    expect(closes.length).toBe(2);
+    expect(answer.error.message).toMatch(/eth_getLogs .*larger than the socket takes.*alone in flight/);
+    // Two sockets, not one every couple of seconds until the call's deadline: the session's, and
+    // the one the call went on alone (the session's next socket is not failed again).
+    const failed = () => h.sockets.sockets.filter((s) => s.closeInfo?.messageTooBig === true);
+    expect(failed().length).toBe(2);
+    expect(failed()[1]!.sentJson()).toEqual([expect.objectContaining({ method: 'eth_getLogs' })]);
+    expect(closes.length).toBe(1);
     await h.clock.advance(10_000);
-    expect(closes.length).toBe(2);
+    expect(failed().length).toBe(2);
+    expect(closes.length).toBe(1);
+    expect(h.sockets.openSockets.length).toBe(1);
     h.send(rpc(2, 'eth_chainId'));
     await h.settle();
     expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, result: expect.any(String) }]);
@@ -53,16 +62,26 @@ describe('a call whose answer is larger than the socket takes', () => {
     expect(closes.length).toBe(1);
   });
 
-  it('is sent again with `isolate` (a shared socket sends it apart), and only it: a new call is not', async () => {
+  it('is sent again on a socket of its own, and only it: a new call is not', async () => {
     const { h } = await oversizedLogs(['a']);
     h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
     await h.settle();
     await h.clock.advance(5_000);
     h.send(rpc(2, 'eth_blockNumber'));
     await h.settle();
-    const isolated = h.sockets.sockets.flatMap((s) => s.isolated.map((text) => (JSON.parse(text) as { method: string }).method));
-    expect(isolated).toEqual(['eth_getLogs']);
+    const methods = (s: FakeSocket) => s.sentJson().map((frame) => (frame as { method: string }).method);
+    // The session's first socket (to a) failed; after it, one socket carried eth_getLogs, alone
+    // (to b, where the session went), and no socket of the session's did.
+    const [first, ...after] = h.sockets.sockets;
+    expect(methods(first!)).toContain('eth_getLogs');
+    const carrying = after.filter((s) => methods(s).includes('eth_getLogs'));
+    expect(carrying.map((s) => [s.endpoint.url, methods(s)])).toEqual([['ws://b.test/', ['eth_getLogs']]]);
+    const apart = carrying[0];
+    expect(h.sockets.sockets.some((s) => s.isolated.length > 0)).toBe(false);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.any(Array) }]);
     expect(h.answers(2)).toEqual([{ jsonrpc: '2.0', id: 2, result: expect.any(String) }]);
+    // Answered, it lets its socket go.
+    expect(apart!.state).toBe('closed');
   });
 });
 

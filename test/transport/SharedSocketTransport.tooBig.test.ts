@@ -5,7 +5,7 @@ import { settle, user } from '../helpers/sharedUser.js';
 
 // A message too big for the real socket (past the inner transport's maxPayload) closes it under
 // every user's calls; whose answer it was nobody can tell. Each session sends its calls again with
-// `isolate` (SendOptions): those go on a socket of their own, one at a time, so that the one whose
+// `isolate` (SendOptions): each goes on a socket with nothing else in flight, so that the one whose
 // answer is too big closes only that socket, is answered FRAME_TOO_LARGE, and no other user's call
 // is failed for it.
 
@@ -64,13 +64,15 @@ async function afterTooBig() {
 }
 
 describe('SharedSocketTransport: a message too big for the real socket', () => {
-  it('sends the calls that were in flight again on a socket of their own, one at a time: the small one is answered, the big one alone fails FRAME_TOO_LARGE', async () => {
+  it('sends the calls that were in flight again each alone in flight on a socket: the small one is answered, the big one alone fails FRAME_TOO_LARGE', async () => {
     const { fake, shared, second, methods } = await afterTooBig();
     expect(shared.stats()).toMatchObject({ isolated: 0, isolatedTooLarge: 0 });
     second.sb.send(request(7, SMALL), ISOLATE);
     second.sa.send(request(9, BIG), ISOLATE);
-    // Neither went on the new shared socket: a lane socket of their own took the first.
+    // Neither went on the new shared socket: the lane opened a socket for each, and the first to
+    // open takes them in turn.
     expect(methods(second.real)).toEqual([]);
+    expect(fake.sockets.at(-2)).not.toBe(second.real);
     const lane = fake.last()!;
     expect(lane).not.toBe(second.real);
     lane.accept();
@@ -174,27 +176,41 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
     expect(fake.sockets).toHaveLength(sockets); // no socket of its own
   });
 
-  it('a lane socket lost otherwise closes the socket of the user whose call was on it (its session decides), and carries on with the next', async () => {
+  it('a lane socket lost otherwise closes the socket of the user whose call was on it (its session decides); the calls on its other sockets go on', async () => {
     const { fake, second, methods } = await afterTooBig();
     second.sa.send(request(9, BIG), ISOLATE);
     second.sb.send(request(7, SMALL), ISOLATE);
-    const lane = fake.last()!;
-    lane.accept();
-    expect(methods(lane)).toEqual(['eth_call']);
-    lane.serverClose(1011, 'node restarting');
+    const [first, other] = fake.sockets.slice(-2);
+    first!.accept();
+    other!.accept();
+    expect(methods(first!)).toEqual(['eth_call']);
+    expect(methods(other!)).toEqual(['eth_getBalance']);
+    first!.serverClose(1011, 'node restarting');
     await settle();
     expect(second.a.events.at(-1)).toMatchObject({ type: 'close', info: { code: 1011 } });
     expect(second.a.events.at(-1)).not.toMatchObject({ info: { messageTooBig: true } });
-    // The other user's call goes on a new lane socket, and is answered there.
-    const next = fake.last()!;
-    expect(next).not.toBe(lane);
-    next.accept();
-    expect(methods(next)).toEqual(['eth_getBalance']);
-    next.receive(`{"jsonrpc":"2.0","id":${(next.sentJson()[0] as { id: number }).id},"result":"0x0"}`);
+    other!.receive(`{"jsonrpc":"2.0","id":${(other!.sentJson()[0] as { id: number }).id},"result":"0x0"}`);
     expect(second.b.messages()).toEqual([{ jsonrpc: '2.0', id: 7, result: '0x0' }]);
     expect(second.b.types()).toEqual(['open', 'message']);
     // The shared socket lost a user, not its life.
     expect(second.real.state).toBe('open');
+  });
+
+  it('a slow call does not hold up the next: each has a socket of its own, up to four at once', async () => {
+    const { fake, second, methods } = await afterTooBig();
+    const before = fake.sockets.length;
+    for (let id = 10; id < 16; id++) second.sb.send(request(id, SMALL), ISOLATE);
+    const lanes = fake.sockets.slice(before);
+    expect(lanes).toHaveLength(4);
+    for (const lane of lanes) lane.accept();
+    expect(lanes.map((lane) => methods(lane).length)).toEqual([1, 1, 1, 1]);
+    // The first never answers; the other three do, and take the two left in turn.
+    for (const lane of lanes.slice(1)) lane.receive(`{"jsonrpc":"2.0","id":${(lane.sentJson()[0] as { id: number }).id},"result":"0x0"}`);
+    for (const lane of lanes.slice(1, 3)) lane.receive(`{"jsonrpc":"2.0","id":${(lane.sentJson()[1] as { id: number }).id},"result":"0x0"}`);
+    expect(second.b.messages().map((m) => m.id)).toEqual([11, 12, 13, 14, 15]);
+    expect(fake.sockets).toHaveLength(before + 4);
+    // Nothing left to send: the lane keeps only the socket whose call is still in flight.
+    expect(lanes.map((lane) => lane.state === 'open')).toEqual([true, false, false, false]);
   });
 
   it('a lane socket that cannot connect closes the sockets of every user waiting on it', async () => {
@@ -207,24 +223,29 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
     expect(second.b.types()).toEqual(['open', 'close']);
   });
 
-  it('gives up on a lane socket that does not open within 5 s, or on a call it does not answer within 30 s, as on a socket lost', async () => {
+  it('gives up on a lane socket that does not open within 5 s, as on a socket lost', async () => {
+    const { clock, fake, second } = await afterTooBig();
+    second.sa.send(request(9, BIG), ISOLATE);
+    const lane = fake.last()!;
+    await clock.advance(4_999);
+    expect(second.a.types()).toEqual(['open']);
+    await clock.advance(1);
+    expect(lane.terminated).toBe(true);
+    expect(second.a.events.at(-1)).toMatchObject({ type: 'close', info: { code: 1006, reason: 'steadyrpc: no open within 5000 ms' } });
+  });
+
+  it('answers REQUEST_TIMEOUT for a call not answered within 30 s, and lets that socket go; the user socket stays', async () => {
     const { clock, fake, second, methods } = await afterTooBig();
     second.sa.send(request(9, BIG), ISOLATE);
-    second.sb.send(request(7, SMALL), ISOLATE);
     const lane = fake.last()!;
     lane.accept();
     expect(methods(lane)).toEqual(['eth_call']);
     await clock.advance(29_999);
     expect(second.a.types()).toEqual(['open']);
     await clock.advance(1);
-    expect(lane.terminated).toBe(true);
-    expect(second.a.events.at(-1)).toMatchObject({ type: 'close', info: { code: 1006, reason: 'steadyrpc: no answer within 30000 ms' } });
-    // The next call's socket never opens.
-    const next = fake.last()!;
-    expect(next).not.toBe(lane);
-    await clock.advance(5_000);
-    expect(next.terminated).toBe(true);
-    expect(second.b.events.at(-1)).toMatchObject({ type: 'close', info: { code: 1006, reason: 'steadyrpc: no open within 5000 ms' } });
+    expect(second.a.messages()).toEqual([{ jsonrpc: '2.0', id: 9, error: { code: RpcErrorCode.REQUEST_TIMEOUT, message: 'No answer to eth_call within 30000 ms on the socket it was sent on apart' } }]);
+    expect(second.a.types()).toEqual(['open', 'message']);
+    expect(lane.state).not.toBe('open');
   });
 
   it('a transport that throws when the lane opens its socket: a connect that failed, told after the send', async () => {

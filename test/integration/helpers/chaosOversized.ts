@@ -1,8 +1,9 @@
 /**
- * The session's rule for an answer too large for its socket (Outbox.rehome), held under the chaos
+ * The session's rule for an answer too large for its socket (IsolationLane), held under the chaos
  * run's faults: a call whose answer is past the upstream sockets' `maxPayload` (ws refuses it and
- * closes with 1009) is failed with FRAME_TOO_LARGE naming its method once two sockets it was sent on
- * failed on it, and is never sent upstream again; the calls beside it are sent again elsewhere.
+ * closes with 1009), once a socket it was in flight on failed so, is sent only on sockets where
+ * nothing else is in flight, and is failed with FRAME_TOO_LARGE naming its method once one of those
+ * failed on it too; the calls beside it are sent again apart and answered.
  *
  * {@link OversizedClient} sends, every few seconds, an `eth_call` of about 250 bytes whose answer is
  * 1.5 MiB of zero bytes (3 MiB as hex): a state override puts at {@link BIG_RETURN} code that returns
@@ -60,26 +61,28 @@ export interface NodeRecord {
 export interface OversizedCounts {
   /** Oversized calls sent. */
   sent: number;
-  /** Answered FRAME_TOO_LARGE naming eth_call, having reached the nodes on two sockets or more. */
+  /** Answered FRAME_TOO_LARGE naming eth_call, having failed a node's socket it came alone in flight on. */
   tooLarge: number;
   /** Answered REQUEST_TIMEOUT at least the queue's deadline after it was sent (the faults left it no socket that long). */
   timedOut: number;
   lost: number;
   duplicated: number;
-  /** Answers the rule does not allow: a result, another error, FRAME_TOO_LARGE sooner than two sockets or not naming eth_call, a timeout too soon. */
+  /** Answers the rule does not allow: a result, another error, FRAME_TOO_LARGE without that proof or not naming eth_call, a timeout too soon. */
   unjustified: number;
   /** How many times the oversized calls were sent upstream (the ledger), reached a node, and reached one on a socket then closed as too big (1009). */
   sends: number;
   reached: number;
   onTooBigSockets: number;
-  /** Sends of an oversized call after two sockets it was on had closed as too big: the rule says never. */
+  /**
+   * Sends of an oversized call beside other calls in flight (as the session's socket saw it) after
+   * a socket it was on had closed as too big: the rule says never.
+   */
   sentAgain: number;
   /** Times an oversized call reached a node more often than the ledger saw it sent: the ledger would be blind. */
   unledgered: number;
-  /** The small calls beside them: sent, answered `0x0`, answered FRAME_TOO_LARGE (the known limitation, see counts()). */
+  /** The small calls beside them: sent, answered `0x0` (FRAME_TOO_LARGE is never theirs: unjustified). */
   besideSent: number;
   besideAnswered: number;
-  besideTooLarge: number;
   /** Answered REQUEST_TIMEOUT at least the queue's deadline after it was sent. */
   besideTimedOut: number;
   besideLost: number;
@@ -189,13 +192,14 @@ export async function checkBigCall(url: string, maxPayload: number): Promise<voi
  * (`ledger`: the proxy's upstream transport's SocketLedger) and by what the nodes received (`nodes`:
  * each node's front end, by name).
  *
- * The rule's count: a socket closed as too big counts for a call that was on it then (its last
- * send went there, and the session had not let go of the socket: a socket left for another owes
- * it nothing any more, the known limitation of the left socket). One the session found closing by
- * a failed send still counts: the answer too big failed it all the same. A socket that failed
- * otherwise (a cut, a keepalive timeout) does not count: the call is sent again, as any read is. Once two have counted,
- * no further send: `sentAgain` counts those. FRAME_TOO_LARGE (to the oversized call, or to one
- * beside it, naming its own method: the known limitation) only once two have counted.
+ * A socket closed as too big counts for a call that was on it then (its last send went there, and
+ * the session had not let go of the socket: a socket left for another owes it nothing any more).
+ * One the session found closing by a failed send still counts: the answer too big failed it all
+ * the same. A socket that failed otherwise (a cut, a keepalive timeout) does not count: the call is
+ * sent again, as any read is. Once one has counted, the call is sent only alone in flight (the
+ * ledger's `alone`: nothing else unanswered on that socket, or sent with `isolate` to a transport
+ * that isolates it): `sentAgain` counts the sends that were not. FRAME_TOO_LARGE only to the
+ * oversized call, and only once a node saw a socket it came on alone in flight close with 1009.
  *
  * The nodes' side checks the ledger: a call may reach the nodes at most as often as the ledger saw
  * it sent (`unledgered` counts the times more). `onTooBigSockets`: receipts on a socket the node saw
@@ -205,7 +209,7 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
   const examples: string[] = [];
   const counts: OversizedCounts = {
     sent: 0, tooLarge: 0, timedOut: 0, lost: 0, duplicated: 0, unjustified: 0, sends: 0, reached: 0, onTooBigSockets: 0, sentAgain: 0, unledgered: 0,
-    besideSent: 0, besideAnswered: 0, besideTooLarge: 0, besideTimedOut: 0, besideLost: 0, besideDuplicated: 0, besideUnjustified: 0, examples,
+    besideSent: 0, besideAnswered: 0, besideTimedOut: 0, besideLost: 0, besideDuplicated: 0, besideUnjustified: 0, examples,
   };
   const note = (text: string) => {
     if (examples.length < 6) examples.push(text);
@@ -220,9 +224,9 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
       const state = rule.get(event.tag) ?? { sends: 0, counted: [], on: event.socket };
       rule.set(event.tag, state);
       state.sends += 1;
-      if (state.counted.length >= 2 && calls.has(`big-${event.tag}`)) {
+      if (state.counted.length > 0 && !event.alone && calls.has(`big-${event.tag}`)) {
         counts.sentAgain += 1;
-        note(`big-${event.tag} sent on socket ${event.socket} after sockets ${state.counted.join(' and ')} it was on closed as too big`);
+        note(`big-${event.tag} sent on socket ${event.socket} beside other calls after socket(s) ${state.counted.join(' and ')} it was on closed as too big`);
       }
       sockets.get(state.on)?.tags.delete(event.tag);
       state.on = event.socket;
@@ -250,9 +254,9 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
   }
   /**
    * Tags a node received as the last frame on a socket of its, alone in flight (everything before it
-   * answered), that then closed with 1009: a SharedSocketTransport sends a call that was in flight
-   * on a shared socket closed as too big on a socket of its own, one at a time (IsolationLane), and
-   * that socket failing proves the answer was the call's.
+   * answered), that then closed with 1009: a call that was in flight on a socket closed as too big
+   * goes on a socket with nothing else in flight (IsolationLane), and that socket failing proves
+   * the answer was the call's.
    */
   const aloneOnTooBig = new Set<string>();
   for (const node of Object.values(nodes)) {
@@ -260,8 +264,6 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
     for (const r of node.received) if (r.socket !== undefined) last.set(r.socket, r);
     for (const [n, r] of last) if (r.tag !== undefined && r.unansweredBefore === 0 && node.socketCloses.get(n) === TOO_BIG_CLOSE) aloneOnTooBig.add(r.tag);
   }
-  // Two sockets it was on closed as too big, or one it was alone in flight on.
-  const tooLargeShown = (tag: string) => (rule.get(tag)?.counted.length ?? 0) >= 2 || aloneOnTooBig.has(tag);
   for (const [id, call] of calls) {
     const big = call.kind === 'big';
     if (big) {
@@ -278,16 +280,12 @@ export function judgeOversized(calls: ReadonlyMap<string, OversizedCall>, ledger
     } else {
       counts.besideSent += 1;
     }
-    const why = `only ${rule.get(call.tag)?.counted.length ?? 0} socket(s) it was on closed as too big`;
-    judgeAnswer(call, big ? 'eth_call' : 'eth_getBalance', tooLargeShown(call.tag), counts, id, note, why);
+    judgeAnswer(call, big ? 'eth_call' : 'eth_getBalance', big && aloneOnTooBig.has(call.tag), counts, id, note);
   }
   return counts;
 }
-/**
- * Counts one call's answers. `tooLargeAllowed`: whether two sockets it was on closed as too big, or
- * one it was alone in flight on.
- */
-function judgeAnswer(sent: OversizedCall, method: string, tooLargeAllowed: boolean, counts: OversizedCounts, id: string, note: (text: string) => void, why: string): void {
+/** Counts one call's answers. `tooLargeAllowed`: whether a node's socket it came on alone in flight closed with 1009. */
+function judgeAnswer(sent: OversizedCall, method: string, tooLargeAllowed: boolean, counts: OversizedCounts, id: string, note: (text: string) => void): void {
   const big = sent.kind === 'big';
   if (sent.answers.length === 0) {
     if (big) counts.lost += 1;
@@ -309,12 +307,11 @@ function judgeAnswer(sent: OversizedCall, method: string, tooLargeAllowed: boole
     note(`${id} ${text} (after ${waited} ms): ${JSON.stringify(answer).slice(0, 240)}`);
   };
   if (error?.code === RpcErrorCode.FRAME_TOO_LARGE) {
-    // The session's words (two sockets), or the shared transport's (a socket it was alone on).
-    const reason = error.message.includes('on two sockets') || error.message.includes('a socket it was alone in flight on');
-    if (!error.message.startsWith(`The answer to ${method} `) || !reason) return unjustified(`got FRAME_TOO_LARGE not naming ${method} and its sockets`);
-    if (!tooLargeAllowed) return unjustified(`got FRAME_TOO_LARGE but ${why}`);
-    if (big) counts.tooLarge += 1;
-    else counts.besideTooLarge += 1;
+    if (!error.message.startsWith(`The answer to ${method} `) || !error.message.includes('a socket it was alone in flight on')) {
+      return unjustified(`got FRAME_TOO_LARGE not naming ${method} and the socket it was alone on`);
+    }
+    if (!tooLargeAllowed) return unjustified('got FRAME_TOO_LARGE, but no node saw a socket it came on alone in flight close with 1009');
+    counts.tooLarge += 1;
     return;
   }
   if (error?.code === RpcErrorCode.REQUEST_TIMEOUT) {

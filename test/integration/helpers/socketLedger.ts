@@ -9,7 +9,8 @@
 import type { SendOptions, SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from '../../../src/index.js';
 
 export type LedgerEvent =
-  | { kind: 'sent'; socket: number; tag: string }
+  /** `alone`: nothing else the session sent on that socket was unanswered then. */
+  | { kind: 'sent'; socket: number; tag: string; alone: boolean }
   | { kind: 'left'; socket: number }
   | { kind: 'send-failed'; socket: number }
   | { kind: 'closed'; socket: number; tooBig: boolean };
@@ -18,6 +19,7 @@ export class SocketLedger implements SocketTransport {
   readonly events: LedgerEvent[] = [];
   readonly multiplexed: boolean | undefined;
   readonly framesChecked: boolean | undefined;
+  readonly isolates: boolean | undefined;
   readonly #inner: SocketTransport;
   readonly #pattern: RegExp;
   #sockets = 0;
@@ -29,14 +31,20 @@ export class SocketLedger implements SocketTransport {
     this.#pattern = pattern;
     this.multiplexed = inner.multiplexed;
     this.framesChecked = inner.framesChecked;
+    this.isolates = inner.isolates;
   }
 
   open(endpoint: SocketEndpoint, listener: SocketListener): UpstreamSocket {
     const socket = ++this.#sockets;
     const events = this.events;
+    const unanswered = new Set<string>();
     const inner = this.#inner.open(endpoint, {
       onOpen: () => listener.onOpen(),
-      onMessage: (text, bytes) => listener.onMessage(text, bytes),
+      onMessage: (text, bytes) => {
+        const id = ANSWER_ID.exec(text)?.[1];
+        if (id !== undefined) unanswered.delete(id);
+        listener.onMessage(text, bytes);
+      },
       onClose: (info: SocketCloseInfo) => {
         events.push({ kind: 'closed', socket, tooBig: info.messageTooBig === true });
         listener.onClose(info);
@@ -44,22 +52,30 @@ export class SocketLedger implements SocketTransport {
       onError: (error) => listener.onError(error),
       onPong: () => listener.onPong?.(),
     });
-    return new LedgerSocket(inner, socket, events, this.#pattern);
+    return new LedgerSocket(inner, socket, events, this.#pattern, unanswered);
   }
 }
+
+/** The id of a request as a session writes it (one a frame: sessions do not batch upstream). */
+const REQUEST_ID = /^\{"jsonrpc":"2\.0","id":(\d+),"method"/;
+/** The id of an answer: a top-level member, before any nested object (a notification has none there). */
+const ANSWER_ID = /^\{[^{}]*?"id":(\d+)[,}]/;
 
 class LedgerSocket implements UpstreamSocket {
   readonly #inner: UpstreamSocket;
   readonly #socket: number;
   readonly #events: LedgerEvent[];
   readonly #pattern: RegExp;
+  /** Ids of the requests sent on it not answered yet. */
+  readonly #unanswered: Set<string>;
   readonly ping: (() => void) | undefined;
 
-  constructor(inner: UpstreamSocket, socket: number, events: LedgerEvent[], pattern: RegExp) {
+  constructor(inner: UpstreamSocket, socket: number, events: LedgerEvent[], pattern: RegExp, unanswered: Set<string>) {
     this.#inner = inner;
     this.#socket = socket;
     this.#events = events;
     this.#pattern = pattern;
+    this.#unanswered = unanswered;
     this.ping = inner.ping === undefined ? undefined : () => inner.ping!();
   }
 
@@ -74,7 +90,13 @@ class LedgerSocket implements UpstreamSocket {
       this.#events.push({ kind: 'send-failed', socket: this.#socket });
       throw error;
     }
-    for (const [tag] of text.matchAll(this.#pattern)) this.#events.push({ kind: 'sent', socket: this.#socket, tag });
+    // Sent with isolate, a transport that isolates calls (the one wrapped says so) puts it alone on
+    // a socket of its own: it is not beside the others on this one either.
+    const isolated = options?.isolate === true;
+    const alone = isolated || this.#unanswered.size === 0;
+    const id = REQUEST_ID.exec(text)?.[1];
+    if (id !== undefined && !isolated) this.#unanswered.add(id);
+    for (const [tag] of text.matchAll(this.#pattern)) this.#events.push({ kind: 'sent', socket: this.#socket, tag, alone });
   }
 
   close(code?: number, reason?: string): void {
