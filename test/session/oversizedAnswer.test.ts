@@ -119,3 +119,61 @@ describe('sockets closed by answers too large for them', () => {
     expect(waits[0]).toBe(1);
   });
 });
+
+describe('the socket a call is sent on apart', () => {
+  const methods = (s: FakeSocket) => s.sentJson().map((frame) => (frame as { method: string }).method);
+  /** Node a answers eth_getLogs too large; node b takes its time over it (never answers). */
+  async function heldOnB() {
+    const { h } = await oversizedLogs(['a']);
+    h.sockets.route('ws://b.test/', (socket: FakeSocket) => {
+      const set = socket.onSend.bind(socket);
+      socket.onSend = (handler) => set(handler && ((text, s) => (text.includes('"eth_getLogs"') ? undefined : handler(text, s))));
+      h.nodes.b!.socket(socket);
+    });
+    h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+    await h.settle();
+    await h.clock.advance(100);
+    const apart = h.sockets.sockets.filter((s) => s.state === 'open' && methods(s).join() === 'eth_getLogs');
+    expect(apart.map((s) => s.endpoint.url)).toEqual(['ws://b.test/']);
+    return { h, apart: apart[0]! };
+  }
+
+  it('lost otherwise than as too big, takes its session socket with it: the call is sent again, apart again', async () => {
+    const { h, apart } = await heldOnB();
+    const sessionSocket = h.sockets.openSockets.find((s) => s !== apart)!;
+    apart.serverClose(1011, 'node restarting');
+    await h.settle();
+    expect(sessionSocket.closedWith).toMatchObject({ code: 1000, reason: 'steadyrpc: closed' });
+    await h.clock.advance(5_000);
+    const sentApart = h.sockets.sockets.filter((s) => methods(s).join() === 'eth_getLogs');
+    expect(sentApart.length).toBe(2);
+    // Never on a socket with other calls in flight after the first failed under it.
+    expect(h.sockets.sockets.slice(1).filter((s) => methods(s).includes('eth_getLogs') && methods(s).length > 1)).toEqual([]);
+  });
+
+  it('is closed with the session, and the call answered', async () => {
+    const { h, apart } = await heldOnB();
+    h.session.close();
+    await h.settle();
+    expect(apart.state).toBe('closed');
+    expect(h.sockets.openSockets).toEqual([]);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, error: expect.objectContaining({ code: RpcErrorCode.UPSTREAM_UNAVAILABLE }) }]);
+  });
+});
+
+describe('a transport that says it isolates calls, or is multiplexed', () => {
+  it.each([['isolates'], ['multiplexed']] as const)('%s: is sent the call again with isolate; the session opens no socket of its own', async (flag) => {
+    const h = await sessionHarness({ transportOver: (sockets) => ({ [flag]: true, open: (endpoint, listener) => sockets.open(endpoint, listener) }) });
+    h.nodes.a!.oversized.add('eth_getLogs');
+    h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+    await h.settle();
+    await h.clock.advance(1_000);
+    // FakeSocket records what it was sent with isolate (it puts it on the socket, as it cannot do otherwise).
+    const isolated = h.sockets.sockets.flatMap((s) => s.isolated.map((text) => (JSON.parse(text) as { method: string }).method));
+    expect(isolated).toEqual(['eth_getLogs']);
+    // The session's socket to a, which failed, and its socket to b, which was sent the call with
+    // isolate: none of the session's own for it.
+    expect(h.sockets.sockets.map((s) => [s.endpoint.url, s.isolated.length])).toEqual([['ws://a.test/', 0], ['ws://b.test/', 1]]);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.any(Array) }]);
+  });
+});
