@@ -192,8 +192,8 @@ export class Outbox {
   }
 
   /**
-   * Sends call `id` of `link` (`rest`: its request after the id) on a socket of its own to the
-   * node, one such call at a time (see IsolationLane): its answer comes as if on `link`; when that
+   * Sends call `id` of `link` (`rest`: its request after the id) on a socket to the node with
+   * nothing else in flight (see IsolationLane): its answer comes as if on `link`; when that
    * socket too fails on a message too big, the call is answered FRAME_TOO_LARGE, as nothing else
    * was in flight on it; when it is lost otherwise, so is `link` (the calls are sent again, as
    * for any socket lost).

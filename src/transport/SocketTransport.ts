@@ -50,8 +50,8 @@ export interface SendOptions {
    * Its answer may be too large for a socket: it was in flight on one that a message too big
    * closed (`SocketCloseInfo.messageTooBig`), and is sent again, to go where no other call's answer
    * is in flight (SharedSocketTransport: on a socket of its own, see IsolationLane). Sent only to
-   * a transport that says it does so ({@link SocketTransport.isolates}): for any other, the session
-   * opens such a socket itself.
+   * a transport that says it does so ({@link SocketTransport.isolates}), or is multiplexed: for
+   * any other, the session opens such a socket itself.
    */
   isolate?: boolean;
 }
