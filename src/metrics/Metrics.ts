@@ -128,6 +128,10 @@ export class Metrics {
       replays: this.counter('session_replays_total', 'Subscription replays on a new upstream, by node and result.'),
       closes: this.counter('upstream_closes_total', 'Upstream sockets closed, by node and close code.'),
       inflight: this.counter('session_inflight_rehomed_total', 'Calls in flight on a socket that went away: resent or failed.'),
+      apart: this.counter(
+        'session_calls_apart_total',
+        'Calls sent again on a socket of their own after an answer too large failed the socket they were on (sent); of those, answered FRAME_TOO_LARGE as their answer failed that one too (too-large).',
+      ),
       errors: this.counter('session_errors_total', 'Problems a session handled, by error code.'),
       overflows: this.counter('session_queue_overflows_total', 'Client messages refused because the queue was full: calls answered QUEUE_FULL, notifications dropped.'),
       opened: this.counter('sessions_opened_total', 'Sessions opened.'),
@@ -155,6 +159,7 @@ export class Metrics {
         if (resent > 0) c.inflight.inc({ node, outcome: 'resent' }, resent);
         if (failed > 0) c.inflight.inc({ node, outcome: 'failed' }, failed);
       },
+      apart: ({ node, outcome }: { node: string; outcome: string }) => c.apart.inc({ node, outcome }),
       error: ({ code }: { code: string }) => c.errors.inc({ code }),
       backfill: ({ node, delivered, skipped, error }: { node: string; delivered: number; skipped: boolean; error?: unknown }) => {
         if (delivered > 0) c.backfill.inc({ node, outcome: 'delivered' }, delivered);

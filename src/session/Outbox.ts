@@ -207,7 +207,10 @@ export class Outbox {
       const created = (lane = new IsolationLane(ctx.transport, ctx.clock, {
         // Past the session's own deadline for the call: it has answered the client by then.
         answerMs: ctx.settings.requestTimeoutMs + 1_000,
-        tooLarge: (of) => `The answer to ${of} from node "${node}" was larger than the socket takes (WsSocketTransport's maxPayload), on a socket it was alone in flight on: not sent again`,
+        tooLarge: (of) => {
+          this.#tellApart(node, of, 'too-large');
+          return `The answer to ${of} from node "${node}" was larger than the socket takes (WsSocketTransport's maxPayload), on a socket it was alone in flight on: not sent again`;
+        },
         idle: () => {
           if (this.#lanes?.get(node) === created) this.#lanes.delete(node);
         },
@@ -224,6 +227,14 @@ export class Outbox {
       drop: (info: SocketCloseInfo) => queueMicrotask(() => this.#laneLost(link, info)),
     };
     lane.add(user, String(id), method, rest);
+    this.#tellApart(link.node, method, 'sent');
+  }
+
+  /** Emits `apart` after the call: a listener may close the session, and the caller goes on first. */
+  #tellApart(node: string, method: string, outcome: 'sent' | 'too-large'): void {
+    queueMicrotask(() => {
+      if (!this.#ctx.closed()) this.#ctx.events.emit('apart', { node, method, outcome });
+    });
   }
 
   /** The socket a call of `link`'s was sent on apart was lost: `link` is given up with it. */

@@ -50,6 +50,14 @@ export interface SessionEvents {
   /** Calls in flight on a socket that went away: `resent` on the next one, `failed` (not safe to repeat). */
   inflight: [event: { node: string; resent: number; failed: number }];
   /**
+   * A call that was in flight on a socket an answer too large for it failed (past the transport's
+   * `maxPayload`) was sent on a socket with nothing else in flight (`sent`); `too-large`: its
+   * answer failed that one too, and it was answered FRAME_TOO_LARGE. Told when the session opens
+   * that socket itself: a transport that isolates calls counts them instead
+   * (`SharedSocketTransport.stats()`).
+   */
+  apart: [event: { node: string; method: string; outcome: 'sent' | 'too-large' }];
+  /**
    * After a switch, what a `newHeads`/`logs` subscription missed was fetched from the new node
    * (`delivered`), skipped (gap over `maxBackfillBlocks`), or could not be fetched (`error`).
    */

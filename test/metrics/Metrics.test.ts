@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HealthChecker, Metrics } from '../../src/index.js';
+import { HealthChecker, Metrics, RpcErrorCode } from '../../src/index.js';
 import { renderPrometheus } from '../../src/metrics/prometheus.js';
 import { fakeCluster } from '../helpers/pool.js';
 import { rpc, sessionHarness } from '../helpers/session.js';
@@ -249,5 +249,22 @@ describe('continuity metrics', () => {
     h.nodes.a!.cut();
     await h.settle();
     expect(metrics.render()).toContain('steadyrpc_session_backfill_total{node="b",outcome="delivered"} 2');
+  });
+});
+
+describe('calls sent apart', () => {
+  it('counts a call sent again on a socket of its own after an answer too large, and one answered FRAME_TOO_LARGE there', async () => {
+    const h = await sessionHarness();
+    const metrics = new Metrics();
+    metrics.trackSession(h.session);
+    h.nodes.a!.oversized.add('eth_getLogs');
+    h.nodes.b!.oversized.add('eth_getLogs');
+    h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+    await h.settle();
+    await h.clock.advance(5_000);
+    expect(h.answers(1)[0].error.code).toBe(RpcErrorCode.FRAME_TOO_LARGE);
+    const text = metrics.render();
+    expect(text).toMatch(/steadyrpc_session_calls_apart_total\{node="[ab]",outcome="sent"\} 1/);
+    expect(text).toMatch(/steadyrpc_session_calls_apart_total\{node="[ab]",outcome="too-large"\} 1/);
   });
 });

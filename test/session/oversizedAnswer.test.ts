@@ -28,6 +28,8 @@ async function oversizedLogs(on: readonly string[]) {
 describe('a call whose answer is larger than the socket takes', () => {
   it('on every node: FRAME_TOO_LARGE once it failed a socket of its own, and the session goes on', async () => {
     const { h, closes } = await oversizedLogs(['a', 'b']);
+    const apart: unknown[] = [];
+    h.session.on('apart', (event) => apart.push(event));
     h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
     await h.settle();
     await h.clock.advance(5_000);
@@ -40,6 +42,11 @@ describe('a call whose answer is larger than the socket takes', () => {
     expect(failed().length).toBe(2);
     expect(failed()[1]!.sentJson()).toEqual([expect.objectContaining({ method: 'eth_getLogs' })]);
     expect(closes.length).toBe(1);
+    const on = failed()[1]!.endpoint.url === 'ws://a.test/' ? 'a' : 'b';
+    expect(apart).toEqual([
+      { node: on, method: 'eth_getLogs', outcome: 'sent' },
+      { node: on, method: 'eth_getLogs', outcome: 'too-large' },
+    ]);
     await h.clock.advance(10_000);
     expect(failed().length).toBe(2);
     expect(closes.length).toBe(1);

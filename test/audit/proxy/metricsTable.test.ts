@@ -29,6 +29,7 @@ const DOCUMENTED: Record<string, MetricFamily['type']> = {
   session_replays_total: 'counter',
   upstream_closes_total: 'counter',
   session_inflight_rehomed_total: 'counter',
+  session_calls_apart_total: 'counter',
   session_backfill_total: 'counter',
   session_errors_total: 'counter',
   session_limit_rejections_total: 'counter',
