@@ -7,6 +7,8 @@ import { ReconnectWait } from './ReconnectWait.js';
 import type { SessionContext } from './SessionContext.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 
+/** Methods whose answers are never large: not suspected when a message too big fails a socket. */
+const SMALL_ANSWERS: ReadonlySet<string> = new Set(['eth_subscribe', 'eth_unsubscribe', 'eth_chainId']);
 /**
  * Which upstream socket a session uses, and every move between them: choosing and opening a node
  * ({@link LinkOpener}), waiting when every node failed or the device is offline ({@link ReconnectWait}),
@@ -176,8 +178,13 @@ export class LinkSwitcher {
     if (ctx.closed()) return;
     // One of their answers was larger than the socket takes: which one, no one can tell (of those
     // the transport says were on the socket, when it says), so each goes on a socket of its own
-    // from now on. One already sent so was not on this socket.
-    if (cause === 'message-too-big') for (const [id, call] of link.calls) if (call.tooBig === undefined && (link.tooBigSuspects?.has(id) ?? true)) call.tooBig = true;
+    // from now on. One the session sent so was not on this socket, and a subscription's answer is
+    // small.
+    if (cause === 'message-too-big') {
+      for (const [id, call] of link.calls) {
+        if (!call.sentApart && !SMALL_ANSWERS.has(call.method) && (link.tooBigSuspects?.has(id) ?? true)) call.tooBig = (call.tooBig ?? 0) + 1;
+      }
+    }
     const owed = [...link.calls.values()];
     link.calls.clear();
     // The node did not fail, then: the socket carried what was asked of it (with shared sockets,

@@ -12,7 +12,6 @@ import { redactNodeText } from '../pool/NodeConfig.js';
 import { IsolationLane, type LaneUser } from '../transport/IsolationLane.js';
 import type { SendOptions, SocketCloseInfo } from '../transport/SocketTransport.js';
 
-const ISOLATE: SendOptions = Object.freeze({ isolate: true });
 
 /**
  * What a session writes upstream: client calls under ids it owns (with their deadlines), requests
@@ -26,9 +25,12 @@ export class Outbox {
    * their own (see {@link #sendApart}). Made with the first: most sessions never need one.
    */
   #lanes: Map<string, IsolationLane> | undefined;
+  /** How a call is sent apart to a transport that isolates calls itself (made once). */
+  readonly #isolate: SendOptions;
 
   constructor(ctx: SessionContext) {
     this.#ctx = ctx;
+    this.#isolate = Object.freeze({ isolate: true, timeoutMs: ctx.settings.requestTimeoutMs });
   }
 
   sendCall(link: UpstreamLink, call: PendingCall): void {
@@ -42,7 +44,19 @@ export class Outbox {
     link.calls.set(id, call);
     if (!link.hasTimer('calls')) link.setTimer('calls', this.#ctx.settings.requestTimeoutMs, () => this.#expireCalls(link));
     // In flight on a socket an answer too large failed: sent on a socket of its own.
-    this.#write(link, id, call.method, call.params, call.tooBig);
+    if (call.tooBig !== undefined && this.#sendsApart(call.method)) this.#sendApart(link, id, call);
+    else this.#write(link, id, call.method, call.params, call.tooBig !== undefined);
+  }
+
+  /**
+   * Whether the session sends a call of `method` apart itself: its transport neither isolates
+   * calls nor shares connections (a socket of the session's own would not be one then: the
+   * transport is told with `isolate`). A subscription lives on the socket it was made on, and its
+   * answers are small.
+   */
+  #sendsApart(method: string): boolean {
+    const { transport } = this.#ctx;
+    return !transport.isolates && !transport.multiplexed && method !== 'eth_subscribe' && method !== 'eth_unsubscribe';
   }
 
   /** Sends a request of the session's own; its answer goes to `onAnswer`, never to the client. */
@@ -105,12 +119,16 @@ export class Outbox {
     this.carry(owed, node);
     const resend: PendingCall[] = [];
     const answers: Array<[PendingCall, boolean]> = [];
+    const tooBig: PendingCall[] = [];
     for (const call of owed) {
       if (call.answered) {
         this.landed(call);
         continue;
       }
       if (call.unsubscribed !== undefined) answers.push([call, true]);
+      // Beside others on two sockets that a message too big failed: its transport did not send it
+      // apart as it said it would, and it would fail a third.
+      else if ((call.tooBig ?? 0) >= 2) tooBig.push(call);
       else if (ctx.isRepeatable(call.method)) resend.push(call);
       else answers.push([call, false]);
     }
@@ -123,13 +141,17 @@ export class Outbox {
     const notResent = answers.filter(([, unsubscribed]) => !unsubscribed).length;
     ctx.stats.resent += resend.length;
     ctx.stats.notResent += notResent;
+    for (const call of tooBig) {
+      this.landed(call);
+      ctx.fail(call, RpcErrorCode.FRAME_TOO_LARGE, `The answer to ${call.method} from node "${node}" was larger than the socket takes, on two sockets it was in flight on beside other calls (its transport did not send it apart): not sent again`);
+    }
     for (const [call, unsubscribed] of answers) {
       this.landed(call);
       if (unsubscribed) ctx.answer(call, { jsonrpc: '2.0', id: call.clientId, result: true });
       else ctx.fail(call, RpcErrorCode.NOT_RESENT, `Node "${node}" went away before answering; ${call.method} is not safe to send twice`);
     }
     if (ctx.closed()) return;
-    if (resend.length > 0 || notResent > 0) ctx.events.emit('inflight', { node, resent: resend.length, failed: notResent });
+    if (resend.length > 0 || notResent + tooBig.length > 0) ctx.events.emit('inflight', { node, resent: resend.length, failed: notResent + tooBig.length });
     if (queued && !ctx.closed()) ctx.emitQueue();
   }
 
@@ -168,22 +190,12 @@ export class Outbox {
 
   /**
    * Writes one request (a notification when `id` is undefined), without keys that are absent.
-   * `isolate`: on a socket where no other call is in flight (see PendingCall.tooBig).
+   * `isolate`: for the transport to send where no other call is in flight (see PendingCall.tooBig).
    */
-  #write(link: UpstreamLink, id: number | undefined, method: string, params: unknown, isolate?: boolean): void {
-    const payload =
-      id === undefined
-        ? params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }
-        : params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
-    const text = JSON.stringify(payload);
-    // A subscription lives on the socket it was made on, and its answers are small. A transport
-    // whose opens share connections is told instead: a socket of the session's own would not be.
-    const { transport } = this.#ctx;
-    if (isolate && id !== undefined && !transport.isolates && !transport.multiplexed && method !== 'eth_subscribe' && method !== 'eth_unsubscribe') {
-      return this.#sendApart(link, id, method, text.slice(`{"jsonrpc":"2.0","id":${id}`.length));
-    }
+  #write(link: UpstreamLink, id: number | undefined, method: string, params: unknown, isolate = false): void {
+    const text = requestText(id, method, params);
     try {
-      if (isolate) link.socket!.send(text, ISOLATE);
+      if (isolate) link.socket!.send(text, this.#isolate);
       else link.socket!.send(text);
     } catch (error) {
       // The socket is going away: this re-homes what it owes, in order, and its close says why.
@@ -192,21 +204,23 @@ export class Outbox {
   }
 
   /**
-   * Sends call `id` of `link` (`rest`: its request after the id) on a socket to the node with
-   * nothing else in flight (see IsolationLane): its answer comes as if on `link`; when that
-   * socket too fails on a message too big, the call is answered FRAME_TOO_LARGE, as nothing else
-   * was in flight on it; when it is lost otherwise, so is `link` (the calls are sent again, as
-   * for any socket lost).
+   * Sends `call` (id `id` on `link`) on a socket to the node with nothing else in flight (see
+   * IsolationLane): its answer comes as if on `link`; when that socket too fails on a message too
+   * big, the call is answered FRAME_TOO_LARGE, as nothing else was in flight on it; when it is
+   * lost otherwise while the call is still owed there, so is `link` (the calls are sent again, as
+   * for any socket lost). Once the call is not owed on `link` any more (answered, timed out, moved
+   * with the others of a socket that went away), the lane neither sends it nor waits for it.
    */
-  #sendApart(link: UpstreamLink, id: number, method: string, rest: string): void {
+  #sendApart(link: UpstreamLink, id: number, call: PendingCall): void {
     const ctx = this.#ctx;
+    const { method } = call;
+    call.sentApart = true;
     const lanes = (this.#lanes ??= new Map());
     let lane = lanes.get(link.node);
     if (lane === undefined) {
       const node = link.node;
       const created = (lane = new IsolationLane(ctx.transport, ctx.clock, {
-        // Past the session's own deadline for the call: it has answered the client by then.
-        answerMs: ctx.settings.requestTimeoutMs + 1_000,
+        connectMs: ctx.settings.connectTimeoutMs,
         tooLarge: (of) => {
           this.#tellApart(node, of, 'too-large');
           return `The answer to ${of} from node "${node}" was larger than the socket takes (WsSocketTransport's maxPayload), on a socket it was alone in flight on: not sent again`;
@@ -217,16 +231,24 @@ export class Outbox {
       }));
       lanes.set(node, lane);
     }
+    const owed = () => link.alive && link.calls.get(id) === call;
     const user: LaneUser = {
       endpoint: link.endpoint!,
       get isOpen() {
-        return link.alive;
+        return owed();
       },
-      deliver: (text) => ctx.frames.onMessage(link, text),
+      // Not a sign of life of `link`'s socket: the frame did not come on it.
+      deliver: (text) => ctx.frames.onAnswerApart(link, text),
       // As a socket's close is, told after the call.
-      drop: (info: SocketCloseInfo) => queueMicrotask(() => this.#laneLost(link, info)),
+      drop: (info: SocketCloseInfo) =>
+        queueMicrotask(() => {
+          if (owed()) this.#laneLost(link, info);
+        }),
     };
-    lane.add(user, String(id), method, rest);
+    const rest = requestText(id, method, call.params).slice(`{"jsonrpc":"2.0","id":${id}`.length);
+    // A second past the session's own deadline for the call (which answers the client): the lane
+    // only lets the socket go then.
+    lane.add(user, String(id), method, rest, ctx.settings.requestTimeoutMs + 1_000);
     this.#tellApart(link.node, method, 'sent');
   }
 
@@ -239,7 +261,7 @@ export class Outbox {
 
   /** The socket a call of `link`'s was sent on apart was lost: `link` is given up with it. */
   #laneLost(link: UpstreamLink, info: SocketCloseInfo): void {
-    if (!link.alive || this.#ctx.closed()) return;
+    if (this.#ctx.closed()) return;
     const reason = info.reason ? `: ${redactNodeText(this.#ctx.pool.node(link.node), info.reason)}` : '';
     this.#ctx.switcher.linkFailed(link, 'closed', new SteadyRpcError('ERR_TRANSPORT', `Node "${link.node}" closed the socket a call was sent on apart (${info.code}${reason})`));
   }
@@ -257,4 +279,13 @@ export class Outbox {
     }
     this.#ctx.switcher.retireIfDone(link);
   }
+}
+
+/** A request as the session writes it (a notification when `id` is undefined), without keys that are absent. */
+function requestText(id: number | undefined, method: string, params: unknown): string {
+  const payload =
+    id === undefined
+      ? params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }
+      : params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
+  return JSON.stringify(payload);
 }

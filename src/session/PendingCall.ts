@@ -45,11 +45,14 @@ export interface PendingCall {
   /** Set once the client has its one answer; later answers are dropped. */
   answered: boolean;
   /**
-   * It was in flight on a socket that a message too big for it failed
-   * (`SocketCloseInfo.messageTooBig`), so its answer may be the one: from then on it is sent on a
-   * socket of its own (SendOptions.isolate), where such a failure is known to be its own.
+   * Sockets that a message too big for them failed (`SocketCloseInfo.messageTooBig`) while this call
+   * was in flight on them, beside others: its answer may be the one, so from the first on it is
+   * sent on a socket of its own (SendOptions.isolate), where such a failure is known to be its own.
+   * At two (a transport that said it would send it apart did not), it is not sent again.
    */
-  tooBig?: true;
+  tooBig?: number;
+  /** Sent on a socket the session opened for it alone (Outbox): not on any link's own socket since. */
+  sentApart?: true;
   /** A JSON-RPC notification (no `id`): forwarded, never answered. */
   readonly oneWay: boolean;
 }

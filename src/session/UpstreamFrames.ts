@@ -83,6 +83,14 @@ export class UpstreamFrames {
     }
   }
 
+  /**
+   * An answer to a call of `link`'s that was sent on a socket of its own (Outbox): handled as if it
+   * came on `link`, but no sign of life of `link`'s socket (its `lastSeenAt` stays).
+   */
+  onAnswerApart(link: UpstreamLink, text: string): void {
+    if (link.alive) this.#handle(link, text, undefined);
+  }
+
   #handle(link: UpstreamLink, text: string, bytes: Uint8Array | undefined): void {
     if (this.#fastAnswer(link, text, bytes) || this.#fastNotification(link, text, bytes)) return;
     let message: unknown;

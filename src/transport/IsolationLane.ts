@@ -32,8 +32,8 @@ export interface LaneOwner {
   tooLarge(method: string): string;
   /** The lane has nothing left to do (its owner forgets it). */
   idle(): void;
-  /** How long a call waits for its answer (default {@link LANE_ANSWER_MS}). */
-  readonly answerMs?: number;
+  /** How long a socket may take to open (default {@link LANE_CONNECT_MS}). */
+  readonly connectMs?: number;
 }
 
 /** A user's call sent on the lane: `rest` is its request after the id (`,"method":…}`). */
@@ -42,6 +42,8 @@ interface LaneCall {
   idText: string;
   method: string;
   rest: string;
+  /** How long it waits for its answer once sent. */
+  answerMs: number;
 }
 
 /** One of a lane's sockets: at most one call in flight on it. */
@@ -66,28 +68,36 @@ interface LaneSocket {
  * So a session sends each such call again apart (`isolate`, SendOptions) and it comes here: sent on
  * a socket with nothing else in flight, it is answered as usual, or, when that socket too closes on
  * a message too big, known to be the one and answered FRAME_TOO_LARGE by its id. No other call
- * shares a socket with it again. A call not answered within `answerMs` is answered
+ * shares a socket with it again. A call not answered within its `answerMs` is answered
  * REQUEST_TIMEOUT (its session may have given up on it sooner).
+ *
+ * A connect that fails while another of the lane's sockets is open opens no other for a while:
+ * the calls wait for the open ones (a node refusing more connections from us is not hammered).
  */
 export class IsolationLane {
   readonly #inner: SocketTransport;
   readonly #clock: Clock;
   readonly #tell: LaneOwner;
-  readonly #answerMs: number;
+  readonly #connectMs: number;
   #queue: LaneCall[] = [];
   readonly #sockets = new Set<LaneSocket>();
+  /**
+   * A socket failed to open since one last did: no more are opened while one is open (the calls
+   * wait for it), and one at a time otherwise.
+   */
+  #connectFailed = false;
   #nextId = 1;
 
   constructor(inner: SocketTransport, clock: Clock, tell: LaneOwner) {
     this.#inner = inner;
     this.#clock = clock;
     this.#tell = tell;
-    this.#answerMs = tell.answerMs ?? LANE_ANSWER_MS;
+    this.#connectMs = tell.connectMs ?? LANE_CONNECT_MS;
   }
 
-  /** A user's call, sent as soon as a socket of the lane is free. */
-  add(user: LaneUser, idText: string, method: string, rest: string): void {
-    this.#queue.push({ user, idText, method, rest });
+  /** A user's call, sent as soon as a socket of the lane is free; `answerMs`: how long its answer is waited for. */
+  add(user: LaneUser, idText: string, method: string, rest: string, answerMs = LANE_ANSWER_MS): void {
+    this.#queue.push({ user, idText, method, rest, answerMs });
     // A call in flight that is nobody's any more (its session left that socket, and sends it
     // again) is not waited for.
     for (const lane of this.#sockets) if (lane.inFlight !== undefined && !lane.inFlight.user.isOpen) this.#lost(lane, { code: 1006, reason: 'steadyrpc: its call was abandoned' });
@@ -111,7 +121,8 @@ export class IsolationLane {
     }
     let connecting = 0;
     for (const lane of this.#sockets) if (!lane.opened) connecting += 1;
-    while (this.#queue.length > connecting && this.#sockets.size < LANE_SOCKETS) {
+    const most = !this.#connectFailed ? LANE_SOCKETS : this.#sockets.size === 0 ? 1 : 0;
+    while (this.#queue.length > connecting && this.#sockets.size < most) {
       if (!this.#connect(this.#queue[0]!.user.endpoint)) return;
       connecting += 1;
     }
@@ -127,6 +138,7 @@ export class IsolationLane {
           if (!this.#sockets.has(lane)) return;
           this.#clearDeadline(lane);
           lane.opened = true;
+          this.#connectFailed = false;
           this.#pump();
         },
         onMessage: (text) => {
@@ -140,6 +152,7 @@ export class IsolationLane {
     } catch {
       // A transport that throws instead of reporting: a connect that failed at once (told after
       // the send that brought the call here, as a socket's close always is).
+      this.#connectFailed = true;
       if (this.#sockets.size > 0) return false;
       const waiting = this.#queue.splice(0);
       queueMicrotask(() => {
@@ -149,14 +162,14 @@ export class IsolationLane {
       return false;
     }
     this.#sockets.add(lane);
-    this.#armDeadline(lane, LANE_CONNECT_MS);
+    this.#armDeadline(lane, this.#connectMs);
     return true;
   }
 
   #send(lane: LaneSocket, call: LaneCall): void {
     const id = this.#nextId++;
     lane.inFlight = { ...call, id };
-    this.#armDeadline(lane, this.#answerMs);
+    this.#armDeadline(lane, call.answerMs);
     try {
       lane.socket!.send(`{"jsonrpc":"2.0","id":${id}${call.rest}`);
     } catch {
@@ -170,10 +183,10 @@ export class IsolationLane {
     lane.deadline = this.#clock.setTimeout(() => {
       lane.deadline = undefined;
       const call = lane.inFlight;
-      if (call === undefined) return this.#lost(lane, { code: 1006, reason: `steadyrpc: no open within ${LANE_CONNECT_MS} ms` });
+      if (call === undefined) return this.#lost(lane, { code: 1006, reason: `steadyrpc: no open within ${this.#connectMs} ms` });
       lane.inFlight = undefined;
       this.#retire(lane);
-      call.user.deliver(answerFrame(call.idText, { error: { code: RpcErrorCode.REQUEST_TIMEOUT, message: `No answer to ${call.method} within ${this.#answerMs} ms on the socket it was sent on apart` } }));
+      call.user.deliver(answerFrame(call.idText, { error: { code: RpcErrorCode.REQUEST_TIMEOUT, message: `No answer to ${call.method} within ${call.answerMs} ms on the socket it was sent on apart` } }));
       this.#pump();
     }, ms);
   }
@@ -239,6 +252,7 @@ export class IsolationLane {
     this.#sockets.delete(lane);
     lane.inFlight = undefined;
     const closeInfo: SocketCloseInfo = { code: info.code, reason: info.reason };
+    if (!lane.opened) this.#connectFailed = true;
     if (call !== undefined && info.messageTooBig === true) {
       call.user.deliver(answerFrame(call.idText, { error: { code: RpcErrorCode.FRAME_TOO_LARGE, message: this.#tell.tooLarge(call.method) } }));
     } else if (call !== undefined) {

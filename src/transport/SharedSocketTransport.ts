@@ -5,7 +5,7 @@ import type { Random } from '../random.js';
 import { defaultRandom } from '../random.js';
 import type { SocketCloseInfo, SocketEndpoint, SocketListener, SocketTransport, UpstreamSocket } from './SocketTransport.js';
 import { defaultSocketTransport } from './defaultSocketTransport.js';
-import { IsolationLane } from './IsolationLane.js';
+import { IsolationLane, LANE_ANSWER_MS } from './IsolationLane.js';
 import { SharedConnection, type ConnectionOwner, type ConnectionSettings } from './shared/SharedConnection.js';
 import { VirtualSocket } from './shared/VirtualSocket.js';
 
@@ -149,7 +149,7 @@ export class SharedSocketTransport implements SocketTransport {
     },
     place: (user) => this.#place(user),
     ended: (connection, failed) => this.#ended(connection, failed),
-    isolate: (key, user, idText, method, rest) => {
+    isolate: (key, user, idText, method, rest, timeoutMs) => {
       let lane = this.#lanes.get(key);
       if (lane === undefined) {
         const created = (lane = new IsolationLane(this.#inner, this.#clock, {
@@ -163,7 +163,9 @@ export class SharedSocketTransport implements SocketTransport {
         }));
         this.#lanes.set(key, lane);
       }
-      lane.add(user, idText, method, rest);
+      // A second past its session's deadline, when it said (that one answers the client): the lane
+      // only lets the socket go then.
+      lane.add(user, idText, method, rest, timeoutMs === undefined ? LANE_ANSWER_MS : timeoutMs + 1_000);
       this.#isolated += 1;
     },
   };

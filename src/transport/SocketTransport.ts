@@ -54,6 +54,11 @@ export interface SendOptions {
    * any other, the session opens such a socket itself.
    */
   isolate?: boolean;
+  /**
+   * How long the sender waits for the answer (a session's `requestTimeoutMs`): a transport that
+   * holds a socket for the request alone may let it go after that.
+   */
+  timeoutMs?: number;
 }
 
 /** One open (or opening) socket. */

@@ -184,3 +184,59 @@ describe('a transport that says it isolates calls, or is multiplexed', () => {
     expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: expect.any(Array) }]);
   });
 });
+
+describe('found in review of the sockets of their own', () => {
+  const methods = (s: FakeSocket) => s.sentJson().map((frame) => (frame as { method: string }).method);
+
+  it('a transport that says it isolates calls but does not: FRAME_TOO_LARGE after two sockets it was on beside others, not a socket after socket', async () => {
+    const h = await sessionHarness({ transportOver: (sockets) => ({ isolates: true, open: (endpoint, listener) => sockets.open(endpoint, listener) }) });
+    h.nodes.a!.oversized.add('eth_getLogs');
+    h.nodes.b!.oversized.add('eth_getLogs');
+    h.send(rpc(1, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest' }]));
+    await h.settle();
+    await h.clock.advance(5_000);
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, error: expect.objectContaining({ code: RpcErrorCode.FRAME_TOO_LARGE, message: expect.stringMatching(/on two sockets .*did not send it apart/) }) }]);
+    expect(h.sockets.sockets.filter((s) => s.closeInfo?.messageTooBig === true)).toHaveLength(2);
+  });
+
+  /** Six calls on a socket an answer too large failed, sent apart to node b, which takes its time over them. */
+  async function sixHeld(requestTimeoutMs: number) {
+    const h = await sessionHarness({ requestTimeoutMs });
+    h.nodes.a!.oversized.add('eth_getLogs');
+    h.sockets.route('ws://b.test/', (socket: FakeSocket) => {
+      const set = socket.onSend.bind(socket);
+      socket.onSend = (handler) => set(handler && ((text, s) => (text.includes('"eth_getLogs"') ? undefined : handler(text, s))));
+      h.nodes.b!.socket(socket);
+    });
+    for (let id = 1; id <= 6; id++) h.send(rpc(id, 'eth_getLogs', [{ fromBlock: `0x${id}`, toBlock: 'latest' }]));
+    await h.settle();
+    // The session stays on b (no failback to a, which would take the calls over).
+    h.pool.update('a', { status: 'unhealthy' });
+    await h.clock.advance(100);
+    expect(h.session.node).toBe('b');
+    const apart = () => h.sockets.sockets.filter((s) => s.endpoint.url === 'ws://b.test/' && methods(s).length > 0 && methods(s).every((m) => m === 'eth_getLogs'));
+    // Four at once; two wait their turn.
+    expect(apart()).toHaveLength(4);
+    return { h, apart };
+  }
+
+  it('a call the session timed out is not sent apart any more', async () => {
+    const { h, apart } = await sixHeld(10_000);
+    await h.clock.advance(10_000);
+    for (let id = 1; id <= 6; id++) expect(h.answers(id)).toEqual([{ jsonrpc: '2.0', id, error: expect.objectContaining({ code: RpcErrorCode.REQUEST_TIMEOUT }) }]);
+    await h.clock.advance(5_000);
+    expect(apart()).toHaveLength(4);
+    expect(apart().flatMap(methods)).toHaveLength(4);
+    expect(apart().every((s) => s.state === 'closed')).toBe(true);
+  });
+
+  it('the loss of the socket of a call no longer owed leaves the session socket be', async () => {
+    const { h, apart } = await sixHeld(10_000);
+    await h.clock.advance(10_000);
+    const sessionSocket = h.sockets.openSockets.find((s) => !apart().includes(s))!;
+    apart()[0]!.serverClose(1001);
+    await h.settle();
+    expect(sessionSocket.state).toBe('open');
+    expect(h.session.state).toBe('ready');
+  });
+});

@@ -272,3 +272,36 @@ describe('SharedSocketTransport: a message too big for the real socket', () => {
     expect(lane.state).not.toBe('open');
   });
 });
+
+describe('IsolationLane: connects and deadlines', () => {
+  it('a connect refused while another of its sockets is open opens no other: the call waits for the open one', async () => {
+    const { fake, second, methods } = await afterTooBig();
+    const before = fake.sockets.length;
+    second.sa.send(request(9, BIG), ISOLATE);
+    second.sb.send(request(7, SMALL), ISOLATE);
+    const [open, refused] = fake.sockets.slice(before);
+    open!.accept();
+    expect(methods(open!)).toEqual(['eth_call']);
+    refused!.refuse(429);
+    await settle();
+    // No socket after it, however long the open one takes (within its deadline).
+    expect(fake.sockets).toHaveLength(before + 2);
+    expect(second.b.types()).toEqual(['open']);
+    open!.receive(`{"jsonrpc":"2.0","id":${(open!.sentJson()[0] as { id: number }).id},"result":"0x1"}`);
+    expect(methods(open!)).toEqual(['eth_call', 'eth_getBalance']);
+    open!.receive(`{"jsonrpc":"2.0","id":${(open!.sentJson()[1] as { id: number }).id},"result":"0x0"}`);
+    expect(second.b.messages()).toEqual([{ jsonrpc: '2.0', id: 7, result: '0x0' }]);
+    expect(fake.sockets).toHaveLength(before + 2);
+  });
+
+  it("waits as long as the call's session said it waits (SendOptions.timeoutMs), and a second more", async () => {
+    const { clock, fake, second } = await afterTooBig();
+    second.sa.send(request(9, BIG), { isolate: true, timeoutMs: 120_000 });
+    const lane = fake.last()!;
+    lane.accept();
+    await clock.advance(120_999);
+    expect(second.a.messages()).toEqual([]);
+    await clock.advance(1);
+    expect(second.a.messages()).toEqual([{ jsonrpc: '2.0', id: 9, error: { code: RpcErrorCode.REQUEST_TIMEOUT, message: 'No answer to eth_call within 121000 ms on the socket it was sent on apart' } }]);
+  });
+});

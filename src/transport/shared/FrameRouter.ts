@@ -6,6 +6,7 @@ import { idTextOf, rawBatchIdTexts, rawIdText } from '../../session/idText.js';
 import { REQUEST_HEAD, answerFrame, type IdAddressing } from './IdAddressing.js';
 import type { SharedSubscriptions } from './SharedSubscriptions.js';
 import type { VirtualSocket } from './VirtualSocket.js';
+import type { SendOptions } from '../SocketTransport.js';
 
 /** The answer to a batch item that is an array (what a node, or a session, answers it). */
 const NOT_A_REQUEST = JSON.stringify(errorResponse(null, RpcErrorCode.INVALID_REQUEST, 'Invalid request: expected an object'));
@@ -22,7 +23,7 @@ export interface RoutedSocket {
   /** A frame from upstream could be given to no user. */
   unroutable(): void;
   /** A user's call (`rest`: its request after the id) goes on a socket of its own instead (see `IsolationLane`). */
-  isolate(user: VirtualSocket, idText: string, method: string, rest: string): void;
+  isolate(user: VirtualSocket, idText: string, method: string, rest: string, timeoutMs: number | undefined): void;
 }
 
 /**
@@ -52,7 +53,7 @@ export class FrameRouter {
    * is not JSON or, not in a session's shape, is nested too deep to be written again. `isolate`
    * (see SendOptions): a call in a session's shape goes on a socket of its own instead.
    */
-  send(user: VirtualSocket, text: string, isolate = false): void {
+  send(user: VirtualSocket, text: string, options?: SendOptions): void {
     let head = REQUEST_HEAD.exec(text);
     // Another "id" or "method" after the head would be the one a node reads (the last of a repeated
     // member, as JSON.parse reads it): such a frame is parsed, and written again with one of each.
@@ -64,7 +65,7 @@ export class FrameRouter {
       const chainId = head[2] === 'eth_chainId';
       if (chainId && this.#answerChainId(user, idText)) return;
       const rest = text.slice(ID_AT + head[1]!.length);
-      if (isolate && !chainId) return this.#socket.isolate(user, idText, head[2]!, rest);
+      if (options?.isolate === true && !chainId) return this.#socket.isolate(user, idText, head[2]!, rest, options.timeoutMs);
       this.#ids.call(user, chainId ? { kind: 'call', user, idText, chainId } : { kind: 'call', user, idText }, (upstreamId) => `{"jsonrpc":"2.0","id":${upstreamId}${rest}`);
       return;
     }

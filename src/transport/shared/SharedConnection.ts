@@ -1,7 +1,7 @@
 import type { Clock } from '../../Clock.js';
 import { FirstError } from '../../FirstError.js';
 import { SteadyRpcError } from '../../errors.js';
-import type { SocketCloseInfo, SocketEndpoint, SocketTransport, UpstreamSocket } from '../SocketTransport.js';
+import type { SendOptions, SocketCloseInfo, SocketEndpoint, SocketTransport, UpstreamSocket } from '../SocketTransport.js';
 import { CloseCode } from '../SocketTransport.js';
 import { FrameRouter, type RoutedSocket } from './FrameRouter.js';
 import { IdAddressing, type RequestWriter } from './IdAddressing.js';
@@ -35,8 +35,11 @@ export interface ConnectionOwner {
   retired(connection: SharedConnection): void;
   /** Users that waited to join a connection that did not answer: each placed afresh, as a new open. */
   place(user: VirtualSocket): void;
-  /** A user's call (`rest`: its request after the id) goes on a socket of its own to endpoint `key` (see `IsolationLane`). */
-  isolate(key: string, user: VirtualSocket, idText: string, method: string, rest: string): void;
+  /**
+   * A user's call (`rest`: its request after the id) goes on a socket of its own to endpoint `key`
+   * (see `IsolationLane`); `timeoutMs`: how long its session waits for the answer, if it said.
+   */
+  isolate(key: string, user: VirtualSocket, idText: string, method: string, rest: string, timeoutMs: number | undefined): void;
   /**
    * The real socket is done (no user left on it): forgotten, and when its connect failed (`failed`:
    * how it ended), remembered so that opens to its endpoint are paced.
@@ -95,7 +98,7 @@ export class SharedConnection implements RequestWriter {
       write: (text) => this.write(text),
       heardRecently: () => clock.now() - this.#gate.heardAt < settings.livenessWindowMs,
       unroutable: () => owner.unroutable(),
-      isolate: (user, idText, method, rest) => owner.isolate(key, user, idText, method, rest),
+      isolate: (user, idText, method, rest, timeoutMs) => owner.isolate(key, user, idText, method, rest, timeoutMs),
     };
     this.#router = new FrameRouter(socket, this.#ids, this.subscriptions);
   }
@@ -152,12 +155,12 @@ export class SharedConnection implements RequestWriter {
   }
 
   /**
-   * A user's frame: each request re-addressed, subscriptions served from the shared ones (`isolate`:
+   * A user's frame: each request re-addressed, subscriptions served from the shared ones (`options`:
    * see SendOptions). Throws, like a real socket, when the real socket cannot take it.
    */
-  send(user: VirtualSocket, text: string, isolate: boolean): void {
+  send(user: VirtualSocket, text: string, options: SendOptions | undefined): void {
     if (this.#state !== 'open') throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
-    this.#router.send(user, text, isolate);
+    this.#router.send(user, text, options);
   }
 
   /**

@@ -42,7 +42,7 @@ export class VirtualSocket implements UpstreamSocket {
 
   send(text: string, options?: SendOptions): void {
     if (this.#state !== 'open') throw new SteadyRpcError('ERR_TRANSPORT', 'Cannot send: socket is not open');
-    this.#connection!.send(this, text, options?.isolate === true);
+    this.#connection!.send(this, text, options);
   }
 
   close(code?: number, reason?: string): void {
