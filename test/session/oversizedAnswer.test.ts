@@ -240,3 +240,39 @@ describe('found in review of the sockets of their own', () => {
     expect(h.session.state).toBe('ready');
   });
 });
+
+describe('answers on a socket of their own', () => {
+  it("are no sign of life of the session's socket: a silent one is still found out by its keepalive", async () => {
+    const h = await sessionHarness();
+    h.nodes.a!.oversized.add('eth_getLogs');
+    let silent: FakeSocket | undefined;
+    const held: Array<{ socket: FakeSocket; id: number }> = [];
+    h.sockets.route('ws://b.test/', (socket: FakeSocket) => {
+      const set = socket.onSend.bind(socket);
+      socket.onSend = (handler) =>
+        set(handler && ((text, s) => {
+          if (s === silent) return undefined;
+          // Held, to be answered one by one below.
+          if (text.includes('"eth_getLogs"')) return void held.push({ socket: s, id: (JSON.parse(text) as { id: number }).id });
+          return handler(text, s);
+        }));
+      h.nodes.b!.socket(socket);
+    });
+    for (let id = 1; id <= 6; id++) h.send(rpc(id, 'eth_getLogs', [{ fromBlock: `0x${id}`, toBlock: 'latest' }]));
+    await h.settle();
+    h.pool.update('a', { status: 'unhealthy' });
+    await h.clock.advance(100);
+    expect(h.session.node).toBe('b');
+    // The session's socket to b goes silent; its calls sent apart are answered, one a second.
+    silent = h.sockets.openSockets.find((s) => s.endpoint.url === 'ws://b.test/' && !held.some((c) => c.socket === s))!;
+    for (let second = 1; second <= 8; second++) {
+      await h.clock.advance(1_000);
+      const next = held.shift();
+      if (next) next.socket.receive(`{"jsonrpc":"2.0","id":${next.id},"result":[]}`);
+    }
+    expect(h.answers(1)).toEqual([{ jsonrpc: '2.0', id: 1, result: [] }]);
+    // Found out within keepaliveIntervalMs + keepaliveTimeoutMs (2 + 4 s) and a tick, as any
+    // silent socket: the answers beside it did not put its keepalive off.
+    expect(silent.state).not.toBe('open');
+  });
+});
