@@ -4,6 +4,7 @@ import type { BatchCollector } from './BatchCollector.js';
 import type { PendingCall } from './PendingCall.js';
 import { clientAnswer } from './PendingCall.js';
 import type { SessionContext } from './SessionContext.js';
+import { IssuedSubscriptionIds } from './IssuedSubscriptionIds.js';
 import type { SubscriptionEntry } from './SubscriptionRegistry.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 import { quantity } from '../consistency/quantity.js';
@@ -18,9 +19,6 @@ type Upstream = Record<string, unknown>;
 /** An answer's tail when its result is a quantity, up to the digits. */
 const RESULT_QUANTITY = ',"result":"0x';
 
-/** How many recent subscription ids a session refuses to hand out again. */
-const ISSUED_IDS_REMEMBERED = 4_096;
-
 /**
  * Frames from upstream sockets, on their way to the client: answers are re-addressed to the
  * client's id (or swallowed when the session owns them), notifications to the client's
@@ -32,11 +30,8 @@ export class UpstreamFrames {
   #unannounced: Map<string, string[]> | undefined;
   /** Made with the first subscribe in a batch (as is the one above): most sessions never need them. */
   #batchSubscriptions: WeakMap<BatchCollector<string>, string[]> | undefined;
-  /**
-   * Subscription ids given to the client, most recent last; none is given again. Bounded: a late
-   * unsubscribe of an id thousands of subscriptions old is not worth unbounded memory.
-   */
-  readonly #issuedSubscriptionIds = new Set<string>();
+  /** Subscription ids given to the client: none is given again. */
+  readonly #issuedSubscriptionIds: IssuedSubscriptionIds;
   /** The subscription of the last notification passed on: the next one for it is known by one test. */
   #known: KnownSubscription | undefined;
   /** Each entry's {@link KnownSubscription}, made once (a session may have several streams interleaved). */
@@ -55,6 +50,7 @@ export class UpstreamFrames {
 
   constructor(ctx: SessionContext) {
     this.#ctx = ctx;
+    this.#issuedSubscriptionIds = new IssuedSubscriptionIds(ctx.random);
   }
 
   /**
@@ -265,7 +261,7 @@ export class UpstreamFrames {
     const ctx = this.#ctx;
     const result = (response as { result?: unknown }).result;
     if (call.method === 'eth_subscribe' && !('error' in response) && typeof result === 'string') {
-      const clientId = this.#freshSubscriptionId(result);
+      const clientId = this.#issuedSubscriptionIds.fresh(result, (id) => this.#ctx.registry.byUpstreamId(id) !== undefined);
       const onActive = link === ctx.link;
       const params = Array.isArray(call.params) ? call.params : [];
       ctx.registry.add(clientId, params, onActive ? result : null);
@@ -313,23 +309,6 @@ export class UpstreamFrames {
   /** When `call` was sent, on the pool's clock (the session's may be another). */
   #poolSentAt(call: PendingCall): number {
     return this.#ctx.pool.clock.now() - (this.#ctx.clock.now() - call.sentAt);
-  }
-
-  /**
-   * The upstream's id, unless this session has handed it out before (a new node may reuse an old
-   * number): a late or repeated unsubscribe of an old id must never hit a newer subscription.
-   */
-  #freshSubscriptionId(upstreamId: string): string {
-    let id = upstreamId;
-    // The attempt is mixed in: an injected `random` that repeats itself must not loop for ever.
-    for (let attempt = 1; this.#issuedSubscriptionIds.has(id) || this.#ctx.registry.byUpstreamId(id); attempt++) {
-      id = `0x${Array.from({ length: 4 }, (_, i) => ((Math.floor(this.#ctx.random() * 2 ** 32) + (i === 3 ? attempt : 0)) >>> 0).toString(16).padStart(8, '0')).join('')}`;
-    }
-    this.#issuedSubscriptionIds.add(id);
-    if (this.#issuedSubscriptionIds.size > ISSUED_IDS_REMEMBERED) {
-      this.#issuedSubscriptionIds.delete(this.#issuedSubscriptionIds.values().next().value!);
-    }
-    return id;
   }
 
   /**

@@ -208,12 +208,7 @@ describe('found in review of the sockets of their own', () => {
       socket.onSend = (handler) => set(handler && ((text, s) => (text.includes('"eth_getLogs"') ? undefined : handler(text, s))));
       h.nodes.b!.socket(socket);
     });
-    for (let id = 1; id <= 6; id++) h.send(rpc(id, 'eth_getLogs', [{ fromBlock: `0x${id}`, toBlock: 'latest' }]));
-    await h.settle();
-    // The session stays on b (no failback to a, which would take the calls over).
-    h.pool.update('a', { status: 'unhealthy' });
-    await h.clock.advance(100);
-    expect(h.session.node).toBe('b');
+    await sendSixApartToB(h);
     const apart = () => h.sockets.sockets.filter((s) => s.endpoint.url === 'ws://b.test/' && methods(s).length > 0 && methods(s).every((m) => m === 'eth_getLogs'));
     // Four at once; two wait their turn.
     expect(apart()).toHaveLength(4);
@@ -258,11 +253,7 @@ describe('answers on a socket of their own', () => {
         }));
       h.nodes.b!.socket(socket);
     });
-    for (let id = 1; id <= 6; id++) h.send(rpc(id, 'eth_getLogs', [{ fromBlock: `0x${id}`, toBlock: 'latest' }]));
-    await h.settle();
-    h.pool.update('a', { status: 'unhealthy' });
-    await h.clock.advance(100);
-    expect(h.session.node).toBe('b');
+    await sendSixApartToB(h);
     // The session's socket to b goes silent; its calls sent apart are answered, one a second.
     silent = h.sockets.openSockets.find((s) => s.endpoint.url === 'ws://b.test/' && !held.some((c) => c.socket === s))!;
     for (let second = 1; second <= 8; second++) {
@@ -276,3 +267,15 @@ describe('answers on a socket of their own', () => {
     expect(silent.state).not.toBe('open');
   });
 });
+
+/**
+ * Six eth_getLogs calls to node a, whose answer is too large: its socket fails, and the session,
+ * on b now, sends them apart there. It stays on b (no failback to a, which would take them over).
+ */
+async function sendSixApartToB(h: Awaited<ReturnType<typeof sessionHarness>>): Promise<void> {
+  for (let id = 1; id <= 6; id++) h.send(rpc(id, 'eth_getLogs', [{ fromBlock: `0x${id}`, toBlock: 'latest' }]));
+  await h.settle();
+  h.pool.update('a', { status: 'unhealthy' });
+  await h.clock.advance(100);
+  expect(h.session.node).toBe('b');
+}
