@@ -43,20 +43,13 @@ export class Outbox {
     call.linkHeadAt = link.headAt;
     link.calls.set(id, call);
     if (!link.hasTimer('calls')) link.setTimer('calls', this.#ctx.settings.requestTimeoutMs, () => this.#expireCalls(link));
-    // In flight on a socket an answer too large failed: sent on a socket of its own.
-    if (call.tooBig !== undefined && this.#sendsApart(call.method)) this.#sendApart(link, id, call);
-    else this.#write(link, id, call.method, call.params, call.tooBig !== undefined);
-  }
-
-  /**
-   * Whether the session sends a call of `method` apart itself: its transport neither isolates
-   * calls nor shares connections (a socket of the session's own would not be one then: the
-   * transport is told with `isolate`). A subscription lives on the socket it was made on, and its
-   * answers are small.
-   */
-  #sendsApart(method: string): boolean {
+    if (call.tooBig === undefined) return this.#write(link, id, call.method, call.params);
+    // In flight on a socket an answer too large failed: on a socket of its own, which the session
+    // opens itself unless its transport isolates calls or shares connections (a socket of the
+    // session's own would not be one then: the transport is told with `isolate`).
     const { transport } = this.#ctx;
-    return !transport.isolates && !transport.multiplexed && method !== 'eth_subscribe' && method !== 'eth_unsubscribe';
+    if (transport.isolates || transport.multiplexed) this.#write(link, id, call.method, call.params, true);
+    else this.#sendApart(link, id, call);
   }
 
   /** Sends a request of the session's own; its answer goes to `onAnswer`, never to the client. */
