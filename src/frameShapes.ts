@@ -44,11 +44,14 @@ export function plainSubscriptionId(text: string): string | undefined {
  */
 export interface KnownSubscription {
   readonly id: string;
+  /** Its frames' opening, up to their result: what `head` tests for. */
+  readonly prefix: string;
   readonly head: RegExp;
 }
 
 export function knownSubscription(id: string): KnownSubscription {
-  return { id, head: new RegExp(`^${escapeRegExp(`${NOTIFICATION_PREFIX}${id}${NOTIFICATION_RESULT}`)}`) };
+  const prefix = `${NOTIFICATION_PREFIX}${id}${NOTIFICATION_RESULT}`;
+  return { id, prefix, head: new RegExp(`^${escapeRegExp(prefix)}`) };
 }
 
 /**

@@ -88,13 +88,52 @@ export function checkFrame(text: string, start: number, end: number, objectAt = 
   if (simd === undefined) simd = simdFrameCheck() ?? null;
   if (simd !== null) {
     const ok = simd(text, start, end, objectAt, headKeys, bytes);
-    if (ok !== undefined) {
+    if (ok !== undefined && ok !== null) {
       headKeys.text = objectAt < 0 ? '' : text;
       headKeys.objectAt = objectAt;
       return ok;
     }
   }
   return isPlainText(text) && isCompactValue(text, start, end, objectAt);
+}
+
+/**
+ * For a frame that may open with `prefix` (as a notification of a known subscription does, see
+ * frameShapes.ts): `null` when it does not, else {@link checkFrame} of the rest, from the end of
+ * the prefix to `end`, noting the head keys of an object that opens there. `head` is `prefix` as a
+ * regular expression (`^` and the prefix), for where it is not compared on WebAssembly.
+ */
+export function checkPrefixedFrame(text: string, prefix: string, head: RegExp, end: number, bytes?: Uint8Array): boolean | null {
+  if (simd === undefined) simd = simdFrameCheck() ?? null;
+  const start = prefix.length;
+  if (simd !== null) {
+    const ok = simd(text, start, end, start, headKeys, bytes, prefix);
+    if (ok !== undefined) {
+      if (ok !== null) {
+        headKeys.text = text;
+        headKeys.objectAt = start;
+      }
+      return ok;
+    }
+  }
+  if (!head.test(text)) return null;
+  return isPlainText(text) && isCompactValue(text, start, end, start);
+}
+
+/**
+ * Stages the bytes of a frame just received, while the transport hands it on (see
+ * SimdFrameCheck.stage): a check of it then reads them in place. Whether they are all ASCII;
+ * `undefined` when that is not known here (no WebAssembly, or too large: ask `isAscii`), and then
+ * nothing is staged. Call {@link unstageFrame} once the frame is handed on.
+ */
+export function stageFrame(bytes: Uint8Array): boolean | undefined {
+  if (simd === undefined) simd = simdFrameCheck() ?? null;
+  return simd === null ? undefined : simd.stage(bytes);
+}
+
+/** Forgets the frame staged (see {@link stageFrame}). */
+export function unstageFrame(): void {
+  simd?.unstage();
 }
 
 /**

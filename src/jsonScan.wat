@@ -5,7 +5,8 @@
 ;;
 ;; Memory: bytes 0-11 receive where the values of `hash`, `number` and `parentHash` start in the
 ;; object that opens at `objectAt` (-1: not there), and bytes 12-39 what readHead (resultFields.ts)
-;; reads there (see $readHead); the text starts at byte 48. After it the check takes 80 bytes, which
+;; reads there (see $readHead); bytes 48-303 hold the prefix $check compares the text with (see
+;; jsonScanSimd.ts), and the text starts at byte 304. After it the check takes 80 bytes, which
 ;; it fills with quotes, then from a multiple of 8 a bitmap of where the quotes are (see $mapQuotes;
 ;; jsonScanSimd.ts reserves the room). Positions given and returned count from the start of the text.
 ;;
@@ -22,7 +23,7 @@
     (block $done
       (loop $chunks
         (br_if $done (i32.ge_s (local.get $at) (local.get $end)))
-        (local.set $v (v128.load offset=48 align=1 (local.get $at)))
+        (local.set $v (v128.load offset=304 align=1 (local.get $at)))
         (local.set $bits
           (i8x16.bitmask
             (v128.or
@@ -53,18 +54,18 @@
     (local $backslash v128)
     (local $quote v128)
     (local.set $quote (i8x16.splat (i32.const 34)))
-    (v128.store offset=48 align=1 (local.get $length) (local.get $quote))
-    (v128.store offset=64 align=1 (local.get $length) (local.get $quote))
-    (v128.store offset=80 align=1 (local.get $length) (local.get $quote))
-    (v128.store offset=96 align=1 (local.get $length) (local.get $quote))
-    (v128.store offset=112 align=1 (local.get $length) (local.get $quote))
+    (v128.store offset=304 align=1 (local.get $length) (local.get $quote))
+    (v128.store offset=320 align=1 (local.get $length) (local.get $quote))
+    (v128.store offset=336 align=1 (local.get $length) (local.get $quote))
+    (v128.store offset=352 align=1 (local.get $length) (local.get $quote))
+    (v128.store offset=368 align=1 (local.get $length) (local.get $quote))
     (local.set $least (v128.const i32x4 -1 -1 -1 -1))
     (local.set $backslash (i8x16.splat (i32.const 92)))
     (loop $blocks
-      (local.set $v0 (v128.load offset=48 (local.get $at)))
-      (local.set $v1 (v128.load offset=64 (local.get $at)))
-      (local.set $v2 (v128.load offset=80 (local.get $at)))
-      (local.set $v3 (v128.load offset=96 (local.get $at)))
+      (local.set $v0 (v128.load offset=304 (local.get $at)))
+      (local.set $v1 (v128.load offset=320 (local.get $at)))
+      (local.set $v2 (v128.load offset=336 (local.get $at)))
+      (local.set $v3 (v128.load offset=352 (local.get $at)))
       (local.set $least
         (i8x16.min_u (local.get $least)
           (i8x16.min_u
@@ -89,7 +90,7 @@
   ;; Past the digits that start at `at`.
   (func $digitsEnd (param $at i32) (result i32)
     (loop $digits
-      (if (i32.lt_u (i32.sub (i32.load8_u offset=48 (local.get $at)) (i32.const 48)) (i32.const 10))
+      (if (i32.lt_u (i32.sub (i32.load8_u offset=304 (local.get $at)) (i32.const 48)) (i32.const 10))
         (then
           (local.set $at (i32.add (local.get $at) (i32.const 1)))
           (br $digits))))
@@ -100,38 +101,38 @@
     ;; 'true', 'alse' and 'null' as little-endian words.
     (if (i32.eq (local.get $code) (i32.const 116))
       (then (return (select (i32.add (local.get $at) (i32.const 4)) (i32.const -1)
-        (i32.eq (i32.load offset=48 align=1 (local.get $at)) (i32.const 0x65757274))))))
+        (i32.eq (i32.load offset=304 align=1 (local.get $at)) (i32.const 0x65757274))))))
     (if (i32.eq (local.get $code) (i32.const 102))
       (then (return (select (i32.add (local.get $at) (i32.const 5)) (i32.const -1)
-        (i32.eq (i32.load offset=49 align=1 (local.get $at)) (i32.const 0x65736c61))))))
+        (i32.eq (i32.load offset=305 align=1 (local.get $at)) (i32.const 0x65736c61))))))
     (if (i32.eq (local.get $code) (i32.const 110))
       (then (return (select (i32.add (local.get $at) (i32.const 4)) (i32.const -1)
-        (i32.eq (i32.load offset=48 align=1 (local.get $at)) (i32.const 0x6c6c756e))))))
+        (i32.eq (i32.load offset=304 align=1 (local.get $at)) (i32.const 0x6c6c756e))))))
     ;; -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
     (if (i32.eq (local.get $code) (i32.const 45))
       (then
         (local.set $at (i32.add (local.get $at) (i32.const 1)))
-        (local.set $code (i32.load8_u offset=48 (local.get $at)))))
+        (local.set $code (i32.load8_u offset=304 (local.get $at)))))
     (if (i32.eq (local.get $code) (i32.const 48))
       (then (local.set $at (i32.add (local.get $at) (i32.const 1))))
       (else
         (if (i32.lt_u (i32.sub (local.get $code) (i32.const 48)) (i32.const 10))
           (then (local.set $at (call $digitsEnd (i32.add (local.get $at) (i32.const 1)))))
           (else (return (i32.const -1))))))
-    (if (i32.eq (i32.load8_u offset=48 (local.get $at)) (i32.const 46))
+    (if (i32.eq (i32.load8_u offset=304 (local.get $at)) (i32.const 46))
       (then
         (local.set $at (i32.add (local.get $at) (i32.const 1)))
-        (if (i32.eqz (i32.lt_u (i32.sub (i32.load8_u offset=48 (local.get $at)) (i32.const 48)) (i32.const 10))) (then (return (i32.const -1))))
+        (if (i32.eqz (i32.lt_u (i32.sub (i32.load8_u offset=304 (local.get $at)) (i32.const 48)) (i32.const 10))) (then (return (i32.const -1))))
         (local.set $at (call $digitsEnd (i32.add (local.get $at) (i32.const 1))))))
-    (local.set $code (i32.load8_u offset=48 (local.get $at)))
+    (local.set $code (i32.load8_u offset=304 (local.get $at)))
     (if (i32.eq (i32.or (local.get $code) (i32.const 32)) (i32.const 101))
       (then
         (local.set $at (i32.add (local.get $at) (i32.const 1)))
-        (local.set $code (i32.load8_u offset=48 (local.get $at)))
+        (local.set $code (i32.load8_u offset=304 (local.get $at)))
         (if (i32.or (i32.eq (local.get $code) (i32.const 43)) (i32.eq (local.get $code) (i32.const 45)))
           (then
             (local.set $at (i32.add (local.get $at) (i32.const 1)))
-            (local.set $code (i32.load8_u offset=48 (local.get $at)))))
+            (local.set $code (i32.load8_u offset=304 (local.get $at)))))
         (if (i32.eqz (i32.lt_u (i32.sub (local.get $code) (i32.const 48)) (i32.const 10))) (then (return (i32.const -1))))
         (local.set $at (call $digitsEnd (i32.add (local.get $at) (i32.const 1))))))
     (local.get $at))
@@ -164,8 +165,8 @@
     (i32.store (i32.const 0) (i32.const -1))
     (i32.store (i32.const 4) (i32.const -1))
     (i32.store (i32.const 8) (i32.const -1))
-    ;; After the text and its 80 bytes of quotes, at a multiple of 8.
-    (local.set $bitmap (i32.and (i32.add (local.get $length) (i32.const 135)) (i32.const -8)))
+    ;; After the text (at 304) and its 80 bytes of quotes, at a multiple of 8.
+    (local.set $bitmap (i32.and (i32.add (local.get $length) (i32.const 391)) (i32.const -8)))
     (if (i32.eqz (call $mapQuotes (local.get $length) (local.get $bitmap)))
       (then
         ;; Refused, with the keys noted that a scan byte by byte notes before it stops: none when a
@@ -187,7 +188,7 @@
           (br_if $key (local.get $isKey))
           ;; A value starts at `at`; just after `[`, the array may end.
           (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-          (local.set $code (i32.load8_u offset=48 (local.get $at)))
+          (local.set $code (i32.load8_u offset=304 (local.get $at)))
           (if (i32.eq (local.get $code) (i32.const 34))
             (then
               ;; A string: its quote, and the next.
@@ -218,8 +219,8 @@
               (local.set $at (i32.add (local.get $at) (i32.const 1)))
               (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
               ;; The first key.
-              (br_if $key (i32.eq (i32.load8_u offset=48 (local.get $at)) (i32.const 34)))
-              (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 125)) (then (return (i32.const 0))))
+              (br_if $key (i32.eq (i32.load8_u offset=304 (local.get $at)) (i32.const 34)))
+              (if (i32.ne (i32.load8_u offset=304 (local.get $at)) (i32.const 125)) (then (return (i32.const 0))))
               (if (i32.eq (local.get $depth) (local.get $keysDepth)) (then (local.set $keysDepth (i32.const -1))))
               (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
               (local.set $at (i32.add (local.get $at) (i32.const 1)))
@@ -231,7 +232,7 @@
               (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
               (local.set $at (i32.add (local.get $at) (i32.const 1)))
               (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-              (br_if $value (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 93)))
+              (br_if $value (i32.ne (i32.load8_u offset=304 (local.get $at)) (i32.const 93)))
               (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
               (local.set $at (i32.add (local.get $at) (i32.const 1)))
               (br $afterValue)))
@@ -265,26 +266,26 @@
           (if (i32.and (i32.shr_u (local.get $keyLengths) (i32.sub (local.get $q) (i32.add (local.get $at) (i32.const 1)))) (i32.const 1))
             (then
               (if (i32.ge_s (i32.add (local.get $q) (i32.const 1)) (local.get $end)) (then (return (i32.const 0))))
-              (if (i32.ne (i32.load8_u offset=49 (local.get $q)) (i32.const 58)) (then (return (i32.const 0))))
+              (if (i32.ne (i32.load8_u offset=305 (local.get $q)) (i32.const 58)) (then (return (i32.const 0))))
               ;; `hash`, `number` and `parentHash` as little-endian words.
               (if (i32.eq (i32.sub (local.get $q) (local.get $at)) (i32.const 5))
-                (then (if (i32.eq (i32.load offset=49 align=1 (local.get $at)) (i32.const 0x68736168))
+                (then (if (i32.eq (i32.load offset=305 align=1 (local.get $at)) (i32.const 0x68736168))
                   (then (i32.store (i32.const 0) (i32.add (local.get $q) (i32.const 2)))))))
               (if (i32.eq (i32.sub (local.get $q) (local.get $at)) (i32.const 7))
                 (then (if (i32.and
-                      (i32.eq (i32.load offset=49 align=1 (local.get $at)) (i32.const 0x626d756e))
-                      (i32.eq (i32.load16_u offset=53 align=1 (local.get $at)) (i32.const 0x7265)))
+                      (i32.eq (i32.load offset=305 align=1 (local.get $at)) (i32.const 0x626d756e))
+                      (i32.eq (i32.load16_u offset=309 align=1 (local.get $at)) (i32.const 0x7265)))
                   (then (i32.store (i32.const 4) (i32.add (local.get $q) (i32.const 2)))))))
               (if (i32.eq (i32.sub (local.get $q) (local.get $at)) (i32.const 11))
                 (then (if (i32.and
-                      (i64.eq (i64.load offset=49 align=1 (local.get $at)) (i64.const 0x6148746e65726170))
-                      (i32.eq (i32.load16_u offset=57 align=1 (local.get $at)) (i32.const 0x6873)))
+                      (i64.eq (i64.load offset=305 align=1 (local.get $at)) (i64.const 0x6148746e65726170))
+                      (i32.eq (i32.load16_u offset=313 align=1 (local.get $at)) (i32.const 0x6873)))
                   (then (i32.store (i32.const 8) (i32.add (local.get $q) (i32.const 2)))))))))
           ;; `:"` opens a string value, taken here; after another colon, the general loop.
-          (if (i32.ne (i32.load16_u offset=49 align=1 (local.get $q)) (i32.const 0x223a))
+          (if (i32.ne (i32.load16_u offset=305 align=1 (local.get $q)) (i32.const 0x223a))
             (then
               (if (i32.ge_s (i32.add (local.get $q) (i32.const 1)) (local.get $end)) (then (return (i32.const 0))))
-              (if (i32.ne (i32.load8_u offset=49 (local.get $q)) (i32.const 58)) (then (return (i32.const 0))))
+              (if (i32.ne (i32.load8_u offset=305 (local.get $q)) (i32.const 58)) (then (return (i32.const 0))))
               (local.set $at (i32.add (local.get $q) (i32.const 2)))
               (br $value)))
           ;; The value: its quote, and the next.
@@ -306,7 +307,7 @@
           (if (i32.ge_s (local.get $q) (local.get $end)) (then (return (i32.const 0))))
           ;; `,"` opens the next key; anything else, the general loop after the value.
           (local.set $at (i32.add (local.get $q) (i32.const 1)))
-          (br_if $afterValue (i32.ne (i32.load16_u offset=48 align=1 (local.get $at)) (i32.const 0x222c)))
+          (br_if $afterValue (i32.ne (i32.load16_u offset=304 align=1 (local.get $at)) (i32.const 0x222c)))
           (local.set $at (i32.add (local.get $at) (i32.const 1)))
           (br $members)))
       ;; After a value: closes, then a comma and the next value (or key), or the end.
@@ -314,7 +315,7 @@
         (if (i32.eqz (local.get $depth))
           (then (return (i32.and (i32.eq (local.get $at) (local.get $end)) (i32.eqz (local.get $spoiled))))))
         (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-        (local.set $code (i32.load8_u offset=48 (local.get $at)))
+        (local.set $code (i32.load8_u offset=304 (local.get $at)))
         (local.set $inObject (i32.and (i32.shr_u (local.get $objects) (i32.sub (local.get $depth) (i32.const 1))) (i32.const 1)))
         (if (i32.eq (local.get $code) (i32.const 44))
           (then
@@ -322,7 +323,7 @@
             (br_if $value (i32.eqz (local.get $inObject)))
             ;; The next key.
             (if (i32.ge_s (local.get $at) (local.get $end)) (then (return (i32.const 0))))
-            (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34)) (then (return (i32.const 0))))
+            (if (i32.ne (i32.load8_u offset=304 (local.get $at)) (i32.const 34)) (then (return (i32.const 0))))
             (local.set $isKey (i32.const 1))
             (br $value)))
         (if (i32.ne (local.get $code) (select (i32.const 125) (i32.const 93) (local.get $inObject))) (then (return (i32.const 0))))
@@ -368,15 +369,15 @@
     (if (i32.or (i32.lt_s (local.get $at) (i32.const 0)) (i32.ge_s (i32.add (local.get $at) (i32.const 67)) (local.get $length)))
       (then (return (i32.const 0))))
     (i32.and
-      (i32.eq (i32.load16_u offset=48 align=1 (local.get $at)) (i32.const 0x3022))
+      (i32.eq (i32.load16_u offset=304 align=1 (local.get $at)) (i32.const 0x3022))
       (i32.and
-        (i32.eq (i32.load8_u offset=50 (local.get $at)) (i32.const 120))
-        (i32.eq (i32.load8_u offset=115 (local.get $at)) (i32.const 34)))))
+        (i32.eq (i32.load8_u offset=306 (local.get $at)) (i32.const 120))
+        (i32.eq (i32.load8_u offset=371 (local.get $at)) (i32.const 34)))))
 
   ;; A hash's first 8 and last 8 hex digits (see $hexPair), read at once.
   (func $hashDigits (param $at i32) (result i64 i32)
     (call $hexPair
-      (v128.load64_lane offset=107 align=1 1 (local.get $at) (v128.load64_zero offset=51 align=1 (local.get $at)))))
+      (v128.load64_lane offset=363 align=1 1 (local.get $at) (v128.load64_zero offset=307 align=1 (local.get $at)))))
 
   ;; What readHead (resultFields.ts) reads of a head whose keys were noted, read the same way:
   ;; bytes 12-15: which parts were read (1: the hash's digests, 2: the number, 4: the parent's
@@ -409,11 +410,11 @@
     (block $number
       (br_if $number (i32.lt_s (local.get $at) (i32.const 0)))
       (br_if $number (i32.ge_s (i32.add (local.get $at) (i32.const 3)) (local.get $length)))
-      (br_if $number (i32.ne (i32.load16_u offset=48 align=1 (local.get $at)) (i32.const 0x3022)))
-      (br_if $number (i32.ne (i32.load8_u offset=50 (local.get $at)) (i32.const 120)))
+      (br_if $number (i32.ne (i32.load16_u offset=304 align=1 (local.get $at)) (i32.const 0x3022)))
+      (br_if $number (i32.ne (i32.load8_u offset=306 (local.get $at)) (i32.const 120)))
       (local.set $at (i32.add (local.get $at) (i32.const 3)))
       ;; Up to 8 digits (any block number's) at once, when their quote is in the text.
-      (local.set $bytes (v128.load offset=48 align=1 (local.get $at)))
+      (local.set $bytes (v128.load offset=304 align=1 (local.get $at)))
       (local.set $digit (i32.ctz (i8x16.bitmask (i8x16.eq (local.get $bytes) (i8x16.splat (i32.const 34))))))
       (if (i32.and (i32.le_u (local.get $digit) (i32.const 8)) (i32.lt_s (i32.add (local.get $at) (local.get $digit)) (local.get $length)))
         (then
@@ -431,9 +432,9 @@
           (br $number)))
       (loop $digits
         (br_if $number (i32.ge_s (local.get $at) (local.get $length)))
-        (if (i32.ne (i32.load8_u offset=48 (local.get $at)) (i32.const 34))
+        (if (i32.ne (i32.load8_u offset=304 (local.get $at)) (i32.const 34))
           (then
-            (local.set $digit (call $hexDigit (i32.load8_u offset=48 (local.get $at))))
+            (local.set $digit (call $hexDigit (i32.load8_u offset=304 (local.get $at))))
             (br_if $number (i32.lt_s (local.get $digit) (i32.const 0)))
             (local.set $n (f64.add (f64.mul (local.get $n) (f64.const 16)) (f64.convert_i32_u (local.get $digit))))
             (local.set $at (i32.add (local.get $at) (i32.const 1)))
@@ -460,9 +461,56 @@
             (local.set $read (i32.or (local.get $read) (i32.const 8)))))))
     (i32.store (i32.const 12) (local.get $read)))
 
-  ;; $scan, and with `objectAt` and a text that passes, $readHead.
-  (func (export "check") (param $length i32) (param $start i32) (param $end i32) (param $objectAt i32) (result i32)
+  ;; Whether the text's first `n` bytes (16 at least) are the prefix's (bytes 48 on).
+  (func $hasPrefix (param $n i32) (result i32)
+    (local $at i32)
+    (block $done
+      (loop $chunks
+        (br_if $done (i32.gt_s (i32.add (local.get $at) (i32.const 16)) (local.get $n)))
+        (if (i32.eqz (i8x16.all_true (i8x16.eq (v128.load offset=304 align=1 (local.get $at)) (v128.load offset=48 align=1 (local.get $at)))))
+          (then (return (i32.const 0))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $chunks)))
+    ;; The last bytes, in one load that ends at `n`.
+    (local.set $at (i32.sub (local.get $n) (i32.const 16)))
+    (i8x16.all_true (i8x16.eq (v128.load offset=304 align=1 (local.get $at)) (v128.load offset=48 align=1 (local.get $at)))))
+
+  ;; $scan, and with `objectAt` and a text that passes, $readHead. With `prefix` (a length, 16 to
+  ;; 256; 0: none), first whether the text opens with the prefix's bytes: 2 when it does not.
+  (func (export "check") (param $length i32) (param $start i32) (param $end i32) (param $objectAt i32) (param $prefix i32) (result i32)
+    (if (local.get $prefix)
+      (then
+        (if (i32.gt_s (local.get $prefix) (local.get $length)) (then (return (i32.const 2))))
+        (if (i32.eqz (call $hasPrefix (local.get $prefix))) (then (return (i32.const 2))))))
     (if (i32.eqz (call $scan (local.get $length) (local.get $start) (local.get $end) (local.get $objectAt))) (then (return (i32.const 0))))
     (if (i32.ge_s (local.get $objectAt) (i32.const 0)) (then (call $readHead (local.get $length))))
     (i32.const 1))
+
+  ;; 1 when the text's `length` bytes are all ASCII (below 0x80), else 0.
+  (func (export "ascii") (param $length i32) (result i32)
+    (local $at i32)
+    (local $any v128)
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.gt_s (i32.add (local.get $at) (i32.const 64)) (local.get $length)))
+        (local.set $any
+          (v128.or (local.get $any)
+            (v128.or
+              (v128.or (v128.load offset=304 (local.get $at)) (v128.load offset=320 (local.get $at)))
+              (v128.or (v128.load offset=336 (local.get $at)) (v128.load offset=352 (local.get $at))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 64)))
+        (br $blocks)))
+    (block $done
+      (loop $chunks
+        (br_if $done (i32.gt_s (i32.add (local.get $at) (i32.const 16)) (local.get $length)))
+        (local.set $any (v128.or (local.get $any) (v128.load offset=304 (local.get $at))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $chunks)))
+    (block $done
+      (loop $bytes
+        (br_if $done (i32.ge_s (local.get $at) (local.get $length)))
+        (local.set $any (v128.or (local.get $any) (i8x16.splat (i32.load8_u offset=304 (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 1)))
+        (br $bytes)))
+    (i32.eqz (i8x16.bitmask (local.get $any))))
 )

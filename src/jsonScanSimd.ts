@@ -7,8 +7,13 @@
  */
 import { JSON_SCAN_WASM } from './jsonScanSimdBytes.js';
 
+/** Where the prefix a notification is compared with is kept (see `check`): bytes 48–303. */
+const PREFIX_AT = 48;
+/** The longest and the shortest prefix compared in the module; any other is not answered there. */
+const MAX_PREFIX = 256;
+const MIN_PREFIX = 16;
 /** Where the text starts in the module's memory (bytes 0–39 receive the head keys and values). */
-const TEXT_AT = 48;
+const TEXT_AT = PREFIX_AT + MAX_PREFIX;
 /** Bytes after the text that the check fills with quotes, where a string left open ends and its 64-byte loads may run. */
 const FILLER = 80;
 /** Room the check takes after a text of `length` bytes: the filler, then (from a multiple of 8) its map of quotes, a bit a byte. */
@@ -44,13 +49,31 @@ export interface HeadKeySlots {
  * its characters, each byte stands for the character at its position: an ASCII character, or a
  * byte that did not decode and became U+FFFD (which the check takes as the plain, non-ASCII
  * character it is), since every other sequence decodes to fewer characters than it has bytes. They
- * are then copied in as they are, instead of encoding the text again.
+ * are then copied in as they are, instead of encoding the text again; not even copied when they
+ * are the bytes staged (`stage`) and nothing else was written to the module since.
+ *
+ * `prefix`, when given (ASCII, 16 to 256 characters): first whether `text` opens with it, `null`
+ * when it does not (then nothing else was checked). A notification of a known subscription is
+ * told by its prefix in the same pass over its bytes (see frameShapes.ts).
  */
-export type SimdFrameCheck = (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots, bytes?: Uint8Array) => boolean | undefined;
+export interface SimdFrameCheck {
+  (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots, bytes?: Uint8Array, prefix?: string): boolean | null | undefined;
+  /**
+   * Copies a frame's bytes into the module (as a check of them would) and answers whether they are
+   * all ASCII; `undefined` when it cannot (too large). Until `unstage`, or until other bytes are
+   * written there, a check given these very bytes finds them in place. A transport stages each
+   * frame while it hands it on, and only then: the bytes of an array that is written again later
+   * must not be taken for the ones staged.
+   */
+  stage(bytes: Uint8Array): boolean | undefined;
+  /** Forgets the bytes staged: a check given them copies them again. */
+  unstage(): void;
+}
 
 interface Exports {
   memory: WebAssembly.Memory;
-  check(length: number, start: number, end: number, objectAt: number): number;
+  check(length: number, start: number, end: number, objectAt: number, prefix: number): number;
+  ascii(length: number): number;
 }
 
 /**
@@ -68,38 +91,65 @@ export function simdFrameCheck(
   } catch {
     return undefined;
   }
-  const { memory, check } = exports;
+  const { memory, check, ascii } = exports;
   let slots = new Int32Array(memory.buffer, 0, 10);
   let digits = new Uint32Array(memory.buffer, 0, 10);
   let number = new Float64Array(memory.buffer, 16, 1);
+  let prefixBytes = new Uint8Array(memory.buffer, PREFIX_AT, MAX_PREFIX);
   let textBytes = new Uint8Array(memory.buffer, TEXT_AT);
   let capacity = memory.buffer.byteLength;
-  return (text, start, end, objectAt, keys, bytes) => {
-    const length = text.length;
+  /** The bytes in place (see `stage`), and the prefix kept at PREFIX_AT ('' for none). */
+  let staged: Uint8Array | undefined;
+  let kept = '';
+  /** Whether the memory takes a text of `length` characters (encoded as UTF-8 at most 3 bytes each), grown if need be. */
+  const roomFor = (length: number): boolean => {
     const after = roomAfter(length);
-    if (TEXT_AT + length + after > MAX_BYTES) return undefined;
-    // Room for the text in UTF-8 at most (3 bytes a character), capped: a text that still does not fit is not checked here.
+    if (TEXT_AT + length + after > MAX_BYTES) return false;
+    // Capped: a text that still does not fit is not checked here.
     const room = Math.min(MAX_BYTES, TEXT_AT + length * 3 + after);
-    if (room > capacity) {
-      try {
-        memory.grow(Math.ceil((room - capacity) / PAGE));
-      } catch {
-        return undefined; // no memory to be had: checked in JavaScript
+    if (room <= capacity) return true;
+    try {
+      memory.grow(Math.ceil((room - capacity) / PAGE));
+    } catch {
+      return false; // no memory to be had: checked in JavaScript
+    }
+    slots = new Int32Array(memory.buffer, 0, 10);
+    digits = new Uint32Array(memory.buffer, 0, 10);
+    number = new Float64Array(memory.buffer, 16, 1);
+    prefixBytes = new Uint8Array(memory.buffer, PREFIX_AT, MAX_PREFIX);
+    textBytes = new Uint8Array(memory.buffer, TEXT_AT);
+    capacity = memory.buffer.byteLength;
+    return true;
+  };
+  const frameCheck = (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots, bytes?: Uint8Array, prefix?: string): boolean | null | undefined => {
+    const length = text.length;
+    if (!roomFor(length)) return undefined;
+    let prefixLength = 0;
+    if (prefix !== undefined) {
+      if (prefix !== kept) {
+        if (prefix.length < MIN_PREFIX || prefix.length > MAX_PREFIX) return undefined;
+        const { read, written } = encoder.encodeInto(prefix, prefixBytes);
+        if (read !== prefix.length || written !== prefix.length) {
+          kept = '';
+          return undefined;
+        }
+        kept = prefix;
       }
-      slots = new Int32Array(memory.buffer, 0, 10);
-      digits = new Uint32Array(memory.buffer, 0, 10);
-      number = new Float64Array(memory.buffer, 16, 1);
-      textBytes = new Uint8Array(memory.buffer, TEXT_AT);
-      capacity = memory.buffer.byteLength;
+      prefixLength = prefix.length;
     }
-    if (bytes?.length === length && textBytes.length - length >= after) {
-      textBytes.set(bytes);
-    } else {
-      const { read, written } = encoder.encodeInto(text, textBytes);
-      // Beyond ASCII a character is several bytes: the positions would not match.
-      if (read !== length || written !== length || textBytes.length - written < after) return undefined;
+    if (bytes === undefined || bytes !== staged || bytes.length !== length) {
+      staged = undefined;
+      if (bytes?.length === length) {
+        textBytes.set(bytes);
+      } else {
+        const { read, written } = encoder.encodeInto(text, textBytes);
+        // Beyond ASCII a character is several bytes: the positions would not match.
+        if (read !== length || written !== length || textBytes.length - written < roomAfter(length)) return undefined;
+      }
     }
-    const ok = check(length, start, end, objectAt) === 1;
+    const outcome = check(length, start, end, objectAt, prefixLength);
+    if (outcome === 2) return null;
+    const ok = outcome === 1;
     keys.hash = slots[0]!;
     keys.number = slots[1]!;
     keys.parentHash = slots[2]!;
@@ -114,6 +164,18 @@ export function simdFrameCheck(
     }
     return ok;
   };
+  return Object.assign(frameCheck, {
+    stage(bytes: Uint8Array): boolean | undefined {
+      staged = undefined;
+      if (!roomFor(bytes.length)) return undefined;
+      textBytes.set(bytes);
+      staged = bytes;
+      return ascii(bytes.length) === 1;
+    },
+    unstage(): void {
+      staged = undefined;
+    },
+  });
 }
 
 function bytesOf(base64: string): Uint8Array<ArrayBuffer> {

@@ -10,7 +10,7 @@ import type { UpstreamLink } from './UpstreamLink.js';
 import { quantity } from '../consistency/quantity.js';
 import { ANSWER_HEAD, ID_AT, NOTIFICATION_RESULT, SUBSCRIPTION_AT, knownSubscription, notificationId, type KnownSubscription } from '../frameShapes.js';
 import { MAX_UPSTREAM_DEPTH, tooDeepToPassOn } from '../jsonDepth.js';
-import { checkFrame } from '../jsonScan.js';
+import { checkFrame, checkPrefixedFrame } from '../jsonScan.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
 import { suggestedBackoffMs, verdictOf } from '../pool/nodeErrors.js';
 
@@ -184,7 +184,13 @@ export class UpstreamFrames {
    * place, which also notes where a head's fields are for continuity).
    */
   #fastNotification(link: UpstreamLink, text: string, bytes: Uint8Array | undefined): boolean {
-    const upstreamId = notificationId(text, this.#known);
+    const { framesChecked } = this.#ctx.transport;
+    const known = this.#known;
+    // A notification of the subscription of the last one (the commonest frame) is told by its
+    // opening and checked in one pass: `checked` says how that went (null: not that opening).
+    let checked: boolean | null = null;
+    if (known !== undefined && !framesChecked) checked = checkPrefixedFrame(text, known.prefix, known.head, text.length - 2, bytes);
+    const upstreamId = checked === null ? notificationId(text, framesChecked ? known : undefined) : known!.id;
     if (upstreamId === undefined || text.charCodeAt(text.length - 1) !== 125 /* } */ || text.charCodeAt(text.length - 2) !== 125) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
     // Single writer: only the active socket speaks for subscriptions.
@@ -195,10 +201,10 @@ export class UpstreamFrames {
       return true;
     }
     if (this.#known?.id !== entry.upstreamId) this.#known = this.#knownSubscription(entry);
-    // Checked only now, as only what is passed on needs to be: a frame that fails is parsed (and
-    // dropped as garbage if it is not JSON).
+    // Checked only now when not above, as only what is passed on needs to be: a frame that fails
+    // is parsed (and dropped as garbage if it is not JSON).
     const resultAt = idEnd + NOTIFICATION_RESULT.length;
-    if (!this.#ctx.transport.framesChecked && !checkFrame(text, resultAt, text.length - 2, resultAt, bytes)) return false;
+    if (!framesChecked && !(checked ?? checkFrame(text, resultAt, text.length - 2, resultAt, bytes))) return false;
     // The result's text runs from after `"result":` to before the closing `}}`. When the client
     // knows the subscription by the node's own id, the node's frame is already its notification.
     return this.#ctx.continuity.acceptText(entry.clientId, text, resultAt, 2, entry.clientId === upstreamId);
