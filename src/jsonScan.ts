@@ -121,22 +121,6 @@ export function checkPrefixedFrame(text: string, prefix: string, head: RegExp, e
 }
 
 /**
- * Stages the bytes of a frame just received, while the transport hands it on (see
- * SimdFrameCheck.stage): a check of it then reads them in place. Whether they are all ASCII;
- * `undefined` when that is not known here (no WebAssembly, or too large: ask `isAscii`), and then
- * nothing is staged. Call {@link unstageFrame} once the frame is handed on.
- */
-export function stageFrame(bytes: Uint8Array): boolean | undefined {
-  if (simd === undefined) simd = simdFrameCheck() ?? null;
-  return simd === null ? undefined : simd.stage(bytes);
-}
-
-/** Forgets the frame staged (see {@link stageFrame}). */
-export function unstageFrame(): void {
-  simd?.unstage();
-}
-
-/**
  * Whether `text` from `start` to `end` is exactly one JSON value, with no whitespace between
  * tokens and at most {@link MAX_DEPTH} levels deep; `text` must be plain ({@link isPlainText}),
  * which this does not check. True: JSON.parse reads that slice. False says only that this check

@@ -485,32 +485,4 @@
     (if (i32.eqz (call $scan (local.get $length) (local.get $start) (local.get $end) (local.get $objectAt))) (then (return (i32.const 0))))
     (if (i32.ge_s (local.get $objectAt) (i32.const 0)) (then (call $readHead (local.get $length))))
     (i32.const 1))
-
-  ;; 1 when the text's `length` bytes are all ASCII (below 0x80), else 0.
-  (func (export "ascii") (param $length i32) (result i32)
-    (local $at i32)
-    (local $any v128)
-    (block $done
-      (loop $blocks
-        (br_if $done (i32.gt_s (i32.add (local.get $at) (i32.const 64)) (local.get $length)))
-        (local.set $any
-          (v128.or (local.get $any)
-            (v128.or
-              (v128.or (v128.load offset=304 (local.get $at)) (v128.load offset=320 (local.get $at)))
-              (v128.or (v128.load offset=336 (local.get $at)) (v128.load offset=352 (local.get $at))))))
-        (local.set $at (i32.add (local.get $at) (i32.const 64)))
-        (br $blocks)))
-    (block $done
-      (loop $chunks
-        (br_if $done (i32.gt_s (i32.add (local.get $at) (i32.const 16)) (local.get $length)))
-        (local.set $any (v128.or (local.get $any) (v128.load offset=304 (local.get $at))))
-        (local.set $at (i32.add (local.get $at) (i32.const 16)))
-        (br $chunks)))
-    (block $done
-      (loop $bytes
-        (br_if $done (i32.ge_s (local.get $at) (local.get $length)))
-        (local.set $any (v128.or (local.get $any) (i8x16.splat (i32.load8_u offset=304 (local.get $at)))))
-        (local.set $at (i32.add (local.get $at) (i32.const 1)))
-        (br $bytes)))
-    (i32.eqz (i8x16.bitmask (local.get $any))))
 )

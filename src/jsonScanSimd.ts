@@ -49,31 +49,25 @@ export interface HeadKeySlots {
  * its characters, each byte stands for the character at its position: an ASCII character, or a
  * byte that did not decode and became U+FFFD (which the check takes as the plain, non-ASCII
  * character it is), since every other sequence decodes to fewer characters than it has bytes. They
- * are then copied in as they are, instead of encoding the text again; not even copied when they
- * are the bytes staged (`stage`) and nothing else was written to the module since.
+ * are then copied in as they are, instead of encoding the text again.
  *
  * `prefix`, when given (ASCII, 16 to 256 characters): first whether `text` opens with it, `null`
  * when it does not (then nothing else was checked). A notification of a known subscription is
  * told by its prefix in the same pass over its bytes (see frameShapes.ts).
  */
-export interface SimdFrameCheck {
-  (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots, bytes?: Uint8Array, prefix?: string): boolean | null | undefined;
-  /**
-   * Copies a frame's bytes into the module (as a check of them would) and answers whether they are
-   * all ASCII; `undefined` when it cannot (too large). Until `unstage`, or until other bytes are
-   * written there, a check given these very bytes finds them in place. A transport stages each
-   * frame while it hands it on, and only then: the bytes of an array that is written again later
-   * must not be taken for the ones staged.
-   */
-  stage(bytes: Uint8Array): boolean | undefined;
-  /** Forgets the bytes staged: a check given them copies them again. */
-  unstage(): void;
-}
+export type SimdFrameCheck = (
+  text: string,
+  start: number,
+  end: number,
+  objectAt: number,
+  keys: HeadKeySlots,
+  bytes?: Uint8Array,
+  prefix?: string,
+) => boolean | null | undefined;
 
 interface Exports {
   memory: WebAssembly.Memory;
   check(length: number, start: number, end: number, objectAt: number, prefix: number): number;
-  ascii(length: number): number;
 }
 
 /**
@@ -91,15 +85,14 @@ export function simdFrameCheck(
   } catch {
     return undefined;
   }
-  const { memory, check, ascii } = exports;
+  const { memory, check } = exports;
   let slots = new Int32Array(memory.buffer, 0, 10);
   let digits = new Uint32Array(memory.buffer, 0, 10);
   let number = new Float64Array(memory.buffer, 16, 1);
   let prefixBytes = new Uint8Array(memory.buffer, PREFIX_AT, MAX_PREFIX);
   let textBytes = new Uint8Array(memory.buffer, TEXT_AT);
   let capacity = memory.buffer.byteLength;
-  /** The bytes in place (see `stage`), and the prefix kept at PREFIX_AT ('' for none). */
-  let staged: Uint8Array | undefined;
+  /** The prefix kept at PREFIX_AT ('' for none). */
   let kept = '';
   /** Whether the memory takes a text of `length` characters (encoded as UTF-8 at most 3 bytes each), grown if need be. */
   const roomFor = (length: number): boolean => {
@@ -121,7 +114,7 @@ export function simdFrameCheck(
     capacity = memory.buffer.byteLength;
     return true;
   };
-  const frameCheck = (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots, bytes?: Uint8Array, prefix?: string): boolean | null | undefined => {
+  return (text: string, start: number, end: number, objectAt: number, keys: HeadKeySlots, bytes?: Uint8Array, prefix?: string): boolean | null | undefined => {
     const length = text.length;
     if (!roomFor(length)) return undefined;
     let prefixLength = 0;
@@ -137,15 +130,12 @@ export function simdFrameCheck(
       }
       prefixLength = prefix.length;
     }
-    if (bytes === undefined || bytes !== staged || bytes.length !== length) {
-      staged = undefined;
-      if (bytes?.length === length) {
-        textBytes.set(bytes);
-      } else {
-        const { read, written } = encoder.encodeInto(text, textBytes);
-        // Beyond ASCII a character is several bytes: the positions would not match.
-        if (read !== length || written !== length || textBytes.length - written < roomAfter(length)) return undefined;
-      }
+    if (bytes?.length === length) {
+      textBytes.set(bytes);
+    } else {
+      const { read, written } = encoder.encodeInto(text, textBytes);
+      // Beyond ASCII a character is several bytes: the positions would not match.
+      if (read !== length || written !== length || textBytes.length - written < roomAfter(length)) return undefined;
     }
     const outcome = check(length, start, end, objectAt, prefixLength);
     if (outcome === 2) return null;
@@ -164,18 +154,6 @@ export function simdFrameCheck(
     }
     return ok;
   };
-  return Object.assign(frameCheck, {
-    stage(bytes: Uint8Array): boolean | undefined {
-      staged = undefined;
-      if (!roomFor(bytes.length)) return undefined;
-      textBytes.set(bytes);
-      staged = bytes;
-      return ascii(bytes.length) === 1;
-    },
-    unstage(): void {
-      staged = undefined;
-    },
-  });
 }
 
 function bytesOf(base64: string): Uint8Array<ArrayBuffer> {

@@ -1,14 +1,11 @@
 /**
- * The two things the frame check on WebAssembly does besides checking (jsonScanSimd.ts): it tells
- * a known subscription's notification by its opening in the same pass (checkPrefixedFrame), and
- * it takes a frame's bytes once, as the transport hands the frame on, telling on the way whether
- * they are all ASCII (stageFrame). Each must answer exactly as what it replaces (a regular
- * expression and checkFrame; Buffer's isAscii) and must never check bytes other than the text's.
+ * The frame check on WebAssembly (jsonScanSimd.ts) tells a known subscription's notification by
+ * its opening in the same call that checks the rest (checkPrefixedFrame): it must answer exactly
+ * as what it replaces, a regular expression and then checkFrame.
  */
-import { isAscii } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkFrame, checkPrefixedFrame, headKeys, isCompactValue, isPlainText, stageFrame, unstageFrame } from '../src/jsonScan.js';
+import { checkFrame, checkPrefixedFrame, headKeys } from '../src/jsonScan.js';
 import { simdFrameCheck, type HeadKeySlots } from '../src/jsonScanSimd.js';
 import { knownSubscription } from '../src/frameShapes.js';
 
@@ -91,93 +88,5 @@ describe('checkPrefixedFrame', () => {
     // Writing the odd opening spoiled the one kept: the next opening is written again.
     const plain = frameOf(ID, HEAD);
     expect(simd(plain, known.prefix.length, plain.length - 2, known.prefix.length, slots(), undefined, known.prefix)).toBe(true);
-  });
-});
-
-describe('stageFrame', () => {
-  it("tells whether a frame's bytes are all ASCII, as isAscii does, at every length and position of a byte beyond", () => {
-    for (let length = 0; length <= 200; length++) {
-      const bytes = Buffer.alloc(length, 0x61);
-      expect(stageFrame(bytes)).toBe(true);
-      for (const at of new Set([0, length >> 1, length - 1].filter((i) => i >= 0 && i < length))) {
-        for (const high of [0x80, 0xc3, 0xff]) {
-          bytes[at] = high;
-          expect(stageFrame(bytes)).toBe(isAscii(bytes));
-          expect(stageFrame(bytes)).toBe(false);
-          bytes[at] = 0x7f;
-          expect(stageFrame(bytes)).toBe(true);
-        }
-      }
-    }
-    unstageFrame();
-  });
-
-  it('agrees with isAscii on random bytes, and leaves a frame too large for the module to it', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 3_000 }), (bytes) => {
-        expect(stageFrame(bytes)).toBe(isAscii(bytes));
-      }),
-      { numRuns: 1_000 },
-    );
-    expect(stageFrame(new Uint8Array(2 * 1024 * 1024))).toBeUndefined();
-    unstageFrame();
-  });
-
-  it('lets a check given the bytes staged read them in place, and only until they are unstaged', () => {
-    const simd = simdFrameCheck()!;
-    const good = Buffer.from('{"a":[1,2,3]}');
-    const bad = Buffer.from('{"a":[1,2,3}}');
-    // The same array, written again with other bytes while staged: the check reads what was staged
-    // (which is why a transport stages a frame only while it hands it on).
-    const reused = Buffer.from(good);
-    expect(simd.stage(reused)).toBe(true);
-    bad.copy(reused);
-    expect(simd(reused.toString('latin1'), 0, reused.length, -1, slots(), reused)).toBe(true);
-    // Unstaged, the bytes are copied in again.
-    simd.unstage();
-    expect(simd(reused.toString('latin1'), 0, reused.length, -1, slots(), reused)).toBe(false);
-  });
-
-  it('no longer counts bytes as in place once a check wrote others there', () => {
-    const simd = simdFrameCheck()!;
-    const reused = Buffer.from('{"a":[1,2,3]}');
-    expect(simd.stage(reused)).toBe(true);
-    // Another text checked meanwhile (another transport's frame, an answer encoded from its text).
-    expect(simd('[true,false]', 0, 12, -1, slots())).toBe(true);
-    Buffer.from('{"a":[1,2,3}}').copy(reused);
-    expect(simd(reused.toString('latin1'), 0, reused.length, -1, slots(), reused)).toBe(false);
-    // So too when other bytes were staged.
-    const other = Buffer.from('{"b":1}');
-    Buffer.from('{"a":[1,2,3]}').copy(reused);
-    expect(simd.stage(reused)).toBe(true);
-    expect(simd.stage(other)).toBe(true);
-    Buffer.from('{"a":[1,2,3}}').copy(reused);
-    expect(simd(reused.toString('latin1'), 0, reused.length, -1, slots(), reused)).toBe(false);
-    simd.unstage();
-  });
-
-  it('checks a text that is not what the staged bytes decode to from the text itself', () => {
-    const simd = simdFrameCheck()!;
-    const bytes = Buffer.from('{"a":[1,2,3]}');
-    expect(simd.stage(bytes)).toBe(true);
-    // Other length: the bytes are not the text's; it is encoded again.
-    expect(simd('{"a":[1,2,3}}}', 0, 14, -1, slots(), bytes)).toBe(false);
-    expect(simd('[1]', 0, 3, -1, slots(), bytes)).toBe(true);
-    simd.unstage();
-  });
-
-  it('the JavaScript check and the one on WebAssembly still agree on frames checked after staging', () => {
-    const simd = simdFrameCheck()!;
-    fc.assert(
-      fc.property(fc.json({ maxDepth: 3 }), (json) => {
-        const text = JSON.stringify(JSON.parse(json));
-        const bytes = Buffer.from(text);
-        if (simd.stage(bytes) !== true) return;
-        const keys = slots();
-        expect(simd(text, 0, text.length, -1, keys, bytes)).toBe(isPlainText(text) && isCompactValue(text, 0, text.length, -1));
-        simd.unstage();
-      }),
-      { numRuns: 500 },
-    );
   });
 });

@@ -2,7 +2,6 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import { SteadyRpcError } from '../errors.js';
-import { stageFrame, unstageFrame } from '../jsonScan.js';
 import { CloseCode } from './SocketTransport.js';
 import type {
   SocketCloseInfo,
@@ -237,17 +236,7 @@ class WsUpstreamSocket implements UpstreamSocket {
   #onMessage(ws: WebSocket, data: RawData, isBinary: boolean): void {
     if (this.#closed || this.#invalid) return;
     if (!Buffer.isBuffer(data)) return this.#listener.onMessage(textOf(data));
-    // A frame of the size of a notification is staged for the frame check, which tells on the way
-    // whether it is all ASCII (see stageFrame): one copy and one pass where there were two of each.
-    const ascii = data.length <= MAX_STAGED ? stageFrame(data) : undefined;
-    if (ascii === undefined ? isAscii(data) : ascii) {
-      try {
-        return this.#listener.onMessage(data.toString('latin1'), data);
-      } finally {
-        if (ascii !== undefined) unstageFrame();
-      }
-    }
-    if (ascii !== undefined) unstageFrame();
+    if (isAscii(data)) return this.#listener.onMessage(data.toString('latin1'), data);
     if (isBinary || isUtf8(data)) return this.#listener.onMessage(data.toString(), data);
     this.#invalid = true;
     this.#error(new Error('Invalid WebSocket frame: invalid UTF-8 sequence'));
@@ -302,9 +291,6 @@ function isSendableCloseCode(code: number): boolean {
 }
 
 const MAX_REASON_BYTES = 123;
-
-/** The largest frame staged for the frame check (see #onMessage): larger ones are answers, often parsed unchecked. */
-const MAX_STAGED = 16 * 1024;
 
 /** Shortens a close reason to what fits in a close frame, without splitting a character. */
 function truncateReason(reason: string): string {
