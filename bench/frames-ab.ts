@@ -2,9 +2,10 @@
  * `tsx bench/frames-ab.ts --base <dir> [--rounds 4000] [--continuity off]`
  *
  * What a pushed newHeads notification costs a session, in this build (`dist/`) and in another
- * (`<dir>`, a copy of an earlier build's `dist/`: `cp -r dist /tmp/base` before the change, then
- * `npm run build`), in one process: each build's session gets its frames straight at its socket
- * listener (text and bytes, as WsSocketTransport hands them over; no sockets, no client parsing),
+ * (`<dir>`: a copy of an earlier build's `dist/` inside the repository, where it finds `ws`, made
+ * with `cp -r dist scratch/base` before the change and `npm run build` after it), in one process:
+ * each build's session gets its frames straight at its socket listener (text and bytes, as
+ * WsSocketTransport hands them over; no sockets, no client parsing),
  * in batches of 256 that take turns, so a machine whose speed drifts slows both alike. Prints the
  * wall time per notification of each (the first quarter of the rounds is warm-up). This is the
  * session's own share of the notifications case of `npm run bench`, where ws's receive and the

@@ -66,6 +66,16 @@ export function notificationId(text: string, known?: KnownSubscription): string 
   return id !== undefined && text.startsWith(NOTIFICATION_RESULT, SUBSCRIPTION_AT + id.length) ? id : undefined;
 }
 
+/**
+ * Whether `text` may be a notification of `known`, by three characters: `"method"` where an answer
+ * has `"id"`, and the last character of its id followed by the closing quote where they are in its
+ * frames. A quick sieve before the frame is compared with `known.prefix` in full.
+ */
+export function mayBeNotificationOf(text: string, known: KnownSubscription): boolean {
+  const last = SUBSCRIPTION_AT + known.id.length - 1;
+  return text.charCodeAt(ID_AT - 4) === 109 /* m */ && text.charCodeAt(last) === known.id.charCodeAt(known.id.length - 1) && text.charCodeAt(last + 1) === 34 /* " */;
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkFrame, checkPrefixedFrame, headKeys } from '../src/jsonScan.js';
 import { simdFrameCheck, type HeadKeySlots } from '../src/jsonScanSimd.js';
-import { knownSubscription } from '../src/frameShapes.js';
+import { knownSubscription, mayBeNotificationOf } from '../src/frameShapes.js';
 
 const slots = (): HeadKeySlots => ({ hash: 0, number: 0, parentHash: 0, read: false, parts: 0, numberValue: 0, hi: 0, lo: 0, parentHi: 0, parentLo: 0 });
 const ID = '0xd31bd78e000000000000000000000001';
@@ -88,5 +88,23 @@ describe('checkPrefixedFrame', () => {
     // Writing the odd opening spoiled the one kept: the next opening is written again.
     const plain = frameOf(ID, HEAD);
     expect(simd(plain, known.prefix.length, plain.length - 2, known.prefix.length, slots(), undefined, known.prefix)).toBe(true);
+  });
+});
+
+describe('mayBeNotificationOf, the sieve before the full comparison', () => {
+  const known = knownSubscription(ID);
+
+  it("lets a known subscription's notification through, and an answer or a notification whose id ends otherwise not", () => {
+    expect(mayBeNotificationOf(frameOf(ID, HEAD), known)).toBe(true);
+    expect(mayBeNotificationOf(`{"jsonrpc":"2.0","id":7,"result":${HEAD}}`, known)).toBe(false);
+    expect(mayBeNotificationOf(frameOf(`${ID.slice(0, -1)}2`, HEAD), known)).toBe(false);
+    expect(mayBeNotificationOf(frameOf(`${ID}1`, HEAD), known)).toBe(false);
+    expect(mayBeNotificationOf('', known)).toBe(false);
+  });
+
+  it('is only a sieve: an id that differs elsewhere passes it, and the comparison in full tells it apart', () => {
+    const other = frameOf(`0xe${ID.slice(3)}`, HEAD);
+    expect(mayBeNotificationOf(other, known)).toBe(true);
+    expect(checkPrefixedFrame(other, known.prefix, known.head, other.length - 2)).toBeNull();
   });
 });

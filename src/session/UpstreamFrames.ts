@@ -8,7 +8,7 @@ import { IssuedSubscriptionIds } from './IssuedSubscriptionIds.js';
 import type { SubscriptionEntry } from './SubscriptionRegistry.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 import { quantity } from '../consistency/quantity.js';
-import { ANSWER_HEAD, ID_AT, NOTIFICATION_RESULT, SUBSCRIPTION_AT, knownSubscription, notificationId, type KnownSubscription } from '../frameShapes.js';
+import { ANSWER_HEAD, ID_AT, NOTIFICATION_RESULT, SUBSCRIPTION_AT, knownSubscription, mayBeNotificationOf, notificationId, type KnownSubscription } from '../frameShapes.js';
 import { MAX_UPSTREAM_DEPTH, tooDeepToPassOn } from '../jsonDepth.js';
 import { checkFrame, checkPrefixedFrame } from '../jsonScan.js';
 import { RpcErrorCode, errorResponse } from '../jsonrpc.js';
@@ -188,8 +188,10 @@ export class UpstreamFrames {
     const known = this.#known;
     // A notification of the subscription of the last one (the commonest frame) is told by its
     // opening and checked in one pass: `checked` says how that went (null: not that opening).
+    // Only a frame that looks like one by two characters goes there, so that neither a large
+    // answer nor another subscription's notification is copied into the check for nothing.
     let checked: boolean | null = null;
-    if (known !== undefined && !framesChecked) checked = checkPrefixedFrame(text, known.prefix, known.head, text.length - 2, bytes);
+    if (known !== undefined && !framesChecked && mayBeNotificationOf(text, known)) checked = checkPrefixedFrame(text, known.prefix, known.head, text.length - 2, bytes);
     const upstreamId = checked === null ? notificationId(text, framesChecked ? known : undefined) : known!.id;
     if (upstreamId === undefined || text.charCodeAt(text.length - 1) !== 125 /* } */ || text.charCodeAt(text.length - 2) !== 125) return false;
     const idEnd = SUBSCRIPTION_AT + upstreamId.length;
