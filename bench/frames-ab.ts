@@ -3,7 +3,7 @@
  *
  * What a pushed newHeads notification costs a session, in this build (`dist/`) and in another
  * (`<dir>`: a copy of an earlier build's `dist/` inside the repository, where it finds `ws`, made
- * with `cp -r dist scratch/base` before the change and `npm run build` after it), in one process:
+ * with `cp -r dist bench/results/base` (git ignores it) before the change and `npm run build` after it), in one process:
  * each build's session gets its frames straight at its socket listener (text and bytes, as
  * WsSocketTransport hands them over; no sockets, no client parsing),
  * in batches of 256 that take turns, so a machine whose speed drifts slows both alike. Prints the
