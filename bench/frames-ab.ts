@@ -3,9 +3,9 @@
  *
  * What a pushed newHeads notification costs a session, in this build (`dist/`) and in another
  * (`<dir>`: a copy of an earlier build's `dist/` inside the repository, where it finds `ws`, made
- * with `cp -r dist bench/results/base` (git ignores it) before the change and `npm run build` after it), in one process:
- * each build's session gets its frames straight at its socket listener (text and bytes, as
- * WsSocketTransport hands them over; no sockets, no client parsing),
+ * with `cp -r dist bench/results/base` before the change (git ignores it), then `npm run build`),
+ * in one process: each build's session gets its frames straight at its socket listener (text and
+ * bytes, as WsSocketTransport hands them over; no sockets, no client parsing),
  * in batches of 256 that take turns, so a machine whose speed drifts slows both alike. Prints the
  * wall time per notification of each (the first quarter of the rounds is warm-up). This is the
  * session's own share of the notifications case of `npm run bench`, where ws's receive and the
