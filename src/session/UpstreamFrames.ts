@@ -188,7 +188,7 @@ export class UpstreamFrames {
     const known = this.#known;
     // A notification of the subscription of the last one (the commonest frame) is told by its
     // opening and checked in one pass: `checked` says how that went (null: not that opening).
-    // Only a frame that looks like one by two characters goes there, so that neither a large
+    // Only a frame that looks like one by three characters goes there, so that neither a large
     // answer nor another subscription's notification is copied into the check for nothing.
     let checked: boolean | null = null;
     if (known !== undefined && !framesChecked && mayBeNotificationOf(text, known)) checked = checkPrefixedFrame(text, known.prefix, known.head, text.length - 2, bytes);
