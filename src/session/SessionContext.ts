@@ -23,6 +23,7 @@ import type { SessionSettings } from './SessionOptions.js';
 import type { SessionState } from './SessionState.js';
 import { assertTransition } from './SessionState.js';
 import type { SubscriptionRegistry } from './SubscriptionRegistry.js';
+import type { HeldMessages } from './HeldMessages.js';
 import type { UpstreamFrames } from './UpstreamFrames.js';
 import type { UpstreamLink } from './UpstreamLink.js';
 import type { ViewGate } from './ViewGate.js';
@@ -92,6 +93,8 @@ export class SessionContext {
   gate!: ViewGate;
   limits!: CallLimits;
   elsewhere!: AskElsewhere;
+  /** Messages a read's frames caused, till the read is handled (see SocketTransport.readsInTasks). */
+  held!: HeldMessages;
 
   constructor(parts: SessionContextParts) {
     Object.assign(this, parts);
@@ -134,8 +137,10 @@ export class SessionContext {
     else this.emitText(text);
   }
 
+  /** Passes `text` on to the client: at the end of the read when a frame of one is being handled (HeldMessages). */
   emitText(text: string): void {
-    this.events.emit('message', text);
+    if (this.held.holding) this.held.push(text);
+    else this.events.emit('message', text);
   }
 
   emitQueue(): void {

@@ -47,9 +47,12 @@ export class UpstreamFrames {
   readonly #unstamp = (): void => {
     this.#stamped = undefined;
   };
+  /** The transport hands a read's frames over in a task of their own: their messages are held till it ends. */
+  readonly #holds: boolean;
 
   constructor(ctx: SessionContext) {
     this.#ctx = ctx;
+    this.#holds = ctx.transport.readsInTasks === true;
     this.#issuedSubscriptionIds = new IssuedSubscriptionIds(ctx.random);
   }
 
@@ -72,10 +75,13 @@ export class UpstreamFrames {
       this.#stamped = link;
     }
     this.#handling = link;
+    const { held } = this.#ctx;
+    if (this.#holds) held.holding = true;
     try {
       this.#handle(link, text, bytes);
     } finally {
       this.#handling = undefined;
+      held.holding = false;
     }
   }
 

@@ -13,6 +13,7 @@ import { CallLimits } from './CallLimits.js';
 import { ContinuityKeeper } from './ContinuityKeeper.js';
 import type { ParsedItem } from './ClientFrame.js';
 import { parseClientFrame } from './ClientFrame.js';
+import { HeldMessages } from './HeldMessages.js';
 import { Keepalive } from './Keepalive.js';
 import { LinkSwitcher } from './LinkSwitcher.js';
 import { Outbox } from './Outbox.js';
@@ -145,6 +146,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.gate = new ViewGate(ctx, consistency);
     ctx.elsewhere = new AskElsewhere(ctx);
     ctx.limits = new CallLimits(settings, () => ctx.registry.size);
+    ctx.held = new HeldMessages((text) => super.emit('message', text));
     this.#ctx = ctx;
     pool.on('switch', this.#onPoolSwitch);
     this.#unlisten = [
@@ -276,6 +278,16 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     this.emit('closed');
     // Closed by a listener in the middle of a batch: send() answers the rest, then lets go of them.
     if (this.#sending === 0) this.removeAllListeners();
+  }
+
+  /**
+   * Emits `event` after the messages held for the read being handled (HeldMessages): whatever the
+   * session emits comes in the order it was caused.
+   */
+  override emit<T extends EventEmitter.EventNames<SessionEvents>>(event: T, ...args: EventEmitter.EventArgs<SessionEvents, T>): boolean {
+    // Undefined only while the constructor runs, before anything is held.
+    this.#ctx?.held.release();
+    return super.emit(event, ...args);
   }
 
   /** Closed, and close() done (a method: a check made before does not narrow it). */

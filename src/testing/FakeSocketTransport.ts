@@ -26,9 +26,18 @@ export interface FakeSocketTransportOptions {
    * @default 'immediate'
    */
   closeHandshake?: 'immediate' | 'manual';
+  /**
+   * Whether the transport says that its sockets hand frames over in tasks of their own
+   * (`SocketTransport.readsInTasks`), as `WsSocketTransport` does. A session then holds the
+   * messages the frames it handles cause until the end of the task (a microtask: `await
+   * clock.flush()` lets them out) or until it emits anything else: it behaves as it does over `ws`.
+   * Off, a session emits them while `receive()` runs, which suits most tests.
+   * @default false
+   */
+  readsInTasks?: boolean;
 }
 
-const DEFAULTS = Object.freeze({ closeHandshake: 'immediate' as const });
+const DEFAULTS = Object.freeze({ closeHandshake: 'immediate' as const, readsInTasks: false });
 
 type Settings = Readonly<Required<FakeSocketTransportOptions>>;
 
@@ -247,16 +256,22 @@ export class FakeSocketTransport implements SocketTransport {
   readonly #routes = new Map<string, FakeConnectHandler>();
   #onConnect: FakeConnectHandler | undefined;
   #onSend: FakeSendHandler | undefined;
+  /** See {@link FakeSocketTransportOptions.readsInTasks}. */
+  readonly readsInTasks: boolean;
 
   constructor(options: FakeSocketTransportOptions = {}) {
     if (typeof options !== 'object' || options === null) {
       throw new SteadyRpcError('ERR_CONFIG', `Expected FakeSocketTransport options to be an object, got ${String(options)}`);
     }
-    const { closeHandshake = DEFAULTS.closeHandshake } = options;
+    const { closeHandshake = DEFAULTS.closeHandshake, readsInTasks = DEFAULTS.readsInTasks } = options;
     if (closeHandshake !== 'immediate' && closeHandshake !== 'manual') {
       throw new SteadyRpcError('ERR_CONFIG', `Expected closeHandshake to be 'immediate' or 'manual', got ${String(closeHandshake)}`);
     }
-    this.#settings = Object.freeze({ closeHandshake });
+    if (typeof readsInTasks !== 'boolean') {
+      throw new SteadyRpcError('ERR_CONFIG', `Expected readsInTasks to be a boolean, got ${String(readsInTasks)}`);
+    }
+    this.#settings = Object.freeze({ closeHandshake, readsInTasks });
+    this.readsInTasks = readsInTasks;
   }
 
   open(endpoint: SocketEndpoint, listener: SocketListener): FakeSocket {

@@ -96,6 +96,16 @@ export interface SocketTransport {
    * can): a transport that wraps another says what the one it wraps says.
    */
   readonly isolates?: boolean;
+  /**
+   * True when its sockets hand frames over only from the network's own callbacks (the frames of a
+   * read one after another, in a task of their own), never from within a call of the session's,
+   * as `WsSocketTransport` does. A session then passes on the messages a read's frames cause
+   * together, at the end of that task (or before anything else it emits): its work on the frames
+   * and its client's on the messages each run warm, not taking turns (see `npm run bench`). For
+   * any other transport, a frame's messages are emitted while it is handled. A transport that
+   * wraps another may say what the one it wraps says, if it hands frames over as that one does.
+   */
+  readonly readsInTasks?: boolean;
 }
 
 /** The standard close codes steadyrpc treats specially. */

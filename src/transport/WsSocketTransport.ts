@@ -75,6 +75,8 @@ function validate(options: WsSocketTransportOptions): Settings {
 /** The default {@link SocketTransport}, over the `ws` package. */
 export class WsSocketTransport implements SocketTransport {
   readonly #settings: Settings;
+  /** ws hands messages over from the socket's `data` callback, a read's one after another. */
+  readonly readsInTasks = true;
 
   constructor(options: WsSocketTransportOptions = {}) {
     this.#settings = validate(options);

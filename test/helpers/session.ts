@@ -40,11 +40,13 @@ export async function sessionHarness(
     poolOptions?: Partial<NodePoolOptions>;
     /** One chain the nodes share, each at its block 100 (FakeNodeOptions' `chain`): they can fork and follow each other. */
     chain?: FakeChain;
+    /** The fake sockets say they hand frames over in tasks of their own, as ws does (FakeSocketTransportOptions). */
+    readsInTasks?: boolean;
   } = {},
 ): Promise<SessionHarness> {
-  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, subscriptionIds, transportOver, wrapClock, poolOptions, chain, ...sessionOptions } = options;
+  const { names = [['a', 'primary'], ['b', 'backup']], healthy = true, subscriptionIds, transportOver, wrapClock, poolOptions, chain, readsInTasks = false, ...sessionOptions } = options;
   const clock = new FakeClock();
-  const sockets = new FakeSocketTransport();
+  const sockets = new FakeSocketTransport({ readsInTasks });
   const nodes: Record<string, FakeNode> = {};
   names.forEach(([name], index) => {
     const node = new FakeNode({ name, head: 100, balance: BigInt(index + 1), ...(subscriptionIds ? { subscriptionIds } : {}), ...(chain ? { chain } : {}) });

@@ -122,8 +122,17 @@ export class TracingTransport implements SocketTransport {
   readonly #outbound = new Map<string, Array<{ at: number; deliver: () => void }>>();
   readonly #outboundTimers = new Map<string, TimerHandle>();
 
-  constructor(clock: FakeClock) {
+  /**
+   * Whether the session is told that frames come in tasks of their own (SocketTransport.readsInTasks),
+   * as over ws: it then holds the messages a frame causes until the end of the task or its next
+   * event. (Frames here also come within the session's own calls, when a node answers at once: held
+   * all the same, in order.)
+   */
+  readonly readsInTasks: boolean;
+
+  constructor(clock: FakeClock, readsInTasks = false) {
     this.#clock = clock;
+    this.readsInTasks = readsInTasks;
   }
 
   /** Frames from `host` take `ms` to arrive from now on (those on the wire keep their order). */
@@ -289,6 +298,8 @@ export interface WorldSettings {
   removedLogs: boolean;
   /** Whether nodes send a block's logs before its head (geth), or the head first. */
   logsBeforeHead: boolean;
+  /** Whether the transport says it reads in tasks of its own (see {@link TracingTransport.readsInTasks}). */
+  readsInTasks: boolean;
 }
 
 /**
@@ -375,7 +386,7 @@ const url = (name: string) => `ws://${USERINFO}${name}.test/v2/${PLANTED.pathKey
 /** Two or three tagged fake nodes of one chain behind a pool (all healthy), and a session over them. */
 export function createWorld(settings: WorldSettings): World {
   const clock = new FakeClock();
-  const transport = new TracingTransport(clock);
+  const transport = new TracingTransport(clock, settings.readsInTasks);
   const chain = new FakeChain({ genesis: GENESIS });
   const names = NODE_NAMES.slice(0, settings.tiers.length);
   // Random ids (geth, reth, anvil) in two runs of three, the same ids on every socket and node

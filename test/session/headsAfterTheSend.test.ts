@@ -18,6 +18,7 @@ describe("the view gate and a node's heads that come between a read and its answ
       maxSubscriptions: undefined,
       removedLogs: true,
       logsBeforeHead: false,
+      readsInTasks: false,
     });
     const { clock, session, transport, pool } = world;
     const a = world.nodeByName('a');
