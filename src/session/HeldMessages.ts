@@ -3,7 +3,8 @@
  * read is handled: in a microtask, or before anything else the session emits, whichever comes
  * first (see {@link SocketTransport.readsInTasks}). The order of everything the session emits is
  * the order in which it was caused; only the time moves, to the end of the task that handled the
- * read.
+ * read. Listeners never run while messages are being held: what they cause (an answer given at
+ * once, a close's answers) is emitted at once, after what was held before it.
  *
  * Why: ws hands over a read's frames (dozens of notifications) one after another in one task.
  * Passed on one by one, the session's work on each frame and its client's (a JSON.parse, say) take
@@ -14,40 +15,82 @@ export class HeldMessages {
   /** Set while a frame of a transport that reads in tasks of its own is handled: messages wait. */
   holding = false;
   readonly #emit: (text: string) => void;
-  #texts: string[] = [];
+  readonly #thrown: (error: unknown) => void;
+  /** What waits, in order; a notification the client ended meanwhile is left out (undefined). */
+  #texts: Array<string | undefined> = [];
+  /** For each text, the client subscription it is a notification of, if it is one. */
+  #subscriptions: Array<string | undefined> = [];
   /** The first of `#texts` not passed on yet: a listener may cause a release within a release. */
   #next = 0;
   readonly #release = (): void => this.release();
 
-  /** `emit`: passes one message on (and must not release what is held itself). */
-  constructor(emit: (text: string) => void) {
+  /**
+   * `emit`: passes one message on (without releasing what is held itself). `thrown`: takes what a
+   * listener of one threw, once the rest are out (the session throws it again in a task of its own,
+   * as a throw from a socket's callback surfaces), so that it stops neither them nor the event whose
+   * emit released them.
+   */
+  constructor(emit: (text: string) => void, thrown: (error: unknown) => void) {
     this.#emit = emit;
+    this.#thrown = thrown;
   }
 
-  /** Holds `text` until the end of the task, or the session's next emit. */
-  push(text: string): void {
+  /** Holds `text` (a notification of the client's `subscription`, if given) until it is released. */
+  push(text: string, subscription?: string): void {
     if (this.#texts.length === 0) queueMicrotask(this.#release);
     this.#texts.push(text);
+    this.#subscriptions.push(subscription);
   }
 
   /**
-   * Passes on what is held, in order. A listener that makes the session emit again (a send
-   * answered at once, a close) releases the rest first, from within; one that throws leaves the
-   * rest for a microtask of its own.
+   * Leaves out the held notifications of `subscription`: the client ended it (a notification that
+   * came after its `eth_unsubscribe` was taken is dropped, as one from a frame read after it would
+   * be). Returns how many.
    */
+  drop(subscription: string): number {
+    let dropped = 0;
+    for (let i = this.#next; i < this.#texts.length; i++) {
+      if (this.#subscriptions[i] === subscription && this.#texts[i] !== undefined) {
+        this.#texts[i] = undefined;
+        dropped += 1;
+      }
+    }
+    return dropped;
+  }
+
+  /** Passes on what is held, in order, with nothing held while its listeners run. */
   release(): void {
     const texts = this.#texts;
     if (this.#next === texts.length) return;
+    const holding = this.holding;
+    this.holding = false;
     try {
-      while (this.#next < texts.length) this.#emit(texts[this.#next++]!);
-    } finally {
-      if (this.#next === texts.length) {
-        // Let go of the texts; the array stays for the next read.
-        texts.length = 0;
-        this.#next = 0;
-      } else {
-        queueMicrotask(this.#release);
+      while (this.#next < texts.length) {
+        const text = texts[this.#next++];
+        if (text === undefined) continue;
+        try {
+          this.#emit(text);
+        } catch (error) {
+          this.#thrown(error);
+        }
       }
+      // Let go of the texts (a release within this one may have done it); the arrays stay for the next read.
+      texts.length = 0;
+      this.#subscriptions.length = 0;
+      this.#next = 0;
+    } finally {
+      this.holding = holding;
+    }
+  }
+
+  /** Runs `fn` with nothing held (a call into the session from outside it, made while a frame is handled). */
+  outside<T>(fn: () => T): T {
+    if (!this.holding) return fn();
+    this.holding = false;
+    try {
+      return fn();
+    } finally {
+      this.holding = true;
     }
   }
 }

@@ -137,9 +137,12 @@ export class SessionContext {
     else this.emitText(text);
   }
 
-  /** Passes `text` on to the client: at the end of the read when a frame of one is being handled (HeldMessages). */
-  emitText(text: string): void {
-    if (this.held.holding) this.held.push(text);
+  /**
+   * Passes `text` on to the client (a notification of its `subscription`, if given): at the end of
+   * the read when a frame of one is being handled (HeldMessages).
+   */
+  emitText(text: string, subscription?: string): void {
+    if (this.held.holding) this.held.push(text, subscription);
     else this.events.emit('message', text);
   }
 

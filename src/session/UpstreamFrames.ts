@@ -76,12 +76,13 @@ export class UpstreamFrames {
     }
     this.#handling = link;
     const { held } = this.#ctx;
+    const holding = held.holding;
     if (this.#holds) held.holding = true;
     try {
       this.#handle(link, text, bytes);
     } finally {
       this.#handling = undefined;
-      held.holding = false;
+      held.holding = holding;
     }
   }
 
@@ -122,7 +123,7 @@ export class UpstreamFrames {
         : `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":${JSON.stringify(subscription)},"result":${resultText}}}`);
     const held = this.#unannounced?.get(subscription);
     if (held) return void held.push(text);
-    this.#ctx.emitText(text);
+    this.#ctx.emitText(text, subscription);
   }
 
   /** The client has the batch answer that gives it these subscription ids: what was held back follows. */
@@ -133,7 +134,7 @@ export class UpstreamFrames {
     for (const id of ids) {
       const held = this.#unannounced?.get(id) ?? [];
       this.#unannounced?.delete(id);
-      if (this.#ctx.registry.byClientId(id)) for (const text of held) this.#ctx.emitText(text);
+      if (this.#ctx.registry.byClientId(id)) for (const text of held) this.#ctx.emitText(text, id);
     }
   }
 

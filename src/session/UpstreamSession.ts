@@ -146,7 +146,13 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.gate = new ViewGate(ctx, consistency);
     ctx.elsewhere = new AskElsewhere(ctx);
     ctx.limits = new CallLimits(settings, () => ctx.registry.size);
-    ctx.held = new HeldMessages((text) => super.emit('message', text));
+    ctx.held = new HeldMessages(
+      (text) => super.emit('message', text),
+      (error) =>
+        queueMicrotask(() => {
+          throw error;
+        }),
+    );
     this.#ctx = ctx;
     pool.on('switch', this.#onPoolSwitch);
     this.#unlisten = [
@@ -207,6 +213,9 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
   /** Takes one client frame (a request, a notification or a batch). Every request gets one answer. */
   send(text: string): void {
     if (this.#ctx.state === 'closed') throw new SteadyRpcError('ERR_CLOSED', 'UpstreamSession is closed');
+    // Called from outside the session while it handles a frame (a pool listener, say): what this
+    // causes goes out at once, as from anywhere else.
+    if (this.#ctx.held.holding) return this.#ctx.held.outside(() => this.send(text));
     const parsed = parseClientFrame(text, this.#ctx.settings);
     if (parsed.kind === 'error') return this.#ctx.emitText(JSON.stringify(parsed.response));
     // From a listener of an answer close() gives: answered as a closed session answers.
@@ -248,7 +257,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     if (this.#ctx.state === 'closed') throw new SteadyRpcError('ERR_CLOSED', 'UpstreamSession is closed');
     // From a listener of an answer close() gives: the session is going away.
     if (this.#ctx.closing) return;
-    this.#ctx.switcher.restart();
+    this.#ctx.held.outside(() => this.#ctx.switcher.restart());
   }
 
   /**
@@ -259,6 +268,15 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     const ctx = this.#ctx;
     // Also while closing: a listener of an answer close() gives may call it again.
     if (ctx.state === 'closed' || this.#closing) return;
+    // What the frames handled before it caused goes out first, as it would have without
+    // HeldMessages; a listener of it may close the session itself.
+    ctx.held.release();
+    if (this.#closedFully() || this.#closing) return;
+    ctx.held.outside(() => this.#closeNow());
+  }
+
+  #closeNow(): void {
+    const ctx = this.#ctx;
     this.#closing = true;
     // Closed from here on for the session's own parts (and for a listener of what it answers).
     ctx.closing = true;
@@ -286,8 +304,17 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
    */
   override emit<T extends EventEmitter.EventNames<SessionEvents>>(event: T, ...args: EventEmitter.EventArgs<SessionEvents, T>): boolean {
     // Undefined only while the constructor runs, before anything is held.
-    this.#ctx?.held.release();
-    return super.emit(event, ...args);
+    const held = this.#ctx?.held;
+    if (held === undefined) return super.emit(event, ...args);
+    held.release();
+    if (!held.holding) return super.emit(event, ...args);
+    // Its listeners run with nothing held: what they cause goes out at once.
+    held.holding = false;
+    try {
+      return super.emit(event, ...args);
+    } finally {
+      held.holding = true;
+    }
   }
 
   /** Closed, and close() done (a method: a check made before does not narrow it). */

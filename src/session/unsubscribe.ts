@@ -9,7 +9,11 @@ import { acceptsTraffic } from './SessionState.js';
 function removeNamed(ctx: SessionContext, call: PendingCall): SubscriptionEntry | undefined {
   const id = Array.isArray(call.params) ? call.params[0] : undefined;
   const entry = typeof id === 'string' ? ctx.registry.remove(id) : undefined;
-  if (entry) ctx.continuity.forget(entry.clientId);
+  if (entry) {
+    ctx.continuity.forget(entry.clientId);
+    // Its notifications of the read being handled that wait to go out go no further, as the next read's would not.
+    ctx.stats.droppedNotifications += ctx.held.drop(entry.clientId);
+  }
   return entry;
 }
 

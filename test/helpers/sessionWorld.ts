@@ -125,8 +125,8 @@ export class TracingTransport implements SocketTransport {
   /**
    * Whether the session is told that frames come in tasks of their own (SocketTransport.readsInTasks),
    * as over ws: it then holds the messages a frame causes until the end of the task or its next
-   * event. (Frames here also come within the session's own calls, when a node answers at once: held
-   * all the same, in order.)
+   * event; and a frame that comes of a call of the session's (a node that answers at once) is
+   * handed over in a microtask of its own, after that call, as ws would.
    */
   readonly readsInTasks: boolean;
 
@@ -263,7 +263,10 @@ export class TracingTransport implements SocketTransport {
     this.#wire.set(host, wire);
     const at = Math.max(this.#clock.now() + (this.#latency.get(host) ?? 0), wire.at(-1)?.at ?? -Infinity);
     wire.push({ socket, deliver, at });
-    this.#pump(host);
+    // A node's answer to what the session just sent reaches it in a task of its own, as over ws,
+    // when the transport says it reads so: never within the session's own call.
+    if (this.readsInTasks) queueMicrotask(() => this.#pump(host));
+    else this.#pump(host);
   }
 
   #deliver(frame: InFlight): void {
