@@ -3,8 +3,9 @@
  * read is handled: in a microtask, or before anything else the session emits, whichever comes
  * first (see {@link SocketTransport.readsInTasks}). The order of everything the session emits is
  * the order in which it was caused; only the time moves, to the end of the task that handled the
- * read. Listeners never run while messages are being held: what they cause (an answer given at
- * once, a close's answers) is emitted at once, after what was held before it.
+ * read. Listeners never run while messages are being held; what a listener of a released message
+ * causes (an answer given at once, an event) goes out at once, ahead of the messages still waiting,
+ * as it would have without them, since their frames would not have been read yet.
  *
  * Why: ws hands over a read's frames (dozens of notifications) one after another in one task.
  * Passed on one by one, the session's work on each frame and its client's (a JSON.parse, say) take
@@ -22,6 +23,8 @@ export class HeldMessages {
   #subscriptions: Array<string | undefined> = [];
   /** The first of `#texts` not passed on yet: a listener may cause a release within a release. */
   #next = 0;
+  /** Releases under way (a listener of one may cause another): what their listeners cause goes out at once. */
+  #releasing = 0;
   readonly #release = (): void => this.release();
 
   /**
@@ -33,6 +36,20 @@ export class HeldMessages {
   constructor(emit: (text: string) => void, thrown: (error: unknown) => void) {
     this.#emit = emit;
     this.#thrown = thrown;
+  }
+
+  /** Whether messages wait to be released. */
+  get waiting(): boolean {
+    return this.#next < this.#texts.length;
+  }
+
+  /**
+   * Whether a listener of a released message is running: what it causes goes out at once, ahead of
+   * the messages still waiting, as it would have without them (their frames would not have been
+   * read yet); an answer `send()` gives at once still comes within the call.
+   */
+  get releasing(): boolean {
+    return this.#releasing > 0;
   }
 
   /** Holds `text` (a notification of the client's `subscription`, if given) until it is released. */
@@ -64,6 +81,7 @@ export class HeldMessages {
     if (this.#next === texts.length) return;
     const holding = this.holding;
     this.holding = false;
+    this.#releasing += 1;
     try {
       while (this.#next < texts.length) {
         const text = texts[this.#next++];
@@ -80,12 +98,17 @@ export class HeldMessages {
       this.#next = 0;
     } finally {
       this.holding = holding;
+      this.#releasing -= 1;
     }
   }
 
-  /** Runs `fn` with nothing held (a call into the session from outside it, made while a frame is handled). */
+  /**
+   * Runs `fn` with nothing held: a call into the session from outside it, made while a frame is
+   * handled (a pool listener's, say). What was held goes out first, as it would have gone before.
+   */
   outside<T>(fn: () => T): T {
     if (!this.holding) return fn();
+    this.release();
     this.holding = false;
     try {
       return fn();

@@ -142,8 +142,15 @@ export class SessionContext {
    * the read when a frame of one is being handled (HeldMessages).
    */
   emitText(text: string, subscription?: string): void {
-    if (this.held.holding) this.held.push(text, subscription);
-    else this.events.emit('message', text);
+    const { held } = this;
+    if (held.holding) return held.push(text, subscription);
+    // A listener of a released message caused it: at once (HeldMessages.releasing).
+    if (!held.waiting || held.releasing) return void this.events.emit('message', text);
+    // Caused while messages wait (by a promise callback between the read and its release, say): it
+    // goes out after them, in the same release, so that a listener that closes the session
+    // meanwhile lets it out before `closed`.
+    held.push(text, subscription);
+    held.release();
   }
 
   emitQueue(): void {

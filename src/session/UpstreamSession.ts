@@ -306,7 +306,14 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     // Undefined only while the constructor runs, before anything is held.
     const held = this.#ctx?.held;
     if (held === undefined) return super.emit(event, ...args);
-    held.release();
+    // What a listener of a released message causes goes out at once (HeldMessages.releasing).
+    if (held.waiting && !held.releasing) {
+      const open = !this.#closedFully();
+      held.release();
+      // A listener of what was held closed the session: what was caused after it is not told (no
+      // frame after a close is read, nor anything caused of it).
+      if (open && this.#closedFully()) return false;
+    }
     if (!held.holding) return super.emit(event, ...args);
     // Its listeners run with nothing held: what they cause goes out at once.
     held.holding = false;

@@ -33,6 +33,9 @@ abstract class Step implements Command {
   }
 
   async run(_model: object, env: Env): Promise<void> {
+    // Over a transport that reads in tasks of its own, the client's next call comes in a later task:
+    // what the frames handled so far caused is out by then (HeldMessages).
+    if (env.world.transport.readsInTasks) await env.world.clock.flush();
     await this.act(env);
     env.trace?.(`>> ${this.toString()}`);
     const { session } = env.world;

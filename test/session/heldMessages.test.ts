@@ -251,6 +251,54 @@ describe.each([false, true])('listeners that act while a frame is handled (reads
     expect(h.session.stats().droppedNotifications - dropped).toBe(2);
   });
 
+  it('an answer given at once to a listener of a held message, the session closed by a listener of a later one: answered before closed', async () => {
+    const h = await sessionHarness({ readsInTasks });
+    await subscribeNewHeads(h);
+    const order: string[] = [];
+    let n = 0;
+    h.session.on('message', (text) => {
+      const m = JSON.parse(text);
+      if (Array.isArray(m)) return void order.push(`batch ${m.map((a: { id: string }) => a.id).join(',')}`);
+      if (m.method !== 'eth_subscription') return void order.push(`answer ${m.id}`);
+      n += 1;
+      order.push(`n${n}`);
+      // Answered at once (an id the client does not have), alone and in a batch.
+      if (n === 1) h.send(rpc('x', 'eth_unsubscribe', ['0xnotmine']));
+      if (n === 1) h.send([rpc('y', 'eth_unsubscribe', ['0xa']), rpc('z', 'eth_unsubscribe', ['0xb'])]);
+      if (n === 2) h.session.close();
+    });
+    h.session.on('closed', () => order.push('closed'));
+    h.nodes.a!.advance(3);
+    await h.clock.flush();
+    expect(h.answers('x')).toEqual([expect.objectContaining({ result: false })]);
+    expect(order).toContain('batch y,z');
+    expect(order.at(-1)).toBe('closed');
+    // At once, within the send, either way; with it, the read's last notification was handled
+    // before the close, and goes out before 'closed'.
+    expect(order).toEqual(readsInTasks ? ['n1', 'answer x', 'batch y,z', 'n2', 'n3', 'closed'] : ['n1', 'answer x', 'batch y,z', 'n2', 'closed']);
+    expectNothingLeft(h);
+  });
+
+  it('a pool listener that unsubscribes while a frame is handled: the notifications read before it are delivered', async () => {
+    const h = await sessionHarness({ readsInTasks });
+    const subscription = await subscribeNewHeads(h);
+    h.nodes.a!.blackhole();
+    h.send(rpc(1, 'eth_getBalance', ['0x0000000000000000000000000000000000000001', 'latest']));
+    await h.clock.flush();
+    h.nodes.a!.restore();
+    const socket = h.sockets.last()!;
+    const upstream = socket.sentJson().find((m) => (m as { method?: string }).method === 'eth_getBalance') as { id: number };
+    h.pool.on('rateLimited', () => h.send(rpc('u', 'eth_unsubscribe', [subscription])));
+    const dropped = h.session.stats().droppedNotifications;
+    h.nodes.a!.advance(1);
+    // In the same read: the call's answer, a rate limit the pool is told of while the frame is handled.
+    socket.receive(JSON.stringify({ jsonrpc: '2.0', id: upstream.id, error: { code: 429, message: 'Too many requests' } }));
+    await h.clock.flush();
+    expect(h.notifications(subscription).map((m) => m.params.result.number)).toEqual(['0x65']);
+    expect(h.answers('u')).toEqual([expect.objectContaining({ result: true })]);
+    expect(h.session.stats().droppedNotifications - dropped).toBe(0);
+  });
+
   it('a message listener that throws: the next frame still has its error event', async () => {
     const caught: unknown[] = [];
     const original = globalThis.queueMicrotask;
