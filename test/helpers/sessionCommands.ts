@@ -33,8 +33,9 @@ abstract class Step implements Command {
   }
 
   async run(_model: object, env: Env): Promise<void> {
-    // Over a transport that reads in tasks of its own, the client's next call comes in a later task:
-    // what the frames handled so far caused is out by then (HeldMessages).
+    // Over a transport that reads in tasks of its own, a client's next call comes in a task of its
+    // own: what the frames handled before caused is out by then (HeldMessages), and the model counts
+    // on it. (The world here runs on microtasks: the session's may still be under way.)
     if (env.world.transport.readsInTasks) await env.world.clock.flush();
     await this.act(env);
     env.trace?.(`>> ${this.toString()}`);

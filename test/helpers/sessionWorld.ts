@@ -125,9 +125,9 @@ export class TracingTransport implements SocketTransport {
   /**
    * Whether the session is told that frames come in tasks of their own (SocketTransport.readsInTasks),
    * as over ws: it then holds the messages a frame causes until the end of the task or its next
-   * event; and a frame that comes of a call of the session's (a node that answers at once) is
-   * handed over in a microtask, after that call (each command of the property test starts once
-   * they have all run, as a client's next call comes in a later task over ws).
+   * event. (A node's frames come in microtasks here, never within a call of the session's, as
+   * FakeSocket answers; each command of the property test starts once all of them have run, as a
+   * client's next call over ws comes in a task of its own: see Step.run.)
    */
   readonly readsInTasks: boolean;
 
@@ -264,10 +264,7 @@ export class TracingTransport implements SocketTransport {
     this.#wire.set(host, wire);
     const at = Math.max(this.#clock.now() + (this.#latency.get(host) ?? 0), wire.at(-1)?.at ?? -Infinity);
     wire.push({ socket, deliver, at });
-    // A node's answer to what the session just sent reaches it after that call, when the transport
-    // says it reads in tasks of its own, as over ws: never within the session's own call.
-    if (this.readsInTasks) queueMicrotask(() => this.#pump(host));
-    else this.#pump(host);
+    this.#pump(host);
   }
 
   #deliver(frame: InFlight): void {
