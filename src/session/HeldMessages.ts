@@ -17,15 +17,18 @@ export class HeldMessages {
   holding = false;
   readonly #emit: (text: string) => void;
   readonly #thrown: (error: unknown) => void;
-  /** What waits, in order; a notification the client ended meanwhile is left out (undefined). */
-  #texts: Array<string | undefined> = [];
+  /**
+   * What waits, in order; a notification the client ended meanwhile is left out (undefined). Made
+   * with the first message held, as is the rest: an idle session keeps none of it.
+   */
+  #texts: Array<string | undefined> | undefined;
   /** For each text, the client subscription it is a notification of, if it is one. */
-  #subscriptions: Array<string | undefined> = [];
+  #subscriptions: Array<string | undefined> | undefined;
   /** The first of `#texts` not passed on yet: a listener may cause a release within a release. */
   #next = 0;
   /** Releases under way (a listener of one may cause another): what their listeners cause goes out at once. */
   #releasing = 0;
-  readonly #release = (): void => this.release();
+  #release: (() => void) | undefined;
 
   /**
    * `emit`: passes one message on (without releasing what is held itself). `thrown`: takes what a
@@ -40,7 +43,7 @@ export class HeldMessages {
 
   /** Whether messages wait to be released. */
   get waiting(): boolean {
-    return this.#next < this.#texts.length;
+    return this.#texts !== undefined && this.#next < this.#texts.length;
   }
 
   /**
@@ -54,9 +57,10 @@ export class HeldMessages {
 
   /** Holds `text` (a notification of the client's `subscription`, if given) until it is released. */
   push(text: string, subscription?: string): void {
-    if (this.#texts.length === 0) queueMicrotask(this.#release);
-    this.#texts.push(text);
-    this.#subscriptions.push(subscription);
+    const texts = (this.#texts ??= []);
+    if (texts.length === 0) queueMicrotask((this.#release ??= () => this.release()));
+    texts.push(text);
+    (this.#subscriptions ??= []).push(subscription);
   }
 
   /**
@@ -65,10 +69,13 @@ export class HeldMessages {
    * be). Returns how many.
    */
   drop(subscription: string): number {
+    const texts = this.#texts;
+    const subscriptions = this.#subscriptions;
     let dropped = 0;
-    for (let i = this.#next; i < this.#texts.length; i++) {
-      if (this.#subscriptions[i] === subscription && this.#texts[i] !== undefined) {
-        this.#texts[i] = undefined;
+    if (texts === undefined || subscriptions === undefined) return dropped;
+    for (let i = this.#next; i < texts.length; i++) {
+      if (subscriptions[i] === subscription && texts[i] !== undefined) {
+        texts[i] = undefined;
         dropped += 1;
       }
     }
@@ -78,7 +85,7 @@ export class HeldMessages {
   /** Passes on what is held, in order, with nothing held while its listeners run. */
   release(): void {
     const texts = this.#texts;
-    if (this.#next === texts.length) return;
+    if (texts === undefined || this.#next === texts.length) return;
     const holding = this.holding;
     this.holding = false;
     this.#releasing += 1;
@@ -94,7 +101,7 @@ export class HeldMessages {
       }
       // Let go of the texts (a release within this one may have done it); the arrays stay for the next read.
       texts.length = 0;
-      this.#subscriptions.length = 0;
+      this.#subscriptions!.length = 0;
       this.#next = 0;
     } finally {
       this.holding = holding;

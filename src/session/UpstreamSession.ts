@@ -146,13 +146,7 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.gate = new ViewGate(ctx, consistency);
     ctx.elsewhere = new AskElsewhere(ctx);
     ctx.limits = new CallLimits(settings, () => ctx.registry.size);
-    ctx.held = new HeldMessages(
-      (text) => super.emit('message', text),
-      (error) =>
-        queueMicrotask(() => {
-          throw error;
-        }),
-    );
+    ctx.held = new HeldMessages((text) => super.emit('message', text), throwLater);
     this.#ctx = ctx;
     pool.on('switch', this.#onPoolSwitch);
     this.#unlisten = [
@@ -392,4 +386,11 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     ctx.emitQueue();
     if (call.oneWay) this.emit('error', new SteadyRpcError('ERR_UPSTREAM_UNAVAILABLE', `Queue full: dropped client notification ${call.method}`));
   }
+}
+
+/** What a `message` listener threw while held messages were released: thrown in a task of its own, as from a socket's callback. */
+function throwLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }
