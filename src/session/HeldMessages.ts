@@ -116,6 +116,26 @@ export class HeldMessages {
   outside<T>(fn: () => T): T {
     if (!this.holding) return fn();
     this.release();
+    return this.#unheld(fn);
+  }
+
+  /**
+   * Runs `emit` (any other event of the session's) after what waits, its listeners with nothing
+   * held. Returns false, `emit` not run, when a listener of what waited closed the session
+   * (`closed`): what was caused after it is not told, as no frame after a close is read. What a
+   * listener of a released message causes goes out at once (see {@link releasing}).
+   */
+  tell(emit: () => boolean, closed: () => boolean): boolean {
+    if (this.waiting && !this.releasing) {
+      const open = !closed();
+      this.release();
+      if (open && closed()) return false;
+    }
+    return this.#unheld(emit);
+  }
+
+  #unheld<T>(fn: () => T): T {
+    if (!this.holding) return fn();
     this.holding = false;
     try {
       return fn();

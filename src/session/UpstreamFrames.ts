@@ -57,10 +57,9 @@ export class UpstreamFrames {
   }
 
   /**
-   * The clock's time for what arrives on `link` now: while one of its frames is handled, the
-   * reading taken for its frames in this turn (see {@link #stamped}); else a new one (a transport
-   * that hands frames over in microtasks, as for binary frames in a browser, may run other jobs
-   * between its frames).
+   * The clock's time for what arrives on `link` now: while one of its frames is handled, the reading
+   * taken for its frames in this turn (see {@link #stamped}); else a new one (a transport handing
+   * frames over in microtasks, as for binary frames in a browser, may run other jobs between them).
    */
   timeOf(link: UpstreamLink): number {
     return link === this.#handling && link === this.#stamped ? link.lastSeenAt : this.#ctx.clock.now();

@@ -300,22 +300,10 @@ export class UpstreamSession extends EventEmitter<SessionEvents> {
     // Undefined only while the constructor runs, before anything is held.
     const held = this.#ctx?.held;
     if (held === undefined) return super.emit(event, ...args);
-    // What a listener of a released message causes goes out at once (HeldMessages.releasing).
-    if (held.waiting && !held.releasing) {
-      const open = !this.#closedFully();
-      held.release();
-      // A listener of what was held closed the session: what was caused after it is not told (no
-      // frame after a close is read, nor anything caused of it).
-      if (open && this.#closedFully()) return false;
-    }
-    if (!held.holding) return super.emit(event, ...args);
-    // Its listeners run with nothing held: what they cause goes out at once.
-    held.holding = false;
-    try {
-      return super.emit(event, ...args);
-    } finally {
-      held.holding = true;
-    }
+    return held.tell(
+      () => super.emit(event, ...args),
+      () => this.#closedFully(),
+    );
   }
 
   /** Closed, and close() done (a method: a check made before does not narrow it). */
